@@ -1,0 +1,1 @@
+"""The chat door: webhooks, signatures and AES, dedupe, dispatch, outbound messenger."""

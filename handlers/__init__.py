@@ -1,0 +1,1 @@
+"""Chat command handlers by topic: small routers with filters."""

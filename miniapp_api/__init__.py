@@ -1,0 +1,1 @@
+"""The HTTP JSON door: the mini-program's API, documented at /openapi.json."""

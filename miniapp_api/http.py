@@ -1,0 +1,63 @@
+"""Parsing and rendering for JSON views: bad input becomes a 4xx problem, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from qunshop.errors import BadRequest, ErrorCode, Invalid, QunshopError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class UnsupportedMediaType(QunshopError):
+    status = 415
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, object]]:
+    return [
+        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def validate(model: type[M], data: object) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(
+            ErrorCode.VALIDATION_FAILED, "the request has invalid fields", errors=_field_errors(exc)
+        ) from None
+
+
+async def read_json(request: web.Request) -> object:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json"
+        )
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    try:
+        return json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    return validate(model, await read_json(request))
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    return validate(model, dict(request.query))
+
+
+def respond(model: BaseModel | None, status: int = 200) -> web.Response:
+    if model is None:
+        return web.Response(status=204)
+    return web.Response(
+        status=status,
+        body=model.model_dump_json(by_alias=True).encode(),
+        content_type="application/json",
+    )

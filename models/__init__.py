@@ -1,0 +1,1 @@
+"""Tortoise models, one module per aggregate, linked by label ("models.User")."""

@@ -1,0 +1,1 @@
+"""Qunshop: group chats as storefronts. This package is the composition root."""

@@ -1,0 +1,5 @@
+import sys
+
+from qunshop.cli import main
+
+sys.exit(main())

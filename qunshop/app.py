@@ -1,0 +1,29 @@
+"""The one factory: ``create_app(settings)`` builds the server for `serve` and for tests."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from miniapp_api.routes import setup_routes
+from qunshop.clock import Clock
+from qunshop.config import Settings
+from qunshop.keys import CLOCK, SETTINGS
+from qunshop.middlewares import error_middleware, request_id_middleware
+from qunshop.resources import http_ctx, orm_ctx, redis_ctx, tasks_ctx
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[request_id_middleware, error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock()
+    # Dependency order; teardown runs in reverse.
+    app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, tasks_ctx])
+    setup_routes(app)
+    return app

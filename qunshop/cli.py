@@ -1,0 +1,146 @@
+"""The ``qunshop`` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from qunshop.config import Settings
+from qunshop.errors import StartupError
+
+logger = logging.getLogger("qunshop")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"QUNSHOP_{field.upper()}" if err["loc"] else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise StartupError("configuration error: " + "; ".join(lines)) from None
+
+
+async def _serve(settings: Settings, host: str, port: int) -> None:
+    from aiohttp import web
+
+    from qunshop.app import create_app
+
+    # Not web.run_app: it skips the cleanup of the resources that did start when a later one
+    # fails at start-up, which leaves threads behind and the process hanging.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    try:
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise StartupError(f"QUNSHOP_HOST/QUNSHOP_PORT ({host}:{port}): {exc}") from exc
+        logger.info("serving on http://%s:%s (%s mode)", host, port, settings.mode)
+        await stop.wait()
+        logger.info("stopping")
+    finally:
+        await runner.cleanup()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_serve(settings, args.host or settings.host, args.port or settings.port))
+
+
+async def _migrate(settings: Settings) -> None:
+    from qunshop.db import run_migrations
+
+    applied = await run_migrations(settings.database_url)
+    if applied:
+        print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        print("the database is up to date")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    configure_logging("WARNING")
+    asyncio.run(_migrate(settings))
+
+
+async def _demo(settings: Settings) -> None:
+    from qunshop.db import ensure_migrated, open_orm
+    from services import demo
+
+    ctx = await open_orm(settings.database_url)
+    try:
+        await ensure_migrated(ctx)
+        summary = await demo.seed(settings=settings)
+    finally:
+        await ctx.close_connections()
+    print(summary)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    configure_logging("WARNING")
+    asyncio.run(_demo(settings))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qunshop", description="Qunshop: group chats as storefronts."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server", description="Run the HTTP server.")
+    serve.add_argument("--host", help="bind address (default: QUNSHOP_HOST)")
+    serve.add_argument("--port", type=int, help="port (default: QUNSHOP_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Apply every pending migration to QUNSHOP_DATABASE_URL.",
+    )
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser(
+        "demo",
+        help="seed a demo shop if the database is empty",
+        description="Seed an admin, a leader with a group chat and pickup point, and products "
+        "with SKUs and stock. Does nothing when the database already has users.",
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except StartupError as exc:
+        print(f"qunshop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The project's own errors. Services raise them; each door renders them its own way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Stable snake_case codes: clients and chat templates key on these, never rename."""
+
+    # transport
+    MALFORMED_JSON = "malformed_json"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    VALIDATION_FAILED = "validation_failed"
+    ROUTE_NOT_FOUND = "route_not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    RATE_LIMITED = "rate_limited"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+    # auth
+    UNAUTHENTICATED = "unauthenticated"
+    TOKEN_EXPIRED = "token_expired"
+    FORBIDDEN = "forbidden"
+    WECHAT_CODE_INVALID = "wechat_code_invalid"
+    WECHAT_RATE_LIMITED = "wechat_rate_limited"
+    WECHAT_USER_BLOCKED = "wechat_user_blocked"
+    WECHAT_UNAVAILABLE = "wechat_unavailable"
+    # catalog and communities
+    USER_NOT_FOUND = "user_not_found"
+    PRODUCT_NOT_FOUND = "product_not_found"
+    SKU_NOT_FOUND = "sku_not_found"
+    COMMUNITY_NOT_FOUND = "community_not_found"
+    INVALID_CURSOR = "invalid_cursor"
+    # group buys
+    CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
+    CAMPAIGN_INVALID = "campaign_invalid"
+    CAMPAIGN_SOLD_OUT = "campaign_sold_out"
+    TEAM_NOT_FOUND = "team_not_found"
+    TEAM_FULL = "team_full"
+    TEAM_CLOSED = "team_closed"
+    ALREADY_IN_TEAM = "already_in_team"
+    OPEN_TEAM_EXISTS = "open_team_exists"
+    USER_LIMIT_REACHED = "user_limit_reached"
+    OUT_OF_STOCK = "out_of_stock"
+    # orders and payment
+    ORDER_NOT_FOUND = "order_not_found"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    PAYMENT_PROVIDER_ERROR = "payment_provider_error"
+    SIMULATION_DISABLED = "simulation_disabled"
+
+
+class QunshopError(Exception):
+    status = 400
+
+    def __init__(self, code: ErrorCode, detail: str = "", **extra: Any) -> None:
+        super().__init__(detail or code.value)
+        self.code = code
+        self.detail = detail or code.value.replace("_", " ")
+        self.extra = extra
+
+
+class BadRequest(QunshopError):
+    status = 400
+
+
+class Unauthenticated(QunshopError):
+    status = 401
+
+
+class Forbidden(QunshopError):
+    status = 403
+
+
+class NotFound(QunshopError):
+    status = 404
+
+
+class Conflict(QunshopError):
+    status = 409
+
+
+class Invalid(QunshopError):
+    """The request is well-formed but breaks a business rule on its values."""
+
+    status = 422
+
+
+class RateLimited(QunshopError):
+    status = 429
+
+
+class UpstreamError(QunshopError):
+    """A platform we call (WeChat, WeChat Pay) failed or refused."""
+
+    status = 502
+
+
+class Unavailable(QunshopError):
+    status = 503
+
+
+class StartupError(Exception):
+    """A setting or a resource is wrong at start-up; the CLI prints it as one line."""

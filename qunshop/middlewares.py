@@ -1,0 +1,83 @@
+"""Request ids and errors: every failure leaves as application/problem+json with a stable code."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from qunshop.errors import ErrorCode, QunshopError
+from qunshop.keys import REQUEST_ID
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+_HTTP_CODES = {
+    404: ErrorCode.ROUTE_NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def request_id_of(request: web.Request) -> str:
+    return request.get(REQUEST_ID, "-")
+
+
+def problem(status: int, code: str, detail: str, request_id: str, **extra: Any) -> web.Response:
+    body = {
+        "type": f"urn:qunshop:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "request_id": request_id,
+        **extra,
+    }
+    return web.Response(
+        status=status,
+        text=json.dumps(body, ensure_ascii=False, default=str),
+        content_type="application/problem+json",
+        headers={REQUEST_ID_HEADER: request_id},
+    )
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request[REQUEST_ID] = rid
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.setdefault(REQUEST_ID_HEADER, rid)
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rid = request_id_of(request)
+    try:
+        return await handler(request)
+    except QunshopError as exc:
+        return problem(exc.status, exc.code.value, exc.detail, rid, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status)
+        if code is None:
+            code_text = (exc.reason or "error").lower().replace(" ", "_")
+        else:
+            code_text = code.value
+        return problem(exc.status, code_text, exc.reason or code_text, rid)
+    except Exception:
+        logger.exception("unhandled error on %s %s (request %s)", request.method, request.path, rid)
+        return problem(
+            500, ErrorCode.INTERNAL_ERROR.value, "the server failed; quote the request id", rid
+        )

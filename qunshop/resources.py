@@ -1,0 +1,79 @@
+"""One cleanup context per shared resource: open it, store it under its key, yield, close it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import fakeredis
+from aiohttp import web
+from redis.asyncio import Redis
+
+from qunshop.config import Settings
+from qunshop.db import ensure_migrated, open_orm
+from qunshop.errors import StartupError
+from qunshop.keys import HTTP, REDIS, SETTINGS, TASKS
+from qunshop.tasks import TaskTracker
+
+logger = logging.getLogger(__name__)
+
+
+async def orm_ctx(app: web.Application) -> AsyncIterator[None]:
+    ctx = await open_orm(app[SETTINGS].database_url)
+    try:
+        await ensure_migrated(ctx)
+    except BaseException:
+        await ctx.close_connections()
+        raise
+    yield
+    await ctx.close_connections()
+
+
+def make_redis(settings: Settings) -> Redis:
+    if settings.redis_url is None:
+        logger.warning(
+            "QUNSHOP_REDIS_URL is not set: using in-process fakeredis; "
+            "this server is single-process only (locks, dedup and rate limits are not shared)"
+        )
+        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=3,
+        socket_timeout=5,
+        health_check_interval=30,
+        retry_on_timeout=True,
+    )
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = make_redis(settings)
+    try:
+        await redis.ping()
+    except Exception as exc:
+        await redis.aclose()
+        raise StartupError(
+            f"QUNSHOP_REDIS_URL ({settings.redis_url}) does not answer: {type(exc).__name__}: {exc}"
+        ) from exc
+    app[REDIS] = redis
+    yield
+    await redis.aclose()
+
+
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(
+        total=app[SETTINGS].http_timeout_seconds,
+        connect=3,
+        sock_read=app[SETTINGS].http_timeout_seconds,
+    )
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        app[HTTP] = session
+        yield
+
+
+async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
+    tracker = TaskTracker()
+    app[TASKS] = tracker
+    yield
+    await tracker.drain()

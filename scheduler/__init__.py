@@ -1,0 +1,1 @@
+"""The clock door: thin jobs that call services."""

@@ -1,0 +1,1 @@
+"""The verbs, shared by every door. Each business rule lives here once."""

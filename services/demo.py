@@ -1,0 +1,61 @@
+"""The demo shop: enough data to click through every door on a fresh machine."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
+
+from models.catalog import Product, Sku
+from models.community import Community, Membership, PickupPoint
+from models.user import Role, User
+
+if TYPE_CHECKING:
+    from qunshop.config import Settings
+
+logger = logging.getLogger(__name__)
+
+DEMO_PRODUCTS = [
+    # title, category, [(sku name, price in fen, stock)]
+    ("赣南脐橙", "fruit", [("5斤装", 3990, 200), ("10斤装", 6990, 100)]),
+    ("散养土鸡蛋", "fresh", [("30枚", 3580, 150)]),
+    ("东北五常大米", "grain", [("10斤", 5990, 80), ("20斤", 10990, 40)]),
+]
+
+
+async def seed(*, settings: Settings) -> str:
+    """Seed the demo shop unless the database already has users. Returns a summary line."""
+    if await User.exists():
+        return "the database already has data; demo not seeded"
+    async with in_transaction():
+        admin = await User.create(openid="demo-admin", nickname="管理员", role=Role.ADMIN)
+        leader = await User.create(openid="demo-leader", nickname="王团长", role=Role.LEADER)
+        shopper = await User.create(openid="demo-shopper", nickname="小李")
+        community = await Community.create(
+            name="阳光花园社区团",
+            leader=leader,
+            chat_id="demo-group-chat",
+            timezone=settings.timezone,
+        )
+        await PickupPoint.create(
+            community=community,
+            name="阳光花园南门便利店",
+            address="阳光花园小区南门 12 号",
+            hours="09:00-21:00",
+        )
+        for user in (leader, shopper):
+            await Membership.create(user=user, community=community)
+        sku_count = 0
+        for title, category, skus in DEMO_PRODUCTS:
+            product = await Product.create(
+                title=title, category=category, community=community, created_by=leader
+            )
+            for name, price, stock in skus:
+                await Sku.create(product=product, name=name, price=price, stock=stock)
+                sku_count += 1
+    logger.info("demo shop seeded")
+    return (
+        f"demo seeded: admin {admin.openid}, leader {leader.openid} of {community.name!r}, "
+        f"{len(DEMO_PRODUCTS)} products with {sku_count} SKUs"
+    )

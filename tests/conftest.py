@@ -1,0 +1,142 @@
+"""Fixtures: the app built per test through the real factory, on real storage.
+
+PostgreSQL and Redis when QUNSHOP_TEST_DATABASE_URL and QUNSHOP_TEST_REDIS_URL are set;
+a SQLite file and in-process fakeredis otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from qunshop.app import create_app
+from qunshop.config import Mode, Settings
+from qunshop.db import run_migrations
+from tests.support.db import empty_database, is_postgres
+from tests.support.fake_wechat import FakeWeChat
+
+TEST_SECRETS = {
+    "wechat_appid": "wx1234567890test",
+    "wechat_secret": "test-wechat-app-secret-value",
+    "wechat_token": "testtoken",
+    "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "pay_mch_id": "1230000109",
+    "pay_api_key": "192006250b4c09247ec02edce69f6a2d",
+    "secret_key": "test-secret-key-for-signing-tokens",
+}
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("QUNSHOP_TEST_DATABASE_URL") or (
+        f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    )
+    asyncio.run(run_migrations(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    return os.environ.get("QUNSHOP_TEST_REDIS_URL") or None
+
+
+@pytest.fixture
+def on_postgres(database_url: str) -> bool:
+    return is_postgres(database_url)
+
+
+@pytest.fixture
+def postgres_only(on_postgres: bool) -> None:
+    if not on_postgres:
+        pytest.skip("needs PostgreSQL: set QUNSHOP_TEST_DATABASE_URL (CI does)")
+
+
+@pytest.fixture(autouse=True)
+async def clean_storage(database_url: str, redis_url: str | None) -> None:
+    """Each test starts on an empty database and an empty Redis db."""
+    await empty_database(database_url)
+    if redis_url:
+        redis = Redis.from_url(redis_url)
+        try:
+            await redis.flushdb()
+        finally:
+            await redis.aclose()
+
+
+@pytest.fixture
+async def fake_wechat() -> AsyncIterator[tuple[FakeWeChat, str]]:
+    fake = FakeWeChat()
+    server = TestServer(fake.build())
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+def make_settings(
+    database_url: str, redis_url: str | None, fake_wechat: tuple[FakeWeChat, str]
+) -> Callable[..., Settings]:
+    _, base = fake_wechat
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "mode": Mode.TEST,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "wechat_api_base": base,
+            "pay_api_base": base,
+            **TEST_SECRETS,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def wechat(fake_wechat: tuple[FakeWeChat, str]) -> FakeWeChat:
+    return fake_wechat[0]
+
+
+@pytest.fixture
+async def start_client() -> AsyncIterator[Callable[[web.Application], Any]]:
+    """Start a test client for an app built by the test; closes them all afterwards."""
+    clients: list[TestClient] = []
+
+    async def start(app: web.Application) -> TestClient:
+        client = TestClient(TestServer(app))
+        try:
+            await client.start_server()
+        except BaseException:
+            await client.close()
+            raise
+        clients.append(client)
+        return client
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@pytest.fixture
+def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: web.Application, start_client: Callable[..., Any]) -> TestClient:
+    return await start_client(app)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from qunshop.app import create_app
+from qunshop.db import open_orm, pending_migrations, run_migrations
+from qunshop.errors import StartupError
+from tests.support.db import create_blank_database, drop_database
+
+
+@pytest.fixture
+async def blank_url(database_url: str) -> Any:
+    name = f"qunshop_blank_{uuid.uuid4().hex[:8]}"
+    url = await create_blank_database(database_url, name)
+    yield url
+    await drop_database(database_url, name)
+
+
+async def test_server_refuses_a_database_behind(
+    blank_url: str, make_settings: Any, start_client: Any
+) -> None:
+    app = create_app(make_settings(database_url=blank_url))
+    with pytest.raises(StartupError) as exc:
+        await start_client(app)
+    message = str(exc.value)
+    assert "behind by" in message
+    assert "0001_initial" in message
+    assert "qunshop migrate" in message
+
+
+async def test_migrate_brings_it_current(
+    blank_url: str, make_settings: Any, start_client: Any
+) -> None:
+    applied = await run_migrations(blank_url)
+    assert "models.0001_initial" in applied
+    assert await run_migrations(blank_url) == []
+    ctx = await open_orm(blank_url)
+    try:
+        assert await pending_migrations(ctx) == []
+    finally:
+        await ctx.close_connections()
