@@ -18,6 +18,10 @@ MODEL_MODULES = [
     "models.user",
     "models.community",
     "models.catalog",
+    "models.groupbuy",
+    "models.order",
+    "models.payment",
+    "models.outbox",
 ]
 MIGRATIONS_MODULE = "migrations"
 

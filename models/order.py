@@ -1,0 +1,57 @@
+"""Orders and their states. Allowed transitions live in services/orders.py."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID_AWAITING_TEAM = "paid_awaiting_team"
+    CONFIRMED = "confirmed"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    PICKED_UP = "picked_up"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+
+
+class OrderKind(StrEnum):
+    GROUP = "group"
+    DIRECT = "direct"
+
+
+class Order(Model):
+    id = fields.UUIDField(primary_key=True)
+    # Sent to WeChat Pay: at most 32 characters, unique per merchant.
+    out_trade_no = fields.CharField(max_length=32, unique=True)
+    kind = fields.CharEnumField(OrderKind, max_length=16)
+    user = fields.ForeignKeyField("models.User", related_name="orders")
+    community = fields.ForeignKeyField("models.Community", related_name="orders", null=True)
+    sku = fields.ForeignKeyField("models.Sku", related_name="orders")
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="orders", null=True)
+    team = fields.ForeignKeyField("models.Team", related_name="orders", null=True)
+    quantity = fields.IntField(default=1)
+    unit_price = fields.IntField()  # fen
+    amount = fields.IntField()  # fen, what is charged
+    status = fields.CharEnumField(
+        OrderStatus, max_length=24, default=OrderStatus.PENDING_PAYMENT, db_index=True
+    )
+    reserved_until = fields.DatetimeField(null=True, db_index=True)
+    paid_at = fields.DatetimeField(null=True)
+    transaction_id = fields.CharField(max_length=64, null=True, unique=True)
+    chat_id = fields.CharField(max_length=128, null=True)  # the group chat it came from
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "orders"
+        constraints = (
+            CheckConstraint(check="amount >= 0", name="ck_order_amount"),
+            CheckConstraint(check="quantity >= 1", name="ck_order_quantity"),
+        )
