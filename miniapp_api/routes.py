@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from miniapp_api import health
+from miniapp_api import catalog, communities, groupbuy, health, orders, pay_notify, session
 
 
 def setup_routes(app: web.Application) -> None:
     health.setup(app)
+    session.setup(app)
+    catalog.setup(app)
+    communities.setup(app)
+    groupbuy.setup(app)
+    orders.setup(app)
+    pay_notify.setup(app)

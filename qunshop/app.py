@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from miniapp_api.routes import setup_routes
+from qunshop.background import background_ctx
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK, SETTINGS
@@ -16,7 +17,10 @@ from qunshop.resources import http_ctx, orm_ctx, redis_ctx, tasks_ctx
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, background: bool = True
+) -> web.Application:
+    """``background=False`` leaves out the outbox sender and sweeper (tests drive them)."""
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
@@ -25,5 +29,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or Clock()
     # Dependency order; teardown runs in reverse.
     app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, tasks_ctx])
+    if background:
+        app.cleanup_ctx.append(background_ctx)
     setup_routes(app)
     return app

@@ -53,6 +53,9 @@ class ErrorCode(StrEnum):
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"
+    PAYMENT_MISMATCH = "payment_mismatch"
+    # catalog and communities (more)
+    NOT_COMMUNITY_LEADER = "not_community_leader"
 
 
 class QunshopError(Exception):

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
+from wechat.api import PayClient
 
 SETTINGS = web.AppKey("qunshop.settings", Settings)
 CLOCK = web.AppKey("qunshop.clock", Clock)
@@ -17,3 +18,4 @@ HTTP = web.AppKey("qunshop.http", aiohttp.ClientSession)
 TASKS = web.AppKey("qunshop.tasks", TaskTracker)
 
 REQUEST_ID = web.RequestKey("qunshop.request_id", str)
+PAY = web.AppKey("qunshop.pay", PayClient)

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
 from qunshop.errors import StartupError
-from qunshop.keys import HTTP, REDIS, SETTINGS, TASKS
+from qunshop.keys import HTTP, PAY, REDIS, SETTINGS, TASKS
 from qunshop.tasks import TaskTracker
+from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,16 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         connect=3,
         sock_read=app[SETTINGS].http_timeout_seconds,
     )
+    settings = app[SETTINGS]
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
         app[HTTP] = session
+        app[PAY] = PayClient(
+            http=session,
+            base=settings.pay_api_base,
+            appid=settings.wechat_appid,
+            mch_id=settings.pay_mch_id,
+            api_key=settings.pay_api_key.get_secret_value(),
+        )
         yield
 
 

@@ -134,7 +134,9 @@ async def start_client() -> AsyncIterator[Callable[[web.Application], Any]]:
 
 @pytest.fixture
 def app(settings: Settings) -> web.Application:
-    return create_app(settings)
+    # Tests drive the outbox and the sweeper themselves, so counts are deterministic;
+    # tests/qunshop/test_background.py runs them as the server does.
+    return create_app(settings, background=False)
 
 
 @pytest.fixture

@@ -1,0 +1,268 @@
+"""Products and SKUs over HTTP: parse, call services.catalog, render."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+
+from miniapp_api.auth import principal, staff
+from miniapp_api.http import parse_body, parse_query, respond
+from miniapp_api.spec import endpoint
+from models.catalog import Sku
+from services import catalog
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Images = Annotated[list[HttpUrl], Field(max_length=9)]
+SkuName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Fen = Annotated[int, Strict(), Field(ge=0, le=100_000_000, description="price in fen")]
+Stock = Annotated[int, Strict(), Field(ge=0, le=1_000_000_000)]
+Flag = Annotated[bool, Strict()]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
+class SkuIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: SkuName
+    price: Fen
+    stock: Stock = 0
+
+
+class SkuPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: SkuName | None = None
+    price: Fen | None = None
+    stock: Stock | None = None
+
+    _no_nulls = field_validator("name", "price", "stock", mode="before")(_not_null)
+
+
+class ProductIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    category: Category = ""
+    images: Images = []
+    community_id: uuid.UUID | None = Field(None, description="None: shop-wide (admins only)")
+    active: Flag = True
+    skus: list[SkuIn] = Field(min_length=1, max_length=50)
+
+
+class ProductPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    category: Category | None = None
+    images: Images | None = None
+    community_id: uuid.UUID | None = Field(None, description="null moves it shop-wide")
+    active: Flag | None = None
+
+    _no_nulls = field_validator(
+        "title", "description", "category", "images", "active", mode="before"
+    )(_not_null)
+
+
+class ProductQuery(BaseModel):
+    category: str | None = Field(None, max_length=32)
+    community_id: uuid.UUID | None = None
+    q: str | None = Field(None, max_length=64, description="part of the title")
+    limit: int = Field(20, ge=1, le=catalog.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
+
+
+class SkuOut(BaseModel):
+    id: str
+    product_id: str
+    name: str
+    price: int = Field(description="fen")
+    stock: int
+
+    @classmethod
+    def of(cls, sku: Sku) -> SkuOut:
+        return cls(
+            id=str(sku.id),
+            product_id=str(sku.product_id),
+            name=sku.name,
+            price=sku.price,
+            stock=sku.stock,
+        )
+
+
+class ProductOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    category: str
+    images: list[str]
+    community_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    skus: list[SkuOut]
+
+    @classmethod
+    def of(cls, view: catalog.ProductView) -> ProductOut:
+        p = view.product
+        return cls(
+            id=str(p.id),
+            title=p.title,
+            description=p.description,
+            category=p.category,
+            images=list(p.images),
+            community_id=str(p.community_id) if p.community_id else None,
+            active=p.active,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            skus=[SkuOut.of(s) for s in view.skus],
+        )
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null: done")
+
+
+TAGS = ("catalog",)
+
+
+@endpoint(
+    summary="Create a product with its SKUs",
+    tags=TAGS,
+    body=ProductIn,
+    response=ProductOut,
+    status=201,
+    auth=True,
+)
+async def create_product(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, ProductIn)
+    view = await catalog.create_product(
+        actor=who,
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        images=[str(url) for url in body.images],
+        community_id=body.community_id,
+        active=body.active,
+        skus=[catalog.SkuSpec(name=s.name, price=s.price, stock=s.stock) for s in body.skus],
+    )
+    return respond(ProductOut.of(view), 201)
+
+
+@endpoint(
+    summary="Products, newest first, a page at a time",
+    tags=TAGS,
+    query=ProductQuery,
+    response=ProductPage,
+    auth=True,
+)
+async def list_products(request: web.Request) -> web.Response:
+    who = principal(request)
+    query = parse_query(request, ProductQuery)
+    page = await catalog.list_products(
+        actor=who,
+        category=query.category,
+        community_id=query.community_id,
+        q=query.q,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    items = [ProductOut.of(v) for v in page.items]
+    return respond(ProductPage(items=items, next_cursor=page.next_cursor))
+
+
+@endpoint(summary="One product", tags=TAGS, response=ProductOut, auth=True, errors=(404,))
+async def get_product(request: web.Request) -> web.Response:
+    who = principal(request)
+    view = await catalog.get_product(actor=who, product_id=request.match_info["product_id"])
+    return respond(ProductOut.of(view))
+
+
+def _changes(body: BaseModel) -> dict[str, Any]:
+    """The fields the client sent, as plain JSON values (ids and URLs as strings)."""
+    return body.model_dump(mode="json", exclude_unset=True)
+
+
+@endpoint(
+    summary="Change some fields of a product",
+    tags=TAGS,
+    body=ProductPatch,
+    response=ProductOut,
+    auth=True,
+    errors=(404,),
+)
+async def update_product(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, ProductPatch)
+    view = await catalog.update_product(
+        actor=who, product_id=request.match_info["product_id"], **_changes(body)
+    )
+    return respond(ProductOut.of(view))
+
+
+@endpoint(
+    summary="Add a SKU to a product",
+    tags=TAGS,
+    body=SkuIn,
+    response=SkuOut,
+    status=201,
+    auth=True,
+    errors=(404,),
+)
+async def add_sku(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, SkuIn)
+    sku = await catalog.add_sku(
+        actor=who,
+        product_id=request.match_info["product_id"],
+        name=body.name,
+        price=body.price,
+        stock=body.stock,
+    )
+    return respond(SkuOut.of(sku), 201)
+
+
+@endpoint(
+    summary="Rename, reprice or restock a SKU",
+    tags=TAGS,
+    body=SkuPatch,
+    response=SkuOut,
+    auth=True,
+    errors=(404,),
+)
+async def update_sku(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, SkuPatch)
+    sku = await catalog.update_sku(actor=who, sku_id=request.match_info["sku_id"], **_changes(body))
+    return respond(SkuOut.of(sku))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/products", create_product)
+    app.router.add_get("/api/v1/products", list_products)
+    app.router.add_get("/api/v1/products/{product_id}", get_product)
+    app.router.add_patch("/api/v1/products/{product_id}", update_product)
+    app.router.add_post("/api/v1/products/{product_id}/skus", add_sku)
+    app.router.add_patch("/api/v1/skus/{sku_id}", update_sku)

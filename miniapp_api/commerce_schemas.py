@@ -1,0 +1,195 @@
+"""Request and response models of the group-buy, order and payment endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from models.groupbuy import Campaign, Team
+from models.order import Order
+
+
+class TierIn(BaseModel):
+    min_members: int = Field(ge=2, le=50)
+    price: int = Field(ge=0, description="fen")
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: str
+    sku_id: str
+    title: str = Field(min_length=1, max_length=128)
+    group_price: int = Field(ge=0, description="fen")
+    team_size: int = Field(ge=2, le=50)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    stock_cap: int = Field(ge=1, le=1_000_000)
+    team_hours: int = Field(default=24, ge=1, le=168)
+    reservation_minutes: int = Field(default=15, ge=1, le=120)
+    per_user_limit: int = Field(default=1, ge=1, le=100)
+    head_price: int | None = Field(default=None, ge=0, description="fen; the head's perk")
+    price_tiers: list[TierIn] = Field(default_factory=list, max_length=10)
+    guaranteed: bool = False
+
+
+class CampaignOut(BaseModel):
+    id: str
+    community_id: str
+    sku_id: str
+    title: str
+    group_price: int
+    head_price: int | None
+    price_tiers: list[TierIn]
+    team_size: int
+    team_hours: int
+    starts_at: datetime
+    ends_at: datetime
+    stock_cap: int
+    stock_left: int
+    per_user_limit: int
+    guaranteed: bool
+
+    @classmethod
+    def of(cls, c: Campaign) -> CampaignOut:
+        return cls(
+            id=str(c.id),
+            community_id=str(c.community_id),
+            sku_id=str(c.sku_id),
+            title=c.title,
+            group_price=c.group_price,
+            head_price=c.head_price,
+            price_tiers=[TierIn(**t) for t in c.price_tiers],
+            team_size=c.team_size,
+            team_hours=c.team_hours,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            stock_cap=c.stock_cap,
+            stock_left=c.stock_left,
+            per_user_limit=c.per_user_limit,
+            guaranteed=c.guaranteed,
+        )
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignOut]
+
+
+class CampaignQuery(BaseModel):
+    community_id: str | None = None
+
+
+class TeamOut(BaseModel):
+    """What anyone with the link sees: no member's data."""
+
+    id: str
+    code: str
+    campaign_id: str
+    size: int
+    seats_held: int
+    seats_left: int
+    seats_paid: int
+    status: str
+    deadline_at: datetime
+    guaranteed: bool | None = None
+    final_price: int | None
+
+    @classmethod
+    def of(cls, t: Team) -> TeamOut:
+        return cls(
+            id=str(t.id),
+            code=t.code,
+            campaign_id=str(t.campaign_id),
+            size=t.size,
+            seats_held=t.seats_held,
+            seats_left=max(t.size - t.seats_held, 0),
+            seats_paid=t.seats_paid,
+            status=t.status.value,
+            deadline_at=t.deadline_at,
+            final_price=t.final_price,
+        )
+
+
+class TeamList(BaseModel):
+    items: list[TeamOut]
+
+
+class StartTeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chat_id: str | None = Field(default=None, max_length=128)
+
+
+class JoinTeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chat_id: str | None = Field(default=None, max_length=128)
+
+
+class OrderOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    sku_id: str
+    campaign_id: str | None
+    team_id: str | None
+    quantity: int
+    unit_price: int
+    amount: int
+    reserved_until: datetime | None
+    paid_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, o: Order) -> OrderOut:
+        return cls(
+            id=str(o.id),
+            kind=o.kind.value,
+            status=o.status.value,
+            sku_id=str(o.sku_id),
+            campaign_id=str(o.campaign_id) if o.campaign_id else None,
+            team_id=str(o.team_id) if o.team_id else None,
+            quantity=o.quantity,
+            unit_price=o.unit_price,
+            amount=o.amount,
+            reserved_until=o.reserved_until,
+            paid_at=o.paid_at,
+            created_at=o.created_at,
+        )
+
+
+class OrderList(BaseModel):
+    items: list[OrderOut]
+
+
+class Reservation(BaseModel):
+    team: TeamOut
+    order: OrderOut
+
+
+class DirectOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str
+    quantity: int = Field(default=1, ge=1, le=99)
+    community_id: str | None = None
+
+
+class PayParams(BaseModel):
+    """Pass these to wx.requestPayment as they are."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    app_id: str = Field(alias="appId")
+    time_stamp: str = Field(alias="timeStamp")
+    nonce_str: str = Field(alias="nonceStr")
+    package: str
+    sign_type: str = Field(alias="signType")
+    pay_sign: str = Field(alias="paySign")
+
+
+class SimulatedPayment(BaseModel):
+    order_id: str
+    notify_status: int
+    notify_reply: str

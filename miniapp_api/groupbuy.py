@@ -1,0 +1,144 @@
+"""Campaigns and teams: create a campaign, start a team, join one, read them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from miniapp_api.auth import principal, staff
+from miniapp_api.commerce_schemas import (
+    CampaignIn,
+    CampaignList,
+    CampaignOut,
+    CampaignQuery,
+    JoinTeamIn,
+    OrderOut,
+    Reservation,
+    StartTeamIn,
+    TeamList,
+    TeamOut,
+)
+from miniapp_api.http import parse_body, parse_query, respond, validate
+from miniapp_api.idempotency import idempotent
+from miniapp_api.spec import endpoint
+from qunshop.keys import CLOCK
+from services import campaigns, groupbuy
+from services.campaigns import CampaignDraft
+
+TAGS = ("group buys",)
+
+
+@endpoint(
+    summary="Create a group-buy campaign (leader of the community, or admin)",
+    tags=TAGS,
+    body=CampaignIn,
+    response=CampaignOut,
+    status=201,
+    auth=True,
+    errors=(404, 409),
+)
+async def create_campaign(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, CampaignIn)
+    draft = CampaignDraft(
+        **body.model_dump(exclude={"price_tiers"}),
+        price_tiers=[(t.min_members, t.price) for t in body.price_tiers],
+    )
+    campaign = await campaigns.create_campaign(
+        principal=who, draft=draft, now=request.config_dict[CLOCK].now()
+    )
+    return respond(CampaignOut.of(campaign), 201)
+
+
+@endpoint(summary="Campaigns running now", tags=TAGS, query=CampaignQuery, response=CampaignList)
+async def list_campaigns(request: web.Request) -> web.Response:
+    query = parse_query(request, CampaignQuery)
+    items = await campaigns.list_campaigns(
+        community_id=query.community_id, now=request.config_dict[CLOCK].now()
+    )
+    return respond(CampaignList(items=[CampaignOut.of(c) for c in items]))
+
+
+@endpoint(summary="One campaign", tags=TAGS, response=CampaignOut, errors=(404,))
+async def get_campaign(request: web.Request) -> web.Response:
+    campaign = await campaigns.get_campaign(request.match_info["campaign_id"])
+    return respond(CampaignOut.of(campaign))
+
+
+async def _reservation(result: groupbuy.Reservation) -> Reservation:
+    return Reservation(team=TeamOut.of(result.team), order=OrderOut.of(result.order))
+
+
+@endpoint(
+    summary="Start a team as its head; holds the head's seat until payment",
+    tags=TAGS,
+    body=StartTeamIn,
+    response=Reservation,
+    status=201,
+    auth=True,
+    idempotent_key=True,
+    errors=(404, 409),
+)
+async def start_team(request: web.Request) -> web.Response:
+    who = principal(request)
+
+    async def produce() -> web.Response:
+        body = await parse_body(request, StartTeamIn)
+        result = await groupbuy.start_team(
+            principal=who,
+            campaign_id=request.match_info["campaign_id"],
+            now=request.config_dict[CLOCK].now(),
+            chat_id=body.chat_id,
+        )
+        return respond(await _reservation(result), 201)
+
+    return await idempotent(request, str(who.user_id), produce)
+
+
+@endpoint(
+    summary="Join a team by id or code; holds a seat until payment",
+    tags=TAGS,
+    body=JoinTeamIn,
+    response=Reservation,
+    status=201,
+    auth=True,
+    idempotent_key=True,
+    errors=(404, 409),
+)
+async def join_team(request: web.Request) -> web.Response:
+    who = principal(request)
+
+    async def produce() -> web.Response:
+        body = await parse_body(request, JoinTeamIn)
+        result = await groupbuy.join_team(
+            principal=who,
+            team_ref=request.match_info["team_ref"],
+            now=request.config_dict[CLOCK].now(),
+            chat_id=body.chat_id,
+        )
+        return respond(await _reservation(result), 201)
+
+    return await idempotent(request, str(who.user_id), produce)
+
+
+@endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))
+async def get_team(request: web.Request) -> web.Response:
+    team = await groupbuy.find_team(request.match_info["team_ref"])
+    out = TeamOut.of(team)
+    campaign = await campaigns.get_campaign(team.campaign_id)
+    return respond(validate(TeamOut, {**out.model_dump(), "guaranteed": campaign.guaranteed}))
+
+
+@endpoint(summary="The caller's teams", tags=TAGS, response=TeamList, auth=True)
+async def my_teams(request: web.Request) -> web.Response:
+    teams = await groupbuy.teams_of(principal(request))
+    return respond(TeamList(items=[TeamOut.of(t) for t in teams]))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/campaigns", create_campaign)
+    app.router.add_get("/api/v1/campaigns", list_campaigns)
+    app.router.add_get("/api/v1/campaigns/{campaign_id}", get_campaign)
+    app.router.add_post("/api/v1/campaigns/{campaign_id}/teams", start_team)
+    app.router.add_get("/api/v1/teams/{team_ref}", get_team)
+    app.router.add_post("/api/v1/teams/{team_ref}/join", join_team)
+    app.router.add_get("/api/v1/me/teams", my_teams)

@@ -1,0 +1,69 @@
+"""Logging in with a wx.login code, and reading who the caller is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from miniapp_api.auth import principal
+from miniapp_api.http import parse_body, respond
+from miniapp_api.spec import endpoint
+from models.user import Role, User
+from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
+from services import auth, communities
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=128, description="the code from wx.login()")
+
+
+class UserOut(BaseModel):
+    id: str
+    role: Role
+    nickname: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=str(user.id), role=user.role, nickname=user.nickname)
+
+
+class SessionOut(BaseModel):
+    token: str = Field(description="send as Authorization: Bearer <token>")
+    expires_at: datetime
+    user: UserOut
+
+
+@endpoint(
+    summary="Log in with a wx.login code",
+    tags=("session",),
+    body=LoginIn,
+    response=SessionOut,
+    errors=(401, 403, 429, 502),
+)
+async def create_session(request: web.Request) -> web.Response:
+    body = await parse_body(request, LoginIn)
+    done = await auth.login(
+        code=body.code,
+        http=request.config_dict[HTTP],
+        redis=request.config_dict[REDIS],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(
+        SessionOut(token=done.token, expires_at=done.expires_at, user=UserOut.of(done.user))
+    )
+
+
+@endpoint(summary="The caller", tags=("session",), response=UserOut, auth=True)
+async def me(request: web.Request) -> web.Response:
+    user = await communities.current_user(principal(request))
+    return respond(UserOut.of(user))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/session", create_session)
+    app.router.add_get("/api/v1/me", me)

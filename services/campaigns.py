@@ -1,0 +1,142 @@
+"""Group-buy campaigns: created by a community's leader (or an admin) for one SKU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.catalog import Sku
+from models.groupbuy import Campaign
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from services import communities
+from services.ids import parse_uuid
+
+if TYPE_CHECKING:
+    import uuid
+
+    from services.auth import Principal
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    community_id: str
+    sku_id: str
+    title: str
+    group_price: int
+    team_size: int
+    starts_at: datetime
+    ends_at: datetime
+    stock_cap: int
+    team_hours: int = 24
+    reservation_minutes: int = 15
+    per_user_limit: int = 1
+    head_price: int | None = None
+    price_tiers: list[tuple[int, int]] = field(default_factory=list)  # (min_members, price)
+    guaranteed: bool = False
+
+
+def _invalid(detail: str) -> Invalid:
+    return Invalid(ErrorCode.CAMPAIGN_INVALID, detail)
+
+
+def _check(draft: CampaignDraft, now: datetime) -> None:
+    if not 2 <= draft.team_size <= 50:
+        raise _invalid("team_size must be between 2 and 50")
+    if draft.starts_at.tzinfo is None or draft.ends_at.tzinfo is None:
+        raise _invalid("times must carry a time zone")
+    if draft.ends_at <= draft.starts_at:
+        raise _invalid("ends_at must be after starts_at")
+    if draft.ends_at <= now:
+        raise _invalid("the campaign would already be over")
+    if draft.group_price < 0 or draft.stock_cap < 1:
+        raise _invalid("group_price must be >= 0 and stock_cap >= 1")
+    if draft.head_price is not None and not 0 <= draft.head_price <= draft.group_price:
+        raise _invalid("head_price must be between 0 and group_price")
+    if not 1 <= draft.team_hours <= 24 * 7 or not 1 <= draft.reservation_minutes <= 120:
+        raise _invalid("team_hours must be 1..168 and reservation_minutes 1..120")
+    if draft.per_user_limit < 1:
+        raise _invalid("per_user_limit must be at least 1")
+    last_members, last_price = 1, draft.group_price
+    for members, price in sorted(draft.price_tiers):
+        if not last_members < members <= draft.team_size:
+            raise _invalid("price tier sizes must be distinct and within the team size")
+        if not 0 <= price <= last_price:
+            raise _invalid("a larger tier must not cost more than a smaller one")
+        last_members, last_price = members, price
+
+
+async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: datetime) -> Campaign:
+    """Check the rules, then carve the campaign's stock out of the SKU's stock."""
+    _check(draft, now)
+    community = await communities.get_community(draft.community_id)
+    await communities.ensure_can_manage(principal, community)
+    sku_key = parse_uuid(draft.sku_id)
+    sku = await Sku.get_or_none(id=sku_key).prefetch_related("product") if sku_key else None
+    if sku is None:
+        raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
+    if sku.product.community_id not in (None, community.id):
+        raise _invalid("the SKU belongs to another community")
+    async with in_transaction():
+        taken = await Sku.filter(id=sku.id, stock__gte=draft.stock_cap).update(
+            stock=F("stock") - draft.stock_cap
+        )
+        if taken != 1:
+            raise Conflict(ErrorCode.OUT_OF_STOCK, f"the SKU has fewer than {draft.stock_cap} left")
+        return await Campaign.create(
+            community=community,
+            sku=sku,
+            title=draft.title,
+            group_price=draft.group_price,
+            head_price=draft.head_price,
+            price_tiers=[{"min_members": m, "price": p} for m, p in sorted(draft.price_tiers)],
+            team_size=draft.team_size,
+            team_hours=draft.team_hours,
+            reservation_minutes=draft.reservation_minutes,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            stock_cap=draft.stock_cap,
+            stock_left=draft.stock_cap,
+            per_user_limit=draft.per_user_limit,
+            guaranteed=draft.guaranteed,
+            created_by_id=principal.user_id,
+        )
+
+
+async def get_campaign(campaign_id: str | uuid.UUID) -> Campaign:
+    key = parse_uuid(campaign_id)
+    campaign = await Campaign.get_or_none(id=key) if key else None
+    if campaign is None:
+        raise NotFound(ErrorCode.CAMPAIGN_NOT_FOUND, "no such campaign")
+    return campaign
+
+
+async def list_campaigns(*, community_id: str | None, now: datetime) -> list[Campaign]:
+    """Campaigns running now, soonest ending first."""
+    query = Campaign.filter(starts_at__lte=now, ends_at__gt=now)
+    if community_id is not None:
+        key = parse_uuid(community_id)
+        if key is None:
+            return []
+        query = query.filter(community_id=key)
+    return await query.order_by("ends_at").limit(100)
+
+
+def is_running(campaign: Campaign, now: datetime) -> bool:
+    return campaign.starts_at <= now < campaign.ends_at
+
+
+def tier_price(campaign: Campaign, members: int) -> int:
+    """What every member pays when the team closes with ``members`` paid members."""
+    price = campaign.group_price
+    for tier in campaign.price_tiers:
+        if members >= tier["min_members"]:
+            price = min(price, int(tier["price"]))
+    return price
+
+
+def team_deadline(campaign: Campaign, now: datetime) -> datetime:
+    return now + timedelta(hours=campaign.team_hours)

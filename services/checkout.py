@@ -1,0 +1,95 @@
+"""Direct purchases (no team) and cancelling an unpaid order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.catalog import Sku
+from models.community import Community
+from models.groupbuy import Seat
+from models.order import Order, OrderKind, OrderStatus
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from services import groupbuy, orders
+from services.ids import parse_uuid
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+
+RESERVATION = timedelta(minutes=15)
+MAX_QUANTITY = 99
+
+
+async def buy_direct(
+    *, principal: Principal, sku_id: str, quantity: int, community_id: str | None, now: datetime
+) -> Order:
+    """An order at the SKU's price, its stock held until the payment window closes."""
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise Invalid(ErrorCode.VALIDATION_FAILED, f"quantity must be 1..{MAX_QUANTITY}")
+    key = parse_uuid(sku_id)
+    sku = await Sku.get_or_none(id=key).prefetch_related("product") if key else None
+    if sku is None or not sku.product.active:
+        raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
+    community = None
+    if community_id is not None:
+        ckey = parse_uuid(community_id)
+        community = await Community.get_or_none(id=ckey) if ckey else None
+        if community is None:
+            raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "no such community")
+    async with in_transaction():
+        taken = await Sku.filter(id=sku.id, stock__gte=quantity).update(stock=F("stock") - quantity)
+        if taken != 1:
+            raise Conflict(ErrorCode.OUT_OF_STOCK, "not enough stock left")
+        return await Order.create(
+            out_trade_no=orders.new_out_trade_no(now),
+            kind=OrderKind.DIRECT,
+            user_id=principal.user_id,
+            community=community or (await _community_of(sku)),
+            sku_id=sku.id,
+            quantity=quantity,
+            unit_price=sku.price,
+            amount=sku.price * quantity,
+            reserved_until=now + RESERVATION,
+        )
+
+
+async def _community_of(sku: Sku) -> Community | None:
+    if sku.product.community_id is None:
+        return None
+    return await Community.get_or_none(id=sku.product.community_id)
+
+
+async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order:
+    """The shopper gives up an unpaid order: the seat or the stock goes back."""
+    order = await orders.get_order_for(principal, order_id)
+    await _release(order, now=now, force=True)
+    return await Order.get(id=order.id)
+
+
+async def _release(order: Order, *, now: datetime, force: bool) -> bool:
+    orders.check_transition(order.status, OrderStatus.CANCELLED)
+    if order.kind is OrderKind.GROUP:
+        seat = await Seat.get(order_id=order.id)
+        return await groupbuy.release_seat(seat.id, now=now, force=force)
+    async with in_transaction():
+        locked = await Order.filter(id=order.id).select_for_update().get()
+        if locked.status is not OrderStatus.PENDING_PAYMENT:
+            return False
+        if not force and (locked.reserved_until is None or locked.reserved_until > now):
+            return False
+        await orders.transition(locked, OrderStatus.CANCELLED)
+        await Sku.filter(id=locked.sku_id).update(stock=F("stock") + locked.quantity)
+    return True
+
+
+async def release_expired_direct(*, now: datetime, limit: int = 500) -> int:
+    due = await Order.filter(
+        kind=OrderKind.DIRECT, status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now
+    ).limit(limit)
+    released = 0
+    for order in due:
+        released += await _release(order, now=now, force=False)
+    return released

@@ -1,0 +1,337 @@
+"""Teams (拼团): start, join, pay a seat, release lapsed seats, close at the deadline.
+
+Every use case that touches a team locks the team row first (the join's conditional update
+does it), then the campaign row, then orders and seats: one lock order, so concurrent joins,
+payments, releases and settlements serialise per team instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
+from models.order import Order, OrderKind, OrderStatus
+from models.payment import Payment
+from qunshop.errors import Conflict, ErrorCode, NotFound
+from services import campaigns, orders, refunds
+from services.ids import parse_uuid
+
+if TYPE_CHECKING:
+    import uuid
+
+    from services.auth import Principal
+
+logger = logging.getLogger(__name__)
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: people type these in chat
+
+
+@dataclass(frozen=True)
+class Reservation:
+    team: Team
+    order: Order
+    seat: Seat
+
+
+def new_team_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+async def find_team(ref: str | uuid.UUID) -> Team:
+    """A team by its id or by the code people share in chat."""
+    key = parse_uuid(ref)
+    team = await Team.get_or_none(id=key) if key else None
+    if team is None and isinstance(ref, str):
+        team = await Team.get_or_none(code=ref.strip().upper())
+    if team is None:
+        raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
+    return team
+
+
+def _ensure_running(campaign: Campaign, now: datetime) -> None:
+    if not campaigns.is_running(campaign, now):
+        raise Conflict(ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is not running now")
+
+
+async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
+    held = await Seat.filter(
+        campaign_id=campaign.id, user_id=user_id, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
+    ).count()
+    if held >= campaign.per_user_limit:
+        raise Conflict(
+            ErrorCode.USER_LIMIT_REACHED,
+            f"at most {campaign.per_user_limit} per person in this campaign",
+        )
+
+
+async def _take_stock(campaign: Campaign) -> None:
+    taken = await Campaign.filter(id=campaign.id, stock_left__gte=1).update(
+        stock_left=F("stock_left") - 1
+    )
+    if taken != 1:
+        raise Conflict(ErrorCode.CAMPAIGN_SOLD_OUT, "the campaign is sold out")
+
+
+async def _hold_seat(
+    *,
+    campaign: Campaign,
+    team: Team,
+    user_id: uuid.UUID,
+    is_head: bool,
+    now: datetime,
+    chat_id: str | None,
+) -> tuple[Order, Seat]:
+    price = campaign.group_price
+    if is_head and campaign.head_price is not None:
+        price = campaign.head_price
+    reserved_until = now + timedelta(minutes=campaign.reservation_minutes)
+    order = await Order.create(
+        out_trade_no=orders.new_out_trade_no(now),
+        kind=OrderKind.GROUP,
+        user_id=user_id,
+        community_id=campaign.community_id,
+        sku_id=campaign.sku_id,
+        campaign_id=campaign.id,
+        team_id=team.id,
+        quantity=1,
+        unit_price=price,
+        amount=price,
+        reserved_until=reserved_until,
+        chat_id=chat_id,
+    )
+    try:
+        seat = await Seat.create(
+            team_id=team.id,
+            campaign_id=campaign.id,
+            user_id=user_id,
+            order_id=order.id,
+            is_head=is_head,
+            reserved_until=reserved_until,
+        )
+    except IntegrityError:
+        # uq_seat_open_team_per_user: a concurrent request of the same user won.
+        raise Conflict(
+            ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
+        ) from None
+    return order, seat
+
+
+async def _refuse_if_in_open_team(campaign: Campaign, user_id: uuid.UUID) -> None:
+    if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
+        raise Conflict(
+            ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
+        )
+
+
+async def start_team(
+    *, principal: Principal, campaign_id: str, now: datetime, chat_id: str | None = None
+) -> Reservation:
+    """Open a new team with the caller as its head, holding the head's seat."""
+    campaign = await campaigns.get_campaign(campaign_id)
+    _ensure_running(campaign, now)
+    await _refuse_if_in_open_team(campaign, principal.user_id)
+    async with in_transaction():
+        await _check_user_limit(campaign, principal.user_id)
+        await _take_stock(campaign)
+        team = await Team.create(
+            code=new_team_code(),
+            campaign_id=campaign.id,
+            head_id=principal.user_id,
+            size=campaign.team_size,
+            seats_held=1,
+            deadline_at=campaigns.team_deadline(campaign, now),
+            chat_id=chat_id,
+        )
+        order, seat = await _hold_seat(
+            campaign=campaign,
+            team=team,
+            user_id=principal.user_id,
+            is_head=True,
+            now=now,
+            chat_id=chat_id,
+        )
+    return Reservation(team=team, order=order, seat=seat)
+
+
+async def join_team(
+    *, principal: Principal, team_ref: str, now: datetime, chat_id: str | None = None
+) -> Reservation:
+    """Hold a seat in an open team while the member pays."""
+    team = await find_team(team_ref)
+    campaign = await Campaign.get(id=team.campaign_id)
+    if team.status is not TeamStatus.OPEN or team.deadline_at <= now:
+        raise Conflict(ErrorCode.TEAM_CLOSED, "this team has closed")
+    if team.seats_held >= team.size:
+        raise Conflict(ErrorCode.TEAM_FULL, "this team is full")
+    await _refuse_if_in_open_team(campaign, principal.user_id)
+    async with in_transaction():
+        # The seat: a checked conditional update, which also locks the team row.
+        held = await Team.filter(
+            id=team.id, status=TeamStatus.OPEN, seats_held__lt=team.size, deadline_at__gt=now
+        ).update(seats_held=F("seats_held") + 1)
+        if held != 1:
+            fresh = await Team.get(id=team.id)
+            if fresh.status is TeamStatus.OPEN and fresh.deadline_at > now:
+                raise Conflict(ErrorCode.TEAM_FULL, "this team is full")
+            raise Conflict(ErrorCode.TEAM_CLOSED, "this team has closed")
+        await _check_user_limit(campaign, principal.user_id)
+        await _take_stock(campaign)
+        order, seat = await _hold_seat(
+            campaign=campaign,
+            team=team,
+            user_id=principal.user_id,
+            is_head=False,
+            now=now,
+            chat_id=chat_id,
+        )
+        team.seats_held += 1
+    return Reservation(team=team, order=order, seat=seat)
+
+
+async def lock_team(team_id: uuid.UUID) -> Team:
+    """Inside a transaction: the team row, locked (PostgreSQL; SQLite serialises writers)."""
+    return await Team.filter(id=team_id).select_for_update().get()
+
+
+async def pay_seat(*, team: Team, order: Order, now: datetime) -> bool:
+    """Inside the payment's transaction, with the team locked: the seat is paid.
+
+    False when the seat can no longer be honoured (released, or the team closed).
+    """
+    seat = await Seat.get(order_id=order.id)
+    if seat.status is not SeatStatus.RESERVED or team.status is not TeamStatus.OPEN:
+        return False
+    await Seat.filter(id=seat.id, status=SeatStatus.RESERVED).update(status=SeatStatus.PAID)
+    await Team.filter(id=team.id).update(seats_paid=F("seats_paid") + 1)
+    team.seats_paid += 1
+    await orders.transition(order, OrderStatus.PAID_AWAITING_TEAM)
+    if team.seats_paid == team.size:
+        await _succeed(team, now)
+    return True
+
+
+async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -> int:
+    """Release every still-reserved seat of a closing team; returns how many."""
+    seats = await Seat.filter(team_id=team.id, status=SeatStatus.RESERVED)
+    for seat in seats:
+        await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED, in_open_team=False)
+        order = await Order.get(id=seat.order_id)
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            await orders.transition(order, OrderStatus.CANCELLED)
+    if seats:
+        await Campaign.filter(id=campaign_id).update(stock_left=F("stock_left") + len(seats))
+    return len(seats)
+
+
+async def _succeed(team: Team, now: datetime) -> None:
+    campaign = await Campaign.get(id=team.campaign_id)
+    released = await _release_reserved(team, campaign.id, now)
+    price = campaigns.tier_price(campaign, team.seats_paid)
+    await Team.filter(id=team.id, status=TeamStatus.OPEN).update(
+        status=TeamStatus.SUCCEEDED, closed_at=now, final_price=price, seats_held=team.seats_paid
+    )
+    team.status = TeamStatus.SUCCEEDED
+    await Seat.filter(team_id=team.id).update(in_open_team=False)
+    orders.check_transition(OrderStatus.PAID_AWAITING_TEAM, OrderStatus.CONFIRMED)
+    paid = await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM)
+    await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM).update(
+        status=OrderStatus.CONFIRMED
+    )
+    for order in paid:  # 阶梯团: everyone pays the tier the team reached
+        if order.amount > price:
+            payment = await Payment.get(order_id=order.id, outcome="honoured")
+            await refunds.owe(
+                order=order,
+                payment=payment,
+                amount=order.amount - price,
+                reason="tier_price",
+                now=now,
+            )
+    logger.info(
+        "team %s succeeded with %s members (%s released)", team.code, team.seats_paid, released
+    )
+
+
+async def _fail(team: Team, now: datetime) -> None:
+    campaign = await Campaign.get(id=team.campaign_id)
+    await _release_reserved(team, campaign.id, now)
+    await Team.filter(id=team.id, status=TeamStatus.OPEN).update(
+        status=TeamStatus.FAILED, closed_at=now
+    )
+    team.status = TeamStatus.FAILED
+    await Seat.filter(team_id=team.id).update(in_open_team=False)
+    paid = await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM)
+    for order in paid:
+        await orders.transition(order, OrderStatus.REFUNDING)
+        payment = await Payment.get(order_id=order.id, outcome="honoured")
+        await refunds.owe(
+            order=order, payment=payment, amount=payment.amount, reason="team_failed", now=now
+        )
+    if paid:
+        await Campaign.filter(id=campaign.id).update(stock_left=F("stock_left") + len(paid))
+    logger.info("team %s failed; %s paid members refunded", team.code, len(paid))
+
+
+async def close_team(team_id: uuid.UUID, *, now: datetime) -> TeamStatus:
+    """At the deadline: a team not yet complete succeeds (guaranteed) or fails. Idempotent."""
+    async with in_transaction():
+        team = await lock_team(team_id)
+        if team.status is not TeamStatus.OPEN or team.deadline_at > now:
+            return team.status
+        campaign = await Campaign.get(id=team.campaign_id)
+        if campaign.guaranteed and team.seats_paid >= 1:
+            await _succeed(team, now)
+        else:
+            await _fail(team, now)
+        return team.status
+
+
+async def release_seat(seat_id: uuid.UUID, *, now: datetime, force: bool = False) -> bool:
+    """Give back a lapsed reservation (or, with ``force``, a cancelled one). Idempotent."""
+    seat = await Seat.get_or_none(id=seat_id)
+    if seat is None:
+        return False
+    async with in_transaction():
+        team = await lock_team(seat.team_id)
+        seat = await Seat.get(id=seat_id)
+        if seat.status is not SeatStatus.RESERVED or (not force and seat.reserved_until > now):
+            return False
+        await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED, in_open_team=False)
+        if team.status is TeamStatus.OPEN:
+            await Team.filter(id=team.id).update(seats_held=F("seats_held") - 1)
+        await Campaign.filter(id=seat.campaign_id).update(stock_left=F("stock_left") + 1)
+        order = await Order.get(id=seat.order_id)
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            await orders.transition(order, OrderStatus.CANCELLED)
+    return True
+
+
+async def release_expired(*, now: datetime, limit: int = 500) -> int:
+    """Release every reservation whose payment window has passed. Returns how many."""
+    due = await Seat.filter(status=SeatStatus.RESERVED, reserved_until__lte=now).limit(limit)
+    released = 0
+    for seat in due:
+        released += await release_seat(seat.id, now=now)
+    return released
+
+
+async def settle_due_teams(*, now: datetime, limit: int = 500) -> int:
+    due = await Team.filter(status=TeamStatus.OPEN, deadline_at__lte=now).limit(limit)
+    for team in due:
+        await close_team(team.id, now=now)
+    return len(due)
+
+
+async def teams_of(principal: Principal) -> list[Team]:
+    seats = await Seat.filter(user_id=principal.user_id).order_by("-created_at").limit(100)
+    ids = list(dict.fromkeys(s.team_id for s in seats))
+    by_id = {t.id: t for t in await Team.filter(id__in=ids)}
+    return [by_id[i] for i in ids if i in by_id]

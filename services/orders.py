@@ -1,0 +1,81 @@
+"""The order state machine: every allowed transition is listed here, and only here."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from models.order import Order, OrderStatus
+from qunshop.errors import Conflict, ErrorCode, NotFound
+from services.ids import parse_uuid
+
+if TYPE_CHECKING:
+    import uuid
+
+    from services.auth import Principal
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID_AWAITING_TEAM, S.CONFIRMED, S.CANCELLED}),
+    S.PAID_AWAITING_TEAM: frozenset({S.CONFIRMED, S.REFUNDING}),
+    S.CONFIRMED: frozenset({S.READY_FOR_PICKUP, S.REFUNDING}),
+    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.REFUNDING}),
+    S.PICKED_UP: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    # A payment that arrives after cancellation is sent back.
+    S.CANCELLED: frozenset({S.REFUNDING}),
+    S.REFUNDING: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+
+_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_out_trade_no(now: datetime) -> str:
+    """Unique per merchant, at most 32 characters of [0-9A-Za-z_-|*]."""
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(14))
+    return f"QS{now:%Y%m%d%H%M%S}{suffix}"
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise Conflict(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"an order cannot go from {current.value} to {target.value}",
+            status_now=current.value,
+        )
+
+
+async def transition(order: Order, target: OrderStatus, **changes: object) -> None:
+    """Move ``order`` to ``target`` if it is still in the state we read.
+
+    A conditional update, so two workers racing on one order make one transition; the loser
+    sees a Conflict (and re-reads) instead of silently overwriting.
+    """
+    check_transition(order.status, target)
+    updated = await Order.filter(id=order.id, status=order.status).update(status=target, **changes)
+    if updated != 1:
+        fresh = await Order.get(id=order.id)
+        raise Conflict(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"the order moved to {fresh.status.value} meanwhile",
+            status_now=fresh.status.value,
+        )
+    order.status = target
+    for key, value in changes.items():
+        setattr(order, key, value)
+
+
+async def get_order_for(principal: Principal, order_id: str | uuid.UUID) -> Order:
+    """The caller's own order (admins see every order)."""
+    key = parse_uuid(order_id)
+    order = await Order.get_or_none(id=key) if key else None
+    if order is None or (not principal.is_admin and order.user_id != principal.user_id):
+        raise NotFound(ErrorCode.ORDER_NOT_FOUND, "no such order")
+    return order
+
+
+async def list_orders_for(principal: Principal, *, limit: int = 50) -> list[Order]:
+    return await Order.filter(user_id=principal.user_id).order_by("-created_at").limit(limit).all()

@@ -1,0 +1,110 @@
+"""The outbox: effects that leave the process are rows written in the causing transaction,
+sent after the commit by a worker, retried with backoff, never lost and never doubled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.outbox import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """A handler's effect failed for now (network, provider busy): try again later."""
+
+
+class GiveUp(Exception):
+    """A handler's effect can never succeed as asked: park the message for a person."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """2, 4, 8 ... seconds, capped at ten minutes."""
+    return timedelta(seconds=min(2**attempts, 600))
+
+
+async def enqueue(kind: str, payload: dict[str, Any], *, dedupe_key: str, now: datetime) -> bool:
+    """Record an effect in the current transaction. False if it was already recorded."""
+    try:
+        async with in_transaction():  # a savepoint: a duplicate must not poison the caller
+            await OutboxMessage.create(
+                kind=kind, payload=payload, dedupe_key=dedupe_key, next_attempt_at=now
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
+    due = (
+        await OutboxMessage.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+            status=OutboxStatus.PENDING,
+            next_attempt_at__lte=now,
+        )
+        .order_by("next_attempt_at")
+        .limit(limit)
+    )
+    claimed = []
+    for message in due:
+        # The lease is a conditional update: of several workers, one wins each message.
+        won = await OutboxMessage.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+            id=message.id,
+            status=OutboxStatus.PENDING,
+        ).update(locked_until=now + LEASE, attempts=message.attempts + 1)
+        if won == 1:
+            message.attempts += 1
+            claimed.append(message)
+    return claimed
+
+
+async def run_once(handlers: Mapping[str, Handler], *, now: datetime, limit: int = 50) -> int:
+    """Send what is due. Returns how many messages were handled (done, retried or parked)."""
+    messages = await _claim(now, limit)
+    for message in messages:
+        handler = handlers.get(message.kind)
+        try:
+            if handler is None:
+                raise GiveUp(f"no handler for {message.kind}")
+            await handler(message.payload)
+        except RetryLater as exc:
+            await _retry(message, str(exc), now)
+        except GiveUp as exc:
+            logger.error("outbox %s %s parked: %s", message.kind, message.id, exc)
+            await _finish(message, OutboxStatus.DEAD, now, str(exc))
+        except Exception as exc:
+            logger.exception("outbox %s %s failed", message.kind, message.id)
+            await _retry(message, f"{type(exc).__name__}: {exc}", now)
+        else:
+            await _finish(message, OutboxStatus.DONE, now, "")
+    return len(messages)
+
+
+async def _retry(message: OutboxMessage, error: str, now: datetime) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        logger.error(
+            "outbox %s %s parked after %s attempts", message.kind, message.id, message.attempts
+        )
+        await _finish(message, OutboxStatus.DEAD, now, error)
+        return
+    await OutboxMessage.filter(id=message.id).update(
+        locked_until=None, next_attempt_at=now + backoff(message.attempts), last_error=error[:2000]
+    )
+
+
+async def _finish(message: OutboxMessage, status: OutboxStatus, now: datetime, error: str) -> None:
+    await OutboxMessage.filter(id=message.id).update(
+        status=status, locked_until=None, done_at=now, last_error=error[:2000]
+    )

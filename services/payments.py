@@ -1,0 +1,193 @@
+"""WeChat Pay: prepay an order, and apply payment notifies exactly once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.order import Order, OrderKind, OrderStatus
+from models.payment import Payment
+from models.user import User
+from qunshop.errors import Conflict, ErrorCode, UpstreamError
+from services import groupbuy, orders, refunds
+from wechat.api import PayError
+from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+    from wechat.api import PayClient
+
+logger = logging.getLogger(__name__)
+
+
+async def prepay(
+    *,
+    principal: Principal,
+    order_id: str,
+    pay: PayClient,
+    notify_url: str,
+    client_ip: str,
+    now: datetime,
+) -> dict[str, str]:
+    """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
+    order = await orders.get_order_for(principal, order_id)
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, f"the order is {order.status.value}")
+    if order.reserved_until is not None and order.reserved_until <= now:
+        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
+    user = await User.get(id=order.user_id)
+    try:
+        answer = await pay.unified_order(
+            out_trade_no=order.out_trade_no,
+            body="Qunshop order",
+            total_fee=order.amount,
+            openid=user.openid,
+            notify_url=notify_url,
+            client_ip=client_ip,
+            time_expire=order.reserved_until,
+        )
+    except PayError as exc:
+        logger.warning("unified order for %s failed: %s %s", order.id, exc.code, exc.message)
+        if exc.code == "ORDERPAID":
+            raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the order is already paid") from exc
+        raise UpstreamError(
+            ErrorCode.PAYMENT_PROVIDER_ERROR, "WeChat Pay refused: try again"
+        ) from exc
+    return jsapi_params(
+        appid=pay.appid,
+        prepay_id=answer["prepay_id"],
+        api_key=pay.api_key,
+        sign_type=pay.sign_type,
+        nonce_str=nonce(),
+        timestamp=int(now.timestamp()),
+    )
+
+
+class NotifyRefused(Exception):
+    """Not genuine, not ours, or not matching the order: answer FAIL and change nothing."""
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    order_id: str | None
+    applied: bool  # False: a repeat, or a failed payment with nothing to do
+    honoured: bool
+
+
+async def handle_notify(
+    body: bytes, *, api_key: str, appid: str, mch_id: str, now: datetime
+) -> NotifyOutcome:
+    try:
+        data = parse_xml(body)
+    except PayProtocolError as exc:
+        raise NotifyRefused(f"unreadable notify: {exc}") from exc
+    if not verify(data, api_key):
+        raise NotifyRefused("bad signature")
+    if data.get("return_code") != "SUCCESS":
+        raise NotifyRefused(f"return_code {data.get('return_code')}")
+    if data.get("appid") != appid or data.get("mch_id") != mch_id:
+        raise NotifyRefused("appid or mch_id is not ours")
+    if data.get("result_code") != "SUCCESS":
+        logger.info("payment failed for %s: %s", data.get("out_trade_no"), data.get("err_code"))
+        return NotifyOutcome(order_id=None, applied=False, honoured=False)
+    order = await Order.get_or_none(out_trade_no=data.get("out_trade_no", ""))
+    if order is None:
+        raise NotifyRefused(f"unknown out_trade_no {data.get('out_trade_no')!r}")
+    try:
+        amount = int(data.get("total_fee", ""))
+    except ValueError:
+        raise NotifyRefused("total_fee is not a number") from None
+    if amount != order.amount:
+        logger.error(
+            "amount mismatch on order %s: notified %s, expected %s", order.id, amount, order.amount
+        )
+        raise NotifyRefused("amount mismatch")
+    transaction_id = data.get("transaction_id", "")
+    if not transaction_id:
+        raise NotifyRefused("no transaction_id")
+    return await _apply(order, transaction_id, amount, data, now)
+
+
+async def _apply(
+    order: Order, transaction_id: str, amount: int, data: dict[str, str], now: datetime
+) -> NotifyOutcome:
+    """One transition and one set of side effects per transaction id, however many deliveries."""
+    if await Payment.exists(transaction_id=transaction_id):
+        return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)
+    try:
+        async with in_transaction():
+            if order.kind is OrderKind.GROUP and order.team_id is not None:
+                team = await groupbuy.lock_team(order.team_id)
+                order = await Order.get(id=order.id)
+            else:
+                team = None
+                order = await Order.filter(id=order.id).select_for_update().get()
+            payment = await Payment.create(
+                order_id=order.id,
+                transaction_id=transaction_id,
+                amount=amount,
+                outcome="honoured",
+                payload=data,
+            )
+            honoured = await _honour(order, team, now)
+            if not honoured:
+                await Payment.filter(id=payment.id).update(outcome="refunded")
+                if order.status is OrderStatus.CANCELLED:
+                    await orders.transition(order, OrderStatus.REFUNDING)
+                await refunds.owe(
+                    order=order,
+                    payment=payment,
+                    amount=amount,
+                    reason="unhonourable_payment",
+                    now=now,
+                )
+            else:
+                await orders_paid_at(order, transaction_id, now)
+    except IntegrityError:
+        # A concurrent delivery of the same transaction committed first.
+        return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)
+    return NotifyOutcome(order_id=str(order.id), applied=True, honoured=honoured)
+
+
+async def _honour(order: Order, team: object, now: datetime) -> bool:
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return False  # cancelled, or already paid by another transaction
+    if order.kind is OrderKind.GROUP:
+        return await groupbuy.pay_seat(team=team, order=order, now=now)  # type: ignore[arg-type]
+    await orders.transition(order, OrderStatus.CONFIRMED)
+    return True
+
+
+async def orders_paid_at(order: Order, transaction_id: str, now: datetime) -> None:
+    await Order.filter(id=order.id).update(paid_at=now, transaction_id=transaction_id)
+
+
+async def simulated_notify(
+    *, order: Order, api_key: str, appid: str, mch_id: str, transaction_id: str
+) -> bytes:
+    """The notify WeChat Pay would send for ``order``, signed with our key (development)."""
+    user = await User.get(id=order.user_id)
+    params = {
+        "return_code": "SUCCESS",
+        "result_code": "SUCCESS",
+        "appid": appid,
+        "mch_id": mch_id,
+        "nonce_str": nonce(),
+        "openid": user.openid,
+        "trade_type": "JSAPI",
+        "bank_type": "OTHERS",
+        "total_fee": str(order.amount),
+        "cash_fee": str(order.amount),
+        "fee_type": "CNY",
+        "transaction_id": transaction_id,
+        "out_trade_no": order.out_trade_no,
+        "time_end": "20260101000000",
+        "sign_type": "HMAC-SHA256",
+    }
+    params["sign"] = sign(params, api_key, "HMAC-SHA256")
+    return to_xml(params)

@@ -1,0 +1,106 @@
+"""Refunds: owed inside the transaction that decides them, sent by the outbox, settled once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from tortoise.transactions import in_transaction
+
+from models.order import Order, OrderStatus
+from models.payment import Payment, Refund, RefundStatus
+from services import orders, outbox
+from services.outbox import GiveUp, RetryLater
+from wechat.api import PayError
+from wechat.pay import PayProtocolError, decrypt_refund_info, parse_xml
+
+if TYPE_CHECKING:
+    from wechat.api import PayClient
+
+logger = logging.getLogger(__name__)
+
+SUBMIT = "refund.submit"
+
+
+async def owe(*, order: Order, payment: Payment, amount: int, reason: str, now: datetime) -> Refund:
+    """Record that ``amount`` of ``payment`` goes back; the outbox asks WeChat Pay after commit."""
+    refund = await Refund.create(
+        order=order,
+        payment=payment,
+        out_refund_no=f"RF{uuid.uuid4().hex}",
+        amount=amount,
+        total=payment.amount,
+        reason=reason,
+    )
+    await outbox.enqueue(
+        SUBMIT, {"refund_id": str(refund.id)}, dedupe_key=f"refund:{refund.id}", now=now
+    )
+    logger.info("refund of %s fen owed on order %s (%s)", amount, order.id, reason)
+    return refund
+
+
+async def submit(payload: dict[str, Any], *, pay: PayClient, notify_url: str) -> None:
+    """Outbox handler: ask WeChat Pay for the refund. Repeats are safe: out_refund_no is the key."""
+    refund = await Refund.get_or_none(id=payload["refund_id"]).prefetch_related("order")
+    if refund is None or refund.status is not RefundStatus.PENDING:
+        return
+    try:
+        answer = await pay.refund(
+            out_trade_no=refund.order.out_trade_no,
+            out_refund_no=refund.out_refund_no,
+            total_fee=refund.total,
+            refund_fee=refund.amount,
+            notify_url=notify_url,
+        )
+    except PayError as exc:
+        if exc.retryable:
+            raise RetryLater(f"{exc.code}: {exc.message}") from exc
+        raise GiveUp(f"{exc.code}: {exc.message}") from exc
+    await Refund.filter(id=refund.id, status=RefundStatus.PENDING).update(
+        status=RefundStatus.SUBMITTED, refund_id=answer.get("refund_id")
+    )
+
+
+class RefundNotifyRefused(Exception):
+    """The notify is not genuine or not ours: answer FAIL, change nothing."""
+
+
+async def settle_from_notify(
+    body: bytes, *, api_key: str, appid: str, mch_id: str, now: datetime
+) -> bool:
+    """Apply a refund notify. True when this delivery settled the refund (False: a repeat)."""
+    try:
+        envelope = parse_xml(body)
+        if envelope.get("return_code") != "SUCCESS":
+            raise RefundNotifyRefused(f"return_code {envelope.get('return_code')}")
+        if envelope.get("appid") != appid or envelope.get("mch_id") != mch_id:
+            raise RefundNotifyRefused("appid or mch_id is not ours")
+        info = decrypt_refund_info(envelope.get("req_info", ""), api_key)
+    except PayProtocolError as exc:
+        raise RefundNotifyRefused(str(exc)) from exc
+    refund = await Refund.get_or_none(out_refund_no=info.get("out_refund_no", ""))
+    if refund is None:
+        raise RefundNotifyRefused(f"unknown out_refund_no {info.get('out_refund_no')!r}")
+    status = info.get("refund_status")
+    open_states = [RefundStatus.PENDING, RefundStatus.SUBMITTED]
+    if status != "SUCCESS":
+        logger.error("refund %s closed by WeChat Pay: %s", refund.out_refund_no, status)
+        await Refund.filter(id=refund.id, status__in=open_states).update(
+            status=RefundStatus.FAILED, settled_at=now
+        )
+        return False
+    async with in_transaction():
+        won = await Refund.filter(id=refund.id, status__in=open_states).update(
+            status=RefundStatus.SUCCEEDED,
+            settled_at=now,
+            refund_id=info.get("refund_id") or refund.refund_id,
+        )
+        if won != 1:
+            return False
+        order = await Order.get(id=refund.order_id)
+        outstanding = await Refund.filter(order_id=order.id, status__in=open_states).exists()
+        if order.status is OrderStatus.REFUNDING and not outstanding:
+            await orders.transition(order, OrderStatus.REFUNDED)
+    return True
