@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from miniapp_api import catalog, communities, groupbuy, health, orders, pay_notify, session
+from miniapp_api import catalog, communities, dev, groupbuy, health, orders, pay_notify, session
 
 
 def setup_routes(app: web.Application) -> None:
@@ -15,3 +15,4 @@ def setup_routes(app: web.Application) -> None:
     groupbuy.setup(app)
     orders.setup(app)
     pay_notify.setup(app)
+    dev.setup(app)

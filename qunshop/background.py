@@ -19,9 +19,6 @@ from services import checkout, groupbuy, outbox, refunds
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_INTERVAL = 0.5
-SWEEP_INTERVAL = 5.0
-
 
 def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
     settings = app[SETTINGS]
@@ -61,7 +58,9 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
     async def sweep() -> None:
         await sweep_once(app)
 
-    app[TASKS].spawn(_every(OUTBOX_INTERVAL, stop, "outbox", send), name="outbox-sender")
-    app[TASKS].spawn(_every(SWEEP_INTERVAL, stop, "sweeper", sweep), name="deadline-sweeper")
+    settings = app[SETTINGS]
+    tasks = app[TASKS]
+    tasks.spawn(_every(settings.outbox_interval_seconds, stop, "outbox", send), name="outbox")
+    tasks.spawn(_every(settings.sweep_interval_seconds, stop, "sweeper", sweep), name="sweeper")
     yield
     stop.set()

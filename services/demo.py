@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
@@ -10,6 +11,8 @@ from tortoise.transactions import in_transaction
 from models.catalog import Product, Sku
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
+from services import campaigns, groupbuy
+from services.auth import Principal
 
 if TYPE_CHECKING:
     from qunshop.config import Settings
@@ -47,15 +50,42 @@ async def seed(*, settings: Settings) -> str:
         for user in (leader, shopper):
             await Membership.create(user=user, community=community)
         sku_count = 0
+        first_sku = None
         for title, category, skus in DEMO_PRODUCTS:
             product = await Product.create(
                 title=title, category=category, community=community, created_by=leader
             )
             for name, price, stock in skus:
-                await Sku.create(product=product, name=name, price=price, stock=stock)
+                sku = await Sku.create(product=product, name=name, price=price, stock=stock)
+                first_sku = first_sku or sku
                 sku_count += 1
+    assert first_sku is not None
+    now = datetime.now(tz=UTC)
+    campaign = await campaigns.create_campaign(
+        principal=Principal(user_id=leader.id, role=leader.role),
+        draft=campaigns.CampaignDraft(
+            community_id=str(community.id),
+            sku_id=str(first_sku.id),
+            title="赣南脐橙 三人团",
+            group_price=2990,
+            head_price=2790,
+            price_tiers=[(3, 2690)],
+            team_size=3,
+            starts_at=now,
+            ends_at=now + timedelta(days=7),
+            stock_cap=60,
+        ),
+        now=now,
+    )
+    team = await groupbuy.start_team(
+        principal=Principal(user_id=shopper.id, role=shopper.role),
+        campaign_id=str(campaign.id),
+        now=now,
+        chat_id=community.chat_id,
+    )
     logger.info("demo shop seeded")
     return (
         f"demo seeded: admin {admin.openid}, leader {leader.openid} of {community.name!r}, "
-        f"{len(DEMO_PRODUCTS)} products with {sku_count} SKUs"
+        f"{len(DEMO_PRODUCTS)} products with {sku_count} SKUs, campaign {campaign.title!r} "
+        f"with open team {team.team.code} (its head {shopper.openid} has not paid yet)"
     )

@@ -22,7 +22,9 @@ async def _pay(client: TestClient, wechat: FakeWeChat, order_id: str, headers: A
     order = await Order.get(id=order_id)
     user = await order.user
     body = wechat.payment_notify(
-        out_trade_no=order.out_trade_no, total_fee=order.amount, openid=user.openid,
+        out_trade_no=order.out_trade_no,
+        total_fee=order.amount,
+        openid=user.openid,
         sign_type="HMAC-SHA256",
     )
     resp = await client.post(
@@ -48,9 +50,7 @@ async def test_team_fills_and_succeeds(
     assert started["order"]["amount"] == 1200  # the head's perk
     code = started["team"]["code"]
 
-    resp = await client.post(
-        f"/api/v1/teams/{code}/join", json={}, headers=auth(member, settings)
-    )
+    resp = await client.post(f"/api/v1/teams/{code}/join", json={}, headers=auth(member, settings))
     assert resp.status == 201, await resp.text()
     joined = await resp.json()
     assert joined["team"]["seats_left"] == 0

@@ -43,9 +43,7 @@ async def test_admin_creates_a_community(client: TestClient, settings: Settings)
 
 
 @pytest.mark.parametrize("role", [Role.SHOPPER, Role.LEADER])
-async def test_non_admins_cannot_create(
-    client: TestClient, settings: Settings, role: Role
-) -> None:
+async def test_non_admins_cannot_create(client: TestClient, settings: Settings, role: Role) -> None:
     actor = await make_user(role)
     resp = await client.post(
         "/api/v1/communities",

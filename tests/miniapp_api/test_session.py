@@ -86,9 +86,7 @@ async def test_token_is_accepted_by_me(frozen: TestClient, wechat: FakeWeChat) -
     wechat.sessions["code-1"] = _session("o-carol", "sk")
     login = await (await frozen.post("/api/v1/session", json={"code": "code-1"})).json()
 
-    resp = await frozen.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {login['token']}"}
-    )
+    resp = await frozen.get("/api/v1/me", headers={"Authorization": f"Bearer {login['token']}"})
 
     assert resp.status == 200
     assert await resp.json() == login["user"]

@@ -189,7 +189,7 @@ async def test_visibility_of_inactive_products() -> None:
         await catalog.get_product(actor=as_principal(shopper), product_id=hidden.product.id)
     seen = await catalog.get_product(actor=as_principal(leader), product_id=hidden.product.id)
     assert seen.product.title == "未上架"
-    assert (await catalog.get_product(actor=as_principal(shopper), product_id=shown.product.id))
+    assert await catalog.get_product(actor=as_principal(shopper), product_id=shown.product.id)
 
 
 async def test_pages_walk_ties_in_created_at_without_gaps() -> None:

@@ -4,6 +4,7 @@ from aiohttp.test_utils import TestClient
 
 from models.catalog import Product, Sku
 from models.community import Community, Membership, PickupPoint
+from models.groupbuy import Campaign, Team, TeamStatus
 from models.user import Role, User
 from qunshop.config import Settings
 from services import demo
@@ -22,6 +23,11 @@ async def test_demo_seeds_a_shop_once(client: TestClient, settings: Settings) ->
     assert await Product.filter(community=community).count() == len(demo.DEMO_PRODUCTS)
     skus = await Sku.all()
     assert skus and all(s.price > 0 and s.stock > 0 for s in skus)
+
+    campaign = await Campaign.get()
+    team = await Team.get(campaign=campaign)
+    assert team.status is TeamStatus.OPEN and team.seats_held == 1
+    assert campaign.stock_left == campaign.stock_cap - 1
 
     again = await demo.seed(settings=settings)
     assert "already has data" in again

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from models.catalog import Product, Sku
-from models.groupbuy import Campaign
 from models.community import Community, Membership, PickupPoint
+from models.groupbuy import Campaign
 from models.user import Role, User
 from qunshop.config import Settings
 from services.auth import issue_token

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp.test_utils import TestClient
+
+from models.catalog import Sku
+from models.groupbuy import Campaign
+from models.user import Role
+from qunshop.config import Settings
+from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user
+
+
+def _body(community_id: str, sku_id: str, **overrides: object) -> dict:
+    now = datetime.now(tz=UTC)
+    body = {
+        "community_id": community_id,
+        "sku_id": sku_id,
+        "title": "脐橙三人团",
+        "group_price": 2990,
+        "team_size": 3,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "stock_cap": 30,
+        "price_tiers": [{"min_members": 3, "price": 2590}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_leader_creates_campaign_carving_stock(
+    client: TestClient, settings: Settings
+) -> None:
+    community = await make_community()
+    leader = await community.leader
+    sku = await make_sku(community, stock=100)
+    resp = await client.post(
+        "/api/v1/campaigns",
+        json=_body(str(community.id), str(sku.id)),
+        headers=auth(leader, settings),
+    )
+    assert resp.status == 201, await resp.text()
+    out = await resp.json()
+    assert out["stock_left"] == 30 and out["price_tiers"][0]["price"] == 2590
+    assert (await Sku.get(id=sku.id)).stock == 70
+    listed = await (await client.get(f"/api/v1/campaigns?community_id={community.id}")).json()
+    assert [c["id"] for c in listed["items"]] == [out["id"]]
+
+
+async def test_campaign_rules(client: TestClient, settings: Settings) -> None:
+    community = await make_community()
+    leader = await community.leader
+    sku = await make_sku(community, stock=10)
+    headers = auth(leader, settings)
+    cid, sid = str(community.id), str(sku.id)
+
+    resp = await client.post(
+        "/api/v1/campaigns", json=_body(cid, sid, team_size=51), headers=headers
+    )
+    assert resp.status == 422 and (await resp.json())["code"] == "validation_failed"
+    resp = await client.post(
+        "/api/v1/campaigns", json=_body(cid, sid, stock_cap=11), headers=headers
+    )
+    assert resp.status == 409 and (await resp.json())["code"] == "out_of_stock"
+    bad_tiers = [{"min_members": 3, "price": 3990}]
+    resp = await client.post(
+        "/api/v1/campaigns", json=_body(cid, sid, price_tiers=bad_tiers), headers=headers
+    )
+    assert resp.status == 422 and (await resp.json())["code"] == "campaign_invalid"
+    naive = _body(cid, sid, starts_at="2026-01-01T00:00:00")
+    resp = await client.post("/api/v1/campaigns", json=naive, headers=headers)
+    assert resp.status == 422
+    assert await Campaign.all().count() == 0
+    assert (await Sku.get(id=sku.id)).stock == 10
+
+
+async def test_only_own_community(client: TestClient, settings: Settings) -> None:
+    community = await make_community()
+    sku = await make_sku(community, stock=100)
+    stranger = await make_user(Role.LEADER)
+    shopper = await make_user()
+    body = _body(str(community.id), str(sku.id))
+    resp = await client.post("/api/v1/campaigns", json=body, headers=auth(stranger, settings))
+    assert resp.status == 403
+    resp = await client.post("/api/v1/campaigns", json=body, headers=auth(shopper, settings))
+    assert resp.status == 403
+    resp = await client.post("/api/v1/campaigns", json=body)
+    assert resp.status == 401
+    admin = await make_user(Role.ADMIN)
+    resp = await client.post("/api/v1/campaigns", json=body, headers=auth(admin, settings))
+    assert resp.status == 201
+
+
+async def test_orders_are_private(client: TestClient, settings: Settings) -> None:
+    campaign = await make_campaign()
+    owner, other = await make_user(), await make_user()
+    resp = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(owner, settings)
+    )
+    order_id = (await resp.json())["order"]["id"]
+    assert (
+        await client.get(f"/api/v1/orders/{order_id}", headers=auth(owner, settings))
+    ).status == 200
+    for path in (f"/api/v1/orders/{order_id}", "/api/v1/orders/not-a-uuid"):
+        resp = await client.get(path, headers=auth(other, settings))
+        assert resp.status == 404 and (await resp.json())["code"] == "order_not_found"
+    resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(other, settings))
+    assert resp.status == 404
+    mine = await (await client.get("/api/v1/orders", headers=auth(other, settings))).json()
+    assert mine["items"] == []
+    team = await (await client.get("/api/v1/me/teams", headers=auth(owner, settings))).json()
+    assert len(team["items"]) == 1
+
+
+async def test_cancel_gives_the_seat_back(client: TestClient, settings: Settings) -> None:
+    campaign = await make_campaign(stock_cap=5)
+    owner = await make_user()
+    resp = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(owner, settings)
+    )
+    order_id = (await resp.json())["order"]["id"]
+    resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(owner, settings))
+    assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
+    assert (await Campaign.get(id=campaign.id)).stock_left == 5
+    resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(owner, settings))
+    assert resp.status == 409 and (await resp.json())["code"] == "illegal_transition"
+
+
+async def test_team_page_is_public_without_members(client: TestClient, settings: Settings) -> None:
+    campaign = await make_campaign(guaranteed=True)
+    owner = await make_user()
+    resp = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(owner, settings)
+    )
+    code = (await resp.json())["team"]["code"]
+    page = await (await client.get(f"/api/v1/teams/{code}")).json()
+    assert page["seats_left"] == 2 and page["guaranteed"] is True
+    assert str(owner.id) not in str(page)
