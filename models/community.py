@@ -14,6 +14,8 @@ class Community(Model):
     # The platform's id of the bound group chat (WeCom chatid, or a mini-program opengid).
     chat_id = fields.CharField(max_length=128, null=True, unique=True)
     timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    # The WeCom group robot's webhook key: how the bot speaks in the group unprompted.
+    robot_key = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Values shipped as defaults so the demo runs with no setup; refused outside development.
 PLACEHOLDER_PREFIX = "dev-placeholder"
 DEV_AES_KEY = "devPlaceholderAesKeyForTheDemoShop000000000"
-SECRET_FIELDS = ("wechat_secret", "wechat_token", "wechat_aes_key", "pay_api_key", "secret_key")
+SECRET_FIELDS = (
+    "wechat_secret",
+    "wechat_token",
+    "wechat_aes_key",
+    "wecom_secret",
+    "wecom_token",
+    "wecom_aes_key",
+    "wecom_bot_token",
+    "wecom_bot_aes_key",
+    "pay_api_key",
+    "secret_key",
+)
 
 
 def _is_placeholder(value: str) -> bool:
@@ -38,6 +49,21 @@ class Settings(BaseSettings):
     # 43 base64 characters, as WeChat's EncodingAESKey is.
     wechat_aes_key: SecretStr = SecretStr(DEV_AES_KEY)
     wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_corp_id: str = "ww0000000000demo"
+    wecom_agent_id: int = 1000002
+    wecom_secret: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-wecom-secret")
+    wecom_token: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-wecom-token")
+    wecom_aes_key: SecretStr = SecretStr(DEV_AES_KEY)
+    # The intelligent bot has its own Token and EncodingAESKey (receive id "").
+    wecom_bot_token: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-wecom-bot-token")
+    wecom_bot_aes_key: SecretStr = SecretStr(DEV_AES_KEY)
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # Seconds a webhook timestamp may differ from now before the request counts as a replay.
+    webhook_replay_window: int = Field(default=300, ge=10)
+    # A handler finishing within this many seconds answers passively; later ones are sent.
+    chat_reply_budget: float = Field(default=3.0, gt=0, le=4.5)
+    # Messages the bot may send into one group chat per day, so the account is never banned.
+    group_daily_quota: int = Field(default=60, ge=1)
     pay_mch_id: str = "1900000109"
     pay_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-pay-api-key-0123")
     pay_api_base: str = "https://api.mch.weixin.qq.com"
@@ -81,7 +107,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("wechat_api_base", "pay_api_base", "public_base_url")
+    @field_validator("wechat_api_base", "wecom_api_base", "pay_api_base", "public_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -101,8 +127,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"placeholder secrets are refused in {self.mode} mode: set {', '.join(bad)}"
             )
-        if len(self.wechat_aes_key.get_secret_value()) != 43:
-            raise ValueError("QUNSHOP_WECHAT_AES_KEY must be 43 characters")
+        for name in ("wechat_aes_key", "wecom_aes_key", "wecom_bot_aes_key"):
+            if len(getattr(self, name).get_secret_value()) != 43:
+                raise ValueError(f"QUNSHOP_{name.upper()} must be 43 characters")
         return self
 
     @property

@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "models.order",
     "models.payment",
     "models.outbox",
+    "models.chat",
 ]
 MIGRATIONS_MODULE = "migrations"
 

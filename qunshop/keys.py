@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import aiohttp
+import jinja2
 from aiohttp import web
 from redis.asyncio import Redis
 
+from qunshop.chat import Dispatch
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
@@ -19,3 +21,6 @@ TASKS = web.AppKey("qunshop.tasks", TaskTracker)
 
 REQUEST_ID = web.RequestKey("qunshop.request_id", str)
 PAY = web.AppKey("qunshop.pay", PayClient)
+DISPATCH = web.AppKey("qunshop.dispatch", Dispatch)
+CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
+MESSENGER = web.AppKey("qunshop.messenger", object)  # bot.messenger.Messenger, set by the app

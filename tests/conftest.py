@@ -28,6 +28,12 @@ TEST_SECRETS = {
     "wechat_token": "testtoken",
     "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     "pay_mch_id": "1230000109",
+    "wecom_corp_id": "wx5823bf96d3bd56c7",
+    "wecom_secret": "test-wecom-app-secret",
+    "wecom_token": "QDG6eK",
+    "wecom_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "wecom_bot_token": "botToken123",
+    "wecom_bot_aes_key": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
     "pay_api_key": "192006250b4c09247ec02edce69f6a2d",
     "secret_key": "test-secret-key-for-signing-tokens",
 }
@@ -94,6 +100,7 @@ def make_settings(
             "redis_url": redis_url,
             "wechat_api_base": base,
             "pay_api_base": base,
+            "wecom_api_base": base,
             **TEST_SECRETS,
         }
         values.update(overrides)
