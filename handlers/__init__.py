@@ -1,1 +1,31 @@
-"""Chat command handlers by topic: small routers with filters."""
+"""Chat command handlers by topic: small routers with filters, included in order here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers import help as help_topic
+from handlers.dispatcher import ChatDispatcher
+from handlers.routing import Router
+
+if TYPE_CHECKING:
+    import jinja2
+    from redis.asyncio import Redis
+
+    from qunshop.clock import Clock
+    from qunshop.config import Settings
+
+
+def build_router() -> Router:
+    root = Router("root")
+    # Order matters: specific topics first, the fallback last.
+    root.include(help_topic.router, help_topic.fallback)
+    return root
+
+
+def build_dispatcher(
+    *, redis: Redis, settings: Settings, clock: Clock, templates: jinja2.Environment
+) -> ChatDispatcher:
+    return ChatDispatcher(
+        build_router(), redis=redis, settings=settings, clock=clock, templates=templates
+    )

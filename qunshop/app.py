@@ -12,7 +12,7 @@ from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK, SETTINGS
 from qunshop.middlewares import error_middleware, request_id_middleware
-from qunshop.resources import http_ctx, orm_ctx, redis_ctx, tasks_ctx
+from qunshop.resources import chat_ctx, http_ctx, orm_ctx, redis_ctx, tasks_ctx
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     # Dependency order; teardown runs in reverse.
-    app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, tasks_ctx])
+    app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, tasks_ctx, chat_ctx])
     if background:
         app.cleanup_ctx.append(background_ctx)
     setup_routes(app)

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
 from qunshop.errors import StartupError
-from qunshop.keys import HTTP, PAY, REDIS, SETTINGS, TASKS
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, DISPATCH, HTTP, PAY, REDIS, SETTINGS, TASKS
 from qunshop.tasks import TaskTracker
+from qunshop.templates import chat_environment
 from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
@@ -86,3 +87,15 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS] = tracker
     yield
     await tracker.drain()
+
+
+async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The chat door's dispatcher (handlers' routers) and its templates."""
+    from handlers import build_dispatcher  # the composition root wires the chat door
+
+    templates = chat_environment()
+    app[CHAT_TEMPLATES] = templates
+    app[DISPATCH] = build_dispatcher(
+        redis=app[REDIS], settings=app[SETTINGS], clock=app[CLOCK], templates=templates
+    )
+    yield

@@ -1,0 +1,80 @@
+"""The chat dispatcher: middlewares around the routers, answering one Update with one Reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from handlers.routing import Context, Router
+from qunshop.chat import ChatType, Reply, Text, Update
+from qunshop.errors import QunshopError
+from services import chat_users
+
+if TYPE_CHECKING:
+    import jinja2
+    from redis.asyncio import Redis
+
+    from qunshop.clock import Clock
+    from qunshop.config import Settings
+
+logger = logging.getLogger(__name__)
+
+RATE_WINDOW_SECONDS = 60
+RATE_LIMIT = 20  # messages a sender may send the bot per minute
+
+
+class ChatDispatcher:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        redis: Redis,
+        settings: Settings,
+        clock: Clock,
+        templates: jinja2.Environment,
+    ) -> None:
+        self.router = router
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+        self.templates = templates
+
+    async def __call__(self, update: Update) -> Reply | None:
+        ctx = Context(
+            update=update,
+            now=self.clock.now(),
+            redis=self.redis,
+            settings=self.settings,
+            templates=self.templates,
+        )
+        try:
+            if await self._rate_limited(update):
+                return Text(ctx.render("rate_limited.j2"))
+            ctx.user = await chat_users.user_for(
+                platform=update.platform.value, external_id=update.sender, now=ctx.now
+            )
+            if update.chat_type is ChatType.GROUP:
+                ctx.community = await chat_users.community_of_chat(update.chat_id)
+            found = await self.router.match(ctx)
+            if found is None:
+                return None
+            handler, values = found
+            return await handler(ctx, **values)
+        except QunshopError as exc:
+            return Text(self._error_text(ctx, exc))
+
+    async def _rate_limited(self, update: Update) -> bool:
+        if update.event:  # events are not typed by people
+            return False
+        key = f"chat:rate:{update.platform}:{update.sender}"
+        count = await self.redis.incr(key)
+        if count == 1:
+            await self.redis.expire(key, RATE_WINDOW_SECONDS)
+        return count > RATE_LIMIT
+
+    def _error_text(self, ctx: Context, exc: QunshopError) -> str:
+        name = f"errors/{exc.code.value}.j2"
+        try:
+            return ctx.render(name, error=exc)
+        except Exception:  # no template for this code: the generic one
+            return ctx.render("errors/generic.j2", error=exc)

@@ -1,0 +1,25 @@
+"""帮助 / help, and the fallback that answers any text nobody else took."""
+
+from __future__ import annotations
+
+from handlers.routing import Always, Command, Context, Router
+from qunshop.chat import Reply, Text
+
+router = Router("help")
+fallback = Router("fallback")
+
+
+@router.route(Command("帮助", "help", "菜单", "menu"))
+async def show_help(ctx: Context, args: str = "") -> Reply:
+    return Text(ctx.render("help.j2", is_leader=_is_staff(ctx)))
+
+
+@fallback.route(Always)
+async def unknown(ctx: Context) -> Reply | None:
+    if ctx.update.event:  # an event no router took is acknowledged, not answered
+        return None
+    return Text(ctx.render("unknown.j2", text=(ctx.update.text or "")[:20]))
+
+
+def _is_staff(ctx: Context) -> bool:
+    return ctx.user is not None and ctx.user.role.value in ("leader", "admin")
