@@ -1,0 +1,40 @@
+"""Share cards: replies that sell, built from templates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from qunshop.chat import Card
+
+if TYPE_CHECKING:
+    from handlers.routing import Context
+    from models.groupbuy import Campaign, Team
+
+
+def team_card(ctx: Context, team: Team, campaign: Campaign) -> Card:
+    tz = ZoneInfo(ctx.community.timezone if ctx.community else ctx.settings.timezone)
+    values = {
+        "campaign": campaign,
+        "team": team,
+        "seats_left": max(team.size - team.seats_held, 0),
+        "deadline": team.deadline_at.astimezone(tz).strftime("%m-%d %H:%M"),
+    }
+    return Card(
+        title=ctx.render("cards/team_title.j2", **values),
+        description=ctx.render("cards/team_description.j2", **values),
+        url=f"{ctx.settings.public_base_url}/h5/teams/{team.code}",
+        button_text=f"参团 {team.code}",
+        mini_program_path=f"pages/team/index?code={team.code}",
+    )
+
+
+def invite_card(ctx: Context) -> Card:
+    assert ctx.user is not None
+    return Card(
+        title=ctx.render("cards/invite_title.j2", user=ctx.user),
+        description=ctx.render("cards/invite_description.j2", user=ctx.user),
+        url=f"{ctx.settings.public_base_url}/h5/invite?from={ctx.user.id}",
+        button_text="一起拼",
+        mini_program_path=f"pages/index/index?from={ctx.user.id}",
+    )

@@ -1,0 +1,69 @@
+"""Leaders' commands: 绑定/bind, 开团/start, 统计/stats, 公告/notice."""
+
+from __future__ import annotations
+
+from handlers.cards import team_card
+from handlers.routing import Command, Context, Roles, Router
+from handlers.shop import principal_of
+from models.user import Role
+from qunshop.chat import ChatType, Reply, Text
+from services import groupbuy, groupchat
+
+router = Router("leader")
+staff = Roles(Role.LEADER, Role.ADMIN)
+
+
+@router.route(Command("绑定", "bind", pattern=r"(?P<robot_key>[A-Za-z0-9-]{8,128})?"), staff)
+async def bind(
+    ctx: Context, args: str, robot_key: str | None = None, bad_args: bool = False
+) -> Reply:
+    if bad_args:
+        return Text(ctx.render("usage.j2", usage="绑定 [群机器人key]", example="绑定"))
+    if ctx.update.chat_type is not ChatType.GROUP:
+        return Text(ctx.render("group_only.j2"))
+    community = await groupchat.bind_chat(
+        principal=principal_of(ctx), chat_id=ctx.update.chat_id, robot_key=robot_key, now=ctx.now
+    )
+    return Text(ctx.render("bound.j2", community=community))
+
+
+@router.route(Command("开团", "start", pattern=r"(?P<number>\d{1,3})?"), staff)
+async def start(
+    ctx: Context, args: str, number: str | None = None, bad_args: bool = False
+) -> Reply:
+    if bad_args:
+        return Text(ctx.render("usage.j2", usage="开团 <团购序号>", example="开团 1"))
+    if ctx.community is None:
+        return Text(ctx.render("not_bound.j2"))
+    campaign = await groupchat.deal_by_number(
+        community=ctx.community, number=int(number or 1), now=ctx.now
+    )
+    result = await groupbuy.start_team(
+        principal=principal_of(ctx),
+        campaign_id=str(campaign.id),
+        now=ctx.now,
+        chat_id=ctx.update.chat_id,
+    )
+    return team_card(ctx, result.team, campaign)
+
+
+@router.route(Command("统计", "stats"), staff)
+async def stats(ctx: Context, args: str = "") -> Reply:
+    if ctx.community is None:
+        return Text(ctx.render("not_bound.j2"))
+    figures = await groupchat.today(community=ctx.community, now=ctx.now)
+    return Text(ctx.render("stats.j2", community=ctx.community, stats=figures))
+
+
+@router.route(Command("公告", "notice", pattern=r"(?P<body>.{1,500})"), staff)
+async def notice(ctx: Context, args: str, body: str = "", bad_args: bool = False) -> Reply:
+    if bad_args or not body.strip():
+        return Text(ctx.render("usage.j2", usage="公告 <内容>", example="公告 明早9点到货"))
+    if ctx.community is None:
+        return Text(ctx.render("not_bound.j2"))
+    return Text(ctx.render("notice.j2", community=ctx.community, body=body.strip()))
+
+
+@router.route(Command("绑定", "bind", "开团", "start", "统计", "stats", "公告", "notice"))
+async def not_leader(ctx: Context, args: str = "", **_: object) -> Reply:
+    return Text(ctx.render("leaders_only.j2"))

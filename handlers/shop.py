@@ -1,0 +1,58 @@
+"""Shoppers' commands: 团购/deals, 参团/join, 我的订单/orders, 邀请/invite."""
+
+from __future__ import annotations
+
+from handlers.cards import invite_card, team_card
+from handlers.routing import Command, Context, Router
+from models.groupbuy import Campaign
+from qunshop.chat import Reply, Text
+from services import groupbuy, groupchat, orders
+from services.auth import Principal
+
+router = Router("shop")
+
+
+def principal_of(ctx: Context) -> Principal:
+    assert ctx.user is not None
+    return Principal(user_id=ctx.user.id, role=ctx.user.role)
+
+
+@router.route(Command("团购", "deals", "拼团"))
+async def list_deals(ctx: Context, args: str = "") -> Reply:
+    if ctx.community is None:
+        return Text(ctx.render("not_bound.j2"))
+    found = await groupchat.deals(community=ctx.community, now=ctx.now)
+    return Text(ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now))
+
+
+@router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))
+async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
+    if bad_args or not code:
+        return Text(ctx.render("usage.j2", usage="参团 <团码>", example="参团 7K3MXQ2A"))
+    result = await groupbuy.join_team(
+        principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=ctx.update.chat_id
+    )
+    campaign = await Campaign.get(id=result.team.campaign_id)
+    return Text(
+        ctx.render(
+            "joined.j2",
+            team=result.team,
+            order=result.order,
+            campaign=campaign,
+            seats_left=max(result.team.size - result.team.seats_held, 0),
+        )
+    )
+
+
+@router.route(Command("我的订单", "订单", "orders"))
+async def my_orders(ctx: Context, args: str = "") -> Reply:
+    items = await orders.list_orders_for(principal_of(ctx), limit=5)
+    return Text(ctx.render("orders.j2", orders=items))
+
+
+@router.route(Command("邀请", "invite"))
+async def invite(ctx: Context, args: str = "") -> Reply:
+    return invite_card(ctx)
+
+
+__all__ = ["router", "team_card"]

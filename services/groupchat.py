@@ -1,0 +1,134 @@
+"""What a group chat asks of its shop: the deals on offer, binding, today's figures, follows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Sum
+
+from models.chat import Follow
+from models.community import Community, Membership
+from models.groupbuy import Campaign, Team, TeamStatus
+from models.order import Order, OrderStatus
+from models.user import Role
+from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
+from services import campaigns
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+
+logger = logging.getLogger(__name__)
+
+PAID_STATES = [
+    OrderStatus.PAID_AWAITING_TEAM,
+    OrderStatus.CONFIRMED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.PICKED_UP,
+    OrderStatus.COMPLETED,
+]
+
+
+@dataclass(frozen=True)
+class Deal:
+    number: int  # what a leader types after 开团
+    campaign: Campaign
+    open_teams: list[Team]  # joinable now, fullest first
+
+
+async def deals(*, community: Community, now: datetime) -> list[Deal]:
+    running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
+    result = []
+    for number, campaign in enumerate(running, start=1):
+        teams = (
+            await Team.filter(campaign_id=campaign.id, status=TeamStatus.OPEN, deadline_at__gt=now)
+            .order_by("-seats_held", "deadline_at")
+            .limit(10)
+        )
+        joinable = [t for t in teams if t.seats_held < t.size][:3]
+        result.append(Deal(number=number, campaign=campaign, open_teams=joinable))
+    return result
+
+
+async def deal_by_number(*, community: Community, number: int, now: datetime) -> Campaign:
+    running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
+    if not 1 <= number <= len(running):
+        raise NotFound(ErrorCode.CAMPAIGN_NOT_FOUND, f"没有第 {number} 个团购")
+    return running[number - 1]
+
+
+async def bind_chat(
+    *, principal: Principal, chat_id: str, robot_key: str | None, now: datetime
+) -> Community:
+    """Bind this group chat to the leader's community (the one not yet bound, if several)."""
+    if principal.role not in (Role.LEADER, Role.ADMIN):
+        raise Forbidden(ErrorCode.NOT_COMMUNITY_LEADER, "只有团长可以绑定群")
+    bound = await Community.get_or_none(chat_id=chat_id)
+    if bound is not None:
+        if bound.leader_id != principal.user_id and not principal.is_admin:
+            raise Conflict(ErrorCode.CHAT_ALREADY_BOUND, "本群已绑定其他团长的社区")
+        if robot_key:
+            await Community.filter(id=bound.id).update(robot_key=robot_key)
+            bound.robot_key = robot_key
+        return bound
+    mine = await Community.filter(leader_id=principal.user_id).order_by("created_at")
+    free = [c for c in mine if c.chat_id is None] or mine
+    if not free:
+        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "你还没有社区，请先在小程序创建")
+    if len(free) > 1 and all(c.chat_id for c in free):
+        raise Invalid(ErrorCode.CAMPAIGN_INVALID, "你的社区都已绑定其他群")
+    community = free[0]
+    try:
+        await Community.filter(id=community.id).update(
+            chat_id=chat_id, robot_key=robot_key or community.robot_key
+        )
+    except IntegrityError:
+        raise Conflict(ErrorCode.CHAT_ALREADY_BOUND, "本群已绑定其他社区") from None
+    logger.info("community %s bound to chat %s", community.id, chat_id)
+    return await Community.get(id=community.id)
+
+
+@dataclass(frozen=True)
+class DayStats:
+    orders: int
+    gmv: int  # fen
+    new_members: int
+    day: str
+
+
+async def today(*, community: Community, now: datetime) -> DayStats:
+    """Today's paid orders, GMV and new members, 'today' in the community's time zone."""
+    tz = ZoneInfo(community.timezone)
+    local = now.astimezone(tz)
+    # Compare in UTC: SQLite compares the stored text, so offsets must match what is stored.
+    start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
+    end = start + timedelta(days=1)
+    paid = Order.filter(
+        community_id=community.id, paid_at__gte=start, paid_at__lt=end, status__in=PAID_STATES
+    )
+    count = await paid.count()
+    rows = await paid.annotate(total=Sum("amount")).group_by("community_id").values("total")
+    gmv = int(rows[0]["total"] or 0) if rows else 0
+    members = await Membership.filter(
+        community_id=community.id, joined_at__gte=start, joined_at__lt=end
+    ).count()
+    return DayStats(orders=count, gmv=gmv, new_members=members, day=local.date().isoformat())
+
+
+async def record_follow(
+    *, platform: str, external_id: str, event: str, scene: str | None, now: datetime
+) -> Follow:
+    """A follow, scan or unfollow, with its QR scene: who invited whom is built on this."""
+    if scene and scene.startswith("qrscene_"):
+        scene = scene[len("qrscene_") :]
+    return await Follow.create(
+        platform=platform,
+        external_id=external_id,
+        event=event,
+        scene=scene or None,
+        created_at=now,
+    )

@@ -1,0 +1,140 @@
+"""Every chat command, through the dispatcher, checked against the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.chat import ChatIdentity, Follow
+from models.community import Community
+from models.groupbuy import Seat, Team
+from models.order import Order
+from models.payment import Payment
+from models.user import Role, User
+from qunshop.chat import Card, Platform, Text
+from tests.handlers.conftest import Say
+from tests.support.factories import make_campaign, make_community, make_user
+
+
+async def _as(user: User, sender: str, platform: Platform = Platform.WECOM_BOT) -> None:
+    await ChatIdentity.create(platform=platform.value, external_id=sender, user=user)
+
+
+async def _bound_group() -> tuple[Community, User]:
+    community = await make_community()
+    await Community.filter(id=community.id).update(chat_id="group-1")
+    leader = await community.leader
+    await _as(leader, "wang")
+    return await Community.get(id=community.id), leader
+
+
+async def test_leader_binds_the_group(say: Say) -> None:
+    community = await make_community()
+    await Community.filter(id=community.id).update(chat_id=None)
+    await _as(await community.leader, "wang")
+    reply = await say("绑定 robotkey-123456", sender="wang", chat_id="group-9")
+    assert isinstance(reply, Text) and community.name in reply.content
+    fresh = await Community.get(id=community.id)
+    assert fresh.chat_id == "group-9" and fresh.robot_key == "robotkey-123456"
+    # a shopper cannot
+    reply = await say("bind", sender="someone", chat_id="group-10")
+    assert "只有团长" in reply.content
+    assert await Community.filter(chat_id="group-10").count() == 0
+
+
+async def test_deals_lists_campaigns_with_seats_left(say: Say) -> None:
+    community, _ = await _bound_group()
+    campaign = await make_campaign(community, team_size=3, group_price=2990)
+    reply = await say("团购")
+    assert campaign.title in reply.content and "29.90" in reply.content
+    assert "开团 1" in reply.content  # no open team yet
+    reply = await say("deals", chat_id="unbound-group")
+    assert "还没有绑定" in reply.content
+
+
+async def test_leader_starts_a_team_and_posts_its_card(say: Say) -> None:
+    community, leader = await _bound_group()
+    campaign = await make_campaign(community, team_size=3)
+    reply = await say("开团 1", sender="wang")
+    assert isinstance(reply, Card)
+    team = await Team.get(campaign_id=campaign.id)
+    assert team.code in reply.button_text and team.chat_id == "group-1"
+    assert "还差 2 人" in reply.description
+    assert team.code in (reply.mini_program_path or "")
+    assert (await say("deals")).content.count(team.code) == 1
+    bad = await say("开团 abc", sender="wang")
+    assert "用法" in bad.content
+
+
+async def test_join_by_code_and_friendly_errors(say: Say) -> None:
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=2)
+    await say("start 1", sender="wang")
+    team = await Team.get()
+    reply = await say(f"参团 {team.code.lower()}", sender="li")
+    assert "已为你占座" in reply.content
+    order = await Order.get(user__chat_identities__external_id="li")
+    assert order.chat_id == "group-1" and order.team_id == team.id
+    full = await say(f"join {team.code}", sender="zhao")
+    assert "满员" in full.content
+    missing = await say("参团 ZZZZZZZZ", sender="zhao")
+    assert "没有找到" in missing.content
+    usage = await say("参团", sender="zhao")
+    assert "用法" in usage.content
+    assert await Seat.filter(team_id=team.id).count() == 2
+
+
+async def test_my_orders(say: Say) -> None:
+    assert "还没有订单" in (await say("我的订单", sender="new")).content
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=2, group_price=1234)
+    await say("开团", sender="wang")
+    reply = await say("orders", sender="wang")
+    assert "12.34" in reply.content and "待支付" in reply.content
+
+
+async def test_stats_counts_today(say: Say) -> None:
+    community, _ = await _bound_group()
+    campaign = await make_campaign(community, team_size=2, group_price=1000)
+    await say("开团", sender="wang")
+    order = await Order.get(campaign_id=campaign.id)
+    now = datetime.now(tz=UTC)
+    await Order.filter(id=order.id).update(status="paid_awaiting_team", paid_at=now)
+    await Payment.create(order=order, transaction_id="t1", amount=1000, outcome="honoured")
+    reply = await say("统计", sender="wang")
+    assert "订单 1 笔" in reply.content and "10.00" in reply.content
+    shopper = await say("stats", sender="li")
+    assert "只有团长" in shopper.content
+
+
+async def test_notice_and_invite(say: Say) -> None:
+    community, _ = await _bound_group()
+    reply = await say("公告 明早九点到货", sender="wang")
+    assert "明早九点到货" in reply.content and community.name in reply.content
+    card = await say("邀请", sender="li")
+    assert isinstance(card, Card) and "/h5/invite?from=" in card.url
+
+
+async def test_follow_scan_and_unfollow_are_recorded(say: Say) -> None:
+    platform = Platform.WECHAT
+    reply = await say(
+        event="subscribe", event_key="qrscene_inv42", sender="o-1", chat_id=None,
+        platform=platform,
+    )
+    assert "欢迎" in reply.content
+    await say(event="SCAN", event_key="inv43", sender="o-1", chat_id=None, platform=platform)
+    assert await say(event="unsubscribe", sender="o-1", chat_id=None, platform=platform) is None
+    rows = await Follow.filter(external_id="o-1").order_by("created_at")
+    assert [(r.event, r.scene) for r in rows] == [
+        ("subscribe", "inv42"), ("scan", "inv43"), ("unsubscribe", None)
+    ]
+
+
+async def test_enter_chat_welcome(say: Say) -> None:
+    reply = await say(event="enter_chat", sender="u-9", chat_id=None)
+    assert "欢迎" in reply.content
+
+
+async def test_help_shows_leader_commands_to_leaders(say: Say) -> None:
+    leader = await make_user(Role.LEADER)
+    await _as(leader, "boss")
+    assert "团长命令" in (await say("help", sender="boss")).content
