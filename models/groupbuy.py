@@ -9,6 +9,10 @@ from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 from tortoise.models import Model
 
 
+def default_reminders() -> list[int]:
+    return [60, 10]
+
+
 class Campaign(Model):
     id = fields.UUIDField(primary_key=True)
     community = fields.ForeignKeyField("models.Community", related_name="campaigns")
@@ -27,6 +31,8 @@ class Campaign(Model):
     stock_left = fields.IntField()
     per_user_limit = fields.IntField(default=1)
     guaranteed = fields.BooleanField(default=False)  # merchant completes teams at the deadline
+    # Minutes before a team's deadline when the group is reminded "N more needed".
+    reminder_minutes = fields.JSONField(default=default_reminders)
     created_by = fields.ForeignKeyField("models.User", related_name="campaigns_created")
     created_at = fields.DatetimeField(auto_now_add=True)
 

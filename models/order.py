@@ -24,6 +24,7 @@ class OrderStatus(StrEnum):
 class OrderKind(StrEnum):
     GROUP = "group"
     DIRECT = "direct"
+    FLASH = "flash"
 
 
 class Order(Model):
@@ -44,6 +45,9 @@ class Order(Model):
     )
     reserved_until = fields.DatetimeField(null=True, db_index=True)
     paid_at = fields.DatetimeField(null=True)
+    picked_up_at = fields.DatetimeField(null=True)
+    # The last daily "please pick up" reminder; one a day at most.
+    pickup_reminded_at = fields.DatetimeField(null=True)
     transaction_id = fields.CharField(max_length=64, null=True, unique=True)
     chat_id = fields.CharField(max_length=128, null=True)  # the group chat it came from
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

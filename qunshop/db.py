@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "models.payment",
     "models.outbox",
     "models.chat",
+    "models.activity",
 ]
 MIGRATIONS_MODULE = "migrations"
 
