@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from miniapp_api import catalog, communities, dev, groupbuy, health, orders, pay_notify, session
+from miniapp_api import (
+    admin,
+    catalog,
+    communities,
+    dev,
+    groupbuy,
+    health,
+    orders,
+    pay_notify,
+    session,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -16,3 +26,4 @@ def setup_routes(app: web.Application) -> None:
     orders.setup(app)
     pay_notify.setup(app)
     dev.setup(app)
+    admin.setup(app)

@@ -6,13 +6,14 @@ import logging
 
 from aiohttp import web
 
+from bot.routes import setup_bot_routes
 from miniapp_api.routes import setup_routes
-from qunshop.background import background_ctx
+from qunshop.background import outbox_ctx, scheduler_ctx
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK, SETTINGS
 from qunshop.middlewares import error_middleware, request_id_middleware
-from qunshop.resources import chat_ctx, http_ctx, orm_ctx, redis_ctx, tasks_ctx
+from qunshop.resources import chat_ctx, http_ctx, messenger_ctx, orm_ctx, redis_ctx, tasks_ctx
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 def create_app(
     settings: Settings, *, clock: Clock | None = None, background: bool = True
 ) -> web.Application:
-    """``background=False`` leaves out the outbox sender and sweeper (tests drive them)."""
+    """``background=False`` leaves out the outbox sender and the clock (tests drive them)."""
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
@@ -28,8 +29,11 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     # Dependency order; teardown runs in reverse.
-    app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, tasks_ctx, chat_ctx])
+    app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, messenger_ctx, tasks_ctx, chat_ctx])
     if background:
-        app.cleanup_ctx.append(background_ctx)
+        app.cleanup_ctx.append(outbox_ctx)
+        if settings.role in ("all", "scheduler"):
+            app.cleanup_ctx.append(scheduler_ctx)
     setup_routes(app)
+    setup_bot_routes(app)
     return app

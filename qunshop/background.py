@@ -1,7 +1,7 @@
-"""Work the server does on its own: the outbox sender and the deadline sweeper.
+"""Work the server does on its own: the outbox sender and the clock.
 
-Both are tracked tasks that call services; both are safe with several processes (the outbox
-leases rows, the sweeper's use cases are idempotent against the database).
+The outbox sender runs in every process (it leases rows); the clock runs where the role
+says (``serve --role``), and takes a Redis lock per job run besides.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from qunshop.keys import CLOCK, PAY, SETTINGS, TASKS
-from services import checkout, groupbuy, outbox, refunds
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, MESSENGER, PAY, REDIS, SETTINGS, TASKS
+from scheduler.clockwork import Clockwork
+from scheduler.jobs import Jobs
+from services import notify, outbox, refunds
 
 logger = logging.getLogger(__name__)
+
+# Here, not in qunshop.keys: the doors import qunshop.keys and must not reach the scheduler.
+CLOCKWORK = web.AppKey("qunshop.clockwork", Clockwork)
 
 
 def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
@@ -28,14 +33,8 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             pay=app[PAY],
             notify_url=f"{settings.public_base_url}/pay/wechat/refund-notify",
         ),
+        notify.KIND: app[MESSENGER].send,
     }
-
-
-async def sweep_once(app: web.Application) -> None:
-    now = app[CLOCK].now()
-    await groupbuy.release_expired(now=now)
-    await checkout.release_expired_direct(now=now)
-    await groupbuy.settle_due_teams(now=now)
 
 
 async def _every(seconds: float, stop: asyncio.Event, name: str, work: object) -> None:
@@ -48,19 +47,34 @@ async def _every(seconds: float, stop: asyncio.Event, name: str, work: object) -
             await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def background_ctx(app: web.Application) -> AsyncIterator[None]:
+async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every process sends due outbox messages (rows are leased, so never twice)."""
     stop = asyncio.Event()
     handlers = outbox_handlers(app)
 
     async def send() -> None:
         await outbox.run_once(handlers, now=app[CLOCK].now())
 
-    async def sweep() -> None:
-        await sweep_once(app)
-
-    settings = app[SETTINGS]
-    tasks = app[TASKS]
-    tasks.spawn(_every(settings.outbox_interval_seconds, stop, "outbox", send), name="outbox")
-    tasks.spawn(_every(settings.sweep_interval_seconds, stop, "sweeper", sweep), name="sweeper")
+    interval = app[SETTINGS].outbox_interval_seconds
+    app[TASKS].spawn(_every(interval, stop, "outbox", send), name="outbox")
     yield
     stop.set()
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The clock: only in the scheduler role (or all), one per deployment."""
+    settings = app[SETTINGS]
+    jobs = Jobs(settings=settings, templates=app[CHAT_TEMPLATES])
+    clockwork = Clockwork(
+        redis=app[REDIS],
+        settings=settings,
+        clock=app[CLOCK],
+        due=jobs.due,
+        sweep=jobs.sweep,
+        sweep_seconds=settings.sweep_interval_seconds,
+        refresh_seconds=settings.scheduler_refresh_seconds,
+    )
+    app[CLOCKWORK] = clockwork
+    await clockwork.start()
+    yield
+    clockwork.shutdown()

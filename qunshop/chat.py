@@ -67,3 +67,4 @@ Reply = Text | Card
 
 class Dispatch(Protocol):
     async def __call__(self, update: Update) -> Reply | None: ...
+

@@ -54,7 +54,9 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             raise StartupError(f"QUNSHOP_HOST/QUNSHOP_PORT ({host}:{port}): {exc}") from exc
-        logger.info("serving on http://%s:%s (%s mode)", host, port, settings.mode)
+        logger.info(
+            "serving on http://%s:%s (%s mode, role %s)", host, port, settings.mode, settings.role
+        )
         await stop.wait()
         logger.info("stopping")
     finally:
@@ -63,6 +65,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
+    if args.role:
+        settings = settings.model_copy(update={"role": args.role})
     configure_logging(settings.log_level)
     asyncio.run(_serve(settings, args.host or settings.host, args.port or settings.port))
 
@@ -111,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server", description="Run the HTTP server.")
     serve.add_argument("--host", help="bind address (default: QUNSHOP_HOST)")
     serve.add_argument("--port", type=int, help="port (default: QUNSHOP_PORT)")
+    serve.add_argument(
+        "--role",
+        choices=["all", "web", "scheduler"],
+        help="all: web and clock (default, QUNSHOP_ROLE); web: no clock; scheduler: the clock "
+        "(run exactly one per deployment)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser(

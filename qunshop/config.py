@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -77,7 +78,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How often the server sends due outbox messages and sweeps lapsed deadlines.
     outbox_interval_seconds: float = Field(default=0.5, gt=0)
-    sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    scheduler_refresh_seconds: float = Field(default=5.0, gt=0)
+    # all: web and clock in one process; web: no clock; scheduler: the clock (and health).
+    role: Literal["all", "web", "scheduler"] = "all"
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.payment import Refund, RefundStatus
 from qunshop.app import create_app
+from qunshop.background import CLOCKWORK
 from qunshop.clock import FrozenClock
 from qunshop.keys import TASKS
 from tests.support.factories import auth, make_campaign, make_user
@@ -20,9 +21,12 @@ async def test_failed_team_is_refunded_without_anyone_clicking(
     make_settings: Any, start_client: Any, wechat: FakeWeChat
 ) -> None:
     clock = FrozenClock(datetime.now(tz=UTC))
-    settings = make_settings(outbox_interval_seconds=0.02, sweep_interval_seconds=0.02)
+    settings = make_settings(
+        outbox_interval_seconds=0.02, sweep_interval_seconds=0.05, scheduler_refresh_seconds=0.05
+    )
     client = await start_client(create_app(settings, clock=clock))
-    assert client.server.app[TASKS].pending == 2
+    assert client.server.app[TASKS].pending == 1  # the outbox sender; the clock is APScheduler
+    assert client.server.app[CLOCKWORK].scheduler.running
 
     campaign = await make_campaign(team_size=3, now=clock.now())
     head = await make_user()

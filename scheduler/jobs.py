@@ -1,0 +1,61 @@
+"""The clock's work: thin calls into services, with the words rendered from templates."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from services import checkout, groupbuy, lifecycle, notify, reminders
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from models.groupbuy import Campaign, Team
+    from models.order import Order
+    from qunshop.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Jobs:
+    settings: Settings
+    templates: jinja2.Environment
+
+    def _render(self, name: str, **values: Any) -> str:
+        return self.templates.get_template(name).render(**values).strip()
+
+    def team_reminder(self, team: Team, campaign: Campaign, minutes: int) -> dict[str, Any]:
+        deadline = team.deadline_at.astimezone(ZoneInfo(self.settings.timezone))
+        values = {
+            "team": team,
+            "campaign": campaign,
+            "minutes": minutes,
+            "seats_left": max(team.size - team.seats_paid, 0),
+            "deadline": deadline.strftime("%H:%M"),
+        }
+        return notify.card(
+            title=self._render("reminders/team_title.j2", **values),
+            description=self._render("reminders/team_description.j2", **values),
+            url=f"{self.settings.public_base_url}/h5/teams/{team.code}",
+            button_text=f"参团 {team.code}",
+            mini_program_path=f"pages/team/index?code={team.code}",
+        )
+
+    def pickup_reminder(self, order: Order) -> dict[str, Any]:
+        return notify.text(self._render("reminders/pickup.j2", order=order))
+
+    async def due(self, now: datetime) -> None:
+        """Everything whose time has come; each step is idempotent."""
+        await groupbuy.release_expired(now=now)
+        await checkout.release_expired_direct(now=now)
+        await groupbuy.settle_due_teams(now=now)
+        await reminders.send_team_reminders(now=now, message=self.team_reminder)
+
+    async def sweep(self, now: datetime) -> None:
+        await self.due(now)
+        await reminders.send_pickup_reminders(now=now, message=self.pickup_reminder)
+        await lifecycle.auto_complete(now=now)

@@ -1,0 +1,130 @@
+"""Reminders: "N more needed" into the team's group chat, and the daily pickup nudge.
+
+The door that runs these (the clock) renders the words; the rules of when and to whom, and
+the at-most-once guarantee, are here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.activity import TeamReminder
+from models.community import Community
+from models.groupbuy import Campaign, Team, TeamStatus
+from models.order import Order, OrderStatus
+from models.user import User
+from services import notify
+
+logger = logging.getLogger(__name__)
+
+TeamMessage = Callable[[Team, Campaign, int], dict[str, Any]]
+PickupMessage = Callable[[Order], dict[str, Any]]
+MAX_OFFSET = timedelta(days=2)
+
+
+async def next_team_reminder(now: datetime) -> datetime | None:
+    """When the next reminder falls due (approximate: the earliest open deadline minus 2 days)."""
+    team = (
+        await Team.filter(status=TeamStatus.OPEN, deadline_at__gt=now)
+        .order_by("deadline_at")
+        .first()
+    )
+    if team is None:
+        return None
+    campaign = await Campaign.get(id=team.campaign_id)
+    offsets = sorted(campaign.reminder_minutes or [], reverse=True)
+    for minutes in offsets:
+        due = team.deadline_at - timedelta(minutes=minutes)
+        if due > now:
+            return due
+    return None
+
+
+async def send_team_reminders(*, now: datetime, message: TeamMessage, limit: int = 200) -> int:
+    """Post every reminder now due; each (team, offset) at most once. Returns how many."""
+    teams = (
+        await Team.filter(
+            status=TeamStatus.OPEN, deadline_at__gt=now, deadline_at__lte=now + MAX_OFFSET
+        )
+        .order_by("deadline_at")
+        .limit(limit)
+    )
+    sent = 0
+    for team in teams:
+        if team.seats_held >= team.size and team.seats_paid >= team.size:
+            continue
+        campaign = await Campaign.get(id=team.campaign_id)
+        due = [
+            m
+            for m in (campaign.reminder_minutes or [])
+            if team.deadline_at - timedelta(minutes=m) <= now
+        ]
+        if not due:
+            continue
+        minutes = min(due)  # the latest due offset; earlier missed ones are not sent late
+        community = await _community_of(team, campaign)
+        async with in_transaction():
+            try:
+                await TeamReminder.create(team=team, minutes_before=minutes, sent_at=now)
+            except IntegrityError:
+                continue
+            # Any earlier offsets that were missed are marked as passed, never posted late.
+            for skipped in due:
+                if skipped != minutes:
+                    try:
+                        async with in_transaction():
+                            await TeamReminder.create(
+                                team=team, minutes_before=skipped, sent_at=now
+                            )
+                    except IntegrityError:
+                        pass
+            if community is not None:
+                await notify.to_group(
+                    community=community,
+                    message=message(team, campaign, minutes),
+                    dedupe_key=f"team-reminder:{team.id}:{minutes}",
+                    now=now,
+                )
+        sent += 1
+    return sent
+
+
+async def _community_of(team: Team, campaign: Campaign) -> Community | None:
+    """The group the team was started in, else its campaign's community."""
+    if team.chat_id:
+        bound = await Community.get_or_none(chat_id=team.chat_id)
+        if bound is not None:
+            return bound
+    return await Community.get_or_none(id=campaign.community_id)
+
+
+async def send_pickup_reminders(*, now: datetime, message: PickupMessage, limit: int = 500) -> int:
+    """One reminder a day for orders ready for pickup and not picked up."""
+    not_today = Q(pickup_reminded_at__isnull=True) | Q(
+        pickup_reminded_at__lte=now - timedelta(hours=24)
+    )
+    due = await Order.filter(not_today, status=OrderStatus.READY_FOR_PICKUP).limit(limit)
+    sent = 0
+    for order in due:
+        # Claim by conditional update, so two schedulers never remind twice.
+        claimed = await Order.filter(
+            not_today, id=order.id, status=OrderStatus.READY_FOR_PICKUP
+        ).update(pickup_reminded_at=now)
+        if claimed != 1:
+            continue
+        user = await User.get(id=order.user_id)
+        await notify.to_user(
+            user=user,
+            message=message(order),
+            dedupe_key=f"pickup-reminder:{order.id}:{now.date().isoformat()}",
+            now=now,
+        )
+        sent += 1
+    return sent
