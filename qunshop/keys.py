@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
 import jinja2
 from aiohttp import web
@@ -13,6 +15,9 @@ from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
 from wechat.api import PayClient
 
+if TYPE_CHECKING:
+    from bot.messenger import Messenger
+
 SETTINGS = web.AppKey("qunshop.settings", Settings)
 CLOCK = web.AppKey("qunshop.clock", Clock)
 REDIS = web.AppKey("qunshop.redis", Redis)
@@ -23,4 +28,5 @@ REQUEST_ID = web.RequestKey("qunshop.request_id", str)
 PAY = web.AppKey("qunshop.pay", PayClient)
 DISPATCH = web.AppKey("qunshop.dispatch", Dispatch)
 CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
-MESSENGER = web.AppKey("qunshop.messenger", object)  # bot.messenger.Messenger, set by the app
+# Typed by annotation only: the doors import these keys and must not import bot/.
+MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")

@@ -13,7 +13,17 @@ from redis.asyncio import Redis
 from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
 from qunshop.errors import StartupError
-from qunshop.keys import CHAT_TEMPLATES, CLOCK, DISPATCH, HTTP, PAY, REDIS, SETTINGS, TASKS
+from qunshop.keys import (
+    CHAT_TEMPLATES,
+    CLOCK,
+    DISPATCH,
+    HTTP,
+    MESSENGER,
+    PAY,
+    REDIS,
+    SETTINGS,
+    TASKS,
+)
 from qunshop.tasks import TaskTracker
 from qunshop.templates import chat_environment
 from wechat.api import PayClient
@@ -80,6 +90,16 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
             api_key=settings.pay_api_key.get_secret_value(),
         )
         yield
+
+
+async def messenger_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The outbound messenger, over the shared HTTP session; its tokens live in Redis."""
+    from bot.messenger import Messenger  # the composition root wires the chat door
+
+    app[MESSENGER] = Messenger(
+        http=app[HTTP], redis=app[REDIS], settings=app[SETTINGS], clock=app[CLOCK]
+    )
+    yield
 
 
 async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:

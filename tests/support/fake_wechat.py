@@ -3,15 +3,22 @@
 Later issues add endpoints; each handler appends ``(path, query, body)`` to ``calls``.
 WeChat Pay v2 endpoints check signatures with ``api_key`` and answer signed XML; the
 ``payment_notify`` and ``refund_notify`` builders make the bodies WeChat Pay posts to a
-merchant's notify_url.
+merchant's notify_url. The messaging endpoints (stable_token, gettoken, custom/subscribe/WeCom
+app sends, the group robot webhook, the aibot response_url) answer {errcode, errmsg} and are
+scripted through the fields under "Messaging" (``_add_messaging_routes``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import itertools
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +51,16 @@ REFUND_REQUIRED = (
 )
 
 
+# The fake mini-program's released pages, and what its codes look like.
+WXA_PAGES = frozenset({"pages/index/index", "pages/campaign/index", "pages/team/index"})
+WXA_SCENE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+WXA_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
 @dataclass
 class Call:
     path: str
@@ -66,6 +83,31 @@ class FakeWeChat:
     refunds: dict[str, dict[str, str]] = field(default_factory=dict)
     # The next N refund calls answer result_code FAIL, err_code SYSTEMERROR.
     refund_failures: int = 0
+    # Messaging: access tokens, customer service, subscribe, WeCom app, robot, response_url.
+    wechat_secret: str = "test-wechat-app-secret-value"
+    wecom_corp_id: str = "wx5823bf96d3bd56c7"
+    wecom_secret: str = "test-wecom-app-secret"
+    token_fetches: int = 0  # stable_token answers that carried a token
+    wecom_token_fetches: int = 0  # gettoken answers that carried a token
+    token_delay: float = 0.0  # seconds a token fetch takes, to widen races
+    wechat_token: str | None = None  # the current stable token; None: the next fetch makes one
+    wecom_token: str | None = None
+    # Tokens answered 40001 even while current (a force_refresh is the only way out).
+    revoked_tokens: set[str] = field(default_factory=set)
+    out_of_window: set[str] = field(default_factory=set)  # openids answered 45015
+    custom_quota: int = 5  # customer-service messages per openid per window, then 45047
+    custom_sent: Counter[str] = field(default_factory=Counter)
+    custom_messages: list[dict[str, Any]] = field(default_factory=list)
+    subscribe_refused: set[str] = field(default_factory=set)  # openids answered 43101
+    subscribe_messages: list[dict[str, Any]] = field(default_factory=list)
+    wecom_app_messages: list[dict[str, Any]] = field(default_factory=list)
+    robot_limit: int = 20  # messages per robot key per clock minute, then 45009
+    robot_clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)
+    robot_messages: dict[str, list[tuple[datetime, dict[str, Any]]]] = field(default_factory=dict)
+    responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # response_code -> body
+    # path -> errcodes the next calls to it answer, first first (then the normal answer).
+    messaging_failures: dict[str, list[int]] = field(default_factory=dict)
+    _issued_tokens: set[str] = field(default_factory=set, init=False, repr=False)
     _serial: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1), init=False, repr=False
     )
@@ -275,9 +317,200 @@ class FakeWeChat:
             }
         )
 
+    # Messaging -----------------------------------------------------------------------------
+
+    def expire_tokens(self) -> None:
+        """The current access tokens stop working (42001); the next fetch issues new ones."""
+        self.wechat_token = None
+        self.wecom_token = None
+
+    def user_spoke(self, openid: str) -> None:
+        """The user wrote to the account: a new 48-hour window with a fresh quota."""
+        self.out_of_window.discard(openid)
+        self.custom_sent[openid] = 0
+
+    def robot_sent_in_minute(self, key: str, minute: datetime) -> int:
+        start = minute.replace(second=0, microsecond=0)
+        return sum(1 for at, _ in self.robot_messages.get(key, []) if _minute(at) == start)
+
+    def _new_token(self) -> str:
+        token = f"ACCESS_TOKEN_{next(self._serial):06d}"
+        self._issued_tokens.add(token)
+        return token
+
+    @staticmethod
+    def _error(errcode: int, errmsg: str) -> web.Response:
+        return web.json_response({"errcode": errcode, "errmsg": errmsg})
+
+    def _scripted(self, path: str) -> web.Response | None:
+        queued = self.messaging_failures.get(path)
+        if not queued:
+            return None
+        return self._error(queued.pop(0), "scripted failure")
+
+    def _token_error(self, call: Call, current: str | None) -> web.Response | None:
+        token = call.query.get("access_token", "")
+        if not token:
+            return self._error(41001, "access_token missing")
+        if token in self.revoked_tokens:
+            return self._error(40001, "invalid credential, access_token is invalid or not latest")
+        if current is not None and hmac.compare_digest(token, current):
+            return None
+        if token in self._issued_tokens:
+            return self._error(42001, "access_token expired")
+        return self._error(40001, "invalid credential, access_token is invalid or not latest")
+
+    @staticmethod
+    def _json(call: Call) -> dict[str, Any] | None:
+        try:
+            body = json.loads(call.body)
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    async def stable_token(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        body = self._json(call) or {}
+        if body.get("grant_type") != "client_credential":
+            return self._error(40002, "invalid grant_type")
+        if body.get("appid") != self.appid:
+            return self._error(40013, "invalid appid")
+        if not hmac.compare_digest(str(body.get("secret", "")), self.wechat_secret):
+            return self._error(40125, "invalid appsecret")
+        await asyncio.sleep(self.token_delay)
+        if self.wechat_token is None or body.get("force_refresh") is True:
+            self.wechat_token = self._new_token()
+        self.token_fetches += 1
+        return web.json_response({"access_token": self.wechat_token, "expires_in": 7200})
+
+    async def gettoken(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        if call.query.get("corpid") != self.wecom_corp_id:
+            return self._error(40013, "invalid corpid")
+        if not hmac.compare_digest(call.query.get("corpsecret", ""), self.wecom_secret):
+            return self._error(40001, "invalid secret")
+        await asyncio.sleep(self.token_delay)
+        if self.wecom_token is None:
+            self.wecom_token = self._new_token()
+        self.wecom_token_fetches += 1
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": self.wecom_token, "expires_in": 7200}
+        )
+
+    async def custom_send(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        body = self._json(call)
+        if body is None or not body.get("touser") or not body.get("msgtype"):
+            return self._error(40003, "invalid openid or msgtype")
+        openid = body["touser"]
+        if openid in self.out_of_window:
+            return self._error(45015, "response out of time limit or subscription is canceled")
+        if self.custom_sent[openid] >= self.custom_quota:
+            return self._error(45047, "out of response count limit")
+        self.custom_sent[openid] += 1
+        self.custom_messages.append(body)
+        return self._error(0, "ok")
+
+    async def subscribe_send(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        body = self._json(call)
+        if body is None or not body.get("touser"):
+            return self._error(40003, "invalid openid")
+        if not body.get("template_id"):
+            return self._error(40037, "invalid template_id")
+        if body["touser"] in self.subscribe_refused:
+            return self._error(43101, "user refuse to accept the msg")
+        self.subscribe_messages.append(body)
+        return self._error(0, "ok")
+
+    async def wecom_message_send(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        refused = self._token_error(call, self.wecom_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        body = self._json(call)
+        if body is None or not body.get("touser") or not body.get("msgtype"):
+            return self._error(40003, "invalid userid or msgtype")
+        if not body.get("agentid"):
+            return self._error(40056, "invalid agentid")
+        self.wecom_app_messages.append(body)
+        msgid = f"msg{next(self._serial):08d}"
+        return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
+
+    async def webhook_send(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        key = call.query.get("key", "")
+        if not key:
+            return self._error(93000, "invalid webhook url")
+        scripted = self._scripted(call.path)
+        if scripted is not None:
+            return scripted
+        now = self.robot_clock()
+        if self.robot_sent_in_minute(key, now) >= self.robot_limit:
+            return self._error(45009, "api freq out of limit")
+        body = self._json(call)
+        if body is None or not body.get("msgtype"):
+            return self._error(40008, "invalid message type")
+        self.robot_messages.setdefault(key, []).append((now, body))
+        return self._error(0, "ok")
+
+    async def aibot_response(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        code = call.query.get("response_code", "")
+        if not code or code in self.responses:
+            # A response_url works once; the platform's errcode for a spent one is undocumented.
+            return self._error(40029, "invalid response_code")
+        body = self._json(call)
+        if body is None or body.get("msgtype") not in ("markdown", "template_card"):
+            return self._error(40008, "invalid message type")
+        self.responses[code] = body
+        return self._error(0, "ok")
+
+    def _add_messaging_routes(self, app: web.Application) -> None:
+        app.router.add_post("/cgi-bin/stable_token", self.stable_token)
+        app.router.add_get("/cgi-bin/gettoken", self.gettoken)
+        app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
+        app.router.add_post("/cgi-bin/message/subscribe/send", self.subscribe_send)
+        app.router.add_post("/cgi-bin/message/send", self.wecom_message_send)
+        app.router.add_post("/cgi-bin/webhook/send", self.webhook_send)
+        app.router.add_post("/cgi-bin/aibot/response", self.aibot_response)
+
+    # Mini-program codes -------------------------------------------------------------------
+
+    async def wxacode_unlimited(self, request: web.Request) -> web.Response:
+        """POST /wxa/getwxacodeunlimit: a PNG on success, JSON errcode otherwise."""
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        body = self._json(call)
+        if body is None:
+            return self._error(47001, "data format error")
+        scene, page = body.get("scene"), body.get("page", "pages/index/index")
+        if not isinstance(scene, str) or not WXA_SCENE.fullmatch(scene):
+            return self._error(40097, "invalid scene")
+        if not isinstance(page, str) or page.startswith("/") or "?" in page:
+            return self._error(40097, "invalid page")
+        if body.get("check_path", True) and page not in WXA_PAGES:
+            return self._error(41030, "invalid page rid")
+        image = WXA_PNG + json.dumps({"scene": scene, "page": page}).encode()
+        return web.Response(body=image, content_type="image/png")
+
     def build(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
+        self._add_messaging_routes(app)
+        app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode_unlimited)
         return app
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)

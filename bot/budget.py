@@ -1,0 +1,96 @@
+"""The reply budget: dispatch in a tracked task, answer passively if it is quick enough.
+
+The platforms drop a webhook that has not answered within 5 s (the bot's first frame
+should come within ~1 s). The dispatch runs as a tracked task; the request waits for it
+at most ``budget`` seconds without cancelling it, and a slow answer is handed to
+``later`` when it arrives (the messenger, or the bot's stream state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from qunshop.keys import DISPATCH, MESSENGER, TASKS
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from qunshop.chat import Dispatch, Reply, Update
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: Reply | None = None
+    failed: bool = False  # the dispatcher raised (already logged)
+
+
+Later = Callable[["Update", Outcome], Awaitable[None]]
+
+
+class Deliverer(Protocol):
+    """What the webhooks need of ``bot.messenger.Messenger``."""
+
+    async def deliver(self, update: Update, reply: Reply) -> None: ...
+
+
+async def _dispatch(dispatch: Dispatch, update: Update) -> Outcome:
+    try:
+        return Outcome(await dispatch(update))
+    except Exception:
+        logger.exception("dispatch of %s failed", update.dedupe_key)
+        return Outcome(failed=True)
+
+
+async def _finish_late(job: asyncio.Task[Outcome], update: Update, later: Later) -> None:
+    outcome = await job
+    await later(update, outcome)
+
+
+async def dispatch_within(
+    request: web.Request, update: Update, *, budget: float, later: Later
+) -> Outcome | None:
+    """The outcome if it came within ``budget`` seconds; None once ``later`` has it."""
+    tasks = request.config_dict[TASKS]
+    job = tasks.spawn(
+        _dispatch(request.config_dict[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
+    )
+    try:
+        await asyncio.wait({job}, timeout=budget)
+    except asyncio.CancelledError:  # the platform hung up: the answer still goes out
+        tasks.spawn(_finish_late(job, update, later), name=f"chat-late {update.dedupe_key}")
+        raise
+    if job.done():
+        return job.result()
+    logger.info("dispatch of %s outran %.1fs; answering later", update.dedupe_key, budget)
+    tasks.spawn(_finish_late(job, update, later), name=f"chat-late {update.dedupe_key}")
+    return None
+
+
+def dispatch_later(request: web.Request, update: Update, *, later: Later) -> None:
+    """No passive answer at all: dispatch in the background and hand the outcome on."""
+    tasks = request.config_dict[TASKS]
+    job = tasks.spawn(
+        _dispatch(request.config_dict[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
+    )
+    tasks.spawn(_finish_late(job, update, later), name=f"chat-late {update.dedupe_key}")
+
+
+def messenger_later(request: web.Request) -> Later:
+    """``later`` for the OA and the WeCom app: the reply goes out through the messenger."""
+    messenger = request.config_dict.get(MESSENGER)
+
+    async def send(update: Update, outcome: Outcome) -> None:
+        if outcome.reply is None:
+            return
+        if messenger is None:
+            logger.error("no messenger configured: late reply to %s dropped", update.dedupe_key)
+            return
+        await cast("Deliverer", messenger).deliver(update, outcome.reply)
+
+    return send

@@ -1,0 +1,58 @@
+"""A ``Card`` as the WeCom intelligent bot's template card (WECHAT.md 10.3.4) or markdown."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from qunshop.chat import Card
+
+JOIN_COMMAND = "参团"
+_OPEN_URL = 1  # card_action type 1: open a URL
+_NOT_IN_TASK_ID = re.compile(r"[^0-9A-Za-z_\-@]")
+
+
+def task_id(prefix: str, unique: str) -> str:
+    """A card task id: unique per bot, [0-9A-Za-z_-@], at most 128 bytes."""
+    return f"{prefix}_{_NOT_IN_TASK_ID.sub('', unique)}"[:128]
+
+
+def join_command(card: Card) -> str | None:
+    """``参团 <code>`` when the card points at a team (``?code=`` in its page or URL)."""
+    for link in (card.mini_program_path, card.url):
+        if not link:
+            continue
+        codes = parse_qs(urlsplit(link).query).get("code")
+        if codes and codes[0].strip():
+            return f"{JOIN_COMMAND} {codes[0].strip()}"
+    return None
+
+
+def template_card(card: Card, task_id: str) -> dict[str, Any]:
+    """A button card whose button sends the join command; else a news or text notice."""
+    base: dict[str, Any] = {
+        "main_title": {"title": card.title[:36], "desc": card.description[:44]},
+        "card_action": {"type": _OPEN_URL, "url": card.url},
+    }
+    command = join_command(card)
+    if command is not None:
+        return {
+            "card_type": "button_interaction",
+            **base,
+            "task_id": task_id,
+            "button_list": [{"text": card.button_text[:10], "style": 1, "key": command}],
+        }
+    if card.picture_url:
+        return {
+            "card_type": "news_notice",
+            **base,
+            "card_image": {"url": card.picture_url, "aspect_ratio": 1.3},
+        }
+    return {"card_type": "text_notice", **base, "sub_title_text": card.description}
+
+
+def markdown(card: Card) -> str:
+    """The card as stream text, for clients that show the stream above the card."""
+    return f"**{card.title}**\n{card.description}\n[{card.button_text}]({card.url})"

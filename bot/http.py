@@ -1,0 +1,82 @@
+"""What the three webhooks share at the HTTP edge: refusals, acknowledgements, the XML flow."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.budget import dispatch_within, messenger_later
+from bot.crypto import BadPayload, BadSignature
+from bot.dedupe import claim
+from bot.safexml import BadXml
+from bot.xml_replies import render_xml
+from qunshop.keys import CLOCK, SETTINGS
+
+if TYPE_CHECKING:
+    from qunshop.chat import Update
+
+logger = logging.getLogger(__name__)
+
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def refusing(view: View) -> View:
+    """Bad or missing signatures become 403, undecodable payloads 400; nothing else runs."""
+
+    @functools.wraps(view)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await view(request)
+        except BadSignature as exc:
+            logger.warning("webhook %s refused (403): %s", request.path, exc)
+            raise web.HTTPForbidden(reason="Forbidden") from None
+        except (BadPayload, BadXml) as exc:
+            logger.warning("webhook %s refused (400): %s", request.path, exc)
+            raise web.HTTPBadRequest(reason="Bad Request") from None
+
+    return guarded
+
+
+def success() -> web.Response:
+    """WeChat's "received, no reply" (also accepted in safe mode)."""
+    return web.Response(text="success", content_type="text/plain")
+
+
+def the_query(request: web.Request, *names: str) -> list[str]:
+    """Required query parameters; a missing one is a missing signature part."""
+    values = [request.query.get(name, "") for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise BadSignature(f"query lacks {', '.join(missing)}")
+    return values
+
+
+def plus_quirk(echostr: str) -> str:
+    """A raw '+' in the query reaches aiohttp as ' '; base64 never holds a space."""
+    return echostr.replace(" ", "+")
+
+
+async def answer_xml(
+    request: web.Request, update: Update | None, seal: Callable[[str, str], str]
+) -> web.Response:
+    """Claim, dispatch within the budget, reply passively; ``seal(xml, timestamp)`` encrypts."""
+    if update is None:
+        logger.info("webhook %s: message type not handled; acknowledged", request.path)
+        return success()
+    if not await claim(request, update):
+        return success()
+    outcome = await dispatch_within(
+        request,
+        update,
+        budget=request.config_dict[SETTINGS].chat_reply_budget,
+        later=messenger_later(request),
+    )
+    if outcome is None or outcome.reply is None:
+        return success()
+    now = int(request.config_dict[CLOCK].now().timestamp())
+    xml = render_xml(update, outcome.reply, now)
+    return web.Response(text=seal(xml, str(now)), content_type="application/xml")

@@ -1,0 +1,342 @@
+"""The outbound messenger: every message the server sends on its own goes through here.
+
+- Access tokens live in Redis, shared by every worker, and are fetched under a Redis lock so
+  several workers fetch once (WeChat through ``stable_token``). A token the platform rejects
+  (40001/40014/42001) is refreshed once and the call retried once.
+- A WeCom group robot takes at most 20 messages in any 60 seconds (a sliding window in Redis,
+  on the injected clock); a send over the limit is refused with ``Throttled``, never sent.
+- Each group chat gets ``settings.group_daily_quota`` messages per Asia/Shanghai day; a send
+  beyond it raises ``OverQuota``.
+- ``deliver`` queues a late answer to a chat update; ``send`` is the outbox handler for
+  "chat.send" rows (see services/notify.py for their payloads).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from redis.exceptions import LockError
+
+from qunshop.chat import Card, ChatType, Platform, Reply, Text, Update
+from services import notify
+from services.outbox import GiveUp, RetryLater
+from wechat import messaging
+from wechat.messaging import MessagingError
+
+if TYPE_CHECKING:
+    import aiohttp
+    from redis.asyncio import Redis
+
+    from qunshop.clock import Clock
+    from qunshop.config import Settings
+
+logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROBOT_PER_MINUTE = 20
+ROBOT_WINDOW_MS = 60_000
+LOCK_TIMEOUT = 15  # seconds a token fetch may hold the lock
+LOCK_WAIT = 10  # seconds a worker waits for another's fetch
+FORCE_REFRESH_GAP = 30  # WeChat allows force_refresh at most every 30 s
+RESPONSE_URL_TTL = timedelta(hours=1)
+FINAL_CUSTOM_ERRORS = frozenset({messaging.OUT_OF_WINDOW, messaging.QUOTA_USED})
+
+# Admit one robot message if fewer than ARGV[3] were admitted in the last ARGV[2] ms.
+_ROBOT_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class Throttled(Exception):
+    """The robot has sent its 20 messages of this minute: send later."""
+
+
+class OverQuota(Exception):
+    """The group chat has had its messages for today: drop this one."""
+
+
+@dataclass(frozen=True)
+class _Account:
+    name: str
+    key: str  # the Redis key of the cached token
+    fetch: Callable[[bool], Awaitable[tuple[str, int]]]  # force_refresh -> (token, expires_in)
+    can_force: bool
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+class Messenger:
+    def __init__(
+        self, *, http: aiohttp.ClientSession, redis: Redis, settings: Settings, clock: Clock
+    ) -> None:
+        self.http = http
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+        self._robot_slot = redis.register_script(_ROBOT_SLOT)
+        self._wechat = _Account(
+            "wechat", f"qunshop:token:wechat:{settings.wechat_appid}", self._fetch_wechat, True
+        )
+        self._wecom = _Account(
+            "wecom",
+            f"qunshop:token:wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
+            self._fetch_wecom,
+            False,
+        )
+
+    # Tokens ---------------------------------------------------------------------------------
+
+    async def _fetch_wechat(self, force: bool) -> tuple[str, int]:
+        return await messaging.stable_token(
+            self.http,
+            base=self.settings.wechat_api_base,
+            appid=self.settings.wechat_appid,
+            secret=self.settings.wechat_secret.get_secret_value(),
+            force_refresh=force,
+        )
+
+    async def _fetch_wecom(self, force: bool) -> tuple[str, int]:
+        return await messaging.wecom_token(
+            self.http,
+            base=self.settings.wecom_api_base,
+            corp_id=self.settings.wecom_corp_id,
+            secret=self.settings.wecom_secret.get_secret_value(),
+        )
+
+    async def _token(self, account: _Account) -> str:
+        cached = _text(await self.redis.get(account.key))
+        return cached or await self._refresh(account, rejected=None)
+
+    async def _refresh(self, account: _Account, *, rejected: str | None) -> str:
+        """Fetch a token once for all workers; ``rejected`` is one the platform refused."""
+        lock = self.redis.lock(
+            f"{account.key}:lock", timeout=LOCK_TIMEOUT, sleep=0.05, blocking_timeout=LOCK_WAIT
+        )
+        try:
+            async with lock:
+                cached = _text(await self.redis.get(account.key))
+                if cached and cached != rejected:
+                    return cached  # another worker fetched it while we waited
+                token, expires_in = await account.fetch(False)
+                if token == rejected and account.can_force:
+                    token, expires_in = await self._force(account)
+                # Refetch a little before the platform renews it (stable tokens overlap 5 min).
+                ttl = max(min(30, expires_in), expires_in - 300)
+                await self.redis.set(account.key, token, ex=ttl)
+                logger.info("%s access token fetched, cached for %ss", account.name, ttl)
+                return token
+        except LockError as exc:
+            raise MessagingError(-1, f"{account.name} token lock: {exc}", retryable=True) from exc
+
+    async def _force(self, account: _Account) -> tuple[str, int]:
+        if not await self.redis.set(f"{account.key}:forced", "1", nx=True, ex=FORCE_REFRESH_GAP):
+            raise MessagingError(-1, "token rejected; forced refresh is too recent", retryable=True)
+        logger.warning("%s token rejected while still current: forcing a refresh", account.name)
+        return await account.fetch(True)
+
+    async def _with_token(
+        self, account: _Account, call: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        token = await self._token(account)
+        try:
+            return await call(token)
+        except MessagingError as exc:
+            if not exc.invalid_token:
+                raise
+            logger.warning("%s token refused (%s): refreshing once", account.name, exc.errcode)
+        return await call(await self._refresh(account, rejected=token))
+
+    # Limits ---------------------------------------------------------------------------------
+
+    async def _reserve_group(self, group: str) -> str:
+        day = self.clock.now().astimezone(SHANGHAI).strftime("%Y%m%d")
+        key = f"qunshop:group-quota:{group}:{day}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2 * 24 * 3600)
+            count, _ = await pipe.execute()
+        if count > self.settings.group_daily_quota:
+            await self.redis.decr(key)
+            raise OverQuota(f"group {group} had its {self.settings.group_daily_quota} today")
+        return key
+
+    async def _robot_admit(self, key: str) -> None:
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        admitted = await self._robot_slot(
+            keys=[f"qunshop:robot-rate:{_digest(key)}"],
+            args=[now_ms, ROBOT_WINDOW_MS, ROBOT_PER_MINUTE, uuid.uuid4().hex],
+        )
+        if not admitted:
+            raise Throttled(f"robot {_digest(key)} sent {ROBOT_PER_MINUTE} this minute")
+
+    async def _in_group(self, group: str | None, send: Callable[[], Awaitable[Any]]) -> None:
+        """Send within the group's daily quota; a message the platform refused is not counted."""
+        if group is None:
+            await send()
+            return
+        key = await self._reserve_group(group)
+        try:
+            await send()
+        except Throttled:
+            await self.redis.decr(key)
+            raise
+        except MessagingError as exc:
+            if exc.errcode != messaging.SYSTEM_BUSY:  # refused, so surely not delivered
+                await self.redis.decr(key)
+            raise
+
+    # Sends ----------------------------------------------------------------------------------
+
+    async def send_custom(self, openid: str, message: dict[str, Any]) -> None:
+        """Customer service (text or news); WeChat enforces the 48 h window and 5-message quota."""
+        body = messaging.custom_body(openid, message)
+        base = self.settings.wechat_api_base
+        await self._with_token(
+            self._wechat,
+            lambda token: messaging.send_custom(self.http, base=base, token=token, payload=body),
+        )
+
+    async def send_subscribe(
+        self, openid: str, template_id: str, page: str, data: dict[str, Any]
+    ) -> None:
+        body = {"touser": openid, "template_id": template_id, "page": page, "data": data}
+        base = self.settings.wechat_api_base
+        await self._with_token(
+            self._wechat,
+            lambda token: messaging.send_subscribe(self.http, base=base, token=token, payload=body),
+        )
+
+    async def send_wecom_app(self, userid: str, message: dict[str, Any]) -> None:
+        body = messaging.wecom_app_body(userid, self.settings.wecom_agent_id, message)
+        base = self.settings.wecom_api_base
+        await self._with_token(
+            self._wecom,
+            lambda token: messaging.send_wecom_app(self.http, base=base, token=token, payload=body),
+        )
+
+    async def send_robot(self, key: str, message: dict[str, Any], *, group: str | None) -> None:
+        body = messaging.robot_body(message)
+
+        async def send() -> None:
+            await self._robot_admit(key)
+            await messaging.send_robot(
+                self.http, base=self.settings.wecom_api_base, key=key, payload=body
+            )
+
+        await self._in_group(group, send)
+
+    async def post_response(
+        self, url: str, message: dict[str, Any], *, single: bool, group: str | None
+    ) -> None:
+        body = messaging.response_body(message, single=single)
+        await self._in_group(
+            group, lambda: messaging.post_response_url(self.http, url=url, payload=body)
+        )
+
+    # The chat door's late answers, and the outbox handler -----------------------------------
+
+    def reply_payload(self, update: Update, reply: Reply) -> dict[str, Any] | None:
+        """Where and what to send for a late answer to ``update``; None if it cannot be sent."""
+        message = _neutral(reply)
+        if update.platform is Platform.WECHAT:
+            return {"via": notify.VIA_CUSTOM, "to": update.sender, "message": message}
+        if update.platform is Platform.WECOM:
+            return {"via": notify.VIA_WECOM_APP, "to": update.sender, "message": message}
+        if not update.response_url:
+            return None
+        group = update.chat_type is ChatType.GROUP
+        return {
+            "via": notify.VIA_RESPONSE_URL,
+            "url": update.response_url,
+            "single": not group,
+            "group": update.chat_id if group else None,
+            "expires_at": (update.created_at + RESPONSE_URL_TTL).isoformat(),
+            "message": message,
+        }
+
+    async def deliver(self, update: Update, reply: Reply) -> None:
+        """Queue a late answer to ``update``: one outbox row per update, however often called."""
+        payload = self.reply_payload(update, reply)
+        if payload is None:
+            logger.warning("no way to answer %s late: the answer is dropped", update.dedupe_key)
+            return
+        await notify.queue(
+            payload,
+            dedupe_key=notify.outbox_key("reply", update.dedupe_key),
+            now=self.clock.now(),
+        )
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        """Outbox handler for "chat.send": RetryLater for what may pass later, GiveUp otherwise."""
+        via = payload.get("via")
+        try:
+            await self._send(via, payload)
+        except Throttled as exc:
+            raise RetryLater(str(exc)) from exc
+        except OverQuota as exc:
+            logger.warning("chat.send dropped: %s", exc)
+            raise GiveUp(str(exc)) from exc
+        except MessagingError as exc:
+            if exc.retryable or exc.invalid_token:
+                raise RetryLater(f"{via}: {exc.errcode} {exc.errmsg}") from exc
+            if exc.errcode in FINAL_CUSTOM_ERRORS:
+                logger.warning("chat.send to %s is final: %s", payload.get("to"), exc)
+            raise GiveUp(f"{via}: {exc.errcode} {exc.errmsg}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GiveUp(f"{via}: malformed payload: {exc!r}") from exc
+
+    async def _send(self, via: object, payload: dict[str, Any]) -> None:
+        if via == notify.VIA_CUSTOM:
+            await self.send_custom(payload["to"], payload["message"])
+        elif via == notify.VIA_SUBSCRIBE:
+            await self.send_subscribe(
+                payload["to"], payload["template_id"], payload["page"], payload["data"]
+            )
+        elif via == notify.VIA_WECOM_APP:
+            await self.send_wecom_app(payload["to"], payload["message"])
+        elif via == notify.VIA_ROBOT:
+            await self.send_robot(payload["key"], payload["message"], group=payload.get("group"))
+        elif via == notify.VIA_RESPONSE_URL:
+            expires_at = datetime.fromisoformat(payload["expires_at"])
+            if self.clock.now() >= expires_at:
+                raise GiveUp("the response_url expired (it lives one hour)")
+            await self.post_response(
+                payload["url"],
+                payload["message"],
+                single=bool(payload.get("single")),
+                group=payload.get("group"),
+            )
+        else:
+            raise GiveUp(f"unknown channel {via!r}")
+
+
+def _neutral(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, Text):
+        return notify.text(reply.content)
+    if isinstance(reply, Card):
+        return notify.card(
+            title=reply.title,
+            description=reply.description,
+            url=reply.url,
+            picture_url=reply.picture_url,
+            button_text=reply.button_text,
+            mini_program_path=reply.mini_program_path,
+        )
+    raise TypeError(f"not a reply: {reply!r}")

@@ -1,0 +1,59 @@
+"""``/bot/wechat``: the Official Account (and mini-program customer service) message push.
+
+GET verifies the URL; POST carries XML in plain mode (``signature``) or in safe mode
+(``encrypt_type=aes``, ``msg_signature`` over the Encrypt field, AES with the appid).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.crypto import BadPayload, decrypt, oa_crypto, verify
+from bot.dedupe import check_fresh
+from bot.http import answer_xml, refusing, the_query
+from bot.safexml import parse_xml, read_body
+from bot.updates import from_xml
+from qunshop.chat import Platform
+from qunshop.keys import CLOCK, SETTINGS
+
+logger = logging.getLogger(__name__)
+
+
+@refusing
+async def verify_url(request: web.Request) -> web.StreamResponse:
+    check_fresh(request, request.query.get("timestamp"))
+    signature, ts, nonce, echostr = the_query(request, "signature", "timestamp", "nonce", "echostr")
+    verify(signature, request.config_dict[SETTINGS].wechat_token.get_secret_value(), ts, nonce)
+    return web.Response(text=echostr, content_type="text/plain")  # verbatim, plain in all modes
+
+
+@refusing
+async def receive(request: web.Request) -> web.StreamResponse:
+    ts = check_fresh(request, request.query.get("timestamp"))
+    nonce = request.query.get("nonce", "")
+    settings = request.config_dict[SETTINGS]
+    safe = request.query.get("encrypt_type", "raw").lower() == "aes"
+    if safe:
+        (msg_signature,) = the_query(request, "msg_signature")  # checked once Encrypt is read
+    else:
+        (signature,) = the_query(request, "signature")
+        verify(signature, settings.wechat_token.get_secret_value(), ts, nonce)
+    body = await read_body(request)
+    fields = parse_xml(body)
+    crypto = oa_crypto(settings)
+    if safe:  # msg_signature over the Encrypt field, not the plain signature (issue #739)
+        encrypt = fields.get("Encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise BadPayload("safe mode without an Encrypt field")
+        xml = decrypt(crypto, encrypt, msg_signature, ts, nonce)
+        fields = parse_xml(xml)
+    else:
+        xml = body.decode("utf-8", errors="replace")
+    update = from_xml(Platform.WECHAT, fields, xml, request.config_dict[CLOCK].now())
+
+    def seal(reply: str, now: str) -> str:
+        return crypto.encrypt_message(reply, nonce, now) if safe else reply
+
+    return await answer_xml(request, update, seal)

@@ -1,0 +1,149 @@
+"""``/bot/wecom-bot``: the WeCom intelligent bot, @-mentioned in group chats (WECHAT.md 10).
+
+JSON ``{"encrypt"}`` in, the encrypted envelope ``{encrypt, msgsignature, timestamp, nonce}``
+out (receive id ""). A user message opens a stream whose first frame leaves within ~0.8 s;
+refresh polls are answered from the state in Redis; a re-delivered message gets its stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot import streams
+from bot.budget import dispatch_later, dispatch_within, messenger_later
+from bot.cards import task_id, template_card
+from bot.crypto import BadPayload, decrypt, decrypt_echo, encrypt_json, wecom_bot_crypto
+from bot.dedupe import check_fresh, claim, claimed_value
+from bot.http import plus_quirk, refusing, the_query
+from bot.safexml import read_body
+from bot.updates import from_bot_json
+from qunshop.chat import Card, Text, Update
+from qunshop.keys import CLOCK, REDIS, SETTINGS
+
+logger = logging.getLogger(__name__)
+
+FIRST_FRAME_BUDGET = 0.8  # seconds; the first frame must be back within about a second
+
+
+def _json_object(text: str | bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BadPayload(f"not JSON: {type(exc).__name__}") from exc
+    if not isinstance(value, dict):
+        raise BadPayload("JSON is not an object")
+    return value
+
+
+def _empty() -> web.Response:
+    return web.Response(text="", content_type="text/plain")  # "空包": always allowed
+
+
+@refusing
+async def verify_url(request: web.Request) -> web.StreamResponse:
+    check_fresh(request, request.query.get("timestamp"))
+    msg_signature, ts, nonce, echostr = the_query(
+        request, "msg_signature", "timestamp", "nonce", "echostr"
+    )
+    crypto = wecom_bot_crypto(request.config_dict[SETTINGS])
+    plain = decrypt_echo(crypto, plus_quirk(echostr), msg_signature, ts, nonce)
+    return web.Response(text=plain, content_type="text/plain")
+
+
+@refusing
+async def receive(request: web.Request) -> web.StreamResponse:
+    ts = check_fresh(request, request.query.get("timestamp"))
+    msg_signature, _, nonce = the_query(request, "msg_signature", "timestamp", "nonce")
+    encrypt = _json_object(await read_body(request)).get("encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise BadPayload("no encrypt field")
+    crypto = wecom_bot_crypto(request.config_dict[SETTINGS])
+    payload = _json_object(decrypt(crypto, encrypt, msg_signature, ts, nonce))
+
+    def sealed(plain: dict[str, Any]) -> web.Response:
+        return web.json_response(encrypt_json(crypto, plain, ts, nonce))
+
+    if payload.get("msgtype") == "stream":
+        return sealed(await _refresh(request, payload))
+    update = from_bot_json(payload, request.config_dict[CLOCK].now())
+    if update is None:
+        logger.info("wecom bot: %s not handled; acknowledged", payload.get("msgtype"))
+        return _empty()
+    if update.event == "template_card_event":
+        return await _card_event(request, update)
+    if update.event == "enter_chat":
+        welcome = await _welcome(request, update)
+        return _empty() if welcome is None else sealed(welcome)
+    first = await _open_stream(request, update)
+    return _empty() if first is None else sealed(first)
+
+
+async def _refresh(request: web.Request, payload: dict[str, Any]) -> dict[str, Any]:
+    """A refresh poll: the current state of that stream, or finish=true if it is unknown."""
+    stream = payload.get("stream")
+    stream_id = stream.get("id") if isinstance(stream, dict) else None
+    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 128:
+        raise BadPayload("stream refresh without stream.id")
+    redis = request.config_dict[REDIS]
+    state = await streams.load(redis, stream_id)
+    if state is None:
+        logger.info("wecom bot: refresh of unknown stream %s", stream_id)
+        state = streams.EXPIRED
+    return await streams.frame(redis, stream_id, state)
+
+
+async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] | None:
+    """The first frame for a user message; a re-delivery gets the same stream back."""
+    redis = request.config_dict[REDIS]
+    stream_id = streams.new_stream_id()
+    if not await claim(request, update, value=stream_id):
+        known = await claimed_value(request, update)
+        if known is None:
+            return None
+        state = await streams.load(redis, known) or streams.PENDING
+        return await streams.frame(redis, known, state)
+    await streams.save(redis, stream_id, streams.PENDING)
+    budget = min(FIRST_FRAME_BUDGET, request.config_dict[SETTINGS].chat_reply_budget)
+    outcome = await dispatch_within(
+        request, update, budget=budget, later=streams.stream_later(redis, stream_id)
+    )
+    if outcome is None:
+        return await streams.frame(redis, stream_id, streams.PENDING)
+    state = streams.finished(outcome, stream_id)
+    await streams.save(redis, stream_id, state)
+    if outcome.reply is None and not outcome.failed:
+        return None  # nothing to say: an empty answer, no stream
+    return await streams.frame(redis, stream_id, state)
+
+
+async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | None:
+    """enter_chat: a text or template-card welcome, or nothing (no stream here)."""
+    if not await claim(request, update):
+        return None
+    outcome = await dispatch_within(
+        request,
+        update,
+        budget=request.config_dict[SETTINGS].chat_reply_budget,
+        later=messenger_later(request),
+    )
+    reply = outcome.reply if outcome is not None else None
+    if isinstance(reply, Text):
+        return {"msgtype": "text", "text": {"content": reply.content}}
+    if isinstance(reply, Card):
+        return {
+            "msgtype": "template_card",
+            "template_card": template_card(reply, task_id=task_id("welcome", update.msg_id)),
+        }
+    return None
+
+
+async def _card_event(request: web.Request, update: Update) -> web.Response:
+    """A card button: acknowledged at once (WeCom waits 5 s, once); the answer goes out
+    through the messenger (the callback's response_url)."""
+    if await claim(request, update):
+        dispatch_later(request, update, later=messenger_later(request))
+    return _empty()

