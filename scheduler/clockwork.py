@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 Work = Callable[[datetime], Awaitable[None]]
 LOCK_TIMEOUT = 300  # seconds; a crashed holder's lock lapses after this
+BATCH_GAP = timedelta(milliseconds=20)  # deadlines this close together run in one go
 
 
 class Clockwork:
@@ -79,23 +80,41 @@ class Clockwork:
     async def refresh(self) -> None:
         """Point the deadline job at the earliest pending deadline."""
         now = self.clock.now()
-        due = await deadlines.next_due(now)
-        if due is not None and (self.next_at is None or due != self.next_at):
-            self.next_at = due
-            self.scheduler.add_job(
-                self.fire,
-                DateTrigger(run_date=max(due, now)),
-                args=[due],
-                id="deadline",
-                name="deadline",
-                replace_existing=True,
-            )
+        self._schedule(await deadlines.next_due(now), now)
         await clockstats.publish_snapshot(self.redis, self.snapshot(now))
 
+    def _schedule(self, due: datetime | None, now: datetime) -> None:
+        self.next_at = due
+        if due is None:
+            return
+        job = self.scheduler.get_job("deadline")
+        run_at = max(due, now)
+        if job is not None and job.next_run_time is not None and abs(
+            (job.next_run_time - run_at).total_seconds()
+        ) < 0.001:
+            return
+        self.scheduler.add_job(
+            self.fire,
+            DateTrigger(run_date=run_at),
+            args=[due],
+            id="deadline",
+            name="deadline",
+            replace_existing=True,
+            # The job reschedules itself as it ends; a second instance may overlap briefly
+            # (the Redis lock keeps the work single).
+            max_instances=2,
+        )
+
     async def fire(self, due_at: datetime) -> None:
-        self.next_at = None
-        await self.run_locked("deadline", due_at, self.due_work)
-        await self.refresh()
+        """Process what is due; deadlines that fall due meanwhile are taken in the same go."""
+        while True:
+            await self.run_locked("deadline", due_at, self.due_work)
+            now = self.clock.now()
+            upcoming = await deadlines.next_due(now)
+            if upcoming is None or upcoming > now + BATCH_GAP:
+                break
+            due_at = upcoming
+        self._schedule(upcoming, now)
 
     async def sweep(self) -> None:
         now = self.clock.now()

@@ -29,44 +29,58 @@ PickupMessage = Callable[[Order], dict[str, Any]]
 MAX_OFFSET = timedelta(days=2)
 
 
-async def next_team_reminder(now: datetime) -> datetime | None:
-    """When the next reminder falls due (approximate: the earliest open deadline minus 2 days)."""
-    team = (
-        await Team.filter(status=TeamStatus.OPEN, deadline_at__gt=now)
-        .order_by("deadline_at")
-        .first()
-    )
-    if team is None:
-        return None
-    campaign = await Campaign.get(id=team.campaign_id)
-    offsets = sorted(campaign.reminder_minutes or [], reverse=True)
-    for minutes in offsets:
-        due = team.deadline_at - timedelta(minutes=minutes)
-        if due > now:
-            return due
-    return None
-
-
-async def send_team_reminders(*, now: datetime, message: TeamMessage, limit: int = 200) -> int:
-    """Post every reminder now due; each (team, offset) at most once. Returns how many."""
+async def _window(now: datetime) -> tuple[list[Team], dict[Any, Campaign]]:
+    """Open teams close enough to their deadline for some campaign's earliest reminder."""
+    campaigns = {
+        c.id: c for c in await Campaign.filter(ends_at__gt=now - MAX_OFFSET) if c.reminder_minutes
+    }
+    if not campaigns:
+        return [], {}
+    widest = max(max(c.reminder_minutes) for c in campaigns.values())
     teams = (
         await Team.filter(
-            status=TeamStatus.OPEN, deadline_at__gt=now, deadline_at__lte=now + MAX_OFFSET
+            status=TeamStatus.OPEN,
+            campaign_id__in=list(campaigns),
+            deadline_at__gt=now,
+            deadline_at__lte=now + min(timedelta(minutes=widest), MAX_OFFSET),
         )
         .order_by("deadline_at")
-        .limit(limit)
+        .limit(500)
+    )
+    return teams, campaigns
+
+
+async def next_team_reminder(now: datetime) -> datetime | None:
+    """When the next reminder not yet posted falls due, if within the reminder window."""
+    teams, campaigns = await _window(now + MAX_OFFSET)
+    upcoming = [
+        team.deadline_at - timedelta(minutes=m)
+        for team in teams
+        for m in campaigns[team.campaign_id].reminder_minutes
+        if team.deadline_at - timedelta(minutes=m) > now
+    ]
+    return min(upcoming) if upcoming else None
+
+
+async def send_team_reminders(*, now: datetime, message: TeamMessage) -> int:
+    """Post every reminder now due; each (team, offset) at most once. Returns how many."""
+    teams, campaigns = await _window(now)
+    if not teams:
+        return 0
+    done = set(
+        await TeamReminder.filter(team_id__in=[t.id for t in teams]).values_list(
+            "team_id", "minutes_before"
+        )
     )
     sent = 0
     for team in teams:
-        if team.seats_held >= team.size and team.seats_paid >= team.size:
-            continue
-        campaign = await Campaign.get(id=team.campaign_id)
+        campaign = campaigns[team.campaign_id]
         due = [
             m
-            for m in (campaign.reminder_minutes or [])
-            if team.deadline_at - timedelta(minutes=m) <= now
+            for m in campaign.reminder_minutes
+            if team.deadline_at - timedelta(minutes=m) <= now and (team.id, m) not in done
         ]
-        if not due:
+        if not due or team.seats_paid >= team.size:
             continue
         minutes = min(due)  # the latest due offset; earlier missed ones are not sent late
         community = await _community_of(team, campaign)
@@ -75,8 +89,7 @@ async def send_team_reminders(*, now: datetime, message: TeamMessage, limit: int
                 await TeamReminder.create(team=team, minutes_before=minutes, sent_at=now)
             except IntegrityError:
                 continue
-            # Any earlier offsets that were missed are marked as passed, never posted late.
-            for skipped in due:
+            for skipped in due:  # missed offsets are marked passed, never posted late
                 if skipped != minutes:
                     try:
                         async with in_transaction():
