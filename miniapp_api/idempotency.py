@@ -15,6 +15,8 @@ from qunshop.errors import Conflict, ErrorCode, Invalid
 from qunshop.keys import REDIS
 
 TTL_SECONDS = 24 * 3600
+# How long a first request may hold its key while running; a crashed one frees it after this.
+RUNNING_SECONDS = 60
 HEADER = "Idempotency-Key"
 
 
@@ -33,7 +35,7 @@ async def idempotent(
     redis = request.config_dict[REDIS]
     slot = f"idem:{caller}:{hashlib.sha256(key.encode()).hexdigest()}"
     claimed = await redis.set(
-        slot, json.dumps({"fp": fingerprint, "state": "running"}), nx=True, ex=TTL_SECONDS
+        slot, json.dumps({"fp": fingerprint, "state": "running"}), nx=True, ex=RUNNING_SECONDS
     )
     if not claimed:
         raw = await redis.get(slot)

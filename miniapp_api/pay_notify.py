@@ -27,10 +27,17 @@ def _xml(body: bytes, status: int = 200) -> web.Response:
 
 
 async def _body(request: web.Request) -> bytes | None:
+    """The whole body, or None when it is over the limit (reading no further than that)."""
     if request.content_length is not None and request.content_length > MAX_NOTIFY_BYTES:
         return None
-    body = await request.content.read(MAX_NOTIFY_BYTES + 1)
-    return None if len(body) > MAX_NOTIFY_BYTES else body
+    # One read() returns only what has arrived so far: read until EOF or past the limit.
+    body = bytearray()
+    while len(body) <= MAX_NOTIFY_BYTES:
+        chunk = await request.content.read(MAX_NOTIFY_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return None if len(body) > MAX_NOTIFY_BYTES else bytes(body)
 
 
 async def pay_notify(request: web.Request) -> web.Response:
@@ -99,7 +106,13 @@ async def simulate_payment(request: web.Request) -> web.Response:
         mch_id=settings.pay_mch_id,
         transaction_id=f"SIM{secrets.token_hex(12)}",
     )
-    url = f"http://{request.host}/pay/wechat/notify"
+    # Our own listening socket, not the Host header a client chose.
+    host, port = (
+        request.transport.get_extra_info("sockname")[:2]
+        if request.transport
+        else ("127.0.0.1", settings.port)
+    )
+    url = f"http://{host}:{port}/pay/wechat/notify"
     async with request.config_dict[HTTP].post(
         url, data=body, headers={"Content-Type": "application/xml"}
     ) as resp:

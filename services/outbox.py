@@ -58,11 +58,15 @@ async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
     )
     claimed = []
     for message in due:
-        # The lease is a conditional update: of several workers, one wins each message.
+        # The lease is a conditional update: of several workers, one wins each message. It
+        # holds only if the row is still as listed (same attempts, still due), so a worker
+        # whose list went stale cannot take a message another worker retried meanwhile.
         won = await OutboxMessage.filter(
             Q(locked_until__isnull=True) | Q(locked_until__lt=now),
             id=message.id,
             status=OutboxStatus.PENDING,
+            attempts=message.attempts,
+            next_attempt_at__lte=now,
         ).update(locked_until=now + LEASE, attempts=message.attempts + 1)
         if won == 1:
             message.attempts += 1

@@ -99,7 +99,8 @@ async def settle_from_notify(
         )
         if won != 1:
             return False
-        order = await Order.get(id=refund.order_id)
+        # Locked: two refunds of one order settled at once must not each see the other open.
+        order = await Order.filter(id=refund.order_id).select_for_update().get()
         outstanding = await Refund.filter(order_id=order.id, status__in=open_states).exists()
         if order.status is OrderStatus.REFUNDING and not outstanding:
             await orders.transition(order, OrderStatus.REFUNDED)

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 from tortoise.transactions import in_transaction
@@ -16,6 +17,10 @@ from services import outbox
 from services.outbox import GiveUp, RetryLater
 
 KIND = "test.effect"
+WAITING = (
+    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE NOT l.granted AND a.datname = current_database()"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +114,54 @@ async def test_concurrent_workers_respect_a_retry_that_happened_meanwhile() -> N
         (OutboxStatus.PENDING, 1, None)
     }
     assert {r.next_attempt_at for r in rows} == {now + outbox.backoff(1)}
+
+
+async def _until_someone_waits_on_a_lock(conn: asyncpg.Connection) -> None:
+    for _ in range(500):
+        if await conn.fetchval(WAITING):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the worker never blocked on the held row")
+
+
+async def test_a_stale_worker_does_not_take_a_message_retried_meanwhile(
+    postgres_only: None, database_url: str
+) -> None:
+    """Two workers whose clocks differ by a second; the later one is slow between listing the
+    due messages and claiming them (it waits on a row lock). Meanwhile the other worker
+    handles and retries a message both listed: the slow one must not take it again before
+    its backoff has passed."""
+    t0 = _now()
+    await outbox.enqueue(KIND, {"n": 0}, dedupe_key="effect:0", now=t0 - timedelta(seconds=2))
+    await outbox.enqueue(KIND, {"n": 1}, dedupe_key="effect:1", now=t0 - timedelta(seconds=1))
+    # effect:0 was claimed by a worker that died; its lease ends between the two clocks.
+    await OutboxMessage.filter(dedupe_key="effect:0").update(
+        locked_until=t0 + timedelta(milliseconds=500), attempts=1
+    )
+    held = await OutboxMessage.get(dedupe_key="effect:0")
+    handler = Recorder(fail=RetryLater)
+    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    try:
+        lock = conn.transaction()
+        await lock.start()
+        await conn.execute("SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE", held.id)
+
+        async def prompt_worker() -> int:
+            await _until_someone_waits_on_a_lock(conn)
+            handled = await outbox.run_once({KIND: handler}, now=t0)
+            await lock.rollback()
+            return handled
+
+        late, prompt = await asyncio.gather(
+            outbox.run_once({KIND: handler}, now=t0 + timedelta(seconds=1)), prompt_worker()
+        )
+    finally:
+        await conn.close()
+
+    assert (prompt, late) == (1, 1)
+    assert handler.calls == Counter({0: 1, 1: 1})
+    retried = await OutboxMessage.get(dedupe_key="effect:1")
+    assert (retried.attempts, retried.next_attempt_at) == (1, t0 + outbox.backoff(1))
 
 
 async def test_unexpected_exception_is_retried_not_lost() -> None:

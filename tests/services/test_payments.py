@@ -1,0 +1,428 @@
+"""Payments, called directly: a genuine notify applies once; anything else changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.catalog import Sku
+from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.order import Order, OrderStatus
+from models.outbox import OutboxMessage, OutboxStatus
+from models.payment import Payment, Refund, RefundStatus
+from models.user import User
+from qunshop.config import Settings
+from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.keys import PAY
+from services import checkout, groupbuy, payments, refunds
+from services.auth import Principal
+from tests.support.factories import make_campaign, make_sku, make_user
+from tests.support.fake_wechat import FakeWeChat
+from wechat import pay
+
+NOTIFY_URL = "https://shop.example.com/pay/wechat/notify"
+
+
+@pytest.fixture(autouse=True)
+async def orm(client: TestClient) -> None:
+    """The app's start-up opens the ORM these tests use."""
+
+
+def as_principal(user: User) -> Principal:
+    return Principal(user_id=user.id, role=user.role)
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+async def _reserve(
+    campaign: Campaign | None = None, user: User | None = None, *, now: datetime | None = None
+) -> tuple[groupbuy.Reservation, User]:
+    campaign = campaign or await make_campaign(team_size=3, stock_cap=10, group_price=990)
+    user = user or await make_user()
+    reservation = await groupbuy.start_team(
+        principal=as_principal(user), campaign_id=str(campaign.id), now=now or _now()
+    )
+    return reservation, user
+
+
+async def _notify_of(wechat: FakeWeChat, order: Order, **kw: Any) -> bytes:
+    user = await User.get(id=order.user_id)
+    kw.setdefault("total_fee", order.amount)
+    return wechat.payment_notify(out_trade_no=order.out_trade_no, openid=user.openid, **kw)
+
+
+async def _handle(settings: Settings, body: bytes) -> payments.NotifyOutcome:
+    return await payments.handle_notify(
+        body,
+        api_key=settings.pay_api_key.get_secret_value(),
+        appid=settings.wechat_appid,
+        mch_id=settings.pay_mch_id,
+        now=_now(),
+    )
+
+
+async def snapshot() -> dict[str, Any]:
+    """Everything a notify may change, to compare before and after."""
+    return {
+        "payments": await Payment.all().count(),
+        "refunds": await Refund.all().count(),
+        "outbox": await OutboxMessage.all().count(),
+        "orders": sorted(
+            (str(o.id), o.status.value, o.paid_at, o.transaction_id) for o in await Order.all()
+        ),
+        "teams": sorted(
+            (str(t.id), t.status.value, t.seats_held, t.seats_paid) for t in await Team.all()
+        ),
+        "seats": sorted((str(s.id), s.status.value) for s in await Seat.all()),
+        "stock": sorted((str(c.id), c.stock_left) for c in await Campaign.all()),
+    }
+
+
+# Genuine notifies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sign_type", "include_sign_type"),
+    [("MD5", True), ("MD5", False), ("HMAC-SHA256", True), ("HMAC-SHA256", False)],
+)
+async def test_signed_notify_pays_the_seat(
+    settings: Settings, wechat: FakeWeChat, sign_type: str, include_sign_type: bool
+) -> None:
+    reservation, _ = await _reserve()
+    body = await _notify_of(
+        wechat,
+        reservation.order,
+        transaction_id="4200000001",
+        sign_type=sign_type,
+        include_sign_type=include_sign_type,
+    )
+
+    outcome = await _handle(settings, body)
+
+    assert outcome == payments.NotifyOutcome(
+        order_id=str(reservation.order.id), applied=True, honoured=True
+    )
+    payment = await Payment.get(order_id=reservation.order.id)
+    assert (payment.transaction_id, payment.amount, payment.outcome) == (
+        "4200000001",
+        990,
+        "honoured",
+    )
+    order = await Order.get(id=reservation.order.id)
+    assert order.status is OrderStatus.PAID_AWAITING_TEAM
+    assert order.transaction_id == "4200000001" and order.paid_at is not None
+    assert (await Team.get(id=reservation.team.id)).seats_paid == 1
+    assert (await Seat.get(order_id=order.id)).status is SeatStatus.PAID
+    assert await Refund.all().count() == 0
+    assert await OutboxMessage.all().count() == 0
+
+
+async def test_repeated_and_concurrent_deliveries_apply_once(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    reservation, _ = await _reserve()
+    body = await _notify_of(wechat, reservation.order, sign_type="HMAC-SHA256")
+
+    first = await asyncio.gather(*(_handle(settings, body) for _ in range(5)))
+    later = [await _handle(settings, body) for _ in range(10)]
+
+    assert sum(o.applied for o in first + later) == 1
+    assert all(o.order_id == str(reservation.order.id) for o in first + later)
+    assert await Payment.all().count() == 1
+    assert (await Order.get(id=reservation.order.id)).status is OrderStatus.PAID_AWAITING_TEAM
+    assert (await Team.get(id=reservation.team.id)).seats_paid == 1
+    assert await Refund.all().count() == 0
+    assert await OutboxMessage.all().count() == 0
+
+
+async def test_direct_order_is_confirmed_when_paid(settings: Settings, wechat: FakeWeChat) -> None:
+    sku = await make_sku(price=1500, stock=5)
+    user = await make_user()
+    order = await checkout.buy_direct(
+        principal=as_principal(user), sku_id=str(sku.id), quantity=2, community_id=None, now=_now()
+    )
+    assert order.amount == 3000
+
+    outcome = await _handle(settings, await _notify_of(wechat, order, transaction_id="42DIRECT"))
+
+    assert outcome.applied and outcome.honoured
+    order = await Order.get(id=order.id)
+    assert order.status is OrderStatus.CONFIRMED
+    assert order.transaction_id == "42DIRECT" and order.paid_at is not None
+    assert await Payment.filter(order_id=order.id, outcome="honoured", amount=3000).count() == 1
+    assert (await Sku.get(id=sku.id)).stock == 3
+
+
+async def test_failed_payment_result_changes_nothing(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    reservation, _ = await _reserve()
+    before = await snapshot()
+
+    body = await _notify_of(wechat, reservation.order, result_code="FAIL")
+    outcome = await _handle(settings, body)
+
+    assert outcome == payments.NotifyOutcome(order_id=None, applied=False, honoured=False)
+    assert await snapshot() == before
+
+
+# Refused notifies ----------------------------------------------------------------------------
+
+_LAUGHS = "".join(
+    ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+)
+BILLION_LAUGHS = (
+    f'<?xml version="1.0"?><!DOCTYPE xml [{_LAUGHS}]><xml><return_code>&lol9;</return_code></xml>'
+).encode()
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    b"<xml><return_code>&xxe;</return_code></xml>"
+)
+
+
+def _tamper_fee(body: bytes, order: Order) -> bytes:
+    tampered = body.replace(
+        f"<total_fee>{order.amount}</total_fee>".encode(), b"<total_fee>1</total_fee>"
+    )
+    assert tampered != body
+    return tampered
+
+
+async def _refused_body(case: str, wechat: FakeWeChat, order: Order) -> bytes:
+    genuine = await _notify_of(wechat, order)
+    if case == "tampered_fee":
+        return _tamper_fee(genuine, order)
+    if case == "wrong_key":
+        return await _notify_of(FakeWeChat(api_key="0" * 32), order)
+    if case == "unknown_sign_type":
+        hmac_signed = await _notify_of(wechat, order, sign_type="HMAC-SHA256")
+        return hmac_signed.replace(b"HMAC-SHA256", b"SHA1")
+    if case == "wrong_appid":
+        return await _notify_of(wechat, order, appid="wx0000000000other")
+    if case == "wrong_mch_id":
+        return await _notify_of(wechat, order, mch_id="1999999999")
+    if case == "amount_mismatch":
+        return await _notify_of(wechat, order, total_fee=order.amount - 1)
+    if case == "unknown_out_trade_no":
+        return wechat.payment_notify(
+            out_trade_no="QS20990101000000NOSUCHORDER", total_fee=order.amount, openid="o-x"
+        )
+    fixed: dict[str, bytes] = {
+        "no_sign": genuine.replace(b"<sign>", b"<sig>").replace(b"</sign>", b"</sig>"),
+        "malformed": genuine[:-10],
+        "not_xml": b"return_code=SUCCESS",
+        "empty": b"",
+        "nested": genuine.replace(b"<xml>", b"<xml><extra><a>1</a></extra>"),
+        "duplicate_field": genuine.replace(b"</xml>", b"<total_fee>1</total_fee></xml>"),
+        "external_entity": XXE,
+        "billion_laughs": BILLION_LAUGHS,
+        "dtd_around_genuine": b'<!DOCTYPE xml [<!ENTITY a "b">]>' + genuine,
+    }
+    return fixed[case]
+
+
+REFUSALS = {
+    "tampered_fee": "bad signature",
+    "wrong_key": "bad signature",
+    "unknown_sign_type": "bad signature",
+    "no_sign": "bad signature",
+    "wrong_appid": "not ours",
+    "wrong_mch_id": "not ours",
+    "amount_mismatch": "amount mismatch",
+    "unknown_out_trade_no": "unknown out_trade_no",
+    "malformed": "unreadable",
+    "not_xml": "unreadable",
+    "empty": "unreadable",
+    "nested": "unreadable",
+    "duplicate_field": "unreadable",
+    "external_entity": "unreadable",
+    "billion_laughs": "unreadable",
+    "dtd_around_genuine": "unreadable",
+}
+
+
+async def test_refused_notifies_change_nothing(settings: Settings, wechat: FakeWeChat) -> None:
+    """Each case on the same pending order (one app start for all: they are many)."""
+    reservation, _ = await _reserve()
+    before = await snapshot()
+    assert (before["payments"], before["refunds"], before["outbox"]) == (0, 0, 0)
+
+    for case, reason in REFUSALS.items():
+        body = await _refused_body(case, wechat, reservation.order)
+        with pytest.raises(payments.NotifyRefused, match=reason):
+            await _handle(settings, body)
+        assert await snapshot() == before, case
+
+    assert (await Order.get(id=reservation.order.id)).status is OrderStatus.PENDING_PAYMENT
+    # The same order still takes a genuine notify afterwards.
+    assert (await _handle(settings, await _notify_of(wechat, reservation.order))).honoured
+
+
+# Payments that cannot be honoured --------------------------------------------------------
+
+
+async def _assert_sent_back(order_id: Any, payment: Payment, amount: int) -> Refund:
+    assert payment.outcome == "refunded" and payment.amount == amount
+    refund = await Refund.get(payment_id=payment.id)
+    assert (refund.order_id, refund.amount, refund.total) == (order_id, amount, amount)
+    assert (refund.reason, refund.status) == ("unhonourable_payment", RefundStatus.PENDING)
+    messages = await OutboxMessage.filter(dedupe_key=f"refund:{refund.id}")
+    assert [(m.kind, m.payload, m.status) for m in messages] == [
+        (refunds.SUBMIT, {"refund_id": str(refund.id)}, OutboxStatus.PENDING)
+    ]
+    return refund
+
+
+async def test_payment_for_a_cancelled_order_is_refunded(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    reservation, user = await _reserve()
+    await checkout.cancel(
+        principal=as_principal(user), order_id=str(reservation.order.id), now=_now()
+    )
+    assert (await Order.get(id=reservation.order.id)).status is OrderStatus.CANCELLED
+    body = await _notify_of(wechat, reservation.order)
+
+    outcome = await _handle(settings, body)
+
+    assert outcome.applied and not outcome.honoured
+    payment = await Payment.get(order_id=reservation.order.id)
+    await _assert_sent_back(reservation.order.id, payment, 990)
+    order = await Order.get(id=reservation.order.id)
+    assert order.status is OrderStatus.REFUNDING
+    assert order.paid_at is None and order.transaction_id is None
+    assert (await Seat.get(order_id=order.id)).status is SeatStatus.RELEASED
+    assert (await Team.get(id=reservation.team.id)).seats_paid == 0
+
+    # WeChat Pay delivers it again: nothing more is owed.
+    assert not (await _handle(settings, body)).applied
+    assert (await Payment.all().count(), await Refund.all().count()) == (1, 1)
+    assert await OutboxMessage.all().count() == 1
+
+
+async def test_payment_after_the_reservation_lapsed_is_refunded(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    start = _now()
+    reservation, _ = await _reserve(now=start)
+    assert await groupbuy.release_expired(now=start + timedelta(minutes=16)) == 1
+    assert (await Order.get(id=reservation.order.id)).status is OrderStatus.CANCELLED
+
+    outcome = await _handle(settings, await _notify_of(wechat, reservation.order))
+
+    assert outcome.applied and not outcome.honoured
+    await _assert_sent_back(reservation.order.id, await Payment.get(), 990)
+    assert (await Order.get(id=reservation.order.id)).status is OrderStatus.REFUNDING
+    assert (await Team.get(id=reservation.team.id)).seats_paid == 0
+
+
+async def test_payment_for_a_cancelled_direct_order_is_refunded(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    sku = await make_sku(price=500, stock=3)
+    user = await make_user()
+    order = await checkout.buy_direct(
+        principal=as_principal(user), sku_id=str(sku.id), quantity=1, community_id=None, now=_now()
+    )
+    await checkout.cancel(principal=as_principal(user), order_id=str(order.id), now=_now())
+
+    outcome = await _handle(settings, await _notify_of(wechat, order))
+
+    assert outcome.applied and not outcome.honoured
+    await _assert_sent_back(order.id, await Payment.get(), 500)
+    assert (await Order.get(id=order.id)).status is OrderStatus.REFUNDING
+    assert (await Sku.get(id=sku.id)).stock == 3
+
+
+async def test_second_payment_for_a_paid_order_is_refunded(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    reservation, _ = await _reserve()
+    first = await _handle(
+        settings, await _notify_of(wechat, reservation.order, transaction_id="T1")
+    )
+    assert first.honoured
+    paid = await Order.get(id=reservation.order.id)
+
+    second = await _handle(
+        settings, await _notify_of(wechat, reservation.order, transaction_id="T2")
+    )
+
+    assert second.applied and not second.honoured
+    await _assert_sent_back(reservation.order.id, await Payment.get(transaction_id="T2"), 990)
+    assert (await Payment.get(transaction_id="T1")).outcome == "honoured"
+    order = await Order.get(id=reservation.order.id)
+    assert (order.status, order.transaction_id, order.paid_at) == (
+        OrderStatus.PAID_AWAITING_TEAM,
+        "T1",
+        paid.paid_at,
+    )
+    assert (await Team.get(id=reservation.team.id)).seats_paid == 1
+    assert await Refund.all().count() == 1
+
+
+# Prepay ------------------------------------------------------------------------------------
+
+
+async def _prepay(client: TestClient, user: User, order: Order, now: datetime) -> dict[str, str]:
+    return await payments.prepay(
+        principal=as_principal(user),
+        order_id=str(order.id),
+        pay=client.server.app[PAY],
+        notify_url=NOTIFY_URL,
+        client_ip="203.0.113.7",
+        now=now,
+    )
+
+
+async def test_prepay_gives_signed_request_payment_params(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    now = _now()
+    reservation, user = await _reserve(now=now)
+
+    params = await _prepay(client, user, reservation.order, now)
+
+    placed = wechat.pay_orders[reservation.order.out_trade_no]
+    assert params["package"] == f"prepay_id={placed['prepay_id']}"
+    assert (params["appId"], params["timeStamp"], params["signType"]) == (
+        settings.wechat_appid,
+        str(int(now.timestamp())),
+        "HMAC-SHA256",
+    )
+    key = settings.pay_api_key.get_secret_value()
+    unsigned = {k: v for k, v in params.items() if k != "paySign"}
+    assert params["paySign"] == pay.sign(unsigned, key, params["signType"])
+    assert pay.verify({**unsigned, "sign": params["paySign"]}, key)
+    assert not pay.verify({**unsigned, "sign": params["paySign"]}, "1" * 32)
+    assert (placed["total_fee"], placed["openid"], placed["notify_url"]) == (
+        "990",
+        user.openid,
+        NOTIFY_URL,
+    )
+    assert (placed["trade_type"], placed["spbill_create_ip"]) == ("JSAPI", "203.0.113.7")
+
+
+async def test_prepay_refusals(client: TestClient, settings: Settings, wechat: FakeWeChat) -> None:
+    now = _now()
+    reservation, user = await _reserve(now=now)
+
+    with pytest.raises(NotFound) as other:
+        await _prepay(client, await make_user(), reservation.order, now)
+    assert other.value.code is ErrorCode.ORDER_NOT_FOUND
+
+    with pytest.raises(Conflict) as lapsed:
+        await _prepay(client, user, reservation.order, now + timedelta(minutes=15))
+    assert lapsed.value.code is ErrorCode.ORDER_NOT_PAYABLE
+
+    await _handle(settings, await _notify_of(wechat, reservation.order))
+    with pytest.raises(Conflict) as paid:
+        await _prepay(client, user, reservation.order, now)
+    assert paid.value.code is ErrorCode.ORDER_NOT_PAYABLE
+    assert wechat.calls_to("/pay/unifiedorder") == []
