@@ -106,6 +106,23 @@ def cmd_demo(args: argparse.Namespace) -> None:
     asyncio.run(_demo(settings))
 
 
+def cmd_chat(args: argparse.Namespace) -> None:
+    from qunshop.simulator import run
+
+    settings = load_settings()
+    configure_logging("WARNING")
+    asyncio.run(
+        run(
+            url=args.url or f"http://{settings.host}:{settings.port}",
+            settings=settings,
+            platform=args.platform,
+            user=args.user,
+            group=None if args.single else args.group,
+            api_port=args.api_port,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qunshop", description="Qunshop: group chats as storefronts."
@@ -137,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
         "with SKUs and stock. Does nothing when the database already has users.",
     )
     demo.set_defaults(func=cmd_demo)
+
+    chat = sub.add_parser(
+        "chat",
+        help="chat with a running server as WeChat would (a simulator)",
+        description="Play WeChat/WeCom and a user: what you type is signed and encrypted as the "
+        "platform does and posted to the server's webhook; replies are decrypted and printed.",
+    )
+    chat.add_argument("--url", help="the server (default: http://QUNSHOP_HOST:QUNSHOP_PORT)")
+    chat.add_argument("--platform", choices=["wecom-bot", "wechat"], default="wecom-bot")
+    chat.add_argument("--user", default="demo-shopper", help="who you are on the platform")
+    chat.add_argument("--group", default="demo-group-chat", help="the group chat id")
+    chat.add_argument("--single", action="store_true", help="a one-to-one chat, not a group")
+    chat.add_argument("--api-port", type=int, default=8081, help="the platform-API listener")
+    chat.set_defaults(func=cmd_chat)
     return parser
 
 

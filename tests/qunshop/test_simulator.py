@@ -1,0 +1,78 @@
+"""`qunshop chat` plays the platform against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from models.community import Community
+from qunshop.config import Settings
+from qunshop.simulator import Simulator, platform_api
+from tests.support.factories import make_campaign, make_community
+
+
+@pytest.mark.parametrize("platform", ["wecom-bot", "wechat"])
+async def test_help_round_trip(client: TestClient, settings: Settings, platform: str) -> None:
+    printed: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        sim = Simulator(
+            url=str(client.make_url("")),
+            settings=settings,
+            platform=platform,
+            user="sim-user",
+            group="sim-group" if platform == "wecom-bot" else None,
+            http=http,
+            out=printed.append,
+        )
+        lines = await sim.say("帮助")
+    assert any("参团" in line for line in lines)
+    assert printed and all(line.startswith("bot> ") for line in printed)
+
+
+async def test_group_deals_and_start_card(client: TestClient, settings: Settings) -> None:
+    community = await make_community()
+    await Community.filter(id=community.id).update(chat_id="sim-group")
+    await make_campaign(community, team_size=3)
+    async with aiohttp.ClientSession() as http:
+        sim = Simulator(
+            url=str(client.make_url("")),
+            settings=settings,
+            platform="wecom-bot",
+            user="someone",
+            group="sim-group",
+            http=http,
+            out=lambda _: None,
+        )
+        deals = await sim.say("团购")
+    assert any("测试拼团" in line for line in deals)
+
+
+async def test_platform_api_prints_what_the_server_sends() -> None:
+    printed: list[str] = []
+    server = TestServer(platform_api(printed.append))
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                server.make_url("/cgi-bin/webhook/send?key=K"),
+                json={"msgtype": "text", "text": {"content": "还差 2 人"}},
+            ) as resp:
+                assert (await resp.json())["errcode"] == 0
+            async with http.post(server.make_url("/cgi-bin/stable_token"), json={}) as resp:
+                assert (await resp.json())["access_token"]
+    finally:
+        await server.close()
+    assert printed == [
+        'server sent /cgi-bin/webhook/send: {"msgtype": "text", "text": {"content": "还差 2 人"}}'
+    ]
+
+
+def test_chat_command_has_help(capsys: Any) -> None:
+    from qunshop.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["chat", "--help"])
+    assert "--platform" in capsys.readouterr().out
