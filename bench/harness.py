@@ -196,12 +196,13 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(url: str, *, seconds: int, connections: int, script: str | None = None,
-        threads: int = 1) -> WrkRun:
+        threads: int = 1, extra: list[str] | None = None) -> WrkRun:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk (make bench does it)")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", script]
+    cmd += extra or []
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))

@@ -67,10 +67,11 @@ class ChatDispatcher:
         if update.event:  # events are not typed by people
             return False
         key = f"chat:rate:{update.platform}:{update.sender}"
-        count = await self.redis.incr(key)
-        if count == 1:
-            await self.redis.expire(key, RATE_WINDOW_SECONDS)
-        return count > RATE_LIMIT
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.incr(key)
+            pipe.expire(key, RATE_WINDOW_SECONDS, nx=True)
+            count, _ = await pipe.execute()
+        return int(count) > RATE_LIMIT
 
     def _error_text(self, ctx: Context, exc: QunshopError) -> str:
         name = f"errors/{exc.code.value}.j2"

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     mode: Mode = Mode.DEVELOPMENT
     database_url: str = "sqlite://var/qunshop.sqlite3"
     redis_url: str | None = None
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     wechat_appid: str = "wxd0000000000demo"
     wechat_secret: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-wechat-secret")
     wechat_token: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-token")
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     scheduler_refresh_seconds: float = Field(default=5.0, gt=0)
     # all: web and clock in one process; web: no clock; scheduler: the clock (and health).
     role: Literal["all", "web", "scheduler"] = "all"
+    # Mini-program codes (wxacode.getUnlimited) open this version of the mini-program.
+    wxacode_env_version: Literal["release", "trial", "develop"] = "release"
+    # encryptedData (group entries) older than this, by its watermark, is refused.
+    open_data_max_age_seconds: int = Field(default=600, ge=30)
 
     @field_validator("database_url")
     @classmethod

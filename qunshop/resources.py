@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 async def orm_ctx(app: web.Application) -> AsyncIterator[None]:
-    ctx = await open_orm(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    ctx = await open_orm(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await ensure_migrated(ctx)
     except BaseException:

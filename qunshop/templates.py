@@ -22,6 +22,7 @@ def chat_environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code; no stat() per render
     )
     env.filters["fen"] = fen
     return env

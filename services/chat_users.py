@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -11,13 +11,17 @@ from models.chat import ChatIdentity
 from models.community import Community
 from models.user import User
 
+SEEN_GRANULARITY = timedelta(minutes=5)
+
 
 async def user_for(*, platform: str, external_id: str, now: datetime) -> User:
     identity = await ChatIdentity.get_or_none(
         platform=platform, external_id=external_id
-    ).prefetch_related("user")
+    ).select_related("user")
     if identity is not None:
-        await ChatIdentity.filter(id=identity.id).update(last_seen_at=now)
+        # The 48-hour window needs minutes, not milliseconds: skip most writes.
+        if identity.last_seen_at is None or now - identity.last_seen_at > SEEN_GRANULARITY:
+            await ChatIdentity.filter(id=identity.id).update(last_seen_at=now)
         return identity.user
     try:
         async with in_transaction():

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: people type these in chat
+CODE_MAX_LENGTH = 16  # Team.code's column
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,15 @@ def new_team_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
-async def find_team(ref: str | uuid.UUID) -> Team:
+async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Team:
     """A team by its id or by the code people share in chat."""
     key = parse_uuid(ref)
-    team = await Team.get_or_none(id=key) if key else None
-    if team is None and isinstance(ref, str):
-        team = await Team.get_or_none(code=ref.strip().upper())
+    related = ("campaign",) if with_campaign else ()
+    team = await Team.get_or_none(id=key).select_related(*related) if key else None
+    code = ref.strip().upper() if isinstance(ref, str) else ""
+    # Tortoise refuses to filter by a value longer than the column: no such code, not a 500.
+    if team is None and 0 < len(code) <= CODE_MAX_LENGTH:
+        team = await Team.get_or_none(code=code).select_related(*related)
     if team is None:
         raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
     return team
@@ -66,6 +70,11 @@ async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
         campaign_id=campaign.id, user_id=user_id, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
     ).count()
     if held >= campaign.per_user_limit:
+        # Only on refusal: say the more useful thing when the seat is in an open team.
+        if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
+            raise Conflict(
+                ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
+            )
         raise Conflict(
             ErrorCode.USER_LIMIT_REACHED,
             f"at most {campaign.per_user_limit} per person in this campaign",
@@ -124,20 +133,13 @@ async def _hold_seat(
     return order, seat
 
 
-async def _refuse_if_in_open_team(campaign: Campaign, user_id: uuid.UUID) -> None:
-    if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
-        raise Conflict(
-            ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
-        )
-
-
 async def start_team(
     *, principal: Principal, campaign_id: str, now: datetime, chat_id: str | None = None
 ) -> Reservation:
     """Open a new team with the caller as its head, holding the head's seat."""
     campaign = await campaigns.get_campaign(campaign_id)
     _ensure_running(campaign, now)
-    await _refuse_if_in_open_team(campaign, principal.user_id)
+    # No pre-check for an open seat: uq_seat_open_team_per_user refuses it in the transaction.
     async with in_transaction():
         await _check_user_limit(campaign, principal.user_id)
         await _take_stock(campaign)
@@ -165,13 +167,12 @@ async def join_team(
     *, principal: Principal, team_ref: str, now: datetime, chat_id: str | None = None
 ) -> Reservation:
     """Hold a seat in an open team while the member pays."""
-    team = await find_team(team_ref)
-    campaign = await Campaign.get(id=team.campaign_id)
+    team = await find_team(team_ref, with_campaign=True)
+    campaign = team.campaign
     if team.status is not TeamStatus.OPEN or team.deadline_at <= now:
         raise Conflict(ErrorCode.TEAM_CLOSED, "this team has closed")
     if team.seats_held >= team.size:
         raise Conflict(ErrorCode.TEAM_FULL, "this team is full")
-    await _refuse_if_in_open_team(campaign, principal.user_id)
     async with in_transaction():
         # The seat: a checked conditional update, which also locks the team row.
         held = await Team.filter(

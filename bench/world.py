@@ -1,0 +1,152 @@
+"""A benchmark world written straight into PostgreSQL (COPY), and the requests to replay."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+from bench.harness import BENCH_SECRETS, connect
+from models.user import Role
+from services.auth import issue_token
+
+TEAM_SIZE = 50
+
+
+@dataclass
+class World:
+    campaign_id: uuid.UUID
+    users: list[uuid.UUID]
+    tokens: list[str]
+    team_codes: list[str]
+    senders: list[str]
+
+
+async def build(*, users: int, teams: int, senders: int) -> World:
+    now = datetime.now(tz=UTC)
+    conn = await connect()
+    try:
+        leader, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
+        await conn.execute(
+            "INSERT INTO users (id, openid, nickname, role, created_at) "
+            "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)", leader, now,
+        )
+        await conn.execute(
+            "INSERT INTO communities (id, name, leader_id, chat_id, timezone, created_at) "
+            "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)", community, leader, now,
+        )
+        await conn.execute(
+            "INSERT INTO products (id, title, description, category, images, community_id, "
+            "created_by_id, active, created_at, updated_at) "
+            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)", product, community, leader, now,
+        )
+        await conn.execute(
+            "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 990, 0)",
+            sku, product,
+        )
+        await conn.execute(
+            "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
+            "team_size, team_hours, reservation_minutes, starts_at, ends_at, stock_cap, "
+            "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
+            "reminder_minutes) VALUES ($1, $2, $3, 'bench', 990, '[]', $4, 24, 15, $5, $6, "
+            "$7, $7, 1, false, $8, $5, '[]')",
+            campaign, community, sku, TEAM_SIZE, now - timedelta(hours=1),
+            now + timedelta(days=2), users * 2 + 10, leader,
+        )
+        user_ids = [uuid.uuid4() for _ in range(users)]
+        await conn.copy_records_to_table(
+            "users",
+            records=[(u, f"bench-{i}", "", "shopper", now) for i, u in enumerate(user_ids)],
+            columns=["id", "openid", "nickname", "role", "created_at"],
+        )
+        codes = [f"T{i:07d}" for i in range(teams)]
+        await conn.copy_records_to_table(
+            "teams",
+            records=[
+                (uuid.uuid4(), code, TEAM_SIZE, 0, 0, "open", now + timedelta(hours=20), now,
+                 campaign, leader)
+                for code in codes
+            ],
+            columns=["id", "code", "size", "seats_held", "seats_paid", "status", "deadline_at",
+                     "created_at", "campaign_id", "head_id"],
+        )
+        sender_ids = [f"o-bench-{i}" for i in range(senders)]
+        await conn.copy_records_to_table(
+            "chat_identities",
+            records=[
+                (uuid.uuid4(), "wechat", s, now, now, user_ids[i % len(user_ids)])
+                for i, s in enumerate(sender_ids)
+            ],
+            columns=["id", "platform", "external_id", "last_seen_at", "created_at", "user_id"],
+        )
+        for table in ("users", "teams", "chat_identities"):
+            await conn.execute(f"ANALYZE {table}")
+    finally:
+        await conn.close()
+    secret = BENCH_SECRETS["secret_key"]
+    tokens = [
+        issue_token(user=SimpleNamespace(id=u, role=Role.SHOPPER), secret=secret, now=now)[0]
+        for u in user_ids
+    ]
+    return World(campaign, user_ids, tokens, codes, sender_ids)
+
+
+def join_lines(world: World, start: int, count: int) -> list[str]:
+    """Each user once, filling teams in order (49 joiners a team keeps a seat free)."""
+    lines = []
+    for k in range(start, start + count):
+        code = world.team_codes[k // (TEAM_SIZE - 1)]
+        lines.append(
+            f"POST\t/api/v1/teams/{code}/join\tBearer {world.tokens[k]}\tapplication/json\t{{}}"
+        )
+    return lines
+
+
+_msg_ids = itertools.count(int(datetime.now(tz=UTC).timestamp() * 1000))
+
+
+def _sha1(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def webhook_lines(world: World, count: int) -> list[str]:
+    """Encrypted OA help commands (safe mode), each a new MsgId, as WeChat would send them."""
+    token, appid = BENCH_SECRETS["wechat_token"], BENCH_SECRETS["wechat_appid"]
+    crypto = WeChatCrypto(token, BENCH_SECRETS["wechat_aes_key"], appid)
+    prp = PrpCrypto(crypto.key)
+    ts = str(int(datetime.now(tz=UTC).timestamp()))
+    lines = []
+    for k in range(count):
+        sender = world.senders[k % len(world.senders)]
+        xml = (
+            f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{sender}]]>"
+            f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[帮助]]></Content><MsgId>{next(_msg_ids)}</MsgId></xml>"
+        )
+        encrypt = prp.encrypt(xml, appid).decode()
+        nonce = str(100000 + k)
+        path = (
+            f"/bot/wechat?signature={_sha1(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+            f"&openid={sender}&encrypt_type=aes&msg_signature={_sha1(token, ts, nonce, encrypt)}"
+        )
+        body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        lines.append(f"POST\t{path}\t\ttext/xml\t{body}")
+    return lines
+
+
+def bare_lines(count: int) -> list[str]:
+    return ["GET\t/healthz\t\tapplication/json\t" for _ in range(count)]
+
+
+def dump(lines: list[str], path: str) -> None:
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+__all__ = ["World", "build", "join_lines", "webhook_lines", "bare_lines", "dump", "json"]
