@@ -28,7 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Against PostgreSQL and Redis (QUNSHOP_BENCH_DATABASE_URL, QUNSHOP_BENCH_REDIS_URL); needs wrk.
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,0 +1,92 @@
+"""Every chat command, as the platforms send it: signed, encrypted, through the real webhooks."""
+
+from __future__ import annotations
+
+import xmltodict
+from aiohttp.test_utils import TestClient
+
+from models.chat import ChatIdentity, Follow
+from models.community import Community
+from models.groupbuy import Seat, Team
+from models.order import Order
+from tests.bot.helpers import OA, WeComApp, WeComBot, oa_event, oa_text
+from tests.support.factories import make_campaign, make_community
+
+GROUP = "wrkSFfCgAAxxxx"  # the chat id WeComBot.text uses
+
+
+async def _say(bot: WeComBot, text: str, sender: str = "zhangsan", chat_id: str | None = GROUP):
+    frame = await bot.reply(bot.text(f"@群团购助手 {text}", sender=sender, chat_id=chat_id))
+    assert frame is not None and frame["stream"]["finish"] is True
+    return frame
+
+
+async def test_group_commands_through_the_wecom_bot(bot_client: TestClient) -> None:
+    community = await make_community()
+    await Community.filter(id=community.id).update(chat_id=None)
+    leader = await community.leader
+    await ChatIdentity.create(platform="wecom_bot", external_id="wang", user=leader)
+    campaign = await make_campaign(community, team_size=2, group_price=1990)
+    bot = WeComBot(bot_client)
+
+    bound = await _say(bot, "绑定 robot-key-12345", sender="wang")
+    assert community.name in bound["stream"]["content"]
+    assert (await Community.get(id=community.id)).chat_id == GROUP
+
+    deals = await _say(bot, "团购")
+    assert campaign.title in deals["stream"]["content"] and "19.90" in deals["stream"]["content"]
+
+    started = await _say(bot, "开团 1", sender="wang")
+    assert started["msgtype"] == "stream_with_template_card"
+    team = await Team.get(campaign_id=campaign.id)
+    assert started["template_card"]["button_list"][0]["key"] == f"参团 {team.code}"
+
+    joined = await _say(bot, f"参团 {team.code}", sender="lisi")
+    assert "已为你占座" in joined["stream"]["content"]
+    assert await Seat.filter(team_id=team.id).count() == 2
+
+    orders = await _say(bot, "我的订单", sender="lisi")
+    assert "19.90" in orders["stream"]["content"]
+    invite = await _say(bot, "邀请", sender="lisi")
+    assert invite["msgtype"] == "stream_with_template_card"
+    stats = await _say(bot, "统计", sender="wang")
+    assert "订单 0 笔" in stats["stream"]["content"]  # nobody has paid yet
+    notice = await _say(bot, "公告 明天九点到货", sender="wang")
+    assert "明天九点到货" in notice["stream"]["content"]
+    refused = await _say(bot, "统计", sender="lisi")
+    assert "只有团长" in refused["stream"]["content"]
+    unknown = await _say(bot, "今天吃什么")
+    assert "帮助" in unknown["stream"]["content"]
+    bad = await _say(bot, "参团", sender="lisi")
+    assert "用法" in bad["stream"]["content"]
+    assert await Order.filter(team_id=team.id).count() == 2
+
+
+async def test_official_account_follower(bot_client: TestClient) -> None:
+    oa = OA(bot_client)
+    resp = await oa.post_safe(oa_event("subscribe", "qrscene_leader42"))
+    reply = xmltodict.parse(oa.open(await resp.text()))["xml"]
+    assert "欢迎" in reply["Content"]
+    assert await Follow.filter(scene="leader42", event="subscribe").count() == 1
+
+    resp = await oa.post_safe(oa_text("我的订单"))
+    reply = xmltodict.parse(oa.open(await resp.text()))["xml"]
+    assert "还没有订单" in reply["Content"]
+
+    resp = await oa.post_safe(oa_event("CLICK", "团购"))
+    reply = xmltodict.parse(oa.open(await resp.text()))["xml"]
+    assert "绑定" in reply["Content"]  # a one-to-one chat has no community: says how to bind
+
+    resp = await oa.post(oa_event("unsubscribe"))
+    assert await resp.text() == "success"
+    assert await Follow.filter(event="unsubscribe").count() == 1
+
+
+async def test_wecom_app_commands(bot_client: TestClient) -> None:
+    app = WeComApp(bot_client)
+    resp = await app.post(app.xml("help", sender="wangwu"))
+    reply = xmltodict.parse(app.open(await resp.text()))["xml"]
+    assert "参团" in reply["Content"]
+    resp = await app.post(app.xml("邀请", sender="wangwu"))
+    reply = xmltodict.parse(app.open(await resp.text()))["xml"]
+    assert reply["MsgType"] == "news"
