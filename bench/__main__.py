@@ -33,13 +33,18 @@ def _machine() -> str:
         for line in handle:
             if line.startswith("MemTotal"):
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
-    return f"{os.cpu_count()} cores, {mem}, {platform.platform()}, Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()} cores, {mem}, {platform.platform()}, Python {platform.python_version()}"
+    )
 
 
 def _commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

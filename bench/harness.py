@@ -90,8 +90,13 @@ async def fresh_database() -> str:
     finally:
         await conn.close()
     env = server_env()
-    subprocess.run([sys.executable, "-m", "qunshop", "migrate"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "qunshop", "migrate"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     import redis.asyncio as redis_asyncio
 
     client = redis_asyncio.Redis.from_url(redis_url())
@@ -143,7 +148,10 @@ class Server:
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "qunshop", "serve", "--port", str(self.port), *self.args],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         async with aiohttp.ClientSession() as http:
             while time.perf_counter() - self.started_at < timeout:
@@ -195,8 +203,15 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, *, seconds: int, connections: int, script: str | None = None,
-        threads: int = 1, extra: list[str] | None = None) -> WrkRun:
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    script: str | None = None,
+    threads: int = 1,
+    extra: list[str] | None = None,
+) -> WrkRun:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk (make bench does it)")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
@@ -217,8 +232,9 @@ def wrk(url: str, *, seconds: int, connections: int, script: str | None = None,
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
-    return WrkRun(rps=rps, p50_ms=parse(pct["50"]), p99_ms=parse(pct["99"]),
-                  requests=requests, errors=errors)
+    return WrkRun(
+        rps=rps, p50_ms=parse(pct["50"]), p99_ms=parse(pct["99"]), requests=requests, errors=errors
+    )
 
 
 def paced_script(base: str, rate_per_connection: float) -> str:

@@ -25,20 +25,30 @@ async def _seed(now: datetime) -> None:
         user, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
         await conn.execute(
             "INSERT INTO users (id, openid, nickname, role, created_at) "
-            "VALUES ($1, 'bench-head', 'head', 'leader', $2)", user, now,
+            "VALUES ($1, 'bench-head', 'head', 'leader', $2)",
+            user,
+            now,
         )
         await conn.execute(
             "INSERT INTO communities (id, name, leader_id, timezone, created_at) "
-            "VALUES ($1, 'bench', $2, 'Asia/Shanghai', $3)", community, user, now,
+            "VALUES ($1, 'bench', $2, 'Asia/Shanghai', $3)",
+            community,
+            user,
+            now,
         )
         await conn.execute(
             "INSERT INTO products (id, title, description, category, images, community_id, "
             "created_by_id, active, created_at, updated_at) "
-            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)", product, community, user, now,
+            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)",
+            product,
+            community,
+            user,
+            now,
         )
         await conn.execute(
             "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 100, 0)",
-            sku, product,
+            sku,
+            product,
         )
         await conn.execute(
             "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
@@ -46,8 +56,13 @@ async def _seed(now: datetime) -> None:
             "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
             "reminder_minutes) VALUES ($1, $2, $3, 'bench', 100, '[]', 3, 24, 15, $4, $5, "
             "$6, $6, 1, false, $7, $4, '[]')",
-            campaign, community, sku, now - timedelta(hours=1), now + timedelta(days=2),
-            PENDING * 3, user,
+            campaign,
+            community,
+            sku,
+            now - timedelta(hours=1),
+            now + timedelta(days=2),
+            PENDING * 3,
+            user,
         )
         rows = []
         rng = random.Random(7)
@@ -57,15 +72,40 @@ async def _seed(now: datetime) -> None:
             else:
                 deadline = now + timedelta(hours=1) + timedelta(seconds=rng.randrange(23 * 3600))
             rows.append(
-                (uuid.uuid4(), f"B{i:07d}", 3, 0, 0, "open", deadline, None, None, None, now,
-                 campaign, user)
+                (
+                    uuid.uuid4(),
+                    f"B{i:07d}",
+                    3,
+                    0,
+                    0,
+                    "open",
+                    deadline,
+                    None,
+                    None,
+                    None,
+                    now,
+                    campaign,
+                    user,
+                )
             )
         await conn.copy_records_to_table(
             "teams",
             records=rows,
-            columns=["id", "code", "size", "seats_held", "seats_paid", "status", "deadline_at",
-                     "closed_at", "final_price", "chat_id", "created_at", "campaign_id",
-                     "head_id"],
+            columns=[
+                "id",
+                "code",
+                "size",
+                "seats_held",
+                "seats_paid",
+                "status",
+                "deadline_at",
+                "closed_at",
+                "final_price",
+                "chat_id",
+                "created_at",
+                "campaign_id",
+                "head_id",
+            ],
         )
         await conn.execute("ANALYZE teams")
     finally:
@@ -123,8 +163,14 @@ async def run() -> list[Result]:
     }
     return [
         Result("P4", round(p99 / 1000, 3), "s settlement lag p99", 1.0, "lower", detail),
-        Result("P4-startup", round(startup, 2), "s to schedule 100k deadlines", 10.0, "lower",
-               {"includes": "process start, migrations check, first refresh"}),
+        Result(
+            "P4-startup",
+            round(startup, 2),
+            "s to schedule 100k deadlines",
+            10.0,
+            "lower",
+            {"includes": "process start, migrations check, first refresh"},
+        ),
     ]
 
 

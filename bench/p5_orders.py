@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from bench.world import World
 
 APPID, MCH_ID, KEY = (
-    BENCH_SECRETS["wechat_appid"], BENCH_SECRETS["pay_mch_id"], BENCH_SECRETS["pay_api_key"]
+    BENCH_SECRETS["wechat_appid"],
+    BENCH_SECRETS["pay_mch_id"],
+    BENCH_SECRETS["pay_api_key"],
 )
 
 
@@ -42,9 +44,14 @@ class FakePay:
         prepay_id = f"wx{next(self._ids):020d}"
         self.orders[prepay_id] = sent
         answer = {
-            "return_code": "SUCCESS", "result_code": "SUCCESS", "appid": APPID,
-            "mch_id": MCH_ID, "nonce_str": nonce(), "prepay_id": prepay_id,
-            "trade_type": "JSAPI", "sign_type": sent.get("sign_type", HMAC_SHA256),
+            "return_code": "SUCCESS",
+            "result_code": "SUCCESS",
+            "appid": APPID,
+            "mch_id": MCH_ID,
+            "nonce_str": nonce(),
+            "prepay_id": prepay_id,
+            "trade_type": "JSAPI",
+            "sign_type": sent.get("sign_type", HMAC_SHA256),
         }
         answer["sign"] = sign(answer, KEY, answer["sign_type"])
         return web.Response(body=to_xml(answer), content_type="application/xml")
@@ -63,12 +70,21 @@ class FakePay:
     def notify(self, prepay_id: str, transaction_id: str) -> bytes:
         order = self.orders[prepay_id]
         params = {
-            "return_code": "SUCCESS", "result_code": "SUCCESS", "appid": APPID,
-            "mch_id": MCH_ID, "nonce_str": nonce(), "openid": order["openid"],
-            "trade_type": "JSAPI", "bank_type": "OTHERS", "total_fee": order["total_fee"],
-            "cash_fee": order["total_fee"], "fee_type": "CNY",
-            "transaction_id": transaction_id, "out_trade_no": order["out_trade_no"],
-            "time_end": "20261127000000", "sign_type": HMAC_SHA256,
+            "return_code": "SUCCESS",
+            "result_code": "SUCCESS",
+            "appid": APPID,
+            "mch_id": MCH_ID,
+            "nonce_str": nonce(),
+            "openid": order["openid"],
+            "trade_type": "JSAPI",
+            "bank_type": "OTHERS",
+            "total_fee": order["total_fee"],
+            "cash_fee": order["total_fee"],
+            "fee_type": "CNY",
+            "transaction_id": transaction_id,
+            "out_trade_no": order["out_trade_no"],
+            "time_end": "20261127000000",
+            "sign_type": HMAC_SHA256,
         }
         params["sign"] = sign(params, KEY, HMAC_SHA256)
         return to_xml(params)
@@ -81,8 +97,15 @@ class Outcome:
     orders_per_second: float
 
 
-async def run(server: Server, world: World, fake: FakePay, *, first_user: int, seconds: float,
-              concurrency: int = 64) -> Outcome:
+async def run(
+    server: Server,
+    world: World,
+    fake: FakePay,
+    *,
+    first_user: int,
+    seconds: float,
+    concurrency: int = 64,
+) -> Outcome:
     users = itertools.count(first_user)
     done = failed = 0
     end = time.perf_counter() + seconds

@@ -17,14 +17,18 @@ CONNECTIONS = 64
 PACED_CONNECTIONS = 16
 
 
-def _replay(url: str, lines: list[str], *, first: int = 1, pause_ms: int = 0,
-            connections: int = CONNECTIONS) -> WrkRun:
+def _replay(
+    url: str, lines: list[str], *, first: int = 1, pause_ms: int = 0, connections: int = CONNECTIONS
+) -> WrkRun:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(lines) + "\n")
     try:
         script = str(HERE / "replay.lua")
         return wrk(
-            url, seconds=SECONDS, connections=connections, script=script,
+            url,
+            seconds=SECONDS,
+            connections=connections,
+            script=script,
             extra=["--", handle.name, str(first), str(pause_ms)],
         )
     finally:
@@ -36,27 +40,45 @@ def _measure(url: str, lines: list[str]) -> tuple[WrkRun, WrkRun]:
     full = _replay(url, lines)
     rate_per_connection = max(full.rps / 2 / PACED_CONNECTIONS, 0.1)
     pause = max(int(1000 / rate_per_connection), 1)
-    half = _replay(url, lines, first=full.requests + 2 * CONNECTIONS + 1, pause_ms=pause,
-                   connections=PACED_CONNECTIONS)
+    half = _replay(
+        url,
+        lines,
+        first=full.requests + 2 * CONNECTIONS + 1,
+        pause_ms=pause,
+        connections=PACED_CONNECTIONS,
+    )
     return full, half
 
 
-def _ratio_result(id_: str, run: WrkRun, half: WrkRun, bare: WrkRun, goal: float,
-                  p99_goal: float, **extra: object) -> Result:
+def _ratio_result(
+    id_: str, run: WrkRun, half: WrkRun, bare: WrkRun, goal: float, p99_goal: float, **extra: object
+) -> Result:
     ratio = round(run.rps / bare.rps, 3)
     return Result(
-        id_, ratio, "x bare rps", goal, "higher",
-        {"rps": round(run.rps), "bare_rps": round(bare.rps), "errors": run.errors,
-         "p99_ms_at_half_load": round(half.p99_ms, 1), "half_load_rps": round(half.rps),
-         "p99_goal_ms": p99_goal, "p99_met": half.p99_ms <= p99_goal, **extra},
+        id_,
+        ratio,
+        "x bare rps",
+        goal,
+        "higher",
+        {
+            "rps": round(run.rps),
+            "bare_rps": round(bare.rps),
+            "errors": run.errors,
+            "p99_ms_at_half_load": round(half.p99_ms, 1),
+            "half_load_rps": round(half.rps),
+            "p99_goal_ms": p99_goal,
+            "p99_met": half.p99_ms <= p99_goal,
+            **extra,
+        },
     )
 
 
 async def run() -> list[Result]:
     await fresh_database()
     users = 70_000
-    bench_world = await world.build(users=users, teams=users // (world.TEAM_SIZE - 1) + 2,
-                                    senders=20_000)
+    bench_world = await world.build(
+        users=users, teams=users // (world.TEAM_SIZE - 1) + 2, senders=20_000
+    )
     fake_pay = p5_orders.FakePay()
     await fake_pay.start()
     server = Server("--role", "web", pay_api_base=fake_pay.url)
@@ -75,17 +97,42 @@ async def run() -> list[Result]:
         server.stop()
         await fake_pay.stop()
     return [
-        Result("BARE", round(bare.rps), "requests/s", 0, "higher",
-               {"endpoint": "GET /healthz", "p99_ms": round(bare.p99_ms, 1),
-                "load": f"wrk 1 thread, {CONNECTIONS} connections, {SECONDS}s"}),
+        Result(
+            "BARE",
+            round(bare.rps),
+            "requests/s",
+            0,
+            "higher",
+            {
+                "endpoint": "GET /healthz",
+                "p99_ms": round(bare.p99_ms, 1),
+                "load": f"wrk 1 thread, {CONNECTIONS} connections, {SECONDS}s",
+            },
+        ),
         _ratio_result("P1", p1_full, p1_half, bare, 0.10, 100.0),
         _ratio_result("P2", p2_full, p2_half, bare, 0.25, 50.0),
-        Result("P5", round(p5.orders_per_second, 1), "paid orders/s", 500, "higher",
-               {"orders": p5.orders, "failed": p5.failed, "seconds": round(p5_seconds, 1),
+        Result(
+            "P5",
+            round(p5.orders_per_second, 1),
+            "paid orders/s",
+            500,
+            "higher",
+            {
+                "orders": p5.orders,
+                "failed": p5.failed,
+                "seconds": round(p5_seconds, 1),
                 "flow": "join, prepay (fake WeChat Pay), signed pay notify",
-                "driver": "python aiohttp, 64 concurrent"}),
-        Result("MEM", rss, "MB peak RSS of the server through P1, P2, P5", 250, "lower",
-               {"pid_metric": "VmHWM"}),
+                "driver": "python aiohttp, 64 concurrent",
+            },
+        ),
+        Result(
+            "MEM",
+            rss,
+            "MB peak RSS of the server through P1, P2, P5",
+            250,
+            "lower",
+            {"pid_metric": "VmHWM"},
+        ),
     ]
 
 

@@ -35,20 +35,30 @@ async def build(*, users: int, teams: int, senders: int) -> World:
         leader, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
         await conn.execute(
             "INSERT INTO users (id, openid, nickname, role, created_at) "
-            "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)", leader, now,
+            "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)",
+            leader,
+            now,
         )
         await conn.execute(
             "INSERT INTO communities (id, name, leader_id, chat_id, timezone, created_at) "
-            "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)", community, leader, now,
+            "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)",
+            community,
+            leader,
+            now,
         )
         await conn.execute(
             "INSERT INTO products (id, title, description, category, images, community_id, "
             "created_by_id, active, created_at, updated_at) "
-            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)", product, community, leader, now,
+            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)",
+            product,
+            community,
+            leader,
+            now,
         )
         await conn.execute(
             "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 990, 0)",
-            sku, product,
+            sku,
+            product,
         )
         await conn.execute(
             "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
@@ -56,8 +66,14 @@ async def build(*, users: int, teams: int, senders: int) -> World:
             "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
             "reminder_minutes) VALUES ($1, $2, $3, 'bench', 990, '[]', $4, 24, 15, $5, $6, "
             "$7, $7, 1, false, $8, $5, '[]')",
-            campaign, community, sku, TEAM_SIZE, now - timedelta(hours=1),
-            now + timedelta(days=2), users * 2 + 10, leader,
+            campaign,
+            community,
+            sku,
+            TEAM_SIZE,
+            now - timedelta(hours=1),
+            now + timedelta(days=2),
+            users * 2 + 10,
+            leader,
         )
         user_ids = [uuid.uuid4() for _ in range(users)]
         await conn.copy_records_to_table(
@@ -69,12 +85,32 @@ async def build(*, users: int, teams: int, senders: int) -> World:
         await conn.copy_records_to_table(
             "teams",
             records=[
-                (uuid.uuid4(), code, TEAM_SIZE, 0, 0, "open", now + timedelta(hours=20), now,
-                 campaign, leader)
+                (
+                    uuid.uuid4(),
+                    code,
+                    TEAM_SIZE,
+                    0,
+                    0,
+                    "open",
+                    now + timedelta(hours=20),
+                    now,
+                    campaign,
+                    leader,
+                )
                 for code in codes
             ],
-            columns=["id", "code", "size", "seats_held", "seats_paid", "status", "deadline_at",
-                     "created_at", "campaign_id", "head_id"],
+            columns=[
+                "id",
+                "code",
+                "size",
+                "seats_held",
+                "seats_paid",
+                "status",
+                "deadline_at",
+                "created_at",
+                "campaign_id",
+                "head_id",
+            ],
         )
         sender_ids = [f"o-bench-{i}" for i in range(senders)]
         await conn.copy_records_to_table(
