@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import events, leader, shop
+from handlers import activities, events, growth, leader, shop
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 def build_router() -> Router:
     root = Router("root")
     # Order matters: specific topics first, the fallback last.
-    root.include(events.router, leader.router, shop.router, help_topic.router, help_topic.fallback)
+    root.include(
+        events.router,
+        leader.router,
+        growth.router,
+        activities.router,
+        shop.router,
+        help_topic.router,
+        help_topic.fallback,
+    )
     return root
 
 

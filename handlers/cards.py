@@ -10,6 +10,7 @@ from qunshop.chat import Card
 if TYPE_CHECKING:
     from handlers.routing import Context
     from models.groupbuy import Campaign, Team
+    from services.share import Share
 
 
 def team_card(ctx: Context, team: Team, campaign: Campaign) -> Card:
@@ -29,12 +30,17 @@ def team_card(ctx: Context, team: Team, campaign: Campaign) -> Card:
     )
 
 
-def invite_card(ctx: Context) -> Card:
+def invite_card(ctx: Context, invite: Share | None = None) -> Card:
+    """The user's personal invite card; ``invite`` carries their opaque invite code."""
     assert ctx.user is not None
+    ref = invite.code if invite is not None else str(ctx.user.id)
     return Card(
         title=ctx.render("cards/invite_title.j2", user=ctx.user),
         description=ctx.render("cards/invite_description.j2", user=ctx.user),
-        url=f"{ctx.settings.public_base_url}/h5/invite?from={ctx.user.id}",
+        url=f"{ctx.settings.public_base_url}/h5/invite?from={ref}",
+        picture_url=invite.code_image_url if invite is not None else "",
         button_text="一起拼",
-        mini_program_path=f"pages/index/index?from={ctx.user.id}",
+        mini_program_path=(
+            invite.path.lstrip("/") if invite is not None else f"pages/index/index?from={ref}"
+        ),
     )

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from handlers.routing import Context, Event, Router
 from qunshop.chat import Reply, Text
-from services import groupchat
+from services import attribution, groupchat
 
 router = Router("events")
 
 
 @router.route(Event("subscribe", "scan"))
 async def followed(ctx: Context) -> Reply:
-    await groupchat.record_follow(
+    await attribution.followed(
         platform=ctx.update.platform.value,
         external_id=ctx.update.sender,
         event=(ctx.update.event or "").lower(),
         scene=ctx.update.event_key,
+        redis=ctx.redis,
+        secret=ctx.settings.secret_key.get_secret_value(),
         now=ctx.now,
     )
     return Text(ctx.render("welcome.j2", returning=(ctx.update.event or "").lower() == "scan"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.cards import invite_card, team_card
+from handlers.cards import team_card
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
 from qunshop.chat import Reply, Text
@@ -48,11 +48,6 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     items = await orders.list_orders_for(principal_of(ctx), limit=5)
     return Text(ctx.render("orders.j2", orders=items))
-
-
-@router.route(Command("邀请", "invite"))
-async def invite(ctx: Context, args: str = "") -> Reply:
-    return invite_card(ctx)
 
 
 __all__ = ["router", "team_card"]

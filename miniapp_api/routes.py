@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from miniapp_api import (
+    activities,
     admin,
     catalog,
     communities,
     dev,
     groupbuy,
+    growth,
     health,
     orders,
     pay_notify,
@@ -19,10 +21,12 @@ from miniapp_api import (
 
 def setup_routes(app: web.Application) -> None:
     health.setup(app)
+    activities.setup(app)
     session.setup(app)
     catalog.setup(app)
     communities.setup(app)
     groupbuy.setup(app)
+    growth.setup(app)
     orders.setup(app)
     pay_notify.setup(app)
     dev.setup(app)

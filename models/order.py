@@ -48,6 +48,8 @@ class Order(Model):
     picked_up_at = fields.DatetimeField(null=True)
     # The last daily "please pick up" reminder; one a day at most.
     pickup_reminded_at = fields.DatetimeField(null=True)
+    # 核销: the code shown at the pickup point (unique index uq_order_pickup_code).
+    pickup_code = fields.CharField(max_length=16, null=True)
     transaction_id = fields.CharField(max_length=64, null=True, unique=True)
     chat_id = fields.CharField(max_length=128, null=True)  # the group chat it came from
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

@@ -58,6 +58,23 @@ class ErrorCode(StrEnum):
     NOT_COMMUNITY_LEADER = "not_community_leader"
     CHAT_ALREADY_BOUND = "chat_already_bound"
     CHAT_NOT_BOUND = "chat_not_bound"
+    # scheduled activities
+    ACTIVITY_NOT_FOUND = "activity_not_found"
+    ACTIVITY_CANCELLED = "activity_cancelled"
+    FLASH_SALE_NOT_FOUND = "flash_sale_not_found"
+    FLASH_SALE_NOT_RUNNING = "flash_sale_not_running"
+    # growth: shares, attribution, earnings, pickup
+    SHARE_CODE_INVALID = "share_code_invalid"
+    SHARE_CODE_EXPIRED = "share_code_expired"
+    WECHAT_SESSION_EXPIRED = "wechat_session_expired"
+    OPEN_DATA_INVALID = "open_data_invalid"
+    WXACODE_RATE_LIMITED = "wxacode_rate_limited"
+    GROWTH_RULES_INVALID = "growth_rules_invalid"
+    PYRAMID_REFUSED = "pyramid_refused"
+    PICKUP_CODE_NOT_FOUND = "pickup_code_not_found"
+    PICKUP_CODE_USED = "pickup_code_used"
+    PICKUP_CODE_NOT_YOURS = "pickup_code_not_yours"
+    ORDER_NOT_READY_FOR_PICKUP = "order_not_ready_for_pickup"
 
 
 class QunshopError(Exception):

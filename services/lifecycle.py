@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from models.order import Order, OrderStatus
-from services import orders
+from services import earnings, orders
 
 logger = logging.getLogger(__name__)
 
@@ -26,5 +26,6 @@ async def auto_complete(
         except Exception:  # moved meanwhile (refund, another scheduler): nothing to do
             logger.info("order %s not auto-completed: it moved", order.id)
             continue
+        await earnings.on_completed(order, now=now)
         done += 1
     return done

@@ -1,0 +1,57 @@
+"""Growth in chat: 邀请/invite for all; 收益/earnings, 核销/verify, 提货单/pickups for leaders."""
+
+from __future__ import annotations
+
+from handlers.cards import invite_card
+from handlers.routing import Command, Context, Roles, Router
+from handlers.shop import principal_of
+from models.user import Role
+from qunshop.chat import ChatType, Reply, Text
+from services import earnings, pickup, share
+
+router = Router("growth")
+staff = Roles(Role.LEADER, Role.ADMIN)
+
+
+@router.route(Command("邀请", "invite"))
+async def invite(ctx: Context, args: str = "") -> Reply:
+    assert ctx.user is not None
+    mine = await share.invite_share(
+        user=ctx.user,
+        community_id=ctx.community.id if ctx.community else None,
+        settings=ctx.settings,
+        now=ctx.now,
+    )
+    return invite_card(ctx, mine)
+
+
+@router.route(Command("收益", "earnings"), staff)
+async def my_earnings(ctx: Context, args: str = "") -> Reply:
+    if ctx.update.chat_type is ChatType.GROUP:  # earnings are not for the whole group to read
+        return Text(ctx.render("private_only.j2", command="收益"))
+    assert ctx.user is not None
+    summary = await earnings.summary(ctx.user.id, now=ctx.now, timezone=ctx.settings.timezone)
+    return Text(ctx.render("earnings.j2", summary=summary))
+
+
+@router.route(Command("核销", "verify", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"), staff)
+async def verify(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
+    if bad_args or not code:
+        return Text(ctx.render("usage.j2", usage="核销 <提货码>", example="核销 7K3MXQ2A"))
+    line = await pickup.verify(principal=principal_of(ctx), code=code, now=ctx.now)
+    return Text(ctx.render("verified.j2", line=line))
+
+
+@router.route(Command("提货单", "pickups"), staff)
+async def pickups(ctx: Context, args: str = "") -> Reply:
+    day = await pickup.day_list(
+        principal=principal_of(ctx),
+        community_id=str(ctx.community.id) if ctx.community else None,
+        now=ctx.now,
+    )
+    return Text(ctx.render("pickups.j2", day=day))
+
+
+@router.route(Command("收益", "earnings", "核销", "verify", "提货单", "pickups"))
+async def not_leader(ctx: Context, args: str = "", **_: object) -> Reply:
+    return Text(ctx.render("leaders_only.j2"))

@@ -1,0 +1,235 @@
+"""Shares, attribution, group figures and leaderboards over HTTP: parse, call, render."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from miniapp_api import earnings
+from miniapp_api.auth import principal
+from miniapp_api.growth_schemas import (
+    CodeImage,
+    EntryIn,
+    EntryOut,
+    GroupEntryIn,
+    GroupEntryOut,
+    GroupStatsList,
+    GroupStatsOut,
+    InviteQuery,
+    LeaderboardOut,
+    LeaderboardQuery,
+    RankOut,
+    ShareOut,
+)
+from miniapp_api.http import parse_body, parse_query, respond
+from miniapp_api.spec import endpoint
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, REDIS, SETTINGS
+from services import attribution, communities, group_stats, leaderboards, share
+
+TAGS = ("growth",)
+
+
+def _title(request: web.Request, found: share.Share) -> str:
+    templates = request.config_dict[CHAT_TEMPLATES]
+    if found.team is not None:
+        name, values = "cards/team_title.j2", {"campaign": found.campaign, "team": found.team}
+    elif found.campaign is not None:
+        name, values = "cards/campaign_title.j2", {"campaign": found.campaign}
+    else:
+        name, values = "cards/invite_title.j2", {"user": found.sharer}
+    return templates.get_template(name).render(sharer=found.sharer, **values).strip()
+
+
+def _share_out(request: web.Request, found: share.Share) -> ShareOut:
+    return ShareOut(
+        kind=found.kind,
+        code=found.code,
+        title=_title(request, found),
+        path=found.path,
+        image_url=found.image_url,
+        wxacode_page=found.page,
+        wxacode_url=found.code_image_url,
+    )
+
+
+@endpoint(
+    summary="Share a campaign: onShareAppMessage's title, path and image, and its code",
+    tags=TAGS,
+    response=ShareOut,
+    auth=True,
+    errors=(404,),
+)
+async def share_campaign(request: web.Request) -> web.Response:
+    found = await share.campaign_share(
+        principal=principal(request),
+        campaign_id=request.match_info["campaign_id"],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(_share_out(request, found))
+
+
+@endpoint(
+    summary="Share a team: onShareAppMessage's title, path and image, and its code",
+    tags=TAGS,
+    response=ShareOut,
+    auth=True,
+    errors=(404,),
+)
+async def share_team(request: web.Request) -> web.Response:
+    found = await share.team_share(
+        principal=principal(request),
+        team_ref=request.match_info["team_ref"],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(_share_out(request, found))
+
+
+@endpoint(
+    summary="The caller's personal invite link and card",
+    tags=TAGS,
+    query=InviteQuery,
+    response=ShareOut,
+    auth=True,
+    errors=(404,),
+)
+async def my_invite(request: web.Request) -> web.Response:
+    query = parse_query(request, InviteQuery)
+    found = await share.invite_share(
+        user=await communities.current_user(principal(request)),
+        community_id=query.community_id,
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(_share_out(request, found))
+
+
+@endpoint(
+    summary="The mini-program code (wxacode.getUnlimited) of a share code, as a PNG",
+    tags=TAGS,
+    response=CodeImage,
+    response_media="image/png",
+    errors=(422, 429, 502),
+)
+async def code_image(request: web.Request) -> web.Response:
+    image = await share.code_image(
+        code=request.match_info["code"],
+        http=request.config_dict[HTTP],
+        redis=request.config_dict[REDIS],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return web.Response(
+        body=image, content_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@endpoint(
+    summary="The mini-program opened with a share code: record the visit, attribute the invite",
+    tags=TAGS,
+    body=EntryIn,
+    response=EntryOut,
+    auth=True,
+)
+async def enter(request: web.Request) -> web.Response:
+    who = principal(request)
+    body = await parse_body(request, EntryIn)
+    entry = await attribution.enter(
+        principal=who,
+        code=body.code,
+        redis=request.config_dict[REDIS],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    code = entry.share
+    return respond(
+        EntryOut(
+            kind=code.kind,
+            community_id=str(code.community_id) if code.community_id else None,
+            campaign_id=str(code.campaign_id) if code.campaign_id else None,
+            team_id=str(code.team_id) if code.team_id else None,
+            outcome=entry.outcome,
+        )
+    )
+
+
+@endpoint(
+    summary="The mini-program opened from a group chat: bind the visit, team and order to it",
+    tags=TAGS,
+    body=GroupEntryIn,
+    response=GroupEntryOut,
+    auth=True,
+    errors=(404,),
+)
+async def enter_group(request: web.Request) -> web.Response:
+    who = principal(request)
+    body = await parse_body(request, GroupEntryIn)
+    entry = await attribution.group_enter(
+        principal=who,
+        encrypted_data=body.encrypted_data,
+        iv=body.iv,
+        code=body.code,
+        team_ref=body.team_ref,
+        order_id=body.order_id,
+        redis=request.config_dict[REDIS],
+        settings=request.config_dict[SETTINGS],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(
+        GroupEntryOut(
+            opengid=entry.opengid,
+            chat_type=entry.chat_type,
+            community_id=str(entry.community_id) if entry.community_id else None,
+            outcome=entry.outcome,
+            team_bound=entry.team_bound,
+            order_bound=entry.order_bound,
+        )
+    )
+
+
+@endpoint(
+    summary="A community's group chats: visits, teams, orders, GMV, conversion (leader, admin)",
+    tags=TAGS,
+    response=GroupStatsList,
+    auth=True,
+    errors=(404,),
+)
+async def community_groups(request: web.Request) -> web.Response:
+    found = await group_stats.for_community(
+        principal=principal(request), community_id=request.match_info["community_id"]
+    )
+    return respond(GroupStatsList(items=[GroupStatsOut(**vars(s)) for s in found]))
+
+
+@endpoint(
+    summary="Top inviters or top sharers of a community or a campaign",
+    tags=TAGS,
+    query=LeaderboardQuery,
+    response=LeaderboardOut,
+    auth=True,
+    errors=(404,),
+)
+async def leaderboard(request: web.Request) -> web.Response:
+    principal(request)
+    query = parse_query(request, LeaderboardQuery)
+    scope, board = leaderboards.Scope(query.scope), leaderboards.Board(query.board)
+    ranks = await leaderboards.top(
+        request.config_dict[REDIS], scope=scope, scope_id=query.id, board=board, limit=query.limit
+    )
+    items = [
+        RankOut(rank=r.rank, user_id=str(r.user_id), nickname=r.nickname, score=r.score)
+        for r in ranks
+    ]
+    return respond(LeaderboardOut(scope=scope, id=query.id, board=board, items=items))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v1/campaigns/{campaign_id}/share", share_campaign)
+    app.router.add_get("/api/v1/teams/{team_ref}/share", share_team)
+    app.router.add_get("/api/v1/me/invite", my_invite)
+    app.router.add_get("/api/v1/share-codes/{code}/wxacode", code_image)
+    app.router.add_post("/api/v1/attribution/entries", enter)
+    app.router.add_post("/api/v1/attribution/group-entries", enter_group)
+    app.router.add_get("/api/v1/communities/{community_id}/groups", community_groups)
+    app.router.add_get("/api/v1/leaderboards", leaderboard)
+    earnings.setup(app)

@@ -1,0 +1,234 @@
+"""Request and response models of the share, attribution, earnings and pickup endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from models.growth import BindingScope, EarningEntry, EarningStatement, ShareKind
+from services.leaderboards import Board, Scope
+
+
+class ShareOut(BaseModel):
+    """What onShareAppMessage returns, and the mini-program code for posters."""
+
+    kind: ShareKind
+    code: str = Field(description="the sharer's opaque code; also the wxacode scene")
+    title: str
+    path: str = Field(description="onShareAppMessage path, with its query")
+    image_url: str = Field(description="a 5:4 picture; empty lets WeChat take a screenshot")
+    wxacode_page: str = Field(description="the page the mini-program code opens")
+    wxacode_url: str = Field(description="GET: the mini-program code image (PNG)")
+
+
+class InviteQuery(BaseModel):
+    community_id: str | None = Field(default=None, description="the community invited to")
+
+
+class CodeImage(RootModel[bytes]):
+    """The mini-program code, a PNG image."""
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        min_length=1, max_length=64, description="the path's s=, or the decoded options.scene"
+    )
+
+
+class EntryOut(BaseModel):
+    kind: ShareKind
+    community_id: str | None
+    campaign_id: str | None
+    team_id: str | None
+    outcome: str = Field(
+        description="bound, already_bound (first touch wins), self_invite, cycle, not_new_user"
+    )
+
+
+class GroupEntryIn(BaseModel):
+    """From wx.getGroupEnterInfo (or the older wx.getShareInfo) on a group launch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encrypted_data: str = Field(min_length=1, max_length=8192, description="encryptedData")
+    iv: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    team_ref: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9-]{1,64}$", description="the team opened: code or id"
+    )
+    order_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9-]{1,64}$", description="the caller's order"
+    )
+
+
+class GroupEntryOut(BaseModel):
+    opengid: str
+    chat_type: int | None = Field(description="3: WeChat group, 4: WeCom interop group")
+    community_id: str | None
+    outcome: str = Field(description="the invite attribution of the code, or no_code")
+    team_bound: bool
+    order_bound: bool
+
+
+class GroupStatsOut(BaseModel):
+    chat_id: str = Field(description="the opengid (or WeCom chat id)")
+    visits: int
+    visitors: int
+    teams: int
+    orders: int
+    buyers: int
+    gmv: int = Field(description="fen")
+    conversion_bps: int = Field(description="buyers per visitor, in basis points")
+
+
+class GroupStatsList(BaseModel):
+    items: list[GroupStatsOut]
+
+
+class LeaderboardQuery(BaseModel):
+    # Literals, not the enums: query parameters are documented inline, without $refs.
+    scope: Literal["community", "campaign"]
+    id: str = Field(description="the community or campaign id")
+    board: Literal["inviters", "sharers"]
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class RankOut(BaseModel):
+    rank: int
+    user_id: str
+    nickname: str
+    score: int
+
+
+class LeaderboardOut(BaseModel):
+    scope: Scope
+    id: str
+    board: Board
+    items: list[RankOut]
+
+
+class EarningEntryOut(BaseModel):
+    id: str
+    order_id: str
+    kind: str
+    event: str
+    amount: int = Field(description="fen")
+    frozen_delta: int
+    available_delta: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: EarningEntry) -> EarningEntryOut:
+        return cls(
+            id=str(e.id),
+            order_id=str(e.order_id),
+            kind=e.kind.value,
+            event=e.event.value,
+            amount=e.amount,
+            frozen_delta=e.frozen_delta,
+            available_delta=e.available_delta,
+            created_at=e.created_at,
+        )
+
+
+class PeriodOut(BaseModel):
+    accrued: int
+    released: int
+    reversed: int
+    orders: int
+
+
+class EarningsOut(BaseModel):
+    frozen: int = Field(description="fen, released when the order is picked up or completed")
+    available: int = Field(description="fen")
+    week_start: date
+    week: PeriodOut
+    recent: list[EarningEntryOut]
+
+
+class StatementOut(BaseModel):
+    week_start: date
+    accrued: int
+    released: int
+    reversed: int
+    frozen_balance: int
+    available_balance: int
+
+    @classmethod
+    def of(cls, s: EarningStatement) -> StatementOut:
+        return cls(
+            week_start=s.week_start,
+            accrued=s.accrued,
+            released=s.released,
+            reversed=s.reversed,
+            frozen_balance=s.frozen_balance,
+            available_balance=s.available_balance,
+        )
+
+
+class StatementList(BaseModel):
+    items: list[StatementOut]
+
+
+class RulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    leader_share_bps: int = Field(description="of every order of the leader's community")
+    invite_commission_bps: list[int] = Field(
+        max_length=10,
+        description="level 1 (the buyer's inviter) first; a third level is refused",
+    )
+    binding_scope: BindingScope
+    binding_days: int | None = Field(description="null: permanent bindings")
+
+
+class RulesOut(BaseModel):
+    leader_share_bps: int
+    invite_commission_bps: list[int]
+    binding_scope: BindingScope
+    binding_days: int | None
+
+
+class PickupPointOut(BaseModel):
+    name: str
+    address: str
+    hours: str
+
+
+class TicketOut(BaseModel):
+    order_id: str
+    status: str
+    code: str = Field(description="show it at the pickup point")
+    pickup_point: PickupPointOut | None
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32)
+
+
+class PickupLineOut(BaseModel):
+    order_id: str
+    buyer: str
+    item: str
+    quantity: int
+    amount: int
+    status: str
+    picked_up_at: datetime | None
+
+
+class PickupDayQuery(BaseModel):
+    community_id: str | None = None
+
+
+class PickupDayOut(BaseModel):
+    community_id: str
+    day: str
+    pickup_point: PickupPointOut | None
+    waiting: list[PickupLineOut]
+    picked_up: list[PickupLineOut]

@@ -1,0 +1,213 @@
+"""Pickup (自提) and verification (核销): the shopper shows a code at the community's pickup
+point; the leader verifies it, which completes the order and releases the earnings.
+
+Verification locks the order row and moves it through the state machine in one
+transaction, so the same code verified twice at once completes the order once; the other
+attempt is refused as already used. Every attempt, accepted or refused, is logged in
+``PickupVerification``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.community import Community, PickupPoint
+from models.growth import PickupVerification
+from models.order import Order, OrderStatus
+from models.user import Role
+from qunshop.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    QunshopError,
+)
+from services import communities, earnings, orders
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
+    from services.auth import Principal
+
+logger = logging.getLogger(__name__)
+
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # read aloud and typed in chat
+CODE_LENGTH = 8
+READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
+DONE = (OrderStatus.PICKED_UP, OrderStatus.COMPLETED)
+VERIFIED = "verified"
+USED = "this pickup code was already verified"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    order: Order
+    code: str
+    pickup_point: PickupPoint | None
+
+
+@dataclass(frozen=True)
+class Line:
+    order: Order
+    buyer: str
+    item: str
+
+
+@dataclass(frozen=True)
+class PickupDay:
+    community: Community
+    pickup_point: PickupPoint | None
+    day: str
+    waiting: list[Line]
+    picked_up: list[Line]
+
+
+def normalise(code: str) -> str:
+    return code.strip().upper()
+
+
+def _printable(text: str) -> str:
+    """What may be logged of a typed code: printable characters, at most 32."""
+    return "".join(c for c in text if c.isprintable())[:32]
+
+
+def _well_formed(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(c in ALPHABET for c in code)
+
+
+async def ticket(*, principal: Principal, order_id: str) -> Ticket:
+    """The shopper's pickup code for a confirmed order (made the first time it is asked)."""
+    order = await orders.get_order_for(principal, order_id)
+    if order.status not in (*READY, *DONE):
+        raise Conflict(
+            ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+            f"the order is {order.status.value}: nothing to pick up yet",
+        )
+    for _ in range(5):
+        if order.pickup_code:
+            break
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        try:
+            await Order.filter(id=order.id, pickup_code__isnull=True).update(pickup_code=code)
+        except IntegrityError:  # the code is some other order's: draw again
+            continue
+        order = await Order.get(id=order.id)
+    point = await PickupPoint.get_or_none(community_id=order.community_id)
+    return Ticket(order=order, code=order.pickup_code or "", pickup_point=point)
+
+
+async def _may_verify(principal: Principal, order: Order) -> None:
+    if principal.role is Role.ADMIN:
+        return
+    community = await Community.get_or_none(id=order.community_id) if order.community_id else None
+    if community is None or community.leader_id != principal.user_id:
+        raise Forbidden(
+            ErrorCode.PICKUP_CODE_NOT_YOURS, "this pickup code is for an order of another community"
+        )
+
+
+async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
+    """核销: the order's leader (or an admin) completes the order; earnings are released."""
+    text = normalise(code)
+    order_id = None
+    try:
+        async with in_transaction():
+            # Only a well-formed code can name an order: anything else (too long for the
+            # column, a NUL byte PostgreSQL refuses) is not found without asking.
+            order = (
+                await Order.filter(pickup_code=text).select_for_update().first()
+                if _well_formed(text)
+                else None
+            )
+            if order is None:
+                raise NotFound(ErrorCode.PICKUP_CODE_NOT_FOUND, "no order has this pickup code")
+            order_id = order.id
+            await _may_verify(principal, order)
+            if order.status in DONE:
+                raise Conflict(ErrorCode.PICKUP_CODE_USED, USED)
+            if order.status not in READY:
+                raise Conflict(
+                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+                    f"the order is {order.status.value}: nothing to pick up",
+                )
+            if order.status is OrderStatus.CONFIRMED:
+                await orders.transition(order, OrderStatus.READY_FOR_PICKUP)
+            await orders.transition(order, OrderStatus.PICKED_UP, picked_up_at=now)
+            await orders.transition(order, OrderStatus.COMPLETED)
+            await earnings.on_completed(order, now=now)
+            await PickupVerification.create(
+                code=_printable(text),
+                order_id=order.id,
+                verifier_id=principal.user_id,
+                outcome=VERIFIED,
+                created_at=now,
+            )
+    except QunshopError as exc:
+        refusal = exc
+        if exc.code is ErrorCode.ILLEGAL_TRANSITION:  # it moved meanwhile: verified elsewhere
+            refusal = Conflict(ErrorCode.PICKUP_CODE_USED, USED)
+        logged = _printable(text)
+        logger.warning("pickup code %r refused for %s: %s", logged, principal.user_id, refusal.code)
+        await PickupVerification.create(
+            code=logged,
+            order_id=order_id,
+            verifier_id=principal.user_id,
+            outcome=refusal.code.value,
+            created_at=now,
+        )
+        if refusal is exc:
+            raise
+        raise refusal from exc
+    logger.info("order %s picked up and completed (verified by %s)", order.id, principal.user_id)
+    return (await _lines(Order.filter(id=order.id)))[0]
+
+
+async def _community_for(principal: Principal, community_id: str | None) -> Community:
+    if community_id is not None:
+        community = await communities.get_community(community_id)
+        await communities.ensure_can_manage(principal, community)
+        return community
+    led = await Community.filter(leader_id=principal.user_id).order_by("created_at").first()
+    if led is None:
+        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "你还没有社区")
+    return led
+
+
+async def _lines(query: QuerySet[Order]) -> list[Line]:
+    found = await query.prefetch_related("user", "sku__product")
+    return [
+        Line(
+            order=o,
+            buyer=o.user.nickname or "顾客",
+            item=f"{o.sku.product.title} {o.sku.name}".strip(),
+        )
+        for o in found
+    ]
+
+
+async def day_list(*, principal: Principal, community_id: str | None, now: datetime) -> PickupDay:
+    """提货单: today's orders waiting at the pickup point, and those picked up today."""
+    community = await _community_for(principal, community_id)
+    tz = ZoneInfo(community.timezone)
+    local = now.astimezone(tz)
+    start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
+    end = start + timedelta(days=1)
+    waiting = Order.filter(community_id=community.id, status__in=READY).order_by("created_at")
+    picked = Order.filter(
+        community_id=community.id, status__in=DONE, picked_up_at__gte=start, picked_up_at__lt=end
+    ).order_by("picked_up_at")
+    return PickupDay(
+        community=community,
+        pickup_point=await PickupPoint.get_or_none(community_id=community.id),
+        day=local.date().isoformat(),
+        waiting=await _lines(waiting.limit(200)),
+        picked_up=await _lines(picked.limit(200)),
+    )

@@ -1,0 +1,131 @@
+"""Pickup codes and 核销: who may verify, once only, every attempt logged."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.growth import EarningEntry, EarningEvent, PickupVerification
+from models.order import Order, OrderStatus
+from models.user import Role, User
+from qunshop.config import Settings
+from qunshop.errors import Conflict, ErrorCode, Forbidden, NotFound, QunshopError
+from services import pickup
+from tests.support.factories import make_community, make_user
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import direct_order, now, paid_order, principal_of
+
+
+@pytest.fixture(autouse=True)
+async def orm(client: TestClient) -> None:
+    """The app's start-up opens the ORM these tests use."""
+
+
+async def _outcomes() -> list[str]:
+    return sorted(await PickupVerification.all().values_list("outcome", flat=True))
+
+
+async def test_a_paid_order_has_one_pickup_code(settings: Settings, wechat: FakeWeChat) -> None:
+    community = await make_community()
+    buyer = await make_user()
+    pending = await direct_order(buyer, community)
+    with pytest.raises(Conflict) as exc:
+        await pickup.ticket(principal=principal_of(buyer), order_id=str(pending.id))
+    assert exc.value.code is ErrorCode.ORDER_NOT_READY_FOR_PICKUP
+    order = await paid_order(settings, wechat, buyer, community)
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    assert len(ticket.code) == 8 and ticket.pickup_point is not None
+    again = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    assert again.code == ticket.code
+    with pytest.raises(NotFound):
+        await pickup.ticket(principal=principal_of(await make_user()), order_id=str(order.id))
+
+
+async def test_the_leader_verifies_and_the_order_completes(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    buyer = await make_user(nickname="小李")
+    order = await paid_order(settings, wechat, buyer, community)
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    line = await pickup.verify(principal=principal_of(leader), code=ticket.code.lower(), now=now())
+    assert line.buyer == "小李" and "测试商品" in line.item
+    done = await Order.get(id=order.id)
+    assert done.status is OrderStatus.COMPLETED and done.picked_up_at is not None
+    assert await EarningEntry.filter(order_id=order.id, event=EarningEvent.RELEASE).count() == 1
+    assert await _outcomes() == ["verified"]
+
+
+async def test_someone_elses_used_or_unknown_codes_are_refused_and_logged(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    community, other = await make_community(), await make_community()
+    leader = await User.get(id=community.leader_id)
+    stranger = await User.get(id=other.leader_id)
+    buyer = await make_user()
+    order = await paid_order(settings, wechat, buyer, community)
+    code = (await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))).code
+
+    with pytest.raises(Forbidden) as exc:
+        await pickup.verify(principal=principal_of(stranger), code=code, now=now())
+    assert exc.value.code is ErrorCode.PICKUP_CODE_NOT_YOURS
+    assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
+    with pytest.raises(NotFound) as exc:
+        await pickup.verify(principal=principal_of(leader), code="ZZZZZZZZ", now=now())
+    assert exc.value.code is ErrorCode.PICKUP_CODE_NOT_FOUND
+
+    admin = await make_user(Role.ADMIN)
+    await pickup.verify(principal=principal_of(admin), code=code, now=now())
+    with pytest.raises(Conflict) as exc:
+        await pickup.verify(principal=principal_of(leader), code=code, now=now())
+    assert exc.value.code is ErrorCode.PICKUP_CODE_USED
+    assert await _outcomes() == [
+        "pickup_code_not_found",
+        "pickup_code_not_yours",
+        "pickup_code_used",
+        "verified",
+    ]
+    refused = await PickupVerification.get(outcome="pickup_code_not_yours")
+    assert refused.verifier_id == stranger.id and refused.order_id == order.id
+
+
+async def test_an_order_not_ready_is_refused(settings: Settings, wechat: FakeWeChat) -> None:
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    order = await paid_order(settings, wechat, await make_user(), community)
+    await Order.filter(id=order.id).update(status=OrderStatus.REFUNDING, pickup_code="ABCDEFGH")
+    with pytest.raises(QunshopError) as exc:
+        await pickup.verify(principal=principal_of(leader), code="ABCDEFGH", now=now())
+    assert exc.value.code is ErrorCode.ORDER_NOT_READY_FOR_PICKUP
+
+
+async def test_the_pickup_list_of_the_day(settings: Settings, wechat: FakeWeChat) -> None:
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    buyers = [await make_user(nickname=f"买家{i}") for i in range(3)]
+    orders = [await paid_order(settings, wechat, b, community) for b in buyers]
+    await direct_order(await make_user(), community)  # unpaid: not on the list
+    code = (await pickup.ticket(principal=principal_of(buyers[0]), order_id=str(orders[0].id))).code
+    await pickup.verify(principal=principal_of(leader), code=code, now=now())
+
+    day = await pickup.day_list(principal=principal_of(leader), community_id=None, now=now())
+    assert day.community.id == community.id
+    assert [line.buyer for line in day.waiting] == ["买家1", "买家2"]
+    assert [line.buyer for line in day.picked_up] == ["买家0"]
+    with pytest.raises(Forbidden):
+        await pickup.day_list(
+            principal=principal_of(await make_user(Role.LEADER)),
+            community_id=str(community.id),
+            now=now(),
+        )
+
+
+async def test_garbage_codes_are_not_found_without_asking(settings: Settings) -> None:
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    for junk in ("A\x00B", "X" * 40, "", "核销码"):
+        with pytest.raises(NotFound):
+            await pickup.verify(principal=principal_of(leader), code=junk, now=now())
+    logged = await PickupVerification.all().values_list("code", flat=True)
+    assert sorted(logged) == sorted(["AB", "X" * 32, "", "核销码"])
