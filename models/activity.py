@@ -64,9 +64,7 @@ class FlashSale(Model):
 
     class Meta:
         table = "flash_sales"
-        constraints = (
-            CheckConstraint(check="stock_left >= 0", name="ck_flash_stock_left"),
-        )
+        constraints = (CheckConstraint(check="stock_left >= 0", name="ck_flash_stock_left"),)
 
 
 class TeamReminder(Model):

@@ -64,7 +64,7 @@ async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """The clock: only in the scheduler role (or all), one per deployment."""
     settings = app[SETTINGS]
-    jobs = Jobs(settings=settings, templates=app[CHAT_TEMPLATES])
+    jobs = Jobs(settings=settings, templates=app[CHAT_TEMPLATES], redis=app[REDIS])
     clockwork = Clockwork(
         redis=app[REDIS],
         settings=settings,

@@ -8,10 +8,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from services import checkout, groupbuy, lifecycle, notify, reminders
+from services import (
+    activities,
+    attribution,
+    checkout,
+    flashsale,
+    groupbuy,
+    lifecycle,
+    notify,
+    reminders,
+)
 
 if TYPE_CHECKING:
     import jinja2
+    from redis.asyncio import Redis
 
     from models.groupbuy import Campaign, Team
     from models.order import Order
@@ -24,6 +34,7 @@ logger = logging.getLogger(__name__)
 class Jobs:
     settings: Settings
     templates: jinja2.Environment
+    redis: Redis
 
     def _render(self, name: str, **values: Any) -> str:
         return self.templates.get_template(name).render(**values).strip()
@@ -48,14 +59,37 @@ class Jobs:
     def pickup_reminder(self, order: Order) -> dict[str, Any]:
         return notify.text(self._render("reminders/pickup.j2", order=order))
 
+    def activity_message(self, firing: activities.Firing) -> dict[str, Any]:
+        """The words of one firing of a scheduled activity (services/activities.py)."""
+        kind = firing.activity.kind.value
+        values = {"firing": firing, "community": firing.community, "text": firing.text}
+        sale = firing.flash_sale
+        if sale is None:
+            return notify.text(self._render(f"activities/{kind}.j2", **values))
+        tz = ZoneInfo(firing.community.timezone)
+        values.update(sale=sale, ends=sale.ends_at.astimezone(tz).strftime("%H:%M"))
+        return notify.card(
+            title=self._render("activities/flash_sale_title.j2", **values),
+            description=self._render("activities/flash_sale_description.j2", **values),
+            url=f"{self.settings.public_base_url}/h5/flash-sales/{sale.id}",
+            button_text="立即抢购",
+            mini_program_path=f"pages/flash/index?id={sale.id}",
+        )
+
     async def due(self, now: datetime) -> None:
         """Everything whose time has come; each step is idempotent."""
         await groupbuy.release_expired(now=now)
         await checkout.release_expired_direct(now=now)
+        await flashsale.release_expired(now=now)
         await groupbuy.settle_due_teams(now=now)
         await reminders.send_team_reminders(now=now, message=self.team_reminder)
+        await activities.run_due(now=now, render=self.activity_message)
 
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
         await reminders.send_pickup_reminders(now=now, message=self.pickup_reminder)
         await lifecycle.auto_complete(now=now)
+        # Follows whose scene could not be attributed at once (Redis was down, say).
+        await attribution.attribute_follows(
+            redis=self.redis, secret=self.settings.secret_key.get_secret_value(), now=now
+        )

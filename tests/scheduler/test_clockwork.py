@@ -79,7 +79,8 @@ async def test_two_schedulers_run_each_job_once(client: TestClient, settings: An
 
 @pytest.fixture
 def jobs(client: TestClient, settings: Any) -> Jobs:
-    return Jobs(settings=settings, templates=client.server.app[CHAT_TEMPLATES])
+    app = client.server.app
+    return Jobs(settings=settings, templates=app[CHAT_TEMPLATES], redis=app[REDIS])
 
 
 async def test_reminders_post_once_per_offset(jobs: Jobs) -> None:

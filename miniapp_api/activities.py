@@ -1,0 +1,315 @@
+"""Scheduled activities, flash sales and check-ins over HTTP: parse, call a service, render."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from miniapp_api.auth import principal, staff
+from miniapp_api.commerce_schemas import OrderOut
+from miniapp_api.http import parse_body, parse_query, respond
+from miniapp_api.idempotency import idempotent
+from miniapp_api.spec import endpoint
+from models.activity import ActivityKind, FlashSale
+from qunshop.keys import CLOCK, REDIS
+from services import activities, checkin, flashsale
+
+TAGS = ("activities",)
+Cron = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(
+        description="crontab: minute hour day month weekday (Sunday = 0), "
+        "in the community's time zone; e.g. '0 9 * * 1-5'"
+    ),
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
+Words = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class FlashSaleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str
+    price: int = Field(ge=0, description="fen")
+    stock: int = Field(ge=1, le=flashsale.MAX_STOCK, description="carved out of the SKU's stock")
+    per_user_limit: int = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
+    minutes: int = Field(default=30, ge=5, le=24 * 60, description="how long it sells")
+
+    def spec(self) -> flashsale.FlashSpec:
+        return flashsale.FlashSpec(**self.model_dump())
+
+
+class ActivityIn(BaseModel):
+    """Give ``cron`` (recurring) or ``run_at`` (once); a flash sale is once, at ``run_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActivityKind
+    title: Title = ""
+    text: Words = Field(default="", description="what is posted; required for announcements")
+    cron: Cron | None = None
+    run_at: AwareDatetime | None = None
+    flash_sale: FlashSaleIn | None = None
+
+
+class ActivityPatch(BaseModel):
+    """The fields sent change; a new ``cron`` or ``run_at`` replaces the schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = ""
+    text: Words = ""
+    cron: Cron | None = None
+    run_at: AwareDatetime | None = None
+
+
+class ActivityQuery(BaseModel):
+    all: bool = Field(default=False, description="false: only those with a firing to come")
+
+
+class FlashSaleOut(BaseModel):
+    id: str
+    activity_id: str
+    sku_id: str
+    price: int
+    stock: int
+    stock_left: int
+    per_user_limit: int
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, s: FlashSale) -> FlashSaleOut:
+        return cls(
+            id=str(s.id),
+            activity_id=str(s.activity_id),
+            sku_id=str(s.sku_id),
+            price=s.price,
+            stock=s.stock,
+            stock_left=s.stock_left,
+            per_user_limit=s.per_user_limit,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+        )
+
+
+class ActivityOut(BaseModel):
+    id: str
+    community_id: str
+    kind: ActivityKind
+    title: str
+    text: str
+    cron: str | None
+    run_at: datetime | None
+    next_run_at: datetime | None = Field(description="null: nothing more to run")
+    last_run_at: datetime | None
+    active: bool = Field(description="false: cancelled")
+    flash_sale: FlashSaleOut | None
+
+    @classmethod
+    def of(cls, view: activities.View) -> ActivityOut:
+        a = view.activity
+        return cls(
+            id=str(a.id),
+            community_id=str(a.community_id),
+            kind=a.kind,
+            title=a.title,
+            text=a.payload.get("text", ""),
+            cron=a.cron,
+            run_at=a.run_at,
+            next_run_at=a.next_run_at,
+            last_run_at=a.last_run_at,
+            active=a.active,
+            flash_sale=FlashSaleOut.of(view.flash_sale) if view.flash_sale else None,
+        )
+
+
+class ActivityList(BaseModel):
+    items: list[ActivityOut]
+
+
+class FlashBuyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
+    chat_id: str | None = Field(default=None, max_length=128)
+
+
+class CheckInOut(BaseModel):
+    day: date = Field(description="the community's local day")
+    streak: int
+    points: int = Field(description="earned by this call; 0 when already checked in")
+    balance: int
+    created: bool = Field(description="false: already checked in today")
+
+
+def _ids(request: web.Request) -> dict[str, str]:
+    return {
+        "community_id": request.match_info["community_id"],
+        "activity_id": request.match_info["activity_id"],
+    }
+
+
+@endpoint(
+    summary="Schedule an activity (the community's leader, or an admin)",
+    tags=TAGS,
+    body=ActivityIn,
+    response=ActivityOut,
+    status=201,
+    auth=True,
+    errors=(404, 409),
+)
+async def create_activity(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, ActivityIn)
+    draft = activities.Draft(
+        kind=body.kind,
+        title=body.title,
+        text=body.text,
+        cron=body.cron,
+        run_at=body.run_at,
+        flash=body.flash_sale.spec() if body.flash_sale else None,
+    )
+    view = await activities.create_activity(
+        principal=who,
+        community_id=request.match_info["community_id"],
+        draft=draft,
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(ActivityOut.of(view), 201)
+
+
+@endpoint(
+    summary="The community's activities, oldest first",
+    tags=TAGS,
+    query=ActivityQuery,
+    response=ActivityList,
+    auth=True,
+    errors=(404,),
+)
+async def list_activities(request: web.Request) -> web.Response:
+    who = staff(request)
+    query = parse_query(request, ActivityQuery)
+    views = await activities.list_activities(
+        principal=who,
+        community_id=request.match_info["community_id"],
+        upcoming_only=not query.all,
+    )
+    return respond(ActivityList(items=[ActivityOut.of(v) for v in views]))
+
+
+@endpoint(summary="One activity", tags=TAGS, response=ActivityOut, auth=True, errors=(404,))
+async def get_activity(request: web.Request) -> web.Response:
+    view = await activities.get_activity(principal=staff(request), **_ids(request))
+    return respond(ActivityOut.of(view))
+
+
+@endpoint(
+    summary="Change an activity; a new schedule reschedules it",
+    tags=TAGS,
+    body=ActivityPatch,
+    response=ActivityOut,
+    auth=True,
+    errors=(404, 409),
+)
+async def edit_activity(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, ActivityPatch)
+    view = await activities.edit_activity(
+        principal=who,
+        now=request.config_dict[CLOCK].now(),
+        **_ids(request),
+        **{name: getattr(body, name) for name in body.model_fields_set},
+    )
+    return respond(ActivityOut.of(view))
+
+
+@endpoint(
+    summary="Cancel an activity: nothing more runs; a flash sale stops selling",
+    tags=TAGS,
+    response=None,
+    status=204,
+    auth=True,
+    errors=(404,),
+)
+async def cancel_activity(request: web.Request) -> web.Response:
+    await activities.cancel_activity(
+        principal=staff(request), now=request.config_dict[CLOCK].now(), **_ids(request)
+    )
+    return respond(None)
+
+
+@endpoint(
+    summary="A flash sale, as its card shows it", tags=TAGS, response=FlashSaleOut, errors=(404,)
+)
+async def get_flash_sale(request: web.Request) -> web.Response:
+    sale = await flashsale.get_sale(request.match_info["sale_id"])
+    return respond(FlashSaleOut.of(sale))
+
+
+@endpoint(
+    summary="Buy in a flash sale: an order held for payment, within the per-person limit",
+    tags=TAGS,
+    body=FlashBuyIn,
+    response=OrderOut,
+    status=201,
+    auth=True,
+    idempotent_key=True,
+    errors=(404, 409, 503),
+)
+async def buy_flash_sale(request: web.Request) -> web.Response:
+    who = principal(request)
+
+    async def produce() -> web.Response:
+        body = await parse_body(request, FlashBuyIn)
+        order = await flashsale.buy(
+            principal=who,
+            sale_id=request.match_info["sale_id"],
+            quantity=body.quantity,
+            chat_id=body.chat_id,
+            redis=request.config_dict[REDIS],
+            now=request.config_dict[CLOCK].now(),
+        )
+        return respond(OrderOut.of(order), 201)
+
+    return await idempotent(request, str(who.user_id), produce)
+
+
+@endpoint(
+    summary="签到: check in to the community for today (again the same day changes nothing)",
+    tags=TAGS,
+    response=CheckInOut,
+    auth=True,
+    errors=(404,),
+)
+async def check_in(request: web.Request) -> web.Response:
+    result = await checkin.check_in(
+        principal=principal(request),
+        community_id=request.match_info["community_id"],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond(
+        CheckInOut(
+            day=result.checkin.day,
+            streak=result.checkin.streak,
+            points=result.points,
+            balance=result.balance,
+            created=result.created,
+        )
+    )
+
+
+def setup(app: web.Application) -> None:
+    base = "/api/v1/communities/{community_id}"
+    app.router.add_post(f"{base}/activities", create_activity)
+    app.router.add_get(f"{base}/activities", list_activities)
+    app.router.add_get(f"{base}/activities/{{activity_id}}", get_activity)
+    app.router.add_patch(f"{base}/activities/{{activity_id}}", edit_activity)
+    app.router.add_delete(f"{base}/activities/{{activity_id}}", cancel_activity)
+    app.router.add_post(f"{base}/checkin", check_in)
+    app.router.add_get("/api/v1/flash-sales/{sale_id}", get_flash_sale)
+    app.router.add_post("/api/v1/flash-sales/{sale_id}/buy", buy_flash_sale)

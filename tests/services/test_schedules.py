@@ -1,0 +1,49 @@
+"""Crontab lines read as every crontab reads them, in the community's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services import schedules
+
+MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+
+
+@pytest.mark.parametrize(
+    ("expr", "weekdays"),
+    [
+        ("0 9 * * 1", {"Mon"}),
+        ("0 9 * * 0", {"Sun"}),
+        ("0 9 * * 7", {"Sun"}),
+        ("0 9 * * 1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 9 * * 5-7", {"Fri", "Sat", "Sun"}),
+        ("0 9 * * */2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("0 9 * * mon,WED", {"Mon", "Wed"}),
+        ("0 9 * * *", {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}),
+    ],
+)
+def test_weekdays_mean_what_crontab_means(expr: str, weekdays: set[str]) -> None:
+    seen, after = set(), MONDAY
+    for _ in range(14):
+        fire = schedules.next_fire(expr, "Asia/Shanghai", after=after)
+        assert fire is not None and fire.tzinfo is UTC
+        seen.add(fire.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%a"))
+        after = fire
+    assert seen == weekdays
+
+
+@pytest.mark.parametrize(
+    "expr", ["", "0 9 * *", "60 9 * * *", "0 9 * * 8", "0 9 * * 5-1", "0 9 * * */0", "x y z a b"]
+)
+def test_bad_lines_are_refused(expr: str) -> None:
+    with pytest.raises(schedules.BadCron):
+        schedules.next_fire(expr, "Asia/Shanghai", after=MONDAY)
+
+
+def test_strictly_after_and_never() -> None:
+    nine = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    assert schedules.next_fire("0 9 * * *", "Asia/Shanghai", after=nine) == nine.replace(day=3)
+    assert schedules.next_fire("0 9 31 2 *", "Asia/Shanghai", after=nine) is None
