@@ -24,7 +24,30 @@ def _field_errors(exc: ValidationError) -> list[dict[str, object]]:
     ]
 
 
+def _nul_at(data: object) -> list[str] | None:
+    """Where a string (or key) holds a NUL character: PostgreSQL cannot store one."""
+    stack: list[tuple[list[str], object]] = [([], data)]  # iterative: depth costs no stack
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return loc
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in str(key):
+                    return [*loc, str(key)]
+                stack.append(([*loc, str(key)], item))
+        elif isinstance(value, list):
+            stack.extend(([*loc, str(i)], item) for i, item in enumerate(value))
+    return None
+
+
 def validate(model: type[M], data: object) -> M:
+    if (loc := _nul_at(data)) is not None:
+        raise Invalid(
+            ErrorCode.VALIDATION_FAILED,
+            "the request has invalid fields",
+            errors=[{"loc": loc, "msg": "NUL characters are not allowed", "type": "nul_char"}],
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -43,6 +66,8 @@ async def read_json(request: web.Request) -> object:
         return json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # JSON nested a thousand deep: no body of ours is
+        raise BadRequest(ErrorCode.MALFORMED_JSON, "the body is nested too deeply") from None
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

@@ -56,7 +56,7 @@ def _operation(spec: EndpointSpec, path: str, refs: Refs) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "A repeat with the same key replays the first response",
-                "schema": {"type": "string", "maxLength": 128},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
             }
         )
     if params:
@@ -83,6 +83,8 @@ def _operation(spec: EndpointSpec, path: str, refs: Refs) -> dict[str, Any]:
         codes |= {400, 413, 415, 422}
     if spec.query is not None:
         codes.add(422)
+    if spec.idempotent_key:  # a malformed key is 422; a key reused or still running, 409
+        codes |= {409, 422}
     if spec.auth:
         codes |= {401, 403}
         op["security"] = [{"bearer": []}]
@@ -99,7 +101,8 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
     wanted: set[tuple[type[BaseModel], str]] = {(Problem, "serialization")}
     for route in app.router.routes():
         spec = spec_of(route.handler)
-        if spec is None or route.resource is None:
+        # aiohttp adds a HEAD twin to every GET: the same handler, not another operation.
+        if spec is None or route.resource is None or route.method == "HEAD":
             continue
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.resource.canonical)
         routes.append((path, route.method.lower(), spec))

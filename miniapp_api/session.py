@@ -12,7 +12,7 @@ from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
 from models.user import Role, User
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
-from services import auth, communities
+from services import auth, communities, ratelimit
 
 
 class LoginIn(BaseModel):
@@ -46,6 +46,9 @@ class SessionOut(BaseModel):
 )
 async def create_session(request: web.Request) -> web.Response:
     body = await parse_body(request, LoginIn)
+    await ratelimit.check_login(  # before WeChat is asked (429 over the limit)
+        request.config_dict[REDIS], client_ip=request.remote or "-", code=body.code
+    )
     done = await auth.login(
         code=body.code,
         http=request.config_dict[HTTP],

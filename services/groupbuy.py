@@ -52,8 +52,8 @@ async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Tea
     related = ("campaign",) if with_campaign else ()
     team = await Team.get_or_none(id=key).select_related(*related) if key else None
     code = ref.strip().upper() if isinstance(ref, str) else ""
-    # Tortoise refuses to filter by a value longer than the column: no such code, not a 500.
-    if team is None and 0 < len(code) <= CODE_MAX_LENGTH:
+    # Tortoise refuses a value longer than the column, PostgreSQL a NUL: no such code.
+    if team is None and 0 < len(code) <= CODE_MAX_LENGTH and "\x00" not in code:
         team = await Team.get_or_none(code=code).select_related(*related)
     if team is None:
         raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
@@ -73,7 +73,8 @@ async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
         # Only on refusal: say the more useful thing when the seat is in an open team.
         if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
             raise Conflict(
-                ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
+                ErrorCode.ALREADY_IN_TEAM,
+                "you already hold a seat in an open team of this campaign",
             )
         raise Conflict(
             ErrorCode.USER_LIMIT_REACHED,

@@ -21,7 +21,7 @@ async def test_every_json_endpoint_is_documented(client: TestClient) -> None:
     declared = {
         (route.resource.canonical, route.method.lower())
         for route in app.router.routes()
-        if spec_of(route.handler) is not None
+        if spec_of(route.handler) is not None and route.method != "HEAD"
     }
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert declared and declared == documented

@@ -1,0 +1,372 @@
+"""The authorization matrix: every /api/v1 endpoint called as anonymous, as another
+community's shopper and as another community's leader, aimed at community A's things.
+
+The endpoint list comes from the app's router, so a new endpoint without an entry here fails
+the test. For every call:
+
+- anonymous gets 401 where the endpoint needs a login;
+- a refused call (4xx) changes no row (an audit log may gain one);
+- an allowed call (the storefront is public: anyone may buy, join a team, share, join a
+  community) changes no existing row outside the tables the entry names, and never A's
+  orders, seats, memberships, products, pickup point or activities;
+- no response body carries A's order ids, pickup code, hidden product or order amounts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from models.user import User
+from qunshop.config import Settings
+from qunshop.keys import REDIS
+from services.auth import session_key_name
+from tests.security.rows import changed_tables, rewritten_tables, snapshot
+from tests.security.world import Side, World, build_world
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import encrypt_open_data, new_session_key
+
+Body = Callable[[World, User | None], Any]
+REFUSED = frozenset({403, 404})
+# Never rewritten by another community's people, whatever they are allowed to do.
+VICTIM_TABLES = frozenset(
+    {
+        "orders",
+        "seats",
+        "memberships",
+        "products",
+        "communities",
+        "pickup_points",
+        "activities",
+        "flash_sales",
+        "payments",
+        "refunds",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What each caller may get from one endpoint aimed at side A."""
+
+    body: Body | None = None
+    query: Callable[[World], dict[str, str]] | None = None
+    ids: Callable[[Side], dict[str, str]] | None = None  # path values beyond the defaults
+    anonymous: frozenset[int] = frozenset({401})
+    shopper: frozenset[int] = REFUSED
+    leader: frozenset[int] = REFUSED
+    changes: frozenset[str] = frozenset()  # tables whose rows an allowed call may rewrite
+    audit: frozenset[str] = frozenset()  # tables a refused call may add a row to
+
+
+def _s(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+OK, CREATED = _s(200), _s(201)
+PUBLIC = {"anonymous": OK, "shopper": OK, "leader": OK}
+OWN = {"shopper": OK, "leader": OK}
+
+
+def default_ids(side: Side) -> dict[str, str]:
+    return {
+        "campaign_id": side.campaign_id,
+        "community_id": side.community_id,
+        "activity_id": side.activity_id,
+        "order_id": side.direct_order_id,
+        "sale_id": side.sale_id,
+        "product_id": side.product_id,
+        "sku_id": side.sku_id,
+        "team_ref": side.team_code,
+        "code": side.share_code,
+    }
+
+
+def _later(hours: int) -> str:
+    return (datetime.now(tz=UTC) + timedelta(hours=hours)).isoformat()
+
+
+def campaign_body(world: World, _: User | None) -> dict[str, Any]:
+    a = world.a
+    return {
+        "community_id": a.community_id,
+        "sku_id": a.sku_id,
+        "title": "hijack",
+        "group_price": 1,
+        "team_size": 2,
+        "starts_at": _later(1),
+        "ends_at": _later(48),
+        "stock_cap": 1,
+    }
+
+
+def group_entry(world: World, actor: User | None) -> dict[str, Any]:
+    """Open data sealed with the caller's own session key, naming A's order."""
+    key = world.session_keys.get(actor.id) if actor else None
+    payload = {
+        "opengid": "G-intruder-group",
+        "watermark": {"appid": world.settings.wechat_appid, "timestamp": int(_now())},
+    }
+    data, iv = encrypt_open_data(key or new_session_key(), payload)
+    return {
+        "encrypted_data": data,
+        "iv": iv,
+        "team_ref": world.a.team_code,
+        "order_id": world.a.direct_order_id,
+    }
+
+
+def _now() -> float:
+    return datetime.now(tz=UTC).timestamp()
+
+
+ENTRIES: dict[tuple[str, str], Entry] = {
+    ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/attribution/entries"): Entry(
+        body=lambda w, _: {"code": w.a.share_code}, **OWN
+    ),
+    # The order is A's: refused before anything is bound to the intruder's group.
+    ("POST", "/api/v1/attribution/group-entries"): Entry(
+        body=group_entry, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/campaigns"): Entry(body=campaign_body, shopper=_s(403), leader=_s(403)),
+    ("GET", "/api/v1/campaigns"): Entry(
+        query=lambda w: {"community_id": w.a.community_id}, **PUBLIC
+    ),
+    ("GET", "/api/v1/campaigns/{campaign_id}"): Entry(**PUBLIC),
+    ("GET", "/api/v1/campaigns/{campaign_id}/share"): Entry(**OWN),
+    # Joining A's team comes first (called in this table's order): a seat held in it
+    # refuses the same caller a team of their own in that campaign (409).
+    ("POST", "/api/v1/teams/{team_ref}/join"): Entry(
+        body=lambda w, _: {},
+        shopper=CREATED,
+        leader=_s(201, 409),  # 409 once the shopper's seat filled the team
+        changes=frozenset({"teams", "campaigns"}),  # its seats, the campaign's stock
+    ),
+    # Buying from another community's storefront is allowed: a team of one's own.
+    ("POST", "/api/v1/campaigns/{campaign_id}/teams"): Entry(
+        body=lambda w, _: {},
+        shopper=_s(201, 409),
+        leader=_s(201, 409),
+        changes=frozenset({"campaigns"}),
+    ),
+    ("POST", "/api/v1/communities"): Entry(
+        body=lambda w, _: {"name": "mine now", "leader_id": str(w.b.leader.id)},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    # The card (name, leader, pickup point, member count) is what a shopper joins by.
+    ("GET", "/api/v1/communities/{community_id}"): Entry(**OWN),
+    ("POST", "/api/v1/communities/{community_id}/activities"): Entry(
+        body=lambda w, _: {"kind": "announcement", "text": "spam", "run_at": _later(1)},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/communities/{community_id}/activities"): Entry(
+        shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/communities/{community_id}/activities/{activity_id}"): Entry(
+        shopper=_s(403), leader=_s(403)
+    ),
+    ("PATCH", "/api/v1/communities/{community_id}/activities/{activity_id}"): Entry(
+        body=lambda w, _: {"title": "defaced"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("DELETE", "/api/v1/communities/{community_id}/activities/{activity_id}"): Entry(
+        shopper=_s(403), leader=_s(403)
+    ),
+    # A check-in is the caller's own row (points in that community).
+    ("POST", "/api/v1/communities/{community_id}/checkin"): Entry(**OWN),
+    ("GET", "/api/v1/communities/{community_id}/groups"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/communities/{community_id}/members"): Entry(**OWN),
+    ("PUT", "/api/v1/communities/{community_id}/pickup-point"): Entry(
+        body=lambda w, _: {"name": "elsewhere", "address": "a trap", "hours": "0-24"},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    # Outside development the simulation is refused to everyone, before the order is read.
+    ("POST", "/api/v1/dev/orders/{order_id}/simulate-payment"): Entry(
+        anonymous=_s(403), shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/dev/session"): Entry(
+        body=lambda w, _: {"openid": w.a.shopper.openid},
+        anonymous=_s(403),
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/flash-sales/{sale_id}"): Entry(**PUBLIC),
+    # The sale opens later: refused as not started, for everyone alike.
+    ("POST", "/api/v1/flash-sales/{sale_id}/buy"): Entry(
+        body=lambda w, _: {"quantity": 1}, shopper=_s(201, 409), leader=_s(201, 409)
+    ),
+    ("GET", "/api/v1/growth/rules"): Entry(**OWN),
+    ("PUT", "/api/v1/growth/rules"): Entry(
+        body=lambda w, _: {
+            "leader_share_bps": 3000,
+            "invite_commission_bps": [500],
+            "binding_scope": "any",
+            "binding_days": None,
+        },
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/leaderboards"): Entry(
+        query=lambda w: {"scope": "community", "id": w.a.community_id, "board": "sharers"}, **OWN
+    ),
+    ("GET", "/api/v1/me"): Entry(**OWN),
+    ("GET", "/api/v1/me/communities"): Entry(**OWN),
+    ("GET", "/api/v1/me/earnings"): Entry(**OWN),
+    ("GET", "/api/v1/me/earnings/statements"): Entry(**OWN),
+    ("GET", "/api/v1/me/invite"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
+    ("GET", "/api/v1/me/teams"): Entry(**OWN),
+    ("POST", "/api/v1/orders"): Entry(
+        body=lambda w, _: {"sku_id": w.a.sku_id, "community_id": w.a.community_id},
+        shopper=CREATED,
+        leader=CREATED,
+        changes=frozenset({"skus"}),  # the stock it takes
+    ),
+    ("GET", "/api/v1/orders"): Entry(**OWN),
+    ("GET", "/api/v1/orders/{order_id}"): Entry(shopper=_s(404), leader=_s(404)),
+    ("POST", "/api/v1/orders/{order_id}/cancel"): Entry(shopper=_s(404), leader=_s(404)),
+    ("GET", "/api/v1/orders/{order_id}/pickup"): Entry(
+        ids=lambda a: {"order_id": a.paid_order_id}, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/orders/{order_id}/prepay"): Entry(shopper=_s(404), leader=_s(404)),
+    ("GET", "/api/v1/pickups/today"): Entry(
+        query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
+    ),
+    # Every attempt is logged in pickup_verifications, refused ones too.
+    ("POST", "/api/v1/pickups/verify"): Entry(
+        body=lambda w, _: {"code": w.a.pickup_code},
+        shopper=_s(403),
+        leader=_s(403),
+        audit=frozenset({"pickup_verifications"}),
+    ),
+    ("POST", "/api/v1/products"): Entry(
+        body=lambda w, _: {
+            "title": "planted",
+            "community_id": w.a.community_id,
+            "skus": [{"name": "x", "price": 1, "stock": 1}],
+        },
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/products"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
+    # A's inactive product: only its leader and admins see it.
+    ("GET", "/api/v1/products/{product_id}"): Entry(
+        ids=lambda a: {"product_id": a.hidden_product_id}, shopper=_s(404), leader=_s(404)
+    ),
+    ("PATCH", "/api/v1/products/{product_id}"): Entry(
+        body=lambda w, _: {"title": "defaced"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/products/{product_id}/skus"): Entry(
+        body=lambda w, _: {"name": "planted", "price": 1, "stock": 1},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    # Logging in is for everyone; a code WeChat does not know is refused to everyone.
+    ("POST", "/api/v1/session"): Entry(
+        body=lambda w, _: {"code": "someone-elses-code"},
+        anonymous=_s(401),
+        shopper=_s(401),
+        leader=_s(401),
+    ),
+    ("GET", "/api/v1/share-codes/{code}/wxacode"): Entry(**PUBLIC),
+    ("PATCH", "/api/v1/skus/{sku_id}"): Entry(
+        body=lambda w, _: {"price": 1}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/teams/{team_ref}"): Entry(**PUBLIC),
+    ("GET", "/api/v1/teams/{team_ref}/share"): Entry(**OWN),
+}
+
+
+def api_routes(client: TestClient) -> set[tuple[str, str]]:
+    return {
+        (route.method, route.resource.canonical)
+        for route in client.server.app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/v1/")
+        and route.method != "HEAD"  # aiohttp's twin of each GET
+    }
+
+
+def _values(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [v for value in node.values() for v in _values(value)]
+    if isinstance(node, list):
+        return [v for value in node for v in _values(value)]
+    return [node]
+
+
+def leaks(text: str, side: Side) -> list[str]:
+    """What of ``side``'s private data the body shows."""
+    found = [marker for marker in side.private_ids() if marker in text]
+    try:
+        values = _values(json.loads(text))
+    except ValueError:
+        values = []
+    found += [str(v) for v in values if isinstance(v, int) and v in side.private_amounts]
+    return found
+
+
+async def _call(
+    client: TestClient, world: World, method: str, path: str, entry: Entry, actor: User | None
+) -> tuple[int, str]:
+    ids = {**default_ids(world.a), **(entry.ids(world.a) if entry.ids else {})}
+    url = path.format(**ids)
+    kwargs: dict[str, Any] = {"headers": world.headers(actor)}
+    if entry.query is not None:
+        kwargs["params"] = entry.query(world)
+    if entry.body is not None:
+        kwargs["json"] = entry.body(world, actor)
+    resp = await client.request(method, url, **kwargs)
+    return resp.status, (await resp.read()).decode(errors="replace")  # the wxacode is a PNG
+
+
+async def test_every_api_endpoint_has_an_entry(client: TestClient) -> None:
+    routes = api_routes(client)
+    assert len(routes) >= 45
+    missing = sorted(routes - ENTRIES.keys())
+    stale = sorted(ENTRIES.keys() - routes)
+    assert not missing, f"endpoints without an authorization entry: {missing}"
+    assert not stale, f"entries for endpoints that no longer exist: {stale}"
+
+
+async def test_nobody_reads_or_changes_another_communitys_things(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    world = await build_world(client, settings, wechat)
+    redis = client.server.app[REDIS]
+    for user in (world.b.shopper, world.b.leader):  # logged in with WeChat, as the app knows
+        world.session_keys[user.id] = new_session_key()
+        await redis.set(session_key_name(user.id), world.session_keys[user.id])
+    callers = {"anonymous": None, "shopper": world.b.shopper, "leader": world.b.leader}
+    failures: list[str] = []
+    calls = 0
+    for (method, path), entry in ENTRIES.items():
+        for caller, actor in callers.items():
+            expected: frozenset[int] = getattr(entry, caller)
+            before = await snapshot()
+            status, text = await _call(client, world, method, path, entry, actor)
+            after = await snapshot()
+            calls += 1
+            where = f"{method} {path} as {caller}"
+            if status not in expected:
+                failures.append(f"{where}: {status} (expected {sorted(expected)}): {text[:300]}")
+            if found := leaks(text, world.a):
+                failures.append(f"{where}: the body shows A's {found}: {text[:300]}")
+            if status >= 400:
+                touched = [t for t in changed_tables(before, after) if t not in entry.audit]
+                touched += [t for t in rewritten_tables(before, after) if t in entry.audit]
+                if touched:
+                    failures.append(f"{where}: refused ({status}) but changed {touched}")
+            else:
+                rewritten = rewritten_tables(before, after)
+                if bad := [t for t in rewritten if t in VICTIM_TABLES or t not in entry.changes]:
+                    failures.append(f"{where}: allowed ({status}) and rewrote {bad}")
+    assert calls == 3 * len(ENTRIES)
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,88 @@
+"""Rate limits: logins per client address and per code (before WeChat is asked), and chat
+commands per sender, through the real doors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import xmltodict
+from aiohttp.test_utils import TestClient
+
+from qunshop.keys import REDIS
+from services import ratelimit
+from tests.bot.helpers import WeComApp
+from tests.support.fake_wechat import FakeWeChat
+
+SESSION = "/api/v1/session"
+JSCODE = "/sns/jscode2session"
+
+
+async def test_hit_counts_a_fixed_window(client: TestClient) -> None:
+    redis = client.server.app[REDIS]
+    hits = [await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1) for _ in range(5)]
+    assert hits == [True, True, True, False, False]
+    assert await ratelimit.hit(redis, "t:other", limit=3, window_seconds=1)  # keys are apart
+    assert 0 < await redis.ttl(ratelimit.PREFIX + "t:one") <= 1  # the window always expires
+    await asyncio.sleep(1.1)
+    assert await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1)  # a new window
+
+
+async def test_login_is_limited_per_client_address(client: TestClient, wechat: FakeWeChat) -> None:
+    statuses = []
+    for i in range(ratelimit.LOGIN_PER_IP + 2):
+        resp = await client.post(SESSION, json={"code": f"bad-code-{i}"})
+        statuses.append(resp.status)
+        body = await resp.json()
+    assert statuses == [401] * ratelimit.LOGIN_PER_IP + [429, 429]
+    assert body["code"] == "rate_limited" and body["retry_after"] == 60
+    assert resp.content_type == "application/problem+json"
+    # Refused logins never reached WeChat.
+    assert len(wechat.calls_to(JSCODE)) == ratelimit.LOGIN_PER_IP
+
+    # Another client address has its own allowance (both are on this machine's loopback).
+    wechat.sessions["good-code"] = {"openid": "o-elsewhere", "session_key": "a2V5a2V5a2V5a2V5"}
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as other,
+        other.post(client.make_url(SESSION), json={"code": "good-code"}) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+    assert len(wechat.calls_to(JSCODE)) == ratelimit.LOGIN_PER_IP + 1
+
+
+async def test_login_is_limited_per_code(client: TestClient, wechat: FakeWeChat) -> None:
+    statuses = [
+        (await client.post(SESSION, json={"code": "same-code"})).status
+        for _ in range(ratelimit.LOGIN_PER_CODE + 1)
+    ]
+    assert statuses == [401] * ratelimit.LOGIN_PER_CODE + [429]
+    assert len(wechat.calls_to(JSCODE)) == ratelimit.LOGIN_PER_CODE
+    wechat.sessions["fresh-code"] = {"openid": "o-fresh", "session_key": "a2V5a2V5a2V5a2V5"}
+    assert (await client.post(SESSION, json={"code": "fresh-code"})).status == 200
+
+
+async def test_the_429_is_documented(client: TestClient) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+    assert "429" in doc["paths"][SESSION]["post"]["responses"]
+
+
+def _reply_text(app: WeComApp, body: str) -> str:
+    return xmltodict.parse(app.open(body))["xml"]["Content"]
+
+
+async def test_chat_commands_are_limited_per_sender(client: TestClient) -> None:
+    """Through the WeCom app webhook as WeCom sends it: 20 a minute per sender."""
+    wecom = WeComApp(client)
+    replies = []
+    for _ in range(21):
+        resp = await wecom.post(wecom.xml("帮助", sender="fast-typist"))
+        assert resp.status == 200
+        replies.append(_reply_text(wecom, await resp.text()))
+    limited = "消息太快啦，请稍等一分钟再试。"
+    assert limited not in replies[:20]
+    assert len(set(replies[:20])) == 1  # the help text, every time
+    assert replies[20] == limited
+    # Someone else in the same minute is answered as usual.
+    resp = await wecom.post(wecom.xml("帮助", sender="calm-typist"))
+    assert _reply_text(wecom, await resp.text()) == replies[0]
