@@ -67,4 +67,3 @@ Reply = Text | Card
 
 class Dispatch(Protocol):
     async def __call__(self, update: Update) -> Reply | None: ...
-

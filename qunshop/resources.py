@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import fakeredis
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
@@ -43,6 +43,9 @@ async def orm_ctx(app: web.Application) -> AsyncIterator[None]:
     await ctx.close_connections()
 
 
+REDIS_MAX_CONNECTIONS = 100  # per process
+
+
 def make_redis(settings: Settings) -> Redis:
     if settings.redis_url is None:
         logger.warning(
@@ -50,13 +53,19 @@ def make_redis(settings: Settings) -> Redis:
             "this server is single-process only (locks, dedup and rate limits are not shared)"
         )
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)
-    return Redis.from_url(
+    # Blocking: past max_connections a command waits (up to ``timeout``) for a free connection.
+    # redis-py's default pool refuses the 101st concurrent command with MaxConnectionsError,
+    # which turned a burst of keyed requests into 500s (tests/reliability/test_oversell.py).
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=5,
         socket_connect_timeout=3,
         socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=True,
     )
+    return Redis.from_pool(pool)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -89,9 +89,11 @@ class Clockwork:
             return
         job = self.scheduler.get_job("deadline")
         run_at = max(due, now)
-        if job is not None and job.next_run_time is not None and abs(
-            (job.next_run_time - run_at).total_seconds()
-        ) < 0.001:
+        if (
+            job is not None
+            and job.next_run_time is not None
+            and abs((job.next_run_time - run_at).total_seconds()) < 0.001
+        ):
             return
         self.scheduler.add_job(
             self.fire,

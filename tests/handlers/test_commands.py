@@ -117,7 +117,10 @@ async def test_notice_and_invite(say: Say) -> None:
 async def test_follow_scan_and_unfollow_are_recorded(say: Say) -> None:
     platform = Platform.WECHAT
     reply = await say(
-        event="subscribe", event_key="qrscene_inv42", sender="o-1", chat_id=None,
+        event="subscribe",
+        event_key="qrscene_inv42",
+        sender="o-1",
+        chat_id=None,
         platform=platform,
     )
     assert "欢迎" in reply.content
@@ -125,7 +128,9 @@ async def test_follow_scan_and_unfollow_are_recorded(say: Say) -> None:
     assert await say(event="unsubscribe", sender="o-1", chat_id=None, platform=platform) is None
     rows = await Follow.filter(external_id="o-1").order_by("created_at")
     assert [(r.event, r.scene) for r in rows] == [
-        ("subscribe", "inv42"), ("scan", "inv43"), ("unsubscribe", None)
+        ("subscribe", "inv42"),
+        ("scan", "inv43"),
+        ("unsubscribe", None),
     ]
 
 
