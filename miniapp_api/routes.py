@@ -16,6 +16,7 @@ from miniapp_api import (
     orders,
     pay_notify,
     session,
+    subscriptions,
 )
 
 
@@ -23,6 +24,7 @@ def setup_routes(app: web.Application) -> None:
     health.setup(app)
     activities.setup(app)
     session.setup(app)
+    subscriptions.setup(app)
     catalog.setup(app)
     communities.setup(app)
     groupbuy.setup(app)

@@ -125,3 +125,24 @@ class JobRun(Model):
 
     class Meta:
         table = "job_runs"
+
+
+class SubscribeConsent(Model):
+    """One-time subscribe messages a user accepted (wx.requestSubscribeMessage), per template.
+
+    Each acceptance allows one message: ``remaining`` goes up when the mini-program reports
+    an acceptance and down, by a checked conditional update, with every message sent.
+    """
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="subscribe_consents")
+    template_id = fields.CharField(max_length=64)
+    remaining = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "subscribe_consents"
+        constraints = (
+            UniqueConstraint(fields=("user_id", "template_id"), name="uq_subscribe_consent"),
+            CheckConstraint(check="remaining >= 0", name="ck_subscribe_remaining"),
+        )

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     chat_reply_budget: float = Field(default=3.0, gt=0, le=4.5)
     # Messages the bot may send into one group chat per day, so the account is never banned.
     group_daily_quota: int = Field(default=60, ge=1)
+    # The mini-program subscribe template of "N more needed" reminders (thing1, number2, time3).
+    subscribe_template_team_reminder: str = "team-reminder"
     pay_mch_id: str = "1900000109"
     pay_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-pay-api-key-0123")
     pay_api_base: str = "https://api.mch.weixin.qq.com"

@@ -56,6 +56,18 @@ class Jobs:
             mini_program_path=f"pages/team/index?code={team.code}",
         )
 
+    def team_subscribe(
+        self, team: Team, campaign: Campaign, minutes: int
+    ) -> tuple[str, str, dict[str, Any]]:
+        deadline = team.deadline_at.astimezone(ZoneInfo(self.settings.timezone))
+        data = {
+            "thing1": campaign.title[:20],
+            "number2": max(team.size - team.seats_paid, 0),
+            "time3": deadline.strftime("%Y-%m-%d %H:%M"),
+        }
+        page = f"pages/team/index?code={team.code}"
+        return self.settings.subscribe_template_team_reminder, page, data
+
     def pickup_reminder(self, order: Order) -> dict[str, Any]:
         return notify.text(self._render("reminders/pickup.j2", order=order))
 
@@ -82,7 +94,9 @@ class Jobs:
         await checkout.release_expired_direct(now=now)
         await flashsale.release_expired(now=now)
         await groupbuy.settle_due_teams(now=now)
-        await reminders.send_team_reminders(now=now, message=self.team_reminder)
+        await reminders.send_team_reminders(
+            now=now, message=self.team_reminder, subscribe=self.team_subscribe
+        )
         await activities.run_due(now=now, render=self.activity_message)
 
     async def sweep(self, now: datetime) -> None:

@@ -17,14 +17,16 @@ from tortoise.transactions import in_transaction
 
 from models.activity import TeamReminder
 from models.community import Community
-from models.groupbuy import Campaign, Team, TeamStatus
+from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.user import User
-from services import notify
+from services import notify, subscriptions
 
 logger = logging.getLogger(__name__)
 
 TeamMessage = Callable[[Team, Campaign, int], dict[str, Any]]
+# (template_id, page, data) of the subscribe message for members who asked for one.
+TeamSubscribe = Callable[[Team, Campaign, int], tuple[str, str, dict[str, Any]]]
 PickupMessage = Callable[[Order], dict[str, Any]]
 MAX_OFFSET = timedelta(days=2)
 
@@ -62,7 +64,9 @@ async def next_team_reminder(now: datetime) -> datetime | None:
     return min(upcoming) if upcoming else None
 
 
-async def send_team_reminders(*, now: datetime, message: TeamMessage) -> int:
+async def send_team_reminders(
+    *, now: datetime, message: TeamMessage, subscribe: TeamSubscribe | None = None
+) -> int:
     """Post every reminder now due; each (team, offset) at most once. Returns how many."""
     teams, campaigns = await _window(now)
     if not teams:
@@ -105,8 +109,30 @@ async def send_team_reminders(*, now: datetime, message: TeamMessage) -> int:
                     dedupe_key=f"team-reminder:{team.id}:{minutes}",
                     now=now,
                 )
+            if subscribe is not None:
+                await _subscribers(team, campaign, minutes, subscribe, now)
         sent += 1
     return sent
+
+
+async def _subscribers(
+    team: Team, campaign: Campaign, minutes: int, subscribe: TeamSubscribe, now: datetime
+) -> None:
+    """Members who accepted the reminder's subscribe template get it, one consent each."""
+    template_id, page, data = subscribe(team, campaign, minutes)
+    seats = await Seat.filter(
+        team_id=team.id, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
+    ).select_related("user")
+    for seat in seats:
+        if await subscriptions.spend(user_id=seat.user_id, template_id=template_id):
+            await notify.subscribe(
+                user=seat.user,
+                template_id=template_id,
+                page=page,
+                data=data,
+                dedupe_key=f"team-reminder-sub:{team.id}:{minutes}:{seat.user_id}",
+                now=now,
+            )
 
 
 async def _community_of(team: Team, campaign: Campaign) -> Community | None:

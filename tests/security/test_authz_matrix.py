@@ -223,6 +223,12 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/me/earnings/statements"): Entry(**OWN),
     ("GET", "/api/v1/me/invite"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
     ("GET", "/api/v1/me/teams"): Entry(**OWN),
+    # The caller's own consent: the only rows it may change.
+    ("POST", "/api/v1/me/subscriptions"): Entry(
+        body=lambda w, _: {"template_ids": ["team-reminder"]},
+        changes=frozenset({"subscribe_consents"}),
+        **OWN,
+    ),
     ("POST", "/api/v1/orders"): Entry(
         body=lambda w, _: {"sku_id": w.a.sku_id, "community_id": w.a.community_id},
         shopper=CREATED,

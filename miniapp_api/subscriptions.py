@@ -1,0 +1,43 @@
+"""The mini-program reports the subscribe templates a user accepted."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from miniapp_api.auth import principal
+from miniapp_api.http import parse_body, respond
+from miniapp_api.spec import endpoint
+from services import subscriptions
+
+
+class AcceptedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_ids: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="what wx.requestSubscribeMessage reported as accept",
+    )
+
+
+class ConsentOut(BaseModel):
+    remaining: dict[str, int] = Field(description="messages each template may still carry")
+
+
+@endpoint(
+    summary="Record subscribe templates the user accepted (each allows one message)",
+    tags=("session",),
+    body=AcceptedIn,
+    response=ConsentOut,
+    auth=True,
+)
+async def accept(request: web.Request) -> web.Response:
+    who = principal(request)
+    body = await parse_body(request, AcceptedIn)
+    remaining = await subscriptions.accepted(user_id=who.user_id, template_ids=body.template_ids)
+    return respond(ConsentOut(remaining=remaining))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/me/subscriptions", accept)
