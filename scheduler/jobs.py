@@ -12,6 +12,7 @@ from services import (
     activities,
     attribution,
     checkout,
+    earnings,
     flashsale,
     groupbuy,
     lifecycle,
@@ -93,16 +94,29 @@ class Jobs:
         await groupbuy.release_expired(now=now)
         await checkout.release_expired_direct(now=now)
         await flashsale.release_expired(now=now)
+        await flashsale.close_ended(now=now)
         await groupbuy.settle_due_teams(now=now)
         await reminders.send_team_reminders(
             now=now, message=self.team_reminder, subscribe=self.team_subscribe
         )
         await activities.run_due(now=now, render=self.activity_message)
 
+    async def weekly_statements(self, now: datetime) -> None:
+        """Once a week (the first sweep of it), every earner's statement of last week."""
+        week = now.astimezone(ZoneInfo(self.settings.timezone)).strftime("%G-W%V")
+        marker = f"qunshop:statements:{week}"
+        if await self.redis.set(marker, "1", nx=True, ex=8 * 24 * 3600):
+            try:
+                await earnings.weekly_statements(now=now, timezone=self.settings.timezone)
+            except BaseException:
+                await self.redis.delete(marker)  # the next sweep tries again
+                raise
+
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
         await reminders.send_pickup_reminders(now=now, message=self.pickup_reminder)
         await lifecycle.auto_complete(now=now)
+        await self.weekly_statements(now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(
             redis=self.redis, secret=self.settings.secret_key.get_secret_value(), now=now

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from models.chat import ChatIdentity, Follow
 from models.community import Community
-from models.groupbuy import Team
+from models.groupbuy import Seat, Team
 from models.growth import ShareCode, Visit, VisitSource
 from models.order import Order
 from qunshop.errors import ErrorCode, Invalid, QunshopError, Unauthenticated
@@ -198,6 +198,8 @@ async def group_enter(
         raise Invalid(ErrorCode.OPEN_DATA_INVALID, "the data names no group chat")
     chat_type = data.get("chat_type") if isinstance(data.get("chat_type"), int) else None
     team = await groupbuy.find_team(team_ref) if team_ref else None
+    if team is not None and not await _in_team(team, principal.user_id):
+        team = None  # only a member's visit may say which group a team lives in
     order = await orders.get_order_for(principal, order_id) if order_id else None
     bound = await Community.get_or_none(chat_id=opengid)
     async with in_transaction():
@@ -301,3 +303,7 @@ async def attribute_follows(*, redis: Redis, secret: str, now: datetime, limit: 
     for follow in pending:
         count += await attribute_follow(follow, redis=redis, secret=secret) is not None
     return count
+
+
+async def _in_team(team: Team, user_id: uuid.UUID) -> bool:
+    return team.head_id == user_id or await Seat.filter(team_id=team.id, user_id=user_id).exists()

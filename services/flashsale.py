@@ -336,3 +336,12 @@ async def release_expired(*, now: datetime, limit: int = 500) -> int:
             await Sku.filter(id=locked.sku_id).update(stock=F("stock") + locked.quantity)
         released += 1
     return released
+
+
+async def close_ended(*, now: datetime, limit: int = 100) -> int:
+    """Sales whose window has passed give their unsold units back to the SKU. Idempotent."""
+    ended = await FlashSale.filter(ends_at__lte=now, stock_left__gt=0).limit(limit)
+    for sale in ended:
+        async with in_transaction():
+            await close_sale(sale, now=now)
+    return len(ended)

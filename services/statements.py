@@ -28,10 +28,9 @@ class WeekStatement:
 
 async def last_week(*, community: Community, at: datetime) -> WeekStatement:
     """The week before ``at``'s week: the community's paid orders and GMV, and the leader's
-    earnings statement from services.earnings (made here if the clock has not made it yet)."""
+    earnings statement (the clock makes those for every earner, once a week)."""
     tz = ZoneInfo(community.timezone)
     monday, start, end = earnings.week_bounds(at.astimezone(tz).date() - timedelta(days=7), tz)
-    await earnings.weekly_statements(now=at, timezone=community.timezone)
     statement = await EarningStatement.get_or_none(earner_id=community.leader_id, week_start=monday)
     paid = Order.filter(
         community_id=community.id,

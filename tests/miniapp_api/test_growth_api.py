@@ -199,6 +199,8 @@ async def test_group_entry_binds_the_visit_team_and_order(
             principal=principal_of(head), campaign_id=str(campaign.id), now=now()
         )
     ).team
+    # only a member's visit may place a team in a group
+    await groupbuy.join_team(principal=principal_of(visitor), team_ref=team.code, now=now())
     order = await direct_order(visitor, community)
     sharer_code = await _invite_code(client, settings, head)
     data, iv = encrypt_open_data(key, _enter_info(settings))
@@ -375,3 +377,25 @@ async def test_rules_endpoint(client: TestClient, settings: Settings) -> None:
     assert await _problem(resp, 403) == "forbidden"
     resp = await client.get("/api/v1/growth/rules", headers=auth(leader, settings))
     assert await resp.json() == rules
+
+
+async def test_a_stranger_cannot_place_a_team_in_a_group(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    key = new_session_key()
+    _, headers = await _login(client, wechat, key)
+    campaign = await make_campaign(await make_community())
+    head = await make_user()
+    team = (
+        await groupbuy.start_team(
+            principal=principal_of(head), campaign_id=str(campaign.id), now=now()
+        )
+    ).team
+    data, iv = encrypt_open_data(key, _enter_info(settings))
+    resp = await client.post(
+        "/api/v1/attribution/group-entries",
+        json={"encrypted_data": data, "iv": iv, "team_ref": team.code},
+        headers=headers,
+    )
+    assert resp.status == 200
+    assert (await Team.get(id=team.id)).chat_id is None

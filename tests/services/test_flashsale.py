@@ -290,3 +290,13 @@ async def test_overlapping_sales_of_one_sku_are_refused(
             now=clock.now(),
         )
     assert overlap.value.extra["errors"][0]["type"] == "flash_sale_overlap"
+
+
+async def test_an_ended_sale_gives_unsold_stock_back(api: TestClient, clock: FrozenClock) -> None:
+    sale = await _sale(clock, stock=10, limit=1, extra=5)
+    assert await flashsale.close_ended(now=clock.now()) == 0  # still running
+    clock.advance(timedelta(minutes=31))
+    assert await flashsale.close_ended(now=clock.now()) == 1
+    assert await flashsale.close_ended(now=clock.now()) == 0  # idempotent
+    assert (await Sku.get(id=sale.sku_id)).stock == 15
+    assert (await FlashSale.get(id=sale.id)).stock_left == 0
