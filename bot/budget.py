@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from qunshop.keys import DISPATCH, MESSENGER, TASKS
+from services import health
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 class Outcome:
     reply: Reply | None = None
     failed: bool = False  # the dispatcher raised (already logged)
+    outage: bool = False  # ... because the database or Redis was down: worth a re-delivery
 
 
 Later = Callable[["Update", Outcome], Awaitable[None]]
@@ -42,9 +44,9 @@ class Deliverer(Protocol):
 async def _dispatch(dispatch: Dispatch, update: Update) -> Outcome:
     try:
         return Outcome(await dispatch(update))
-    except Exception:
+    except Exception as exc:
         logger.exception("dispatch of %s failed", update.dedupe_key)
-        return Outcome(failed=True)
+        return Outcome(failed=True, outage=health.is_outage(exc))
 
 
 async def _finish_late(job: asyncio.Task[Outcome], update: Update, later: Later) -> None:

@@ -46,6 +46,11 @@ async def claim(request: web.Request, update: Update, value: str = "1") -> bool:
     return won
 
 
+async def release(request: web.Request, update: Update) -> None:
+    """Give a claim back when its work could not be done, so a re-delivery does it."""
+    await request.config_dict[REDIS].delete(_key(update))
+
+
 async def claimed_value(request: web.Request, update: Update) -> str | None:
     value = await request.config_dict[REDIS].get(_key(update))
     if value is None:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.budget import dispatch_within, messenger_later
 from bot.crypto import BadPayload, BadSignature
-from bot.dedupe import claim
+from bot.dedupe import claim, release
 from bot.safexml import BadXml
 from bot.xml_replies import render_xml
 from qunshop.keys import CLOCK, SETTINGS
@@ -75,6 +75,11 @@ async def answer_xml(
         budget=request.config_dict[SETTINGS].chat_reply_budget,
         later=messenger_later(request),
     )
+    if outcome is not None and outcome.outage:
+        # The database or Redis was down: acknowledging would lose the message. Give the
+        # claim back and answer 503; the platform re-delivers (three times, 5 s apart).
+        await release(request, update)
+        raise web.HTTPServiceUnavailable(reason="Service Unavailable")
     if outcome is None or outcome.reply is None:
         return success()
     now = int(request.config_dict[CLOCK].now().timestamp())

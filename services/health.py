@@ -6,6 +6,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import connections
 
 if TYPE_CHECKING:
@@ -14,6 +17,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 2.0
+
+
+# A dependency that is down or restarting, as opposed to a bug: refused, reset or aborted
+# connections (ConnectionError covers Tortoise's DBConnectionError) and timeouts, PostgreSQL's
+# class 08 and its admin shutdown / "starting up" (class 57), Redis's connection errors.
+_OUTAGES = (
+    ConnectionError,
+    TimeoutError,
+    PostgresConnectionError,
+    OperatorInterventionError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc``, or an exception it was raised from, says a dependency is down."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _OUTAGES):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def _database() -> None:

@@ -48,6 +48,7 @@ class ServerProcess:
         self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="qunshop-server-", suffix=".log")  # noqa: SIM115
+        self._last_output = ""  # what the log held when it was closed (and deleted)
 
     async def start(self, timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
@@ -76,7 +77,7 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
-            self.log.close()
+            self._close_log()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -85,7 +86,24 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.log.close()
+        self._close_log()
+
+    async def stop_async(self, timeout: float = 10.0) -> None:
+        """As ``stop()``, without blocking the loop: proxies in this process keep serving the
+        server's last queries while it shuts down."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            deadline = asyncio.get_running_loop().time() + timeout
+            while self.proc.poll() is None and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+        self.stop()
+
+    def _close_log(self) -> None:
+        if not self.log.closed:
+            self._last_output = self.output()
+            self.log.close()
 
     def output(self) -> str:
+        if self.log.closed:
+            return self._last_output
         return Path(self.log.name).read_text(errors="replace")

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int, delay: float = 0.0) -> None:
+    """``delay`` seconds added to every chunk each way, plus up to ``jitter`` more at random
+    (order within a connection is kept); ``stop()`` cuts, ``resume()`` listens again;
+    ``hold_replies()`` delays only the target's answers that carry a marker."""
+
+    def __init__(
+        self, target_host: str, target_port: int, delay: float = 0.0, *, jitter: float = 0.0
+    ) -> None:
         self.target = (target_host, target_port)
         self.delay = delay
+        self.jitter = jitter
+        self._marker = b""
+        self._marker_delay = 0.0
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._pumps: set[asyncio.Task[None]] = set()
@@ -19,16 +29,27 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def hold_replies(self, marker: bytes, seconds: float) -> None:
+        """Delay by ``seconds`` each chunk the target sends that contains ``marker`` (such as
+        PostgreSQL's b"COMMIT\\x00"): the work is done there, the client hears of it late.
+        An empty marker stops it."""
+        self._marker, self._marker_delay = marker, seconds
+
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
-                if self.delay:
-                    await asyncio.sleep(self.delay)
+                if self.delay or self.jitter:
+                    await asyncio.sleep(self.delay + random.uniform(0, self.jitter))
+                if replies and self._marker and self._marker in data:
+                    await asyncio.sleep(self._marker_delay)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -39,10 +60,19 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        for pump in (self._pump(reader, up_writer), self._pump(up_reader, writer)):
+        for pump in (self._pump(reader, up_writer), self._pump(up_reader, writer, replies=True)):
             task = asyncio.create_task(pump)
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def resume(self) -> None:
+        """Listen again on the same port, as a restarted dependency comes back."""
+        if self._server is None:
+            await self.start(self.port)
 
     async def stop(self) -> None:
         """Refuse new connections and cut the open ones."""
