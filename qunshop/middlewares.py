@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import REQUEST_ID
+from services import health
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         else:
             code_text = code.value
         return problem(exc.status, code_text, exc.reason or code_text, rid)
-    except Exception:
+    except Exception as exc:
+        if health.is_outage(exc):  # the database or Redis is down: retry later, not a bug
+            logger.warning(
+                "dependency down on %s %s (request %s): %s", request.method, request.path, rid, exc
+            )
+            return problem(
+                503,
+                ErrorCode.SERVICE_UNAVAILABLE.value,
+                "a dependency is down; retry shortly",
+                rid,
+            )
         logger.exception("unhandled error on %s %s (request %s)", request.method, request.path, rid)
         return problem(
             500, ErrorCode.INTERNAL_ERROR.value, "the server failed; quote the request id", rid

@@ -86,3 +86,13 @@ async def test_service_error_renders_its_code(settings: Settings, start_client: 
     body = await resp.json()
     assert body["code"] == "team_not_found"
     assert body["detail"] == "no such team"
+
+
+async def test_a_dependency_outage_is_503_not_500(settings: Settings, start_client: Any) -> None:
+    async def down(request: web.Request) -> web.Response:
+        raise ConnectionRefusedError("database went away")
+
+    client = await start_client(_app_with_probe(settings, down))
+    resp = await client.post("/probe")
+    assert resp.status == 503
+    assert (await resp.json())["code"] == "service_unavailable"
