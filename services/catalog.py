@@ -23,7 +23,8 @@ from models.catalog import Product, Sku
 from models.community import Community
 from models.user import Role
 from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound
-from services.communities import as_uuid, ensure_can_manage, get_community
+from services.communities import ensure_can_manage, get_community
+from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -113,7 +114,7 @@ async def _view(product: Product) -> ProductView:
 
 
 async def _product_for_edit(actor: Principal, product_id: str | uuid.UUID) -> Product:
-    key = as_uuid(product_id)
+    key = parse_uuid(product_id)
     product = await Product.get_or_none(id=key) if key is not None else None
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, "no product has this id")
@@ -189,7 +190,7 @@ async def update_product(
 
 async def get_product(*, actor: Principal, product_id: str | uuid.UUID) -> ProductView:
     """A product the caller may see; an inactive one is not found for shoppers."""
-    key = as_uuid(product_id)
+    key = parse_uuid(product_id)
     product = None
     if key is not None:
         query = Product.filter(id=key)
@@ -238,7 +239,7 @@ async def list_products(
     if category:
         query = query.filter(category=category)
     if community_id is not None:
-        key = as_uuid(community_id)
+        key = parse_uuid(community_id)
         if key is None:
             raise _invalid("community_id", "not a community id")
         query = query.filter(community_id=key)
@@ -276,7 +277,7 @@ async def update_sku(
     stock: int | _Unset = UNSET,
 ) -> Sku:
     """Rename, reprice or restock one SKU (stock is set, in one UPDATE)."""
-    key = as_uuid(sku_id)
+    key = parse_uuid(sku_id)
     sku = await Sku.get_or_none(id=key) if key is not None else None
     if sku is None:
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no SKU has this id")

@@ -20,21 +20,12 @@ from tortoise.transactions import in_transaction
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
 from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound, Unauthenticated
+from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
-
-
-def as_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
-    """The UUID an outside id names, or None when it is not one (callers answer 404)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ class Joined:
 
 async def get_community(community_id: str | uuid.UUID) -> Community:
     """The community with this id; a missing or malformed id is ``community_not_found``."""
-    key = as_uuid(community_id)
+    key = parse_uuid(community_id)
     community = await Community.get_or_none(id=key) if key is not None else None
     if community is None:
         raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "no community has this id")
@@ -109,7 +100,7 @@ async def create_community(
     """An admin opens a community; its leader becomes a leader and its first member."""
     if not actor.is_admin:
         raise Forbidden(ErrorCode.FORBIDDEN, "only admins create communities")
-    key = as_uuid(leader_id)
+    key = parse_uuid(leader_id)
     leader = await User.get_or_none(id=key) if key is not None else None
     if leader is None:
         raise Invalid(
