@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as redis_asyncio
 
 from bench.harness import Result, Server, connect, fresh_database, redis_url
+from bench.world import seed_campaign
 
 PENDING = 100_000
 DUE_SOON = 1_500  # these fall due during the run, spread over WINDOW
@@ -22,48 +23,8 @@ WINDOW = timedelta(seconds=40)
 async def _seed(now: datetime) -> None:
     conn = await connect()
     try:
-        user, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
-        await conn.execute(
-            "INSERT INTO users (id, openid, nickname, role, created_at) "
-            "VALUES ($1, 'bench-head', 'head', 'leader', $2)",
-            user,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO communities (id, name, leader_id, timezone, created_at) "
-            "VALUES ($1, 'bench', $2, 'Asia/Shanghai', $3)",
-            community,
-            user,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO products (id, title, description, category, images, community_id, "
-            "created_by_id, active, created_at, updated_at) "
-            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)",
-            product,
-            community,
-            user,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 100, 0)",
-            sku,
-            product,
-        )
-        await conn.execute(
-            "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
-            "team_size, team_hours, reservation_minutes, starts_at, ends_at, stock_cap, "
-            "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
-            "reminder_minutes) VALUES ($1, $2, $3, 'bench', 100, '[]', 3, 24, 15, $4, $5, "
-            "$6, $6, 1, false, $7, $4, '[]')",
-            campaign,
-            community,
-            sku,
-            now - timedelta(hours=1),
-            now + timedelta(days=2),
-            PENDING * 3,
-            user,
-        )
+        # team size 3, no reminders: the clock only settles
+        user, campaign = await seed_campaign(conn, now, team_size=3, stock_cap=PENDING * 3)
         rows = []
         rng = random.Random(7)
         for i in range(PENDING):

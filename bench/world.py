@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import asyncpg
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from bench.harness import BENCH_SECRETS, connect
@@ -28,52 +29,62 @@ class World:
     senders: list[str]
 
 
+async def seed_campaign(
+    conn: asyncpg.Connection, now: datetime, *, team_size: int, stock_cap: int
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A leader, their community, a product with a SKU and a running campaign on it."""
+    leader, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
+    await conn.execute(
+        "INSERT INTO users (id, openid, nickname, role, created_at) "
+        "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)",
+        leader,
+        now,
+    )
+    await conn.execute(
+        "INSERT INTO communities (id, name, leader_id, chat_id, timezone, created_at) "
+        "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)",
+        community,
+        leader,
+        now,
+    )
+    await conn.execute(
+        "INSERT INTO products (id, title, description, category, images, community_id, "
+        "created_by_id, active, created_at, updated_at) "
+        "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)",
+        product,
+        community,
+        leader,
+        now,
+    )
+    await conn.execute(
+        "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 990, 0)",
+        sku,
+        product,
+    )
+    await conn.execute(
+        "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
+        "team_size, team_hours, reservation_minutes, starts_at, ends_at, stock_cap, "
+        "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
+        "reminder_minutes) VALUES ($1, $2, $3, 'bench', 990, '[]', $4, 24, 15, $5, $6, "
+        "$7, $7, 1, false, $8, $5, '[]')",
+        campaign,
+        community,
+        sku,
+        team_size,
+        now - timedelta(hours=1),
+        now + timedelta(days=2),
+        stock_cap,
+        leader,
+    )
+    return leader, campaign
+
+
 async def build(*, users: int, teams: int, senders: int) -> World:
     now = datetime.now(tz=UTC)
     conn = await connect()
     try:
-        leader, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
-        await conn.execute(
-            "INSERT INTO users (id, openid, nickname, role, created_at) "
-            "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)",
-            leader,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO communities (id, name, leader_id, chat_id, timezone, created_at) "
-            "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)",
-            community,
-            leader,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO products (id, title, description, category, images, community_id, "
-            "created_by_id, active, created_at, updated_at) "
-            "VALUES ($1, 'p', '', '', '[]', $2, $3, true, $4, $4)",
-            product,
-            community,
-            leader,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO skus (id, product_id, name, price, stock) VALUES ($1, $2, 's', 990, 0)",
-            sku,
-            product,
-        )
-        await conn.execute(
-            "INSERT INTO campaigns (id, community_id, sku_id, title, group_price, price_tiers, "
-            "team_size, team_hours, reservation_minutes, starts_at, ends_at, stock_cap, "
-            "stock_left, per_user_limit, guaranteed, created_by_id, created_at, "
-            "reminder_minutes) VALUES ($1, $2, $3, 'bench', 990, '[]', $4, 24, 15, $5, $6, "
-            "$7, $7, 1, false, $8, $5, '[]')",
-            campaign,
-            community,
-            sku,
-            TEAM_SIZE,
-            now - timedelta(hours=1),
-            now + timedelta(days=2),
-            users * 2 + 10,
-            leader,
+        leader, campaign = await seed_campaign(
+            conn, now, team_size=TEAM_SIZE, stock_cap=users * 2 + 10
         )
         user_ids = [uuid.uuid4() for _ in range(users)]
         await conn.copy_records_to_table(
