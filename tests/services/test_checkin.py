@@ -96,3 +96,18 @@ async def test_communities_are_counted_apart_and_concurrent_check_ins_count_once
     assert await PointsEntry.filter(community_id=here.id).count() == 1
     elsewhere = await checkin.check_in(principal=who(user), community_id=there.id, now=NOON)
     assert elsewhere.created and elsewhere.balance == 1
+
+
+async def test_the_database_refuses_to_edit_points() -> None:
+    community = await make_community()
+    user = await make_user()
+    result = await checkin.check_in(
+        principal=Principal(user_id=user.id, role=user.role),
+        community_id=community.id,
+        now=datetime.now(tz=UTC),
+    )
+    assert result.created
+    # asyncpg's RaiseError on PostgreSQL, Tortoise's OperationalError on SQLite
+    with pytest.raises(Exception, match="append-only"):  # noqa: B017 - the message is the check
+        await PointsEntry.filter(user_id=user.id).update(delta=1000)
+    assert await checkin.balance(user_id=user.id, community_id=community.id) == result.points
