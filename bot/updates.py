@@ -40,6 +40,14 @@ def _when(value: object, fallback: datetime) -> datetime:
         return fallback
 
 
+def _known(platform: Platform, xml: str) -> bool:
+    try:
+        parsed = _PARSERS[platform](xml)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise BadPayload(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
+    return not isinstance(parsed, UnknownMessage)
+
+
 def from_xml(platform: Platform, fields: dict[str, Any], xml: str, now: datetime) -> Update | None:
     """An OA / WeCom-app message as an Update; None for a type wechatpy does not know."""
     sender = fields.get("FromUserName")
@@ -48,11 +56,7 @@ def from_xml(platform: Platform, fields: dict[str, Any], xml: str, now: datetime
         raise BadPayload("FromUserName or MsgType missing")
     if msg_type.lower() == "event" and not _filled(fields.get("Event")):
         raise BadPayload("Event missing")
-    try:
-        parsed = _PARSERS[platform](xml)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise BadPayload(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
-    if isinstance(parsed, UnknownMessage):
+    if msg_type != "text" and not _known(platform, xml):  # text, the bulk, is always known
         return None
     text: str | None = None
     event: str | None = None

@@ -50,7 +50,7 @@ class ChatDispatcher:
         try:
             if await self._rate_limited(update):
                 return Text(ctx.render("rate_limited.j2"))
-            ctx.user = await chat_users.user_for(
+            ctx.principal = await chat_users.sender(
                 platform=update.platform.value, external_id=update.sender, now=ctx.now
             )
             if update.chat_type is ChatType.GROUP:

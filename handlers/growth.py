@@ -15,9 +15,8 @@ staff = Roles(Role.LEADER, Role.ADMIN)
 
 @router.route(Command("邀请", "invite"))
 async def invite(ctx: Context, args: str = "") -> Reply:
-    assert ctx.user is not None
     mine = await share.invite_share(
-        user=ctx.user,
+        user=await ctx.load_user(),
         community_id=ctx.community.id if ctx.community else None,
         settings=ctx.settings,
         now=ctx.now,
@@ -29,8 +28,9 @@ async def invite(ctx: Context, args: str = "") -> Reply:
 async def my_earnings(ctx: Context, args: str = "") -> Reply:
     if ctx.update.chat_type is ChatType.GROUP:  # earnings are not for the whole group to read
         return Text(ctx.render("private_only.j2", command="收益"))
-    assert ctx.user is not None
-    summary = await earnings.summary(ctx.user.id, now=ctx.now, timezone=ctx.settings.timezone)
+    summary = await earnings.summary(
+        principal_of(ctx).user_id, now=ctx.now, timezone=ctx.settings.timezone
+    )
     return Text(ctx.render("earnings.j2", summary=summary))
 
 

@@ -22,4 +22,4 @@ async def unknown(ctx: Context) -> Reply | None:
 
 
 def _is_staff(ctx: Context) -> bool:
-    return ctx.user is not None and ctx.user.role.value in ("leader", "admin")
+    return ctx.principal is not None and ctx.principal.role.value in ("leader", "admin")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.user import Role
 from qunshop.chat import Reply, Update
+from services import chat_users
 
 if TYPE_CHECKING:
     import jinja2
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from models.community import Community
     from models.user import User
     from qunshop.config import Settings
+    from services.auth import Principal
 
 
 @dataclass
@@ -32,9 +34,17 @@ class Context:
     redis: Redis
     settings: Settings
     templates: jinja2.Environment
-    user: User | None = None
+    principal: Principal | None = None  # who wrote (id and role), set for every update
+    user: User | None = None  # their full record, once a handler asked for it
     community: Community | None = None  # the community bound to this group chat
     data: dict[str, Any] = field(default_factory=dict)
+
+    async def load_user(self) -> User:
+        """The sender's record: most handlers need only ``principal``, so it is read lazily."""
+        if self.user is None:
+            assert self.principal is not None
+            self.user = await chat_users.user(self.principal.user_id)
+        return self.user
 
     def render(self, name: str, **values: Any) -> str:
         return self.templates.get_template(name).render(**values).strip()
@@ -93,7 +103,7 @@ class Roles:
         self.roles = set(roles)
 
     def __call__(self, ctx: Context) -> FilterResult:
-        return ctx.user is not None and ctx.user.role in self.roles
+        return ctx.principal is not None and ctx.principal.role in self.roles
 
 
 class Regex:

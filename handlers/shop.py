@@ -13,8 +13,8 @@ router = Router("shop")
 
 
 def principal_of(ctx: Context) -> Principal:
-    assert ctx.user is not None
-    return Principal(user_id=ctx.user.id, role=ctx.user.role)
+    assert ctx.principal is not None
+    return ctx.principal
 
 
 @router.route(Command("团购", "deals", "拼团"))
