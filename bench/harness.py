@@ -164,6 +164,12 @@ class Server:
                 await asyncio.sleep(0.05)
         raise TimeoutError("server did not start")
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU the server process has used so far (from /proc)."""
+        assert self.proc is not None
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float:
         assert self.proc is not None
         status = Path(f"/proc/{self.proc.pid}/status").read_text()

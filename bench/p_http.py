@@ -35,9 +35,18 @@ def _replay(
         Path(handle.name).unlink()
 
 
-def _measure(url: str, lines: list[str]) -> tuple[WrkRun, WrkRun]:
-    """Full speed, then about half that rate on requests not used yet, for latency."""
+def _cpu_us(server: Server, run: WrkRun, cpu_before: float) -> int:
+    """The server's own CPU per request: steadier than throughput on a shared machine."""
+    return round((server.cpu_seconds() - cpu_before) / max(run.requests, 1) * 1e6)
+
+
+def _measure(server: Server, lines: list[str]) -> tuple[WrkRun, WrkRun, int]:
+    """Full speed (and its server CPU per request), then about half that rate on requests not
+    used yet, for latency."""
+    url = server.url
+    cpu_before = server.cpu_seconds()
     full = _replay(url, lines)
+    cpu_us = _cpu_us(server, full, cpu_before)
     rate_per_connection = max(full.rps / 2 / PACED_CONNECTIONS, 0.1)
     pause = max(int(1000 / rate_per_connection), 1)
     half = _replay(
@@ -47,12 +56,18 @@ def _measure(url: str, lines: list[str]) -> tuple[WrkRun, WrkRun]:
         pause_ms=pause,
         connections=PACED_CONNECTIONS,
     )
-    return full, half
+    return full, half, cpu_us
 
 
 def _ratio_result(
-    id_: str, run: WrkRun, half: WrkRun, bare: WrkRun, goal: float, p99_goal: float, **extra: object
+    id_: str,
+    measured: tuple[WrkRun, WrkRun, int],
+    bare: WrkRun,
+    goal: float,
+    p99_goal: float,
+    **extra: object,
 ) -> Result:
+    run, half, cpu_us = measured
     ratio = round(run.rps / bare.rps, 3)
     return Result(
         id_,
@@ -68,6 +83,7 @@ def _ratio_result(
             "half_load_rps": round(half.rps),
             "p99_goal_ms": p99_goal,
             "p99_met": half.p99_ms <= p99_goal,
+            "server_cpu_us_per_request": cpu_us,
             **extra,
         },
     )
@@ -84,11 +100,13 @@ async def run() -> list[Result]:
     server = Server("--role", "web", pay_api_base=fake_pay.url)
     await server.start()
     try:
+        cpu_before = server.cpu_seconds()
         bare = await asyncio.to_thread(_replay, server.url, world.bare_lines(1))
+        bare_cpu_us = _cpu_us(server, bare, cpu_before)
         hooks = world.webhook_lines(bench_world, 40_000)
-        p2_full, p2_half = await asyncio.to_thread(_measure, server.url, hooks)
+        p2 = await asyncio.to_thread(_measure, server, hooks)
         joins = world.join_lines(bench_world, 0, 60_000)
-        p1_full, p1_half = await asyncio.to_thread(_measure, server.url, joins)
+        p1 = await asyncio.to_thread(_measure, server, joins)
         started = time.perf_counter()
         p5 = await p5_orders.run(server, bench_world, fake_pay, first_user=62_000, seconds=SECONDS)
         p5_seconds = time.perf_counter() - started
@@ -107,10 +125,11 @@ async def run() -> list[Result]:
                 "endpoint": "GET /healthz",
                 "p99_ms": round(bare.p99_ms, 1),
                 "load": f"wrk 1 thread, {CONNECTIONS} connections, {SECONDS}s",
+                "server_cpu_us_per_request": bare_cpu_us,
             },
         ),
-        _ratio_result("P1", p1_full, p1_half, bare, 0.10, 100.0),
-        _ratio_result("P2", p2_full, p2_half, bare, 0.25, 50.0),
+        _ratio_result("P1", p1, bare, 0.10, 100.0),
+        _ratio_result("P2", p2, bare, 0.25, 50.0),
         Result(
             "P5",
             round(p5.orders_per_second, 1),
