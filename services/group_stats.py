@@ -52,7 +52,7 @@ async def _chat_ids(community_id: object, bound: str | None) -> list[str]:
 
 
 async def _one(community_id: object, chat_id: str) -> GroupStats:
-    visits = Visit.filter(opengid=chat_id)
+    visits = Visit.filter(community_id=community_id, opengid=chat_id)
     visitors = set(await visits.values_list("user_id", flat=True))
     paid = await Order.filter(
         community_id=community_id, chat_id=chat_id, status__in=PAID_STATES
