@@ -76,6 +76,7 @@ async def check_in(*, principal: Principal, community_id: str | uuid.UUID, now: 
                     delta=earned,
                     reason=REASON,
                     ref=f"checkin:{made.id}",
+                    created_at=now,  # the injected clock, as for every ledger entry
                 )
         except IntegrityError:  # uq_checkin_day: a concurrent check-in won
             existing = await CheckIn.get(user_id=user_id, community_id=community.id, day=today)

@@ -38,6 +38,7 @@ async def test_streaks_across_days_and_an_append_only_ledger() -> None:
 
     first = await on(NOON)
     assert (first.created, first.checkin.streak, first.points, first.balance) == (True, 1, 1, 1)
+    assert [e.created_at for e in await PointsEntry.all()] == [NOON]  # the clock's time
     before = await _ledger()
     again = await on(NOON + timedelta(hours=3))
     assert (again.created, again.points, again.balance) == (False, 0, 1)
