@@ -1,16 +1,15 @@
-"""Exactly once: a replay window on the signed timestamp, then an atomic claim in Redis.
-
-WeChat re-sends a message three times, 5 s apart, and a retry may overlap the first
-attempt; whoever claims ``update.dedupe_key`` first does the work, the rest acknowledge.
-"""
+"""Exactly once: a replay window on the signed timestamp, then the atomic claim of
+``services.chat_gate`` (which also counts the sender for the dispatcher's rate limit)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
 from bot.crypto import BadSignature
 from qunshop.keys import CLOCK, REDIS, SETTINGS
+from services import chat_gate
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
     from qunshop.chat import Update
 
 logger = logging.getLogger(__name__)
-
-CLAIM_TTL_SECONDS = 6 * 3600  # far beyond WeChat's retries and the bot's 6-minute stream
 
 
 def check_fresh(request: web.Request, timestamp: str | None) -> str:
@@ -33,26 +30,19 @@ def check_fresh(request: web.Request, timestamp: str | None) -> str:
     return timestamp
 
 
-def _key(update: Update) -> str:
-    return f"chat:dedupe:{update.dedupe_key}"
-
-
-async def claim(request: web.Request, update: Update, value: str = "1") -> bool:
-    """True for the one delivery that may act on this update; atomic across workers."""
-    redis = request.config_dict[REDIS]
-    won = bool(await redis.set(_key(update), value, nx=True, ex=CLAIM_TTL_SECONDS))
-    if not won:
+async def claim(request: web.Request, update: Update, value: str = "1") -> Update | None:
+    """The update, carrying its sender's count, for the one delivery that may act on it;
+    None for the others. Atomic across workers."""
+    sent = await chat_gate.admit(request.config_dict[REDIS], update, value)
+    if sent is None:
         logger.info("duplicate delivery of %s acknowledged", update.dedupe_key)
-    return won
+        return None
+    return dataclasses.replace(update, sender_count=sent)
 
 
 async def release(request: web.Request, update: Update) -> None:
-    """Give a claim back when its work could not be done, so a re-delivery does it."""
-    await request.config_dict[REDIS].delete(_key(update))
+    await chat_gate.release(request.config_dict[REDIS], update)
 
 
 async def claimed_value(request: web.Request, update: Update) -> str | None:
-    value = await request.config_dict[REDIS].get(_key(update))
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return await chat_gate.claimed_value(request.config_dict[REDIS], update)

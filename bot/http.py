@@ -67,7 +67,8 @@ async def answer_xml(
     if update is None:
         logger.info("webhook %s: message type not handled; acknowledged", request.path)
         return success()
-    if not await claim(request, update):
+    update = await claim(request, update)
+    if update is None:
         return success()
     outcome = await dispatch_within(
         request,

@@ -100,7 +100,8 @@ async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] |
     """The first frame for a user message; a re-delivery gets the same stream back."""
     redis = request.config_dict[REDIS]
     stream_id = streams.new_stream_id()
-    if not await claim(request, update, value=stream_id):
+    admitted = await claim(request, update, value=stream_id)
+    if admitted is None:
         known = await claimed_value(request, update)
         if known is None:
             return None
@@ -109,7 +110,7 @@ async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] |
     await streams.save(redis, stream_id, streams.PENDING)
     budget = min(FIRST_FRAME_BUDGET, request.config_dict[SETTINGS].chat_reply_budget)
     outcome = await dispatch_within(
-        request, update, budget=budget, later=streams.stream_later(redis, stream_id)
+        request, admitted, budget=budget, later=streams.stream_later(redis, stream_id)
     )
     if outcome is None:
         return await streams.frame(redis, stream_id, streams.PENDING)
@@ -122,11 +123,12 @@ async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] |
 
 async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | None:
     """enter_chat: a text or template-card welcome, or nothing (no stream here)."""
-    if not await claim(request, update):
+    admitted = await claim(request, update)
+    if admitted is None:
         return None
     outcome = await dispatch_within(
         request,
-        update,
+        admitted,
         budget=request.config_dict[SETTINGS].chat_reply_budget,
         later=messenger_later(request),
     )
@@ -144,6 +146,7 @@ async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | Non
 async def _card_event(request: web.Request, update: Update) -> web.Response:
     """A card button: acknowledged at once (WeCom waits 5 s, once); the answer goes out
     through the messenger (the callback's response_url)."""
-    if await claim(request, update):
-        dispatch_later(request, update, later=messenger_later(request))
+    admitted = await claim(request, update)
+    if admitted is not None:
+        dispatch_later(request, admitted, later=messenger_later(request))
     return _empty()

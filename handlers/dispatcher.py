@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from handlers.routing import Context, Router
 from qunshop.chat import ChatType, Reply, Text, Update
 from qunshop.errors import QunshopError
-from services import chat_users
+from services import chat_gate, chat_users
 
 if TYPE_CHECKING:
     import jinja2
@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from qunshop.config import Settings
 
 logger = logging.getLogger(__name__)
-
-RATE_WINDOW_SECONDS = 60
-RATE_LIMIT = 20  # messages a sender may send the bot per minute
 
 
 class ChatDispatcher:
@@ -48,7 +45,10 @@ class ChatDispatcher:
             templates=self.templates,
         )
         try:
-            if await self._rate_limited(update):
+            sent = update.sender_count
+            if sent is None:
+                sent = await chat_gate.count(self.redis, update)
+            if chat_gate.over_limit(sent):
                 return Text(ctx.render("rate_limited.j2"))
             ctx.principal = await chat_users.sender(
                 platform=update.platform.value, external_id=update.sender, now=ctx.now
@@ -62,16 +62,6 @@ class ChatDispatcher:
             return await handler(ctx, **values)
         except QunshopError as exc:
             return Text(self._error_text(ctx, exc))
-
-    async def _rate_limited(self, update: Update) -> bool:
-        if update.event:  # events are not typed by people
-            return False
-        key = f"chat:rate:{update.platform}:{update.sender}"
-        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
-            pipe.incr(key)
-            pipe.expire(key, RATE_WINDOW_SECONDS, nx=True)
-            count, _ = await pipe.execute()
-        return int(count) > RATE_LIMIT
 
     def _error_text(self, ctx: Context, exc: QunshopError) -> str:
         name = f"errors/{exc.code.value}.j2"

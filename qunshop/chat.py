@@ -36,6 +36,8 @@ class Update:
     event_key: str | None = None  # qrscene_..., a menu key, a card button key
     response_url: str | None = None  # WeCom bot: a one-shot URL for a later answer
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The sender's messages in the current rate window, counted when the update was claimed.
+    sender_count: int | None = field(default=None, compare=False)
 
     @property
     def dedupe_key(self) -> str:

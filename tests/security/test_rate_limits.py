@@ -10,7 +10,7 @@ import xmltodict
 from aiohttp.test_utils import TestClient
 
 from qunshop.keys import REDIS
-from services import ratelimit
+from services import chat_gate, ratelimit
 from tests.bot.helpers import WeComApp
 from tests.support.fake_wechat import FakeWeChat
 
@@ -86,3 +86,18 @@ async def test_chat_commands_are_limited_per_sender(client: TestClient) -> None:
     # Someone else in the same minute is answered as usual.
     resp = await wecom.post(wecom.xml("帮助", sender="calm-typist"))
     assert _reply_text(wecom, await resp.text()) == replies[0]
+
+
+async def test_re_deliveries_do_not_count_against_the_sender(client: TestClient) -> None:
+    """WeChat's retries of one message are claimed once and counted once."""
+    wecom = WeComApp(client)
+    again = wecom.xml("帮助", sender="patient", msg_id="424242")
+    for _ in range(chat_gate.RATE_LIMIT + 5):
+        assert (await wecom.post(again)).status == 200
+    replies = []
+    for _ in range(chat_gate.RATE_LIMIT - 1):  # the first delivery counted one
+        resp = await wecom.post(wecom.xml("帮助", sender="patient"))
+        replies.append(_reply_text(wecom, await resp.text()))
+    assert "消息太快啦，请稍等一分钟再试。" not in replies
+    resp = await wecom.post(wecom.xml("帮助", sender="patient"))
+    assert _reply_text(wecom, await resp.text()) == "消息太快啦，请稍等一分钟再试。"
