@@ -1,8 +1,8 @@
 """The outbound messenger: every message the server sends on its own goes through here.
 
-- Access tokens live in Redis, shared by every worker, and are fetched under a Redis lock so
-  several workers fetch once (WeChat through ``stable_token``). A token the platform rejects
-  (40001/40014/42001) is refreshed once and the call retried once.
+- Access tokens live in Redis, shared by every worker (wechat/tokens.py): fetched once under
+  a Redis lock; a token the platform rejects (40001/40014/42001) is refreshed once and the
+  call retried once. A token failure is a retryable ``MessagingError``, so the outbox retries.
 - A WeCom group robot takes at most 20 messages in any 60 seconds (a sliding window in Redis,
   on the injected clock); a send over the limit is refused with ``Throttled``, never sent.
 - Each group chat gets ``settings.group_daily_quota`` messages per Asia/Shanghai day; a send
@@ -17,18 +17,16 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from redis.exceptions import LockError
 
 from qunshop.chat import Card, ChatType, Platform, Reply, Text, Update
 from services import notify
 from services.outbox import GiveUp, RetryLater
 from wechat import messaging
 from wechat.messaging import MessagingError
+from wechat.tokens import TokenCache
 
 if TYPE_CHECKING:
     import aiohttp
@@ -42,9 +40,6 @@ logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROBOT_PER_MINUTE = 20
 ROBOT_WINDOW_MS = 60_000
-LOCK_TIMEOUT = 15  # seconds a token fetch may hold the lock
-LOCK_WAIT = 10  # seconds a worker waits for another's fetch
-FORCE_REFRESH_GAP = 30  # WeChat allows force_refresh at most every 30 s
 RESPONSE_URL_TTL = timedelta(hours=1)
 FINAL_CUSTOM_ERRORS = frozenset({messaging.OUT_OF_WINDOW, messaging.QUOTA_USED})
 
@@ -66,18 +61,6 @@ class OverQuota(Exception):
     """The group chat has had its messages for today: drop this one."""
 
 
-@dataclass(frozen=True)
-class _Account:
-    name: str
-    key: str  # the Redis key of the cached token
-    fetch: Callable[[bool], Awaitable[tuple[str, int]]]  # force_refresh -> (token, expires_in)
-    can_force: bool
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
@@ -91,77 +74,21 @@ class Messenger:
         self.settings = settings
         self.clock = clock
         self._robot_slot = redis.register_script(_ROBOT_SLOT)
-        self._wechat = _Account(
-            "wechat", f"qunshop:token:wechat:{settings.wechat_appid}", self._fetch_wechat, True
+        self._wechat = TokenCache.wechat(
+            http=http,
+            redis=redis,
+            base=settings.wechat_api_base,
+            appid=settings.wechat_appid,
+            secret=settings.wechat_secret.get_secret_value(),
         )
-        self._wecom = _Account(
-            "wecom",
-            f"qunshop:token:wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
-            self._fetch_wecom,
-            False,
+        self._wecom = TokenCache.wecom(
+            http=http,
+            redis=redis,
+            base=settings.wecom_api_base,
+            corp_id=settings.wecom_corp_id,
+            agent_id=settings.wecom_agent_id,
+            secret=settings.wecom_secret.get_secret_value(),
         )
-
-    # Tokens ---------------------------------------------------------------------------------
-
-    async def _fetch_wechat(self, force: bool) -> tuple[str, int]:
-        return await messaging.stable_token(
-            self.http,
-            base=self.settings.wechat_api_base,
-            appid=self.settings.wechat_appid,
-            secret=self.settings.wechat_secret.get_secret_value(),
-            force_refresh=force,
-        )
-
-    async def _fetch_wecom(self, force: bool) -> tuple[str, int]:
-        return await messaging.wecom_token(
-            self.http,
-            base=self.settings.wecom_api_base,
-            corp_id=self.settings.wecom_corp_id,
-            secret=self.settings.wecom_secret.get_secret_value(),
-        )
-
-    async def _token(self, account: _Account) -> str:
-        cached = _text(await self.redis.get(account.key))
-        return cached or await self._refresh(account, rejected=None)
-
-    async def _refresh(self, account: _Account, *, rejected: str | None) -> str:
-        """Fetch a token once for all workers; ``rejected`` is one the platform refused."""
-        lock = self.redis.lock(
-            f"{account.key}:lock", timeout=LOCK_TIMEOUT, sleep=0.05, blocking_timeout=LOCK_WAIT
-        )
-        try:
-            async with lock:
-                cached = _text(await self.redis.get(account.key))
-                if cached and cached != rejected:
-                    return cached  # another worker fetched it while we waited
-                token, expires_in = await account.fetch(False)
-                if token == rejected and account.can_force:
-                    token, expires_in = await self._force(account)
-                # Refetch a little before the platform renews it (stable tokens overlap 5 min).
-                ttl = max(min(30, expires_in), expires_in - 300)
-                await self.redis.set(account.key, token, ex=ttl)
-                logger.info("%s access token fetched, cached for %ss", account.name, ttl)
-                return token
-        except LockError as exc:
-            raise MessagingError(-1, f"{account.name} token lock: {exc}", retryable=True) from exc
-
-    async def _force(self, account: _Account) -> tuple[str, int]:
-        if not await self.redis.set(f"{account.key}:forced", "1", nx=True, ex=FORCE_REFRESH_GAP):
-            raise MessagingError(-1, "token rejected; forced refresh is too recent", retryable=True)
-        logger.warning("%s token rejected while still current: forcing a refresh", account.name)
-        return await account.fetch(True)
-
-    async def _with_token(
-        self, account: _Account, call: Callable[[str], Awaitable[dict[str, Any]]]
-    ) -> dict[str, Any]:
-        token = await self._token(account)
-        try:
-            return await call(token)
-        except MessagingError as exc:
-            if not exc.invalid_token:
-                raise
-            logger.warning("%s token refused (%s): refreshing once", account.name, exc.errcode)
-        return await call(await self._refresh(account, rejected=token))
 
     # Limits ---------------------------------------------------------------------------------
 
@@ -208,8 +135,7 @@ class Messenger:
         """Customer service (text or news); WeChat enforces the 48 h window and 5-message quota."""
         body = messaging.custom_body(openid, message)
         base = self.settings.wechat_api_base
-        await self._with_token(
-            self._wechat,
+        await self._wechat.call(
             lambda token: messaging.send_custom(self.http, base=base, token=token, payload=body),
         )
 
@@ -218,16 +144,14 @@ class Messenger:
     ) -> None:
         body = {"touser": openid, "template_id": template_id, "page": page, "data": data}
         base = self.settings.wechat_api_base
-        await self._with_token(
-            self._wechat,
+        await self._wechat.call(
             lambda token: messaging.send_subscribe(self.http, base=base, token=token, payload=body),
         )
 
     async def send_wecom_app(self, userid: str, message: dict[str, Any]) -> None:
         body = messaging.wecom_app_body(userid, self.settings.wecom_agent_id, message)
         base = self.settings.wecom_api_base
-        await self._with_token(
-            self._wecom,
+        await self._wecom.call(
             lambda token: messaging.send_wecom_app(self.http, base=base, token=token, payload=body),
         )
 

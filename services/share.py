@@ -21,8 +21,10 @@ from models.groupbuy import Campaign, Team
 from models.growth import ShareCode, ShareKind
 from models.user import User
 from qunshop.errors import ErrorCode, RateLimited, UpstreamError
-from services import campaigns, communities, groupbuy, share_codes, wechat_token
+from services import campaigns, communities, groupbuy, share_codes
 from wechat import wxa
+from wechat.messaging import MessagingError
+from wechat.tokens import TokenCache
 
 if TYPE_CHECKING:
     import aiohttp
@@ -170,11 +172,17 @@ async def _take_quota(redis: Redis, now: datetime) -> None:
 async def _fetch_code(
     *, scene: str, page: str, http: aiohttp.ClientSession, redis: Redis, settings: Settings
 ) -> bytes:
-    token = await wechat_token.access_token(http=http, redis=redis, settings=settings)
+    tokens = TokenCache.wechat(
+        http=http,
+        redis=redis,
+        base=settings.wechat_api_base,
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret.get_secret_value(),
+    )
     release = settings.wxacode_env_version == "release"
-    for attempt in range(2):
-        try:
-            return await wxa.get_unlimited(
+    try:
+        return await tokens.call(
+            lambda token: wxa.get_unlimited(
                 http,
                 base=settings.wechat_api_base,
                 token=token,
@@ -183,20 +191,20 @@ async def _fetch_code(
                 check_path=release,  # unreleased pages exist only in trial and develop
                 env_version=settings.wxacode_env_version,
             )
-        except wxa.WxaCodeError as exc:
-            if exc.invalid_token and attempt == 0:
-                token = await wechat_token.access_token(
-                    http=http, redis=redis, settings=settings, rejected=token
-                )
-                continue
-            if exc.errcode == wxa.RATE_LIMITED:
-                raise RateLimited(
-                    ErrorCode.WXACODE_RATE_LIMITED, "WeChat's code quota is spent; try later"
-                ) from exc
-            raise UpstreamError(
-                ErrorCode.WECHAT_UNAVAILABLE, f"WeChat refused the code ({exc.errcode})"
+        )
+    except MessagingError as exc:  # the token could not be had
+        logger.warning("wechat access token unavailable: %s", exc)
+        raise UpstreamError(
+            ErrorCode.WECHAT_UNAVAILABLE, "WeChat did not answer; try again"
+        ) from exc
+    except wxa.WxaCodeError as exc:
+        if exc.errcode == wxa.RATE_LIMITED:
+            raise RateLimited(
+                ErrorCode.WXACODE_RATE_LIMITED, "WeChat's code quota is spent; try later"
             ) from exc
-    raise UpstreamError(ErrorCode.WECHAT_UNAVAILABLE, "WeChat refused the access token")
+        raise UpstreamError(
+            ErrorCode.WECHAT_UNAVAILABLE, f"WeChat refused the code ({exc.errcode})"
+        ) from exc
 
 
 async def code_image(

@@ -16,7 +16,7 @@ from models.order import Order
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.keys import REDIS
-from services import groupbuy, wechat_token
+from services import groupbuy
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import WXA_PNG, FakeWeChat
 from tests.support.growth import (
@@ -27,6 +27,7 @@ from tests.support.growth import (
     pay,
     principal_of,
 )
+from wechat import tokens
 
 WXACODE = "/wxa/getwxacodeunlimit"
 
@@ -105,13 +106,33 @@ async def test_a_refused_token_is_refreshed_once(
     client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
     redis = client.server.app[REDIS]
-    await redis.set(wechat_token.token_key(settings), "STALE-TOKEN")
+    key = tokens.wechat_key(settings.wechat_appid)  # the key deployments already hold
+    await redis.set(key, "STALE-TOKEN")
     code = await _invite_code(client, settings, await make_user())
     resp = await client.get(f"/api/v1/share-codes/{code}/wxacode")
     assert resp.status == 200, await resp.text()
     assert [c.query["access_token"] for c in wechat.calls_to(WXACODE)][0] == "STALE-TOKEN"
     assert len(wechat.calls_to(WXACODE)) == 2
-    assert (await redis.get(wechat_token.token_key(settings))).decode() == wechat.wechat_token
+    assert (await redis.get(key)).decode() == wechat.wechat_token
+
+
+async def test_a_revoked_token_is_forced_at_most_every_30_seconds(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    codes = [await _invite_code(client, settings, await make_user()) for _ in range(3)]
+    assert (await client.get(f"/api/v1/share-codes/{codes[0]}/wxacode")).status == 200
+    first = wechat.wechat_token
+    assert first is not None
+    wechat.revoked_tokens.add(first)  # refused, yet still what stable_token hands out
+
+    resp = await client.get(f"/api/v1/share-codes/{codes[1]}/wxacode")
+    assert resp.status == 200, await resp.text()
+    assert wechat.wechat_token != first
+    wechat.revoked_tokens.add(wechat.wechat_token)
+    resp = await client.get(f"/api/v1/share-codes/{codes[2]}/wxacode")
+    assert await _problem(resp, 502) == "wechat_unavailable"  # forced too recently
+    forces = [json.loads(c.body)["force_refresh"] for c in wechat.calls_to("/cgi-bin/stable_token")]
+    assert forces == [False, False, True, False]
 
 
 async def test_bad_codes_and_spent_quota_never_reach_wechat(
