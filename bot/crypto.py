@@ -1,7 +1,8 @@
 """Signatures and AES for the three chat webhooks, on wechatpy's pure functions.
 
 Signatures are recomputed here and compared in constant time before wechatpy (which
-compares with ``!=``) is asked to decrypt anything.
+compares with ``!=``) is asked to decrypt anything. Each account's cipher is built once per
+app (``ACCOUNTS``), not once per message.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import hashlib
 import hmac
 import json
 import struct
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+from wechatpy.crypto import PrpCrypto as OAPrp
 from wechatpy.crypto import WeChatCrypto as OACrypto
-from wechatpy.enterprise.crypto import PrpCrypto
-from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
+from wechatpy.enterprise.crypto import PrpCrypto as WeComPrp
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 if TYPE_CHECKING:
@@ -50,63 +53,92 @@ def verify(expected: str | None, *parts: str) -> None:
         raise BadSignature("signature mismatch")
 
 
-def oa_crypto(settings: Settings) -> OACrypto:
-    return OACrypto(
-        settings.wechat_token.get_secret_value(),
-        settings.wechat_aes_key.get_secret_value(),
-        settings.wechat_appid,
-    )
+_ENVELOPE = (
+    "<xml>\n<Encrypt><![CDATA[{encrypt}]]></Encrypt>\n"
+    "<MsgSignature><![CDATA[{signature}]]></MsgSignature>\n"
+    "<TimeStamp>{timestamp}</TimeStamp>\n<Nonce><![CDATA[{nonce}]]></Nonce>\n</xml>"
+)
 
 
-def wecom_crypto(settings: Settings) -> WeComCrypto:
-    return WeComCrypto(
-        settings.wecom_token.get_secret_value(),
-        settings.wecom_aes_key.get_secret_value(),
-        settings.wecom_corp_id,
-    )
+@dataclass(frozen=True)
+class Account:
+    """One webhook's token, AES key and receive id, with wechatpy's cipher built once
+    (its ``WeChatCrypto`` builds one per message, a large share of a message's cost)."""
+
+    token: str
+    key: bytes
+    receive_id: str  # the OA's appid, the WeCom corpid, "" for the intelligent bot
+    prp: OAPrp | WeComPrp
+
+    @classmethod
+    def of(cls, token: str, encoding_aes_key: str, receive_id: str, *, wecom: bool) -> Account:
+        # wechatpy's own key handling (43 characters of base64, one "=" short).
+        key = OACrypto(token, encoding_aes_key, receive_id).key
+        return cls(token, key, receive_id, (WeComPrp if wecom else OAPrp)(key))
+
+    def open(self, encrypt: str, msg_signature: str | None, ts: str, nonce: str) -> str:
+        """Verify ``msg_signature`` over (token, timestamp, nonce, Encrypt), then decrypt.
+
+        WeCom's GET ``echostr`` is encrypted and signed the same way."""
+        verify(msg_signature, self.token, ts, nonce, encrypt)
+        try:
+            return self.prp.decrypt(encrypt, self.receive_id)
+        except _DECRYPT_ERRORS as exc:
+            raise BadPayload(f"cannot decrypt: {type(exc).__name__}") from exc
+
+    def _encrypt(self, text: str) -> str:
+        return self.prp.encrypt(text, self.receive_id).decode()
+
+    def seal_xml(self, xml: str, nonce: str, ts: str) -> str:
+        """The safe-mode reply envelope, as wechatpy's ``encrypt_message`` writes it."""
+        encrypt = self._encrypt(xml)
+        return _ENVELOPE.format(
+            encrypt=encrypt,
+            signature=signature(self.token, ts, nonce, encrypt),
+            timestamp=ts,
+            nonce=nonce,
+        )
+
+    def seal_json(self, payload: dict[str, Any], ts: str, nonce: str) -> dict[str, str]:
+        """The bot's JSON reply envelope (wechatpy only writes the XML one: quirk 2)."""
+        encrypt = self._encrypt(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+        return {
+            "encrypt": encrypt,
+            "msgsignature": signature(self.token, ts, nonce, encrypt),
+            "timestamp": ts,
+            "nonce": nonce,
+        }
 
 
-def wecom_bot_crypto(settings: Settings) -> WeComCrypto:
-    # The intelligent bot's receive id is the empty string (WECHAT.md 10.5).
-    return WeComCrypto(
-        settings.wecom_bot_token.get_secret_value(),
-        settings.wecom_bot_aes_key.get_secret_value(),
-        "",
-    )
+@dataclass(frozen=True)
+class Accounts:
+    oa: Account
+    wecom: Account
+    wecom_bot: Account
+
+    @classmethod
+    def of(cls, settings: Settings) -> Accounts:
+        return cls(
+            oa=Account.of(
+                settings.wechat_token.get_secret_value(),
+                settings.wechat_aes_key.get_secret_value(),
+                settings.wechat_appid,
+                wecom=False,
+            ),
+            wecom=Account.of(
+                settings.wecom_token.get_secret_value(),
+                settings.wecom_aes_key.get_secret_value(),
+                settings.wecom_corp_id,
+                wecom=True,
+            ),
+            # The intelligent bot's receive id is the empty string (WECHAT.md 10.5).
+            wecom_bot=Account.of(
+                settings.wecom_bot_token.get_secret_value(),
+                settings.wecom_bot_aes_key.get_secret_value(),
+                "",
+                wecom=True,
+            ),
+        )
 
 
-def decrypt(
-    crypto: OACrypto | WeComCrypto, encrypt: str, msg_signature: str | None, ts: str, nonce: str
-) -> str:
-    """Verify ``msg_signature`` over (token, timestamp, nonce, Encrypt), then decrypt."""
-    verify(msg_signature, crypto.token, ts, nonce, encrypt)
-    try:
-        # A dict with the capitalised key is what wechatpy expects (quirk 1 in WECHAT.md 10.5).
-        return crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, ts, nonce)
-    except _DECRYPT_ERRORS as exc:
-        raise BadPayload(f"cannot decrypt: {type(exc).__name__}") from exc
-
-
-def decrypt_echo(
-    crypto: WeComCrypto, echostr: str, msg_signature: str | None, ts: str, nonce: str
-) -> str:
-    """WeCom's GET verification: the echostr is encrypted and signed like a message."""
-    verify(msg_signature, crypto.token, ts, nonce, echostr)
-    try:
-        return crypto.check_signature(msg_signature, ts, nonce, echostr)
-    except _DECRYPT_ERRORS as exc:
-        raise BadPayload(f"cannot decrypt echostr: {type(exc).__name__}") from exc
-
-
-def encrypt_json(
-    crypto: WeComCrypto, payload: dict[str, Any], ts: str, nonce: str
-) -> dict[str, str]:
-    """The bot's JSON reply envelope (wechatpy only writes the XML one: quirk 2)."""
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    encrypt = PrpCrypto(crypto.key).encrypt(text, crypto.corp_id).decode()
-    return {
-        "encrypt": encrypt,
-        "msgsignature": signature(crypto.token, ts, nonce, encrypt),
-        "timestamp": ts,
-        "nonce": nonce,
-    }
+ACCOUNTS = web.AppKey("qunshop.bot.accounts", Accounts)

@@ -10,7 +10,7 @@ import logging
 
 from aiohttp import web
 
-from bot.crypto import BadPayload, decrypt, oa_crypto, verify
+from bot.crypto import ACCOUNTS, BadPayload, verify
 from bot.dedupe import check_fresh
 from bot.http import answer_xml, refusing, the_query
 from bot.safexml import parse_xml, read_body
@@ -42,18 +42,18 @@ async def receive(request: web.Request) -> web.StreamResponse:
         verify(signature, settings.wechat_token.get_secret_value(), ts, nonce)
     body = await read_body(request)
     fields = parse_xml(body)
-    crypto = oa_crypto(settings)
+    account = request.config_dict[ACCOUNTS].oa
     if safe:  # msg_signature over the Encrypt field, not the plain signature (issue #739)
         encrypt = fields.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise BadPayload("safe mode without an Encrypt field")
-        xml = decrypt(crypto, encrypt, msg_signature, ts, nonce)
+        xml = account.open(encrypt, msg_signature, ts, nonce)
         fields = parse_xml(xml)
     else:
         xml = body.decode("utf-8", errors="replace")
     update = from_xml(Platform.WECHAT, fields, xml, request.config_dict[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:
-        return crypto.encrypt_message(reply, nonce, now) if safe else reply
+        return account.seal_xml(reply, nonce, now) if safe else reply
 
     return await answer_xml(request, update, seal)

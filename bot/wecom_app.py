@@ -6,13 +6,13 @@ import logging
 
 from aiohttp import web
 
-from bot.crypto import BadPayload, decrypt, decrypt_echo, wecom_crypto
+from bot.crypto import ACCOUNTS, BadPayload
 from bot.dedupe import check_fresh
 from bot.http import answer_xml, plus_quirk, refusing, the_query
 from bot.safexml import parse_xml, read_body
 from bot.updates import from_xml
 from qunshop.chat import Platform
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.keys import CLOCK
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,7 @@ async def verify_url(request: web.Request) -> web.StreamResponse:
     msg_signature, ts, nonce, echostr = the_query(
         request, "msg_signature", "timestamp", "nonce", "echostr"
     )
-    crypto = wecom_crypto(request.config_dict[SETTINGS])
-    plain = decrypt_echo(crypto, plus_quirk(echostr), msg_signature, ts, nonce)
+    plain = request.config_dict[ACCOUNTS].wecom.open(plus_quirk(echostr), msg_signature, ts, nonce)
     # Only the plaintext: no quotes, BOM or newline.
     return web.Response(text=plain, content_type="text/plain")
 
@@ -37,11 +36,11 @@ async def receive(request: web.Request) -> web.StreamResponse:
     encrypt = parse_xml(body).get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise BadPayload("no Encrypt field")
-    crypto = wecom_crypto(request.config_dict[SETTINGS])
-    xml = decrypt(crypto, encrypt, msg_signature, ts, nonce)
+    account = request.config_dict[ACCOUNTS].wecom
+    xml = account.open(encrypt, msg_signature, ts, nonce)
     update = from_xml(Platform.WECOM, parse_xml(xml), xml, request.config_dict[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:
-        return crypto.encrypt_message(reply, nonce, now)
+        return account.seal_xml(reply, nonce, now)
 
     return await answer_xml(request, update, seal)

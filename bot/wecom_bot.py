@@ -16,7 +16,7 @@ from aiohttp import web
 from bot import streams
 from bot.budget import dispatch_later, dispatch_within, messenger_later
 from bot.cards import task_id, template_card
-from bot.crypto import BadPayload, decrypt, decrypt_echo, encrypt_json, wecom_bot_crypto
+from bot.crypto import ACCOUNTS, BadPayload
 from bot.dedupe import check_fresh, claim, claimed_value
 from bot.http import plus_quirk, refusing, the_query
 from bot.safexml import read_body
@@ -49,8 +49,8 @@ async def verify_url(request: web.Request) -> web.StreamResponse:
     msg_signature, ts, nonce, echostr = the_query(
         request, "msg_signature", "timestamp", "nonce", "echostr"
     )
-    crypto = wecom_bot_crypto(request.config_dict[SETTINGS])
-    plain = decrypt_echo(crypto, plus_quirk(echostr), msg_signature, ts, nonce)
+    account = request.config_dict[ACCOUNTS].wecom_bot
+    plain = account.open(plus_quirk(echostr), msg_signature, ts, nonce)
     return web.Response(text=plain, content_type="text/plain")
 
 
@@ -61,11 +61,11 @@ async def receive(request: web.Request) -> web.StreamResponse:
     encrypt = _json_object(await read_body(request)).get("encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise BadPayload("no encrypt field")
-    crypto = wecom_bot_crypto(request.config_dict[SETTINGS])
-    payload = _json_object(decrypt(crypto, encrypt, msg_signature, ts, nonce))
+    account = request.config_dict[ACCOUNTS].wecom_bot
+    payload = _json_object(account.open(encrypt, msg_signature, ts, nonce))
 
     def sealed(plain: dict[str, Any]) -> web.Response:
-        return web.json_response(encrypt_json(crypto, plain, ts, nonce))
+        return web.json_response(account.seal_json(plain, ts, nonce))
 
     if payload.get("msgtype") == "stream":
         return sealed(await _refresh(request, payload))

@@ -7,7 +7,7 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.safexml import MAX_WEBHOOK_BYTES
+from bot.safexml import MAX_WEBHOOK_BYTES, BadXml, parse_xml
 from tests.bot.conftest import Recorder
 from tests.bot.helpers import OA, WeComBot, now_ts, oa_text
 
@@ -105,3 +105,25 @@ async def test_wecom_bot_refuses_bad_json_and_bad_signatures(
     )
     assert resp.status == 403
     assert recorder.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        LAUGHS.replace('"1.0"?>', '"1.0" encoding="UTF-16"?>').encode("utf-16"),  # BOM
+        LAUGHS.replace('"1.0"?>', '"1.0" encoding="UTF-16LE"?>').encode("utf-16-le"),  # none
+        b"<xml><!-- a comment --><MsgType>text</MsgType></xml>",
+        b"<xml><MsgType>te\x00xt</MsgType></xml>",
+        b"<xml><Content><![CDATA[unterminated <!DOCTYPE x></Content></xml>",
+    ],
+    ids=["utf16-bom", "utf16-no-bom", "comment", "nul", "unterminated-cdata"],
+)
+def test_declarations_are_refused_whatever_the_encoding(body: bytes) -> None:
+    with pytest.raises(BadXml):
+        parse_xml(body)
+
+
+def test_declaration_like_text_inside_cdata_is_just_text() -> None:
+    text = "看 <!DOCTYPE x> 和 <!-- 这个 --> ]]"
+    body = f"<xml><MsgType>text</MsgType><Content><![CDATA[{text}]]></Content></xml>".encode()
+    assert parse_xml(body) == {"MsgType": "text", "Content": text}
