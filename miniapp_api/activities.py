@@ -14,7 +14,7 @@ from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
-from qunshop.keys import CLOCK, REDIS
+from qunshop.keys import CLOCK, FLASH_GATE
 from services import activities, checkin, flashsale
 
 TAGS = ("activities",)
@@ -271,7 +271,7 @@ async def buy_flash_sale(request: web.Request) -> web.Response:
             sale_id=request.match_info["sale_id"],
             quantity=body.quantity,
             chat_id=body.chat_id,
-            redis=request.config_dict[REDIS],
+            gate=request.config_dict[FLASH_GATE],
             now=request.config_dict[CLOCK].now(),
         )
         return respond(OrderOut.of(order), 201)

@@ -9,6 +9,7 @@ import aiohttp
 import fakeredis
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.driver_info import DriverInfo
 
 from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
@@ -17,6 +18,7 @@ from qunshop.keys import (
     CHAT_TEMPLATES,
     CLOCK,
     DISPATCH,
+    FLASH_GATE,
     HTTP,
     MESSENGER,
     PAY,
@@ -26,6 +28,7 @@ from qunshop.keys import (
 )
 from qunshop.tasks import TaskTracker
 from qunshop.templates import chat_environment
+from services.flashgate import FlashGate
 from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,10 @@ def make_redis(settings: Settings) -> Redis:
         socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=True,
+        # One reading of redis-py's version for CLIENT SETINFO: left to itself, every new
+        # connection reads the package metadata from disk (about 2 ms), so a burst that
+        # opens the pool's connections stalled the event loop for that long each.
+        driver_info=DriverInfo(),
     )
     return Redis.from_pool(pool)
 
@@ -79,6 +86,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             f"QUNSHOP_REDIS_URL ({settings.redis_url}) does not answer: {type(exc).__name__}: {exc}"
         ) from exc
     app[REDIS] = redis
+    app[FLASH_GATE] = FlashGate(redis)
     yield
     await redis.aclose()
 

@@ -17,7 +17,7 @@ from models.order import Order, OrderKind, OrderStatus
 from models.outbox import OutboxMessage
 from models.user import User
 from qunshop.clock import FrozenClock
-from qunshop.keys import CHAT_TEMPLATES, REDIS
+from qunshop.keys import CHAT_TEMPLATES, FLASH_GATE, REDIS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from services import activities, deadlines, flashsale, notify
@@ -153,7 +153,7 @@ async def test_an_unpaid_flash_order_lapses_at_its_deadline(client: TestClient, 
     order = await flashsale.buy(
         principal=Principal(user_id=buyer.id, role=buyer.role),
         sale_id=str(view.flash_sale.id),
-        redis=client.server.app[REDIS],
+        gate=client.server.app[FLASH_GATE],
         now=NINE + timedelta(minutes=1),
     )
     assert await deadlines.next_due(NINE + timedelta(minutes=1)) == order.reserved_until

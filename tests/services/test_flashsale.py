@@ -84,8 +84,10 @@ async def _codes(responses: list[Any]) -> Counter[Any]:
 
 
 async def _gate(redis: Redis, sale: FlashSale) -> dict[str, int]:
+    """The gate's counts: the stock and what each buyer holds (not its copy of the window)."""
     raw = await redis.hgetall(f"flash:{{{sale.id}}}")
-    return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+    fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+    return {k: v for k, v in fields.items() if k == "stock" or k.startswith("u:")}
 
 
 async def _verdict(sale: FlashSale, *, limit: int) -> Counter[Any]:
