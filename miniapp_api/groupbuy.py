@@ -64,7 +64,7 @@ async def get_campaign(request: web.Request) -> web.Response:
     return respond(CampaignOut.of(campaign))
 
 
-async def _reservation(result: groupbuy.Reservation) -> Reservation:
+def _reservation(result: groupbuy.Reservation) -> Reservation:
     return Reservation(team=TeamOut.of(result.team), order=OrderOut.of(result.order))
 
 
@@ -89,7 +89,7 @@ async def start_team(request: web.Request) -> web.Response:
             now=request.config_dict[CLOCK].now(),
             chat_id=body.chat_id,
         )
-        return respond(await _reservation(result), 201)
+        return respond(_reservation(result), 201)
 
     return await idempotent(request, str(who.user_id), produce)
 
@@ -115,7 +115,7 @@ async def join_team(request: web.Request) -> web.Response:
             now=request.config_dict[CLOCK].now(),
             chat_id=body.chat_id,
         )
-        return respond(await _reservation(result), 201)
+        return respond(_reservation(result), 201)
 
     return await idempotent(request, str(who.user_id), produce)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -21,7 +22,7 @@ from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from qunshop.errors import Conflict, ErrorCode, NotFound
-from services import campaigns, orders, refunds
+from services import campaigns, join_sql, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -46,14 +47,23 @@ def new_team_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
+def _team_key(ref: str | uuid.UUID) -> tuple[uuid.UUID | None, str | None]:
+    """The id a reference names, or else the code it names; (None, None): no team."""
+    key = parse_uuid(ref)
+    code = ref.strip().upper() if isinstance(ref, str) else ""
+    # An id is longer than any code. Tortoise refuses a value longer than the column,
+    # PostgreSQL a NUL: no such code.
+    if key is not None or not 0 < len(code) <= CODE_MAX_LENGTH or "\x00" in code:
+        return key, None
+    return None, code
+
+
 async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Team:
     """A team by its id or by the code people share in chat."""
-    key = parse_uuid(ref)
+    key, code = _team_key(ref)
     related = ("campaign",) if with_campaign else ()
     team = await Team.get_or_none(id=key).select_related(*related) if key else None
-    code = ref.strip().upper() if isinstance(ref, str) else ""
-    # Tortoise refuses a value longer than the column, PostgreSQL a NUL: no such code.
-    if team is None and 0 < len(code) <= CODE_MAX_LENGTH and "\x00" not in code:
+    if team is None and code is not None:
         team = await Team.get_or_none(code=code).select_related(*related)
     if team is None:
         raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
@@ -168,6 +178,16 @@ async def join_team(
     *, principal: Principal, team_ref: str, now: datetime, chat_id: str | None = None
 ) -> Reservation:
     """Hold a seat in an open team while the member pays."""
+    db = connections.get("default")
+    if db.capabilities.dialect == "postgres":
+        # Every check below, in one round trip: a PL/pgSQL function (services/join_sql.py).
+        key, code = _team_key(team_ref)
+        if key is None and code is None:
+            raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
+        team, order, seat = await join_sql.join(
+            db, team_id=key, code=code, user_id=principal.user_id, now=now, chat_id=chat_id
+        )
+        return Reservation(team=team, order=order, seat=seat)
     team = await find_team(team_ref, with_campaign=True)
     campaign = team.campaign
     if team.status is not TeamStatus.OPEN or team.deadline_at <= now:

@@ -1,0 +1,96 @@
+"""Joining a team on PostgreSQL: one call of ``qunshop_join_team`` (migration 0010).
+
+The function keeps every check of the Python path in services/groupbuy.py (which SQLite
+runs) and refuses with SQLSTATE QS404/QS409 and the error code as its message; a refusal
+rolls the whole statement back. One round trip instead of about ten, and no query building.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.transactions import in_transaction
+
+from models.groupbuy import Seat, Team
+from models.order import Order
+from qunshop.errors import Conflict, ErrorCode, NotFound
+from services import orders
+
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+_JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+# What the Python path says for each refusal (services/groupbuy.py).
+DETAILS = {
+    ErrorCode.TEAM_NOT_FOUND: "no such team",
+    ErrorCode.TEAM_CLOSED: "this team has closed",
+    ErrorCode.TEAM_FULL: "this team is full",
+    ErrorCode.ALREADY_IN_TEAM: "you already hold a seat in an open team of this campaign",
+    ErrorCode.CAMPAIGN_SOLD_OUT: "the campaign is sold out",
+}
+_REFUSALS = {"QS404": NotFound, "QS409": Conflict}
+
+
+def _refusal(exc: BaseException) -> Exception | None:
+    """Our function's RAISE as the project's error; None for anything else."""
+    kind = _REFUSALS.get(getattr(exc, "sqlstate", None) or "")
+    if kind is None:
+        return None
+    code = ErrorCode(exc.message)  # type: ignore[attr-defined]
+    if code is ErrorCode.USER_LIMIT_REACHED:
+        limit = exc.detail  # type: ignore[attr-defined]
+        return kind(code, f"at most {limit} per person in this campaign")
+    return kind(code, DETAILS[code])
+
+
+def _row(value: Any) -> dict[str, Any]:
+    return dict(value.items())
+
+
+async def _call(db: BaseDBAsyncClient, args: list[Any]) -> Any:
+    try:
+        _, rows = await db.execute_query(_JOIN_SQL, args)
+    except Exception as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+    return rows[0]
+
+
+async def join(
+    db: BaseDBAsyncClient,
+    *,
+    team_id: uuid.UUID | None,
+    code: str | None,
+    user_id: uuid.UUID,
+    now: datetime,
+    chat_id: str | None,
+) -> tuple[Team, Order, Seat]:
+    """Hold a seat in the team with this id (or, without one, this code) for ``user_id``."""
+    args = [
+        team_id,
+        code,
+        user_id,
+        now,
+        datetime.now(tz=UTC),  # created_at: the wall clock, as Tortoise's auto_now_add
+        uuid.uuid4(),
+        uuid.uuid4(),
+        orders.new_out_trade_no(now),
+        chat_id,
+    ]
+    if isinstance(db, TransactionalDBClient):
+        # Inside the caller's transaction: a refusal rolls back this join alone.
+        async with in_transaction() as savepoint:
+            team, order, seat = await _call(savepoint, args)
+    else:
+        team, order, seat = await _call(db, args)
+    return (
+        Team._init_from_db(**_row(team)),
+        Order._init_from_db(**_row(order)),
+        Seat._init_from_db(**_row(seat)),
+    )

@@ -1,0 +1,241 @@
+"""join_team on either backend: PostgreSQL's one-statement function (services/join_sql.py) and
+SQLite's Python path give the same answers, and a refusal changes no row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
+from models.order import Order, OrderKind, OrderStatus
+from models.user import Role
+from qunshop.errors import Conflict, NotFound
+from services import groupbuy
+from services.auth import Principal
+from tests.support.factories import make_campaign, make_user
+
+pytestmark = pytest.mark.usefixtures("client")
+
+ALREADY = "you already hold a seat in an open team of this campaign"
+
+
+def who(user: Any) -> Principal:
+    return Principal(user_id=user.id, role=user.role)
+
+
+async def _rows(campaign_id: uuid.UUID) -> tuple[int, ...]:
+    """Every number a join changes: orders, seats, seats held, stock left."""
+    teams = await Team.filter(campaign_id=campaign_id)
+    campaign = await Campaign.get(id=campaign_id)
+    return (
+        await Order.all().count(),
+        await Seat.all().count(),
+        sum(t.seats_held for t in teams),
+        campaign.stock_left,
+    )
+
+
+async def _refused(
+    campaign_id: uuid.UUID, user: Any, ref: str, now: datetime, error: type[Exception] = Conflict
+) -> tuple[str, str]:
+    before = await _rows(campaign_id)
+    with pytest.raises(error) as exc:
+        await groupbuy.join_team(principal=who(user), team_ref=ref, now=now, chat_id="g1")
+    assert await _rows(campaign_id) == before
+    return exc.value.code, exc.value.detail  # type: ignore[attr-defined]
+
+
+async def _started(campaign: Campaign, now: datetime) -> groupbuy.Reservation:
+    head = await make_user()
+    return await groupbuy.start_team(principal=who(head), campaign_id=str(campaign.id), now=now)
+
+
+async def test_a_join_returns_the_rows_it_wrote() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, stock_cap=5, group_price=990, head_price=500)
+    started = await _started(campaign, now)
+    member = await make_user()
+    joined = await groupbuy.join_team(
+        principal=who(member), team_ref=f" {started.team.code.lower()} ", now=now, chat_id="g1"
+    )
+    order, seat, team = (
+        await Order.get(id=joined.order.id),
+        await Seat.get(id=joined.seat.id),
+        await Team.get(id=started.team.id),
+    )
+    assert joined.team.id == team.id and joined.team.seats_held == team.seats_held == 2
+    assert joined.team.status is TeamStatus.OPEN and joined.team.code == team.code
+    # A joiner pays the group price, never the head's.
+    assert (order.unit_price, order.amount, order.quantity) == (990, 990, 1)
+    assert order.kind is OrderKind.GROUP and order.status is OrderStatus.PENDING_PAYMENT
+    assert order.reserved_until == now + timedelta(minutes=15) == seat.reserved_until
+    assert (order.team_id, order.campaign_id, order.user_id) == (team.id, campaign.id, member.id)
+    assert (order.sku_id, order.community_id) == (campaign.sku_id, campaign.community_id)
+    assert order.chat_id == "g1" and order.out_trade_no.startswith("QS")
+    assert seat.order_id == order.id and seat.status is SeatStatus.RESERVED
+    assert seat.in_open_team and not seat.is_head
+    for field in ("id", "out_trade_no", "unit_price", "amount", "reserved_until", "status"):
+        assert getattr(joined.order, field) == getattr(order, field)
+    assert (joined.seat.id, joined.seat.status) == (seat.id, seat.status)
+    assert (await Campaign.get(id=campaign.id)).stock_left == 3
+    by_id = await groupbuy.join_team(
+        principal=who(await make_user()), team_ref=str(team.id), now=now
+    )
+    assert by_id.team.seats_held == 3 and by_id.order.chat_id is None
+
+
+async def test_no_such_team() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign()
+    await _started(campaign, now)
+    user = await make_user()
+    for ref in ("NOSUCHCODE", str(uuid.uuid4()), "X" * 40, "AB\x00CD", "  "):
+        code, detail = await _refused(campaign.id, user, ref, now, NotFound)
+        assert (code, detail) == ("team_not_found", "no such team")
+
+
+async def test_closed_team_and_past_deadline() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, team_hours=1)
+    started = await _started(campaign, now)
+    user = await make_user()
+    late = now + timedelta(hours=1)
+    assert await _refused(campaign.id, user, started.team.code, late) == (
+        "team_closed",
+        "this team has closed",
+    )
+    await Team.filter(id=started.team.id).update(status=TeamStatus.FAILED)
+    assert (await _refused(campaign.id, user, started.team.code, now))[0] == "team_closed"
+
+
+async def test_full_team() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=2)
+    started = await _started(campaign, now)
+    await groupbuy.join_team(principal=who(await make_user()), team_ref=started.team.code, now=now)
+    assert await _refused(campaign.id, await make_user(), started.team.code, now) == (
+        "team_full",
+        "this team is full",
+    )
+
+
+async def test_already_in_an_open_team_of_the_campaign() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, per_user_limit=3)
+    first, second = await _started(campaign, now), await _started(campaign, now)
+    user = await make_user()
+    await groupbuy.join_team(principal=who(user), team_ref=first.team.code, now=now)
+    # Under the limit, the unique index (one open-team seat per user) refuses.
+    for ref in (first.team.code, second.team.code):
+        assert await _refused(campaign.id, user, ref, now) == ("already_in_team", ALREADY)
+    # At the limit with a seat in an open team: already_in_team is the more useful answer.
+    await Campaign.filter(id=campaign.id).update(per_user_limit=1)
+    assert (await _refused(campaign.id, user, second.team.code, now))[0] == "already_in_team"
+
+
+async def test_user_limit_counts_seats_of_finished_teams() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, per_user_limit=2)
+    teams = [await _started(campaign, now) for _ in range(3)]
+    user = await make_user()
+    for team in teams[:2]:
+        joined = await groupbuy.join_team(principal=who(user), team_ref=team.team.code, now=now)
+        # As if paid and the team succeeded: the seat still counts, but in no open team.
+        await Seat.filter(id=joined.seat.id).update(status=SeatStatus.PAID, in_open_team=False)
+    assert await _refused(campaign.id, user, teams[2].team.code, now) == (
+        "user_limit_reached",
+        "at most 2 per person in this campaign",
+    )
+    # A released seat does not count.
+    seat = await Seat.filter(user_id=user.id).first()
+    assert seat is not None
+    await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED)
+    joined = await groupbuy.join_team(principal=who(user), team_ref=teams[2].team.code, now=now)
+    assert joined.team.id == teams[2].team.id
+
+
+async def test_sold_out() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, stock_cap=2)
+    started = await _started(campaign, now)
+    await groupbuy.join_team(principal=who(await make_user()), team_ref=started.team.code, now=now)
+    other = await make_campaign(team_size=3, stock_cap=2)
+    await _started(other, now)
+    assert (await Campaign.get(id=campaign.id)).stock_left == 0
+    assert await _refused(campaign.id, await make_user(), started.team.code, now) == (
+        "campaign_sold_out",
+        "the campaign is sold out",
+    )
+
+
+async def test_a_refusal_inside_a_transaction_rolls_back_the_join_alone() -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=2)
+    started = await _started(campaign, now)
+    head = Principal(user_id=started.team.head_id, role=Role.SHOPPER)
+    async with in_transaction():
+        with pytest.raises(Conflict):
+            await groupbuy.join_team(principal=head, team_ref=started.team.code, now=now)
+        joined = await groupbuy.join_team(
+            principal=who(await make_user()), team_ref=started.team.code, now=now
+        )
+    assert (await Team.get(id=started.team.id)).seats_held == 2
+    assert await Seat.filter(order_id=joined.order.id).exists()
+
+
+async def test_joiners_across_teams_at_once_never_oversell() -> None:
+    """Three teams of 4 (12 seats, 3 held by heads), stock 8: exactly 5 joiners get in."""
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=4, stock_cap=8, per_user_limit=1)
+    teams = [await _started(campaign, now) for _ in range(3)]
+    users = [await make_user() for _ in range(60)]
+
+    async def attempt(k: int, user: Any) -> str:
+        try:
+            await groupbuy.join_team(principal=who(user), team_ref=teams[k % 3].team.code, now=now)
+        except Conflict as exc:
+            return exc.code
+        return "joined"
+
+    # Every user twice, at once: the second try of a joined user must be refused.
+    results = await asyncio.gather(*(attempt(k, u) for k, u in enumerate(users + users)))
+    assert results.count("joined") == 5
+    assert set(results) <= {"joined", "campaign_sold_out", "team_full", "already_in_team"}
+    fresh = await Campaign.get(id=campaign.id)
+    assert fresh.stock_left == 0
+    assert await Order.filter(campaign_id=campaign.id).count() == 8
+    assert await Seat.filter(campaign_id=campaign.id).count() == 8
+    held = [t.seats_held for t in await Team.filter(campaign_id=campaign.id)]
+    assert sum(held) == 8 and max(held) <= 4
+    for team in await Team.filter(campaign_id=campaign.id):
+        assert await Seat.filter(team_id=team.id).count() == team.seats_held
+    per_user = [await Seat.filter(user_id=u.id).count() for u in users]
+    assert max(per_user) == 1
+
+
+@pytest.mark.usefixtures("postgres_only")
+async def test_postgres_joins_in_one_statement(caplog: pytest.LogCaptureFixture) -> None:
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3)
+    started = await _started(campaign, now)
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        await groupbuy.join_team(
+            principal=who(await make_user()), team_ref=started.team.code, now=now
+        )
+        with pytest.raises(Conflict):
+            await groupbuy.join_team(
+                principal=who(await make_user()),
+                team_ref=started.team.code,
+                now=now + timedelta(days=2),
+            )
+    sent = [r.getMessage() for r in caplog.records if r.name == "tortoise.db_client"]
+    joins = [m for m in sent if "qunshop_join_team" in m]
+    # The two users' inserts, then one statement per join.
+    assert len(joins) == 2 and len(sent) == 4, sent
