@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
@@ -26,6 +28,8 @@ from qunshop.config import Settings
 from tests.bot.helpers import OA, nonce, now_ts, oa_text
 from tests.support.factories import auth
 from tests.support.fake_wechat import FakeWeChat
+
+logger = logging.getLogger(__name__)
 
 LIVE = (SeatStatus.RESERVED, SeatStatus.PAID)
 PAID_STATES = (OrderStatus.PAID_AWAITING_TEAM, OrderStatus.CONFIRMED)
@@ -187,10 +191,21 @@ async def check_campaign(campaign_id: uuid.UUID) -> Tally:
     Read in one snapshot (REPEATABLE READ on PostgreSQL), so servers still finishing abandoned
     requests cannot commit between two of the reads and fake a half-applied state.
     """
-    async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":
-            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return await _check_campaign(campaign_id)
+    for _ in range(3):
+        try:
+            async with in_transaction() as conn:
+                if conn.capabilities.dialect == "postgres":
+                    await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return await _check_campaign(campaign_id)
+        except TransactionManagementError as exc:
+            # Seen about once in fifteen runs of the in-process hang-up test, never with
+            # `qunshop serve` (which does not cancel handlers): the pool connection this read
+            # got had just come back from a cancelled query, and PostgreSQL answered the SET as
+            # if a query had already run after our BEGIN. The observer reads again on another
+            # connection; the invariants are still checked in full.
+            logger.warning("snapshot read refused (%s); reading again", exc)
+            await asyncio.sleep(0.2)
+    raise AssertionError("could not open a REPEATABLE READ snapshot three times")
 
 
 async def _check_campaign(campaign_id: uuid.UUID) -> Tally:
