@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,62 +17,14 @@ from models.activity import ActivityKind, FlashSale
 from models.catalog import Sku
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
-from qunshop.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.errors import Invalid
-from qunshop.keys import REDIS
 from services import activities, flashsale, payments
 from services.activities import Draft
-from services.auth import Principal
 from services.flashsale import FlashSpec
-from tests.support.factories import auth, make_community, make_sku, make_user
-
-
-def who(user: User) -> Principal:
-    return Principal(user_id=user.id, role=user.role)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(tz=UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-async def api(settings: Settings, clock: FrozenClock, start_client: Any) -> TestClient:
-    return await start_client(create_app(settings, clock=clock, background=False))
-
-
-@pytest.fixture
-def redis(api: TestClient) -> Redis:
-    return api.server.app[REDIS]
-
-
-async def _sale(clock: FrozenClock, *, stock: int, limit: int, extra: int = 50) -> FlashSale:
-    """A flash sale that has just started, its stock carved out of a fresh SKU."""
-    community = await make_community()
-    sku = await make_sku(community, stock=stock + extra)
-    view = await activities.create_activity(
-        principal=who(await community.leader),
-        community_id=community.id,
-        draft=Draft(
-            kind=ActivityKind.FLASH_SALE,
-            title="鸡蛋秒杀",
-            run_at=clock.now() + timedelta(minutes=5),
-            flash=FlashSpec(
-                sku_id=str(sku.id), price=990, stock=stock, per_user_limit=limit, minutes=30
-            ),
-        ),
-        now=clock.now(),
-    )
-    assert view.flash_sale is not None
-    assert (await Sku.get(id=sku.id)).stock == extra
-    clock.advance(timedelta(minutes=5))
-    return view.flash_sale
-
-
-def _url(sale: FlashSale) -> str:
-    return f"/api/v1/flash-sales/{sale.id}/buy"
+from tests.services.flash_world import buy_url, gate_counts, start_sale, who
+from tests.support.factories import auth, make_user
 
 
 async def _codes(responses: list[Any]) -> Counter[Any]:
@@ -81,13 +33,6 @@ async def _codes(responses: list[Any]) -> Counter[Any]:
         body = await resp.json()
         counts[resp.status if resp.status == 201 else body["code"]] += 1
     return counts
-
-
-async def _gate(redis: Redis, sale: FlashSale) -> dict[str, int]:
-    """The gate's counts: the stock and what each buyer holds (not its copy of the window)."""
-    raw = await redis.hgetall(f"flash:{{{sale.id}}}")
-    fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
-    return {k: v for k, v in fields.items() if k == "stock" or k.startswith("u:")}
 
 
 async def _verdict(sale: FlashSale, *, limit: int) -> Counter[Any]:
@@ -105,7 +50,7 @@ async def _verdict(sale: FlashSale, *, limit: int) -> Counter[Any]:
 async def test_1000_buyers_for_100_units(
     api: TestClient, settings: Settings, clock: FrozenClock
 ) -> None:
-    sale = await _sale(clock, stock=100, limit=2)
+    sale = await start_sale(clock, stock=100, limit=2)
     users = [await make_user() for _ in range(400)]
     headers = {u.id: auth(u, settings, clock.now()) for u in users}
     # everyone tries twice, half of them three times: 1000 requests released together
@@ -113,7 +58,7 @@ async def test_1000_buyers_for_100_units(
     random.Random(7).shuffle(attempts)
 
     responses = await asyncio.gather(
-        *(api.post(_url(sale), json={}, headers=headers[u.id]) for u in attempts)
+        *(api.post(buy_url(sale), json={}, headers=headers[u.id]) for u in attempts)
     )
     counts = await _codes(responses)
     assert counts[201] == 100
@@ -133,13 +78,13 @@ async def test_a_flushed_redis_mid_sale_does_not_oversell(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="services.flashsale")
-    sale = await _sale(clock, stock=100, limit=2)
+    sale = await start_sale(clock, stock=100, limit=2)
     early = [await make_user() for _ in range(30)]
     late = [await make_user() for _ in range(200)]
     headers = {u.id: auth(u, settings, clock.now()) for u in early + late}
 
     def post(user: User) -> Any:
-        return api.post(_url(sale), json={}, headers=headers[user.id])
+        return api.post(buy_url(sale), json={}, headers=headers[user.id])
 
     first = await asyncio.gather(*(post(u) for u in early for _ in range(2)))
     assert (await _codes(first))[201] == 60
@@ -162,27 +107,27 @@ async def test_a_flushed_redis_mid_sale_does_not_oversell(
 async def test_a_lost_gate_is_rebuilt_from_the_database(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=10, limit=2)
+    sale = await start_sale(clock, stock=10, limit=2)
     a, b = await make_user(), await make_user()
     for _ in range(2):
-        assert (await api.post(_url(sale), json={}, headers=auth(a, settings))).status == 201
+        assert (await api.post(buy_url(sale), json={}, headers=auth(a, settings))).status == 201
     await redis.flushdb()
-    again = await api.post(_url(sale), json={}, headers=auth(a, settings))
+    again = await api.post(buy_url(sale), json={}, headers=auth(a, settings))
     assert again.status == 409 and (await again.json())["code"] == "user_limit_reached"
-    assert (await api.post(_url(sale), json={}, headers=auth(b, settings))).status == 201
-    assert await _gate(redis, sale) == {"stock": 7, f"u:{a.id}": 2, f"u:{b.id}": 1}
+    assert (await api.post(buy_url(sale), json={}, headers=auth(b, settings))).status == 201
+    assert await gate_counts(redis, sale) == {"stock": 7, f"u:{a.id}": 2, f"u:{b.id}": 1}
 
 
 async def test_when_the_database_refuses_the_gate_is_given_back(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=10, limit=1)
+    sale = await start_sale(clock, stock=10, limit=1)
     a = await make_user()
-    assert (await api.post(_url(sale), json={}, headers=auth(a, settings))).status == 201
+    assert (await api.post(buy_url(sale), json={}, headers=auth(a, settings))).status == 201
     await redis.hdel(f"flash:{{{sale.id}}}", f"u:{a.id}")  # the gate forgets a's order
-    refused = await api.post(_url(sale), json={}, headers=auth(a, settings))
+    refused = await api.post(buy_url(sale), json={}, headers=auth(a, settings))
     assert refused.status == 409 and (await refused.json())["code"] == "user_limit_reached"
-    assert await _gate(redis, sale) == {"stock": 9}  # the database refused; nothing kept
+    assert await gate_counts(redis, sale) == {"stock": 9}  # the database refused; nothing kept
     assert await Order.filter(user_id=a.id).count() == 1
     assert (await FlashSale.get(id=sale.id)).stock_left == 9
 
@@ -190,16 +135,16 @@ async def test_when_the_database_refuses_the_gate_is_given_back(
 async def test_quantities_and_refusals(
     api: TestClient, settings: Settings, clock: FrozenClock
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=3)
+    sale = await start_sale(clock, stock=5, limit=3)
     a, b = await make_user(), await make_user()
-    resp = await api.post(_url(sale), json={"quantity": 3}, headers=auth(a, settings))
+    resp = await api.post(buy_url(sale), json={"quantity": 3}, headers=auth(a, settings))
     assert resp.status == 201 and (await resp.json())["amount"] == 3 * 990
-    over = await api.post(_url(sale), json={"quantity": 4}, headers=auth(b, settings))
+    over = await api.post(buy_url(sale), json={"quantity": 4}, headers=auth(b, settings))
     assert over.status == 422
-    short = await api.post(_url(sale), json={"quantity": 3}, headers=auth(b, settings))
+    short = await api.post(buy_url(sale), json={"quantity": 3}, headers=auth(b, settings))
     assert short.status == 409 and (await short.json())["code"] == "out_of_stock"
     assert (
-        await api.post(_url(sale), json={"quantity": 2}, headers=auth(b, settings))
+        await api.post(buy_url(sale), json={"quantity": 2}, headers=auth(b, settings))
     ).status == 201
     missing = await api.post("/api/v1/flash-sales/nope/buy", json={}, headers=auth(b, settings))
     assert missing.status == 404
@@ -208,13 +153,13 @@ async def test_quantities_and_refusals(
 
 
 async def test_only_while_it_runs(api: TestClient, settings: Settings, clock: FrozenClock) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     buyer = await make_user()
     clock.advance(timedelta(minutes=-1))
-    early = await api.post(_url(sale), json={}, headers=auth(buyer, settings, clock.now()))
+    early = await api.post(buy_url(sale), json={}, headers=auth(buyer, settings, clock.now()))
     assert early.status == 409 and (await early.json())["code"] == "flash_sale_not_running"
     clock.advance(timedelta(minutes=31))
-    late = await api.post(_url(sale), json={}, headers=auth(buyer, settings, clock.now()))
+    late = await api.post(buy_url(sale), json={}, headers=auth(buyer, settings, clock.now()))
     assert late.status == 409
     assert await Order.filter(kind=OrderKind.FLASH).count() == 0
 
@@ -222,9 +167,9 @@ async def test_only_while_it_runs(api: TestClient, settings: Settings, clock: Fr
 async def test_cancelling_mid_sale_stops_it_and_returns_the_rest(
     api: TestClient, settings: Settings, clock: FrozenClock
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     buyer, late = await make_user(), await make_user()
-    assert (await api.post(_url(sale), json={}, headers=auth(buyer, settings))).status == 201
+    assert (await api.post(buy_url(sale), json={}, headers=auth(buyer, settings))).status == 201
     activity = await sale.activity
     community = await activity.community
     await activities.cancel_activity(
@@ -233,7 +178,7 @@ async def test_cancelling_mid_sale_stops_it_and_returns_the_rest(
         activity_id=activity.id,
         now=clock.now(),
     )
-    refused = await api.post(_url(sale), json={}, headers=auth(late, settings))
+    refused = await api.post(buy_url(sale), json={}, headers=auth(late, settings))
     assert refused.status == 409
     assert (await Sku.get(id=sale.sku_id)).stock == 50 + 4
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
@@ -242,11 +187,11 @@ async def test_cancelling_mid_sale_stops_it_and_returns_the_rest(
 async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(
     api: TestClient, settings: Settings, clock: FrozenClock
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     payer, lapser = await make_user(), await make_user()
-    paid_resp = await api.post(_url(sale), json={}, headers=auth(payer, settings))
+    paid_resp = await api.post(buy_url(sale), json={}, headers=auth(payer, settings))
     paid = await Order.get(id=(await paid_resp.json())["id"])
-    await api.post(_url(sale), json={}, headers=auth(lapser, settings))
+    await api.post(buy_url(sale), json={}, headers=auth(lapser, settings))
     body = await payments.simulated_notify(
         order=paid,
         api_key=settings.pay_api_key.get_secret_value(),
@@ -270,14 +215,14 @@ async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(
     assert lapsed.status is OrderStatus.CANCELLED
     assert (await Sku.get(id=sale.sku_id)).stock == 50 + 1  # back to the SKU, not the sale
     assert (await FlashSale.get(id=sale.id)).stock_left == 3
-    again = await api.post(_url(sale), json={}, headers=auth(lapser, settings))
+    again = await api.post(buy_url(sale), json={}, headers=auth(lapser, settings))
     assert again.status == 409  # the lapsed order still counts towards the limit
 
 
 async def test_overlapping_sales_of_one_sku_are_refused(
     clock: FrozenClock, api: TestClient
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     community = await (await sale.activity).community
     draft = Draft(
         kind=ActivityKind.FLASH_SALE,
@@ -295,7 +240,7 @@ async def test_overlapping_sales_of_one_sku_are_refused(
 
 
 async def test_an_ended_sale_gives_unsold_stock_back(api: TestClient, clock: FrozenClock) -> None:
-    sale = await _sale(clock, stock=10, limit=1, extra=5)
+    sale = await start_sale(clock, stock=10, limit=1, extra=5)
     assert await flashsale.close_ended(now=clock.now()) == 0  # still running
     clock.advance(timedelta(minutes=31))
     assert await flashsale.close_ended(now=clock.now()) == 1

@@ -17,37 +17,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from models.activity import ActivityKind, FlashSale
+from models.activity import FlashSale
 from models.order import Order, OrderKind
 from models.user import User
-from qunshop.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
-from qunshop.keys import FLASH_GATE, REDIS
+from qunshop.keys import FLASH_GATE
 from services import activities, flashsale
-from services.activities import Draft
-from services.auth import Principal
-from services.flashsale import FlashSpec
-from tests.support.factories import auth, make_community, make_sku, make_user
-
-
-def who(user: User) -> Principal:
-    return Principal(user_id=user.id, role=user.role)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(tz=UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-async def api(settings: Settings, clock: FrozenClock, start_client: Any) -> TestClient:
-    return await start_client(create_app(settings, clock=clock, background=False))
-
-
-@pytest.fixture
-def redis(api: TestClient) -> Redis:
-    return api.server.app[REDIS]
+from tests.services.flash_world import buy_url, gate_counts, start_sale, who
+from tests.support.factories import auth, make_user
 
 
 class Statements:
@@ -89,42 +67,9 @@ class ScriptCalls:
         monkeypatch.setattr(redis, "evalsha", evalsha)
 
 
-async def _sale(clock: FrozenClock, *, stock: int, limit: int) -> FlashSale:
-    """A flash sale that has just started."""
-    community = await make_community()
-    sku = await make_sku(community, stock=stock + 10)
-    view = await activities.create_activity(
-        principal=who(await community.leader),
-        community_id=community.id,
-        draft=Draft(
-            kind=ActivityKind.FLASH_SALE,
-            title="鸡蛋秒杀",
-            run_at=clock.now() + timedelta(minutes=5),
-            flash=FlashSpec(
-                sku_id=str(sku.id), price=990, stock=stock, per_user_limit=limit, minutes=30
-            ),
-        ),
-        now=clock.now(),
-    )
-    assert view.flash_sale is not None
-    clock.advance(timedelta(minutes=5))
-    return view.flash_sale
-
-
-def _url(sale: FlashSale) -> str:
-    return f"/api/v1/flash-sales/{sale.id}/buy"
-
-
 async def _post(api: TestClient, sale: FlashSale, headers: dict[str, str], **body: Any) -> Any:
-    resp = await api.post(_url(sale), json=body, headers=headers)
+    resp = await api.post(buy_url(sale), json=body, headers=headers)
     return resp.status, await resp.json()
-
-
-async def _counts(redis: Redis, sale: FlashSale) -> dict[str, int]:
-    """The gate's counts: the stock and what each buyer holds."""
-    raw = await redis.hgetall(f"flash:{{{sale.id}}}")
-    fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
-    return {k: v for k, v in fields.items() if k == "stock" or k.startswith("u:")}
 
 
 async def _database_counts(sale: FlashSale) -> dict[str, int]:
@@ -156,7 +101,7 @@ async def test_refusals_are_answered_by_the_gate_without_the_database(
     statements: Statements,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sale = await _sale(clock, stock=4, limit=2)
+    sale = await start_sale(clock, stock=4, limit=2)
     a, b, c, d = [await make_user() for _ in range(4)]
     assert (await _post(api, sale, auth(a, settings), quantity=2))[0] == 201
     assert (await _post(api, sale, auth(b, settings)))[0] == 201  # one left
@@ -180,14 +125,14 @@ async def test_refusals_are_answered_by_the_gate_without_the_database(
     sold_out = await _post(api, sale, auth(d, settings))
     assert sold_out[0] == 409 and sold_out[1]["code"] == "out_of_stock"
     assert statements.since() == []
-    assert await _counts(redis, sale) == await _database_counts(sale)
+    assert await gate_counts(redis, sale) == await _database_counts(sale)
     await _sold(sale, limit=2)
 
 
 async def test_a_cold_gate_costs_the_database_one_read_per_burst(
     api: TestClient, settings: Settings, clock: FrozenClock, statements: Statements
 ) -> None:
-    sale = await _sale(clock, stock=10, limit=1)
+    sale = await start_sale(clock, stock=10, limit=1)
     users = [await make_user() for _ in range(150)]
     headers = [auth(u, settings) for u in users]
 
@@ -208,14 +153,14 @@ async def test_a_cold_gate_costs_the_database_one_read_per_burst(
 async def test_a_flushed_gate_is_rebuilt_exactly_from_the_database(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=40, limit=2)
+    sale = await start_sale(clock, stock=40, limit=2)
     early = [await make_user() for _ in range(15)]
     late = [await make_user() for _ in range(60)]
     headers = {u.id: auth(u, settings) for u in early + late}
 
     first = await asyncio.gather(*(_post(api, sale, headers[u.id]) for u in early for _ in (1, 2)))
     assert Counter(s for s, _ in first) == {201: 30}
-    before = await _counts(redis, sale)
+    before = await gate_counts(redis, sale)
     assert before == await _database_counts(sale)
     await redis.flushdb()
 
@@ -228,13 +173,13 @@ async def test_a_flushed_gate_is_rebuilt_exactly_from_the_database(
     held = await _sold(sale, limit=2)
     assert sum(held.values()) == 40
     assert all(held[u.id] == 2 for u in early)  # their orders were counted after the flush
-    assert await _counts(redis, sale) == await _database_counts(sale)  # rebuilt exactly
+    assert await gate_counts(redis, sale) == await _database_counts(sale)  # rebuilt exactly
 
 
 async def test_a_gate_that_admits_too_many_cannot_oversell(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=20, limit=1)
+    sale = await start_sale(clock, stock=20, limit=1)
     first = await make_user()
     assert (await _post(api, sale, auth(first, settings)))[0] == 201
     await redis.hset(f"flash:{{{sale.id}}}", "stock", 1000)  # a gate far off the truth
@@ -244,13 +189,13 @@ async def test_a_gate_that_admits_too_many_cannot_oversell(
     assert {b["code"] for s, b in answers if s == 409} == {"out_of_stock"}
     assert await Order.filter(kind=OrderKind.FLASH).count() == 20
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
-    assert (await _counts(redis, sale))["stock"] == 1000 - 19  # the refused gave theirs back
+    assert (await gate_counts(redis, sale))["stock"] == 1000 - 19  # the refused gave theirs back
 
 
 async def test_a_stale_window_in_the_gate_is_corrected_from_the_database(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=10, limit=1)
+    sale = await start_sale(clock, stock=10, limit=1)
     a, b = await make_user(), await make_user()
     assert (await _post(api, sale, auth(a, settings)))[0] == 201  # the gate knows the window
     # The sale is extended behind the gate's back: past the old end the gate is unsure, so
@@ -266,7 +211,7 @@ async def test_a_stale_window_in_the_gate_is_corrected_from_the_database(
 async def test_a_cancelled_sale_is_not_running_though_the_gate_still_has_stock(
     api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     buyer, late, later = await make_user(), await make_user(), await make_user()
     assert (await _post(api, sale, auth(buyer, settings)))[0] == 201
     activity = await sale.activity
@@ -280,7 +225,7 @@ async def test_a_cancelled_sale_is_not_running_though_the_gate_still_has_stock(
     for user in (late, later):
         status, body = await _post(api, sale, auth(user, settings))
         assert status == 409 and body["code"] == "flash_sale_not_running"
-    assert (await _counts(redis, sale))["stock"] == 4  # what the refused took, given back
+    assert (await gate_counts(redis, sale))["stock"] == 4  # what the refused took, given back
     assert await Order.filter(kind=OrderKind.FLASH).count() == 1
 
 
@@ -291,7 +236,7 @@ async def test_buyers_arriving_together_share_one_trip_to_the_gate(
     redis: Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sale = await _sale(clock, stock=5, limit=1)
+    sale = await start_sale(clock, stock=5, limit=1)
     first = await make_user()
     assert (await _post(api, sale, auth(first, settings)))[0] == 201  # primes the gate
     users = [await make_user() for _ in range(60)]
@@ -319,7 +264,7 @@ async def test_exactly_the_stock_is_sold_to_a_concurrent_crowd_on_postgres(
     postgres_only: None, api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
     """A cold gate, 600 requests released together, some asking for two; counted in rows."""
-    sale = await _sale(clock, stock=60, limit=2)
+    sale = await start_sale(clock, stock=60, limit=2)
     users = [await make_user() for _ in range(300)]
     headers = {u.id: auth(u, settings) for u in users}
     rng = random.Random(11)
@@ -335,4 +280,4 @@ async def test_exactly_the_stock_is_sold_to_a_concurrent_crowd_on_postgres(
     assert sum(held.values()) == 60
     assert sum(await Order.filter(kind=OrderKind.FLASH).values_list("quantity", flat=True)) == 60
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
-    assert await _counts(redis, sale) == await _database_counts(sale)
+    assert await gate_counts(redis, sale) == await _database_counts(sale)
