@@ -100,6 +100,13 @@ def _orders_of(sale: FlashSale) -> QuerySet[Order]:
     )
 
 
+async def _lock_sku(sku_id: uuid.UUID) -> None:
+    """Inside the caller's transaction: two sales of one SKU being placed at once queue here,
+    so the second one's overlap check sees the first (PostgreSQL; SQLite runs one
+    transaction at a time)."""
+    await Sku.filter(id=sku_id).select_for_update().first()
+
+
 async def _refuse_overlap(
     sku_id: uuid.UUID, starts_at: datetime, ends_at: datetime, *, other_than: uuid.UUID | None
 ) -> None:
@@ -124,6 +131,7 @@ async def open_sale(
     if sku.product.community_id not in (None, community.id):
         raise _invalid("sku_id", "invalid_flash_sale", "the SKU belongs to another community")
     ends_at = starts_at + timedelta(minutes=spec.minutes)
+    await _lock_sku(sku.id)
     await _refuse_overlap(sku.id, starts_at, ends_at, other_than=None)
     taken = await Sku.filter(id=sku.id, stock__gte=spec.stock).update(stock=F("stock") - spec.stock)
     if taken != 1:
@@ -149,6 +157,7 @@ async def reschedule(sale: FlashSale, *, starts_at: datetime, now: datetime) -> 
             errors=[{"loc": ["run_at"], "msg": "already started", "type": "flash_sale_started"}],
         )
     ends_at = starts_at + (sale.ends_at - sale.starts_at)
+    await _lock_sku(sale.sku_id)
     await _refuse_overlap(sale.sku_id, starts_at, ends_at, other_than=sale.id)
     await FlashSale.filter(id=sale.id).update(starts_at=starts_at, ends_at=ends_at)
     sale.starts_at, sale.ends_at = starts_at, ends_at

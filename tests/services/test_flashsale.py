@@ -24,7 +24,7 @@ from services import activities, flashsale, payments
 from services.activities import Draft
 from services.flashsale import FlashSpec
 from tests.services.flash_world import buy_url, gate_counts, start_sale, who
-from tests.support.factories import auth, make_user
+from tests.support.factories import auth, make_community, make_sku, make_user
 
 
 async def _codes(responses: list[Any]) -> Counter[Any]:
@@ -237,6 +237,37 @@ async def test_overlapping_sales_of_one_sku_are_refused(
             now=clock.now(),
         )
     assert overlap.value.extra["errors"][0]["type"] == "flash_sale_overlap"
+
+
+@pytest.mark.usefixtures("postgres_only")
+async def test_sales_of_one_sku_placed_at_once_never_overlap(
+    clock: FrozenClock, api: TestClient
+) -> None:
+    """Ten submissions of one SKU and window at once: one sale, nine refusals."""
+    community = await make_community()
+    sku = await make_sku(community, stock=100)
+    leader = who(await community.leader)
+    draft = Draft(
+        kind=ActivityKind.FLASH_SALE,
+        title="鸡蛋秒杀",
+        run_at=clock.now() + timedelta(minutes=10),
+        flash=FlashSpec(sku_id=str(sku.id), price=100, stock=5),
+    )
+
+    async def place() -> str:
+        try:
+            await activities.create_activity(
+                principal=leader, community_id=community.id, draft=draft, now=clock.now()
+            )
+        except Invalid as exc:
+            return str(exc.extra["errors"][0]["type"])
+        return "placed"
+
+    outcomes = Counter(await asyncio.gather(*(place() for _ in range(10))))
+
+    assert outcomes == {"placed": 1, "flash_sale_overlap": 9}
+    assert await FlashSale.filter(sku_id=sku.id).count() == 1
+    assert (await Sku.get(id=sku.id)).stock == 95  # one sale's units carved out, once
 
 
 async def test_an_ended_sale_gives_unsold_stock_back(api: TestClient, clock: FrozenClock) -> None:
