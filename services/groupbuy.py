@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
-from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.errors import Conflict, ErrorCode
 from services import campaigns, join_sql, orders, refunds
 from services.ids import parse_uuid
 
@@ -66,7 +66,7 @@ async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Tea
     if team is None and code is not None:
         team = await Team.get_or_none(code=code).select_related(*related)
     if team is None:
-        raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
+        raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
     return team
 
 
@@ -82,14 +82,8 @@ async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
     if held >= campaign.per_user_limit:
         # Only on refusal: say the more useful thing when the seat is in an open team.
         if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
-            raise Conflict(
-                ErrorCode.ALREADY_IN_TEAM,
-                "you already hold a seat in an open team of this campaign",
-            )
-        raise Conflict(
-            ErrorCode.USER_LIMIT_REACHED,
-            f"at most {campaign.per_user_limit} per person in this campaign",
-        )
+            raise join_sql.refusal(ErrorCode.ALREADY_IN_TEAM)
+        raise join_sql.refusal(ErrorCode.USER_LIMIT_REACHED, limit=campaign.per_user_limit)
 
 
 async def _take_stock(campaign: Campaign) -> None:
@@ -97,7 +91,7 @@ async def _take_stock(campaign: Campaign) -> None:
         stock_left=F("stock_left") - 1
     )
     if taken != 1:
-        raise Conflict(ErrorCode.CAMPAIGN_SOLD_OUT, "the campaign is sold out")
+        raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
 
 
 async def _hold_seat(
@@ -138,9 +132,7 @@ async def _hold_seat(
         )
     except IntegrityError:
         # uq_seat_open_team_per_user: a concurrent request of the same user won.
-        raise Conflict(
-            ErrorCode.ALREADY_IN_TEAM, "you already hold a seat in an open team of this campaign"
-        ) from None
+        raise join_sql.refusal(ErrorCode.ALREADY_IN_TEAM) from None
     return order, seat
 
 
@@ -183,7 +175,7 @@ async def join_team(
         # Every check below, in one round trip: a PL/pgSQL function (services/join_sql.py).
         key, code = _team_key(team_ref)
         if key is None and code is None:
-            raise NotFound(ErrorCode.TEAM_NOT_FOUND, "no such team")
+            raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
         team, order, seat = await join_sql.join(
             db, team_id=key, code=code, user_id=principal.user_id, now=now, chat_id=chat_id
         )
@@ -191,9 +183,9 @@ async def join_team(
     team = await find_team(team_ref, with_campaign=True)
     campaign = team.campaign
     if team.status is not TeamStatus.OPEN or team.deadline_at <= now:
-        raise Conflict(ErrorCode.TEAM_CLOSED, "this team has closed")
+        raise join_sql.refusal(ErrorCode.TEAM_CLOSED)
     if team.seats_held >= team.size:
-        raise Conflict(ErrorCode.TEAM_FULL, "this team is full")
+        raise join_sql.refusal(ErrorCode.TEAM_FULL)
     async with in_transaction():
         # The seat: a checked conditional update, which also locks the team row.
         held = await Team.filter(
@@ -202,8 +194,8 @@ async def join_team(
         if held != 1:
             fresh = await Team.get(id=team.id)
             if fresh.status is TeamStatus.OPEN and fresh.deadline_at > now:
-                raise Conflict(ErrorCode.TEAM_FULL, "this team is full")
-            raise Conflict(ErrorCode.TEAM_CLOSED, "this team has closed")
+                raise join_sql.refusal(ErrorCode.TEAM_FULL)
+            raise join_sql.refusal(ErrorCode.TEAM_CLOSED)
         await _check_user_limit(campaign, principal.user_id)
         await _take_stock(campaign)
         order, seat = await _hold_seat(

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from models.groupbuy import Seat, Team
 from models.order import Order
-from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.errors import Conflict, ErrorCode, NotFound, QunshopError
 from services import orders
 
 if TYPE_CHECKING:
@@ -24,27 +24,29 @@ if TYPE_CHECKING:
 
 _JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
-# What the Python path says for each refusal (services/groupbuy.py).
-DETAILS = {
+# One wording per refusal, for this path and the Python one (services/groupbuy.py).
+_WORDING = {
     ErrorCode.TEAM_NOT_FOUND: "no such team",
     ErrorCode.TEAM_CLOSED: "this team has closed",
     ErrorCode.TEAM_FULL: "this team is full",
     ErrorCode.ALREADY_IN_TEAM: "you already hold a seat in an open team of this campaign",
     ErrorCode.CAMPAIGN_SOLD_OUT: "the campaign is sold out",
 }
-_REFUSALS = {"QS404": NotFound, "QS409": Conflict}
 
 
-def _refusal(exc: BaseException) -> Exception | None:
-    """Our function's RAISE as the project's error; None for anything else."""
-    kind = _REFUSALS.get(getattr(exc, "sqlstate", None) or "")
-    if kind is None:
-        return None
-    code = ErrorCode(exc.message)  # type: ignore[attr-defined]
+def refusal(code: ErrorCode, *, limit: object = None) -> QunshopError:
+    """A join's (or a start's) refusal; ``limit`` words user_limit_reached."""
     if code is ErrorCode.USER_LIMIT_REACHED:
-        limit = exc.detail  # type: ignore[attr-defined]
-        return kind(code, f"at most {limit} per person in this campaign")
-    return kind(code, DETAILS[code])
+        return Conflict(code, f"at most {limit} per person in this campaign")
+    kind = NotFound if code is ErrorCode.TEAM_NOT_FOUND else Conflict
+    return kind(code, _WORDING[code])
+
+
+def _refusal(exc: BaseException) -> QunshopError | None:
+    """Our function's RAISE as the project's error; None for anything else."""
+    if getattr(exc, "sqlstate", None) not in ("QS404", "QS409"):
+        return None
+    return refusal(ErrorCode(exc.message), limit=exc.detail)  # type: ignore[attr-defined]
 
 
 def _row(value: Any) -> dict[str, Any]:
