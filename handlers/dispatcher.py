@@ -45,10 +45,7 @@ class ChatDispatcher:
             templates=self.templates,
         )
         try:
-            sent = update.sender_count
-            if sent is None:
-                sent = await chat_gate.count(self.redis, update)
-            if chat_gate.over_limit(sent):
+            if await chat_gate.limited(self.redis, update):
                 return Text(ctx.render("rate_limited.j2"))
             ctx.principal = await chat_users.sender(
                 platform=update.platform.value, external_id=update.sender, now=ctx.now

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from services import ratelimit
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -34,14 +36,15 @@ def _claim_key(update: Update) -> str:
     return f"chat:dedupe:{update.dedupe_key}"
 
 
-def _rate_key(update: Update) -> str:
-    return f"chat:rate:{update.platform}:{update.sender}"
+def _rate_name(update: Update) -> str:
+    return f"chat:{update.platform}:{update.sender}"  # a services.ratelimit key
 
 
 async def admit(redis: Redis, update: Update, value: str = "1") -> int | None:
     """None for a delivery someone already claimed; else the sender's messages this window
     (0 for events, which people do not type)."""
-    keys = [_claim_key(update)] if update.event else [_claim_key(update), _rate_key(update)]
+    claim = _claim_key(update)
+    keys = [claim] if update.event else [claim, ratelimit.PREFIX + _rate_name(update)]
     found = int(
         await redis.register_script(_ADMIT)(
             keys=keys, args=[value, CLAIM_TTL_SECONDS, RATE_WINDOW_SECONDS]
@@ -50,21 +53,17 @@ async def admit(redis: Redis, update: Update, value: str = "1") -> int | None:
     return None if found < 0 else found
 
 
-async def count(redis: Redis, update: Update) -> int:
-    """The sender's messages this window, counting this one: for updates that did not come
-    through ``admit`` (it counted them already)."""
-    if update.event:
-        return 0
-    key = _rate_key(update)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, RATE_WINDOW_SECONDS, nx=True)
-        found, _ = await pipe.execute()
-    return int(found)
-
-
-def over_limit(sent: int) -> bool:
-    return sent > RATE_LIMIT
+async def limited(redis: Redis, update: Update) -> bool:
+    """Over the sender's limit: from the count ``admit`` made, or (an update that did not
+    come through it) by counting now in the same window."""
+    if update.event:  # events are not typed by people
+        return False
+    if update.sender_count is not None:
+        return update.sender_count > RATE_LIMIT
+    within = await ratelimit.hit(
+        redis, _rate_name(update), limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS
+    )
+    return not within
 
 
 async def release(redis: Redis, update: Update) -> None:
