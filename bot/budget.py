@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
+from bot.appconfig import config
 from qunshop.keys import DISPATCH, MESSENGER, TASKS
 from services import health
 
@@ -58,9 +59,9 @@ async def dispatch_within(
     request: web.Request, update: Update, *, budget: float, later: Later
 ) -> Outcome | None:
     """The outcome if it came within ``budget`` seconds; None once ``later`` has it."""
-    tasks = request.config_dict[TASKS]
+    tasks = config(request)[TASKS]
     job = tasks.spawn(
-        _dispatch(request.config_dict[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
+        _dispatch(config(request)[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
     )
     try:
         await asyncio.wait({job}, timeout=budget)
@@ -76,16 +77,16 @@ async def dispatch_within(
 
 def dispatch_later(request: web.Request, update: Update, *, later: Later) -> None:
     """No passive answer at all: dispatch in the background and hand the outcome on."""
-    tasks = request.config_dict[TASKS]
+    tasks = config(request)[TASKS]
     job = tasks.spawn(
-        _dispatch(request.config_dict[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
+        _dispatch(config(request)[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
     )
     tasks.spawn(_finish_late(job, update, later), name=f"chat-late {update.dedupe_key}")
 
 
 def messenger_later(request: web.Request) -> Later:
     """``later`` for the OA and the WeCom app: the reply goes out through the messenger."""
-    messenger = request.config_dict.get(MESSENGER)
+    messenger = config(request).get(MESSENGER)
 
     async def send(update: Update, outcome: Outcome) -> None:
         if outcome.reply is None:

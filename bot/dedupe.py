@@ -7,8 +7,9 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
+from bot.appconfig import config
 from bot.crypto import BadSignature
-from qunshop.keys import CLOCK, REDIS, SETTINGS
+from qunshop.keys import CHAT_GATE, CLOCK, REDIS, SETTINGS
 from services import chat_gate
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 def check_fresh(request: web.Request, timestamp: str | None) -> str:
     """The signed timestamp, if it is within ``webhook_replay_window`` of the clock."""
-    window = request.config_dict[SETTINGS].webhook_replay_window
-    now = request.config_dict[CLOCK].now().timestamp()
+    window = config(request)[SETTINGS].webhook_replay_window
+    now = config(request)[CLOCK].now().timestamp()
     if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
         raise BadSignature("timestamp missing or not a number")
     if abs(now - int(timestamp)) > window:
@@ -33,7 +34,7 @@ def check_fresh(request: web.Request, timestamp: str | None) -> str:
 async def claim(request: web.Request, update: Update, value: str = "1") -> Update | None:
     """The update, carrying its sender's count, for the one delivery that may act on it;
     None for the others. Atomic across workers."""
-    sent = await chat_gate.admit(request.config_dict[REDIS], update, value)
+    sent = await config(request)[CHAT_GATE].admit(update, value)
     if sent is None:
         logger.info("duplicate delivery of %s acknowledged", update.dedupe_key)
         return None
@@ -41,8 +42,8 @@ async def claim(request: web.Request, update: Update, value: str = "1") -> Updat
 
 
 async def release(request: web.Request, update: Update) -> None:
-    await chat_gate.release(request.config_dict[REDIS], update)
+    await chat_gate.release(config(request)[REDIS], update)
 
 
 async def claimed_value(request: web.Request, update: Update) -> str | None:
-    return await chat_gate.claimed_value(request.config_dict[REDIS], update)
+    return await chat_gate.claimed_value(config(request)[REDIS], update)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.appconfig import config
 from bot.budget import dispatch_within, messenger_later
 from bot.crypto import BadPayload, BadSignature
 from bot.dedupe import claim, release
@@ -73,7 +74,7 @@ async def answer_xml(
     outcome = await dispatch_within(
         request,
         update,
-        budget=request.config_dict[SETTINGS].chat_reply_budget,
+        budget=config(request)[SETTINGS].chat_reply_budget,
         later=messenger_later(request),
     )
     if outcome is not None and outcome.outage:
@@ -83,6 +84,6 @@ async def answer_xml(
         raise web.HTTPServiceUnavailable(reason="Service Unavailable")
     if outcome is None or outcome.reply is None:
         return success()
-    now = int(request.config_dict[CLOCK].now().timestamp())
+    now = int(config(request)[CLOCK].now().timestamp())
     xml = render_xml(update, outcome.reply, now)
     return web.Response(text=seal(xml, str(now)), content_type="application/xml")

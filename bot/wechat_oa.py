@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from bot.appconfig import config
 from bot.crypto import ACCOUNTS, BadPayload, verify
 from bot.dedupe import check_fresh
 from bot.http import answer_xml, refusing, the_query
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 async def verify_url(request: web.Request) -> web.StreamResponse:
     check_fresh(request, request.query.get("timestamp"))
     signature, ts, nonce, echostr = the_query(request, "signature", "timestamp", "nonce", "echostr")
-    verify(signature, request.config_dict[SETTINGS].wechat_token.get_secret_value(), ts, nonce)
+    verify(signature, config(request)[SETTINGS].wechat_token.get_secret_value(), ts, nonce)
     return web.Response(text=echostr, content_type="text/plain")  # verbatim, plain in all modes
 
 
@@ -33,7 +34,7 @@ async def verify_url(request: web.Request) -> web.StreamResponse:
 async def receive(request: web.Request) -> web.StreamResponse:
     ts = check_fresh(request, request.query.get("timestamp"))
     nonce = request.query.get("nonce", "")
-    settings = request.config_dict[SETTINGS]
+    settings = config(request)[SETTINGS]
     safe = request.query.get("encrypt_type", "raw").lower() == "aes"
     if safe:
         (msg_signature,) = the_query(request, "msg_signature")  # checked once Encrypt is read
@@ -42,7 +43,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         verify(signature, settings.wechat_token.get_secret_value(), ts, nonce)
     body = await read_body(request)
     fields = parse_xml(body)
-    account = request.config_dict[ACCOUNTS].oa
+    account = config(request)[ACCOUNTS].oa
     if safe:  # msg_signature over the Encrypt field, not the plain signature (issue #739)
         encrypt = fields.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
@@ -51,7 +52,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         fields = parse_xml(xml)
     else:
         xml = body.decode("utf-8", errors="replace")
-    update = from_xml(Platform.WECHAT, fields, xml, request.config_dict[CLOCK].now())
+    update = from_xml(Platform.WECHAT, fields, xml, config(request)[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:
         return account.seal_xml(reply, nonce, now) if safe else reply

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from bot.appconfig import config
 from bot.crypto import ACCOUNTS, BadPayload
 from bot.dedupe import check_fresh
 from bot.http import answer_xml, plus_quirk, refusing, the_query
@@ -23,7 +24,7 @@ async def verify_url(request: web.Request) -> web.StreamResponse:
     msg_signature, ts, nonce, echostr = the_query(
         request, "msg_signature", "timestamp", "nonce", "echostr"
     )
-    plain = request.config_dict[ACCOUNTS].wecom.open(plus_quirk(echostr), msg_signature, ts, nonce)
+    plain = config(request)[ACCOUNTS].wecom.open(plus_quirk(echostr), msg_signature, ts, nonce)
     # Only the plaintext: no quotes, BOM or newline.
     return web.Response(text=plain, content_type="text/plain")
 
@@ -36,9 +37,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
     encrypt = parse_xml(body).get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise BadPayload("no Encrypt field")
-    account = request.config_dict[ACCOUNTS].wecom
+    account = config(request)[ACCOUNTS].wecom
     xml = account.open(encrypt, msg_signature, ts, nonce)
-    update = from_xml(Platform.WECOM, parse_xml(xml), xml, request.config_dict[CLOCK].now())
+    update = from_xml(Platform.WECOM, parse_xml(xml), xml, config(request)[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:
         return account.seal_xml(reply, nonce, now)

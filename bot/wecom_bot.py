@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import streams
+from bot.appconfig import config
 from bot.budget import dispatch_later, dispatch_within, messenger_later
 from bot.cards import task_id, template_card
 from bot.crypto import ACCOUNTS, BadPayload
@@ -49,7 +50,7 @@ async def verify_url(request: web.Request) -> web.StreamResponse:
     msg_signature, ts, nonce, echostr = the_query(
         request, "msg_signature", "timestamp", "nonce", "echostr"
     )
-    account = request.config_dict[ACCOUNTS].wecom_bot
+    account = config(request)[ACCOUNTS].wecom_bot
     plain = account.open(plus_quirk(echostr), msg_signature, ts, nonce)
     return web.Response(text=plain, content_type="text/plain")
 
@@ -61,7 +62,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
     encrypt = _json_object(await read_body(request)).get("encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise BadPayload("no encrypt field")
-    account = request.config_dict[ACCOUNTS].wecom_bot
+    account = config(request)[ACCOUNTS].wecom_bot
     payload = _json_object(account.open(encrypt, msg_signature, ts, nonce))
 
     def sealed(plain: dict[str, Any]) -> web.Response:
@@ -69,7 +70,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
 
     if payload.get("msgtype") == "stream":
         return sealed(await _refresh(request, payload))
-    update = from_bot_json(payload, request.config_dict[CLOCK].now())
+    update = from_bot_json(payload, config(request)[CLOCK].now())
     if update is None:
         logger.info("wecom bot: %s not handled; acknowledged", payload.get("msgtype"))
         return _empty()
@@ -88,7 +89,7 @@ async def _refresh(request: web.Request, payload: dict[str, Any]) -> dict[str, A
     stream_id = stream.get("id") if isinstance(stream, dict) else None
     if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 128:
         raise BadPayload("stream refresh without stream.id")
-    redis = request.config_dict[REDIS]
+    redis = config(request)[REDIS]
     state = await streams.load(redis, stream_id)
     if state is None:
         logger.info("wecom bot: refresh of unknown stream %s", stream_id)
@@ -98,7 +99,7 @@ async def _refresh(request: web.Request, payload: dict[str, Any]) -> dict[str, A
 
 async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] | None:
     """The first frame for a user message; a re-delivery gets the same stream back."""
-    redis = request.config_dict[REDIS]
+    redis = config(request)[REDIS]
     stream_id = streams.new_stream_id()
     admitted = await claim(request, update, value=stream_id)
     if admitted is None:
@@ -108,7 +109,7 @@ async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] |
         state = await streams.load(redis, known) or streams.PENDING
         return await streams.frame(redis, known, state)
     await streams.save(redis, stream_id, streams.PENDING)
-    budget = min(FIRST_FRAME_BUDGET, request.config_dict[SETTINGS].chat_reply_budget)
+    budget = min(FIRST_FRAME_BUDGET, config(request)[SETTINGS].chat_reply_budget)
     outcome = await dispatch_within(
         request, admitted, budget=budget, later=streams.stream_later(redis, stream_id)
     )
@@ -129,7 +130,7 @@ async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | Non
     outcome = await dispatch_within(
         request,
         admitted,
-        budget=request.config_dict[SETTINGS].chat_reply_budget,
+        budget=config(request)[SETTINGS].chat_reply_budget,
         later=messenger_later(request),
     )
     reply = outcome.reply if outcome is not None else None

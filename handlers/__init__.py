@@ -8,6 +8,7 @@ from handlers import activities, events, growth, leader, shop
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
+from services.chat_users import Senders
 
 if TYPE_CHECKING:
     import jinja2
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from qunshop.clock import Clock
     from qunshop.config import Settings
+    from qunshop.tasks import TaskTracker
 
 
 def build_router() -> Router:
@@ -33,8 +35,18 @@ def build_router() -> Router:
 
 
 def build_dispatcher(
-    *, redis: Redis, settings: Settings, clock: Clock, templates: jinja2.Environment
+    *,
+    redis: Redis,
+    settings: Settings,
+    clock: Clock,
+    templates: jinja2.Environment,
+    tasks: TaskTracker,
 ) -> ChatDispatcher:
     return ChatDispatcher(
-        build_router(), redis=redis, settings=settings, clock=clock, templates=templates
+        build_router(),
+        redis=redis,
+        settings=settings,
+        clock=clock,
+        templates=templates,
+        senders=Senders(tasks),
     )

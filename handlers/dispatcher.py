@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from qunshop.clock import Clock
     from qunshop.config import Settings
+    from services.chat_users import Senders
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ class ChatDispatcher:
         settings: Settings,
         clock: Clock,
         templates: jinja2.Environment,
+        senders: Senders,
     ) -> None:
         self.router = router
+        self.senders = senders
         self.redis = redis
         self.settings = settings
         self.clock = clock
@@ -47,7 +50,7 @@ class ChatDispatcher:
         try:
             if await chat_gate.limited(self.redis, update):
                 return Text(ctx.render("rate_limited.j2"))
-            ctx.principal = await chat_users.sender(
+            ctx.principal = await self.senders(
                 platform=update.platform.value, external_id=update.sender, now=ctx.now
             )
             if update.chat_type is ChatType.GROUP:

@@ -13,6 +13,7 @@ from qunshop.chat import Dispatch
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
+from services.chat_gate import ChatGate
 from services.flashgate import FlashGate
 from wechat.api import PayClient
 
@@ -30,5 +31,6 @@ PAY = web.AppKey("qunshop.pay", PayClient)
 DISPATCH = web.AppKey("qunshop.dispatch", Dispatch)
 CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
 FLASH_GATE = web.AppKey("qunshop.flash_gate", FlashGate)
+CHAT_GATE = web.AppKey("qunshop.chat_gate", ChatGate)
 # Typed by annotation only: the doors import these keys and must not import bot/.
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")

@@ -15,6 +15,7 @@ from qunshop.config import Settings
 from qunshop.db import ensure_migrated, open_orm
 from qunshop.errors import StartupError
 from qunshop.keys import (
+    CHAT_GATE,
     CHAT_TEMPLATES,
     CLOCK,
     DISPATCH,
@@ -28,6 +29,7 @@ from qunshop.keys import (
 )
 from qunshop.tasks import TaskTracker
 from qunshop.templates import chat_environment
+from services.chat_gate import ChatGate
 from services.flashgate import FlashGate
 from wechat.api import PayClient
 
@@ -128,12 +130,17 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The chat door's dispatcher (handlers' routers) and its templates."""
+    """The chat door's gate, its dispatcher (handlers' routers) and its templates."""
     from handlers import build_dispatcher  # the composition root wires the chat door
 
+    app[CHAT_GATE] = ChatGate(app[REDIS], app[TASKS])
     templates = chat_environment()
     app[CHAT_TEMPLATES] = templates
     app[DISPATCH] = build_dispatcher(
-        redis=app[REDIS], settings=app[SETTINGS], clock=app[CLOCK], templates=templates
+        redis=app[REDIS],
+        settings=app[SETTINGS],
+        clock=app[CLOCK],
+        templates=templates,
+        tasks=app[TASKS],
     )
     yield

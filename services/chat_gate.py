@@ -3,7 +3,8 @@
 WeChat re-sends a message three times, 5 s apart, and a retry may overlap the first attempt:
 whoever claims ``update.dedupe_key`` first does the work, the rest are acknowledged. The same
 script counts the sender's messages in the current minute, so a re-delivery is never counted
-and the rate limit costs no second round trip (every chat message pays for this one).
+and the rate limit costs no second round trip; the updates that arrive in one turn of the
+event loop share that one (``ChatGate``).
 """
 
 from __future__ import annotations
@@ -11,24 +12,39 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services import ratelimit
+from services.batching import TurnBatcher
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from qunshop.chat import Update
+    from qunshop.tasks import TaskTracker
 
 CLAIM_TTL_SECONDS = 6 * 3600  # far beyond WeChat's retries and the bot's 6-minute stream
 RATE_WINDOW_SECONDS = 60
 RATE_LIMIT = 20  # messages a sender may send the bot per window
 
-# KEYS[1] the claim, KEYS[2] (absent for events) the sender's counter. -1: already claimed.
-# A script is atomic, so a counter never lives without its expiry.
+# Every update of one turn of the event loop, in order (services.batching). ARGV[1] the claim's
+# seconds to live, ARGV[2] the counter's; then per update its claim value and 1 if its sender
+# is counted (events are not). KEYS: per update its claim, then its counter if counted.
+# Answers per update: -1 already claimed, else the sender's count (0 for events). A script
+# is atomic, so a counter never lives without its expiry. (Keys of many slots: one Redis,
+# not a Cluster.)
 _ADMIT = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return -1 end
-if #KEYS < 2 then return 0 end
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-return n
+local out, k = {}, 1
+for i = 3, #ARGV, 2 do
+  local claim, counter = KEYS[k], nil
+  k = k + 1
+  if ARGV[i + 1] == '1' then counter = KEYS[k]; k = k + 1 end
+  if not redis.call('SET', claim, ARGV[i], 'NX', 'EX', ARGV[1]) then out[#out + 1] = -1
+  elseif not counter then out[#out + 1] = 0
+  else
+    local n = redis.call('INCR', counter)
+    if n == 1 then redis.call('EXPIRE', counter, ARGV[2]) end
+    out[#out + 1] = n
+  end
+end
+return out
 """
 
 
@@ -40,17 +56,38 @@ def _rate_name(update: Update) -> str:
     return f"chat:{update.platform}:{update.sender}"  # a services.ratelimit key
 
 
-async def admit(redis: Redis, update: Update, value: str = "1") -> int | None:
-    """None for a delivery someone already claimed; else the sender's messages this window
-    (0 for events, which people do not type)."""
-    claim = _claim_key(update)
-    keys = [claim] if update.event else [claim, ratelimit.PREFIX + _rate_name(update)]
-    found = int(
-        await redis.register_script(_ADMIT)(
-            keys=keys, args=[value, CLAIM_TTL_SECONDS, RATE_WINDOW_SECONDS]
+class ChatGate:
+    """The gate over one Redis client; one per app. The updates that reach it in one turn
+    of the event loop share one script call."""
+
+    def __init__(self, redis: Redis, tasks: TaskTracker) -> None:
+        self.redis = redis
+        self._script = redis.register_script(_ADMIT)
+        self._batch: TurnBatcher[None, tuple[Update, str], int] = TurnBatcher(
+            "chat gate", self._admit_all, tasks, unheard=self._unheard
         )
-    )
-    return None if found < 0 else found
+
+    async def admit(self, update: Update, value: str = "1") -> int | None:
+        """None for a delivery someone already claimed; else the sender's messages this
+        window (0 for events, which people do not type)."""
+        found = await self._batch(None, (update, value))
+        return None if found < 0 else found
+
+    async def _admit_all(self, _: None, asks: list[tuple[Update, str]]) -> list[int]:
+        keys: list[str] = []
+        args: list[str | int] = [CLAIM_TTL_SECONDS, RATE_WINDOW_SECONDS]
+        for update, value in asks:
+            keys.append(_claim_key(update))
+            counted = not update.event
+            if counted:
+                keys.append(ratelimit.PREFIX + _rate_name(update))
+            args += [value, int(counted)]
+        return [int(n) for n in await self._script(keys=keys, args=args)]
+
+    async def _unheard(self, _: None, ask: tuple[Update, str], found: int) -> None:
+        """Claimed for a request that has gone (cancelled): give it back for the retry."""
+        if found >= 0:
+            await release(self.redis, ask[0])
 
 
 async def limited(redis: Redis, update: Update) -> bool:

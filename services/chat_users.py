@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -14,33 +15,63 @@ from models.community import Community
 from models.user import Role, User
 from qunshop.errors import ErrorCode, NotFound
 from services.auth import Principal
+from services.batching import TurnBatcher
+
+if TYPE_CHECKING:
+    from qunshop.tasks import TaskTracker
 
 # The 48-hour window needs minutes, not milliseconds: last_seen_at is written this often.
 SEEN_GRANULARITY = timedelta(minutes=5)
 
 # Every chat message asks this, so it is one plain statement, not an ORM join (which costs
-# several times the round trip in query building).
-_SENDER_SQL = (
-    "SELECT ci.id, ci.user_id, ci.last_seen_at, u.role FROM chat_identities ci "
-    "JOIN users u ON u.id = ci.user_id WHERE ci.platform = {} AND ci.external_id = {}"
+# several times the round trip in query building), and the senders of one turn of the event
+# loop share it (``Senders``).
+_SENDERS_SQL = (
+    "SELECT ci.id, ci.external_id, ci.user_id, ci.last_seen_at, u.role FROM chat_identities ci "
+    "JOIN users u ON u.id = ci.user_id WHERE ci.platform = {} AND ci.external_id {}"
 )
+_SQLITE_CHUNK = 500  # SQLite's limit on parameters per statement is 999 in older builds
 
 
-async def sender(*, platform: str, external_id: str, now: datetime) -> Principal:
-    """Who wrote: the user tied to this platform id, created on first contact."""
+class Senders:
+    """Who wrote: the user tied to a platform id, created on first contact. One per app.
+
+    Called outside any transaction: the shared read runs in the first caller's context."""
+
+    def __init__(self, tasks: TaskTracker) -> None:
+        self._batch: TurnBatcher[str, str, dict[str, Any] | None] = TurnBatcher(
+            "chat senders", _find_all, tasks
+        )
+
+    async def __call__(self, *, platform: str, external_id: str, now: datetime) -> Principal:
+        row = await self._batch(platform, external_id)
+        if row is None:
+            user = await user_for(platform=platform, external_id=external_id, now=now)
+            return Principal(user_id=user.id, role=user.role)
+        seen = row["last_seen_at"]
+        if isinstance(seen, str):  # SQLite hands back the stored text
+            seen = datetime.fromisoformat(seen)
+        if seen is None or now - seen > SEEN_GRANULARITY:
+            await ChatIdentity.filter(id=row["id"]).update(last_seen_at=now)
+        return Principal(user_id=uuid.UUID(str(row["user_id"])), role=Role(row["role"]))
+
+
+async def _find_all(platform: str, external_ids: list[str]) -> list[dict[str, Any] | None]:
     conn = connections.get("default")
-    marks = ("$1", "$2") if conn.capabilities.dialect == "postgres" else ("?", "?")
-    rows = await conn.execute_query_dict(_SENDER_SQL.format(*marks), [platform, external_id])
-    if not rows:
-        user = await user_for(platform=platform, external_id=external_id, now=now)
-        return Principal(user_id=user.id, role=user.role)
-    row = rows[0]
-    seen = row["last_seen_at"]
-    if isinstance(seen, str):  # SQLite hands back the stored text
-        seen = datetime.fromisoformat(seen)
-    if seen is None or now - seen > SEEN_GRANULARITY:
-        await ChatIdentity.filter(id=row["id"]).update(last_seen_at=now)
-    return Principal(user_id=uuid.UUID(str(row["user_id"])), role=Role(row["role"]))
+    unique = list(dict.fromkeys(external_ids))
+    found: dict[str, dict[str, Any]] = {}
+    if conn.capabilities.dialect == "postgres":
+        sql = _SENDERS_SQL.format("$1", "= ANY($2::text[])")
+        rows = await conn.execute_query_dict(sql, [platform, unique])
+    else:
+        rows = []
+        for at in range(0, len(unique), _SQLITE_CHUNK):
+            chunk = unique[at : at + _SQLITE_CHUNK]
+            sql = _SENDERS_SQL.format("?", f"IN ({', '.join('?' * len(chunk))})")
+            rows += await conn.execute_query_dict(sql, [platform, *chunk])
+    for row in rows:
+        found[row["external_id"]] = row
+    return [found.get(external_id) for external_id in external_ids]
 
 
 async def user(user_id: uuid.UUID) -> User:

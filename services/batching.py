@@ -1,0 +1,86 @@
+"""Calls made in one turn of the event loop, sent together: one round trip per turn.
+
+Every chat message asks Redis (its dedup claim) and the database (who sent it) one small
+question each. Under load many messages reach that point in the same turn of the loop, and
+a round trip costs the client far more CPU than the question does, so the questions of one
+turn go out as one call. A caller waits for the next turn at most; a caller who stops
+listening (cancelled) loses only its own answer, and ``unheard`` may undo what it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from qunshop.tasks import TaskTracker
+
+logger = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class TurnBatcher(Generic[K, T, R]):
+    """``await batcher(key, item)``: ``run(key, items)`` is called once for all the items
+    asked under ``key`` in one turn, and must answer them in order."""
+
+    def __init__(
+        self,
+        name: str,
+        run: Callable[[K, list[T]], Awaitable[Sequence[R]]],
+        tasks: TaskTracker,
+        *,
+        unheard: Callable[[K, T, R], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self._run = run
+        self._tasks = tasks
+        self._unheard = unheard
+        self._gathering: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
+
+    async def __call__(self, key: K, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[R] = loop.create_future()
+        batch = self._gathering.get(key)
+        if batch is None:
+            batch = self._gathering[key] = []
+            loop.call_soon(self._flush, key)  # after every caller already due this turn
+        batch.append((item, answer))
+        return await answer
+
+    def _flush(self, key: K) -> None:
+        batch = self._gathering.pop(key)
+        try:
+            # A task of its own: no caller's cancellation can abort the others' call.
+            self._tasks.spawn(self._send(key, batch), name=f"{self.name} x{len(batch)}")
+        except RuntimeError as exc:  # the tracker is closed: shutting down
+            _fail(batch, exc)
+
+    async def _send(self, key: K, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._run(key, [item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.name}: {len(results)} answers for {len(batch)}")
+        except BaseException as exc:  # every caller hears what the call raised
+            _fail(batch, exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (item, answer), result in zip(batch, results, strict=True):
+            if not answer.done():
+                answer.set_result(result)
+            elif self._unheard is not None:
+                try:
+                    await self._unheard(key, item, result)
+                except Exception:
+                    logger.exception("%s: could not undo an unheard answer", self.name)
+
+
+def _fail(batch: Sequence[tuple[object, asyncio.Future[object]]], exc: Exception) -> None:
+    for _, answer in batch:
+        if not answer.done():
+            answer.set_exception(exc)
