@@ -2,12 +2,21 @@
 
 A filter returns False (no match) or a dict of parsed values that become the handler's
 keyword arguments. Routers are included in an explicit order; the first match answers.
+
+Matching is cheap because the work is done once, not per update: a router flattens its
+routes (its own, then each included router's, in order) on its first match and keeps that
+list until a ``route()`` or ``include()`` anywhere below it, so routers may still grow
+after they have answered. A route whose first filter is a plain ``Command`` or ``Event`` is
+indexed by its names: the text's head word is read once per update, and only the routes
+that could take it are tried. ``Command`` and ``Event`` read only the update, which
+filters do not change.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +47,10 @@ class Context:
     user: User | None = None  # their full record, once a handler asked for it
     community: Community | None = None  # the community bound to this group chat
     data: dict[str, Any] = field(default_factory=dict)
+    # The update whose text was split into a command, and the split: see command_parts().
+    _command: tuple[Update, tuple[str, str] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     async def load_user(self) -> User:
         """The sender's record: most handlers need only ``principal``, so it is read lazily."""
@@ -49,17 +62,30 @@ class Context:
     def render(self, name: str, **values: Any) -> str:
         return self.templates.get_template(name).render(**values).strip()
 
+    def command_parts(self) -> tuple[str, str] | None:
+        """The text's head word (lower case, leading ``/`` dropped) and the stripped rest.
+
+        None when there is no text. Split once per update and shared by every ``Command``.
+        """
+        cached = self._command
+        if cached is not None and cached[0] is self.update:
+            return cached[1]
+        parts = split_command(self.update.text)
+        self._command = (self.update, parts)
+        return parts
+
+
+def split_command(text: str | None) -> tuple[str, str] | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    head, _, rest = text.partition(" ")
+    return head.lstrip("/").lower(), rest.strip()
+
 
 FilterResult = bool | dict[str, Any]
 Filter = Callable[[Context], FilterResult | Awaitable[FilterResult]]
 Handler = Callable[..., Awaitable[Reply | None]]
-
-
-async def _apply(flt: Filter, ctx: Context) -> FilterResult:
-    result = flt(ctx)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class Command:
@@ -69,18 +95,17 @@ class Command:
     """
 
     def __init__(self, *names: str, pattern: str | None = None) -> None:
-        self.names = {n.lower() for n in names}
+        self.names = frozenset(n.lower() for n in names)  # frozen: routers index by it
         self.pattern = re.compile(pattern) if pattern else None
 
     def __call__(self, ctx: Context) -> FilterResult:
-        text = (ctx.update.text or "").strip()
-        if not text:
+        parts = ctx.command_parts()
+        if parts is None or parts[0] not in self.names:
             return False
-        head, _, rest = text.partition(" ") if " " in text else (text, "", "")
-        head = head.lstrip("/").lower()
-        if head not in self.names:
-            return False
-        rest = rest.strip()
+        return self.values(parts[1])
+
+    def values(self, rest: str) -> dict[str, Any]:
+        """What a match hands on, given the text after the head word."""
         if self.pattern is None:
             return {"args": rest}
         match = self.pattern.fullmatch(rest)
@@ -91,7 +116,7 @@ class Command:
 
 class Event:
     def __init__(self, *events: str) -> None:
-        self.events = {e.lower() for e in events}
+        self.events = frozenset(e.lower() for e in events)  # frozen: routers index by it
 
     def __call__(self, ctx: Context) -> FilterResult:
         event = (ctx.update.event or "").lower()
@@ -119,36 +144,120 @@ def Always(ctx: Context) -> FilterResult:  # noqa: N802 - reads like the other f
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """One registered route, read once at registration for the matcher."""
+
+    given: tuple[Filter, ...]  # the filters as registered
+    handler: Handler
+    command: Command | None  # a plain Command first: checked through the index
+    events: frozenset[str] | None  # a plain Event first: checked through the index
+    rest: tuple[Filter, ...]  # the filters left to call, in order (``Always`` dropped)
+
+    @classmethod
+    def of(cls, filters: tuple[Filter, ...], handler: Handler) -> _Route:
+        first = filters[0] if filters else None
+        command = first if type(first) is Command else None
+        events = first.events if type(first) is Event else None
+        rest = filters[1:] if command is not None or events is not None else filters
+        rest = tuple(flt for flt in rest if flt is not Always)
+        return cls(filters, handler, command, events, rest)
+
+    def may_take(self, head: str | None, event: str | None) -> bool:
+        if self.command is not None:
+            return head in self.command.names
+        if self.events is not None:
+            return event in self.events
+        return True
+
+
+class _Plan:
+    """A router's routes in order, and which of them each kind of update can reach."""
+
+    def __init__(self, routes: tuple[_Route, ...]) -> None:
+        self.routes = routes
+        self.names: frozenset[str] = frozenset().union(
+            *(r.command.names for r in routes if r.command is not None)
+        )
+        self.events: frozenset[str] = frozenset().union(
+            *(r.events for r in routes if r.events is not None)
+        )
+        # Keyed by (head word, event), each None unless some indexed route names it: bounded.
+        self._reachable: dict[tuple[str | None, str | None], tuple[_Route, ...]] = {}
+
+    def reachable(self, head: str | None, event: str | None) -> tuple[_Route, ...]:
+        key = (head if head in self.names else None, event if event in self.events else None)
+        found = self._reachable.get(key)
+        if found is None:
+            found = tuple(r for r in self.routes if r.may_take(*key))
+            self._reachable[key] = found
+        return found
+
+
 class Router:
     def __init__(self, name: str) -> None:
         self.name = name
-        self._routes: list[tuple[tuple[Filter, ...], Handler]] = []
+        self._routes: list[_Route] = []
         self._children: list[Router] = []
+        self._parents: weakref.WeakSet[Router] = weakref.WeakSet()
+        self._flat: tuple[_Route, ...] | None = None  # own routes, then the children's
+        self._plan: _Plan | None = None
 
     def route(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self._routes.append((filters, handler))
+            self._routes.append(_Route.of(filters, handler))
+            self._changed()
             return handler
 
         return register
 
     def include(self, *routers: Router) -> None:
         self._children.extend(routers)
+        for child in routers:
+            child._parents.add(self)
+        self._changed()
 
     def walk(self) -> Iterable[tuple[tuple[Filter, ...], Handler]]:
-        yield from self._routes
-        for child in self._children:
-            yield from child.walk()
+        for route in self._flattened():
+            yield route.given, route.handler
 
     async def match(self, ctx: Context) -> tuple[Handler, dict[str, Any]] | None:
-        for filters, handler in self.walk():
-            values: dict[str, Any] = {}
-            for flt in filters:
-                result = await _apply(flt, ctx)
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _Plan(self._flattened())
+        head, rest = (ctx.command_parts() if plan.names else None) or (None, "")
+        event = (ctx.update.event or "").lower() if plan.events else None
+        for route in plan.reachable(head, event):
+            values = route.command.values(rest) if route.command is not None else {}
+            for flt in route.rest:
+                result = flt(ctx)
                 if result is False:
                     break
+                if result is True:
+                    continue
+                if not isinstance(result, dict) and inspect.isawaitable(result):
+                    result = await result
+                    if result is False:
+                        break
                 if isinstance(result, dict):
                     values.update(result)
             else:
-                return handler, values
+                return route.handler, values
         return None
+
+    def _flattened(self) -> tuple[_Route, ...]:
+        if self._flat is None:
+            routes = list(self._routes)
+            for child in self._children:
+                routes.extend(child._flattened())
+            self._flat = tuple(routes)
+        return self._flat
+
+    def _changed(self) -> None:
+        """Forget the flattened routes here and in every router that includes this one."""
+        if self._flat is None:
+            return  # no router above holds a copy: each builds its list from this one's
+        self._flat = None
+        self._plan = None
+        for parent in list(self._parents):
+            parent._changed()

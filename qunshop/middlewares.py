@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -53,7 +53,8 @@ def problem(status: int, code: str, detail: str, request_id: str, **extra: Any) 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    # 32 random lowercase hex digits, as uuid4().hex gave, for a fifth of its cost.
+    rid = incoming if _SAFE_ID.match(incoming) else os.urandom(16).hex()
     request[REQUEST_ID] = rid
     response = await handler(request)
     if not response.prepared:

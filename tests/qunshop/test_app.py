@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -35,6 +36,12 @@ async def test_request_id_is_echoed_when_sane(client: TestClient) -> None:
     assert resp.headers["X-Request-ID"] == "abc12345-trace"
     resp = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     assert resp.headers["X-Request-ID"] != "bad id\twith spaces"
+
+
+async def test_request_id_is_made_when_missing(client: TestClient) -> None:
+    made = {(await client.get("/healthz")).headers["X-Request-ID"] for _ in range(3)}
+    assert len(made) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in made)
 
 
 async def test_unknown_route_is_a_problem(client: TestClient) -> None:

@@ -1,0 +1,209 @@
+"""The router on its own: order, filters, and routes added after it first answered."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from handlers import build_router
+from handlers.routing import Always, Command, Context, Event, Handler, Regex, Roles, Router
+from models.user import Role
+from qunshop.chat import ChatType, Platform, Reply, Update
+from services.auth import Principal
+
+_ids = itertools.count(1)
+NO_RESOURCES: dict[str, Any] = {"redis": None, "settings": None, "templates": None}
+
+
+def context(
+    text: str | None = None, *, event: str | None = None, role: Role | None = None
+) -> Context:
+    update = Update(
+        platform=Platform.WECOM_BOT,
+        chat_id="group-1",
+        chat_type=ChatType.GROUP,
+        sender="zhangsan",
+        msg_id=str(next(_ids)),
+        created_at=datetime.now(tz=UTC),
+        text=text,
+        event=event,
+    )
+    ctx = Context(update=update, now=update.created_at, **NO_RESOURCES)  # matching needs none
+    if role is not None:
+        ctx.principal = Principal(user_id=uuid.uuid4(), role=role)
+    return ctx
+
+
+async def walk_every_route(router: Router, ctx: Context) -> tuple[Handler, dict[str, Any]] | None:
+    """The plain reading of the rules: every route in order, every filter called."""
+    for filters, handler in router.walk():
+        values: dict[str, Any] = {}
+        for flt in filters:
+            result = flt(ctx)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is False:
+                break
+            if isinstance(result, dict):
+                values.update(result)
+        else:
+            return handler, values
+    return None
+
+
+def handler_named(name: str) -> Handler:
+    async def handle(ctx: Context, **values: Any) -> Reply | None:
+        return None
+
+    handle.__name__ = name
+    return handle
+
+
+TEXTS = [
+    None,
+    "",
+    "   ",
+    "/",
+    "help",
+    "HELP",
+    "/help",
+    "/Help  ",
+    " help me please ",
+    "帮助",
+    "菜单",
+    "help\nmore",
+    "参团",
+    "参团 ABCD1234",
+    "参团 x",
+    "join abcd",
+    "开团",
+    "开团 2",
+    "开团 abc",
+    "start 1000",
+    "绑定",
+    "bind short",
+    "bind robot-key-123",
+    "公告",
+    "公告 明天提货",
+    "统计",
+    "stats now",
+    "收益",
+    "earnings",
+    "核销 CODE1234",
+    "verify !",
+    "提货单",
+    "邀请",
+    "invite",
+    "活动",
+    "activity",
+    "checkin",
+    "打卡",
+    "签到",
+    "团购",
+    "deals",
+    "我的订单",
+    "orders",
+    "今天天气怎么样",
+    "help/",
+    "//help",
+]
+EVENTS = [None, "subscribe", "SCAN", "unsubscribe", "enter_chat", "CLICK", "some_new_event"]
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+async def test_real_routers_answer_as_walking_every_route_would(role: Role | None) -> None:
+    root = build_router()
+    for text, event in itertools.product(TEXTS, EVENTS):
+        found = await root.match(context(text, event=event, role=role))
+        expected = await walk_every_route(root, context(text, event=event, role=role))
+        assert found == expected, (text, event, role)
+
+
+async def test_first_match_answers_in_inclusion_order() -> None:
+    first, second, root = Router("first"), Router("second"), Router("root")
+    first.route(Command("help"), Roles(Role.ADMIN))(handler_named("admin_help"))
+    second.route(Regex(r"^help"))(handler_named("regex"))
+    second.route(Command("help"))(handler_named("help"))
+    root.include(first, second)
+
+    found = await root.match(context("help"))
+    assert found is not None and found[0].__name__ == "regex"
+    found = await root.match(context("/HELP", role=Role.ADMIN))
+    assert found is not None and found[0].__name__ == "admin_help"
+
+
+async def test_routes_added_after_the_first_match_take_effect() -> None:
+    topic, root = Router("topic"), Router("root")
+    root.include(topic)
+    assert await root.match(context("ping")) is None
+
+    topic.route(Command("ping"))(handler_named("ping"))
+    found = await root.match(context("ping"))
+    assert found is not None and found[0].__name__ == "ping"
+
+    late = Router("late")
+    late.route(Event("subscribe"))(handler_named("welcome"))
+    root.include(late)
+    found = await root.match(context(event="SUBSCRIBE"))
+    assert found is not None and found[0].__name__ == "welcome"
+
+    root.route(Always)(handler_named("root_first"))  # a router's own routes precede its children
+    found = await root.match(context("ping"))
+    assert found is not None and found[0].__name__ == "root_first"
+
+
+async def test_one_router_included_in_two_parents() -> None:
+    shared, a, b = Router("shared"), Router("a"), Router("b")
+    a.include(shared)
+    b.include(shared)
+    assert await a.match(context("x")) is None and await b.match(context("x")) is None
+    shared.route(Always)(handler_named("any"))
+    assert await a.match(context("x")) is not None and await b.match(context("x")) is not None
+
+
+async def test_command_head_word_rest_and_pattern() -> None:
+    router = Router("r")
+    router.route(Command("参团", "Join", pattern=r"(?P<code>[A-Z0-9]{4})"))(handler_named("join"))
+    router.route(Command("help"))(handler_named("help"))
+
+    assert (await router.match(context("/JOIN  AB12 ")))[1] == {"args": "AB12", "code": "AB12"}
+    assert (await router.match(context("参团 ab")))[1] == {"args": "ab", "bad_args": True}
+    assert (await router.match(context("help  me ")))[1] == {"args": "me"}
+    assert await router.match(context("helpme")) is None
+    assert await router.match(context("help\nme")) is None  # only a space ends the head word
+    assert await router.match(context(event="help")) is None
+
+
+async def test_async_filters_and_values_merge_in_order() -> None:
+    calls: list[str] = []
+
+    async def staff_only(ctx: Context) -> dict[str, Any] | bool:
+        calls.append("staff_only")
+        return {"staff": True} if ctx.principal and ctx.principal.role is Role.LEADER else False
+
+    class Tagged:
+        def __call__(self, ctx: Context) -> Any:
+            async def tag() -> dict[str, Any]:
+                return {"tag": "x", "args": "overridden"}
+
+            return tag()
+
+    router = Router("r")
+    router.route(Command("stats"), staff_only, Tagged())(handler_named("stats"))
+    router.route(Always, Command("stats"))(handler_named("anyone"))  # Command not first
+
+    found = await router.match(context("stats today", role=Role.LEADER))
+    assert found is not None and found[0].__name__ == "stats"
+    assert found[1] == {"args": "overridden", "staff": True, "tag": "x"}
+
+    found = await router.match(context("stats today", role=Role.SHOPPER))
+    assert found is not None and found[0].__name__ == "anyone" and found[1] == {"args": "today"}
+
+    calls.clear()
+    assert await router.match(context("help", role=Role.LEADER)) is None
+    assert calls == []  # a route whose Command cannot match calls nothing after it
