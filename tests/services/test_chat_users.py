@@ -45,9 +45,7 @@ async def test_first_contact_creates_one_user_and_identity(senders: chat_users.S
 async def test_the_role_is_read_fresh_for_every_message(senders: chat_users.Senders) -> None:
     leader = await make_user(role=Role.SHOPPER)
     await ChatIdentity.create(platform="wecom", external_id="zhang", user=leader, last_seen_at=T0)
-    assert (await senders(platform="wecom", external_id="zhang", now=T0)).role is (
-        Role.SHOPPER
-    )
+    assert (await senders(platform="wecom", external_id="zhang", now=T0)).role is Role.SHOPPER
 
     await User.filter(id=leader.id).update(role=Role.LEADER)
 
