@@ -2,7 +2,7 @@
 
 Signatures are recomputed here and compared in constant time before wechatpy (which
 compares with ``!=``) is asked to decrypt anything. Each account's cipher is built once per
-app (``ACCOUNTS``), not once per message.
+app (``ACCOUNTS``), not once per message; a message only opens an encryptor or decryptor.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from wechatpy.crypto import PrpCrypto as OAPrp
-from wechatpy.crypto import WeChatCrypto as OACrypto
-from wechatpy.enterprise.crypto import PrpCrypto as WeComPrp
+from wechatpy import crypto as oa_crypto
+from wechatpy.enterprise import crypto as wecom_crypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 if TYPE_CHECKING:
@@ -33,6 +33,22 @@ _DECRYPT_ERRORS = (
     TypeError,
     struct.error,
 )
+
+
+class _UrandomPrefix:
+    """The 16 random bytes that open every plaintext come from the OS's CSPRNG. wechatpy
+    draws 16 letters with ``random.sample``: predictable, and the slowest step of a seal."""
+
+    def get_random_string(self) -> bytes:
+        return os.urandom(16)
+
+
+class OAPrp(_UrandomPrefix, oa_crypto.PrpCrypto):
+    pass
+
+
+class WeComPrp(_UrandomPrefix, wecom_crypto.PrpCrypto):
+    pass
 
 
 class BadSignature(Exception):
@@ -73,7 +89,7 @@ class Account:
     @classmethod
     def of(cls, token: str, encoding_aes_key: str, receive_id: str, *, wecom: bool) -> Account:
         # wechatpy's own key handling (43 characters of base64, one "=" short).
-        key = OACrypto(token, encoding_aes_key, receive_id).key
+        key = oa_crypto.WeChatCrypto(token, encoding_aes_key, receive_id).key
         return cls(token, key, receive_id, (WeComPrp if wecom else OAPrp)(key))
 
     def open(self, encrypt: str, msg_signature: str | None, ts: str, nonce: str) -> str:

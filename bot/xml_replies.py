@@ -1,7 +1,14 @@
-"""Passive XML replies (OA and WeCom app): Text as a text reply, Card as a one-article news."""
+"""Passive XML replies (OA and WeCom app): Text as a text reply, Card as a one-article news.
+
+Each reply kind is rendered once by wechatpy, with a marker where every value goes, and kept
+as a ``str.format`` template: the same bytes as its per-reply render (its field descriptors
+and converters, ~5 µs a reply), for a fraction of the cost. Values are filled in as wechatpy
+fills them: strings verbatim inside CDATA, integers as decimals.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from wechatpy import replies as oa_replies
@@ -10,34 +17,67 @@ from wechatpy.enterprise import replies as wecom_replies
 from qunshop.chat import Card, Platform, Text
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from qunshop.chat import Reply, Update
 
+# wechatpy's markup has no NUL and no numbers this long: each marks one value's place.
+_NUMBERS = {"time": 9_100_000_000_000_000_001, "agent": 9_100_000_000_000_000_002}
+_MARKER = re.compile("\x00([a-z]+)\x00")
 
-def _article(card: Card) -> dict[str, str]:
+
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+def _template(reply: Any) -> str:
+    xml = reply.render().replace("{", "{{").replace("}", "}}")
+    for name, number in _NUMBERS.items():
+        xml = xml.replace(str(number), "{" + name + "}")
+    return _MARKER.sub(r"{\1}", xml)
+
+
+def _templates(module: ModuleType, *, agent: bool) -> tuple[str, str]:
+    """(text, one-article news) for one platform's reply classes."""
+    fields: dict[str, Any] = {
+        "source": _mark("source"),
+        "target": _mark("target"),
+        "time": _NUMBERS["time"],
+    }
+    if agent:
+        fields["agent"] = _NUMBERS["agent"]
     # wechatpy's key for PicUrl is "image". One article: WeChat shows only the first one
     # when the reply answers a user's message.
-    return {
-        "title": card.title,
-        "description": card.description,
-        "image": card.picture_url,
-        "url": card.url,
-    }
+    article = {key: _mark(key) for key in ("title", "description", "image", "url")}
+    return (
+        _template(module.TextReply(content=_mark("content"), **fields)),
+        # Always pass the list: ArticlesReply.add_article appends to a shared default list.
+        _template(module.ArticlesReply(articles=[article], **fields)),
+    )
+
+
+_OA = _templates(oa_replies, agent=False)
+_WECOM = _templates(wecom_replies, agent=True)
 
 
 def render_xml(update: Update, reply: Reply, now: int) -> str:
     """The reply XML, From and To swapped; ``now`` is the reply's CreateTime."""
-    module: Any = oa_replies if update.platform is Platform.WECHAT else wecom_replies
-    fields: dict[str, Any] = {
+    text, news = _OA if update.platform is Platform.WECHAT else _WECOM
+    agent = str(update.raw.get("AgentID") or "") if update.platform is Platform.WECOM else ""
+    fields = {
         "source": str(update.raw.get("ToUserName") or ""),
         "target": update.sender,
-        "time": now,
+        "time": int(now),
+        "agent": int(agent) if agent.isdigit() else 0,  # not in the OA's templates
     }
-    if update.platform is Platform.WECOM:
-        agent = str(update.raw.get("AgentID") or "")
-        fields["agent"] = int(agent) if agent.isdigit() else 0
     if isinstance(reply, Text):
-        return module.TextReply(content=reply.content, **fields).render()
+        return text.format(content=reply.content, **fields)
     if isinstance(reply, Card):
-        # Always pass the list: ArticlesReply.add_article appends to a shared default list.
-        return module.ArticlesReply(articles=[_article(reply)], **fields).render()
+        return news.format(
+            title=reply.title,
+            description=reply.description,
+            image=reply.picture_url,
+            url=reply.url,
+            **fields,
+        )
     raise TypeError(f"no XML rendering for {type(reply).__name__}")

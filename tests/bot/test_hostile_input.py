@@ -127,3 +127,53 @@ def test_declaration_like_text_inside_cdata_is_just_text() -> None:
     text = "看 <!DOCTYPE x> 和 <!-- 这个 --> ]]"
     body = f"<xml><MsgType>text</MsgType><Content><![CDATA[{text}]]></Content></xml>".encode()
     assert parse_xml(body) == {"MsgType": "text", "Content": text}
+
+
+# A CDATA opening inside a processing instruction hides a DTD from the text check: expat
+# itself must refuse the DOCTYPE, before any entity is declared.
+BEHIND_PI = (
+    '<?pi <![CDATA[ ?><!DOCTYPE xml [<!ENTITY a "lol">]>'
+    '<xml k="]]>"><MsgType>text</MsgType><Content>&a;</Content></xml>'
+)
+LAUGHS_BEHIND_PI = LAUGHS.replace('<?xml version="1.0"?>', "<?pi <![CDATA[ ?>").replace(
+    "<xml>", '<xml k="]]>">'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [BEHIND_PI, LAUGHS_BEHIND_PI, "<xml>" + "<![CDATA[" * 7000, "<!x" + "<![CDATA[" * 7000],
+    ids=["dtd-behind-pi", "laughs-behind-pi", "cdata-openings", "declaration-then-openings"],
+)
+def test_hostile_bodies_are_refused_fast(body: str) -> None:
+    # Safe mode parses the envelope before checking msg_signature: anyone can send these.
+    assert len(body) <= MAX_WEBHOOK_BYTES
+    started = time.monotonic()
+    with pytest.raises(BadXml):
+        parse_xml(body)
+    assert time.monotonic() - started < 0.05
+
+
+def test_the_tree_is_children_of_the_root() -> None:
+    body = (
+        "<xml>\n<MsgType><![CDATA[event]]></MsgType>\n<Event>pic_sysphoto</Event>"
+        "<SendPicsInfo><Count>1</Count><PicList><item><PicMd5Sum>ab&amp;c</PicMd5Sum></item>"
+        "</PicList></SendPicsInfo><Empty/><Twice>1</Twice><Twice>2</Twice></xml>"
+    )
+    assert parse_xml(body) == {
+        "MsgType": "event",
+        "Event": "pic_sysphoto",
+        "SendPicsInfo": {"Count": "1", "PicList": {"item": {"PicMd5Sum": "ab&c"}}},
+        "Empty": "",
+        "Twice": "2",
+    }
+    assert parse_xml("<xml>only text</xml>") == {}
+
+
+def test_nesting_is_bounded() -> None:
+    def nested(levels: int) -> str:
+        return "<xml>" + "<a>" * levels + "x" + "</a>" * levels + "</xml>"
+
+    assert parse_xml(nested(9))
+    with pytest.raises(BadXml):
+        parse_xml(nested(10))
