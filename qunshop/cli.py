@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -15,6 +16,19 @@ from qunshop.config import Settings
 from qunshop.errors import StartupError
 
 logger = logging.getLogger("qunshop")
+
+# The cyclic collector's young pass ran every 700 allocations, about every few requests at
+# chat rates, and its older passes walked everything start-up built (ORM models, templates,
+# routes), which lives as long as the process. Measured on the webhook benchmark: 10-15% of
+# the server's CPU per message. Cyclic garbage now waits for 20,000 allocations.
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def settle_gc() -> None:
+    """Start-up is done: keep what it built out of the collector's walks."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def configure_logging(level: str) -> None:
@@ -57,6 +71,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         logger.info(
             "serving on http://%s:%s (%s mode, role %s)", host, port, settings.mode, settings.role
         )
+        settle_gc()
         await stop.wait()
         logger.info("stopping")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from qunshop import cli
 from qunshop.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +69,16 @@ def test_placeholder_secrets_refused_in_production() -> None:
     result = run_cli("serve", env={"QUNSHOP_MODE": "production"})
     assert result.returncode == 2
     assert "placeholder secrets are refused" in result.stderr
+
+
+def test_settle_gc_freezes_startup_and_spaces_young_passes() -> None:
+    before = gc.get_threshold()
+    try:
+        kept = type("Kept", (), {})()  # a tracked object start-up made
+        cli.settle_gc()
+        assert gc.get_threshold() == cli.GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # frozen: out of every walk
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
