@@ -24,7 +24,7 @@ def _replay(
         handle.write("\n".join(lines) + "\n")
     try:
         script = str(HERE / "replay.lua")
-        return wrk(
+        run = wrk(
             url,
             seconds=SECONDS,
             connections=connections,
@@ -33,6 +33,13 @@ def _replay(
         )
     finally:
         Path(handle.name).unlink()
+    # replay.lua starts over at the end: a repeated webhook is a duplicate delivery, which
+    # the server only acknowledges, so a run past the end would measure the wrong thing.
+    if len(lines) > 1 and run.requests > len(lines) - first + 1:
+        raise RuntimeError(
+            f"{run.requests} requests from {len(lines) - first + 1} lines: build more lines"
+        )
+    return run
 
 
 def _cpu_us(server: Server, run: WrkRun, cpu_before: float) -> int:
@@ -103,7 +110,8 @@ async def run() -> list[Result]:
         cpu_before = server.cpu_seconds()
         bare = await asyncio.to_thread(_replay, server.url, world.bare_lines(1))
         bare_cpu_us = _cpu_us(server, bare, cpu_before)
-        hooks = world.webhook_lines(bench_world, 40_000)
+        # Enough for 12x the rate (a full run, then half the rate), up to ~12,000/s.
+        hooks = world.webhook_lines(bench_world, 150_000)
         p2 = await asyncio.to_thread(_measure, server, hooks)
         joins = world.join_lines(bench_world, 0, 60_000)
         p1 = await asyncio.to_thread(_measure, server, joins)
