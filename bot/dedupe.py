@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,7 @@ async def claim(request: web.Request, update: Update, value: str = "1") -> Updat
     if sent is None:
         logger.info("duplicate delivery of %s acknowledged", update.dedupe_key)
         return None
-    return dataclasses.replace(update, sender_count=sent)
+    return update.counted(sent)
 
 
 async def release(request: web.Request, update: Update) -> None:

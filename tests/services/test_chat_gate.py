@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -81,3 +82,13 @@ async def test_a_claim_whose_request_went_away_is_given_back(
 
     monkeypatch.setattr(gate, "_script", real)
     assert await gate.admit(message("m9")) == 2  # claimed anew; the sender counted twice
+
+
+def test_a_counted_update_is_an_equal_frozen_copy() -> None:
+    update = message("m1")
+    counted = update.counted(7)
+
+    assert (counted.sender_count, update.sender_count) == (7, None)
+    assert counted == update and counted.dedupe_key == update.dedupe_key
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        counted.text = "changed"  # type: ignore[misc]
