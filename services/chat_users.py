@@ -53,7 +53,10 @@ class Senders:
             seen = datetime.fromisoformat(seen)
         if seen is None or now - seen > SEEN_GRANULARITY:
             await ChatIdentity.filter(id=row["id"]).update(last_seen_at=now)
-        return Principal(user_id=uuid.UUID(str(row["user_id"])), role=Role(row["role"]))
+        user_id = row["user_id"]  # asyncpg's UUID is a uuid.UUID; SQLite's is text
+        if not isinstance(user_id, uuid.UUID):
+            user_id = uuid.UUID(str(user_id))
+        return Principal(user_id=user_id, role=Role(row["role"]))
 
 
 async def _find_all(platform: str, external_ids: list[str]) -> list[dict[str, Any] | None]:
