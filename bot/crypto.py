@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import ssl
+import os
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,21 +35,19 @@ _DECRYPT_ERRORS = (
 )
 
 
-class _RandomPrefix:
-    """The 16 random bytes that open every plaintext come from a CSPRNG. wechatpy draws 16
-    letters with ``random.sample``: predictable, and the slowest step of a seal. OpenSSL's
-    generator (reseeded after a fork) rather than os.urandom: that is a system call per
-    message, about 3 us under load on this machine."""
+class _UrandomPrefix:
+    """The 16 random bytes that open every plaintext come from the OS's CSPRNG. wechatpy
+    draws 16 letters with ``random.sample``: predictable, and the slowest step of a seal."""
 
     def get_random_string(self) -> bytes:
-        return ssl.RAND_bytes(16)
+        return os.urandom(16)
 
 
-class OAPrp(_RandomPrefix, oa_crypto.PrpCrypto):
+class OAPrp(_UrandomPrefix, oa_crypto.PrpCrypto):
     pass
 
 
-class WeComPrp(_RandomPrefix, wecom_crypto.PrpCrypto):
+class WeComPrp(_UrandomPrefix, wecom_crypto.PrpCrypto):
     pass
 
 

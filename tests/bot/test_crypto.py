@@ -40,7 +40,7 @@ def test_seal_xml_opens_with_wechatpy(oa: Account) -> None:
 
 def test_same_prefix_same_bytes_as_wechatpy(oa: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the random prefix pinned, the reply is wechatpy's encrypt_message byte for byte."""
-    monkeypatch.setattr("bot.crypto.ssl.RAND_bytes", lambda n: b"0123456789abcdef"[:n])
+    monkeypatch.setattr("bot.crypto.os.urandom", lambda n: b"0123456789abcdef"[:n])
     monkeypatch.setattr("wechatpy.crypto.base.random_string", lambda n: "0123456789abcdef"[:n])
     expected = WeChatCrypto(TOKEN, AES_KEY, APPID).encrypt_message(REPLY, "5", "1714036504")
     assert oa.seal_xml(REPLY, "5", "1714036504") == expected
