@@ -14,14 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
-from bot.appconfig import config
 from qunshop.keys import DISPATCH, MESSENGER, TASKS
 from services import health
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from qunshop.chat import Dispatch, Reply, Update
+    from qunshop.keys import Resources
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +54,11 @@ async def _finish_late(job: asyncio.Task[Outcome], update: Update, later: Later)
 
 
 async def dispatch_within(
-    request: web.Request, update: Update, *, budget: float, later: Later
+    app: Resources, update: Update, *, budget: float, later: Later
 ) -> Outcome | None:
     """The outcome if it came within ``budget`` seconds; None once ``later`` has it."""
-    resources = config(request)
-    tasks = resources[TASKS]
-    job = tasks.spawn(
-        _dispatch(resources[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
-    )
+    tasks = app[TASKS]
+    job = tasks.spawn(_dispatch(app[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}")
     # asyncio.wait without its sets: woken by the job or the budget, whichever comes first;
     # the job is never cancelled by this wait.
     loop = job.get_loop()  # not get_running_loop(): that is a getpid() system call on 3.11
@@ -90,18 +85,16 @@ async def dispatch_within(
     return None
 
 
-def dispatch_later(request: web.Request, update: Update, *, later: Later) -> None:
+def dispatch_later(app: Resources, update: Update, *, later: Later) -> None:
     """No passive answer at all: dispatch in the background and hand the outcome on."""
-    tasks = config(request)[TASKS]
-    job = tasks.spawn(
-        _dispatch(config(request)[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}"
-    )
+    tasks = app[TASKS]
+    job = tasks.spawn(_dispatch(app[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}")
     tasks.spawn(_finish_late(job, update, later), name=f"chat-late {update.dedupe_key}")
 
 
-def messenger_later(request: web.Request) -> Later:
+def messenger_later(app: Resources) -> Later:
     """``later`` for the OA and the WeCom app: the reply goes out through the messenger."""
-    messenger = config(request).get(MESSENGER)
+    messenger = app.get(MESSENGER)
 
     async def send(update: Update, outcome: Outcome) -> None:
         if outcome.reply is None:

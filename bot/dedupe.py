@@ -6,23 +6,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.appconfig import config
 from bot.crypto import BadSignature
 from qunshop.keys import CHAT_GATE, CLOCK, REDIS, SETTINGS
 from services import chat_gate
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from qunshop.chat import Update
+    from qunshop.keys import Resources
 
 logger = logging.getLogger(__name__)
 
 
-def check_fresh(request: web.Request, timestamp: str | None) -> str:
+def check_fresh(app: Resources, timestamp: str | None) -> str:
     """The signed timestamp, if it is within ``webhook_replay_window`` of the clock."""
-    window = config(request)[SETTINGS].webhook_replay_window
-    now = config(request)[CLOCK].now().timestamp()
+    window = app[SETTINGS].webhook_replay_window
+    now = app[CLOCK].now().timestamp()
     if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
         raise BadSignature("timestamp missing or not a number")
     if abs(now - int(timestamp)) > window:
@@ -30,19 +28,19 @@ def check_fresh(request: web.Request, timestamp: str | None) -> str:
     return timestamp
 
 
-async def claim(request: web.Request, update: Update, value: str = "1") -> Update | None:
+async def claim(app: Resources, update: Update, value: str = "1") -> Update | None:
     """The update, carrying its sender's count, for the one delivery that may act on it;
     None for the others. Atomic across workers."""
-    sent = await config(request)[CHAT_GATE].admit(update, value)
+    sent = await app[CHAT_GATE].admit(update, value)
     if sent is None:
         logger.info("duplicate delivery of %s acknowledged", update.dedupe_key)
         return None
     return update.counted(sent)
 
 
-async def release(request: web.Request, update: Update) -> None:
-    await chat_gate.release(config(request)[REDIS], update)
+async def release(app: Resources, update: Update) -> None:
+    await chat_gate.release(app[REDIS], update)
 
 
-async def claimed_value(request: web.Request, update: Update) -> str | None:
-    return await chat_gate.claimed_value(config(request)[REDIS], update)
+async def claimed_value(app: Resources, update: Update) -> str | None:
+    return await chat_gate.claimed_value(app[REDIS], update)

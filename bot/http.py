@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.appconfig import config
 from bot.budget import dispatch_within, messenger_later
 from bot.crypto import BadPayload, BadSignature
 from bot.dedupe import claim, release
@@ -19,6 +18,7 @@ from qunshop.keys import CLOCK, SETTINGS
 
 if TYPE_CHECKING:
     from qunshop.chat import Update
+    from qunshop.keys import Resources
 
 logger = logging.getLogger(__name__)
 
@@ -62,28 +62,25 @@ def plus_quirk(echostr: str) -> str:
 
 
 async def answer_xml(
-    request: web.Request, update: Update | None, seal: Callable[[str, str], str]
+    request: web.Request, app: Resources, update: Update | None, seal: Callable[[str, str], str]
 ) -> web.Response:
     """Claim, dispatch within the budget, reply passively; ``seal(xml, timestamp)`` encrypts."""
     if update is None:
         logger.info("webhook %s: message type not handled; acknowledged", request.path)
         return success()
-    update = await claim(request, update)
+    update = await claim(app, update)
     if update is None:
         return success()
     outcome = await dispatch_within(
-        request,
-        update,
-        budget=config(request)[SETTINGS].chat_reply_budget,
-        later=messenger_later(request),
+        app, update, budget=app[SETTINGS].chat_reply_budget, later=messenger_later(app)
     )
     if outcome is not None and outcome.outage:
         # The database or Redis was down: acknowledging would lose the message. Give the
         # claim back and answer 503; the platform re-delivers (three times, 5 s apart).
-        await release(request, update)
+        await release(app, update)
         raise web.HTTPServiceUnavailable(reason="Service Unavailable")
     if outcome is None or outcome.reply is None:
         return success()
-    now = int(config(request)[CLOCK].now().timestamp())
+    now = int(app[CLOCK].now().timestamp())
     xml = render_xml(update, outcome.reply, now)
     return web.Response(text=seal(xml, str(now)), content_type="application/xml")

@@ -10,7 +10,6 @@ import logging
 
 from aiohttp import web
 
-from bot.appconfig import config
 from bot.crypto import ACCOUNTS, BadPayload, verify
 from bot.dedupe import check_fresh
 from bot.http import answer_xml, refusing, the_query
@@ -24,17 +23,19 @@ logger = logging.getLogger(__name__)
 
 @refusing
 async def verify_url(request: web.Request) -> web.StreamResponse:
-    check_fresh(request, request.query.get("timestamp"))
+    app = request.config_dict
+    check_fresh(app, request.query.get("timestamp"))
     signature, ts, nonce, echostr = the_query(request, "signature", "timestamp", "nonce", "echostr")
-    verify(signature, config(request)[SETTINGS].wechat_token.get_secret_value(), ts, nonce)
+    verify(signature, app[SETTINGS].wechat_token.get_secret_value(), ts, nonce)
     return web.Response(text=echostr, content_type="text/plain")  # verbatim, plain in all modes
 
 
 @refusing
 async def receive(request: web.Request) -> web.StreamResponse:
-    ts = check_fresh(request, request.query.get("timestamp"))
+    app = request.config_dict  # looked up once: each access builds a new chain
+    ts = check_fresh(app, request.query.get("timestamp"))
     nonce = request.query.get("nonce", "")
-    settings = config(request)[SETTINGS]
+    settings = app[SETTINGS]
     safe = request.query.get("encrypt_type", "raw").lower() == "aes"
     if safe:
         (msg_signature,) = the_query(request, "msg_signature")  # checked once Encrypt is read
@@ -43,7 +44,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
         verify(signature, settings.wechat_token.get_secret_value(), ts, nonce)
     body = await read_body(request)
     fields = parse_xml(body)
-    account = config(request)[ACCOUNTS].oa
+    account = app[ACCOUNTS].oa
     if safe:  # msg_signature over the Encrypt field, not the plain signature (issue #739)
         encrypt = fields.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
@@ -52,9 +53,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
         fields = parse_xml(xml)
     else:
         xml = body.decode("utf-8", errors="replace")
-    update = from_xml(Platform.WECHAT, fields, xml, config(request)[CLOCK].now())
+    update = from_xml(Platform.WECHAT, fields, xml, app[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:
         return account.seal_xml(reply, nonce, now) if safe else reply
 
-    return await answer_xml(request, update, seal)
+    return await answer_xml(request, app, update, seal)

@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 
 from bot import streams
-from bot.appconfig import config
 from bot.budget import dispatch_later, dispatch_within, messenger_later
 from bot.cards import task_id, template_card
 from bot.crypto import ACCOUNTS, BadPayload
@@ -23,7 +22,7 @@ from bot.http import plus_quirk, refusing, the_query
 from bot.safexml import read_body
 from bot.updates import from_bot_json
 from qunshop.chat import Card, Text, Update
-from qunshop.keys import CLOCK, REDIS, SETTINGS
+from qunshop.keys import CLOCK, REDIS, SETTINGS, Resources
 
 logger = logging.getLogger(__name__)
 
@@ -46,50 +45,52 @@ def _empty() -> web.Response:
 
 @refusing
 async def verify_url(request: web.Request) -> web.StreamResponse:
-    check_fresh(request, request.query.get("timestamp"))
+    app = request.config_dict
+    check_fresh(app, request.query.get("timestamp"))
     msg_signature, ts, nonce, echostr = the_query(
         request, "msg_signature", "timestamp", "nonce", "echostr"
     )
-    account = config(request)[ACCOUNTS].wecom_bot
+    account = app[ACCOUNTS].wecom_bot
     plain = account.open(plus_quirk(echostr), msg_signature, ts, nonce)
     return web.Response(text=plain, content_type="text/plain")
 
 
 @refusing
 async def receive(request: web.Request) -> web.StreamResponse:
-    ts = check_fresh(request, request.query.get("timestamp"))
+    app = request.config_dict  # looked up once: each access builds a new chain
+    ts = check_fresh(app, request.query.get("timestamp"))
     msg_signature, _, nonce = the_query(request, "msg_signature", "timestamp", "nonce")
     encrypt = _json_object(await read_body(request)).get("encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise BadPayload("no encrypt field")
-    account = config(request)[ACCOUNTS].wecom_bot
+    account = app[ACCOUNTS].wecom_bot
     payload = _json_object(account.open(encrypt, msg_signature, ts, nonce))
 
     def sealed(plain: dict[str, Any]) -> web.Response:
         return web.json_response(account.seal_json(plain, ts, nonce))
 
     if payload.get("msgtype") == "stream":
-        return sealed(await _refresh(request, payload))
-    update = from_bot_json(payload, config(request)[CLOCK].now())
+        return sealed(await _refresh(app, payload))
+    update = from_bot_json(payload, app[CLOCK].now())
     if update is None:
         logger.info("wecom bot: %s not handled; acknowledged", payload.get("msgtype"))
         return _empty()
     if update.event == "template_card_event":
-        return await _card_event(request, update)
+        return await _card_event(app, update)
     if update.event == "enter_chat":
-        welcome = await _welcome(request, update)
+        welcome = await _welcome(app, update)
         return _empty() if welcome is None else sealed(welcome)
-    first = await _open_stream(request, update)
+    first = await _open_stream(app, update)
     return _empty() if first is None else sealed(first)
 
 
-async def _refresh(request: web.Request, payload: dict[str, Any]) -> dict[str, Any]:
+async def _refresh(app: Resources, payload: dict[str, Any]) -> dict[str, Any]:
     """A refresh poll: the current state of that stream, or finish=true if it is unknown."""
     stream = payload.get("stream")
     stream_id = stream.get("id") if isinstance(stream, dict) else None
     if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 128:
         raise BadPayload("stream refresh without stream.id")
-    redis = config(request)[REDIS]
+    redis = app[REDIS]
     state = await streams.load(redis, stream_id)
     if state is None:
         logger.info("wecom bot: refresh of unknown stream %s", stream_id)
@@ -97,21 +98,21 @@ async def _refresh(request: web.Request, payload: dict[str, Any]) -> dict[str, A
     return await streams.frame(redis, stream_id, state)
 
 
-async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] | None:
+async def _open_stream(app: Resources, update: Update) -> dict[str, Any] | None:
     """The first frame for a user message; a re-delivery gets the same stream back."""
-    redis = config(request)[REDIS]
+    redis = app[REDIS]
     stream_id = streams.new_stream_id()
-    admitted = await claim(request, update, value=stream_id)
+    admitted = await claim(app, update, value=stream_id)
     if admitted is None:
-        known = await claimed_value(request, update)
+        known = await claimed_value(app, update)
         if known is None:
             return None
         state = await streams.load(redis, known) or streams.PENDING
         return await streams.frame(redis, known, state)
     await streams.save(redis, stream_id, streams.PENDING)
-    budget = min(FIRST_FRAME_BUDGET, config(request)[SETTINGS].chat_reply_budget)
+    budget = min(FIRST_FRAME_BUDGET, app[SETTINGS].chat_reply_budget)
     outcome = await dispatch_within(
-        request, admitted, budget=budget, later=streams.stream_later(redis, stream_id)
+        app, admitted, budget=budget, later=streams.stream_later(redis, stream_id)
     )
     if outcome is None:
         return await streams.frame(redis, stream_id, streams.PENDING)
@@ -122,16 +123,16 @@ async def _open_stream(request: web.Request, update: Update) -> dict[str, Any] |
     return await streams.frame(redis, stream_id, state)
 
 
-async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | None:
+async def _welcome(app: Resources, update: Update) -> dict[str, Any] | None:
     """enter_chat: a text or template-card welcome, or nothing (no stream here)."""
-    admitted = await claim(request, update)
+    admitted = await claim(app, update)
     if admitted is None:
         return None
     outcome = await dispatch_within(
-        request,
+        app,
         admitted,
-        budget=config(request)[SETTINGS].chat_reply_budget,
-        later=messenger_later(request),
+        budget=app[SETTINGS].chat_reply_budget,
+        later=messenger_later(app),
     )
     reply = outcome.reply if outcome is not None else None
     if isinstance(reply, Text):
@@ -144,10 +145,10 @@ async def _welcome(request: web.Request, update: Update) -> dict[str, Any] | Non
     return None
 
 
-async def _card_event(request: web.Request, update: Update) -> web.Response:
+async def _card_event(app: Resources, update: Update) -> web.Response:
     """A card button: acknowledged at once (WeCom waits 5 s, once); the answer goes out
     through the messenger (the callback's response_url)."""
-    admitted = await claim(request, update)
+    admitted = await claim(app, update)
     if admitted is not None:
-        dispatch_later(request, admitted, later=messenger_later(request))
+        dispatch_later(app, admitted, later=messenger_later(app))
     return _empty()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import jinja2
 from aiohttp import web
+from aiohttp.helpers import ChainMapProxy
 from redis.asyncio import Redis
 
 from qunshop.chat import Dispatch
@@ -19,6 +20,10 @@ from wechat.api import PayClient
 
 if TYPE_CHECKING:
     from bot.messenger import Messenger
+
+# The app's resources as a request sees them (``request.config_dict``): a view looks them up
+# once and hands them on, since every ``config_dict`` access builds a new chain of maps.
+Resources = ChainMapProxy
 
 SETTINGS = web.AppKey("qunshop.settings", Settings)
 CLOCK = web.AppKey("qunshop.clock", Clock)
