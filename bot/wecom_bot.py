@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import streams
-from bot.budget import dispatch_later, dispatch_within, messenger_later
+from bot.budget import dispatch_later, dispatch_within, messenger_later, retry_later
 from bot.cards import task_id, template_card
 from bot.crypto import ACCOUNTS, BadPayload
 from bot.dedupe import check_fresh, claim, claimed_value
@@ -114,6 +114,9 @@ async def _open_stream(app: Resources, update: Update) -> dict[str, Any] | None:
     outcome = await dispatch_within(
         app, admitted, budget=budget, later=streams.stream_later(redis, stream_id)
     )
+    if outcome is not None and outcome.outage:  # WeCom will not re-deliver: we try again
+        retry_later(app, admitted, outcome, later=streams.stream_later(redis, stream_id))
+        outcome = None
     if outcome is None:
         return await streams.frame(redis, stream_id, streams.PENDING)
     state = streams.finished(outcome, stream_id)
@@ -134,6 +137,9 @@ async def _welcome(app: Resources, update: Update) -> dict[str, Any] | None:
         budget=app[SETTINGS].chat_reply_budget,
         later=messenger_later(app),
     )
+    if outcome is not None and outcome.outage:  # the welcome follows through the messenger
+        retry_later(app, admitted, outcome, later=messenger_later(app))
+        return None
     reply = outcome.reply if outcome is not None else None
     if isinstance(reply, Text):
         return {"msgtype": "text", "text": {"content": reply.content}}
