@@ -60,24 +60,31 @@ _OA = _templates(oa_replies, agent=False)
 _WECOM = _templates(wecom_replies, agent=True)
 
 
+def _cdata(value: str) -> str:
+    """A value for inside a CDATA section: a "]]>" in it would end the section early (wechatpy
+    writes it as it is, and the reply is then not XML). Split, it reads back unchanged."""
+    return value.replace("]]>", "]]]]><![CDATA[>") if "]]>" in value else value
+
+
 def render_xml(update: Update, reply: Reply, now: int) -> str:
     """The reply XML, From and To swapped; ``now`` is the reply's CreateTime."""
     text, news = _OA if update.platform is Platform.WECHAT else _WECOM
     agent = str(update.raw.get("AgentID") or "") if update.platform is Platform.WECOM else ""
     fields = {
-        "source": str(update.raw.get("ToUserName") or ""),
-        "target": update.sender,
+        "source": _cdata(str(update.raw.get("ToUserName") or "")),
+        "target": _cdata(update.sender),
         "time": int(now),
-        "agent": int(agent) if agent.isdigit() else 0,  # not in the OA's templates
+        # isdecimal, not isdigit: "²" is a digit that int() refuses
+        "agent": int(agent) if agent.isdecimal() else 0,  # not in the OA's templates
     }
     if isinstance(reply, Text):
-        return text.format(content=reply.content, **fields)
+        return text.format(content=_cdata(reply.content), **fields)
     if isinstance(reply, Card):
         return news.format(
-            title=reply.title,
-            description=reply.description,
-            image=reply.picture_url,
-            url=reply.url,
+            title=_cdata(reply.title),
+            description=_cdata(reply.description),
+            image=_cdata(reply.picture_url),
+            url=_cdata(reply.url),
             **fields,
         )
     raise TypeError(f"no XML rendering for {type(reply).__name__}")

@@ -9,6 +9,7 @@ import pytest
 from wechatpy import replies as oa_replies
 from wechatpy.enterprise import replies as wecom_replies
 
+from bot.safexml import parse_xml
 from bot.xml_replies import render_xml
 from qunshop.chat import Card, ChatType, Platform, Text, Update
 
@@ -16,7 +17,7 @@ TRICKY = [
     "帮助\n团购 (deals) — 看本群正在进行的拼团",
     "",
     "{} {0} {content} {{x}} %s %(a)s",
-    "\x00content\x00 ]]> <![CDATA[ & < >",
+    "\x00content\x00 <![CDATA[ & < >",
     "9100000000000000001",
 ]
 
@@ -39,7 +40,7 @@ def _wechatpy(platform: Platform, raw: dict[str, Any], reply: Text | Card, now: 
     fields: dict[str, Any] = {"source": raw.get("ToUserName") or "", "target": "o6_bm", "time": now}
     if platform is Platform.WECOM:
         agent = str(raw.get("AgentID") or "")
-        fields["agent"] = int(agent) if agent.isdigit() else 0
+        fields["agent"] = int(agent) if agent.isdecimal() else 0
     if isinstance(reply, Text):
         return module.TextReply(content=reply.content, **fields).render()
     article = {
@@ -74,4 +75,25 @@ def test_card_is_wechatpys_bytes(platform: Platform, words: str) -> None:
 
 def test_wecom_bot_gets_the_wecom_classes_without_an_agent() -> None:
     update = _update(Platform.WECOM_BOT, {"AgentID": "7"})
+    assert "<AgentID>0</AgentID>" in render_xml(update, Text("x"), 1)
+
+
+@pytest.mark.parametrize("platform", [Platform.WECHAT, Platform.WECOM])
+def test_a_cdata_end_in_a_value_still_makes_xml_that_reads_back(platform: Platform) -> None:
+    """wechatpy writes "]]>" as it is, which ends the CDATA section early: split instead."""
+    tricky = "a]]>b ]]]]> <![CDATA[ & ]]"
+    update = _update(platform, {"ToUserName": "gh_]]>x"})
+    for reply in (Text(tricky), Card(title=tricky, description=tricky, url="https://x/?a=]]>")):
+        fields = parse_xml(render_xml(update, reply, 1714036505))  # refuses what is not XML
+        assert fields["FromUserName"] == "gh_]]>x"
+        if isinstance(reply, Text):
+            assert fields["Content"] == tricky
+        else:
+            article = fields["Articles"]["item"]
+            assert (article["Title"], article["Description"]) == (tricky, tricky)
+            assert article["Url"] == "https://x/?a=]]>"
+
+
+def test_an_agent_id_of_non_ascii_digits_is_not_an_error() -> None:
+    update = _update(Platform.WECOM, {"AgentID": "²"})
     assert "<AgentID>0</AgentID>" in render_xml(update, Text("x"), 1)
