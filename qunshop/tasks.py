@@ -39,6 +39,11 @@ class TaskTracker:
             logger.error("background task %s failed", task.get_name(), exc_info=exc)
 
     @property
+    def closed(self) -> bool:
+        """Shutting down: new tasks are refused."""
+        return self._closed
+
+    @property
     def pending(self) -> int:
         return len(self._tasks)
 

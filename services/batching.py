@@ -10,9 +10,10 @@ listening (cancelled) loses only its own answer, and ``unheard`` may undo what i
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from qunshop.tasks import TaskTracker
@@ -24,9 +25,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class _Closed(Exception):
+    """The task tracker is closed (shutting down): callers ask on their own."""
+
+
 class TurnBatcher(Generic[K, T, R]):
     """``await batcher(key, item)``: ``run(key, items)`` is called once for all the items
-    asked under ``key`` in one turn, and must answer them in order."""
+    asked under ``key`` in one turn, and must answer them in order.
+
+    Built at start-up: the calls run in the context it was built in, never in a caller's
+    (whose transaction, say, is not the others'). Once the app's task tracker closes for
+    shutdown, each caller makes its own call, so dispatches still draining finish."""
 
     def __init__(
         self,
@@ -40,12 +49,15 @@ class TurnBatcher(Generic[K, T, R]):
         self._run = run
         self._tasks = tasks
         self._unheard = unheard
+        self._context = contextvars.copy_context()
         self._gathering: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
         # Kept from the first call (one app, one loop): get_running_loop() is a getpid()
         # system call on Python 3.11, and every chat message comes through here twice.
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, key: K, item: T) -> R:
+        if self._tasks.closed:
+            return await self._alone(key, item)
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
@@ -53,39 +65,53 @@ class TurnBatcher(Generic[K, T, R]):
         batch = self._gathering.get(key)
         if batch is None:
             batch = self._gathering[key] = []
-            loop.call_soon(self._flush, key)  # after every caller already due this turn
+            # After every caller already due this turn; in the context of start-up.
+            loop.call_soon(self._flush, key, context=self._context)
         batch.append((item, answer))
-        return await answer
+        try:
+            return await answer
+        except _Closed:
+            return await self._alone(key, item)
+
+    async def _alone(self, key: K, item: T) -> R:
+        (result,) = await self._run(key, [item])
+        return result
 
     def _flush(self, key: K) -> None:
         batch = self._gathering.pop(key)
         try:
             # A task of its own: no caller's cancellation can abort the others' call.
             self._tasks.spawn(self._send(key, batch), name=f"{self.name} x{len(batch)}")
-        except RuntimeError as exc:  # the tracker is closed: shutting down
-            _fail(batch, exc)
+        except RuntimeError:  # closed since this batch began
+            _fail(batch, _Closed())
 
     async def _send(self, key: K, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        unheard: list[tuple[T, R]] = []
         try:
             results = await self._run(key, [item for item, _ in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"{self.name}: {len(results)} answers for {len(batch)}")
-        except BaseException as exc:  # every caller hears what the call raised
-            _fail(batch, exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-            if not isinstance(exc, Exception):
-                raise
+            for (item, answer), result in zip(batch, results, strict=True):
+                if answer.done():  # its caller stopped listening (cancelled)
+                    unheard.append((item, result))
+                else:
+                    answer.set_result(result)
+        except Exception as exc:  # every caller hears what the call raised
+            _fail(batch, exc)
             return
-        for (item, answer), result in zip(batch, results, strict=True):
-            if not answer.done():
-                answer.set_result(result)
-            elif self._unheard is not None:
-                try:
-                    await self._unheard(key, item, result)
-                except Exception:
-                    logger.exception("%s: could not undo an unheard answer", self.name)
+        finally:  # cancelled (shutdown): no caller is left waiting for ever
+            _fail(batch, RuntimeError(f"{self.name}: the call was cancelled"))
+        # Every caller has its answer before anything is undone.
+        for item, result in unheard:
+            if self._unheard is None:
+                break
+            try:
+                await self._unheard(key, item, result)
+            except Exception:
+                logger.exception("%s: could not undo an unheard answer", self.name)
 
 
-def _fail(batch: Sequence[tuple[object, asyncio.Future[object]]], exc: Exception) -> None:
+def _fail(batch: Sequence[tuple[Any, asyncio.Future[Any]]], exc: Exception) -> None:
     for _, answer in batch:
         if not answer.done():
             answer.set_exception(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 
 import pytest
@@ -86,10 +87,77 @@ async def test_a_cancelled_caller_leaves_the_others_and_its_answer_is_undone(
     assert run.calls == [("a", [1, 2])]
 
 
-async def test_a_closed_tracker_refuses_instead_of_hanging() -> None:
+async def test_a_closed_tracker_still_answers_each_caller_alone() -> None:
+    """Shutting down: dispatches still draining must finish, one call each."""
     tracker = TaskTracker()
     await tracker.drain()
-    batch: TurnBatcher[str, int, int] = TurnBatcher("t", Doubler(), tracker)
+    run = Doubler()
+    batch: TurnBatcher[str, int, int] = TurnBatcher("t", run, tracker)
 
-    with pytest.raises(RuntimeError, match="closed"):
-        await asyncio.wait_for(batch("a", 1), 1)
+    assert await asyncio.gather(batch("a", 1), batch("a", 2)) == [2, 4]
+    assert run.calls == [("a", [1]), ("a", [2])]
+
+
+async def test_a_tracker_closing_before_the_flush_sends_each_caller_alone() -> None:
+    tracker = TaskTracker()
+    run = Doubler()
+    batch: TurnBatcher[str, int, int] = TurnBatcher("t", run, tracker)
+
+    first = asyncio.ensure_future(batch("a", 1))
+    second = asyncio.ensure_future(batch("a", 2))
+    await asyncio.sleep(0)  # both are waiting for the flush
+    tracker._closed = True  # what drain() does first
+
+    assert await asyncio.gather(first, second) == [2, 4]
+    assert sorted(run.calls) == [("a", [1]), ("a", [2])]
+
+
+async def test_an_undo_never_holds_back_the_other_callers(tasks: TaskTracker) -> None:
+    run = Doubler()
+    run.release.clear()
+    stuck = asyncio.Event()
+
+    async def slow_undo(key: str, item: int, result: int) -> None:
+        await stuck.wait()  # say, Redis is down and the DEL hangs
+
+    batch: TurnBatcher[str, int, int] = TurnBatcher("t", run, tasks, unheard=slow_undo)
+    first = asyncio.ensure_future(batch("a", 1))
+    second = asyncio.ensure_future(batch("a", 2))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    run.release.set()
+
+    assert await asyncio.wait_for(second, 0.5) == 4
+    stuck.set()
+
+
+async def test_a_cancelled_call_leaves_no_caller_waiting(tasks: TaskTracker) -> None:
+    run = Doubler()
+    run.release.clear()
+    batch: TurnBatcher[str, int, int] = TurnBatcher("t", run, tasks)
+    callers = [asyncio.ensure_future(batch("a", n)) for n in (1, 2)]
+    await asyncio.sleep(0.01)
+
+    await tasks.drain(timeout=0.01)  # shutdown cancels the call in flight
+
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 0.5)
+    assert all(isinstance(r, RuntimeError) for r in results)
+
+
+async def test_the_call_runs_in_the_context_the_batcher_was_built_in(tasks: TaskTracker) -> None:
+    """Not in a caller's: a caller's transaction (a context variable) is not the others'."""
+    where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="start-up")
+    seen: list[str] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        seen.append(where.get())
+        return items
+
+    batch: TurnBatcher[str, int, int] = TurnBatcher("t", run, tasks)
+
+    async def in_a_transaction() -> int:
+        where.set("caller's transaction")
+        return await batch("a", 1)
+
+    assert await asyncio.create_task(in_a_transaction()) == 1
+    assert seen == ["start-up"]
