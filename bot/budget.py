@@ -64,7 +64,11 @@ async def _finish_late(
         if not outcome.outage:
             break
         logger.warning("dispatch of %s met an outage; again in %.0f s", update.dedupe_key, pause)
-        await asyncio.sleep(pause)
+        try:
+            await asyncio.sleep(pause)
+        except asyncio.CancelledError:  # shutdown outlasted by the outage: say what is lost
+            logger.error("dispatch of %s lost: shut down while retrying", update.dedupe_key)
+            raise
         outcome = await _dispatch(dispatch, update)
     if outcome.outage:
         logger.error("dispatch of %s given up: the outage outlasted its tries", update.dedupe_key)

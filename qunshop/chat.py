@@ -49,7 +49,7 @@ class Update:
     def counted(self, sender_count: int) -> Update:
         """A copy carrying the sender's count. Not dataclasses.replace: it re-runs the frozen
         __init__ field by field (2 us, on every chat message) for values already checked."""
-        copy = object.__new__(Update)
+        copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__, sender_count=sender_count)
         return copy
 
