@@ -28,7 +28,7 @@ def check_fresh(app: Resources, timestamp: str | None) -> str:
     return timestamp
 
 
-async def claim(app: Resources, update: Update, value: str = "1") -> Update | None:
+async def claim(app: Resources, update: Update, value: str | None = None) -> Update | None:
     """The update, carrying its sender's count, for the one delivery that may act on it;
     None for the others. Atomic across workers."""
     sent = await app[CHAT_GATE].admit(update, value)

@@ -9,6 +9,9 @@ event loop share that one (``ChatGate``).
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
 from typing import TYPE_CHECKING
 
 from services import ratelimit
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 
     from qunshop.chat import Update
     from qunshop.tasks import TaskTracker
+
+logger = logging.getLogger(__name__)
 
 CLAIM_TTL_SECONDS = 6 * 3600  # far beyond WeChat's retries and the bot's 6-minute stream
 RATE_WINDOW_SECONDS = 60
@@ -48,6 +53,17 @@ return out
 """
 
 
+# KEYS: claims, ARGV: the value each was claimed with. Deletes only the claims still holding
+# that value: a claim another delivery made is not ours to give back.
+_GIVE_BACK = """
+local n = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]); n = n + 1 end
+end
+return n
+"""
+
+
 def _claim_key(update: Update) -> str:
     return f"chat:dedupe:{update.dedupe_key}"
 
@@ -63,13 +79,21 @@ class ChatGate:
     def __init__(self, redis: Redis, tasks: TaskTracker) -> None:
         self.redis = redis
         self._script = redis.register_script(_ADMIT)
+        self._give_back = redis.register_script(_GIVE_BACK)
         self._batch: TurnBatcher[None, tuple[Update, str], int] = TurnBatcher(
             "chat gate", self._admit_all, tasks, unheard=self._unheard
         )
+        # Each claim holds a value no other delivery's claim holds, so it is given back only
+        # by the delivery that made it: this process's random prefix and a count.
+        self._prefix = os.urandom(6).hex()
+        self._count = itertools.count()
 
-    async def admit(self, update: Update, value: str = "1") -> int | None:
+    async def admit(self, update: Update, value: str | None = None) -> int | None:
         """None for a delivery someone already claimed; else the sender's messages this
-        window (0 for events, which people do not type)."""
+        window (0 for events, which people do not type). ``value`` is kept in the claim
+        (``claimed_value``) and must be unique to this delivery; by default it is."""
+        if value is None:
+            value = f"{self._prefix}:{next(self._count)}"
         found = await self._batch(None, (update, value))
         return None if found < 0 else found
 
@@ -82,12 +106,26 @@ class ChatGate:
             if counted:
                 keys.append(ratelimit.PREFIX + _rate_name(update))
             args += [value, int(counted)]
-        return [int(n) for n in await self._script(keys=keys, args=args)]
+        try:
+            found = await self._script(keys=keys, args=args)
+        except Exception:
+            # The script may have run with its answer lost (a timeout): every webhook of the
+            # turn is answered 503, and its re-delivery must not find its own claim taken.
+            await self._give_back_all(asks)
+            raise
+        return [int(n) for n in found]
+
+    async def _give_back_all(self, asks: list[tuple[Update, str]]) -> None:
+        keys = [_claim_key(update) for update, _ in asks]
+        try:
+            await self._give_back(keys=keys, args=[value for _, value in asks])
+        except Exception:  # Redis is down: the claims stay until they expire
+            logger.warning("chat gate: could not give back %d claims", len(keys), exc_info=True)
 
     async def _unheard(self, _: None, ask: tuple[Update, str], found: int) -> None:
         """Claimed for a request that has gone (cancelled): give it back for the retry."""
         if found >= 0:
-            await release(self.redis, ask[0])
+            await self._give_back_all([ask])
 
 
 async def limited(redis: Redis, update: Update) -> bool:

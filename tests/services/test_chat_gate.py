@@ -92,3 +92,39 @@ def test_a_counted_update_is_an_equal_frozen_copy() -> None:
     assert counted == update and counted.dedupe_key == update.dedupe_key
     with pytest.raises(dataclasses.FrozenInstanceError):
         counted.text = "changed"  # type: ignore[misc]
+
+
+async def test_a_batch_whose_answer_was_lost_gives_its_own_claims_back(
+    api: TestClient, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script ran but its answer never came (a timeout): each webhook is answered 503,
+    and WeChat's re-delivery must not be taken for a duplicate. A claim another delivery
+    made stays."""
+    gate = api.server.app[CHAT_GATE]
+    other = message("m21")
+    await redis.set("chat:dedupe:" + other.dedupe_key, "another worker's")
+    real = gate._script
+
+    async def answer_lost(*, keys: list[str], args: list[object]) -> object:
+        await real(keys=keys, args=args)
+        raise TimeoutError("Timeout reading from 127.0.0.1:6379")
+
+    monkeypatch.setattr(gate, "_script", answer_lost)
+    results = await asyncio.gather(
+        gate.admit(message("m20")), gate.admit(other), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [TimeoutError, TimeoutError]
+
+    monkeypatch.setattr(gate, "_script", real)
+    assert await gate.admit(message("m20")) is not None  # the re-delivery is done
+    assert await gate.admit(other) is None  # still the other worker's
+    assert await redis.get("chat:dedupe:" + other.dedupe_key) == b"another worker's"
+
+
+async def test_every_delivery_claims_with_its_own_value(api: TestClient) -> None:
+    gate = api.server.app[CHAT_GATE]
+    first, second = message("m30"), message("m31")
+    await asyncio.gather(gate.admit(first), gate.admit(second))
+
+    values = {await chat_gate.claimed_value(gate.redis, u) for u in (first, second)}
+    assert len(values) == 2 and None not in values
