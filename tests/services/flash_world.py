@@ -47,6 +47,18 @@ async def start_sale(clock: FrozenClock, *, stock: int, limit: int, extra: int =
     return view.flash_sale
 
 
+async def cancel_sale(sale: FlashSale, clock: FrozenClock) -> None:
+    """Its community's leader cancels the sale's activity, as the leader's door does."""
+    activity = await sale.activity
+    community = await activity.community
+    await activities.cancel_activity(
+        principal=who(await community.leader),
+        community_id=community.id,
+        activity_id=activity.id,
+        now=clock.now(),
+    )
+
+
 def buy_url(sale: FlashSale) -> str:
     return f"/api/v1/flash-sales/{sale.id}/buy"
 

@@ -23,7 +23,7 @@ from qunshop.errors import Invalid
 from services import activities, flashsale, payments
 from services.activities import Draft
 from services.flashsale import FlashSpec
-from tests.services.flash_world import buy_url, gate_counts, start_sale, who
+from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
 from tests.support.factories import auth, make_community, make_sku, make_user
 
 
@@ -170,14 +170,7 @@ async def test_cancelling_mid_sale_stops_it_and_returns_the_rest(
     sale = await start_sale(clock, stock=5, limit=1)
     buyer, late = await make_user(), await make_user()
     assert (await api.post(buy_url(sale), json={}, headers=auth(buyer, settings))).status == 201
-    activity = await sale.activity
-    community = await activity.community
-    await activities.cancel_activity(
-        principal=who(await community.leader),
-        community_id=community.id,
-        activity_id=activity.id,
-        now=clock.now(),
-    )
+    await cancel_sale(sale, clock)
     refused = await api.post(buy_url(sale), json={}, headers=auth(late, settings))
     assert refused.status == 409
     assert (await Sku.get(id=sale.sku_id)).stock == 50 + 4

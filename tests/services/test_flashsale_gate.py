@@ -23,8 +23,8 @@ from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.keys import FLASH_GATE
-from services import activities, flashsale
-from tests.services.flash_world import buy_url, gate_counts, start_sale, who
+from services import flashsale
+from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
 from tests.support.factories import auth, make_user
 
 
@@ -214,14 +214,7 @@ async def test_a_cancelled_sale_is_not_running_though_the_gate_still_has_stock(
     sale = await start_sale(clock, stock=5, limit=1)
     buyer, late, later = await make_user(), await make_user(), await make_user()
     assert (await _post(api, sale, auth(buyer, settings)))[0] == 201
-    activity = await sale.activity
-    community = await activity.community
-    await activities.cancel_activity(
-        principal=who(await community.leader),
-        community_id=community.id,
-        activity_id=activity.id,
-        now=clock.now(),
-    )
+    await cancel_sale(sale, clock)
     for user in (late, later):
         status, body = await _post(api, sale, auth(user, settings))
         assert status == 409 and body["code"] == "flash_sale_not_running"
