@@ -61,13 +61,15 @@ class VisitSource(StrEnum):
     ENTRY = "entry"  # the mini-program opened with a code (share path or wxacode scene)
     FOLLOW = "follow"  # an Official Account follow or scan with a QR scene
     GROUP = "group"  # the mini-program opened from a group chat (opengid decrypted)
+    H5 = "h5"  # an H5 page opened in a browser: nobody logged in, so no user
 
 
 class Visit(Model):
     """One touch: who arrived, through whose code, from which group chat, and what it bound."""
 
     id = fields.UUIDField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="visits")
+    # None for an H5 visit: a browser is nobody we know.
+    user = fields.ForeignKeyField("models.User", related_name="visits", null=True)
     source = fields.CharEnumField(VisitSource, max_length=16)
     code = fields.ForeignKeyField("models.ShareCode", related_name="visits", null=True)
     # None when the visitor opened their own share: self-visits score nothing.

@@ -14,6 +14,8 @@ from qunshop.config import Settings
 from qunshop.keys import CLOCK, SETTINGS
 from qunshop.middlewares import error_middleware, request_id_middleware
 from qunshop.resources import chat_ctx, http_ctx, messenger_ctx, orm_ctx, redis_ctx, tasks_ctx
+from web.errors import page_error_middleware
+from web.routes import setup_web
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,8 @@ def create_app(
 ) -> web.Application:
     """``background=False`` leaves out the outbox sender and the clock (tests drive them)."""
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        # The pages' errors render as pages: that middleware sits inside the JSON one.
+        middlewares=[request_id_middleware, error_middleware, page_error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -36,4 +39,5 @@ def create_app(
             app.cleanup_ctx.append(scheduler_ctx)
     setup_routes(app)
     setup_bot_routes(app)
+    setup_web(app)
     return app

@@ -1,7 +1,9 @@
-"""Mini-program protocol: wxacode.getUnlimited, and decrypting open data (encryptedData).
+"""Mini-program protocol: wxacode.getUnlimited, urllink.generate, and decrypting open data.
 
 Protocol only, no business. ``get_unlimited`` answers the image bytes or raises
-``WxaCodeError`` with WeChat's ``errcode`` (-1 when the network or the body failed).
+``WxaCodeError`` with WeChat's ``errcode`` (-1 when the network or the body failed);
+``generate_urllink`` answers a ``https://wxaurl.cn/...`` link that opens the mini-program
+from a browser, or raises the same error.
 ``decrypt_open_data`` is AES-128-CBC with the user's session_key (WECHAT.md 3.2); a payload
 that does not decrypt to a JSON object raises ``OpenDataError`` (a stale session_key looks
 exactly like that), and ``check_watermark`` refuses another app's data or stale data.
@@ -115,6 +117,65 @@ async def get_unlimited(
     errcode = data.get("errcode")
     errmsg = str(data.get("errmsg", ""))
     logger.info("getwxacodeunlimit refused: %s %s", errcode, errmsg)
+    raise WxaCodeError(errcode if isinstance(errcode, int) and errcode else SYSTEM_BUSY, errmsg)
+
+
+URLLINK_MAX_DAYS = 30  # WeChat keeps a URL link at most 30 days
+QUERY_MAX = 1024
+
+
+async def generate_urllink(
+    http: aiohttp.ClientSession,
+    *,
+    base: str,
+    token: str,
+    path: str,
+    query: str = "",
+    env_version: str = "release",
+    expire_days: int = URLLINK_MAX_DAYS,
+    timeout: float = CODE_TIMEOUT,
+) -> str:
+    """POST /wxa/generate_urllink: a link that opens ``path?query`` in the mini-program."""
+    if path.startswith("/") or not PAGE_PATTERN.fullmatch(path):
+        raise ValueError("path has no leading '/' and no query string")
+    if len(query) > QUERY_MAX:
+        raise ValueError(f"query is at most {QUERY_MAX} characters")
+    if not 1 <= expire_days <= URLLINK_MAX_DAYS:
+        raise ValueError(f"expire_days must be 1..{URLLINK_MAX_DAYS}")
+    body = {
+        "path": path,
+        "query": query,
+        "env_version": env_version,
+        "expire_type": 1,  # an interval in days from now
+        "expire_interval": expire_days,
+    }
+    try:
+        async with http.post(
+            f"{base}/wxa/generate_urllink",
+            params={"access_token": token},
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            status = response.status
+            raw = await response.read()
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        logger.warning("generate_urllink unreachable: %s", type(exc).__name__)
+        raise WxaCodeError(SYSTEM_BUSY, f"network error: {type(exc).__name__}") from None
+    if status != 200:
+        raise WxaCodeError(SYSTEM_BUSY, f"HTTP {status}")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise WxaCodeError(SYSTEM_BUSY, "not JSON") from None
+    if not isinstance(data, dict):
+        raise WxaCodeError(SYSTEM_BUSY, "not a JSON object")
+    errcode = data.get("errcode", 0)
+    link = data.get("url_link")
+    if errcode == 0 and isinstance(link, str) and link.startswith("https://"):
+        return link
+    errmsg = str(data.get("errmsg", ""))
+    logger.info("generate_urllink refused: %s %s", errcode, errmsg)
     raise WxaCodeError(errcode if isinstance(errcode, int) and errcode else SYSTEM_BUSY, errmsg)
 
 

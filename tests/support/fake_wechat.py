@@ -6,6 +6,9 @@ WeChat Pay v2 endpoints check signatures with ``api_key`` and answer signed XML;
 merchant's notify_url. The messaging endpoints (stable_token, gettoken, custom/subscribe/WeCom
 app sends, the group robot webhook, the aibot response_url) answer {errcode, errmsg} and are
 scripted through the fields under "Messaging" (``_add_messaging_routes``).
+``/wxa/generate_urllink`` answers ``https://wxaurl.cn/<serial>`` for a released page (or any
+page when ``env_version`` is not release), records the link in ``url_links`` and can be
+scripted to fail through ``messaging_failures``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,15 @@ REFUND_REQUIRED = (
 
 
 # The fake mini-program's released pages, and what its codes look like.
-WXA_PAGES = frozenset({"pages/index/index", "pages/campaign/index", "pages/team/index"})
+WXA_PAGES = frozenset(
+    {
+        "pages/index/index",
+        "pages/campaign/index",
+        "pages/team/index",
+        "pages/flash/index",
+        "pages/link/index",
+    }
+)
 WXA_SCENE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
 WXA_PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -107,6 +118,8 @@ class FakeWeChat:
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # response_code -> body
     # path -> errcodes the next calls to it answer, first first (then the normal answer).
     messaging_failures: dict[str, list[int]] = field(default_factory=dict)
+    # url_link -> the generate_urllink body that made it
+    url_links: dict[str, dict[str, Any]] = field(default_factory=dict)
     _issued_tokens: set[str] = field(default_factory=set, init=False, repr=False)
     _serial: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1), init=False, repr=False
@@ -502,6 +515,29 @@ class FakeWeChat:
         image = WXA_PNG + json.dumps({"scene": scene, "page": page}).encode()
         return web.Response(body=image, content_type="image/png")
 
+    async def generate_urllink(self, request: web.Request) -> web.Response:
+        """POST /wxa/generate_urllink: {errcode: 0, url_link} or a JSON errcode."""
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        body = self._json(call)
+        if body is None:
+            return self._error(47001, "data format error")
+        path, query = body.get("path", ""), body.get("query", "")
+        if not isinstance(path, str) or path.startswith("/") or "?" in path:
+            return self._error(40165, "invalid weapp pagepath")
+        if body.get("env_version", "release") == "release" and path and path not in WXA_PAGES:
+            return self._error(40165, "invalid weapp pagepath")
+        if not isinstance(query, str) or len(query) > 1024:
+            return self._error(40212, "invalid query")
+        interval = body.get("expire_interval", 30)
+        if body.get("expire_type") == 1 and not (isinstance(interval, int) and 1 <= interval <= 30):
+            return self._error(40097, "invalid args")
+        link = f"https://wxaurl.cn/{self._unique('L', 10)}"
+        self.url_links[link] = body
+        return web.json_response({"errcode": 0, "errmsg": "ok", "url_link": link})
+
     def build(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/sns/jscode2session", self.jscode2session)
@@ -509,6 +545,7 @@ class FakeWeChat:
         app.router.add_post("/secapi/pay/refund", self.refund)
         self._add_messaging_routes(app)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode_unlimited)
+        app.router.add_post("/wxa/generate_urllink", self.generate_urllink)
         return app
 
 

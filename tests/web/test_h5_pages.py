@@ -1,0 +1,171 @@
+"""H5 pages over HTTP: each state, the share meta, the ways in, errors as pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.growth import Visit
+from qunshop.clock import FrozenClock
+from qunshop.keys import FLASH_GATE
+from services import groupbuy, share
+from services.auth import Principal
+from tests.support.factories import make_user
+from tests.support.fake_wechat import FakeWeChat
+from tests.web.world import SALE_STATES, people, sale_in, team_in, who
+
+BADGES = {"open": "拼团中", "full": "已满员", "closed": "已结束", "sold_out": "已售罄"}
+
+
+async def _page(client: TestClient, path: str, status: int = 200) -> str:
+    response = await client.get(path)
+    assert response.status == status, await response.text()
+    assert response.content_type == "text/html"
+    assert "script-src 'sha256-" in response.headers["Content-Security-Policy"]
+    return await response.text()
+
+
+@pytest.mark.parametrize("state", ["open", "full", "closed", "sold_out"])
+async def test_team_page_shows_each_state(
+    web_client: TestClient, clock: FrozenClock, state: str
+) -> None:
+    code, campaign = await team_in(state, clock)
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert f'data-state="{state}"' in html and BADGES[state] in html
+    assert campaign.title in html and "¥</small>19.90" in html
+    held = {"open": 2, "full": 3, "closed": 0, "sold_out": 2}[state]
+    if state == "closed":
+        assert "这个团已结束" in html and 'class="free"' not in html
+    else:  # the members' avatars: the first character of each name
+        assert '<li class="head" title="团长（待付款）">王</li>' in html
+        assert f"已有{held}人" in html and f"还差{3 - held}人" in html
+        assert html.count('class="free"') == 3 - held
+    assert ('class="clock" data-deadline' in html) is (state in ("open", "full"))
+    assert ('class="btn mobile-only"' in html) is (state == "open")
+
+
+async def test_team_page_is_small_with_share_meta_and_ways_in(
+    web_client: TestClient, clock: FrozenClock, wechat: FakeWeChat
+) -> None:
+    code, campaign = await team_in("open", clock, guaranteed=True)
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert len(html.encode()) < 30 * 1024
+    assert f'<meta property="og:title" content="【还差1人】{campaign.title} ¥19.90">' in html
+    assert '<meta itemprop="name"' in html and 'property="og:url"' in html
+    assert "保证成团" in html
+    assert f"pages/team/index?code={code}" in html
+    (call,) = wechat.calls_to("/wxa/generate_urllink")
+    link = next(iter(wechat.url_links))
+    assert wechat.url_links[link]["path"] == "pages/team/index"
+    assert wechat.url_links[link]["query"] == f"code={code}"
+    assert f'href="{link}"' in html and "<svg" in html
+    await _page(web_client, f"/h5/teams/{code.lower()}")  # a code typed in lower case
+    assert len(wechat.calls_to("/wxa/generate_urllink")) == 1  # the link is cached
+
+
+async def test_a_page_without_wechat_still_offers_the_path_and_a_qr(
+    web_client: TestClient, clock: FrozenClock, wechat: FakeWeChat
+) -> None:
+    wechat.messaging_failures["/wxa/generate_urllink"] = [45009]
+    code, _ = await team_in("open", clock)
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert "wxaurl.cn" not in html and "<svg" in html
+    assert f"pages/team/index?code={code}" in html
+    await _page(web_client, f"/h5/teams/{code}")
+    assert len(wechat.calls_to("/wxa/generate_urllink")) == 1  # not again for a minute
+
+
+async def test_unknown_pages_and_teams_are_html_error_pages(web_client: TestClient) -> None:
+    html = await _page(web_client, "/h5/teams/NOSUCH99", status=404)
+    assert "没有找到这个团" in html and "team_not_found" in html
+    html = await _page(web_client, "/h5/nowhere", status=404)
+    assert "页面不存在" in html
+    html = await _page(web_client, "/h5/campaigns/not-a-uuid", status=404)
+    assert "没有找到这个拼团活动" in html
+    api = await web_client.get("/api/v1/nowhere")
+    assert api.status == 404 and api.content_type == "application/problem+json"
+
+
+async def test_campaign_page_lists_open_teams(web_client: TestClient, clock: FrozenClock) -> None:
+    code, campaign = await team_in("open", clock, guaranteed=True)
+    html = await _page(web_client, f"/h5/campaigns/{campaign.id}")
+    assert f'href="/h5/teams/{code}"' in html and "还差1人" in html
+    assert 'data-state="open"' in html and "保证成团" in html
+    assert f"pages/campaign/index?id={campaign.id}" in html
+
+
+@pytest.mark.parametrize("state", SALE_STATES)
+async def test_flash_sale_page_shows_each_state(
+    web_client: TestClient, web_app, clock: FrozenClock, state: str
+) -> None:
+    sale = await sale_in(state, clock, web_app[FLASH_GATE])
+    html = await _page(web_client, f"/h5/flash-sales/{sale.id}")
+    assert f'data-state="{state}"' in html
+    assert "¥</small>9.90" in html and "每人限1件" in html
+    assert f"pages/flash/index?id={sale.id}" in html
+
+
+async def test_invite_page_by_code_and_by_id(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    (inviter,) = await people(1)
+    invite = await share.invite_share(
+        user=inviter, community_id=None, settings=settings, now=clock.now()
+    )
+    html = await _page(web_client, f"/h5/invite?from={invite.code}")
+    assert "王芳邀请你一起拼" in html and f"pages/index/index?s={invite.code}" in html
+    assert f'data-code="{invite.code}"' in html
+    html = await _page(web_client, f"/h5/invite?from={inviter.id}")
+    assert f"pages/index/index?from={inviter.id}" in html
+    await _page(web_client, "/h5/invite?from=ABCDEFGHJKLMNPQRST", status=404)
+    await _page(web_client, "/h5/invite", status=400)
+
+
+async def test_link_page_shows_the_mini_program_path(web_client: TestClient) -> None:
+    token = "tok_" + "a" * 28
+    html = await _page(web_client, f"/h5/link?token={token}")
+    assert f"pages/link/index?token={token}" in html
+    await _page(web_client, "/h5/link?token=<script>", status=400)
+
+
+async def test_a_visit_is_counted_once_per_browser_with_its_sharer(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    code, campaign = await team_in("open", clock)
+    sharer = await make_user(nickname="分享人")
+    team_share = await share.team_share(
+        principal=Principal(user_id=sharer.id, role=sharer.role),
+        team_ref=code,
+        settings=settings,
+        now=clock.now(),
+    )
+    html = await _page(web_client, f"/h5/teams/{code}?s={team_share.code}")
+    ticket = re.search(r'data-visit="([^"]+)"', html).group(1)
+    first = await web_client.post("/h5/visits", data={"t": ticket, "s": team_share.code})
+    assert first.status == 204
+    cookie = first.cookies["qs_vid"]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
+    again = await web_client.post(
+        "/h5/visits",
+        data={"t": ticket, "s": team_share.code},
+        headers={"Cookie": f"qs_vid={cookie.value}"},
+    )
+    assert again.status == 204
+    (visit,) = await Visit.all()
+    assert visit.source == "h5" and visit.user_id is None
+    assert visit.sharer_id == sharer.id and visit.campaign_id == campaign.id
+    assert visit.community_id == campaign.community_id
+    forged = ticket.replace("team:", "team:X")
+    refused = await web_client.post("/h5/visits", data={"t": forged})
+    assert refused.status == 400 and refused.content_type == "text/html"
+    assert await Visit.all().count() == 1
+
+
+async def test_members_names_are_escaped(web_client: TestClient, clock: FrozenClock) -> None:
+    code, _ = await team_in("open", clock)
+    user = await make_user(nickname="<b>x")
+    await groupbuy.join_team(principal=who(user), team_ref=code, now=clock.now())
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert "&lt;" in html and "<b>x" not in html

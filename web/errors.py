@@ -1,0 +1,87 @@
+"""Errors under the web door's paths answer as pages, not problem+json.
+
+The middleware sits inside the app's error middleware, so it sees a service's error (or a
+404 from the router) first and renders it; every other path passes through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from qunshop.errors import ErrorCode, QunshopError
+from qunshop.middlewares import request_id_of
+from services import health
+from web.render import render
+
+logger = logging.getLogger(__name__)
+
+PREFIXES = ("/h5/", "/h5", "/console", "/admin")
+
+# What a person is told, by the error's stable code; anything else by its status.
+MESSAGES: dict[str, str] = {
+    ErrorCode.TEAM_NOT_FOUND: "没有找到这个团，可能链接有误。",
+    ErrorCode.CAMPAIGN_NOT_FOUND: "没有找到这个拼团活动。",
+    ErrorCode.FLASH_SALE_NOT_FOUND: "没有找到这场秒杀。",
+    ErrorCode.USER_NOT_FOUND: "没有找到邀请你的人。",
+    ErrorCode.SHARE_CODE_INVALID: "这个邀请链接无效。",
+    ErrorCode.SHARE_CODE_EXPIRED: "这个邀请链接已过期。",
+    ErrorCode.UNAUTHENTICATED: "请先登录：在与机器人的私聊中发送「后台」获取登录链接。",
+    ErrorCode.FORBIDDEN: "你没有权限查看这个页面。",
+    ErrorCode.NOT_COMMUNITY_LEADER: "只有本社区的团长可以这样做。",
+    ErrorCode.PICKUP_CODE_NOT_FOUND: "没有这个提货码。",
+    ErrorCode.PICKUP_CODE_USED: "这个提货码已经核销过了。",
+    ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
+    ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
+    ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
+    ErrorCode.SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试。",
+}
+BY_STATUS = {
+    400: "请求有误。",
+    401: MESSAGES[ErrorCode.UNAUTHENTICATED],
+    403: MESSAGES[ErrorCode.FORBIDDEN],
+    404: "页面不存在。",
+    405: "不支持这种请求。",
+    409: "现在不能这样做。",
+    413: "提交的内容太大了。",
+    422: "填写的内容有误。",
+    429: MESSAGES[ErrorCode.RATE_LIMITED],
+    503: MESSAGES[ErrorCode.SERVICE_UNAVAILABLE],
+}
+GENERIC = "出错了，请稍后再试。"
+
+
+def is_page_path(path: str) -> bool:
+    return path.startswith(PREFIXES)
+
+
+def error_page(request: web.Request, status: int, code: str) -> web.Response:
+    message = MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
+    rid = request_id_of(request)
+    values = {"status": status, "code": code, "message": message, "request_id": rid}
+    return render(request.config_dict, "error.html", values, status=status)
+
+
+@web.middleware
+async def page_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_page_path(request.path):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except QunshopError as exc:
+        return error_page(request, exc.status, exc.code.value)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_page(request, exc.status, f"http_{exc.status}")
+    except Exception as exc:
+        rid = request_id_of(request)
+        if health.is_outage(exc):
+            logger.warning(
+                "dependency down on %s %s (request %s): %s", request.method, request.path, rid, exc
+            )
+            return error_page(request, 503, ErrorCode.SERVICE_UNAVAILABLE.value)
+        logger.exception("unhandled error on %s %s (request %s)", request.method, request.path, rid)
+        return error_page(request, 500, ErrorCode.INTERNAL_ERROR.value)

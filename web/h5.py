@@ -1,0 +1,151 @@
+"""H5 pages: what a shared card or a chat link opens in a browser.
+
+Each page calls one service for its live state, adds the ways into the mini-program, and
+renders. Visits are reported by the page itself (``POST /h5/visits``, a beacon), so link
+previews that only read the meta tags count nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK, REDIS, SETTINGS
+from services import h5_pages, h5_visits
+from web import session
+from web.page import page
+from web.ways_in import ways_in
+
+if TYPE_CHECKING:
+    import uuid
+
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+
+VISITOR_COOKIE = "qs_vid"
+VISITOR_SECONDS = 365 * 24 * 3600
+LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+MAX_REF = 64
+
+
+def _page_url(config: Resources, request: web.Request) -> str:
+    return f"{config[SETTINGS].public_base_url}{request.rel_url.path_qs}"
+
+
+def _ticket(
+    config: Resources, page_key: str, community_id: uuid.UUID | None, campaign_id: uuid.UUID | None
+) -> str:
+    return h5_visits.ticket(
+        secret=config[SETTINGS].secret_key.get_secret_value(),
+        page=page_key,
+        community_id=community_id,
+        campaign_id=campaign_id,
+    )
+
+
+async def _values(
+    config: Resources, request: web.Request, view: Any, ticket: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "page": view,
+        "state": getattr(view, "state", "open"),
+        "ways": await ways_in(
+            config, path=view.path, query=view.query, page_url=_page_url(config, request)
+        ),
+        "page_url": _page_url(config, request),
+        "visit_ticket": ticket,
+        **extra,
+    }
+
+
+@page("GET", "/h5/teams/{code}", template="h5/team.html")
+async def team(*, code: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    view = await h5_pages.team_page(code, now=config[CLOCK].now())
+    campaign = view.campaign
+    ticket = _ticket(config, f"team:{view.team.code}", campaign.community_id, campaign.id)
+    return await _values(config, request, view, ticket)
+
+
+@page("GET", "/h5/campaigns/{campaign_id}", template="h5/campaign.html")
+async def campaign(*, campaign_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    view = await h5_pages.campaign_page(campaign_id, now=config[CLOCK].now())
+    c = view.campaign
+    ticket = _ticket(config, f"campaign:{c.id}", c.community_id, c.id)
+    return await _values(config, request, view, ticket)
+
+
+@page("GET", "/h5/flash-sales/{sale_id}", template="h5/flash_sale.html")
+async def flash_sale(*, sale_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    view = await h5_pages.flash_sale_page(sale_id, now=config[CLOCK].now())
+    ticket = _ticket(config, f"flash:{view.sale.id}", view.community.id, None)
+    return await _values(config, request, view, ticket)
+
+
+def _param(query: MultiDictProxy[str], name: str) -> str:
+    value = query.get(name, "").strip()
+    if not value or len(value) > MAX_REF or not value.isprintable():
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"the link has no valid {name}")
+    return value
+
+
+@page("GET", "/h5/invite", template="h5/invite.html")
+async def invite(*, query: MultiDictProxy[str], config: Resources, request: web.Request) -> Any:
+    ref = _param(query, "from")
+    settings = config[SETTINGS]
+    view = await h5_pages.invite_page(
+        ref, secret=settings.secret_key.get_secret_value(), now=config[CLOCK].now()
+    )
+    community_id = view.community.id if view.community else None
+    ticket = _ticket(config, f"invite:{ref}", community_id, None)
+    return await _values(config, request, view, ticket)
+
+
+@page("GET", "/h5/link", template="h5/link.html")
+async def link(*, query: MultiDictProxy[str], config: Resources, request: web.Request) -> Any:
+    """Account linking: the mini-program page that takes the token (it checks the token)."""
+    token = query.get("token", "")
+    if not LINK_TOKEN.fullmatch(token):
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "the link has no valid token")
+    ways = await ways_in(
+        config, path="pages/link/index", query=f"token={token}", page_url=_page_url(config, request)
+    )
+    return {"ways": ways, "page_url": _page_url(config, request), "state": "open"}
+
+
+async def visit(request: web.Request) -> web.Response:
+    """The page's beacon: one visit per browser, page and day (services/h5_visits.py)."""
+    config = request.config_dict
+    settings = config[SETTINGS]
+    data = await request.post()
+    text, code = data.get("t", ""), data.get("s", "")
+    secret = settings.secret_key.get_secret_value()
+    ticket = h5_visits.read_ticket(text, secret=secret) if isinstance(text, str) else None
+    if ticket is None:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "not a page's visit ticket")
+    visitor = request.cookies.get(VISITOR_COOKIE, "")
+    fresh = None
+    if not 16 <= len(visitor) <= 64 or not visitor.isalnum():
+        visitor = fresh = secrets.token_hex(16)
+    await h5_visits.record(
+        visitor=visitor,
+        page=ticket.page,
+        code=code if isinstance(code, str) and 0 < len(code) <= MAX_REF else None,
+        community_id=ticket.community_id,
+        campaign_id=ticket.campaign_id,
+        redis=config[REDIS],
+        secret=secret,
+        now=config[CLOCK].now(),
+    )
+    response = web.Response(status=204)
+    if fresh is not None:
+        session.set_cookie(response, settings, VISITOR_COOKIE, fresh, VISITOR_SECONDS)
+    return response
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/h5/visits", visit)

@@ -1,0 +1,126 @@
+"""``@page``: the declaration that does what every page would otherwise repeat.
+
+    @page("GET", "/console/pickups", auth=Leader, template="console/pickups.html")
+    async def pickups(*, principal, config):
+        return {"day": await pickup.day_list(principal=principal, now=config[CLOCK].now())}
+
+The handler asks by name for what it uses: ``principal`` (checked by ``auth``), ``config``
+(the app's resources), ``request``, ``query``, ``form`` (a POST's fields, after its CSRF
+token was checked) and the path's parameters. It returns the template's values, or a
+response of its own (a redirect after a form). Errors are rendered as pages by
+web/errors.py. Pages with ``auth`` or ``forms`` get a ``csrf_token`` for their forms.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiohttp import web
+
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import SETTINGS
+from web import session
+from web.render import render
+
+if TYPE_CHECKING:
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+Handler = Callable[..., Awaitable[Any]]
+MAX_FIELD = 2000  # characters of one form field
+
+
+class Auth(Protocol):
+    async def principal(self, request: web.Request, config: Resources) -> Principal: ...
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str
+    view: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    template: str | None
+    auth: Auth | None
+
+
+PAGES: list[Page] = []  # declarations, in the order their modules declare them
+
+
+async def _form(request: web.Request, config: Resources) -> dict[str, str]:
+    data = await request.post()
+    form: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise BadRequest(ErrorCode.VALIDATION_FAILED, "files are not accepted here")
+        if len(value) > MAX_FIELD or "\x00" in value:
+            raise BadRequest(ErrorCode.VALIDATION_FAILED, f"the field {key} is not acceptable")
+        form[key] = value
+    session.check_csrf(request, config, form.pop(session.CSRF_FIELD, ""))
+    return form
+
+
+def page(
+    method: str,
+    path: str,
+    *,
+    template: str | None = None,
+    auth: Auth | None = None,
+    forms: bool = False,
+) -> Callable[[Handler], Handler]:
+    def declare(handler: Handler) -> Handler:
+        wanted = set(inspect.signature(handler).parameters)
+        with_csrf = forms or auth is not None
+
+        async def view(request: web.Request) -> web.StreamResponse:
+            config = request.config_dict
+            values: dict[str, Any] = {}
+            if auth is not None:
+                values["principal"] = await auth.principal(request, config)
+            if method == "POST":
+                form = await _form(request, config)
+                if "form" in wanted:
+                    values["form"] = form
+            for name, value in request.match_info.items():
+                if name in wanted:
+                    values[name] = value
+            if "config" in wanted:
+                values["config"] = config
+            if "request" in wanted:
+                values["request"] = request
+            if "query" in wanted:
+                values["query"] = request.query
+            result = await handler(**{k: v for k, v in values.items() if k in wanted})
+            if isinstance(result, web.StreamResponse):
+                return result
+            if template is None:
+                raise TypeError(f"{handler.__name__} returned values but has no template")
+            context: dict[str, Any] = dict(result) if isinstance(result, Mapping) else {}
+            fresh = None
+            if with_csrf:
+                context["csrf_token"], fresh = session.csrf_token(request, config)
+                context.setdefault("principal", values.get("principal"))
+            response = render(config, template, context)
+            if fresh is not None:
+                session.set_cookie(
+                    response,
+                    config[SETTINGS],
+                    session.CSRF_COOKIE,
+                    fresh,
+                    session.CSRF_SECONDS,
+                    same_site="Strict",
+                )
+            return response
+
+        view.__name__ = handler.__name__
+        PAGES.append(Page(method, path, view, template, auth))
+        return handler
+
+    return declare
+
+
+def setup_pages(app: web.Application) -> None:
+    for declared in PAGES:
+        app.router.add_route(declared.method, declared.path, declared.view)

@@ -1,0 +1,15 @@
+"""Every route of the web door, and its resources (the HTML environment)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web import h5  # noqa: F401  (declares its pages)
+from web.page import setup_pages
+from web.render import TEMPLATES, environment
+
+
+def setup_web(app: web.Application) -> None:
+    app[TEMPLATES] = environment()
+    setup_pages(app)
+    h5.setup(app)
