@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import activities, events, growth, leader, shop
+from handlers import activities, console, events, growth, leader, shop
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
@@ -25,6 +25,7 @@ def build_router() -> Router:
     root.include(
         events.router,
         leader.router,
+        console.router,
         growth.router,
         activities.router,
         shop.router,

@@ -82,9 +82,11 @@ async def open_page(browser: Browser) -> Watched:
     watched = Watched(page)
     page.on(
         "console",
-        lambda m: watched.problems.append(f"console {m.type}: {m.text}")
-        if m.type in ("error", "warning")
-        else None,
+        lambda m: (
+            watched.problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda e: watched.problems.append(f"page error: {e}"))
     page.on(

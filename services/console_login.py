@@ -1,0 +1,45 @@
+"""Single-use login links to the leader's console, asked for in a one-to-one chat.
+
+The link's token is random; Redis keeps only its SHA-256 for ``TTL`` and gives it up once
+(GETDEL), so a link forwarded or read twice logs in once at most.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from typing import TYPE_CHECKING
+
+from models.user import Role, User
+from qunshop.errors import ErrorCode, Forbidden, Unauthenticated
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+TTL_SECONDS = 10 * 60
+STAFF = (Role.LEADER, Role.ADMIN)
+
+
+def _key(token: str) -> str:
+    return f"qunshop:console:login:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+async def issue(*, user: User, redis: Redis) -> str:
+    if user.role not in STAFF:
+        raise Forbidden(ErrorCode.FORBIDDEN, "the console is for leaders")
+    token = secrets.token_urlsafe(24)
+    await redis.set(_key(token), str(user.id), ex=TTL_SECONDS)
+    return token
+
+
+async def redeem(*, token: str, redis: Redis) -> User:
+    """The user the token was issued to; the token is spent."""
+    stored = await redis.getdel(_key(token)) if 16 <= len(token) <= 64 else None
+    if stored is None:
+        raise Unauthenticated(ErrorCode.TOKEN_EXPIRED, "this login link was used or has expired")
+    user_id = uuid.UUID(bytes(stored).decode() if isinstance(stored, bytes) else str(stored))
+    user = await User.get_or_none(id=user_id)
+    if user is None or user.role not in STAFF:
+        raise Forbidden(ErrorCode.FORBIDDEN, "the console is for leaders")
+    return user

@@ -1,0 +1,129 @@
+"""The leader's console: a login link from a one-to-one chat, a session, a code verified."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from itertools import count
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.chat import ChatIdentity
+from models.order import Order, OrderStatus
+from models.user import User
+from qunshop.chat import ChatType, Platform, Text, Update
+from qunshop.clock import FrozenClock
+from qunshop.config import Settings
+from qunshop.keys import DISPATCH
+from services import pickup
+from tests.support.factories import make_community, make_user
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import paid_order, principal_of
+
+_ids = count(1)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))
+
+
+async def _say(client: TestClient, text: str, sender: str, *, group: bool = False) -> str:
+    update = Update(
+        platform=Platform.WECOM_BOT,
+        chat_id="group-1" if group else sender,
+        chat_type=ChatType.GROUP if group else ChatType.SINGLE,
+        sender=sender,
+        msg_id=f"console-{next(_ids)}",
+        created_at=datetime.now(tz=UTC),
+        text=text,
+    )
+    reply = await client.server.app[DISPATCH](update)
+    assert isinstance(reply, Text)
+    return reply.content
+
+
+def _cookie(response, name: str) -> str:
+    morsel = response.cookies[name]
+    assert morsel["httponly"] and morsel["secure"]  # test mode is not development
+    return f"{name}={morsel.value}"
+
+
+async def _login(client: TestClient, link: str) -> str:
+    """Open the link, press the button; returns the session cookie header."""
+    path = link.split("8080", 1)[1]
+    form = await client.get(path)
+    assert form.status == 200
+    csrf_cookie = _cookie(form, "qs_csrf")
+    html = await form.text()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    forged = await client.post(
+        "/console/login",
+        data={"csrf_token": "0" * 64, "token": token},
+        headers={"Cookie": csrf_cookie},
+        allow_redirects=False,
+    )
+    assert forged.status == 403 and forged.content_type == "text/html"
+    done = await client.post(
+        "/console/login",
+        data={"csrf_token": csrf, "token": token},
+        headers={"Cookie": csrf_cookie},
+        allow_redirects=False,
+    )
+    assert done.status == 303 and done.headers["Location"] == "/console"
+    assert done.cookies["qs_session"]["samesite"] == "Lax"
+    again = await client.post(
+        "/console/login",
+        data={"csrf_token": csrf, "token": token},
+        headers={"Cookie": csrf_cookie},
+        allow_redirects=False,
+    )
+    assert again.status == 401  # the link logs in once
+    return f"{_cookie(done, 'qs_session')}; {csrf_cookie}"
+
+
+async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    assert "私聊" in await _say(web_client, "后台", "liu", group=True)
+    shopper = await make_user()
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="li", user=shopper)
+    assert "/console/login" not in await _say(web_client, "console", "li")
+    reply = await _say(web_client, "后台", "liu")
+    link = re.search(r"http\S+/console/login\?token=\S+", reply).group(0)
+
+    anonymous = await web_client.get("/console")
+    assert anonymous.status == 401 and "后台" in await anonymous.text()
+    cookies = await _login(web_client, link)
+    home = await web_client.get("/console", headers={"Cookie": cookies})
+    assert home.status == 200 and "幸福里社区" in await home.text()
+
+    buyer = await make_user(nickname="小李")
+    order = await paid_order(settings, wechat, buyer, community)
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    page = await web_client.get("/console/pickups", headers={"Cookie": cookies})
+    html = await page.text()
+    assert "小李" in html and '<label for="code">' in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    verified = await web_client.post(
+        "/console/pickups/verify",
+        data={"csrf_token": csrf, "code": ticket.code},
+        headers={"Cookie": cookies},
+    )
+    assert verified.status == 200 and "已核销：小李" in await verified.text()
+    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    used = await web_client.post(
+        "/console/pickups/verify",
+        data={"csrf_token": csrf, "code": ticket.code},
+        headers={"Cookie": cookies},
+    )
+    assert "已经核销过了" in await used.text()
+    no_csrf = await web_client.post(
+        "/console/pickups/verify", data={"code": ticket.code}, headers={"Cookie": cookies}
+    )
+    assert no_csrf.status == 403

@@ -1,0 +1,95 @@
+"""The leader's console: a single-use login link from chat, then the leader's groups and
+today's pickups (verify a code). Each page calls the same services the chat and API call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from qunshop.errors import ErrorCode, QunshopError
+from qunshop.keys import CLOCK, REDIS, SETTINGS
+from services import communities, console_login, group_stats, pickup
+from web import session
+from web.auth import Leader
+from web.errors import MESSAGES
+from web.page import page
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+MAX_NOTE = 100
+VERIFY_REFUSALS = (
+    ErrorCode.PICKUP_CODE_NOT_FOUND,
+    ErrorCode.PICKUP_CODE_USED,
+    ErrorCode.PICKUP_CODE_NOT_YOURS,
+    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+)
+
+
+def see_other(location: str) -> web.Response:
+    """After a form: the browser GETs the next page (post/redirect/get)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+@page("GET", "/console/login", template="console/login.html", forms=True)
+async def login_form(*, query: MultiDictProxy[str]) -> dict[str, Any]:
+    """The link's page: the token is spent only by the button's POST, so a link preview
+    (which only GETs) cannot use it up."""
+    return {"token": query.get("token", "")[:64]}
+
+
+@page("POST", "/console/login", forms=True)
+async def login(*, form: dict[str, str], config: Resources) -> web.StreamResponse:
+    user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
+    response = see_other("/console")
+    await session.open_session(
+        response, user_id=user.id, redis=config[REDIS], settings=config[SETTINGS]
+    )
+    return response
+
+
+@page("POST", "/console/logout", auth=Leader)
+async def logout(*, request: web.Request) -> web.StreamResponse:
+    response = see_other("/console/login")
+    await session.close_session(request, response)
+    return response
+
+
+@page("GET", "/console", auth=Leader, template="console/home.html")
+async def home(*, principal: Principal) -> dict[str, Any]:
+    cards = [c for c in await communities.my_communities(actor=principal) if c.is_leader]
+    groups = {
+        c.community.id: await group_stats.for_community(
+            principal=principal, community_id=str(c.community.id)
+        )
+        for c in cards
+    }
+    return {"cards": cards, "groups": groups}
+
+
+@page("GET", "/console/pickups", auth=Leader, template="console/pickups.html")
+async def pickups(
+    *, principal: Principal, config: Resources, query: MultiDictProxy[str]
+) -> dict[str, Any]:
+    day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
+    return {"day": day, "note": query.get("note", "")[:MAX_NOTE]}
+
+
+@page("POST", "/console/pickups/verify", auth=Leader)
+async def verify(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    try:
+        line = await pickup.verify(
+            principal=principal, code=form.get("code", ""), now=config[CLOCK].now()
+        )
+    except QunshopError as exc:  # a wrong code is told on the same page, not an error page
+        if exc.code not in VERIFY_REFUSALS:
+            raise
+        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}")
+    return see_other(f"/console/pickups?note={quote(f'已核销：{line.buyer} {line.item}')}")
