@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from wechatpy import crypto as oa_crypto
 from wechatpy.enterprise import crypto as wecom_crypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 # Everything a forged or damaged ciphertext can make wechatpy's decrypt raise.
 _DECRYPT_ERRORS = (
     InvalidSignatureException,
-    InvalidAppIdException,  # InvalidCorpIdException is a subclass
+    InvalidAppIdException,  # another receive id, or a length that cuts it off (the OA)
+    InvalidCorpIdException,  # the same for WeCom: not a subclass of InvalidAppIdException
     ValueError,  # binascii.Error, UnicodeDecodeError, bad block length
     IndexError,
     KeyError,

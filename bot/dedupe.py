@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,21 @@ def check_fresh(app: Resources, timestamp: str | None) -> str:
     if abs(now - int(timestamp)) > window:
         raise BadSignature(f"timestamp {timestamp} is outside the replay window")
     return timestamp
+
+
+async def signed_once(app: Resources, ts: str, nonce: str, body: bytes) -> None:
+    """Plain mode signs only the query, never the body: a signed query seen once may come
+    again only with the same body (the platform retrying one delivery), never with another.
+    Kept as long as ``check_fresh`` would still accept the timestamp."""
+    window = app[SETTINGS].webhook_replay_window
+    digest = hashlib.sha256(body).hexdigest()
+    key = f"wx:signed:{ts}:{nonce}"
+    redis = app[REDIS]
+    if await redis.set(key, digest, nx=True, ex=2 * window + 1):
+        return
+    seen = await redis.get(key)
+    if seen is not None and seen != digest.encode() and seen != digest:
+        raise BadSignature(f"the signed query {ts}/{nonce} was already used with another body")
 
 
 async def claim(app: Resources, update: Update, value: str | None = None) -> Update | None:

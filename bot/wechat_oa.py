@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 
 from bot.crypto import ACCOUNTS, BadPayload, verify
-from bot.dedupe import check_fresh
+from bot.dedupe import check_fresh, signed_once
 from bot.http import answer_xml, refusing, the_query
 from bot.safexml import parse_xml, read_body
 from bot.updates import from_xml
@@ -43,6 +43,8 @@ async def receive(request: web.Request) -> web.StreamResponse:
         (signature,) = the_query(request, "signature")
         verify(signature, settings.wechat_token.get_secret_value(), ts, nonce)
     body = await read_body(request)
+    if not safe:
+        await signed_once(app, ts, nonce, body)
     fields = parse_xml(body)
     account = app[ACCOUNTS].oa
     if safe:  # msg_signature over the Encrypt field, not the plain signature (issue #739)

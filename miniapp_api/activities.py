@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from miniapp_api.auth import principal, staff
 from miniapp_api.commerce_schemas import OrderOut
+from miniapp_api.fields import Fen, Id, JsonInt
 from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
 from miniapp_api.spec import endpoint
@@ -33,14 +34,16 @@ Words = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 class FlashSaleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku_id: str
-    price: int = Field(ge=0, description="fen")
-    stock: int = Field(ge=1, le=flashsale.MAX_STOCK, description="carved out of the SKU's stock")
-    per_user_limit: int = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
-    minutes: int = Field(default=30, ge=5, le=24 * 60, description="how long it sells")
+    sku_id: Id
+    price: Fen = Field(description="fen; price x per_user_limit stays within an order's amount")
+    stock: JsonInt = Field(
+        ge=1, le=flashsale.MAX_STOCK, description="carved out of the SKU's stock"
+    )
+    per_user_limit: JsonInt = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
+    minutes: JsonInt = Field(default=30, ge=5, le=24 * 60, description="how long it sells")
 
     def spec(self) -> flashsale.FlashSpec:
-        return flashsale.FlashSpec(**self.model_dump())
+        return flashsale.FlashSpec(**self.model_dump(exclude={"sku_id"}), sku_id=str(self.sku_id))
 
 
 class ActivityIn(BaseModel):
@@ -135,7 +138,7 @@ class ActivityList(BaseModel):
 class FlashBuyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
+    quantity: JsonInt = Field(default=1, ge=1, le=flashsale.MAX_LIMIT)
     chat_id: str | None = Field(default=None, max_length=128)
 
 

@@ -12,12 +12,12 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
-    Strict,
     StringConstraints,
-    field_validator,
+    WithJsonSchema,
 )
 
 from miniapp_api.auth import principal, staff
+from miniapp_api.fields import Fen, Flag, integer, omittable
 from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
 from models.catalog import Sku
@@ -26,17 +26,21 @@ from services import catalog
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
-Images = Annotated[list[HttpUrl], Field(max_length=9)]
+# An http(s) URL with a plain host name: what HttpUrl takes, said so a client can follow it.
+ImageUrl = Annotated[
+    HttpUrl,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 2083,
+            "pattern": r"^https?://([a-z][a-z0-9]*\.)*[a-z][a-z0-9]*(/[A-Za-z0-9._~-]*)*$",
+        },
+        mode="validation",
+    ),
+]
+Images = Annotated[list[ImageUrl], Field(max_length=9)]
 SkuName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Fen = Annotated[int, Strict(), Field(ge=0, le=100_000_000, description="price in fen")]
-Stock = Annotated[int, Strict(), Field(ge=0, le=1_000_000_000)]
-Flag = Annotated[bool, Strict()]
-
-
-def _not_null(value: object) -> object:
-    if value is None:
-        raise ValueError("may be left out but not null")
-    return value
+Stock = integer(0, 1_000_000_000)
 
 
 class SkuIn(BaseModel):
@@ -50,11 +54,9 @@ class SkuIn(BaseModel):
 class SkuPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: SkuName | None = None
-    price: Fen | None = None
-    stock: Stock | None = None
-
-    _no_nulls = field_validator("name", "price", "stock", mode="before")(_not_null)
+    name: omittable(SkuName) = None
+    price: omittable(Fen) = None
+    stock: omittable(Stock) = None
 
 
 class ProductIn(BaseModel):
@@ -72,16 +74,12 @@ class ProductIn(BaseModel):
 class ProductPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    description: Description | None = None
-    category: Category | None = None
-    images: Images | None = None
+    title: omittable(Title) = None
+    description: omittable(Description) = None
+    category: omittable(Category) = None
+    images: omittable(Images) = None
     community_id: uuid.UUID | None = Field(None, description="null moves it shop-wide")
-    active: Flag | None = None
-
-    _no_nulls = field_validator(
-        "title", "description", "category", "images", "active", mode="before"
-    )(_not_null)
+    active: omittable(Flag) = None
 
 
 class ProductQuery(BaseModel):

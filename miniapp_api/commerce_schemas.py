@@ -6,32 +6,33 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from miniapp_api.fields import Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
 
 
 class TierIn(BaseModel):
-    min_members: int = Field(ge=2, le=50)
-    price: int = Field(ge=0, description="fen")
+    min_members: JsonInt = Field(ge=2, le=50)
+    price: Fen
 
 
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    community_id: str
-    sku_id: str
+    community_id: Id
+    sku_id: Id
     title: str = Field(min_length=1, max_length=128)
-    group_price: int = Field(ge=0, description="fen")
-    team_size: int = Field(ge=2, le=50)
+    group_price: Fen
+    team_size: JsonInt = Field(ge=2, le=50)
     starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    stock_cap: int = Field(ge=1, le=1_000_000)
-    team_hours: int = Field(default=24, ge=1, le=168)
-    reservation_minutes: int = Field(default=15, ge=1, le=120)
-    per_user_limit: int = Field(default=1, ge=1, le=100)
-    head_price: int | None = Field(default=None, ge=0, description="fen; the head's perk")
+    ends_at: AwareDatetime = Field(description="after starts_at, and not yet past")
+    stock_cap: JsonInt = Field(ge=1, le=1_000_000)
+    team_hours: JsonInt = Field(default=24, ge=1, le=168)
+    reservation_minutes: JsonInt = Field(default=15, ge=1, le=120)
+    per_user_limit: JsonInt = Field(default=1, ge=1, le=100)
+    head_price: Fen | None = Field(default=None, description="fen; the head's perk")
     price_tiers: list[TierIn] = Field(default_factory=list, max_length=10)
-    guaranteed: bool = False
+    guaranteed: Flag = False
 
 
 class CampaignOut(BaseModel):
@@ -77,7 +78,7 @@ class CampaignList(BaseModel):
 
 
 class CampaignQuery(BaseModel):
-    community_id: str | None = None
+    community_id: Id | None = None
 
 
 class TeamOut(BaseModel):
@@ -171,9 +172,9 @@ class Reservation(BaseModel):
 class DirectOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku_id: str
-    quantity: int = Field(default=1, ge=1, le=99)
-    community_id: str | None = None
+    sku_id: Id
+    quantity: JsonInt = Field(default=1, ge=1, le=99)
+    community_id: Id | None = None
 
 
 class PayParams(BaseModel):

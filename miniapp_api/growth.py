@@ -170,7 +170,7 @@ async def enter_group(request: web.Request) -> web.Response:
         iv=body.iv,
         code=body.code,
         team_ref=body.team_ref,
-        order_id=body.order_id,
+        order_id=str(body.order_id) if body.order_id else None,
         redis=request.config_dict[REDIS],
         settings=request.config_dict[SETTINGS],
         now=request.config_dict[CLOCK].now(),
@@ -214,13 +214,17 @@ async def leaderboard(request: web.Request) -> web.Response:
     query = parse_query(request, LeaderboardQuery)
     scope, board = leaderboards.Scope(query.scope), leaderboards.Board(query.board)
     ranks = await leaderboards.top(
-        request.config_dict[REDIS], scope=scope, scope_id=query.id, board=board, limit=query.limit
+        request.config_dict[REDIS],
+        scope=scope,
+        scope_id=str(query.id),
+        board=board,
+        limit=query.limit,
     )
     items = [
         RankOut(rank=r.rank, user_id=str(r.user_id), nickname=r.nickname, score=r.score)
         for r in ranks
     ]
-    return respond(LeaderboardOut(scope=scope, id=query.id, board=board, items=items))
+    return respond(LeaderboardOut(scope=scope, id=str(query.id), board=board, items=items))
 
 
 def setup(app: web.Application) -> None:

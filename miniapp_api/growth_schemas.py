@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from miniapp_api.fields import Id, JsonInt, ShareCode, integer
 from models.growth import BindingScope, EarningEntry, EarningStatement, ShareKind
+from qunshop.errors import ErrorCode, Invalid
+from services.growth_rules import (
+    MAX_BINDING_DAYS,
+    MAX_LEVELS,
+    MAX_RATE_BPS,
+    MAX_TOTAL_BPS,
+    PYRAMID,
+)
 from services.leaderboards import Board, Scope
 
 
@@ -24,7 +33,7 @@ class ShareOut(BaseModel):
 
 
 class InviteQuery(BaseModel):
-    community_id: str | None = Field(default=None, description="the community invited to")
+    community_id: Id | None = Field(default=None, description="the community invited to")
 
 
 class CodeImage(RootModel[bytes]):
@@ -34,9 +43,7 @@ class CodeImage(RootModel[bytes]):
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(
-        min_length=1, max_length=64, description="the path's s=, or the decoded options.scene"
-    )
+    code: ShareCode = Field(description="the path's s=, or the decoded options.scene")
 
 
 class EntryOut(BaseModel):
@@ -56,13 +63,11 @@ class GroupEntryIn(BaseModel):
 
     encrypted_data: str = Field(min_length=1, max_length=8192, description="encryptedData")
     iv: str = Field(min_length=1, max_length=64)
-    code: str | None = Field(default=None, min_length=1, max_length=64)
+    code: ShareCode | None = None
     team_ref: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9-]{1,64}$", description="the team opened: code or id"
     )
-    order_id: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9-]{1,64}$", description="the caller's order"
-    )
+    order_id: Id | None = Field(default=None, description="the caller's order")
 
 
 class GroupEntryOut(BaseModel):
@@ -92,7 +97,7 @@ class GroupStatsList(BaseModel):
 class LeaderboardQuery(BaseModel):
     # Literals, not the enums: query parameters are documented inline, without $refs.
     scope: Literal["community", "campaign"]
-    id: str = Field(description="the community or campaign id")
+    id: Id = Field(description="the community or campaign id")
     board: Literal["inviters", "sharers"]
     limit: int = Field(default=10, ge=1, le=100)
 
@@ -174,16 +179,31 @@ class StatementList(BaseModel):
     items: list[StatementOut]
 
 
+Rate = integer(0, MAX_RATE_BPS, description="basis points")
+BindingDays = integer(1, MAX_BINDING_DAYS)
+
+
 class RulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    leader_share_bps: int = Field(description="of every order of the leader's community")
-    invite_commission_bps: list[int] = Field(
-        max_length=10,
-        description="level 1 (the buyer's inviter) first; a third level is refused",
+    leader_share_bps: JsonInt = Field(
+        ge=0, le=MAX_RATE_BPS, description="of every order of the leader's community"
+    )
+    invite_commission_bps: list[Rate] = Field(
+        max_length=MAX_LEVELS,
+        description="level 1 (the buyer's inviter) first; a third level is pyramid selling. "
+        f"All rates together at most {MAX_TOTAL_BPS}",
     )
     binding_scope: BindingScope
-    binding_days: int | None = Field(description="null: permanent bindings")
+    binding_days: BindingDays | None = Field(description="null: permanent bindings")
+
+    @field_validator("invite_commission_bps", mode="before")
+    @classmethod
+    def _no_third_level(cls, value: object) -> object:
+        # Before the length check, so a third level keeps its own stable code.
+        if isinstance(value, list) and len(value) > MAX_LEVELS:
+            raise Invalid(ErrorCode.PYRAMID_REFUSED, PYRAMID)
+        return value
 
 
 class RulesOut(BaseModel):
@@ -223,7 +243,7 @@ class PickupLineOut(BaseModel):
 
 
 class PickupDayQuery(BaseModel):
-    community_id: str | None = None
+    community_id: Id | None = None
 
 
 class PickupDayOut(BaseModel):

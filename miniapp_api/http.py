@@ -63,11 +63,18 @@ async def read_json(request: web.Request) -> object:
         )
     raw = await request.read()  # aiohttp enforces client_max_size here (413)
     try:
-        return json.loads(raw or b"null")
+        return json.loads(raw or b"null", parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {exc}") from None
     except RecursionError:  # JSON nested a thousand deep: no body of ours is
         raise BadRequest(ErrorCode.MALFORMED_JSON, "the body is nested too deeply") from None
+    except ValueError:  # an integer of more than 4,300 digits (int_max_str_digits)
+        raise BadRequest(ErrorCode.MALFORMED_JSON, "a number in the body is too long") from None
+
+
+def _no_constant(name: str) -> object:
+    """NaN and Infinity are Python's extensions, not JSON."""
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from miniapp_api.fields import PATH_SCHEMAS, RequestSchema
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
 
@@ -38,12 +39,18 @@ Refs = dict[tuple[type[BaseModel], str], Any]
 def _operation(spec: EndpointSpec, path: str, refs: Refs) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": spec.summary, "tags": list(spec.tags)}
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_SCHEMAS.get(name, {"type": "string"}),
+        }
         for name in _PARAM.findall(path)
     ]
     if spec.query is not None:
-        props = spec.query.model_json_schema()["properties"]
-        required = set(spec.query.model_json_schema().get("required", []))
+        query = spec.query.model_json_schema(schema_generator=RequestSchema)
+        props = query["properties"]
+        required = set(query.get("required", []))
         for name, field in spec.query.model_fields.items():
             key = field.alias or name
             params.append(
@@ -113,6 +120,7 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
     refs, defs = models_json_schema(
         sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1])),
         ref_template="#/components/schemas/{model}",
+        schema_generator=RequestSchema,
     )
     paths: dict[str, dict[str, Any]] = {}
     for path, method, spec in routes:

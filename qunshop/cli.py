@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from qunshop.config import Settings
+from qunshop.config import Mode, Settings, development_by_omission
 from qunshop.errors import StartupError
 
 logger = logging.getLogger("qunshop")
@@ -79,12 +79,30 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
+def check_mode(settings: Settings, host: str) -> None:
+    """No deployment serves the development endpoints because QUNSHOP_MODE was forgotten."""
+    reason = development_by_omission(settings, host)
+    if reason is not None:
+        raise StartupError(
+            f"QUNSHOP_MODE is not set and {reason}: set QUNSHOP_MODE=production (or "
+            "QUNSHOP_MODE=development to serve the development endpoints, which log in as "
+            "anyone)"
+        )
+    if settings.mode is Mode.DEVELOPMENT:
+        logger.warning(
+            "DEVELOPMENT MODE: POST /api/v1/dev/session gives anyone a token for any user; "
+            "never expose this server"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     if args.role:
         settings = settings.model_copy(update={"role": args.role})
     configure_logging(settings.log_level)
-    asyncio.run(_serve(settings, args.host or settings.host, args.port or settings.port))
+    host = args.host or settings.host
+    check_mode(settings, host)
+    asyncio.run(_serve(settings, host, args.port or settings.port))
 
 
 async def _migrate(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -150,3 +151,28 @@ class Settings(BaseSettings):
     @property
     def single_process(self) -> bool:
         return self.redis_url is None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def development_by_omission(settings: Settings, host: str) -> str | None:
+    """Why serving in development mode here was nobody's choice; None when it was.
+
+    Development mode hands a token for any user to anyone who asks (``/api/v1/dev/session``).
+    Left unset, ``QUNSHOP_MODE`` means development only for the demo on this machine: no
+    database named and a loopback listener. Anything else must say ``QUNSHOP_MODE``.
+    """
+    if settings.mode is not Mode.DEVELOPMENT or "mode" in settings.model_fields_set:
+        return None
+    if "database_url" in settings.model_fields_set:
+        return "QUNSHOP_DATABASE_URL names a database"
+    if not _is_loopback(host):
+        return f"the server would listen on {host or 'every address'}, not on loopback"
+    return None

@@ -54,6 +54,7 @@ class ErrorCode(StrEnum):
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"
     PAYMENT_MISMATCH = "payment_mismatch"
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     # catalog and communities (more)
     NOT_COMMUNITY_LEADER = "not_community_leader"
     CHAT_ALREADY_BOUND = "chat_already_bound"

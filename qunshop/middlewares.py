@@ -78,7 +78,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             code_text = (exc.reason or "error").lower().replace(" ", "_")
         else:
             code_text = code.value
-        return problem(exc.status, code_text, exc.reason or code_text, rid)
+        answer = problem(exc.status, code_text, exc.reason or code_text, rid)
+        if "Allow" in exc.headers:  # a 405 names the methods that are allowed (RFC 9110)
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
     except Exception as exc:
         if health.is_outage(exc):  # the database or Redis is down: retry later, not a bug
             logger.warning(

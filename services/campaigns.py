@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
 from models.groupbuy import Campaign
+from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import communities
 from services.ids import parse_uuid
@@ -52,14 +53,14 @@ def _check(draft: CampaignDraft, now: datetime) -> None:
         raise _invalid("ends_at must be after starts_at")
     if draft.ends_at <= now:
         raise _invalid("the campaign would already be over")
-    if draft.group_price < 0 or draft.stock_cap < 1:
-        raise _invalid("group_price must be >= 0 and stock_cap >= 1")
+    if not 0 <= draft.group_price <= MAX_PRICE or not 1 <= draft.stock_cap <= 1_000_000:
+        raise _invalid(f"group_price must be 0..{MAX_PRICE} and stock_cap 1..1000000")
     if draft.head_price is not None and not 0 <= draft.head_price <= draft.group_price:
         raise _invalid("head_price must be between 0 and group_price")
     if not 1 <= draft.team_hours <= 24 * 7 or not 1 <= draft.reservation_minutes <= 120:
         raise _invalid("team_hours must be 1..168 and reservation_minutes 1..120")
-    if draft.per_user_limit < 1:
-        raise _invalid("per_user_limit must be at least 1")
+    if not 1 <= draft.per_user_limit <= 100:
+        raise _invalid("per_user_limit must be 1..100")
     last_members, last_price = 1, draft.group_price
     for members, price in sorted(draft.price_tiers):
         if not last_members < members <= draft.team_size:

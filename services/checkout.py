@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from models.catalog import Sku
 from models.community import Community
 from models.groupbuy import Seat
+from models.limits import MAX_AMOUNT
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import groupbuy, orders
@@ -33,6 +34,11 @@ async def buy_direct(
     sku = await Sku.get_or_none(id=key).prefetch_related("product") if key else None
     if sku is None or not sku.product.active:
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
+    if sku.price * quantity > MAX_AMOUNT:
+        raise Invalid(
+            ErrorCode.AMOUNT_OUT_OF_RANGE,
+            f"price x quantity passes the most one order may charge ({MAX_AMOUNT} fen)",
+        )
     community = None
     if community_id is not None:
         ckey = parse_uuid(community_id)

@@ -36,6 +36,7 @@ from tortoise.transactions import in_transaction
 
 from models.activity import Activity, FlashSale
 from models.catalog import Sku
+from models.limits import MAX_AMOUNT, MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import flashgate, orders
@@ -79,8 +80,8 @@ def _invalid(field: str, kind: str, msg: str) -> Invalid:
 
 
 def _check(spec: FlashSpec) -> None:
-    if spec.price < 0:
-        raise _invalid("price", "invalid_flash_sale", "the price in fen must be 0 or more")
+    if not 0 <= spec.price <= MAX_PRICE:
+        raise _invalid("price", "invalid_flash_sale", f"the price in fen must be 0..{MAX_PRICE}")
     if not 1 <= spec.stock <= MAX_STOCK:
         raise _invalid("stock", "invalid_flash_sale", f"the stock must be 1..{MAX_STOCK}")
     if not 1 <= spec.per_user_limit <= min(MAX_LIMIT, spec.stock):
@@ -89,6 +90,11 @@ def _check(spec: FlashSpec) -> None:
         )
     if not MINUTES[0] <= spec.minutes <= MINUTES[1]:
         raise _invalid("minutes", "invalid_flash_sale", "a flash sale lasts 5 to 1440 minutes")
+    if spec.price * spec.per_user_limit > MAX_AMOUNT:  # what the largest order would charge
+        raise Invalid(
+            ErrorCode.AMOUNT_OUT_OF_RANGE,
+            f"price x per_user_limit passes the most one order may charge ({MAX_AMOUNT} fen)",
+        )
 
 
 def _orders_of(sale: FlashSale) -> QuerySet[Order]:

@@ -25,6 +25,7 @@ MAX_LEVELS = 2  # a third level of commission is pyramid selling (传销): refus
 MAX_RATE_BPS = 3000
 MAX_TOTAL_BPS = 5000
 MAX_BINDING_DAYS = 3650
+PYRAMID = f"invite commission has at most {MAX_LEVELS} levels: a third level is pyramid selling"
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,7 @@ class Rules:
 
     def __post_init__(self) -> None:
         if len(self.invite_bps) > MAX_LEVELS:
-            raise Invalid(
-                ErrorCode.PYRAMID_REFUSED,
-                f"invite commission has at most {MAX_LEVELS} levels: "
-                "a third level is pyramid selling",
-            )
+            raise Invalid(ErrorCode.PYRAMID_REFUSED, PYRAMID)
         rates = (self.leader_share_bps, *self.invite_bps)
         if any(not 0 <= r <= MAX_RATE_BPS for r in rates) or sum(rates) > MAX_TOTAL_BPS:
             raise Invalid(

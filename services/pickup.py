@@ -26,7 +26,6 @@ from models.user import Role
 from qunshop.errors import (
     Conflict,
     ErrorCode,
-    Forbidden,
     NotFound,
     QunshopError,
 )
@@ -45,6 +44,7 @@ READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
 DONE = (OrderStatus.PICKED_UP, OrderStatus.COMPLETED)
 VERIFIED = "verified"
 USED = "this pickup code was already verified"
+NO_SUCH_CODE = "no order has this pickup code"
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,12 @@ async def _may_verify(principal: Principal, order: Order) -> None:
         return
     community = await Community.get_or_none(id=order.community_id) if order.community_id else None
     if community is None or community.leader_id != principal.user_id:
-        raise Forbidden(
-            ErrorCode.PICKUP_CODE_NOT_YOURS, "this pickup code is for an order of another community"
-        )
+        raise _NotYours(ErrorCode.PICKUP_CODE_NOT_FOUND, NO_SUCH_CODE)
+
+
+class _NotYours(NotFound):
+    """Another community's code reads as an unknown one to the caller (codes are not to be
+    probed); the audit log still says what it was."""
 
 
 async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
@@ -128,7 +131,7 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
                 else None
             )
             if order is None:
-                raise NotFound(ErrorCode.PICKUP_CODE_NOT_FOUND, "no order has this pickup code")
+                raise NotFound(ErrorCode.PICKUP_CODE_NOT_FOUND, NO_SUCH_CODE)
             order_id = order.id
             await _may_verify(principal, order)
             if order.status in DONE:
@@ -160,7 +163,9 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
             code=logged,
             order_id=order_id,
             verifier_id=principal.user_id,
-            outcome=refusal.code.value,
+            outcome=(
+                ErrorCode.PICKUP_CODE_NOT_YOURS if isinstance(exc, _NotYours) else refusal.code
+            ).value,
             created_at=now,
         )
         if refusal is exc:

@@ -220,6 +220,10 @@ def check_watermark(data: dict[str, Any], *, appid: str, now: datetime, max_age:
     stamp = mark.get("timestamp")
     if not isinstance(stamp, int) or isinstance(stamp, bool):
         raise WatermarkError("the watermark has no timestamp")
-    age = now.timestamp() - stamp
+    age = int(now.timestamp()) - stamp  # in integers: a stamp of 10**400 is no float
     if age > max_age or age < -60:
-        raise WatermarkError(f"the watermark is {int(age)} seconds old")
+        raise WatermarkError(
+            f"the watermark is {age} seconds old"
+            if abs(age) < 10**12
+            else "the watermark's time is out of range"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -9,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.safexml import MAX_WEBHOOK_BYTES, BadXml, parse_xml
 from tests.bot.conftest import Recorder
-from tests.bot.helpers import OA, WeComBot, now_ts, oa_text
+from tests.bot.helpers import OA, WeComApp, WeComBot, now_ts, oa_text, sign
 
 XXE = (
     '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -177,3 +178,56 @@ def test_nesting_is_bounded() -> None:
     assert parse_xml(nested(9))
     with pytest.raises(BadXml):
         parse_xml(nested(10))
+
+
+def _seal_raw(key: bytes, plain: bytes) -> str:
+    """AES-CBC as WeChat seals a message (IV = key[:16], PKCS#7 to 32 bytes), of any plaintext."""
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    pad = 32 - len(plain) % 32
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(
+        encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()
+    ).decode()
+
+
+def _plain(body: bytes, receive_id: bytes, *, length: int | None = None) -> bytes:
+    size = len(body) if length is None else length
+    return b"R" * 16 + size.to_bytes(4, "big") + body + receive_id
+
+
+@pytest.mark.parametrize("case", ["other-receive-id", "zero-length"])
+async def test_wecom_ciphertext_for_another_receiver_is_a_bad_request(
+    bot_client: TestClient, recorder: Recorder, case: str
+) -> None:
+    """wechatpy's InvalidCorpIdException is no InvalidAppIdException: it escaped as a 500."""
+    app = WeComApp(bot_client)
+    xml = app.xml("help").encode()
+    plain = (
+        _plain(xml, b"wwSomeoneElse")
+        if case == "other-receive-id"
+        else _plain(xml, app.corp_id.encode(), length=0)
+    )
+    encrypt = _seal_raw(app.crypto.key, plain)
+    ts, n = now_ts(), "7"
+    query = {"msg_signature": sign(app.token, ts, n, encrypt), "timestamp": ts, "nonce": n}
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    resp = await bot_client.post("/bot/wecom", params=query, data=body)
+    assert resp.status == 400, await resp.text()
+
+    bot = WeComBot(bot_client)
+    payload = json.dumps(WeComBot.text("help")).encode()
+    plain = (
+        _plain(payload, b"wwSomeone")
+        if case == "other-receive-id"
+        else _plain(payload, b"", length=0)
+    )
+    encrypt = _seal_raw(bot.crypto.key, plain)
+    query = {"msg_signature": sign(bot.token, ts, n, encrypt), "timestamp": ts, "nonce": n}
+    resp = await bot_client.post(
+        "/bot/wecom-bot", params=query, data=json.dumps({"encrypt": encrypt})
+    )
+    assert resp.status == 400, await resp.text()
+    assert recorder.calls == []

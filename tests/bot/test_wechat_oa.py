@@ -151,3 +151,19 @@ async def test_replay_window(make_client: MakeClient, recorder: Recorder) -> Non
     resp = await oa.post(oa_text("help"), ts=str(int(now_ts()) - 30))
     assert resp.status == 200
     assert len(recorder.calls) == 1
+
+
+async def test_a_plain_mode_query_signs_one_body_only(
+    bot_client: TestClient, recorder: Recorder
+) -> None:
+    """Plain mode's signature covers the query, not the body: a captured query was good for
+    any body for the whole replay window."""
+    oa = OA(bot_client)
+    query = {**oa.query(now_ts(), "4242"), "openid": "o-victim"}
+    first = oa_text("help")
+    assert (await bot_client.post("/bot/wechat", params=query, data=first)).status == 200
+    # the platform retrying the same delivery is still answered (and deduplicated)
+    assert (await bot_client.post("/bot/wechat", params=query, data=first)).status == 200
+    forged = oa_text("orders")  # a new MsgId: past the message dedup
+    assert (await bot_client.post("/bot/wechat", params=query, data=forged)).status == 403
+    assert [u.text for u in recorder.calls] == ["help"]

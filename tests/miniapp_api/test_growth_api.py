@@ -271,6 +271,7 @@ async def test_the_older_share_info_payload_works_too(
     [
         ("other_appid", 422, "open_data_invalid"),
         ("stale_watermark", 422, "open_data_invalid"),
+        ("huge_watermark", 422, "open_data_invalid"),  # 10**400: an OverflowError, a 500
         ("no_group", 422, "open_data_invalid"),
         ("stale_session_key", 401, "wechat_session_expired"),
         ("not_base64", 422, "open_data_invalid"),
@@ -288,6 +289,8 @@ async def test_group_entries_that_do_not_check_are_refused(
         info = _enter_info(settings, appid="wxSOMEONEELSE")
     elif case == "stale_watermark":
         info = _enter_info(settings, age=3600)
+    elif case == "huge_watermark":
+        info["watermark"]["timestamp"] = 10**400
     elif case == "no_group":
         info.pop("opengid")
     data, iv = encrypt_open_data(new_session_key() if case == "stale_session_key" else key, info)

@@ -12,8 +12,11 @@ import pytest
 
 from qunshop import cli
 from qunshop.cli import build_parser
+from qunshop.config import Mode, Settings, development_by_omission
+from qunshop.errors import StartupError
 
 ROOT = Path(__file__).resolve().parents[2]
+DEVELOPMENT = {"QUNSHOP_MODE": "development"}  # said, not left to the default
 
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
@@ -45,7 +48,10 @@ def test_malformed_database_url() -> None:
 
 
 def test_unreachable_database() -> None:
-    result = run_cli("serve", env={"QUNSHOP_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"})
+    result = run_cli(
+        "serve",
+        env={"QUNSHOP_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", **DEVELOPMENT},
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -56,6 +62,7 @@ def test_unreachable_redis(tmp_path: Path) -> None:
     env = {
         "QUNSHOP_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
         "QUNSHOP_REDIS_URL": "redis://127.0.0.1:1/0",
+        **DEVELOPMENT,
     }
     assert run_cli("migrate", env=env).returncode == 0
     result = run_cli("serve", env=env)
@@ -82,3 +89,40 @@ def test_settle_gc_freezes_startup_and_spaces_young_passes() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"QUNSHOP_DATABASE_URL": "postgres://qunshop@db.internal:5432/qunshop"}, "database"),
+        ({"QUNSHOP_HOST": "0.0.0.0"}, "0.0.0.0"),
+    ],
+)
+def test_a_deployment_that_forgets_qunshop_mode_does_not_start(
+    env: dict[str, str], says: str
+) -> None:
+    """Development mode hands out admin tokens: it is never what a forgotten setting means."""
+    result = run_cli("serve", env=env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "QUNSHOP_MODE is not set" in line and says in line and "Traceback" not in line
+
+
+def test_development_mode_is_the_default_only_for_the_local_demo(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    demo = Settings(_env_file=None)
+    assert demo.mode is Mode.DEVELOPMENT
+    assert development_by_omission(demo, "127.0.0.1") is None
+    assert development_by_omission(demo, "localhost") is None
+    assert development_by_omission(demo, "::1") is None
+    assert development_by_omission(demo, "0.0.0.0") is not None
+    named = Settings(_env_file=None, database_url="postgres://q@db:5432/q")
+    assert development_by_omission(named, "127.0.0.1") is not None
+    chosen = Settings(_env_file=None, mode=Mode.DEVELOPMENT, database_url="postgres://q@db/q")
+    assert development_by_omission(chosen, "0.0.0.0") is None
+    with caplog.at_level("WARNING", logger="qunshop"):
+        cli.check_mode(chosen, "0.0.0.0")  # allowed when said, and loud
+    assert "DEVELOPMENT MODE" in caplog.text
+    with pytest.raises(StartupError):
+        cli.check_mode(named, "127.0.0.1")

@@ -249,7 +249,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/pickups/verify"): Entry(
         body=lambda w, _: {"code": w.a.pickup_code},
         shopper=_s(403),
-        leader=_s(403),
+        leader=_s(404),  # another community's code reads as an unknown one
         audit=frozenset({"pickup_verifications"}),
     ),
     ("POST", "/api/v1/products"): Entry(
