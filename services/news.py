@@ -107,7 +107,7 @@ async def fan_out(payload: dict[str, Any], *, words: Words, now: Callable[[], da
         return
     at = now()
     key = f"news:{facts.event}:{facts.ref}"
-    if facts.community is not None:
+    if facts.community is not None and facts.items:  # 0 份 is no news
         await notify.to_group(
             community=facts.community, message=words.group(facts), dedupe_key=key, now=at
         )
