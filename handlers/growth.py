@@ -39,7 +39,7 @@ async def verify(ctx: Context, args: str, code: str = "", bad_args: bool = False
     if bad_args or not code:
         return Text(ctx.render("usage.j2", usage="核销 <提货码>", example="核销 7K3MXQ2A"))
     line = await pickup.verify(principal=principal_of(ctx), code=code, now=ctx.now)
-    return Text(ctx.render("verified.j2", line=line))
+    return Text(ctx.render("verified.j2", line=line, days=ctx.settings.auto_complete_days))
 
 
 @router.route(Command("提货单", "pickups"), staff)

@@ -1,4 +1,4 @@
-"""Leaders' commands: 绑定/bind, 开团/start, 统计/stats, 公告/notice."""
+"""Leaders' commands: 绑定/bind, 开团/start, 统计/stats, 公告/notice, 到货/arrived."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
-from services import groupbuy, groupchat
+from services import groupbuy, groupchat, pickup
 
 router = Router("leader")
 staff = Roles(Role.LEADER, Role.ADMIN)
@@ -64,6 +64,18 @@ async def notice(ctx: Context, args: str, body: str = "", bad_args: bool = False
     return Text(ctx.render("notice.j2", community=ctx.community, body=body.strip()))
 
 
-@router.route(Command("绑定", "bind", "开团", "start", "统计", "stats", "公告", "notice"))
+@router.route(Command("到货", "arrived"), staff)
+async def arrived(ctx: Context, args: str = "") -> Reply:
+    delivery = await pickup.arrived(
+        principal=principal_of(ctx),
+        community_id=str(ctx.community.id) if ctx.community else None,
+        now=ctx.now,
+    )
+    return Text(ctx.render("arrived.j2", delivery=delivery))
+
+
+@router.route(
+    Command("绑定", "bind", "开团", "start", "统计", "stats", "公告", "notice", "到货", "arrived")
+)
 async def not_leader(ctx: Context, args: str = "", **_: object) -> Reply:
     return Text(ctx.render("leaders_only.j2"))

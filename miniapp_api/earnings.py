@@ -6,6 +6,8 @@ from aiohttp import web
 
 from miniapp_api.auth import principal, staff
 from miniapp_api.growth_schemas import (
+    ArrivalOut,
+    ArrivedIn,
     EarningEntryOut,
     EarningsOut,
     PeriodOut,
@@ -143,7 +145,7 @@ async def pickup_ticket(request: web.Request) -> web.Response:
 
 
 @endpoint(
-    summary="核销: verify a pickup code; completes the order (its leader, or an admin)",
+    summary="核销: verify a pickup code; the ready order is picked up (its leader, or an admin)",
     tags=TAGS,
     body=VerifyIn,
     response=PickupLineOut,
@@ -155,6 +157,30 @@ async def verify(request: web.Request) -> web.Response:
     body = await parse_body(request, VerifyIn)
     line = await pickup.verify(principal=who, code=body.code, now=request.config_dict[CLOCK].now())
     return respond(_line(line))
+
+
+@endpoint(
+    summary="到货: the delivery reached the pickup point; confirmed orders become ready",
+    tags=TAGS,
+    body=ArrivedIn,
+    response=ArrivalOut,
+    auth=True,
+    errors=(403, 404),
+)
+async def arrived(request: web.Request) -> web.Response:
+    who = staff(request)
+    body = await parse_body(request, ArrivedIn)
+    delivery = await pickup.arrived(
+        principal=who, community_id=body.community_id, now=request.config_dict[CLOCK].now()
+    )
+    return respond(
+        ArrivalOut(
+            community_id=str(delivery.community.id),
+            arrival_id=str(delivery.arrival.id) if delivery.arrival else None,
+            orders=delivery.orders,
+            pickup_point=_point(delivery.pickup_point),
+        )
+    )
 
 
 @endpoint(
@@ -190,3 +216,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/orders/{order_id}/pickup", pickup_ticket)
     app.router.add_post("/api/v1/pickups/verify", verify)
     app.router.add_get("/api/v1/pickups/today", pickup_day)
+    app.router.add_post("/api/v1/pickups/arrived", arrived)

@@ -19,6 +19,7 @@ from miniapp_api.growth_schemas import (
     LeaderboardQuery,
     RankOut,
     ShareOut,
+    UpdatableOut,
 )
 from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
@@ -48,6 +49,19 @@ def _share_out(request: web.Request, found: share.Share) -> ShareOut:
         image_url=found.image_url,
         wxacode_page=found.page,
         wxacode_url=found.code_image_url,
+        updatable=_updatable(found),
+    )
+
+
+def _updatable(found: share.Share) -> UpdatableOut | None:
+    """What wx.updateShareMenu takes for a live card (isUpdatableMessage, activityId ...)."""
+    if found.card is None or found.team is None:
+        return None
+    return UpdatableOut(
+        activity_id=found.card.activity_id,
+        expires_at=found.card.expires_at,
+        member_count=found.team.seats_paid,
+        room_limit=found.team.size,
     )
 
 
@@ -76,11 +90,14 @@ async def share_campaign(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def share_team(request: web.Request) -> web.Response:
+    resources = request.config_dict
     found = await share.team_share(
         principal=principal(request),
         team_ref=request.match_info["team_ref"],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        settings=resources[SETTINGS],
+        http=resources[HTTP],
+        redis=resources[REDIS],
+        now=resources[CLOCK].now(),
     )
     return respond(_share_out(request, found))
 

@@ -20,6 +20,16 @@ from services.growth_rules import (
 from services.leaderboards import Board, Scope
 
 
+class UpdatableOut(BaseModel):
+    """A team's updatable share card (动态消息): pass these to wx.updateShareMenu with
+    isUpdatableMessage and withShareTicket; the server moves the card as seats are paid."""
+
+    activity_id: str
+    expires_at: datetime = Field(description="the id stops updating after this")
+    member_count: int = Field(description="templateInfo parameter member_count (paid seats)")
+    room_limit: int = Field(description="templateInfo parameter room_limit (the team's size)")
+
+
 class ShareOut(BaseModel):
     """What onShareAppMessage returns, and the mini-program code for posters."""
 
@@ -30,6 +40,9 @@ class ShareOut(BaseModel):
     image_url: str = Field(description="a 5:4 picture; empty lets WeChat take a screenshot")
     wxacode_page: str = Field(description="the page the mini-program code opens")
     wxacode_url: str = Field(description="GET: the mini-program code image (PNG)")
+    updatable: UpdatableOut | None = Field(
+        default=None, description="a team's live card; null for other shares or if unavailable"
+    )
 
 
 class InviteQuery(BaseModel):
@@ -230,6 +243,21 @@ class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=32)
+
+
+class ArrivedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: str | None = Field(
+        default=None, max_length=64, description="the caller's first community when absent"
+    )
+
+
+class ArrivalOut(BaseModel):
+    community_id: str
+    arrival_id: str | None = Field(description="null: no confirmed order was waiting")
+    orders: int = Field(description="orders now ready for pickup")
+    pickup_point: PickupPointOut | None
 
 
 class PickupLineOut(BaseModel):

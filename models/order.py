@@ -46,6 +46,10 @@ class Order(Model):
     reserved_until = fields.DatetimeField(null=True, db_index=True)
     paid_at = fields.DatetimeField(null=True)
     picked_up_at = fields.DatetimeField(null=True)
+    # 到货: when the leader confirmed the goods at the pickup point (ready for pickup).
+    arrived_at = fields.DatetimeField(null=True)
+    # The one "your seat is about to lapse" warning of an unpaid order.
+    lapse_warned_at = fields.DatetimeField(null=True)
     # The last daily "please pick up" reminder; one a day at most.
     pickup_reminded_at = fields.DatetimeField(null=True)
     # 核销: the code shown at the pickup point (unique index uq_order_pickup_code).

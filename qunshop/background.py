@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from qunshop.keys import CHAT_TEMPLATES, CLOCK, MESSENGER, PAY, REDIS, SETTINGS, TASKS
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SETTINGS, TASKS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
-from services import notify, outbox, refunds
+from scheduler.news import NewsWords
+from services import news, notify, outbox, refunds, share_cards
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,18 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             notify_url=f"{settings.public_base_url}/pay/wechat/refund-notify",
         ),
         notify.KIND: app[MESSENGER].send,
+        news.KIND: functools.partial(
+            news.fan_out,
+            words=NewsWords(settings=settings, templates=app[CHAT_TEMPLATES]),
+            now=app[CLOCK].now,
+        ),
+        share_cards.KIND: functools.partial(
+            share_cards.send_update,
+            http=app[HTTP],
+            redis=app[REDIS],
+            settings=settings,
+            now=app[CLOCK].now,
+        ),
     }
 
 

@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     group_daily_quota: int = Field(default=60, ge=1)
     # The mini-program subscribe template of "N more needed" reminders (thing1, number2, time3).
     subscribe_template_team_reminder: str = "team-reminder"
+    # Subscribe templates of the news (services/news.py); "" sends that news by customer
+    # service only. Keys: team succeeded thing1 thing2 amount3; team failed thing1 amount2
+    # thing3; arrived thing1 character_string2 thing3; refunded thing1 amount2 thing3;
+    # order lapsing thing1 amount2 time3; pickup reminder thing1 character_string2 thing3.
+    subscribe_template_team_succeeded: str = "team-succeeded"
+    subscribe_template_team_failed: str = "team-failed"
+    subscribe_template_arrived: str = "goods-arrived"
+    subscribe_template_refunded: str = "refund-done"
+    subscribe_template_order_lapsing: str = "order-lapsing"
+    subscribe_template_pickup_reminder: str = "pickup-reminder"
+    # Days after pickup (核销) when an order completes and its earnings are released.
+    auto_complete_days: int = Field(default=7, ge=0, le=60)
+    # Minutes before an unpaid seat lapses when its buyer is warned, once.
+    lapse_warning_minutes: int = Field(default=5, ge=1, le=60)
     pay_mch_id: str = "1900000109"
     pay_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-pay-api-key-0123")
     pay_api_base: str = "https://api.mch.weixin.qq.com"

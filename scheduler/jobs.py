@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from models.groupbuy import Campaign, Team
-    from models.order import Order
     from qunshop.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,9 +68,6 @@ class Jobs:
         page = f"pages/team/index?code={team.code}"
         return self.settings.subscribe_template_team_reminder, page, data
 
-    def pickup_reminder(self, order: Order) -> dict[str, Any]:
-        return notify.text(self._render("reminders/pickup.j2", order=order))
-
     def activity_message(self, firing: activities.Firing) -> dict[str, Any]:
         """The words of one firing of a scheduled activity (services/activities.py)."""
         kind = firing.activity.kind.value
@@ -114,8 +110,13 @@ class Jobs:
 
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
-        await reminders.send_pickup_reminders(now=now, message=self.pickup_reminder)
-        await lifecycle.auto_complete(now=now)
+        await reminders.warn_lapsing(
+            now=now, within=timedelta(minutes=self.settings.lapse_warning_minutes)
+        )
+        await reminders.send_pickup_reminders(now=now)
+        await lifecycle.auto_complete(
+            now=now, after=timedelta(days=self.settings.auto_complete_days)
+        )
         await self.weekly_statements(now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

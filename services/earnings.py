@@ -4,7 +4,8 @@
   ``leader_share_bps`` of every order of the community, whoever placed or shared it; the
   buyer's inviter accrues level 1 and that inviter's inviter level 2. There is no level 3.
   Accruals are frozen.
-- Picked up or completed (``on_completed``): what is still frozen is released.
+- Completed (``on_completed``, after the after-sale days that follow pickup): what is
+  still frozen is released.
 - Refund owed (``on_refund``): the refunded part of each accrual is taken back, from the
   frozen part first, then from the released part.
 
@@ -152,7 +153,7 @@ def _frozen(moves: list[EarningEntry]) -> int:
 
 
 async def on_completed(order: Order, *, now: datetime) -> list[EarningEntry]:
-    """Picked up or completed: release what is still frozen. Idempotent."""
+    """Completed: release what is still frozen. Idempotent."""
     released = []
     for kind, moves in (await _movements(order.id)).items():
         accrual = next((m for m in moves if m.event is EarningEvent.ACCRUE), None)

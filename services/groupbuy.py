@@ -22,7 +22,7 @@ from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from qunshop.errors import Conflict, ErrorCode
-from services import campaigns, join_sql, orders, refunds
+from services import campaigns, join_sql, news, orders, refunds, share_cards
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -229,6 +229,8 @@ async def pay_seat(*, team: Team, order: Order, now: datetime) -> bool:
     await orders.transition(order, OrderStatus.PAID_AWAITING_TEAM)
     if team.seats_paid == team.size:
         await _succeed(team, now)
+    else:
+        await share_cards.changed(team, now=now)
     return True
 
 
@@ -269,6 +271,8 @@ async def _succeed(team: Team, now: datetime) -> None:
                 reason="tier_price",
                 now=now,
             )
+    await news.publish(news.TEAM_SUCCEEDED, ref=str(team.id), now=now)
+    await share_cards.changed(team, now=now)
     logger.info(
         "team %s succeeded with %s members (%s released)", team.code, team.seats_paid, released
     )
@@ -291,6 +295,8 @@ async def _fail(team: Team, now: datetime) -> None:
         )
     if paid:
         await Campaign.filter(id=campaign.id).update(stock_left=F("stock_left") + len(paid))
+        await news.publish(news.TEAM_FAILED, ref=str(team.id), now=now)
+    await share_cards.changed(team, now=now)
     logger.info("team %s failed; %s paid members refunded", team.code, len(paid))
 
 

@@ -1,10 +1,15 @@
-"""Pickup (自提) and verification (核销): the shopper shows a code at the community's pickup
-point; the leader verifies it, which completes the order and releases the earnings.
+"""Pickup (自提) as it happens in a community:
 
-Verification locks the order row and moves it through the state machine in one
-transaction, so the same code verified twice at once completes the order once; the other
-attempt is refused as already used. Every attempt, accepted or refused, is logged in
-``PickupVerification``.
+- 到货 (``arrived``): the leader confirms the delivery reached the pickup point; every
+  confirmed order of the community becomes ready for pickup, gets its pickup code, and the
+  arrival news (with the code) goes to the group and to each buyer.
+- 核销 (``verify``): the shopper shows the code; the leader verifies it, which moves a
+  ready order to picked up. Completion (and the release of earnings) follows after the
+  after-sale days (services/lifecycle.py).
+
+Both lock the order rows and move them through the state machine in one transaction, so
+the same code verified twice at once is picked up once; the other attempt is refused as
+already used. Every 核销 attempt, accepted or refused, is logged in ``PickupVerification``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from tortoise.transactions import in_transaction
 from models.community import Community, PickupPoint
 from models.growth import PickupVerification
 from models.order import Order, OrderStatus
+from models.pickup import Arrival
 from models.user import Role
 from qunshop.errors import (
     Conflict,
@@ -29,7 +35,7 @@ from qunshop.errors import (
     NotFound,
     QunshopError,
 )
-from services import communities, earnings, orders
+from services import communities, news, orders
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -40,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # read aloud and typed in chat
 CODE_LENGTH = 8
-READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
+READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)  # on the pickup list
 DONE = (OrderStatus.PICKED_UP, OrderStatus.COMPLETED)
 VERIFIED = "verified"
 USED = "this pickup code was already verified"
@@ -52,6 +58,14 @@ class Ticket:
     order: Order
     code: str
     pickup_point: PickupPoint | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    community: Community
+    pickup_point: PickupPoint | None
+    arrival: Arrival | None  # None: no confirmed order was waiting for goods
+    orders: int
 
 
 @dataclass(frozen=True)
@@ -91,17 +105,61 @@ async def ticket(*, principal: Principal, order_id: str) -> Ticket:
             ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
             f"the order is {order.status.value}: nothing to pick up yet",
         )
-    for _ in range(5):
-        if order.pickup_code:
-            break
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-        try:
-            await Order.filter(id=order.id, pickup_code__isnull=True).update(pickup_code=code)
-        except IntegrityError:  # the code is some other order's: draw again
-            continue
-        order = await Order.get(id=order.id)
+    await _give_code(order)
     point = await PickupPoint.get_or_none(community_id=order.community_id)
     return Ticket(order=order, code=order.pickup_code or "", pickup_point=point)
+
+
+async def _give_code(order: Order) -> None:
+    """The order's pickup code, drawn once (uq_order_pickup_code: a clash draws again)."""
+    for _ in range(5):
+        if order.pickup_code:
+            return
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        try:
+            async with in_transaction():  # a savepoint: a clash must not poison the caller
+                await Order.filter(id=order.id, pickup_code__isnull=True).update(pickup_code=code)
+        except IntegrityError:  # the code is some other order's: draw again
+            continue
+        order.pickup_code = (await Order.get(id=order.id)).pickup_code
+
+
+async def arrived(*, principal: Principal, community_id: str | None, now: datetime) -> Delivery:
+    """到货: the community's confirmed orders become ready for pickup; the news goes out.
+
+    Locks the confirmed orders, so two confirmations at once move each order once; the
+    later one finds nothing waiting and records no arrival.
+    """
+    community = await _community_for(principal, community_id)
+    point = await PickupPoint.get_or_none(community_id=community.id)
+    async with in_transaction():
+        waiting = (
+            await Order.filter(community_id=community.id, status=OrderStatus.CONFIRMED)
+            .select_for_update()
+            .order_by("created_at")
+        )
+        if not waiting:
+            return Delivery(community=community, pickup_point=point, arrival=None, orders=0)
+        for order in waiting:
+            await _give_code(order)
+            # The arrival news is today's reminder: the daily nudge starts tomorrow.
+            await orders.transition(
+                order, OrderStatus.READY_FOR_PICKUP, arrived_at=now, pickup_reminded_at=now
+            )
+        arrival = await Arrival.create(
+            community_id=community.id,
+            confirmed_by_id=principal.user_id,
+            orders=len(waiting),
+            created_at=now,
+        )
+        await news.publish(
+            news.ARRIVED,
+            ref=str(arrival.id),
+            now=now,
+            order_ids=[str(o.id) for o in waiting],
+        )
+    logger.info("arrival at community %s: %s orders ready", community.id, len(waiting))
+    return Delivery(community=community, pickup_point=point, arrival=arrival, orders=len(waiting))
 
 
 async def _may_verify(principal: Principal, order: Order) -> None:
@@ -118,7 +176,7 @@ class _NotYours(NotFound):
 
 
 async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
-    """核销: the order's leader (or an admin) completes the order; earnings are released."""
+    """核销: the order's leader (or an admin) hands over a ready order: picked up."""
     text = normalise(code)
     order_id = None
     try:
@@ -136,16 +194,13 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
             await _may_verify(principal, order)
             if order.status in DONE:
                 raise Conflict(ErrorCode.PICKUP_CODE_USED, USED)
-            if order.status not in READY:
+            if order.status is not OrderStatus.READY_FOR_PICKUP:
+                # Confirmed orders wait for 到货; anything else has nothing to pick up.
                 raise Conflict(
                     ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
                     f"the order is {order.status.value}: nothing to pick up",
                 )
-            if order.status is OrderStatus.CONFIRMED:
-                await orders.transition(order, OrderStatus.READY_FOR_PICKUP)
             await orders.transition(order, OrderStatus.PICKED_UP, picked_up_at=now)
-            await orders.transition(order, OrderStatus.COMPLETED)
-            await earnings.on_completed(order, now=now)
             await PickupVerification.create(
                 code=_printable(text),
                 order_id=order.id,
@@ -171,7 +226,7 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
         if refusal is exc:
             raise
         raise refusal from exc
-    logger.info("order %s picked up and completed (verified by %s)", order.id, principal.user_id)
+    logger.info("order %s picked up (verified by %s)", order.id, principal.user_id)
     return (await _lines(Order.filter(id=order.id)))[0]
 
 

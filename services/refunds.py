@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
-from services import earnings, orders, outbox
+from services import earnings, news, orders, outbox
 from services.outbox import GiveUp, RetryLater
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, decrypt_refund_info, parse_xml
@@ -105,4 +105,5 @@ async def settle_from_notify(
         outstanding = await Refund.filter(order_id=order.id, status__in=open_states).exists()
         if order.status is OrderStatus.REFUNDING and not outstanding:
             await orders.transition(order, OrderStatus.REFUNDED)
+        await news.publish(news.REFUNDED, ref=str(refund.id), now=now)
     return True

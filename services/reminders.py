@@ -1,4 +1,5 @@
-"""Reminders: "N more needed" into the team's group chat, and the daily pickup nudge.
+"""Reminders: "N more needed" into the team's group chat, the daily pickup nudge, and the
+warning of a seat about to lapse unpaid.
 
 The door that runs these (the clock) renders the words; the rules of when and to whom, and
 the at-most-once guarantee, are here.
@@ -16,18 +17,15 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.activity import TeamReminder
-from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderStatus
-from models.user import User
-from services import notify, subscriptions
+from services import news, notify, subscriptions
 
 logger = logging.getLogger(__name__)
 
 TeamMessage = Callable[[Team, Campaign, int], dict[str, Any]]
 # (template_id, page, data) of the subscribe message for members who asked for one.
 TeamSubscribe = Callable[[Team, Campaign, int], tuple[str, str, dict[str, Any]]]
-PickupMessage = Callable[[Order], dict[str, Any]]
 MAX_OFFSET = timedelta(days=2)
 
 
@@ -87,7 +85,7 @@ async def send_team_reminders(
         if not due or team.seats_paid >= team.size:
             continue
         minutes = min(due)  # the latest due offset; earlier missed ones are not sent late
-        community = await _community_of(team, campaign)
+        community = await news.group_of(team, campaign)
         async with in_transaction():
             try:
                 await TeamReminder.create(team=team, minutes_before=minutes, sent_at=now)
@@ -135,35 +133,47 @@ async def _subscribers(
             )
 
 
-async def _community_of(team: Team, campaign: Campaign) -> Community | None:
-    """The group the team was started in, else its campaign's community."""
-    if team.chat_id:
-        bound = await Community.get_or_none(chat_id=team.chat_id)
-        if bound is not None:
-            return bound
-    return await Community.get_or_none(id=campaign.community_id)
-
-
-async def send_pickup_reminders(*, now: datetime, message: PickupMessage, limit: int = 500) -> int:
-    """One reminder a day for orders ready for pickup and not picked up."""
+async def send_pickup_reminders(*, now: datetime, limit: int = 500) -> int:
+    """One reminder a day for orders ready for pickup and not picked up (news, once each)."""
     not_today = Q(pickup_reminded_at__isnull=True) | Q(
         pickup_reminded_at__lte=now - timedelta(hours=24)
     )
     due = await Order.filter(not_today, status=OrderStatus.READY_FOR_PICKUP).limit(limit)
     sent = 0
     for order in due:
-        # Claim by conditional update, so two schedulers never remind twice.
-        claimed = await Order.filter(
-            not_today, id=order.id, status=OrderStatus.READY_FOR_PICKUP
-        ).update(pickup_reminded_at=now)
-        if claimed != 1:
-            continue
-        user = await User.get(id=order.user_id)
-        await notify.to_user(
-            user=user,
-            message=message(order),
-            dedupe_key=f"pickup-reminder:{order.id}:{now.date().isoformat()}",
-            now=now,
-        )
+        async with in_transaction():
+            # Claim by conditional update, so two schedulers never remind twice.
+            claimed = await Order.filter(
+                not_today, id=order.id, status=OrderStatus.READY_FOR_PICKUP
+            ).update(pickup_reminded_at=now)
+            if claimed != 1:
+                continue
+            await news.publish(
+                news.PICKUP_REMINDER,
+                ref=f"{order.id}:{now.date().isoformat()}",
+                order_id=str(order.id),
+                now=now,
+            )
         sent += 1
     return sent
+
+
+async def warn_lapsing(*, now: datetime, within: timedelta, limit: int = 500) -> int:
+    """Unpaid orders whose seat lapses within ``within``: one warning each, ever."""
+    due = await Order.filter(
+        status=OrderStatus.PENDING_PAYMENT,
+        lapse_warned_at__isnull=True,
+        reserved_until__gt=now,
+        reserved_until__lte=now + within,
+    ).limit(limit)
+    warned = 0
+    for order in due:
+        async with in_transaction():
+            claimed = await Order.filter(
+                id=order.id, status=OrderStatus.PENDING_PAYMENT, lapse_warned_at__isnull=True
+            ).update(lapse_warned_at=now)
+            if claimed != 1:
+                continue
+            await news.publish(news.ORDER_LAPSING, ref=str(order.id), now=now)
+        warned += 1
+    return warned

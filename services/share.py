@@ -19,9 +19,10 @@ from redis.exceptions import LockError
 from models.catalog import Product, Sku
 from models.groupbuy import Campaign, Team
 from models.growth import ShareCode, ShareKind
+from models.pickup import TeamCard
 from models.user import User
 from qunshop.errors import ErrorCode, RateLimited, UpstreamError
-from services import campaigns, communities, groupbuy, share_codes
+from services import campaigns, communities, groupbuy, share_cards, share_codes
 from wechat import wxa
 from wechat.messaging import MessagingError
 from wechat.tokens import TokenCache
@@ -56,6 +57,7 @@ class Share:
     sharer: User
     campaign: Campaign | None = None
     team: Team | None = None
+    card: TeamCard | None = None  # a team's updatable card (动态消息), when WeChat made one
 
 
 async def _sharer(principal: Principal) -> User:
@@ -79,6 +81,7 @@ def _share(
     campaign: Campaign | None = None,
     team: Team | None = None,
     image_url: str = "",
+    card: TeamCard | None = None,
 ) -> Share:
     return Share(
         kind=share.kind,
@@ -90,6 +93,7 @@ def _share(
         sharer=sharer,
         campaign=campaign,
         team=team,
+        card=card,
     )
 
 
@@ -114,8 +118,15 @@ async def campaign_share(
 
 
 async def team_share(
-    *, principal: Principal, team_ref: str, settings: Settings, now: datetime
+    *,
+    principal: Principal,
+    team_ref: str,
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    redis: Redis,
+    now: datetime,
 ) -> Share:
+    """The team's share, with the activity_id of its updatable card (made on first share)."""
     team = await groupbuy.find_team(team_ref)
     campaign = await Campaign.get(id=team.campaign_id)
     sharer = await _sharer(principal)
@@ -139,6 +150,9 @@ async def team_share(
         campaign=campaign,
         team=team,
         image_url=await _picture(campaign),
+        card=await share_cards.activity_for(
+            team, http=http, redis=redis, settings=settings, now=now
+        ),
     )
 
 

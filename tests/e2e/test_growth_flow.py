@@ -10,7 +10,7 @@ by hand.
 from __future__ import annotations
 
 import inspect
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,6 +20,8 @@ from models.growth import EarningEntry, EarningEvent, EarningKind
 from models.order import Order, OrderStatus
 from models.user import User
 from qunshop.config import Settings
+from qunshop.keys import CHAT_TEMPLATES, REDIS
+from scheduler.jobs import Jobs
 from services import earnings, groupbuy, payments, refunds
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -85,7 +87,9 @@ async def test_invited_member_pays_picks_up_and_a_failed_team_is_reversed(
     assert await earnings.balance(leader.id) == earnings.Balance(frozen=1000, available=0)
     assert await earnings.balance(head.id) == earnings.Balance(frozen=300, available=0)
 
-    # Picked up: released.
+    # Arrived, picked up, and completed by the clock after the after-sale days: released.
+    resp = await client.post("/api/v1/pickups/arrived", json={}, headers=auth(leader, settings))
+    assert (await resp.json())["orders"] == 2
     resp = await client.get(
         f"/api/v1/orders/{joined['order']['id']}/pickup", headers=auth(member, settings)
     )
@@ -94,6 +98,10 @@ async def test_invited_member_pays_picks_up_and_a_failed_team_is_reversed(
         "/api/v1/pickups/verify", json={"code": pickup_code}, headers=auth(leader, settings)
     )
     assert resp.status == 200, await resp.text()
+    assert await earnings.balance(head.id) == earnings.Balance(frozen=300, available=0)
+    app = client.server.app
+    jobs = Jobs(settings=settings, templates=app[CHAT_TEMPLATES], redis=app[REDIS])
+    await jobs.sweep(datetime.now(tz=UTC) + timedelta(days=settings.auto_complete_days, hours=1))
     assert await earnings.balance(head.id) == earnings.Balance(frozen=0, available=300)
     assert await earnings.balance(leader.id) == earnings.Balance(frozen=500, available=500)
 

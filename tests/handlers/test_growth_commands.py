@@ -67,7 +67,9 @@ async def test_earnings_for_leaders_in_private(
     assert "只有团长" in shopper.content
 
 
-async def test_verify_and_pickups_by_chat(say: Say, settings: Settings, wechat: FakeWeChat) -> None:
+async def test_arrival_verify_and_pickups_by_chat(
+    say: Say, settings: Settings, wechat: FakeWeChat
+) -> None:
     community, _ = await _bound_group()
     buyer = await make_user(nickname="小赵")
     order = await paid_order(settings, wechat, buyer, community)
@@ -77,9 +79,23 @@ async def test_verify_and_pickups_by_chat(say: Say, settings: Settings, wechat: 
     assert "待提货 1 单" in listed.content and "小赵" in listed.content
     assert code not in listed.content  # the shopper shows the code; the list does not
 
+    early = await say(f"核销 {code}", sender="wang")
+    assert "还不能提货" in early.content and "到货" in early.content
+    assert "只有团长" in (await say("到货", sender="li")).content
+    arrived = await say("到货", sender="wang")
+    assert arrived.content == (
+        "已确认到货：「测试社区」1 份订单可以提货了。\n"
+        "已通知本群和每位买家（提货码私信发给买家）；顾客来取货时发「核销 提货码」。"
+    )
+    assert (await Order.get(id=order.id)).status is OrderStatus.READY_FOR_PICKUP
+    nothing = await say("arrived", sender="wang")
+    assert "没有等待到货的订单" in nothing.content
+
     done = await say(f"核销 {code.lower()}", sender="wang")
-    assert "核销成功" in done.content and "小赵" in done.content
-    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    assert done.content == (
+        "核销成功：小赵 · 测试商品 默认 ×1 已取货。\n7 天后订单自动完成，相关收益随之解冻到账。"
+    )
+    assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP
     again = await say(f"verify {code}", sender="wang")
     assert "已经核销过" in again.content
     unknown = await say("核销 ZZZZZZZZ", sender="wang")
@@ -96,6 +112,7 @@ async def test_verify_and_pickups_by_chat(say: Say, settings: Settings, wechat: 
     assert "只有团长" in (await say(f"核销 {code}", sender="li")).content
     outcomes = sorted(await PickupVerification.all().values_list("outcome", flat=True))
     assert outcomes == [
+        "order_not_ready_for_pickup",
         "pickup_code_not_found",
         "pickup_code_not_yours",
         "pickup_code_used",

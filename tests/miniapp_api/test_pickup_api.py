@@ -1,9 +1,11 @@
-"""Earnings and pickup over HTTP, and 核销 of one code by many requests at once."""
+"""Earnings and pickup over HTTP (到货, 核销, the clock's completion), and 核销 of one code
+by many requests at once."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
@@ -11,6 +13,8 @@ from models.growth import EarningEntry, EarningEvent, PickupVerification
 from models.order import Order, OrderStatus
 from models.user import User
 from qunshop.config import Settings
+from qunshop.keys import CHAT_TEMPLATES, REDIS
+from scheduler.jobs import Jobs
 from tests.support.factories import auth, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import paid_order
@@ -37,6 +41,25 @@ async def test_pickup_code_verify_and_the_day_list(
     day = await resp.json()
     assert [line["buyer"] for line in day["waiting"]] == ["小王"] and day["picked_up"] == []
 
+    # The goods have not arrived: nothing to hand over yet.
+    resp = await client.post(
+        "/api/v1/pickups/verify", json={"code": ticket["code"]}, headers=auth(leader, settings)
+    )
+    assert (resp.status, (await resp.json())["code"]) == (409, "order_not_ready_for_pickup")
+
+    # 到货: only the leader says so.
+    resp = await client.post("/api/v1/pickups/arrived", json={}, headers=auth(buyer, settings))
+    assert resp.status == 403
+    resp = await client.post("/api/v1/pickups/arrived", json={}, headers=auth(leader, settings))
+    assert resp.status == 200, await resp.text()
+    arrival = await resp.json()
+    assert arrival["orders"] == 1 and arrival["community_id"] == str(community.id)
+    assert arrival["arrival_id"] and arrival["pickup_point"]["name"] == "门口小店"
+    resp = await client.post("/api/v1/pickups/arrived", json={}, headers=auth(leader, settings))
+    assert (await resp.json())["orders"] == 0  # told twice: nothing more arrived
+    resp = await client.get(f"/api/v1/orders/{order.id}/pickup", headers=auth(buyer, settings))
+    assert (await resp.json()) == {**ticket, "status": "ready_for_pickup"}
+
     resp = await client.post(
         "/api/v1/pickups/verify", json={"code": ticket["code"]}, headers=auth(buyer, settings)
     )
@@ -45,17 +68,28 @@ async def test_pickup_code_verify_and_the_day_list(
         "/api/v1/pickups/verify", json={"code": ticket["code"]}, headers=auth(leader, settings)
     )
     assert resp.status == 200, await resp.text()
-    assert (await resp.json())["status"] == "completed"
+    assert (await resp.json())["status"] == "picked_up"
 
+    resp = await client.get("/api/v1/me/earnings", headers=auth(leader, settings))
+    body = await resp.json()
+    assert (body["frozen"], body["available"]) == (500, 0)  # the after-sale days first
+    resp = await client.get("/api/v1/pickups/today", headers=auth(leader, settings))
+    day = await resp.json()
+    assert day["waiting"] == [] and [line["buyer"] for line in day["picked_up"]] == ["小王"]
+
+    # The clock completes it after the configured days, and the earnings are released.
+    app = client.server.app
+    jobs = Jobs(settings=settings, templates=app[CHAT_TEMPLATES], redis=app[REDIS])
+    later = datetime.now(tz=UTC) + timedelta(days=settings.auto_complete_days, minutes=1)
+    await jobs.sweep(later)
+    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
     resp = await client.get("/api/v1/me/earnings", headers=auth(leader, settings))
     body = await resp.json()
     assert (body["frozen"], body["available"]) == (0, 500)
     assert [e["event"] for e in body["recent"]] == ["release", "accrue"]
-    resp = await client.get("/api/v1/pickups/today", headers=auth(leader, settings))
-    day = await resp.json()
-    assert day["waiting"] == [] and [line["buyer"] for line in day["picked_up"]] == ["小王"]
+    # A week on, the clock also made last week's statement: what was accrued then.
     resp = await client.get("/api/v1/me/earnings/statements", headers=auth(leader, settings))
-    assert (await resp.json()) == {"items": []}
+    assert [s["accrued"] for s in (await resp.json())["items"]] == [500]
 
 
 async def test_concurrent_verification_completes_the_order_once(
@@ -68,6 +102,8 @@ async def test_concurrent_verification_completes_the_order_once(
     resp = await client.get(f"/api/v1/orders/{order.id}/pickup", headers=auth(buyer, settings))
     code = (await resp.json())["code"]
     headers = auth(leader, settings)
+    resp = await client.post("/api/v1/pickups/arrived", json={}, headers=headers)
+    assert (await resp.json())["orders"] == 1
 
     responses = await asyncio.gather(
         *(
@@ -81,8 +117,8 @@ async def test_concurrent_verification_completes_the_order_once(
     assert counts == Counter({200: 1, "pickup_code_used": 29})
 
     # The database's rows are the verdict.
-    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    picked = await Order.get(id=order.id)
+    assert picked.status is OrderStatus.PICKED_UP and picked.picked_up_at is not None
     assert await PickupVerification.filter(outcome="verified").count() == 1
     assert await PickupVerification.filter(outcome="pickup_code_used").count() == 29
-    releases = await EarningEntry.filter(order_id=order.id, event=EarningEvent.RELEASE)
-    assert len(releases) == 1 and releases[0].amount == 500
+    assert not await EarningEntry.filter(order_id=order.id, event=EarningEvent.RELEASE).exists()

@@ -12,16 +12,18 @@ from models.community import Community
 from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
-from models.user import Role
+from models.user import Role, User
 from qunshop.app import create_app
 from qunshop.background import CLOCKWORK
 from qunshop.clock import FrozenClock
 from qunshop.keys import CHAT_TEMPLATES, REDIS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
-from services import groupbuy
+from services import groupbuy, news, pickup
 from services.auth import Principal
-from tests.support.factories import auth, make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_community, make_user
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import paid_order, principal_of
 
 
 async def _team(now: datetime, **campaign: Any) -> Team:
@@ -131,28 +133,34 @@ async def test_deadlines_missed_while_down_are_settled(jobs: Jobs) -> None:
     assert (await Order.get(id=order.id)).status is OrderStatus.CANCELLED
 
 
-async def test_pickup_reminder_daily_and_auto_complete(jobs: Jobs) -> None:
+async def test_pickup_reminder_daily_and_auto_complete(
+    jobs: Jobs, settings: Any, wechat: FakeWeChat
+) -> None:
     now = datetime.now(tz=UTC)
-    team = await _team(now, team_size=2)
-    order = await Order.get(team_id=team.id)
-    await Order.filter(id=order.id).update(status=OrderStatus.READY_FOR_PICKUP)
-    user = await order.user
-    from models.chat import ChatIdentity
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    order = await paid_order(settings, wechat, await make_user(), community)
+    await pickup.arrived(principal=principal_of(leader), community_id=None, now=now)
+    reminded = OutboxMessage.filter(kind=news.KIND, dedupe_key__startswith="news:pickup_reminder:")
 
-    await ChatIdentity.create(
-        platform="wechat", external_id="oa-openid", user=user, last_seen_at=now
-    )
     await jobs.sweep(now)
     await jobs.sweep(now + timedelta(hours=2))
-    assert await OutboxMessage.filter(kind="chat.send").count() == 1
+    assert await reminded.count() == 0  # the arrival news was today's word
     await jobs.sweep(now + timedelta(hours=25))
-    assert await OutboxMessage.filter(kind="chat.send").count() == 2
+    await jobs.sweep(now + timedelta(hours=26))
+    assert await reminded.count() == 1
+    await jobs.sweep(now + timedelta(hours=49))
+    assert await reminded.count() == 2
 
-    await Order.filter(id=order.id).update(status=OrderStatus.PICKED_UP, picked_up_at=now)
-    await jobs.sweep(now + timedelta(days=6))
+    code = (await Order.get(id=order.id)).pickup_code or ""
+    picked_at = now + timedelta(hours=50)
+    await pickup.verify(principal=principal_of(leader), code=code, now=picked_at)
+    await jobs.sweep(picked_at + timedelta(days=6))
     assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP
-    await jobs.sweep(now + timedelta(days=7, minutes=1))
+    await jobs.sweep(picked_at + timedelta(days=7, minutes=1))
     assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    await jobs.sweep(picked_at + timedelta(days=9))
+    assert await reminded.count() == 2  # picked up: no more reminders
 
 
 async def test_admin_scheduler_report(client: TestClient, settings: Any) -> None:

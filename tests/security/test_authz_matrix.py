@@ -245,6 +245,10 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/pickups/today"): Entry(
         query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
     ),
+    # 到货 of side A's community: neither a shopper nor another community's leader.
+    ("POST", "/api/v1/pickups/arrived"): Entry(
+        body=lambda w, _: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
+    ),
     # Every attempt is logged in pickup_verifications, refused ones too.
     ("POST", "/api/v1/pickups/verify"): Entry(
         body=lambda w, _: {"code": w.a.pickup_code},

@@ -19,7 +19,7 @@ from models.payment import Payment, Refund
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import ErrorCode, Forbidden, Invalid
-from services import earnings, growth_rules, invites, pickup, refunds
+from services import earnings, growth_rules, invites, lifecycle, pickup, refunds
 from services.growth_rules import Rules
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -120,7 +120,7 @@ async def test_rules_are_set_by_admins_and_apply(settings: Settings, wechat: Fak
     assert kinds[EarningKind.LEADER_SHARE][1] == 500 and kinds[EarningKind.INVITE_L1][1] == 100
 
 
-async def test_frozen_until_picked_up_then_released(settings: Settings, wechat: FakeWeChat) -> None:
+async def test_frozen_until_completed_then_released(settings: Settings, wechat: FakeWeChat) -> None:
     community = await make_community()
     leader = await User.get(id=community.leader_id)
     inviter, buyer = await make_user(), await make_user()
@@ -129,9 +129,12 @@ async def test_frozen_until_picked_up_then_released(settings: Settings, wechat: 
     assert await earnings.balance(leader.id) == earnings.Balance(frozen=500, available=0)
     assert await earnings.balance(inviter.id) == earnings.Balance(frozen=300, available=0)
 
+    await pickup.arrived(principal=principal_of(leader), community_id=None, now=now())
     ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
     await pickup.verify(principal=principal_of(leader), code=ticket.code, now=now())
+    assert await earnings.balance(leader.id) == earnings.Balance(frozen=500, available=0)
 
+    assert await lifecycle.auto_complete(now=now() + timedelta(days=8)) == 1
     assert await earnings.balance(leader.id) == earnings.Balance(frozen=0, available=500)
     assert await earnings.balance(inviter.id) == earnings.Balance(frozen=0, available=300)
     completed = await Order.get(id=order.id)

@@ -19,9 +19,10 @@ from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Payment, Refund, RefundStatus
 from models.user import User
+from qunshop.background import outbox_handlers
 from qunshop.config import Settings
 from qunshop.keys import PAY
-from services import groupbuy, outbox, payments, refunds
+from services import groupbuy, news, outbox, payments, refunds
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -79,14 +80,9 @@ async def _refund_notify(client: TestClient, body: bytes) -> tuple[int, bytes]:
 
 
 def _handlers(client: TestClient, settings: Settings) -> dict[str, outbox.Handler]:
-    """As qunshop/background.py builds them: refunds.submit with the app's PayClient."""
-    return {
-        refunds.SUBMIT: functools.partial(
-            refunds.submit,
-            pay=client.server.app[PAY],
-            notify_url=f"{settings.public_base_url}{REFUND_NOTIFY}",
-        )
-    }
+    """As qunshop/background.py builds them: refunds.submit with the app's PayClient, and
+    the news (a failed team is told once, beside its refunds)."""
+    return outbox_handlers(client.server.app)
 
 
 def _notify_for(wechat: FakeWeChat, refund: Refund, order: Order, **kw: Any) -> bytes:
@@ -147,12 +143,13 @@ async def test_failed_team_refunds_every_paid_member_once(
     assert await groupbuy.close_team(team.id, now=after + timedelta(hours=1)) is TeamStatus.FAILED
     assert await groupbuy.settle_due_teams(now=after + timedelta(hours=2)) == 0
     assert await Refund.all().count() == 2
-    assert await OutboxMessage.all().count() == 2
+    assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 2
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # the failed team's news
     assert (await Campaign.get(id=seats[0].order.campaign_id)).stock_left == 10
 
-    # The outbox asks WeChat Pay once per member.
+    # The outbox asks WeChat Pay once per member (and tells the news).
     handlers = _handlers(client, settings)
-    assert await outbox.run_once(handlers, now=after) == 2
+    assert await outbox.run_once(handlers, now=after) == 3
     assert set(wechat.refunds) == {r.out_refund_no for r in owed}
     for refund in owed:
         sent = wechat.refunds[refund.out_refund_no]
@@ -188,8 +185,8 @@ async def test_refund_submission_retries_with_backoff(
     handlers = _handlers(client, settings)
     wechat.refund_failures = 2
 
-    assert await outbox.run_once(handlers, now=after) == 1
-    message = await OutboxMessage.get()
+    assert await outbox.run_once(handlers, now=after) == 2  # the refund, and the news
+    message = await OutboxMessage.get(kind=refunds.SUBMIT)
     assert (message.status, message.attempts, message.locked_until) == (
         OutboxStatus.PENDING,
         1,
@@ -204,13 +201,13 @@ async def test_refund_submission_retries_with_backoff(
     assert len(wechat.calls_to(REFUND_CALLS)) == 1
 
     assert await outbox.run_once(handlers, now=message.next_attempt_at) == 1
-    message = await OutboxMessage.get()
+    message = await OutboxMessage.get(kind=refunds.SUBMIT)
     assert (message.status, message.attempts) == (OutboxStatus.PENDING, 2)
     assert len(wechat.calls_to(REFUND_CALLS)) == 2
     assert await outbox.run_once(handlers, now=message.next_attempt_at - timedelta(seconds=1)) == 0
 
     assert await outbox.run_once(handlers, now=message.next_attempt_at) == 1
-    message = await OutboxMessage.get()
+    message = await OutboxMessage.get(kind=refunds.SUBMIT)
     assert (message.status, message.attempts, message.last_error) == (OutboxStatus.DONE, 3, "")
     refund = await Refund.get()
     assert refund.status is RefundStatus.SUBMITTED
@@ -226,14 +223,15 @@ async def test_refund_refused_for_good_is_parked(
     _, after, _ = await _failed_team(settings, wechat, paid=1)
     wrong = dataclasses.replace(client.server.app[PAY], mch_id="1999999999")
     handlers = {
+        **_handlers(client, settings),
         refunds.SUBMIT: functools.partial(
             refunds.submit, pay=wrong, notify_url=f"{settings.public_base_url}{REFUND_NOTIFY}"
-        )
+        ),
     }
 
-    assert await outbox.run_once(handlers, now=after) == 1
+    assert await outbox.run_once(handlers, now=after) == 2  # the refund, and the news
 
-    message = await OutboxMessage.get()
+    message = await OutboxMessage.get(kind=refunds.SUBMIT)
     assert (message.status, message.attempts, message.done_at) == (OutboxStatus.DEAD, 1, after)
     assert "MCHID_NOT_EXIST" in message.last_error
     assert (await Refund.get()).status is RefundStatus.PENDING  # for a person to look at
@@ -249,7 +247,7 @@ async def _submitted_refund(
     client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> tuple[Refund, Order]:
     _, after, _ = await _failed_team(settings, wechat, paid=1)
-    assert await outbox.run_once(_handlers(client, settings), now=after) == 1
+    assert await outbox.run_once(_handlers(client, settings), now=after) == 2  # and the news
     refund = await Refund.get()
     assert refund.status is RefundStatus.SUBMITTED
     order = await Order.get(id=refund.order_id)
@@ -377,7 +375,7 @@ async def test_tier_price_refunds_the_difference_when_the_team_fills(
     assert {o.status for o in await Order.filter(team_id=team.id)} == {OrderStatus.CONFIRMED}
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 2
 
-    assert await outbox.run_once(_handlers(client, settings), now=_now()) == 2
+    assert await outbox.run_once(_handlers(client, settings), now=_now()) == 3  # and 成团 news
     assert sorted((r["refund_fee"], r["total_fee"]) for r in wechat.refunds.values()) == [
         ("200", "1000"),
         ("200", "1000"),
@@ -419,7 +417,8 @@ async def test_guaranteed_team_succeeds_at_the_deadline_with_whoever_paid(
     assert (await Seat.get(order_id=paid.order.id)).status is SeatStatus.PAID
     assert (await Campaign.get(id=campaign.id)).stock_left == 9
     assert await Refund.all().count() == 0
-    assert await OutboxMessage.all().count() == 0
+    assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 0
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # 成团
     assert await groupbuy.close_team(team.id, now=after) is TeamStatus.SUCCEEDED
     assert (await Campaign.get(id=campaign.id)).stock_left == 9
 

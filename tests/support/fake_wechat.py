@@ -120,6 +120,10 @@ class FakeWeChat:
     messaging_failures: dict[str, list[int]] = field(default_factory=dict)
     # url_link -> the generate_urllink body that made it
     url_links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Updatable messages (动态消息): activity_id -> {"expires_at", "state", "params"}.
+    activity_clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)
+    activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updatable_messages: list[dict[str, Any]] = field(default_factory=list)  # accepted updates
     _issued_tokens: set[str] = field(default_factory=set, init=False, repr=False)
     _serial: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1), init=False, repr=False
@@ -485,7 +489,56 @@ class FakeWeChat:
         self.responses[code] = body
         return self._error(0, "ok")
 
+    # Updatable messages ---------------------------------------------------------------------
+
+    async def create_activity_id(self, request: web.Request) -> web.Response:
+        """GET activityid/create: an id that expires 24 hours after now (the activity clock)."""
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        activity_id = f"ACT{next(self._serial):08d}"
+        expires = int(self.activity_clock().timestamp()) + 24 * 3600
+        self.activities[activity_id] = {"expires_at": expires, "state": 0, "params": {}}
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "activity_id": activity_id, "expiration_time": expires}
+        )
+
+    async def set_updatable_msg(self, request: web.Request) -> web.Response:
+        """POST updatablemsg/send: 44002 empty body, 47001 malformed (or unknown, expired or
+        final id: the documentation names no code for those), else the card changes."""
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        if not call.body.strip():
+            return self._error(44002, "empty post data")
+        body = self._json(call)
+        if body is None:
+            return self._error(47001, "data format error")
+        activity = self.activities.get(str(body.get("activity_id")))
+        state = body.get("target_state")
+        info = body.get("template_info")
+        items = info.get("parameter_list") if isinstance(info, dict) else None
+        if activity is None or state not in (0, 1) or not isinstance(items, list):
+            return self._error(47001, "data format error")
+        if activity["state"] == 1 or self.activity_clock().timestamp() >= activity["expires_at"]:
+            return self._error(47001, "data format error")
+        params = {item.get("name"): item.get("value") for item in items if isinstance(item, dict)}
+        if not all(isinstance(v, str) for v in params.values()):
+            return self._error(47001, "data format error")
+        needed = ("member_count", "room_limit") if state == 0 else ("path", "version_type")
+        if not all(params.get(name) for name in needed):
+            return self._error(47001, "data format error")
+        if state == 1 and params["version_type"] not in ("develop", "trial", "release"):
+            return self._error(47001, "data format error")
+        activity["state"], activity["params"] = state, params
+        self.updatable_messages.append(body)
+        return self._error(0, "ok")
+
     def _add_messaging_routes(self, app: web.Application) -> None:
+        app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.create_activity_id)
+        app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.set_updatable_msg)
         app.router.add_post("/cgi-bin/stable_token", self.stable_token)
         app.router.add_get("/cgi-bin/gettoken", self.gettoken)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)

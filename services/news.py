@@ -1,0 +1,254 @@
+"""News when things happen: 成团, 未成团 with its refund, 到货 with the pickup code, a refund
+done, a seat about to lapse. Each is told once, however often its cause is replayed.
+
+Two steps, both through the outbox:
+
+1. ``publish`` writes one "news.publish" row in the transaction where the thing happened,
+   keyed by the event and its subject: a payment that rolls back announces nothing, and a
+   notify delivered ten times announces once.
+2. After the commit the outbox runs ``fan_out``: it reads who is concerned, has the door's
+   ``Words`` render each message (templates/chat/news/), and queues one "chat.send" row per
+   recipient, each keyed ``news:<event>:<subject>:<recipient>``, so a fan-out run twice (a
+   lease that lapsed) still sends each message once.
+
+Who hears it:
+
+- the group: through the community's WeCom group robot (``notify.to_group``), within the
+  robot's 20 a minute and the group's daily quota (bot/messenger.py);
+- each member: a mini-program subscribe message if they accepted that template (one
+  consent spent), else a customer-service message if they wrote to the Official Account
+  within 48 hours, else nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from tortoise.transactions import in_transaction
+
+from models.community import Community, PickupPoint
+from models.groupbuy import Campaign, Team
+from models.order import Order, OrderStatus
+from models.outbox import OutboxMessage
+from models.payment import Refund
+from models.pickup import Arrival
+from models.user import User
+from services import notify, outbox, subscriptions
+
+logger = logging.getLogger(__name__)
+
+KIND = "news.publish"
+TEAM_SUCCEEDED = "team_succeeded"
+TEAM_FAILED = "team_failed"
+ARRIVED = "arrived"
+REFUNDED = "refunded"
+ORDER_LAPSING = "order_lapsing"
+PICKUP_REMINDER = "pickup_reminder"
+EVENTS = (TEAM_SUCCEEDED, TEAM_FAILED, ARRIVED, REFUNDED, ORDER_LAPSING, PICKUP_REMINDER)
+PAID = (
+    OrderStatus.CONFIRMED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.PICKED_UP,
+    OrderStatus.COMPLETED,
+)
+TEAM_FAILED_REASON = "team_failed"  # services/groupbuy.py's refund reason
+
+
+@dataclass(frozen=True)
+class Item:
+    """One member's part of the news: their order, what it is and the money or code."""
+
+    order: Order
+    user: User
+    title: str
+    amount: int  # fen: what they paid, or what is refunded
+    code: str  # the pickup code, "" when there is none
+
+
+@dataclass(frozen=True)
+class Facts:
+    event: str
+    ref: str
+    title: str  # the campaign's title, or the product's
+    team: Team | None
+    community: Community | None  # the group told, None: no group news
+    pickup_point: PickupPoint | None
+    items: list[Item]
+
+
+class Words(Protocol):
+    """The door's renderer of news (scheduler/news.py)."""
+
+    def group(self, facts: Facts) -> dict[str, Any]: ...
+
+    def member(self, facts: Facts, item: Item) -> dict[str, Any]: ...
+
+    def subscribe(self, facts: Facts, item: Item) -> tuple[str, str, dict[str, Any]]:
+        """(template_id, page, data) of the member's subscribe message."""
+        ...
+
+
+async def publish(event: str, *, ref: str, now: datetime, **extra: Any) -> bool:
+    """In the causing transaction: the news of ``event`` about ``ref``, once."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown news {event!r}")
+    payload = {"event": event, "ref": ref, **extra}
+    return await outbox.enqueue(KIND, payload, dedupe_key=f"news:{event}:{ref}", now=now)
+
+
+async def fan_out(payload: dict[str, Any], *, words: Words, now: Callable[[], datetime]) -> None:
+    """Outbox handler of "news.publish": one "chat.send" row per recipient, once each."""
+    facts = await gather(payload)
+    if facts is None:
+        return
+    at = now()
+    key = f"news:{facts.event}:{facts.ref}"
+    if facts.community is not None and facts.items:  # 0 份 is no news
+        await notify.to_group(
+            community=facts.community, message=words.group(facts), dedupe_key=key, now=at
+        )
+    for item in facts.items:
+        await to_member(facts, item, words=words, dedupe_key=f"{key}:{item.order.id}", now=at)
+
+
+async def to_member(
+    facts: Facts, item: Item, *, words: Words, dedupe_key: str, now: datetime
+) -> str | None:
+    """Subscribe message with consent, else customer service within 48 h, else nothing.
+
+    Returns the channel used (``notify.VIA_SUBSCRIBE`` or ``notify.VIA_CUSTOM``) or None.
+    """
+    template_id, page, data = words.subscribe(facts, item)
+    earlier = ((notify.VIA_SUBSCRIBE, "notify:subscribe"), (notify.VIA_CUSTOM, "notify:user"))
+    for via, prefix in earlier:
+        if await OutboxMessage.exists(dedupe_key=notify.outbox_key(prefix, dedupe_key)):
+            return via  # queued by an earlier run (its consent, if any, is spent)
+    if template_id:
+        try:
+            async with in_transaction():  # the consent is spent only with the message queued
+                if await subscriptions.spend(user_id=item.user.id, template_id=template_id):
+                    if await notify.subscribe(
+                        user=item.user,
+                        template_id=template_id,
+                        page=page,
+                        data=data,
+                        dedupe_key=dedupe_key,
+                        now=now,
+                    ):
+                        return notify.VIA_SUBSCRIBE
+                    raise _NotSent
+        except _NotSent:
+            pass
+    if await notify.to_user(
+        user=item.user, message=words.member(facts, item), dedupe_key=dedupe_key, now=now
+    ):
+        return notify.VIA_CUSTOM
+    return None
+
+
+class _NotSent(Exception):
+    """No mini-program openid: give the consent back (roll the savepoint back)."""
+
+
+async def gather(payload: dict[str, Any]) -> Facts | None:
+    """What the news says and to whom, read after the commit; None: nothing to tell."""
+    event, ref = payload.get("event"), str(payload.get("ref"))
+    if event in (TEAM_SUCCEEDED, TEAM_FAILED):
+        return await _team_facts(event, ref)
+    if event == ARRIVED:
+        return await _arrival_facts(ref, [str(i) for i in payload.get("order_ids", [])])
+    if event == REFUNDED:
+        return await _refund_facts(ref)
+    if event == ORDER_LAPSING:
+        return await _order_facts(ORDER_LAPSING, ref, ref, OrderStatus.PENDING_PAYMENT)
+    if event == PICKUP_REMINDER:
+        order_id = str(payload.get("order_id"))
+        return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
+    logger.error("news of unknown kind %r dropped", event)
+    return None
+
+
+async def group_of(team: Team, campaign: Campaign) -> Community | None:
+    """The group the team was started in, else its campaign's community."""
+    if team.chat_id:
+        bound = await Community.get_or_none(chat_id=team.chat_id)
+        if bound is not None:
+            return bound
+    return await Community.get_or_none(id=campaign.community_id)
+
+
+async def _orders(query: Any) -> list[Order]:
+    return list(await query.prefetch_related("user", "sku__product").order_by("created_at"))
+
+
+def _title(order: Order) -> str:
+    return f"{order.sku.product.title} {order.sku.name}".strip()
+
+
+async def _team_facts(event: str, ref: str) -> Facts | None:
+    team = await Team.get_or_none(id=ref)
+    if team is None:
+        return None
+    campaign = await Campaign.get(id=team.campaign_id)
+    items = []
+    if event == TEAM_SUCCEEDED:
+        for order in await _orders(Order.filter(team_id=team.id, status__in=PAID)):
+            paid = min(order.amount, team.final_price or order.amount)
+            items.append(Item(order, order.user, campaign.title, paid, order.pickup_code or ""))
+    else:
+        refunds: dict[Any, int] = {}
+        for refund in await Refund.filter(order__team_id=team.id, reason=TEAM_FAILED_REASON):
+            refunds[refund.order_id] = refunds.get(refund.order_id, 0) + refund.amount
+        for order in await _orders(Order.filter(id__in=list(refunds))):
+            items.append(Item(order, order.user, campaign.title, refunds[order.id], ""))
+    return Facts(
+        event=event,
+        ref=ref,
+        title=campaign.title,
+        team=team,
+        community=await group_of(team, campaign),
+        pickup_point=await PickupPoint.get_or_none(community_id=campaign.community_id),
+        items=items,
+    )
+
+
+async def _arrival_facts(ref: str, order_ids: list[str]) -> Facts | None:
+    arrival = await Arrival.get_or_none(id=ref)
+    if arrival is None:
+        return None
+    # Only those still waiting: an order refunded since is not told to come.
+    found = await _orders(Order.filter(id__in=order_ids, status=OrderStatus.READY_FOR_PICKUP))
+    items = [Item(o, o.user, _title(o), o.amount, o.pickup_code or "") for o in found]
+    return Facts(
+        event=ARRIVED,
+        ref=ref,
+        title=items[0].title if len({i.title for i in items}) == 1 else "",
+        team=None,
+        community=await Community.get(id=arrival.community_id),
+        pickup_point=await PickupPoint.get_or_none(community_id=arrival.community_id),
+        items=items,
+    )
+
+
+async def _refund_facts(ref: str) -> Facts | None:
+    refund = await Refund.get_or_none(id=ref)
+    if refund is None:
+        return None
+    order = (await _orders(Order.filter(id=refund.order_id)))[0]
+    item = Item(order, order.user, _title(order), refund.amount, "")
+    return Facts(REFUNDED, ref, item.title, None, None, None, [item])
+
+
+async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus) -> Facts | None:
+    """One buyer's news about one order, if the order is still ``status``."""
+    found = await _orders(Order.filter(id=order_id, status=status))
+    if not found:
+        return None  # paid, released or picked up meanwhile: nothing to say
+    order = found[0]
+    item = Item(order, order.user, _title(order), order.amount, order.pickup_code or "")
+    point = await PickupPoint.get_or_none(community_id=order.community_id)
+    return Facts(event, ref, item.title, None, None, point, [item])

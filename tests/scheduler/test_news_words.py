@@ -1,0 +1,88 @@
+"""The words of the news: every template renders with what the fan-out hands it, with and
+without a pickup point, and every subscribe message fits WeChat's value limits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from models.community import Community, PickupPoint
+from models.groupbuy import Team
+from models.order import Order
+from models.user import User
+from qunshop.config import Settings
+from qunshop.templates import chat_environment
+from scheduler.news import NewsWords
+from services import news
+
+LONG = "超长的商品名称一二三四五六七八九十一二三四五六七八九十"
+
+
+def _facts(event: str, *, point: PickupPoint | None, titles: list[str]) -> news.Facts:
+    until = datetime(2026, 3, 1, 4, 5, tzinfo=UTC)  # 12:05 in Shanghai
+    items = [
+        news.Item(
+            order=Order(id=uuid.uuid4(), amount=1990, reserved_until=until),
+            user=User(id=uuid.uuid4(), openid="o-x"),
+            title=title,
+            amount=1990,
+            code="7K3MXQ2A",
+        )
+        for title in titles
+    ]
+    return news.Facts(
+        event=event,
+        ref="ref",
+        title=titles[0] if len(set(titles)) == 1 else "",
+        team=Team(code="ABCD2345"),
+        community=Community(name="阳光花园"),
+        pickup_point=point,
+        items=items,
+    )
+
+
+@pytest.fixture
+def words(settings: Settings) -> NewsWords:
+    return NewsWords(settings=settings, templates=chat_environment())
+
+
+@pytest.mark.parametrize("event", news.EVENTS)
+def test_every_news_renders_with_and_without_a_pickup_point(words: NewsWords, event: str) -> None:
+    point = PickupPoint(name="门口小店", address="1 号楼", hours="")
+    for where, expected in ((point, "「门口小店」（1 号楼）"), (None, "团长的自提点")):
+        facts = _facts(event, point=where, titles=["脐橙", "苹果"])
+        member = words.member(facts, facts.items[0])
+        assert member["type"] == "text" and member["text"]
+        if event in (news.ARRIVED, news.TEAM_SUCCEEDED, news.PICKUP_REMINDER):
+            assert expected in member["text"]
+        if event in (news.TEAM_SUCCEEDED, news.TEAM_FAILED, news.ARRIVED):
+            assert words.group(facts)["text"]
+
+
+def test_mixed_goods_arrive_without_a_title(words: NewsWords) -> None:
+    facts = _facts(news.ARRIVED, point=None, titles=["脐橙", "苹果"])
+    assert words.group(facts)["text"] == (
+        "📦 到货啦！2 份订单已到团长的自提点。\n请凭提货码取货，提货码已私信发给各位。"
+    )
+    lapsing = _facts(news.ORDER_LAPSING, point=None, titles=["脐橙"])
+    assert words.member(lapsing, lapsing.items[0])["text"] == (
+        "⏰ 你在「脐橙」的座位将在 12:05 释放，请尽快到小程序支付 ¥19.90。"
+    )
+
+
+@pytest.mark.parametrize("event", news.EVENTS)
+def test_subscribe_values_fit_their_types(words: NewsWords, event: str) -> None:
+    facts = _facts(event, point=PickupPoint(name=LONG, address="", hours=""), titles=[LONG])
+    template_id, page, data = words.subscribe(facts, facts.items[0])
+    assert template_id and page.startswith("pages/order/index?id=")
+    for key, value in data.items():
+        if key.startswith("thing"):
+            assert 0 < len(value) <= 20
+        elif key.startswith("amount"):
+            assert value == "¥19.90"
+        elif key.startswith("character_string"):
+            assert value == "7K3MXQ2A"
+        elif key.startswith("time"):
+            assert value == "2026-03-01 12:05"
