@@ -105,6 +105,7 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
 
     buyer = await make_user(nickname="小李")
     order = await paid_order(settings, wechat, buyer, community)
+    assert "到货" in await _say(web_client, "到货", "liu")  # the goods arrive: ready for pickup
     ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
     page = await web_client.get("/console/pickups", headers={"Cookie": cookies})
     html = await page.text()
@@ -116,7 +117,7 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
         headers={"Cookie": cookies},
     )
     assert verified.status == 200 and "已核销：小李" in await verified.text()
-    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP
     used = await web_client.post(
         "/console/pickups/verify",
         data={"csrf_token": csrf, "code": ticket.code},
