@@ -344,6 +344,17 @@ async def settle_due_teams(*, now: datetime, limit: int = 500) -> int:
     return len(due)
 
 
+async def open_teams(campaign_id: str | uuid.UUID, *, now: datetime, limit: int = 20) -> list[Team]:
+    """A running campaign's teams one can join now, fullest first, then soonest to close."""
+    campaign = await campaigns.get_campaign(campaign_id)
+    teams = (
+        await Team.filter(campaign_id=campaign.id, status=TeamStatus.OPEN, deadline_at__gt=now)
+        .order_by("-seats_held", "deadline_at")
+        .limit(limit * 3)  # full ones (seats held, not yet paid) are skipped below
+    )
+    return [t for t in teams if t.seats_held < t.size][:limit]
+
+
 async def teams_of(principal: Principal) -> list[Team]:
     seats = await Seat.filter(user_id=principal.user_id).order_by("-created_at").limit(100)
     ids = list(dict.fromkeys(s.team_id for s in seats))

@@ -13,11 +13,11 @@ from tortoise.functions import Sum
 
 from models.chat import Follow
 from models.community import Community, Membership
-from models.groupbuy import Campaign, Team, TeamStatus
+from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns
+from services import campaigns, groupbuy
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -44,12 +44,7 @@ async def deals(*, community: Community, now: datetime) -> list[Deal]:
     running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
     result = []
     for number, campaign in enumerate(running, start=1):
-        teams = (
-            await Team.filter(campaign_id=campaign.id, status=TeamStatus.OPEN, deadline_at__gt=now)
-            .order_by("-seats_held", "deadline_at")
-            .limit(10)
-        )
-        joinable = [t for t in teams if t.seats_held < t.size][:3]
+        joinable = await groupbuy.open_teams(campaign.id, now=now, limit=3)
         result.append(Deal(number=number, campaign=campaign, open_teams=joinable))
     return result
 
