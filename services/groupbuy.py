@@ -18,11 +18,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from qunshop.errors import Conflict, ErrorCode
-from services import campaigns, join_sql, orders, refunds
+from services import campaigns, communities, join_sql, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -164,6 +165,29 @@ async def start_team(
             chat_id=chat_id,
         )
     return Reservation(team=team, order=order, seat=seat)
+
+
+async def open_team(
+    *, principal: Principal, campaign_id: str, now: datetime, chat_id: str | None = None
+) -> Team:
+    """A leader opens a team for the group without buying: no seat, no order, no stock taken.
+
+    The leader is the team's head in name only; members join with 参团 and pay their seats.
+    """
+    campaign = await campaigns.get_campaign(campaign_id)
+    await communities.ensure_can_manage(principal, await Community.get(id=campaign.community_id))
+    _ensure_running(campaign, now)
+    if campaign.stock_left < 1:
+        raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
+    return await Team.create(
+        code=new_team_code(),
+        campaign_id=campaign.id,
+        head_id=principal.user_id,
+        size=campaign.team_size,
+        seats_held=0,
+        deadline_at=campaigns.team_deadline(campaign, now),
+        chat_id=chat_id,
+    )
 
 
 async def join_team(

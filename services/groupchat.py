@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from models.chat import Follow
@@ -20,6 +21,8 @@ from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from services import campaigns, groupbuy
 
 if TYPE_CHECKING:
+    import uuid
+
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,15 @@ async def deals(*, community: Community, now: datetime) -> list[Deal]:
         joinable = await groupbuy.open_teams(campaign.id, now=now, limit=3)
         result.append(Deal(number=number, campaign=campaign, open_teams=joinable))
     return result
+
+
+async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
+    """In a one-to-one chat: the deals of every community the person belongs to or leads."""
+    member_of = await Membership.filter(user_id=user_id).values_list("community_id", flat=True)
+    found = await Community.filter(Q(id__in=list(member_of)) | Q(leader_id=user_id)).order_by(
+        "created_at"
+    )
+    return [(community, await deals(community=community, now=now)) for community in found]
 
 
 async def deal_by_number(*, community: Community, number: int, now: datetime) -> Campaign:

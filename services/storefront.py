@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Q
+
 from models.catalog import Product, Sku
 from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.order import Order
 from models.payment import Refund
 from models.user import User
-from qunshop.errors import ErrorCode, Unauthenticated
+from qunshop.errors import ErrorCode, NotFound, Unauthenticated
+from services import orders, pickup
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -121,6 +125,75 @@ async def refunds(order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Refund
             )
         )
     return found
+
+
+MAX_LISTED = 30  # SKUs 商品 lists, and the numbers a leader may type
+
+
+@dataclass(frozen=True)
+class SkuLine:
+    number: int  # what a leader types: 活动 秒杀 明天 20:00 <number> ...
+    product: Brief
+    stock: int
+
+
+async def community_skus(community_id: uuid.UUID) -> list[SkuLine]:
+    """The SKUs a community sells (its own products, then shop-wide ones), numbered from 1."""
+    products = (
+        await Product.filter(active=True)
+        .filter(Q(community_id=community_id) | Q(community_id=None))
+        .order_by("created_at", "id")
+        .limit(MAX_LISTED)
+    )
+    skus = await Sku.filter(product_id__in=[p.id for p in products]).order_by("price", "id")
+    by_product: dict[uuid.UUID, list[Sku]] = defaultdict(list)
+    for sku in skus:
+        by_product[sku.product_id].append(sku)
+    ordered = [
+        sku
+        for product in sorted(products, key=lambda p: (p.community_id is None, p.created_at, p.id))
+        for sku in by_product[product.id]
+    ][:MAX_LISTED]
+    found = await briefs(s.id for s in ordered)
+    return [
+        SkuLine(number=i, product=found[sku.id], stock=sku.stock)
+        for i, sku in enumerate(ordered, start=1)
+    ]
+
+
+async def sku_by_number(community_id: uuid.UUID, number: int) -> SkuLine:
+    listed = await community_skus(community_id)
+    if not 1 <= number <= len(listed):
+        raise NotFound(
+            ErrorCode.SKU_NOT_FOUND,
+            f"没有编号 {number} 的商品（共 {len(listed)} 个）",
+            number=number,
+            listed=len(listed),
+        )
+    return listed[number - 1]
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order as 我的订单 shows it."""
+
+    order: Order
+    product: Brief | None
+    pickup_code: str | None  # once the order can be picked up
+
+
+async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
+    """The caller's latest orders with their product, and the pickup code where one applies."""
+    items = await orders.list_orders_for(principal, limit=limit)
+    products = await briefs(o.sku_id for o in items)
+    lines = []
+    for order in items:
+        code = order.pickup_code
+        if code is None and order.status in pickup.READY:
+            code = (await pickup.ticket(principal=principal, order_id=str(order.id))).code
+        shown = code if order.status in pickup.READY else None
+        lines.append(OrderLine(order=order, product=products.get(order.sku_id), pickup_code=shown))
+    return lines
 
 
 async def update_profile(
