@@ -21,10 +21,14 @@ LogFormat = Literal["text", "json"]
 
 
 class Routine(logging.Filter):
-    """Turns a logger's INFO records into DEBUG ones, dropped unless DEBUG is enabled."""
+    """On a handler: APScheduler's INFO records become DEBUG ones, dropped unless DEBUG is on.
+
+    A handler's filter, not a logger's: a logger's filters see only the records made on that
+    very logger, and APScheduler logs on children (apscheduler.executors.default).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno != logging.INFO:
+        if record.levelno != logging.INFO or not record.name.startswith(ROUTINE):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return logging.getLogger().isEnabledFor(logging.DEBUG)
@@ -39,8 +43,5 @@ def formatter(fmt: LogFormat) -> logging.Formatter:
 def configure_logging(level: str, fmt: LogFormat = "text") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(fmt))
+    handler.addFilter(Routine())
     logging.basicConfig(level=level.upper(), handlers=[handler])  # no-op if configured
-    for name in ROUTINE:
-        routine = logging.getLogger(name)
-        if not any(isinstance(f, Routine) for f in routine.filters):
-            routine.addFilter(Routine())

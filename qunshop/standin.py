@@ -154,8 +154,9 @@ class StandIn:
         if refused:
             return self._refused(sign_type, refused)
         prepay_id = self._unique("wx")
+        fee = int(params.get("total_fee", "0") or 0)
         self.sink(
-            f"stand-in prepay {params.get('out_trade_no')} ¥{int(params.get('total_fee', 0)) / 100}"
+            f"stand-in prepay {params.get('out_trade_no')} ¥{fee // 100}.{fee % 100:02d}"
             f": {prepay_id} (pay it with POST /api/v1/dev/orders/<id>/simulate-payment)"
         )
         return self._answer(

@@ -73,3 +73,5 @@ def test_routine_scheduler_runs_are_debug() -> None:
         "apscheduler.scheduler", logging.WARNING, __file__, 1, "missed", None, None
     )
     assert Routine().filter(warning) is True and warning.levelname == "WARNING"
+    ours = logging.LogRecord("qunshop.access", logging.INFO, __file__, 1, "GET /", None, None)
+    assert Routine().filter(ours) is True and ours.levelname == "INFO"
