@@ -3,7 +3,8 @@
 A view's declaration names its statuses; the codes come from the view itself and every
 project function it can reach (``services.x.f(...)``, ``f(...)``, through the modules'
 globals): each ``SomeError(ErrorCode.X, ...)`` raised or built there, each
-``(SomeError, ErrorCode.X, ...)`` row of a table they read, and each call of a function
+``(SomeError, ErrorCode.X, ...)`` row of a table they read, the checks of the project's
+classes they build (``__init__``, ``__post_init__``), and each call of a function
 that builds an error from a code it is given (``join_sql.refusal(ErrorCode.TEAM_FULL)``,
 asked once which error it builds). So /openapi.json lists what the code can raise, and a
 new ``raise`` shows up there without anyone remembering to declare it.
@@ -33,6 +34,22 @@ def _is_error_class(value: object) -> bool:
 def _ours(value: object) -> bool:
     module = getattr(value, "__module__", "") or ""
     return inspect.isfunction(value) and module.startswith(PROJECT)
+
+
+def _ours_class(value: object) -> bool:
+    module = getattr(value, "__module__", "") or ""
+    return isinstance(value, type) and module.startswith(PROJECT) and not _is_error_class(value)
+
+
+def _constructors(cls: type) -> list[Callable[..., Any]]:
+    """The project's own __init__ and __post_init__ (a dataclass's validation) of ``cls``."""
+    found = []
+    for klass in cls.__mro__:
+        for name in ("__init__", "__post_init__"):
+            method = klass.__dict__.get(name)
+            if _ours(method):
+                found.append(method)
+    return found
 
 
 def _resolve(node: ast.AST, scope: dict[str, Any]) -> object:
@@ -78,6 +95,8 @@ def _scan(func: Callable[..., Any], found: Found, calls: list[Callable[..., Any]
             first = _resolve(node.args[0], scope) if node.args else None
             if _is_error_class(callee) and isinstance(first, ErrorCode):
                 found[callee.status].add(first)  # type: ignore[union-attr]
+            elif _ours_class(callee):  # building one of our objects runs its checks
+                calls.extend(_constructors(callee))  # type: ignore[arg-type]
             elif _ours(callee):
                 calls.append(callee)  # type: ignore[arg-type]
                 if isinstance(first, ErrorCode) and (status := _built_by(callee, first)):

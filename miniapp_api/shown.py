@@ -26,5 +26,5 @@ async def teams_out(items: Sequence[Team]) -> list[TeamOut]:
 
 async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
     products = await storefront.briefs(o.sku_id for o in items)
-    refunds = await storefront.refunds(o.id for o in items)
+    refunds = await storefront.refunds(items)
     return [OrderOut.of(o, products.get(o.sku_id), refunds.get(o.id, [])) for o in items]

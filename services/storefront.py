@@ -17,7 +17,7 @@ from tortoise.expressions import Q
 
 from models.catalog import Product, Sku
 from models.groupbuy import Campaign, Seat, SeatStatus, Team
-from models.order import Order
+from models.order import Order, OrderStatus
 from models.payment import Refund
 from models.user import User
 from qunshop.errors import ErrorCode, NotFound, Unauthenticated
@@ -60,11 +60,9 @@ async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
     wanted = set(sku_ids)
     if not wanted:
         return {}
-    skus = await Sku.filter(id__in=wanted)
-    products = {p.id: p for p in await Product.filter(id__in={s.product_id for s in skus})}
     found = {}
-    for sku in skus:
-        product = products[sku.product_id]
+    for sku in await Sku.filter(id__in=wanted).select_related("product"):  # one query
+        product = sku.product
         images = [i for i in product.images if isinstance(i, str)]
         found[sku.id] = Brief(
             product_id=product.id,
@@ -109,8 +107,9 @@ async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]
     return found
 
 
-async def refunds(order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[RefundLine]]:
-    wanted = set(order_ids)
+async def refunds(items: Iterable[Order]) -> dict[uuid.UUID, list[RefundLine]]:
+    """Each order's refunds. An order still awaiting payment has none: not asked for."""
+    wanted = {o.id for o in items if o.status is not OrderStatus.PENDING_PAYMENT}
     if not wanted:
         return {}
     found: dict[uuid.UUID, list[RefundLine]] = defaultdict(list)
