@@ -3,7 +3,7 @@
     活动 公告 每天 09:00 明早到货          an announcement every day at 09:00
     活动 签到 工作日 08:30                  the check-in call, Monday to Friday
     活动 周报 每周一 09:00                  the leader's weekly statement, in private
-    活动 秒杀 明天 20:00 <SKU> 9.9 100 限购2 30分钟
+    活动 秒杀 明天 20:00 <商品编号> 9.9 100 限购2 30分钟  (the number 商品 shows)
     活动 公告 2026-12-01 09:00 内容         once; also 今天/明天/后天 HH:MM
     活动 公告 cron 0 9 * * 1-5 内容         any crontab line
     活动 列表 / 活动 改期 <序号> <时间> / 活动 取消 <序号>
@@ -14,7 +14,7 @@ Times are the community's local time. Parsing is here; the rules are in services
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from models.activity import ActivityKind
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from qunshop.errors import Invalid
-from services import activities, checkin
+from services import activities, checkin, storefront
 from services.flashsale import FlashSpec
 
 router = Router("activities")
@@ -53,7 +53,7 @@ _DATE = re.compile(rf"(?P<y>\d{{4}})[-/.](?P<mo>\d{{1,2}})[-/.](?P<d>\d{{1,2}})\
 _RELATIVE = re.compile(rf"(?P<day>今天|明天|后天)\s*{_HM}{_END}")
 _CRON = re.compile(rf"cron\s+(?P<expr>(?:\S+\s+){{4}}\S+){_END}")
 _FLASH = re.compile(
-    r"(?P<sku>[0-9a-fA-F-]{32,36})\s+(?P<yuan>\d{1,7})(?:\.(?P<cents>\d{1,2}))?\s+"
+    r"(?P<sku>[0-9a-fA-F-]{32,36}|\d{1,3})\s+(?P<yuan>\d{1,7})(?:\.(?P<cents>\d{1,2}))?\s+"
     rf"(?P<stock>\d{{1,6}})(?:\s+限购\s*(?P<limit>\d{{1,3}}))?(?:\s+(?P<minutes>\d{{1,4}})分钟)?{_END}"
 )
 _NUMBER = re.compile(r"(?P<n>\d{1,3})")
@@ -120,6 +120,15 @@ def _flash(args: str) -> tuple[FlashSpec, str] | None:
     return spec, args[found.end() :]
 
 
+async def _sku_of(ctx: Context, spec: FlashSpec) -> FlashSpec:
+    """A short number (from 商品) names the community's SKU; a full id stays as it is."""
+    if not spec.sku_id.isdigit():
+        return spec
+    assert ctx.community is not None
+    line = await storefront.sku_by_number(ctx.community.id, int(spec.sku_id))
+    return replace(spec, sku_id=str(line.product.sku_id))
+
+
 async def _create(ctx: Context, kind: ActivityKind, args: str) -> Reply:
     assert ctx.community is not None
     tz = ZoneInfo(ctx.community.timezone)
@@ -133,6 +142,7 @@ async def _create(ctx: Context, kind: ActivityKind, args: str) -> Reply:
         if parsed_flash is None:
             return _usage(ctx)
         flash, rest = parsed_flash
+        flash = await _sku_of(ctx, flash)
     draft = activities.Draft(
         kind=kind, text=rest.strip(), cron=when.cron, run_at=when.run_at, flash=flash
     )

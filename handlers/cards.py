@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from qunshop.chat import Card
 
@@ -13,11 +12,13 @@ if TYPE_CHECKING:
     from services.share import Share
 
 
-def team_card(ctx: Context, team: Team, campaign: Campaign) -> Card:
-    tz = ZoneInfo(ctx.community.timezone if ctx.community else ctx.settings.timezone)
+def team_card(ctx: Context, team: Team, campaign: Campaign, *, sharer: str = "") -> Card:
+    """``sharer``: the nickname of who started or shares the team, when known."""
+    tz = ctx.tz
     values = {
         "campaign": campaign,
         "team": team,
+        "sharer": sharer,
         "seats_left": max(team.size - team.seats_held, 0),
         "deadline": team.deadline_at.astimezone(tz).strftime("%m-%d %H:%M"),
     }

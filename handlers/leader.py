@@ -27,24 +27,41 @@ async def bind(
     return Text(ctx.render("bound.j2", community=community))
 
 
-@router.route(Command("开团", "start", pattern=r"(?P<number>\d{1,3})?"), staff)
+@router.route(
+    Command(
+        "开团",
+        "start",
+        pattern=r"(?P<number>\d{1,3})?\s*(?P<buy>我也买|我也参团|参团|buy|join)?",
+    ),
+    staff,
+)
 async def start(
-    ctx: Context, args: str, number: str | None = None, bad_args: bool = False
+    ctx: Context,
+    args: str,
+    number: str | None = None,
+    buy: str | None = None,
+    bad_args: bool = False,
 ) -> Reply:
+    """Open a team for the group; the leader holds a seat only when they say they buy too."""
     if bad_args:
-        return Text(ctx.render("usage.j2", usage="开团 <团购序号>", example="开团 1"))
+        return Text(ctx.render("usage.j2", usage="开团 <团购序号> [我也买]", example="开团 1"))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     campaign = await groupchat.deal_by_number(
         community=ctx.community, number=int(number or 1), now=ctx.now
     )
-    result = await groupbuy.start_team(
-        principal=principal_of(ctx),
-        campaign_id=str(campaign.id),
-        now=ctx.now,
-        chat_id=ctx.update.chat_id,
-    )
-    return team_card(ctx, result.team, campaign)
+    who, chat_id = principal_of(ctx), ctx.update.chat_id
+    if buy:
+        started = await groupbuy.start_team(
+            principal=who, campaign_id=str(campaign.id), now=ctx.now, chat_id=chat_id
+        )
+        team = started.team
+    else:
+        team = await groupbuy.open_team(
+            principal=who, campaign_id=str(campaign.id), now=ctx.now, chat_id=chat_id
+        )
+    leader = await ctx.load_user()
+    return team_card(ctx, team, campaign, sharer=leader.nickname)
 
 
 @router.route(Command("统计", "stats"), staff)

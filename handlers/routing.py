@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from models.user import Role
 from qunshop.chat import Reply, Update
@@ -58,6 +59,11 @@ class Context:
             assert self.principal is not None
             self.user = await chat_users.user(self.principal.user_id)
         return self.user
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The time zone people here live in: the group's community's, else the shop's."""
+        return ZoneInfo(self.community.timezone if self.community else self.settings.timezone)
 
     def render(self, name: str, **values: Any) -> str:
         return self.templates.get_template(name).render(**values).strip()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
-from qunshop.chat import Reply, Text
-from services import groupbuy, groupchat, orders
+from qunshop.chat import ChatType, Reply, Text
+from services import groupbuy, groupchat, storefront
 from services.auth import Principal
 
 router = Router("shop")
@@ -19,10 +19,21 @@ def principal_of(ctx: Context) -> Principal:
 
 @router.route(Command("团购", "deals", "拼团"))
 async def list_deals(ctx: Context, args: str = "") -> Reply:
+    if ctx.update.chat_type is ChatType.SINGLE:  # one-to-one: every community of theirs
+        groups = await groupchat.member_deals(user_id=principal_of(ctx).user_id, now=ctx.now)
+        return Text(ctx.render("deals_private.j2", groups=groups))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     found = await groupchat.deals(community=ctx.community, now=ctx.now)
     return Text(ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now))
+
+
+@router.route(Command("商品", "products", "货架"))
+async def list_products(ctx: Context, args: str = "") -> Reply:
+    if ctx.community is None:
+        return Text(ctx.render("not_bound.j2"))
+    lines = await storefront.community_skus(ctx.community.id)
+    return Text(ctx.render("products.j2", community=ctx.community, lines=lines))
 
 
 @router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))
@@ -40,14 +51,15 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
             order=result.order,
             campaign=campaign,
             seats_left=max(result.team.size - result.team.seats_held, 0),
+            minutes=campaign.reservation_minutes,
         )
     )
 
 
 @router.route(Command("我的订单", "订单", "orders"))
 async def my_orders(ctx: Context, args: str = "") -> Reply:
-    items = await orders.list_orders_for(principal_of(ctx), limit=5)
-    return Text(ctx.render("orders.j2", orders=items))
+    lines = await storefront.my_orders(principal_of(ctx), limit=5)
+    return Text(ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
 __all__ = ["router", "team_card"]

@@ -52,7 +52,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0013_pickup_news_cards")]
+    dependencies = [("models", "0014_user_avatar")]
 
     operations = [
         AlterFieldState(

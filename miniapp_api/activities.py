@@ -13,6 +13,7 @@ from miniapp_api.commerce_schemas import OrderOut
 from miniapp_api.fields import Fen, Id, JsonInt
 from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
+from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
 from qunshop.keys import CLOCK, FLASH_GATE
@@ -277,7 +278,7 @@ async def buy_flash_sale(request: web.Request) -> web.Response:
             gate=request.config_dict[FLASH_GATE],
             now=request.config_dict[CLOCK].now(),
         )
-        return respond(OrderOut.of(order), 201)
+        return respond((await orders_out([order]))[0], 201)
 
     return await idempotent(request, str(who.user_id), produce)
 

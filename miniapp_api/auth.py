@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from models.user import Role
@@ -21,6 +23,17 @@ def principal(request: web.Request) -> Principal:
         secret=settings.secret_key.get_secret_value(),
         now=request.config_dict[CLOCK].now(),
     )
+
+
+# Whoever reads a public page without logging in: a shopper who leads nothing.
+ANONYMOUS = Principal(user_id=uuid.UUID(int=0), role=Role.SHOPPER)
+
+
+def optional_principal(request: web.Request) -> Principal:
+    """The caller when they sent a token (a bad one is still refused), else ANONYMOUS."""
+    if "Authorization" not in request.headers:
+        return ANONYMOUS
+    return principal(request)
 
 
 def staff(request: web.Request) -> Principal:

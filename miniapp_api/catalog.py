@@ -16,7 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from miniapp_api.auth import principal, staff
+from miniapp_api.auth import optional_principal, staff
 from miniapp_api.fields import Fen, Flag, integer, omittable
 from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
@@ -175,9 +175,10 @@ async def create_product(request: web.Request) -> web.Response:
     query=ProductQuery,
     response=ProductPage,
     auth=True,
+    optional_auth=True,
 )
 async def list_products(request: web.Request) -> web.Response:
-    who = principal(request)
+    who = optional_principal(request)
     query = parse_query(request, ProductQuery)
     page = await catalog.list_products(
         actor=who,
@@ -191,9 +192,16 @@ async def list_products(request: web.Request) -> web.Response:
     return respond(ProductPage(items=items, next_cursor=page.next_cursor))
 
 
-@endpoint(summary="One product", tags=TAGS, response=ProductOut, auth=True, errors=(404,))
+@endpoint(
+    summary="One product",
+    tags=TAGS,
+    response=ProductOut,
+    auth=True,
+    optional_auth=True,
+    errors=(404,),
+)
 async def get_product(request: web.Request) -> web.Response:
-    who = principal(request)
+    who = optional_principal(request)
     view = await catalog.get_product(actor=who, product_id=request.match_info["product_id"])
     return respond(ProductOut.of(view))
 

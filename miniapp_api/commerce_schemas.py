@@ -9,6 +9,48 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from miniapp_api.fields import Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
+from services import storefront
+
+
+class ProductBrief(BaseModel):
+    """The product as a card shows it."""
+
+    product_id: str
+    sku_id: str
+    title: str = Field(description="the product's name")
+    sku_name: str
+    image: str | None = Field(description="the product's first image; null: none")
+    price: int = Field(description="fen, the SKU's list price (a campaign's is group_price)")
+
+    @classmethod
+    def of(cls, brief: storefront.Brief | None) -> ProductBrief | None:
+        if brief is None:
+            return None
+        return cls(
+            product_id=str(brief.product_id),
+            sku_id=str(brief.sku_id),
+            title=brief.title,
+            sku_name=brief.sku_name,
+            image=brief.image,
+            price=brief.price,
+        )
+
+
+class MemberOut(BaseModel):
+    """A member of a team as others see them: a nickname and an avatar, nothing more."""
+
+    nickname: str
+    avatar_url: str | None = Field(description="null: none chosen")
+    is_head: bool
+    paid: bool
+
+
+class RefundOut(BaseModel):
+    amount: int = Field(description="fen")
+    status: str = Field(description="pending, submitted, succeeded or failed")
+    reason: str = Field(description="team_failed, tier_price, late_payment, ...")
+    created_at: datetime
+    settled_at: datetime | None
 
 
 class TierIn(BaseModel):
@@ -51,9 +93,10 @@ class CampaignOut(BaseModel):
     stock_left: int
     per_user_limit: int
     guaranteed: bool
+    product: ProductBrief | None = None
 
     @classmethod
-    def of(cls, c: Campaign) -> CampaignOut:
+    def of(cls, c: Campaign, product: storefront.Brief | None = None) -> CampaignOut:
         return cls(
             id=str(c.id),
             community_id=str(c.community_id),
@@ -70,6 +113,7 @@ class CampaignOut(BaseModel):
             stock_left=c.stock_left,
             per_user_limit=c.per_user_limit,
             guaranteed=c.guaranteed,
+            product=ProductBrief.of(product),
         )
 
 
@@ -82,7 +126,7 @@ class CampaignQuery(BaseModel):
 
 
 class TeamOut(BaseModel):
-    """What anyone with the link sees: no member's data."""
+    """What anyone with the link sees: of its members, only nicknames and avatars."""
 
     id: str
     code: str
@@ -95,9 +139,16 @@ class TeamOut(BaseModel):
     deadline_at: datetime
     guaranteed: bool | None = None
     final_price: int | None
+    product: ProductBrief | None = None
+    members: list[MemberOut] = Field(default_factory=list, description="head first")
 
     @classmethod
-    def of(cls, t: Team) -> TeamOut:
+    def of(
+        cls,
+        t: Team,
+        product: storefront.Brief | None = None,
+        members: list[storefront.Member] | None = None,
+    ) -> TeamOut:
         return cls(
             id=str(t.id),
             code=t.code,
@@ -109,6 +160,8 @@ class TeamOut(BaseModel):
             status=t.status.value,
             deadline_at=t.deadline_at,
             final_price=t.final_price,
+            product=ProductBrief.of(product),
+            members=[MemberOut(**vars(m)) for m in members or ()],
         )
 
 
@@ -141,9 +194,17 @@ class OrderOut(BaseModel):
     reserved_until: datetime | None
     paid_at: datetime | None
     created_at: datetime
+    product: ProductBrief | None = None
+    pickup_code: str | None = Field(default=None, description="shown at the pickup point")
+    refunds: list[RefundOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, o: Order) -> OrderOut:
+    def of(
+        cls,
+        o: Order,
+        product: storefront.Brief | None = None,
+        refunds: list[storefront.RefundLine] | None = None,
+    ) -> OrderOut:
         return cls(
             id=str(o.id),
             kind=o.kind.value,
@@ -157,6 +218,9 @@ class OrderOut(BaseModel):
             reserved_until=o.reserved_until,
             paid_at=o.paid_at,
             created_at=o.created_at,
+            product=ProductBrief.of(product),
+            pickup_code=o.pickup_code,
+            refunds=[RefundOut(**vars(r)) for r in refunds or ()],
         )
 
 
@@ -194,3 +258,14 @@ class SimulatedPayment(BaseModel):
     order_id: str
     notify_status: int
     notify_reply: str
+
+
+class OpenTeamList(BaseModel):
+    items: list[TeamOut] = Field(description="joinable now, fullest first")
+
+
+class ProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: str | None = Field(default=None, min_length=1, max_length=64)
+    avatar_url: str | None = Field(default=None, max_length=512, pattern=r"^https?://\S+$")

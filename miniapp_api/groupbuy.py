@@ -11,14 +11,15 @@ from miniapp_api.commerce_schemas import (
     CampaignOut,
     CampaignQuery,
     JoinTeamIn,
-    OrderOut,
+    OpenTeamList,
     Reservation,
     StartTeamIn,
     TeamList,
     TeamOut,
 )
-from miniapp_api.http import parse_body, parse_query, respond, validate
+from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond, validate
 from miniapp_api.idempotency import idempotent
+from miniapp_api.shown import campaigns_out, orders_out, teams_out
 from miniapp_api.spec import endpoint
 from qunshop.keys import CLOCK
 from services import campaigns, groupbuy
@@ -46,7 +47,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     campaign = await campaigns.create_campaign(
         principal=who, draft=draft, now=request.config_dict[CLOCK].now()
     )
-    return respond(CampaignOut.of(campaign), 201)
+    return respond((await campaigns_out([campaign]))[0], 201)
 
 
 @endpoint(summary="Campaigns running now", tags=TAGS, query=CampaignQuery, response=CampaignList)
@@ -55,17 +56,31 @@ async def list_campaigns(request: web.Request) -> web.Response:
     items = await campaigns.list_campaigns(
         community_id=query.community_id, now=request.config_dict[CLOCK].now()
     )
-    return respond(CampaignList(items=[CampaignOut.of(c) for c in items]))
+    return respond(CampaignList(items=await campaigns_out(items)))
 
 
 @endpoint(summary="One campaign", tags=TAGS, response=CampaignOut, errors=(404,))
 async def get_campaign(request: web.Request) -> web.Response:
     campaign = await campaigns.get_campaign(request.match_info["campaign_id"])
-    return respond(CampaignOut.of(campaign))
+    return respond((await campaigns_out([campaign]))[0])
 
 
-def _reservation(result: groupbuy.Reservation) -> Reservation:
-    return Reservation(team=TeamOut.of(result.team), order=OrderOut.of(result.order))
+@endpoint(
+    summary="A campaign's open teams: seats left, deadlines, members",
+    tags=TAGS,
+    response=OpenTeamList,
+    errors=(404,),
+)
+async def campaign_teams(request: web.Request) -> web.Response:
+    teams = await groupbuy.open_teams(
+        request.match_info["campaign_id"], now=request.config_dict[CLOCK].now()
+    )
+    return respond(OpenTeamList(items=await teams_out(teams)))
+
+
+async def _reservation(result: groupbuy.Reservation) -> Reservation:
+    (team,), (order,) = await teams_out([result.team]), await orders_out([result.order])
+    return Reservation(team=team, order=order)
 
 
 @endpoint(
@@ -82,14 +97,14 @@ async def start_team(request: web.Request) -> web.Response:
     who = principal(request)
 
     async def produce() -> web.Response:
-        body = await parse_body(request, StartTeamIn)
+        body = await parse_optional_body(request, StartTeamIn)
         result = await groupbuy.start_team(
             principal=who,
             campaign_id=request.match_info["campaign_id"],
             now=request.config_dict[CLOCK].now(),
             chat_id=body.chat_id,
         )
-        return respond(_reservation(result), 201)
+        return respond(await _reservation(result), 201)
 
     return await idempotent(request, str(who.user_id), produce)
 
@@ -108,14 +123,14 @@ async def join_team(request: web.Request) -> web.Response:
     who = principal(request)
 
     async def produce() -> web.Response:
-        body = await parse_body(request, JoinTeamIn)
+        body = await parse_optional_body(request, JoinTeamIn)
         result = await groupbuy.join_team(
             principal=who,
             team_ref=request.match_info["team_ref"],
             now=request.config_dict[CLOCK].now(),
             chat_id=body.chat_id,
         )
-        return respond(_reservation(result), 201)
+        return respond(await _reservation(result), 201)
 
     return await idempotent(request, str(who.user_id), produce)
 
@@ -123,7 +138,7 @@ async def join_team(request: web.Request) -> web.Response:
 @endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))
 async def get_team(request: web.Request) -> web.Response:
     team = await groupbuy.find_team(request.match_info["team_ref"])
-    out = TeamOut.of(team)
+    (out,) = await teams_out([team])
     campaign = await campaigns.get_campaign(team.campaign_id)
     return respond(validate(TeamOut, {**out.model_dump(), "guaranteed": campaign.guaranteed}))
 
@@ -131,13 +146,14 @@ async def get_team(request: web.Request) -> web.Response:
 @endpoint(summary="The caller's teams", tags=TAGS, response=TeamList, auth=True)
 async def my_teams(request: web.Request) -> web.Response:
     teams = await groupbuy.teams_of(principal(request))
-    return respond(TeamList(items=[TeamOut.of(t) for t in teams]))
+    return respond(TeamList(items=await teams_out(teams)))
 
 
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/campaigns", create_campaign)
     app.router.add_get("/api/v1/campaigns", list_campaigns)
     app.router.add_get("/api/v1/campaigns/{campaign_id}", get_campaign)
+    app.router.add_get("/api/v1/campaigns/{campaign_id}/teams", campaign_teams)
     app.router.add_post("/api/v1/campaigns/{campaign_id}/teams", start_team)
     app.router.add_get("/api/v1/teams/{team_ref}", get_team)
     app.router.add_post("/api/v1/teams/{team_ref}/join", join_team)

@@ -81,6 +81,13 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     return validate(model, await read_json(request))
 
 
+async def parse_optional_body(request: web.Request, model: type[M]) -> M:
+    """A body whose every field is optional: sending none at all means the defaults."""
+    if not request.body_exists:
+        return validate(model, {})
+    return await parse_body(request, model)
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
     return validate(model, dict(request.query))
 

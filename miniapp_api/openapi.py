@@ -13,9 +13,11 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from miniapp_api.error_codes import reachable_codes
 from miniapp_api.fields import PATH_SCHEMAS, RequestSchema
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
+from qunshop.errors import ErrorCode
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _REASONS = {
@@ -36,8 +38,36 @@ _REASONS = {
 Refs = dict[tuple[type[BaseModel], str], Any]
 
 
-def _operation(spec: EndpointSpec, path: str, refs: Refs) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": spec.summary, "tags": list(spec.tags)}
+# Codes the transport answers with, whatever the view: by what the endpoint takes.
+BODY_CODES = {
+    400: {ErrorCode.MALFORMED_JSON},
+    413: {ErrorCode.PAYLOAD_TOO_LARGE},
+    415: {ErrorCode.UNSUPPORTED_MEDIA_TYPE},
+    422: {ErrorCode.VALIDATION_FAILED},
+}
+ALWAYS = {500: {ErrorCode.INTERNAL_ERROR}, 503: {ErrorCode.SERVICE_UNAVAILABLE}}
+
+
+def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
+    """Status -> the codes the endpoint can answer with (see miniapp_api/error_codes.py)."""
+    found: dict[int, set[ErrorCode]] = {k: set(v) for k, v in ALWAYS.items()}
+    extra = [reachable_codes(view)]
+    if spec.body is not None and spec.request_media == "application/json":
+        extra.append(BODY_CODES)
+    if spec.query is not None:
+        extra.append({422: {ErrorCode.VALIDATION_FAILED}})
+    for more in extra:
+        for status, codes in more.items():
+            found.setdefault(status, set()).update(codes)
+    return found
+
+
+def _operation(spec: EndpointSpec, view: Any, path: str, refs: Refs) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": view.__name__,
+        "summary": spec.summary,
+        "tags": list(spec.tags),
+    }
     params: list[dict[str, Any]] = [
         {
             "name": name,
@@ -84,27 +114,34 @@ def _operation(spec: EndpointSpec, path: str, refs: Refs) -> dict[str, Any]:
                 },
             }
         }
-    problem = {"application/problem+json": {"schema": refs[(Problem, "serialization")]}}
-    codes = set(spec.errors) | {500}
+    problem_ref = refs[(Problem, "serialization")]
+    by_status = error_codes(spec, view)
+    codes = set(spec.errors) | set(by_status)
     if spec.body is not None:
         codes |= {400, 413, 415, 422}
     if spec.query is not None:
         codes.add(422)
     if spec.idempotent_key:  # a malformed key is 422; a key reused or still running, 409
         codes |= {409, 422}
-    if spec.auth:
-        codes |= {401, 403}
-        op["security"] = [{"bearer": []}]
+    if spec.auth:  # 403 only where a role or ownership check can refuse (found below)
+        codes.add(401)
+        op["security"] = [{}, {"bearer": []}] if spec.optional_auth else [{"bearer": []}]
     for code in sorted(codes):
+        listed = sorted(c.value for c in by_status.get(code, ()))
+        schema = dict(problem_ref)
+        if listed:  # JSON Schema 2020-12 (OpenAPI 3.1) allows keywords beside $ref
+            schema["properties"] = {"code": {"enum": listed}}
         op["responses"][str(code)] = {
-            "description": _REASONS.get(code, "Failed"),
-            "content": problem,
+            "description": _REASONS.get(code, "Failed")
+            + (f" ({', '.join(listed)})" if listed else ""),
+            "content": {"application/problem+json": {"schema": schema}},
         }
+    op["x-error-codes"] = sorted({c.value for found in by_status.values() for c in found})
     return op
 
 
 def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str, Any]:
-    routes: list[tuple[str, str, EndpointSpec]] = []
+    routes: list[tuple[str, str, EndpointSpec, Any]] = []
     wanted: set[tuple[type[BaseModel], str]] = {(Problem, "serialization")}
     for route in app.router.routes():
         spec = spec_of(route.handler)
@@ -112,7 +149,7 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
         if spec is None or route.resource is None or route.method == "HEAD":
             continue
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.resource.canonical)
-        routes.append((path, route.method.lower(), spec))
+        routes.append((path, route.method.lower(), spec, route.handler))
         if spec.body is not None:
             wanted.add((spec.body, "validation"))
         if spec.response is not None:
@@ -123,8 +160,8 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
         schema_generator=RequestSchema,
     )
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, spec in routes:
-        paths.setdefault(path, {})[method] = _operation(spec, path, refs)
+    for path, method, spec, view in routes:
+        paths.setdefault(path, {})[method] = _operation(spec, view, path, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

@@ -8,6 +8,7 @@ from miniapp_api.auth import principal
 from miniapp_api.commerce_schemas import DirectOrderIn, OrderList, OrderOut, PayParams
 from miniapp_api.http import parse_body, respond
 from miniapp_api.idempotency import idempotent
+from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from qunshop.keys import CLOCK, PAY, SETTINGS
 from services import checkout, orders, payments
@@ -37,7 +38,7 @@ async def create_order(request: web.Request) -> web.Response:
             community_id=body.community_id,
             now=request.config_dict[CLOCK].now(),
         )
-        return respond(OrderOut.of(order), 201)
+        return respond((await orders_out([order]))[0], 201)
 
     return await idempotent(request, str(who.user_id), produce)
 
@@ -45,7 +46,7 @@ async def create_order(request: web.Request) -> web.Response:
 @endpoint(summary="The caller's orders, newest first", tags=TAGS, response=OrderList, auth=True)
 async def list_orders(request: web.Request) -> web.Response:
     items = await orders.list_orders_for(principal(request))
-    return respond(OrderList(items=[OrderOut.of(o) for o in items]))
+    return respond(OrderList(items=await orders_out(items)))
 
 
 @endpoint(
@@ -53,7 +54,7 @@ async def list_orders(request: web.Request) -> web.Response:
 )
 async def get_order(request: web.Request) -> web.Response:
     order = await orders.get_order_for(principal(request), request.match_info["order_id"])
-    return respond(OrderOut.of(order))
+    return respond((await orders_out([order]))[0])
 
 
 @endpoint(
@@ -91,7 +92,7 @@ async def cancel_order(request: web.Request) -> web.Response:
         order_id=request.match_info["order_id"],
         now=request.config_dict[CLOCK].now(),
     )
-    return respond(OrderOut.of(order))
+    return respond((await orders_out([order]))[0])
 
 
 def setup(app: web.Application) -> None:

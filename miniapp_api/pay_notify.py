@@ -90,7 +90,7 @@ async def refund_notify(request: web.Request) -> web.Response:
     tags=("development",),
     response=SimulatedPayment,
     auth=True,
-    errors=(403, 404),
+    errors=(403, 404, 409),
 )
 async def simulate_payment(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
@@ -105,6 +105,7 @@ async def simulate_payment(request: web.Request) -> web.Response:
         appid=settings.wechat_appid,
         mch_id=settings.pay_mch_id,
         transaction_id=f"SIM{secrets.token_hex(12)}",
+        now=request.config_dict[CLOCK].now(),
     )
     # Our own listening socket, not the Host header a client chose.
     host, port = (

@@ -15,6 +15,7 @@ from miniapp_api import (
     health,
     orders,
     pay_notify,
+    profile,
     session,
     subscriptions,
 )
@@ -24,6 +25,7 @@ def setup_routes(app: web.Application) -> None:
     health.setup(app)
     activities.setup(app)
     session.setup(app)
+    profile.setup(app)
     subscriptions.setup(app)
     catalog.setup(app)
     communities.setup(app)

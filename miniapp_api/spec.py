@@ -20,6 +20,7 @@ class EndpointSpec:
     response: type[BaseModel] | None = None  # None: 204 No Content
     status: int = 200
     auth: bool = False
+    optional_auth: bool = False  # with auth: readable without a token too
     idempotent_key: bool = False
     errors: tuple[int, ...] = ()
     # Non-JSON endpoints (the pay notify XML) describe their media type here.

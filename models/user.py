@@ -17,6 +17,7 @@ class User(Model):
     openid = fields.CharField(max_length=64, unique=True)
     unionid = fields.CharField(max_length=64, null=True, db_index=True)
     nickname = fields.CharField(max_length=64, default="")
+    avatar_url = fields.CharField(max_length=512, null=True)  # chosen in the mini-program
     role = fields.CharEnumField(Role, max_length=16, default=Role.SHOPPER)
     created_at = fields.DatetimeField(auto_now_add=True)
 

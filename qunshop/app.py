@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.routes import setup_bot_routes
 from miniapp_api.routes import setup_routes
+from qunshop import standin
 from qunshop.background import outbox_ctx, scheduler_ctx
 from qunshop.clock import Clock
 from qunshop.config import Settings
@@ -24,6 +25,9 @@ def create_app(
     settings: Settings, *, clock: Clock | None = None, background: bool = True
 ) -> web.Application:
     """``background=False`` leaves out the outbox sender and the clock (tests drive them)."""
+    standin_bases = standin.unset_bases(settings)
+    if standin_bases:  # development with no API base: WeChat is this server's own stand-in
+        settings = standin.route_to_standin(settings)
     app = web.Application(
         # The pages' errors render as pages: that middleware sits inside the JSON one.
         middlewares=[request_id_middleware, error_middleware, page_error_middleware],
@@ -40,4 +44,11 @@ def create_app(
     setup_routes(app)
     setup_bot_routes(app)
     setup_web(app)
+    if standin_bases:
+        app.add_subapp(standin.PREFIX, standin.StandIn(settings).build())
+        logger.info(
+            "development mode: %s go to the built-in stand-in at %s",
+            ", ".join(f"QUNSHOP_{name.upper()}" for name in standin_bases),
+            getattr(settings, standin_bases[0]),
+        )
     return app

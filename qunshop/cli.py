@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from qunshop.config import Mode, Settings, development_by_omission
 from qunshop.errors import StartupError
+from qunshop.logs import configure_logging
 
 logger = logging.getLogger("qunshop")
 
@@ -30,13 +31,6 @@ def settle_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def load_settings() -> Settings:
@@ -99,10 +93,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     if args.role:
         settings = settings.model_copy(update={"role": args.role})
-    configure_logging(settings.log_level)
-    host = args.host or settings.host
-    check_mode(settings, host)
-    asyncio.run(_serve(settings, host, args.port or settings.port))
+    # The address the server binds is also where it reaches its development stand-in.
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    check_mode(settings, settings.host)
+    asyncio.run(_serve(settings, settings.host, settings.port))
 
 
 async def _migrate(settings: Settings) -> None:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # text: one readable line per record; json: one JSON object per line, for collectors.
+    log_format: Literal["text", "json"] = "text"
     # How often the server sends due outbox messages and sweeps lapsed deadlines.
     outbox_interval_seconds: float = Field(default=0.5, gt=0)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import time
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from qunshop.keys import REQUEST_ID
 from services import health
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("qunshop.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -50,16 +52,49 @@ def problem(status: int, code: str, detail: str, request_id: str, **extra: Any) 
     )
 
 
+def log_access(request: web.Request, status: int, started: float, rid: str) -> None:
+    """One line per request: method, path, status, duration and request id."""
+    millis = (time.perf_counter() - started) * 1000
+    access_logger.info(
+        "%s %s %s %.1fms %s",
+        request.method,
+        request.path,
+        status,
+        millis,
+        rid,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(millis, 1),
+            "request_id": rid,
+        },
+    )
+
+
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     # 32 random lowercase hex digits, as uuid4().hex gave, for less. Not the random module:
     # ids are echoed to clients, and enough of them would give away its state.
     rid = incoming if _SAFE_ID.match(incoming) else os.urandom(16).hex()
     request[REQUEST_ID] = rid
-    response = await handler(request)
+    logged = access_logger.isEnabledFor(logging.INFO)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect (errors became problems further in)
+        if logged:
+            log_access(request, exc.status, started, rid)
+        raise
+    except BaseException:  # cancelled: the client went away mid-request
+        if logged:
+            log_access(request, 499, started, rid)
+        raise
     if not response.prepared:
         response.headers.setdefault(REQUEST_ID_HEADER, rid)
+    if logged:
+        log_access(request, response.status, started, rid)
     return response
 
 

@@ -26,6 +26,7 @@ from wechatpy.enterprise.crypto import PrpCrypto as WeComPrp
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
 from qunshop.config import Settings
+from qunshop.standin import StandIn
 
 Print = Callable[[str], None]
 _ids = itertools.count(int(time.time() * 1000))
@@ -168,33 +169,15 @@ class Simulator:
         return [*lines, "(still working after 12 s)"]
 
 
-def platform_api(out: Print) -> web.Application:
-    """A stand-in for WeChat's and WeCom's APIs that prints what the server sends."""
-
-    async def token(request: web.Request) -> web.Response:
-        return web.json_response({"access_token": "SIMULATED", "expires_in": 7200, "errcode": 0})
-
-    async def sent(request: web.Request) -> web.Response:
-        body = await request.text()
-        try:
-            shown = json.dumps(json.loads(body), ensure_ascii=False)
-        except ValueError:
-            shown = body
-        out(f"server sent {request.path}: {shown}")
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-    app = web.Application()
-    app.router.add_route("*", "/cgi-bin/stable_token", token)
-    app.router.add_route("*", "/cgi-bin/token", token)
-    app.router.add_route("*", "/cgi-bin/gettoken", token)
-    app.router.add_route("POST", "/{tail:.*}", sent)
-    return app
+def platform_api(out: Print, settings: Settings | None = None) -> web.Application:
+    """The platforms' APIs as qunshop/standin.py plays them, printing what the server sends."""
+    return StandIn(settings or Settings(_env_file=None), sink=out).build()
 
 
 async def run(
     *, url: str, settings: Settings, platform: str, user: str, group: str | None, api_port: int
 ) -> None:
-    runner = web.AppRunner(platform_api(print))  # noqa: T201 - a terminal program prints
+    runner = web.AppRunner(platform_api(print, settings))  # noqa: T201 - a terminal program prints
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     print(  # noqa: T201

@@ -16,6 +16,27 @@ def fen(amount: int) -> str:
     return f"{amount // 100}.{amount % 100:02d}"
 
 
+_DAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
+_DAYS.update({str(i): d for i, d in enumerate("日一二三四五六")} | {"7": "日"})
+
+
+def schedule(cron: str) -> str:
+    """A crontab line as people say it: '0 8 * * *' -> '每天 08:00'; others stay cron."""
+    parts = cron.split()
+    if len(parts) == 5 and parts[0].isdigit() and parts[1].isdigit() and parts[2:4] == ["*", "*"]:
+        at = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
+        day = parts[4].lower()
+        if day == "*":
+            return f"每天 {at}"
+        if day in ("mon-fri", "1-5"):
+            return f"工作日 {at}"
+        if day in ("sat,sun", "sat-sun", "6,0", "0,6", "6-7"):
+            return f"每周末 {at}"
+        if day in _DAYS:
+            return f"每周{_DAYS[day]} {at}"
+    return f"按「{cron}」重复"
+
+
 class Environment(jinja2.Environment):
     """Jinja's environment with each template's globals as a plain dict.
 
@@ -39,6 +60,7 @@ def chat_environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
         auto_reload=False,  # templates ship with the code; no stat() per render
     )
     env.filters["fen"] = fen
+    env.filters["schedule"] = schedule
     return env
 
 

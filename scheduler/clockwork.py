@@ -126,7 +126,7 @@ class Clockwork:
         """Run the work once across every scheduler process; False if another holds it."""
         lock = self.redis.lock(f"qunshop:job:{name}", timeout=LOCK_TIMEOUT, blocking=False)
         if not await lock.acquire():
-            logger.info("job %s is running elsewhere; skipped", name)
+            logger.debug("job %s is running elsewhere; skipped", name)
             return False
         try:
             now = self.clock.now()
@@ -140,6 +140,7 @@ class Clockwork:
                 return True
             if name == "deadline":  # the sweeper's lag is its interval, not interesting
                 await clockstats.record_run(job=name, due_at=due_at, ran_at=now)
+            logger.debug("job %s due %s ran", name, due_at)
             return True
         finally:
             try:

@@ -18,11 +18,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from qunshop.errors import Conflict, ErrorCode
-from services import campaigns, join_sql, news, orders, refunds, share_cards
+from services import campaigns, communities, join_sql, news, orders, refunds, share_cards
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -164,6 +165,29 @@ async def start_team(
             chat_id=chat_id,
         )
     return Reservation(team=team, order=order, seat=seat)
+
+
+async def open_team(
+    *, principal: Principal, campaign_id: str, now: datetime, chat_id: str | None = None
+) -> Team:
+    """A leader opens a team for the group without buying: no seat, no order, no stock taken.
+
+    The leader is the team's head in name only; members join with 参团 and pay their seats.
+    """
+    campaign = await campaigns.get_campaign(campaign_id)
+    await communities.ensure_can_manage(principal, await Community.get(id=campaign.community_id))
+    _ensure_running(campaign, now)
+    if campaign.stock_left < 1:
+        raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
+    return await Team.create(
+        code=new_team_code(),
+        campaign_id=campaign.id,
+        head_id=principal.user_id,
+        size=campaign.team_size,
+        seats_held=0,
+        deadline_at=campaigns.team_deadline(campaign, now),
+        chat_id=chat_id,
+    )
 
 
 async def join_team(
@@ -348,6 +372,17 @@ async def settle_due_teams(*, now: datetime, limit: int = 500) -> int:
     for team in due:
         await close_team(team.id, now=now)
     return len(due)
+
+
+async def open_teams(campaign_id: str | uuid.UUID, *, now: datetime, limit: int = 20) -> list[Team]:
+    """A running campaign's teams one can join now, fullest first, then soonest to close."""
+    campaign = await campaigns.get_campaign(campaign_id)
+    teams = (
+        await Team.filter(campaign_id=campaign.id, status=TeamStatus.OPEN, deadline_at__gt=now)
+        .order_by("-seats_held", "deadline_at")
+        .limit(limit * 3)  # full ones (seats held, not yet paid) are skipped below
+    )
+    return [t for t in teams if t.seats_held < t.size][:limit]
 
 
 async def teams_of(principal: Principal) -> list[Team]:

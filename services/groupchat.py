@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from models.chat import Follow
 from models.community import Community, Membership
-from models.groupbuy import Campaign, Team, TeamStatus
+from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns
+from services import campaigns, groupbuy
 
 if TYPE_CHECKING:
+    import uuid
+
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -44,14 +47,18 @@ async def deals(*, community: Community, now: datetime) -> list[Deal]:
     running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
     result = []
     for number, campaign in enumerate(running, start=1):
-        teams = (
-            await Team.filter(campaign_id=campaign.id, status=TeamStatus.OPEN, deadline_at__gt=now)
-            .order_by("-seats_held", "deadline_at")
-            .limit(10)
-        )
-        joinable = [t for t in teams if t.seats_held < t.size][:3]
+        joinable = await groupbuy.open_teams(campaign.id, now=now, limit=3)
         result.append(Deal(number=number, campaign=campaign, open_teams=joinable))
     return result
+
+
+async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
+    """In a one-to-one chat: the deals of every community the person belongs to or leads."""
+    member_of = await Membership.filter(user_id=user_id).values_list("community_id", flat=True)
+    found = await Community.filter(Q(id__in=list(member_of)) | Q(leader_id=user_id)).order_by(
+        "created_at"
+    )
+    return [(community, await deals(community=community, now=now)) for community in found]
 
 
 async def deal_by_number(*, community: Community, number: int, now: datetime) -> Campaign:

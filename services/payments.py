@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def ensure_payable(order: Order, now: datetime) -> None:
+    """Only an order awaiting payment, inside its window, may be paid."""
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        raise Conflict(
+            ErrorCode.ORDER_NOT_PAYABLE,
+            f"the order is {order.status.value}, not awaiting payment",
+            status_now=order.status.value,
+        )
+    if order.reserved_until is not None and order.reserved_until <= now:
+        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
+
+
 async def prepay(
     *,
     principal: Principal,
@@ -36,10 +48,7 @@ async def prepay(
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
     order = await orders.get_order_for(principal, order_id)
-    if order.status is not OrderStatus.PENDING_PAYMENT:
-        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, f"the order is {order.status.value}")
-    if order.reserved_until is not None and order.reserved_until <= now:
-        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
+    ensure_payable(order, now)
     user = await User.get(id=order.user_id)
     try:
         answer = await pay.unified_order(
@@ -169,9 +178,14 @@ async def orders_paid_at(order: Order, transaction_id: str, now: datetime) -> No
 
 
 async def simulated_notify(
-    *, order: Order, api_key: str, appid: str, mch_id: str, transaction_id: str
+    *, order: Order, api_key: str, appid: str, mch_id: str, transaction_id: str, now: datetime
 ) -> bytes:
-    """The notify WeChat Pay would send for ``order``, signed with our key (development)."""
+    """The notify WeChat Pay would send for ``order``, signed with our key (development).
+
+    Refused (409) unless the order awaits payment: WeChat Pay takes no money for an order
+    that is paid, cancelled or past its window, so neither does the simulation.
+    """
+    ensure_payable(order, now)
     user = await User.get(id=order.user_id)
     params = {
         "return_code": "SUCCESS",

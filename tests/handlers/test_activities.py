@@ -36,7 +36,7 @@ async def _content(say: Say, text: str, **kw: object) -> str:
 async def test_leader_schedules_a_daily_announcement(say: Say) -> None:
     await _bound_group()
     reply = await _content(say, "活动 公告 每天 09:00 明早九点到货", sender="wang")
-    assert "已安排公告" in reply and "0 9 * * *" in reply
+    assert "已安排公告：每天 09:00，下次" in reply and "* *" not in reply
     activity = await Activity.get()
     assert activity.kind is ActivityKind.ANNOUNCEMENT and activity.cron == "0 9 * * *"
     assert activity.payload["text"] == "明早九点到货"
@@ -101,7 +101,7 @@ async def test_list_reschedule_and_cancel_by_number(say: Say) -> None:
     assert "1. 公告" in listing and "2. 签到" in listing and "第一条" in listing
 
     moved = await _content(say, "活动 改期 2 每天 07:30", sender="wang")
-    assert "30 7 * * *" in moved
+    assert "已安排签到：每天 07:30" in moved
     call = await Activity.get(kind=ActivityKind.CHECKIN)
     assert call.next_run_at.astimezone(SHANGHAI).strftime("%H:%M") == "07:30"
 

@@ -58,11 +58,23 @@ async def test_leader_starts_a_team_and_posts_its_card(say: Say) -> None:
     assert isinstance(reply, Card)
     team = await Team.get(campaign_id=campaign.id)
     assert team.code in reply.button_text and team.chat_id == "group-1"
-    assert "还差 2 人" in reply.description
+    # The leader opened it for the group: no seat, no order, every seat still free.
+    assert reply.description.startswith(f"{leader.nickname}开的团 · 还差 3 人成团")
+    assert await Seat.filter(team_id=team.id).count() == 0
+    assert await Order.filter(user_id=leader.id).count() == 0
     assert team.code in (reply.mini_program_path or "")
     assert (await say("deals")).content.count(team.code) == 1
     bad = await say("开团 abc", sender="wang")
     assert "用法" in bad.content
+
+
+async def test_a_leader_who_buys_too_holds_a_seat(say: Say) -> None:
+    community, leader = await _bound_group()
+    campaign = await make_campaign(community, team_size=3)
+    reply = await say("开团 1 我也买", sender="wang")
+    assert isinstance(reply, Card) and "还差 2 人成团" in reply.description
+    seat = await Seat.get(campaign_id=campaign.id)
+    assert seat.user_id == leader.id and seat.is_head
 
 
 async def test_join_by_code_and_friendly_errors(say: Say) -> None:
@@ -71,14 +83,17 @@ async def test_join_by_code_and_friendly_errors(say: Say) -> None:
     await say("start 1", sender="wang")
     team = await Team.get()
     reply = await say(f"参团 {team.code.lower()}", sender="li")
-    assert "已为你占座" in reply.content
+    assert "已为你占座" in reply.content and "还差 1 人" in reply.content
+    assert "请在 15 分钟内" in reply.content  # the campaign's payment window
     order = await Order.get(user__chat_identities__external_id="li")
     assert order.chat_id == "group-1" and order.team_id == team.id
-    full = await say(f"join {team.code}", sender="zhao")
+    last = await say(f"join {team.code}", sender="zhao")
+    assert "成团" in last.content and "还差 0 人" not in last.content
+    full = await say(f"join {team.code}", sender="qian")
     assert "满员" in full.content
-    missing = await say("参团 ZZZZZZZZ", sender="zhao")
+    missing = await say("参团 ZZZZZZZZ", sender="qian")
     assert "没有找到" in missing.content
-    usage = await say("参团", sender="zhao")
+    usage = await say("参团", sender="qian")
     assert "用法" in usage.content
     assert await Seat.filter(team_id=team.id).count() == 2
 
@@ -86,16 +101,16 @@ async def test_join_by_code_and_friendly_errors(say: Say) -> None:
 async def test_my_orders(say: Say) -> None:
     assert "还没有订单" in (await say("我的订单", sender="new")).content
     community, _ = await _bound_group()
-    await make_campaign(community, team_size=2, group_price=1234)
-    await say("开团", sender="wang")
+    await make_campaign(community, team_size=2, group_price=1234, reservation_minutes=20)
+    await say("开团 我也买", sender="wang")
     reply = await say("orders", sender="wang")
-    assert "12.34" in reply.content and "待支付" in reply.content
+    assert "1. 测试商品 ×1 ¥12.34 · 待支付" in reply.content
 
 
 async def test_stats_counts_today(say: Say) -> None:
     community, _ = await _bound_group()
     campaign = await make_campaign(community, team_size=2, group_price=1000)
-    await say("开团", sender="wang")
+    await say("开团 我也买", sender="wang")
     order = await Order.get(campaign_id=campaign.id)
     now = datetime.now(tz=UTC)
     await Order.filter(id=order.id).update(status="paid_awaiting_team", paid_at=now)

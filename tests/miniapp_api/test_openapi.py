@@ -5,6 +5,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.versions import consts  # noqa: F401  (ensures 3.1 support)
 
 from miniapp_api.spec import spec_of
+from qunshop.errors import ErrorCode
 
 
 async def test_document_is_valid_openapi_31(client: TestClient) -> None:
@@ -40,3 +41,48 @@ async def test_problem_schema_is_shared(client: TestClient) -> None:
     assert ready["503"]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
         "/Problem"
     )
+
+
+async def test_every_operation_has_an_id_a_summary_and_its_error_codes(
+    client: TestClient,
+) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+    known = {c.value for c in ErrorCode}
+    ids = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            ids.append(op["operationId"])
+            assert op["summary"].strip(), where
+            for status, answer in op["responses"].items():
+                if int(status) < 400:
+                    continue
+                schema = answer["content"]["application/problem+json"]["schema"]
+                listed = schema["properties"]["code"]["enum"]
+                assert listed and set(listed) <= known, (where, status)
+                assert set(listed) <= set(op["x-error-codes"]), (where, status)
+    assert len(ids) == len(set(ids)), "operationIds must be unique"
+
+
+async def test_error_codes_are_read_from_the_code_each_view_runs(client: TestClient) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+
+    def codes(method: str, path: str, status: str) -> set[str]:
+        answer = doc["paths"][path][method]["responses"][status]
+        return set(
+            answer["content"]["application/problem+json"]["schema"]["properties"]["code"]["enum"]
+        )
+
+    join = "/api/v1/teams/{team_ref}/join"
+    assert codes("post", join, "404") == {"team_not_found"}
+    assert {"team_full", "team_closed", "already_in_team", "campaign_sold_out"} <= codes(
+        "post", join, "409"
+    )
+    assert codes("post", join, "401") == {"unauthenticated", "token_expired"}
+    simulate = "/api/v1/dev/orders/{order_id}/simulate-payment"
+    assert codes("post", simulate, "409") == {"order_not_payable"}
+    assert codes("post", simulate, "403") == {"simulation_disabled"}
+    assert codes("post", "/api/v1/session", "429") == {"rate_limited", "wechat_rate_limited"}
+    # A public read with no role check promises no 403.
+    assert "403" not in doc["paths"]["/api/v1/orders"]["get"]["responses"]
+    assert doc["paths"]["/api/v1/products"]["get"]["security"] == [{}, {"bearer": []}]

@@ -411,12 +411,11 @@ async def test_simulated_payment_pays_through_the_real_notify(
     assert (await Order.get(id=order_id)).status is OrderStatus.PAID_AWAITING_TEAM
     assert (await Team.get(id=started["team"]["id"])).seats_paid == 1
 
-    # A second simulation is a second transaction for a paid order: sent back, not applied.
+    # The order no longer awaits payment: a second simulation is refused and changes nothing.
     resp = await client.post(path, headers=auth(started["user"], settings))
-    assert resp.status == 200
-    assert [p.outcome for p in await Payment.filter(order_id=order_id).order_by("received_at")] == [
-        "honoured",
-        "refunded",
-    ]
+    assert resp.status == 409
+    assert (await resp.json())["code"] == "order_not_payable"
+    assert [p.outcome for p in await Payment.filter(order_id=order_id)] == ["honoured"]
     assert (await Order.get(id=order_id)).status is OrderStatus.PAID_AWAITING_TEAM
-    assert await Refund.filter(order_id=order_id).count() == 1
+    assert (await Team.get(id=started["team"]["id"])).seats_paid == 1
+    assert await Refund.filter(order_id=order_id).count() == 0

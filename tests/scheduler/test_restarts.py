@@ -50,6 +50,7 @@ async def _paid_teams(count: int, deadline: datetime) -> list[Team]:
             appid=TEST_SECRETS["wechat_appid"],
             mch_id=TEST_SECRETS["pay_mch_id"],
             transaction_id=f"T{order.id.hex[:20]}",
+            now=now,
         )
         outcome = await payments.handle_notify(
             body,

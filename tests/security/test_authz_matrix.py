@@ -139,6 +139,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         query=lambda w: {"community_id": w.a.community_id}, **PUBLIC
     ),
     ("GET", "/api/v1/campaigns/{campaign_id}"): Entry(**PUBLIC),
+    ("GET", "/api/v1/campaigns/{campaign_id}/teams"): Entry(**PUBLIC),
     ("GET", "/api/v1/campaigns/{campaign_id}/share"): Entry(**OWN),
     # Joining A's team comes first (called in this table's order): a seat held in it
     # refuses the same caller a team of their own in that campaign (409).
@@ -223,6 +224,9 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/me/earnings/statements"): Entry(**OWN),
     ("GET", "/api/v1/me/invite"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
     ("GET", "/api/v1/me/teams"): Entry(**OWN),
+    ("PATCH", "/api/v1/me/profile"): Entry(
+        body=lambda w, _: {"nickname": "新名字"}, changes=frozenset({"users"}), **OWN
+    ),
     # The caller's own consent: the only rows it may change.
     ("POST", "/api/v1/me/subscriptions"): Entry(
         body=lambda w, _: {"template_ids": ["team-reminder"]},
@@ -265,10 +269,16 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         shopper=_s(403),
         leader=_s(403),
     ),
-    ("GET", "/api/v1/products"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
+    # Prices and stock are public: read without logging in too.
+    ("GET", "/api/v1/products"): Entry(
+        query=lambda w: {"community_id": w.a.community_id}, **PUBLIC
+    ),
     # A's inactive product: only its leader and admins see it.
     ("GET", "/api/v1/products/{product_id}"): Entry(
-        ids=lambda a: {"product_id": a.hidden_product_id}, shopper=_s(404), leader=_s(404)
+        ids=lambda a: {"product_id": a.hidden_product_id},
+        anonymous=_s(404),
+        shopper=_s(404),
+        leader=_s(404),
     ),
     ("PATCH", "/api/v1/products/{product_id}"): Entry(
         body=lambda w, _: {"title": "defaced"}, shopper=_s(403), leader=_s(403)

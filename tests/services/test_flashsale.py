@@ -191,6 +191,7 @@ async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(
         appid=settings.wechat_appid,
         mch_id=settings.pay_mch_id,
         transaction_id="4200000000000000001",
+        now=clock.now(),
     )
     outcome = await payments.handle_notify(
         body,

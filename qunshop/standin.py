@@ -1,0 +1,268 @@
+"""A stand-in for WeChat's, WeCom's and WeChat Pay's APIs, for development with no internet.
+
+In development mode, every API base the operator did not set points here (``create_app``
+mounts it under ``/__dev/wechat``), so prepay, mini-program codes, refunds and messages
+complete offline; ``qunshop chat`` serves the same stand-in on its own port and prints what
+arrives. It answers as the documented protocol does: access tokens, ``{errcode, errmsg}``
+for sends, signed XML for WeChat Pay (checked against the merchant key), a PNG for
+``getwxacodeunlimit``, and, after a refund, the encrypted refund notify WeChat Pay posts
+to the refund's ``notify_url``. It checks signatures but keeps no state worth testing
+against: tests use tests/support/fake_wechat.py, which does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import struct
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+
+from qunshop.tasks import TaskTracker
+from wechat import pay
+
+if TYPE_CHECKING:
+    from qunshop.config import Settings
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/__dev/wechat"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Sink = Callable[[str], None]
+REFUND_NOTIFY_DELAY = 0.2  # seconds: WeChat Pay notifies after it answered, never before
+
+
+def _png(size: int = 8) -> bytes:
+    """A small grey square: a valid PNG, so a page showing the 'mini-program code' renders."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
+
+
+class StandIn:
+    def __init__(self, settings: Settings, *, sink: Sink | None = None) -> None:
+        self.appid = settings.wechat_appid
+        self.mch_id = settings.pay_mch_id
+        self.api_key = settings.pay_api_key.get_secret_value()
+        self.sink = sink or (lambda line: logger.info("%s", line))
+        self._serial = itertools.count(1)
+        self.tasks = TaskTracker()  # refund notifies in flight
+
+    def _unique(self, prefix: str) -> str:
+        return f"{prefix}{datetime.now(tz=SHANGHAI):%Y%m%d%H%M%S}{next(self._serial):08d}"
+
+    # Tokens and sign-in ---------------------------------------------------------------------
+
+    async def token(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": "STANDIN_TOKEN", "expires_in": 7200}
+        )
+
+    async def jscode2session(self, request: web.Request) -> web.Response:
+        """Any code signs in: the same code is the same person (``dev-<code>``)."""
+        code = request.query.get("js_code", "")
+        if not code:
+            return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
+        key = base64.b64encode(hashlib.sha256(code.encode()).digest()[:16]).decode()
+        body = {"openid": f"dev-{code}"[:64], "session_key": key}
+        return web.json_response(body, content_type="text/plain")
+
+    # Messages and codes ---------------------------------------------------------------------
+
+    async def sent(self, request: web.Request) -> web.Response:
+        raw = await request.text()
+        try:
+            shown = json.dumps(json.loads(raw), ensure_ascii=False)
+        except ValueError:
+            shown = raw
+        self.sink(f"server sent {request.path.removeprefix(PREFIX)}: {shown}")
+        body: dict[str, object] = {"errcode": 0, "errmsg": "ok"}
+        if request.path.endswith("/cgi-bin/message/send"):
+            body.update(invaliduser="", msgid=self._unique("msg"))
+        return web.json_response(body)
+
+    async def wxacode(self, request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return web.json_response({"errcode": 47001, "errmsg": "data format error"})
+        if not isinstance(body, dict) or not isinstance(body.get("scene"), str):
+            return web.json_response({"errcode": 40097, "errmsg": "invalid scene"})
+        return web.Response(body=PNG, content_type="image/png")
+
+    # WeChat Pay v2 -------------------------------------------------------------------------
+
+    def _answer(self, sign_type: str, fields: dict[str, object]) -> web.Response:
+        answer: dict[str, object] = {
+            "return_code": "SUCCESS",
+            "return_msg": "OK",
+            "appid": self.appid,
+            "mch_id": self.mch_id,
+            "nonce_str": pay.nonce(),
+            **fields,
+        }
+        answer["sign"] = pay.sign(answer, self.api_key, sign_type)
+        return web.Response(body=pay.to_xml(answer), content_type="text/xml")
+
+    async def _pay_request(self, request: web.Request) -> tuple[dict[str, str], str, str | None]:
+        """The fields, the sign type, and the err_code when the request is refused."""
+        try:
+            params = pay.parse_xml(await request.read())
+        except pay.PayProtocolError:
+            return {}, pay.MD5, "XML_FORMAT_ERROR"
+        sign_type = params.get("sign_type") or pay.MD5
+        if sign_type not in pay.SIGN_TYPES:
+            return params, pay.MD5, "SIGNERROR"
+        expected = pay.sign(params, self.api_key, sign_type)
+        if not hmac.compare_digest(expected.encode(), params.get("sign", "").encode()):
+            return params, sign_type, "SIGNERROR"
+        if params.get("appid") != self.appid or params.get("mch_id") != self.mch_id:
+            return params, sign_type, "APPID_MCHID_NOT_MATCH"
+        return params, sign_type, None
+
+    def _refused(self, sign_type: str, err_code: str) -> web.Response:
+        return self._answer(
+            sign_type, {"result_code": "FAIL", "err_code": err_code, "err_code_des": err_code}
+        )
+
+    async def unified_order(self, request: web.Request) -> web.Response:
+        params, sign_type, refused = await self._pay_request(request)
+        if refused:
+            return self._refused(sign_type, refused)
+        prepay_id = self._unique("wx")
+        fee = int(params.get("total_fee", "0") or 0)
+        self.sink(
+            f"stand-in prepay {params.get('out_trade_no')} ¥{fee // 100}.{fee % 100:02d}"
+            f": {prepay_id} (pay it with POST /api/v1/dev/orders/<id>/simulate-payment)"
+        )
+        return self._answer(
+            sign_type,
+            {
+                "result_code": "SUCCESS",
+                "trade_type": params.get("trade_type", "JSAPI"),
+                "prepay_id": prepay_id,
+            },
+        )
+
+    async def refund(self, request: web.Request) -> web.Response:
+        params, sign_type, refused = await self._pay_request(request)
+        if refused:
+            return self._refused(sign_type, refused)
+        refund_id = self._unique("50000")
+        self.sink(f"stand-in refund {params.get('out_refund_no')}: {params.get('refund_fee')} fen")
+        if params.get("notify_url"):
+            self.tasks.spawn(self._notify_refund(params, refund_id), name=f"standin-{refund_id}")
+        return self._answer(
+            sign_type,
+            {
+                "result_code": "SUCCESS",
+                "out_trade_no": params.get("out_trade_no", ""),
+                "out_refund_no": params.get("out_refund_no", ""),
+                "refund_id": refund_id,
+                "refund_fee": params.get("refund_fee", "0"),
+                "total_fee": params.get("total_fee", "0"),
+                "cash_fee": params.get("total_fee", "0"),
+            },
+        )
+
+    def refund_notify(self, params: dict[str, str], refund_id: str) -> bytes:
+        """The body WeChat Pay posts once a refund has reached the buyer."""
+        info = {
+            "out_refund_no": params.get("out_refund_no", ""),
+            "out_trade_no": params.get("out_trade_no", ""),
+            "refund_id": refund_id,
+            "refund_fee": params.get("refund_fee", "0"),
+            "total_fee": params.get("total_fee", "0"),
+            "settlement_refund_fee": params.get("refund_fee", "0"),
+            "settlement_total_fee": params.get("total_fee", "0"),
+            "refund_status": "SUCCESS",
+            "success_time": datetime.now(tz=SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+            "refund_recv_accout": "支付用户零钱",
+            "refund_account": "REFUND_SOURCE_RECHARGE_FUNDS",
+            "refund_request_source": "API",
+        }
+        return pay.to_xml(
+            {
+                "return_code": "SUCCESS",
+                "appid": self.appid,
+                "mch_id": self.mch_id,
+                "nonce_str": pay.nonce(),
+                "req_info": pay.encrypt_refund_info(info, self.api_key),
+            }
+        )
+
+    async def _notify_refund(self, params: dict[str, str], refund_id: str) -> None:
+        await asyncio.sleep(REFUND_NOTIFY_DELAY)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+                http.post(
+                    params["notify_url"],
+                    data=self.refund_notify(params, refund_id),
+                    headers={"Content-Type": "text/xml"},
+                ) as resp,
+            ):
+                self.sink(f"stand-in refund notify {refund_id}: HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("stand-in refund notify to %s failed: %r", params["notify_url"], exc)
+
+    async def close(self, app: web.Application | None = None) -> None:
+        await self.tasks.drain(timeout=2.0)
+
+    def build(self) -> web.Application:
+        app = web.Application()
+        for path in ("/cgi-bin/stable_token", "/cgi-bin/token", "/cgi-bin/gettoken"):
+            app.router.add_route("*", path, self.token)
+        app.router.add_get("/sns/jscode2session", self.jscode2session)
+        app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode)
+        app.router.add_post("/pay/unifiedorder", self.unified_order)
+        app.router.add_post("/secapi/pay/refund", self.refund)
+        app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok
+        app.on_cleanup.append(self.close)
+        return app
+
+
+API_BASES = ("wechat_api_base", "wecom_api_base", "pay_api_base")
+
+
+def unset_bases(settings: Settings) -> list[str]:
+    """The API bases a development server sends to the stand-in: those the operator left out."""
+    from qunshop.config import Mode
+
+    if settings.mode is not Mode.DEVELOPMENT:
+        return []
+    return [name for name in API_BASES if name not in settings.model_fields_set]
+
+
+def route_to_standin(settings: Settings) -> Settings:
+    """``settings`` with each unset API base pointing at this server's own stand-in."""
+    names = unset_bases(settings)
+    if not names:
+        return settings
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = f"http://{host}:{settings.port}{PREFIX}"
+    return settings.model_copy(update=dict.fromkeys(names, base))

@@ -1,0 +1,214 @@
+"""What a shopper's screen shows beside the rows: the product, a team's members, refunds.
+
+Read in batches (one query per kind, whatever the page size), so a list of twenty orders
+costs the same few queries as one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tortoise.expressions import Q
+
+from models.catalog import Product, Sku
+from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.order import Order, OrderStatus
+from models.payment import Refund
+from models.user import User
+from qunshop.errors import ErrorCode, NotFound, Unauthenticated
+from services import orders, pickup
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+
+
+@dataclass(frozen=True)
+class Brief:
+    """A SKU as a card shows it: product title, SKU name, first image, list price (fen)."""
+
+    product_id: uuid.UUID
+    sku_id: uuid.UUID
+    title: str
+    sku_name: str
+    image: str | None
+    price: int
+
+
+@dataclass(frozen=True)
+class Member:
+    nickname: str
+    avatar_url: str | None
+    is_head: bool
+    paid: bool
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    amount: int
+    status: str
+    reason: str
+    created_at: datetime
+    settled_at: datetime | None
+
+
+async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
+    wanted = set(sku_ids)
+    if not wanted:
+        return {}
+    found = {}
+    for sku in await Sku.filter(id__in=wanted).select_related("product"):  # one query
+        product = sku.product
+        images = [i for i in product.images if isinstance(i, str)]
+        found[sku.id] = Brief(
+            product_id=product.id,
+            sku_id=sku.id,
+            title=product.title,
+            sku_name=sku.name,
+            image=images[0] if images else None,
+            price=sku.price,
+        )
+    return found
+
+
+async def team_briefs(teams: Iterable[Team]) -> dict[uuid.UUID, Brief]:
+    """Each team's product, by team id (through its campaign's SKU)."""
+    teams = list(teams)
+    campaigns = await Campaign.filter(id__in={t.campaign_id for t in teams}).only("id", "sku_id")
+    sku_of = {c.id: c.sku_id for c in campaigns}
+    found = await briefs(sku_of.values())
+    return {t.id: found[sku_of[t.campaign_id]] for t in teams if sku_of.get(t.campaign_id) in found}
+
+
+async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]]:
+    """Who holds a seat (reserved or paid) in each team, the head first: nickname and avatar."""
+    wanted = set(team_ids)
+    if not wanted:
+        return {}
+    seats = await Seat.filter(
+        team_id__in=wanted, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
+    ).order_by("-is_head", "created_at")
+    users = {u.id: u for u in await User.filter(id__in={s.user_id for s in seats})}
+    found: dict[uuid.UUID, list[Member]] = defaultdict(list)
+    for seat in seats:
+        user = users[seat.user_id]
+        found[seat.team_id].append(
+            Member(
+                nickname=user.nickname,
+                avatar_url=user.avatar_url,
+                is_head=seat.is_head,
+                paid=seat.status is SeatStatus.PAID,
+            )
+        )
+    return found
+
+
+async def refunds(items: Iterable[Order]) -> dict[uuid.UUID, list[RefundLine]]:
+    """Each order's refunds. An order still awaiting payment has none: not asked for."""
+    wanted = {o.id for o in items if o.status is not OrderStatus.PENDING_PAYMENT}
+    if not wanted:
+        return {}
+    found: dict[uuid.UUID, list[RefundLine]] = defaultdict(list)
+    for refund in await Refund.filter(order_id__in=wanted).order_by("created_at"):
+        found[refund.order_id].append(
+            RefundLine(
+                amount=refund.amount,
+                status=refund.status.value,
+                reason=refund.reason,
+                created_at=refund.created_at,
+                settled_at=refund.settled_at,
+            )
+        )
+    return found
+
+
+MAX_LISTED = 30  # SKUs 商品 lists, and the numbers a leader may type
+
+
+@dataclass(frozen=True)
+class SkuLine:
+    number: int  # what a leader types: 活动 秒杀 明天 20:00 <number> ...
+    product: Brief
+    stock: int
+
+
+async def community_skus(community_id: uuid.UUID) -> list[SkuLine]:
+    """The SKUs a community sells (its own products, then shop-wide ones), numbered from 1."""
+    products = (
+        await Product.filter(active=True)
+        .filter(Q(community_id=community_id) | Q(community_id=None))
+        .order_by("created_at", "id")
+        .limit(MAX_LISTED)
+    )
+    skus = await Sku.filter(product_id__in=[p.id for p in products]).order_by("price", "id")
+    by_product: dict[uuid.UUID, list[Sku]] = defaultdict(list)
+    for sku in skus:
+        by_product[sku.product_id].append(sku)
+    ordered = [
+        sku
+        for product in sorted(products, key=lambda p: (p.community_id is None, p.created_at, p.id))
+        for sku in by_product[product.id]
+    ][:MAX_LISTED]
+    found = await briefs(s.id for s in ordered)
+    return [
+        SkuLine(number=i, product=found[sku.id], stock=sku.stock)
+        for i, sku in enumerate(ordered, start=1)
+    ]
+
+
+async def sku_by_number(community_id: uuid.UUID, number: int) -> SkuLine:
+    listed = await community_skus(community_id)
+    if not 1 <= number <= len(listed):
+        raise NotFound(
+            ErrorCode.SKU_NOT_FOUND,
+            f"没有编号 {number} 的商品（共 {len(listed)} 个）",
+            number=number,
+            listed=len(listed),
+        )
+    return listed[number - 1]
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order as 我的订单 shows it."""
+
+    order: Order
+    product: Brief | None
+    pickup_code: str | None  # once the order can be picked up
+
+
+async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
+    """The caller's latest orders with their product, and the pickup code where one applies."""
+    items = await orders.list_orders_for(principal, limit=limit)
+    products = await briefs(o.sku_id for o in items)
+    lines = []
+    for order in items:
+        code = order.pickup_code
+        if code is None and order.status in pickup.READY:
+            code = (await pickup.ticket(principal=principal, order_id=str(order.id))).code
+        shown = code if order.status in pickup.READY else None
+        lines.append(OrderLine(order=order, product=products.get(order.sku_id), pickup_code=shown))
+    return lines
+
+
+async def update_profile(
+    principal: Principal, *, nickname: str | None, avatar_url: str | None
+) -> User:
+    """The nickname and avatar a member chose in the mini-program; what is left out stays."""
+    user = await User.get_or_none(id=principal.user_id)
+    if user is None:
+        raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "the token's user does not exist")
+    changes = {
+        name: value
+        for name, value in (("nickname", nickname), ("avatar_url", avatar_url))
+        if value is not None
+    }
+    if changes:
+        await User.filter(id=user.id).update(**changes)
+        for name, value in changes.items():
+            setattr(user, name, value)
+    return user

@@ -1,0 +1,78 @@
+"""Replies that read like a person wrote them, through the dispatcher."""
+
+from __future__ import annotations
+
+from models.activity import FlashSale
+from models.catalog import Product, Sku
+from models.chat import ChatIdentity
+from models.community import Community
+from models.user import User
+from qunshop.chat import Platform, Text
+from services import storefront
+from tests.handlers.conftest import Say
+from tests.support.factories import join, make_campaign, make_community, make_sku
+
+
+async def _as(user: User, sender: str) -> None:
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id=sender, user=user)
+
+
+async def _bound_group() -> tuple[Community, User]:
+    community = await make_community(name="阳光花园社区团")
+    await Community.filter(id=community.id).update(chat_id="group-1")
+    leader = await community.leader
+    await _as(leader, "wang")
+    return await Community.get(id=community.id), leader
+
+
+async def _text(say: Say, text: str, **kw: object) -> str:
+    reply = await say(text, **kw)
+    assert isinstance(reply, Text), reply
+    return reply.content
+
+
+async def test_products_are_numbered_and_a_flash_sale_takes_the_number(say: Say) -> None:
+    community, leader = await _bound_group()
+    eggs = await make_sku(community, price=1590, stock=80)
+    await Product.filter(id=eggs.product_id).update(title="土鸡蛋")
+    rice = await make_sku(community, price=4990, stock=20)
+    await Product.filter(id=rice.product_id).update(title="五常大米")
+
+    listing = await _text(say, "商品", sender="li")
+    assert "1. 土鸡蛋 ¥15.90，库存 80" in listing and "2. 五常大米 ¥49.90，库存 20" in listing
+    assert [line.product.sku_id for line in await storefront.community_skus(community.id)] == [
+        eggs.id,
+        rice.id,
+    ]
+
+    made = await _text(say, "活动 秒杀 明天 20:00 2 9.9 10 限购1", sender="wang")
+    assert "已安排秒杀" in made and "¥9.90" in made
+    sale = await FlashSale.get()
+    assert sale.sku_id == rice.id and sale.stock == 10
+    assert (await Sku.get(id=rice.id)).stock == 10
+
+    wrong = await _text(say, "活动 秒杀 明天 21:00 7 9.9 10", sender="wang")
+    assert wrong == "没有编号 7 的商品（本群共 2 个），发送「商品」查看编号。"
+    too_many = await _text(say, "活动 秒杀 后天 20:00 1 9.9 500", sender="wang")
+    assert "库存不够" in too_many
+    assert await FlashSale.all().count() == 1
+
+
+async def test_one_to_one_deals_are_those_of_the_persons_communities(say: Say) -> None:
+    community, _ = await _bound_group()
+    other = await make_community(name="滨江社区")
+    await make_campaign(community, team_size=3, group_price=2990)
+    await make_campaign(other)
+    shopper = await ChatIdentity.create(
+        platform=Platform.WECOM_BOT.value,
+        external_id="li",
+        user=await User.create(openid="li-openid", nickname="小李"),
+    )
+    await join(await shopper.user, community)
+
+    reply = await _text(say, "团购", sender="li", chat_id=None)
+    assert "「阳光花园社区团」正在拼：" in reply
+    assert "· 测试拼团 3人团 ¥29.90，暂无可加入的团" in reply
+    assert "滨江社区" not in reply
+    newcomer = await _text(say, "deals", sender="someone-new", chat_id=None)
+    assert "还没有加入社区" in newcomer

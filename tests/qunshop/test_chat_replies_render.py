@@ -1,0 +1,233 @@
+"""Every chat template renders with realistic values, and reads like a person wrote it.
+
+A backstop beside the behaviour tests (tests/handlers, tests/bot): a template added without
+a case here fails ``test_every_template_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace as NS
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models.activity import ActivityKind
+from models.order import OrderStatus
+from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.templates import chat_environment
+from services.groupchat import Deal
+from services.storefront import Brief, OrderLine, SkuLine
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+ENV = chat_environment()
+
+community = NS(name="阳光花园社区团", robot_key="robot-1", timezone="Asia/Shanghai")
+campaign = NS(
+    title="赣南脐橙 三人团",
+    team_size=3,
+    group_price=2990,
+    guaranteed=False,
+    reservation_minutes=15,
+)
+team = NS(code="MNTR4DCR", size=3, seats_held=1, deadline_at=NOW + timedelta(hours=23))
+orange = Brief(
+    product_id=uuid.uuid4(),
+    sku_id=uuid.uuid4(),
+    title="赣南脐橙",
+    sku_name="5斤装",
+    image=None,
+    price=3990,
+)
+order = NS(amount=2990, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW)
+ready = NS(amount=2990, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW)
+daily = NS(
+    kind=ActivityKind.CHECKIN,
+    cron="0 8 * * *",
+    next_run_at=NOW + timedelta(hours=18),
+    payload={"text": ""},
+    title="",
+)
+weekly = NS(
+    kind=ActivityKind.EARNINGS_STATEMENT,
+    cron="0 9 * * mon",
+    next_run_at=NOW + timedelta(days=2),
+    payload={},
+    title="",
+)
+flash = NS(
+    kind=ActivityKind.FLASH_SALE,
+    cron=None,
+    next_run_at=NOW + timedelta(hours=6),
+    payload={"text": "新鲜鸡蛋"},
+    title="土鸡蛋秒杀",
+)
+sale = NS(price=990, stock=50, per_user_limit=2, ends_at=NOW + timedelta(hours=6, minutes=30))
+statement = NS(
+    first_day=date(2026, 11, 23),
+    last_day=date(2026, 11, 29),
+    orders=12,
+    gmv=35880,
+    earnings=NS(
+        accrued=1794,
+        released=900,
+        reversed=0,
+        available_balance=2300,
+        frozen=0,
+        frozen_balance=1794,
+    ),
+)
+pickup_line = NS(buyer="小李", item="赣南脐橙 5斤装", order=NS(quantity=2))
+
+BASE: dict[str, Any] = {
+    "community": community,
+    "campaign": campaign,
+    "team": team,
+    "order": order,
+    "seats_left": 2,
+    "minutes": 15,
+    "deadline": "12-06 13:00",
+    "sharer": "王团长",
+    "tz": TZ,
+    "now": NOW,
+    "text": "明早九点到货，记得来拿",
+    "body": "明早九点到货",
+    "command": "收益",
+    "usage": "参团 <团码>",
+    "example": "参团 7K3MXQ2A",
+    "is_leader": True,
+    "returning": False,
+    "user": NS(nickname="小李"),
+    "number": 1,
+    "kind": "in_the_past",
+    "error": Conflict(ErrorCode.TEAM_FULL, "this team is full"),
+    "view": NS(activity=daily, flash_sale=None),
+    "views": [NS(activity=daily, flash_sale=None), NS(activity=weekly, flash_sale=None)],
+    "result": NS(created=True, checkin=NS(streak=3), points=3, balance=12),
+    "firing": NS(activity=flash, statement=statement),
+    "sale": sale,
+    "ends": "20:30",
+    "summary": NS(
+        balance=NS(frozen=1794, available=2300),
+        week_start=date(2026, 11, 30),
+        week=NS(accrued=1794, orders=12, released=900, reversed=-150),
+    ),
+    "day": NS(
+        community=community,
+        day=date(2026, 12, 5),
+        pickup_point=NS(name="门口小店", address="1 号楼"),
+        waiting=[pickup_line],
+        picked_up=[pickup_line],
+    ),
+    "line": pickup_line,
+    "stats": NS(day="2026-12-05", orders=3, gmv=8970, new_members=2),
+    "deals": [Deal(number=1, campaign=campaign, open_teams=[team])],
+    "groups": [(community, [Deal(number=1, campaign=campaign, open_teams=[team])])],
+    "lines": [],
+}
+
+# Per template: the cases it is rendered in (overrides of BASE), each with text it must show.
+CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "joined.j2": [
+        ({}, "还差 2 人。\n请在 15 分钟内到小程序支付 ¥29.90"),
+        ({"seats_left": 0, "minutes": 30}, "你是最后一位，人齐了，大家付款后就成团！"),
+    ],
+    "cards/team_description.j2": [
+        ({}, "王团长开的团 · 还差 2 人成团 · 12-06 13:00 截止 · 团码 MNTR4DCR"),
+        ({"seats_left": 0, "sharer": ""}, "人已凑齐，付款后成团 · 12-06 13:00 截止"),
+    ],
+    "cards/campaign_title.j2": [({"sharer": NS(nickname="王团长")}, "王团长推荐：赣南脐橙")],
+    "orders.j2": [
+        ({}, "你还没有订单"),
+        (
+            {
+                "lines": [
+                    OrderLine(order=order, product=orange, pickup_code=None),
+                    OrderLine(order=ready, product=orange, pickup_code="K7M2Q9"),
+                ]
+            },
+            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 待支付 · 12-05\n"
+            "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05",
+        ),
+    ],
+    "products.j2": [
+        ({}, "还没有上架商品"),
+        (
+            {"lines": [SkuLine(number=1, product=orange, stock=80)]},
+            "1. 赣南脐橙（5斤装） ¥39.90，库存 80",
+        ),
+    ],
+    "activities/created.j2": [
+        ({}, "已安排签到：每天 08:00，下次 2026-12-06 08:00"),
+        ({"view": NS(activity=flash, flash_sale=sale)}, "秒杀价 ¥9.90，50 件，每人限购 2 件"),
+    ],
+    "activities/list.j2": [
+        ({}, "1. 签到 每天 08:00，下次 2026-12-06 08:00"),
+        ({"views": [NS(activity=weekly, flash_sale=None)]}, "1. 周报 每周一 09:00"),
+        ({"views": []}, "本群还没有安排活动"),
+    ],
+    "activities/refused.j2": [
+        ({"kind": kind}, "")
+        for kind in (
+            "invalid_cron",
+            "in_the_past",
+            "text_required",
+            "flash_sale_once",
+            "flash_sale_started",
+            "flash_sale_overlap",
+            "invalid_flash_sale",
+            "too_long",
+            "other",
+        )
+    ],
+    "activities/checked_in.j2": [
+        ({}, "签到成功！已连续签到 3 天"),
+        (
+            {"result": NS(created=False, checkin=NS(streak=3), points=0, balance=12)},
+            "今天已经签到过了",
+        ),
+    ],
+    "errors/sku_not_found.j2": [
+        (
+            {"error": NotFound(ErrorCode.SKU_NOT_FOUND, "x", number=7, listed=2)},
+            "没有编号 7 的商品（本群共 2 个），发送「商品」查看编号。",
+        ),
+        ({"error": NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")}, "没有找到这个商品"),
+    ],
+    "deals.j2": [
+        ({}, "1. 赣南脐橙 三人团 3人团 ¥29.90\n   团码 MNTR4DCR：还差 2 人，剩 23 小时 0 分"),
+        ({"deals": []}, "现在没有进行中的团购"),
+    ],
+    "deals_private.j2": [
+        ({}, "· 赣南脐橙 三人团 3人团 ¥29.90，团码 MNTR4DCR"),
+        ({"groups": []}, "还没有加入社区"),
+    ],
+    "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
+    "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
+}
+
+
+def cases() -> list[tuple[str, dict[str, Any], str]]:
+    found = []
+    for name in ENV.list_templates():
+        if name.endswith("_when.j2"):  # macros, rendered through created.j2 and list.j2
+            continue
+        for overrides, shows in CASES.get(name, [({}, "")]):
+            found.append((name, overrides, shows))
+    return found
+
+
+@pytest.mark.parametrize(("name", "overrides", "shows"), cases())
+def test_every_reply_renders_and_reads_well(
+    name: str, overrides: dict[str, Any], shows: str
+) -> None:
+    text = ENV.get_template(name).render(**{**BASE, **overrides}).strip()
+    assert text, name
+    assert shows in text, text
+    for wrong in ("None", "还差 0 人", "{{", "Undefined"):
+        assert wrong not in text, (name, text)
+    if name in ("activities/created.j2", "activities/list.j2"):  # schedules echo in words
+        assert "* *" not in text, text

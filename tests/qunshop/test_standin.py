@@ -1,0 +1,120 @@
+"""Development mode with no API base: WeChat, WeCom and WeChat Pay are the server's stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from models.community import Community
+from models.groupbuy import Team
+from models.order import Order, OrderStatus
+from models.outbox import OutboxMessage, OutboxStatus
+from models.payment import Refund, RefundStatus
+from qunshop.app import create_app
+from qunshop.background import outbox_handlers
+from qunshop.config import Mode, Settings
+from qunshop.keys import SETTINGS
+from qunshop.standin import PNG, PREFIX, unset_bases
+from services import groupbuy, notify, outbox
+from tests.conftest import TEST_SECRETS
+from tests.support.factories import auth, make_campaign, make_user
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestClient]:
+    """A development server on the embedded defaults: no API base set."""
+    port = free_port()
+    settings = Settings(
+        _env_file=None,
+        mode=Mode.DEVELOPMENT,
+        database_url=database_url,
+        redis_url=redis_url,
+        port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+        **TEST_SECRETS,
+    )
+    client = TestClient(TestServer(create_app(settings, background=False), port=port))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def test_only_a_development_server_with_unset_bases_uses_the_stand_in() -> None:
+    dev = Settings(_env_file=None, mode=Mode.DEVELOPMENT)
+    assert unset_bases(dev) == ["wechat_api_base", "wecom_api_base", "pay_api_base"]
+    chosen = Settings(_env_file=None, mode=Mode.DEVELOPMENT, pay_api_base="http://pay.local")
+    assert unset_bases(chosen) == ["wechat_api_base", "wecom_api_base"]
+    assert unset_bases(Settings(_env_file=None, mode=Mode.TEST, **TEST_SECRETS)) == []
+
+
+async def test_the_demo_flow_completes_offline(
+    dev: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = dev.server.app[SETTINGS]
+    port = dev.server.port
+    assert settings.wechat_api_base == f"http://127.0.0.1:{port}{PREFIX}"
+    assert settings.pay_api_base == settings.wecom_api_base == settings.wechat_api_base
+
+    campaign = await make_campaign(team_size=2, stock_cap=5, group_price=2990)
+    shopper = await make_user()
+    headers = auth(shopper, settings)
+    started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+    assert started.status == 201, await started.text()
+    order_id = (await started.json())["order"]["id"]
+
+    # Prepay: signed XML from the stand-in, checked as WeChat Pay's answer is.
+    prepay = await dev.post(f"/api/v1/orders/{order_id}/prepay", headers=headers)
+    assert prepay.status == 200, await prepay.text()
+    params = await prepay.json()
+    assert params["package"].startswith("prepay_id=wx") and params["paySign"]
+
+    # The mini-program code of a share: a PNG, not a DNS error.
+    shared = await (await dev.get(f"/api/v1/campaigns/{campaign.id}/share", headers=headers)).json()
+    image = await dev.get(shared["wxacode_url"].removeprefix(settings.public_base_url))
+    assert image.status == 200 and image.content_type == "image/png"
+    assert await image.read() == PNG
+
+    paid = await dev.post(f"/api/v1/dev/orders/{order_id}/simulate-payment", headers=headers)
+    assert paid.status == 200, await paid.text()
+    assert (await Order.get(id=order_id)).status is OrderStatus.PAID_AWAITING_TEAM
+
+    # Nobody else joins: the team fails, the refund goes to the stand-in, which notifies back.
+    team = await Team.get(campaign_id=campaign.id)
+    after = team.deadline_at + timedelta(seconds=1)
+    await groupbuy.close_team(team.id, now=after)
+    community = await Community.get(id=campaign.community_id)
+    await Community.filter(id=community.id).update(robot_key="demo-robot-key")
+    community.robot_key = "demo-robot-key"
+    # A group message too, as the clock sends them: to the stand-in's robot webhook.
+    assert await notify.to_group(
+        community=community, message=notify.text("拼团未成，已退款"), dedupe_key="t", now=after
+    )
+    handlers = outbox_handlers(dev.server.app)
+    assert await outbox.run_once(handlers, now=after) == 2
+    assert await OutboxMessage.filter(status=OutboxStatus.DONE).count() == 2
+    refund = await Refund.get(order_id=order_id)
+    for _ in range(50):  # the refund notify arrives a moment after the refund's answer
+        await refund.refresh_from_db()
+        if refund.status is RefundStatus.SUCCEEDED:
+            break
+        await asyncio.sleep(0.1)
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert (await Order.get(id=order_id)).status is OrderStatus.REFUNDED
+    logged: list[Any] = [r.getMessage() for r in caplog.records]
+    assert not [m for m in logged if "unreachable" in m or "Cannot connect" in m], logged
