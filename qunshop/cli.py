@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
@@ -23,6 +24,7 @@ logger = logging.getLogger("qunshop")
 # the server's CPU per message. Cyclic garbage now waits for 20,000 allocations; the older
 # generations keep their default pace relative to it (a full pass every 2M allocations).
 GC_THRESHOLDS = (20_000, 10, 10)
+EMBEDDED_DATABASE = "qunshop"  # the database of serve/migrate/demo on the embedded server
 
 
 def settle_gc() -> None:
@@ -79,12 +81,28 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """The settings with a database: QUNSHOP_DATABASE_URL, or else the checkout's embedded
+    PostgreSQL (started or reused now, stopped when its last user leaves)."""
+    if settings.database_url:
+        yield settings
+        return
+    from qunshop.embedded_pg import EmbeddedPostgres
+
+    with EmbeddedPostgres() as pg:
+        url = pg.database(EMBEDDED_DATABASE)
+        logger.info("QUNSHOP_DATABASE_URL is not set: using the embedded PostgreSQL (%s)", url)
+        yield settings.model_copy(update={"database_url": url})
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     if args.role:
         settings = settings.model_copy(update={"role": args.role})
     configure_logging(settings.log_level)
-    asyncio.run(_serve(settings, args.host or settings.host, args.port or settings.port))
+    with database(settings) as settings:
+        asyncio.run(_serve(settings, args.host or settings.host, args.port or settings.port))
 
 
 async def _migrate(settings: Settings) -> None:
@@ -100,7 +118,8 @@ async def _migrate(settings: Settings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings()
     configure_logging("WARNING")
-    asyncio.run(_migrate(settings))
+    with database(settings) as settings:
+        asyncio.run(_migrate(settings))
 
 
 async def _demo(settings: Settings) -> None:
@@ -119,7 +138,8 @@ async def _demo(settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = load_settings()
     configure_logging("WARNING")
-    asyncio.run(_demo(settings))
+    with database(settings) as settings:
+        asyncio.run(_demo(settings))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.server_process import ServerProcess, server_env
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, database_proxy, via_proxy
 
 # 5 to 50 ms each way on every chunk, as the issue asks of the latency runs.
 LATENCY = {"delay": 0.005, "jitter": 0.045}
@@ -86,11 +86,11 @@ async def make_stack(
         db_url, cache_url = database_url, redis_url
         if proxied or latency:
             delays = LATENCY if latency else {}
-            db = TcpProxy(*_target(database_url, 5432), **delays)
+            db = database_proxy(database_url, **delays)
             redis = TcpProxy(*_target(redis_url, 6379), **delays)
             await db.start()
             await redis.start()
-            db_url, cache_url = _via(database_url, db.port), _via(redis_url, redis.port)
+            db_url, cache_url = via_proxy(database_url, db), _via(redis_url, redis.port)
         env = server_env(
             database_url=db_url,
             redis_url=cache_url,

@@ -45,7 +45,7 @@ from tests.reliability.support import (
 from tests.support.factories import make_campaign
 from tests.support.fake_wechat import FakeWeChat
 
-pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("postgres_only", "client")]
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("real_redis", "client")]
 
 REFUND_CALLS = "/secapi/pay/refund"
 

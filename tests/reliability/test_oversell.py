@@ -221,10 +221,10 @@ async def _joins(door: Door, case: Joins) -> str:
 
 @pytest.fixture(params=list(MATRIX))
 def where(request: pytest.FixtureRequest) -> str:
-    """The door; the in-process one runs on the embedded backend too, while server processes
-    need PostgreSQL and a real Redis to share."""
+    """The door; the in-process one runs on fakeredis too, while server processes need a real
+    Redis to share."""
     if request.param != "in_process":
-        request.getfixturevalue("postgres_only")
+        request.getfixturevalue("real_redis")
     return str(request.param)
 
 

@@ -220,7 +220,6 @@ async def test_joiners_across_teams_at_once_never_oversell() -> None:
     assert max(per_user) == 1
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_postgres_joins_in_one_statement(caplog: pytest.LogCaptureFixture) -> None:
     now = datetime.now(tz=UTC)
     campaign = await make_campaign(team_size=3)
