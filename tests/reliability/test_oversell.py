@@ -240,7 +240,8 @@ async def test_no_oversell_no_overfull_team_nobody_refunded(
         bases = in_process
     else:
         latency = where.endswith("latency")
-        bases = (await make_stack(servers=2, latency=latency, proxied=latency)).bases
+        stack = await make_stack(servers=2, latency=latency, proxied=latency, scheduler=True)
+        bases = stack.bases
     door = Door(bases=bases, http=http, settings=settings, wechat=wechat)
     for case in MATRIX[where]:
         line = await (_starts(door, case) if isinstance(case, Starts) else _joins(door, case))
