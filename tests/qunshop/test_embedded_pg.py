@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -40,7 +41,18 @@ def _running(checkout: Path) -> bool:
     return (checkout / "var" / "postgres" / "data" / "postmaster.pid").exists()
 
 
-async def test_commands_start_share_and_stop_the_checkout_server(tmp_path: Path) -> None:
+@pytest.fixture
+def checkout(tmp_path: Path) -> Iterator[Path]:
+    """A folder standing for a checkout; its server is stopped afterwards whatever happened
+    (joining it as the last user stops it)."""
+    yield tmp_path
+    if _running(tmp_path):
+        with EmbeddedPostgres(tmp_path / "var" / "postgres"):
+            pass
+
+
+async def test_commands_start_share_and_stop_the_checkout_server(checkout: Path) -> None:
+    tmp_path = checkout
     migrated = _qunshop(tmp_path, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "applied 11 migration(s)" in migrated.stdout
@@ -56,7 +68,8 @@ async def test_commands_start_share_and_stop_the_checkout_server(tmp_path: Path)
     assert not _running(tmp_path)
 
 
-async def test_a_killed_server_process_does_not_keep_the_database_up(tmp_path: Path) -> None:
+async def test_a_killed_server_process_does_not_keep_the_database_up(checkout: Path) -> None:
+    tmp_path = checkout
     assert _qunshop(tmp_path, "migrate").returncode == 0
     port = free_port()
     serve = subprocess.Popen(
