@@ -11,18 +11,10 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 async def _flash_stock_check(apps, schema_editor) -> None:
-    # As in 0003: a real CHECK on PostgreSQL, a trigger on SQLite.
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql(
-            'ALTER TABLE "flash_sales" ADD CONSTRAINT "ck_flash_stock_left" CHECK (stock_left >= 0)'
-        )
-        return
-    for event in ("INSERT", "UPDATE"):
-        await schema_editor.client.execute_script(
-            f'CREATE TRIGGER "ck_flash_stock_left_{event.lower()}" BEFORE {event} ON "flash_sales" '
-            "WHEN NOT (NEW.stock_left >= 0) "
-            "BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ck_flash_stock_left'); END"
-        )
+    # As in 0003: CreateModel leaves the CHECK out.
+    await schema_editor._run_sql(
+        'ALTER TABLE "flash_sales" ADD CONSTRAINT "ck_flash_stock_left" CHECK (stock_left >= 0)'
+    )
 
 
 class Migration(migrations.Migration):

@@ -6,8 +6,8 @@ from uuid import uuid4
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
-# CreateModel leaves Meta.constraints out (see 0003): the CHECKs are added here, as real
-# constraints on PostgreSQL and as triggers on SQLite, and the ledger is made append-only.
+# CreateModel leaves Meta.constraints out (see 0003): the CHECKs are added here, and the
+# ledger is made append-only.
 CHECKS = [
     ("invite_bindings", "ck_binding_not_self", "invitee_id <> inviter_id"),
     ("earnings_ledger", "ck_earning_amount", "amount >= 0"),
@@ -16,48 +16,24 @@ APPEND_ONLY = "earnings_ledger is append-only"
 
 
 async def _checks_and_append_only(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        for table, name, check in CHECKS:
-            await schema_editor._run_sql(
-                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ({check})'
-            )
-        await schema_editor._run_sql(
-            "CREATE FUNCTION earnings_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
-        )
-        # Row triggers: TRUNCATE (the tests' cleanup) is not a row change.
-        await schema_editor._run_sql(
-            'CREATE TRIGGER "earnings_ledger_append_only" BEFORE UPDATE OR DELETE '
-            'ON "earnings_ledger" FOR EACH ROW EXECUTE FUNCTION earnings_ledger_append_only()'
-        )
-        return
     for table, name, check in CHECKS:
-        new = check.replace("invitee_id", "NEW.invitee_id").replace("inviter_id", "NEW.inviter_id")
-        new = new.replace("amount", "NEW.amount")
-        for event in ("INSERT", "UPDATE"):
-            await schema_editor.client.execute_script(
-                f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{table}" '
-                f"WHEN NOT ({new}) "
-                f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
-            )
-    # SQLite: updates are refused; deletes stay possible for the tests' cleanup (DELETE FROM).
-    await schema_editor.client.execute_script(
-        'CREATE TRIGGER "earnings_ledger_append_only" BEFORE UPDATE ON "earnings_ledger" '
-        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+        await schema_editor._run_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ({check})')
+    await schema_editor._run_sql(
+        "CREATE FUNCTION earnings_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
+    )
+    # Row triggers: TRUNCATE (the tests' cleanup) is not a row change.
+    await schema_editor._run_sql(
+        'CREATE TRIGGER "earnings_ledger_append_only" BEFORE UPDATE OR DELETE '
+        'ON "earnings_ledger" FOR EACH ROW EXECUTE FUNCTION earnings_ledger_append_only()'
     )
 
 
 async def _drop_checks_and_append_only(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql('DROP TRIGGER "earnings_ledger_append_only" ON "earnings_ledger"')
-        await schema_editor._run_sql("DROP FUNCTION earnings_ledger_append_only()")
-        for table, name, _check in CHECKS:
-            await schema_editor._run_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        return
-    await schema_editor._run_sql('DROP TRIGGER "earnings_ledger_append_only"')
-    for _table, name, _check in CHECKS:
-        for event in ("insert", "update"):
-            await schema_editor._run_sql(f'DROP TRIGGER "{name}_{event}"')
+    await schema_editor._run_sql('DROP TRIGGER "earnings_ledger_append_only" ON "earnings_ledger"')
+    await schema_editor._run_sql("DROP FUNCTION earnings_ledger_append_only()")
+    for table, name, _check in CHECKS:
+        await schema_editor._run_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
 
 
 class Migration(migrations.Migration):
@@ -188,8 +164,8 @@ class Migration(migrations.Migration):
             name='pickup_code',
             field=fields.CharField(null=True, max_length=16),
         ),
-        # CreateModel leaves Meta.constraints out (see 0003); AddField on SQLite cannot add
-        # a UNIQUE column, so the pickup code's unique key is an index too.
+        # CreateModel leaves Meta.constraints out (see 0003); the pickup code's unique key is
+        # an index too.
         ops.RunSQL(
             [
                 'CREATE UNIQUE INDEX "uq_binding_generation" ON "invite_bindings" (invitee_id, generation)',

@@ -23,8 +23,7 @@ class Migration(migrations.Migration):
             options={'table': 'subscribe_consents', 'app': 'models', 'constraints': [UniqueConstraint(fields=('user_id', 'template_id'), name='uq_subscribe_consent'), CheckConstraint(check='remaining >= 0', name='ck_subscribe_remaining')], 'pk_attr': 'id', 'table_description': 'One-time subscribe messages a user accepted (wx.requestSubscribeMessage), per template.'},
             bases=['Model'],
         ),
-        # CreateModel leaves Meta.constraints out (see 0003); the CHECK is PostgreSQL's only,
-        # the service's conditional update keeps SQLite right.
+        # CreateModel leaves Meta.constraints out (see 0003); the CHECK came with 0011.
         ops.RunSQL(
             'CREATE UNIQUE INDEX "uq_subscribe_consent" ON "subscribe_consents" (user_id, template_id)',
             reverse_sql='DROP INDEX "uq_subscribe_consent"',

@@ -1,5 +1,5 @@
-"""The points ledger is append-only, as the earnings ledger is (0006): updates are refused,
-and deletes too on PostgreSQL (SQLite keeps DELETE for the tests' cleanup)."""
+"""The points ledger is append-only, as the earnings ledger is (0006): updates and deletes
+are refused (TRUNCATE, the tests' cleanup, is not a row change)."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
@@ -8,28 +8,19 @@ MESSAGE = "points_ledger is append-only"
 
 
 async def forward(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql(
-            "CREATE FUNCTION points_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$"
-        )
-        await schema_editor._run_sql(
-            'CREATE TRIGGER "points_ledger_append_only" BEFORE UPDATE OR DELETE '
-            'ON "points_ledger" FOR EACH ROW EXECUTE FUNCTION points_ledger_append_only()'
-        )
-        return
-    await schema_editor.client.execute_script(
-        'CREATE TRIGGER "points_ledger_append_only" BEFORE UPDATE ON "points_ledger" '
-        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+    await schema_editor._run_sql(
+        "CREATE FUNCTION points_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$"
+    )
+    await schema_editor._run_sql(
+        'CREATE TRIGGER "points_ledger_append_only" BEFORE UPDATE OR DELETE '
+        'ON "points_ledger" FOR EACH ROW EXECUTE FUNCTION points_ledger_append_only()'
     )
 
 
 async def backward(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql('DROP TRIGGER "points_ledger_append_only" ON "points_ledger"')
-        await schema_editor._run_sql("DROP FUNCTION points_ledger_append_only()")
-        return
-    await schema_editor._run_sql('DROP TRIGGER "points_ledger_append_only"')
+    await schema_editor._run_sql('DROP TRIGGER "points_ledger_append_only" ON "points_ledger"')
+    await schema_editor._run_sql("DROP FUNCTION points_ledger_append_only()")
 
 
 class Migration(migrations.Migration):

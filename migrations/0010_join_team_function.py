@@ -1,8 +1,8 @@
 """Joining a team in one statement on PostgreSQL: ``qunshop_join_team(...)``.
 
 services/groupbuy.py's join_team, as one PL/pgSQL function, so a join is one round trip
-instead of about ten. It keeps every check of the Python path, in the same order and with the
-same lock order (the team row, then the campaign row):
+instead of about ten. Its checks, in the lock order of every team use case (the team row,
+then the campaign row):
 
 - the team, by id or by code (QS404 team_not_found);
 - the seat: a conditional update (open, before its deadline, seats_held < size); when it
@@ -16,8 +16,6 @@ same lock order (the team row, then the campaign row):
 A RAISE aborts the statement, so a refusal leaves every row as it was. The caller generates the
 ids and the out_trade_no. The status and kind literals are the models' enum values
 (TeamStatus.OPEN, SeatStatus.RESERVED/PAID, OrderKind.GROUP, OrderStatus.PENDING_PAYMENT).
-
-SQLite keeps the Python path (the service chooses by the connection's dialect): nothing here.
 """
 
 from tortoise import migrations
@@ -119,13 +117,11 @@ $$
 
 
 async def forward(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql(CREATE)
+    await schema_editor._run_sql(CREATE)
 
 
 async def backward(apps, schema_editor) -> None:
-    if schema_editor.DIALECT == "postgres":
-        await schema_editor._run_sql(f"DROP FUNCTION {SIGNATURE}")
+    await schema_editor._run_sql(f"DROP FUNCTION {SIGNATURE}")
 
 
 class Migration(migrations.Migration):

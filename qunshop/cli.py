@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
@@ -24,6 +25,7 @@ logger = logging.getLogger("qunshop")
 # the server's CPU per message. Cyclic garbage now waits for 20,000 allocations; the older
 # generations keep their default pace relative to it (a full pass every 2M allocations).
 GC_THRESHOLDS = (20_000, 10, 10)
+EMBEDDED_DATABASE = "qunshop"  # the database of serve/migrate/demo on the embedded server
 
 
 def settle_gc() -> None:
@@ -89,6 +91,21 @@ def check_mode(settings: Settings, host: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """The settings with a database: QUNSHOP_DATABASE_URL, or else the checkout's embedded
+    PostgreSQL (started or reused now, stopped when its last user leaves)."""
+    if settings.database_url:
+        yield settings
+        return
+    from qunshop.embedded_pg import EmbeddedPostgres
+
+    with EmbeddedPostgres() as pg:
+        url = pg.database(EMBEDDED_DATABASE)
+        logger.info("QUNSHOP_DATABASE_URL is not set: using the embedded PostgreSQL (%s)", url)
+        yield settings.model_copy(update={"database_url": url})
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     if args.role:
@@ -98,8 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
     configure_logging(settings.log_level, settings.log_format)
-    check_mode(settings, settings.host)
-    asyncio.run(_serve(settings, settings.host, settings.port))
+    check_mode(settings, settings.host)  # before the embedded database fills in a URL
+    with database(settings) as settings:
+        asyncio.run(_serve(settings, settings.host, settings.port))
 
 
 async def _migrate(settings: Settings) -> None:
@@ -115,7 +133,8 @@ async def _migrate(settings: Settings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings()
     configure_logging("WARNING")
-    asyncio.run(_migrate(settings))
+    with database(settings) as settings:
+        asyncio.run(_migrate(settings))
 
 
 async def _demo(settings: Settings) -> None:
@@ -134,7 +153,8 @@ async def _demo(settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = load_settings()
     configure_logging("WARNING")
-    asyncio.run(_demo(settings))
+    with database(settings) as settings:
+        asyncio.run(_demo(settings))
 
 
 def cmd_chat(args: argparse.Namespace) -> None:

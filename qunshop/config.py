@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qunshop import dburl
+
 # Values shipped as defaults so the demo runs with no setup; refused outside development.
 PLACEHOLDER_PREFIX = "dev-placeholder"
 DEV_AES_KEY = "devPlaceholderAesKeyForTheDemoShop000000000"
@@ -43,7 +45,8 @@ class Settings(BaseSettings):
     )
 
     mode: Mode = Mode.DEVELOPMENT
-    database_url: str = "sqlite://var/qunshop.sqlite3"
+    # Unset: the checkout's embedded PostgreSQL (qunshop/embedded_pg.py), data under var/.
+    database_url: str | None = None
     redis_url: str | None = None
     database_pool_size: int = Field(default=20, ge=1, le=200)
     wechat_appid: str = "wxd0000000000demo"
@@ -109,12 +112,10 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _known_database(cls, value: str) -> str:
-        scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in {"sqlite", "postgres", "asyncpg", "psycopg"}:
-            raise ValueError(
-                "must look like sqlite://path/to/file.sqlite3 or postgres://user@host:5432/db"
-            )
+    def _known_database(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        dburl.parse(value)  # its ValueError names what is wrong
         return value
 
     @field_validator("redis_url")

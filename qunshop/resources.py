@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 async def orm_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    if settings.database_url is None:
+        raise StartupError(
+            "QUNSHOP_DATABASE_URL is not set (the qunshop command starts the embedded one)"
+        )
     ctx = await open_orm(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await ensure_migrated(ctx)

@@ -28,9 +28,8 @@ SEEN_GRANULARITY = timedelta(minutes=5)
 # loop share it (``Senders``).
 _SENDERS_SQL = (
     "SELECT ci.id, ci.external_id, ci.user_id, ci.last_seen_at, u.role FROM chat_identities ci "
-    "JOIN users u ON u.id = ci.user_id WHERE ci.platform = {} AND ci.external_id {}"
+    "JOIN users u ON u.id = ci.user_id WHERE ci.platform = $1 AND ci.external_id = ANY($2::text[])"
 )
-_SQLITE_CHUNK = 500  # SQLite's limit on parameters per statement is 999 in older builds
 
 
 class Senders:
@@ -49,31 +48,15 @@ class Senders:
             user = await user_for(platform=platform, external_id=external_id, now=now)
             return Principal(user_id=user.id, role=user.role)
         seen = row["last_seen_at"]
-        if isinstance(seen, str):  # SQLite hands back the stored text
-            seen = datetime.fromisoformat(seen)
         if seen is None or now - seen > SEEN_GRANULARITY:
             await ChatIdentity.filter(id=row["id"]).update(last_seen_at=now)
-        user_id = row["user_id"]  # asyncpg's UUID is a uuid.UUID; SQLite's is text
-        if not isinstance(user_id, uuid.UUID):
-            user_id = uuid.UUID(str(user_id))
-        return Principal(user_id=user_id, role=Role(row["role"]))
+        return Principal(user_id=row["user_id"], role=Role(row["role"]))
 
 
 async def _find_all(platform: str, external_ids: list[str]) -> list[dict[str, Any] | None]:
-    conn = connections.get("default")
     unique = list(dict.fromkeys(external_ids))
-    found: dict[str, dict[str, Any]] = {}
-    if conn.capabilities.dialect == "postgres":
-        sql = _SENDERS_SQL.format("$1", "= ANY($2::text[])")
-        rows = await conn.execute_query_dict(sql, [platform, unique])
-    else:
-        rows = []
-        for at in range(0, len(unique), _SQLITE_CHUNK):
-            chunk = unique[at : at + _SQLITE_CHUNK]
-            sql = _SENDERS_SQL.format("?", f"IN ({', '.join('?' * len(chunk))})")
-            rows += await conn.execute_query_dict(sql, [platform, *chunk])
-    for row in rows:
-        found[row["external_id"]] = row
+    rows = await connections.get("default").execute_query_dict(_SENDERS_SQL, [platform, unique])
+    found = {row["external_id"]: row for row in rows}
     return [found.get(external_id) for external_id in external_ids]
 
 

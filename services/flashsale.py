@@ -108,8 +108,7 @@ def _orders_of(sale: FlashSale) -> QuerySet[Order]:
 
 async def _lock_sku(sku_id: uuid.UUID) -> None:
     """Inside the caller's transaction: two sales of one SKU being placed at once queue here,
-    so the second one's overlap check sees the first (PostgreSQL; SQLite runs one
-    transaction at a time)."""
+    so the second one's overlap check sees the first."""
     await Sku.filter(id=sku_id).select_for_update().first()
 
 

@@ -22,7 +22,7 @@ from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
-from qunshop.errors import Conflict, ErrorCode
+from qunshop.errors import ErrorCode
 from services import campaigns, communities, join_sql, news, orders, refunds, share_cards
 from services.ids import parse_uuid
 
@@ -59,13 +59,12 @@ def _team_key(ref: str | uuid.UUID) -> tuple[uuid.UUID | None, str | None]:
     return None, code
 
 
-async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Team:
+async def find_team(ref: str | uuid.UUID) -> Team:
     """A team by its id or by the code people share in chat."""
     key, code = _team_key(ref)
-    related = ("campaign",) if with_campaign else ()
-    team = await Team.get_or_none(id=key).select_related(*related) if key else None
+    team = await Team.get_or_none(id=key) if key else None
     if team is None and code is not None:
-        team = await Team.get_or_none(code=code).select_related(*related)
+        team = await Team.get_or_none(code=code)
     if team is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
     return team
@@ -73,7 +72,7 @@ async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Tea
 
 def _ensure_running(campaign: Campaign, now: datetime) -> None:
     if not campaigns.is_running(campaign, now):
-        raise Conflict(ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is not running now")
+        raise join_sql.refusal(ErrorCode.CAMPAIGN_NOT_ACTIVE)
 
 
 async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
@@ -193,49 +192,27 @@ async def open_team(
 async def join_team(
     *, principal: Principal, team_ref: str, now: datetime, chat_id: str | None = None
 ) -> Reservation:
-    """Hold a seat in an open team while the member pays."""
-    db = connections.get("default")
-    if db.capabilities.dialect == "postgres":
-        # Every check below, in one round trip: a PL/pgSQL function (services/join_sql.py).
-        key, code = _team_key(team_ref)
-        if key is None and code is None:
-            raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-        team, order, seat = await join_sql.join(
-            db, team_id=key, code=code, user_id=principal.user_id, now=now, chat_id=chat_id
-        )
-        return Reservation(team=team, order=order, seat=seat)
-    team = await find_team(team_ref, with_campaign=True)
-    campaign = team.campaign
-    if team.status is not TeamStatus.OPEN or team.deadline_at <= now:
-        raise join_sql.refusal(ErrorCode.TEAM_CLOSED)
-    if team.seats_held >= team.size:
-        raise join_sql.refusal(ErrorCode.TEAM_FULL)
-    async with in_transaction():
-        # The seat: a checked conditional update, which also locks the team row.
-        held = await Team.filter(
-            id=team.id, status=TeamStatus.OPEN, seats_held__lt=team.size, deadline_at__gt=now
-        ).update(seats_held=F("seats_held") + 1)
-        if held != 1:
-            fresh = await Team.get(id=team.id)
-            if fresh.status is TeamStatus.OPEN and fresh.deadline_at > now:
-                raise join_sql.refusal(ErrorCode.TEAM_FULL)
-            raise join_sql.refusal(ErrorCode.TEAM_CLOSED)
-        await _check_user_limit(campaign, principal.user_id)
-        await _take_stock(campaign)
-        order, seat = await _hold_seat(
-            campaign=campaign,
-            team=team,
-            user_id=principal.user_id,
-            is_head=False,
-            now=now,
-            chat_id=chat_id,
-        )
-        team.seats_held += 1
+    """Hold a seat in an open team of a running campaign while the member pays.
+
+    One statement, ``qunshop_join_team`` (migrations 0010, 0011; services/join_sql.py), with
+    every check and conditional update of the join.
+    """
+    key, code = _team_key(team_ref)
+    if key is None and code is None:
+        raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
+    team, order, seat = await join_sql.join(
+        connections.get("default"),
+        team_id=key,
+        code=code,
+        user_id=principal.user_id,
+        now=now,
+        chat_id=chat_id,
+    )
     return Reservation(team=team, order=order, seat=seat)
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:
-    """Inside a transaction: the team row, locked (PostgreSQL; SQLite serialises writers)."""
+    """Inside a transaction: the team row, locked."""
     return await Team.filter(id=team_id).select_for_update().get()
 
 

@@ -111,7 +111,6 @@ async def today(*, community: Community, now: datetime) -> DayStats:
     """Today's paid orders, GMV and new members, 'today' in the community's time zone."""
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
-    # Compare in UTC: SQLite compares the stored text, so offsets must match what is stored.
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     paid = Order.filter(

@@ -86,7 +86,7 @@ async def _is_new(user_id: uuid.UUID, at: datetime) -> bool:
 
 
 async def _lock_users(*user_ids: uuid.UUID) -> None:
-    """Row locks in one order (PostgreSQL; SQLite serialises writers anyway)."""
+    """Row locks in one order, so two bindings of the same people cannot deadlock."""
     for user_id in sorted(set(user_ids), key=str):
         await User.filter(id=user_id).select_for_update().first()
 

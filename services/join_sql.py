@@ -1,8 +1,9 @@
-"""Joining a team on PostgreSQL: one call of ``qunshop_join_team`` (migration 0010).
+"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010 and 0011).
 
-The function keeps every check of the Python path in services/groupbuy.py (which SQLite
-runs) and refuses with SQLSTATE QS404/QS409 and the error code as its message; a refusal
-rolls the whole statement back. One round trip instead of about ten, and no query building.
+The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
+code as its message; a refusal rolls the whole statement back. One round trip instead of
+about ten, and no query building. Starting a team (services/groupbuy.py) words its refusals
+here too, so both read the same.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 _JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
-# One wording per refusal, for this path and the Python one (services/groupbuy.py).
+# One wording per refusal, for joins and starts (services/groupbuy.py).
 _WORDING = {
+    ErrorCode.CAMPAIGN_NOT_ACTIVE: "the campaign is not running now",
     ErrorCode.TEAM_NOT_FOUND: "no such team",
     ErrorCode.TEAM_CLOSED: "this team has closed",
     ErrorCode.TEAM_FULL: "this team is full",

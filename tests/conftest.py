@@ -1,14 +1,16 @@
 """Fixtures: the app built per test through the real factory, on real storage.
 
-PostgreSQL and Redis when QUNSHOP_TEST_DATABASE_URL and QUNSHOP_TEST_REDIS_URL are set;
-a SQLite file and in-process fakeredis otherwise.
+PostgreSQL named by QUNSHOP_TEST_DATABASE_URL, else the database ``qunshop_test`` on the
+checkout's embedded PostgreSQL (started for the run, or reused when ``make run`` has it up).
+Redis named by QUNSHOP_TEST_REDIS_URL, else in-process fakeredis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from redis.asyncio import Redis
 from qunshop.app import create_app
 from qunshop.config import Mode, Settings
 from qunshop.db import run_migrations
-from tests.support.db import empty_database, is_postgres
+from qunshop.embedded_pg import EmbeddedPostgres
+from tests.support.db import empty_database
 from tests.support.fake_wechat import FakeWeChat
 
 TEST_SECRETS = {
@@ -39,13 +42,23 @@ TEST_SECRETS = {
 }
 
 
+ROOT = Path(__file__).resolve().parents[1]
+EMBEDDED_TEST_DATABASE = "qunshop_test"
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("QUNSHOP_TEST_DATABASE_URL") or (
-        f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    )
-    asyncio.run(run_migrations(url))
-    return url
+def database_url() -> Iterator[str]:
+    url = os.environ.get("QUNSHOP_TEST_DATABASE_URL")
+    if url:
+        asyncio.run(run_migrations(url))
+        yield url
+        return
+    with EmbeddedPostgres(ROOT / "var" / "postgres") as pg:
+        url = pg.database(EMBEDDED_TEST_DATABASE, fresh=True)
+        # A lost last commit is nothing to a test database, and every test commits often.
+        pg.sql(f"ALTER DATABASE {EMBEDDED_TEST_DATABASE} SET synchronous_commit = off")
+        asyncio.run(run_migrations(url))
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +67,11 @@ def redis_url() -> str | None:
 
 
 @pytest.fixture
-def on_postgres(database_url: str) -> bool:
-    return is_postgres(database_url)
-
-
-@pytest.fixture
-def postgres_only(on_postgres: bool) -> None:
-    if not on_postgres:
-        pytest.skip("needs PostgreSQL: set QUNSHOP_TEST_DATABASE_URL (CI does)")
+def real_redis(redis_url: str | None) -> str:
+    """Server processes share state through Redis: fakeredis lives inside one process."""
+    if redis_url is None:
+        pytest.skip("several server processes need a real Redis: set QUNSHOP_TEST_REDIS_URL")
+    return redis_url
 
 
 @pytest.fixture(autouse=True)

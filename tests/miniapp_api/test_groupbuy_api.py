@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from models.catalog import Sku
-from models.groupbuy import Campaign
+from models.groupbuy import Campaign, Seat
 from models.user import Role
+from qunshop.app import create_app
+from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user
 
@@ -136,3 +139,29 @@ async def test_team_page_is_public_without_members(client: TestClient, settings:
     page = await (await client.get(f"/api/v1/teams/{code}")).json()
     assert page["seats_left"] == 2 and page["guaranteed"] is True
     assert str(owner.id) not in str(page)
+
+
+async def test_joining_after_the_campaign_ended_is_refused(
+    settings: Settings, start_client: Any
+) -> None:
+    """The door answers the stable code; the clock, not a hand-made row, ends the campaign."""
+    clock = FrozenClock(datetime.now(tz=UTC))
+    client = await start_client(create_app(settings, clock=clock, background=False))
+    campaign = await make_campaign(now=clock.now())
+    clock.set(campaign.ends_at - timedelta(hours=1))
+    head = await make_user()
+    resp = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams",
+        json={},
+        headers=auth(head, settings, now=clock.now()),
+    )
+    assert resp.status == 201, await resp.text()
+    code = (await resp.json())["team"]["code"]
+    clock.set(campaign.ends_at + timedelta(minutes=5))
+    member = await make_user()
+    resp = await client.post(
+        f"/api/v1/teams/{code}/join", json={}, headers=auth(member, settings, now=clock.now())
+    )
+    assert resp.status == 409
+    assert (await resp.json())["code"] == "campaign_not_active"
+    assert await Seat.filter(user_id=member.id).count() == 0

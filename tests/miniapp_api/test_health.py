@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from qunshop.app import create_app
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, database_proxy, via_proxy
 
 
 async def test_ready_when_everything_answers(client: TestClient) -> None:
@@ -61,12 +61,10 @@ async def test_fakeredis_down_is_reported(client: TestClient, settings: Any) -> 
 
 
 @pytest.fixture
-async def pg_proxy(database_url: str, postgres_only: None) -> Any:
-    parts = urlsplit(database_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+async def pg_proxy(database_url: str) -> Any:
+    proxy = database_proxy(database_url)
     await proxy.start()
-    netloc = f"{parts.username or ''}{'@' if parts.username else ''}127.0.0.1:{proxy.port}"
-    yield proxy, f"{parts.scheme}://{netloc}{parts.path}"
+    yield proxy, via_proxy(database_url, proxy)
     await proxy.stop()
 
 

@@ -74,7 +74,7 @@ def is_fail(reply: bytes) -> bool:
 async def test_fifteen_deliveries_five_at_once_apply_once(
     client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
-    """Runs on both backends: SQLite in the default run, PostgreSQL with the CI variables."""
+    """Fifteen signed deliveries of one payment, five of them at once: one transition."""
     started = await start_team(client, settings)
     order_id = started["order"]["id"]
     body = await notify_of(wechat, order_id, sign_type="HMAC-SHA256")

@@ -58,9 +58,9 @@ def test_unreachable_database() -> None:
     assert "QUNSHOP_DATABASE_URL" in last and "refused" in last.lower()
 
 
-def test_unreachable_redis(tmp_path: Path) -> None:
+def test_unreachable_redis(database_url: str) -> None:
     env = {
-        "QUNSHOP_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
+        "QUNSHOP_DATABASE_URL": database_url,
         "QUNSHOP_REDIS_URL": "redis://127.0.0.1:1/0",
         **DEVELOPMENT,
     }

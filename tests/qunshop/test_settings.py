@@ -12,7 +12,7 @@ from tests.conftest import TEST_SECRETS
 def test_defaults_run_embedded_in_development() -> None:
     s = Settings(_env_file=None)
     assert s.mode is Mode.DEVELOPMENT
-    assert s.database_url.startswith("sqlite://")
+    assert s.database_url is None  # the embedded PostgreSQL
     assert s.redis_url is None and s.single_process
     assert s.port == 8080
     assert s.timezone == "Asia/Shanghai"

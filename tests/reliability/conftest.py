@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.server_process import ServerProcess, server_env
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, database_proxy, via_proxy
 
 # 5 to 50 ms each way on every chunk, as the issue asks of the latency runs.
 LATENCY = {"delay": 0.005, "jitter": 0.045}
@@ -46,10 +46,15 @@ class Stack:
     redis: TcpProxy | None
     env: dict[str, str]
     servers: list[ServerProcess] = field(default_factory=list)
+    scheduler: ServerProcess | None = None  # ``--role scheduler``: the clock, no doors
 
     @property
     def bases(self) -> list[str]:
         return [f"http://127.0.0.1:{s.port}" for s in self.servers]
+
+    @property
+    def processes(self) -> list[ServerProcess]:
+        return [*self.servers, *([self.scheduler] if self.scheduler else [])]
 
     async def add_server(self, *args: str) -> ServerProcess:
         server = ServerProcess(self.env, *(args or ("--role", "web")))
@@ -58,7 +63,7 @@ class Stack:
         return server
 
     def output(self) -> str:
-        return "\n".join(s.output() for s in self.servers)
+        return "\n".join(s.output() for s in self.processes)
 
 
 MakeStack = Callable[..., Awaitable[Stack]]
@@ -71,26 +76,33 @@ async def make_stack(
     fake_wechat: tuple[FakeWeChat, str],
     tmp_path: Path,
 ) -> AsyncIterator[MakeStack]:
-    """``await make_stack(servers=2, latency=False, proxied=True, **settings)``.
+    """``await make_stack(servers=2, latency=False, proxied=True, scheduler=False, **settings)``.
 
-    ``latency`` puts 5-50 ms in front of PostgreSQL and Redis; ``proxied=False`` (only without
-    latency) connects the servers straight to them. Everything is torn down afterwards.
+    ``servers`` web processes (``--role web``), and with ``scheduler`` one ``--role scheduler``
+    beside them, as a deployment runs them. ``latency`` puts 5-50 ms in front of PostgreSQL
+    and Redis; ``proxied=False`` (only without latency) connects the servers straight to them.
+    The database may be the machine's or the embedded one (a Unix socket, proxied over TCP).
+    Everything is torn down afterwards.
     """
     stacks: list[Stack] = []
 
     async def build(
-        servers: int = 2, latency: bool = False, proxied: bool = True, **settings: Any
+        servers: int = 2,
+        latency: bool = False,
+        proxied: bool = True,
+        scheduler: bool = False,
+        **settings: Any,
     ) -> Stack:
         assert redis_url is not None, "server processes need a real Redis"
         db = redis = None
         db_url, cache_url = database_url, redis_url
         if proxied or latency:
             delays = LATENCY if latency else {}
-            db = TcpProxy(*_target(database_url, 5432), **delays)
+            db = database_proxy(database_url, **delays)
             redis = TcpProxy(*_target(redis_url, 6379), **delays)
             await db.start()
             await redis.start()
-            db_url, cache_url = _via(database_url, db.port), _via(redis_url, redis.port)
+            db_url, cache_url = via_proxy(database_url, db), _via(redis_url, redis.port)
         env = server_env(
             database_url=db_url,
             redis_url=cache_url,
@@ -104,11 +116,14 @@ async def make_stack(
         stack = Stack(db=db, redis=redis, env=env)
         stacks.append(stack)
         await asyncio.gather(*(stack.add_server() for _ in range(servers)))
+        if scheduler:
+            stack.scheduler = ServerProcess(env, "--role", "scheduler")
+            await stack.scheduler.start(timeout=60)
         return stack
 
     yield build
     for n, stack in enumerate(stacks):
-        await asyncio.gather(*(server.stop_async() for server in stack.servers))
+        await asyncio.gather(*(server.stop_async() for server in stack.processes))
         # The servers' logs outlive them in the test's tmp_path, for whoever reads a failure.
         (tmp_path / f"servers-{n}.log").write_text(stack.output())
         for proxy in (stack.db, stack.redis):

@@ -188,14 +188,13 @@ class Tally:
 async def check_campaign(campaign_id: uuid.UUID) -> Tally:
     """Every invariant a campaign's rows must keep, whatever happened to the requests.
 
-    Read in one snapshot (REPEATABLE READ on PostgreSQL), so servers still finishing abandoned
+    Read in one snapshot (REPEATABLE READ), so servers still finishing abandoned
     requests cannot commit between two of the reads and fake a half-applied state.
     """
     for _ in range(3):
         try:
             async with in_transaction() as conn:
-                if conn.capabilities.dialect == "postgres":
-                    await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 return await _check_campaign(campaign_id)
         except TransactionManagementError as exc:
             # Seen about once in fifteen runs of the in-process hang-up test, never with

@@ -174,7 +174,6 @@ async def _settle(
     assert tally.stock_left + tally.live_seats == tally.stock_cap
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_hang_ups_in_process_interrupt_handlers_cleanly(
     in_process: list[str],
     http: aiohttp.ClientSession,
@@ -220,7 +219,7 @@ def _leaked_connections() -> int:
     return leaked
 
 
-@pytest.mark.usefixtures("postgres_only", "client")
+@pytest.mark.usefixtures("real_redis", "client")
 async def test_hang_ups_against_two_server_processes(
     make_stack: MakeStack,
     http: aiohttp.ClientSession,

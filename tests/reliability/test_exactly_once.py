@@ -45,7 +45,7 @@ from tests.reliability.support import (
 from tests.support.factories import make_campaign
 from tests.support.fake_wechat import FakeWeChat
 
-pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("postgres_only", "client")]
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("real_redis", "client")]
 
 REFUND_CALLS = "/secapi/pay/refund"
 
@@ -90,7 +90,7 @@ async def _deliver(
 async def test_notifies_replayed_2_to_15_times_apply_once(
     make_stack: MakeStack, http: aiohttp.ClientSession, wechat: FakeWeChat
 ) -> None:
-    stack = await make_stack(servers=2, latency=True)
+    stack = await make_stack(servers=2, latency=True, scheduler=True)
     campaign = await make_campaign(team_size=3, stock_cap=30)
     orders = await _full_teams(campaign, 4)
     gave_up = orders[-2:]  # the last team's two members: their money must go back, once

@@ -221,10 +221,10 @@ async def _joins(door: Door, case: Joins) -> str:
 
 @pytest.fixture(params=list(MATRIX))
 def where(request: pytest.FixtureRequest) -> str:
-    """The door; the in-process one runs on the embedded backend too, while server processes
-    need PostgreSQL and a real Redis to share."""
+    """The door; the in-process one runs on fakeredis too, while server processes need a real
+    Redis to share."""
     if request.param != "in_process":
-        request.getfixturevalue("postgres_only")
+        request.getfixturevalue("real_redis")
     return str(request.param)
 
 
@@ -240,7 +240,8 @@ async def test_no_oversell_no_overfull_team_nobody_refunded(
         bases = in_process
     else:
         latency = where.endswith("latency")
-        bases = (await make_stack(servers=2, latency=latency, proxied=latency)).bases
+        stack = await make_stack(servers=2, latency=latency, proxied=latency, scheduler=True)
+        bases = stack.bases
     door = Door(bases=bases, http=http, settings=settings, wechat=wechat)
     for case in MATRIX[where]:
         line = await (_starts(door, case) if isinstance(case, Starts) else _joins(door, case))

@@ -55,7 +55,7 @@ from tests.reliability.support import (
 from tests.support.factories import make_campaign, make_community, make_sku
 from tests.support.fake_wechat import FakeWeChat
 
-pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("postgres_only", "client")]
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("real_redis", "client")]
 logger = logging.getLogger(__name__)
 
 

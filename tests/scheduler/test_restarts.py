@@ -19,7 +19,7 @@ from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.server_process import ServerProcess, server_env
 
-pytestmark = pytest.mark.usefixtures("client", "postgres_only")
+pytestmark = pytest.mark.usefixtures("client", "real_redis")
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def shape_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 # Examples per operation, per caller, per kind of data: bounded so the whole run stays well
-# under a minute on SQLite and on PostgreSQL.
+# under a minute.
 EXAMPLES = {"random": 5, "known_ids": 4, "invalid": 3}
 BUDGET_SECONDS = 90  # the aim is well under 60 s; the margin is for a loaded CI machine
 

@@ -108,7 +108,7 @@ async def test_the_database_refuses_to_edit_points() -> None:
         now=datetime.now(tz=UTC),
     )
     assert result.created
-    # asyncpg's RaiseError on PostgreSQL, Tortoise's OperationalError on SQLite
+    # the trigger's RAISE (0009), whichever exception class Tortoise wraps it in
     with pytest.raises(Exception, match="append-only"):  # noqa: B017 - the message is the check
         await PointsEntry.filter(user_id=user.id).update(delta=1000)
     assert await checkin.balance(user_id=user.id, community_id=community.id) == result.points

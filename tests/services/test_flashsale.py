@@ -233,7 +233,6 @@ async def test_overlapping_sales_of_one_sku_are_refused(
     assert overlap.value.extra["errors"][0]["type"] == "flash_sale_overlap"
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_sales_of_one_sku_placed_at_once_never_overlap(
     clock: FrozenClock, api: TestClient
 ) -> None:

@@ -254,7 +254,7 @@ async def test_buyers_arriving_together_share_one_trip_to_the_gate(
 
 
 async def test_exactly_the_stock_is_sold_to_a_concurrent_crowd_on_postgres(
-    postgres_only: None, api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
+    api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
     """A cold gate, 600 requests released together, some asking for two; counted in rows."""
     sale = await start_sale(clock, stock=60, limit=2)

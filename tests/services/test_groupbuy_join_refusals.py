@@ -1,5 +1,5 @@
-"""join_team on either backend: PostgreSQL's one-statement function (services/join_sql.py) and
-SQLite's Python path give the same answers, and a refusal changes no row.
+"""join_team, the one statement ``qunshop_join_team`` (services/join_sql.py): what it writes,
+each refusal with its stable code and wording, and that a refusal changes no row.
 """
 
 from __future__ import annotations
@@ -115,6 +115,36 @@ async def test_closed_team_and_past_deadline() -> None:
     assert (await _refused(campaign.id, user, started.team.code, now))[0] == "team_closed"
 
 
+async def test_a_campaign_that_has_ended_takes_no_new_members() -> None:
+    """A team opened an hour before its campaign ends is still open after the end (its own
+    deadline is 24 hours on), but nobody joins it any more."""
+    start = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, now=start)
+    last_hour = campaign.ends_at - timedelta(hours=1)
+    started = await _started(campaign, last_hour)
+    after = campaign.ends_at + timedelta(minutes=1)
+    assert started.team.deadline_at > after
+    assert await _refused(campaign.id, await make_user(), started.team.code, after) == (
+        "campaign_not_active",
+        "the campaign is not running now",
+    )
+    # Up to the last moment the same join goes through.
+    just_before = campaign.ends_at - timedelta(seconds=1)
+    joined = await groupbuy.join_team(
+        principal=who(await make_user()), team_ref=started.team.code, now=just_before
+    )
+    assert joined.team.seats_held == 2
+
+
+async def test_a_campaign_not_yet_started_takes_no_members() -> None:
+    start = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, now=start)
+    started = await _started(campaign, start)
+    before = campaign.starts_at - timedelta(minutes=1)
+    code, _ = await _refused(campaign.id, await make_user(), started.team.code, before)
+    assert code == "campaign_not_active"
+
+
 async def test_full_team() -> None:
     now = datetime.now(tz=UTC)
     campaign = await make_campaign(team_size=2)
@@ -220,7 +250,6 @@ async def test_joiners_across_teams_at_once_never_oversell() -> None:
     assert max(per_user) == 1
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_postgres_joins_in_one_statement(caplog: pytest.LogCaptureFixture) -> None:
     now = datetime.now(tz=UTC)
     campaign = await make_campaign(team_size=3)

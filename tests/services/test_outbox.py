@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from models.outbox import OutboxMessage, OutboxStatus
 from services import outbox
 from services.outbox import GiveUp, RetryLater
+from tests.support.db import connect
 
 KIND = "test.effect"
 WAITING = (
@@ -125,7 +126,7 @@ async def _until_someone_waits_on_a_lock(conn: asyncpg.Connection) -> None:
 
 
 async def test_a_stale_worker_does_not_take_a_message_retried_meanwhile(
-    postgres_only: None, database_url: str
+    database_url: str,
 ) -> None:
     """Two workers whose clocks differ by a second; the later one is slow between listing the
     due messages and claiming them (it waits on a row lock). Meanwhile the other worker
@@ -140,7 +141,7 @@ async def test_a_stale_worker_does_not_take_a_message_retried_meanwhile(
     )
     held = await OutboxMessage.get(dedupe_key="effect:0")
     handler = Recorder(fail=RetryLater)
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await connect(database_url)
     try:
         lock = conn.transaction()
         await lock.start()

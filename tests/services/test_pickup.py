@@ -79,7 +79,7 @@ async def test_arrival_makes_confirmed_orders_ready_with_codes(
 
 
 async def test_concurrent_arrivals_move_each_order_once(
-    settings: Settings, wechat: FakeWeChat, postgres_only: None
+    settings: Settings, wechat: FakeWeChat
 ) -> None:
     community = await make_community()
     leader = await User.get(id=community.leader_id)

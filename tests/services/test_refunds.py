@@ -10,7 +10,6 @@ import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -24,6 +23,7 @@ from qunshop.config import Settings
 from qunshop.keys import PAY
 from services import groupbuy, news, outbox, payments, refunds
 from services.auth import Principal
+from tests.support.db import connect
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
 from wechat import pay
@@ -427,7 +427,6 @@ async def test_two_refunds_of_one_order_settled_at_once_finish_the_order(
     client: TestClient,
     settings: Settings,
     wechat: FakeWeChat,
-    on_postgres: bool,
     database_url: str,
 ) -> None:
     """A cancelled order paid twice owes two refunds; their notifies may arrive together."""
@@ -453,26 +452,23 @@ async def test_two_refunds_of_one_order_settled_at_once_finish_the_order(
     assert order.status is OrderStatus.REFUNDING and len(owed) == 2
 
     deliveries = [_refund_notify(client, _notify_for(wechat, refund, order)) for refund in owed]
-    if on_postgres:
-        # Hold both refund rows so that the two settlements run side by side once released.
-        conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
-        try:
-            hold = conn.transaction()
-            await hold.start()
-            await conn.execute("SELECT 1 FROM refunds WHERE order_id = $1 FOR UPDATE", order.id)
+    # Hold both refund rows so that the two settlements run side by side once released.
+    conn = await connect(database_url)
+    try:
+        hold = conn.transaction()
+        await hold.start()
+        await conn.execute("SELECT 1 FROM refunds WHERE order_id = $1 FOR UPDATE", order.id)
 
-            async def release() -> None:
-                for _ in range(500):
-                    if await conn.fetchval(WAITING) >= 2:
-                        break
-                    await asyncio.sleep(0.01)
-                await hold.rollback()
+        async def release() -> None:
+            for _ in range(500):
+                if await conn.fetchval(WAITING) >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            await hold.rollback()
 
-            *replies, _ = await asyncio.gather(*deliveries, release())
-        finally:
-            await conn.close()
-    else:
-        replies = await asyncio.gather(*deliveries)
+        *replies, _ = await asyncio.gather(*deliveries, release())
+    finally:
+        await conn.close()
 
     assert replies == [(200, pay.SUCCESS_REPLY)] * 2
     assert {r.status for r in await Refund.filter(order_id=order.id)} == {RefundStatus.SUCCEEDED}

@@ -2,65 +2,46 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import asyncpg
+
+from qunshop import dburl
 
 KEEP = {"tortoise_migrations"}
 
 
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "asyncpg://", "postgresql://"))
-
-
-def _pg_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
+async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
+    """A plain asyncpg connection to the test server (another of its databases if named)."""
+    parsed = dburl.parse(url)
+    if database is not None:
+        parsed = parsed.with_database(database)
+    return await asyncpg.connect(**parsed.connect_kwargs())
 
 
 async def empty_database(url: str) -> None:
-    if is_postgres(url):
-        conn = await asyncpg.connect(_pg_dsn(url))
-        try:
-            rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            tables = [r["tablename"] for r in rows if r["tablename"] not in KEEP]
-            if tables:
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-        finally:
-            await conn.close()
-        return
-    path = url.split("://", 1)[1]
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA foreign_keys = OFF")
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-            if r[0] not in KEEP
-        ]
-        for table in tables:
-            conn.execute(f'DELETE FROM "{table}"')
-    conn.close()
+    conn = await connect(url)
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = [r["tablename"] for r in rows if r["tablename"] not in KEEP]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
 
 
 async def create_blank_database(url: str, name: str) -> str:
     """A new, empty database beside the test one; returns its URL."""
-    if not is_postgres(url):
-        return url.rsplit("/", 1)[0] + f"/{name}.sqlite3"
-    conn = await asyncpg.connect(_pg_dsn(url))
+    conn = await connect(url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return url.rsplit("/", 1)[0] + f"/{name}"
+    return dburl.parse(url).with_database(name).url()
 
 
 async def drop_database(url: str, name: str) -> None:
-    if not is_postgres(url):
-        return
-    conn = await asyncpg.connect(_pg_dsn(url))
+    conn = await connect(url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
+
+from qunshop import dburl
 
 
 class TcpProxy:
@@ -15,6 +18,7 @@ class TcpProxy:
     def __init__(
         self, target_host: str, target_port: int, delay: float = 0.0, *, jitter: float = 0.0
     ) -> None:
+        # A host starting with "/" is a Unix socket's path (the port is then ignored).
         self.target = (target_host, target_port)
         self.delay = delay
         self.jitter = jitter
@@ -22,6 +26,7 @@ class TcpProxy:
         self._marker_delay = 0.0
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.openings: list[bytes] = []  # the first chunk each client sent
         self._pumps: set[asyncio.Task[None]] = set()
         self.port = 0
 
@@ -55,11 +60,25 @@ class TcpProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if self.target[0].startswith("/"):
+                up_reader, up_writer = await asyncio.open_unix_connection(self.target[0])
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
             return
         self._writers.update((writer, up_writer))
+        # Every client of these servers speaks first (PostgreSQL's startup, Redis's command).
+        try:
+            first = await reader.read(65536)
+        except ConnectionError:
+            first = b""
+        self.openings.append(first)
+        up_writer.write(first)
+        if not first:
+            writer.close()
+            up_writer.close()
+            return
         for pump in (self._pump(reader, up_writer), self._pump(up_reader, writer, replies=True)):
             task = asyncio.create_task(pump)
             self._pumps.add(task)
@@ -88,3 +107,18 @@ class TcpProxy:
             task.cancel()
         if self._pumps:
             await asyncio.gather(*self._pumps, return_exceptions=True)
+
+
+def database_proxy(url: str, delay: float = 0.0, *, jitter: float = 0.0) -> TcpProxy:
+    """A proxy in front of the database of ``url`` (on TCP or on a Unix socket)."""
+    parsed = dburl.parse(url)
+    host = parsed.host or "127.0.0.1"
+    if parsed.on_socket:
+        host = f"{host}/.s.PGSQL.{parsed.port}"
+    return TcpProxy(host, parsed.port, delay, jitter=jitter)
+
+
+def via_proxy(url: str, proxy: TcpProxy) -> str:
+    """``url`` with the proxy (listening on the loopback) in place of the database."""
+    parsed = dburl.parse(url)
+    return dataclasses.replace(parsed, host="127.0.0.1", port=proxy.port).url()
