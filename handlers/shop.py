@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.account import with_link
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
@@ -33,21 +34,22 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
         principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=ctx.update.chat_id
     )
     campaign = await Campaign.get(id=result.team.campaign_id)
-    return Text(
+    return await with_link(
+        ctx,
         ctx.render(
             "joined.j2",
             team=result.team,
             order=result.order,
             campaign=campaign,
             seats_left=max(result.team.size - result.team.seats_held, 0),
-        )
+        ),
     )
 
 
 @router.route(Command("我的订单", "订单", "orders"))
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     items = await orders.list_orders_for(principal_of(ctx), limit=5)
-    return Text(ctx.render("orders.j2", orders=items))
+    return await with_link(ctx, ctx.render("orders.j2", orders=items))
 
 
 __all__ = ["router", "team_card"]

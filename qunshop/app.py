@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.routes import setup_bot_routes
+from miniapp_api.auth import principal_middleware
 from miniapp_api.routes import setup_routes
 from qunshop.background import outbox_ctx, scheduler_ctx
 from qunshop.clock import Clock
@@ -23,7 +24,8 @@ def create_app(
 ) -> web.Application:
     """``background=False`` leaves out the outbox sender and the clock (tests drive them)."""
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        # principal_middleware inside error_middleware: Redis down is a 503, not a 500.
+        middlewares=[request_id_middleware, error_middleware, principal_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
