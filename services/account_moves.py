@@ -33,8 +33,15 @@ from qunshop.errors import Conflict, ErrorCode
 
 async def refuse_clashes(from_id: uuid.UUID, to_id: uuid.UUID) -> None:
     """Both users hold a seat in an open team of one campaign: neither can simply move."""
-    theirs = Seat.filter(user_id=to_id, in_open_team=True).values_list("campaign_id", flat=True)
-    if await Seat.filter(user_id=from_id, in_open_team=True, campaign_id__in=theirs).exists():
+    theirs = await Seat.filter(user_id=to_id, in_open_team=True).values_list(
+        "campaign_id", flat=True
+    )
+    if (
+        theirs
+        and await Seat.filter(
+            user_id=from_id, in_open_team=True, campaign_id__in=list(theirs)
+        ).exists()
+    ):
         raise Conflict(
             ErrorCode.ACCOUNT_LINK_CONFLICT,
             "this chat identity and your account each hold a seat in the same group buy; "
