@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('community', fields.ForeignKeyField('models.Community', source_field='community_id', null=True, db_constraint=True, to_field='id', related_name='leader_applications', on_delete=OnDelete.CASCADE)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'leader_applications', 'app': 'models', 'constraints': [UniqueConstraint(fields=('user_id',), name='uq_leader_application_pending', condition="status = 'pending'")], 'pk_attr': 'id', 'table_description': 'Someone asks to lead a community; an admin approves (the community is made) or not.'},
+            options={'table': 'leader_applications', 'app': 'models', 'constraints': [UniqueConstraint(fields=('user_id',), name='uq_leader_application_pending', condition="status = 'pending'")], 'pk_attr': 'id', 'table_description': 'Someone asks to lead a community, and an admin approves (the community is made) or not.'},
             bases=['Model'],
         ),
         ops.AddField(

@@ -35,7 +35,7 @@ class ApplicationStatus(StrEnum):
 
 
 class LeaderApplication(Model):
-    """Someone asks to lead a community; an admin approves (the community is made) or not."""
+    """Someone asks to lead a community, and an admin approves (the community is made) or not."""
 
     id = fields.UUIDField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name="leader_applications")
