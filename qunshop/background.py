@@ -17,7 +17,7 @@ from aiohttp import web
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, MESSENGER, PAY, REDIS, SETTINGS, TASKS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
-from services import notify, outbox, refunds
+from services import accounts, notify, outbox, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             notify_url=f"{settings.public_base_url}/pay/wechat/refund-notify",
         ),
         notify.KIND: app[MESSENGER].send,
+        accounts.UNIONID_KIND: functools.partial(
+            accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
+        ),
     }
 
 

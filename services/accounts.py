@@ -21,6 +21,7 @@ import logging
 import os
 import struct
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +32,7 @@ from models.chat import AccountLink, ChatIdentity, LinkVia
 from models.user import User
 from qunshop.chat import Platform
 from qunshop.errors import BadRequest, Conflict, ErrorCode, QunshopError, Unauthenticated
-from services import account_moves, notify
+from services import account_moves, notify, outbox
 from services.chat_users import shell_openid
 
 logger = logging.getLogger(__name__)
@@ -247,6 +248,38 @@ async def note_unionid(
         platform=platform, external_id=external_id, unionid=unionid
     ).exclude(user_id=account.id)
     return await _bind_each(found, account_id=account.id, now=now)
+
+
+UNIONID_KIND = "account.unionid"
+
+
+async def on_follow(*, platform: str, external_id: str, now: datetime) -> None:
+    """An Official Account follow: ask WeChat for the follower's unionid after the commit."""
+    if platform != Platform.WECHAT.value:
+        return
+    await outbox.enqueue(
+        UNIONID_KIND,
+        {"platform": platform, "openid": external_id},
+        dedupe_key=notify.outbox_key("unionid", f"{platform}:{external_id}"),
+        now=now,
+    )
+
+
+async def link_followed(
+    payload: dict[str, str],
+    *,
+    lookup: Callable[[str], Awaitable[str | None]],
+    clock: Callable[[], datetime],
+) -> None:
+    """Outbox handler for ``UNIONID_KIND``: WeChat's answer kept, and linked if it can be."""
+    unionid = await lookup(payload["openid"])
+    if unionid:
+        await note_unionid(
+            platform=payload["platform"],
+            external_id=payload["openid"],
+            unionid=unionid,
+            now=clock(),
+        )
 
 
 async def _bind_each(

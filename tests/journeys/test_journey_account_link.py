@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import xmltodict
 from aiohttp.test_utils import TestClient
 
 from models.chat import AccountLink, ChatIdentity
@@ -25,7 +26,7 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import accounts, groupbuy
 from services.auth import Principal
-from tests.bot.helpers import WeComBot
+from tests.bot.helpers import OA, OPENID, WeComBot, oa_event, oa_text
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 
@@ -230,3 +231,45 @@ async def test_concurrent_links_bind_one_account(
     assert await Order.filter(user_id=winner.id, status=OrderStatus.PENDING_PAYMENT).count() == 1
     assert await Seat.filter(user_id=winner.id).count() == 1
     assert await Order.filter(user_id=link.from_user_id).count() == 0
+
+
+async def test_a_follower_with_a_unionid_is_linked_without_a_link(
+    journey: TestClient, wechat: FakeWeChat, send_outbox: Callable[[], Any]
+) -> None:
+    """The Official Account and the mini-program share an Open Platform account: WeChat says
+    who is who, so following after logging in links at once, and nobody is offered a link."""
+    wechat.sessions["code-zhou"] = {"openid": "o-zhou-mini", "session_key": "sk", "unionid": "u-7"}
+    resp = await journey.post("/api/v1/session", json={"code": "code-zhou"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+    wechat.unionids[OPENID] = "u-7"
+    oa = OA(journey)
+
+    resp = await oa.post_safe(oa_event("subscribe"))
+    assert "欢迎" in xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+    assert await send_outbox() == 1
+    assert wechat.calls_to("/cgi-bin/user/info")[0].query["openid"] == OPENID
+
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert [(i["platform"], i["external_id"]) for i in me["chat_identities"]] == [
+        ("wechat", OPENID)
+    ]
+    assert (await AccountLink.get()).via == "unionid"
+    resp = await oa.post_safe(oa_text("我的订单"))
+    content = xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+    assert "还没有订单" in content and "token=" not in content
+
+
+async def test_a_follower_who_logs_in_later_is_linked_at_login(
+    journey: TestClient, wechat: FakeWeChat, send_outbox: Callable[[], Any]
+) -> None:
+    wechat.unionids[OPENID] = "u-8"
+    oa = OA(journey)
+    await oa.post_safe(oa_event("subscribe"))
+    await send_outbox()
+    assert await AccountLink.all().count() == 0  # nobody to link to yet
+
+    wechat.sessions["code-wu"] = {"openid": "o-wu-mini", "session_key": "sk", "unionid": "u-8"}
+    resp = await journey.post("/api/v1/session", json={"code": "code-wu"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert [i["external_id"] for i in me["chat_identities"]] == [OPENID]
