@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from models.user import Role
 from qunshop.errors import ErrorCode, Forbidden, QunshopError, Unauthenticated
-from qunshop.keys import CLOCK, REDIS, SETTINGS
+from qunshop.keys import CLOCK, ROLE_MARKS, SETTINGS
 from services import roles
 from services.auth import Principal, read_token
 
@@ -38,7 +38,7 @@ async def principal_middleware(request: web.Request, handler: Handler) -> web.St
                 secret=config[SETTINGS].secret_key.get_secret_value(),
                 now=config[CLOCK].now(),
             )
-            request[CALLER] = await roles.current(who, redis=config[REDIS])
+            request[CALLER] = await roles.current(who, marks=config[ROLE_MARKS])
         except QunshopError as exc:
             request[CALLER] = exc
     return await handler(request)

@@ -44,10 +44,10 @@ class LeaderApplication(Model):
     pickup_address = fields.CharField(max_length=255)
     pickup_hours = fields.CharField(max_length=64, default="")
     note = fields.CharField(max_length=500, default="")
-    status = fields.CharEnumField(ApplicationStatus, max_length=16, default="pending")
-    decided_by = fields.ForeignKeyField(
-        "models.User", related_name="leader_decisions", null=True
+    status = fields.CharEnumField(
+        ApplicationStatus, max_length=16, default=ApplicationStatus.PENDING
     )
+    decided_by = fields.ForeignKeyField("models.User", related_name="leader_decisions", null=True)
     decided_at = fields.DatetimeField(null=True)
     reason = fields.CharField(max_length=500, default="")  # why it was rejected
     community = fields.ForeignKeyField(
