@@ -131,6 +131,15 @@ class Messenger:
 
     # Sends ----------------------------------------------------------------------------------
 
+    async def unionid_of(self, openid: str) -> str | None:
+        """The follower's unionid, where WeChat gives one (no Open Platform binding: None)."""
+        base = self.settings.wechat_api_base
+        info = await self._wechat.call(
+            lambda token: messaging.user_info(self.http, base=base, token=token, openid=openid)
+        )
+        unionid = info.get("unionid")
+        return unionid if isinstance(unionid, str) and unionid else None
+
     async def send_custom(self, openid: str, message: dict[str, Any]) -> None:
         """Customer service (text or news); WeChat enforces the 48 h window and 5-message quota."""
         body = messaging.custom_body(openid, message)

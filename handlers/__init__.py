@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import activities, console, events, growth, leader, shop
+from handlers import account, activities, console, events, growth, leader, shop
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
@@ -24,6 +24,7 @@ def build_router() -> Router:
     # Order matters: specific topics first, the fallback last.
     root.include(
         events.router,
+        account.router,
         leader.router,
         console.router,
         growth.router,

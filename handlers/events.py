@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.routing import Context, Event, Router
 from qunshop.chat import Reply, Text
-from services import attribution, groupchat
+from services import accounts, attribution, groupchat
 
 router = Router("events")
 
@@ -19,6 +19,9 @@ async def followed(ctx: Context) -> Reply:
         redis=ctx.redis,
         secret=ctx.settings.secret_key.get_secret_value(),
         now=ctx.now,
+    )
+    await accounts.on_follow(
+        platform=ctx.update.platform.value, external_id=ctx.update.sender, now=ctx.now
     )
     return Text(ctx.render("welcome.j2", returning=(ctx.update.event or "").lower() == "scan"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.account import link_hint
 from handlers.cards import invite_card
 from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
@@ -21,6 +22,7 @@ async def invite(ctx: Context, args: str = "") -> Reply:
         settings=ctx.settings,
         now=ctx.now,
     )
+    await link_hint(ctx, private=True)  # the card is for others: the link goes apart
     return invite_card(ctx, mine)
 
 

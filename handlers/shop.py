@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.account import with_link
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
@@ -44,7 +45,8 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
         principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=ctx.update.chat_id
     )
     campaign = await Campaign.get(id=result.team.campaign_id)
-    return Text(
+    return await with_link(
+        ctx,
         ctx.render(
             "joined.j2",
             team=result.team,
@@ -52,14 +54,14 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
             campaign=campaign,
             seats_left=max(result.team.size - result.team.seats_held, 0),
             minutes=campaign.reservation_minutes,
-        )
+        ),
     )
 
 
 @router.route(Command("我的订单", "订单", "orders"))
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     lines = await storefront.my_orders(principal_of(ctx), limit=5)
-    return Text(ctx.render("orders.j2", lines=lines, tz=ctx.tz))
+    return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
 __all__ = ["router", "team_card"]

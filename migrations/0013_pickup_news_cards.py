@@ -5,7 +5,7 @@ from uuid import uuid4
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_join_campaign_window')]
+    dependencies = [('models', '0012_accounts_and_leaders')]
 
     initial = False
 

@@ -1,28 +1,58 @@
-"""Reading the caller from the bearer token."""
+"""Reading the caller from the bearer token, with the role in force now.
+
+``principal_middleware`` reads the token once per request and asks ``services.roles`` for the
+current role, so a grant or a revocation counts from the next request (the token's own role
+may be two hours old). The views then read the result with ``principal(request)``; a bad
+token is raised only where a view asks for a caller, so public views ignore it.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from models.user import Role
-from qunshop.errors import ErrorCode, Forbidden, Unauthenticated
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.errors import ErrorCode, Forbidden, QunshopError, Unauthenticated
+from qunshop.keys import CLOCK, ROLE_MARKS, SETTINGS
+from services import roles
 from services.auth import Principal, read_token
+
+CALLER = web.RequestKey("qunshop.caller", object)  # a Principal, or the error reading it gave
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+@web.middleware
+async def principal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = _bearer(request)
+    if token is not None:
+        config = request.config_dict
+        try:
+            who = read_token(
+                token,
+                secret=config[SETTINGS].secret_key.get_secret_value(),
+                now=config[CLOCK].now(),
+            )
+            request[CALLER] = await roles.current(who, marks=config[ROLE_MARKS])
+        except QunshopError as exc:
+            request[CALLER] = exc
+    return await handler(request)
 
 
 def principal(request: web.Request) -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
-    settings = request.config_dict[SETTINGS]
-    return read_token(
-        token.strip(),
-        secret=settings.secret_key.get_secret_value(),
-        now=request.config_dict[CLOCK].now(),
-    )
+    found = request.get(CALLER)
+    if isinstance(found, Principal):
+        return found
+    if isinstance(found, QunshopError):
+        raise found
+    raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
 
 
 # Whoever reads a public page without logging in: a shopper who leads nothing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from miniapp_api import (
+    accounts,
     activities,
     admin,
     catalog,
@@ -13,6 +14,7 @@ from miniapp_api import (
     groupbuy,
     growth,
     health,
+    leaders,
     orders,
     pay_notify,
     profile,
@@ -35,3 +37,5 @@ def setup_routes(app: web.Application) -> None:
     pay_notify.setup(app)
     dev.setup(app)
     admin.setup(app)
+    accounts.setup(app)
+    leaders.setup(app)

@@ -12,7 +12,7 @@ from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
 from models.user import Role, User
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
-from services import auth, communities, ratelimit
+from services import accounts, auth, communities, ratelimit
 
 
 class LoginIn(BaseModel):
@@ -29,6 +29,18 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(id=str(user.id), role=user.role, nickname=user.nickname)
+
+
+class ChatIdentityOut(BaseModel):
+    platform: str = Field(description="wechat, wecom or wecom_bot")
+    external_id: str = Field(description="the id on that platform (openid, WeCom userid)")
+    linked_at: datetime | None = Field(description="when it was linked; None: always was")
+
+
+class MeOut(UserOut):
+    chat_identities: list[ChatIdentityOut] = Field(
+        description="the chat identities linked to this account: the bot knows them as you"
+    )
 
 
 class SessionOut(BaseModel):
@@ -61,10 +73,24 @@ async def create_session(request: web.Request) -> web.Response:
     )
 
 
-@endpoint(summary="The caller", tags=("session",), response=UserOut, auth=True)
+@endpoint(
+    summary="The caller, with the chat identities linked to the account",
+    tags=("session",),
+    response=MeOut,
+    auth=True,
+)
 async def me(request: web.Request) -> web.Response:
     user = await communities.current_user(principal(request))
-    return respond(UserOut.of(user))
+    linked = await accounts.identities_of(user.id)
+    return respond(
+        MeOut(
+            **UserOut.of(user).model_dump(),
+            chat_identities=[
+                ChatIdentityOut(platform=i.platform, external_id=i.external_id, linked_at=when)
+                for i, when in linked
+            ],
+        )
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.migrations.constraints import UniqueConstraint
 from tortoise.models import Model
 
 
@@ -26,3 +27,42 @@ class User(Model):
 
     def __str__(self) -> str:
         return f"User({self.openid}, {self.role})"
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class LeaderApplication(Model):
+    """Someone asks to lead a community, and an admin approves (the community is made) or not."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="leader_applications")
+    community_name = fields.CharField(max_length=64)
+    pickup_name = fields.CharField(max_length=64)
+    pickup_address = fields.CharField(max_length=255)
+    pickup_hours = fields.CharField(max_length=64, default="")
+    note = fields.CharField(max_length=500, default="")
+    status = fields.CharEnumField(
+        ApplicationStatus, max_length=16, default=ApplicationStatus.PENDING
+    )
+    decided_by = fields.ForeignKeyField("models.User", related_name="leader_decisions", null=True)
+    decided_at = fields.DatetimeField(null=True)
+    reason = fields.CharField(max_length=500, default="")  # why it was rejected
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="leader_applications", null=True
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "leader_applications"
+        constraints = (
+            # One pending application per person: a second one while waiting is refused.
+            UniqueConstraint(
+                fields=("user_id",),
+                name="uq_leader_application_pending",
+                condition="status = 'pending'",
+            ),
+        )

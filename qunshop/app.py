@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.routes import setup_bot_routes
+from miniapp_api.auth import principal_middleware
 from miniapp_api.routes import setup_routes
 from qunshop import standin
 from qunshop.background import outbox_ctx, scheduler_ctx
@@ -29,8 +30,14 @@ def create_app(
     if standin_bases:  # development with no API base: WeChat is this server's own stand-in
         settings = standin.route_to_standin(settings)
     app = web.Application(
-        # The pages' errors render as pages: that middleware sits inside the JSON one.
-        middlewares=[request_id_middleware, error_middleware, page_error_middleware],
+        # The pages' errors render as pages: that middleware sits inside the JSON one;
+        # principal_middleware inside both: Redis down is a 503 (or its page), not a 500.
+        middlewares=[
+            request_id_middleware,
+            error_middleware,
+            page_error_middleware,
+            principal_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -18,7 +18,7 @@ from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SET
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
-from services import news, notify, outbox, refunds, share_cards
+from services import accounts, news, notify, outbox, refunds, share_cards
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             redis=app[REDIS],
             settings=settings,
             now=app[CLOCK].now,
+        ),
+        accounts.UNIONID_KIND: functools.partial(
+            accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
         ),
     }
 

@@ -29,6 +29,18 @@ class ErrorCode(StrEnum):
     WECHAT_RATE_LIMITED = "wechat_rate_limited"
     WECHAT_USER_BLOCKED = "wechat_user_blocked"
     WECHAT_UNAVAILABLE = "wechat_unavailable"
+    # accounts: chat identities linked to mini-program accounts; roles and leaders
+    LINK_TOKEN_INVALID = "link_token_invalid"
+    LINK_TOKEN_EXPIRED = "link_token_expired"
+    LINK_TOKEN_USED = "link_token_used"
+    CHAT_IDENTITY_LINKED_ELSEWHERE = "chat_identity_linked_elsewhere"
+    ACCOUNT_LINK_CONFLICT = "account_link_conflict"
+    LEADER_CODE_INVALID = "leader_code_invalid"
+    APPLICATION_NOT_FOUND = "application_not_found"
+    APPLICATION_PENDING = "application_pending"
+    APPLICATION_DECIDED = "application_decided"
+    ALREADY_LEADER = "already_leader"
+    OWN_ROLE = "own_role"
     # catalog and communities
     USER_NOT_FOUND = "user_not_found"
     PRODUCT_NOT_FOUND = "product_not_found"

@@ -16,6 +16,7 @@ from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
 from services.chat_gate import ChatGate
 from services.flashgate import FlashGate
+from services.roles import RoleMarks
 from wechat.api import PayClient
 
 if TYPE_CHECKING:
@@ -37,5 +38,6 @@ DISPATCH = web.AppKey("qunshop.dispatch", Dispatch)
 CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
 FLASH_GATE = web.AppKey("qunshop.flash_gate", FlashGate)
 CHAT_GATE = web.AppKey("qunshop.chat_gate", ChatGate)
+ROLE_MARKS = web.AppKey("qunshop.role_marks", RoleMarks)
 # Typed by annotation only: the doors import these keys and must not import bot/.
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")

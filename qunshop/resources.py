@@ -24,6 +24,7 @@ from qunshop.keys import (
     MESSENGER,
     PAY,
     REDIS,
+    ROLE_MARKS,
     SETTINGS,
     TASKS,
 )
@@ -31,6 +32,7 @@ from qunshop.tasks import TaskTracker
 from qunshop.templates import chat_environment
 from services.chat_gate import ChatGate
 from services.flashgate import FlashGate
+from services.roles import RoleMarks
 from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ async def messenger_ctx(app: web.Application) -> AsyncIterator[None]:
 async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     tracker = TaskTracker()
     app[TASKS] = tracker
+    app[ROLE_MARKS] = RoleMarks(app[REDIS], tracker)  # batches on the tracker: built with it
     yield
     await tracker.drain()
 

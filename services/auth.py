@@ -124,6 +124,11 @@ async def login(
     elif session.get("unionid") and user.unionid != session["unionid"]:
         user.unionid = session["unionid"]
         await user.save(update_fields=["unionid"])
+    if user.unionid:
+        # Here, not at the top: services.accounts builds on this module's Principal.
+        from services import accounts
+
+        await accounts.link_by_unionid(account=user, now=now)
     await redis.set(
         session_key_name(user.id),
         session["session_key"],

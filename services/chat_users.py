@@ -67,6 +67,13 @@ async def user(user_id: uuid.UUID) -> User:
     return found
 
 
+def shell_openid(platform: str, external_id: str) -> str:
+    """The openid of the chat-only user made on first contact: no WeChat openid has a colon.
+
+    A chat identity whose user still has this openid is not linked to an account yet."""
+    return f"{platform}:{external_id}"[:64]
+
+
 async def user_for(*, platform: str, external_id: str, now: datetime) -> User:
     identity = await ChatIdentity.get_or_none(
         platform=platform, external_id=external_id
@@ -77,7 +84,7 @@ async def user_for(*, platform: str, external_id: str, now: datetime) -> User:
         return identity.user
     try:
         async with in_transaction():
-            user = await User.create(openid=f"{platform}:{external_id}"[:64])
+            user = await User.create(openid=shell_openid(platform, external_id))
             await ChatIdentity.create(
                 platform=platform, external_id=external_id, user=user, last_seen_at=now
             )
@@ -87,6 +94,12 @@ async def user_for(*, platform: str, external_id: str, now: datetime) -> User:
             platform=platform, external_id=external_id
         ).prefetch_related("user")
         return identity.user
+
+
+async def identity_for(*, platform: str, external_id: str, now: datetime) -> ChatIdentity:
+    """The sender's chat identity, made on first contact as ``user_for`` makes it."""
+    await user_for(platform=platform, external_id=external_id, now=now)
+    return await ChatIdentity.get(platform=platform, external_id=external_id)
 
 
 async def community_of_chat(chat_id: str) -> Community | None:

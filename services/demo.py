@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from tortoise.transactions import in_transaction
 
 from models.catalog import Product, Sku
+from models.chat import ChatIdentity
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
+from qunshop.chat import Platform
 from services import campaigns, groupbuy
 from services.auth import Principal
 
@@ -61,6 +63,10 @@ async def seed(*, settings: Settings) -> str:
                 sku_count += 1
     assert first_sku is not None
     now = datetime.now(tz=UTC)
+    # The demo leader's chat identities, as if they had typed their 认证 code already, so
+    # `qunshop chat --user demo-leader` (WeCom bot, or --platform wechat) is the leader.
+    for platform in (Platform.WECOM_BOT, Platform.WECHAT):
+        await ChatIdentity.create(platform=platform.value, external_id=leader.openid, user=leader)
     campaign = await campaigns.create_campaign(
         principal=Principal(user_id=leader.id, role=leader.role),
         draft=campaigns.CampaignDraft(

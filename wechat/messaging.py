@@ -180,6 +180,27 @@ async def _send(
     )
 
 
+async def user_info(
+    http: aiohttp.ClientSession,
+    *,
+    base: str,
+    token: str,
+    openid: str,
+    timeout: float = SEND_TIMEOUT,
+) -> dict[str, Any]:
+    """An Official Account follower's profile; ``unionid`` is in it when the account is bound
+    to an Open Platform account (cgi-bin/user/info)."""
+    return await _call(
+        http,
+        "GET",
+        f"{base}/cgi-bin/user/info",
+        what="user/info",
+        timeout=timeout,
+        params={"access_token": token, "openid": openid, "lang": "zh_CN"},
+        secrets=(token,),
+    )
+
+
 async def send_custom(
     http: aiohttp.ClientSession,
     *,

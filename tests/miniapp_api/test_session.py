@@ -89,14 +89,19 @@ async def test_token_is_accepted_by_me(frozen: TestClient, wechat: FakeWeChat) -
     resp = await frozen.get("/api/v1/me", headers={"Authorization": f"Bearer {login['token']}"})
 
     assert resp.status == 200
-    assert await resp.json() == login["user"]
+    assert await resp.json() == {**login["user"], "chat_identities": []}
 
 
 async def test_me_reads_the_current_row(client: TestClient, settings: Settings) -> None:
     user = await make_user(Role.LEADER, nickname="王团长")
     resp = await client.get("/api/v1/me", headers=auth(user, settings))
     assert resp.status == 200
-    assert await resp.json() == {"id": str(user.id), "role": "leader", "nickname": "王团长"}
+    assert await resp.json() == {
+        "id": str(user.id),
+        "role": "leader",
+        "nickname": "王团长",
+        "chat_identities": [],
+    }
 
 
 async def test_token_expires(frozen: TestClient, wechat: FakeWeChat, clock: FrozenClock) -> None:

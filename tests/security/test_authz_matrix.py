@@ -125,8 +125,43 @@ def _now() -> float:
     return datetime.now(tz=UTC).timestamp()
 
 
+NO_APPLICATION = "00000000-0000-4000-8000-000000000000"
+ADMINS_ONLY = {"shopper": _s(403), "leader": _s(403)}
+
+
+def _target(side: Side) -> dict[str, str]:
+    return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
+
+
 ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
+    # Accounts, roles and leaders: admins only, or the caller's own.
+    ("GET", "/api/v1/admin/leader-applications"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/leader-applications/{application_id}/approve"): Entry(
+        ids=_target, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/admin/leader-applications/{application_id}/reject"): Entry(
+        body=lambda w, _: {"reason": "no"}, ids=_target, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/admin/users/{user_id}/roles"): Entry(
+        body=lambda w, _: {"role": "admin"}, ids=_target, **ADMINS_ONLY
+    ),
+    ("DELETE", "/api/v1/admin/users/{user_id}/roles/{role}"): Entry(ids=_target, **ADMINS_ONLY),
+    ("GET", "/api/v1/me/leader/application"): Entry(shopper=_s(404), leader=_s(404)),
+    # A shopper's application is their own new row; a leader already leads.
+    ("POST", "/api/v1/me/leader/application"): Entry(
+        body=lambda w, _: {
+            "community_name": "hijack",
+            "pickup_name": "x",
+            "pickup_address": "y",
+        },
+        shopper=CREATED,
+        leader=_s(409),
+    ),
+    ("POST", "/api/v1/me/leader/chat-code"): Entry(shopper=_s(403), leader=CREATED),
+    ("POST", "/api/v1/me/links"): Entry(
+        body=lambda w, _: {"token": "not-a-link"}, shopper=_s(400), leader=_s(400)
+    ),
     ("POST", "/api/v1/attribution/entries"): Entry(
         body=lambda w, _: {"code": w.a.share_code}, **OWN
     ),

@@ -90,6 +90,9 @@ def _known_ids(world: World) -> dict[str, str]:
         "sku_id": a.sku_id,
         "team_ref": a.team_code,
         "code": a.share_code,
+        "user_id": str(a.shopper.id),
+        "role": "leader",
+        "application_id": "00000000-0000-4000-8000-000000000000",
     }
 
 

@@ -112,6 +112,7 @@ class FakeWeChat:
     subscribe_refused: set[str] = field(default_factory=set)  # openids answered 43101
     subscribe_messages: list[dict[str, Any]] = field(default_factory=list)
     wecom_app_messages: list[dict[str, Any]] = field(default_factory=list)
+    unionids: dict[str, str] = field(default_factory=dict)  # OA openid -> unionid (user/info)
     robot_limit: int = 20  # messages per robot key per clock minute, then 45009
     robot_clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)
     robot_messages: dict[str, list[tuple[datetime, dict[str, Any]]]] = field(default_factory=dict)
@@ -446,6 +447,17 @@ class FakeWeChat:
         self.subscribe_messages.append(body)
         return self._error(0, "ok")
 
+    async def user_info(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return refused
+        openid = call.query.get("openid", "")
+        answer: dict[str, Any] = {"subscribe": 1, "openid": openid, "language": "zh_CN"}
+        if openid in self.unionids:
+            answer["unionid"] = self.unionids[openid]
+        return web.json_response(answer)
+
     async def wecom_message_send(self, request: web.Request) -> web.Response:
         call = await self._record(request)
         refused = self._token_error(call, self.wecom_token) or self._scripted(call.path)
@@ -541,6 +553,7 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.set_updatable_msg)
         app.router.add_post("/cgi-bin/stable_token", self.stable_token)
         app.router.add_get("/cgi-bin/gettoken", self.gettoken)
+        app.router.add_get("/cgi-bin/user/info", self.user_info)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
         app.router.add_post("/cgi-bin/message/subscribe/send", self.subscribe_send)
         app.router.add_post("/cgi-bin/message/send", self.wecom_message_send)

@@ -1,0 +1,275 @@
+"""A shopper who joins in the group chat, then pays in the mini-program: one person, one account.
+
+Li Si joins a team by typing 参团 in the WeCom group. The order belongs to her chat identity;
+the bot sends her, alone, a link. She opens it, logs in to the mini-program and links: the
+order is hers there, she can pay it, and the bot knows her account from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import xmltodict
+from aiohttp.test_utils import TestClient
+
+from models.chat import AccountLink, ChatIdentity
+from models.community import Community
+from models.groupbuy import Seat
+from models.order import Order, OrderStatus
+from models.user import User
+from qunshop.clock import FrozenClock
+from qunshop.config import Settings
+from services import accounts, groupbuy
+from services.auth import Principal
+from tests.bot.helpers import OA, OPENID, WeComBot, oa_event, oa_text
+from tests.support.factories import auth, make_campaign, make_community, make_user
+from tests.support.fake_wechat import FakeWeChat
+
+GROUP = "wrkSFfCgAAxxxx"
+TOKEN = re.compile(r"pages/link/index\?token=([A-Za-z0-9_-]+)")
+
+
+async def say(bot: WeComBot, text: str, sender: str) -> str:
+    frame = await bot.reply(bot.text(f"@群团购助手 {text}", sender=sender, chat_id=GROUP))
+    assert frame is not None and frame["stream"]["finish"] is True
+    return frame["stream"]["content"]
+
+
+async def log_in(client: TestClient, wechat: FakeWeChat, openid: str) -> dict[str, str]:
+    wechat.sessions[f"code-{openid}"] = {"openid": openid, "session_key": "sk-" + openid}
+    resp = await client.post("/api/v1/session", json={"code": f"code-{openid}"})
+    assert resp.status == 200, await resp.text()
+    return {"Authorization": f"Bearer {(await resp.json())['token']}"}
+
+
+async def open_team(clock: FrozenClock) -> str:
+    community = await make_community(name="阳光花园")
+    await Community.filter(id=community.id).update(chat_id=GROUP)
+    campaign = await make_campaign(community, team_size=3, group_price=2990, now=clock.now())
+    head = await make_user()
+    started = await groupbuy.start_team(
+        principal=Principal(head.id, head.role), campaign_id=str(campaign.id), now=clock.now()
+    )
+    return started.team.code
+
+
+async def link_sent_to(wechat: FakeWeChat, userid: str) -> str:
+    """The WeCom app message the bot sent to ``userid`` alone: the link token in it."""
+    sent = [m for m in wechat.wecom_app_messages if m["touser"] == userid]
+    assert len(sent) == 1, sent
+    content = sent[0]["text"]["content"]
+    assert "关联小程序账号" in content and "/h5/link?token=" in content
+    found = TOKEN.search(content)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_a_group_shopper_links_and_pays(
+    journey: TestClient,
+    wechat: FakeWeChat,
+    clock: FrozenClock,
+    send_outbox: Callable[[], Any],
+) -> None:
+    code = await open_team(clock)
+    bot = WeComBot(journey)
+
+    # In the group: she joins. The reply says where to pay, and that a link came privately;
+    # the group sees no token.
+    joined = await say(bot, f"参团 {code}", sender="li-si")
+    assert "已为你占座" in joined and "¥29.90" in joined
+    assert "关联链接已私信发给你" in joined and "token=" not in joined
+    assert await send_outbox() >= 1
+    token = await link_sent_to(wechat, "li-si")
+
+    # In the mini-program: logged in, but the order is her chat identity's, not yet hers.
+    headers = await log_in(journey, wechat, "o-lisi-mini")
+    assert (await (await journey.get("/api/v1/orders", headers=headers)).json())["items"] == []
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert me["chat_identities"] == []
+
+    # She opens the link: linked, the order moved over.
+    resp = await journey.post("/api/v1/me/links", json={"token": token}, headers=headers)
+    assert resp.status == 200, await resp.text()
+    linked = await resp.json()
+    assert linked["platform"] == "wecom_bot" and linked["external_id"] == "li-si"
+    assert linked["already"] is False and linked["moved"]["orders"] == 1
+    assert linked["moved"]["seats"] == 1
+
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert [(i["platform"], i["external_id"]) for i in me["chat_identities"]] == [
+        ("wecom_bot", "li-si")
+    ]
+    assert me["chat_identities"][0]["linked_at"] is not None
+    orders = (await (await journey.get("/api/v1/orders", headers=headers)).json())["items"]
+    assert len(orders) == 1
+    assert orders[0]["amount"] == 2990 and orders[0]["status"] == "pending_payment"
+
+    # She pays: prepay answers with wx.requestPayment's parameters for her own openid.
+    resp = await journey.post(f"/api/v1/orders/{orders[0]['id']}/prepay", headers=headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["package"].startswith("prepay_id=")
+    [placed] = wechat.pay_orders.values()
+    assert placed["openid"] == "o-lisi-mini" and placed["total_fee"] == "2990"
+
+    # The same link again changes nothing.
+    resp = await journey.post("/api/v1/me/links", json={"token": token}, headers=headers)
+    assert resp.status == 409 and (await resp.json())["code"] == "link_token_used"
+    assert await AccountLink.all().count() == 1
+
+    # Back in the group: the bot knows her account, and offers no more links.
+    mine = await say(bot, "我的订单", sender="li-si")
+    assert "¥29.90" in mine and "待支付" in mine and "关联" not in mine
+    assert await send_outbox() == 0
+
+
+async def test_a_one_to_one_reply_carries_the_link(journey: TestClient, wechat: FakeWeChat) -> None:
+    bot = WeComBot(journey)
+    frame = await bot.reply(bot.text("我的订单", sender="zhao-liu", chat_id=None))
+    assert frame is not None
+    content = frame["stream"]["content"]
+    assert "还没有订单" in content and "小程序打开：pages/link/index?token=" in content
+    assert "电脑上打开：http://127.0.0.1:8080/h5/link?token=" in content
+
+
+async def test_bad_links_are_refused_and_change_nothing(
+    journey: TestClient,
+    wechat: FakeWeChat,
+    clock: FrozenClock,
+    send_outbox: Callable[[], Any],
+) -> None:
+    code = await open_team(clock)
+    bot = WeComBot(journey)
+    await say(bot, f"参团 {code}", sender="li-si")
+    await send_outbox()
+    token = await link_sent_to(wechat, "li-si")
+    chat_user = (await ChatIdentity.get(external_id="li-si").prefetch_related("user")).user
+    headers = await log_in(journey, wechat, "o-lisi-mini")
+
+    async def refused(body: dict[str, Any], status: int, code: str) -> None:
+        resp = await journey.post("/api/v1/me/links", json=body, headers=headers)
+        assert resp.status == status, await resp.text()
+        problem = await resp.json()
+        assert problem["code"] == code
+        assert await AccountLink.all().count() == 0
+        assert await Order.filter(user_id=chat_user.id).count() == 1
+
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    await refused({"token": forged}, 400, "link_token_invalid")
+    await refused({"token": "not-a-token"}, 400, "link_token_invalid")
+    await refused({"token": ""}, 422, "validation_failed")
+    resp = await journey.post("/api/v1/me/links", json={"token": token})
+    assert resp.status == 401  # a link needs a logged-in account
+
+    clock.advance(timedelta(minutes=31))
+    await refused({"token": token}, 400, "link_token_expired")
+
+
+async def test_a_chat_identity_linked_elsewhere_stays_put(
+    journey: TestClient, wechat: FakeWeChat, clock: FrozenClock, send_outbox: Callable[[], Any]
+) -> None:
+    bot = WeComBot(journey)
+    frame = await bot.reply(bot.text("我的订单", sender="li-si", chat_id=None))
+    assert frame is not None
+    first = TOKEN.search(frame["stream"]["content"])
+    frame = await bot.reply(bot.text("我的订单", sender="li-si", chat_id=None))
+    assert frame is not None
+    second = TOKEN.search(frame["stream"]["content"])
+    assert first and second and first.group(1) != second.group(1)
+
+    mine = await log_in(journey, wechat, "o-lisi-mini")
+    other = await log_in(journey, wechat, "o-someone-else")
+    ok = await journey.post("/api/v1/me/links", json={"token": first.group(1)}, headers=mine)
+    assert ok.status == 200
+    resp = await journey.post("/api/v1/me/links", json={"token": second.group(1)}, headers=other)
+    assert resp.status == 409
+    assert (await resp.json())["code"] == "chat_identity_linked_elsewhere"
+    identity = await ChatIdentity.get(external_id="li-si").prefetch_related("user")
+    assert identity.user.openid == "o-lisi-mini"
+
+
+@pytest.mark.usefixtures("postgres_only")
+async def test_concurrent_links_bind_one_account(
+    journey: TestClient, wechat: FakeWeChat, clock: FrozenClock, settings: Settings
+) -> None:
+    """Twenty accounts redeem twenty links to one chat identity at once: one wins, whole."""
+    code = await open_team(clock)
+    bot = WeComBot(journey)
+    await say(bot, f"参团 {code}", sender="li-si")
+    secret = settings.secret_key.get_secret_value()
+    # As many links as twenty replies would carry (the chat's rate limit stops a real sender
+    # well before twenty, so they are issued by the service that signs the replies' links).
+    tokens = [
+        await accounts.link_token_for(
+            platform="wecom_bot", external_id="li-si", secret=secret, now=clock.now()
+        )
+        for _ in range(20)
+    ]
+    # Twenty mini-program accounts (the login door's per-address limit allows ten a minute).
+    logins = [auth(await make_user(), settings, clock.now()) for _ in range(20)]
+
+    answers = await asyncio.gather(
+        *(
+            journey.post("/api/v1/me/links", json={"token": t}, headers=h)
+            for t, h in zip(tokens, logins, strict=True)
+        )
+    )
+    statuses = sorted(r.status for r in answers)
+    assert statuses == [200] + [409] * 19
+    codes = {(await r.json())["code"] for r in answers if r.status == 409}
+    assert codes == {"chat_identity_linked_elsewhere"}
+
+    assert await AccountLink.all().count() == 1
+    link = await AccountLink.get()
+    identity = await ChatIdentity.get(external_id="li-si")
+    assert identity.user_id == link.account_id
+    winner = await User.get(id=link.account_id)
+    assert await Order.filter(user_id=winner.id, status=OrderStatus.PENDING_PAYMENT).count() == 1
+    assert await Seat.filter(user_id=winner.id).count() == 1
+    assert await Order.filter(user_id=link.from_user_id).count() == 0
+
+
+async def test_a_follower_with_a_unionid_is_linked_without_a_link(
+    journey: TestClient, wechat: FakeWeChat, send_outbox: Callable[[], Any]
+) -> None:
+    """The Official Account and the mini-program share an Open Platform account: WeChat says
+    who is who, so following after logging in links at once, and nobody is offered a link."""
+    wechat.sessions["code-zhou"] = {"openid": "o-zhou-mini", "session_key": "sk", "unionid": "u-7"}
+    resp = await journey.post("/api/v1/session", json={"code": "code-zhou"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+    wechat.unionids[OPENID] = "u-7"
+    oa = OA(journey)
+
+    resp = await oa.post_safe(oa_event("subscribe"))
+    assert "欢迎" in xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+    assert await send_outbox() == 1
+    assert wechat.calls_to("/cgi-bin/user/info")[0].query["openid"] == OPENID
+
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert [(i["platform"], i["external_id"]) for i in me["chat_identities"]] == [
+        ("wechat", OPENID)
+    ]
+    assert (await AccountLink.get()).via == "unionid"
+    resp = await oa.post_safe(oa_text("我的订单"))
+    content = xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+    assert "还没有订单" in content and "token=" not in content
+
+
+async def test_a_follower_who_logs_in_later_is_linked_at_login(
+    journey: TestClient, wechat: FakeWeChat, send_outbox: Callable[[], Any]
+) -> None:
+    wechat.unionids[OPENID] = "u-8"
+    oa = OA(journey)
+    await oa.post_safe(oa_event("subscribe"))
+    await send_outbox()
+    assert await AccountLink.all().count() == 0  # nobody to link to yet
+
+    wechat.sessions["code-wu"] = {"openid": "o-wu-mini", "session_key": "sk", "unionid": "u-8"}
+    resp = await journey.post("/api/v1/session", json={"code": "code-wu"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+    me = await (await journey.get("/api/v1/me", headers=headers)).json()
+    assert [i["external_id"] for i in me["chat_identities"]] == [OPENID]
