@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "models.chat",
     "models.activity",
     "models.growth",
+    "models.audit",
 ]
 MIGRATIONS_MODULE = "migrations"
 

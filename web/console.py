@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from models.user import Role
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from services import communities, console_login, group_stats, pickup
@@ -46,7 +47,7 @@ async def login_form(*, query: MultiDictProxy[str]) -> dict[str, Any]:
 @page("POST", "/console/login", forms=True)
 async def login(*, form: dict[str, str], config: Resources) -> web.StreamResponse:
     user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
-    response = see_other("/console")
+    response = see_other("/admin" if user.role is Role.ADMIN else "/console")
     await session.open_session(
         response, user_id=user.id, redis=config[REDIS], settings=config[SETTINGS]
     )

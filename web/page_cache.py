@@ -4,8 +4,10 @@ A card shared into a 500-member group is opened by hundreds of phones within sec
 every one of them is shown the same HTML (the page has no session, no CSRF token and no
 per-visitor value; the visit is counted by the page's beacon, not by this GET). So the
 HTML is rendered once per path and then served from memory until it is ``fresh`` old, by
-the app's clock. Requests that arrive while a render is running wait for it (single-flight)
-instead of starting their own.
+the app's clock. The first request after that renders it again; requests arriving during
+that render get the previous copy (older than ``fresh`` only by the render's own time), and
+when there is no copy yet they wait for the render (single-flight) instead of starting
+their own.
 
 Why a second of staleness is acceptable: the page is a picture of the team for a person
 deciding whether to join, and joining happens in the mini-program, which reads the
@@ -65,6 +67,10 @@ class PageCache:
         if kept is not None and self._fresh(kept, now, fresh):
             return web.Response(body=kept.body, headers=kept.headers)
         running = self._rendering.get(key)
+        if running is not None and kept is not None:
+            # Being refreshed: the copy just past its second serves until the new one is in,
+            # so a burst never queues behind the refresh.
+            return web.Response(body=kept.body, headers=kept.headers)
         if running is not None:
             try:
                 kept = await asyncio.shield(running)
