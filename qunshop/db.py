@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "models.activity",
     "models.growth",
     "models.pickup",
+    "models.audit",
 ]
 MIGRATIONS_MODULE = "migrations"
 

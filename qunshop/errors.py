@@ -88,6 +88,9 @@ class ErrorCode(StrEnum):
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_CODE_NOT_YOURS = "pickup_code_not_yours"
     ORDER_NOT_READY_FOR_PICKUP = "order_not_ready_for_pickup"
+    # operator console
+    OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
+    OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"
 
 
 class QunshopError(Exception):

@@ -3,14 +3,17 @@ today's pickups (verify a code). Each page calls the same services the chat and 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from models.user import Role
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
-from services import communities, console_login, group_stats, pickup
+from services import communities, console_login, earnings, group_days, group_stats, pickup
 from web import session
 from web.auth import Leader
 from web.errors import MESSAGES
@@ -46,7 +49,7 @@ async def login_form(*, query: MultiDictProxy[str]) -> dict[str, Any]:
 @page("POST", "/console/login", forms=True)
 async def login(*, form: dict[str, str], config: Resources) -> web.StreamResponse:
     user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
-    response = see_other("/console")
+    response = see_other("/admin" if user.role is Role.ADMIN else "/console")
     await session.open_session(
         response, user_id=user.id, redis=config[REDIS], settings=config[SETTINGS]
     )
@@ -61,15 +64,30 @@ async def logout(*, request: web.Request) -> web.StreamResponse:
 
 
 @page("GET", "/console", auth=Leader, template="console/home.html")
-async def home(*, principal: Principal) -> dict[str, Any]:
+async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     cards = [c for c in await communities.my_communities(actor=principal) if c.is_leader]
-    groups = {
-        c.community.id: await group_stats.for_community(
-            principal=principal, community_id=str(c.community.id)
+    settings = config[SETTINGS]
+    groups, days = {}, {}
+    for card in cards:
+        key = str(card.community.id)
+        groups[card.community.id] = await group_stats.for_community(
+            principal=principal, community_id=key
         )
-        for c in cards
-    }
-    return {"cards": cards, "groups": groups}
+        days[card.community.id] = await group_days.by_day(
+            principal=principal,
+            community_id=key,
+            now=config[CLOCK].now(),
+            timezone=settings.timezone,
+        )
+    return {"cards": cards, "groups": groups, "days": days}
+
+
+@page("GET", "/console/earnings", auth=Leader, template="console/earnings.html")
+async def my_earnings(*, principal: Principal, config: Resources) -> dict[str, Any]:
+    summary = await earnings.summary(
+        principal.user_id, now=config[CLOCK].now(), timezone=config[SETTINGS].timezone
+    )
+    return {"summary": summary, "statements": await earnings.statements_of(principal.user_id)}
 
 
 @page("GET", "/console/pickups", auth=Leader, template="console/pickups.html")
@@ -78,6 +96,37 @@ async def pickups(
 ) -> dict[str, Any]:
     day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
     return {"day": day, "note": query.get("note", "")[:MAX_NOTE]}
+
+
+@page("GET", "/console/pickups.csv", auth=Leader)
+async def pickups_csv(*, principal: Principal, config: Resources) -> web.StreamResponse:
+    """Today's pick list as a spreadsheet (UTF-8 with BOM, so Excel reads the Chinese)."""
+    day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["状态", "买家", "商品", "数量", "订单号"])
+    for state, lines in (("待提货", day.waiting), ("已提货", day.picked_up)):
+        for line in lines:
+            writer.writerow(
+                [
+                    state,
+                    _cell(line.buyer),
+                    _cell(line.item),
+                    line.order.quantity,
+                    line.order.out_trade_no,
+                ]
+            )
+    return web.Response(
+        body=("\ufeff" + out.getvalue()).encode(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="pickups-{day.day}.csv"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @page("POST", "/console/pickups/verify", auth=Leader)

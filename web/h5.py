@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -31,10 +32,14 @@ VISITOR_COOKIE = "qs_vid"
 VISITOR_SECONDS = 365 * 24 * 3600
 LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 MAX_REF = 64
+# How stale a team page may be: a seat taken shows on a load a second later (joining itself
+# happens in the mini-program, against the database), and the countdown ticks client-side.
+TEAM_PAGE_FRESH = timedelta(seconds=1)
 
 
-def _page_url(config: Resources, request: web.Request) -> str:
-    return f"{config[SETTINGS].public_base_url}{request.rel_url.path_qs}"
+def _page_url(config: Resources, request: web.Request, *, with_query: bool = True) -> str:
+    where = request.rel_url.path_qs if with_query else request.rel_url.path
+    return f"{config[SETTINGS].public_base_url}{where}"
 
 
 def _ticket(
@@ -49,26 +54,33 @@ def _ticket(
 
 
 async def _values(
-    config: Resources, request: web.Request, view: Any, ticket: str, **extra: Any
+    config: Resources,
+    request: web.Request,
+    view: Any,
+    ticket: str,
+    *,
+    with_query: bool = True,
+    **extra: Any,
 ) -> dict[str, Any]:
+    url = _page_url(config, request, with_query=with_query)
     return {
         "page": view,
         "state": getattr(view, "state", "open"),
-        "ways": await ways_in(
-            config, path=view.path, query=view.query, page_url=_page_url(config, request)
-        ),
-        "page_url": _page_url(config, request),
+        "ways": await ways_in(config, path=view.path, query=view.query, page_url=url),
+        "page_url": url,
         "visit_ticket": ticket,
         **extra,
     }
 
 
-@page("GET", "/h5/teams/{code}", template="h5/team.html")
+@page("GET", "/h5/teams/{code}", template="h5/team.html", shared=TEAM_PAGE_FRESH)
 async def team(*, code: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    """The page every shared card opens, in bursts: its HTML is the same for every visitor
+    (the sharer's ``?s=`` is read by the page's script), so it is kept for a second."""
     view = await h5_pages.team_page(code, now=config[CLOCK].now())
     campaign = view.campaign
     ticket = _ticket(config, f"team:{view.team.code}", campaign.community_id, campaign.id)
-    return await _values(config, request, view, ticket)
+    return await _values(config, request, view, ticket, with_query=False)
 
 
 @page("GET", "/h5/campaigns/{campaign_id}", template="h5/campaign.html")

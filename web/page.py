@@ -21,15 +21,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from qunshop.errors import BadRequest, ErrorCode
-from qunshop.keys import SETTINGS
+from qunshop.keys import CLOCK, SETTINGS
 from web import session
+from web.page_cache import PageCache
 from web.render import render
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from qunshop.keys import Resources
     from services.auth import Principal
 
 Handler = Callable[..., Awaitable[Any]]
+PAGE_CACHE = web.AppKey("qunshop.page_cache", PageCache)
 MAX_FIELD = 2000  # characters of one form field
 
 
@@ -69,10 +73,17 @@ def page(
     template: str | None = None,
     auth: Auth | None = None,
     forms: bool = False,
+    shared: timedelta | None = None,
 ) -> Callable[[Handler], Handler]:
+    """``shared``: the page's HTML is the same for every visitor and may be served from
+    memory for this long after it was rendered (web/page_cache.py); keyed by the path,
+    so the handler must not read ``query`` or ``request``'s query string."""
+
     def declare(handler: Handler) -> Handler:
         wanted = set(inspect.signature(handler).parameters)
         with_csrf = forms or auth is not None
+        if shared is not None and (with_csrf or method != "GET" or "query" in wanted):
+            raise TypeError(f"{handler.__name__}: only a public GET page can be shared")
 
         async def view(request: web.Request) -> web.StreamResponse:
             config = request.config_dict
@@ -114,13 +125,24 @@ def page(
                 )
             return response
 
-        view.__name__ = handler.__name__
-        PAGES.append(Page(method, path, view, template, auth))
+        async def shared_view(request: web.Request) -> web.StreamResponse:
+            config = request.config_dict
+            return await config[PAGE_CACHE].serve(
+                request.path,
+                now=config[CLOCK].now(),
+                fresh=shared,  # type: ignore[arg-type]
+                render=lambda: view(request),
+            )
+
+        chosen = view if shared is None else shared_view
+        chosen.__name__ = handler.__name__
+        PAGES.append(Page(method, path, chosen, template, auth))
         return handler
 
     return declare
 
 
 def setup_pages(app: web.Application) -> None:
+    app[PAGE_CACHE] = PageCache()
     for declared in PAGES:
         app.router.add_route(declared.method, declared.path, declared.view)

@@ -50,7 +50,7 @@ def _cookie(response, name: str) -> str:
     return f"{name}={morsel.value}"
 
 
-async def _login(client: TestClient, link: str) -> str:
+async def _login(client: TestClient, link: str, *, home: str = "/console") -> str:
     """Open the link, press the button; returns the session cookie header."""
     path = link.split("8080", 1)[1]
     form = await client.get(path)
@@ -72,7 +72,7 @@ async def _login(client: TestClient, link: str) -> str:
         headers={"Cookie": csrf_cookie},
         allow_redirects=False,
     )
-    assert done.status == 303 and done.headers["Location"] == "/console"
+    assert done.status == 303 and done.headers["Location"] == home
     assert done.cookies["qs_session"]["samesite"] == "Lax"
     again = await client.post(
         "/console/login",

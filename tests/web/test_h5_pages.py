@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -10,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from models.growth import Visit
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE
-from services import groupbuy, share
+from services import groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -169,3 +171,40 @@ async def test_members_names_are_escaped(web_client: TestClient, clock: FrozenCl
     await groupbuy.join_team(principal=who(user), team_ref=code, now=clock.now())
     html = await _page(web_client, f"/h5/teams/{code}")
     assert "&lt;" in html and "<b>x" not in html
+
+
+async def test_a_joined_seat_shows_within_a_second(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """The team page's HTML is kept for a second (web/page_cache.py): a seat taken now
+    shows on the next load after that second, and never later."""
+    code, _ = await team_in("open", clock)
+    assert "还差1人" in await _page(web_client, f"/h5/teams/{code}")
+    (joiner,) = await people(1)
+    await groupbuy.join_team(principal=who(joiner), team_ref=code, now=clock.now())
+    assert "还差1人" in await _page(web_client, f"/h5/teams/{code}")  # the kept copy
+    clock.advance(timedelta(seconds=1))
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert 'data-state="full"' in html and "已有3人" in html
+
+
+async def test_a_burst_renders_the_team_page_once(
+    web_client: TestClient, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _ = await team_in("open", clock)
+    renders = 0
+    real = h5_pages.team_page
+
+    async def counted(ref: str, *, now):  # noqa: ANN202
+        nonlocal renders
+        renders += 1
+        await asyncio.sleep(0.05)  # long enough for the burst to arrive mid-render
+        return await real(ref, now=now)
+
+    monkeypatch.setattr(h5_pages, "team_page", counted)
+    pages = await asyncio.gather(*(_page(web_client, f"/h5/teams/{code}") for _ in range(20)))
+    assert renders == 1 and len(set(pages)) == 1 and "还差1人" in pages[0]
+    missing = await asyncio.gather(
+        *(_page(web_client, "/h5/teams/NOSUCH99", status=404) for _ in range(3))
+    )
+    assert renders == 4 and all("没有找到这个团" in html for html in missing)  # errors not kept

@@ -38,4 +38,11 @@
       }
     });
   }
+  var printers = document.querySelectorAll("[data-print]");
+  for (var k = 0; k < printers.length; k++) {
+    printers[k].addEventListener("click", function (event) {
+      event.preventDefault();
+      window.print();
+    });
+  }
 })();

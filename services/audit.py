@@ -1,0 +1,51 @@
+"""The operators' audit log: who changed what, with the values before and after.
+
+``record`` is called inside the transaction of the change it describes, so a change and its
+entry commit together or not at all. The table refuses updates and deletes (0018).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from models.audit import AuditEntry
+from models.user import User
+from qunshop.errors import ErrorCode, Forbidden
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+
+SHOWN = 100
+
+
+def ensure_admin(actor: Principal) -> None:
+    if not actor.is_admin:
+        raise Forbidden(ErrorCode.FORBIDDEN, "only operators may do this")
+
+
+async def record(
+    *,
+    actor: Principal,
+    action: str,
+    target: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: datetime,
+) -> AuditEntry:
+    who = await User.get_or_none(id=actor.user_id)
+    return await AuditEntry.create(
+        actor_id=actor.user_id,
+        actor_name=(who.nickname or who.openid)[:64] if who else "?",
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+        at=now,
+    )
+
+
+async def recent(*, actor: Principal, target: str | None = None) -> list[AuditEntry]:
+    ensure_admin(actor)
+    query = AuditEntry.all() if target is None else AuditEntry.filter(target=target)
+    return await query.order_by("-at", "-id").limit(SHOWN)

@@ -1,0 +1,47 @@
+"""Orders as an operator finds them: by order number, pickup code or the buyer's openid,
+with their refunds (owed and done)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.expressions import Q
+
+from models.order import Order
+from models.payment import Refund, RefundStatus
+from services import audit
+from services.auth import Principal
+
+SHOWN = 50
+DONE = (RefundStatus.SUCCEEDED,)
+
+
+@dataclass(frozen=True)
+class Found:
+    order: Order
+    refunds_owed: int  # fen: pending, submitted or failed
+    refunds_done: int  # fen: succeeded
+
+
+async def search(*, actor: Principal, q: str) -> list[Found]:
+    audit.ensure_admin(actor)
+    q = q.strip()
+    if not q or len(q) > 64:
+        return []
+    rows = (
+        await Order.filter(Q(out_trade_no=q) | Q(pickup_code=q.upper()) | Q(user__openid=q))
+        .select_related("user", "sku")
+        .order_by("-created_at")
+        .limit(SHOWN)
+    )
+    refunds: dict[object, list[Refund]] = {o.id: [] for o in rows}
+    for refund in await Refund.filter(order_id__in=list(refunds)):
+        refunds[refund.order_id].append(refund)
+    return [
+        Found(
+            order=o,
+            refunds_owed=sum(r.amount for r in refunds[o.id] if r.status not in DONE),
+            refunds_done=sum(r.amount for r in refunds[o.id] if r.status in DONE),
+        )
+        for o in rows
+    ]

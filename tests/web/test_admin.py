@@ -1,0 +1,161 @@
+"""The operator console over HTTP: login from chat, roles, parked refunds, stock, growth rules,
+orders, and the audit log each change leaves (which the database keeps append-only)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from tortoise.exceptions import OperationalError
+
+from models.audit import AuditEntry
+from models.catalog import Sku
+from models.outbox import OutboxStatus
+from models.payment import Refund, RefundStatus
+from models.user import Role, User
+from qunshop.clock import FrozenClock
+from services import catalog, outbox
+from services.auth import Principal
+from tests.support.factories import make_user
+from tests.web.admin_world import operator, parked_refund, refund_handlers
+from tests.web.test_console import _login, _say
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def _admin(client: TestClient) -> tuple[User, str]:
+    admin = await operator()
+    reply = await _say(client, "后台", "ops")
+    link = re.search(r"http\S+/console/login\?token=\S+", reply).group(0)
+    return admin, await _login(client, link, home="/admin")
+
+
+async def _post(client: TestClient, cookies: str, path: str, page: str, **data: str) -> str:
+    form = await client.get(page, headers={"Cookie": cookies})
+    response = await client.post(
+        path, data={"csrf_token": _csrf(await form.text()), **data}, headers={"Cookie": cookies}
+    )
+    assert response.status == 200, await response.text()
+    return await response.text()
+
+
+async def test_an_operator_changes_a_role_and_the_change_is_audited(
+    web_client: TestClient,
+) -> None:
+    admin, cookies = await _admin(web_client)
+    shopper = await make_user(nickname="刘阿姨")
+    html = await _post(
+        web_client,
+        cookies,
+        "/admin/users/role",
+        "/admin/users",
+        user_id=str(shopper.id),
+        role="leader",
+    )
+    assert "刘阿姨 现在是 leader" in html
+    assert (await User.get(id=shopper.id)).role is Role.LEADER
+    (entry,) = await AuditEntry.all()
+    assert (entry.actor_id, entry.actor_name, entry.action) == (admin.id, "运营小张", "user.role")
+    assert (entry.before, entry.after) == ({"role": "shopper"}, {"role": "leader"})
+    audit = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "user.role" in audit and '{"role": "shopper"}' in audit and "运营小张" in audit
+    own = await web_client.post(
+        "/admin/users/role",
+        data={"csrf_token": _csrf(html), "user_id": str(admin.id), "role": "shopper"},
+        headers={"Cookie": cookies},
+    )
+    assert own.status == 409 and (await User.get(id=admin.id)).role is Role.ADMIN
+    leader_cookies = await web_client.get("/admin", headers={"Cookie": "qs_session=" + "x" * 40})
+    assert leader_cookies.status == 401
+
+
+async def test_the_audit_log_refuses_updates_and_deletes(web_client: TestClient) -> None:
+    actor = await make_user(Role.ADMIN)
+    entry = await AuditEntry.create(
+        actor_id=actor.id, actor_name="a", action="x", target="t", at=datetime.now(tz=UTC)
+    )
+    for change in (
+        AuditEntry.filter(id=entry.id).update(action="y"),
+        AuditEntry.filter(id=entry.id).delete(),
+    ):
+        with pytest.raises((OperationalError, asyncpg.RaiseError), match="append-only"):  # noqa: B017
+            await change
+    assert (await AuditEntry.get(id=entry.id)).action == "x"
+
+
+async def test_an_operator_retries_a_parked_refund(
+    web_client: TestClient, web_app, settings, wechat, clock: FrozenClock
+) -> None:
+    message = await parked_refund(web_app, settings, wechat, clock.now())
+    assert message.status is OutboxStatus.DEAD
+    _, cookies = await _admin(web_client)
+    page = await (await web_client.get("/admin/parked", headers={"Cookie": cookies})).text()
+    assert "refund.submit" in page and "MCHID_NOT_EXIST" in page and "¥9.90" in page
+    html = await _post(
+        web_client, cookies, "/admin/parked/retry", "/admin/parked", message_id=str(message.id)
+    )
+    assert "已重新发送：refund.submit" in html and "没有放弃发送的消息" in html
+    again = await web_client.post(
+        "/admin/parked/retry",
+        data={"csrf_token": _csrf(html), "message_id": str(message.id)},
+        headers={"Cookie": cookies},
+    )
+    assert again.status == 409  # retried once, however many times it is pressed
+    assert await outbox.run_once(refund_handlers(web_app, settings), now=clock.now()) == 1
+    assert (await Refund.get()).status is RefundStatus.SUBMITTED
+    (entry,) = await AuditEntry.filter(action="outbox.retry")
+    assert entry.before["status"] == "dead" and entry.after["status"] == "pending"
+
+
+async def test_an_operator_sets_price_stock_and_growth_rules(web_client: TestClient) -> None:
+    admin, cookies = await _admin(web_client)
+    actor = Principal(user_id=admin.id, role=admin.role)
+    product = await catalog.create_product(
+        actor=actor, title="赣南脐橙", skus=[catalog.SkuSpec(name="5斤装", price=2990, stock=10)]
+    )
+    sku = product.skus[0]
+    page = await (await web_client.get("/admin/products", headers={"Cookie": cookies})).text()
+    assert "赣南脐橙" in page and 'value="29.90"' in page
+    html = await _post(
+        web_client,
+        cookies,
+        "/admin/skus",
+        "/admin/products",
+        sku_id=str(sku.id),
+        price="25.5",
+        stock="40",
+    )
+    assert "已保存：5斤装" in html
+    assert (await Sku.get(id=sku.id)).price == 2550 and (await Sku.get(id=sku.id)).stock == 40
+    bad = await web_client.post(
+        "/admin/skus",
+        data={"csrf_token": _csrf(html), "sku_id": str(sku.id), "price": "-1", "stock": "1"},
+        headers={"Cookie": cookies},
+    )
+    assert bad.status == 400 and (await Sku.get(id=sku.id)).price == 2550
+    await _post(
+        web_client,
+        cookies,
+        "/admin/growth",
+        "/admin/growth",
+        leader_share_bps="600",
+        invite1_bps="200",
+        invite2_bps="50",
+        binding_scope="new_users",
+        binding_days="",
+    )
+    entries = {e.action: e for e in await AuditEntry.all()}
+    assert entries["sku.update"].before == {"price": 2990, "stock": 10}
+    assert entries["sku.update"].after == {"price": 2550, "stock": 40}
+    assert entries["growth.rules"].after["binding_days"] is None
+    assert entries["growth.rules"].after["invite_bps"] == [200, 50]

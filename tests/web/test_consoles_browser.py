@@ -1,0 +1,151 @@
+"""Both consoles in headless Chromium, as their people use them: the leader from the chat's
+login link to a verified pickup and the chart that counts it; the operator from the link to
+a role granted, a parked refund retried and the audit entries that say so."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser
+
+from models.chat import ChatIdentity
+from models.order import Order, OrderStatus
+from models.outbox import OutboxMessage, OutboxStatus
+from models.user import Role, User
+from qunshop.chat import Platform
+from qunshop.clock import FrozenClock
+from services import pickup
+from tests.support.factories import make_community, make_user
+from tests.support.growth import paid_order, principal_of
+from tests.web import browser
+from tests.web.admin_world import operator, parked_refund
+from tests.web.test_console import _say
+
+pytestmark = pytest.mark.skipif(
+    not browser.available(), reason=f"no Chromium at {browser.CHROMIUM} (.ci/run installs it)"
+)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    async with browser.chromium() as launched:
+        yield launched
+
+
+async def _login(chromium: Browser, client: TestClient, chat_id: str) -> browser.Watched:
+    reply = await _say(client, "后台", chat_id)
+    link = re.search(r"http\S+/console/login\?token=\S+", reply).group(0)
+    watched = await browser.open_page(chromium)
+    await watched.page.goto(str(client.make_url(link.split("8080", 1)[1])))
+    await watched.page.click("text=进入后台")
+    await watched.page.wait_for_load_state("load")
+    return watched
+
+
+async def _check(watched: browser.Watched) -> None:
+    assert watched.problems == []
+    assert await watched.fits_phone()
+    assert await watched.unlabelled_fields() == []
+
+
+async def _bar_total(watched: browser.Watched, series: str) -> int:
+    values = await watched.page.eval_on_selector_all(
+        f'rect[data-series="{series}"]', "bars => bars.map(b => Number(b.dataset.value))"
+    )
+    assert len(values) == 7
+    return sum(values)
+
+
+async def _keep(watched: browser.Watched, name: str) -> None:
+    """The full page (a CI artefact), and the first phone screen at 1x: docs/console-*.png
+    in the README are these, copied by hand when the consoles change."""
+    await watched.screenshot(name)
+    await watched.page.set_viewport_size({"width": 375, "height": 800})
+    small = browser.SCREENSHOTS / f"{name}-375.png"
+    await watched.page.screenshot(path=str(small), scale="css")
+    assert small.stat().st_size < 300_000
+
+
+async def test_the_leaders_console_journey(
+    chromium: Browser, web_client: TestClient, settings, wechat
+) -> None:
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    watched = await _login(chromium, web_client, "liu")
+    assert watched.page.url.endswith("/console")
+    assert "幸福里社区" in await watched.page.inner_text("main")
+    assert await _bar_total(watched, "orders") == 0
+    await _check(watched)
+
+    buyer = await make_user(nickname="小李")
+    order = await paid_order(settings, wechat, buyer, community)
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    await watched.page.click("text=今日提货")
+    assert "小李" in await watched.page.inner_text("main")
+    await watched.page.fill("#code", ticket.code)
+    await watched.page.click("button:has-text('核销')")
+    await watched.page.wait_for_load_state("load")
+    assert "已核销：小李" in await watched.page.inner_text("[role=status]")
+    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    await _check(watched)
+    async with watched.page.expect_download() as download:
+        await watched.page.click("text=导出提货单（CSV）")
+    csv_path = await (await download.value).path()
+    assert "小李" in Path(csv_path).read_text(encoding="utf-8-sig")
+
+    await watched.page.click("nav >> text=我的社区")
+    assert await _bar_total(watched, "orders") == 1  # the chart counts the paid order
+    assert await _bar_total(watched, "gmv") == order.amount
+    await _check(watched)
+    await _keep(watched, "console-leader")
+    await watched.page.click("nav >> text=收益")
+    assert "可提现" in await watched.page.inner_text("main")
+    await _check(watched)
+
+
+async def test_the_operators_console_journey(
+    chromium: Browser, web_client: TestClient, web_app, settings, wechat, clock: FrozenClock
+) -> None:
+    await operator("ops")
+    message = await parked_refund(web_app, settings, wechat, clock.now())
+    hopeful = await make_user(nickname="刘阿姨")
+    watched = await _login(chromium, web_client, "ops")
+    assert watched.page.url.endswith("/admin")
+    assert "1 条待处理" in await watched.page.inner_text("main")
+    await _check(watched)
+
+    await watched.page.click("nav >> text=用户与角色")
+    await watched.page.fill("#q", "刘阿姨")
+    await watched.page.click("button:has-text('查找')")
+    row = watched.page.locator(f'tr[data-user="{hopeful.id}"]')
+    await row.locator("select").select_option("leader")
+    await row.locator("button:has-text('保存')").click()
+    await watched.page.wait_for_load_state("load")
+    assert "刘阿姨 现在是 leader" in await watched.page.inner_text("[role=status]")
+    assert (await User.get(id=hopeful.id)).role is Role.LEADER
+    await _check(watched)
+
+    await watched.page.click("nav >> text=待处理")
+    assert "MCHID_NOT_EXIST" in await watched.page.inner_text("main")
+    await watched.page.click("button:has-text('重试')")
+    await watched.page.wait_for_load_state("load")
+    assert "已重新发送" in await watched.page.inner_text("[role=status]")
+    assert (await OutboxMessage.get(id=message.id)).status is OutboxStatus.PENDING
+    await _check(watched)
+
+    await watched.page.click("nav >> text=概览")
+    recent = await watched.page.inner_text("main")
+    assert "user.role" in recent and "outbox.retry" in recent and "运营小张" in recent
+    await _check(watched)
+    await _keep(watched, "console-admin")

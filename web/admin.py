@@ -1,0 +1,167 @@
+"""The operator console (/admin): users and roles, orders, parked messages and refunds,
+products and stock, growth rules, and the audit log of every change made here.
+
+Operators log in as leaders do (``后台`` in a one-to-one chat; the login sends an admin
+here). Each page calls one service; each form posts with CSRF and redirects after.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from models.growth import BindingScope
+from models.user import Role
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK
+from services import audit, catalog, growth_rules, leader_admin, order_search, parked, shop_admin
+from web.auth import Admin
+from web.console import see_other
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+YUAN = re.compile(r"\d{1,7}(\.\d{1,2})?")
+MAX_NOTE = 100
+MAX_QUERY = 64
+
+
+def _fen(text: str, field: str) -> int:
+    text = text.strip()
+    if not YUAN.fullmatch(text):
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: an amount in yuan, like 19.90")
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
+    text = text.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: a whole number {low}..{high}")
+    return int(text)
+
+
+def _note(query: MultiDictProxy[str]) -> str:
+    return query.get("note", "")[:MAX_NOTE]
+
+
+def _back(path: str, note: str) -> web.StreamResponse:
+    return see_other(f"{path}?note={quote(note)}")
+
+
+@page("GET", "/admin", auth=Admin, template="admin/home.html")
+async def home(*, principal: Principal) -> dict[str, Any]:
+    return {
+        "entries": (await audit.recent(actor=principal))[:10],
+        "parked": len(await parked.parked(actor=principal)),
+    }
+
+
+@page("GET", "/admin/users", auth=Admin, template="admin/users.html")
+async def users(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    q = query.get("q", "")[:MAX_QUERY]
+    role = leader_admin.parse_role(query["role"]) if query.get("role") else None
+    found = await leader_admin.find_users(actor=principal, q=q, role=role)
+    return {"users": found, "q": q, "role": role, "roles": list(Role), "note": _note(query)}
+
+
+@page("POST", "/admin/users/role", auth=Admin)
+async def set_role(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    user = await leader_admin.set_role(
+        actor=principal,
+        user_id=form.get("user_id", ""),
+        role=leader_admin.parse_role(form.get("role", "")),
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/users", f"{user.nickname or user.openid} 现在是 {user.role.value}")
+
+
+@page("GET", "/admin/orders", auth=Admin, template="admin/orders.html")
+async def orders(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    q = query.get("q", "")[:MAX_QUERY]
+    return {"q": q, "found": await order_search.search(actor=principal, q=q) if q else None}
+
+
+@page("GET", "/admin/parked", auth=Admin, template="admin/parked.html")
+async def parked_list(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    return {
+        "parked": await parked.parked(actor=principal),
+        "failed": await parked.failed_refunds(actor=principal),
+        "note": _note(query),
+    }
+
+
+@page("POST", "/admin/parked/retry", auth=Admin)
+async def retry(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    message = await parked.retry(
+        actor=principal, message_id=form.get("message_id", ""), now=config[CLOCK].now()
+    )
+    return _back("/admin/parked", f"已重新发送：{message.kind}")
+
+
+@page("GET", "/admin/products", auth=Admin, template="admin/products.html")
+async def products(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    q = query.get("q", "")[:MAX_QUERY]
+    found = await catalog.list_products(actor=principal, q=q or None, limit=50)
+    return {"products": found.items, "q": q, "note": _note(query)}
+
+
+@page("POST", "/admin/skus", auth=Admin)
+async def set_sku(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    sku = await shop_admin.set_sku(
+        actor=principal,
+        sku_id=form.get("sku_id", ""),
+        price=_fen(form.get("price", ""), "price"),
+        stock=_int(form.get("stock", ""), "stock"),
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/products", f"已保存：{sku.name}")
+
+
+@page("GET", "/admin/growth", auth=Admin, template="admin/growth.html")
+async def growth(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    return {
+        "rules": await growth_rules.current(),
+        "scopes": list(BindingScope),
+        "note": _note(query),
+    }
+
+
+@page("POST", "/admin/growth", auth=Admin)
+async def set_growth(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    days = form.get("binding_days", "").strip()
+    try:
+        scope = BindingScope(form.get("binding_scope", ""))
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "binding_scope: any or new_users") from None
+    rules = growth_rules.Rules(
+        leader_share_bps=_int(form.get("leader_share_bps", ""), "leader_share_bps"),
+        invite_bps=(
+            _int(form.get("invite1_bps", ""), "invite1_bps"),
+            _int(form.get("invite2_bps", ""), "invite2_bps"),
+        ),
+        binding_scope=scope,
+        binding_days=_int(days, "binding_days", low=1) if days else None,
+    )
+    await shop_admin.set_growth_rules(actor=principal, rules=rules, now=config[CLOCK].now())
+    return _back("/admin/growth", "规则已保存")
+
+
+@page("GET", "/admin/audit", auth=Admin, template="admin/audit.html")
+async def audit_log(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    target = query.get("target", "")[:128] or None
+    return {"entries": await audit.recent(actor=principal, target=target), "target": target}
