@@ -18,6 +18,7 @@ from miniapp_api.fields import PATH_SCHEMAS, RequestSchema
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
 from qunshop.errors import ErrorCode
+from services.auth import read_token
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _REASONS = {
@@ -56,6 +57,8 @@ def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
         extra.append(BODY_CODES)
     if spec.query is not None:
         extra.append({422: {ErrorCode.VALIDATION_FAILED}})
+    if spec.auth:  # the token is read by principal_middleware, before the view runs
+        extra.append(reachable_codes(read_token))
     for more in extra:
         for status, codes in more.items():
             found.setdefault(status, set()).update(codes)

@@ -59,12 +59,13 @@ def _team_key(ref: str | uuid.UUID) -> tuple[uuid.UUID | None, str | None]:
     return None, code
 
 
-async def find_team(ref: str | uuid.UUID) -> Team:
+async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Team:
     """A team by its id or by the code people share in chat."""
     key, code = _team_key(ref)
-    team = await Team.get_or_none(id=key) if key else None
+    related = ("campaign",) if with_campaign else ()
+    team = await Team.get_or_none(id=key).select_related(*related) if key else None
     if team is None and code is not None:
-        team = await Team.get_or_none(code=code)
+        team = await Team.get_or_none(code=code).select_related(*related)
     if team is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
     return team

@@ -25,23 +25,28 @@ if TYPE_CHECKING:
 
 _JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
-# One wording per refusal, for joins and starts (services/groupbuy.py).
-_WORDING = {
-    ErrorCode.CAMPAIGN_NOT_ACTIVE: "the campaign is not running now",
-    ErrorCode.TEAM_NOT_FOUND: "no such team",
-    ErrorCode.TEAM_CLOSED: "this team has closed",
-    ErrorCode.TEAM_FULL: "this team is full",
-    ErrorCode.ALREADY_IN_TEAM: "you already hold a seat in an open team of this campaign",
-    ErrorCode.CAMPAIGN_SOLD_OUT: "the campaign is sold out",
-}
+# One wording per refusal, for joins and starts (services/groupbuy.py): every code the
+# function RAISEs, the error it becomes, and its words.
+_REFUSALS = (
+    (Conflict, ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is not running now"),
+    (NotFound, ErrorCode.TEAM_NOT_FOUND, "no such team"),
+    (Conflict, ErrorCode.TEAM_CLOSED, "this team has closed"),
+    (Conflict, ErrorCode.TEAM_FULL, "this team is full"),
+    (
+        Conflict,
+        ErrorCode.ALREADY_IN_TEAM,
+        "you already hold a seat in an open team of this campaign",
+    ),
+    (Conflict, ErrorCode.CAMPAIGN_SOLD_OUT, "the campaign is sold out"),
+)
 
 
 def refusal(code: ErrorCode, *, limit: object = None) -> QunshopError:
     """A join's (or a start's) refusal; ``limit`` words user_limit_reached."""
     if code is ErrorCode.USER_LIMIT_REACHED:
         return Conflict(code, f"at most {limit} per person in this campaign")
-    kind = NotFound if code is ErrorCode.TEAM_NOT_FOUND else Conflict
-    return kind(code, _WORDING[code])
+    kind, words = next((k, w) for k, c, w in _REFUSALS if c is code)
+    return kind(code, words)
 
 
 def _refusal(exc: BaseException) -> QunshopError | None:

@@ -129,6 +129,18 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+@page("POST", "/console/pickups/arrived", auth=Leader)
+async def arrived(*, principal: Principal, config: Resources) -> web.StreamResponse:
+    """到货 from the console: the same verb as the chat command and the API."""
+    delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
+    note = (
+        f"已确认到货：{delivery.orders} 份订单可以提货了，买家已收到提货通知"
+        if delivery.orders
+        else "没有等待到货的订单"
+    )
+    return see_other(f"/console/pickups?note={quote(note)}")
+
+
 @page("POST", "/console/pickups/verify", auth=Leader)
 async def verify(
     *, principal: Principal, form: dict[str, str], config: Resources

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import xmltodict
 from aiohttp.test_utils import TestClient
 
@@ -192,7 +191,6 @@ async def test_a_chat_identity_linked_elsewhere_stays_put(
     assert identity.user.openid == "o-lisi-mini"
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_concurrent_links_bind_one_account(
     journey: TestClient, wechat: FakeWeChat, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from models.activity import ActivityKind
 from models.order import OrderStatus
+from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, NotFound
 from qunshop.templates import chat_environment
 from services.groupchat import Deal
@@ -127,6 +128,13 @@ BASE: dict[str, Any] = {
     "deals": [Deal(number=1, campaign=campaign, open_teams=[team])],
     "groups": [(community, [Deal(number=1, campaign=campaign, open_teams=[team])])],
     "lines": [],
+    "url": "https://shop.example.com/console/login?token=abc",
+    "days": 7,
+    "delivery": NS(community=community, orders=3),
+    "offer": NS(
+        path="pages/link/index?token=T0K3N", url="https://shop.example.com/h5/link?token=T0K3N"
+    ),
+    "already": False,
 }
 
 # Per template: the cases it is rendered in (overrides of BASE), each with text it must show.
@@ -205,6 +213,20 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({}, "· 赣南脐橙 三人团 3人团 ¥29.90，团码 MNTR4DCR"),
         ({"groups": []}, "还没有加入社区"),
     ],
+    "arrived.j2": [
+        ({}, "3 份订单可以提货了"),
+        ({"delivery": NS(community=community, orders=0)}, "没有等待到货的订单"),
+    ],
+    "console_link.j2": [({}, "https://shop.example.com/console/login?token=abc")],
+    "verified.j2": [({}, "核销成功：小李 · 赣南脐橙 5斤装 ×2 已取货")],
+    "account/leader_verified.j2": [
+        (
+            {"user": NS(nickname="王团长", role=Role.LEADER)},
+            "认证成功！以后你在群里就是王团长的身份。",
+        ),
+        ({"user": NS(nickname="王团长", role=Role.LEADER), "already": True}, "你已经认证过了"),
+    ],
+    "account/link.j2": [({}, "小程序打开：pages/link/index?token=T0K3N")],
     "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
     "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
 }
@@ -214,6 +236,8 @@ def cases() -> list[tuple[str, dict[str, Any], str]]:
     found = []
     for name in ENV.list_templates():
         if name.endswith("_when.j2"):  # macros, rendered through created.j2 and list.j2
+            continue
+        if name.startswith("news/"):  # rendered from real news facts in test_news_words.py
             continue
         for overrides, shows in CASES.get(name, [({}, "")]):
             found.append((name, overrides, shows))

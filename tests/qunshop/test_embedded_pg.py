@@ -55,7 +55,8 @@ async def test_commands_start_share_and_stop_the_checkout_server(checkout: Path)
     tmp_path = checkout
     migrated = _qunshop(tmp_path, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 11 migration(s)" in migrated.stdout
+    chain = sorted((Path(__file__).parents[2] / "migrations").glob("0*.py"))
+    assert f"applied {len(chain)} migration(s)" in migrated.stdout
     assert not _running(tmp_path)  # the only user left: stopped
 
     with EmbeddedPostgres(tmp_path / "var" / "postgres") as pg:

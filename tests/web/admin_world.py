@@ -11,6 +11,7 @@ from models.chat import ChatIdentity
 from models.groupbuy import Team, TeamStatus
 from models.outbox import OutboxMessage
 from models.user import Role, User
+from qunshop.background import outbox_handlers
 from qunshop.chat import Platform
 from qunshop.keys import PAY
 from services import groupbuy, outbox, refunds
@@ -37,7 +38,9 @@ async def operator(chat_id: str = "ops") -> User:
 def refund_handlers(app: web.Application, settings: Settings, *, mch_id: str | None = None):
     client = app[PAY] if mch_id is None else dataclasses.replace(app[PAY], mch_id=mch_id)
     notify = f"{settings.public_base_url}{REFUND_NOTIFY}"
-    return {refunds.SUBMIT: functools.partial(refunds.submit, pay=client, notify_url=notify)}
+    handlers = outbox_handlers(app)  # the server's own, news and all; the refund's client swapped
+    handlers[refunds.SUBMIT] = functools.partial(refunds.submit, pay=client, notify_url=notify)
+    return handlers
 
 
 async def parked_refund(

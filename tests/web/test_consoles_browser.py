@@ -90,14 +90,18 @@ async def test_the_leaders_console_journey(
 
     buyer = await make_user(nickname="小李")
     order = await paid_order(settings, wechat, buyer, community)
-    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
     await watched.page.click("text=今日提货")
     assert "小李" in await watched.page.inner_text("main")
+    await watched.page.click("button:has-text('确认到货')")  # the goods arrive
+    await watched.page.wait_for_load_state("load")
+    assert "1 份订单可以提货了" in await watched.page.inner_text("[role=status]")
+    assert (await Order.get(id=order.id)).status is OrderStatus.READY_FOR_PICKUP
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
     await watched.page.fill("#code", ticket.code)
     await watched.page.click("button:has-text('核销')")
     await watched.page.wait_for_load_state("load")
     assert "已核销：小李" in await watched.page.inner_text("[role=status]")
-    assert (await Order.get(id=order.id)).status is OrderStatus.COMPLETED
+    assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP
     await _check(watched)
     async with watched.page.expect_download() as download:
         await watched.page.click("text=导出提货单（CSV）")

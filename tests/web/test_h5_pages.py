@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from models.growth import Visit
 from qunshop.clock import FrozenClock
-from qunshop.keys import FLASH_GATE
+from qunshop.keys import FLASH_GATE, HTTP, REDIS
 from services import groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import make_user
@@ -141,6 +141,8 @@ async def test_a_visit_is_counted_once_per_browser_with_its_sharer(
         principal=Principal(user_id=sharer.id, role=sharer.role),
         team_ref=code,
         settings=settings,
+        http=web_client.app[HTTP],
+        redis=web_client.app[REDIS],
         now=clock.now(),
     )
     html = await _page(web_client, f"/h5/teams/{code}?s={team_share.code}")
