@@ -72,9 +72,13 @@ def _rows(value: object) -> Iterator[tuple[Any, ...]]:
 
 
 def _built_by(factory: Callable[..., Any], code: ErrorCode) -> int | None:
-    """The status of the error ``factory(code)`` builds, if it builds one from a code."""
-    returns = str(getattr(factory, "__annotations__", {}).get("return", ""))
-    if "Error" not in returns:
+    """The status of the error ``factory(..., code, ...)`` builds: the class it declares it
+    returns, or else (a factory that picks the class by code) what ``factory(code)`` builds."""
+    returns = getattr(factory, "__annotations__", {}).get("return", "")
+    declared = factory.__globals__.get(returns) if isinstance(returns, str) else returns  # type: ignore[attr-defined]
+    if _is_error_class(declared) and declared is not QunshopError:
+        return declared.status  # type: ignore[union-attr]
+    if "Error" not in str(returns):
         return None
     try:
         built = factory(code)
@@ -99,8 +103,12 @@ def _scan(func: Callable[..., Any], found: Found, calls: list[Callable[..., Any]
                 calls.extend(_constructors(callee))  # type: ignore[arg-type]
             elif _ours(callee):
                 calls.append(callee)  # type: ignore[arg-type]
-                if isinstance(first, ErrorCode) and (status := _built_by(callee, first)):
-                    found[status].add(first)
+                given = [node.args[0]] if node.args else []
+                given += node.args[1:] + [k.value for k in node.keywords]
+                for arg in given:  # a code handed to a helper that builds the error
+                    code = first if arg is given[0] else _resolve(arg, scope)
+                    if isinstance(code, ErrorCode) and (status := _built_by(callee, code)):
+                        found[status].add(code)
         elif isinstance(node, ast.Tuple) and len(node.elts) >= 2:
             cls, code = (_resolve(e, scope) for e in node.elts[:2])
             if _is_error_class(cls) and isinstance(code, ErrorCode):

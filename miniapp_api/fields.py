@@ -15,6 +15,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from models.limits import INT_MAX, MAX_PRICE
+from models.user import Role
 
 # Unicode White_Space, what pydantic's strip_whitespace trims (Python's isspace() differs).
 _SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -70,9 +71,12 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "sale_id",
             "product_id",
             "sku_id",
+            "user_id",
+            "application_id",
         ),
         _ID,
     ),
+    "role": {"type": "string", "enum": [role.value for role in Role]},
     "team_ref": {
         "type": "string",
         "pattern": r"^[0-9A-Za-z-]{1,36}$",

@@ -45,17 +45,21 @@ def _refused_for_its_shape(response: Any) -> bool:
         problem = json.loads(response.content)
     except ValueError:
         return True
+    if isinstance(problem, dict) and problem.get("code") == "malformed_json":
+        return True
     if not isinstance(problem, dict) or problem.get("code") != "validation_failed":
         return False  # a business rule's own code: the value, not the shape, was refused
     return any(e.get("type") in SHAPE_ERRORS for e in problem.get("errors") or [{}])
 
 
 def shape_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
-    """schemathesis's positive_data_acceptance, where a 422 naming a business rule passes."""
+    """schemathesis's positive_data_acceptance, where a 400 or 422 naming a business rule
+    (a link token whose signature does not check out, a community that does not exist)
+    passes."""
     try:
         return positive_data_acceptance(ctx, response, case)
     except AssertionError:
-        if response.status_code == 422 and not _refused_for_its_shape(response):
+        if response.status_code in (400, 422) and not _refused_for_its_shape(response):
             return None
         raise
 
