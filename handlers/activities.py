@@ -164,7 +164,11 @@ async def _cancel(ctx: Context, args: str) -> Reply:
         principal=who, community_id=ctx.community.id, number=int(number["n"])
     )
     view = await activities.cancel_activity(
-        principal=who, community_id=ctx.community.id, activity_id=target.id, now=ctx.now
+        principal=who,
+        community_id=ctx.community.id,
+        activity_id=target.id,
+        now=ctx.now,
+        redis=ctx.redis,
     )
     return Text(ctx.render("activities/cancelled.j2", view=view, number=number["n"]))
 
@@ -187,6 +191,7 @@ async def _reschedule(ctx: Context, args: str) -> Reply:
             community_id=ctx.community.id,
             activity_id=target.id,
             now=ctx.now,
+            redis=ctx.redis,
             cron=when.cron,
             run_at=when.run_at,
         )

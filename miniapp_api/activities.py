@@ -14,7 +14,7 @@ from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
-from qunshop.keys import CLOCK, FLASH_GATE
+from qunshop.keys import CLOCK, FLASH_GATE, REDIS
 from services import activities, checkin, flashsale
 
 TAGS = ("activities",)
@@ -222,6 +222,7 @@ async def edit_activity(request: web.Request) -> web.Response:
     view = await activities.edit_activity(
         principal=who,
         now=request.config_dict[CLOCK].now(),
+        redis=request.config_dict[REDIS],
         **_ids(request),
         **{name: getattr(body, name) for name in body.model_fields_set},
     )
@@ -238,7 +239,10 @@ async def edit_activity(request: web.Request) -> web.Response:
 )
 async def cancel_activity(request: web.Request) -> web.Response:
     await activities.cancel_activity(
-        principal=staff(request), now=request.config_dict[CLOCK].now(), **_ids(request)
+        principal=staff(request),
+        now=request.config_dict[CLOCK].now(),
+        redis=request.config_dict[REDIS],
+        **_ids(request),
     )
     return respond(None)
 

@@ -103,7 +103,6 @@ async def campaign_share(
         sharer_id=sharer.id,
         community_id=campaign.community_id,
         campaign_id=campaign.id,
-        expires_at=campaign.ends_at,
         now=now,
         secret=settings.secret_key.get_secret_value(),
     )
@@ -125,7 +124,6 @@ async def team_share(
         community_id=campaign.community_id,
         campaign_id=campaign.id,
         team_id=team.id,
-        expires_at=campaign.ends_at,
         now=now,
         secret=settings.secret_key.get_secret_value(),
     )
