@@ -229,6 +229,9 @@ async def check_in(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     result = await checkin.check_in(
-        principal=principal_of(ctx), community_id=ctx.community.id, now=ctx.now
+        principal=principal_of(ctx),
+        community_id=ctx.community.id,
+        now=ctx.now,
+        from_group_chat=True,
     )
     return Text(ctx.render("activities/checked_in.j2", result=result))

@@ -288,7 +288,7 @@ async def buy_flash_sale(request: web.Request) -> web.Response:
     tags=TAGS,
     response=CheckInOut,
     auth=True,
-    errors=(404,),
+    errors=(403, 404),
 )
 async def check_in(request: web.Request) -> web.Response:
     result = await checkin.check_in(
