@@ -24,6 +24,7 @@ class Recorder:
 
     calls: list[Update] = field(default_factory=list)
     delay: float = 0.0
+    hold: asyncio.Event | None = None  # set: every dispatch waits until the test sets it
     answer: Callable[[Update], Reply | None] | None = None
 
     def wrap(self, inner: Callable[[Update], Awaitable[Reply | None]]) -> Any:
@@ -31,6 +32,8 @@ class Recorder:
             self.calls.append(update)
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.hold is not None:
+                await self.hold.wait()
             if self.answer is not None:
                 return self.answer(update)
             return await inner(update)
