@@ -94,25 +94,11 @@ async def dispatch_within(
     """The outcome if it came within ``budget`` seconds; None once ``later`` has it."""
     tasks = app[TASKS]
     job = tasks.spawn(_dispatch(app[DISPATCH], update), name=f"chat-dispatch {update.dedupe_key}")
-    # asyncio.wait without its sets: woken by the job or the budget, whichever comes first;
-    # the job is never cancelled by this wait.
-    loop = job.get_loop()  # not get_running_loop(): that is a getpid() system call on 3.11
-    waiter = loop.create_future()
-
-    def wake(_: object = None) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    job.add_done_callback(wake)
-    timer = loop.call_later(budget, wake)
     try:
-        await waiter
+        await asyncio.wait({job}, timeout=budget)  # never cancels the job
     except asyncio.CancelledError:  # the platform hung up: the answer still goes out
         _spawn_late(app, job, update, later)
         raise
-    finally:
-        timer.cancel()
-        job.remove_done_callback(wake)
     if job.done():
         return job.result()
     logger.info("dispatch of %s outran %.1fs; answering later", update.dedupe_key, budget)
