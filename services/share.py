@@ -21,7 +21,7 @@ from models.groupbuy import Campaign, Team
 from models.growth import ShareCode, ShareKind
 from models.user import User
 from qunshop.errors import ErrorCode, RateLimited, UpstreamError
-from services import campaigns, communities, groupbuy, share_codes
+from services import campaigns, communities, groupbuy, ratelimit, share_codes
 from wechat import wxa
 from wechat.messaging import MessagingError
 from wechat.tokens import TokenCache
@@ -156,12 +156,8 @@ async def invite_share(
 
 
 async def _take_quota(redis: Redis, now: datetime) -> None:
-    key = f"qunshop:wxacode:minute:{int(now.timestamp()) // 60}"
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        used, _ = await pipe.execute()
-    if used > CODES_PER_MINUTE:
+    minute = ratelimit.period_key("wxacode", now, 60)
+    if not await ratelimit.take(redis, minute, limit=CODES_PER_MINUTE, window_seconds=60):
         raise RateLimited(
             ErrorCode.WXACODE_RATE_LIMITED, "too many mini-program codes this minute; try later"
         )

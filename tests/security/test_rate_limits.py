@@ -3,7 +3,7 @@ commands per sender, through the real doors."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -21,14 +21,30 @@ SESSION = "/api/v1/session"
 JSCODE = "/sns/jscode2session"
 
 
-async def test_hit_counts_a_fixed_window(client: TestClient) -> None:
+async def test_a_window_counts_what_fits_and_gives_back(client: TestClient) -> None:
     redis = client.server.app[REDIS]
-    hits = [await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1) for _ in range(5)]
+    hits = [await ratelimit.take(redis, "t:one", limit=3, window_seconds=60) for _ in range(5)]
     assert hits == [True, True, True, False, False]
-    assert await ratelimit.hit(redis, "t:other", limit=3, window_seconds=1)  # keys are apart
-    assert 0 < await redis.ttl(ratelimit.PREFIX + "t:one") <= 1  # the window always expires
-    await asyncio.sleep(1.1)
-    assert await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1)  # a new window
+    assert await redis.get(ratelimit.key("t:one")) == b"3"  # refused hits are not counted
+    assert await ratelimit.take(redis, "t:other", limit=3, window_seconds=60)  # keys are apart
+    assert 0 < await redis.ttl(ratelimit.key("t:one")) <= 60  # the window always expires
+    await ratelimit.give_back(redis, "t:one")
+    assert await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)
+    assert not await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)
+    await redis.delete(ratelimit.key("t:one"))  # the window ended
+    await ratelimit.give_back(redis, "t:one")  # nothing to give back: never below zero
+    assert await redis.get(ratelimit.key("t:one")) is None
+    assert await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)  # a new window
+
+
+def test_clock_windows_turn_with_the_clock() -> None:
+    at = datetime(2026, 3, 2, 1, 0, 59, tzinfo=UTC)
+    assert ratelimit.period_key("m", at, 60) != ratelimit.period_key(
+        "m", at + timedelta(seconds=1), 60
+    )
+    assert ratelimit.period_key("m", at, 60) == ratelimit.period_key(
+        "m", at - timedelta(seconds=59), 60
+    )
 
 
 async def test_login_is_limited_per_client_address(client: TestClient, wechat: FakeWeChat) -> None:
