@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot import budget
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, MESSENGER, PAY, REDIS, SETTINGS, TASKS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
@@ -34,6 +35,7 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             notify_url=f"{settings.public_base_url}/pay/wechat/refund-notify",
         ),
         notify.KIND: app[MESSENGER].send,
+        budget.REDISPATCH: budget.redispatcher(app),
     }
 
 

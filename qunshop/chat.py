@@ -47,6 +47,23 @@ class Update:
             return f"{self.platform}:msg:{self.msg_id}"
         return f"{self.platform}:evt:{self.sender}:{int(self.created_at.timestamp())}:{self.event}"
 
+    def to_payload(self) -> dict[str, Any]:
+        """The update as JSON values, to be dispatched again later (``from_payload``)."""
+        values = dataclasses.asdict(self)
+        values["created_at"] = self.created_at.isoformat()
+        return values
+
+    @classmethod
+    def from_payload(cls, values: dict[str, Any]) -> Update:
+        return cls(
+            **{
+                **values,
+                "platform": Platform(values["platform"]),
+                "chat_type": ChatType(values["chat_type"]),
+                "created_at": datetime.fromisoformat(values["created_at"]),
+            }
+        )
+
     def counted(self, sender_count: int) -> Update:
         """A copy carrying the sender's count."""
         return dataclasses.replace(self, sender_count=sender_count)

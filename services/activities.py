@@ -28,7 +28,16 @@ from models.activity import Activity, ActivityKind, ActivityRun, FlashSale
 from models.community import Community
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import clockstats, communities, flashgate, flashsale, notify, schedules, statements
+from services import (
+    backoff,
+    clockstats,
+    communities,
+    flashgate,
+    flashsale,
+    notify,
+    schedules,
+    statements,
+)
 from services.flashsale import FlashSpec
 from services.ids import parse_uuid
 
@@ -376,7 +385,7 @@ async def _retry_later(activity: Activity, *, now: datetime, error: Exception) -
         )
         payload = {**activity.payload, "failures": failures}
         if failures < RETRY_ATTEMPTS:
-            later = now + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+            later = now + backoff.delay(failures, first=RETRY_FIRST, cap=RETRY_MAX)
             logger.warning("activity %s retries at %s (failure %s)", activity.id, later, failures)
         else:
             payload = _settled(payload)

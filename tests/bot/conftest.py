@@ -44,8 +44,12 @@ class Recorder:
 @dataclass
 class FakeMessenger:
     delivered: list[tuple[Update, Reply]] = field(default_factory=list)
+    down: int = 0  # deliveries still to meet an outage (the database refusing connections)
 
     async def deliver(self, update: Update, reply: Reply) -> None:
+        if self.down:
+            self.down -= 1
+            raise ConnectionRefusedError("connection refused")
         self.delivered.append((update, reply))
 
     async def wait(self, count: int = 1, timeout: float = 3.0) -> None:
