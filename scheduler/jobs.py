@@ -15,6 +15,7 @@ from services import (
     earnings,
     flashsale,
     groupbuy,
+    idempotency,
     lifecycle,
     notify,
     reminders,
@@ -117,6 +118,7 @@ class Jobs:
         await reminders.send_pickup_reminders(now=now, message=self.pickup_reminder)
         await lifecycle.auto_complete(now=now)
         await self.weekly_statements(now)
+        await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(
             redis=self.redis, secret=self.settings.secret_key.get_secret_value(), now=now
