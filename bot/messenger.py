@@ -3,8 +3,9 @@
 - Access tokens live in Redis, shared by every worker (wechat/tokens.py): fetched once under
   a Redis lock; a token the platform rejects (40001/40014/42001) is refreshed once and the
   call retried once. A token failure is a retryable ``MessagingError``, so the outbox retries.
-- A WeCom group robot takes at most 20 messages in any 60 seconds (a sliding window in Redis,
-  on the injected clock); a send over the limit is refused with ``Throttled``, never sent.
+- A WeCom group robot takes at most 20 messages a minute (a window of services.ratelimit per
+  minute of the injected clock); a send over the limit is refused with ``Throttled``, never
+  sent.
 - Each group chat gets ``settings.group_daily_quota`` messages per Asia/Shanghai day; a send
   beyond it raises ``OverQuota``.
 - ``deliver`` queues a late answer to a chat update; ``send`` is the outbox handler for
@@ -15,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from qunshop.chat import Card, ChatType, Platform, Reply, Text, Update
-from services import notify
+from services import notify, ratelimit
 from services.outbox import GiveUp, RetryLater
 from wechat import messaging
 from wechat.messaging import MessagingError
@@ -39,19 +39,9 @@ logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROBOT_PER_MINUTE = 20
-ROBOT_WINDOW_MS = 60_000
+DAY_SECONDS = 24 * 3600  # a day's window outlives the day its key names
 RESPONSE_URL_TTL = timedelta(hours=1)
 FINAL_CUSTOM_ERRORS = frozenset({messaging.OUT_OF_WINDOW, messaging.QUOTA_USED})
-
-# Admit one robot message if fewer than ARGV[3] were admitted in the last ARGV[2] ms.
-_ROBOT_SLOT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
 
 class Throttled(Exception):
     """The robot has sent its 20 messages of this minute: send later."""
@@ -73,7 +63,6 @@ class Messenger:
         self.redis = redis
         self.settings = settings
         self.clock = clock
-        self._robot_slot = redis.register_script(_ROBOT_SLOT)
         self._wechat = TokenCache.wechat(
             http=http,
             redis=redis,
@@ -94,23 +83,15 @@ class Messenger:
 
     async def _reserve_group(self, group: str) -> str:
         day = self.clock.now().astimezone(SHANGHAI).strftime("%Y%m%d")
-        key = f"qunshop:group-quota:{group}:{day}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 2 * 24 * 3600)
-            count, _ = await pipe.execute()
-        if count > self.settings.group_daily_quota:
-            await self.redis.decr(key)
-            raise OverQuota(f"group {group} had its {self.settings.group_daily_quota} today")
-        return key
+        name = f"group-quota:{group}:{day}"
+        quota = self.settings.group_daily_quota
+        if not await ratelimit.take(self.redis, name, limit=quota, window_seconds=DAY_SECONDS):
+            raise OverQuota(f"group {group} had its {quota} today")
+        return name
 
     async def _robot_admit(self, key: str) -> None:
-        now_ms = int(self.clock.now().timestamp() * 1000)
-        admitted = await self._robot_slot(
-            keys=[f"qunshop:robot-rate:{_digest(key)}"],
-            args=[now_ms, ROBOT_WINDOW_MS, ROBOT_PER_MINUTE, uuid.uuid4().hex],
-        )
-        if not admitted:
+        name = ratelimit.period_key(f"robot:{_digest(key)}", self.clock.now(), 60)
+        if not await ratelimit.take(self.redis, name, limit=ROBOT_PER_MINUTE, window_seconds=60):
             raise Throttled(f"robot {_digest(key)} sent {ROBOT_PER_MINUTE} this minute")
 
     async def _in_group(self, group: str | None, send: Callable[[], Awaitable[Any]]) -> None:
@@ -118,15 +99,15 @@ class Messenger:
         if group is None:
             await send()
             return
-        key = await self._reserve_group(group)
+        name = await self._reserve_group(group)
         try:
             await send()
         except Throttled:
-            await self.redis.decr(key)
+            await ratelimit.give_back(self.redis, name)
             raise
         except MessagingError as exc:
             if exc.errcode != messaging.SYSTEM_BUSY:  # refused, so surely not delivered
-                await self.redis.decr(key)
+                await ratelimit.give_back(self.redis, name)
             raise
 
     # Sends ----------------------------------------------------------------------------------

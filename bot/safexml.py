@@ -5,10 +5,6 @@ text is parsed, and expat refuses a DOCTYPE the moment it meets one (defusedxml'
 ``forbid_dtd``; it also catches one hidden behind a CDATA marker inside a processing
 instruction, which the text check cannot see). So there is no DTD: no entity expansion, no
 external entities. Only then does wechatpy's xmltodict (for events) see the text.
-
-The flat documents WeChat sends (an envelope, most messages) skip expat: a strict grammar
-(``_FLAT_DOCUMENT``) reads them with two C-level regex passes, and anything outside it,
-however harmless, goes the expat way above.
 """
 
 from __future__ import annotations
@@ -23,23 +19,6 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 _MAX_DEPTH = 9  # levels below the root; WeChat nests a few at most
 _NOT_CDATA = re.compile(r"<!(?!\[CDATA\[)")  # a "<!" that does not open a CDATA section
 _REFUSED = "markup declarations (DTD, entities, comments) are not accepted"
-
-# The fast path's grammar: ``<xml>``, then leaves ``<Name>VALUE</Name>``, with XML whitespace
-# (no "\r": expat would turn it into "\n") around each tag. No attributes, nesting, comments,
-# processing instructions or references. A VALUE is one CDATA section or plain text, drawn
-# from XML 1.0's characters less "<", ">", "&", "]" (and "\r"; the gaps at \x26, \x3c, \x3e
-# and \x5d below): so no "]]>" and no markup inside it, and the only "<!" in the document
-# opens a CDATA section. Every quantifier is possessive or bounded, and a plain VALUE cannot
-# start with the "<" that opens a CDATA one: nothing backtracks, a match or a miss is linear.
-_VALUE_CHAR = r"[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x5c\x5e-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-_FLAT_ELEMENT = (
-    r"<(?P<name>[A-Za-z_][A-Za-z0-9_]{0,63}+)>"
-    rf"(?:<!\[CDATA\[(?P<cdata>{_VALUE_CHAR}*+)\]\]>|(?P<text>{_VALUE_CHAR}*+))</(?P=name)>"
-)
-_FLAT_DOCUMENT = re.compile(
-    rf"[ \t\n]*+<xml>(?P<leaves>(?:[ \t\n]*+{_FLAT_ELEMENT})*+)[ \t\n]*+</xml>[ \t\n]*+"
-)
-_FLAT_LEAF = re.compile(_FLAT_ELEMENT)
 
 
 class BadXml(Exception):
@@ -68,17 +47,6 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
         raise BadXml("the body is not UTF-8") from exc
     if "\x00" in text:
         raise BadXml(_REFUSED)
-    # The grammar admits no markup declaration (its only "<!" opens a CDATA section that
-    # ends at the first "]"): the text check below would find nothing in what it accepts.
-    document = _FLAT_DOCUMENT.fullmatch(text)
-    if document is None:
-        return _parse_with_expat(text)
-    start, end = document.span("leaves")  # leaves and whitespace: findall meets each in turn
-    return {name: cdata or value for name, cdata, value in _FLAT_LEAF.findall(text, start, end)}
-
-
-def _parse_with_expat(text: str) -> dict[str, Any]:
-    """Any XML document, through the text check and then expat."""
     if _declaration_outside_cdata(text):
         raise BadXml(_REFUSED)
     try:

@@ -174,7 +174,11 @@ async def _cancel(ctx: Context, args: str) -> Reply:
         principal=who, community_id=ctx.community.id, number=int(number["n"])
     )
     view = await activities.cancel_activity(
-        principal=who, community_id=ctx.community.id, activity_id=target.id, now=ctx.now
+        principal=who,
+        community_id=ctx.community.id,
+        activity_id=target.id,
+        now=ctx.now,
+        redis=ctx.redis,
     )
     return Text(ctx.render("activities/cancelled.j2", view=view, number=number["n"]))
 
@@ -197,6 +201,7 @@ async def _reschedule(ctx: Context, args: str) -> Reply:
             community_id=ctx.community.id,
             activity_id=target.id,
             now=ctx.now,
+            redis=ctx.redis,
             cron=when.cron,
             run_at=when.run_at,
         )
@@ -234,6 +239,9 @@ async def check_in(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     result = await checkin.check_in(
-        principal=principal_of(ctx), community_id=ctx.community.id, now=ctx.now
+        principal=principal_of(ctx),
+        community_id=ctx.community.id,
+        now=ctx.now,
+        from_group_chat=True,
     )
     return Text(ctx.render("activities/checked_in.j2", result=result))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import jinja2
+
 from handlers.routing import Context, Router
 from qunshop.chat import ChatType, Reply, Text, Update
 from qunshop.errors import QunshopError
 from services import chat_gate, chat_users
 
 if TYPE_CHECKING:
-    import jinja2
     from redis.asyncio import Redis
 
     from qunshop.clock import Clock
@@ -67,5 +68,7 @@ class ChatDispatcher:
         name = f"errors/{exc.code.value}.j2"
         try:
             return ctx.render(name, error=exc)
-        except Exception:  # no template for this code: the generic one
-            return ctx.render("errors/generic.j2", error=exc)
+        except jinja2.TemplateNotFound as missing:
+            if missing.name != name:  # a template this one includes is missing: a bug
+                raise
+            return ctx.render("errors/generic.j2", error=exc)  # no template for this code

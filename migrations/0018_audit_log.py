@@ -26,7 +26,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0016_h5_visits")]
+    dependencies = [("models", "0017_idempotency_records")]
 
     initial = False
 

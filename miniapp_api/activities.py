@@ -16,7 +16,7 @@ from miniapp_api.idempotency import idempotent
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
-from qunshop.keys import CLOCK, FLASH_GATE
+from qunshop.keys import CLOCK, FLASH_GATE, REDIS
 from services import activities, checkin, flashsale
 
 TAGS = ("activities",)
@@ -226,6 +226,7 @@ async def edit_activity(request: web.Request) -> web.Response:
     view = await activities.edit_activity(
         principal=who,
         now=request.config_dict[CLOCK].now(),
+        redis=request.config_dict[REDIS],
         **_ids(request),
         **{name: getattr(body, name) for name in body.model_fields_set},
     )
@@ -242,7 +243,10 @@ async def edit_activity(request: web.Request) -> web.Response:
 )
 async def cancel_activity(request: web.Request) -> web.Response:
     await activities.cancel_activity(
-        principal=staff(request), now=request.config_dict[CLOCK].now(), **_ids(request)
+        principal=staff(request),
+        now=request.config_dict[CLOCK].now(),
+        redis=request.config_dict[REDIS],
+        **_ids(request),
     )
     return respond(None)
 
@@ -288,7 +292,7 @@ async def buy_flash_sale(request: web.Request) -> web.Response:
     tags=TAGS,
     response=CheckInOut,
     auth=True,
-    errors=(404,),
+    errors=(403, 404),
 )
 async def check_in(request: web.Request) -> web.Response:
     result = await checkin.check_in(

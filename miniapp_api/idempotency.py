@@ -1,23 +1,35 @@
 """Idempotency-Key: a repeat replays the first response; the same key with another body is 409.
 
-Kept in Redis for 24 hours, per caller, so two shoppers' keys never collide.
+The answer is recorded in the database, in the transaction of the request's effect
+(services/idempotency.py), per caller, so two shoppers' keys never collide and a crash
+between the effect and its record cannot happen. A short Redis claim tells a repeat that
+arrives while the first request runs to wait (409 idempotency_in_progress).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from qunshop.errors import Conflict, ErrorCode, Invalid
-from qunshop.keys import REDIS
+from qunshop.keys import CLOCK, REDIS
+from services import idempotency
+from services.idempotency import Answer
 
-TTL_SECONDS = 24 * 3600
 # How long a first request may hold its key while running; a crashed one frees it after this.
 RUNNING_SECONDS = 60
 HEADER = "Idempotency-Key"
+
+
+def _response(answer: Answer) -> web.Response:
+    return web.Response(
+        status=answer.status,
+        body=answer.body.encode(),
+        content_type=answer.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 async def idempotent(
@@ -32,42 +44,28 @@ async def idempotent(
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()
+    slot = idempotency.slot_of(caller, key)
+    now = request.config_dict[CLOCK].now()
+    if (seen := await idempotency.recorded(slot, fingerprint=fingerprint, now=now)) is not None:
+        return _response(seen)
     redis = request.config_dict[REDIS]
-    slot = f"idem:{caller}:{hashlib.sha256(key.encode()).hexdigest()}"
-    claimed = await redis.set(
-        slot, json.dumps({"fp": fingerprint, "state": "running"}), nx=True, ex=RUNNING_SECONDS
-    )
-    if not claimed:
-        raw = await redis.get(slot)
-        if raw is None:  # expired between the two calls: treat as new
-            return await idempotent(request, caller, produce)
-        seen = json.loads(raw)
-        if seen["fp"] != fingerprint:
-            raise Conflict(
-                ErrorCode.IDEMPOTENCY_KEY_REUSED, f"this {HEADER} was used with another request"
-            )
-        if seen["state"] == "running":
-            raise Conflict(
-                ErrorCode.IDEMPOTENCY_IN_PROGRESS, "the first request with this key is running"
-            )
-        return web.Response(
-            status=seen["status"],
-            body=seen["body"].encode(),
-            content_type=seen["content_type"],
-            headers={"Idempotent-Replayed": "true"},
+    running = f"idem:{slot}"
+    if not await redis.set(running, fingerprint, nx=True, ex=RUNNING_SECONDS):
+        seen = await idempotency.recorded(slot, fingerprint=fingerprint, now=now)
+        if seen is not None:  # finished meanwhile
+            return _response(seen)
+        raise Conflict(
+            ErrorCode.IDEMPOTENCY_IN_PROGRESS, "the first request with this key is running"
         )
-    try:
+    fresh: list[web.Response] = []
+
+    async def answer() -> Answer:
         response = await produce()
-    except BaseException:
-        # Failed before an answer: let the client retry with the same key.
-        await redis.delete(slot)
-        raise
-    record = {
-        "fp": fingerprint,
-        "state": "done",
-        "status": response.status,
-        "body": response.text or "",
-        "content_type": response.content_type,
-    }
-    await redis.set(slot, json.dumps(record), ex=TTL_SECONDS)
-    return response
+        fresh.append(response)
+        return Answer(response.status, response.text or "", response.content_type)
+
+    try:
+        done = await idempotency.run_once(slot, fingerprint=fingerprint, now=now, produce=answer)
+    finally:  # answered, or failed before an answer: either way the key is free again
+        await redis.delete(running)
+    return _response(done) if done.replayed else fresh[-1]

@@ -8,6 +8,7 @@ from miniapp_api.auth import principal
 from miniapp_api.commerce_schemas import DirectOrderIn, OrderList, OrderOut, PayParams
 from miniapp_api.http import parse_body, respond
 from miniapp_api.idempotency import idempotent
+from miniapp_api.remote import client_address
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from qunshop.keys import CLOCK, PAY, SETTINGS
@@ -75,7 +76,7 @@ async def prepay(request: web.Request) -> web.Response:
             order_id=request.match_info["order_id"],
             pay=request.config_dict[PAY],
             notify_url=f"{settings.public_base_url}/pay/wechat/notify",
-            client_ip=request.remote or "127.0.0.1",
+            client_ip=client_address(request) or "127.0.0.1",
             now=request.config_dict[CLOCK].now(),
         )
         return respond(PayParams.model_validate(params))

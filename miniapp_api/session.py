@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.auth import principal
 from miniapp_api.http import parse_body, respond
+from miniapp_api.remote import client_address
 from miniapp_api.spec import endpoint
 from models.user import Role, User
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
@@ -59,7 +60,7 @@ class SessionOut(BaseModel):
 async def create_session(request: web.Request) -> web.Response:
     body = await parse_body(request, LoginIn)
     await ratelimit.check_login(  # before WeChat is asked (429 over the limit)
-        request.config_dict[REDIS], client_ip=request.remote or "-", code=body.code
+        request.config_dict[REDIS], client_ip=client_address(request) or "-", code=body.code
     )
     done = await auth.login(
         code=body.code,

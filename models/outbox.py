@@ -32,3 +32,19 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox"
+
+
+class IdempotencyRecord(Model):
+    """The answer to a request sent with an Idempotency-Key, written in the transaction of
+    its effect: a repeat after any crash finds both or neither (miniapp_api/idempotency.py)."""
+
+    id = fields.UUIDField(primary_key=True)
+    slot = fields.CharField(max_length=200, unique=True)  # the caller, and the key's digest
+    fingerprint = fields.CharField(max_length=64)  # the request's method, path and body
+    status = fields.SmallIntField()
+    body = fields.TextField()
+    content_type = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "idempotency_records"

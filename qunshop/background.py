@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot import budget
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SETTINGS, TASKS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
@@ -50,6 +51,7 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
         accounts.UNIONID_KIND: functools.partial(
             accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
         ),
+        budget.REDISPATCH: budget.redispatcher(app),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +38,10 @@ class Mode(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -93,6 +98,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     secret_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-secret-key")
     host: str = "127.0.0.1"
+    # Reverse proxies in front of the server (comma-separated addresses or CIDR networks):
+    # a request from one of them is counted as the client its X-Forwarded-For names.
+    trusted_proxies: str = ""
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -117,6 +125,19 @@ class Settings(BaseSettings):
             return None
         dburl.parse(value)  # its ValueError names what is wrong
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"must be addresses or networks, comma-separated: {exc}") from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @field_validator("redis_url")
     @classmethod

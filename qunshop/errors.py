@@ -69,6 +69,7 @@ class ErrorCode(StrEnum):
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     # catalog and communities (more)
     NOT_COMMUNITY_LEADER = "not_community_leader"
+    NOT_COMMUNITY_MEMBER = "not_community_member"
     CHAT_ALREADY_BOUND = "chat_already_bound"
     CHAT_NOT_BOUND = "chat_not_bound"
     # scheduled activities

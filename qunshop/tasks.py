@@ -14,18 +14,12 @@ class TaskTracker:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        # The loop of the first spawn, kept: a tracker serves one app on one loop, and on
-        # Python 3.11 every asyncio.get_running_loop() costs a getpid() system call.
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         if self._closed:
             coro.close()
             raise RuntimeError(f"task tracker is closed; refused {name}")
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        task = loop.create_task(coro, name=name)
+        task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -15,6 +15,7 @@ from services import (
     earnings,
     flashsale,
     groupbuy,
+    idempotency,
     lifecycle,
     notify,
     reminders,
@@ -118,6 +119,7 @@ class Jobs:
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )
         await self.weekly_statements(now)
+        await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(
             redis=self.redis, secret=self.settings.secret_key.get_secret_value(), now=now

@@ -28,12 +28,23 @@ from models.activity import Activity, ActivityKind, ActivityRun, FlashSale
 from models.community import Community
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import clockstats, communities, flashsale, notify, schedules, statements
+from services import (
+    backoff,
+    clockstats,
+    communities,
+    flashgate,
+    flashsale,
+    notify,
+    schedules,
+    statements,
+)
 from services.flashsale import FlashSpec
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     import uuid
+
+    from redis.asyncio import Redis
 
     from services.auth import Principal
 
@@ -186,6 +197,7 @@ async def edit_activity(
     community_id: str | uuid.UUID,
     activity_id: str | uuid.UUID,
     now: datetime,
+    redis: Redis,
     title: str | _Unset = UNSET,
     text: str | _Unset = UNSET,
     cron: str | None | _Unset = UNSET,
@@ -218,6 +230,8 @@ async def edit_activity(
             if sale is not None:
                 sale = await flashsale.reschedule(sale, starts_at=first, now=now)
         await Activity.filter(id=activity.id).update(**changes)
+    if sale is not None and "next_run_at" in changes:
+        await flashgate.move(redis, sale.id, (sale.starts_at, sale.ends_at))
     logger.info("activity %s edited: %s", activity.id, sorted(changes))
     return View(activity=await Activity.get(id=activity.id), flash_sale=sale)
 
@@ -228,6 +242,7 @@ async def cancel_activity(
     community_id: str | uuid.UUID,
     activity_id: str | uuid.UUID,
     now: datetime,
+    redis: Redis,
 ) -> View:
     """Nothing more runs; a flash sale stops selling and its unsold units go back. Idempotent."""
     community = await _managed(principal, community_id)
@@ -237,6 +252,8 @@ async def cancel_activity(
         sale = await FlashSale.get_or_none(activity_id=activity.id)
         if sale is not None:
             sale = await flashsale.close_sale(sale, now=now)
+    if sale is not None:
+        await flashgate.move(redis, sale.id, (sale.starts_at, sale.ends_at))
     logger.info("activity %s cancelled by %s", activity.id, principal.user_id)
     return View(activity=await Activity.get(id=activity.id), flash_sale=sale)
 
@@ -368,7 +385,7 @@ async def _retry_later(activity: Activity, *, now: datetime, error: Exception) -
         )
         payload = {**activity.payload, "failures": failures}
         if failures < RETRY_ATTEMPTS:
-            later = now + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+            later = now + backoff.delay(failures, first=RETRY_FIRST, cap=RETRY_MAX)
             logger.warning("activity %s retries at %s (failure %s)", activity.id, later, failures)
         else:
             payload = _settled(payload)

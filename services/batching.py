@@ -51,16 +51,11 @@ class TurnBatcher(Generic[K, T, R]):
         self._unheard = unheard
         self._context = contextvars.copy_context()
         self._gathering: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
-        # Kept from the first call (one app, one loop): get_running_loop() is a getpid()
-        # system call on Python 3.11, and every chat message comes through here twice.
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, key: K, item: T) -> R:
         if self._tasks.closed:
             return await self._alone(key, item)
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         answer: asyncio.Future[R] = loop.create_future()
         batch = self._gathering.get(key)
         if batch is None:

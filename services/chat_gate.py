@@ -30,23 +30,20 @@ RATE_WINDOW_SECONDS = 60
 RATE_LIMIT = 20  # messages a sender may send the bot per window
 
 # Every update of one turn of the event loop, in order (services.batching). ARGV[1] the claim's
-# seconds to live, ARGV[2] the counter's; then per update its claim value and 1 if its sender
-# is counted (events are not). KEYS: per update its claim, then its counter if counted.
-# Answers per update: -1 already claimed, else the sender's count (0 for events). A script
-# is atomic, so a counter never lives without its expiry. (Keys of many slots: one Redis,
-# not a Cluster.)
-_ADMIT = """
+# seconds to live, ARGV[2] the counter's window in ms, ARGV[3] the sender's limit; then per
+# update its claim value and 1 if its sender is counted (events are not). KEYS: per update its
+# claim, then its counter if counted. Answers per update: -1 already claimed, else the
+# sender's count (0 for events). The counting is services.ratelimit's, as one step of this
+# script, so a re-delivery is never counted. (Keys of many slots: one Redis, not a Cluster.)
+_ADMIT = ratelimit.TAKE_LUA + """
 local out, k = {}, 1
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local claim, counter = KEYS[k], nil
   k = k + 1
   if ARGV[i + 1] == '1' then counter = KEYS[k]; k = k + 1 end
   if not redis.call('SET', claim, ARGV[i], 'NX', 'EX', ARGV[1]) then out[#out + 1] = -1
   elseif not counter then out[#out + 1] = 0
-  else
-    local n = redis.call('INCR', counter)
-    if n == 1 then redis.call('EXPIRE', counter, ARGV[2]) end
-    out[#out + 1] = n
+  else out[#out + 1] = take(counter, 1, tonumber(ARGV[3]), ARGV[2])
   end
 end
 return out
@@ -99,12 +96,12 @@ class ChatGate:
 
     async def _admit_all(self, _: None, asks: list[tuple[Update, str]]) -> list[int]:
         keys: list[str] = []
-        args: list[str | int] = [CLAIM_TTL_SECONDS, RATE_WINDOW_SECONDS]
+        args: list[str | int] = [CLAIM_TTL_SECONDS, RATE_WINDOW_SECONDS * 1000, RATE_LIMIT]
         for update, value in asks:
             keys.append(_claim_key(update))
             counted = not update.event
             if counted:
-                keys.append(ratelimit.PREFIX + _rate_name(update))
+                keys.append(ratelimit.key(_rate_name(update)))
             args += [value, int(counted)]
         try:
             found = await self._script(keys=keys, args=args)
@@ -135,7 +132,7 @@ async def limited(redis: Redis, update: Update) -> bool:
         return False
     if update.sender_count is not None:
         return update.sender_count > RATE_LIMIT
-    within = await ratelimit.hit(
+    within = await ratelimit.take(
         redis, _rate_name(update), limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS
     )
     return not within

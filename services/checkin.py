@@ -3,6 +3,9 @@
 The day is the community's local day. A check-in continues yesterday's streak or starts a new
 one, and earns points written to the points ledger, whose ``ref`` names the check-in so it
 can be credited once. Nothing in the ledger is ever edited: a balance is its sum.
+
+Only members check in, so points cannot be farmed in a community one merely knows the id of.
+Writing in the community's own group chat is membership: that door joins the writer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from models.activity import CheckIn, PointsEntry
+from models.community import Membership
+from qunshop.errors import ErrorCode, Forbidden
 from services import communities
 
 if TYPE_CHECKING:
@@ -53,9 +58,23 @@ async def balance(*, user_id: uuid.UUID, community_id: uuid.UUID) -> int:
     return int(rows[0]["total"] or 0) if rows else 0
 
 
-async def check_in(*, principal: Principal, community_id: str | uuid.UUID, now: datetime) -> Result:
-    """Check the caller in for today; a second call the same day changes nothing."""
+async def check_in(
+    *,
+    principal: Principal,
+    community_id: str | uuid.UUID,
+    now: datetime,
+    from_group_chat: bool = False,
+) -> Result:
+    """Check the caller in for today; a second call the same day changes nothing.
+
+    ``from_group_chat``: they wrote in the community's bound group chat, which makes them a
+    member; from anywhere else a non-member is refused.
+    """
     community = await communities.get_community(community_id)
+    if from_group_chat:
+        await communities.join_community(actor=principal, community_id=community.id)
+    elif not await Membership.exists(user_id=principal.user_id, community_id=community.id):
+        raise Forbidden(ErrorCode.NOT_COMMUNITY_MEMBER, "join the community to check in")
     today = now.astimezone(ZoneInfo(community.timezone)).date()
     user_id = principal.user_id
     existing = await CheckIn.get_or_none(user_id=user_id, community_id=community.id, day=today)

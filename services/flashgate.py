@@ -86,6 +86,12 @@ redis.call('HSET', KEYS[1], 'starts', ARGV[2], 'ends', ARGV[3], 'limit', ARGV[4]
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return built
 """
+# KEYS[1] the gate; ARGV: starts, ends. Only a live gate: a missing one is primed when used.
+_MOVE = """
+if redis.call('HEXISTS', KEYS[1], 'stock') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'starts', ARGV[1], 'ends', ARGV[2])
+return 1
+"""
 
 
 def key(sale_id: uuid.UUID) -> str:
@@ -94,6 +100,21 @@ def key(sale_id: uuid.UUID) -> str:
 
 def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+async def move(redis: Redis, sale_id: uuid.UUID, window: tuple[datetime, datetime]) -> None:
+    """Give a live gate the sale's new window (closed, cancelled or moved), after the commit.
+
+    A buyer the gate then finds outside it is answered by the database, so a closed sale
+    reads "not running" and not "sold out". If Redis fails here, the gate's stale window
+    only changes which refusal a buyer of a closed sale reads; the database still decides.
+    """
+    try:
+        await redis.register_script(_MOVE)(
+            keys=[key(sale_id)], args=[micros(window[0]), micros(window[1])]
+        )
+    except Exception:
+        logger.exception("flash sale %s: could not move the gate's window", sale_id)
 
 
 def busy() -> Unavailable:

@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.outbox import OutboxMessage, OutboxStatus
+from services.backoff import delay
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class GiveUp(Exception):
 
 def backoff(attempts: int) -> timedelta:
     """2, 4, 8 ... seconds, capped at ten minutes."""
-    return timedelta(seconds=min(2**attempts, 600))
+    return delay(attempts, first=timedelta(seconds=2), cap=timedelta(minutes=10))
 
 
 async def enqueue(kind: str, payload: dict[str, Any], *, dedupe_key: str, now: datetime) -> bool:

@@ -3,7 +3,8 @@
 Expressions are standard crontab (minute hour day-of-month month day-of-week, Sunday = 0 or
 7), parsed by APScheduler's ``CronTrigger.from_crontab``. APScheduler 3 numbers weekdays from
 Monday = 0 (its issue 286), so the day-of-week field is first rewritten as weekday names:
-``0 9 * * 1`` means Monday 09:00 here, as it does in every crontab.
+``0 9 * * 1`` means Monday 09:00 here, as it does in every crontab. A line that restricts
+both the day of the month and the day of the week fires on either, as crontab does.
 """
 
 from __future__ import annotations
@@ -59,17 +60,30 @@ def _weekdays(field: str) -> str:
     return ",".join(_NAMES[day] for day in sorted(days))
 
 
-def trigger(expr: str, timezone: str) -> CronTrigger:
-    """The trigger of a crontab line; BadCron when it is malformed."""
+def _trigger(fields: list[str], timezone: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(" ".join(fields), timezone=ZoneInfo(timezone))
+    except ValueError as exc:
+        raise BadCron(str(exc)) from None
+
+
+def triggers(expr: str, timezone: str) -> list[CronTrigger]:
+    """The triggers of a crontab line, whose firings together are the line's; BadCron when
+    it is malformed.
+
+    APScheduler requires every field to match, but crontab fires when either day field
+    matches if both are restricted (neither starts with ``*``): ``0 9 1 * 1`` is the 1st of
+    the month and every Monday. That line is two triggers, one per day field.
+    """
     fields = expr.split()
     if len(fields) != 5:
         raise BadCron(f"a cron expression has 5 fields, not {len(fields)}")
     fields[4] = _weekdays(fields[4])
-    try:
-        made = CronTrigger.from_crontab(" ".join(fields), timezone=ZoneInfo(timezone))
-    except ValueError as exc:
-        raise BadCron(str(exc)) from None
-    return made
+    if fields[2].startswith("*") or fields[4].startswith("*"):
+        return [_trigger(fields, timezone)]
+    by_date = [*fields[:4], "*"]
+    by_weekday = [*fields[:2], "*", *fields[3:]]
+    return [_trigger(by_date, timezone), _trigger(by_weekday, timezone)]
 
 
 def next_fire(expr: str, timezone: str, *, after: datetime) -> datetime | None:
@@ -77,5 +91,9 @@ def next_fire(expr: str, timezone: str, *, after: datetime) -> datetime | None:
 
     None when it never fires again (``0 9 31 2 *``).
     """
-    fire = trigger(expr, timezone).get_next_fire_time(None, after + _TICK)
-    return fire.astimezone(UTC) if fire is not None else None
+    fires = [
+        fire
+        for made in triggers(expr, timezone)
+        if (fire := made.get_next_fire_time(None, after + _TICK)) is not None
+    ]
+    return min(fires).astimezone(UTC) if fires else None

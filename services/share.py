@@ -22,7 +22,7 @@ from models.growth import ShareCode, ShareKind
 from models.pickup import TeamCard
 from models.user import User
 from qunshop.errors import ErrorCode, RateLimited, UpstreamError
-from services import campaigns, communities, groupbuy, share_cards, share_codes
+from services import campaigns, communities, groupbuy, ratelimit, share_cards, share_codes
 from wechat import wxa
 from wechat.messaging import MessagingError
 from wechat.tokens import TokenCache
@@ -107,7 +107,6 @@ async def campaign_share(
         sharer_id=sharer.id,
         community_id=campaign.community_id,
         campaign_id=campaign.id,
-        expires_at=campaign.ends_at,
         now=now,
         secret=settings.secret_key.get_secret_value(),
     )
@@ -136,7 +135,6 @@ async def team_share(
         community_id=campaign.community_id,
         campaign_id=campaign.id,
         team_id=team.id,
-        expires_at=campaign.ends_at,
         now=now,
         secret=settings.secret_key.get_secret_value(),
     )
@@ -172,12 +170,8 @@ async def invite_share(
 
 
 async def _take_quota(redis: Redis, now: datetime) -> None:
-    key = f"qunshop:wxacode:minute:{int(now.timestamp()) // 60}"
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        used, _ = await pipe.execute()
-    if used > CODES_PER_MINUTE:
+    minute = ratelimit.period_key("wxacode", now, 60)
+    if not await ratelimit.take(redis, minute, limit=CODES_PER_MINUTE, window_seconds=60):
         raise RateLimited(
             ErrorCode.WXACODE_RATE_LIMITED, "too many mini-program codes this minute; try later"
         )

@@ -5,6 +5,10 @@ key of a ``ShareCode`` row, then 8 characters of an HMAC of that key under the s
 secret. It fits a wxacode scene (32 characters at most) and an Official Account QR scene,
 and reads aloud. A changed character fails the MAC before any lookup; an accepted code
 names its row: the kind, the sharer, the community, the campaign or team.
+
+A code of a campaign or its team lasts as long as the campaign, read when the code is used:
+a campaign given more time keeps every code already handed out working, and its sharers
+keep the one code they have.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.groupbuy import Campaign
 from models.growth import ShareCode, ShareKind
 from qunshop.errors import ErrorCode, Invalid
 
@@ -56,7 +61,10 @@ async def resolve(code: str, *, secret: str, now: datetime) -> ShareCode:
     )
     if share is None:
         raise Invalid(ErrorCode.SHARE_CODE_INVALID, "this code was not issued by this shop")
-    if share.expires_at is not None and share.expires_at <= now:
+    ends = share.expires_at
+    if share.campaign_id is not None:
+        ends = (await Campaign.get(id=share.campaign_id)).ends_at
+    if ends is not None and ends <= now:
         raise Invalid(ErrorCode.SHARE_CODE_EXPIRED, "this share has expired")
     return share
 
@@ -72,7 +80,10 @@ async def issue(
     team_id: uuid.UUID | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ShareCode, str]:
-    """The sharer's one code for this thing (made on first share); returns it and its text."""
+    """The sharer's one code for this thing (made on first share); returns it and its text.
+
+    ``expires_at`` is for codes of no campaign: a campaign's codes end with the campaign.
+    """
     target = f"{kind}:{sharer_id}:{community_id or '-'}:{team_id or campaign_id or '-'}"
     for _ in range(3):
         share = await ShareCode.get_or_none(target=target)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from qunshop.app import create_app
@@ -87,14 +87,10 @@ async def clean_storage(database_url: str, redis_url: str | None) -> None:
 
 
 @pytest.fixture
-async def fake_wechat() -> AsyncIterator[tuple[FakeWeChat, str]]:
+async def fake_wechat(aiohttp_server: Any) -> tuple[FakeWeChat, str]:
     fake = FakeWeChat()
-    server = TestServer(fake.build())
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    server = await aiohttp_server(fake.build())
+    return fake, str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture
@@ -130,23 +126,16 @@ def wechat(fake_wechat: tuple[FakeWeChat, str]) -> FakeWeChat:
 
 
 @pytest.fixture
-async def start_client() -> AsyncIterator[Callable[[web.Application], Any]]:
-    """Start a test client for an app built by the test; closes them all afterwards."""
-    clients: list[TestClient] = []
+def start_client(aiohttp_server: Any, aiohttp_client: Any) -> Callable[[web.Application], Any]:
+    """Start a test client for an app built by the test; pytest-aiohttp closes them all.
+
+    The server first, then its client: an app whose start-up fails leaves no client
+    session open."""
 
     async def start(app: web.Application) -> TestClient:
-        client = TestClient(TestServer(app))
-        try:
-            await client.start_server()
-        except BaseException:
-            await client.close()
-            raise
-        clients.append(client)
-        return client
+        return await aiohttp_client(await aiohttp_server(app))  # type: ignore[no-any-return]
 
-    yield start
-    for client in reversed(clients):
-        await client.close()
+    return start
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ class Recorder:
 
     calls: list[Update] = field(default_factory=list)
     delay: float = 0.0
+    hold: asyncio.Event | None = None  # set: every dispatch waits until the test sets it
     answer: Callable[[Update], Reply | None] | None = None
 
     def wrap(self, inner: Callable[[Update], Awaitable[Reply | None]]) -> Any:
@@ -31,6 +32,8 @@ class Recorder:
             self.calls.append(update)
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.hold is not None:
+                await self.hold.wait()
             if self.answer is not None:
                 return self.answer(update)
             return await inner(update)
@@ -41,8 +44,12 @@ class Recorder:
 @dataclass
 class FakeMessenger:
     delivered: list[tuple[Update, Reply]] = field(default_factory=list)
+    down: int = 0  # deliveries still to meet an outage (the database refusing connections)
 
     async def deliver(self, update: Update, reply: Reply) -> None:
+        if self.down:
+            self.down -= 1
+            raise ConnectionRefusedError("connection refused")
         self.delivered.append((update, reply))
 
     async def wait(self, count: int = 1, timeout: float = 3.0) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -58,14 +57,12 @@ async def test_a_slow_answer_goes_out_through_the_messenger(
     make_client: MakeClient, recorder: Recorder, messenger: FakeMessenger
 ) -> None:
     client = await make_client(chat_reply_budget=0.2)
-    recorder.delay = 0.6
+    recorder.hold = asyncio.Event()  # the handler cannot finish until the webhook answered
     oa = OA(client)
-    started = time.monotonic()
     resp = await oa.post_safe(oa_text("帮助", sender="o_slow"))
-    elapsed = time.monotonic() - started
-    assert await resp.text() == "success"
-    assert 0.15 < elapsed < 0.6  # the budget (0.2 s), not the handler (0.6 s), decides
+    assert await resp.text() == "success"  # the budget, not the handler, decided
     assert messenger.delivered == []
+    recorder.hold.set()
     await messenger.wait()
     [(update, reply)] = messenger.delivered
     assert update.sender == "o_slow" and isinstance(reply, Text) and "参团" in reply.content

@@ -1,9 +1,8 @@
-"""Hostile and malformed bodies are refused fast, nothing is dispatched, the server stays up."""
+"""Hostile and malformed bodies are refused, nothing is dispatched, the server stays up."""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -37,14 +36,12 @@ async def test_hostile_or_malformed_xml_is_a_bad_request(
     bot_client: TestClient, recorder: Recorder, body: str
 ) -> None:
     oa = OA(bot_client)
-    started = time.monotonic()
     plain = await oa.post(body)  # correctly signed: the parser itself must refuse it
     assert plain.status == 400
     safe = await bot_client.post(
         "/bot/wechat", params={**oa.query(), "encrypt_type": "aes", "msg_signature": "x"}, data=body
     )
     assert safe.status in (400, 403)
-    assert time.monotonic() - started < 1.0
     assert recorder.calls == []
     assert (await oa.post(oa_text("help"))).status == 200  # still serving
 
@@ -146,13 +143,12 @@ LAUGHS_BEHIND_PI = LAUGHS.replace('<?xml version="1.0"?>', "<?pi <![CDATA[ ?>").
     [BEHIND_PI, LAUGHS_BEHIND_PI, "<xml>" + "<![CDATA[" * 7000, "<!x" + "<![CDATA[" * 7000],
     ids=["dtd-behind-pi", "laughs-behind-pi", "cdata-openings", "declaration-then-openings"],
 )
-def test_hostile_bodies_are_refused_fast(body: str) -> None:
+def test_hostile_bodies_are_refused(body: str) -> None:
     # Safe mode parses the envelope before checking msg_signature: anyone can send these.
+    # How fast they are refused is measured by bench/p_xml.py.
     assert len(body) <= MAX_WEBHOOK_BYTES
-    started = time.monotonic()
     with pytest.raises(BadXml):
         parse_xml(body)
-    assert time.monotonic() - started < 0.05
 
 
 def test_the_tree_is_children_of_the_root() -> None:

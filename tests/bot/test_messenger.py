@@ -24,7 +24,7 @@ from qunshop.background import outbox_handlers
 from qunshop.chat import Card, ChatType, Platform, Text, Update
 from qunshop.clock import FrozenClock
 from qunshop.keys import MESSENGER, REDIS
-from services import notify, outbox
+from services import notify, outbox, ratelimit
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 
@@ -259,7 +259,8 @@ async def test_robot_rate_limited_by_wechat_is_retried_later(env: Env) -> None:
     assert len(env.fake.robot_messages[ROBOT_KEY]) == 1
     day = env.clock.now().astimezone(SHANGHAI).strftime("%Y%m%d")
     # Only the delivered message counts against the group's day.
-    assert await env.redis.get(f"qunshop:group-quota:{community.chat_id}:{day}") == b"1"
+    quota = ratelimit.key(f"group-quota:{community.chat_id}:{day}")
+    assert await env.redis.get(quota) == b"1"
 
 
 async def test_group_daily_quota_drops_the_rest_until_the_shanghai_day_turns(

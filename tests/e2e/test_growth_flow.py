@@ -1,18 +1,12 @@
 """Share, invite, pay, pick up, refund: the growth hooks as the payment and refund flows call
-them, through the real endpoints and signed pay notifies.
-
-INTEGRATION (hooks): this module runs once services/payments.py calls
-``earnings.on_paid`` and services/refunds.py calls ``earnings.on_refund`` (see the growth
-report for the exact lines); until then it is skipped, since nothing here calls the hooks
-by hand.
+them, through the real endpoints and signed pay notifies; nothing here calls the hooks by
+hand.
 """
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from models.groupbuy import Team, TeamStatus
@@ -22,16 +16,9 @@ from models.user import User
 from qunshop.config import Settings
 from qunshop.keys import CHAT_TEMPLATES, REDIS
 from scheduler.jobs import Jobs
-from services import earnings, groupbuy, payments, refunds
+from services import earnings, groupbuy
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
-
-HOOKS_IN = "earnings.on_paid" in inspect.getsource(payments) and (
-    "earnings.on_refund" in inspect.getsource(refunds)
-)
-pytestmark = pytest.mark.skipif(
-    not HOOKS_IN, reason="the growth hooks are not yet called by payments.py and refunds.py"
-)
 
 
 async def _pay(client: TestClient, wechat: FakeWeChat, order_id: str) -> None:

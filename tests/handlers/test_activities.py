@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from models.activity import Activity, ActivityKind, CheckIn, FlashSale, PointsEntry
 from models.chat import ChatIdentity
-from models.community import Community
+from models.community import Community, Membership
 from models.user import Role, User
 from qunshop.chat import Platform, Text
 from tests.handlers.conftest import Say
@@ -140,5 +140,8 @@ async def test_shoppers_check_in_once_a_day(say: Say) -> None:
     assert "今天已经签到过了" in again
     assert await CheckIn.filter(community_id=community.id).count() == 1
     assert await PointsEntry.filter(community_id=community.id).count() == 1
+    # writing in the community's group made li a member of it
+    li = (await CheckIn.get(community_id=community.id)).user_id
+    assert await Membership.exists(user_id=li, community_id=community.id)
     assert "社区群" in await _content(say, "签到", sender="li", chat_id=None)
     assert "还没有绑定" in await _content(say, "签到", sender="li", chat_id="unbound-group")

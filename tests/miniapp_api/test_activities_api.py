@@ -174,6 +174,11 @@ async def test_check_in(
     community, _ = place
     shopper = await make_user()
     url = f"/api/v1/communities/{community.id}/checkin"
+    stranger = await api.post(url, headers=auth(shopper, settings, START))
+    assert stranger.status == 403
+    assert (await stranger.json())["code"] == "not_community_member"
+    members = f"/api/v1/communities/{community.id}/members"
+    assert (await api.post(members, headers=auth(shopper, settings, START))).status in (200, 201)
     first = await (await api.post(url, headers=auth(shopper, settings, START))).json()
     assert first == {"day": "2026-03-02", "streak": 1, "points": 1, "balance": 1, "created": True}
     again = await (await api.post(url, headers=auth(shopper, settings, START))).json()

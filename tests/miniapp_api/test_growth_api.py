@@ -16,7 +16,7 @@ from models.order import Order
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.keys import REDIS
-from services import groupbuy
+from services import groupbuy, ratelimit
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import WXA_PNG, FakeWeChat
 from tests.support.growth import (
@@ -143,8 +143,8 @@ async def test_bad_codes_and_spent_quota_never_reach_wechat(
     resp = await client.get(f"/api/v1/share-codes/{tampered}/wxacode")
     assert await _problem(resp, 422) == "share_code_invalid"
     redis = client.server.app[REDIS]
-    await redis.set(f"qunshop:wxacode:minute:{int(now().timestamp()) // 60}", 5000)
-    await redis.set(f"qunshop:wxacode:minute:{int(now().timestamp()) // 60 + 1}", 5000)
+    for minute in (now(), now() + timedelta(minutes=1)):  # this minute's quota, and the next
+        await redis.set(ratelimit.key(ratelimit.period_key("wxacode", minute, 60)), 5000)
     resp = await client.get(f"/api/v1/share-codes/{code}/wxacode")
     assert await _problem(resp, 429) == "wxacode_rate_limited"
     assert wechat.calls_to(WXACODE) == []

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from models.groupbuy import Campaign, Seat, Team
 from models.order import Order
 from models.user import User
 from qunshop.config import Settings
+from qunshop.keys import REDIS
 from tests.support.factories import auth, make_campaign, make_user
 
 KEY = "Idempotency-Key"
@@ -132,3 +135,33 @@ async def test_invalid_key_is_refused(client: TestClient, settings: Settings) ->
 
     assert status == 422 and b"validation_failed" in body
     assert await Team.all().count() == 0
+
+
+async def test_a_crash_after_the_commit_still_replays(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The effect committed, then Redis (or the process) went away before the request
+    finished: the repeat finds the answer recorded with the effect and replays it."""
+    campaign = await make_campaign(stock_cap=5)
+    headers = _headers(await make_user(), settings, "crash-after-commit")
+    redis = client.server.app[REDIS]
+
+    def gone_once_the_team_exists(real: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if await Team.exists():
+                raise ConnectionRefusedError("redis went away")
+            return await real(*args, **kwargs)
+
+        return call
+
+    for name in ("set", "delete"):
+        monkeypatch.setattr(redis, name, gone_once_the_team_exists(getattr(redis, name)))
+    status, _, _ = await _start(client, campaign, headers)
+    assert status == 503
+    monkeypatch.undo()
+    await redis.flushdb()  # what Redis knew of the first request is gone
+
+    status, body, replayed = await _start(client, campaign, headers)
+    assert status == 201 and replayed[REPLAYED] == "true"
+    assert await Team.all().count() == 1 and await Order.all().count() == 1
+    assert str((await Team.get()).id) == json.loads(body)["team"]["id"]

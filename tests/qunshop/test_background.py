@@ -6,11 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp.test_utils import TestClient
+
+from bot import budget
 from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.payment import Refund, RefundStatus
 from qunshop.app import create_app
-from qunshop.background import CLOCKWORK
+from qunshop.background import CLOCKWORK, outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.keys import TASKS
 from tests.support.factories import auth, make_campaign, make_user
@@ -53,3 +56,7 @@ async def test_failed_team_is_refunded_without_anyone_clicking(
     assert refund.status is RefundStatus.SUBMITTED and refund.amount == order.amount
     await asyncio.sleep(0.1)  # more sweeps and sends change nothing
     assert len(wechat.refunds) == 1 and await Refund.all().count() == 1
+
+
+async def test_the_outbox_dispatches_updates_left_to_it(client: TestClient) -> None:
+    assert budget.REDISPATCH in outbox_handlers(client.server.app)

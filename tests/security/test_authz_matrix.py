@@ -216,7 +216,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         shopper=_s(403), leader=_s(403)
     ),
     # A check-in is the caller's own row (points in that community).
-    ("POST", "/api/v1/communities/{community_id}/checkin"): Entry(**OWN),
+    ("POST", "/api/v1/communities/{community_id}/checkin"): Entry(),  # members only
     ("GET", "/api/v1/communities/{community_id}/groups"): Entry(shopper=_s(403), leader=_s(403)),
     ("POST", "/api/v1/communities/{community_id}/members"): Entry(**OWN),
     ("PUT", "/api/v1/communities/{community_id}/pickup-point"): Entry(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -67,7 +66,6 @@ def shape_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
 # Examples per operation, per caller, per kind of data: bounded so the whole run stays well
 # under a minute.
 EXAMPLES = {"random": 5, "known_ids": 4, "invalid": 3}
-BUDGET_SECONDS = 90  # the aim is well under 60 s; the margin is for a loaded CI machine
 
 
 def _settings(examples: int) -> Any:
@@ -179,14 +177,11 @@ async def test_every_operation_survives_fuzzing(
         for operation in operations:
             run.fuzz(operation)
 
-    started = time.monotonic()
     await asyncio.to_thread(fuzz_all)
-    elapsed = time.monotonic() - started
 
     report = "\n\n".join(f"{label}\n{text}" for (label, _), text in sorted(run.failures.items()))
     assert not run.failures, f"{len(run.failures)} distinct failures:\n\n{report}"
     assert run.calls >= 10 * len(operations)
-    assert elapsed < BUDGET_SECONDS, f"{run.calls} calls took {elapsed:.0f}s"
     assert (await client.get("/healthz")).status == 200
 
 

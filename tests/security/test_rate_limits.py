@@ -3,12 +3,15 @@ commands per sender, through the real doors."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
+import pytest
 import xmltodict
 from aiohttp.test_utils import TestClient
 
+from qunshop.app import create_app
 from qunshop.keys import REDIS
 from services import chat_gate, ratelimit
 from tests.bot.helpers import WeComApp
@@ -18,14 +21,30 @@ SESSION = "/api/v1/session"
 JSCODE = "/sns/jscode2session"
 
 
-async def test_hit_counts_a_fixed_window(client: TestClient) -> None:
+async def test_a_window_counts_what_fits_and_gives_back(client: TestClient) -> None:
     redis = client.server.app[REDIS]
-    hits = [await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1) for _ in range(5)]
+    hits = [await ratelimit.take(redis, "t:one", limit=3, window_seconds=60) for _ in range(5)]
     assert hits == [True, True, True, False, False]
-    assert await ratelimit.hit(redis, "t:other", limit=3, window_seconds=1)  # keys are apart
-    assert 0 < await redis.ttl(ratelimit.PREFIX + "t:one") <= 1  # the window always expires
-    await asyncio.sleep(1.1)
-    assert await ratelimit.hit(redis, "t:one", limit=3, window_seconds=1)  # a new window
+    assert await redis.get(ratelimit.key("t:one")) == b"3"  # refused hits are not counted
+    assert await ratelimit.take(redis, "t:other", limit=3, window_seconds=60)  # keys are apart
+    assert 0 < await redis.ttl(ratelimit.key("t:one")) <= 60  # the window always expires
+    await ratelimit.give_back(redis, "t:one")
+    assert await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)
+    assert not await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)
+    await redis.delete(ratelimit.key("t:one"))  # the window ended
+    await ratelimit.give_back(redis, "t:one")  # nothing to give back: never below zero
+    assert await redis.get(ratelimit.key("t:one")) is None
+    assert await ratelimit.take(redis, "t:one", limit=3, window_seconds=60)  # a new window
+
+
+def test_clock_windows_turn_with_the_clock() -> None:
+    at = datetime(2026, 3, 2, 1, 0, 59, tzinfo=UTC)
+    assert ratelimit.period_key("m", at, 60) != ratelimit.period_key(
+        "m", at + timedelta(seconds=1), 60
+    )
+    assert ratelimit.period_key("m", at, 60) == ratelimit.period_key(
+        "m", at - timedelta(seconds=59), 60
+    )
 
 
 async def test_login_is_limited_per_client_address(client: TestClient, wechat: FakeWeChat) -> None:
@@ -101,3 +120,51 @@ async def test_re_deliveries_do_not_count_against_the_sender(client: TestClient)
     assert "消息太快啦，请稍等一分钟再试。" not in replies
     resp = await wecom.post(wecom.xml("帮助", sender="patient"))
     assert _reply_text(wecom, await resp.text()) == "消息太快啦，请稍等一分钟再试。"
+
+
+async def test_behind_trusted_proxies_the_forwarded_client_is_limited(
+    make_settings: Any, start_client: Any, wechat: FakeWeChat
+) -> None:
+    """QUNSHOP_TRUSTED_PROXIES: the proxy's many clients each have their own allowance, and
+    a client cannot escape its own by writing addresses into X-Forwarded-For."""
+    settings = make_settings(trusted_proxies="127.0.0.1, 10.0.0.0/8")
+    client = await start_client(create_app(settings, background=False))
+
+    async def login(forwarded: str, code: str) -> int:
+        resp = await client.post(
+            SESSION, json={"code": code}, headers={"X-Forwarded-For": forwarded}
+        )
+        return resp.status
+
+    # one client, through two proxy hops, forging a different leftmost address each time
+    statuses = [
+        await login(f"198.51.100.{i}, 203.0.113.7, 10.1.2.3", f"spoofed-{i}")
+        for i in range(ratelimit.LOGIN_PER_IP + 1)
+    ]
+    assert statuses == [401] * ratelimit.LOGIN_PER_IP + [429]
+    # the proxy's other clients are not limited by that one
+    wechat.sessions["good-code"] = {"openid": "o-behind", "session_key": "a2V5a2V5a2V5a2V5"}
+    assert await login("203.0.113.8", "good-code") == 200
+
+
+async def test_without_trusted_proxies_forwarded_for_is_not_believed(
+    client: TestClient, wechat: FakeWeChat
+) -> None:
+    statuses = [
+        (
+            await client.post(
+                SESSION, json={"code": f"bad-{i}"}, headers={"X-Forwarded-For": f"192.0.2.{i}"}
+            )
+        ).status
+        for i in range(ratelimit.LOGIN_PER_IP + 1)
+    ]
+    assert statuses[-1] == 429
+
+
+def test_trusted_proxies_must_be_addresses(make_settings: Any) -> None:
+    assert [str(n) for n in make_settings(trusted_proxies=" 10.0.0.0/8,::1").trusted_networks] == [
+        "10.0.0.0/8",
+        "::1/128",
+    ]
+    with pytest.raises(ValueError, match="comma-separated"):
+        make_settings(trusted_proxies="10.0.0.0/8, the-proxy")

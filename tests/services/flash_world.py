@@ -47,7 +47,7 @@ async def start_sale(clock: FrozenClock, *, stock: int, limit: int, extra: int =
     return view.flash_sale
 
 
-async def cancel_sale(sale: FlashSale, clock: FrozenClock) -> None:
+async def cancel_sale(sale: FlashSale, clock: FrozenClock, redis: Redis) -> None:
     """Its community's leader cancels the sale's activity, as the leader's door does."""
     activity = await sale.activity
     community = await activity.community
@@ -56,6 +56,7 @@ async def cancel_sale(sale: FlashSale, clock: FrozenClock) -> None:
         community_id=community.id,
         activity_id=activity.id,
         now=clock.now(),
+        redis=redis,
     )
 
 

@@ -9,12 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 
 from models.activity import Activity, ActivityKind, ActivityRun, JobRun
 from models.community import Community
 from models.outbox import OutboxMessage
 from models.user import Role, User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
+from qunshop.keys import REDIS
 from services import activities, deadlines, notify
 from services.activities import Draft
 from services.auth import Principal
@@ -25,6 +28,11 @@ pytestmark = pytest.mark.usefixtures("client")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)  # Monday 08:30 in Shanghai
 NINE = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+
+
+@pytest.fixture
+def redis(client: TestClient) -> Redis:
+    return client.server.app[REDIS]
 
 
 def who(user: User) -> Principal:
@@ -98,7 +106,7 @@ async def test_bad_input_is_refused_clearly() -> None:
     assert await Activity.all().count() == 0
 
 
-async def test_someone_elses_community_is_refused() -> None:
+async def test_someone_elses_community_is_refused(redis: Redis) -> None:
     community, leader = await _community()
     other_leader = await make_user(Role.LEADER)
     await make_community(other_leader)
@@ -107,7 +115,7 @@ async def test_someone_elses_community_is_refused() -> None:
             await _schedule(community, outsider, cron="0 9 * * *")
         assert refused.value.code is ErrorCode.NOT_COMMUNITY_LEADER
     mine = await _schedule(community, leader, cron="0 9 * * *")
-    ids = {"community_id": community.id, "activity_id": mine.id}
+    ids = {"community_id": community.id, "activity_id": mine.id, "redis": redis}
     with pytest.raises(Forbidden):
         await activities.cancel_activity(principal=who(other_leader), now=NOW, **ids)
     with pytest.raises(Forbidden):
@@ -163,10 +171,10 @@ async def test_deadlines_passed_while_down_fire_once_coalesced() -> None:
     assert await activities.run_due(now=back + timedelta(minutes=1), render=render) == 0
 
 
-async def test_editing_reschedules() -> None:
+async def test_editing_reschedules(redis: Redis) -> None:
     community, leader = await _community()
     made = await _schedule(community, leader, run_at=NINE)
-    ids = {"community_id": community.id, "activity_id": made.id}
+    ids = {"community_id": community.id, "activity_id": made.id, "redis": redis}
     later = NINE + timedelta(hours=3)
     view = await activities.edit_activity(principal=who(leader), now=NOW, run_at=later, **ids)
     assert view.activity.next_run_at == later and view.activity.run_at == later
@@ -188,10 +196,10 @@ async def test_editing_reschedules() -> None:
     assert (await Activity.get(id=made.id)).next_run_at == NINE + timedelta(days=1)
 
 
-async def test_cancelling_stops_it() -> None:
+async def test_cancelling_stops_it(redis: Redis) -> None:
     community, leader = await _community()
     daily = await _schedule(community, leader, cron="0 9 * * *")
-    ids = {"community_id": community.id, "activity_id": daily.id}
+    ids = {"community_id": community.id, "activity_id": daily.id, "redis": redis}
     assert (
         len(await activities.list_activities(principal=who(leader), community_id=community.id)) == 1
     )

@@ -50,7 +50,7 @@ async def test_one_turn_one_call_duplicates_refused_events_not_counted(
     assert calls == [9]  # five claims, four counters, one call
     again = await gate.admit(message("m1"))
     assert again is None
-    ttl = await redis.ttl(ratelimit.PREFIX + "chat:wechat:o-1")
+    ttl = await redis.ttl(ratelimit.key("chat:wechat:o-1"))
     assert 0 < ttl <= chat_gate.RATE_WINDOW_SECONDS
 
 

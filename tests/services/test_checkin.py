@@ -9,8 +9,10 @@ import pytest
 from tortoise.exceptions import IntegrityError
 
 from models.activity import CheckIn, PointsEntry
+from models.community import Community
 from models.user import User
-from services import checkin
+from qunshop.errors import ErrorCode, Forbidden
+from services import checkin, communities
 from services.auth import Principal
 from tests.support.factories import make_community, make_user
 
@@ -25,13 +27,22 @@ def who(user: User) -> Principal:
     return Principal(user_id=user.id, role=user.role)
 
 
+async def _member(*places: Community) -> User:
+    """A shopper who joined each of ``places``, as the join door does."""
+    user = await make_user()
+    for place in places:
+        await communities.join_community(actor=who(user), community_id=place.id)
+    return user
+
+
 async def _ledger() -> list[tuple[str, int, str]]:
     rows = await PointsEntry.all().order_by("ref")
     return [(str(r.id), r.delta, r.ref) for r in rows]
 
 
 async def test_streaks_across_days_and_an_append_only_ledger() -> None:
-    community, user = await make_community(), await make_user()
+    community = await make_community()
+    user = await _member(community)
 
     async def on(day: datetime) -> checkin.Result:
         return await checkin.check_in(principal=who(user), community_id=community.id, now=day)
@@ -63,7 +74,8 @@ async def test_streaks_across_days_and_an_append_only_ledger() -> None:
 
 
 async def test_the_day_is_the_communitys_local_day() -> None:
-    community, user = await make_community(), await make_user()
+    community = await make_community()
+    user = await _member(community)
     late = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
     first = await checkin.check_in(principal=who(user), community_id=community.id, now=late)
     # an hour later it is the next day in Shanghai, though still the same day in UTC
@@ -78,7 +90,8 @@ async def test_the_day_is_the_communitys_local_day() -> None:
 
 
 async def test_points_grow_with_the_streak_up_to_a_cap() -> None:
-    community, user = await make_community(), await make_user()
+    community = await make_community()
+    user = await _member(community)
     results = [
         await checkin.check_in(principal=who(user), community_id=community.id, now=NOON + n * DAY)
         for n in range(10)
@@ -88,7 +101,8 @@ async def test_points_grow_with_the_streak_up_to_a_cap() -> None:
 
 
 async def test_communities_are_counted_apart_and_concurrent_check_ins_count_once() -> None:
-    here, there, user = await make_community(), await make_community(), await make_user()
+    here, there = await make_community(), await make_community()
+    user = await _member(here, there)
     results = await asyncio.gather(
         *(checkin.check_in(principal=who(user), community_id=here.id, now=NOON) for _ in range(8))
     )
@@ -101,7 +115,7 @@ async def test_communities_are_counted_apart_and_concurrent_check_ins_count_once
 
 async def test_the_database_refuses_to_edit_points() -> None:
     community = await make_community()
-    user = await make_user()
+    user = await _member(community)
     result = await checkin.check_in(
         principal=Principal(user_id=user.id, role=user.role),
         community_id=community.id,
@@ -112,3 +126,18 @@ async def test_the_database_refuses_to_edit_points() -> None:
     with pytest.raises(Exception, match="append-only"):  # noqa: B017 - the message is the check
         await PointsEntry.filter(user_id=user.id).update(delta=1000)
     assert await checkin.balance(user_id=user.id, community_id=community.id) == result.points
+
+
+async def test_only_members_check_in_except_from_the_group_chat() -> None:
+    community, stranger = await make_community(), await make_user()
+    with pytest.raises(Forbidden) as refused:
+        await checkin.check_in(principal=who(stranger), community_id=community.id, now=NOON)
+    assert refused.value.code is ErrorCode.NOT_COMMUNITY_MEMBER
+    assert await CheckIn.all().count() == 0 and await PointsEntry.all().count() == 0
+    # writing in the community's group chat is membership
+    in_group = await checkin.check_in(
+        principal=who(stranger), community_id=community.id, now=NOON, from_group_chat=True
+    )
+    assert in_group.created
+    mine = await communities.my_communities(actor=who(stranger))
+    assert [card.community.id for card in mine] == [community.id]

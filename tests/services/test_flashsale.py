@@ -165,16 +165,29 @@ async def test_only_while_it_runs(api: TestClient, settings: Settings, clock: Fr
 
 
 async def test_cancelling_mid_sale_stops_it_and_returns_the_rest(
-    api: TestClient, settings: Settings, clock: FrozenClock
+    api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
 ) -> None:
     sale = await start_sale(clock, stock=5, limit=1)
     buyer, late = await make_user(), await make_user()
     assert (await api.post(buy_url(sale), json={}, headers=auth(buyer, settings))).status == 201
-    await cancel_sale(sale, clock)
+    await cancel_sale(sale, clock, redis)
     refused = await api.post(buy_url(sale), json={}, headers=auth(late, settings))
     assert refused.status == 409
     assert (await Sku.get(id=sale.sku_id)).stock == 50 + 4
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
+
+
+async def test_a_cancelled_sold_out_sale_is_not_running(
+    api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
+) -> None:
+    sale = await start_sale(clock, stock=1, limit=1)
+    buyer, late = await make_user(), await make_user()
+    assert (await api.post(buy_url(sale), json={}, headers=auth(buyer, settings))).status == 201
+    sold_out = await api.post(buy_url(sale), json={}, headers=auth(late, settings))
+    assert (await sold_out.json())["code"] == "out_of_stock"  # the gate answers alone
+    await cancel_sale(sale, clock, redis)
+    refused = await api.post(buy_url(sale), json={}, headers=auth(late, settings))
+    assert refused.status == 409 and (await refused.json())["code"] == "flash_sale_not_running"
 
 
 async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(

@@ -214,7 +214,7 @@ async def test_a_cancelled_sale_is_not_running_though_the_gate_still_has_stock(
     sale = await start_sale(clock, stock=5, limit=1)
     buyer, late, later = await make_user(), await make_user(), await make_user()
     assert (await _post(api, sale, auth(buyer, settings)))[0] == 201
-    await cancel_sale(sale, clock)
+    await cancel_sale(sale, clock, redis)
     for user in (late, later):
         status, body = await _post(api, sale, auth(user, settings))
         assert status == 409 and body["code"] == "flash_sale_not_running"

@@ -9,15 +9,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.chat import ChatIdentity, Follow
+from models.groupbuy import Campaign
 from models.growth import BindingScope, InviteBinding, ShareKind, Visit, VisitSource
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import ErrorCode, Invalid
 from qunshop.keys import REDIS
-from services import attribution, growth_rules, invites, share_codes
+from services import attribution, growth_rules, invites, share, share_codes
 from services.growth_rules import Rules
 from services.invites import Outcome
-from tests.support.factories import make_community, make_user
+from tests.support.factories import make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import now, paid_order, principal_of
 
@@ -286,3 +287,40 @@ async def test_a_follow_from_the_chat_door_is_attributed_at_once(
         )
         == 0
     )
+
+
+async def test_a_campaign_given_more_time_keeps_the_codes_already_shared(
+    client: TestClient, settings: Settings
+) -> None:
+    campaign = await make_campaign(now=now())
+    sharer, visitor = await make_user(), await make_user()
+    shared = await share.campaign_share(
+        principal=principal_of(sharer), campaign_id=str(campaign.id), settings=settings, now=now()
+    )
+    # Campaigns have no door to move their end yet (issue 12's leader console): an operator
+    # moves it in the database, as this does.
+    old_end = campaign.ends_at
+    await Campaign.filter(id=campaign.id).update(ends_at=old_end + timedelta(days=2))
+    after_old_end = old_end + timedelta(hours=1)
+    again = await share.campaign_share(
+        principal=principal_of(sharer),
+        campaign_id=str(campaign.id),
+        settings=settings,
+        now=after_old_end,
+    )
+    assert again.code == shared.code  # not reissued
+    entry = await attribution.enter(
+        principal=principal_of(visitor),
+        code=shared.code,
+        redis=client.server.app[REDIS],
+        settings=settings,
+        now=after_old_end,
+    )
+    assert entry.visit.sharer_id == sharer.id
+    with pytest.raises(Invalid) as exc:
+        await share_codes.resolve(
+            shared.code,
+            secret=settings.secret_key.get_secret_value(),
+            now=old_end + timedelta(days=2),
+        )
+    assert exc.value.code is ErrorCode.SHARE_CODE_EXPIRED

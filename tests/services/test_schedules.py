@@ -47,3 +47,20 @@ def test_strictly_after_and_never() -> None:
     nine = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     assert schedules.next_fire("0 9 * * *", "Asia/Shanghai", after=nine) == nine.replace(day=3)
     assert schedules.next_fire("0 9 31 2 *", "Asia/Shanghai", after=nine) is None
+
+
+def test_day_of_month_and_day_of_week_mean_either() -> None:
+    """As in crontab(5): both day fields restricted, a day matching either one fires."""
+    days, after = [], MONDAY  # Monday 2 March 2026
+    for _ in range(6):
+        fire = schedules.next_fire("0 9 1,15 * 5", "Asia/Shanghai", after=after)
+        assert fire is not None
+        days.append(fire.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%d %a"))
+        after = fire
+    assert days == ["06 Fri", "13 Fri", "15 Sun", "20 Fri", "27 Fri", "01 Wed"]
+    # a day field starting with * makes both fields hold together, as crontab reads it
+    fire = schedules.next_fire("0 9 */2 * 5", "Asia/Shanghai", after=MONDAY)
+    assert fire is not None and fire.astimezone(ZoneInfo("Asia/Shanghai")).day == 13  # odd, Fri
+    # a date that never comes no longer stops a line that also names a weekday
+    fire = schedules.next_fire("0 9 31 2 1", "Asia/Shanghai", after=MONDAY)
+    assert fire is not None and fire.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%a") == "Mon"
