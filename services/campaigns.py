@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
+from models.community import Community
 from models.groupbuy import Campaign
 from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
@@ -154,6 +155,19 @@ async def managed(*, principal: Principal, limit: int = 100) -> list[Campaign]:
         .order_by("-starts_at", "-id")
         .limit(limit)
         .prefetch_related("community")
+    )
+
+
+async def skus_for(*, principal: Principal, limit: int = 100) -> list[Sku]:
+    """What the caller may put in a campaign: their communities' SKUs and the shop-wide ones,
+    with stock to carve."""
+    led = await Community.filter(leader_id=principal.user_id).values_list("id", flat=True)
+    return (
+        await Sku.filter(Q(product__community_id=None) | Q(product__community_id__in=led))
+        .filter(stock__gt=0)
+        .order_by("name", "id")
+        .limit(limit)
+        .prefetch_related("product")
     )
 
 
