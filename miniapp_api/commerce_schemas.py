@@ -93,6 +93,7 @@ class CampaignOut(BaseModel):
     stock_left: int
     per_user_limit: int
     guaranteed: bool
+    paused_at: datetime | None = None  # paused by its leader: no new teams or members
     product: ProductBrief | None = None
 
     @classmethod
@@ -113,6 +114,7 @@ class CampaignOut(BaseModel):
             stock_left=c.stock_left,
             per_user_limit=c.per_user_limit,
             guaranteed=c.guaranteed,
+            paused_at=c.paused_at,
             product=ProductBrief.of(product),
         )
 

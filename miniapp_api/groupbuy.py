@@ -66,6 +66,54 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 
 @endpoint(
+    summary="Pause a campaign: no new teams or members until resumed (its leader, or admin)",
+    tags=TAGS,
+    response=CampaignOut,
+    auth=True,
+    errors=(403, 404, 409),
+)
+async def pause_campaign(request: web.Request) -> web.Response:
+    campaign = await campaigns.pause(
+        principal=staff(request),
+        campaign_id=request.match_info["campaign_id"],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond((await campaigns_out([campaign]))[0])
+
+
+@endpoint(
+    summary="Resume a paused campaign (its leader, or admin)",
+    tags=TAGS,
+    response=CampaignOut,
+    auth=True,
+    errors=(403, 404, 409),
+)
+async def resume_campaign(request: web.Request) -> web.Response:
+    campaign = await campaigns.resume(
+        principal=staff(request),
+        campaign_id=request.match_info["campaign_id"],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond((await campaigns_out([campaign]))[0])
+
+
+@endpoint(
+    summary="Close a campaign now; open teams close at their own deadlines (its leader, or admin)",
+    tags=TAGS,
+    response=CampaignOut,
+    auth=True,
+    errors=(403, 404),
+)
+async def close_campaign(request: web.Request) -> web.Response:
+    campaign = await campaigns.close(
+        principal=staff(request),
+        campaign_id=request.match_info["campaign_id"],
+        now=request.config_dict[CLOCK].now(),
+    )
+    return respond((await campaigns_out([campaign]))[0])
+
+
+@endpoint(
     summary="A campaign's open teams: seats left, deadlines, members",
     tags=TAGS,
     response=OpenTeamList,
@@ -153,6 +201,9 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/campaigns", create_campaign)
     app.router.add_get("/api/v1/campaigns", list_campaigns)
     app.router.add_get("/api/v1/campaigns/{campaign_id}", get_campaign)
+    app.router.add_post("/api/v1/campaigns/{campaign_id}/pause", pause_campaign)
+    app.router.add_post("/api/v1/campaigns/{campaign_id}/resume", resume_campaign)
+    app.router.add_post("/api/v1/campaigns/{campaign_id}/close", close_campaign)
     app.router.add_get("/api/v1/campaigns/{campaign_id}/teams", campaign_teams)
     app.router.add_post("/api/v1/campaigns/{campaign_id}/teams", start_team)
     app.router.add_get("/api/v1/teams/{team_ref}", get_team)

@@ -205,6 +205,7 @@ async def grant_role(request: web.Request) -> web.Response:
         user_id=request.match_info["user_id"],
         role=body.role,
         redis=request.config_dict[REDIS],
+        now=request.config_dict[CLOCK].now(),
     )
     return respond(UserOut.of(user))
 
@@ -224,6 +225,7 @@ async def revoke_role(request: web.Request) -> web.Response:
         user_id=request.match_info["user_id"],
         role=role,
         redis=request.config_dict[REDIS],
+        now=request.config_dict[CLOCK].now(),
     )
     return respond(UserOut.of(user))
 

@@ -35,6 +35,7 @@ class Campaign(Model):
     reminder_minutes = fields.JSONField(default=default_reminders)
     created_by = fields.ForeignKeyField("models.User", related_name="campaigns_created")
     created_at = fields.DatetimeField(auto_now_add=True)
+    paused_at = fields.DatetimeField(null=True)  # paused by its leader: joins refused (0019)
 
     class Meta:
         table = "campaigns"

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     # group buys
     CAMPAIGN_NOT_FOUND = "campaign_not_found"
     CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
+    CAMPAIGN_PAUSED = "campaign_paused"
     CAMPAIGN_INVALID = "campaign_invalid"
     CAMPAIGN_SOLD_OUT = "campaign_sold_out"
     TEAM_NOT_FOUND = "team_not_found"

@@ -1,4 +1,10 @@
-"""Group-buy campaigns: created by a community's leader (or an admin) for one SKU."""
+"""Group-buy campaigns: created by a community's leader (or an admin) for one SKU, then
+edited, paused and resumed, or closed early by them.
+
+A paused campaign keeps its teams (they close at their own deadlines) but takes no new
+starts and no joins; the join function (0019) refuses with campaign_paused. Closing ends the
+campaign now.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
+from models.community import Community
 from models.groupbuy import Campaign
 from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
@@ -116,8 +123,8 @@ async def get_campaign(campaign_id: str | uuid.UUID) -> Campaign:
 
 
 async def list_campaigns(*, community_id: str | None, now: datetime) -> list[Campaign]:
-    """Campaigns running now, soonest ending first."""
-    query = Campaign.filter(starts_at__lte=now, ends_at__gt=now)
+    """Campaigns running now (not paused), soonest ending first."""
+    query = Campaign.filter(starts_at__lte=now, ends_at__gt=now, paused_at=None)
     if community_id is not None:
         key = parse_uuid(community_id)
         if key is None:
@@ -127,7 +134,106 @@ async def list_campaigns(*, community_id: str | None, now: datetime) -> list[Cam
 
 
 def is_running(campaign: Campaign, now: datetime) -> bool:
-    return campaign.starts_at <= now < campaign.ends_at
+    """Within its window and not paused: people may start and join teams."""
+    return campaign.paused_at is None and campaign.starts_at <= now < campaign.ends_at
+
+
+@dataclass(frozen=True)
+class CampaignEdit:
+    """What a leader may change once a campaign exists; None leaves a field as it is.
+    Prices and stock stay: members already hold seats at them."""
+
+    title: str | None = None
+    ends_at: datetime | None = None
+    per_user_limit: int | None = None
+
+
+async def managed(*, principal: Principal, limit: int = 100) -> list[Campaign]:
+    """The campaigns of the communities the caller leads, newest first."""
+    return (
+        await Campaign.filter(community__leader_id=principal.user_id)
+        .order_by("-starts_at", "-id")
+        .limit(limit)
+        .prefetch_related("community")
+    )
+
+
+async def skus_for(*, principal: Principal, limit: int = 100) -> list[Sku]:
+    """What the caller may put in a campaign: their communities' SKUs and the shop-wide ones,
+    with stock to carve."""
+    led = await Community.filter(leader_id=principal.user_id).values_list("id", flat=True)
+    return (
+        await Sku.filter(Q(product__community_id=None) | Q(product__community_id__in=led))
+        .filter(stock__gt=0)
+        .order_by("name", "id")
+        .limit(limit)
+        .prefetch_related("product")
+    )
+
+
+async def _own(principal: Principal, campaign_id: str | uuid.UUID) -> Campaign:
+    campaign = await get_campaign(campaign_id)
+    community = await communities.get_community(campaign.community_id)
+    await communities.ensure_can_manage(principal, community)
+    return campaign
+
+
+def _not_over(campaign: Campaign, now: datetime) -> None:
+    if campaign.ends_at <= now:
+        raise Conflict(ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is already over")
+
+
+async def update(
+    *, principal: Principal, campaign_id: str | uuid.UUID, edit: CampaignEdit, now: datetime
+) -> Campaign:
+    campaign = await _own(principal, campaign_id)
+    _not_over(campaign, now)
+    changes: dict[str, object] = {}
+    if edit.title is not None:
+        title = edit.title.strip()
+        if not 1 <= len(title) <= 128:
+            raise _invalid("title must be 1..128 characters")
+        changes["title"] = title
+    if edit.ends_at is not None:
+        if edit.ends_at.tzinfo is None:
+            raise _invalid("times must carry a time zone")
+        if edit.ends_at <= max(now, campaign.starts_at):
+            raise _invalid("ends_at must be after now and after starts_at")
+        changes["ends_at"] = edit.ends_at
+    if edit.per_user_limit is not None:
+        if not 1 <= edit.per_user_limit <= 100:
+            raise _invalid("per_user_limit must be 1..100")
+        changes["per_user_limit"] = edit.per_user_limit
+    # Only while it is still not over: a close racing the edit wins.
+    if changes and not await Campaign.filter(id=campaign.id, ends_at__gt=now).update(**changes):
+        raise Conflict(ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is already over")
+    return await get_campaign(campaign.id)
+
+
+async def pause(*, principal: Principal, campaign_id: str | uuid.UUID, now: datetime) -> Campaign:
+    """No new teams or members until resumed; pausing twice is the same as once."""
+    campaign = await _own(principal, campaign_id)
+    _not_over(campaign, now)
+    await Campaign.filter(id=campaign.id, paused_at=None, ends_at__gt=now).update(paused_at=now)
+    return await get_campaign(campaign.id)
+
+
+async def resume(*, principal: Principal, campaign_id: str | uuid.UUID, now: datetime) -> Campaign:
+    campaign = await _own(principal, campaign_id)
+    _not_over(campaign, now)
+    await Campaign.filter(id=campaign.id).update(paused_at=None)
+    return await get_campaign(campaign.id)
+
+
+async def close(*, principal: Principal, campaign_id: str | uuid.UUID, now: datetime) -> Campaign:
+    """The campaign ends now: teams already open close at their own deadlines, as when a
+    campaign ends on time. Closing what is over is a no-op."""
+    campaign = await _own(principal, campaign_id)
+    await Campaign.filter(id=campaign.id, ends_at__gt=now, starts_at__gt=now).update(
+        starts_at=now
+    )  # a campaign closed before it started keeps starts_at <= ends_at
+    await Campaign.filter(id=campaign.id, ends_at__gt=now).update(ends_at=now)
+    return await get_campaign(campaign.id)
 
 
 def tier_price(campaign: Campaign, members: int) -> int:

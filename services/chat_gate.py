@@ -35,7 +35,9 @@ RATE_LIMIT = 20  # messages a sender may send the bot per window
 # claim, then its counter if counted. Answers per update: -1 already claimed, else the
 # sender's count (0 for events). The counting is services.ratelimit's, as one step of this
 # script, so a re-delivery is never counted. (Keys of many slots: one Redis, not a Cluster.)
-_ADMIT = ratelimit.TAKE_LUA + """
+_ADMIT = (
+    ratelimit.TAKE_LUA
+    + """
 local out, k = {}, 1
 for i = 4, #ARGV, 2 do
   local claim, counter = KEYS[k], nil
@@ -48,6 +50,7 @@ for i = 4, #ARGV, 2 do
 end
 return out
 """
+)
 
 
 # KEYS: claims, ARGV: the value each was claimed with. Deletes only the claims still holding

@@ -72,6 +72,8 @@ async def find_team(ref: str | uuid.UUID, *, with_campaign: bool = False) -> Tea
 
 
 def _ensure_running(campaign: Campaign, now: datetime) -> None:
+    if campaign.paused_at is not None:
+        raise join_sql.refusal(ErrorCode.CAMPAIGN_PAUSED)
     if not campaigns.is_running(campaign, now):
         raise join_sql.refusal(ErrorCode.CAMPAIGN_NOT_ACTIVE)
 

@@ -1,4 +1,4 @@
-"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010 and 0011).
+"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011 and 0019).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
 code as its message; a refusal rolls the whole statement back. One round trip instead of
@@ -29,6 +29,7 @@ _JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $
 # function RAISEs, the error it becomes, and its words.
 _REFUSALS = (
     (Conflict, ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is not running now"),
+    (Conflict, ErrorCode.CAMPAIGN_PAUSED, "the campaign is paused by its leader"),
     (NotFound, ErrorCode.TEAM_NOT_FOUND, "no such team"),
     (Conflict, ErrorCode.TEAM_CLOSED, "this team has closed"),
     (Conflict, ErrorCode.TEAM_FULL, "this team is full"),

@@ -1,22 +1,14 @@
-"""Operators grant and take away roles: approving a leader is granting the leader role,
-revoking one is setting them back to shopper. Each change is audited in its transaction.
-
-(Leader applications as their own rows arrive with the account/approval work on another
-branch; this module's verbs are what an approval calls.)
-"""
+"""Operators find users to give or take a role. The change itself is services.roles's
+(grant, revoke: in force at once, audited in its transaction)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from models.user import Role, User
-from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from qunshop.errors import ErrorCode, Invalid
 from services import audit
 from services.auth import Principal
-from services.ids import parse_uuid
 
 SHOWN = 50
 
@@ -38,27 +30,3 @@ def parse_role(value: str) -> Role:
         return Role(value)
     except ValueError:
         raise Invalid(ErrorCode.VALIDATION_FAILED, f"no role {value!r}") from None
-
-
-async def set_role(*, actor: Principal, user_id: str, role: Role, now: datetime) -> User:
-    audit.ensure_admin(actor)
-    key = parse_uuid(user_id)
-    if key == actor.user_id:  # the last operator cannot lock everyone out by mistake
-        raise Conflict(ErrorCode.FORBIDDEN, "an operator does not change their own role")
-    async with in_transaction():
-        user = await User.get_or_none(id=key).select_for_update() if key else None
-        if user is None:
-            raise NotFound(ErrorCode.USER_NOT_FOUND, "no such user")
-        before = user.role
-        if before is not role:
-            await User.filter(id=user.id).update(role=role)
-            await audit.record(
-                actor=actor,
-                action="user.role",
-                target=f"user:{user.id}",
-                before={"role": before.value},
-                after={"role": role.value},
-                now=now,
-            )
-        user.role = role
-    return user

@@ -22,7 +22,7 @@ from models.chat import LinkVia
 from models.community import Community, Membership, PickupPoint
 from models.user import ApplicationStatus, LeaderApplication, Role, User
 from qunshop.errors import BadRequest, Conflict, ErrorCode, Forbidden, NotFound
-from services import accounts, chat_users, roles
+from services import accounts, audit, chat_users, roles
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ async def applications(
     query = LeaderApplication.all()
     if status is not None:
         query = query.filter(status=status)
-    return await query.order_by("created_at", "id").limit(limit)
+    return await query.order_by("created_at", "id").limit(limit).prefetch_related("user")
 
 
 async def _pending(application_id: str | uuid.UUID) -> LeaderApplication:
@@ -125,7 +125,7 @@ async def approve(
         )
         await Membership.create(user=user, community=community)
         if user.role is Role.SHOPPER:  # an admin who applied stays an admin
-            await User.filter(id=user.id).update(role=Role.LEADER)
+            await roles.set_role(actor=actor, user=user, role=Role.LEADER, redis=redis, now=now)
         application.status = ApplicationStatus.APPROVED
         application.decided_by_id = actor.user_id
         application.decided_at = now
@@ -133,6 +133,7 @@ async def approve(
         await application.save(
             update_fields=["status", "decided_by_id", "decided_at", "community_id"]
         )
+        await _audit(actor, application, "leader.approve", now)
     logger.info("leader application %s approved by %s", application.id, actor.user_id)
     return application
 
@@ -148,7 +149,26 @@ async def reject(
         application.decided_at = now
         application.reason = reason
         await application.save(update_fields=["status", "decided_by_id", "decided_at", "reason"])
+        await _audit(actor, application, "leader.reject", now)
     return application
+
+
+async def _audit(
+    actor: Principal, application: LeaderApplication, action: str, now: datetime
+) -> None:
+    after: dict[str, str] = {"status": application.status.value}
+    if application.reason:
+        after["reason"] = application.reason
+    if application.community_id is not None:
+        after["community"] = str(application.community_id)
+    await audit.record(
+        actor=actor,
+        action=action,
+        target=f"leader_application:{application.id}",
+        before={"status": ApplicationStatus.PENDING.value, "user": str(application.user_id)},
+        after=after,
+        now=now,
+    )
 
 
 def _code_key(code: str) -> str:

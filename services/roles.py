@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
 
 from models.user import Role, User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, Unauthenticated
+from services import audit
 from services.auth import TOKEN_TTL, Principal
 from services.batching import TurnBatcher
 from services.ids import parse_uuid
@@ -83,27 +86,44 @@ async def _target(user_id: str | uuid.UUID) -> User:
     return user
 
 
-async def set_role(*, actor: Principal, user: User, role: Role, redis: Redis) -> User:
-    """The one way a role changes (grants, revocations, approvals)."""
+async def set_role(
+    *, actor: Principal, user: User, role: Role, redis: Redis, now: datetime
+) -> User:
+    """The one way a role changes (grants, revocations, approvals); audited in the change's
+    transaction. Inside a caller's transaction it joins that one."""
     if user.role is role:
         return user
     await mark_changed(redis, user.id)
-    await User.filter(id=user.id).update(role=role)
+    async with in_transaction():
+        before = await User.filter(id=user.id).select_for_update().values_list("role", flat=True)
+        await User.filter(id=user.id).update(role=role)
+        await audit.record(
+            actor=actor,
+            action="user.role",
+            target=f"user:{user.id}",
+            before={"role": Role(before[0]).value if before else user.role.value},
+            after={"role": role.value},
+            now=now,
+        )
     logger.info("role of %s: %s -> %s (by %s)", user.id, user.role, role, actor.user_id)
     user.role = role
     return user
 
 
-async def grant(*, actor: Principal, user_id: str | uuid.UUID, role: Role, redis: Redis) -> User:
+async def grant(
+    *, actor: Principal, user_id: str | uuid.UUID, role: Role, redis: Redis, now: datetime
+) -> User:
     """An admin gives a role. A user has one role: the more powerful one replaces it."""
     require_admin(actor)
     user = await _target(user_id)
     if user.id == actor.user_id:
         raise Conflict(ErrorCode.OWN_ROLE, "admins do not change their own role")
-    return await set_role(actor=actor, user=user, role=role, redis=redis)
+    return await set_role(actor=actor, user=user, role=role, redis=redis, now=now)
 
 
-async def revoke(*, actor: Principal, user_id: str | uuid.UUID, role: Role, redis: Redis) -> User:
+async def revoke(
+    *, actor: Principal, user_id: str | uuid.UUID, role: Role, redis: Redis, now: datetime
+) -> User:
     """An admin takes a role back: the user is a shopper again. Revoking what they lack is a
     no-op (the same answer twice)."""
     require_admin(actor)
@@ -112,4 +132,4 @@ async def revoke(*, actor: Principal, user_id: str | uuid.UUID, role: Role, redi
         raise Conflict(ErrorCode.OWN_ROLE, "admins do not change their own role")
     if user.role is not role:
         return user
-    return await set_role(actor=actor, user=user, role=Role.SHOPPER, redis=redis)
+    return await set_role(actor=actor, user=user, role=Role.SHOPPER, redis=redis, now=now)

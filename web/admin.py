@@ -12,10 +12,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from models.growth import BindingScope
-from models.user import Role
+from models.user import ApplicationStatus, Role
 from qunshop.errors import BadRequest, ErrorCode
-from qunshop.keys import CLOCK
-from services import audit, catalog, growth_rules, leader_admin, order_search, parked, shop_admin
+from qunshop.keys import CLOCK, REDIS
+from services import (
+    audit,
+    catalog,
+    growth_rules,
+    leader_admin,
+    leaders,
+    order_search,
+    parked,
+    roles,
+    shop_admin,
+)
 from web.auth import Admin
 from web.console import see_other
 from web.page import page
@@ -30,6 +40,7 @@ if TYPE_CHECKING:
 YUAN = re.compile(r"\d{1,7}(\.\d{1,2})?")
 MAX_NOTE = 100
 MAX_QUERY = 64
+MAX_REASON = 500
 
 
 def _fen(text: str, field: str) -> int:
@@ -75,13 +86,75 @@ async def users(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
 async def set_role(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    user = await leader_admin.set_role(
+    user = await roles.grant(
         actor=principal,
         user_id=form.get("user_id", ""),
         role=leader_admin.parse_role(form.get("role", "")),
+        redis=config[REDIS],
         now=config[CLOCK].now(),
     )
     return _back("/admin/users", f"{user.nickname or user.openid} 现在是 {user.role.value}")
+
+
+@page("POST", "/admin/users/revoke", auth=Admin)
+async def revoke_role(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    user = await roles.revoke(
+        actor=principal,
+        user_id=form.get("user_id", ""),
+        role=leader_admin.parse_role(form.get("role", "")),
+        redis=config[REDIS],
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/users", f"{user.nickname or user.openid} 现在是 {user.role.value}")
+
+
+@page("GET", "/admin/leaders", auth=Admin, template="admin/leaders.html")
+async def leader_applications(
+    *, principal: Principal, query: MultiDictProxy[str]
+) -> dict[str, Any]:
+    try:
+        status = ApplicationStatus(query.get("status") or ApplicationStatus.PENDING)
+    except ValueError:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+        ) from None
+    return {
+        "applications": await leaders.applications(actor=principal, status=status),
+        "status": status,
+        "statuses": list(ApplicationStatus),
+        "note": _note(query),
+    }
+
+
+@page("POST", "/admin/leaders/approve", auth=Admin)
+async def approve_leader(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    done = await leaders.approve(
+        actor=principal,
+        application_id=form.get("application_id", ""),
+        redis=config[REDIS],
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/leaders", f"已批准：{done.community_name}")
+
+
+@page("POST", "/admin/leaders/reject", auth=Admin)
+async def reject_leader(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    reason = form.get("reason", "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: 1..{MAX_REASON} characters")
+    done = await leaders.reject(
+        actor=principal,
+        application_id=form.get("application_id", ""),
+        reason=reason,
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/leaders", f"已拒绝：{done.community_name}")
 
 
 @page("GET", "/admin/orders", auth=Admin, template="admin/orders.html")

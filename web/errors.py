@@ -35,6 +35,11 @@ MESSAGES: dict[str, str] = {
     ErrorCode.PICKUP_CODE_USED: "这个提货码已经核销过了。",
     ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
     ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
+    ErrorCode.OWN_ROLE: "运营人员不能修改自己的角色。",
+    ErrorCode.APPLICATION_DECIDED: "这份申请已经处理过了。",
+    ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
+    ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
+    ErrorCode.ACTIVITY_NOT_FOUND: "没有找到这个活动安排。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
     ErrorCode.SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试。",
 }

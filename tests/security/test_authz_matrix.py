@@ -176,6 +176,10 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/campaigns/{campaign_id}"): Entry(**PUBLIC),
     ("GET", "/api/v1/campaigns/{campaign_id}/teams"): Entry(**PUBLIC),
     ("GET", "/api/v1/campaigns/{campaign_id}/share"): Entry(**OWN),
+    # Only the campaign's own leader (or an admin) pauses, resumes or closes it.
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/campaigns/{campaign_id}/resume"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/campaigns/{campaign_id}/close"): Entry(shopper=_s(403), leader=_s(403)),
     # Joining A's team comes first (called in this table's order): a seat held in it
     # refuses the same caller a team of their own in that campaign (409).
     ("POST", "/api/v1/teams/{team_ref}/join"): Entry(

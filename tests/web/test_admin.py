@@ -13,13 +13,14 @@ from tortoise.exceptions import OperationalError
 
 from models.audit import AuditEntry
 from models.catalog import Sku
+from models.community import Community
 from models.outbox import OutboxStatus
 from models.payment import Refund, RefundStatus
 from models.user import Role, User
 from qunshop.clock import FrozenClock
-from services import catalog, outbox
+from services import catalog, leaders, outbox
 from services.auth import Principal
-from tests.support.factories import make_user
+from tests.support.factories import auth, make_user
 from tests.web.admin_world import operator, parked_refund, refund_handlers
 from tests.web.test_console import _login, _say
 
@@ -159,3 +160,89 @@ async def test_an_operator_sets_price_stock_and_growth_rules(web_client: TestCli
     assert entries["sku.update"].after == {"price": 2550, "stock": 40}
     assert entries["growth.rules"].after["binding_days"] is None
     assert entries["growth.rules"].after["invite_bps"] == [200, 50]
+
+
+async def _apply(name: str, nickname: str, clock: FrozenClock) -> tuple[User, str]:
+    applicant = await make_user(nickname=nickname)
+    draft = leaders.ApplicationDraft(
+        community_name=name, pickup_name="东门驿站", pickup_address="东门 3 号"
+    )
+    done = await leaders.apply(
+        actor=Principal(user_id=applicant.id, role=applicant.role), draft=draft, now=clock.now()
+    )
+    return applicant, str(done.id)
+
+
+async def test_an_operator_approves_and_rejects_leader_applications(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    admin, cookies = await _admin(web_client)
+    wang, wang_app = await _apply("翠湖小区团", "王五", clock)
+    zhao, zhao_app = await _apply("枫林小区团", "赵六", clock)
+    page = await (await web_client.get("/admin/leaders", headers={"Cookie": cookies})).text()
+    assert "翠湖小区团" in page and "枫林小区团" in page and "王五" in page
+    html = await _post(
+        web_client, cookies, "/admin/leaders/approve", "/admin/leaders", application_id=wang_app
+    )
+    assert "已批准：翠湖小区团" in html and "翠湖小区团</h3>" not in html
+    assert (await User.get(id=wang.id)).role is Role.LEADER
+    assert await Community.filter(name="翠湖小区团", leader_id=wang.id).exists()
+    # A reason is required to reject; the refusal is a page, and nothing changed.
+    empty = await web_client.post(
+        "/admin/leaders/reject",
+        data={"csrf_token": _csrf(html), "application_id": zhao_app, "reason": " "},
+        headers={"Cookie": cookies},
+    )
+    assert empty.status == 400 and "text/html" in empty.headers["Content-Type"]
+    html = await _post(
+        web_client,
+        cookies,
+        "/admin/leaders/reject",
+        "/admin/leaders",
+        application_id=zhao_app,
+        reason="小区已有团长",
+    )
+    assert "已拒绝：枫林小区团" in html
+    assert (await User.get(id=zhao.id)).role is Role.SHOPPER
+    twice = await web_client.post(
+        "/admin/leaders/approve",
+        data={"csrf_token": _csrf(html), "application_id": zhao_app},
+        headers={"Cookie": cookies},
+    )
+    assert twice.status == 409 and "已经处理过了" in await twice.text()
+    decided = await web_client.get("/admin/leaders?status=rejected", headers={"Cookie": cookies})
+    assert "小区已有团长" in await decided.text()
+    # Every decision is audited with the operator; the approval's role change too.
+    actions = {e.action: e for e in await AuditEntry.filter(actor_id=admin.id)}
+    assert set(actions) == {"leader.approve", "leader.reject", "user.role"}
+    assert actions["leader.reject"].after == {"status": "rejected", "reason": "小区已有团长"}
+    assert actions["leader.approve"].target == f"leader_application:{wang_app}"
+    assert actions["user.role"].target == f"user:{wang.id}"
+    log = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "leader.approve" in log and "leader.reject" in log
+
+
+async def test_roles_changed_through_the_api_are_audited_and_revoked_from_the_page(
+    web_client: TestClient, settings, clock: FrozenClock
+) -> None:
+    admin, cookies = await _admin(web_client)
+    li = await make_user(nickname="李四")
+    granted = await web_client.post(
+        f"/api/v1/admin/users/{li.id}/roles",
+        json={"role": "leader"},
+        headers=auth(admin, settings, clock.now()),
+    )
+    assert granted.status == 200
+    (entry,) = await AuditEntry.filter(target=f"user:{li.id}")
+    assert (entry.action, entry.after) == ("user.role", {"role": "leader"})
+    html = await _post(
+        web_client,
+        cookies,
+        "/admin/users/revoke",
+        "/admin/users",
+        user_id=str(li.id),
+        role="leader",
+    )
+    assert "李四 现在是 shopper" in html
+    assert (await User.get(id=li.id)).role is Role.SHOPPER
+    assert await AuditEntry.filter(target=f"user:{li.id}").count() == 2

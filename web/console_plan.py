@@ -1,0 +1,220 @@
+"""The leader console's planning pages: campaigns (create, edit, pause, resume, close) and
+the calendar of scheduled activities (create, move, cancel). Each form calls the same
+service the API and chat call, then redirects back with a note."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from models.activity import ActivityKind
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK, REDIS
+from services import activities, activity_calendar, campaigns, communities
+from web.admin import _fen, _int
+from web.auth import Leader
+from web.console import see_other
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read it
+KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
+REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
+
+
+def _when(text: str, field: str) -> datetime:
+    """A datetime-local field (2026-12-05T18:30), read as Shanghai time."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: a date and time") from None
+    return value.replace(tzinfo=SHANGHAI, second=0, microsecond=0)
+
+
+def _note(query: MultiDictProxy[str]) -> str:
+    return query.get("note", "")[:100]
+
+
+def _back(path: str, note: str) -> web.StreamResponse:
+    return see_other(f"{path}{'&' if '?' in path else '?'}note={quote(note)}")
+
+
+async def _led(principal: Principal) -> list[Any]:
+    return [c.community for c in await communities.my_communities(actor=principal) if c.is_leader]
+
+
+@page("GET", "/console/campaigns", auth=Leader, template="console/campaigns.html")
+async def campaign_list(
+    *, principal: Principal, config: Resources, query: MultiDictProxy[str]
+) -> dict[str, Any]:
+    now = config[CLOCK].now()
+    return {
+        "campaigns": await campaigns.managed(principal=principal),
+        "skus": await campaigns.skus_for(principal=principal),
+        "communities": await _led(principal),
+        "now": now,
+        "note": _note(query),
+    }
+
+
+@page("POST", "/console/campaigns", auth=Leader)
+async def create_campaign(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    draft = campaigns.CampaignDraft(
+        community_id=form.get("community_id", ""),
+        sku_id=form.get("sku_id", ""),
+        title=form.get("title", "").strip()[:128],
+        group_price=_fen(form.get("group_price", ""), "group_price"),
+        team_size=_int(form.get("team_size", ""), "team_size", low=2, high=50),
+        starts_at=_when(form.get("starts_at", ""), "starts_at"),
+        ends_at=_when(form.get("ends_at", ""), "ends_at"),
+        stock_cap=_int(form.get("stock_cap", ""), "stock_cap", low=1, high=1_000_000),
+    )
+    made = await campaigns.create_campaign(
+        principal=principal, draft=draft, now=config[CLOCK].now()
+    )
+    return _back("/console/campaigns", f"已创建：{made.title}")
+
+
+@page("POST", "/console/campaigns/{campaign_id}/edit", auth=Leader)
+async def edit_campaign(
+    *, principal: Principal, form: dict[str, str], config: Resources, campaign_id: str
+) -> web.StreamResponse:
+    limit = form.get("per_user_limit", "").strip()
+    edit = campaigns.CampaignEdit(
+        title=form.get("title") or None,
+        ends_at=_when(form["ends_at"], "ends_at") if form.get("ends_at") else None,
+        per_user_limit=_int(limit, "per_user_limit", low=1, high=100) if limit else None,
+    )
+    done = await campaigns.update(
+        principal=principal, campaign_id=campaign_id, edit=edit, now=config[CLOCK].now()
+    )
+    return _back("/console/campaigns", f"已保存：{done.title}")
+
+
+@page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume|close}", auth=Leader)
+async def campaign_verb(
+    *, principal: Principal, config: Resources, campaign_id: str, verb: str
+) -> web.StreamResponse:
+    now = config[CLOCK].now()
+    if verb == "pause":
+        done = await campaigns.pause(principal=principal, campaign_id=campaign_id, now=now)
+        note = f"已暂停：{done.title}"
+    elif verb == "resume":
+        done = await campaigns.resume(principal=principal, campaign_id=campaign_id, now=now)
+        note = f"已恢复：{done.title}"
+    else:
+        done = await campaigns.close(principal=principal, campaign_id=campaign_id, now=now)
+        note = f"已结束：{done.title}"
+    return _back("/console/campaigns", note)
+
+
+def _monday(text: str, today: date) -> date:
+    try:
+        day = date.fromisoformat(text) if text else today
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "week: a date like 2026-12-07") from None
+    return day - timedelta(days=day.weekday())
+
+
+@page("GET", "/console/calendar", auth=Leader, template="console/calendar.html")
+async def calendar(
+    *, principal: Principal, config: Resources, query: MultiDictProxy[str]
+) -> dict[str, Any]:
+    now = config[CLOCK].now()
+    monday = _monday(query.get("week", ""), now.astimezone(SHANGHAI).date())
+    led = await _led(principal)
+    chosen = next((c for c in led if str(c.id) == query.get("community")), led[0] if led else None)
+    days = (
+        await activity_calendar.week(
+            principal=principal, community_id=chosen.id, first_day=monday, now=now
+        )
+        if chosen
+        else []
+    )
+    return {
+        "community": chosen,
+        "communities": led,
+        "days": days,
+        "monday": monday,
+        "previous": monday - timedelta(days=7),
+        "next": monday + timedelta(days=7),
+        "kinds": KINDS,
+        "repeats": REPEATS,
+        "note": _note(query),
+    }
+
+
+def _calendar(form: dict[str, str]) -> str:
+    return f"/console/calendar?community={quote(form.get('community_id', ''))}"
+
+
+@page("POST", "/console/calendar", auth=Leader)
+async def schedule(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    try:
+        kind = ActivityKind(form.get("kind", ""))
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: announcement or checkin") from None
+    if kind not in KINDS:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: announcement or checkin")
+    at = _when(form.get("at", ""), "at")
+    repeat = form.get("repeat", "once")
+    cron = {
+        "daily": f"{at.minute} {at.hour} * * *",
+        "weekly": f"{at.minute} {at.hour} * * {at.isoweekday() % 7}",
+    }.get(repeat)
+    draft = activities.Draft(
+        kind=kind,
+        title=form.get("title", ""),
+        text=form.get("text", ""),
+        cron=cron,
+        run_at=None if cron else at,
+    )
+    await activities.create_activity(
+        principal=principal,
+        community_id=form.get("community_id", ""),
+        draft=draft,
+        now=config[CLOCK].now(),
+    )
+    return _back(_calendar(form), "已安排")
+
+
+@page("POST", "/console/calendar/move", auth=Leader)
+async def move(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    await activities.edit_activity(
+        principal=principal,
+        community_id=form.get("community_id", ""),
+        activity_id=form.get("activity_id", ""),
+        run_at=_when(form.get("at", ""), "at"),
+        cron=None,
+        now=config[CLOCK].now(),
+        redis=config[REDIS],
+    )
+    return _back(_calendar(form), "已改期")
+
+
+@page("POST", "/console/calendar/cancel", auth=Leader)
+async def cancel(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    await activities.cancel_activity(
+        principal=principal,
+        community_id=form.get("community_id", ""),
+        activity_id=form.get("activity_id", ""),
+        now=config[CLOCK].now(),
+        redis=config[REDIS],
+    )
+    return _back(_calendar(form), "已取消")
