@@ -13,7 +13,7 @@ from aiohttp import web
 
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
-from qunshop.templates import TEMPLATES_DIR, Environment, fen
+from qunshop.templates import TEMPLATES_DIR, fen
 
 if TYPE_CHECKING:
     from qunshop.keys import Resources
@@ -42,7 +42,7 @@ def epoch_ms(value: datetime) -> int:
 
 
 def environment() -> jinja2.Environment:
-    env = Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "web"),
         undefined=jinja2.StrictUndefined,  # a missing value fails a test, never renders blank
         autoescape=True,
