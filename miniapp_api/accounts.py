@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_api.auth import principal
-from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.config import Settings
 from services import accounts
+from services.auth import Principal
 
 
 class LinkIn(BaseModel):
@@ -37,22 +38,20 @@ class LinkOut(BaseModel):
     auth=True,
     errors=(400, 401, 409, 422),
 )
-async def create_link(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, LinkIn)
+async def create_link(
+    *, principal: Principal, body: LinkIn, settings: Settings, now: datetime
+) -> LinkOut:
     done = await accounts.redeem(
-        account_id=who.user_id,
+        account_id=principal.user_id,
         token=body.token,
-        secret=request.config_dict[SETTINGS].secret_key.get_secret_value(),
-        now=request.config_dict[CLOCK].now(),
+        secret=settings.secret_key.get_secret_value(),
+        now=now,
     )
-    return respond(
-        LinkOut(
-            platform=done.platform,
-            external_id=done.external_id,
-            already=done.already,
-            moved=done.moved,
-        )
+    return LinkOut(
+        platform=done.platform,
+        external_id=done.external_id,
+        already=done.already,
+        moved=done.moved,
     )
 
 

@@ -7,17 +7,17 @@ from typing import Annotated
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from redis.asyncio import Redis
 
-from miniapp_api.auth import principal, staff
+from miniapp_api.auth import staff
 from miniapp_api.commerce_schemas import OrderOut
 from miniapp_api.fields import Fen, Id, JsonInt
-from miniapp_api.http import parse_body, parse_query, respond
-from miniapp_api.idempotency import idempotent
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
-from qunshop.keys import CLOCK, FLASH_GATE, REDIS
 from services import activities, checkin, flashsale
+from services.auth import Principal
+from services.flashgate import FlashGate
 
 TAGS = ("activities",)
 Cron = Annotated[
@@ -164,12 +164,12 @@ def _ids(request: web.Request) -> dict[str, str]:
     body=ActivityIn,
     response=ActivityOut,
     status=201,
-    auth=True,
+    auth=staff,
     errors=(404, 409),
 )
-async def create_activity(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, ActivityIn)
+async def create_activity(
+    *, principal: Principal, body: ActivityIn, community_id: str, now: datetime
+) -> ActivityOut:
     draft = activities.Draft(
         kind=body.kind,
         title=body.title,
@@ -179,12 +179,9 @@ async def create_activity(request: web.Request) -> web.Response:
         flash=body.flash_sale.spec() if body.flash_sale else None,
     )
     view = await activities.create_activity(
-        principal=who,
-        community_id=request.match_info["community_id"],
-        draft=draft,
-        now=request.config_dict[CLOCK].now(),
+        principal=principal, community_id=community_id, draft=draft, now=now
     )
-    return respond(ActivityOut.of(view), 201)
+    return ActivityOut.of(view)
 
 
 @endpoint(
@@ -192,24 +189,24 @@ async def create_activity(request: web.Request) -> web.Response:
     tags=TAGS,
     query=ActivityQuery,
     response=ActivityList,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def list_activities(request: web.Request) -> web.Response:
-    who = staff(request)
-    query = parse_query(request, ActivityQuery)
+async def list_activities(
+    *, principal: Principal, query: ActivityQuery, community_id: str
+) -> ActivityList:
     views = await activities.list_activities(
-        principal=who,
-        community_id=request.match_info["community_id"],
-        upcoming_only=not query.all,
+        principal=principal, community_id=community_id, upcoming_only=not query.all
     )
-    return respond(ActivityList(items=[ActivityOut.of(v) for v in views]))
+    return ActivityList(items=[ActivityOut.of(v) for v in views])
 
 
-@endpoint(summary="One activity", tags=TAGS, response=ActivityOut, auth=True, errors=(404,))
-async def get_activity(request: web.Request) -> web.Response:
-    view = await activities.get_activity(principal=staff(request), **_ids(request))
-    return respond(ActivityOut.of(view))
+@endpoint(summary="One activity", tags=TAGS, response=ActivityOut, auth=staff, errors=(404,))
+async def get_activity(*, principal: Principal, community_id: str, activity_id: str) -> ActivityOut:
+    view = await activities.get_activity(
+        principal=principal, community_id=community_id, activity_id=activity_id
+    )
+    return ActivityOut.of(view)
 
 
 @endpoint(
@@ -217,20 +214,27 @@ async def get_activity(request: web.Request) -> web.Response:
     tags=TAGS,
     body=ActivityPatch,
     response=ActivityOut,
-    auth=True,
+    auth=staff,
     errors=(404, 409),
 )
-async def edit_activity(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, ActivityPatch)
+async def edit_activity(
+    *,
+    principal: Principal,
+    body: ActivityPatch,
+    community_id: str,
+    activity_id: str,
+    now: datetime,
+    redis: Redis,
+) -> ActivityOut:
     view = await activities.edit_activity(
-        principal=who,
-        now=request.config_dict[CLOCK].now(),
-        redis=request.config_dict[REDIS],
-        **_ids(request),
+        principal=principal,
+        now=now,
+        redis=redis,
+        community_id=community_id,
+        activity_id=activity_id,
         **{name: getattr(body, name) for name in body.model_fields_set},
     )
-    return respond(ActivityOut.of(view))
+    return ActivityOut.of(view)
 
 
 @endpoint(
@@ -238,25 +242,26 @@ async def edit_activity(request: web.Request) -> web.Response:
     tags=TAGS,
     response=None,
     status=204,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def cancel_activity(request: web.Request) -> web.Response:
+async def cancel_activity(
+    *, principal: Principal, community_id: str, activity_id: str, now: datetime, redis: Redis
+) -> None:
     await activities.cancel_activity(
-        principal=staff(request),
-        now=request.config_dict[CLOCK].now(),
-        redis=request.config_dict[REDIS],
-        **_ids(request),
+        principal=principal,
+        now=now,
+        redis=redis,
+        community_id=community_id,
+        activity_id=activity_id,
     )
-    return respond(None)
 
 
 @endpoint(
     summary="A flash sale, as its card shows it", tags=TAGS, response=FlashSaleOut, errors=(404,)
 )
-async def get_flash_sale(request: web.Request) -> web.Response:
-    sale = await flashsale.get_sale(request.match_info["sale_id"])
-    return respond(FlashSaleOut.of(sale))
+async def get_flash_sale(*, sale_id: str) -> FlashSaleOut:
+    return FlashSaleOut.of(await flashsale.get_sale(sale_id))
 
 
 @endpoint(
@@ -269,22 +274,18 @@ async def get_flash_sale(request: web.Request) -> web.Response:
     idempotent_key=True,
     errors=(404, 409, 503),
 )
-async def buy_flash_sale(request: web.Request) -> web.Response:
-    who = principal(request)
-
-    async def produce() -> web.Response:
-        body = await parse_body(request, FlashBuyIn)
-        order = await flashsale.buy(
-            principal=who,
-            sale_id=request.match_info["sale_id"],
-            quantity=body.quantity,
-            chat_id=body.chat_id,
-            gate=request.config_dict[FLASH_GATE],
-            now=request.config_dict[CLOCK].now(),
-        )
-        return respond((await orders_out([order]))[0], 201)
-
-    return await idempotent(request, str(who.user_id), produce)
+async def buy_flash_sale(
+    *, principal: Principal, body: FlashBuyIn, sale_id: str, flash_gate: FlashGate, now: datetime
+) -> OrderOut:
+    order = await flashsale.buy(
+        principal=principal,
+        sale_id=sale_id,
+        quantity=body.quantity,
+        chat_id=body.chat_id,
+        gate=flash_gate,
+        now=now,
+    )
+    return (await orders_out([order]))[0]
 
 
 @endpoint(
@@ -294,20 +295,14 @@ async def buy_flash_sale(request: web.Request) -> web.Response:
     auth=True,
     errors=(403, 404),
 )
-async def check_in(request: web.Request) -> web.Response:
-    result = await checkin.check_in(
-        principal=principal(request),
-        community_id=request.match_info["community_id"],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond(
-        CheckInOut(
-            day=result.checkin.day,
-            streak=result.checkin.streak,
-            points=result.points,
-            balance=result.balance,
-            created=result.created,
-        )
+async def check_in(*, principal: Principal, community_id: str, now: datetime) -> CheckInOut:
+    result = await checkin.check_in(principal=principal, community_id=community_id, now=now)
+    return CheckInOut(
+        day=result.checkin.day,
+        streak=result.checkin.streak,
+        points=result.points,
+        balance=result.balance,
+        created=result.created,
     )
 
 

@@ -7,13 +7,10 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
-from miniapp_api.auth import principal
-from miniapp_api.http import respond
+from miniapp_api.auth import admin
 from miniapp_api.spec import endpoint
-from models.user import Role
-from qunshop.errors import ErrorCode, Forbidden
-from qunshop.keys import CLOCK, REDIS
 from services import clockstats
 
 
@@ -32,25 +29,19 @@ class SchedulerReport(BaseModel):
     summary="Admins: the scheduler's jobs, the next deadline and the lag of recent runs",
     tags=("admin",),
     response=SchedulerReport,
-    auth=True,
+    auth=admin,
 )
-async def scheduler_report(request: web.Request) -> web.Response:
-    if principal(request).role is not Role.ADMIN:
-        raise Forbidden(ErrorCode.FORBIDDEN, "admins only")
-    found = await clockstats.report(
-        redis=request.config_dict[REDIS], now=request.config_dict[CLOCK].now()
-    )
-    return respond(
-        SchedulerReport(
-            scheduler_alive=found.scheduler is not None,
-            scheduler=found.scheduler,
-            next_deadline=found.next_deadline,
-            runs_last_hour=found.runs,
-            failures_last_hour=found.failures,
-            lag_ms_p50=found.lag_ms_p50,
-            lag_ms_p99=found.lag_ms_p99,
-            lag_ms_max=found.lag_ms_max,
-        )
+async def scheduler_report(*, redis: Redis, now: datetime) -> SchedulerReport:
+    found = await clockstats.report(redis=redis, now=now)
+    return SchedulerReport(
+        scheduler_alive=found.scheduler is not None,
+        scheduler=found.scheduler,
+        next_deadline=found.next_deadline,
+        runs_last_hour=found.runs,
+        failures_last_hour=found.failures,
+        lag_ms_p50=found.lag_ms_p50,
+        lag_ms_p99=found.lag_ms_p99,
+        lag_ms_max=found.lag_ms_max,
     )
 
 

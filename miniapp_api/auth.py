@@ -72,3 +72,10 @@ def staff(request: web.Request) -> Principal:
     if who.role not in (Role.LEADER, Role.ADMIN):
         raise Forbidden(ErrorCode.FORBIDDEN, "only leaders and admins may do this")
     return who
+
+
+def admin(request: web.Request) -> Principal:
+    who = principal(request)
+    if who.role is not Role.ADMIN:
+        raise Forbidden(ErrorCode.FORBIDDEN, "admins only")
+    return who

@@ -18,10 +18,10 @@ from pydantic import (
 
 from miniapp_api.auth import optional_principal, staff
 from miniapp_api.fields import Fen, Flag, integer, omittable
-from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
 from models.catalog import Sku
 from services import catalog
+from services.auth import Principal
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
@@ -151,13 +151,11 @@ TAGS = ("catalog",)
     body=ProductIn,
     response=ProductOut,
     status=201,
-    auth=True,
+    auth=staff,
 )
-async def create_product(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, ProductIn)
+async def create_product(*, principal: Principal, body: ProductIn) -> ProductOut:
     view = await catalog.create_product(
-        actor=who,
+        actor=principal,
         title=body.title,
         description=body.description,
         category=body.category,
@@ -166,7 +164,7 @@ async def create_product(request: web.Request) -> web.Response:
         active=body.active,
         skus=[catalog.SkuSpec(name=s.name, price=s.price, stock=s.stock) for s in body.skus],
     )
-    return respond(ProductOut.of(view), 201)
+    return ProductOut.of(view)
 
 
 @endpoint(
@@ -174,36 +172,29 @@ async def create_product(request: web.Request) -> web.Response:
     tags=TAGS,
     query=ProductQuery,
     response=ProductPage,
-    auth=True,
-    optional_auth=True,
+    auth=optional_principal,
 )
-async def list_products(request: web.Request) -> web.Response:
-    who = optional_principal(request)
-    query = parse_query(request, ProductQuery)
+async def list_products(*, principal: Principal, query: ProductQuery) -> ProductPage:
     page = await catalog.list_products(
-        actor=who,
+        actor=principal,
         category=query.category,
         community_id=query.community_id,
         q=query.q,
         limit=query.limit,
         cursor=query.cursor,
     )
-    items = [ProductOut.of(v) for v in page.items]
-    return respond(ProductPage(items=items, next_cursor=page.next_cursor))
+    return ProductPage(items=[ProductOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
 @endpoint(
     summary="One product",
     tags=TAGS,
     response=ProductOut,
-    auth=True,
-    optional_auth=True,
+    auth=optional_principal,
     errors=(404,),
 )
-async def get_product(request: web.Request) -> web.Response:
-    who = optional_principal(request)
-    view = await catalog.get_product(actor=who, product_id=request.match_info["product_id"])
-    return respond(ProductOut.of(view))
+async def get_product(*, principal: Principal, product_id: str) -> ProductOut:
+    return ProductOut.of(await catalog.get_product(actor=principal, product_id=product_id))
 
 
 def _changes(body: BaseModel) -> dict[str, Any]:
@@ -216,16 +207,14 @@ def _changes(body: BaseModel) -> dict[str, Any]:
     tags=TAGS,
     body=ProductPatch,
     response=ProductOut,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def update_product(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, ProductPatch)
-    view = await catalog.update_product(
-        actor=who, product_id=request.match_info["product_id"], **_changes(body)
-    )
-    return respond(ProductOut.of(view))
+async def update_product(
+    *, principal: Principal, body: ProductPatch, product_id: str
+) -> ProductOut:
+    view = await catalog.update_product(actor=principal, product_id=product_id, **_changes(body))
+    return ProductOut.of(view)
 
 
 @endpoint(
@@ -234,20 +223,18 @@ async def update_product(request: web.Request) -> web.Response:
     body=SkuIn,
     response=SkuOut,
     status=201,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def add_sku(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, SkuIn)
+async def add_sku(*, principal: Principal, body: SkuIn, product_id: str) -> SkuOut:
     sku = await catalog.add_sku(
-        actor=who,
-        product_id=request.match_info["product_id"],
+        actor=principal,
+        product_id=product_id,
         name=body.name,
         price=body.price,
         stock=body.stock,
     )
-    return respond(SkuOut.of(sku), 201)
+    return SkuOut.of(sku)
 
 
 @endpoint(
@@ -255,14 +242,11 @@ async def add_sku(request: web.Request) -> web.Response:
     tags=TAGS,
     body=SkuPatch,
     response=SkuOut,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def update_sku(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, SkuPatch)
-    sku = await catalog.update_sku(actor=who, sku_id=request.match_info["sku_id"], **_changes(body))
-    return respond(SkuOut.of(sku))
+async def update_sku(*, principal: Principal, body: SkuPatch, sku_id: str) -> SkuOut:
+    return SkuOut.of(await catalog.update_sku(actor=principal, sku_id=sku_id, **_changes(body)))
 
 
 def setup(app: web.Application) -> None:

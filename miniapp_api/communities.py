@@ -9,12 +9,11 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from miniapp_api.auth import principal
-from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
 from models.community import PickupPoint
-from qunshop.keys import SETTINGS
+from qunshop.config import Settings
 from services import communities
+from services.auth import Principal
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -98,26 +97,23 @@ TAGS = ("communities",)
     status=201,
     auth=True,
 )
-async def create_community(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, CommunityIn)
+async def create_community(
+    *, principal: Principal, body: CommunityIn, settings: Settings
+) -> CommunityOut:
     card = await communities.create_community(
-        actor=who,
+        actor=principal,
         name=body.name,
         leader_id=body.leader_id,
         pickup=body.pickup_point.spec() if body.pickup_point is not None else None,
-        timezone=request.config_dict[SETTINGS].timezone,
+        timezone=settings.timezone,
     )
-    return respond(CommunityOut.of(card), 201)
+    return CommunityOut.of(card)
 
 
 @endpoint(summary="One community", tags=TAGS, response=CommunityOut, auth=True, errors=(404,))
-async def get_community(request: web.Request) -> web.Response:
-    who = principal(request)
-    card = await communities.community_card(
-        actor=who, community_id=request.match_info["community_id"]
-    )
-    return respond(CommunityOut.of(card))
+async def get_community(*, principal: Principal, community_id: str) -> CommunityOut:
+    card = await communities.community_card(actor=principal, community_id=community_id)
+    return CommunityOut.of(card)
 
 
 @endpoint(
@@ -128,13 +124,13 @@ async def get_community(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def set_pickup_point(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, PickupPointIn)
+async def set_pickup_point(
+    *, principal: Principal, body: PickupPointIn, community_id: str
+) -> PickupPointOut:
     point = await communities.set_pickup_point(
-        actor=who, community_id=request.match_info["community_id"], pickup=body.spec()
+        actor=principal, community_id=community_id, pickup=body.spec()
     )
-    return respond(PickupPointOut.of(point))
+    return PickupPointOut.of(point)
 
 
 @endpoint(
@@ -144,26 +140,21 @@ async def set_pickup_point(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def join_community(request: web.Request) -> web.Response:
-    who = principal(request)
-    joined = await communities.join_community(
-        actor=who, community_id=request.match_info["community_id"]
-    )
+async def join_community(*, principal: Principal, community_id: str) -> MembershipOut:
+    joined = await communities.join_community(actor=principal, community_id=community_id)
     m = joined.membership
-    return respond(
-        MembershipOut(
-            community_id=str(m.community_id),
-            user_id=str(m.user_id),
-            joined_at=m.joined_at,
-            created=joined.created,
-        )
+    return MembershipOut(
+        community_id=str(m.community_id),
+        user_id=str(m.user_id),
+        joined_at=m.joined_at,
+        created=joined.created,
     )
 
 
 @endpoint(summary="The caller's communities", tags=TAGS, response=CommunityList, auth=True)
-async def my_communities(request: web.Request) -> web.Response:
-    cards = await communities.my_communities(actor=principal(request))
-    return respond(CommunityList(items=[CommunityOut.of(c) for c in cards]))
+async def my_communities(*, principal: Principal) -> CommunityList:
+    cards = await communities.my_communities(actor=principal)
+    return CommunityList(items=[CommunityOut.of(c) for c in cards])
 
 
 def setup(app: web.Application) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_api.http import parse_body, respond
 from miniapp_api.session import SessionOut, UserOut
 from miniapp_api.spec import endpoint
-from qunshop.config import Mode
+from qunshop.config import Mode, Settings
 from qunshop.errors import ErrorCode, Forbidden
-from qunshop.keys import CLOCK, SETTINGS
 from services import auth
 
 
@@ -27,21 +27,15 @@ class DevLoginIn(BaseModel):
     response=SessionOut,
     errors=(401, 403),
 )
-async def dev_session(request: web.Request) -> web.Response:
-    settings = request.config_dict[SETTINGS]
+async def dev_session(*, body: DevLoginIn, settings: Settings, now: datetime) -> SessionOut:
     if settings.mode is not Mode.DEVELOPMENT:
         raise Forbidden(
             ErrorCode.SIMULATION_DISABLED, "development logins exist only in development"
         )
-    body = await parse_body(request, DevLoginIn)
     done = await auth.dev_login(
-        openid=body.openid,
-        secret=settings.secret_key.get_secret_value(),
-        now=request.config_dict[CLOCK].now(),
+        openid=body.openid, secret=settings.secret_key.get_secret_value(), now=now
     )
-    return respond(
-        SessionOut(token=done.token, expires_at=done.expires_at, user=UserOut.of(done.user))
-    )
+    return SessionOut(token=done.token, expires_at=done.expires_at, user=UserOut.of(done.user))
 
 
 def setup(app: web.Application) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
-from miniapp_api.auth import principal, staff
+from miniapp_api.auth import staff
 from miniapp_api.growth_schemas import (
     ArrivalOut,
     ArrivedIn,
@@ -22,11 +24,11 @@ from miniapp_api.growth_schemas import (
     TicketOut,
     VerifyIn,
 )
-from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
 from models.community import PickupPoint
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.config import Settings
 from services import earnings, growth_rules, pickup
+from services.auth import Principal
 
 TAGS = ("earnings and pickup",)
 
@@ -65,21 +67,14 @@ def _rules(rules: growth_rules.Rules) -> RulesOut:
     response=EarningsOut,
     auth=True,
 )
-async def my_earnings(request: web.Request) -> web.Response:
-    who = principal(request)
-    found = await earnings.summary(
-        who.user_id,
-        now=request.config_dict[CLOCK].now(),
-        timezone=request.config_dict[SETTINGS].timezone,
-    )
-    return respond(
-        EarningsOut(
-            frozen=found.balance.frozen,
-            available=found.balance.available,
-            week_start=found.week_start,
-            week=PeriodOut(**vars(found.week)),
-            recent=[EarningEntryOut.of(e) for e in found.recent],
-        )
+async def my_earnings(*, principal: Principal, now: datetime, settings: Settings) -> EarningsOut:
+    found = await earnings.summary(principal.user_id, now=now, timezone=settings.timezone)
+    return EarningsOut(
+        frozen=found.balance.frozen,
+        available=found.balance.available,
+        week_start=found.week_start,
+        week=PeriodOut(**vars(found.week)),
+        recent=[EarningEntryOut.of(e) for e in found.recent],
     )
 
 
@@ -89,15 +84,14 @@ async def my_earnings(request: web.Request) -> web.Response:
     response=StatementList,
     auth=True,
 )
-async def my_statements(request: web.Request) -> web.Response:
-    found = await earnings.statements_of(principal(request).user_id)
-    return respond(StatementList(items=[StatementOut.of(s) for s in found]))
+async def my_statements(*, principal: Principal) -> StatementList:
+    found = await earnings.statements_of(principal.user_id)
+    return StatementList(items=[StatementOut.of(s) for s in found])
 
 
 @endpoint(summary="The growth rules in force", tags=TAGS, response=RulesOut, auth=True)
-async def get_rules(request: web.Request) -> web.Response:
-    principal(request)
-    return respond(_rules(await growth_rules.current()))
+async def get_rules() -> RulesOut:
+    return _rules(await growth_rules.current())
 
 
 @endpoint(
@@ -107,20 +101,18 @@ async def get_rules(request: web.Request) -> web.Response:
     response=RulesOut,
     auth=True,
 )
-async def set_rules(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, RulesIn)
+async def set_rules(*, principal: Principal, body: RulesIn, now: datetime) -> RulesOut:
     rules = await growth_rules.update(
-        actor=who,
+        actor=principal,
         rules=growth_rules.Rules(
             leader_share_bps=body.leader_share_bps,
             invite_bps=tuple(body.invite_commission_bps),
             binding_scope=body.binding_scope,
             binding_days=body.binding_days,
         ),
-        now=request.config_dict[CLOCK].now(),
+        now=now,
     )
-    return respond(_rules(rules))
+    return _rules(rules)
 
 
 @endpoint(
@@ -130,17 +122,13 @@ async def set_rules(request: web.Request) -> web.Response:
     auth=True,
     errors=(404, 409),
 )
-async def pickup_ticket(request: web.Request) -> web.Response:
-    found = await pickup.ticket(
-        principal=principal(request), order_id=request.match_info["order_id"]
-    )
-    return respond(
-        TicketOut(
-            order_id=str(found.order.id),
-            status=found.order.status.value,
-            code=found.code,
-            pickup_point=_point(found.pickup_point),
-        )
+async def pickup_ticket(*, principal: Principal, order_id: str) -> TicketOut:
+    found = await pickup.ticket(principal=principal, order_id=order_id)
+    return TicketOut(
+        order_id=str(found.order.id),
+        status=found.order.status.value,
+        code=found.code,
+        pickup_point=_point(found.pickup_point),
     )
 
 
@@ -149,14 +137,11 @@ async def pickup_ticket(request: web.Request) -> web.Response:
     tags=TAGS,
     body=VerifyIn,
     response=PickupLineOut,
-    auth=True,
+    auth=staff,
     errors=(404, 409),
 )
-async def verify(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, VerifyIn)
-    line = await pickup.verify(principal=who, code=body.code, now=request.config_dict[CLOCK].now())
-    return respond(_line(line))
+async def verify(*, principal: Principal, body: VerifyIn, now: datetime) -> PickupLineOut:
+    return _line(await pickup.verify(principal=principal, code=body.code, now=now))
 
 
 @endpoint(
@@ -164,22 +149,16 @@ async def verify(request: web.Request) -> web.Response:
     tags=TAGS,
     body=ArrivedIn,
     response=ArrivalOut,
-    auth=True,
+    auth=staff,
     errors=(403, 404),
 )
-async def arrived(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, ArrivedIn)
-    delivery = await pickup.arrived(
-        principal=who, community_id=body.community_id, now=request.config_dict[CLOCK].now()
-    )
-    return respond(
-        ArrivalOut(
-            community_id=str(delivery.community.id),
-            arrival_id=str(delivery.arrival.id) if delivery.arrival else None,
-            orders=delivery.orders,
-            pickup_point=_point(delivery.pickup_point),
-        )
+async def arrived(*, principal: Principal, body: ArrivedIn, now: datetime) -> ArrivalOut:
+    delivery = await pickup.arrived(principal=principal, community_id=body.community_id, now=now)
+    return ArrivalOut(
+        community_id=str(delivery.community.id),
+        arrival_id=str(delivery.arrival.id) if delivery.arrival else None,
+        orders=delivery.orders,
+        pickup_point=_point(delivery.pickup_point),
     )
 
 
@@ -188,23 +167,17 @@ async def arrived(request: web.Request) -> web.Response:
     tags=TAGS,
     query=PickupDayQuery,
     response=PickupDayOut,
-    auth=True,
+    auth=staff,
     errors=(404,),
 )
-async def pickup_day(request: web.Request) -> web.Response:
-    who = staff(request)
-    query = parse_query(request, PickupDayQuery)
-    day = await pickup.day_list(
-        principal=who, community_id=query.community_id, now=request.config_dict[CLOCK].now()
-    )
-    return respond(
-        PickupDayOut(
-            community_id=str(day.community.id),
-            day=day.day,
-            pickup_point=_point(day.pickup_point),
-            waiting=[_line(line) for line in day.waiting],
-            picked_up=[_line(line) for line in day.picked_up],
-        )
+async def pickup_day(*, principal: Principal, query: PickupDayQuery, now: datetime) -> PickupDayOut:
+    day = await pickup.day_list(principal=principal, community_id=query.community_id, now=now)
+    return PickupDayOut(
+        community_id=str(day.community.id),
+        day=day.day,
+        pickup_point=_point(day.pickup_point),
+        waiting=[_line(line) for line in day.waiting],
+        picked_up=[_line(line) for line in day.picked_up],
     )
 
 

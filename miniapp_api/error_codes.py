@@ -92,6 +92,9 @@ def _scan(func: Callable[..., Any], found: Found, calls: list[Callable[..., Any]
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
         return
+    for top in tree.body:  # the decorator is the declaration, read from the spec itself
+        if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            top.decorator_list = []
     scope = func.__globals__  # type: ignore[attr-defined]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
-from miniapp_api.auth import principal, staff
+from miniapp_api.auth import staff
 from miniapp_api.commerce_schemas import (
     CampaignIn,
     CampaignList,
@@ -17,12 +19,11 @@ from miniapp_api.commerce_schemas import (
     TeamList,
     TeamOut,
 )
-from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond, validate
-from miniapp_api.idempotency import idempotent
+from miniapp_api.http import validate
 from miniapp_api.shown import campaigns_out, orders_out, teams_out
 from miniapp_api.spec import endpoint
-from qunshop.keys import CLOCK
 from services import campaigns, groupbuy
+from services.auth import Principal
 from services.campaigns import CampaignDraft
 
 TAGS = ("group buys",)
@@ -34,83 +35,63 @@ TAGS = ("group buys",)
     body=CampaignIn,
     response=CampaignOut,
     status=201,
-    auth=True,
+    auth=staff,
     errors=(404, 409),
 )
-async def create_campaign(request: web.Request) -> web.Response:
-    who = staff(request)
-    body = await parse_body(request, CampaignIn)
+async def create_campaign(*, principal: Principal, body: CampaignIn, now: datetime) -> CampaignOut:
     draft = CampaignDraft(
         **body.model_dump(exclude={"price_tiers"}),
         price_tiers=[(t.min_members, t.price) for t in body.price_tiers],
     )
-    campaign = await campaigns.create_campaign(
-        principal=who, draft=draft, now=request.config_dict[CLOCK].now()
-    )
-    return respond((await campaigns_out([campaign]))[0], 201)
+    campaign = await campaigns.create_campaign(principal=principal, draft=draft, now=now)
+    return (await campaigns_out([campaign]))[0]
 
 
 @endpoint(summary="Campaigns running now", tags=TAGS, query=CampaignQuery, response=CampaignList)
-async def list_campaigns(request: web.Request) -> web.Response:
-    query = parse_query(request, CampaignQuery)
-    items = await campaigns.list_campaigns(
-        community_id=query.community_id, now=request.config_dict[CLOCK].now()
-    )
-    return respond(CampaignList(items=await campaigns_out(items)))
+async def list_campaigns(*, query: CampaignQuery, now: datetime) -> CampaignList:
+    items = await campaigns.list_campaigns(community_id=query.community_id, now=now)
+    return CampaignList(items=await campaigns_out(items))
 
 
 @endpoint(summary="One campaign", tags=TAGS, response=CampaignOut, errors=(404,))
-async def get_campaign(request: web.Request) -> web.Response:
-    campaign = await campaigns.get_campaign(request.match_info["campaign_id"])
-    return respond((await campaigns_out([campaign]))[0])
+async def get_campaign(*, campaign_id: str) -> CampaignOut:
+    return (await campaigns_out([await campaigns.get_campaign(campaign_id)]))[0]
 
 
 @endpoint(
     summary="Pause a campaign: no new teams or members until resumed (its leader, or admin)",
     tags=TAGS,
     response=CampaignOut,
-    auth=True,
+    auth=staff,
     errors=(403, 404, 409),
 )
-async def pause_campaign(request: web.Request) -> web.Response:
-    campaign = await campaigns.pause(
-        principal=staff(request),
-        campaign_id=request.match_info["campaign_id"],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond((await campaigns_out([campaign]))[0])
+async def pause_campaign(*, principal: Principal, campaign_id: str, now: datetime) -> CampaignOut:
+    campaign = await campaigns.pause(principal=principal, campaign_id=campaign_id, now=now)
+    return (await campaigns_out([campaign]))[0]
 
 
 @endpoint(
     summary="Resume a paused campaign (its leader, or admin)",
     tags=TAGS,
     response=CampaignOut,
-    auth=True,
+    auth=staff,
     errors=(403, 404, 409),
 )
-async def resume_campaign(request: web.Request) -> web.Response:
-    campaign = await campaigns.resume(
-        principal=staff(request),
-        campaign_id=request.match_info["campaign_id"],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond((await campaigns_out([campaign]))[0])
+async def resume_campaign(*, principal: Principal, campaign_id: str, now: datetime) -> CampaignOut:
+    campaign = await campaigns.resume(principal=principal, campaign_id=campaign_id, now=now)
+    return (await campaigns_out([campaign]))[0]
 
 
 @endpoint(
     summary="Close a campaign now; open teams close at their own deadlines (its leader, or admin)",
     tags=TAGS,
     response=CampaignOut,
-    auth=True,
+    auth=staff,
     errors=(403, 404),
 )
-async def close_campaign(request: web.Request) -> web.Response:
-    campaign = await campaigns.close(
-        principal=staff(request),
-        campaign_id=request.match_info["campaign_id"],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond((await campaigns_out([campaign]))[0])
+async def close_campaign(*, principal: Principal, campaign_id: str, now: datetime) -> CampaignOut:
+    campaign = await campaigns.close(principal=principal, campaign_id=campaign_id, now=now)
+    return (await campaigns_out([campaign]))[0]
 
 
 @endpoint(
@@ -119,11 +100,9 @@ async def close_campaign(request: web.Request) -> web.Response:
     response=OpenTeamList,
     errors=(404,),
 )
-async def campaign_teams(request: web.Request) -> web.Response:
-    teams = await groupbuy.open_teams(
-        request.match_info["campaign_id"], now=request.config_dict[CLOCK].now()
-    )
-    return respond(OpenTeamList(items=await teams_out(teams)))
+async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
+    teams = await groupbuy.open_teams(campaign_id, now=now)
+    return OpenTeamList(items=await teams_out(teams))
 
 
 async def _reservation(result: groupbuy.Reservation) -> Reservation:
@@ -135,66 +114,53 @@ async def _reservation(result: groupbuy.Reservation) -> Reservation:
     summary="Start a team as its head; holds the head's seat until payment",
     tags=TAGS,
     body=StartTeamIn,
+    optional_body=True,
     response=Reservation,
     status=201,
     auth=True,
     idempotent_key=True,
     errors=(404, 409),
 )
-async def start_team(request: web.Request) -> web.Response:
-    who = principal(request)
-
-    async def produce() -> web.Response:
-        body = await parse_optional_body(request, StartTeamIn)
-        result = await groupbuy.start_team(
-            principal=who,
-            campaign_id=request.match_info["campaign_id"],
-            now=request.config_dict[CLOCK].now(),
-            chat_id=body.chat_id,
-        )
-        return respond(await _reservation(result), 201)
-
-    return await idempotent(request, str(who.user_id), produce)
+async def start_team(
+    *, principal: Principal, body: StartTeamIn, campaign_id: str, now: datetime
+) -> Reservation:
+    result = await groupbuy.start_team(
+        principal=principal, campaign_id=campaign_id, now=now, chat_id=body.chat_id
+    )
+    return await _reservation(result)
 
 
 @endpoint(
     summary="Join a team by id or code; holds a seat until payment",
     tags=TAGS,
     body=JoinTeamIn,
+    optional_body=True,
     response=Reservation,
     status=201,
     auth=True,
     idempotent_key=True,
     errors=(404, 409),
 )
-async def join_team(request: web.Request) -> web.Response:
-    who = principal(request)
-
-    async def produce() -> web.Response:
-        body = await parse_optional_body(request, JoinTeamIn)
-        result = await groupbuy.join_team(
-            principal=who,
-            team_ref=request.match_info["team_ref"],
-            now=request.config_dict[CLOCK].now(),
-            chat_id=body.chat_id,
-        )
-        return respond(await _reservation(result), 201)
-
-    return await idempotent(request, str(who.user_id), produce)
+async def join_team(
+    *, principal: Principal, body: JoinTeamIn, team_ref: str, now: datetime
+) -> Reservation:
+    result = await groupbuy.join_team(
+        principal=principal, team_ref=team_ref, now=now, chat_id=body.chat_id
+    )
+    return await _reservation(result)
 
 
 @endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))
-async def get_team(request: web.Request) -> web.Response:
-    team = await groupbuy.find_team(request.match_info["team_ref"])
+async def get_team(*, team_ref: str) -> TeamOut:
+    team = await groupbuy.find_team(team_ref)
     (out,) = await teams_out([team])
     campaign = await campaigns.get_campaign(team.campaign_id)
-    return respond(validate(TeamOut, {**out.model_dump(), "guaranteed": campaign.guaranteed}))
+    return validate(TeamOut, {**out.model_dump(), "guaranteed": campaign.guaranteed})
 
 
 @endpoint(summary="The caller's teams", tags=TAGS, response=TeamList, auth=True)
-async def my_teams(request: web.Request) -> web.Response:
-    teams = await groupbuy.teams_of(principal(request))
-    return respond(TeamList(items=await teams_out(teams)))
+async def my_teams(*, principal: Principal) -> TeamList:
+    return TeamList(items=await teams_out(await groupbuy.teams_of(principal)))
 
 
 def setup(app: web.Application) -> None:

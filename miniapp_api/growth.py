@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from miniapp_api import earnings
-from miniapp_api.auth import principal
 from miniapp_api.growth_schemas import (
     CodeImage,
     EntryIn,
@@ -21,16 +21,16 @@ from miniapp_api.growth_schemas import (
     ShareOut,
     UpdatableOut,
 )
-from miniapp_api.http import parse_body, parse_query, respond
 from miniapp_api.spec import endpoint
-from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, REDIS, SETTINGS
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, REDIS, SETTINGS, Resources
 from services import attribution, communities, group_stats, leaderboards, share
+from services.auth import Principal
 
 TAGS = ("growth",)
 
 
-def _title(request: web.Request, found: share.Share) -> str:
-    templates = request.config_dict[CHAT_TEMPLATES]
+def _title(config: Resources, found: share.Share) -> str:
+    templates = config[CHAT_TEMPLATES]
     if found.team is not None:
         name, values = "cards/team_title.j2", {"campaign": found.campaign, "team": found.team}
     elif found.campaign is not None:
@@ -40,11 +40,11 @@ def _title(request: web.Request, found: share.Share) -> str:
     return templates.get_template(name).render(sharer=found.sharer, **values).strip()
 
 
-def _share_out(request: web.Request, found: share.Share) -> ShareOut:
+def _share_out(config: Resources, found: share.Share) -> ShareOut:
     return ShareOut(
         kind=found.kind,
         code=found.code,
-        title=_title(request, found),
+        title=_title(config, found),
         path=found.path,
         image_url=found.image_url,
         wxacode_page=found.page,
@@ -72,14 +72,14 @@ def _updatable(found: share.Share) -> UpdatableOut | None:
     auth=True,
     errors=(404,),
 )
-async def share_campaign(request: web.Request) -> web.Response:
+async def share_campaign(*, principal: Principal, campaign_id: str, config: Resources) -> ShareOut:
     found = await share.campaign_share(
-        principal=principal(request),
-        campaign_id=request.match_info["campaign_id"],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        principal=principal,
+        campaign_id=campaign_id,
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
-    return respond(_share_out(request, found))
+    return _share_out(config, found)
 
 
 @endpoint(
@@ -89,17 +89,16 @@ async def share_campaign(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def share_team(request: web.Request) -> web.Response:
-    resources = request.config_dict
+async def share_team(*, principal: Principal, team_ref: str, config: Resources) -> ShareOut:
     found = await share.team_share(
-        principal=principal(request),
-        team_ref=request.match_info["team_ref"],
-        settings=resources[SETTINGS],
-        http=resources[HTTP],
-        redis=resources[REDIS],
-        now=resources[CLOCK].now(),
+        principal=principal,
+        team_ref=team_ref,
+        settings=config[SETTINGS],
+        http=config[HTTP],
+        redis=config[REDIS],
+        now=config[CLOCK].now(),
     )
-    return respond(_share_out(request, found))
+    return _share_out(config, found)
 
 
 @endpoint(
@@ -110,15 +109,14 @@ async def share_team(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def my_invite(request: web.Request) -> web.Response:
-    query = parse_query(request, InviteQuery)
+async def my_invite(*, principal: Principal, query: InviteQuery, config: Resources) -> ShareOut:
     found = await share.invite_share(
-        user=await communities.current_user(principal(request)),
+        user=await communities.current_user(principal),
         community_id=query.community_id,
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
-    return respond(_share_out(request, found))
+    return _share_out(config, found)
 
 
 @endpoint(
@@ -128,13 +126,13 @@ async def my_invite(request: web.Request) -> web.Response:
     response_media="image/png",
     errors=(422, 429, 502),
 )
-async def code_image(request: web.Request) -> web.Response:
+async def code_image(*, code: str, config: Resources) -> web.Response:
     image = await share.code_image(
-        code=request.match_info["code"],
-        http=request.config_dict[HTTP],
-        redis=request.config_dict[REDIS],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        code=code,
+        http=config[HTTP],
+        redis=config[REDIS],
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
     return web.Response(
         body=image, content_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
@@ -148,25 +146,21 @@ async def code_image(request: web.Request) -> web.Response:
     response=EntryOut,
     auth=True,
 )
-async def enter(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, EntryIn)
+async def enter(*, principal: Principal, body: EntryIn, config: Resources) -> EntryOut:
     entry = await attribution.enter(
-        principal=who,
+        principal=principal,
         code=body.code,
-        redis=request.config_dict[REDIS],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        redis=config[REDIS],
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
     code = entry.share
-    return respond(
-        EntryOut(
-            kind=code.kind,
-            community_id=str(code.community_id) if code.community_id else None,
-            campaign_id=str(code.campaign_id) if code.campaign_id else None,
-            team_id=str(code.team_id) if code.team_id else None,
-            outcome=entry.outcome,
-        )
+    return EntryOut(
+        kind=code.kind,
+        community_id=str(code.community_id) if code.community_id else None,
+        campaign_id=str(code.campaign_id) if code.campaign_id else None,
+        team_id=str(code.team_id) if code.team_id else None,
+        outcome=entry.outcome,
     )
 
 
@@ -178,29 +172,27 @@ async def enter(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def enter_group(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, GroupEntryIn)
+async def enter_group(
+    *, principal: Principal, body: GroupEntryIn, config: Resources
+) -> GroupEntryOut:
     entry = await attribution.group_enter(
-        principal=who,
+        principal=principal,
         encrypted_data=body.encrypted_data,
         iv=body.iv,
         code=body.code,
         team_ref=body.team_ref,
         order_id=str(body.order_id) if body.order_id else None,
-        redis=request.config_dict[REDIS],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        redis=config[REDIS],
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
-    return respond(
-        GroupEntryOut(
-            opengid=entry.opengid,
-            chat_type=entry.chat_type,
-            community_id=str(entry.community_id) if entry.community_id else None,
-            outcome=entry.outcome,
-            team_bound=entry.team_bound,
-            order_bound=entry.order_bound,
-        )
+    return GroupEntryOut(
+        opengid=entry.opengid,
+        chat_type=entry.chat_type,
+        community_id=str(entry.community_id) if entry.community_id else None,
+        outcome=entry.outcome,
+        team_bound=entry.team_bound,
+        order_bound=entry.order_bound,
     )
 
 
@@ -211,11 +203,9 @@ async def enter_group(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def community_groups(request: web.Request) -> web.Response:
-    found = await group_stats.for_community(
-        principal=principal(request), community_id=request.match_info["community_id"]
-    )
-    return respond(GroupStatsList(items=[GroupStatsOut(**vars(s)) for s in found]))
+async def community_groups(*, principal: Principal, community_id: str) -> GroupStatsList:
+    found = await group_stats.for_community(principal=principal, community_id=community_id)
+    return GroupStatsList(items=[GroupStatsOut(**vars(s)) for s in found])
 
 
 @endpoint(
@@ -226,22 +216,16 @@ async def community_groups(request: web.Request) -> web.Response:
     auth=True,
     errors=(404,),
 )
-async def leaderboard(request: web.Request) -> web.Response:
-    principal(request)
-    query = parse_query(request, LeaderboardQuery)
+async def leaderboard(*, query: LeaderboardQuery, redis: Redis) -> LeaderboardOut:
     scope, board = leaderboards.Scope(query.scope), leaderboards.Board(query.board)
     ranks = await leaderboards.top(
-        request.config_dict[REDIS],
-        scope=scope,
-        scope_id=str(query.id),
-        board=board,
-        limit=query.limit,
+        redis, scope=scope, scope_id=str(query.id), board=board, limit=query.limit
     )
     items = [
         RankOut(rank=r.rank, user_id=str(r.user_id), nickname=r.nickname, score=r.score)
         for r in ranks
     ]
-    return respond(LeaderboardOut(scope=scope, id=str(query.id), board=board, items=items))
+    return LeaderboardOut(scope=scope, id=str(query.id), board=board, items=items)
 
 
 def setup(app: web.Application) -> None:

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from miniapp_api.http import respond
 from miniapp_api.openapi import build_openapi
 from miniapp_api.schemas import Health, Readiness
 from miniapp_api.spec import endpoint
-from qunshop.keys import REDIS
 from services import health
 
 API_VERSION = "1.0.0"
 
 
 @endpoint(summary="The process is alive", tags=("ops",), response=Health)
-async def healthz(request: web.Request) -> web.Response:
-    return respond(Health(status="ok"))
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
 @endpoint(summary="Database and Redis answer", tags=("ops",), response=Readiness, errors=(503,))
-async def readyz(request: web.Request) -> web.Response:
-    checks = await health.readiness(redis=request.config_dict[REDIS])
+async def readyz(*, redis: Redis) -> web.Response:
+    checks = await health.readiness(redis=redis)
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)
-    return respond(body, 200 if ready else 503)
+    return respond(body, 200 if ready else 503)  # the status is known only now
 
 
 async def openapi_json(request: web.Request) -> web.Response:

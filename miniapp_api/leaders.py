@@ -7,14 +7,14 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
 
-from miniapp_api.auth import principal
-from miniapp_api.http import parse_body, parse_query, respond, validate
+from miniapp_api.http import validate
 from miniapp_api.session import UserOut
 from miniapp_api.spec import endpoint
 from models.user import ApplicationStatus, LeaderApplication, Role
-from qunshop.keys import CLOCK, REDIS
 from services import leaders, roles
+from services.auth import Principal
 
 TAGS = ("leaders",)
 
@@ -98,15 +98,11 @@ class RoleIn(BaseModel):
     auth=True,
     errors=(401, 409, 422),
 )
-async def apply(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, ApplicationIn)
+async def apply(*, principal: Principal, body: ApplicationIn, now: datetime) -> ApplicationOut:
     done = await leaders.apply(
-        actor=who,
-        draft=leaders.ApplicationDraft(**body.model_dump()),
-        now=request.config_dict[CLOCK].now(),
+        actor=principal, draft=leaders.ApplicationDraft(**body.model_dump()), now=now
     )
-    return respond(ApplicationOut.of(done), 201)
+    return ApplicationOut.of(done)
 
 
 @endpoint(
@@ -116,8 +112,8 @@ async def apply(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 404),
 )
-async def my_application(request: web.Request) -> web.Response:
-    return respond(ApplicationOut.of(await leaders.my_application(principal(request))))
+async def my_application(*, principal: Principal) -> ApplicationOut:
+    return ApplicationOut.of(await leaders.my_application(principal))
 
 
 @endpoint(
@@ -128,13 +124,9 @@ async def my_application(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403),
 )
-async def chat_code(request: web.Request) -> web.Response:
-    done = await leaders.chat_code(
-        actor=principal(request),
-        redis=request.config_dict[REDIS],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond(ChatCodeOut(code=done.code, expires_at=done.expires_at), 201)
+async def chat_code(*, principal: Principal, redis: Redis, now: datetime) -> ChatCodeOut:
+    done = await leaders.chat_code(actor=principal, redis=redis, now=now)
+    return ChatCodeOut(code=done.code, expires_at=done.expires_at)
 
 
 @endpoint(
@@ -145,11 +137,10 @@ async def chat_code(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403, 422),
 )
-async def list_applications(request: web.Request) -> web.Response:
-    query = parse_query(request, ApplicationQuery)
+async def list_applications(*, principal: Principal, query: ApplicationQuery) -> ApplicationList:
     status = ApplicationStatus(query.status) if query.status else None
-    found = await leaders.applications(actor=principal(request), status=status)
-    return respond(ApplicationList(items=[ApplicationOut.of(a) for a in found]))
+    found = await leaders.applications(actor=principal, status=status)
+    return ApplicationList(items=[ApplicationOut.of(a) for a in found])
 
 
 @endpoint(
@@ -159,14 +150,13 @@ async def list_applications(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403, 404, 409),
 )
-async def approve(request: web.Request) -> web.Response:
+async def approve(
+    *, principal: Principal, application_id: str, redis: Redis, now: datetime
+) -> ApplicationOut:
     done = await leaders.approve(
-        actor=principal(request),
-        application_id=request.match_info["application_id"],
-        redis=request.config_dict[REDIS],
-        now=request.config_dict[CLOCK].now(),
+        actor=principal, application_id=application_id, redis=redis, now=now
     )
-    return respond(ApplicationOut.of(done))
+    return ApplicationOut.of(done)
 
 
 @endpoint(
@@ -177,16 +167,13 @@ async def approve(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403, 404, 409, 422),
 )
-async def reject(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, RejectIn)
+async def reject(
+    *, principal: Principal, body: RejectIn, application_id: str, now: datetime
+) -> ApplicationOut:
     done = await leaders.reject(
-        actor=who,
-        application_id=request.match_info["application_id"],
-        reason=body.reason,
-        now=request.config_dict[CLOCK].now(),
+        actor=principal, application_id=application_id, reason=body.reason, now=now
     )
-    return respond(ApplicationOut.of(done))
+    return ApplicationOut.of(done)
 
 
 @endpoint(
@@ -197,17 +184,11 @@ async def reject(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403, 409, 422),
 )
-async def grant_role(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, RoleIn)
-    user = await roles.grant(
-        actor=who,
-        user_id=request.match_info["user_id"],
-        role=body.role,
-        redis=request.config_dict[REDIS],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond(UserOut.of(user))
+async def grant_role(
+    *, principal: Principal, body: RoleIn, user_id: str, redis: Redis, now: datetime
+) -> UserOut:
+    user = await roles.grant(actor=principal, user_id=user_id, role=body.role, redis=redis, now=now)
+    return UserOut.of(user)
 
 
 @endpoint(
@@ -217,17 +198,12 @@ async def grant_role(request: web.Request) -> web.Response:
     auth=True,
     errors=(401, 403, 409, 422),
 )
-async def revoke_role(request: web.Request) -> web.Response:
-    who = principal(request)
-    role = validate(RoleIn, {"role": request.match_info["role"]}).role
-    user = await roles.revoke(
-        actor=who,
-        user_id=request.match_info["user_id"],
-        role=role,
-        redis=request.config_dict[REDIS],
-        now=request.config_dict[CLOCK].now(),
-    )
-    return respond(UserOut.of(user))
+async def revoke_role(
+    *, principal: Principal, user_id: str, role: str, redis: Redis, now: datetime
+) -> UserOut:
+    wanted = validate(RoleIn, {"role": role}).role
+    user = await roles.revoke(actor=principal, user_id=user_id, role=wanted, redis=redis, now=now)
+    return UserOut.of(user)
 
 
 def setup(app: web.Application) -> None:

@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from miniapp_api.error_codes import reachable_codes
 from miniapp_api.fields import PATH_SCHEMAS, RequestSchema
+from miniapp_api.idempotency import idempotent
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
 from qunshop.errors import ErrorCode
@@ -57,8 +58,10 @@ def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
         extra.append(BODY_CODES)
     if spec.query is not None:
         extra.append({422: {ErrorCode.VALIDATION_FAILED}})
-    if spec.auth:  # the token is read by principal_middleware, before the view runs
-        extra.append(reachable_codes(read_token))
+    if spec.reader is not None:  # the token is read by principal_middleware, before the view
+        extra += [reachable_codes(read_token), reachable_codes(spec.reader)]
+    if spec.idempotent_key:
+        extra.append(reachable_codes(idempotent))
     for more in extra:
         for status, codes in more.items():
             found.setdefault(status, set()).update(codes)
@@ -126,7 +129,7 @@ def _operation(spec: EndpointSpec, view: Any, path: str, refs: Refs) -> dict[str
         codes.add(422)
     if spec.idempotent_key:  # a malformed key is 422; a key reused or still running, 409
         codes |= {409, 422}
-    if spec.auth:  # 403 only where a role or ownership check can refuse (found below)
+    if spec.reader is not None:  # 403 only where a role or ownership check can refuse (found below)
         codes.add(401)
         op["security"] = [{}, {"bearer": []}] if spec.optional_auth else [{"bearer": []}]
     for code in sorted(codes):

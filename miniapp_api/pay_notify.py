@@ -9,12 +9,12 @@ from aiohttp import web
 
 from miniapp_api.auth import principal
 from miniapp_api.commerce_schemas import SimulatedPayment
-from miniapp_api.http import respond
 from miniapp_api.spec import endpoint
 from qunshop.config import Mode
 from qunshop.errors import ErrorCode, Forbidden
-from qunshop.keys import CLOCK, HTTP, SETTINGS
+from qunshop.keys import CLOCK, HTTP, SETTINGS, Resources
 from services import orders, payments, refunds
+from services.auth import Principal
 from wechat.pay import SUCCESS_REPLY, fail_reply
 
 logger = logging.getLogger(__name__)
@@ -84,28 +84,35 @@ async def refund_notify(request: web.Request) -> web.Response:
     return _xml(SUCCESS_REPLY)
 
 
+def developer(request: web.Request) -> Principal:
+    """Anyone logged in, in development only: refused to everyone before the token is read."""
+    if request.config_dict[SETTINGS].mode is not Mode.DEVELOPMENT:
+        raise Forbidden(
+            ErrorCode.SIMULATION_DISABLED, "simulated payments exist only in development"
+        )
+    return principal(request)
+
+
 @endpoint(
     summary="Development only: pay an order as WeChat Pay would (signed notify to the real "
     "endpoint)",
     tags=("development",),
     response=SimulatedPayment,
-    auth=True,
+    auth=developer,
     errors=(403, 404, 409),
 )
-async def simulate_payment(request: web.Request) -> web.Response:
-    settings = request.config_dict[SETTINGS]
-    if settings.mode is not Mode.DEVELOPMENT:
-        raise Forbidden(
-            ErrorCode.SIMULATION_DISABLED, "simulated payments exist only in development"
-        )
-    order = await orders.get_order_for(principal(request), request.match_info["order_id"])
+async def simulate_payment(
+    *, request: web.Request, principal: Principal, order_id: str, config: Resources
+) -> SimulatedPayment:
+    settings = config[SETTINGS]
+    order = await orders.get_order_for(principal, order_id)
     body = await payments.simulated_notify(
         order=order,
         api_key=settings.pay_api_key.get_secret_value(),
         appid=settings.wechat_appid,
         mch_id=settings.pay_mch_id,
         transaction_id=f"SIM{secrets.token_hex(12)}",
-        now=request.config_dict[CLOCK].now(),
+        now=config[CLOCK].now(),
     )
     # Our own listening socket, not the Host header a client chose.
     host, port = (
@@ -114,14 +121,12 @@ async def simulate_payment(request: web.Request) -> web.Response:
         else ("127.0.0.1", settings.port)
     )
     url = f"http://{host}:{port}/pay/wechat/notify"
-    async with request.config_dict[HTTP].post(
+    async with config[HTTP].post(
         url, data=body, headers={"Content-Type": "application/xml"}
     ) as resp:
         reply = await resp.text()
         status = resp.status
-    return respond(
-        SimulatedPayment(order_id=str(order.id), notify_status=status, notify_reply=reply)
-    )
+    return SimulatedPayment(order_id=str(order.id), notify_status=status, notify_reply=reply)
 
 
 def setup(app: web.Application) -> None:

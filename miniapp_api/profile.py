@@ -5,11 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from miniapp_api.auth import principal
 from miniapp_api.commerce_schemas import ProfileIn
-from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
 from services import storefront
+from services.auth import Principal
 
 
 class ProfileOut(BaseModel):
@@ -24,13 +23,11 @@ class ProfileOut(BaseModel):
     response=ProfileOut,
     auth=True,
 )
-async def update_profile(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, ProfileIn)
+async def update_profile(*, principal: Principal, body: ProfileIn) -> ProfileOut:
     user = await storefront.update_profile(
-        who, nickname=body.nickname, avatar_url=body.avatar_url
+        principal, nickname=body.nickname, avatar_url=body.avatar_url
     )
-    return respond(ProfileOut(nickname=user.nickname, avatar_url=user.avatar_url))
+    return ProfileOut(nickname=user.nickname, avatar_url=user.avatar_url)
 
 
 def setup(app: web.Application) -> None:

@@ -7,13 +7,12 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_api.auth import principal
-from miniapp_api.http import parse_body, respond
 from miniapp_api.remote import client_address
 from miniapp_api.spec import endpoint
 from models.user import Role, User
-from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
+from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS, Resources
 from services import accounts, auth, communities, ratelimit
+from services.auth import Principal
 
 
 class LoginIn(BaseModel):
@@ -57,21 +56,19 @@ class SessionOut(BaseModel):
     response=SessionOut,
     errors=(401, 403, 429, 502),
 )
-async def create_session(request: web.Request) -> web.Response:
-    body = await parse_body(request, LoginIn)
+async def create_session(*, request: web.Request, body: LoginIn, config: Resources) -> SessionOut:
+    redis = config[REDIS]
     await ratelimit.check_login(  # before WeChat is asked (429 over the limit)
-        request.config_dict[REDIS], client_ip=client_address(request) or "-", code=body.code
+        redis, client_ip=client_address(request) or "-", code=body.code
     )
     done = await auth.login(
         code=body.code,
-        http=request.config_dict[HTTP],
-        redis=request.config_dict[REDIS],
-        settings=request.config_dict[SETTINGS],
-        now=request.config_dict[CLOCK].now(),
+        http=config[HTTP],
+        redis=redis,
+        settings=config[SETTINGS],
+        now=config[CLOCK].now(),
     )
-    return respond(
-        SessionOut(token=done.token, expires_at=done.expires_at, user=UserOut.of(done.user))
-    )
+    return SessionOut(token=done.token, expires_at=done.expires_at, user=UserOut.of(done.user))
 
 
 @endpoint(
@@ -80,17 +77,15 @@ async def create_session(request: web.Request) -> web.Response:
     response=MeOut,
     auth=True,
 )
-async def me(request: web.Request) -> web.Response:
-    user = await communities.current_user(principal(request))
+async def me(*, principal: Principal) -> MeOut:
+    user = await communities.current_user(principal)
     linked = await accounts.identities_of(user.id)
-    return respond(
-        MeOut(
-            **UserOut.of(user).model_dump(),
-            chat_identities=[
-                ChatIdentityOut(platform=i.platform, external_id=i.external_id, linked_at=when)
-                for i, when in linked
-            ],
-        )
+    return MeOut(
+        **UserOut.of(user).model_dump(),
+        chat_identities=[
+            ChatIdentityOut(platform=i.platform, external_id=i.external_id, linked_at=when)
+            for i, when in linked
+        ],
     )
 
 

@@ -1,14 +1,50 @@
-"""What each JSON endpoint takes and gives, declared beside the view; /openapi.json reads it."""
+"""``@endpoint``: what a JSON endpoint takes and gives, declared once, and done as declared.
+
+The declaration feeds /openapi.json and also runs the request: it reads the caller (the
+``auth`` reader: ``principal``, ``staff`` or ``optional_principal``), holds the
+Idempotency-Key, parses the query and the body, and hands the view what it names among
+its keyword-only parameters:
+
+    principal   the caller, as ``auth`` read them
+    body        the parsed ``body`` model        query   the parsed ``query`` model
+    <name>      the path parameter ``{name}``    config  the app's resources
+    now         the clock's time                 clock, settings, redis, http, pay, flash_gate
+    request     the request itself (headers, the peer's address)
+
+The view returns a response model (rendered with ``status``), None (204), or a
+``web.StreamResponse`` of its own (a non-JSON answer, or a status picked at run time).
+So a view is parse-call-render, and the document cannot promise what the view does not do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 
-F = TypeVar("F", bound=Callable[..., Any])
+from miniapp_api.auth import optional_principal, principal
+from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond
+from miniapp_api.idempotency import idempotent
+from qunshop.keys import CLOCK, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
+
+View = Callable[..., Awaitable[Any]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Reader = Callable[[web.Request], Any]
+
+# The app's resources a view may name as parameters.
+RESOURCES: dict[str, web.AppKey[Any]] = {
+    "clock": CLOCK,
+    "settings": SETTINGS,
+    "redis": REDIS,
+    "http": HTTP,
+    "pay": PAY,
+    "flash_gate": FLASH_GATE,
+}
 
 
 @dataclass(frozen=True)
@@ -19,21 +55,89 @@ class EndpointSpec:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None  # None: 204 No Content
     status: int = 200
-    auth: bool = False
-    optional_auth: bool = False  # with auth: readable without a token too
+    # Who may call: None (anyone, no caller read), or the reader that finds the caller and
+    # refuses the others. True means ``principal`` (any logged-in user).
+    auth: Reader | bool | None = None
+    optional_body: bool = False  # no body at all means the model's defaults
     idempotent_key: bool = False
     errors: tuple[int, ...] = ()
     # Non-JSON endpoints (the pay notify XML) describe their media type here.
     request_media: str = "application/json"
     response_media: str = "application/json"
 
+    @property
+    def reader(self) -> Reader | None:
+        if self.auth is True:
+            return principal
+        return self.auth or None  # type: ignore[return-value]
 
-def endpoint(**kwargs: Any) -> Callable[[F], F]:
+    @property
+    def optional_auth(self) -> bool:
+        """Readable without a token too."""
+        return self.reader is optional_principal
+
+
+def _wants(view: View) -> tuple[str, ...]:
+    params = inspect.signature(view).parameters.values()
+    if any(p.kind is not p.KEYWORD_ONLY for p in params):
+        raise TypeError(
+            f"{view.__qualname__}: an endpoint takes keyword-only parameters by name "
+            "(principal, body, query, path parameters, now, config, request; see this module)"
+        )
+    return tuple(p.name for p in params)
+
+
+def _handler(spec: EndpointSpec, view: View) -> Handler:
+    wants = _wants(view)
+    reader = spec.reader
+    if "principal" in wants and reader is None:
+        raise TypeError(f"{view.__qualname__} names principal but declares no auth")
+    if spec.idempotent_key and reader is None:
+        raise TypeError(f"{view.__qualname__}: Idempotency-Key is kept per caller; declare auth")
+    read_body = parse_optional_body if spec.optional_body else parse_body
+
+    async def run(request: web.Request, caller: Any) -> web.StreamResponse:
+        given: dict[str, Any] = {}
+        config = request.config_dict if set(wants) & {"config", "now", *RESOURCES} else None
+        for name in wants:
+            if name == "principal":
+                given[name] = caller
+            elif name == "query":
+                given[name] = parse_query(request, spec.query)  # type: ignore[arg-type]
+            elif name == "body":
+                given[name] = await read_body(request, spec.body)  # type: ignore[arg-type]
+            elif name == "request":
+                given[name] = request
+            elif name == "config":
+                given[name] = config
+            elif name == "now":
+                given[name] = config[CLOCK].now()  # type: ignore[index]
+            elif name in RESOURCES:
+                given[name] = config[RESOURCES[name]]  # type: ignore[index]
+            else:
+                given[name] = request.match_info[name]
+        result = await view(**given)
+        if isinstance(result, web.StreamResponse):
+            return result
+        return respond(result, spec.status)
+
+    @functools.wraps(view)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        caller = reader(request) if reader is not None else None
+        if spec.idempotent_key:
+            return await idempotent(request, str(caller.user_id), lambda: run(request, caller))
+        return await run(request, caller)
+
+    return handler
+
+
+def endpoint(**kwargs: Any) -> Callable[[View], Handler]:
     spec = EndpointSpec(**kwargs)
 
-    def mark(view: F) -> F:
-        view.__endpoint__ = spec  # type: ignore[attr-defined]
-        return view
+    def mark(view: View) -> Handler:
+        handler = _handler(spec, view)
+        handler.__endpoint__ = spec  # type: ignore[attr-defined]
+        return handler
 
     return mark
 

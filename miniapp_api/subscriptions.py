@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_api.auth import principal
-from miniapp_api.http import parse_body, respond
 from miniapp_api.spec import endpoint
 from services import subscriptions
+from services.auth import Principal
 
 
 class AcceptedIn(BaseModel):
@@ -32,11 +31,11 @@ class ConsentOut(BaseModel):
     response=ConsentOut,
     auth=True,
 )
-async def accept(request: web.Request) -> web.Response:
-    who = principal(request)
-    body = await parse_body(request, AcceptedIn)
-    remaining = await subscriptions.accepted(user_id=who.user_id, template_ids=body.template_ids)
-    return respond(ConsentOut(remaining=remaining))
+async def accept(*, principal: Principal, body: AcceptedIn) -> ConsentOut:
+    remaining = await subscriptions.accepted(
+        user_id=principal.user_id, template_ids=body.template_ids
+    )
+    return ConsentOut(remaining=remaining)
 
 
 def setup(app: web.Application) -> None:
