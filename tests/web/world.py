@@ -74,7 +74,7 @@ async def sale_in(state: str, clock: FrozenClock, gate: FlashGate) -> FlashSale:
     elif state == "closed":
         clock.advance(timedelta(minutes=31))
     elif state == "cancelled":
-        await cancel_sale(sale, clock)
+        await cancel_sale(sale, clock, gate.redis)
     return sale
 
 
