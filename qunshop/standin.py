@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "/__dev/wechat"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Sink = Callable[[str], None]
+ACTIVITY_SECONDS = 24 * 3600  # an updatable card's id lives a day by default
 REFUND_NOTIFY_DELAY = 0.2  # seconds: WeChat Pay notifies after it answered, never before
 
 
@@ -113,6 +114,27 @@ class StandIn:
         if not isinstance(body, dict) or not isinstance(body.get("scene"), str):
             return web.json_response({"errcode": 40097, "errmsg": "invalid scene"})
         return web.Response(body=PNG, content_type="image/png")
+
+    async def activity_id(self, request: web.Request) -> web.Response:
+        """activityid/create (WECHAT.md 11): a new id for an updatable card, 24 hours long."""
+        expires = int(datetime.now(tz=SHANGHAI).timestamp()) + ACTIVITY_SECONDS
+        activity_id = self._unique("activity")
+        self.sink(f"stand-in activity id {activity_id}")
+        body = {"errcode": 0, "errmsg": "ok", "activity_id": activity_id}
+        return web.json_response({**body, "expiration_time": expires})
+
+    async def updatable_msg(self, request: web.Request) -> web.Response:
+        """updatablemsg/send: a body with an activity_id and a target_state, else 47001."""
+        try:
+            body = json.loads(await request.read() or b"null")
+        except ValueError:
+            body = None
+        if not body:
+            return web.json_response({"errcode": 44002, "errmsg": "empty post data"})
+        if not isinstance(body, dict) or body.get("target_state") not in (0, 1):
+            return web.json_response({"errcode": 47001, "errmsg": "data format error"})
+        self.sink(f"server sent /cgi-bin/message/wxopen/updatablemsg/send: {json.dumps(body)}")
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     # WeChat Pay v2 -------------------------------------------------------------------------
 
@@ -239,6 +261,8 @@ class StandIn:
             app.router.add_route("*", path, self.token)
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode)
+        app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.activity_id)
+        app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.updatable_msg)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
         app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok

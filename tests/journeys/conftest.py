@@ -15,11 +15,13 @@ from qunshop.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import outbox
+from tests.journeys.doors import Doors
+from tests.support.fake_wechat import FakeWeChat
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    return FrozenClock(datetime.now(tz=UTC))
+    return FrozenClock(datetime.now(tz=UTC).replace(microsecond=0))
 
 
 @pytest.fixture
@@ -40,3 +42,9 @@ def send_outbox(journey_app: web.Application, clock: FrozenClock) -> Callable[[]
         return await outbox.run_once(outbox_handlers(journey_app), now=clock.now())
 
     return send
+
+
+@pytest.fixture
+def doors(journey: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock) -> Doors:
+    """Chat, API, WeChat Pay, outbox and clock, as one person after another uses them."""
+    return Doors(journey, settings, wechat, clock)

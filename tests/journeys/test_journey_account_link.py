@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from models.chat import AccountLink, ChatIdentity
 from models.community import Community
-from models.groupbuy import Seat
+from models.groupbuy import Seat, Team
 from models.order import Order, OrderStatus
 from models.user import User
 from qunshop.clock import FrozenClock
@@ -26,6 +26,7 @@ from qunshop.config import Settings
 from services import accounts, groupbuy
 from services.auth import Principal
 from tests.bot.helpers import OA, OPENID, WeComBot, oa_event, oa_text
+from tests.journeys.doors import Doors
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 
@@ -124,6 +125,145 @@ async def test_a_group_shopper_links_and_pays(
     mine = await say(bot, "我的订单", sender="li-si")
     assert "¥29.90" in mine and "待支付" in mine and "关联" not in mine
     assert await send_outbox() == 0
+
+
+async def _led_community(doors: Doors) -> Community:
+    """A leader (王) who bound his chat identity and this group, through the doors."""
+    community = await make_community(name="阳光花园")
+    await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
+    leader = await User.get(id=community.leader_id)
+    await doors.leader_binds_chat(leader, sender="wang")
+    await doors.leader_binds_group(community, sender="wang")
+    return community
+
+
+async def _li_si_joins_links_and_pays(doors: Doors, code: str) -> tuple[dict[str, str], str]:
+    """团购 -> 参团 in the group -> the private link -> log in -> link -> pay. Her headers and
+    her order's id."""
+    deals = await doors.say_in_group("团购", sender="li-si")
+    assert "「阳光花园」正在拼" in deals and f"团码 {code}：还差" in deals
+    joined = await doors.say_in_group(f"参团 {code}", sender="li-si")
+    assert "已为你占座" in joined and "¥29.90" in joined and "token=" not in joined
+    assert "关联链接已私信发给你" in joined
+    await doors.send()
+    token = await link_sent_to(doors.wechat, "li-si")
+
+    # The link opens (on a desktop, the H5 page; in WeChat, the mini-program's link page).
+    page = await doors.client.get(f"/h5/link?token={token}")
+    assert page.status == 200 and "关联账号" in await page.text()
+
+    headers = await doors.log_in("code-lisi", "o-lisi-mini")
+    await doors.accept_news(headers)
+    status, linked = await doors.api("POST", "/api/v1/me/links", headers, json={"token": token})
+    assert status == 200 and linked["moved"]["orders"] == 1, linked
+    status, mine = await doors.api("GET", "/api/v1/orders", headers)
+    (order,) = mine["items"]
+    assert (order["status"], order["amount"]) == ("pending_payment", 2990)
+    await doors.prepay_and_pay(order["id"], headers)
+    status, mine = await doors.api("GET", "/api/v1/orders", headers)
+    assert mine["items"][0]["status"] == "paid_awaiting_team"
+    return headers, order["id"]
+
+
+async def test_a_group_shopper_from_deals_to_a_completed_order(
+    doors: Doors, clock: FrozenClock
+) -> None:
+    await _led_community(doors)
+    community = await Community.get(name="阳光花园")
+    await make_campaign(community, team_size=2, group_price=2990, now=clock.now())
+    code = await doors.leader_opens_team(sender="wang")
+    li_si, order_id = await _li_si_joins_links_and_pays(doors, code)
+
+    # A neighbour takes the last seat in the mini-program and pays: 成团.
+    zhang = await doors.log_in("code-zhang", "o-zhang-mini")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhang)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhang)
+    await doors.send()
+    assert doors.group_sees() == [
+        f"🎉 成团啦！「测试拼团」团码 {code}，2 人已付款。\n"
+        "到货后在「门口小店」（1 号楼，9-21）自提，到货时会再通知大家。"
+    ]
+    s = doors.settings
+    assert doors.mini_user_receives("o-lisi-mini") == [
+        (
+            s.subscribe_template_team_succeeded,
+            {"thing1": "测试拼团", "thing2": "门口小店", "amount3": "¥29.90"},
+        )
+    ]
+    mine = await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90 · 已成团，待到货" in mine and "关联" not in mine
+
+    # The goods arrive: the leader says so; she hears it with her pickup code.
+    arrived = await doors.say_in_group("到货", sender="wang")
+    assert arrived.startswith("已确认到货：「阳光花园」2 份订单可以提货了。")
+    await doors.send()
+    assert doors.group_sees()[1].startswith("📦 到货啦！")
+    template, data = doors.mini_user_receives("o-lisi-mini")[1]
+    assert template == s.subscribe_template_arrived and data["thing3"] == "门口小店"
+    pickup_code = data["character_string2"]
+    assert f"已到货，待自提 · 提货码 {pickup_code}" in await doors.say_in_group(
+        "我的订单", sender="li-si"
+    )
+
+    # At the pickup point: she shows the code, the leader verifies it.
+    verified = await doors.say_in_group(f"核销 {pickup_code}", sender="wang")
+    assert verified.startswith("核销成功：") and "已取货" in verified
+    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
+    assert [o["status"] for o in mine["items"] if o["id"] == order_id] == ["picked_up"]
+
+    # After the after-sale days the clock completes it.
+    clock.advance(timedelta(days=s.auto_complete_days, hours=1))
+    await doors.jobs.sweep(clock.now())
+    li_si = await doors.log_in("code-lisi-later", "o-lisi-mini")  # days later: a new session
+    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
+    assert [o["status"] for o in mine["items"] if o["id"] == order_id] == ["completed"]
+    assert "¥29.90 · 已完成" in await doors.say_in_group("我的订单", sender="li-si")
+
+
+async def test_a_group_shopper_whose_team_fails_is_refunded_and_told(
+    doors: Doors, clock: FrozenClock
+) -> None:
+    await _led_community(doors)
+    community = await Community.get(name="阳光花园")
+    await make_campaign(community, team_size=3, group_price=2990, now=clock.now())
+    code = await doors.leader_opens_team(sender="wang")
+    li_si, order_id = await _li_si_joins_links_and_pays(doors, code)
+
+    # Nobody else joins; the deadline passes and the clock closes the team.
+    team = await Team.get(code=code)
+    clock.set(team.deadline_at + timedelta(seconds=1))
+    await doors.jobs.due(clock.now())
+    await doors.send()
+    assert doors.group_sees() == [
+        f"「测试拼团」团码 {code} 人数未满，未能成团。\n已付款的 1 位成员共 ¥29.90 将原路退回。"
+    ]
+    s = doors.settings
+    assert doors.mini_user_receives("o-lisi-mini") == [
+        (
+            s.subscribe_template_team_failed,
+            {"thing1": "测试拼团", "amount2": "¥29.90", "thing3": "未成团，原路退款"},
+        )
+    ]
+    li_si = await doors.log_in("code-lisi-later", "o-lisi-mini")  # a day later: a new session
+    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
+    assert mine["items"][0]["status"] == "refunding"
+
+    # WeChat Pay reports the refund done: she hears it once, and sees it on the order.
+    await doors.refunds_done()
+    await doors.send()
+    assert doors.mini_user_receives("o-lisi-mini")[1:] == [
+        (
+            s.subscribe_template_refunded,
+            {"thing1": "测试商品 默认", "amount2": "¥29.90", "thing3": "已原路退回"},
+        )
+    ]
+    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
+    (order,) = mine["items"]
+    assert order["id"] == order_id and order["status"] == "refunded"
+    assert [r["amount"] for r in order["refunds"]] == [2990]
+    assert "¥29.90 · 已退款" in await doors.say_in_group("我的订单", sender="li-si")
+    assert len(doors.group_sees()) == 1
 
 
 async def test_a_one_to_one_reply_carries_the_link(journey: TestClient, wechat: FakeWeChat) -> None:

@@ -3,6 +3,7 @@ grant and revoke roles, in force from the next request (not when a two-hour toke
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -13,6 +14,7 @@ from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.bot.helpers import WeComBot
+from tests.journeys.doors import Doors
 from tests.support.factories import auth, make_user
 
 GROUP = "wrkSFfCgAAxxxx"
@@ -40,8 +42,10 @@ async def call(
 
 
 async def test_a_leader_applies_is_approved_binds_chat_and_leads(
-    journey: TestClient, settings: Settings, clock: FrozenClock
+    journey: TestClient, doors: Doors, settings: Settings, clock: FrozenClock
 ) -> None:
+    """apply -> approved -> 认证 -> 绑定 -> (roles revoked and granted) -> 开团 -> 统计 -> 到货 ->
+    核销 -> 收益."""
     admin = await make_user(Role.ADMIN, nickname="管理员")
     as_admin = auth(admin, settings, clock.now())
     wang = await make_user(nickname="王五")
@@ -125,6 +129,62 @@ async def test_a_leader_applies_is_approved_binds_chat_and_leads(
     )
     assert status == 200 and granted["role"] == "leader"
     assert "订单 0 笔" in await say(bot, "统计")
+
+    # He puts a product on sale for his community and opens a team for the group.
+    product = {
+        "title": "翠湖土鸡蛋",
+        "community_id": approved["community_id"],
+        "skus": [{"name": "30枚", "price": 3600, "stock": 50}],
+    }
+    status, made = await call(journey, "POST", "/api/v1/products", as_wang, json=product)
+    assert status == 201, made
+    now = clock.now()
+    campaign = {
+        "community_id": approved["community_id"],
+        "sku_id": made["skus"][0]["id"],
+        "title": "土鸡蛋两人团",
+        "group_price": 2990,
+        "team_size": 2,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "stock_cap": 20,
+    }
+    status, deal = await call(journey, "POST", "/api/v1/campaigns", as_wang, json=campaign)
+    assert status == 201, deal
+    started = await bot.reply(bot.text("@群团购助手 开团 1", sender="wang-wu", chat_id=GROUP))
+    assert started is not None and started["msgtype"] == "stream_with_template_card"
+    assert "土鸡蛋两人团" in started["template_card"]["main_title"]["title"]
+    code = started["template_card"]["button_list"][0]["key"].removeprefix("参团 ")
+
+    # Two neighbours join from the card in the mini-program and pay.
+    buyers = []
+    for n in (1, 2):
+        shopper = await doors.log_in(f"code-neighbour-{n}", f"o-neighbour-{n}")
+        status, seat = await call(journey, "POST", f"/api/v1/teams/{code}/join", shopper)
+        assert status == 201, seat
+        await doors.prepay_and_pay(seat["order"]["id"], shopper)
+        buyers.append(shopper)
+    assert "订单 2 笔，成交 ¥59.80" in await say(bot, "统计")
+
+    # The eggs arrive; each neighbour sees a pickup code; the leader verifies them.
+    assert (await say(bot, "到货")).startswith("已确认到货：「翠湖小区团」2 份订单可以提货了。")
+    codes = []
+    for shopper in buyers:
+        status, mine = await call(journey, "GET", "/api/v1/orders", shopper)
+        (order,) = mine["items"]
+        assert order["status"] == "ready_for_pickup" and order["pickup_code"]
+        codes.append(order["pickup_code"])
+    for pickup_code in codes:
+        assert (await say(bot, f"核销 {pickup_code}")).startswith("核销成功：")
+
+    # 收益: his share of both orders, frozen until the after-sale days pass, then his.
+    earnings = await doors.say_alone("收益", sender="wang-wu")
+    assert "冻结中 ¥2.98" in earnings and "可结算 ¥0.00" in earnings
+    assert "新增 ¥2.98，来自 2 笔订单" in earnings
+    clock.advance(timedelta(days=settings.auto_complete_days, hours=1))
+    await doors.jobs.sweep(clock.now())
+    earnings = await doors.say_alone("收益", sender="wang-wu")
+    assert "冻结中 ¥0.00" in earnings and "可结算 ¥2.98" in earnings and "到账 ¥2.98" in earnings
 
 
 async def test_admin_grants_and_revokes_admin_at_once(

@@ -119,3 +119,26 @@ async def test_the_demo_flow_completes_offline(
     assert (await Order.get(id=order_id)).status is OrderStatus.REFUNDED
     logged: list[Any] = [r.getMessage() for r in caplog.records]
     assert not [m for m in logged if "unreachable" in m or "Cannot connect" in m], logged
+
+
+async def test_a_team_share_gets_its_updatable_card_from_the_stand_in(dev: TestClient) -> None:
+    """activityid/create and updatablemsg/send answer offline (WECHAT.md section 11)."""
+    settings = dev.server.app[SETTINGS]
+    campaign = await make_campaign(team_size=2, stock_cap=5, group_price=2990)
+    headers = auth(await make_user(), settings)
+    started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+    code = (await started.json())["team"]["code"]
+    shared = await (await dev.get(f"/api/v1/teams/{code}/share", headers=headers)).json()
+    assert shared["updatable"]["activity_id"].startswith("activity")
+    assert shared["updatable"]["room_limit"] == 2
+
+    base = f"{settings.wechat_api_base}/cgi-bin/message/wxopen/updatablemsg/send"
+    body = {
+        "activity_id": shared["updatable"]["activity_id"],
+        "target_state": 0,
+        "template_info": {"parameter_list": [{"name": "member_count", "value": "1"}]},
+    }
+    sent = await dev.session.post(base, params={"access_token": "t"}, json=body)
+    assert (await sent.json())["errcode"] == 0
+    empty = await dev.session.post(base, params={"access_token": "t"}, data=b"")
+    assert (await empty.json())["errcode"] == 44002

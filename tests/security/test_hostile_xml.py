@@ -267,9 +267,7 @@ async def _ten_mb_chunks() -> AsyncIterator[bytes]:
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 @pytest.mark.parametrize("target", sorted(t for t in TARGETS if not t.endswith("-sealed")))
-async def test_ten_megabyte_body_is_refused(
-    client: TestClient, target: str, chunked: bool
-) -> None:
+async def test_ten_megabyte_body_is_refused(client: TestClient, target: str, chunked: bool) -> None:
     send, _ = TARGETS[target]
     whole = io.BytesIO(b"<xml>" + b"x" * TEN_MB + b"</xml>")  # sized: sent with Content-Length
     body: object = _ten_mb_chunks() if chunked else whole

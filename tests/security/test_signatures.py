@@ -378,6 +378,7 @@ async def _refund_owed(settings: Settings, wechat: FakeWeChat) -> tuple[Order, R
     refund = await refunds.owe(
         order=order, payment=payment, amount=order.amount, reason="test", now=datetime.now(tz=UTC)
     )
+    # The outbox's submit needs the app's handlers, which this service-level setup has not.
     await Refund.filter(id=refund.id).update(status=RefundStatus.SUBMITTED)
     return order, refund
 

@@ -200,9 +200,7 @@ async def test_a_refunded_second_payment_takes_no_earnings(
     assert await earnings.balance(leader.id) == earnings.Balance(frozen=500, available=0)
 
 
-async def test_the_ledger_is_append_only(
-    settings: Settings, wechat: FakeWeChat
-) -> None:
+async def test_the_ledger_is_append_only(settings: Settings, wechat: FakeWeChat) -> None:
     community = await make_community()
     order = await paid_order(settings, wechat, await make_user(), community)
     again = await earnings.on_paid(order, now=now())

@@ -111,7 +111,7 @@ async def test_closed_team_and_past_deadline() -> None:
         "team_closed",
         "this team has closed",
     )
-    await Team.filter(id=started.team.id).update(status=TeamStatus.FAILED)
+    assert await groupbuy.close_team(started.team.id, now=late) is TeamStatus.FAILED  # the clock
     assert (await _refused(campaign.id, user, started.team.code, now))[0] == "team_closed"
 
 
@@ -178,6 +178,7 @@ async def test_user_limit_counts_seats_of_finished_teams() -> None:
     for team in teams[:2]:
         joined = await groupbuy.join_team(principal=who(user), team_ref=team.team.code, now=now)
         # As if paid and the team succeeded: the seat still counts, but in no open team.
+        # No door fills these teams here (3 seats, 1 taken): the paid-and-closed seat is set.
         await Seat.filter(id=joined.seat.id).update(status=SeatStatus.PAID, in_open_team=False)
     assert await _refused(campaign.id, user, teams[2].team.code, now) == (
         "user_limit_reached",
@@ -186,6 +187,7 @@ async def test_user_limit_counts_seats_of_finished_teams() -> None:
     # A released seat does not count.
     seat = await Seat.filter(user_id=user.id).first()
     assert seat is not None
+    # A paid seat is never released by a door (only refunded): the refusal rule is set up.
     await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED)
     joined = await groupbuy.join_team(principal=who(user), team_ref=teams[2].team.code, now=now)
     assert joined.team.id == teams[2].team.id
