@@ -126,12 +126,9 @@ async def test_a_leader_plans_next_week_on_the_calendar(
     assert await _submit(watched, page.locator("button:has-text('安排')")) == "已安排"
     once = await Activity.get(title="周三到货提醒")
     assert once.next_run_at == wednesday + timedelta(hours=15) and once.cron is None
-    await _check(watched)
-
-    await page.click("text=下一周")
-    await page.wait_for_load_state("load")
+    # the page lands on the week the activity falls in, next week, not this one
+    assert next_monday.strftime("%m-%d") in await page.inner_text("h1")
     slot = page.locator(f'[data-activity="{once.id}"]')
-    assert await slot.count() == 1
     assert "15:00 周三到货提醒" in await slot.inner_text()
     assert "周三" in await page.locator("section.day", has=slot).locator("h2").inner_text()
     await _check(watched)
@@ -140,17 +137,18 @@ async def test_a_leader_plans_next_week_on_the_calendar(
     await slot.get_by_label("改到").fill(friday.strftime(FIELD))
     assert await _submit(watched, slot.locator("button:has-text('改期')")) == "已改期"
     assert (await Activity.get(id=once.id)).next_run_at == friday
-    await _check(watched)
-
-    await page.click("text=下一周")
-    await page.wait_for_load_state("load")
     slot = page.locator(f'[data-activity="{once.id}"]')
     assert "09:30 周三到货提醒" in await slot.inner_text()
     assert "周五" in await page.locator("section.day", has=slot).locator("h2").inner_text()
+    await _check(watched)
 
     assert await _submit(watched, slot.get_by_label("取消 周三到货提醒")) == "已取消"
     assert not (await Activity.get(id=once.id)).active
-    await page.click("text=下一周")
-    await page.wait_for_load_state("load")
+    assert next_monday.strftime("%m-%d") in await page.inner_text("h1")  # still that week
     assert "周三到货提醒" not in await page.inner_text("main")
+    await _check(watched)
+
+    await page.click("text=上一周")  # back to this week, by the page's own link
+    await page.wait_for_load_state("load")
+    assert (next_monday - timedelta(days=7)).strftime("%m-%d") in await page.inner_text("h1")
     await _check(watched)
