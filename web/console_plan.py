@@ -154,8 +154,11 @@ async def calendar(
     }
 
 
-def _calendar(form: dict[str, str]) -> str:
-    return f"/console/calendar?community={quote(form.get('community_id', ''))}"
+def _calendar(form: dict[str, str], day: date | None = None) -> str:
+    """Back to the week the leader acted on: the one the activity now falls in, or the one
+    the form was posted from, not always this week."""
+    week = day.isoformat() if day else form.get("week", "")[:10]
+    return f"/console/calendar?community={quote(form.get('community_id', ''))}&week={quote(week)}"
 
 
 @page("POST", "/console/calendar", auth=Leader)
@@ -187,23 +190,24 @@ async def schedule(
         draft=draft,
         now=config[CLOCK].now(),
     )
-    return _back(_calendar(form), "已安排")
+    return _back(_calendar(form, at.date()), "已安排")
 
 
 @page("POST", "/console/calendar/move", auth=Leader)
 async def move(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
+    at = _when(form.get("at", ""), "at")
     await activities.edit_activity(
         principal=principal,
         community_id=form.get("community_id", ""),
         activity_id=form.get("activity_id", ""),
-        run_at=_when(form.get("at", ""), "at"),
+        run_at=at,
         cron=None,
         now=config[CLOCK].now(),
         redis=config[REDIS],
     )
-    return _back(_calendar(form), "已改期")
+    return _back(_calendar(form, at.date()), "已改期")
 
 
 @page("POST", "/console/calendar/cancel", auth=Leader)

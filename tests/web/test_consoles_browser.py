@@ -1,6 +1,7 @@
 """Both consoles in headless Chromium, as their people use them: the leader from the chat's
 login link to a verified pickup and the chart that counts it; the operator from the link to
-a role granted, a parked refund retried and the audit entries that say so."""
+a role granted, a leader's application approved, a parked refund retried and the audit
+entries that say so."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser
 
 from models.chat import ChatIdentity
+from models.community import Community
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
-from models.user import Role, User
+from models.user import ApplicationStatus, LeaderApplication, Role, User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from services import pickup
-from tests.support.factories import make_community, make_user
+from tests.support.factories import auth, make_community, make_user
 from tests.support.growth import paid_order, principal_of
 from tests.web import browser
 from tests.web.admin_world import operator, parked_refund
@@ -124,6 +126,7 @@ async def test_the_operators_console_journey(
     await operator("ops")
     message = await parked_refund(web_app, settings, wechat, clock.now())
     hopeful = await make_user(nickname="刘阿姨")
+    applicant = await make_user(nickname="王大姐")
     watched = await _login(chromium, web_client, "ops")
     assert watched.page.url.endswith("/admin")
     assert "1 条待处理" in await watched.page.inner_text("main")
@@ -140,6 +143,39 @@ async def test_the_operators_console_journey(
     assert (await User.get(id=hopeful.id)).role is Role.LEADER
     await _check(watched)
 
+    applied = await web_client.post(  # a person applies to lead, from the mini-program
+        "/api/v1/me/leader/application",
+        json={
+            "community_name": "阳光花园社区团",
+            "pickup_name": "南门便利店",
+            "pickup_address": "阳光花园 3 号楼南门",
+            "pickup_hours": "09:00-21:00",
+            "note": "小区 600 户，已有业主群",
+        },
+        headers=auth(applicant, settings),
+    )
+    assert applied.status == 201, await applied.text()
+    await watched.page.click("nav >> text=团长申请")
+    application = watched.page.locator(
+        f'article[data-application="{(await applied.json())["id"]}"]'
+    )
+    assert "王大姐" in await application.inner_text()
+    assert "南门便利店" in await application.inner_text()
+    await _check(watched)
+    await application.get_by_role("button", name="批准 阳光花园社区团").click()
+    await watched.page.wait_for_load_state("load")
+    assert "已批准：阳光花园社区团" in await watched.page.inner_text("[role=status]")
+    assert await application.count() == 0  # no longer pending
+    decided = await LeaderApplication.get(user_id=applicant.id)
+    assert decided.status is ApplicationStatus.APPROVED
+    assert (await User.get(id=applicant.id)).role is Role.LEADER
+    assert (await Community.get(id=decided.community_id)).leader_id == applicant.id
+    await watched.page.select_option("#status", "approved")
+    await watched.page.click("button:has-text('查看')")
+    await watched.page.wait_for_load_state("load")
+    assert "阳光花园社区团" in await watched.page.inner_text("main")
+    await _check(watched)
+
     await watched.page.click("nav >> text=待处理")
     assert "MCHID_NOT_EXIST" in await watched.page.inner_text("main")
     await watched.page.click("button:has-text('重试')")
@@ -151,5 +187,15 @@ async def test_the_operators_console_journey(
     await watched.page.click("nav >> text=概览")
     recent = await watched.page.inner_text("main")
     assert "user.role" in recent and "outbox.retry" in recent and "运营小张" in recent
+    assert "leader.approve" in recent
     await _check(watched)
+    target = f"leader_application:{decided.id}"
+    await watched.page.click(f'a[href="/admin/audit?target={target.replace(":", "%3A")}"]')
+    await watched.page.wait_for_load_state("load")
+    assert target in await watched.page.inner_text("h1")
+    entry = await watched.page.inner_text("tr.audit")  # the one change to that application
+    assert "leader.approve" in entry and "运营小张" in entry
+    assert '"status": "pending"' in entry and '"status": "approved"' in entry
+    await _check(watched)
+    await watched.page.click("nav >> text=概览")
     await _keep(watched, "console-admin")
