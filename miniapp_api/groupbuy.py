@@ -20,7 +20,7 @@ from miniapp_api.commerce_schemas import (
     TeamOut,
 )
 from miniapp_api.http import validate
-from miniapp_api.shown import campaigns_out, orders_out, teams_out
+from miniapp_api.shown import campaigns_out, reservation_out, teams_out
 from miniapp_api.spec import endpoint
 from services import campaigns, groupbuy
 from services.auth import Principal
@@ -106,7 +106,7 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
 
 
 async def _reservation(result: groupbuy.Reservation) -> Reservation:
-    (team,), (order,) = await teams_out([result.team]), await orders_out([result.order])
+    team, order = await reservation_out(result.team, result.order)
     return Reservation(team=team, order=order)
 
 

@@ -28,3 +28,12 @@ async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
     products = await storefront.briefs(o.sku_id for o in items)
     refunds = await storefront.refunds(items)
     return [OrderOut.of(o, products.get(o.sku_id), refunds.get(o.id, [])) for o in items]
+
+
+async def reservation_out(team: Team, order: Order) -> tuple[TeamOut, OrderOut]:
+    """A join's or a start's answer: the team and the order share the campaign's SKU, and a
+    new order has no refunds, so two reads serve both (every join answers with this)."""
+    products = await storefront.briefs([order.sku_id])
+    members = await storefront.members([team.id])
+    brief = products.get(order.sku_id)
+    return TeamOut.of(team, brief, members.get(team.id, [])), OrderOut.of(order, brief, [])

@@ -89,19 +89,19 @@ async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]
     wanted = set(team_ids)
     if not wanted:
         return {}
-    seats = await Seat.filter(
-        team_id__in=wanted, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
-    ).order_by("-is_head", "created_at")
-    users = {u.id: u for u in await User.filter(id__in={s.user_id for s in seats})}
+    rows = (
+        await Seat.filter(team_id__in=wanted, status__in=[SeatStatus.RESERVED, SeatStatus.PAID])
+        .order_by("-is_head", "created_at")
+        .values_list("team_id", "user__nickname", "user__avatar_url", "is_head", "status")
+    )  # one query, plain rows: a full team is fifty members on every join's answer
     found: dict[uuid.UUID, list[Member]] = defaultdict(list)
-    for seat in seats:
-        user = users[seat.user_id]
-        found[seat.team_id].append(
+    for team_id, nickname, avatar_url, is_head, status in rows:
+        found[team_id].append(
             Member(
-                nickname=user.nickname,
-                avatar_url=user.avatar_url,
-                is_head=seat.is_head,
-                paid=seat.status is SeatStatus.PAID,
+                nickname=nickname,
+                avatar_url=avatar_url,
+                is_head=is_head,
+                paid=status == SeatStatus.PAID,
             )
         )
     return found
