@@ -1,5 +1,6 @@
-"""A community's figures by day for its leader's chart: visits, teams started, paid orders
-and GMV, over the last ``DAYS`` days in the shop's time zone."""
+"""A community's figures by day for its leader's charts: visits, teams started, paid orders
+and GMV, over the last ``DAYS`` days in the shop's time zone; for the community as a whole
+and for each of its group chats (attributed as services/group_stats.py counts them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from tortoise import connections
 
 from models.groupbuy import Team
 from models.growth import Visit
@@ -35,11 +38,7 @@ async def by_day(
     """Oldest first; days with nothing are zeros, so the chart's bars line up."""
     community = await communities.get_community(community_id)
     await communities.ensure_can_manage(principal, community)
-    tz = ZoneInfo(timezone)
-    today = now.astimezone(tz).date()
-    first = today - timedelta(days=DAYS - 1)
-    since = datetime.combine(first, time(0), tzinfo=tz)
-    days = [first + timedelta(days=k) for k in range(DAYS)]
+    tz, days, since = _window(now, timezone)
     counts = {d: [0, 0, 0, 0] for d in days}
 
     def add(when: datetime | None, index: int, amount: int = 1) -> None:
@@ -61,3 +60,61 @@ async def by_day(
         add(when, 2)
         add(when, 3, int(amount))
     return [Day(d, *counts[d]) for d in days]
+
+
+def _window(now: datetime, timezone: str) -> tuple[ZoneInfo, list[date], datetime]:
+    """The last ``DAYS`` local days, oldest first, and the instant the first one began."""
+    tz = ZoneInfo(timezone)
+    first = now.astimezone(tz).date() - timedelta(days=DAYS - 1)
+    return (
+        tz,
+        [first + timedelta(days=k) for k in range(DAYS)],
+        datetime.combine(first, time(0), tzinfo=tz),
+    )
+
+
+# One statement per figure, grouped by group chat and local day in the database, so the
+# console costs three queries however many groups and days there are.
+_VISITS_SQL = (
+    "SELECT opengid AS chat_id, (created_at AT TIME ZONE $2)::date AS day, count(*) AS n, "
+    "0 AS amount FROM visits WHERE community_id = $1 AND opengid IS NOT NULL "
+    "AND created_at >= $3 GROUP BY 1, 2"
+)
+_TEAMS_SQL = (
+    "SELECT t.chat_id, (t.created_at AT TIME ZONE $2)::date AS day, count(*) AS n, "
+    "0 AS amount FROM teams t JOIN campaigns c ON c.id = t.campaign_id "
+    "WHERE c.community_id = $1 AND t.chat_id IS NOT NULL AND t.created_at >= $3 GROUP BY 1, 2"
+)
+_ORDERS_SQL = (
+    "SELECT chat_id, (paid_at AT TIME ZONE $2)::date AS day, count(*) AS n, "
+    "coalesce(sum(amount), 0) AS amount FROM orders WHERE community_id = $1 "
+    "AND chat_id IS NOT NULL AND status = ANY($4::text[]) AND paid_at >= $3 GROUP BY 1, 2"
+)
+
+
+async def by_group(
+    *, principal: Principal, community_id: str, now: datetime, timezone: str
+) -> dict[str, list[Day]]:
+    """Each group chat's days, oldest first, for the groups with anything in the window and
+    the chat the community is bound to (zeros until it has)."""
+    community = await communities.get_community(community_id)
+    await communities.ensure_can_manage(principal, community)
+    _, days, since = _window(now, timezone)
+    counts: dict[str, dict[date, list[int]]] = {}
+    if community.chat_id:
+        counts[community.chat_id] = {d: [0, 0, 0, 0] for d in days}
+    db = connections.get("default")
+    paid = [str(status.value) for status in PAID_STATES]
+    for index, sql, extra in (
+        (0, _VISITS_SQL, []),
+        (1, _TEAMS_SQL, []),
+        (2, _ORDERS_SQL, [paid]),
+    ):
+        rows = await db.execute_query_dict(sql, [community.id, timezone, since, *extra])
+        for row in rows:
+            group = counts.setdefault(row["chat_id"], {d: [0, 0, 0, 0] for d in days})
+            if row["day"] in group:  # a row dated after today (a clock behind) is left out
+                group[row["day"]][index] += int(row["n"])
+                if index == 2:
+                    group[row["day"]][3] += int(row["amount"])
+    return {chat: [Day(d, *figures[d]) for d in days] for chat, figures in counts.items()}

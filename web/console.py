@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_NOTE = 100
+GROUP_CHARTS = 12  # the busiest groups get a chart each; the table lists them all
 VERIFY_REFUSALS = (
     ErrorCode.PICKUP_CODE_NOT_FOUND,
     ErrorCode.PICKUP_CODE_USED,
@@ -67,19 +68,23 @@ async def logout(*, request: web.Request) -> web.StreamResponse:
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     cards = [c for c in await communities.my_communities(actor=principal) if c.is_leader]
     settings = config[SETTINGS]
-    groups, days = {}, {}
+    groups, days, group_charts = {}, {}, {}
+    window = {"now": config[CLOCK].now(), "timezone": settings.timezone}
     for card in cards:
         key = str(card.community.id)
         groups[card.community.id] = await group_stats.for_community(
             principal=principal, community_id=key
         )
         days[card.community.id] = await group_days.by_day(
-            principal=principal,
-            community_id=key,
-            now=config[CLOCK].now(),
-            timezone=settings.timezone,
+            principal=principal, community_id=key, **window
         )
-    return {"cards": cards, "groups": groups, "days": days}
+        by_group = await group_days.by_group(principal=principal, community_id=key, **window)
+        group_charts[card.community.id] = [
+            (g.chat_id, by_group[g.chat_id])
+            for g in groups[card.community.id]
+            if g.chat_id in by_group
+        ][:GROUP_CHARTS]
+    return {"cards": cards, "groups": groups, "days": days, "group_charts": group_charts}
 
 
 @page("GET", "/console/earnings", auth=Leader, template="console/earnings.html")

@@ -62,7 +62,8 @@ async def _check(watched: browser.Watched) -> None:
 
 async def _bar_total(watched: browser.Watched, series: str) -> int:
     values = await watched.page.eval_on_selector_all(
-        f'rect[data-series="{series}"]', "bars => bars.map(b => Number(b.dataset.value))"
+        f'figure[data-community] rect[data-series="{series}"]',
+        "bars => bars.map(b => Number(b.dataset.value))",
     )
     assert len(values) == 7
     return sum(values)
