@@ -25,9 +25,10 @@ from models.groupbuy import Seat, Team
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
 from qunshop.app import create_app
+from qunshop.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
-from services import orders, refunds
+from services import orders, outbox, refunds
 from tests.bot.helpers import OA, WeComApp, WeComBot, next_msg_id, oa_text, sign
 from tests.conftest import TEST_SECRETS
 from tests.security.rows import changed_tables, snapshot
@@ -369,7 +370,9 @@ async def test_pay_notify_replayed_applies_once_even_days_later(
     assert changed_tables(before, await snapshot()) == []
 
 
-async def _refund_owed(settings: Settings, wechat: FakeWeChat) -> tuple[Order, Refund]:
+async def _refund_owed(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> tuple[Order, Refund]:
     """A paid, confirmed order being refunded: its refund submitted to WeChat Pay."""
     community = await make_community()
     order = await paid_order(settings, wechat, await make_user(), community, price=4_321)
@@ -378,8 +381,12 @@ async def _refund_owed(settings: Settings, wechat: FakeWeChat) -> tuple[Order, R
     refund = await refunds.owe(
         order=order, payment=payment, amount=order.amount, reason="test", now=datetime.now(tz=UTC)
     )
-    # The outbox's submit needs the app's handlers, which this service-level setup has not.
-    await Refund.filter(id=refund.id).update(status=RefundStatus.SUBMITTED)
+    # Submitted as the server does it: the app's outbox sends it to (the fake) WeChat Pay.
+    await outbox.run_once(
+        outbox_handlers(client.server.app), now=datetime.now(tz=UTC) + timedelta(seconds=1)
+    )
+    await refund.refresh_from_db()
+    assert refund.status is RefundStatus.SUBMITTED
     return order, refund
 
 
@@ -410,7 +417,7 @@ REFUND_BREAKS: dict[str, Callable[[FakeWeChat, Order, Refund], bytes]] = {
 async def test_refund_notify_refuses_what_is_not_sealed_with_our_key(
     client: TestClient, settings: Settings, wechat: FakeWeChat, how: str
 ) -> None:
-    order, refund = await _refund_owed(settings, wechat)
+    order, refund = await _refund_owed(client, settings, wechat)
     body = REFUND_BREAKS[how](wechat, order, refund)
     before = await snapshot()
 
@@ -424,7 +431,7 @@ async def test_refund_notify_replayed_settles_once_even_days_later(
     clocked_client: TestClient, clock: FrozenClock, settings: Settings, wechat: FakeWeChat
 ) -> None:
     client = clocked_client
-    order, refund = await _refund_owed(settings, wechat)
+    order, refund = await _refund_owed(client, settings, wechat)
     body = _refund_notify(wechat, order, refund)
 
     together = await asyncio.gather(*(_post(client, REFUND_NOTIFY, body) for _ in range(3)))
