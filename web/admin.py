@@ -86,21 +86,21 @@ async def users(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
 async def set_role(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    user = await roles.grant(
-        actor=principal,
-        user_id=form.get("user_id", ""),
-        role=leader_admin.parse_role(form.get("role", "")),
-        redis=config[REDIS],
-        now=config[CLOCK].now(),
-    )
-    return _back("/admin/users", f"{user.nickname or user.openid} 现在是 {user.role.value}")
+    return await _change_role(roles.grant, principal, form, config)
 
 
 @page("POST", "/admin/users/revoke", auth=Admin)
 async def revoke_role(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    user = await roles.revoke(
+    return await _change_role(roles.revoke, principal, form, config)
+
+
+async def _change_role(
+    change: Any, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    """Grant or revoke (services.roles): the one way a role changes, audited there."""
+    user = await change(
         actor=principal,
         user_id=form.get("user_id", ""),
         role=leader_admin.parse_role(form.get("role", "")),
