@@ -1,5 +1,5 @@
 import sys
 
-from qunshop.cli import main
+from qunshop.assembly.cli import main
 
 sys.exit(main())

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
 
     mode: Mode = Mode.DEVELOPMENT
-    # Unset: the checkout's embedded PostgreSQL (qunshop/embedded_pg.py), data under var/.
+    # Unset: the checkout's embedded PostgreSQL (qunshop/assembly/embedded_pg.py), data under var/.
     database_url: str | None = None
     redis_url: str | None = None
     database_pool_size: int = Field(default=20, ge=1, le=200)

@@ -14,13 +14,13 @@ from qunshop.chat import Dispatch
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
-from services.chat_gate import ChatGate
-from services.flashgate import FlashGate
-from services.roles import RoleMarks
-from wechat.api import PayClient
 
 if TYPE_CHECKING:
     from bot.messenger import Messenger
+    from services.chat_gate import ChatGate
+    from services.flashgate import FlashGate
+    from services.roles import RoleMarks
+    from wechat.api import PayClient
 
 # The app's resources as a request sees them (``request.config_dict``): a view looks them up
 # once and hands them on, since every ``config_dict`` access builds a new chain of maps.
@@ -33,11 +33,15 @@ HTTP = web.AppKey("qunshop.http", aiohttp.ClientSession)
 TASKS = web.AppKey("qunshop.tasks", TaskTracker)
 
 REQUEST_ID = web.RequestKey("qunshop.request_id", str)
-PAY = web.AppKey("qunshop.pay", PayClient)
+# Typed by annotation only, so the basics import no service, no protocol client and no door.
+PAY: web.AppKey[PayClient] = web.AppKey("qunshop.pay")
 DISPATCH = web.AppKey("qunshop.dispatch", Dispatch)
 CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
-FLASH_GATE = web.AppKey("qunshop.flash_gate", FlashGate)
-CHAT_GATE = web.AppKey("qunshop.chat_gate", ChatGate)
-ROLE_MARKS = web.AppKey("qunshop.role_marks", RoleMarks)
-# Typed by annotation only: the doors import these keys and must not import bot/.
+FLASH_GATE: web.AppKey[FlashGate] = web.AppKey("qunshop.flash_gate")
+CHAT_GATE: web.AppKey[ChatGate] = web.AppKey("qunshop.chat_gate")
+ROLE_MARKS: web.AppKey[RoleMarks] = web.AppKey("qunshop.role_marks")
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")
+
+
+def request_id_of(request: web.Request) -> str:
+    return request.get(REQUEST_ID, "-")

@@ -18,10 +18,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
+from qunshop.assembly.db import run_migrations
+from qunshop.assembly.embedded_pg import EmbeddedPostgres
 from qunshop.config import Mode, Settings
-from qunshop.db import run_migrations
-from qunshop.embedded_pg import EmbeddedPostgres
 from tests.support.db import empty_database
 from tests.support.fake_wechat import FakeWeChat
 

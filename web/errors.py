@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from qunshop.errors import ErrorCode, QunshopError
-from qunshop.middlewares import request_id_of
+from qunshop.keys import request_id_of
 from services import health
 from web.render import render
 

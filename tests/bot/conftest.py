@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import handlers
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.chat import Reply, Update
 from qunshop.clock import Clock
 from qunshop.keys import MESSENGER

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from models.chat import ChatIdentity
 from models.outbox import OutboxMessage
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.chat import Text
 from qunshop.config import Settings
 from tests.bot.conftest import FakeMessenger, MakeClient, Recorder

@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from bot.messenger import Messenger
 from models.community import Community
 from models.outbox import OutboxMessage, OutboxStatus
-from qunshop.app import create_app
-from qunshop.background import outbox_handlers
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import outbox_handlers
 from qunshop.chat import Card, ChatType, Platform, Text, Update
 from qunshop.clock import FrozenClock
 from qunshop.keys import MESSENGER, REDIS

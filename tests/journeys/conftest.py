@@ -10,8 +10,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
-from qunshop.background import outbox_handlers
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import outbox

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from models.community import Community
 from models.user import User
-from qunshop.background import outbox_handlers
+from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.keys import CHAT_TEMPLATES, REDIS

@@ -12,7 +12,7 @@ from models.activity import Activity, ActivityRun
 from models.community import Community
 from models.order import Order
 from models.user import Role, User
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.support.factories import auth, make_community, make_sku, make_user

@@ -7,7 +7,7 @@ from typing import Any
 
 from models.groupbuy import Campaign, Seat
 from models.user import Role
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.support.factories import auth, make_campaign, make_community, make_user

@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from tests.support.factories import make_user
 
 

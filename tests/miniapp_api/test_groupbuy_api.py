@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from models.catalog import Sku
 from models.groupbuy import Campaign, Seat
 from models.user import Role
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user

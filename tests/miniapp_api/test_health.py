@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from tests.support.tcp_proxy import TcpProxy, database_proxy, via_proxy
 
 

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import BaseModel, Field
 
 from miniapp_api.http import parse_body, respond
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.config import Settings
 
 

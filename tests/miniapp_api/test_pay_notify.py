@@ -14,7 +14,7 @@ from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
 from models.payment import Payment, Refund
 from models.user import User
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.config import Settings
 from tests.support.factories import auth, make_campaign, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat

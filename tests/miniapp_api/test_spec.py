@@ -13,7 +13,7 @@ from miniapp_api.auth import staff
 from miniapp_api.error_codes import reachable_codes
 from miniapp_api.spec import endpoint
 from models.user import Role
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.config import Settings
 from services.auth import Principal
 from tests.support.factories import auth, make_user

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.config import Settings
 from qunshop.errors import ErrorCode, NotFound
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS, TASKS

@@ -12,8 +12,8 @@ from bot import budget
 from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.payment import Refund, RefundStatus
-from qunshop.app import create_app
-from qunshop.background import CLOCKWORK, outbox_handlers
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import CLOCKWORK, outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.keys import TASKS
 from tests.support.factories import auth, make_campaign, make_user

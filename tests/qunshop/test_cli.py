@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qunshop import cli
-from qunshop.cli import build_parser
+from qunshop.assembly import cli
+from qunshop.assembly.cli import build_parser
 from qunshop.config import Mode, Settings, development_by_omission
 from qunshop.errors import StartupError
 

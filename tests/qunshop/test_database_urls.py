@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from qunshop import dburl
+from qunshop.assembly.db import open_orm
 from qunshop.config import Mode, Settings
-from qunshop.db import open_orm
 from tests.support.tcp_proxy import database_proxy, via_proxy
 
 # The 8 bytes a client sends to ask for TLS before its startup message.

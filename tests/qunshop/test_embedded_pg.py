@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from qunshop import embedded_pg
-from qunshop.embedded_pg import EmbeddedPostgres
+from qunshop.assembly import embedded_pg
+from qunshop.assembly.embedded_pg import EmbeddedPostgres
 from qunshop.errors import StartupError
 from tests.support.server_process import ROOT, free_port
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 from aiohttp.test_utils import TestClient
 
-from qunshop.logs import Routine, formatter
+from qunshop.assembly.logs import Routine, formatter
 
 
 async def test_one_access_line_per_request(

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from qunshop.app import create_app
-from qunshop.db import open_orm, pending_migrations, run_migrations
+from qunshop.assembly.app import create_app
+from qunshop.assembly.db import open_orm, pending_migrations, run_migrations
 from qunshop.errors import StartupError
 from tests.support.db import create_blank_database, drop_database
 

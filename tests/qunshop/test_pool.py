@@ -6,7 +6,7 @@ import asyncio
 
 from tortoise.transactions import in_transaction
 
-from qunshop.db import open_orm
+from qunshop.assembly.db import open_orm
 from tests.support.tcp_proxy import database_proxy, via_proxy
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from qunshop.cli import load_settings
+from qunshop.assembly.cli import load_settings
 from qunshop.config import DEV_AES_KEY, Mode, Settings
 from qunshop.errors import StartupError
 from tests.conftest import TEST_SECRETS

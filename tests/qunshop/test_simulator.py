@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from models.community import Community
+from qunshop.assembly.simulator import Simulator, platform_api
 from qunshop.config import Settings
-from qunshop.simulator import Simulator, platform_api
 from tests.support.factories import make_campaign, make_community
 
 
@@ -71,7 +71,7 @@ async def test_platform_api_prints_what_the_server_sends() -> None:
 
 
 def test_chat_command_has_help(capsys: Any) -> None:
-    from qunshop.cli import build_parser
+    from qunshop.assembly.cli import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["chat", "--help"])

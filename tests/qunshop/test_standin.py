@@ -17,11 +17,11 @@ from models.groupbuy import Team
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund, RefundStatus
-from qunshop.app import create_app
-from qunshop.background import outbox_handlers
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import outbox_handlers
+from qunshop.assembly.standin import PNG, PREFIX, unset_bases
 from qunshop.config import Mode, Settings
 from qunshop.keys import SETTINGS
-from qunshop.standin import PNG, PREFIX, unset_bases
 from services import groupbuy, notify, outbox
 from tests.conftest import TEST_SECRETS
 from tests.support.factories import auth, make_campaign, make_user

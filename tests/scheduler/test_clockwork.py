@@ -13,8 +13,8 @@ from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
 from models.user import Role, User
-from qunshop.app import create_app
-from qunshop.background import CLOCKWORK
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import CLOCKWORK
 from qunshop.clock import FrozenClock
 from qunshop.keys import CHAT_TEMPLATES, REDIS
 from scheduler.clockwork import Clockwork

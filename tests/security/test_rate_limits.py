@@ -11,7 +11,7 @@ import pytest
 import xmltodict
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.keys import REDIS
 from services import chat_gate, ratelimit
 from tests.bot.helpers import WeComApp

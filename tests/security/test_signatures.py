@@ -24,8 +24,8 @@ from wechatpy.enterprise.crypto import PrpCrypto as WeComPrp
 from models.groupbuy import Seat, Team
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
-from qunshop.app import create_app
-from qunshop.background import outbox_handlers
+from qunshop.assembly.app import create_app
+from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import orders, outbox, refunds

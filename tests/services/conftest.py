@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.keys import REDIS

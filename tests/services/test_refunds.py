@@ -18,7 +18,7 @@ from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Payment, Refund, RefundStatus
 from models.user import User
-from qunshop.background import outbox_handlers
+from qunshop.assembly.background import outbox_handlers
 from qunshop.config import Settings
 from qunshop.keys import PAY
 from services import groupbuy, news, outbox, payments, refunds
@@ -80,7 +80,7 @@ async def _refund_notify(client: TestClient, body: bytes) -> tuple[int, bytes]:
 
 
 def _handlers(client: TestClient, settings: Settings) -> dict[str, outbox.Handler]:
-    """As qunshop/background.py builds them: refunds.submit with the app's PayClient, and
+    """As qunshop/assembly/background.py builds them: refunds.submit with the app's PayClient, and
     the news (a failed team is told once, beside its refunds)."""
     return outbox_handlers(client.server.app)
 

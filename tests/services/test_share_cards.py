@@ -16,7 +16,7 @@ from models.order import Order
 from models.outbox import OutboxMessage, OutboxStatus
 from models.pickup import TeamCard
 from models.user import User
-from qunshop.background import outbox_handlers
+from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK

@@ -11,7 +11,7 @@ from models.chat import ChatIdentity
 from models.groupbuy import Team, TeamStatus
 from models.outbox import OutboxMessage
 from models.user import Role, User
-from qunshop.background import outbox_handlers
+from qunshop.assembly.background import outbox_handlers
 from qunshop.chat import Platform
 from qunshop.keys import PAY
 from services import groupbuy, outbox, refunds

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from qunshop.app import create_app
+from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.web.world import START

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from qunshop.errors import ErrorCode, QunshopError
-from qunshop.keys import REQUEST_ID
+from qunshop.keys import REQUEST_ID, request_id_of
 from services import health
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,6 @@ _HTTP_CODES = {
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
-
-
-def request_id_of(request: web.Request) -> str:
-    return request.get(REQUEST_ID, "-")
 
 
 def problem(status: int, code: str, detail: str, request_id: str, **extra: Any) -> web.Response:

@@ -1,4 +1,4 @@
-"""Tortoise's asyncpg client with two changes (the engine module of ``qunshop.db``'s config).
+"""Tortoise's asyncpg client with two changes (the engine module of ``qunshop.assembly.db``).
 
 - Connections skip asyncpg's reset query when they go back to the pool.
 - A transaction whose BEGIN is interrupted (a cancelled handler) gives its connection back.

@@ -9,7 +9,8 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
-from qunshop import dburl, pgclient
+from qunshop import dburl
+from qunshop.assembly import pgclient
 from qunshop.errors import StartupError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def tortoise_config(database_url: str, *, pool_size: int = 5) -> dict[str, Any]:
     }
 
 
-# For Tortoise's own CLI (``tortoise -c qunshop.db.TORTOISE_ORM makemigrations``): the
+# For Tortoise's own CLI (``tortoise -c qunshop.assembly.db.TORTOISE_ORM makemigrations``): the
 # autodetector compares models with the migration files and never connects.
 TORTOISE_ORM_URL = "postgres://localhost/qunshop"  # never connected to
 TORTOISE_ORM = tortoise_config(TORTOISE_ORM_URL)

@@ -25,8 +25,8 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import PrpCrypto as WeComPrp
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
+from qunshop.assembly.standin import StandIn
 from qunshop.config import Settings
-from qunshop.standin import StandIn
 
 Print = Callable[[str], None]
 _ids = itertools.count(int(time.time() * 1000))
@@ -170,7 +170,7 @@ class Simulator:
 
 
 def platform_api(out: Print, settings: Settings | None = None) -> web.Application:
-    """The platforms' APIs as qunshop/standin.py plays them, printing what the server sends."""
+    """The platforms' APIs as the stand-in (qunshop/assembly/standin.py) plays them, printed."""
     return StandIn(settings or Settings(_env_file=None), sink=out).build()
 
 

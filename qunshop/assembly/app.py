@@ -9,13 +9,20 @@ from aiohttp import web
 from bot.routes import setup_bot_routes
 from miniapp_api.auth import principal_middleware
 from miniapp_api.routes import setup_routes
-from qunshop import standin
-from qunshop.background import outbox_ctx, scheduler_ctx
+from qunshop.assembly import standin
+from qunshop.assembly.background import outbox_ctx, scheduler_ctx
+from qunshop.assembly.middlewares import error_middleware, request_id_middleware
+from qunshop.assembly.resources import (
+    chat_ctx,
+    http_ctx,
+    messenger_ctx,
+    orm_ctx,
+    redis_ctx,
+    tasks_ctx,
+)
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK, SETTINGS
-from qunshop.middlewares import error_middleware, request_id_middleware
-from qunshop.resources import chat_ctx, http_ctx, messenger_ctx, orm_ctx, redis_ctx, tasks_ctx
 from web.errors import page_error_middleware
 from web.routes import setup_web
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
+from qunshop.assembly.logs import configure_logging
 from qunshop.config import Mode, Settings, development_by_omission
 from qunshop.errors import StartupError
-from qunshop.logs import configure_logging
 
 logger = logging.getLogger("qunshop")
 
@@ -50,7 +50,7 @@ def load_settings() -> Settings:
 async def _serve(settings: Settings, host: str, port: int) -> None:
     from aiohttp import web
 
-    from qunshop.app import create_app
+    from qunshop.assembly.app import create_app
 
     # Not web.run_app: it skips the cleanup of the resources that did start when a later one
     # fails at start-up, which leaves threads behind and the process hanging.
@@ -98,7 +98,7 @@ def database(settings: Settings) -> Iterator[Settings]:
     if settings.database_url:
         yield settings
         return
-    from qunshop.embedded_pg import EmbeddedPostgres
+    from qunshop.assembly.embedded_pg import EmbeddedPostgres
 
     with EmbeddedPostgres() as pg:
         url = pg.database(EMBEDDED_DATABASE)
@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
-    from qunshop.db import run_migrations
+    from qunshop.assembly.db import run_migrations
 
     applied = await run_migrations(settings.database_url)
     if applied:
@@ -138,7 +138,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 async def _demo(settings: Settings) -> None:
-    from qunshop.db import ensure_migrated, open_orm
+    from qunshop.assembly.db import ensure_migrated, open_orm
     from services import demo
 
     ctx = await open_orm(settings.database_url)
@@ -158,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
-    from qunshop.simulator import run
+    from qunshop.assembly.simulator import run
 
     settings = load_settings()
     configure_logging("WARNING")

@@ -11,8 +11,8 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.driver_info import DriverInfo
 
+from qunshop.assembly.db import ensure_migrated, open_orm
 from qunshop.config import Settings
-from qunshop.db import ensure_migrated, open_orm
 from qunshop.errors import StartupError
 from qunshop.keys import (
     CHAT_GATE,
