@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.aftersale",
 ]
 MIGRATIONS_MODULE = "migrations"
 

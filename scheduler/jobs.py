@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services import (
     activities,
+    aftersales,
     attribution,
     checkout,
     earnings,
@@ -97,6 +98,7 @@ class Jobs:
             now=now, message=self.team_reminder, subscribe=self.team_subscribe
         )
         await activities.run_due(now=now, render=self.activity_message)
+        await aftersales.approve_overdue(now=now)
 
     async def weekly_statements(self, now: datetime) -> None:
         """Once a week (the first sweep of it), every earner's statement of last week."""
