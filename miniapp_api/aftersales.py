@@ -140,7 +140,7 @@ class ReturnRuleList(BaseModel):
     idempotent_key=True,
     errors=(404, 409, 422),
 )
-async def ask(
+async def ask_after_sale(
     *, principal: Principal, order_id: str, body: AfterSaleIn, settings: Settings, now: datetime
 ) -> AfterSaleOut:
     sale = await aftersales.request(
@@ -166,7 +166,7 @@ async def ask(
     response=AfterSaleList,
     auth=True,
 )
-async def my_requests(*, principal: Principal) -> AfterSaleList:
+async def my_after_sales(*, principal: Principal) -> AfterSaleList:
     return await _list(await aftersales.mine(principal))
 
 
@@ -177,7 +177,7 @@ async def my_requests(*, principal: Principal) -> AfterSaleList:
     auth=True,
     errors=(404,),
 )
-async def get_request(*, principal: Principal, after_sale_id: str) -> AfterSaleOut:
+async def get_after_sale(*, principal: Principal, after_sale_id: str) -> AfterSaleOut:
     return await AfterSaleOut.of(await aftersales.get_for(principal, after_sale_id))
 
 
@@ -188,7 +188,7 @@ async def get_request(*, principal: Principal, after_sale_id: str) -> AfterSaleO
     response=AfterSaleList,
     auth=staff,
 )
-async def queue(*, principal: Principal, query: QueueQuery) -> AfterSaleList:
+async def after_sale_queue(*, principal: Principal, query: QueueQuery) -> AfterSaleList:
     status = AfterSaleStatus(query.status) if query.status else None
     return await _list(await aftersales.queue(principal, status=status))
 
@@ -202,7 +202,7 @@ async def queue(*, principal: Principal, query: QueueQuery) -> AfterSaleList:
     auth=staff,
     errors=(403, 404, 409, 422),
 )
-async def approve(
+async def approve_after_sale(
     *, principal: Principal, after_sale_id: str, body: ApproveIn, now: datetime
 ) -> AfterSaleOut:
     sale = await aftersales.decide(
@@ -219,7 +219,7 @@ async def approve(
     auth=staff,
     errors=(403, 404, 409, 422),
 )
-async def reject(
+async def reject_after_sale(
     *, principal: Principal, after_sale_id: str, body: RejectIn, now: datetime
 ) -> AfterSaleOut:
     sale = await aftersales.decide(
@@ -234,7 +234,7 @@ async def reject(
     response=ReturnRuleList,
     auth=admin,
 )
-async def list_rules() -> ReturnRuleList:
+async def list_return_rules() -> ReturnRuleList:
     return ReturnRuleList(items=[ReturnRuleOut.of(r) for r in await aftersales.rules()])
 
 
@@ -246,7 +246,7 @@ async def list_rules() -> ReturnRuleList:
     auth=admin,
     errors=(404, 422),
 )
-async def set_rule(*, body: ReturnRuleIn, now: datetime) -> ReturnRuleOut:
+async def set_return_rule(*, body: ReturnRuleIn, now: datetime) -> ReturnRuleOut:
     rule = await aftersales.set_rule(
         category=body.category,
         product_id=str(body.product_id) if body.product_id else None,
@@ -258,11 +258,11 @@ async def set_rule(*, body: ReturnRuleIn, now: datetime) -> ReturnRuleOut:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/api/v1/orders/{order_id}/after-sales", ask)
-    app.router.add_get("/api/v1/after-sales", my_requests)
-    app.router.add_get("/api/v1/after-sales/{after_sale_id}", get_request)
-    app.router.add_post("/api/v1/after-sales/{after_sale_id}/approve", approve)
-    app.router.add_post("/api/v1/after-sales/{after_sale_id}/reject", reject)
-    app.router.add_get("/api/v1/leader/after-sales", queue)
-    app.router.add_get("/api/v1/admin/return-rules", list_rules)
-    app.router.add_put("/api/v1/admin/return-rules", set_rule)
+    app.router.add_post("/api/v1/orders/{order_id}/after-sales", ask_after_sale)
+    app.router.add_get("/api/v1/after-sales", my_after_sales)
+    app.router.add_get("/api/v1/after-sales/{after_sale_id}", get_after_sale)
+    app.router.add_post("/api/v1/after-sales/{after_sale_id}/approve", approve_after_sale)
+    app.router.add_post("/api/v1/after-sales/{after_sale_id}/reject", reject_after_sale)
+    app.router.add_get("/api/v1/leader/after-sales", after_sale_queue)
+    app.router.add_get("/api/v1/admin/return-rules", list_return_rules)
+    app.router.add_put("/api/v1/admin/return-rules", set_return_rule)
