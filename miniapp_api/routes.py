@@ -10,6 +10,7 @@ from miniapp_api import (
     admin,
     aftersales,
     catalog,
+    claims,
     communities,
     dev,
     groupbuy,
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup(app)
     leaders.setup(app)
     aftersales.setup(app)
+    claims.setup(app)

@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "models.pickup",
     "models.audit",
     "models.aftersale",
+    "models.claim",
 ]
 MIGRATIONS_MODULE = "migrations"
 

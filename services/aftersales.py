@@ -212,6 +212,8 @@ async def decide(
     status = AfterSaleStatus.APPROVED if approve else AfterSaleStatus.REJECTED
     refused: QunshopError | None = None
     async with in_transaction():
+        # The order first, as a group claim takes it: the same lock order, no deadlock.
+        await Order.filter(id=sale.order_id).select_for_update().get()
         won = await AfterSale.filter(id=sale.id, status=AfterSaleStatus.PENDING).update(
             status=status,
             decided_by_id=principal.user_id if principal is not None else None,

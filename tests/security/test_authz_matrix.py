@@ -133,6 +133,10 @@ def _target(side: Side) -> dict[str, str]:
     return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
 
 
+def _claim(side: Side) -> dict[str, str]:
+    return {"claim_id": "00000000-0000-4000-8000-00000000c1a1"}
+
+
 def _after_sale(side: Side) -> dict[str, str]:
     return {"after_sale_id": side.after_sale_id}
 
@@ -363,6 +367,26 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/leader/after-sales"): Entry(shopper=_s(403), leader=OK),
     ("GET", "/api/v1/admin/return-rules"): Entry(shopper=_s(403), leader=_s(403)),
+    # Group claims: A's leader files, admins decide.
+    ("POST", "/api/v1/communities/{community_id}/claims"): Entry(
+        body=lambda w, _: {
+            "sku_id": w.a.sku_id,
+            "delivery_date": "2026-01-01",
+            "units": 1,
+            "reason": "hijack",
+        },
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/communities/{community_id}/claims"): Entry(shopper=_s(403), leader=_s(403)),
+    ("GET", "/api/v1/claims/{claim_id}"): Entry(ids=_claim, shopper=_s(403), leader=_s(404)),
+    ("GET", "/api/v1/admin/claims"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/admin/claims/{claim_id}/approve"): Entry(
+        ids=_claim, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/admin/claims/{claim_id}/reject"): Entry(
+        ids=_claim, body=lambda w, _: {"reason": "no"}, shopper=_s(403), leader=_s(403)
+    ),
     ("PUT", "/api/v1/admin/return-rules"): Entry(
         body=lambda w, _: {"category": "fresh", "no_reason_return": False},
         shopper=_s(403),

@@ -96,6 +96,7 @@ def _known_ids(world: World) -> dict[str, str]:
         "role": "leader",
         "application_id": "00000000-0000-4000-8000-000000000000",
         "after_sale_id": a.after_sale_id,
+        "claim_id": "00000000-0000-4000-8000-00000000c1a1",
     }
 
 
