@@ -20,6 +20,7 @@ from miniapp_api import (
     orders,
     pay_notify,
     profile,
+    reconciliation,
     session,
     subscriptions,
 )
@@ -43,3 +44,4 @@ def setup_routes(app: web.Application) -> None:
     leaders.setup(app)
     aftersales.setup(app)
     claims.setup(app)
+    reconciliation.setup(app)

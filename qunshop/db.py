@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.aftersale",
     "models.claim",
+    "models.reconciliation",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -108,6 +108,7 @@ class ErrorCode(StrEnum):
     CLAIM_NO_ORDERS = "claim_no_orders"
     BILL_RUN_NOT_FOUND = "bill_run_not_found"
     BILL_DIFFERENCE_NOT_FOUND = "bill_difference_not_found"
+    BILL_DIFFERENCE_RESOLVED = "bill_difference_resolved"
 
 
 class QunshopError(Exception):

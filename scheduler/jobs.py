@@ -19,6 +19,7 @@ from services import (
     idempotency,
     lifecycle,
     notify,
+    reconciliation,
     reminders,
 )
 
@@ -121,6 +122,7 @@ class Jobs:
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )
         await self.weekly_statements(now)
+        await reconciliation.schedule(now=now)  # yesterday's bill, once a day
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

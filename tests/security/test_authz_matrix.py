@@ -133,6 +133,10 @@ def _target(side: Side) -> dict[str, str]:
     return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
 
 
+def _bill(side: Side) -> dict[str, str]:
+    return {"bill_date": "2026-01-01", "difference_id": "00000000-0000-4000-8000-0000000d1ff0"}
+
+
 def _claim(side: Side) -> dict[str, str]:
     return {"claim_id": "00000000-0000-4000-8000-00000000c1a1"}
 
@@ -367,6 +371,13 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/leader/after-sales"): Entry(shopper=_s(403), leader=OK),
     ("GET", "/api/v1/admin/return-rules"): Entry(shopper=_s(403), leader=_s(403)),
+    # Reconciliation: admins only.
+    ("GET", "/api/v1/admin/reconciliation"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/admin/reconciliation/{bill_date}"): Entry(ids=_bill, **ADMINS_ONLY),
+    ("POST", "/api/v1/admin/reconciliation/{bill_date}/run"): Entry(ids=_bill, **ADMINS_ONLY),
+    ("POST", "/api/v1/admin/reconciliation/differences/{difference_id}/resolve"): Entry(
+        ids=_bill, body=lambda w, _: {"note": "ok"}, **ADMINS_ONLY
+    ),
     # Group claims: A's leader files, admins decide.
     ("POST", "/api/v1/communities/{community_id}/claims"): Entry(
         body=lambda w, _: {
