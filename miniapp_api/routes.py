@@ -8,7 +8,9 @@ from miniapp_api import (
     accounts,
     activities,
     admin,
+    aftersales,
     catalog,
+    claims,
     communities,
     dev,
     groupbuy,
@@ -18,6 +20,7 @@ from miniapp_api import (
     orders,
     pay_notify,
     profile,
+    reconciliation,
     session,
     subscriptions,
 )
@@ -39,3 +42,6 @@ def setup_routes(app: web.Application) -> None:
     admin.setup(app)
     accounts.setup(app)
     leaders.setup(app)
+    aftersales.setup(app)
+    claims.setup(app)
+    reconciliation.setup(app)

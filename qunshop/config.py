@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     auto_complete_days: int = Field(default=7, ge=0, le=60)
     # Minutes before an unpaid seat lapses when its buyer is warned, once.
     lapse_warning_minutes: int = Field(default=5, ge=1, le=60)
+    # After-sales: a request nobody answers within these hours is approved by the clock.
+    after_sale_response_hours: int = Field(default=48, ge=1, le=24 * 14)
     pay_mch_id: str = "1900000109"
     pay_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-pay-api-key-0123")
     pay_api_base: str = "https://api.mch.weixin.qq.com"

@@ -93,6 +93,22 @@ class ErrorCode(StrEnum):
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"
+    # after-sales, group claims, reconciliation
+    AFTER_SALE_NOT_FOUND = "after_sale_not_found"
+    AFTER_SALE_NOT_ALLOWED = "after_sale_not_allowed"
+    AFTER_SALE_WINDOW_CLOSED = "after_sale_window_closed"
+    AFTER_SALE_OPEN = "after_sale_open"
+    AFTER_SALE_DECIDED = "after_sale_decided"
+    NO_REASON_RETURN_EXCLUDED = "no_reason_return_excluded"
+    ORDER_ALREADY_REFUNDED = "order_already_refunded"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    RETURN_RULE_INVALID = "return_rule_invalid"
+    CLAIM_NOT_FOUND = "claim_not_found"
+    CLAIM_DECIDED = "claim_decided"
+    CLAIM_NO_ORDERS = "claim_no_orders"
+    BILL_RUN_NOT_FOUND = "bill_run_not_found"
+    BILL_DIFFERENCE_NOT_FOUND = "bill_difference_not_found"
+    BILL_DIFFERENCE_RESOLVED = "bill_difference_resolved"
 
 
 class QunshopError(Exception):

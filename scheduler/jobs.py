@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services import (
     activities,
+    aftersales,
     attribution,
     checkout,
     earnings,
@@ -18,6 +19,7 @@ from services import (
     idempotency,
     lifecycle,
     notify,
+    reconciliation,
     reminders,
 )
 
@@ -97,6 +99,7 @@ class Jobs:
             now=now, message=self.team_reminder, subscribe=self.team_subscribe
         )
         await activities.run_due(now=now, render=self.activity_message)
+        await aftersales.approve_overdue(now=now)
 
     async def weekly_statements(self, now: datetime) -> None:
         """Once a week (the first sweep of it), every earner's statement of last week."""
@@ -119,6 +122,7 @@ class Jobs:
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )
         await self.weekly_statements(now)
+        await reconciliation.schedule(now=now)  # yesterday's bill, once a day
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

@@ -7,10 +7,12 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
+from qunshop.errors import Conflict, ErrorCode, Invalid
 from services import earnings, news, orders, outbox
 from services.outbox import GiveUp, RetryLater
 from wechat.api import PayError
@@ -40,6 +42,57 @@ async def owe(*, order: Order, payment: Payment, amount: int, reason: str, now: 
     )
     logger.info("refund of %s fen owed on order %s (%s)", amount, order.id, reason)
     return refund
+
+
+# Orders a refund for a cause after payment (after-sales, group claims) may take.
+REFUNDABLE = (
+    OrderStatus.CONFIRMED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.PICKED_UP,
+    OrderStatus.COMPLETED,
+)
+# Not yet handed over: refunding all of it ends the order (退款中, then 已退款 on the notify).
+NOT_HANDED_OVER = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
+
+
+async def refund_part(*, order_id: object, amount: int, reason: str, now: datetime) -> Refund:
+    """Refund ``amount`` fen of an order's payment, once per order, never more than it paid.
+
+    The order row is locked, so an after-sales approval and a group claim racing for one
+    order are served one after the other and the second is told ``order_already_refunded``.
+    The database has the last word: one refund row per payment (refunds.payment_id is
+    unique) and ``ck_refund_amount`` (amount <= total, the payment's amount).
+    """
+    async with in_transaction():  # a savepoint inside the caller's transaction
+        order = await Order.filter(id=order_id).select_for_update().get()
+        if order.status not in REFUNDABLE:
+            raise Conflict(
+                ErrorCode.AFTER_SALE_NOT_ALLOWED,
+                f"an order that is {order.status.value} cannot be refunded this way",
+                status_now=order.status.value,
+            )
+        payment = await Payment.filter(order_id=order.id, outcome=earnings.HONOURED).first()
+        if payment is None:
+            raise Conflict(ErrorCode.AFTER_SALE_NOT_ALLOWED, "the order has no payment")
+        if await Refund.exists(payment_id=payment.id):
+            raise Conflict(ErrorCode.ORDER_ALREADY_REFUNDED, "the order was already refunded")
+        if not 0 < amount <= payment.amount:
+            raise Invalid(
+                ErrorCode.REFUND_EXCEEDS_PAID,
+                f"a refund must be between 1 and {payment.amount} fen",
+                paid=payment.amount,
+            )
+        if amount == payment.amount and order.status in NOT_HANDED_OVER:
+            await orders.transition(order, OrderStatus.REFUNDING)
+        try:
+            async with in_transaction():
+                return await owe(
+                    order=order, payment=payment, amount=amount, reason=reason, now=now
+                )
+        except IntegrityError as exc:  # the database's own check, should a path skip ours
+            raise Conflict(
+                ErrorCode.ORDER_ALREADY_REFUNDED, "the order was already refunded"
+            ) from exc
 
 
 async def submit(payload: dict[str, Any], *, pay: PayClient, notify_url: str) -> None:

@@ -12,7 +12,7 @@ import json
 import logging
 import ssl as ssl_module
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,9 @@ ATTACH_MAX_CHARS = 127
 # Failures where sending the identical request again is the documented remedy.
 ORDER_RETRYABLE = frozenset({"SYSTEMERROR"})
 REFUND_RETRYABLE = frozenset({"SYSTEMERROR", "NOTENOUGH", "FREQUENCY_LIMITED"})
+# downloadbill: a day with no trade, and a bill still being made (ask again later).
+NO_BILL = "No Bill Exist"
+BILL_RETRYABLE = frozenset({"Bill Creating", "SYSTEMERROR"})
 
 NETWORK_ERROR = "NETWORK_ERROR"
 BAD_RESPONSE = "BAD_RESPONSE"
@@ -182,6 +185,51 @@ class PayClient:
         return await self._call(
             "/secapi/pay/refund", params, REFUND_RETRYABLE, ssl_context=self.ssl
         )
+
+    async def download_bill(self, *, bill_date: date, bill_type: str = "ALL") -> str:
+        """``/pay/downloadbill``: the day's bill as text (wechat.bill reads it).
+
+        A day without a trade answers ``No Bill Exist``, which is an empty bill, not an error.
+        A bill not made yet (WeChat Pay makes them from 09:00 the next day) is retryable.
+        """
+        params: dict[str, object] = {
+            "appid": self.appid,
+            "mch_id": self.mch_id,
+            "nonce_str": pay.nonce(),
+            "sign_type": self.sign_type,
+            "bill_date": bill_date.strftime("%Y%m%d"),
+            "bill_type": bill_type,
+        }
+        params["sign"] = pay.sign(params, self.api_key, self.sign_type)
+        path = "/pay/downloadbill"
+        try:
+            async with self.http.post(
+                f"{self.base}{path}",
+                data=pay.to_xml(params),
+                headers={"Content-Type": "text/xml; charset=utf-8"},
+                timeout=aiohttp.ClientTimeout(total=self.timeout * 3),
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            logger.warning("WeChat Pay %s unreachable: %r", path, exc)
+            raise PayError(NETWORK_ERROR, f"{exc!r}", retryable=True) from exc
+        if status != 200:
+            raise PayError(BAD_RESPONSE, f"HTTP {status}", retryable=status >= 500)
+        if raw.lstrip().startswith(b"<xml"):  # a refusal; a bill is plain text
+            try:
+                answer = pay.parse_xml(raw)
+            except pay.PayProtocolError as exc:
+                raise PayError(BAD_RESPONSE, str(exc), retryable=True) from exc
+            message = answer.get("return_msg") or answer.get("error_code") or "FAIL"
+            if message == NO_BILL:
+                return ""
+            logger.warning("WeChat Pay %s refused: %s", path, message)
+            raise PayError(message, message, retryable=message in BILL_RETRYABLE)
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PayError(BAD_RESPONSE, "the bill is not UTF-8", retryable=True) from exc
 
     async def _call(
         self,

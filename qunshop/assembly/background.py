@@ -16,10 +16,11 @@ from aiohttp import web
 
 from bot import budget
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SETTINGS, TASKS
+from scheduler.alerts import AlertWords
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
-from services import accounts, news, notify, outbox, refunds, share_cards
+from services import accounts, news, notify, outbox, reconciliation, refunds, share_cards
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
         ),
         budget.REDISPATCH: budget.redispatcher(app),
+        reconciliation.KIND: functools.partial(
+            reconciliation.run,
+            pay=app[PAY],
+            alert=AlertWords(templates=app[CHAT_TEMPLATES]),
+            now=app[CLOCK].now,
+        ),
     }
 
 

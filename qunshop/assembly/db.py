@@ -29,6 +29,9 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.aftersale",
+    "models.claim",
+    "models.reconciliation",
 ]
 MIGRATIONS_MODULE = "migrations"
 

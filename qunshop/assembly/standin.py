@@ -211,6 +211,13 @@ class StandIn:
             },
         )
 
+    async def download_bill(self, request: web.Request) -> web.Response:
+        """downloadbill: the stand-in keeps no trades, so every day is one without a bill
+        (``No Bill Exist``); reconciliation then lists the day's payments as unknown to it."""
+        _, _, refused = await self._pay_request(request)
+        message = "签名错误" if refused else "No Bill Exist"
+        return web.Response(body=pay.fail_reply(message), content_type="text/xml")
+
     def refund_notify(self, params: dict[str, str], refund_id: str) -> bytes:
         """The body WeChat Pay posts once a refund has reached the buyer."""
         info = {
@@ -265,6 +272,7 @@ class StandIn:
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.updatable_msg)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
+        app.router.add_post("/pay/downloadbill", self.download_bill)
         app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok
         app.on_cleanup.append(self.close)
         return app

@@ -133,6 +133,18 @@ def _target(side: Side) -> dict[str, str]:
     return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
 
 
+def _bill(side: Side) -> dict[str, str]:
+    return {"bill_date": "2026-01-01", "difference_id": "00000000-0000-4000-8000-0000000d1ff0"}
+
+
+def _claim(side: Side) -> dict[str, str]:
+    return {"claim_id": "00000000-0000-4000-8000-00000000c1a1"}
+
+
+def _after_sale(side: Side) -> dict[str, str]:
+    return {"after_sale_id": side.after_sale_id}
+
+
 ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
     # Accounts, roles and leaders: admins only, or the caller's own.
@@ -340,6 +352,57 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/teams/{team_ref}"): Entry(**PUBLIC),
     ("GET", "/api/v1/teams/{team_ref}/share"): Entry(**OWN),
+    # After-sales: A's request is decided by A's leader or an admin, seen by its buyer.
+    ("POST", "/api/v1/orders/{order_id}/after-sales"): Entry(
+        body=lambda w, _: {"kind": "refund_only", "reason": "quality"},
+        shopper=_s(404),
+        leader=_s(404),
+    ),
+    ("GET", "/api/v1/after-sales"): Entry(**OWN),
+    ("GET", "/api/v1/after-sales/{after_sale_id}"): Entry(ids=_after_sale),
+    ("POST", "/api/v1/after-sales/{after_sale_id}/approve"): Entry(
+        ids=_after_sale, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/after-sales/{after_sale_id}/reject"): Entry(
+        ids=_after_sale,
+        body=lambda w, _: {"reason": "no"},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/leader/after-sales"): Entry(shopper=_s(403), leader=OK),
+    ("GET", "/api/v1/admin/return-rules"): Entry(shopper=_s(403), leader=_s(403)),
+    # Reconciliation: admins only.
+    ("GET", "/api/v1/admin/reconciliation"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/admin/reconciliation/{bill_date}"): Entry(ids=_bill, **ADMINS_ONLY),
+    ("POST", "/api/v1/admin/reconciliation/{bill_date}/run"): Entry(ids=_bill, **ADMINS_ONLY),
+    ("POST", "/api/v1/admin/reconciliation/differences/{difference_id}/resolve"): Entry(
+        ids=_bill, body=lambda w, _: {"note": "ok"}, **ADMINS_ONLY
+    ),
+    # Group claims: A's leader files, admins decide.
+    ("POST", "/api/v1/communities/{community_id}/claims"): Entry(
+        body=lambda w, _: {
+            "sku_id": w.a.sku_id,
+            "delivery_date": "2026-01-01",
+            "units": 1,
+            "reason": "hijack",
+        },
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/communities/{community_id}/claims"): Entry(shopper=_s(403), leader=_s(403)),
+    ("GET", "/api/v1/claims/{claim_id}"): Entry(ids=_claim, shopper=_s(403), leader=_s(404)),
+    ("GET", "/api/v1/admin/claims"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/admin/claims/{claim_id}/approve"): Entry(
+        ids=_claim, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/admin/claims/{claim_id}/reject"): Entry(
+        ids=_claim, body=lambda w, _: {"reason": "no"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("PUT", "/api/v1/admin/return-rules"): Entry(
+        body=lambda w, _: {"category": "fresh", "no_reason_return": False},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
 }
 
 

@@ -95,6 +95,10 @@ def _known_ids(world: World) -> dict[str, str]:
         "user_id": str(a.shopper.id),
         "role": "leader",
         "application_id": "00000000-0000-4000-8000-000000000000",
+        "after_sale_id": a.after_sale_id,
+        "claim_id": "00000000-0000-4000-8000-00000000c1a1",
+        "bill_date": "2026-01-01",
+        "difference_id": "00000000-0000-4000-8000-0000000d1ff0",
     }
 
 

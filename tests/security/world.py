@@ -47,6 +47,7 @@ class Side:
     sale_id: str
     share_code: str
     private_amounts: tuple[int, ...]  # the orders' amounts: no public price equals one
+    after_sale_id: str = ""  # the shopper's after-sales request on the paid order
 
     @property
     def community_id(self) -> str:
@@ -64,6 +65,7 @@ class Side:
             self.paid_order_id,
             self.pickup_code,
             self.hidden_product_id,
+            self.after_sale_id,
         }
 
 
@@ -140,6 +142,14 @@ async def build_side(
     shared = await _ok(
         await client.get(f"/api/v1/campaigns/{campaign.id}/share", headers=as_shopper), 200
     )
+    after_sale = await _ok(
+        await client.post(
+            f"/api/v1/orders/{paid.id}/after-sales",
+            json={"kind": "refund_only", "reason": "quality", "amount": 100},
+            headers=as_shopper,
+        ),
+        201,
+    )
     return Side(
         name=name,
         leader=leader,
@@ -159,6 +169,7 @@ async def build_side(
         sale_id=activity["flash_sale"]["id"],
         share_code=shared["code"],
         private_amounts=(direct["amount"], paid.amount),
+        after_sale_id=after_sale["id"],
     )
 
 

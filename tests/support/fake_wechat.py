@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from wechat import pay
+from wechat import bill, pay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -94,6 +94,12 @@ class FakeWeChat:
     refunds: dict[str, dict[str, str]] = field(default_factory=dict)
     # The next N refund calls answer result_code FAIL, err_code SYSTEMERROR.
     refund_failures: int = 0
+    # Bills (downloadbill): every successful payment notify built here is a trade of the day
+    # it was paid, every refund asked for a refund of its day. Tests plant differences by
+    # editing these; ``bill_failures`` are return_msg refusals the next calls answer.
+    trades: dict[str, dict[str, Any]] = field(default_factory=dict)  # transaction_id -> trade
+    bill_clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)
+    bill_failures: list[str] = field(default_factory=list)
     # Messaging: access tokens, customer service, subscribe, WeCom app, robot, response_url.
     wechat_secret: str = "test-wechat-app-secret-value"
     wecom_corp_id: str = "wx5823bf96d3bd56c7"
@@ -237,6 +243,7 @@ class FakeWeChat:
         known = self.refunds.get(out_refund_no)
         if known is None:
             known = {**params, "refund_id": self._unique("50000", 8)}
+            known["time"] = self.bill_clock().astimezone(SHANGHAI)
             self.refunds[out_refund_no] = known
         return self._pay_answer(
             sign_type,
@@ -250,6 +257,56 @@ class FakeWeChat:
                 "cash_fee": known["total_fee"],
             },
         )
+
+    def bill_rows(self, bill_date: str) -> list[bill.BillRow]:
+        """The ALL bill of ``bill_date`` (yyyyMMdd): the day's trades, then its refunds."""
+        rows = []
+        by_order = {t["out_trade_no"]: tid for tid, t in self.trades.items()}
+        for tid, trade in self.trades.items():
+            if trade["time"].strftime("%Y%m%d") == bill_date:
+                rows.append(
+                    bill.BillRow(
+                        trade_time=trade["time"].strftime("%Y-%m-%d %H:%M:%S"),
+                        transaction_id=tid,
+                        out_trade_no=trade["out_trade_no"],
+                        trade_state="SUCCESS",
+                        total_fee=int(trade["total_fee"]),
+                    )
+                )
+        for out_refund_no, asked in self.refunds.items():
+            if "time" not in asked or asked["time"].strftime("%Y%m%d") != bill_date:
+                continue
+            rows.append(
+                bill.BillRow(
+                    trade_time=asked["time"].strftime("%Y-%m-%d %H:%M:%S"),
+                    transaction_id=by_order.get(asked.get("out_trade_no", ""), ""),
+                    out_trade_no=asked.get("out_trade_no", ""),
+                    trade_state="REFUND",
+                    total_fee=int(asked["total_fee"]),
+                    refund_id=asked["refund_id"],
+                    out_refund_no=out_refund_no,
+                    refund_fee=int(asked["refund_fee"]),
+                    refund_status="SUCCESS",
+                )
+            )
+        return rows
+
+    async def download_bill(self, request: web.Request) -> web.Response:
+        """POST /pay/downloadbill: the bill as text, or ``<xml>`` FAIL with a return_msg."""
+        call = await self._record(request)
+        params, _, fail = self._parse_pay_request(
+            call, ("appid", "mch_id", "nonce_str", "sign", "bill_date")
+        )
+        if fail is not None:
+            return web.Response(body=pay.fail_reply("签名错误"), content_type="text/xml")
+        if self.bill_failures:
+            message = self.bill_failures.pop(0)
+            return web.Response(body=pay.fail_reply(message), content_type="text/xml")
+        rows = self.bill_rows(params["bill_date"])
+        if not rows:
+            return web.Response(body=pay.fail_reply("No Bill Exist"), content_type="text/xml")
+        text = bill.render(rows, appid=self.appid, mch_id=self.mch_id)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     # Notify builders -----------------------------------------------------------------------
 
@@ -286,6 +343,14 @@ class FakeWeChat:
         if result_code != "SUCCESS":
             fields["err_code"] = "PAYERROR"
             fields["err_code_des"] = "支付失败"
+        else:
+            paid = self.bill_clock().astimezone(SHANGHAI)
+            fields["time_end"] = paid.strftime("%Y%m%d%H%M%S")
+            self.trades[str(fields["transaction_id"])] = {
+                "out_trade_no": out_trade_no,
+                "total_fee": total_fee,
+                "time": paid,
+            }
         if include_sign_type:
             fields["sign_type"] = sign_type
         fields["sign"] = pay.sign(fields, self.api_key, sign_type)
@@ -609,6 +674,7 @@ class FakeWeChat:
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
+        app.router.add_post("/pay/downloadbill", self.download_bill)
         self._add_messaging_routes(app)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode_unlimited)
         app.router.add_post("/wxa/generate_urllink", self.generate_urllink)

@@ -1,0 +1,64 @@
+"""售后 / aftersale: a buyer asks for a recent order back, by its number in 我的订单."""
+
+from __future__ import annotations
+
+from handlers.routing import Command, Context, Router
+from models.aftersale import AfterSaleKind, AfterSaleReason
+from qunshop.chat import Reply, Text
+from services import aftersales, storefront
+
+router = Router("aftersales")
+
+RECENT = 5  # the orders 我的订单 shows, numbered the same
+
+
+def _reading(text: str) -> tuple[AfterSaleKind, AfterSaleReason]:
+    """What the buyer's words ask for: 退货 is a return, 无理由 the 7-day no-reason return."""
+    kind = AfterSaleKind.RETURN_REFUND if "退货" in text else AfterSaleKind.REFUND_ONLY
+    if "无理由" in text:
+        return kind, AfterSaleReason.NO_REASON
+    if "发错" in text or "不对" in text:
+        return kind, AfterSaleReason.WRONG_ITEM
+    if "少" in text or "缺" in text or "没收到" in text:
+        return kind, AfterSaleReason.MISSING
+    return kind, AfterSaleReason.QUALITY
+
+
+@router.route(
+    Command("售后", "aftersale", "退款", pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?")
+)
+async def after_sale(
+    ctx: Context,
+    args: str,
+    number: str | None = None,
+    words: str | None = None,
+    bad_args: bool = False,
+) -> Reply:
+    assert ctx.principal is not None
+    lines = await storefront.my_orders(ctx.principal, limit=RECENT)
+    if bad_args or not number:
+        requests = await aftersales.mine(ctx.principal, limit=RECENT)
+        return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
+    index = int(number)
+    if not 1 <= index <= len(lines):
+        return Text(ctx.render("aftersales/no_such_order.j2", number=index, count=len(lines)))
+    line = lines[index - 1]
+    detail = (words or "").strip()
+    kind, reason = _reading(detail)
+    sale = await aftersales.request(
+        principal=ctx.principal,
+        order_id=str(line.order.id),
+        ask=aftersales.Ask(kind=kind, reason=reason, detail=detail[:500]),
+        now=ctx.now,
+        response_hours=ctx.settings.after_sale_response_hours,
+        after_sale_days=ctx.settings.auto_complete_days,
+    )
+    return Text(
+        ctx.render(
+            "aftersales/asked.j2",
+            sale=sale,
+            line=line,
+            hours=ctx.settings.after_sale_response_hours,
+            due=sale.due_at.astimezone(ctx.tz).strftime("%m-%d %H:%M"),
+        )
+    )

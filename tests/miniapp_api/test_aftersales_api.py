@@ -1,0 +1,91 @@
+"""The after-sales endpoints: what they refuse and the codes they answer, as documented."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+
+from models.community import Community
+from models.user import Role, User
+from qunshop.config import Settings
+from tests.support.aftersale_world import paid_order
+from tests.support.factories import auth, make_user
+from tests.support.fake_wechat import FakeWeChat
+
+
+async def test_ask_decide_and_the_rules_through_the_api(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    order = await paid_order(settings, wechat, now=datetime.now(tz=UTC), price=2000)
+    buyer = auth(await User.get(id=order.user_id), settings)
+    path = f"/api/v1/orders/{order.id}/after-sales"
+
+    bad = await client.post(
+        path,
+        json={"kind": "refund_only", "reason": "quality", "photos": ["ftp://x"]},
+        headers=buyer,
+    )
+    assert bad.status == 422 and (await bad.json())["code"] == "validation_failed"
+    too_much = await client.post(
+        path, json={"kind": "refund_only", "reason": "quality", "amount": 2001}, headers=buyer
+    )
+    assert too_much.status == 422 and (await too_much.json())["code"] == "refund_exceeds_paid"
+
+    admin = auth(await make_user(Role.ADMIN), settings)
+    rule = await client.put(
+        "/api/v1/admin/return-rules",
+        json={"category": "fresh", "no_reason_return": False, "note": "鲜活易腐"},
+        headers=admin,
+    )
+    assert rule.status == 200 and (await rule.json())["no_reason_return"] is False
+    listed = await (await client.get("/api/v1/admin/return-rules", headers=admin)).json()
+    assert [r["category"] for r in listed["items"]] == ["fresh"]
+    fresh = await client.post(
+        path, json={"kind": "return_refund", "reason": "no_reason"}, headers=buyer
+    )
+    assert fresh.status == 409 and (await fresh.json())["code"] == "no_reason_return_excluded"
+
+    asked = await client.post(
+        path, json={"kind": "refund_only", "reason": "missing", "amount": 700}, headers=buyer
+    )
+    assert asked.status == 201, await asked.text()
+    sale = await asked.json()
+    assert (sale["amount"], sale["status"], sale["refund_status"]) == (700, "pending", None)
+
+    community = await Community.get(id=order.community_id)
+    leader = auth(await User.get(id=community.leader_id), settings)
+    no_reason = await client.post(
+        f"/api/v1/after-sales/{sale['id']}/reject", json={}, headers=leader
+    )
+    assert no_reason.status == 422
+    rejected = await client.post(
+        f"/api/v1/after-sales/{sale['id']}/reject",
+        json={"reason": "自提时已当面确认"},
+        headers=leader,
+    )
+    assert rejected.status == 200
+    assert ((await rejected.json())["status"], (await rejected.json())["note"]) == (
+        "rejected",
+        "自提时已当面确认",
+    )
+    late = await client.post(f"/api/v1/after-sales/{sale['id']}/approve", headers=leader)
+    assert late.status == 409 and (await late.json())["code"] == "after_sale_decided"
+    shown = await (await client.get(f"/api/v1/after-sales/{sale['id']}", headers=buyer)).json()
+    assert shown["status"] == "rejected"
+
+
+async def test_the_document_lists_the_after_sales_codes(client: TestClient) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+    ask = doc["paths"]["/api/v1/orders/{order_id}/after-sales"]["post"]
+    text = str(ask["responses"])
+    for code in (
+        "after_sale_window_closed",
+        "no_reason_return_excluded",
+        "order_already_refunded",
+        "after_sale_open",
+        "refund_exceeds_paid",
+    ):
+        assert code in text, code
+    approve = str(doc["paths"]["/api/v1/after-sales/{after_sale_id}/approve"]["post"]["responses"])
+    assert "after_sale_decided" in approve and "not_community_leader" in approve
