@@ -72,6 +72,10 @@ class NewsWords:
                 s.subscribe_template_pickup_reminder,
                 {"thing1": title, "character_string2": code, "thing3": where},
             ),
+            news.AFTER_SALE_REJECTED: (
+                s.subscribe_template_after_sale,
+                {"thing1": title, "amount2": amount, "thing3": (item.note or "未通过")[:THING_MAX]},
+            ),
         }
         template_id, data = by_event[facts.event]
         return template_id, f"pages/order/index?id={item.order.id}", data

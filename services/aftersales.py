@@ -35,7 +35,7 @@ from models.community import Community
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import earnings, orders, refunds
+from services import earnings, news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -235,6 +235,8 @@ async def decide(
                 )
             else:
                 await AfterSale.filter(id=sale.id).update(refund_id=refund.id)
+        else:
+            await news.publish(news.AFTER_SALE_REJECTED, ref=str(sale.id), now=now)
     if refused is not None:
         raise refused
     return await AfterSale.get(id=sale.id)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from tortoise.transactions import in_transaction
 
+from models.aftersale import AfterSale, AfterSaleStatus
 from models.community import Community, PickupPoint
 from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
@@ -48,7 +49,16 @@ ARRIVED = "arrived"
 REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
 PICKUP_REMINDER = "pickup_reminder"
-EVENTS = (TEAM_SUCCEEDED, TEAM_FAILED, ARRIVED, REFUNDED, ORDER_LAPSING, PICKUP_REMINDER)
+AFTER_SALE_REJECTED = "after_sale_rejected"
+EVENTS = (
+    TEAM_SUCCEEDED,
+    TEAM_FAILED,
+    ARRIVED,
+    REFUNDED,
+    ORDER_LAPSING,
+    PICKUP_REMINDER,
+    AFTER_SALE_REJECTED,
+)
 PAID = (
     OrderStatus.CONFIRMED,
     OrderStatus.READY_FOR_PICKUP,
@@ -67,6 +77,7 @@ class Item:
     title: str
     amount: int  # fen: what they paid, or what is refunded
     code: str  # the pickup code, "" when there is none
+    note: str = ""  # a decision's reason (a rejected after-sales request)
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,8 @@ async def gather(payload: dict[str, Any]) -> Facts | None:
     if event == PICKUP_REMINDER:
         order_id = str(payload.get("order_id"))
         return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
+    if event == AFTER_SALE_REJECTED:
+        return await _after_sale_facts(ref)
     logger.error("news of unknown kind %r dropped", event)
     return None
 
@@ -252,3 +265,13 @@ async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus)
     item = Item(order, order.user, _title(order), order.amount, order.pickup_code or "")
     point = await PickupPoint.get_or_none(community_id=order.community_id)
     return Facts(event, ref, item.title, None, None, point, [item])
+
+
+async def _after_sale_facts(ref: str) -> Facts | None:
+    """The buyer of a rejected after-sales request, told why."""
+    sale = await AfterSale.get_or_none(id=ref, status=AfterSaleStatus.REJECTED)
+    if sale is None:
+        return None
+    order = (await _orders(Order.filter(id=sale.order_id)))[0]
+    item = Item(order, order.user, _title(order), sale.amount, "", note=sale.note)
+    return Facts(AFTER_SALE_REJECTED, ref, item.title, None, None, None, [item])

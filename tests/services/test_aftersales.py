@@ -21,6 +21,8 @@ from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid
+from qunshop.keys import CHAT_TEMPLATES
+from scheduler.news import NewsWords
 from services import aftersales, deadlines, news, outbox, refunds
 from tests.support.aftersale_world import paid_order, principal_of
 from tests.support.factories import make_community, make_user
@@ -165,6 +167,20 @@ async def test_rejection_needs_a_reason_and_the_right_person(
         None,
     )
     assert await Refund.all().count() == 0
+    # The buyer is told why, once.
+    (told,) = await OutboxMessage.filter(dedupe_key=f"news:after_sale_rejected:{sale.id}")
+    facts = await news.gather(told.payload)
+    assert facts is not None
+    words = NewsWords(settings=settings, templates=api.server.app[CHAT_TEMPLATES])
+    assert words.member(facts, facts.items[0])["text"] == (
+        "你对「测试商品 默认」的售后申请（¥5.00）没有通过：照片看不出问题\n"
+        "有疑问可以联系团长，或补充说明后发送「售后」重新申请。"
+    )
+    assert words.subscribe(facts, facts.items[0])[2] == {
+        "thing1": "测试商品 默认",
+        "amount2": "¥5.00",
+        "thing3": "照片看不出问题",
+    }
     # Rejected is not the end: the buyer may ask again, with better photos.
     assert (await _ask(order, QUALITY, now, settings)).status is AfterSaleStatus.PENDING
     with pytest.raises(Conflict) as open_:

@@ -1,0 +1,163 @@
+"""The console pages of after-sales (a leader), group claims and reconciliation (an operator):
+each decision made on a page is the service's, once, with CSRF."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp.test_utils import TestClient
+
+from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from models.chat import ChatIdentity
+from models.claim import ClaimStatus, GroupClaim
+from models.payment import Refund
+from models.reconciliation import BillDifference, BillRun, BillRunStatus, DifferenceKind
+from models.user import User
+from qunshop.chat import Platform
+from qunshop.clock import FrozenClock
+from qunshop.config import Settings
+from services import aftersales, claims, pickup
+from tests.support.aftersale_world import paid_order, principal_of
+from tests.support.factories import make_community, make_sku
+from tests.support.fake_wechat import FakeWeChat
+from tests.web.admin_world import operator
+from tests.web.test_console import _login, _say
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def _leader_session(client: TestClient, leader: User) -> str:
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(client, "后台", "liu"))
+    return await _login(client, link.group(0))
+
+
+async def _admin_session(client: TestClient) -> str:
+    await operator()
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(client, "后台", "ops"))
+    return await _login(client, link.group(0), home="/admin")
+
+
+async def test_a_leader_decides_after_sales_on_the_console(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    cookies = await _leader_session(web_client, leader)
+    asks = []
+    for detail in ("三个烂了", "不新鲜"):
+        order = await paid_order(settings, wechat, now=clock.now(), community=community)
+        buyer = principal_of(await User.get(id=order.user_id))
+        asks.append(
+            await aftersales.request(
+                principal=buyer,
+                order_id=str(order.id),
+                ask=aftersales.Ask(
+                    kind=AfterSaleKind.REFUND_ONLY,
+                    reason=AfterSaleReason.QUALITY,
+                    detail=detail,
+                    photos=("https://img.example.com/1.jpg",),
+                    amount=500,
+                ),
+                now=clock.now(),
+                response_hours=48,
+                after_sale_days=7,
+            )
+        )
+    page = await web_client.get("/console/after-sales", headers={"Cookie": cookies})
+    html = await page.text()
+    assert page.status == 200 and "待处理的售后（2）" in html and "三个烂了" in html
+    assert 'href="https://img.example.com/1.jpg"' in html
+    csrf = _csrf(html)
+    approved = await web_client.post(
+        "/console/after-sales/approve",
+        data={"csrf_token": csrf, "after_sale_id": str(asks[0].id)},
+        headers={"Cookie": cookies},
+    )
+    assert approved.status == 200 and "已同意，¥5.00 将原路退回" in await approved.text()
+    rejected = await web_client.post(
+        "/console/after-sales/reject",
+        data={"csrf_token": csrf, "after_sale_id": str(asks[1].id), "reason": "照片看不出问题"},
+        headers={"Cookie": cookies},
+    )
+    assert rejected.status == 200 and "待处理的售后（0）" in await rejected.text()
+    assert [s.status for s in await AfterSale.all().order_by("created_at")] == [
+        AfterSaleStatus.APPROVED,
+        AfterSaleStatus.REJECTED,
+    ]
+    assert await Refund.all().count() == 1
+    twice = await web_client.post(
+        "/console/after-sales/approve",
+        data={"csrf_token": csrf, "after_sale_id": str(asks[0].id)},
+        headers={"Cookie": cookies},
+    )
+    assert twice.status == 409 and await Refund.all().count() == 1
+    forged = await web_client.post(
+        "/console/after-sales/approve",
+        data={"after_sale_id": str(asks[1].id)},
+        headers={"Cookie": cookies},
+    )
+    assert forged.status == 403
+
+
+async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    community = await make_community()
+    leader = principal_of(await User.get(id=community.leader_id))
+    sku = await make_sku(community, price=1200)
+    await paid_order(settings, wechat, now=clock.now(), community=community, sku_id=str(sku.id))
+    await pickup.arrived(principal=leader, community_id=str(community.id), now=clock.now())
+    claim = await claims.file(
+        principal=leader,
+        community_id=str(community.id),
+        filing=claims.Filing(
+            sku_id=str(sku.id),
+            delivery_date=clock.now().astimezone(ZoneInfo(community.timezone)).date(),
+            units=1,
+            reason="整箱压坏",
+        ),
+        now=clock.now(),
+    )
+    cookies = await _admin_session(web_client)
+    page = await web_client.get("/admin/claims", headers={"Cookie": cookies})
+    html = await page.text()
+    assert "待审核的理赔（1）" in html and "整箱压坏" in html and "¥12.00" in html
+    done = await web_client.post(
+        "/admin/claims/approve",
+        data={"csrf_token": _csrf(html), "claim_id": str(claim.id)},
+        headers={"Cookie": cookies},
+    )
+    assert done.status == 200 and "已批准，共退 ¥12.00" in await done.text()
+    assert (await GroupClaim.get(id=claim.id)).status is ClaimStatus.APPROVED
+    assert await Refund.all().count() == 1
+
+    run = await BillRun.create(
+        bill_date=date(2026, 3, 1),
+        status=BillRunStatus.DONE,
+        payments=3,
+        differences=1,
+        ran_at=clock.now() - timedelta(hours=1),
+    )
+    item = await BillDifference.create(
+        run=run,
+        kind=DifferenceKind.PAID_UNKNOWN,
+        subject="payment",
+        out_trade_no="QSNOTOURS",
+        bill_amount=990,
+    )
+    page = await web_client.get("/admin/reconciliation", headers={"Cookie": cookies})
+    html = await page.text()
+    assert "2026-03-01 的差异（1）" in html and "账单有、我们没有" in html and "¥9.90" in html
+    resolved = await web_client.post(
+        "/admin/reconciliation/resolve",
+        data={"csrf_token": _csrf(html), "difference_id": str(item.id), "note": "他店订单"},
+        headers={"Cookie": cookies},
+    )
+    assert resolved.status == 200 and "已处理：他店订单" in await resolved.text()
+    assert (await BillDifference.get(id=item.id)).resolved_at == clock.now()
+    assert isinstance(clock.now(), datetime)

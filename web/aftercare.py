@@ -1,0 +1,154 @@
+"""Console pages of after-sales (leaders), group claims and reconciliation (operators).
+
+Each page calls the services the API calls; each form posts with CSRF and redirects after.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from models.aftersale import AfterSaleStatus
+from models.claim import ClaimStatus
+from qunshop.keys import CLOCK, SETTINGS
+from services import aftersales, claims, reconciliation
+from web.auth import Admin, Leader
+from web.console import see_other
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+MAX_NOTE = 100
+MAX_TEXT = 500
+
+
+def _note(query: MultiDictProxy[str]) -> str:
+    return query.get("note", "")[:MAX_NOTE]
+
+
+def _back(path: str, note: str) -> web.StreamResponse:
+    joiner = "&" if "?" in path else "?"
+    return see_other(f"{path}{joiner}note={quote(note)}")
+
+
+# Leaders: after-sales ----------------------------------------------------------------------
+
+
+@page("GET", "/console/after-sales", auth=Leader, template="console/after_sales.html")
+async def after_sales(
+    *, principal: Principal, query: MultiDictProxy[str], config: Resources
+) -> dict[str, Any]:
+    waiting = await aftersales.queue(principal, status=AfterSaleStatus.PENDING)
+    decided = [
+        s for s in await aftersales.queue(principal) if s.status is not AfterSaleStatus.PENDING
+    ][-20:]
+    tz = ZoneInfo(config[SETTINGS].timezone)
+    return {
+        "waiting": waiting,
+        "decided": decided,
+        "orders": {s.order_id: await s.order for s in waiting},
+        "due": {s.id: s.due_at.astimezone(tz).strftime("%m-%d %H:%M") for s in waiting},
+        "note": _note(query),
+    }
+
+
+@page("POST", "/console/after-sales/approve", auth=Leader)
+async def approve_after_sale(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    sale = await aftersales.decide(
+        principal=principal,
+        after_sale_id=form.get("after_sale_id", ""),
+        approve=True,
+        note="",
+        now=config[CLOCK].now(),
+    )
+    return _back("/console/after-sales", f"已同意，¥{sale.amount / 100:.2f} 将原路退回")
+
+
+@page("POST", "/console/after-sales/reject", auth=Leader)
+async def reject_after_sale(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    await aftersales.decide(
+        principal=principal,
+        after_sale_id=form.get("after_sale_id", ""),
+        approve=False,
+        note=form.get("reason", "")[:MAX_TEXT],
+        now=config[CLOCK].now(),
+    )
+    return _back("/console/after-sales", "已拒绝，买家会看到你写的原因")
+
+
+# Operators: group claims -------------------------------------------------------------------
+
+
+@page("GET", "/admin/claims", auth=Admin, template="admin/claims.html")
+async def claim_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    pending = await claims.queue(status=ClaimStatus.PENDING)
+    lines = {c.id: await claims.lines_of(c) for c in pending}
+    decided = [c for c in await claims.queue() if c.status is not ClaimStatus.PENDING][-20:]
+    return {"pending": pending, "lines": lines, "decided": decided, "note": _note(query)}
+
+
+@page("POST", "/admin/claims/approve", auth=Admin)
+async def approve_claim(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    claim = await claims.decide(
+        principal=principal,
+        claim_id=form.get("claim_id", ""),
+        approve=True,
+        note="",
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/claims", f"已批准，共退 ¥{claim.amount / 100:.2f}")
+
+
+@page("POST", "/admin/claims/reject", auth=Admin)
+async def reject_claim(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    await claims.decide(
+        principal=principal,
+        claim_id=form.get("claim_id", ""),
+        approve=False,
+        note=form.get("reason", "")[:MAX_TEXT],
+        now=config[CLOCK].now(),
+    )
+    return _back("/admin/claims", "已驳回")
+
+
+# Operators: reconciliation -----------------------------------------------------------------
+
+
+@page("GET", "/admin/reconciliation", auth=Admin, template="admin/reconciliation.html")
+async def bills(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    runs = await reconciliation.runs()
+    chosen = None
+    if query.get("date"):
+        chosen = await reconciliation.run_of(reconciliation.parse_day(query["date"][:10]))
+    elif runs:
+        chosen = runs[0]
+    items = await reconciliation.differences(chosen) if chosen else []
+    return {"runs": runs, "run": chosen, "items": items, "note": _note(query)}
+
+
+@page("POST", "/admin/reconciliation/resolve", auth=Admin)
+async def resolve(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    item = await reconciliation.resolve(
+        actor_id=principal.user_id,
+        difference_id=form.get("difference_id", ""),
+        note=form.get("note", "")[:MAX_TEXT] or "已处理",
+        now=config[CLOCK].now(),
+    )
+    run = await item.run
+    return _back(f"/admin/reconciliation?date={run.bill_date.isoformat()}", "已标记为处理完")
