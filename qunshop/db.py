@@ -28,6 +28,8 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.supply",
+    "models.delivery",
 ]
 MIGRATIONS_MODULE = "migrations"
 

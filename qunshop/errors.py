@@ -90,6 +90,13 @@ class ErrorCode(StrEnum):
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_CODE_NOT_YOURS = "pickup_code_not_yours"
     ORDER_NOT_READY_FOR_PICKUP = "order_not_ready_for_pickup"
+    # delivery batches (services/batches.py)
+    DELIVERY_PLAN_INVALID = "delivery_plan_invalid"
+    DELIVERY_PLAN_NOT_FOUND = "delivery_plan_not_found"
+    BATCH_NOT_FOUND = "batch_not_found"
+    BATCH_NOT_ARRIVED = "batch_not_arrived"
+    NO_BATCH_DISPATCHED = "no_batch_dispatched"
+    SHORTAGE_INVALID = "shortage_invalid"
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"

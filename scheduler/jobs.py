@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from services import (
     activities,
     attribution,
+    batches,
     checkout,
     earnings,
     flashsale,
@@ -97,6 +98,7 @@ class Jobs:
             now=now, message=self.team_reminder, subscribe=self.team_subscribe
         )
         await activities.run_due(now=now, render=self.activity_message)
+        await batches.cut_due(now=now)  # after the teams settled: their orders make the cut
 
     async def weekly_statements(self, now: datetime) -> None:
         """Once a week (the first sweep of it), every earner's statement of last week."""
@@ -115,6 +117,7 @@ class Jobs:
             now=now, within=timedelta(minutes=self.settings.lapse_warning_minutes)
         )
         await reminders.send_pickup_reminders(now=now)
+        await batches.close_done(now=now)
         await lifecycle.auto_complete(
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )

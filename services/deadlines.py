@@ -11,7 +11,7 @@ from datetime import datetime
 from models.activity import Activity
 from models.groupbuy import Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
-from services import reminders
+from services import batches, reminders
 
 
 async def next_due(now: datetime) -> datetime | None:
@@ -39,6 +39,9 @@ async def next_due(now: datetime) -> datetime | None:
     )
     if activity and activity.next_run_at:
         candidates.append(activity.next_run_at)
+    cutoff = await batches.next_due()
+    if cutoff:
+        candidates.append(cutoff)
     reminder = await reminders.next_team_reminder(now)
     if reminder:
         candidates.append(reminder)
