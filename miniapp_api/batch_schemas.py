@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +33,7 @@ class PlanOut(BaseModel):
 
 class BatchQuery(BaseModel):
     community_id: Id | None = None
-    status: BatchStatus | None = None
+    status: Literal["dispatched", "arrived", "closed"] | None = None
 
 
 class DeliveryDayQuery(BaseModel):

@@ -20,7 +20,7 @@ from miniapp_api.batch_schemas import (
     stop_out,
 )
 from miniapp_api.spec import endpoint
-from models.delivery import DeliveryPlan
+from models.delivery import BatchStatus, DeliveryPlan
 from services import batches
 from services.auth import Principal
 
@@ -82,7 +82,7 @@ async def list_batches(*, principal: Principal, query: BatchQuery) -> BatchList:
     found = await batches.list_batches(
         principal=principal,
         community_id=str(query.community_id) if query.community_id else None,
-        status=query.status,
+        status=BatchStatus(query.status) if query.status else None,
     )
     return BatchList(items=[BatchOut.of(b) for b in found])
 

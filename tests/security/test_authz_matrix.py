@@ -285,6 +285,23 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         ids=lambda a: {"order_id": a.paid_order_id}, shopper=_s(404), leader=_s(404)
     ),
     ("POST", "/api/v1/orders/{order_id}/prepay"): Entry(shopper=_s(404), leader=_s(404)),
+    # Delivery batches: side A's plan and batch, neither a shopper's nor B's leader's.
+    ("PUT", "/api/v1/communities/{community_id}/delivery-plan"): Entry(
+        body=lambda w, _: {"cutoff": "06:00"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/communities/{community_id}/delivery-plan"): Entry(**OWN),
+    ("GET", "/api/v1/batches"): Entry(
+        query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/batches/{batch_id}"): Entry(
+        ids=lambda a: {"batch_id": a.batch_id}, shopper=_s(403), leader=_s(404)
+    ),
+    ("POST", "/api/v1/batches/{batch_id}/close"): Entry(
+        ids=lambda a: {"batch_id": a.batch_id}, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/admin/deliveries"): Entry(
+        query=lambda w: {"date": "2026-12-08"}, shopper=_s(403), leader=_s(403)
+    ),
     ("GET", "/api/v1/pickups/today"): Entry(
         query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
     ),
