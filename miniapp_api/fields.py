@@ -74,6 +74,8 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "user_id",
             "application_id",
             "batch_id",
+            "supplier_id",
+            "review_id",
         ),
         _ID,
     ),

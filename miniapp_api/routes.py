@@ -21,6 +21,7 @@ from miniapp_api import (
     profile,
     session,
     subscriptions,
+    suppliers,
 )
 
 
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup(app)
     leaders.setup(app)
     batches.setup(app)
+    suppliers.setup(app)

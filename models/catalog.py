@@ -30,6 +30,7 @@ class Sku(Model):
     name = fields.CharField(max_length=64)
     price = fields.IntField()  # fen
     stock = fields.IntField(default=0)
+    cost = fields.IntField(null=True)  # fen, the supplier's cost: the review's floor
 
     class Meta:
         table = "skus"

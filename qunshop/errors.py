@@ -97,6 +97,13 @@ class ErrorCode(StrEnum):
     BATCH_NOT_ARRIVED = "batch_not_arrived"
     NO_BATCH_DISPATCHED = "no_batch_dispatched"
     SHORTAGE_INVALID = "shortage_invalid"
+    # suppliers and listing review (services/listings.py)
+    SUPPLIER_EXISTS = "supplier_exists"
+    SUPPLIER_NOT_FOUND = "supplier_not_found"
+    SUPPLIER_NOT_APPROVED = "supplier_not_approved"
+    REVIEW_NOT_FOUND = "review_not_found"
+    REVIEW_DECIDED = "review_decided"
+    REVIEW_REASON_REQUIRED = "review_reason_required"
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"

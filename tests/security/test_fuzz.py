@@ -96,6 +96,8 @@ def _known_ids(world: World) -> dict[str, str]:
         "role": "leader",
         "application_id": "00000000-0000-4000-8000-000000000000",
         "batch_id": a.batch_id,
+        "supplier_id": "00000000-0000-4000-8000-000000000000",
+        "review_id": "00000000-0000-4000-8000-000000000000",
     }
 
 
