@@ -15,6 +15,7 @@ from miniapp_api import (
     groupbuy,
     growth,
     health,
+    identity,
     leaders,
     orders,
     pay_notify,
@@ -43,3 +44,4 @@ def setup_routes(app: web.Application) -> None:
     leaders.setup(app)
     batches.setup(app)
     suppliers.setup(app)
+    identity.setup(app)

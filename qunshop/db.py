@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.supply",
     "models.delivery",
+    "models.identity",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -104,6 +104,11 @@ class ErrorCode(StrEnum):
     REVIEW_NOT_FOUND = "review_not_found"
     REVIEW_DECIDED = "review_decided"
     REVIEW_REASON_REQUIRED = "review_reason_required"
+    # leaders' identity (services/identity.py)
+    IDENTITY_NOT_MATCHED = "identity_not_matched"
+    IDENTITY_NOT_FOUND = "identity_not_found"
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
+    LEADER_NOT_VERIFIED = "leader_not_verified"
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"

@@ -344,6 +344,14 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         shopper=_s(403),
         leader=_s(403),
     ),
+    # A leader's own identity; shoppers may not verify one (B's leader verifies their own).
+    ("POST", "/api/v1/me/leader/identity"): Entry(
+        body=lambda w, _: {"real_name": "王五", "phone": "13800138000"},
+        shopper=_s(403),
+        leader=OK,
+        changes=frozenset({"leader_identities"}),
+    ),
+    ("GET", "/api/v1/me/leader/identity"): Entry(shopper=_s(404), leader=OK),
     ("GET", "/api/v1/pickups/today"): Entry(
         query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
     ),
