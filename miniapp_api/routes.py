@@ -15,6 +15,7 @@ from miniapp_api import (
     groupbuy,
     growth,
     health,
+    home_delivery,
     identity,
     leaders,
     orders,
@@ -45,3 +46,4 @@ def setup_routes(app: web.Application) -> None:
     batches.setup(app)
     suppliers.setup(app)
     identity.setup(app)
+    home_delivery.setup(app)

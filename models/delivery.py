@@ -89,3 +89,43 @@ class BatchShortage(Model):
             UniqueConstraint(fields=("batch_id", "sku_id"), name="uq_batch_shortage"),
             CheckConstraint(check="short >= 1 AND short <= ordered", name="ck_batch_short"),
         )
+
+
+class Address(Model):
+    """A shopper's delivery address."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="addresses")
+    recipient = fields.CharField(max_length=32)
+    phone = fields.CharField(max_length=20)
+    detail = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "addresses"
+
+
+class HomeStatus(StrEnum):
+    PENDING = "pending"  # waiting for the goods to reach the leader
+    DISPATCHED = "dispatched"  # on its way to the buyer, with a tracking number
+    DELIVERED = "delivered"
+
+
+class HomeDelivery(Model):
+    """An order delivered to the buyer's door instead of picked up, for a fee."""
+
+    id = fields.UUIDField(primary_key=True)
+    order = fields.OneToOneField("models.Order", related_name="home_delivery")
+    recipient = fields.CharField(max_length=32)
+    phone = fields.CharField(max_length=20)
+    address = fields.CharField(max_length=255)
+    fee = fields.IntField()  # fen, added to the order's amount
+    status = fields.CharEnumField(HomeStatus, max_length=16, default=HomeStatus.PENDING)
+    tracking_no = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField()
+    dispatched_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "home_deliveries"
+        constraints = (CheckConstraint(check="fee >= 0", name="ck_home_delivery_fee"),)

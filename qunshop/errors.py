@@ -97,6 +97,9 @@ class ErrorCode(StrEnum):
     BATCH_NOT_ARRIVED = "batch_not_arrived"
     NO_BATCH_DISPATCHED = "no_batch_dispatched"
     SHORTAGE_INVALID = "shortage_invalid"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    HOME_DELIVERY_UNAVAILABLE = "home_delivery_unavailable"
+    HOME_DELIVERY_NOT_FOUND = "home_delivery_not_found"
     # suppliers and listing review (services/listings.py)
     SUPPLIER_EXISTS = "supplier_exists"
     SUPPLIER_NOT_FOUND = "supplier_not_found"

@@ -24,6 +24,16 @@ MORNING = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 CUTOFF = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
+async def _bound_community(doors: Doors) -> tuple[Community, User]:
+    """The leader's community, bound to the journey's group chat with its robot."""
+    community = await make_community()
+    await Community.filter(id=community.id).update(chat_id=None)
+    leader = await User.get(id=community.leader_id)
+    await doors.leader_binds_chat(leader, sender="wang")
+    await doors.leader_binds_group(community, sender="wang")
+    return community, leader
+
+
 async def _sku(community: Community, title: str, name: str, price: int) -> Sku:
     product = await Product.create(
         title=title, category="fresh", community=community, created_by_id=community.leader_id
@@ -49,11 +59,7 @@ async def test_a_days_wave_from_orders_to_cutoff_to_batch_to_shortage_to_pickup(
     doors: Doors,
 ) -> None:
     doors.clock.set(MORNING)
-    community = await make_community()
-    await Community.filter(id=community.id).update(chat_id=None)
-    leader = await User.get(id=community.leader_id)
-    await doors.leader_binds_chat(leader, sender="wang")
-    await doors.leader_binds_group(community, sender="wang")
+    community, leader = await _bound_community(doors)
     orange = await _sku(community, "赣南脐橙", "5斤装", 2990)
     apple = await _sku(community, "烟台苹果", "3斤装", 1990)
 
@@ -188,3 +194,68 @@ def _uuid(text: str) -> object:
     import uuid
 
     return uuid.UUID(text)
+
+
+async def test_an_order_delivered_home_with_its_fee_and_tracking_number(doors: Doors) -> None:
+    doors.clock.set(MORNING)
+    community, leader = await _bound_community(doors)
+    orange = await _sku(community, "赣南脐橙", "5斤装", 2990)
+    shopper = await doors.log_in("code-home", "o-mini-home")
+    status, address = await doors.api(
+        "POST",
+        "/api/v1/me/addresses",
+        shopper,
+        json={"recipient": "李四", "phone": "13700137000", "detail": "翠湖 3 栋 501"},
+    )
+    assert status == 201, address
+
+    # Without home delivery in the plan, an order cannot go home.
+    status, order = await doors.api(
+        "POST",
+        "/api/v1/orders",
+        shopper,
+        json={"sku_id": str(orange.id), "community_id": str(community.id)},
+    )
+    home = f"/api/v1/orders/{order['id']}/home-delivery"
+    status, refused = await doors.api("POST", home, shopper, json={"address_id": address["id"]})
+    assert (status, refused["code"]) == (409, "home_delivery_unavailable")
+
+    as_leader = auth(leader, doors.settings, doors.clock.now())
+    status, plan = await doors.api(
+        "PUT",
+        f"/api/v1/communities/{community.id}/delivery-plan",
+        as_leader,
+        json={"cutoff": "20:00", "home_delivery": True, "delivery_fee": 500},
+    )
+    assert status == 200 and plan["delivery_fee"] == 500
+    status, chosen = await doors.api("POST", home, shopper, json={"address_id": address["id"]})
+    assert (status, chosen["fee"], chosen["status"]) == (201, 500, "pending"), chosen
+    status, again = await doors.api("POST", home, shopper, json={"address_id": address["id"]})
+    assert status == 409  # the fee is added once
+    status, mine = await doors.api("GET", f"/api/v1/orders/{order['id']}", shopper)
+    assert mine["amount"] == 3490
+    await doors.prepay_and_pay(order["id"], shopper)  # WeChat Pay charges goods and fee
+
+    # It rides the day's batch; after 到货 the leader sends it with a tracking number.
+    doors.clock.set(CUTOFF)
+    await doors.jobs.due(doors.clock.now())
+    doors.clock.set(CUTOFF + timedelta(hours=14))
+    assert "1 份订单可以提货了" in await doors.say_in_group("到货")
+    as_leader = auth(leader, doors.settings, doors.clock.now())
+    shopper = await doors.log_in("code-home", "o-mini-home")
+    dispatch = f"/api/v1/home-deliveries/{order['id']}/dispatch"
+    stranger = auth(await make_user(Role.LEADER), doors.settings, doors.clock.now())
+    status, refused = await doors.api("POST", dispatch, stranger, json={"tracking_no": "SF1234"})
+    assert (status, refused["code"]) == (403, "not_community_leader")
+    status, sent = await doors.api(
+        "POST", dispatch, as_leader, json={"tracking_no": "SF1234567890"}
+    )
+    assert (status, sent["status"]) == (200, "dispatched"), sent
+    status, seen = await doors.api("GET", home, shopper)
+    assert (seen["status"], seen["tracking_no"]) == ("dispatched", "SF1234567890")
+    status, done = await doors.api(
+        "POST", f"/api/v1/home-deliveries/{order['id']}/delivered", as_leader
+    )
+    assert (status, done["status"]) == (200, "delivered")
+    status, mine = await doors.api("GET", f"/api/v1/orders/{order['id']}", shopper)
+    assert mine["status"] == "picked_up"
