@@ -1,13 +1,15 @@
-"""Leaders' commands: 绑定/bind, 开团/start, 统计/stats, 公告/notice, 到货/arrived."""
+"""Leaders' commands: 绑定/bind, 开团/start, 统计/stats, 公告/notice, 到货/arrived, 批次/batch."""
 
 from __future__ import annotations
+
+import re
 
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
-from services import groupbuy, groupchat, pickup
+from services import batches, groupbuy, groupchat, pickup
 
 router = Router("leader")
 staff = Roles(Role.LEADER, Role.ADMIN)
@@ -81,18 +83,50 @@ async def notice(ctx: Context, args: str, body: str = "", bad_args: bool = False
     return Text(ctx.render("notice.j2", community=ctx.community, body=body.strip()))
 
 
-@router.route(Command("到货", "arrived"), staff)
-async def arrived(ctx: Context, args: str = "") -> Reply:
+SHORT = r"(\d{1,4})\s*(?:缺|short|-)\s*(\d{1,5})"  # 1缺2: pick-list number, units short
+
+
+@router.route(Command("到货", "arrived", pattern=rf"(?P<counts>(?:{SHORT}[\s,，、]*)*)"), staff)
+async def arrived(ctx: Context, args: str = "", counts: str = "", bad_args: bool = False) -> Reply:
+    """到货, or 到货 1缺2 3缺1: the batch arrived, these SKUs short by these many units."""
+    if bad_args:
+        return Text(ctx.render("usage.j2", usage="到货 [序号缺件数 …]", example="到货 1缺2"))
     delivery = await pickup.arrived(
         principal=principal_of(ctx),
         community_id=str(ctx.community.id) if ctx.community else None,
         now=ctx.now,
+        shortages=[batches.Shortage(sku=n, short=int(k)) for n, k in re.findall(SHORT, counts)],
     )
     return Text(ctx.render("arrived.j2", delivery=delivery))
 
 
+@router.route(Command("批次", "batch"), staff)
+async def batch(ctx: Context, args: str = "") -> Reply:
+    """The delivery batch on its way (else the latest): its pick list, numbered for 到货."""
+    sheet = await batches.current_sheet(
+        principal=principal_of(ctx), community_id=str(ctx.community.id) if ctx.community else None
+    )
+    return Text(ctx.render("batch.j2", sheet=sheet, states=STATES))
+
+
+STATES = {"dispatched": "配送中", "arrived": "已到货", "closed": "已结束"}
+
+
 @router.route(
-    Command("绑定", "bind", "开团", "start", "统计", "stats", "公告", "notice", "到货", "arrived")
+    Command(
+        "绑定",
+        "bind",
+        "开团",
+        "start",
+        "统计",
+        "stats",
+        "公告",
+        "notice",
+        "到货",
+        "arrived",
+        "批次",
+        "batch",
+    )
 )
 async def not_leader(ctx: Context, args: str = "", **_: object) -> Reply:
     return Text(ctx.render("leaders_only.j2"))

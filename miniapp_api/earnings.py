@@ -27,7 +27,7 @@ from miniapp_api.growth_schemas import (
 from miniapp_api.spec import endpoint
 from models.community import PickupPoint
 from qunshop.config import Settings
-from services import earnings, growth_rules, pickup
+from services import batches, earnings, growth_rules, pickup
 from services.auth import Principal
 
 TAGS = ("earnings and pickup",)
@@ -145,20 +145,28 @@ async def verify(*, principal: Principal, body: VerifyIn, now: datetime) -> Pick
 
 
 @endpoint(
-    summary="到货: the delivery reached the pickup point; confirmed orders become ready",
+    summary="到货: the delivery (a community's batch) reached the pickup point; its orders "
+    "become ready, SKUs counted short refund their newest orders",
     tags=TAGS,
     body=ArrivedIn,
     response=ArrivalOut,
     auth=staff,
-    errors=(403, 404),
+    errors=(403, 404, 409, 422),
 )
 async def arrived(*, principal: Principal, body: ArrivedIn, now: datetime) -> ArrivalOut:
-    delivery = await pickup.arrived(principal=principal, community_id=body.community_id, now=now)
+    delivery = await pickup.arrived(
+        principal=principal,
+        community_id=body.community_id,
+        now=now,
+        shortages=[batches.Shortage(sku=s.sku, short=s.short) for s in body.shortages],
+    )
     return ArrivalOut(
         community_id=str(delivery.community.id),
         arrival_id=str(delivery.arrival.id) if delivery.arrival else None,
         orders=delivery.orders,
         pickup_point=_point(delivery.pickup_point),
+        batch_id=str(delivery.batch.id) if delivery.batch else None,
+        refunded_orders=delivery.refunded,
     )
 
 

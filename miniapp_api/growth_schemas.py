@@ -245,11 +245,25 @@ class VerifyIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
 
 
+class ShortageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(
+        min_length=1, max_length=64, description='the pick list\'s number ("1") or a SKU id'
+    )
+    short: JsonInt = Field(ge=1, le=100_000, description="units missing")
+
+
 class ArrivedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     community_id: str | None = Field(
         default=None, max_length=64, description="the caller's first community when absent"
+    )
+    shortages: list[ShortageIn] = Field(
+        default_factory=list,
+        max_length=100,
+        description="SKUs of the arriving batch that came short; their newest orders are refunded",
     )
 
 
@@ -258,6 +272,8 @@ class ArrivalOut(BaseModel):
     arrival_id: str | None = Field(description="null: no confirmed order was waiting")
     orders: int = Field(description="orders now ready for pickup")
     pickup_point: PickupPointOut | None
+    batch_id: str | None = Field(default=None, description="the batch that arrived, if any")
+    refunded_orders: int = Field(default=0, description="orders refunded for a shortage")
 
 
 class PickupLineOut(BaseModel):

@@ -68,6 +68,7 @@ async def prepay(
         notify_url=f"{config[SETTINGS].public_base_url}/pay/wechat/notify",
         client_ip=client_address(request) or "127.0.0.1",
         now=config[CLOCK].now(),
+        leader_identity_required=config[SETTINGS].leader_identity_required,
     )
     return PayParams.model_validate(params)
 

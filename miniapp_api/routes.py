@@ -9,6 +9,7 @@ from miniapp_api import (
     activities,
     admin,
     aftersales,
+    batches,
     catalog,
     claims,
     communities,
@@ -16,6 +17,8 @@ from miniapp_api import (
     groupbuy,
     growth,
     health,
+    home_delivery,
+    identity,
     leaders,
     orders,
     pay_notify,
@@ -23,6 +26,7 @@ from miniapp_api import (
     reconciliation,
     session,
     subscriptions,
+    suppliers,
 )
 
 
@@ -45,3 +49,7 @@ def setup_routes(app: web.Application) -> None:
     aftersales.setup(app)
     claims.setup(app)
     reconciliation.setup(app)
+    batches.setup(app)
+    suppliers.setup(app)
+    identity.setup(app)
+    home_delivery.setup(app)

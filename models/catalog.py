@@ -15,6 +15,8 @@ class Product(Model):
     community = fields.ForeignKeyField("models.Community", related_name="products", null=True)
     created_by = fields.ForeignKeyField("models.User", related_name="products_created")
     active = fields.BooleanField(default=True)
+    # Who supplies it (purchasing totals per supplier); None: the shop's own stock.
+    supplier = fields.ForeignKeyField("models.Supplier", related_name="products", null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -28,6 +30,7 @@ class Sku(Model):
     name = fields.CharField(max_length=64)
     price = fields.IntField()  # fen
     stock = fields.IntField(default=0)
+    cost = fields.IntField(null=True)  # fen, the supplier's cost: the review's floor
 
     class Meta:
         table = "skus"

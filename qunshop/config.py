@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     role: Literal["all", "web", "scheduler"] = "all"
     # Mini-program codes (wxacode.getUnlimited) open this version of the mini-program.
     wxacode_env_version: Literal["release", "trial", "develop"] = "release"
+    # Leaders' identity (services/identity.py): a leader verifies real name and phone before
+    # their community may take payments. standin: the built-in provider of development and
+    # tests (a mainland mobile number and a 2-20 character name pass; a name with 假 fails);
+    # http: POST {identity_api_base}/verify with identity_api_key as a bearer token.
+    leader_identity_required: bool = True
+    identity_provider: Literal["standin", "http"] = "standin"
+    identity_api_base: str = ""
+    identity_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-identity-api-key")
     # encryptedData (group entries) older than this, by its watermark, is refused.
     open_data_max_age_seconds: int = Field(default=600, ge=30)
 

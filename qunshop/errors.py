@@ -90,6 +90,28 @@ class ErrorCode(StrEnum):
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_CODE_NOT_YOURS = "pickup_code_not_yours"
     ORDER_NOT_READY_FOR_PICKUP = "order_not_ready_for_pickup"
+    # delivery batches (services/batches.py)
+    DELIVERY_PLAN_INVALID = "delivery_plan_invalid"
+    DELIVERY_PLAN_NOT_FOUND = "delivery_plan_not_found"
+    BATCH_NOT_FOUND = "batch_not_found"
+    BATCH_NOT_ARRIVED = "batch_not_arrived"
+    NO_BATCH_DISPATCHED = "no_batch_dispatched"
+    SHORTAGE_INVALID = "shortage_invalid"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    HOME_DELIVERY_UNAVAILABLE = "home_delivery_unavailable"
+    HOME_DELIVERY_NOT_FOUND = "home_delivery_not_found"
+    # suppliers and listing review (services/listings.py)
+    SUPPLIER_EXISTS = "supplier_exists"
+    SUPPLIER_NOT_FOUND = "supplier_not_found"
+    SUPPLIER_NOT_APPROVED = "supplier_not_approved"
+    REVIEW_NOT_FOUND = "review_not_found"
+    REVIEW_DECIDED = "review_decided"
+    REVIEW_REASON_REQUIRED = "review_reason_required"
+    # leaders' identity (services/identity.py)
+    IDENTITY_NOT_MATCHED = "identity_not_matched"
+    IDENTITY_NOT_FOUND = "identity_not_found"
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
+    LEADER_NOT_VERIFIED = "leader_not_verified"
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"

@@ -12,6 +12,7 @@ from services import (
     activities,
     aftersales,
     attribution,
+    batches,
     checkout,
     earnings,
     flashsale,
@@ -100,6 +101,7 @@ class Jobs:
         )
         await activities.run_due(now=now, render=self.activity_message)
         await aftersales.approve_overdue(now=now)
+        await batches.cut_due(now=now)  # after the teams settled: their orders make the cut
 
     async def weekly_statements(self, now: datetime) -> None:
         """Once a week (the first sweep of it), every earner's statement of last week."""
@@ -118,6 +120,7 @@ class Jobs:
             now=now, within=timedelta(minutes=self.settings.lapse_warning_minutes)
         )
         await reminders.send_pickup_reminders(now=now)
+        await batches.close_done(now=now)
         await lifecycle.auto_complete(
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )

@@ -64,6 +64,10 @@ class NewsWords:
                 s.subscribe_template_refunded,
                 {"thing1": title, "amount2": amount, "thing3": "已原路退回"},
             ),
+            news.SHORTAGE: (
+                s.subscribe_template_refunded,
+                {"thing1": title, "amount2": amount, "thing3": "到货缺货，原路退款"},
+            ),
             news.ORDER_LAPSING: (
                 s.subscribe_template_order_lapsing,
                 {"thing1": title, "amount2": amount, "time3": self._lapse_time(item)},

@@ -68,6 +68,18 @@ async def ensure_can_manage(principal: Principal, community: Community) -> None:
     raise Forbidden(ErrorCode.NOT_COMMUNITY_LEADER, "only this community's leader or an admin")
 
 
+async def managed_or_first(principal: Principal, community_id: str | None) -> Community:
+    """The named community, if the caller manages it; else the first one they lead."""
+    if community_id is not None:
+        community = await get_community(community_id)
+        await ensure_can_manage(principal, community)
+        return community
+    led = await Community.filter(leader_id=principal.user_id).order_by("created_at").first()
+    if led is None:
+        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "你还没有社区")
+    return led
+
+
 async def current_user(principal: Principal) -> User:
     """The caller's row; a token whose user no longer exists is no login at all."""
     user = await User.get_or_none(id=principal.user_id)

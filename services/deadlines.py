@@ -11,7 +11,7 @@ from datetime import datetime
 from models.activity import Activity
 from models.groupbuy import Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
-from services import aftersales, reminders
+from services import aftersales, batches, reminders
 
 
 async def next_due(now: datetime) -> datetime | None:
@@ -42,6 +42,9 @@ async def next_due(now: datetime) -> datetime | None:
     after_sale = await aftersales.next_due()
     if after_sale:
         candidates.append(after_sale)
+    cutoff = await batches.next_due()
+    if cutoff:
+        candidates.append(cutoff)
     reminder = await reminders.next_team_reminder(now)
     if reminder:
         candidates.append(reminder)

@@ -13,7 +13,7 @@ from models.chat import ChatIdentity
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
 from qunshop.chat import Platform
-from services import campaigns, groupbuy
+from services import campaigns, groupbuy, identity
 from services.auth import Principal
 
 if TYPE_CHECKING:
@@ -67,6 +67,15 @@ async def seed(*, settings: Settings) -> str:
     # `qunshop chat --user demo-leader` (WeCom bot, or --platform wechat) is the leader.
     for platform in (Platform.WECOM_BOT, Platform.WECHAT):
         await ChatIdentity.create(platform=platform.value, external_id=leader.openid, user=leader)
+    # Real name and phone verified (by the stand-in provider, recorded as such), so the demo
+    # community may take payments.
+    await identity.verify(
+        principal=Principal(user_id=leader.id, role=leader.role),
+        real_name="王团长",
+        phone="13800138000",
+        verifier=identity.StandIn(),
+        now=now,
+    )
     campaign = await campaigns.create_campaign(
         principal=Principal(user_id=leader.id, role=leader.role),
         draft=campaigns.CampaignDraft(

@@ -50,6 +50,7 @@ REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
 PICKUP_REMINDER = "pickup_reminder"
 AFTER_SALE_REJECTED = "after_sale_rejected"
+SHORTAGE = "shortage"  # a delivery batch came short: these orders are refunded
 EVENTS = (
     TEAM_SUCCEEDED,
     TEAM_FAILED,
@@ -58,6 +59,7 @@ EVENTS = (
     ORDER_LAPSING,
     PICKUP_REMINDER,
     AFTER_SALE_REJECTED,
+    SHORTAGE,
 )
 PAID = (
     OrderStatus.CONFIRMED,
@@ -66,6 +68,7 @@ PAID = (
     OrderStatus.COMPLETED,
 )
 TEAM_FAILED_REASON = "team_failed"  # services/groupbuy.py's refund reason
+SHORTAGE_REASON = "shortage"  # services/batches.py's refund reason
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ async def gather(payload: dict[str, Any]) -> Facts | None:
         return await _arrival_facts(ref, [str(i) for i in payload.get("order_ids", [])])
     if event == REFUNDED:
         return await _refund_facts(ref)
+    if event == SHORTAGE:
+        return await _shortage_facts(ref, [str(i) for i in payload.get("order_ids", [])])
     if event == ORDER_LAPSING:
         return await _order_facts(ORDER_LAPSING, ref, ref, OrderStatus.PENDING_PAYMENT)
     if event == PICKUP_REMINDER:
@@ -254,6 +259,19 @@ async def _refund_facts(ref: str) -> Facts | None:
     order = (await _orders(Order.filter(id=refund.order_id)))[0]
     item = Item(order, order.user, _title(order), refund.amount, "")
     return Facts(REFUNDED, ref, item.title, None, None, None, [item])
+
+
+async def _shortage_facts(ref: str, order_ids: list[str]) -> Facts | None:
+    """Each buyer whose order a short delivery could not fill: what goes back to them."""
+    owed: dict[Any, int] = {}
+    for refund in await Refund.filter(order_id__in=order_ids, reason=SHORTAGE_REASON):
+        owed[refund.order_id] = owed.get(refund.order_id, 0) + refund.amount
+    found = await _orders(Order.filter(id__in=list(owed)))
+    items = [Item(o, o.user, _title(o), owed[o.id], "") for o in found]
+    if not items:
+        return None
+    point = await PickupPoint.get_or_none(community_id=found[0].community_id)
+    return Facts(SHORTAGE, ref, items[0].title, None, None, point, items)
 
 
 async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus) -> Facts | None:

@@ -14,7 +14,7 @@ from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
-from services import earnings, groupbuy, orders, refunds
+from services import earnings, groupbuy, identity, orders, refunds
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -45,10 +45,13 @@ async def prepay(
     notify_url: str,
     client_ip: str,
     now: datetime,
+    leader_identity_required: bool = True,
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
     order = await orders.get_order_for(principal, order_id)
     ensure_payable(order, now)
+    if leader_identity_required:
+        await identity.ensure_may_take_payments(order.community_id)
     user = await User.get(id=order.user_id)
     try:
         answer = await pay.unified_order(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.community import Community, PickupPoint
+from models.delivery import BatchShortage, DeliveryBatch
 from models.growth import PickupVerification
 from models.order import Order, OrderStatus
 from models.pickup import Arrival
@@ -35,7 +36,7 @@ from qunshop.errors import (
     NotFound,
     QunshopError,
 )
-from services import communities, news, orders
+from services import batches, communities, news, orders
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -66,6 +67,9 @@ class Delivery:
     pickup_point: PickupPoint | None
     arrival: Arrival | None  # None: no confirmed order was waiting for goods
     orders: int
+    batch: DeliveryBatch | None = None  # the batch that arrived, if the community cuts them
+    refunded: int = 0  # orders refunded for a shortage
+    shortages: list[tuple[BatchShortage, str]] = field(default_factory=list)  # (count, title)
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,18 @@ async def _give_code(order: Order) -> None:
         order.pickup_code = (await Order.get(id=order.id)).pickup_code
 
 
-async def arrived(*, principal: Principal, community_id: str | None, now: datetime) -> Delivery:
+async def arrived(
+    *,
+    principal: Principal,
+    community_id: str | None,
+    now: datetime,
+    shortages: list[batches.Shortage] | None = None,
+) -> Delivery:
     """到货: the community's confirmed orders become ready for pickup; the news goes out.
+
+    A community with a cut-off (services/batches.py) receives its oldest dispatched batch:
+    only that batch's orders arrive, and a SKU counted short refunds the orders it cannot
+    fill, newest first. Without a cut-off every confirmed order arrives.
 
     Locks the confirmed orders, so two confirmations at once move each order once; the
     later one finds nothing waiting and records no arrival.
@@ -133,12 +147,16 @@ async def arrived(*, principal: Principal, community_id: str | None, now: dateti
     community = await _community_for(principal, community_id)
     point = await PickupPoint.get_or_none(community_id=community.id)
     async with in_transaction():
-        waiting = (
-            await Order.filter(community_id=community.id, status=OrderStatus.CONFIRMED)
-            .select_for_update()
-            .order_by("created_at")
-        )
-        if not waiting:
+        batch = await batches.arriving(community=community, shortages=shortages or [], now=now)
+        if batch is None:
+            waiting = (
+                await Order.filter(community_id=community.id, status=OrderStatus.CONFIRMED)
+                .select_for_update()
+                .order_by("created_at")
+            )
+        else:
+            waiting = batch.waiting
+        if not waiting and (batch is None or batch.batch is None):
             return Delivery(community=community, pickup_point=point, arrival=None, orders=0)
         for order in waiting:
             await _give_code(order)
@@ -152,6 +170,8 @@ async def arrived(*, principal: Principal, community_id: str | None, now: dateti
             orders=len(waiting),
             created_at=now,
         )
+        if batch is not None and batch.batch is not None:
+            await batches.mark_arrived(batch.batch, arrival_id=arrival.id, now=now)
         await news.publish(
             news.ARRIVED,
             ref=str(arrival.id),
@@ -159,7 +179,15 @@ async def arrived(*, principal: Principal, community_id: str | None, now: dateti
             order_ids=[str(o.id) for o in waiting],
         )
     logger.info("arrival at community %s: %s orders ready", community.id, len(waiting))
-    return Delivery(community=community, pickup_point=point, arrival=arrival, orders=len(waiting))
+    return Delivery(
+        community=community,
+        pickup_point=point,
+        arrival=arrival,
+        orders=len(waiting),
+        batch=batch.batch if batch else None,
+        refunded=len(batch.refunded) if batch else 0,
+        shortages=batch.shortages if batch else [],
+    )
 
 
 async def _may_verify(principal: Principal, order: Order) -> None:
@@ -231,14 +259,7 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
 
 
 async def _community_for(principal: Principal, community_id: str | None) -> Community:
-    if community_id is not None:
-        community = await communities.get_community(community_id)
-        await communities.ensure_can_manage(principal, community)
-        return community
-    led = await Community.filter(leader_id=principal.user_id).order_by("created_at").first()
-    if led is None:
-        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "你还没有社区")
-    return led
+    return await communities.managed_or_first(principal, community_id)
 
 
 async def _lines(query: QuerySet[Order]) -> list[Line]:

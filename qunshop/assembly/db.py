@@ -32,6 +32,9 @@ MODEL_MODULES = [
     "models.aftersale",
     "models.claim",
     "models.reconciliation",
+    "models.supply",
+    "models.delivery",
+    "models.identity",
 ]
 MIGRATIONS_MODULE = "migrations"
 

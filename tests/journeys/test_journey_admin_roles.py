@@ -130,6 +130,16 @@ async def test_a_leader_applies_is_approved_binds_chat_and_leads(
     assert status == 200 and granted["role"] == "leader"
     assert "订单 0 笔" in await say(bot, "统计")
 
+    # Before his community takes payments he verifies his real name and phone.
+    status, checked = await call(
+        journey,
+        "POST",
+        "/api/v1/me/leader/identity",
+        as_wang,
+        json={"real_name": "王五", "phone": "13800138000"},
+    )
+    assert status == 200 and checked["status"] == "verified", checked
+
     # He puts a product on sale for his community and opens a team for the group.
     product = {
         "title": "翠湖土鸡蛋",

@@ -130,7 +130,9 @@ BASE: dict[str, Any] = {
     "lines": [],
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
-    "delivery": NS(community=community, orders=3),
+    "delivery": NS(community=community, orders=3, batch=None, shortages=[]),
+    "sheet": None,
+    "states": {"dispatched": "配送中", "arrived": "已到货", "closed": "已结束"},
     "offer": NS(
         path="pages/link/index?token=T0K3N", url="https://shop.example.com/h5/link?token=T0K3N"
     ),
@@ -215,7 +217,49 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "arrived.j2": [
         ({}, "3 份订单可以提货了"),
-        ({"delivery": NS(community=community, orders=0)}, "没有等待到货的订单"),
+        (
+            {"delivery": NS(community=community, orders=0, batch=None, shortages=[])},
+            "没有等待到货的订单",
+        ),
+        (
+            {
+                "delivery": NS(
+                    community=community,
+                    orders=2,
+                    batch=NS(),
+                    shortages=[(NS(short=2, ordered=4, refunded_orders=2), "赣南脐橙 5斤装")],
+                )
+            },
+            "缺货：赣南脐橙 5斤装 缺 2 件（共 4 件），2 份订单原路退款，已通知买家。",
+        ),
+    ],
+    "batch.j2": [
+        ({}, "还没有配送批次"),
+        (
+            {
+                "sheet": NS(
+                    stop=NS(community=community),
+                    batch=NS(
+                        delivery_date=date(2026, 12, 8),
+                        status=NS(value="dispatched"),
+                        orders=2,
+                        units=3,
+                    ),
+                    picks=[
+                        NS(
+                            number=1,
+                            title="赣南脐橙 5斤装",
+                            quantity=3,
+                            orders=[
+                                NS(buyer="小李", quantity=2, short=False),
+                                NS(buyer="老王", quantity=1, short=True),
+                            ],
+                        )
+                    ],
+                )
+            },
+            "1. 赣南脐橙 5斤装 ×3（小李×2、老王×1·缺货退款）",
+        ),
     ],
     "console_link.j2": [({}, "https://shop.example.com/console/login?token=abc")],
     "verified.j2": [({}, "核销成功：小李 · 赣南脐橙 5斤装 ×2 已取货")],

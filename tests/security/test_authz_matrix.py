@@ -69,6 +69,7 @@ def _s(*codes: int) -> frozenset[int]:
 
 
 OK, CREATED = _s(200), _s(201)
+NOBODY = "00000000-0000-4000-8000-000000000000"  # an id nothing has
 PUBLIC = {"anonymous": OK, "shopper": OK, "leader": OK}
 OWN = {"shopper": OK, "leader": OK}
 
@@ -297,6 +298,72 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         ids=lambda a: {"order_id": a.paid_order_id}, shopper=_s(404), leader=_s(404)
     ),
     ("POST", "/api/v1/orders/{order_id}/prepay"): Entry(shopper=_s(404), leader=_s(404)),
+    # Delivery batches: side A's plan and batch, neither a shopper's nor B's leader's.
+    ("PUT", "/api/v1/communities/{community_id}/delivery-plan"): Entry(
+        body=lambda w, _: {"cutoff": "06:00"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/communities/{community_id}/delivery-plan"): Entry(**OWN),
+    ("GET", "/api/v1/batches"): Entry(
+        query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/batches/{batch_id}"): Entry(
+        ids=lambda a: {"batch_id": a.batch_id}, shopper=_s(403), leader=_s(404)
+    ),
+    ("POST", "/api/v1/batches/{batch_id}/close"): Entry(
+        ids=lambda a: {"batch_id": a.batch_id}, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/admin/deliveries"): Entry(
+        query=lambda w: {"date": "2026-12-08"}, shopper=_s(403), leader=_s(403)
+    ),
+    # Suppliers: anyone may apply; only operators decide; a supplier's own listings only.
+    ("POST", "/api/v1/suppliers"): Entry(
+        body=lambda w, _: {
+            "name": "planted supplier",
+            "contact_name": "x",
+            "contact_phone": "13800138000",
+            "business_licence": "91360700MA35XXXX1A",
+        },
+        shopper=CREATED,
+        leader=CREATED,
+    ),
+    ("GET", "/api/v1/me/supplier"): Entry(shopper=_s(200, 404), leader=_s(200, 404)),
+    ("GET", "/api/v1/me/supplier/reviews"): Entry(shopper=_s(200, 404), leader=_s(200, 404)),
+    ("POST", "/api/v1/me/supplier/products"): Entry(
+        body=lambda w, _: {"title": "planted", "skus": [{"name": "x", "price": 1}]},
+        shopper=_s(403, 404),
+        leader=_s(403, 404),
+    ),
+    ("POST", "/api/v1/me/supplier/skus/{sku_id}/price"): Entry(
+        body=lambda w, _: {"price": 1}, shopper=_s(403, 404), leader=_s(403, 404)
+    ),
+    ("GET", "/api/v1/admin/suppliers"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/admin/suppliers/{supplier_id}/approve"): Entry(
+        ids=lambda a: {"supplier_id": NOBODY}, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/admin/suppliers/{supplier_id}/reject"): Entry(
+        body=lambda w, _: {"reason": "no"},
+        ids=lambda a: {"supplier_id": NOBODY},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    ("GET", "/api/v1/admin/reviews"): Entry(shopper=_s(403), leader=_s(403)),
+    ("POST", "/api/v1/admin/reviews/{review_id}/approve"): Entry(
+        ids=lambda a: {"review_id": NOBODY}, shopper=_s(403), leader=_s(403)
+    ),
+    ("POST", "/api/v1/admin/reviews/{review_id}/reject"): Entry(
+        body=lambda w, _: {"reason": "no"},
+        ids=lambda a: {"review_id": NOBODY},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
+    # A leader's own identity; shoppers may not verify one (B's leader verifies their own).
+    ("POST", "/api/v1/me/leader/identity"): Entry(
+        body=lambda w, _: {"real_name": "王五", "phone": "13800138000"},
+        shopper=_s(403),
+        leader=OK,
+        changes=frozenset({"leader_identities"}),
+    ),
+    ("GET", "/api/v1/me/leader/identity"): Entry(shopper=_s(404), leader=OK),
     ("GET", "/api/v1/pickups/today"): Entry(
         query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
     ),

@@ -99,6 +99,9 @@ def _known_ids(world: World) -> dict[str, str]:
         "claim_id": "00000000-0000-4000-8000-00000000c1a1",
         "bill_date": "2026-01-01",
         "difference_id": "00000000-0000-4000-8000-0000000d1ff0",
+        "batch_id": a.batch_id,
+        "supplier_id": "00000000-0000-4000-8000-000000000000",
+        "review_id": "00000000-0000-4000-8000-000000000000",
     }
 
 

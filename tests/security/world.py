@@ -20,6 +20,7 @@ from models.community import Community
 from models.groupbuy import Campaign
 from models.user import Role, User
 from qunshop.config import Settings
+from services import batches
 from tests.support.factories import auth, join, make_campaign, make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import direct_order, pay
@@ -48,6 +49,7 @@ class Side:
     share_code: str
     private_amounts: tuple[int, ...]  # the orders' amounts: no public price equals one
     after_sale_id: str = ""  # the shopper's after-sales request on the paid order
+    batch_id: str = ""  # the delivery batch the paid order was cut into
 
     @property
     def community_id(self) -> str:
@@ -150,6 +152,15 @@ async def build_side(
         ),
         201,
     )
+    plan = await _ok(
+        await client.put(
+            f"/api/v1/communities/{community.id}/delivery-plan",
+            json={"cutoff": "20:00"},
+            headers=as_leader,
+        ),
+        200,
+    )
+    (batch,) = await batches.cut_due(now=datetime.fromisoformat(plan["next_cutoff_at"]))
     return Side(
         name=name,
         leader=leader,
@@ -170,6 +181,7 @@ async def build_side(
         share_code=shared["code"],
         private_amounts=(direct["amount"], paid.amount),
         after_sale_id=after_sale["id"],
+        batch_id=str(batch.id),
     )
 
 

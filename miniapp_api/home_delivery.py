@@ -1,0 +1,174 @@
+"""Home delivery over HTTP: the shopper's addresses, an order sent home, its tracking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from miniapp_api.auth import staff
+from miniapp_api.fields import Id
+from miniapp_api.spec import endpoint
+from models.delivery import Address, HomeDelivery
+from services import home_delivery
+from services.auth import Principal
+
+TAGS = ("delivery batches",)
+Phone = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="a mobile number")]
+
+
+Recipient = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Detail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipient: Recipient
+    phone: Phone
+    detail: Detail
+
+
+class AddressOut(BaseModel):
+    id: str
+    recipient: str
+    phone: str
+    detail: str
+
+    @classmethod
+    def of(cls, a: Address) -> AddressOut:
+        return cls(id=str(a.id), recipient=a.recipient, phone=a.phone, detail=a.detail)
+
+
+class AddressList(BaseModel):
+    items: list[AddressOut]
+
+
+class ChooseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address_id: Id
+
+
+class DispatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_no: str = Field(pattern=r"^[A-Za-z0-9-]{4,64}$")
+
+
+class HomeDeliveryOut(BaseModel):
+    order_id: str
+    recipient: str
+    phone: str
+    address: str
+    fee: int = Field(description="fen, included in the order's amount")
+    status: str = Field(description="pending, dispatched or delivered")
+    tracking_no: str | None
+    dispatched_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, h: HomeDelivery) -> HomeDeliveryOut:
+        return cls(
+            order_id=str(h.order_id),
+            recipient=h.recipient,
+            phone=h.phone,
+            address=h.address,
+            fee=h.fee,
+            status=h.status.value,
+            tracking_no=h.tracking_no,
+            dispatched_at=h.dispatched_at,
+            delivered_at=h.delivered_at,
+        )
+
+
+@endpoint(
+    summary="Save a delivery address",
+    tags=TAGS,
+    body=AddressIn,
+    response=AddressOut,
+    status=201,
+    auth=True,
+    errors=(422,),
+)
+async def add_address(*, principal: Principal, body: AddressIn, now: datetime) -> AddressOut:
+    found = await home_delivery.add_address(
+        principal=principal, recipient=body.recipient, phone=body.phone, detail=body.detail, now=now
+    )
+    return AddressOut.of(found)
+
+
+@endpoint(summary="The caller's delivery addresses", tags=TAGS, response=AddressList, auth=True)
+async def list_addresses(*, principal: Principal) -> AddressList:
+    found = await home_delivery.addresses(principal=principal)
+    return AddressList(items=[AddressOut.of(a) for a in found])
+
+
+@endpoint(
+    summary="Deliver an unpaid order home (where the community allows it): the fee is added",
+    tags=TAGS,
+    body=ChooseIn,
+    response=HomeDeliveryOut,
+    status=201,
+    auth=True,
+    errors=(404, 409),
+)
+async def choose_home_delivery(
+    *, principal: Principal, body: ChooseIn, order_id: str, now: datetime
+) -> HomeDeliveryOut:
+    found = await home_delivery.choose(
+        principal=principal, order_id=order_id, address_id=str(body.address_id), now=now
+    )
+    return HomeDeliveryOut.of(found)
+
+
+@endpoint(
+    summary="An order's home delivery: its state and tracking number",
+    tags=TAGS,
+    response=HomeDeliveryOut,
+    auth=True,
+    errors=(404,),
+)
+async def get_home_delivery(*, principal: Principal, order_id: str) -> HomeDeliveryOut:
+    return HomeDeliveryOut.of(await home_delivery.of_order(principal=principal, order_id=order_id))
+
+
+@endpoint(
+    summary="Dispatch an arrived order to the buyer's door with its tracking number (leader)",
+    tags=TAGS,
+    body=DispatchIn,
+    response=HomeDeliveryOut,
+    auth=staff,
+    errors=(403, 404, 409),
+)
+async def dispatch_home_delivery(
+    *, principal: Principal, body: DispatchIn, order_id: str, now: datetime
+) -> HomeDeliveryOut:
+    found = await home_delivery.dispatch(
+        principal=principal, order_id=order_id, tracking_no=body.tracking_no, now=now
+    )
+    return HomeDeliveryOut.of(found)
+
+
+@endpoint(
+    summary="Delivered at the door: the order counts as picked up (leader)",
+    tags=TAGS,
+    response=HomeDeliveryOut,
+    auth=staff,
+    errors=(403, 404, 409),
+)
+async def home_delivered(*, principal: Principal, order_id: str, now: datetime) -> HomeDeliveryOut:
+    found = await home_delivery.delivered(principal=principal, order_id=order_id, now=now)
+    return HomeDeliveryOut.of(found)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/me/addresses", add_address)
+    app.router.add_get("/api/v1/me/addresses", list_addresses)
+    app.router.add_post("/api/v1/orders/{order_id}/home-delivery", choose_home_delivery)
+    app.router.add_get("/api/v1/orders/{order_id}/home-delivery", get_home_delivery)
+    app.router.add_post("/api/v1/home-deliveries/{order_id}/dispatch", dispatch_home_delivery)
+    app.router.add_post("/api/v1/home-deliveries/{order_id}/delivered", home_delivered)
