@@ -28,6 +28,9 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.pricing",
+    "models.coupon",
+    "models.points",
 ]
 MIGRATIONS_MODULE = "migrations"
 
