@@ -1,7 +1,8 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 from uuid import uuid4
-from tortoise import fields
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0016_h5_visits')]

@@ -16,7 +16,6 @@
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
-
 from tortoise.migrations.constraints import CheckConstraint
 
 from models.order import BREAKDOWN
@@ -139,6 +138,7 @@ class Migration(migrations.Migration):
         ),
         ops.RunPython(forward, backward),
         ops.AddConstraint(
-            model_name="Order", constraint=CheckConstraint(check=BREAKDOWN, name="ck_order_breakdown")
+            model_name="Order",
+            constraint=CheckConstraint(check=BREAKDOWN, name="ck_order_breakdown"),
         ),
     ]

@@ -268,7 +268,9 @@ class Migration(migrations.Migration):
                 "table": "coupons",
                 "app": "models",
                 "constraints": [
-                    UniqueConstraint(fields=("template_id", "user_id", "nth"), name="uq_coupon_nth"),
+                    UniqueConstraint(
+                        fields=("template_id", "user_id", "nth"), name="uq_coupon_nth"
+                    ),
                     CheckConstraint(
                         check="(status IN ('locked', 'used')) = (order_id IS NOT NULL)",
                         name="ck_coupon_order",

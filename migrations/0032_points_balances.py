@@ -20,8 +20,13 @@ FORWARD = [
     'SELECT user_id, sum(delta) FROM "points_ledger" GROUP BY user_id',
     """CREATE FUNCTION qunshop_points_balance() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO points_balances (user_id, balance) VALUES (NEW.user_id, NEW.delta)
-    ON CONFLICT (user_id) DO UPDATE SET balance = points_balances.balance + EXCLUDED.balance;
+    -- Not INSERT ... ON CONFLICT DO UPDATE: the CHECK would judge the inserted delta alone.
+    UPDATE points_balances SET balance = balance + NEW.delta WHERE user_id = NEW.user_id;
+    IF NOT FOUND THEN
+        INSERT INTO points_balances (user_id, balance) VALUES (NEW.user_id, 0)
+        ON CONFLICT (user_id) DO NOTHING;
+        UPDATE points_balances SET balance = balance + NEW.delta WHERE user_id = NEW.user_id;
+    END IF;
     RETURN NULL;
 END $$""",
     'CREATE TRIGGER "points_ledger_balance" AFTER INSERT ON "points_ledger" '

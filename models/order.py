@@ -8,7 +8,6 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-
 BREAKDOWN = (
     "member_off >= 0 AND coupon_off >= 0 AND points_off >= 0 AND points_off = points_used "
     "AND amount::bigint = unit_price::bigint * quantity - member_off - coupon_off - points_off"
