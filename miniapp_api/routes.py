@@ -9,7 +9,9 @@ from miniapp_api import (
     activities,
     admin,
     catalog,
+    checkout,
     communities,
+    coupons,
     dev,
     groupbuy,
     growth,
@@ -39,3 +41,5 @@ def setup_routes(app: web.Application) -> None:
     admin.setup(app)
     accounts.setup(app)
     leaders.setup(app)
+    coupons.setup(app)
+    checkout.setup(app)

@@ -87,9 +87,7 @@ async def _move_points(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UU
     if total <= 0:
         return 0
     ref = f"link:{link_id.hex[:24]}"
-    await PointsEntry.create(
-        user_id=from_id, delta=-total, reason="account_link", ref=f"{ref}:out"
-    )
+    await PointsEntry.create(user_id=from_id, delta=-total, reason="account_link", ref=f"{ref}:out")
     await PointsEntry.create(user_id=to_id, delta=total, reason="account_link", ref=f"{ref}:in")
     return total
 

@@ -24,8 +24,9 @@ from models.catalog import Sku
 from models.community import Community
 from models.coupon import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate, GrantRule
 from models.limits import MAX_PRICE
+from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
-from services import notify
+from services import notify, points
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -244,6 +245,34 @@ async def mine(user_id: uuid.UUID, *, now: datetime, limit: int = 50) -> list[He
         for c in coupons
     ]
     return sorted(held, key=lambda h: (not h.usable, h.coupon.valid_until if h.usable else now))
+
+
+async def has_paid_before(user_id: uuid.UUID, *, but: uuid.UUID | None = None) -> bool:
+    """Whether the person ever paid an order (other than ``but``): the new-user test."""
+    query = Order.filter(user_id=user_id, paid_at__isnull=False)
+    if but is not None:
+        query = query.exclude(id=but)
+    return await query.exists()
+
+
+async def exchange(*, principal: Principal, template_id: str | uuid.UUID, now: datetime) -> Coupon:
+    """Points for a coupon: the template's ``points_price`` leaves the balance as the coupon
+    is issued, in one transaction (either both or neither)."""
+    template = await get_template(template_id)
+    if template.points_price is None:
+        raise Conflict(ErrorCode.COUPON_NOT_CLAIMABLE, "this coupon is not offered for points")
+    async with in_transaction():
+        coupon = await issue(
+            template_id=template.id, user_id=principal.user_id, now=now, source=POINTS
+        )
+        await points.add(
+            user_id=principal.user_id,
+            delta=-template.points_price,
+            reason="exchange",
+            ref=f"exchange:{coupon.id}",
+            now=now,
+        )
+    return coupon
 
 
 def discount(template: CouponTemplate, price: int) -> int:

@@ -34,12 +34,10 @@ from tortoise.transactions import in_transaction
 from models.coupon import Coupon, CouponStatus, CouponTemplate
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import coupons, points
+from services import coupon_grants, coupons, points
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
-    import uuid
-
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -79,13 +77,6 @@ def _fixed(order: Order, now: datetime) -> None:
         raise Conflict(ErrorCode.ORDER_PRICE_FIXED, "WeChat Pay was asked: the price is fixed")
 
 
-async def has_paid_before(user_id: uuid.UUID, *, but: uuid.UUID | None = None) -> bool:
-    query = Order.filter(user_id=user_id, paid_at__isnull=False)
-    if but is not None:
-        query = query.exclude(id=but)
-    return await query.exists()
-
-
 async def _coupon_for(order: Order, coupon_id: str, now: datetime) -> tuple[Coupon, CouponTemplate]:
     key = parse_uuid(coupon_id)
     coupon = await Coupon.get_or_none(id=key).select_related("template") if key else None
@@ -100,7 +91,7 @@ async def _coupon_for(order: Order, coupon_id: str, now: datetime) -> tuple[Coup
         coupon.template, sku_id=order.sku_id, community_id=order.community_id
     ):
         raise Conflict(ErrorCode.COUPON_NOT_USABLE, "the coupon is not for this product")
-    if coupon.template.new_user_only and await has_paid_before(order.user_id):
+    if coupon.template.new_user_only and await coupons.has_paid_before(order.user_id):
         raise Conflict(ErrorCode.NEW_USER_OFFER_USED, "the new-user offer is for a first order")
     return coupon, coupon.template
 
@@ -194,12 +185,15 @@ async def on_paid(order: Order, *, now: datetime) -> bool:
         status=CouponStatus.USED, used_at=now
     )
     await points.earn_for_order(order, now=now)
+    await coupon_grants.on_first_order(order, now=now)
     return True
 
 
 async def offer_still_new(order: Order) -> bool:
     """At payment: a new-user offer holds only if the person has paid no other order."""
-    return not order.new_user_offer or not await has_paid_before(order.user_id, but=order.id)
+    return not order.new_user_offer or not await coupons.has_paid_before(
+        order.user_id, but=order.id
+    )
 
 
 async def on_transition(
