@@ -90,7 +90,7 @@ async def close_template(*, template_id: str, redis: Redis) -> CouponTemplateOut
     body=GrantIn,
     response=GrantOut,
     auth=admin,
-    errors=(404,),
+    errors=(404, 409),
 )
 async def grant(
     *, principal: Principal, template_id: str, body: GrantIn, now: datetime

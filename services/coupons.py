@@ -123,6 +123,8 @@ async def create_template(
         and parse_uuid(draft.scope_ref) is None
     ):
         raise Invalid(ErrorCode.COUPON_TEMPLATE_INVALID, "scope_ref must be an id for this scope")
+    if draft.community_id is not None and not await Community.exists(id=draft.community_id):
+        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "no such community")
     fields = vars(draft).copy()
     async with in_transaction():
         template = await CouponTemplate.create(
@@ -154,7 +156,7 @@ async def get_template(template_id: str | uuid.UUID) -> CouponTemplate:
     key = parse_uuid(template_id)
     template = await CouponTemplate.get_or_none(id=key) if key else None
     if template is None:
-        raise refusal(ErrorCode.COUPON_TEMPLATE_NOT_FOUND)
+        raise NotFound(ErrorCode.COUPON_TEMPLATE_NOT_FOUND, "no such coupon")
     return template
 
 
