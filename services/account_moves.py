@@ -8,6 +8,7 @@ otherwise:
   users hold one in the same campaign the link is refused before anything moves;
 - memberships and check-ins: the account's own row wins a clash, the chat user's is left;
 - points: the ledger is append-only, so the balance moves as a pair of entries (out, in);
+- coupons: each moves unless the account already holds the template's per-person limit;
 - invite bindings: first touch wins, so the chat user's bindings as invitee move only when
   the account has none; bindings where the chat user invited someone move to the account,
   except one that would make the account its own inviter.
@@ -22,6 +23,7 @@ import uuid
 
 from models.activity import CheckIn, PointsEntry
 from models.community import Membership
+from models.coupon import Coupon
 from models.groupbuy import Seat, Team
 from models.growth import InviteBinding, ShareCode, Visit
 from models.order import Order
@@ -61,7 +63,25 @@ async def move_all(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UUID) 
     moved["checkins"] = await _move_unclashing(CheckIn, from_id, to_id, key=("community_id", "day"))
     moved["points"] = await _move_points(from_id, to_id, link_id=link_id)
     moved["invite_bindings"] = await _move_bindings(from_id, to_id)
+    moved["coupons"] = await _move_coupons(from_id, to_id)
     return moved
+
+
+async def _move_coupons(from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+    """Coupons move, each numbered after the account's own of its template; those past the
+    template's per-person limit stay behind (two identities do not make two people)."""
+    count = 0
+    mine = await Coupon.filter(user_id=from_id).select_related("template").order_by("claimed_at")
+    for coupon in mine:
+        nths = await Coupon.filter(user_id=to_id, template_id=coupon.template_id).values_list(
+            "nth", flat=True
+        )
+        if len(nths) >= coupon.template.per_user_limit:
+            continue
+        count += await Coupon.filter(id=coupon.id).update(
+            user_id=to_id, nth=max(nths, default=0) + 1
+        )
+    return count
 
 
 async def _move_unclashing(
