@@ -22,7 +22,8 @@ from miniapp_api.marketing_schemas import (
 from miniapp_api.spec import endpoint
 from models.coupon import Coupon, CouponTemplate
 from qunshop.keys import CHAT_TEMPLATES, Resources
-from services import coupon_gate, coupon_grants, coupons
+from services import coupon_gate as coupon_gates
+from services import coupon_grants, coupons
 from services.auth import Principal
 from services.coupons import Held, TemplateDraft
 
@@ -56,7 +57,7 @@ async def create_template(
     template = await coupons.create_template(
         principal=principal, draft=draft, now=now, card=_card(config)
     )
-    await coupon_gate.prime(
+    await coupon_gates.prime(
         redis, template.id, left=template.stock_left, limit=template.per_user_limit
     )
     return CouponTemplateOut.of(template)
@@ -80,7 +81,7 @@ async def list_templates() -> CouponTemplateList:
 )
 async def close_template(*, template_id: str, redis: Redis) -> CouponTemplateOut:
     template = await coupons.close_template(template_id)
-    await coupon_gate.forget(redis, template.id)
+    await coupon_gates.forget(redis, template.id)
     return CouponTemplateOut.of(template)
 
 
@@ -127,10 +128,15 @@ async def _out(coupon: Coupon, now: datetime) -> CouponOut:
     errors=(404, 409),
 )
 async def claim(
-    *, principal: Principal, template_id: str, now: datetime, redis: Redis
+    *,
+    principal: Principal,
+    template_id: str,
+    now: datetime,
+    redis: Redis,
+    coupon_gate: coupon_gates.CouponGate,
 ) -> CouponOut:
-    coupon = await coupon_gate.claim(
-        redis=redis, principal=principal, template_id=template_id, now=now
+    coupon = await coupon_gates.claim(
+        redis=redis, principal=principal, template_id=template_id, now=now, gate=coupon_gate
     )
     return await _out(coupon, now)
 

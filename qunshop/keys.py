@@ -15,6 +15,7 @@ from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.tasks import TaskTracker
 from services.chat_gate import ChatGate
+from services.coupon_gate import CouponGate
 from services.flashgate import FlashGate
 from services.roles import RoleMarks
 from wechat.api import PayClient
@@ -39,5 +40,6 @@ CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
 FLASH_GATE = web.AppKey("qunshop.flash_gate", FlashGate)
 CHAT_GATE = web.AppKey("qunshop.chat_gate", ChatGate)
 ROLE_MARKS = web.AppKey("qunshop.role_marks", RoleMarks)
+COUPON_GATE = web.AppKey("qunshop.coupon_gate", CouponGate)
 # Typed by annotation only: the doors import these keys and must not import bot/.
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")

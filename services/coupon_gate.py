@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from models.coupon import Coupon
 from qunshop.errors import ErrorCode
 from services import coupons
+from services.batching import TurnBatcher
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from qunshop.tasks import TaskTracker
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,59 @@ return 1
 """
 
 
+# The same judgement for the claimers of one turn of the event loop, in order: KEYS[1] the
+# gate; ARGV their fields. A verdict per claimer.
+_ADMIT_MANY = """
+local left = redis.call('HGET', KEYS[1], 'left')
+local out = {}
+if not left then
+  for i = 1, #ARGV do out[i] = -1 end
+  return out
+end
+left = tonumber(left)
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
+local taken = 0
+for i = 1, #ARGV do
+  local verdict = 1
+  if left <= 0 then verdict = 0
+  elseif tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') >= limit then verdict = -2
+  else
+    left = left - 1
+    taken = taken + 1
+    redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+  end
+  out[i] = verdict
+end
+if taken > 0 then redis.call('HINCRBY', KEYS[1], 'left', -taken) end
+return out
+"""
+
+
+class CouponGate:
+    """The gate's calls over one Redis client, one per app: the claimers of one template who
+    reach the gate in the same turn of the event loop share one script call."""
+
+    def __init__(self, redis: Redis, tasks: TaskTracker) -> None:
+        self.redis = redis
+        self._admit_many = redis.register_script(_ADMIT_MANY)
+        self._batch: TurnBatcher[uuid.UUID, uuid.UUID, int] = TurnBatcher(
+            "coupon gate", self._run, tasks, unheard=self._unheard
+        )
+
+    async def _run(self, template_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[int]:
+        answers = await self._admit_many(
+            keys=[key(template_id)], args=[f"u:{user_id}" for user_id in user_ids]
+        )
+        return [int(answer) for answer in answers]
+
+    async def _unheard(self, template_id: uuid.UUID, user_id: uuid.UUID, verdict: int) -> None:
+        if verdict == ADMITTED:  # admitted, but the claimer stopped listening
+            await give_back(self.redis, template_id, user_id)
+
+    async def admit(self, template_id: uuid.UUID, user_id: uuid.UUID) -> int:
+        return await self._batch(template_id, user_id)
+
+
 def key(template_id: uuid.UUID) -> str:
     return f"coupon:{{{template_id}}}"
 
@@ -79,14 +134,27 @@ async def forget(redis: Redis, template_id: uuid.UUID) -> None:
         logger.exception("coupon %s: could not drop the gate", template_id)
 
 
-async def _admit(redis: Redis, template_id: uuid.UUID, user_id: uuid.UUID) -> int:
+async def _admit(
+    redis: Redis, gate: CouponGate | None, template_id: uuid.UUID, user_id: uuid.UUID
+) -> int:
+    if gate is not None:
+        return await gate.admit(template_id, user_id)
     answer = await redis.register_script(_ADMIT)(keys=[key(template_id)], args=[f"u:{user_id}"])
     return int(answer)
 
 
-async def _verdict(redis: Redis, template_id: uuid.UUID, user_id: uuid.UUID) -> int:
+async def give_back(redis: Redis, template_id: uuid.UUID, user_id: uuid.UUID) -> None:
     try:
-        verdict = await _admit(redis, template_id, user_id)
+        await redis.register_script(_GIVE_BACK)(keys=[key(template_id)], args=[f"u:{user_id}"])
+    except Exception:
+        logger.exception("coupon %s: could not give a place back", template_id)
+
+
+async def _verdict(
+    redis: Redis, gate: CouponGate | None, template_id: uuid.UUID, user_id: uuid.UUID
+) -> int:
+    try:
+        verdict = await _admit(redis, gate, template_id, user_id)
     except Exception:
         logger.exception("coupon %s: gate unavailable, the database decides", template_id)
         return MISSING
@@ -95,20 +163,26 @@ async def _verdict(redis: Redis, template_id: uuid.UUID, user_id: uuid.UUID) -> 
     template = await coupons.get_template(template_id)  # not found: refused here
     await prime(redis, template_id, left=template.stock_left, limit=template.per_user_limit)
     try:
-        return await _admit(redis, template_id, user_id)
+        return await _admit(redis, gate, template_id, user_id)
     except Exception:
         logger.exception("coupon %s: gate unavailable, the database decides", template_id)
         return MISSING
 
 
 async def claim(
-    *, redis: Redis, principal: Principal, template_id: str | uuid.UUID, now: datetime
+    *,
+    redis: Redis,
+    principal: Principal,
+    template_id: str | uuid.UUID,
+    now: datetime,
+    gate: CouponGate | None = None,
 ) -> Coupon:
-    """``coupons.claim`` behind the gate: the gate's refusals cost one Redis call."""
+    """``coupons.claim`` behind the gate: the gate's refusals cost no database call, and with
+    the app's ``gate`` a burst's claimers share one Redis call per turn."""
     tid = parse_uuid(template_id)
     if tid is None:
         raise coupons.refusal(ErrorCode.COUPON_TEMPLATE_NOT_FOUND)
-    verdict = await _verdict(redis, tid, principal.user_id)
+    verdict = await _verdict(redis, gate, tid, principal.user_id)
     if verdict == GONE:
         raise coupons.refusal(ErrorCode.COUPONS_GONE)
     if verdict == OVER_LIMIT:
@@ -117,10 +191,5 @@ async def claim(
         return await coupons.claim(principal=principal, template_id=tid, now=now)
     except BaseException:
         if verdict == ADMITTED:
-            try:
-                await redis.register_script(_GIVE_BACK)(
-                    keys=[key(tid)], args=[f"u:{principal.user_id}"]
-                )
-            except Exception:
-                logger.exception("coupon %s: could not give a place back", tid)
+            await give_back(redis, tid, principal.user_id)
         raise
