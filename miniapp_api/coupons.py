@@ -79,8 +79,10 @@ async def list_templates() -> CouponTemplateList:
     auth=admin,
     errors=(404,),
 )
-async def close_template(*, template_id: str, redis: Redis) -> CouponTemplateOut:
-    template = await coupons.close_template(template_id)
+async def close_template(
+    *, principal: Principal, template_id: str, redis: Redis, now: datetime
+) -> CouponTemplateOut:
+    template = await coupons.close_template(principal=principal, template_id=template_id, now=now)
     await coupon_gates.forget(redis, template.id)
     return CouponTemplateOut.of(template)
 

@@ -26,7 +26,7 @@ from models.coupon import Coupon, CouponKind, CouponScope, CouponStatus, CouponT
 from models.limits import MAX_PRICE
 from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
-from services import notify, points
+from services import audit, notify, points
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -133,6 +133,14 @@ async def create_template(
             created_by_id=principal.user_id,
             created_at=now,
         )
+        await audit.record(
+            actor=principal,
+            action="coupon_template.create",
+            target=f"coupon_template:{template.id}",
+            before={},
+            after=_plain(draft),
+            now=now,
+        )
         if card is not None and template.claimable and template.community_id is not None:
             community = await Community.get(id=template.community_id)
             await notify.to_group(
@@ -145,11 +153,30 @@ async def create_template(
     return template
 
 
-async def close_template(template_id: str | uuid.UUID) -> CouponTemplate:
+async def close_template(
+    *, principal: Principal, template_id: str | uuid.UUID, now: datetime
+) -> CouponTemplate:
+    """No more claims or grants of it; the coupons people hold stay valid. Audited."""
     template = await get_template(template_id)
-    await CouponTemplate.filter(id=template.id).update(active=False)
+    async with in_transaction():
+        if await CouponTemplate.filter(id=template.id, active=True).update(active=False):
+            await audit.record(
+                actor=principal,
+                action="coupon_template.close",
+                target=f"coupon_template:{template.id}",
+                before={"active": True},
+                after={"active": False},
+                now=now,
+            )
     template.active = False
     return template
+
+
+def _plain(draft: TemplateDraft) -> dict[str, object]:
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in vars(draft).items()
+    }
 
 
 async def get_template(template_id: str | uuid.UUID) -> CouponTemplate:

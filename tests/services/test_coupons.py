@@ -76,7 +76,7 @@ async def test_validity_fixed_or_from_the_claim_and_closed_templates_refuse() ->
     b = await coupons.claim(principal=who(user), template_id=str(fixed.id), now=claimed_at)
     assert a.valid_until == claimed_at + timedelta(days=3)
     assert b.valid_until == until
-    await coupons.close_template(fixed.id)
+    await coupons.close_template(principal=who(user), template_id=fixed.id, now=now())
     with pytest.raises(Conflict) as exc:
         await coupons.claim(principal=who(await make_user()), template_id=str(fixed.id), now=now())
     assert exc.value.code is ErrorCode.COUPON_NOT_CLAIMABLE
