@@ -13,14 +13,23 @@ from tortoise.exceptions import IntegrityError, OperationalError
 
 from models.activity import PointsEntry
 from models.catalog import Sku
-from models.coupon import Coupon, CouponStatus
+from models.coupon import Coupon, CouponStatus, GrantRule
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund
 from models.pricing import SkuPrice
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Invalid
 from qunshop.keys import PAY
-from services import checkout, coupons, groupbuy, payments, points, prices, pricing
+from services import (
+    checkout,
+    coupon_grants,
+    coupons,
+    groupbuy,
+    payments,
+    points,
+    prices,
+    pricing,
+)
 from tests.services.marketing_world import make_template, now, who
 from tests.support.factories import make_campaign, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -267,3 +276,26 @@ async def test_prices_are_the_ones_the_sku_had() -> None:
         principal=who(user), sku_id=str(sku.id), quantity=1, community_id=None, now=now()
     )
     assert prices.had(history, (await Order.get(id=order.id)).list_price)
+
+
+async def test_a_first_paid_order_and_a_silent_member_get_their_rule_coupons(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    first = await make_template(grant_rule=GrantRule.FIRST_ORDER, claimable=False)
+    winback = await make_template(grant_rule=GrantRule.WINBACK, rule_days=30, claimable=False)
+    user = await make_user()
+    sku = await make_sku(price=1000)
+    orders = [
+        await checkout.buy_direct(
+            principal=who(user), sku_id=str(sku.id), quantity=1, community_id=None, now=now()
+        )
+        for _ in range(2)
+    ]
+    for n, order in enumerate(orders):
+        assert (await _pay(settings, wechat, order, f"42000003{n}")).honoured
+    assert await Coupon.filter(user_id=user.id, template_id=first.id).count() == 1  # once
+    assert await coupon_grants.winback(now=now()) == 0  # paid today: not silent
+    later = now() + timedelta(days=31)
+    assert await coupon_grants.winback(now=later) == 1
+    assert await coupon_grants.winback(now=later) == 0  # once per silence
+    assert await Coupon.filter(user_id=user.id, template_id=winback.id).count() == 1
