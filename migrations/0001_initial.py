@@ -1,14 +1,12 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.migrations import operations as ops
-from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
-
 from models.user import Role
-
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 class Migration(migrations.Migration):
     initial = True

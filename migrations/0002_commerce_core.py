@@ -1,17 +1,15 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.migrations import operations as ops
-from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
-
 from models.groupbuy import SeatStatus, TeamStatus
 from models.order import OrderKind, OrderStatus
 from models.outbox import OutboxStatus
 from models.payment import RefundStatus
-
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]

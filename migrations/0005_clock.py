@@ -1,16 +1,14 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.migrations import operations as ops
-from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
-
 from models.activity import ActivityKind
 from models.groupbuy import default_reminders
 from models.order import OrderKind
-
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 async def _flash_stock_check(apps, schema_editor) -> None:
     # As in 0003: CreateModel leaves the CHECK out.

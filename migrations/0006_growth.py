@@ -1,11 +1,10 @@
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
-
 from models.growth import BindingScope, EarningEvent, EarningKind, ShareKind, VisitSource
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 # CreateModel leaves Meta.constraints out (see 0003): the CHECKs are added here, and the
 # ledger is made append-only.

@@ -1,10 +1,9 @@
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
+from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
-
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0007_indexes')]

@@ -1,17 +1,15 @@
 """One person, one account (account_links, chat_identities.unionid) and leader applications."""
 
+from tortoise import migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.migrations import operations as ops
-from tortoise.migrations.constraints import UniqueConstraint
-
 from models.chat import LinkVia
 from models.user import ApplicationStatus
-
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0011_join_campaign_window')]

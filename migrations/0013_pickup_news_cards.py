@@ -1,9 +1,8 @@
-from uuid import uuid4
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0012_accounts_and_leaders')]

@@ -1,8 +1,7 @@
-from uuid import uuid4
-
-from tortoise import fields, migrations
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-
+from uuid import uuid4
+from tortoise import fields
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0016_h5_visits')]
