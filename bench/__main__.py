@@ -25,6 +25,12 @@ try:  # the flash-sale burst needs the flash-sale door
     BENCHMARKS.insert(1, ("P3", p3_flash.run))
 except ImportError:
     p3_flash = None
+try:  # the coupon burst needs the coupon door (issue 16)
+    from bench import p8_coupons
+
+    BENCHMARKS.append(("P8", p8_coupons.run))
+except ImportError:
+    p8_coupons = None
 
 
 def _machine() -> str:

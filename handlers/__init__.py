@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import account, activities, aftersales, console, events, growth, leader, shop
+from handlers import (
+    account,
+    activities,
+    aftersales,
+    console,
+    coupons,
+    events,
+    growth,
+    leader,
+    shop,
+)
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
@@ -30,6 +40,7 @@ def build_router() -> Router:
         growth.router,
         activities.router,
         aftersales.router,
+        coupons.router,
         shop.router,
         help_topic.router,
         help_topic.fallback,

@@ -191,8 +191,13 @@ class OrderOut(BaseModel):
     campaign_id: str | None
     team_id: str | None
     quantity: int
-    unit_price: int
-    amount: int
+    unit_price: int = Field(description="fen, the group (or sale) price of one")
+    amount: int = Field(description="fen, what is charged: the breakdown's paid")
+    list_price: int = Field(description="fen, the SKU's price when ordered")
+    member_off: int = Field(description="fen, the member tier's discount")
+    coupon_off: int = Field(description="fen, the one coupon's discount")
+    points_used: int
+    points_off: int = Field(description="fen, paid in points")
     reserved_until: datetime | None
     paid_at: datetime | None
     created_at: datetime
@@ -217,6 +222,11 @@ class OrderOut(BaseModel):
             quantity=o.quantity,
             unit_price=o.unit_price,
             amount=o.amount,
+            list_price=o.list_price,
+            member_off=o.member_off,
+            coupon_off=o.coupon_off,
+            points_used=o.points_used,
+            points_off=o.points_off,
             reserved_until=o.reserved_until,
             paid_at=o.paid_at,
             created_at=o.created_at,

@@ -76,6 +76,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "batch_id",
             "supplier_id",
             "review_id",
+            "template_id",
         ),
         _ID,
     ),

@@ -11,8 +11,10 @@ from miniapp_api import (
     aftersales,
     batches,
     catalog,
+    checkout,
     claims,
     communities,
+    coupons,
     dev,
     groupbuy,
     growth,
@@ -53,3 +55,5 @@ def setup_routes(app: web.Application) -> None:
     suppliers.setup(app)
     identity.setup(app)
     home_delivery.setup(app)
+    coupons.setup(app)
+    checkout.setup(app)

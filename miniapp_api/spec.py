@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from miniapp_api.auth import optional_principal, principal
 from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
-from qunshop.keys import CLOCK, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
+from qunshop.keys import CLOCK, COUPON_GATE, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
 
 View = Callable[..., Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,6 +44,7 @@ RESOURCES: dict[str, web.AppKey[Any]] = {
     "http": HTTP,
     "pay": PAY,
     "flash_gate": FLASH_GATE,
+    "coupon_gate": COUPON_GATE,
 }
 
 

@@ -102,7 +102,7 @@ class PointsEntry(Model):
 
     id = fields.UUIDField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name="points")
-    community = fields.ForeignKeyField("models.Community", related_name="points")
+    community = fields.ForeignKeyField("models.Community", related_name="points", null=True)
     delta = fields.IntField()
     reason = fields.CharField(max_length=32)
     ref = fields.CharField(max_length=64, unique=True)  # what earned it, once

@@ -8,6 +8,11 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
+BREAKDOWN = (
+    "member_off >= 0 AND coupon_off >= 0 AND points_off >= 0 AND points_off = points_used "
+    "AND amount::bigint = unit_price::bigint * quantity - member_off - coupon_off - points_off"
+)
+
 
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
@@ -39,7 +44,16 @@ class Order(Model):
     team = fields.ForeignKeyField("models.Team", related_name="orders", null=True)
     quantity = fields.IntField(default=1)
     unit_price = fields.IntField()  # fen
-    amount = fields.IntField()  # fen, what is charged
+    amount = fields.IntField()  # fen, what is charged: the breakdown's "paid"
+    # The price breakdown (migration 0030; ck_order_breakdown makes it add up to ``amount``):
+    # amount = unit_price * quantity - member_off - coupon_off - points_off.
+    list_price = fields.IntField(default=0)  # the SKU's price then (set by the database)
+    member_off = fields.IntField(default=0)  # fen, a member tier's discount on the price
+    coupon_off = fields.IntField(default=0)  # fen, the one coupon's discount
+    points_used = fields.IntField(default=0)  # points spent (100 points = 1 yuan)
+    points_off = fields.IntField(default=0)  # fen
+    new_user_offer = fields.BooleanField(default=False)  # uses a new-user-only coupon
+    prepaid_at = fields.DatetimeField(null=True)  # WeChat Pay was asked: the price is fixed
     status = fields.CharEnumField(
         OrderStatus, max_length=24, default=OrderStatus.PENDING_PAYMENT, db_index=True
     )
@@ -64,4 +78,5 @@ class Order(Model):
         constraints = (
             CheckConstraint(check="amount >= 0", name="ck_order_amount"),
             CheckConstraint(check="quantity >= 1", name="ck_order_quantity"),
+            CheckConstraint(check=BREAKDOWN, name="ck_order_breakdown"),
         )

@@ -18,6 +18,7 @@ from qunshop.tasks import TaskTracker
 if TYPE_CHECKING:
     from bot.messenger import Messenger
     from services.chat_gate import ChatGate
+    from services.coupon_gate import CouponGate
     from services.flashgate import FlashGate
     from services.roles import RoleMarks
     from wechat.api import PayClient
@@ -40,6 +41,7 @@ CHAT_TEMPLATES = web.AppKey("qunshop.chat_templates", jinja2.Environment)
 FLASH_GATE: web.AppKey[FlashGate] = web.AppKey("qunshop.flash_gate")
 CHAT_GATE: web.AppKey[ChatGate] = web.AppKey("qunshop.chat_gate")
 ROLE_MARKS: web.AppKey[RoleMarks] = web.AppKey("qunshop.role_marks")
+COUPON_GATE: web.AppKey[CouponGate] = web.AppKey("qunshop.coupon_gate")
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")
 
 

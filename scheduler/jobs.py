@@ -14,12 +14,15 @@ from services import (
     attribution,
     batches,
     checkout,
+    coupon_grants,
+    coupons,
     earnings,
     flashsale,
     groupbuy,
     idempotency,
     lifecycle,
     notify,
+    points,
     reconciliation,
     reminders,
 )
@@ -114,8 +117,23 @@ class Jobs:
                 await self.redis.delete(marker)  # the next sweep tries again
                 raise
 
+    async def marketing(self, now: datetime) -> None:
+        """Coupons past their dates read expired (every sweep); once a day, points expire
+        (services/points.py's rule) and silent members get their win-back coupons."""
+        await coupons.expire_due(now=now)
+        day = now.astimezone(ZoneInfo(self.settings.timezone)).strftime("%Y-%m-%d")
+        marker = f"qunshop:marketing:{day}"
+        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
+            try:
+                await points.expire_due(now=now)
+                await coupon_grants.winback(now=now)
+            except BaseException:
+                await self.redis.delete(marker)  # the next sweep tries again
+                raise
+
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
+        await self.marketing(now)
         await reminders.warn_lapsing(
             now=now, within=timedelta(minutes=self.settings.lapse_warning_minutes)
         )

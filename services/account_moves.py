@@ -7,8 +7,8 @@ otherwise:
 - seats: one seat in an open team per user per campaign (uq_seat_open_team_per_user); if both
   users hold one in the same campaign the link is refused before anything moves;
 - memberships and check-ins: the account's own row wins a clash, the chat user's is left;
-- points: the ledger is append-only, so the balance moves as a pair of entries (out, in) per
-  community;
+- points: the ledger is append-only, so the balance moves as a pair of entries (out, in);
+- coupons: each moves unless the account already holds the template's per-person limit;
 - invite bindings: first touch wins, so the chat user's bindings as invitee move only when
   the account has none; bindings where the chat user invited someone move to the account,
   except one that would make the account its own inviter.
@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import uuid
 
-from tortoise.functions import Sum
-
 from models.activity import CheckIn, PointsEntry
 from models.community import Membership
+from models.coupon import Coupon
 from models.groupbuy import Seat, Team
 from models.growth import InviteBinding, ShareCode, Visit
 from models.order import Order
 from qunshop.errors import Conflict, ErrorCode
+from services import points
 
 
 async def refuse_clashes(from_id: uuid.UUID, to_id: uuid.UUID) -> None:
@@ -63,7 +63,25 @@ async def move_all(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UUID) 
     moved["checkins"] = await _move_unclashing(CheckIn, from_id, to_id, key=("community_id", "day"))
     moved["points"] = await _move_points(from_id, to_id, link_id=link_id)
     moved["invite_bindings"] = await _move_bindings(from_id, to_id)
+    moved["coupons"] = await _move_coupons(from_id, to_id)
     return moved
+
+
+async def _move_coupons(from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+    """Coupons move, each numbered after the account's own of its template; those past the
+    template's per-person limit stay behind (two identities do not make two people)."""
+    count = 0
+    mine = await Coupon.filter(user_id=from_id).select_related("template").order_by("claimed_at")
+    for coupon in mine:
+        nths = await Coupon.filter(user_id=to_id, template_id=coupon.template_id).values_list(
+            "nth", flat=True
+        )
+        if len(nths) >= coupon.template.per_user_limit:
+            continue
+        count += await Coupon.filter(id=coupon.id).update(
+            user_id=to_id, nth=max(nths, default=0) + 1
+        )
+    return count
 
 
 async def _move_unclashing(
@@ -83,35 +101,15 @@ async def _move_unclashing(
 
 
 async def _move_points(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UUID) -> int:
-    """The balance per community, as an out entry and an in entry (the ledger is append-only)."""
-    moved = 0
-    balances = (
-        await PointsEntry.filter(user_id=from_id)
-        .annotate(total=Sum("delta"))
-        .group_by("community_id")
-        .values("community_id", "total")
-    )
-    for row in balances:
-        total = int(row["total"] or 0)
-        if total == 0:
-            continue
-        ref = f"link:{link_id.hex[:24]}:{uuid.UUID(str(row['community_id'])).hex[:24]}"
-        await PointsEntry.create(
-            user_id=from_id,
-            community_id=row["community_id"],
-            delta=-total,
-            reason="account_link",
-            ref=f"{ref}:out",
-        )
-        await PointsEntry.create(
-            user_id=to_id,
-            community_id=row["community_id"],
-            delta=total,
-            reason="account_link",
-            ref=f"{ref}:in",
-        )
-        moved += total
-    return moved
+    """The balance, as an out entry and an in entry (the ledger is append-only). Points are
+    the person's, shop-wide (services/points.py): one pair moves them all."""
+    total = await points.balance(from_id)
+    if total <= 0:
+        return 0
+    ref = f"link:{link_id.hex[:24]}"
+    await PointsEntry.create(user_id=from_id, delta=-total, reason="account_link", ref=f"{ref}:out")
+    await PointsEntry.create(user_id=to_id, delta=total, reason="account_link", ref=f"{ref}:in")
+    return total
 
 
 async def _move_bindings(from_id: uuid.UUID, to_id: uuid.UUID) -> int:

@@ -2,7 +2,8 @@
 
 The day is the community's local day. A check-in continues yesterday's streak or starts a new
 one, and earns points written to the points ledger, whose ``ref`` names the check-in so it
-can be credited once. Nothing in the ledger is ever edited: a balance is its sum.
+can be credited once. Nothing in the ledger is ever edited: a balance is its sum, the
+person's shop-wide points (services/points.py keeps and spends them).
 
 Only members check in, so points cannot be farmed in a community one merely knows the id of.
 Writing in the community's own group chat is membership: that door joins the writer.
@@ -17,13 +18,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from models.activity import CheckIn, PointsEntry
 from models.community import Membership
 from qunshop.errors import ErrorCode, Forbidden
-from services import communities
+from services import communities, points
 
 if TYPE_CHECKING:
     import uuid
@@ -46,16 +46,6 @@ class Result:
 
 def points_for(streak: int) -> int:
     return min(streak, MAX_DAILY_POINTS)
-
-
-async def balance(*, user_id: uuid.UUID, community_id: uuid.UUID) -> int:
-    rows = (
-        await PointsEntry.filter(user_id=user_id, community_id=community_id)
-        .annotate(total=Sum("delta"))
-        .group_by("user_id")
-        .values("total")
-    )
-    return int(rows[0]["total"] or 0) if rows else 0
 
 
 async def check_in(
@@ -101,7 +91,7 @@ async def check_in(
             existing = await CheckIn.get(user_id=user_id, community_id=community.id, day=today)
         else:
             logger.info("user %s checked in to %s, streak %s", user_id, community.id, streak)
-            total = await balance(user_id=user_id, community_id=community.id)
+            total = await points.balance(user_id)
             return Result(checkin=made, created=True, points=earned, balance=total)
-    total = await balance(user_id=user_id, community_id=community.id)
+    total = await points.balance(user_id)
     return Result(checkin=existing, created=False, points=0, balance=total)

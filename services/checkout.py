@@ -57,6 +57,7 @@ async def buy_direct(
             sku_id=sku.id,
             quantity=quantity,
             unit_price=sku.price,
+            list_price=sku.price,  # the database writes it too (orders_list_price)
             amount=sku.price * quantity,
             reserved_until=now + RESERVATION,
         )

@@ -124,6 +124,7 @@ async def _hold_seat(
         reserved_until=reserved_until,
         chat_id=chat_id,
     )
+    await order.refresh_from_db(fields=["list_price"])  # written by the database
     try:
         seat = await Seat.create(
             team_id=team.id,
@@ -266,12 +267,13 @@ async def _succeed(team: Team, now: datetime) -> None:
         status=OrderStatus.CONFIRMED
     )
     for order in paid:  # 阶梯团: everyone pays the tier the team reached
-        if order.amount > price:
+        # The group price falls by (unit_price - price); a coupon or points stay as they were.
+        if order.unit_price > price:
             payment = await Payment.get(order_id=order.id, outcome="honoured")
             await refunds.owe(
                 order=order,
                 payment=payment,
-                amount=order.amount - price,
+                amount=min(order.unit_price - price, order.amount),
                 reason="tier_price",
                 now=now,
             )

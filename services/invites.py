@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from models.growth import BindingScope, InviteBinding, VisitSource
 from models.order import Order
 from models.user import User
+from services import coupon_grants
 
 if TYPE_CHECKING:
     from models.growth import ShareCode
@@ -128,5 +129,6 @@ async def bind(
                 )
         except IntegrityError:  # a concurrent touch bound this invitee first
             return Outcome.ALREADY_BOUND
+        await coupon_grants.on_invite(inviter_id=inviter_id, invitee_id=invitee_id, now=at)
     logger.info("user %s bound to inviter %s (%s)", invitee_id, inviter_id, source)
     return Outcome.BOUND

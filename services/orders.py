@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, NotFound
+from services import pricing
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -58,9 +59,11 @@ async def transition(order: Order, target: OrderStatus, **changes: object) -> No
     """Move ``order`` to ``target`` if it is still in the state we read.
 
     A conditional update, so two workers racing on one order make one transition; the loser
-    sees a Conflict (and re-reads) instead of silently overwriting.
+    sees a Conflict (and re-reads) instead of silently overwriting. The order's coupon and
+    points follow the transition (services/pricing.py), in the same transaction.
     """
     check_transition(order.status, target)
+    before = order.status
     updated = await Order.filter(id=order.id, status=order.status).update(status=target, **changes)
     if updated != 1:
         fresh = await Order.get(id=order.id)
@@ -72,6 +75,7 @@ async def transition(order: Order, target: OrderStatus, **changes: object) -> No
     order.status = target
     for key, value in changes.items():
         setattr(order, key, value)
+    await pricing.on_transition(order, before, target, now=datetime.now(tz=UTC))
 
 
 async def get_order_for(principal: Principal, order_id: str | uuid.UUID) -> Order:

@@ -8,13 +8,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models.catalog import Sku
+from models.groupbuy import Seat
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
-from services import earnings, groupbuy, identity, orders, refunds
+from services import earnings, groupbuy, identity, orders, pricing, refunds
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -52,6 +55,7 @@ async def prepay(
     ensure_payable(order, now)
     if leader_identity_required:
         await identity.ensure_may_take_payments(order.community_id)
+    await pricing.fix_for_prepay(order, now=now)  # WeChat Pay keeps the amount it is told
     user = await User.get(id=order.user_id)
     try:
         answer = await pay.unified_order(
@@ -160,6 +164,7 @@ async def _apply(
                 )
             else:
                 await orders_paid_at(order, transaction_id, now)
+                await pricing.on_paid(order, now=now)
                 await earnings.on_paid(order, now=now)
     except IntegrityError:
         # A concurrent delivery of the same transaction committed first.
@@ -170,10 +175,27 @@ async def _apply(
 async def _honour(order: Order, team: object, now: datetime) -> bool:
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return False  # cancelled, or already paid by another transaction
+    # One person's payments one at a time, so "never paid before" is read truly.
+    await User.filter(id=order.user_id).select_for_update().first()
+    if not await pricing.offer_still_new(order):
+        logger.warning("order %s: new-user offer, but %s paid meanwhile", order.id, order.user_id)
+        await _cancel_unhonoured(order, now)
+        return False
     if order.kind is OrderKind.GROUP:
         return await groupbuy.pay_seat(team=team, order=order, now=now)  # type: ignore[arg-type]
     await orders.transition(order, OrderStatus.CONFIRMED)
     return True
+
+
+async def _cancel_unhonoured(order: Order, now: datetime) -> None:
+    """The order cannot be paid at its price: it is cancelled (seat or stock back)."""
+    if order.kind is OrderKind.GROUP:
+        seat = await Seat.get(order_id=order.id)
+        await groupbuy.release_seat(seat.id, now=now, force=True)
+    else:
+        await orders.transition(order, OrderStatus.CANCELLED)
+        await Sku.filter(id=order.sku_id).update(stock=F("stock") + order.quantity)
+    order.status = (await Order.get(id=order.id)).status
 
 
 async def orders_paid_at(order: Order, transaction_id: str, now: datetime) -> None:

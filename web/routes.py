@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import admin, aftercare, console, console_plan, h5  # noqa: F401  (they declare their pages)
+from web import (  # noqa: F401  (they declare their pages)
+    admin,
+    admin_coupons,
+    aftercare,
+    console,
+    console_plan,
+    h5,
+)
 from web.page import setup_pages
 from web.render import TEMPLATES, environment
 

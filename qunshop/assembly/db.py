@@ -35,6 +35,9 @@ MODEL_MODULES = [
     "models.supply",
     "models.delivery",
     "models.identity",
+    "models.pricing",
+    "models.coupon",
+    "models.points",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -18,6 +18,7 @@ from qunshop.keys import (
     CHAT_GATE,
     CHAT_TEMPLATES,
     CLOCK,
+    COUPON_GATE,
     DISPATCH,
     FLASH_GATE,
     HTTP,
@@ -31,6 +32,7 @@ from qunshop.keys import (
 from qunshop.tasks import TaskTracker
 from qunshop.templates import chat_environment
 from services.chat_gate import ChatGate
+from services.coupon_gate import CouponGate
 from services.flashgate import FlashGate
 from services.roles import RoleMarks
 from wechat.api import PayClient
@@ -132,6 +134,7 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     tracker = TaskTracker()
     app[TASKS] = tracker
     app[ROLE_MARKS] = RoleMarks(app[REDIS], tracker)  # batches on the tracker: built with it
+    app[COUPON_GATE] = CouponGate(app[REDIS], tracker)  # the same
     yield
     await tracker.drain()
 

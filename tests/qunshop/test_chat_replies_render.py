@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.activity import ActivityKind
+from models.coupon import CouponKind, CouponStatus
 from models.order import OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, NotFound
@@ -139,8 +140,69 @@ BASE: dict[str, Any] = {
     "already": False,
 }
 
+coupon_amount = NS(
+    name="满20减5",
+    kind=CouponKind.AMOUNT,
+    threshold=2000,
+    amount_off=500,
+    percent_off=0,
+    max_off=0,
+    new_user_only=False,
+    stock_total=100,
+    stock_left=42,
+    per_user_limit=1,
+)
+coupon_percent = NS(
+    name="新人八五折",
+    kind=CouponKind.PERCENT,
+    threshold=0,
+    amount_off=0,
+    percent_off=15,
+    max_off=1000,
+    new_user_only=True,
+    stock_total=100,
+    stock_left=100,
+    per_user_limit=1,
+)
+held = NS(
+    template=coupon_amount,
+    coupon=NS(status=CouponStatus.AVAILABLE, valid_until=NOW + timedelta(days=7)),
+    usable=True,
+)
+used = NS(
+    template=coupon_percent,
+    coupon=NS(status=CouponStatus.USED, valid_until=NOW + timedelta(days=7)),
+    usable=False,
+)
+points_summary = NS(
+    balance=120,
+    expiring=20,
+    expiring_by=NOW + timedelta(days=30),
+    entries=[
+        NS(created_at=NOW, reason="checkin", delta=3),
+        NS(created_at=NOW, reason="checkout", delta=-100),
+    ],
+)
+
 # Per template: the cases it is rendered in (overrides of BASE), each with text it must show.
 CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "coupons/_what.j2": [
+        ({"template": coupon_amount}, "满20.00减5.00"),
+        ({"template": coupon_percent}, "打8.5折（最多减10.00） · 新人专享"),
+    ],
+    "coupons/card.j2": [({"template": coupon_amount}, "在群里发送「领券」查看")],
+    "coupons/claimable.j2": [
+        ({"templates": [coupon_amount]}, "1. 满20减5 · 满20.00减5.00 · 剩 42 张"),
+        ({"templates": []}, "现在没有可以领的券"),
+    ],
+    "coupons/claimed.j2": [
+        ({"template": coupon_amount, "coupon": held.coupon}, "🎉 领到了：满20减5（满20.00减5.00）")
+    ],
+    "coupons/mine.j2": [
+        ({"held": [held, used]}, "1. 满20减5 · 满20.00减5.00 · 可用，12-12 到期"),
+        ({"held": []}, "你还没有券"),
+    ],
+    "coupons/points.j2": [({"summary": points_summary}, "其中 20 积分将在 01-04 前过期")],
     "joined.j2": [
         ({}, "还差 2 人。\n请在 15 分钟内到小程序支付 ¥29.90"),
         ({"seats_left": 0, "minutes": 30}, "你是最后一位，人齐了，大家付款后就成团！"),

@@ -144,6 +144,8 @@ def _claim(side: Side) -> dict[str, str]:
 
 def _after_sale(side: Side) -> dict[str, str]:
     return {"after_sale_id": side.after_sale_id}
+def _template(side: Side) -> dict[str, str]:
+    return {"template_id": NO_APPLICATION}  # no such coupon template
 
 
 ENTRIES: dict[tuple[str, str], Entry] = {
@@ -469,6 +471,38 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         body=lambda w, _: {"category": "fresh", "no_reason_return": False},
         shopper=_s(403),
         leader=_s(403),
+    ),
+    # Coupons and points (issue 16): templates are the operators'; a coupon, points and an
+    # order's discounts are the caller's own (side A's order is nobody else's to price).
+    ("GET", "/api/v1/admin/coupon-templates"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/coupon-templates"): Entry(
+        body=lambda w, _: {
+            "name": "x",
+            "kind": "amount",
+            "amount_off": 1,
+            "stock_total": 1,
+            "valid_days": 1,
+        },
+        **ADMINS_ONLY,
+    ),
+    ("POST", "/api/v1/admin/coupon-templates/{template_id}/close"): Entry(
+        ids=_template, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/admin/coupon-templates/{template_id}/grants"): Entry(
+        body=lambda w, _: {"user_ids": [NO_APPLICATION]}, ids=_template, **ADMINS_ONLY
+    ),
+    ("GET", "/api/v1/coupon-templates"): Entry(**PUBLIC),
+    ("POST", "/api/v1/coupon-templates/{template_id}/claim"): Entry(
+        ids=_template, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/coupon-templates/{template_id}/exchange"): Entry(
+        ids=_template, shopper=_s(404), leader=_s(404)
+    ),
+    ("GET", "/api/v1/me/coupons"): Entry(**OWN),
+    ("GET", "/api/v1/me/points"): Entry(**OWN),
+    ("GET", "/api/v1/skus/{sku_id}/prices"): Entry(**PUBLIC),
+    ("PUT", "/api/v1/orders/{order_id}/discounts"): Entry(
+        body=lambda w, _: {"points": 0}, shopper=_s(404), leader=_s(404)
     ),
 }
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
-from tortoise.functions import Sum
 
 from models.activity import PointsEntry
 from models.chat import AccountLink, ChatIdentity, LinkVia
@@ -15,7 +14,7 @@ from models.growth import InviteBinding, VisitSource
 from models.order import Order
 from models.user import User
 from qunshop.errors import BadRequest, Conflict
-from services import accounts, chat_users, groupbuy
+from services import accounts, chat_users, groupbuy, points
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_community, make_user
 
@@ -29,12 +28,11 @@ async def orm(client: TestClient) -> None:
 
 
 async def balance(user_id: object, community_id: object) -> int:
-    rows = (
-        await PointsEntry.filter(user_id=user_id, community_id=community_id)
-        .annotate(total=Sum("delta"))
-        .values("total")
-    )
-    return int(rows[0]["total"] or 0) if rows else 0
+    """The person's points (shop-wide), kept by the database and equal to the ledger's sum."""
+    del community_id
+    kept = await points.balance(user_id)  # type: ignore[arg-type]
+    assert kept == await points.ledger_sum(user_id)  # type: ignore[arg-type]
+    return kept
 
 
 async def chat_user(name: str) -> tuple[ChatIdentity, User]:

@@ -1,0 +1,232 @@
+"""Points: earned (check-in, paid orders), spent at checkout or for coupons, and expiring.
+
+The ledger (``points_ledger``) is append-only and the truth; ``points_balances`` is kept from
+it by the database (migration 0032), whose CHECK refuses an entry that would take a balance
+below zero. So a spend is one ledger insert: two concurrent spends queue on the person's
+balance row and the second is refused if the first left too little.
+
+Rules, stated once:
+
+- 100 points are 1 yuan: one point takes one fen off (``FEN_PER_POINT``).
+- A paid order earns ``EARN_PER_YUAN`` points per whole yuan paid, times the member tier's
+  multiplier (``tier_multiplier_percent``, the tiers hook). They are taken back when the
+  order is refunded, as far as the balance still holds them.
+- At checkout at most ``MAX_SHARE_PERCENT`` % of the price after the coupon may be paid in
+  points, and the order still charges at least one fen.
+- Points expire ``EXPIRE_DAYS`` days after they were earned, oldest first: whatever a
+  person earned before the cut-off and has not since spent (every debit counts against the
+  oldest points) goes in one ``expired`` entry, written by the clock (``expire_due``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise import connections
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.transactions import in_transaction
+
+from models.activity import PointsEntry
+from models.points import PointsBalance
+from qunshop.errors import Conflict, ErrorCode
+
+if TYPE_CHECKING:
+    from models.order import Order
+
+logger = logging.getLogger(__name__)
+
+FEN_PER_POINT = 1
+EARN_PER_YUAN = 1
+MAX_SHARE_PERCENT = 50
+EXPIRE_DAYS = 365
+
+
+async def tier_multiplier_percent(user_id: uuid.UUID) -> int:
+    """TIERS HOOK (issue 16, item 3): the member tier's points multiplier, in percent.
+
+    100 until the lead wires it to services/tiers.py at merge.
+    """
+    del user_id
+    return 100
+
+
+@dataclass(frozen=True)
+class Summary:
+    balance: int
+    entries: list[PointsEntry]
+    expiring: int  # points that expire within 30 days unless spent
+    expiring_by: datetime | None
+
+
+async def balance(user_id: uuid.UUID) -> int:
+    row = await PointsBalance.get_or_none(user_id=user_id)
+    return row.balance if row is not None else 0
+
+
+async def ledger_sum(user_id: uuid.UUID) -> int:
+    """The balance as the ledger says it (tests compare the two)."""
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(
+        "SELECT coalesce(sum(delta), 0) AS total FROM points_ledger WHERE user_id = $1", [user_id]
+    )
+    return int(rows[0]["total"])
+
+
+async def add(
+    *,
+    user_id: uuid.UUID,
+    delta: int,
+    reason: str,
+    ref: str,
+    now: datetime,
+    community_id: uuid.UUID | None = None,
+) -> PointsEntry:
+    """One ledger entry. A debit past the balance is refused (points_insufficient); a ref
+    already written is IntegrityError for the caller (each ref counts once)."""
+    try:
+        async with in_transaction():
+            return await PointsEntry.create(
+                user_id=user_id,
+                community_id=community_id,
+                delta=delta,
+                reason=reason,
+                ref=ref,
+                created_at=now,
+            )
+    except (IntegrityError, OperationalError) as exc:
+        if "ck_points_balance" in str(exc):
+            raise Conflict(
+                ErrorCode.POINTS_INSUFFICIENT,
+                "not enough points",
+                balance=await balance(user_id),
+            ) from None
+        raise
+
+
+def earned_by(amount: int, multiplier_percent: int) -> int:
+    return (amount // 100) * EARN_PER_YUAN * multiplier_percent // 100
+
+
+async def earn_for_order(order: Order, *, now: datetime) -> int:
+    """Inside the payment's transaction: the paid order's points (once per order)."""
+    earned = earned_by(order.amount, await tier_multiplier_percent(order.user_id))
+    if earned <= 0:
+        return 0
+    await PointsEntry.create(
+        user_id=order.user_id,
+        community_id=order.community_id,
+        delta=earned,
+        reason="order",
+        ref=f"order:{order.id}:earn",
+        created_at=now,
+    )
+    return earned
+
+
+async def take_back_for_order(order: Order, *, now: datetime) -> int:
+    """A refunded order's points go back, as far as the balance still holds them."""
+    entry = await PointsEntry.get_or_none(ref=f"order:{order.id}:earn")
+    if entry is None or await PointsEntry.exists(ref=f"order:{order.id}:unearn"):
+        return 0
+    row = await PointsBalance.filter(user_id=order.user_id).select_for_update().first()
+    back = min(entry.delta, row.balance if row else 0)
+    if back <= 0:
+        return 0
+    await PointsEntry.create(
+        user_id=order.user_id,
+        delta=-back,
+        reason="order_refunded",
+        ref=f"order:{order.id}:unearn",
+        created_at=now,
+    )
+    return back
+
+
+def cap_for(price_after_coupon: int) -> int:
+    """The most points one order may use: a share of the price, leaving at least one fen."""
+    return max(0, min(price_after_coupon * MAX_SHARE_PERCENT // 100, price_after_coupon - 1))
+
+
+async def spend_for_order(order_id: uuid.UUID, user_id: uuid.UUID, points: int, *, now: datetime):
+    """Inside the checkout's transaction: the points leave the balance now."""
+    await add(
+        user_id=user_id,
+        delta=-points,
+        reason="checkout",
+        ref=f"order:{order_id}:spend:{uuid.uuid4().hex[:12]}",
+        now=now,
+    )
+
+
+async def return_for_order(order_id: uuid.UUID, user_id: uuid.UUID, points: int, *, now: datetime):
+    """Points an order held come back (the order lapsed, failed, or was re-priced)."""
+    await PointsEntry.create(
+        user_id=user_id,
+        delta=points,
+        reason="order_returned",
+        ref=f"order:{order_id}:return:{uuid.uuid4().hex[:12]}",
+        created_at=now,
+    )
+
+
+async def summary(user_id: uuid.UUID, *, now: datetime, limit: int = 5) -> Summary:
+    entries = await PointsEntry.filter(user_id=user_id).order_by("-created_at").limit(limit)
+    soon = now + timedelta(days=30)
+    expiring = await _due(user_id, cutoff=soon - timedelta(days=EXPIRE_DAYS))
+    return Summary(
+        balance=await balance(user_id),
+        entries=list(entries),
+        expiring=expiring,
+        expiring_by=soon if expiring else None,
+    )
+
+
+_DUE_SQL = """
+SELECT greatest(0,
+    coalesce(sum(delta) FILTER (WHERE delta > 0 AND created_at <= $2), 0)
+    + coalesce(sum(delta) FILTER (WHERE delta < 0), 0)
+)::int AS due
+FROM points_ledger WHERE user_id = $1
+"""
+
+
+async def _due(user_id: uuid.UUID, *, cutoff: datetime) -> int:
+    """Earned at or before ``cutoff`` and not consumed by any debit since (oldest first)."""
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(_DUE_SQL, [user_id, cutoff])
+    return int(rows[0]["due"])
+
+
+async def expire_due(*, now: datetime, limit: int = 500) -> int:
+    """The clock: write each person's expired points as one entry. Idempotent: once written,
+    the debit consumes those points and nothing is due again."""
+    cutoff = now - timedelta(days=EXPIRE_DAYS)
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(
+        "SELECT DISTINCT user_id FROM points_ledger WHERE delta > 0 AND created_at <= $1 "
+        "AND user_id IN (SELECT user_id FROM points_balances WHERE balance > 0) LIMIT $2",
+        [cutoff, limit],
+    )
+    expired = 0
+    for row in rows:
+        user_id = row["user_id"]
+        async with in_transaction():
+            await PointsBalance.filter(user_id=user_id).select_for_update().first()
+            due = await _due(user_id, cutoff=cutoff)
+            if due <= 0:
+                continue
+            await PointsEntry.create(
+                user_id=user_id,
+                delta=-due,
+                reason="expired",
+                ref=f"expire:{user_id.hex[:20]}:{now:%Y%m%d%H%M%S}",
+                created_at=now,
+            )
+        expired += due
+    if expired:
+        logger.info("points: %s expired", expired)
+    return expired

@@ -1,0 +1,81 @@
+"""The operator console's coupons (/admin/coupons): the templates with their stock left, a
+form for a new one (满减 or percent off, its stock, limit and days), and closing one.
+
+The same verbs as the admin API (services/coupons.py), audited there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from models.coupon import CouponKind
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK, REDIS
+from services import coupon_gate, coupons
+from services.coupons import TemplateDraft
+from web.admin import _back, _fen, _int, _note
+from web.auth import Admin
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+MAX_NAME = 64
+
+
+@page("GET", "/admin/coupons", auth=Admin, template="admin/coupons.html")
+async def templates(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    return {"templates": await coupons.list_templates(), "note": _note(query)}
+
+
+def _draft(form: dict[str, str]) -> TemplateDraft:
+    name = form.get("name", "").strip()[:MAX_NAME]
+    if not name:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "name: give the coupon a name")
+    try:
+        kind = CouponKind(form.get("kind", ""))
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: amount or percent") from None
+    percent = kind is CouponKind.PERCENT
+    return TemplateDraft(
+        name=name,
+        kind=kind,
+        threshold=_fen(form.get("threshold", "0") or "0", "threshold"),
+        amount_off=0 if percent else _fen(form.get("amount_off", ""), "amount_off"),
+        percent_off=_int(form.get("percent_off", ""), "percent_off", low=1, high=99)
+        if percent
+        else 0,
+        max_off=_fen(form.get("max_off", ""), "max_off") if percent else 0,
+        new_user_only=form.get("new_user_only") == "on",
+        stock_total=_int(form.get("stock_total", ""), "stock_total", low=1),
+        per_user_limit=_int(form.get("per_user_limit", "1"), "per_user_limit", low=1, high=100),
+        valid_days=_int(form.get("valid_days", ""), "valid_days", low=1, high=3650),
+    )
+
+
+@page("POST", "/admin/coupons", auth=Admin)
+async def create(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    template = await coupons.create_template(
+        principal=principal, draft=_draft(form), now=config[CLOCK].now()
+    )
+    await coupon_gate.prime(
+        config[REDIS], template.id, left=template.stock_left, limit=template.per_user_limit
+    )
+    return _back("/admin/coupons", f"已创建：{template.name}")
+
+
+@page("POST", "/admin/coupons/close", auth=Admin)
+async def close(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    template = await coupons.close_template(
+        principal=principal, template_id=form.get("template_id", ""), now=config[CLOCK].now()
+    )
+    await coupon_gate.forget(config[REDIS], template.id)
+    return _back("/admin/coupons", f"已停发：{template.name}")
