@@ -73,6 +73,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "sku_id",
             "user_id",
             "application_id",
+            "offer_id",
         ),
         _ID,
     ),
@@ -83,6 +84,11 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "a team's code or id",
     },
     "code": {"type": "string", "pattern": SHARE_CODE},
+    "bargain_ref": {
+        "type": "string",
+        "pattern": r"^[0-9A-Za-z-]{1,36}$",
+        "description": "a bargain's code or id",
+    },
 }
 
 

@@ -8,6 +8,7 @@ from miniapp_api import (
     accounts,
     activities,
     admin,
+    bargains,
     catalog,
     communities,
     dev,
@@ -39,3 +40,4 @@ def setup_routes(app: web.Application) -> None:
     admin.setup(app)
     accounts.setup(app)
     leaders.setup(app)
+    bargains.setup(app)

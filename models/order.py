@@ -25,6 +25,7 @@ class OrderKind(StrEnum):
     GROUP = "group"
     DIRECT = "direct"
     FLASH = "flash"
+    BARGAIN = "bargain"
 
 
 class Order(Model):

@@ -28,6 +28,8 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.bargain",
+    "models.tier",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from services import (
     activities,
     attribution,
+    bargains,
     checkout,
     earnings,
     flashsale,
@@ -92,6 +93,7 @@ class Jobs:
         await checkout.release_expired_direct(now=now)
         await flashsale.release_expired(now=now)
         await flashsale.close_ended(now=now)
+        await bargains.expire_due(now=now)
         await groupbuy.settle_due_teams(now=now)
         await reminders.send_team_reminders(
             now=now, message=self.team_reminder, subscribe=self.team_subscribe
