@@ -154,7 +154,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", _id()),
                 ("name", fields.CharField(unique=True, max_length=32)),
-                ("threshold", fields.IntField(unique=True)),
+                ("threshold", fields.IntField()),
                 ("discount_bps", fields.IntField(default=0)),
                 ("points_multiplier_pct", fields.IntField(default=100)),
                 ("coupon_template_ids", _json()),

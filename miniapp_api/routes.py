@@ -21,6 +21,7 @@ from miniapp_api import (
     profile,
     session,
     subscriptions,
+    tiers,
 )
 
 
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup(app)
     leaders.setup(app)
     bargains.setup(app)
+    tiers.setup(app)

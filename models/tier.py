@@ -15,7 +15,7 @@ from tortoise.models import Model
 class TierLevel(Model):
     id = fields.UUIDField(primary_key=True)
     name = fields.CharField(max_length=32, unique=True)
-    threshold = fields.IntField(unique=True)  # growth in fen from which the level holds
+    threshold = fields.IntField()  # growth in fen from which the level holds
     discount_bps = fields.IntField(default=0)  # off group prices, in 1/10000
     points_multiplier_pct = fields.IntField(default=100)  # 150: points x1.5
     coupon_template_ids = fields.JSONField(default=list)  # the monthly coupon pack

@@ -14,7 +14,7 @@ from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
-from services import earnings, groupbuy, orders, refunds
+from services import earnings, groupbuy, orders, refunds, tiers
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -158,6 +158,7 @@ async def _apply(
             else:
                 await orders_paid_at(order, transaction_id, now)
                 await earnings.on_paid(order, now=now)
+                await tiers.queue(order.user_id, cause=f"payment:{payment.id}", now=now)
     except IntegrityError:
         # A concurrent delivery of the same transaction committed first.
         return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)
