@@ -74,6 +74,8 @@ class World:
     admin: User
     settings: Settings
     session_keys: dict[uuid.UUID, str] = field(default_factory=dict)  # WeChat's, per user
+    bargain_offer_id: str = ""  # an offer on side a's SKU
+    bargain_code: str = ""  # side b's shopper's bargain on it
 
     def headers(self, user: User | None) -> dict[str, str]:
         return {} if user is None else auth(user, self.settings)
@@ -170,4 +172,25 @@ async def build_world(client: TestClient, settings: Settings, wechat: FakeWeChat
         client, settings, wechat, "b", price=14_142, group_price=17_320, paid_price=22_360
     )
     admin = await make_user(Role.ADMIN, nickname="admin")
-    return World(a=a, b=b, admin=admin, settings=settings)
+    offer = await _ok(
+        await client.post(
+            "/api/v1/admin/bargain-offers",
+            json={"sku_id": a.sku_id, "floor_price": 1_001, "helpers_needed": 3, "hours": 48},
+            headers=auth(admin, settings),
+        ),
+        201,
+    )
+    bargain = await _ok(
+        await client.post(
+            f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(b.shopper, settings)
+        ),
+        201,
+    )
+    return World(
+        a=a,
+        b=b,
+        admin=admin,
+        settings=settings,
+        bargain_offer_id=offer["id"],
+        bargain_code=bargain["code"],
+    )
