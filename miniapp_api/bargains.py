@@ -149,8 +149,8 @@ async def open_offer(*, principal: Principal, body: OfferIn, now: datetime) -> O
     auth=admin,
     errors=(404,),
 )
-async def close_offer(*, offer_id: str) -> OfferOut:
-    return OfferOut.of(await bargains.close_offer(offer_id=offer_id))
+async def close_offer(*, principal: Principal, offer_id: str, now: datetime) -> OfferOut:
+    return OfferOut.of(await bargains.close_offer(principal=principal, offer_id=offer_id, now=now))
 
 
 @endpoint(summary="SKUs open for bargaining", tags=TAGS, response=OfferList)

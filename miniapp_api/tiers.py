@@ -112,9 +112,9 @@ async def get_ladder() -> LadderOut:
     body=LadderIn,
     response=LadderOut,
     auth=admin,
-    errors=(422,),
+    errors=(403, 422),
 )
-async def set_ladder(*, body: LadderIn) -> LadderOut:
+async def set_ladder(*, principal: Principal, body: LadderIn, now: datetime) -> LadderOut:
     ladder = tiers.Ladder(
         window_days=body.window_days,
         lower_mid_month=body.lower_mid_month,
@@ -129,7 +129,7 @@ async def set_ladder(*, body: LadderIn) -> LadderOut:
             for level in body.levels
         ),
     )
-    return LadderOut.of(*await tiers.set_ladder(ladder))
+    return LadderOut.of(*await tiers.set_ladder(ladder, actor=principal, now=now))
 
 
 @endpoint(summary="The caller's member tier and its perks", tags=TAGS, response=TierOut, auth=True)

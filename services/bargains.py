@@ -18,6 +18,7 @@ each cut and the floor reached through the outbox (``NEWS``, sent by ``tell_star
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from models.order import Order, OrderKind, OrderStatus
 from models.user import User
 from qunshop.chat import Platform
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import notify, orders, outbox
+from services import audit, notify, orders, outbox
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -161,17 +162,27 @@ async def open_offer(*, principal: Principal, spec: OfferSpec, now: datetime) ->
         raise _invalid("helpers_needed", f"a bargain needs 1..{MAX_HELPERS} helpers")
     if not 1 <= spec.hours <= MAX_HOURS:
         raise _invalid("hours", f"a bargain runs 1..{MAX_HOURS} hours")
+    audit.ensure_admin(principal)
     sku = await _sku(spec.sku_id)
     _check_room(sku.price, spec.floor_price, spec.helpers_needed)
-    offer = await BargainOffer.create(
-        sku=sku,
-        floor_price=spec.floor_price,
-        helpers_needed=spec.helpers_needed,
-        hours=spec.hours,
-        new_users_only=spec.new_users_only,
-        created_by_id=principal.user_id,
-        created_at=now,
-    )
+    async with in_transaction():
+        offer = await BargainOffer.create(
+            sku=sku,
+            floor_price=spec.floor_price,
+            helpers_needed=spec.helpers_needed,
+            hours=spec.hours,
+            new_users_only=spec.new_users_only,
+            created_by_id=principal.user_id,
+            created_at=now,
+        )
+        await audit.record(
+            actor=principal,
+            action="bargain_offer.open",
+            target=f"bargain_offer:{offer.id}",
+            before={},
+            after={**dataclasses.asdict(spec), "sku_id": str(sku.id)},
+            now=now,
+        )
     logger.info("bargain offer %s opened on SKU %s", offer.id, sku.id)
     return offer
 
@@ -184,12 +195,33 @@ async def get_offer(offer_id: str) -> BargainOffer:
     return offer
 
 
-async def close_offer(*, offer_id: str) -> BargainOffer:
+async def close_offer(*, principal: Principal, offer_id: str, now: datetime) -> BargainOffer:
     """No new bargains start on it; those running go on to their deadlines."""
+    audit.ensure_admin(principal)
     offer = await get_offer(offer_id)
-    await BargainOffer.filter(id=offer.id).update(active=False)
+    async with in_transaction():
+        if await BargainOffer.filter(id=offer.id, active=True).update(active=False):
+            await audit.record(
+                actor=principal,
+                action="bargain_offer.close",
+                target=f"bargain_offer:{offer.id}",
+                before={"active": True},
+                after={"active": False},
+                now=now,
+            )
     offer.active = False
     return offer
+
+
+async def all_offers(*, limit: int = 100) -> list[BargainOffer]:
+    """Every offer, newest first (the console)."""
+    found = (
+        await BargainOffer.all()
+        .prefetch_related("sku__product")
+        .order_by("-created_at", "id")
+        .limit(limit)
+    )
+    return list(found)
 
 
 async def list_offers(*, community: Community | None = None) -> list[BargainOffer]:

@@ -21,7 +21,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -33,7 +33,10 @@ from models.order import Order
 from models.payment import Refund, RefundStatus
 from models.tier import MemberTier, TierLevel, TierRules
 from qunshop.errors import ErrorCode, Invalid
-from services import outbox
+from services import audit, outbox
+
+if TYPE_CHECKING:
+    from services.auth import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -148,13 +151,34 @@ async def levels() -> list[TierLevel]:
     return list(await TierLevel.all().order_by("threshold"))
 
 
-async def set_ladder(ladder: Ladder) -> tuple[TierRules, list[TierLevel]]:
+def _plain(the_rules: TierRules, ladder: list[TierLevel]) -> dict[str, Any]:
+    return {
+        "window_days": the_rules.window_days,
+        "lower_mid_month": the_rules.lower_mid_month,
+        "levels": [
+            {
+                "name": lv.name,
+                "threshold": lv.threshold,
+                "discount_bps": lv.discount_bps,
+                "points_multiplier_pct": lv.points_multiplier_pct,
+                "coupon_template_ids": [str(i) for i in lv.coupon_template_ids or ()],
+            }
+            for lv in ladder
+        ],
+    }
+
+
+async def set_ladder(
+    ladder: Ladder, *, actor: Principal, now: datetime
+) -> tuple[TierRules, list[TierLevel]]:
     """Replace the ladder (under the rules row's lock, so two admins' ladders never mix):
     levels kept by name (their members keep them), new ones made, the
     missing removed (their members are recalculated on their next payment, refund or read)."""
+    audit.ensure_admin(actor)
     _check(ladder)
     async with in_transaction():
         await TierRules.filter(id=RULES_ID).select_for_update().first()
+        before = _plain(await rules(), await levels())
         found = await TierRules.filter(id=RULES_ID).update(
             window_days=ladder.window_days, lower_mid_month=ladder.lower_mid_month
         )
@@ -173,6 +197,16 @@ async def set_ladder(ladder: Ladder) -> tuple[TierRules, list[TierLevel]]:
             }
             if not await TierLevel.filter(name=name).update(**values):
                 await TierLevel.create(name=name, **values)
+        after = _plain(await rules(), await levels())
+        if after != before:
+            await audit.record(
+                actor=actor,
+                action="tiers.ladder",
+                target="tiers",
+                before=before,
+                after=after,
+                now=now,
+            )
     logger.info("tier ladder set: %s", ", ".join(f"{n}>={s.threshold}" for n, s in wanted.items()))
     return await rules(), await levels()
 

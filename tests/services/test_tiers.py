@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,16 +11,18 @@ from aiohttp.test_utils import TestClient
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
 from models.tier import MemberTier
-from models.user import User
+from models.user import Role, User
 from qunshop.background import outbox_handlers
 from qunshop.config import Settings
 from qunshop.errors import Invalid
 from services import outbox, refunds, tiers
+from services.auth import Principal
 from tests.support.factories import auth, make_sku, make_user
 
 pytestmark = pytest.mark.usefixtures("client")
 
 TZ = "Asia/Shanghai"
+BOSS = Principal(user_id=uuid.UUID(int=0), role=Role.ADMIN)
 MID_DEC = datetime(2026, 12, 15, 4, 0, tzinfo=UTC)
 LADDER = tiers.Ladder(
     levels=(
@@ -67,7 +70,7 @@ async def refund(order: Order, amount: int, status: RefundStatus = RefundStatus.
 
 
 async def test_growth_is_paid_gmv_minus_refunds_within_the_window() -> None:
-    await tiers.set_ladder(LADDER)
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
     user = await make_user()
     await paid(user, 8000, MID_DEC - timedelta(days=400))  # outside the 365 days
     big = await paid(user, 30000, MID_DEC - timedelta(days=10))
@@ -83,7 +86,7 @@ async def test_growth_is_paid_gmv_minus_refunds_within_the_window() -> None:
 
 
 async def test_a_rise_counts_at_once_and_a_fall_waits_for_the_next_month() -> None:
-    await tiers.set_ladder(LADDER)
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
     user = await make_user()
     order = await paid(user, 60000, MID_DEC - timedelta(days=1))
     assert (await tiers.recalculate(user.id, now=MID_DEC, tz=TZ)).level.name == "金卡"
@@ -104,7 +107,9 @@ async def test_a_rise_counts_at_once_and_a_fall_waits_for_the_next_month() -> No
 
 
 async def test_the_admin_may_let_tiers_fall_mid_month() -> None:
-    await tiers.set_ladder(tiers.Ladder(lower_mid_month=True, levels=LADDER.levels))
+    await tiers.set_ladder(
+        tiers.Ladder(lower_mid_month=True, levels=LADDER.levels), actor=BOSS, now=MID_DEC
+    )
     user = await make_user()
     order = await paid(user, 20000, MID_DEC - timedelta(days=1))
     assert (await tiers.recalculate(user.id, now=MID_DEC, tz=TZ)).level.name == "银卡"
@@ -115,16 +120,20 @@ async def test_the_admin_may_let_tiers_fall_mid_month() -> None:
 async def test_the_ladder_is_checked_and_kept_by_name() -> None:
     with pytest.raises(Invalid) as dup:
         await tiers.set_ladder(
-            tiers.Ladder(levels=(tiers.LevelSpec("A", 100), tiers.LevelSpec("B", 100)))
+            tiers.Ladder(levels=(tiers.LevelSpec("A", 100), tiers.LevelSpec("B", 100))),
+            actor=BOSS,
+            now=MID_DEC,
         )
     assert dup.value.code == "tier_ladder_invalid"
-    _, levels = await tiers.set_ladder(LADDER)
+    _, levels = await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
     silver = levels[0].id
     user = await make_user()
     await paid(user, 12000, MID_DEC)
     await tiers.recalculate(user.id, now=MID_DEC, tz=TZ)
     _, levels = await tiers.set_ladder(
-        tiers.Ladder(levels=(tiers.LevelSpec("银卡", 11000, discount_bps=300),))
+        tiers.Ladder(levels=(tiers.LevelSpec("银卡", 11000, discount_bps=300),)),
+        actor=BOSS,
+        now=MID_DEC,
     )
     assert [(lv.name, lv.threshold, lv.id) for lv in levels] == [("银卡", 11000, silver)]
     assert (await MemberTier.get(user_id=user.id)).level_id == silver  # kept its level
@@ -134,7 +143,7 @@ async def test_the_ladder_is_checked_and_kept_by_name() -> None:
 async def test_payments_and_refunds_recalculate_through_the_outbox(
     client: TestClient, settings: Settings, wechat
 ) -> None:
-    await tiers.set_ladder(LADDER)
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
     user = await make_user()
     sku = await make_sku(price=12000)
     made = await client.post(
