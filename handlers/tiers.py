@@ -12,5 +12,5 @@ router = Router("tiers")
 @router.route(Command("会员", "tier", "等级"))
 async def my_tier(ctx: Context, args: str = "") -> Reply:
     assert ctx.principal is not None
-    found = await tiers.standing(ctx.principal.user_id, now=ctx.now, tz=ctx.settings.timezone)
+    found = await tiers.standing(ctx.principal.user_id, now=ctx.now)
     return Text(ctx.render("tier.j2", tier=found, perks=found.perks))

@@ -169,6 +169,7 @@ class Migration(migrations.Migration):
                 ("id", fields.IntField(primary_key=True, unique=True, db_index=True)),
                 ("window_days", fields.IntField(default=365)),
                 ("lower_mid_month", fields.BooleanField(default=False)),
+                ("timezone", fields.CharField(default="Asia/Shanghai", max_length=64)),
                 ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={"table": "tier_rules", "app": "models", "pk_attr": "id"},

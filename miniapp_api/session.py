@@ -82,7 +82,7 @@ async def create_session(*, request: web.Request, body: LoginIn, config: Resourc
 async def me(*, principal: Principal, config: Resources) -> MeOut:
     user = await communities.current_user(principal)
     linked = await accounts.identities_of(user.id)
-    tier = await tiers.standing(user.id, now=config[CLOCK].now(), tz=config[SETTINGS].timezone)
+    tier = await tiers.standing(user.id, now=config[CLOCK].now())
     return MeOut(
         **UserOut.of(user).model_dump(),
         tier=TierOut.of(tier),

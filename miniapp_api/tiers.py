@@ -17,7 +17,6 @@ from services.auth import Principal
 
 if TYPE_CHECKING:
     from models.tier import TierLevel, TierRules
-    from qunshop.config import Settings
 
 TAGS = ("tiers",)
 
@@ -40,6 +39,9 @@ class LadderIn(BaseModel):
     window_days: integer(1, 730, description="growth counts payments of this many days") = 365
     lower_mid_month: Flag = Field(
         default=False, description="false: a member's tier never falls before the month is over"
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", min_length=1, max_length=64, description="where months turn"
     )
     levels: list[LevelIn] = Field(max_length=20)
 
@@ -65,6 +67,7 @@ class LevelOut(BaseModel):
 class LadderOut(BaseModel):
     window_days: int
     lower_mid_month: bool
+    timezone: str
     levels: list[LevelOut] = Field(description="lowest threshold first")
 
     @classmethod
@@ -72,6 +75,7 @@ class LadderOut(BaseModel):
         return cls(
             window_days=rules.window_days,
             lower_mid_month=rules.lower_mid_month,
+            timezone=rules.timezone,
             levels=[LevelOut.of(level) for level in levels],
         )
 
@@ -118,6 +122,7 @@ async def set_ladder(*, principal: Principal, body: LadderIn, now: datetime) -> 
     ladder = tiers.Ladder(
         window_days=body.window_days,
         lower_mid_month=body.lower_mid_month,
+        timezone=body.timezone,
         levels=tuple(
             tiers.LevelSpec(
                 name=level.name,
@@ -133,8 +138,8 @@ async def set_ladder(*, principal: Principal, body: LadderIn, now: datetime) -> 
 
 
 @endpoint(summary="The caller's member tier and its perks", tags=TAGS, response=TierOut, auth=True)
-async def my_tier(*, principal: Principal, settings: Settings, now: datetime) -> TierOut:
-    found = await tiers.standing(principal.user_id, now=now, tz=settings.timezone)
+async def my_tier(*, principal: Principal, now: datetime) -> TierOut:
+    found = await tiers.standing(principal.user_id, now=now)
     return TierOut.of(found)
 
 

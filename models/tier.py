@@ -38,6 +38,7 @@ class TierRules(Model):
     id = fields.IntField(primary_key=True)
     window_days = fields.IntField(default=365)
     lower_mid_month = fields.BooleanField(default=False)
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")  # where months turn
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -20,7 +20,7 @@ from scheduler.bargain_words import BargainWords
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
-from services import accounts, bargains, news, notify, outbox, refunds, share_cards, tiers
+from services import accounts, bargains, news, notify, outbox, refunds, share_cards
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +56,6 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             bargains.tell_starter,
             render=BargainWords(settings=settings, templates=app[CHAT_TEMPLATES]).news,
             now=app[CLOCK].now,
-        ),
-        tiers.RECALCULATE: functools.partial(
-            tiers.recalculate_queued, now=app[CLOCK].now, tz=settings.timezone
         ),
         budget.REDISPATCH: budget.redispatcher(app),
     }

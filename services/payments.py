@@ -158,7 +158,7 @@ async def _apply(
             else:
                 await orders_paid_at(order, transaction_id, now)
                 await earnings.on_paid(order, now=now)
-                await tiers.queue(order.user_id, cause=f"payment:{payment.id}", now=now)
+                await tiers.on_money_moved(order.user_id, now=now)
     except IntegrityError:
         # A concurrent delivery of the same transaction committed first.
         return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)

@@ -35,7 +35,7 @@ async def owe(*, order: Order, payment: Payment, amount: int, reason: str, now: 
         reason=reason,
     )
     await earnings.on_refund(order, refund=refund, now=now)
-    await tiers.queue(order.user_id, cause=f"refund:{refund.id}", now=now)
+    await tiers.on_money_moved(order.user_id, now=now)
     await outbox.enqueue(
         SUBMIT, {"refund_id": str(refund.id)}, dedupe_key=f"refund:{refund.id}", now=now
     )

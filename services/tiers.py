@@ -7,9 +7,11 @@ defines, and the perks they give.
 - The earned level is the highest whose threshold the growth reaches. A rise counts at once;
   a fall counts only from the next month (a level once set holds for the rest of the month
   it was set in, in the shop's time zone), unless the rules say ``lower_mid_month``.
-- Recalculated after every honoured payment and every refund owed (``queue``, an outbox row
-  written in the payment's or the refund's transaction, so a rolled-back payment changes
-  nothing), and on the first read of a new month (``standing``).
+- Recalculated in the transaction of every honoured payment and every refund owed
+  (``on_money_moved``: a rolled-back payment changes nothing, and a failing recalculation
+  never holds a payment up), and on the first read of a new month (``standing``).
+- Months are read in the ladder's time zone (``TierRules.timezone``, Asia/Shanghai unless an
+  admin sets another).
 
 Other services take a member's perks from ``perks_for``: the tier discount on group prices,
 the points multiplier, the monthly coupon pack (coupon template ids).
@@ -33,15 +35,15 @@ from models.order import Order
 from models.payment import Refund, RefundStatus
 from models.tier import MemberTier, TierLevel, TierRules
 from qunshop.errors import ErrorCode, Invalid
-from services import audit, outbox
+from services import audit
 
 if TYPE_CHECKING:
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
 
-RECALCULATE = "tiers.recalculate"
 RULES_ID = 1
+DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_WINDOW_DAYS = 365
 MAX_LEVELS = 20
 MAX_COUPONS = 10
@@ -73,6 +75,7 @@ class LevelSpec:
 class Ladder:
     window_days: int = DEFAULT_WINDOW_DAYS
     lower_mid_month: bool = False
+    timezone: str = DEFAULT_TZ
     levels: tuple[LevelSpec, ...] = field(default_factory=tuple)
 
 
@@ -121,6 +124,10 @@ def _invalid(loc: list[Any], msg: str) -> Invalid:
 def _check(ladder: Ladder) -> None:
     if not WINDOW_DAYS[0] <= ladder.window_days <= WINDOW_DAYS[1]:
         raise _invalid(["window_days"], "the window is 1..730 days")
+    try:
+        ZoneInfo(ladder.timezone)
+    except (ValueError, KeyError, OSError):
+        raise _invalid(["timezone"], "an IANA time zone, like Asia/Shanghai") from None
     if len(ladder.levels) > MAX_LEVELS:
         raise _invalid(["levels"], f"at most {MAX_LEVELS} levels")
     names, thresholds = set(), set()
@@ -144,7 +151,9 @@ def _check(ladder: Ladder) -> None:
 
 async def rules() -> TierRules:
     found = await TierRules.get_or_none(id=RULES_ID)
-    return found or TierRules(id=RULES_ID, window_days=DEFAULT_WINDOW_DAYS, lower_mid_month=False)
+    return found or TierRules(
+        id=RULES_ID, window_days=DEFAULT_WINDOW_DAYS, lower_mid_month=False, timezone=DEFAULT_TZ
+    )
 
 
 async def levels() -> list[TierLevel]:
@@ -155,6 +164,7 @@ def _plain(the_rules: TierRules, ladder: list[TierLevel]) -> dict[str, Any]:
     return {
         "window_days": the_rules.window_days,
         "lower_mid_month": the_rules.lower_mid_month,
+        "timezone": the_rules.timezone,
         "levels": [
             {
                 "name": lv.name,
@@ -179,13 +189,13 @@ async def set_ladder(
     async with in_transaction():
         await TierRules.filter(id=RULES_ID).select_for_update().first()
         before = _plain(await rules(), await levels())
-        found = await TierRules.filter(id=RULES_ID).update(
-            window_days=ladder.window_days, lower_mid_month=ladder.lower_mid_month
-        )
-        if not found:
-            await TierRules.create(
-                id=RULES_ID, window_days=ladder.window_days, lower_mid_month=ladder.lower_mid_month
-            )
+        values = {
+            "window_days": ladder.window_days,
+            "lower_mid_month": ladder.lower_mid_month,
+            "timezone": ladder.timezone,
+        }
+        if not await TierRules.filter(id=RULES_ID).update(**values):
+            await TierRules.create(id=RULES_ID, **values)
         wanted = {level.name.strip(): level for level in ladder.levels}
         await TierLevel.exclude(name__in=list(wanted)).delete()
         for name, spec in wanted.items():
@@ -251,12 +261,12 @@ async def _locked_row(user_id: uuid.UUID, now: datetime, month: str) -> tuple[Me
         return await MemberTier.filter(user_id=user_id).select_for_update().get(), False
 
 
-async def recalculate(user_id: uuid.UUID | str, *, now: datetime, tz: str) -> Standing:
+async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
     """The member's growth now, and their level by the rules (a fall waits for next month)."""
     key = uuid.UUID(str(user_id))
-    month = month_of(now, tz)
     async with in_transaction():
         the_rules = await rules()
+        month = month_of(now, the_rules.timezone)
         ladder = await levels()
         row, new = await _locked_row(key, now, month)
         growth = await growth_of(key, since=now - timedelta(days=the_rules.window_days))
@@ -296,13 +306,13 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime, tz: str) -> St
     )
 
 
-async def standing(user_id: uuid.UUID | str, *, now: datetime, tz: str) -> Standing:
+async def standing(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
     """The member's level as held now; recalculated first on the first read of a month (when
     a fall may count) or if never calculated."""
-    row = await MemberTier.get_or_none(user_id=user_id).select_related("level")
-    if row is None or row.held_month != month_of(now, tz):
-        return await recalculate(user_id, now=now, tz=tz)
+    row = await MemberTier.get_or_none(user_id=user_id)
     the_rules = await rules()
+    if row is None or row.held_month != month_of(now, the_rules.timezone):
+        return await recalculate(user_id, now=now)
     ladder = await levels()
     level = next((lv for lv in ladder if lv.id == row.level_id), None)
     higher = [lv for lv in ladder if lv.threshold > _rank(level)]
@@ -314,23 +324,20 @@ async def standing(user_id: uuid.UUID | str, *, now: datetime, tz: str) -> Stand
     )
 
 
-async def perks_for(user_id: uuid.UUID | str, *, now: datetime, tz: str) -> Perks:
+async def perks_for(user_id: uuid.UUID | str, *, now: datetime) -> Perks:
     """What the member's tier gives: for pricing (discount on group prices), points (the
     multiplier) and coupons (the monthly pack)."""
-    return (await standing(user_id, now=now, tz=tz)).perks
+    return (await standing(user_id, now=now)).perks
 
 
 # Hooks ---------------------------------------------------------------------------------------
 
 
-async def queue(user_id: uuid.UUID, *, cause: str, now: datetime) -> None:
-    """In the causing transaction (a payment honoured, a refund owed): recalculate after the
-    commit, once per cause."""
-    await outbox.enqueue(
-        RECALCULATE, {"user_id": str(user_id)}, dedupe_key=f"tiers:{cause}", now=now
-    )
-
-
-async def recalculate_queued(payload: dict[str, Any], *, now: Any, tz: str) -> None:
-    """Outbox handler of ``RECALCULATE``."""
-    await recalculate(str(payload["user_id"]), now=now(), tz=tz)
+async def on_money_moved(user_id: uuid.UUID, *, now: datetime) -> None:
+    """In the causing transaction (a payment honoured, a refund owed): the member's tier
+    recalculated with it. In a savepoint: a failure here is logged and rolled back alone,
+    never the payment (the next payment, refund or month puts it right)."""
+    try:
+        await recalculate(user_id, now=now)
+    except Exception:
+        logger.exception("member %s: tier recalculation failed; the payment stands", user_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qunshop.errors import BadRequest, ErrorCode
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.keys import CLOCK
 from services import bargains, tiers
 from web.admin import _back, _fen, _int, _note
 from web.auth import Admin
@@ -57,15 +57,12 @@ async def close_bargain_offer(
 
 
 @page("GET", "/admin/tiers", auth=Admin, template="admin/tiers.html")
-async def tier_ladder(
-    *, principal: Principal, query: MultiDictProxy[str], config: Resources
-) -> dict[str, Any]:
+async def tier_ladder(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     levels = await tiers.levels()
     return {
         "rules": await tiers.rules(),
         "levels": levels,
         "rows": len(levels) + EXTRA_ROWS,
-        "timezone": config[SETTINGS].timezone,
         "note": _note(query),
     }
 
@@ -97,6 +94,7 @@ async def set_tier_ladder(
     ladder = tiers.Ladder(
         window_days=_int(form.get("window_days", ""), "window_days", low=1, high=730),
         lower_mid_month=form.get("lower_mid_month") == CHECKED,
+        timezone=form.get("timezone", "").strip() or tiers.DEFAULT_TZ,
         levels=levels,
     )
     await tiers.set_ladder(ladder, actor=principal, now=config[CLOCK].now())

@@ -20,7 +20,7 @@ async def test_chat_tier(client: TestClient, settings: Settings, say: Say) -> No
     assert "你还不是会员" in reply.content and "再消费 ¥100.00 升级为「银卡」" in reply.content
     li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
     await _spent(li.user_id, 12000)
-    await tiers.recalculate(li.user_id, now=datetime.now(tz=UTC), tz=settings.timezone)
+    await tiers.recalculate(li.user_id, now=datetime.now(tz=UTC))
     reply = await say("tier", sender="li")
     assert "你是「银卡」" in reply.content and "成长值 120.00" in reply.content
     assert "9.8 折" in reply.content and "积分 1.2 倍" in reply.content

@@ -72,7 +72,7 @@ async def test_me_shows_the_tier(client: TestClient, settings: Settings) -> None
     await _spent(user.id, 60000)
     # The payment's recalculation runs after its commit (tests/services/test_tiers.py); here
     # a fresh month would recalculate too, so ask the service as the outbox would.
-    await tiers.recalculate(user.id, now=datetime.now(tz=UTC), tz=settings.timezone)
+    await tiers.recalculate(user.id, now=datetime.now(tz=UTC))
     me = await (await client.get("/api/v1/me", headers=auth(user, settings))).json()
     tier = me["tier"]
     assert (tier["name"], tier["growth"], tier["next_name"], tier["to_next"]) == (

@@ -95,8 +95,8 @@ def _known_ids(world: World) -> dict[str, str]:
         "user_id": str(a.shopper.id),
         "role": "leader",
         "application_id": "00000000-0000-4000-8000-000000000000",
-        "offer_id": world.bargain_offer_id,
-        "bargain_ref": world.bargain_code,
+        "offer_id": a.bargain_offer_id,
+        "bargain_ref": a.bargain_code,
     }
 
 

@@ -47,6 +47,8 @@ class Side:
     sale_id: str
     share_code: str
     private_amounts: tuple[int, ...]  # the orders' amounts: no public price equals one
+    bargain_offer_id: str = ""  # an offer on this side's SKU (build_world opens it)
+    bargain_code: str = ""  # this side's shopper's bargain on it
 
     @property
     def community_id(self) -> str:
@@ -74,8 +76,6 @@ class World:
     admin: User
     settings: Settings
     session_keys: dict[uuid.UUID, str] = field(default_factory=dict)  # WeChat's, per user
-    bargain_offer_id: str = ""  # an offer on side a's SKU
-    bargain_code: str = ""  # side b's shopper's bargain on it
 
     def headers(self, user: User | None) -> dict[str, str]:
         return {} if user is None else auth(user, self.settings)
@@ -182,15 +182,9 @@ async def build_world(client: TestClient, settings: Settings, wechat: FakeWeChat
     )
     bargain = await _ok(
         await client.post(
-            f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(b.shopper, settings)
+            f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(a.shopper, settings)
         ),
         201,
     )
-    return World(
-        a=a,
-        b=b,
-        admin=admin,
-        settings=settings,
-        bargain_offer_id=offer["id"],
-        bargain_code=bargain["code"],
-    )
+    a.bargain_offer_id, a.bargain_code = offer["id"], bargain["code"]
+    return World(a=a, b=b, admin=admin, settings=settings)
