@@ -8,12 +8,14 @@ from handlers import (
     account,
     activities,
     aftersales,
+    bargains,
     console,
     coupons,
     events,
     growth,
     leader,
     shop,
+    tiers,
 )
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
@@ -41,6 +43,8 @@ def build_router() -> Router:
         activities.router,
         aftersales.router,
         coupons.router,
+        bargains.router,
+        tiers.router,
         shop.router,
         help_topic.router,
         help_topic.fallback,

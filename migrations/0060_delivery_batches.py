@@ -11,7 +11,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0032_points_balances")]
+    dependencies = [("models", "0040_bargains_and_tiers")]
 
     initial = False
 

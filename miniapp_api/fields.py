@@ -77,6 +77,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "supplier_id",
             "review_id",
             "template_id",
+            "offer_id",
         ),
         _ID,
     ),
@@ -87,6 +88,11 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "a team's code or id",
     },
     "code": {"type": "string", "pattern": SHARE_CODE},
+    "bargain_ref": {
+        "type": "string",
+        "pattern": r"^[0-9A-Za-z-]{1,36}$",
+        "description": "a bargain's code or id",
+    },
 }
 
 

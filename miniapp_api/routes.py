@@ -9,6 +9,7 @@ from miniapp_api import (
     activities,
     admin,
     aftersales,
+    bargains,
     batches,
     catalog,
     checkout,
@@ -29,6 +30,7 @@ from miniapp_api import (
     session,
     subscriptions,
     suppliers,
+    tiers,
 )
 
 
@@ -57,3 +59,5 @@ def setup_routes(app: web.Application) -> None:
     home_delivery.setup(app)
     coupons.setup(app)
     checkout.setup(app)
+    bargains.setup(app)
+    tiers.setup(app)

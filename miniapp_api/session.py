@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.remote import client_address
 from miniapp_api.spec import endpoint
+from miniapp_api.tiers import TierOut
 from models.user import Role, User
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS, Resources
-from services import accounts, auth, communities, ratelimit
+from services import accounts, auth, communities, ratelimit, tiers
 from services.auth import Principal
 
 
@@ -41,6 +42,7 @@ class MeOut(UserOut):
     chat_identities: list[ChatIdentityOut] = Field(
         description="the chat identities linked to this account: the bot knows them as you"
     )
+    tier: TierOut = Field(description="the member tier and its perks (also GET /api/v1/me/tier)")
 
 
 class SessionOut(BaseModel):
@@ -77,11 +79,13 @@ async def create_session(*, request: web.Request, body: LoginIn, config: Resourc
     response=MeOut,
     auth=True,
 )
-async def me(*, principal: Principal) -> MeOut:
+async def me(*, principal: Principal, config: Resources) -> MeOut:
     user = await communities.current_user(principal)
     linked = await accounts.identities_of(user.id)
+    tier = await tiers.standing(user.id, now=config[CLOCK].now())
     return MeOut(
         **UserOut.of(user).model_dump(),
+        tier=TierOut.of(tier),
         chat_identities=[
             ChatIdentityOut(platform=i.platform, external_id=i.external_id, linked_at=when)
             for i, when in linked

@@ -30,6 +30,7 @@ class OrderKind(StrEnum):
     GROUP = "group"
     DIRECT = "direct"
     FLASH = "flash"
+    BARGAIN = "bargain"
 
 
 class Order(Model):

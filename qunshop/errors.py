@@ -144,6 +144,19 @@ class ErrorCode(StrEnum):
     BILL_RUN_NOT_FOUND = "bill_run_not_found"
     BILL_DIFFERENCE_NOT_FOUND = "bill_difference_not_found"
     BILL_DIFFERENCE_RESOLVED = "bill_difference_resolved"
+    # bargains (砍价) and member tiers
+    BARGAIN_OFFER_INVALID = "bargain_offer_invalid"
+    BARGAIN_OFFER_NOT_FOUND = "bargain_offer_not_found"
+    BARGAIN_OFFER_CLOSED = "bargain_offer_closed"
+    BARGAIN_NOT_FOUND = "bargain_not_found"
+    BARGAIN_ALREADY_STARTED = "bargain_already_started"
+    BARGAIN_OWN_CUT = "bargain_own_cut"
+    BARGAIN_NEW_USERS_ONLY = "bargain_new_users_only"
+    BARGAIN_CLOSED = "bargain_closed"
+    BARGAIN_FLOOR_REACHED = "bargain_floor_reached"
+    BARGAIN_ALREADY_CUT = "bargain_already_cut"
+    BARGAIN_ALREADY_ORDERED = "bargain_already_ordered"
+    TIER_LADDER_INVALID = "tier_ladder_invalid"
 
 
 class QunshopError(Exception):

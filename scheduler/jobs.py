@@ -12,6 +12,7 @@ from services import (
     activities,
     aftersales,
     attribution,
+    bargains,
     batches,
     checkout,
     coupon_grants,
@@ -98,6 +99,7 @@ class Jobs:
         await checkout.release_expired_direct(now=now)
         await flashsale.release_expired(now=now)
         await flashsale.close_ended(now=now)
+        await bargains.expire_due(now=now)
         await groupbuy.settle_due_teams(now=now)
         await reminders.send_team_reminders(
             now=now, message=self.team_reminder, subscribe=self.team_subscribe

@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 
 from models.activity import CheckIn, PointsEntry
+from models.bargain import Bargain, BargainCut, BargainStatus
 from models.community import Membership
 from models.coupon import Coupon
 from models.groupbuy import Seat, Team
@@ -64,6 +65,7 @@ async def move_all(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UUID) 
     moved["points"] = await _move_points(from_id, to_id, link_id=link_id)
     moved["invite_bindings"] = await _move_bindings(from_id, to_id)
     moved["coupons"] = await _move_coupons(from_id, to_id)
+    moved["bargains"] = await _move_bargains(from_id, to_id)
     return moved
 
 
@@ -81,6 +83,31 @@ async def _move_coupons(from_id: uuid.UUID, to_id: uuid.UUID) -> int:
         count += await Coupon.filter(id=coupon.id).update(
             user_id=to_id, nth=max(nths, default=0) + 1
         )
+    return count
+
+
+async def _move_bargains(from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+    """Bargains started in chat move, unless the account has a live one on the same offer;
+    cuts move, unless the account cut that bargain too or started it."""
+    live = BargainStatus.EXPIRED
+    held = set(
+        await Bargain.filter(starter_id=to_id, status__not=live).values_list("offer_id", flat=True)
+    )
+    count = 0
+    for bargain_id, offer_id, status in await Bargain.filter(starter_id=from_id).values_list(
+        "id", "offer_id", "status"
+    ):
+        if status is live or offer_id not in held:
+            count += await Bargain.filter(id=bargain_id).update(starter_id=to_id)
+    cut_by_account = set(
+        await BargainCut.filter(helper_id=to_id).values_list("bargain_id", flat=True)
+    )
+    for cut_id, bargain_id in await BargainCut.filter(helper_id=from_id).values_list(
+        "id", "bargain_id"
+    ):
+        own = await Bargain.filter(id=bargain_id, starter_id=to_id).exists()
+        if bargain_id not in cut_by_account and not own:
+            count += await BargainCut.filter(id=cut_id).update(helper_id=to_id)
     return count
 
 

@@ -94,7 +94,9 @@ async def _release(order: Order, *, now: datetime, force: bool) -> bool:
 
 async def release_expired_direct(*, now: datetime, limit: int = 500) -> int:
     due = await Order.filter(
-        kind=OrderKind.DIRECT, status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now
+        kind__in=[OrderKind.DIRECT, OrderKind.BARGAIN],
+        status=OrderStatus.PENDING_PAYMENT,
+        reserved_until__lte=now,
     ).limit(limit)
     released = 0
     for order in due:

@@ -11,7 +11,7 @@ from datetime import datetime
 from models.activity import Activity
 from models.groupbuy import Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
-from services import aftersales, batches, reminders
+from services import aftersales, bargains, batches, reminders
 
 
 async def next_due(now: datetime) -> datetime | None:
@@ -25,7 +25,8 @@ async def next_due(now: datetime) -> datetime | None:
         candidates.append(seat.reserved_until)
     order = (
         await Order.filter(
-            kind__in=[OrderKind.DIRECT, OrderKind.FLASH], status=OrderStatus.PENDING_PAYMENT
+            kind__in=[OrderKind.DIRECT, OrderKind.FLASH, OrderKind.BARGAIN],
+            status=OrderStatus.PENDING_PAYMENT,
         )
         .order_by("reserved_until")
         .first()
@@ -45,6 +46,9 @@ async def next_due(now: datetime) -> datetime | None:
     cutoff = await batches.next_due()
     if cutoff:
         candidates.append(cutoff)
+    bargain = await bargains.next_deadline()
+    if bargain:
+        candidates.append(bargain)
     reminder = await reminders.next_team_reminder(now)
     if reminder:
         candidates.append(reminder)

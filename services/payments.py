@@ -17,7 +17,7 @@ from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
-from services import earnings, groupbuy, identity, orders, pricing, refunds
+from services import earnings, groupbuy, identity, orders, pricing, refunds, tiers
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -166,6 +166,7 @@ async def _apply(
                 await orders_paid_at(order, transaction_id, now)
                 await pricing.on_paid(order, now=now)
                 await earnings.on_paid(order, now=now)
+                await tiers.on_money_moved(order.user_id, now=now)
     except IntegrityError:
         # A concurrent delivery of the same transaction committed first.
         return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid
-from services import earnings, news, orders, outbox
+from services import earnings, news, orders, outbox, tiers
 from services.outbox import GiveUp, RetryLater
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, decrypt_refund_info, parse_xml
@@ -37,6 +37,7 @@ async def owe(*, order: Order, payment: Payment, amount: int, reason: str, now: 
         reason=reason,
     )
     await earnings.on_refund(order, refund=refund, now=now)
+    await tiers.on_money_moved(order.user_id, now=now)
     await outbox.enqueue(
         SUBMIT, {"refund_id": str(refund.id)}, dedupe_key=f"refund:{refund.id}", now=now
     )

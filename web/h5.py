@@ -16,7 +16,7 @@ from aiohttp import web
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS, SETTINGS
-from services import h5_pages, h5_visits
+from services import bargains, h5_pages, h5_visits
 from web import session
 from web.page import page
 from web.ways_in import ways_in
@@ -96,6 +96,15 @@ async def flash_sale(*, sale_id: str, config: Resources, request: web.Request) -
     view = await h5_pages.flash_sale_page(sale_id, now=config[CLOCK].now())
     ticket = _ticket(config, f"flash:{view.sale.id}", view.community.id, None)
     return await _values(config, request, view, ticket)
+
+
+@page("GET", "/h5/bargains/{code}", template="h5/bargain.html")
+async def bargain(*, code: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    """A bargain's shared card: its price, the cuts so far, the way into the mini-program
+    where a friend cuts once (``POST /api/v1/bargains/{code}/cuts``)."""
+    view = await bargains.view(code, now=config[CLOCK].now())
+    ticket = _ticket(config, f"bargain:{view.bargain.code}", None, None)
+    return await _values(config, request, view, ticket, with_query=False)
 
 
 def _param(query: MultiDictProxy[str], name: str) -> str:

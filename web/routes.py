@@ -7,6 +7,7 @@ from aiohttp import web
 from web import (  # noqa: F401  (they declare their pages)
     admin,
     admin_coupons,
+    admin_marketing,
     aftercare,
     console,
     console_plan,

@@ -17,10 +17,20 @@ from aiohttp import web
 from bot import budget
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SETTINGS, TASKS
 from scheduler.alerts import AlertWords
+from scheduler.bargain_words import BargainWords
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
-from services import accounts, news, notify, outbox, reconciliation, refunds, share_cards
+from services import (
+    accounts,
+    bargains,
+    news,
+    notify,
+    outbox,
+    reconciliation,
+    refunds,
+    share_cards,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +61,11 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
         ),
         accounts.UNIONID_KIND: functools.partial(
             accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
+        ),
+        bargains.NEWS: functools.partial(
+            bargains.tell_starter,
+            render=BargainWords(settings=settings, templates=app[CHAT_TEMPLATES]).news,
+            now=app[CLOCK].now,
         ),
         budget.REDISPATCH: budget.redispatcher(app),
         reconciliation.KIND: functools.partial(

@@ -38,6 +38,8 @@ MODEL_MODULES = [
     "models.pricing",
     "models.coupon",
     "models.points",
+    "models.bargain",
+    "models.tier",
 ]
 MIGRATIONS_MODULE = "migrations"
 

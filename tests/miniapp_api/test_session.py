@@ -20,6 +20,18 @@ from tests.support.fake_wechat import FakeWeChat
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
+# No ladder set: below every level, no perks (services/tiers.py).
+NO_TIER = {
+    "name": None,
+    "growth": 0,
+    "window_days": 365,
+    "next_name": None,
+    "to_next": None,
+    "discount_bps": 0,
+    "points_multiplier_pct": 100,
+    "monthly_coupon_template_ids": [],
+}
+
 
 @pytest.fixture
 async def clock() -> FrozenClock:
@@ -89,7 +101,7 @@ async def test_token_is_accepted_by_me(frozen: TestClient, wechat: FakeWeChat) -
     resp = await frozen.get("/api/v1/me", headers={"Authorization": f"Bearer {login['token']}"})
 
     assert resp.status == 200
-    assert await resp.json() == {**login["user"], "chat_identities": []}
+    assert await resp.json() == {**login["user"], "chat_identities": [], "tier": NO_TIER}
 
 
 async def test_me_reads_the_current_row(client: TestClient, settings: Settings) -> None:
@@ -101,6 +113,7 @@ async def test_me_reads_the_current_row(client: TestClient, settings: Settings) 
         "role": "leader",
         "nickname": "王团长",
         "chat_identities": [],
+        "tier": NO_TIER,
     }
 
 

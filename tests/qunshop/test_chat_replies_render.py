@@ -84,6 +84,44 @@ statement = NS(
 )
 pickup_line = NS(buyer="小李", item="赣南脐橙 5斤装", order=NS(quantity=2))
 
+bargain = NS(
+    code="7K3MXQ2A",
+    start_price=9900,
+    floor_price=990,
+    price_now=5990,
+    cuts_needed=5,
+    cuts_made=2,
+    deadline_at=NOW + timedelta(hours=20),
+)
+bargain_view = NS(
+    bargain=bargain, title="赣南脐橙 5斤装", cuts_left=3, state="open", cut_so_far=3910
+)
+bargain_offer = NS(
+    sku=NS(name="5斤装", price=9900, product=NS(title="赣南脐橙")),
+    helpers_needed=5,
+    floor_price=990,
+    new_users_only=True,
+)
+BARGAIN_VALUES: dict[str, Any] = {
+    "bargain": bargain,
+    "view": bargain_view,
+    "cut": NS(amount=1520, seq=2),
+    "helper": "小王",
+    "link": "https://shop.example.com/h5/bargains/7K3MXQ2A",
+}
+BARGAIN_CASES = {
+    "bargains/cut.j2": "你帮忙砍掉了 ¥15.20！现价 ¥59.90，还差 3 刀到底价 ¥9.90。",
+    "bargains/news_cut.j2": "小王 帮你砍了 ¥15.20！「赣南脐橙 5斤装」现价 ¥59.90，还差 3 刀",
+    "bargains/news_reached.j2": "「砍价购买 7K3MXQ2A」",
+    "bargains/started.j2": "好友发送「帮砍 7K3MXQ2A」或打开 https://shop.example.com/h5/bargains/7K3MXQ2A",
+    "bargains/ordered.j2": "请在 15 分钟内到小程序「我的订单」支付",
+}
+silver = NS(name="银卡", threshold=10000)
+tier_standing = NS(
+    level=silver, growth=12000, window_days=365, next_level=NS(name="金卡"), to_next=38000
+)
+tier_perks = NS(discount_bps=200, points_multiplier_pct=120, monthly_coupon_template_ids=("c1",))
+
 BASE: dict[str, Any] = {
     "community": community,
     "campaign": campaign,
@@ -335,6 +373,25 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "account/link.j2": [({}, "小程序打开：pages/link/index?token=T0K3N")],
     "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
     "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
+    **{name: [(BARGAIN_VALUES, shows)] for name, shows in BARGAIN_CASES.items()},
+    "bargains/offers.j2": [
+        ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),
+        ({"offers": [], "mine": [bargain_view]}, "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90"),
+        ({"offers": [], "mine": []}, "现在没有可以砍价的商品"),
+    ],
+    "bargains/no_such_offer.j2": [({"number": 3, "count": 1}, "没有第 3 个砍价商品（共 1 个）")],
+    "tier.j2": [
+        ({"tier": tier_standing, "perks": tier_perks}, "你是「银卡」，近 365 天成长值 120.00"),
+        (
+            {
+                "tier": NS(level=None, growth=0, window_days=365, next_level=silver, to_next=10000),
+                "perks": NS(
+                    discount_bps=0, points_multiplier_pct=100, monthly_coupon_template_ids=()
+                ),
+            },
+            "再消费 ¥100.00 升级为「银卡」",
+        ),
+    ],
 }
 
 

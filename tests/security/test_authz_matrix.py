@@ -85,6 +85,8 @@ def default_ids(side: Side) -> dict[str, str]:
         "sku_id": side.sku_id,
         "team_ref": side.team_code,
         "code": side.share_code,
+        "offer_id": side.bargain_offer_id,
+        "bargain_ref": side.bargain_code,
     }
 
 
@@ -504,6 +506,28 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/v1/orders/{order_id}/discounts"): Entry(
         body=lambda w, _: {"points": 0}, shopper=_s(404), leader=_s(404)
     ),
+    # Bargains: admins open offers; anyone reads a card; shoppers start their own and cut
+    # others' (that rewrites the bargain's row, never A's orders); only the starter buys.
+    ("POST", "/api/v1/admin/bargain-offers"): Entry(
+        body=lambda w, _: {"sku_id": w.a.sku_id, "floor_price": 1, "helpers_needed": 1, "hours": 1},
+        **ADMINS_ONLY,
+    ),
+    ("POST", "/api/v1/admin/bargain-offers/{offer_id}/close"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/bargain-offers"): Entry(**PUBLIC),
+    ("POST", "/api/v1/bargain-offers/{offer_id}/bargains"): Entry(shopper=CREATED, leader=CREATED),
+    ("GET", "/api/v1/me/bargains"): Entry(**OWN),
+    ("GET", "/api/v1/bargains/{bargain_ref}"): Entry(**PUBLIC),
+    ("GET", "/api/v1/bargains/{bargain_ref}/share"): Entry(**PUBLIC),
+    ("POST", "/api/v1/bargains/{bargain_ref}/cuts"): Entry(
+        shopper=CREATED, leader=CREATED, changes=frozenset({"bargains"})
+    ),
+    ("POST", "/api/v1/bargains/{bargain_ref}/order"): Entry(shopper=_s(404), leader=_s(404)),
+    # Member tiers: admins set the ladder; each member reads their own.
+    ("GET", "/api/v1/admin/tiers"): Entry(**ADMINS_ONLY),
+    ("PUT", "/api/v1/admin/tiers"): Entry(
+        body=lambda w, _: {"levels": [{"name": "hijack", "threshold": 0}]}, **ADMINS_ONLY
+    ),
+    ("GET", "/api/v1/me/tier"): Entry(**OWN),
 }
 
 

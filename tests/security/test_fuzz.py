@@ -102,6 +102,8 @@ def _known_ids(world: World) -> dict[str, str]:
         "batch_id": a.batch_id,
         "supplier_id": "00000000-0000-4000-8000-000000000000",
         "review_id": "00000000-0000-4000-8000-000000000000",
+        "offer_id": a.bargain_offer_id,
+        "bargain_ref": a.bargain_code,
     }
 
 

@@ -50,6 +50,8 @@ class Side:
     private_amounts: tuple[int, ...]  # the orders' amounts: no public price equals one
     after_sale_id: str = ""  # the shopper's after-sales request on the paid order
     batch_id: str = ""  # the delivery batch the paid order was cut into
+    bargain_offer_id: str = ""  # an offer on this side's SKU (build_world opens it)
+    bargain_code: str = ""  # this side's shopper's bargain on it
 
     @property
     def community_id(self) -> str:
@@ -193,4 +195,19 @@ async def build_world(client: TestClient, settings: Settings, wechat: FakeWeChat
         client, settings, wechat, "b", price=14_142, group_price=17_320, paid_price=22_360
     )
     admin = await make_user(Role.ADMIN, nickname="admin")
+    offer = await _ok(
+        await client.post(
+            "/api/v1/admin/bargain-offers",
+            json={"sku_id": a.sku_id, "floor_price": 1_001, "helpers_needed": 3, "hours": 48},
+            headers=auth(admin, settings),
+        ),
+        201,
+    )
+    bargain = await _ok(
+        await client.post(
+            f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(a.shopper, settings)
+        ),
+        201,
+    )
+    a.bargain_offer_id, a.bargain_code = offer["id"], bargain["code"]
     return World(a=a, b=b, admin=admin, settings=settings)

@@ -62,6 +62,7 @@ WXA_PAGES = frozenset(
         "pages/team/index",
         "pages/flash/index",
         "pages/link/index",
+        "pages/bargain/index",
     }
 )
 WXA_SCENE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")

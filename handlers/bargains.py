@@ -1,0 +1,67 @@
+"""Bargains in chat: 砍价/bargain (the offers, or start one), 帮砍/cut (cut a friend's once),
+砍价购买/bargain-buy (order at the price reached, then pay in the mini-program)."""
+
+from __future__ import annotations
+
+from handlers.account import with_link
+from handlers.routing import Command, Context, Router
+from qunshop.chat import Reply, Text
+from services import bargains
+from services.auth import Principal
+
+router = Router("bargains")
+CODE = r"(?P<code>[A-Za-z0-9]{4,16})"
+
+
+def _principal(ctx: Context) -> Principal:
+    assert ctx.principal is not None
+    return ctx.principal
+
+
+def _link(ctx: Context, code: str) -> str:
+    return f"{ctx.settings.public_base_url}/h5/bargains/{code}"
+
+
+@router.route(Command("砍价", "bargain", pattern=r"(?P<number>\d{1,3})?"))
+async def bargain(
+    ctx: Context, args: str, number: str | None = None, bad_args: bool = False
+) -> Reply:
+    if bad_args:
+        return Text(ctx.render("usage.j2", usage="砍价 [编号]", example="砍价 1"))
+    offers = await bargains.list_offers(community=ctx.community)
+    if not number:
+        mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+        live = [v for v in mine if v.state in (bargains.State.OPEN, bargains.State.REACHED)]
+        return Text(ctx.render("bargains/offers.j2", offers=offers, mine=live, tz=ctx.tz))
+    index = int(number) - 1
+    if not 0 <= index < len(offers):
+        return Text(ctx.render("bargains/no_such_offer.j2", number=number, count=len(offers)))
+    started = await bargains.start(
+        principal=_principal(ctx),
+        offer_id=str(offers[index].id),
+        now=ctx.now,
+        chat_id=ctx.update.chat_id,
+    )
+    view = await bargains.view(str(started.id), now=ctx.now)
+    deadline = started.deadline_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    text = ctx.render(
+        "bargains/started.j2", view=view, link=_link(ctx, started.code), deadline=deadline
+    )
+    return await with_link(ctx, text)
+
+
+@router.route(Command("帮砍", "cut", pattern=CODE))
+async def cut(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
+    if bad_args or not code:
+        return Text(ctx.render("usage.j2", usage="帮砍 <砍价码>", example="帮砍 7K3MXQ2A"))
+    done = await bargains.cut(principal=_principal(ctx), ref=code, now=ctx.now)
+    return Text(ctx.render("bargains/cut.j2", bargain=done.bargain, cut=done.cut))
+
+
+@router.route(Command("砍价购买", "bargain-buy", pattern=CODE))
+async def buy(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
+    if bad_args or not code:
+        return Text(ctx.render("usage.j2", usage="砍价购买 <砍价码>", example="砍价购买 7K3MXQ2A"))
+    order = await bargains.buy(principal=_principal(ctx), ref=code, now=ctx.now)
+    minutes = int(bargains.RESERVATION.total_seconds() // 60)
+    return await with_link(ctx, ctx.render("bargains/ordered.j2", order=order, minutes=minutes))

@@ -1,0 +1,343 @@
+"""Member tiers: growth from paid GMV minus refunds over a rolling window, levels an admin
+defines, and the perks they give.
+
+- Growth is the amount of the member's orders paid within the last ``window_days`` (an
+  order's ``paid_at`` is set only when its payment was honoured), less what was refunded of
+  those orders (refunds not closed as failed).
+- The earned level is the highest whose threshold the growth reaches. A rise counts at once;
+  a fall counts only from the next month (a level once set holds for the rest of the month
+  it was set in, in the shop's time zone), unless the rules say ``lower_mid_month``.
+- Recalculated in the transaction of every honoured payment and every refund owed
+  (``on_money_moved``: a rolled-back payment changes nothing, and a failing recalculation
+  never holds a payment up), and on the first read of a new month (``standing``).
+- Months are read in the ladder's time zone (``TierRules.timezone``, Asia/Shanghai unless an
+  admin sets another).
+
+Other services take a member's perks from ``perks_for``: the tier discount on group prices,
+the points multiplier, the monthly coupon pack (coupon template ids).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from models.limits import INT_MAX
+from models.order import Order
+from models.payment import Refund, RefundStatus
+from models.tier import MemberTier, TierLevel, TierRules
+from qunshop.errors import ErrorCode, Invalid
+from services import audit
+
+if TYPE_CHECKING:
+    from services.auth import Principal
+
+logger = logging.getLogger(__name__)
+
+RULES_ID = 1
+DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_WINDOW_DAYS = 365
+MAX_LEVELS = 20
+MAX_COUPONS = 10
+DISCOUNT_BPS = (0, 5000)
+MULTIPLIER_PCT = (100, 1000)
+WINDOW_DAYS = (1, 730)
+
+
+@dataclass(frozen=True)
+class Perks:
+    discount_bps: int = 0  # off group prices, in 1/10000
+    points_multiplier_pct: int = 100  # 150: points x1.5
+    monthly_coupon_template_ids: tuple[str, ...] = ()
+
+
+NO_PERKS = Perks()
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    name: str
+    threshold: int  # fen of growth
+    discount_bps: int = 0
+    points_multiplier_pct: int = 100
+    coupon_template_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ladder:
+    window_days: int = DEFAULT_WINDOW_DAYS
+    lower_mid_month: bool = False
+    timezone: str = DEFAULT_TZ
+    levels: tuple[LevelSpec, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Standing:
+    level: TierLevel | None
+    growth: int
+    next_level: TierLevel | None
+    window_days: int
+
+    @property
+    def to_next(self) -> int | None:
+        """Growth still needed for the next level; None at the top."""
+        return None if self.next_level is None else max(self.next_level.threshold - self.growth, 0)
+
+    @property
+    def perks(self) -> Perks:
+        return perks_of(self.level)
+
+
+def perks_of(level: TierLevel | None) -> Perks:
+    if level is None:
+        return NO_PERKS
+    return Perks(
+        discount_bps=level.discount_bps,
+        points_multiplier_pct=level.points_multiplier_pct,
+        monthly_coupon_template_ids=tuple(str(i) for i in level.coupon_template_ids or ()),
+    )
+
+
+def month_of(now: datetime, tz: str) -> str:
+    return now.astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+
+
+# The ladder (admins) ------------------------------------------------------------------------
+
+
+def _invalid(loc: list[Any], msg: str) -> Invalid:
+    return Invalid(
+        ErrorCode.TIER_LADDER_INVALID,
+        f"{'.'.join(str(p) for p in loc)}: {msg}",
+        errors=[{"loc": ["ladder", *loc], "msg": msg, "type": "invalid_tier_ladder"}],
+    )
+
+
+def _check(ladder: Ladder) -> None:
+    if not WINDOW_DAYS[0] <= ladder.window_days <= WINDOW_DAYS[1]:
+        raise _invalid(["window_days"], "the window is 1..730 days")
+    try:
+        ZoneInfo(ladder.timezone)
+    except (ValueError, KeyError, OSError):
+        raise _invalid(["timezone"], "an IANA time zone, like Asia/Shanghai") from None
+    if len(ladder.levels) > MAX_LEVELS:
+        raise _invalid(["levels"], f"at most {MAX_LEVELS} levels")
+    names, thresholds = set(), set()
+    for i, level in enumerate(ladder.levels):
+        name = level.name.strip()
+        if not name or len(name) > 32:
+            raise _invalid(["levels", i, "name"], "a name of 1..32 characters")
+        if name in names:
+            raise _invalid(["levels", i, "name"], "two levels share this name")
+        if not 0 <= level.threshold <= INT_MAX or level.threshold in thresholds:
+            raise _invalid(["levels", i, "threshold"], "thresholds are distinct, 0 or more")
+        if not DISCOUNT_BPS[0] <= level.discount_bps <= DISCOUNT_BPS[1]:
+            raise _invalid(["levels", i, "discount_bps"], "a discount of 0..5000 bps")
+        if not MULTIPLIER_PCT[0] <= level.points_multiplier_pct <= MULTIPLIER_PCT[1]:
+            raise _invalid(["levels", i, "points_multiplier_pct"], "a multiplier of 100..1000 %")
+        if len(level.coupon_template_ids) > MAX_COUPONS:
+            raise _invalid(["levels", i, "coupon_template_ids"], f"at most {MAX_COUPONS}")
+        names.add(name)
+        thresholds.add(level.threshold)
+
+
+async def rules() -> TierRules:
+    found = await TierRules.get_or_none(id=RULES_ID)
+    return found or TierRules(
+        id=RULES_ID, window_days=DEFAULT_WINDOW_DAYS, lower_mid_month=False, timezone=DEFAULT_TZ
+    )
+
+
+async def levels() -> list[TierLevel]:
+    return list(await TierLevel.all().order_by("threshold"))
+
+
+def _plain(the_rules: TierRules, ladder: list[TierLevel]) -> dict[str, Any]:
+    return {
+        "window_days": the_rules.window_days,
+        "lower_mid_month": the_rules.lower_mid_month,
+        "timezone": the_rules.timezone,
+        "levels": [
+            {
+                "name": lv.name,
+                "threshold": lv.threshold,
+                "discount_bps": lv.discount_bps,
+                "points_multiplier_pct": lv.points_multiplier_pct,
+                "coupon_template_ids": [str(i) for i in lv.coupon_template_ids or ()],
+            }
+            for lv in ladder
+        ],
+    }
+
+
+async def set_ladder(
+    ladder: Ladder, *, actor: Principal, now: datetime
+) -> tuple[TierRules, list[TierLevel]]:
+    """Replace the ladder (under the rules row's lock, so two admins' ladders never mix):
+    levels kept by name (their members keep them), new ones made, the
+    missing removed (their members are recalculated on their next payment, refund or read)."""
+    audit.ensure_admin(actor)
+    _check(ladder)
+    async with in_transaction():
+        await TierRules.filter(id=RULES_ID).select_for_update().first()
+        before = _plain(await rules(), await levels())
+        values = {
+            "window_days": ladder.window_days,
+            "lower_mid_month": ladder.lower_mid_month,
+            "timezone": ladder.timezone,
+        }
+        if not await TierRules.filter(id=RULES_ID).update(**values):
+            await TierRules.create(id=RULES_ID, **values)
+        wanted = {level.name.strip(): level for level in ladder.levels}
+        await TierLevel.exclude(name__in=list(wanted)).delete()
+        for name, spec in wanted.items():
+            values = {
+                "threshold": spec.threshold,
+                "discount_bps": spec.discount_bps,
+                "points_multiplier_pct": spec.points_multiplier_pct,
+                "coupon_template_ids": [str(i) for i in spec.coupon_template_ids],
+            }
+            if not await TierLevel.filter(name=name).update(**values):
+                await TierLevel.create(name=name, **values)
+        after = _plain(await rules(), await levels())
+        if after != before:
+            await audit.record(
+                actor=actor,
+                action="tiers.ladder",
+                target="tiers",
+                before=before,
+                after=after,
+                now=now,
+            )
+    logger.info("tier ladder set: %s", ", ".join(f"{n}>={s.threshold}" for n, s in wanted.items()))
+    return await rules(), await levels()
+
+
+# Growth and the member's level ---------------------------------------------------------------
+
+
+async def growth_of(user_id: uuid.UUID, *, since: datetime) -> int:
+    paid_orders = Order.filter(user_id=user_id, paid_at__gte=since)
+    paid = await paid_orders.annotate(total=Sum("amount")).first().values_list("total", flat=True)
+    refunded = (
+        await Refund.filter(order__user_id=user_id, order__paid_at__gte=since)
+        .exclude(status=RefundStatus.FAILED)
+        .annotate(total=Sum("amount"))
+        .first()
+        .values_list("total", flat=True)
+    )
+    return max(int(paid or 0) - int(refunded or 0), 0)
+
+
+def _earned(ladder: list[TierLevel], growth: int) -> TierLevel | None:
+    reached = [level for level in ladder if level.threshold <= growth]
+    return reached[-1] if reached else None
+
+
+def _rank(level: TierLevel | None) -> int:
+    return -1 if level is None else level.threshold
+
+
+async def _locked_row(user_id: uuid.UUID, now: datetime, month: str) -> tuple[MemberTier, bool]:
+    """Inside the caller's transaction: the member's row, locked; made if missing."""
+    row = await MemberTier.filter(user_id=user_id).select_for_update().first()
+    if row is not None:
+        return row, False
+    try:
+        async with in_transaction():  # a savepoint: a concurrent first recalculation may win
+            made = await MemberTier.create(
+                user_id=user_id, growth=0, held_month=month, recalculated_at=now
+            )
+        return made, True
+    except IntegrityError:
+        return await MemberTier.filter(user_id=user_id).select_for_update().get(), False
+
+
+async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
+    """The member's growth now, and their level by the rules (a fall waits for next month)."""
+    key = uuid.UUID(str(user_id))
+    async with in_transaction():
+        the_rules = await rules()
+        month = month_of(now, the_rules.timezone)
+        ladder = await levels()
+        row, new = await _locked_row(key, now, month)
+        growth = await growth_of(key, since=now - timedelta(days=the_rules.window_days))
+        earned = _earned(ladder, growth)
+        current = next((lv for lv in ladder if lv.id == row.level_id), None)
+        # A rise counts at once; a fall only once the month it was held for is over, or
+        # whenever the rules allow lowering mid-month.
+        if (
+            new
+            or _rank(earned) >= _rank(current)
+            or the_rules.lower_mid_month
+            or row.held_month != month
+        ):
+            level, held = earned, month
+        else:
+            level, held = current, row.held_month  # held for the rest of this month
+        await MemberTier.filter(id=row.id).update(
+            level_id=level.id if level else None,
+            growth=growth,
+            held_month=held,
+            recalculated_at=now,
+        )
+    if _rank(level) != _rank(current):
+        logger.info(
+            "member %s: tier %s -> %s (growth %s)",
+            key,
+            current.name if current else "-",
+            level.name if level else "-",
+            growth,
+        )
+    higher = [lv for lv in ladder if lv.threshold > _rank(level)]
+    return Standing(
+        level=level,
+        growth=growth,
+        next_level=higher[0] if higher else None,
+        window_days=the_rules.window_days,
+    )
+
+
+async def standing(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
+    """The member's level as held now; recalculated first on the first read of a month (when
+    a fall may count) or if never calculated."""
+    row = await MemberTier.get_or_none(user_id=user_id)
+    the_rules = await rules()
+    if row is None or row.held_month != month_of(now, the_rules.timezone):
+        return await recalculate(user_id, now=now)
+    ladder = await levels()
+    level = next((lv for lv in ladder if lv.id == row.level_id), None)
+    higher = [lv for lv in ladder if lv.threshold > _rank(level)]
+    return Standing(
+        level=level,
+        growth=row.growth,
+        next_level=higher[0] if higher else None,
+        window_days=the_rules.window_days,
+    )
+
+
+async def perks_for(user_id: uuid.UUID | str, *, now: datetime) -> Perks:
+    """What the member's tier gives: for pricing (discount on group prices), points (the
+    multiplier) and coupons (the monthly pack)."""
+    return (await standing(user_id, now=now)).perks
+
+
+# Hooks ---------------------------------------------------------------------------------------
+
+
+async def on_money_moved(user_id: uuid.UUID, *, now: datetime) -> None:
+    """In the causing transaction (a payment honoured, a refund owed): the member's tier
+    recalculated with it. In a savepoint: a failure here is logged and rolled back alone,
+    never the payment (the next payment, refund or month puts it right)."""
+    try:
+        await recalculate(user_id, now=now)
+    except Exception:
+        logger.exception("member %s: tier recalculation failed; the payment stands", user_id)

@@ -1,0 +1,66 @@
+"""砍价 / 帮砍 / 砍价购买 through the dispatcher, checked against the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.bargain import Bargain, BargainCut
+from models.chat import ChatIdentity
+from models.order import Order, OrderKind
+from models.user import Role
+from qunshop.chat import Platform, Text
+from services import bargains
+from services.auth import Principal
+from tests.handlers.conftest import Say
+from tests.support.factories import make_sku, make_user
+
+
+async def _offer(*, price: int = 9900, floor: int = 990, helpers: int = 2) -> bargains.BargainOffer:
+    boss = await make_user(Role.ADMIN)
+    sku = await make_sku(price=price)
+    spec = bargains.OfferSpec(
+        sku_id=str(sku.id), floor_price=floor, helpers_needed=helpers, hours=24
+    )
+    return await bargains.open_offer(
+        principal=Principal(user_id=boss.id, role=Role.ADMIN), spec=spec, now=datetime.now(tz=UTC)
+    )
+
+
+async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
+    await _offer()
+    listed = await say("砍价", sender="li")
+    assert isinstance(listed, Text)
+    assert "1. 测试商品" in listed.content and "¥99.00" in listed.content
+    assert "砍到 ¥9.90" in listed.content
+    started = await say("bargain 1", sender="li")
+    bargain = await Bargain.get()
+    assert bargain.code in started.content and "还差 2 刀" in started.content
+    assert f"/h5/bargains/{bargain.code}" in started.content
+    again = await say("砍价 1", sender="li")  # the same bargain, not a second one
+    assert bargain.code in again.content and await Bargain.all().count() == 1
+
+    own = await say(f"帮砍 {bargain.code}", sender="li")
+    assert "不能给自己的砍价帮砍" in own.content
+    first = await say(f"cut {bargain.code}", sender="zhang")
+    assert "你帮忙砍掉了" in first.content and "还差 1 刀" in first.content
+    twice = await say(f"帮砍 {bargain.code}", sender="zhang")
+    assert "每人只能砍一刀" in twice.content
+    last = await say(f"帮砍 {bargain.code}", sender="wang")
+    assert "已经砍到底价" in last.content
+    assert await BargainCut.all().count() == 2
+    assert (await Bargain.get()).price_now == 990
+
+    status = await say("砍价", sender="li")
+    assert f"砍价购买 {bargain.code}" in status.content
+    ordered = await say(f"砍价购买 {bargain.code}", sender="li")
+    assert "¥9.90" in ordered.content
+    order = await Order.get()
+    li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
+    assert (order.kind, order.amount, order.user_id) == (OrderKind.BARGAIN, 990, li.user_id)
+
+
+async def test_chat_words_its_refusals(say: Say) -> None:
+    assert "格式不对" in (await say("帮砍", sender="li")).content
+    assert "没有找到这个砍价" in (await say("帮砍 ZZZZ9999", sender="li")).content
+    assert "现在没有可以砍价的商品" in (await say("砍价", sender="li")).content
+    assert "没有第 3 个砍价商品" in (await say("砍价 3", sender="li")).content

@@ -1,0 +1,270 @@
+"""Bargains through the HTTP door: admins open offers, shoppers start, cut and buy; the
+database's rows are the verdict, under real concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from models.bargain import Bargain, BargainCut, BargainStatus
+from models.catalog import Sku
+from models.order import Order, OrderKind, OrderStatus
+from models.user import Role, User
+from qunshop.config import Settings
+from services import bargains, checkout
+from tests.support.factories import auth, make_sku, make_user
+
+
+async def open_offer(
+    client: TestClient,
+    settings: Settings,
+    *,
+    price: int = 9900,
+    floor: int = 100,
+    helpers: int = 5,
+    hours: int = 24,
+    new_users_only: bool = False,
+    stock: int = 10,
+) -> tuple[dict[str, Any], Sku]:
+    sku = await make_sku(price=price, stock=stock)
+    boss = await make_user(Role.ADMIN)
+    resp = await client.post(
+        "/api/v1/admin/bargain-offers",
+        json={
+            "sku_id": str(sku.id),
+            "floor_price": floor,
+            "helpers_needed": helpers,
+            "hours": hours,
+            "new_users_only": new_users_only,
+        },
+        headers=auth(boss, settings),
+    )
+    assert resp.status == 201, await resp.text()
+    return await resp.json(), sku
+
+
+async def start(client: TestClient, settings: Settings, offer: dict[str, Any], user: User) -> Any:
+    resp = await client.post(
+        f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(user, settings)
+    )
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def cut(client: TestClient, settings: Settings, code: str, user: User) -> Any:
+    return await client.post(f"/api/v1/bargains/{code}/cuts", headers=auth(user, settings))
+
+
+async def test_only_admins_open_offers_and_the_floor_must_leave_a_fen_per_helper(
+    client: TestClient, settings: Settings
+) -> None:
+    sku = await make_sku(price=500)
+    body = {"sku_id": str(sku.id), "floor_price": 100, "helpers_needed": 5, "hours": 24}
+    shopper = await make_user()
+    resp = await client.post(
+        "/api/v1/admin/bargain-offers", json=body, headers=auth(shopper, settings)
+    )
+    assert resp.status == 403
+    boss = await make_user(Role.ADMIN)
+    too_many = {**body, "helpers_needed": 401}  # 400 fen above the floor
+    resp = await client.post(
+        "/api/v1/admin/bargain-offers", json=too_many, headers=auth(boss, settings)
+    )
+    assert resp.status == 422 and (await resp.json())["code"] == "bargain_offer_invalid"
+    resp = await client.post(
+        "/api/v1/admin/bargain-offers", json=body, headers=auth(boss, settings)
+    )
+    assert resp.status == 201
+    offer = await resp.json()
+    assert (offer["list_price"], offer["floor_price"], offer["active"]) == (500, 100, True)
+    listed = await (await client.get("/api/v1/bargain-offers")).json()
+    assert [o["id"] for o in listed["items"]] == [offer["id"]]
+    closed = await client.post(
+        f"/api/v1/admin/bargain-offers/{offer['id']}/close", headers=auth(boss, settings)
+    )
+    assert (await closed.json())["active"] is False
+    assert (await (await client.get("/api/v1/bargain-offers")).json())["items"] == []
+    refused = await client.post(
+        f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(shopper, settings)
+    )
+    assert refused.status == 409 and (await refused.json())["code"] == "bargain_offer_closed"
+
+
+async def test_cuts_reach_the_floor_exactly_at_the_last_needed_cut(
+    client: TestClient, settings: Settings
+) -> None:
+    offer, _ = await open_offer(client, settings, price=9900, floor=990, helpers=5)
+    starter = await make_user(nickname="小李")
+    bargain = await start(client, settings, offer, starter)
+    assert (bargain["price_now"], bargain["cuts_needed"], bargain["state"]) == (9900, 5, "open")
+    again = await start(client, settings, offer, starter)  # the same open bargain
+    assert again["id"] == bargain["id"]
+
+    own = await cut(client, settings, bargain["code"], starter)
+    assert own.status == 409 and (await own.json())["code"] == "bargain_own_cut"
+    friends = [await make_user(nickname=f"友{i}") for i in range(6)]
+    amounts = []
+    for i, friend in enumerate(friends[:5]):
+        resp = await cut(client, settings, bargain["code"], friend)
+        assert resp.status == 201, await resp.text()
+        done = await resp.json()
+        amounts.append(done["amount"])
+        assert done["amount"] >= 1 and done["cuts_left"] == 4 - i
+        assert done["reached"] is (i == 4)
+    assert sum(amounts) == 9900 - 990
+    twice = await cut(client, settings, bargain["code"], friends[0])
+    assert (await twice.json())["code"] in ("bargain_floor_reached", "bargain_already_cut")
+    past = await cut(client, settings, bargain["code"], friends[5])
+    assert past.status == 409 and (await past.json())["code"] == "bargain_floor_reached"
+
+    shown = await (await client.get(f"/api/v1/bargains/{bargain['code']}")).json()
+    assert (shown["price_now"], shown["state"], shown["cuts_made"]) == (990, "reached", 5)
+    assert [c["amount"] for c in shown["cuts"]] == amounts
+    assert [c["nickname"] for c in shown["cuts"]] == [f"友{i}" for i in range(5)]
+    assert await BargainCut.filter(bargain_id=bargain["id"]).count() == 5
+
+
+async def test_one_cut_per_person_and_new_users_only(
+    client: TestClient, settings: Settings
+) -> None:
+    offer, _ = await open_offer(client, settings, helpers=3, new_users_only=True)
+    starter = await make_user()
+    code = (await start(client, settings, offer, starter))["code"]
+    old_customer = await make_user()
+    sku = await make_sku()
+    await Order.create(
+        out_trade_no="QSOLDCUSTOMER1",
+        kind=OrderKind.DIRECT,
+        user=old_customer,
+        sku=sku,
+        unit_price=100,
+        amount=100,
+        status=OrderStatus.CONFIRMED,
+        paid_at=datetime.now(tz=UTC),
+    )
+    refused = await cut(client, settings, code, old_customer)
+    assert (await refused.json())["code"] == "bargain_new_users_only"
+    newcomer = await make_user()
+    responses = await asyncio.gather(*(cut(client, settings, code, newcomer) for _ in range(10)))
+    statuses = Counter(r.status for r in responses)
+    assert statuses == {201: 1, 409: 9}
+    assert await BargainCut.filter(helper_id=newcomer.id).count() == 1
+    assert (await Bargain.get(code=code)).cuts_made == 1
+
+
+async def test_200_concurrent_cuts_stop_exactly_at_the_floor(
+    client: TestClient, settings: Settings
+) -> None:
+    offer, _ = await open_offer(client, settings, price=20000, floor=500, helpers=150)
+    starter = await make_user()
+    code = (await start(client, settings, offer, starter))["code"]
+    helpers = [await make_user() for _ in range(200)]
+    # Ten of them press twice at once: still one cut each.
+    calls = [cut(client, settings, code, h) for h in helpers] + [
+        cut(client, settings, code, h) for h in helpers[:10]
+    ]
+    responses = await asyncio.gather(*calls)
+    counts: Counter[Any] = Counter()
+    for resp in responses:
+        counts[resp.status if resp.status == 201 else (await resp.json())["code"]] += 1
+    assert counts[201] == 150
+    assert counts[201] + counts["bargain_floor_reached"] + counts["bargain_already_cut"] == 210
+    bargain = await Bargain.get(code=code)
+    assert (bargain.cuts_made, bargain.price_now) == (150, 500)
+    rows = await BargainCut.filter(bargain_id=bargain.id).values_list("helper_id", "amount", "seq")
+    assert len(rows) == 150
+    assert len({helper for helper, _, _ in rows}) == 150  # one cut per helper
+    assert sorted(seq for _, _, seq in rows) == list(range(1, 151))
+    assert sum(amount for _, amount, _ in rows) == 20000 - 500
+    assert all(amount >= 1 for _, amount, _ in rows)
+
+
+async def test_the_starter_buys_at_the_price_reached_and_pays_through_wechat_pay(
+    client: TestClient, settings: Settings, wechat: Any
+) -> None:
+    offer, sku = await open_offer(client, settings, price=5000, floor=1000, helpers=2, stock=3)
+    starter = await make_user()
+    code = (await start(client, settings, offer, starter))["code"]
+    for _ in range(2):
+        assert (await cut(client, settings, code, await make_user())).status == 201
+    other = await make_user()
+    stranger = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(other, settings))
+    assert stranger.status == 404
+    resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    assert resp.status == 201, await resp.text()
+    order = await resp.json()
+    assert (order["amount"], order["status"]) == (1000, "pending_payment")
+    assert (await Sku.get(id=sku.id)).stock == 2
+    twice = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    assert (await twice.json())["code"] == "bargain_already_ordered"
+    shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
+    assert (shown["state"], shown["order_id"]) == ("ordered", order["id"])
+
+    prepay = await client.post(
+        f"/api/v1/orders/{order['id']}/prepay", headers=auth(starter, settings)
+    )
+    assert prepay.status == 200, await prepay.text()
+    row = await Order.get(id=order["id"])
+    assert row.kind is OrderKind.BARGAIN
+    notify = wechat.payment_notify(
+        out_trade_no=row.out_trade_no, total_fee=1000, openid=(await User.get(id=starter.id)).openid
+    )
+    answer = await client.post("/pay/wechat/notify", data=notify)
+    assert answer.status == 200 and "SUCCESS" in await answer.text()
+    assert (await Order.get(id=order["id"])).status is OrderStatus.CONFIRMED
+    shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
+    assert shown["state"] == "purchased"
+    mine = await (await client.get("/api/v1/me/bargains", headers=auth(starter, settings))).json()
+    assert [b["code"] for b in mine["items"]] == [code]
+
+
+async def test_a_lapsed_order_may_be_bought_again_and_the_clock_expires_the_rest(
+    client: TestClient, settings: Settings
+) -> None:
+    offer, sku = await open_offer(client, settings, price=3000, floor=1000, helpers=2, hours=1)
+    starter, idle = await make_user(), await make_user()
+    code = (await start(client, settings, offer, starter))["code"]
+    idle_code = (await start(client, settings, offer, idle))["code"]
+    assert (await cut(client, settings, code, await make_user())).status == 201
+    first = await (
+        await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    ).json()
+    now = datetime.now(tz=UTC)
+    assert await checkout.release_expired_direct(now=now + timedelta(minutes=20)) == 1
+    assert (await Order.get(id=first["id"])).status is OrderStatus.CANCELLED
+    assert (await Sku.get(id=sku.id)).stock == 10
+    shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
+    assert shown["state"] == "reached"  # cutting is over once ordered; buy again
+    again = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    assert again.status == 201 and (await again.json())["amount"] == shown["price_now"]
+    await checkout.release_expired_direct(now=now + timedelta(minutes=40))
+
+    assert await bargains.expire_due(now=now + timedelta(hours=2)) == 2
+    assert (await Bargain.get(code=code)).status is BargainStatus.EXPIRED
+    assert (await Bargain.get(code=idle_code)).status is BargainStatus.EXPIRED
+    late = await cut(client, settings, idle_code, await make_user())
+    assert (await late.json())["code"] == "bargain_closed"
+    assert await bargains.expire_due(now=now + timedelta(hours=3)) == 0
+    # Expired: the starter may start a new one on the same offer.
+    fresh = await start(client, settings, offer, idle)
+    assert fresh["code"] != idle_code and fresh["state"] == "open"
+
+
+async def test_share_card_and_page(client: TestClient, settings: Settings) -> None:
+    offer, _ = await open_offer(client, settings, price=9900, floor=990, helpers=3)
+    starter = await make_user()
+    code = (await start(client, settings, offer, starter))["code"]
+    share = await (await client.get(f"/api/v1/bargains/{code}/share")).json()
+    assert share["path"] == f"/pages/bargain/index?code={code}"
+    assert share["h5_url"].endswith(f"/h5/bargains/{code}")
+    assert "9.90" in share["title"]
+    page = await client.get(f"/h5/bargains/{code}")
+    assert page.status == 200
+    html = await page.text()
+    assert "还差3刀" in html and "帮TA砍一刀" in html and "pages/bargain/index" in html
+    missing = await client.get("/h5/bargains/NOSUCH12")
+    assert missing.status == 404

@@ -1,0 +1,177 @@
+"""Member tiers: growth over the window, rises at once, falls only from the next month."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.order import Order, OrderKind, OrderStatus
+from models.payment import Payment, Refund, RefundStatus
+from models.tier import MemberTier
+from models.user import Role, User
+from qunshop.config import Settings
+from qunshop.errors import Invalid
+from services import refunds, tiers
+from services.auth import Principal
+from tests.support.factories import auth, make_sku, make_user
+
+pytestmark = pytest.mark.usefixtures("client")
+
+BOSS = Principal(user_id=uuid.UUID(int=0), role=Role.ADMIN)
+MID_DEC = datetime(2026, 12, 15, 4, 0, tzinfo=UTC)
+LADDER = tiers.Ladder(
+    levels=(
+        tiers.LevelSpec("银卡", 10000, discount_bps=200, points_multiplier_pct=120),
+        tiers.LevelSpec(
+            "金卡",
+            50000,
+            discount_bps=500,
+            points_multiplier_pct=150,
+            coupon_template_ids=("6f1c2a52-8c55-4e0f-9f4e-1f2a3b4c5d6e",),
+        ),
+    )
+)
+
+
+async def paid(user: User, amount: int, at: datetime) -> Order:
+    sku = await make_sku()
+    order = await Order.create(
+        out_trade_no=f"QS{at:%m%d%H%M%S}{amount}{user.id.hex[:8]}",
+        kind=OrderKind.DIRECT,
+        user=user,
+        sku=sku,
+        unit_price=amount,
+        amount=amount,
+        status=OrderStatus.CONFIRMED,
+        paid_at=at,
+    )
+    await Payment.create(
+        order=order, transaction_id=f"T{order.out_trade_no}", amount=amount, outcome="honoured"
+    )
+    return order
+
+
+async def refund(order: Order, amount: int, status: RefundStatus = RefundStatus.SUCCEEDED) -> None:
+    payment = await Payment.get(order_id=order.id)
+    await Refund.create(
+        order=order,
+        payment=payment,
+        out_refund_no=f"RF{order.out_trade_no}",
+        amount=amount,
+        total=payment.amount,
+        reason="after_sale",
+        status=status,
+    )
+
+
+async def test_growth_is_paid_gmv_minus_refunds_within_the_window() -> None:
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
+    user = await make_user()
+    await paid(user, 8000, MID_DEC - timedelta(days=400))  # outside the 365 days
+    big = await paid(user, 30000, MID_DEC - timedelta(days=10))
+    await paid(user, 4000, MID_DEC - timedelta(days=1))
+    await refund(big, 5000)
+    small = await paid(user, 1000, MID_DEC - timedelta(days=2))
+    await refund(small, 1000, RefundStatus.FAILED)  # closed unpaid: still counts as paid
+    found = await tiers.recalculate(user.id, now=MID_DEC)
+    assert found.growth == 30000 + 4000 + 1000 - 5000
+    assert found.level is not None and found.level.name == "银卡"
+    assert (found.next_level.name, found.to_next) == ("金卡", 50000 - 30000)
+    assert found.perks == tiers.Perks(200, 120, ())
+
+
+async def test_a_rise_counts_at_once_and_a_fall_waits_for_the_next_month() -> None:
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
+    user = await make_user()
+    order = await paid(user, 60000, MID_DEC - timedelta(days=1))
+    assert (await tiers.recalculate(user.id, now=MID_DEC)).level.name == "金卡"
+    await refund(order, 55000)
+    later = MID_DEC + timedelta(days=10)
+    held = await tiers.recalculate(user.id, now=later)
+    assert held.growth == 5000 and held.level.name == "金卡"  # held through December
+    perks = await tiers.perks_for(user.id, now=later)
+    assert perks.discount_bps == 500 and perks.monthly_coupon_template_ids == (
+        "6f1c2a52-8c55-4e0f-9f4e-1f2a3b4c5d6e",
+    )
+    # 1 January in Shanghai (still 31 December in UTC): the first read lowers it.
+    new_year = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
+    fallen = await tiers.standing(user.id, now=new_year)
+    assert fallen.level is None and fallen.growth == 5000
+    assert (await MemberTier.get(user_id=user.id)).held_month == "2027-01"
+    assert await tiers.perks_for(user.id, now=new_year) == tiers.NO_PERKS
+
+
+async def test_the_admin_may_let_tiers_fall_mid_month() -> None:
+    await tiers.set_ladder(
+        tiers.Ladder(lower_mid_month=True, levels=LADDER.levels), actor=BOSS, now=MID_DEC
+    )
+    user = await make_user()
+    order = await paid(user, 20000, MID_DEC - timedelta(days=1))
+    assert (await tiers.recalculate(user.id, now=MID_DEC)).level.name == "银卡"
+    await refund(order, 15000)
+    assert (await tiers.recalculate(user.id, now=MID_DEC)).level is None
+
+
+async def test_the_ladder_is_checked_and_kept_by_name() -> None:
+    with pytest.raises(Invalid) as dup:
+        await tiers.set_ladder(
+            tiers.Ladder(levels=(tiers.LevelSpec("A", 100), tiers.LevelSpec("B", 100))),
+            actor=BOSS,
+            now=MID_DEC,
+        )
+    assert dup.value.code == "tier_ladder_invalid"
+    _, levels = await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
+    silver = levels[0].id
+    user = await make_user()
+    await paid(user, 12000, MID_DEC)
+    await tiers.recalculate(user.id, now=MID_DEC)
+    _, levels = await tiers.set_ladder(
+        tiers.Ladder(levels=(tiers.LevelSpec("银卡", 11000, discount_bps=300),)),
+        actor=BOSS,
+        now=MID_DEC,
+    )
+    assert [(lv.name, lv.threshold, lv.id) for lv in levels] == [("银卡", 11000, silver)]
+    assert (await MemberTier.get(user_id=user.id)).level_id == silver  # kept its level
+    assert (await tiers.perks_for(user.id, now=MID_DEC)).discount_bps == 300
+
+
+async def test_payments_and_refunds_recalculate_in_their_transaction(
+    client: TestClient, settings: Settings, wechat: Any
+) -> None:
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
+    user = await make_user()
+    sku = await make_sku(price=12000)
+    made = await client.post(
+        "/api/v1/orders", json={"sku_id": str(sku.id), "quantity": 1}, headers=auth(user, settings)
+    )
+    order = await made.json()
+    prepay = await client.post(f"/api/v1/orders/{order['id']}/prepay", headers=auth(user, settings))
+    assert prepay.status == 200
+    row = await Order.get(id=order["id"])
+    notify = wechat.payment_notify(
+        out_trade_no=row.out_trade_no, total_fee=12000, openid=user.openid
+    )
+    assert (await client.post("/pay/wechat/notify", data=notify)).status == 200
+    held = await MemberTier.get(user_id=user.id).select_related("level")
+    assert (held.growth, held.level.name) == (12000, "银卡")
+
+    payment = await Payment.get(order_id=row.id)
+    await refunds.owe(
+        order=row, payment=payment, amount=12000, reason="after_sale", now=datetime.now(tz=UTC)
+    )
+    held = await MemberTier.get(user_id=user.id).select_related("level")
+    assert held.growth == 0 and held.level.name == "银卡"  # held for the rest of the month
+
+
+async def test_a_failing_recalculation_never_holds_a_payment_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("tiers are down")
+
+    monkeypatch.setattr(tiers, "recalculate", broken)
+    await tiers.on_money_moved(uuid.uuid4(), now=MID_DEC)  # logged, not raised

@@ -1,0 +1,101 @@
+"""The operator console's marketing pages: bargain offers (砍价) and the member-tier ladder.
+
+Each page calls one service (services/bargains.py, services/tiers.py), the same verbs the
+admin API calls, audited there; each form posts with CSRF and redirects after.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK
+from services import bargains, tiers
+from web.admin import _back, _fen, _int, _note
+from web.auth import Admin
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+EXTRA_ROWS = 2  # empty level rows the tiers form offers for new levels
+CHECKED = "on"
+
+
+@page("GET", "/admin/bargains", auth=Admin, template="admin/bargains.html")
+async def bargain_offers(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    return {"offers": await bargains.all_offers(), "note": _note(query)}
+
+
+@page("POST", "/admin/bargains", auth=Admin)
+async def open_bargain_offer(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    spec = bargains.OfferSpec(
+        sku_id=form.get("sku_id", "").strip(),
+        floor_price=_fen(form.get("floor_price", ""), "floor_price"),
+        helpers_needed=_int(form.get("helpers_needed", ""), "helpers_needed", low=1, high=500),
+        hours=_int(form.get("hours", ""), "hours", low=1, high=720),
+        new_users_only=form.get("new_users_only") == CHECKED,
+    )
+    await bargains.open_offer(principal=principal, spec=spec, now=config[CLOCK].now())
+    return _back("/admin/bargains", "砍价商品已上架")
+
+
+@page("POST", "/admin/bargains/close", auth=Admin)
+async def close_bargain_offer(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    await bargains.close_offer(
+        principal=principal, offer_id=form.get("offer_id", ""), now=config[CLOCK].now()
+    )
+    return _back("/admin/bargains", "已停止发起新的砍价")
+
+
+@page("GET", "/admin/tiers", auth=Admin, template="admin/tiers.html")
+async def tier_ladder(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    levels = await tiers.levels()
+    return {
+        "rules": await tiers.rules(),
+        "levels": levels,
+        "rows": len(levels) + EXTRA_ROWS,
+        "note": _note(query),
+    }
+
+
+def _level(form: dict[str, str], i: int) -> tiers.LevelSpec | None:
+    name = form.get(f"name_{i}", "").strip()
+    if not name:
+        return None  # an empty row: no level (a level is removed by emptying its name)
+    coupons = tuple(c.strip() for c in form.get(f"coupons_{i}", "").split(",") if c.strip())
+    return tiers.LevelSpec(
+        name=name,
+        threshold=_fen(form.get(f"threshold_{i}", ""), f"threshold_{i}"),
+        discount_bps=_int(form.get(f"discount_bps_{i}", "0") or "0", f"discount_bps_{i}"),
+        points_multiplier_pct=_int(
+            form.get(f"multiplier_{i}", "100") or "100", f"multiplier_{i}", low=100, high=1000
+        ),
+        coupon_template_ids=coupons,
+    )
+
+
+@page("POST", "/admin/tiers", auth=Admin)
+async def set_tier_ladder(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    rows = _int(form.get("rows", ""), "rows", low=0, high=tiers.MAX_LEVELS + EXTRA_ROWS)
+    levels = tuple(level for i in range(rows) if (level := _level(form, i)) is not None)
+    if form.get("lower_mid_month") not in (None, CHECKED):
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "lower_mid_month: a checkbox")
+    ladder = tiers.Ladder(
+        window_days=_int(form.get("window_days", ""), "window_days", low=1, high=730),
+        lower_mid_month=form.get("lower_mid_month") == CHECKED,
+        timezone=form.get("timezone", "").strip() or tiers.DEFAULT_TZ,
+        levels=levels,
+    )
+    await tiers.set_ladder(ladder, actor=principal, now=config[CLOCK].now())
+    return _back("/admin/tiers", "会员等级已保存")
