@@ -9,7 +9,7 @@ Rules, stated once:
 
 - 100 points are 1 yuan: one point takes one fen off (``FEN_PER_POINT``).
 - A paid order earns ``EARN_PER_YUAN`` points per whole yuan paid, times the member tier's
-  multiplier (``tier_multiplier_percent``, the tiers hook). They are taken back when the
+  multiplier (``tiers.perks_for``, passed in by pricing). They are taken back when the
   order is refunded, as far as the balance still holds them.
 - At checkout at most ``MAX_SHARE_PERCENT`` % of the price after the coupon may be paid in
   points, and the order still charges at least one fen.
@@ -43,15 +43,6 @@ FEN_PER_POINT = 1
 EARN_PER_YUAN = 1
 MAX_SHARE_PERCENT = 50
 EXPIRE_DAYS = 365
-
-
-async def tier_multiplier_percent(user_id: uuid.UUID) -> int:
-    """TIERS HOOK (issue 16, item 3): the member tier's points multiplier, in percent.
-
-    100 until the lead wires it to services/tiers.py at merge.
-    """
-    del user_id
-    return 100
 
 
 @dataclass(frozen=True)
@@ -111,9 +102,10 @@ def earned_by(amount: int, multiplier_percent: int) -> int:
     return (amount // 100) * EARN_PER_YUAN * multiplier_percent // 100
 
 
-async def earn_for_order(order: Order, *, now: datetime) -> int:
-    """Inside the payment's transaction: the paid order's points (once per order)."""
-    earned = earned_by(order.amount, await tier_multiplier_percent(order.user_id))
+async def earn_for_order(order: Order, *, multiplier_percent: int, now: datetime) -> int:
+    """Inside the payment's transaction: the paid order's points (once per order), times the
+    member tier's multiplier."""
+    earned = earned_by(order.amount, multiplier_percent)
     if earned <= 0:
         return 0
     await PointsEntry.create(

@@ -32,9 +32,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.coupon import Coupon, CouponStatus, CouponTemplate
-from models.order import Order, OrderStatus
+from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import coupon_grants, coupons, points
+from services import coupon_grants, coupons, points, tiers
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -50,11 +50,12 @@ _GIVE_BACK = {
 }
 
 
-async def member_off(order: Order) -> int:
-    """TIERS HOOK (issue 16, item 3): the member tier's discount (fen) on this order's group
-    price. 0 until the lead wires it to services/tiers.py at merge."""
-    del order
-    return 0
+async def member_off(order: Order, now: datetime) -> int:
+    """The member tier's discount (fen) on a group-buy order's group price."""
+    if order.kind is not OrderKind.GROUP:
+        return 0
+    perks = await tiers.perks_for(order.user_id, now=now)
+    return order.unit_price * order.quantity * perks.discount_bps // 10_000
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ async def set_discounts(
         order = await Order.filter(id=order.id).select_for_update().get()
         _fixed(order, now)
         await _give_back(order, now=now)
-        off_member = await member_off(order)
+        off_member = await member_off(order, now)
         base = order.unit_price * order.quantity - off_member
         off_coupon, new_user = 0, False
         if coupon_id is not None:
@@ -184,7 +185,8 @@ async def on_paid(order: Order, *, now: datetime) -> bool:
     await Coupon.filter(order_id=order.id, status=CouponStatus.LOCKED).update(
         status=CouponStatus.USED, used_at=now
     )
-    await points.earn_for_order(order, now=now)
+    perks = await tiers.perks_for(order.user_id, now=now)
+    await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
     await coupon_grants.on_first_order(order, now=now)
     return True
 

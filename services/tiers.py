@@ -35,7 +35,7 @@ from models.order import Order
 from models.payment import Refund, RefundStatus
 from models.tier import MemberTier, TierLevel, TierRules
 from qunshop.errors import ErrorCode, Invalid
-from services import audit
+from services import audit, coupon_grants
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -288,6 +288,16 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
             growth=growth,
             held_month=held,
             recalculated_at=now,
+        )
+    if level is not None and (new or _rank(level) > _rank(current)):
+        await coupon_grants.on_tier_upgrade(user_id=key, tier=level.name, now=now)
+    if level is not None and level.coupon_template_ids and (new or row.held_month != month):
+        # The month's pack, on the first calculation of the month (once per tier and month).
+        await coupon_grants.grant_pack(
+            user_id=key,
+            template_ids=[uuid.UUID(str(i)) for i in level.coupon_template_ids],
+            pack=f"{level.name}:{month}",
+            now=now,
         )
     if _rank(level) != _rank(current):
         logger.info(
