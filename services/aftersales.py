@@ -210,7 +210,7 @@ async def decide(
     if not approve and not note.strip():
         raise Invalid(ErrorCode.VALIDATION_FAILED, "say why the request is rejected")
     status = AfterSaleStatus.APPROVED if approve else AfterSaleStatus.REJECTED
-    refused: QunshopError | None = None
+    refused: Conflict | Invalid | None = None
     async with in_transaction():
         # The order first, as a group claim takes it: the same lock order, no deadlock.
         await Order.filter(id=sale.order_id).select_for_update().get()
@@ -228,7 +228,7 @@ async def decide(
                 refund = await refunds.refund_part(
                     order_id=sale.order_id, amount=sale.amount, reason=REASON, now=now
                 )
-            except Conflict as exc:  # refunded another way meanwhile (a group claim)
+            except (Conflict, Invalid) as exc:  # refunded another way meanwhile (a claim)
                 refused = exc
                 await AfterSale.filter(id=sale.id).update(
                     status=AfterSaleStatus.CLOSED, note=f"{exc.code.value}: {exc.detail}"[:500]

@@ -83,6 +83,18 @@ statement = NS(
     ),
 )
 pickup_line = NS(buyer="小李", item="赣南脐橙 5斤装", order=NS(quantity=2))
+after_sale = NS(
+    kind=NS(value="refund_only"), amount=500, status=NS(value="pending"), note="", created_at=NOW
+)
+bill_run = NS(bill_date=date(2026, 12, 4), error="", differences=1)
+bill_item = NS(
+    subject="payment",
+    kind=NS(value="amount_mismatch"),
+    out_trade_no="QS1",
+    out_refund_no="",
+    bill_amount=1900,
+    our_amount=1990,
+)
 
 bargain = NS(
     code="7K3MXQ2A",
@@ -372,6 +384,42 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "account/link.j2": [({}, "小程序打开：pages/link/index?token=T0K3N")],
     "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
+    "aftersales/asked.j2": [
+        (
+            {
+                "sale": after_sale,
+                "line": OrderLine(order=ready, product=orange, pickup_code=None),
+                "hours": 48,
+                "due": "12-07 14:00",
+            },
+            "已提交售后申请：赣南脐橙，仅退款 ¥5.00。\n团长会在 48 小时内处理，12-07 14:00 前",
+        )
+    ],
+    "aftersales/list.j2": [
+        ({"requests": []}, "你还没有可以申请售后的订单"),
+        (
+            {
+                "lines": [OrderLine(order=ready, product=orange, pickup_code=None)],
+                "requests": [after_sale],
+            },
+            "· 仅退款 ¥5.00 · 待处理 · 12-05",
+        ),
+    ],
+    "aftersales/no_such_order.j2": [({"count": 2}, "没有第 1 个订单（最近只有 2 个）")],
+    "alerts/reconciliation.j2": [
+        (
+            {"run": bill_run, "items": [bill_item]},
+            "⚠️ 对账提醒：2026-12-04 的微信支付账单有 1 处差异。\n"
+            "· 支付 金额不一致：QS1 账单 ¥19.00 我们 ¥19.90",
+        ),
+        (
+            {
+                "run": NS(bill_date=date(2026, 12, 4), error="SYSTEMERROR", differences=0),
+                "items": [],
+            },
+            "没能取到",
+        ),
+    ],
     "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
     **{name: [(BARGAIN_VALUES, shows)] for name, shows in BARGAIN_CASES.items()},
     "bargains/offers.j2": [
