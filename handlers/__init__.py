@@ -11,6 +11,7 @@ from handlers.routing import Router
 from services.chat_users import Senders
 
 if TYPE_CHECKING:
+    import aiohttp
     import jinja2
     from redis.asyncio import Redis
 
@@ -43,6 +44,7 @@ def build_dispatcher(
     clock: Clock,
     templates: jinja2.Environment,
     tasks: TaskTracker,
+    http: aiohttp.ClientSession | None = None,
 ) -> ChatDispatcher:
     return ChatDispatcher(
         build_router(),
@@ -51,4 +53,5 @@ def build_dispatcher(
         clock=clock,
         templates=templates,
         senders=Senders(tasks),
+        http=http,
     )

@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.moderation",
 ]
 MIGRATIONS_MODULE = "migrations"
 

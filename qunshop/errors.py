@@ -93,6 +93,14 @@ class ErrorCode(StrEnum):
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"
+    # community content and its moderation
+    CONTENT_REFUSED = "content_refused"
+    USER_MUTED = "user_muted"
+    WORD_INVALID = "word_invalid"
+    WORD_NOT_FOUND = "word_not_found"
+    MODERATION_ITEM_NOT_FOUND = "moderation_item_not_found"
+    MODERATION_ITEM_DECIDED = "moderation_item_decided"
+    REPORT_TARGET_NOT_FOUND = "report_target_not_found"
 
 
 class QunshopError(Exception):
