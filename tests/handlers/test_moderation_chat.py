@@ -61,9 +61,7 @@ async def test_a_notice_wechat_wants_reviewed_waits_for_an_operator(
     headers = auth(admin, settings)
     queue = await (await client.get("/api/v1/admin/moderation/queue", headers=headers)).json()
     assert [i["id"] for i in queue["items"]] == [str(item.id)]
-    resp = await client.post(
-        f"/api/v1/admin/moderation/items/{item.id}/approve", headers=headers
-    )
+    resp = await client.post(f"/api/v1/admin/moderation/items/{item.id}/approve", headers=headers)
     assert resp.status == 200 and (await resp.json())["status"] == "approved"
     sent = await OutboxMessage.get(kind="chat.send")
     assert sent.payload["via"] == "robot" and "欢迎加入团购群" in sent.payload["message"]["text"]
