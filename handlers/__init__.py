@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import account, activities, console, events, growth, leader, shop
+from handlers import account, activities, console, events, growth, leader, reviews, shop
 from handlers import help as help_topic
 from handlers.dispatcher import ChatDispatcher
 from handlers.routing import Router
@@ -30,6 +30,7 @@ def build_router() -> Router:
         console.router,
         growth.router,
         activities.router,
+        reviews.router,
         shop.router,
         help_topic.router,
         help_topic.fallback,

@@ -16,6 +16,7 @@ from miniapp_api import (
     health,
     leaders,
     moderation,
+    reviews,
     orders,
     pay_notify,
     profile,
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup(app)
     leaders.setup(app)
     moderation.setup(app)
+    reviews.setup(app)

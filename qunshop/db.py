@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "models.pickup",
     "models.audit",
     "models.moderation",
+    "models.review",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -89,14 +89,25 @@ SCENES = {
     Kind.QUESTION: security.SCENE_FORUM,
     Kind.ANSWER: security.SCENE_FORUM,
 }
-# Content tables with author_id, community_id, text, images and a ``shown`` column: the
-# kinds people can report, and whose rows a verdict shows or hides. Filled by the services
-# that own them (``register``), so this module names no content model.
-CONTENT: dict[Kind, type[Model]] = {}
 
 
-def register(kind: Kind, model: type[Model]) -> None:
-    CONTENT[kind] = model
+@dataclass(frozen=True)
+class Target:
+    """A content table (with author_id, community_id and images) whose rows a verdict
+    shows or hides through its ``shown`` column, and whose ``text`` the queue shows."""
+
+    model: type[Model]
+    shown: str = "shown"
+    text: str = "text"
+
+
+# The kinds people can report and verdicts show or hide. Filled by the services that own
+# them (``register``), so this module names no content model.
+CONTENT: dict[Kind, Target] = {}
+
+
+def register(kind: Kind, target: Target) -> None:
+    CONTENT[kind] = target
 
 
 @dataclass(frozen=True)
@@ -328,10 +339,10 @@ async def decide(
 async def _apply(item: ModerationItem, *, approved: bool, now: datetime) -> None:
     """Make the decision visible: show or remove the content, send or drop a held 公告."""
     kind = Kind(item.kind)
-    model = CONTENT.get(kind)
-    if model is not None:
+    target = CONTENT.get(kind)
+    if target is not None:
         shown = Shown.VISIBLE if approved else Shown.REMOVED
-        await model.filter(id=item.ref).update(shown=shown)
+        await target.model.filter(id=item.ref).update(**{target.shown: shown})
     elif kind is Kind.ANNOUNCEMENT and approved:
         community = await Community.get_or_none(id=item.payload.get("community_id"))
         if community is not None:
@@ -391,10 +402,11 @@ async def report(
     """Someone reports an item: it joins the queue; enough reporters hide it meanwhile."""
     try:
         content_kind = Kind(kind)
-        row = await CONTENT[content_kind].get_or_none(id=uuid.UUID(ref))
+        target = CONTENT[content_kind]
+        row = await target.model.get_or_none(id=uuid.UUID(ref))
     except (ValueError, KeyError):
         row = None
-    if row is None or row.shown is Shown.REMOVED:
+    if row is None or getattr(row, target.shown) is Shown.REMOVED or not getattr(row, target.text):
         raise NotFound(ErrorCode.REPORT_TARGET_NOT_FOUND, f"nothing to report as {kind} {ref}")
     async with in_transaction():
         item, _ = await ModerationItem.get_or_create(
@@ -403,7 +415,7 @@ async def report(
             defaults={
                 "author_id": row.author_id,
                 "community_id": row.community_id,
-                "text": row.text,
+                "text": getattr(row, target.text),
                 "images": list(row.images),
                 "status": ItemStatus.REVIEW,
                 "reason": "被举报",
@@ -424,11 +436,8 @@ async def report(
                 fields += ["status", "reason", "decided_at"]
             await item.save(update_fields=fields)
             if item.reports >= HIDE_AFTER_REPORTS and item.status is ItemStatus.REVIEW:
-                await (
-                    CONTENT[content_kind]
-                    .filter(id=row.id, shown=Shown.VISIBLE)
-                    .update(shown=Shown.HELD)
-                )
+                visible = {target.shown: Shown.VISIBLE}
+                await target.model.filter(id=row.id, **visible).update(**{target.shown: Shown.HELD})
     return item
 
 
