@@ -16,10 +16,10 @@ from miniapp_api import (
     health,
     leaders,
     moderation,
-    reviews,
     orders,
     pay_notify,
     profile,
+    reviews,
     session,
     subscriptions,
 )
