@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from miniapp_api.auth import admin
+from miniapp_api.fields import NO_NUL, NOT_BLANK
 from miniapp_api.spec import endpoint
 from models.moderation import BannedWord, ItemStatus, ModerationItem
 from services import moderation, word_filter
 from services.auth import Principal
 
 TAGS = ("moderation",)
+Word = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)]
 
 
 class WordOut(BaseModel):
@@ -35,8 +37,8 @@ class WordList(BaseModel):
 class WordsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    words: list[str] = Field(min_length=1, max_length=500, examples=[["加我微信", "代购"]])
-    category: str = Field(default="", max_length=32, examples=["广告"])
+    words: list[Word] = Field(min_length=1, max_length=500, examples=[["加我微信", "代购"]])
+    category: str = Field(default="", max_length=32, pattern=NO_NUL, examples=["广告"])
 
 
 class ItemOut(BaseModel):
@@ -84,15 +86,15 @@ class QueueQuery(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=255)
+    reason: str = Field(default="", max_length=255, pattern=NO_NUL)
 
 
 class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["review", "reply", "post", "comment", "question", "answer"]
-    ref: str = Field(min_length=1, max_length=64, description="the item's id")
-    reason: str = Field(default="", max_length=255)
+    ref: str = Field(min_length=1, max_length=64, pattern=NO_NUL, description="the item's id")
+    reason: str = Field(default="", max_length=255, pattern=NO_NUL)
 
 
 class ReportOut(BaseModel):

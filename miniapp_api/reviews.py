@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from redis.asyncio import Redis
 
 from miniapp_api.auth import staff
+from miniapp_api.fields import NO_NUL, NOT_BLANK, JsonInt
 from miniapp_api.spec import endpoint
 from models.review import Review
 from qunshop.config import Settings
@@ -18,21 +19,21 @@ from services import moderation, reviews
 from services.auth import Principal
 
 TAGS = ("reviews",)
-HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://\S+$", max_length=512)]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[!-~]+$", max_length=512)]
 
 
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rating: int = Field(ge=1, le=5, strict=True)
-    text: str = Field(default="", max_length=500, examples=["橙子很甜，下次还买"])
+    rating: JsonInt = Field(ge=1, le=5)
+    text: str = Field(default="", max_length=500, pattern=NO_NUL, examples=["橙子很甜，下次还买"])
     images: list[HttpsUrl] = Field(default_factory=list, max_length=9)
 
 
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
 
 
 class ReviewOut(BaseModel):

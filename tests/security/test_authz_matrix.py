@@ -133,8 +133,38 @@ def _target(side: Side) -> dict[str, str]:
     return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
 
 
+def _nothing(side: Side) -> dict[str, str]:
+    return {"item_id": NO_APPLICATION, "word_id": NO_APPLICATION, "review_id": NO_APPLICATION}
+
+
 ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
+    # Moderation: operators only; reports and reviews only of what one may see or owns.
+    ("GET", "/api/v1/admin/moderation/words"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/moderation/words"): Entry(
+        body=lambda w, _: {"words": ["劫持"]}, **ADMINS_ONLY
+    ),
+    ("DELETE", "/api/v1/admin/moderation/words/{word_id}"): Entry(ids=_nothing, **ADMINS_ONLY),
+    ("GET", "/api/v1/admin/moderation/queue"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/moderation/items/{item_id}/approve"): Entry(
+        ids=_nothing, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/admin/moderation/items/{item_id}/reject"): Entry(
+        ids=_nothing, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/reports"): Entry(
+        body=lambda w, _: {"kind": "review", "ref": NO_APPLICATION},
+        shopper=_s(404),
+        leader=_s(404),
+    ),
+    ("POST", "/api/v1/orders/{order_id}/review"): Entry(
+        body=lambda w, _: {"rating": 1}, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/reviews/{review_id}/reply"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/products/{product_id}/reviews"): Entry(**PUBLIC),
+    ("GET", "/api/v1/campaigns/{campaign_id}/reviews"): Entry(**PUBLIC),
     # Accounts, roles and leaders: admins only, or the caller's own.
     ("GET", "/api/v1/admin/leader-applications"): Entry(**ADMINS_ONLY),
     ("POST", "/api/v1/admin/leader-applications/{application_id}/approve"): Entry(
