@@ -18,6 +18,7 @@ from miniapp_api import (
     moderation,
     orders,
     pay_notify,
+    posts,
     profile,
     reviews,
     session,
@@ -43,3 +44,4 @@ def setup_routes(app: web.Application) -> None:
     leaders.setup(app)
     moderation.setup(app)
     reviews.setup(app)
+    posts.setup(app)

@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.moderation",
     "models.review",
+    "models.post",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -104,6 +104,10 @@ class ErrorCode(StrEnum):
     REVIEW_NOT_FOUND = "review_not_found"
     ORDER_NOT_PICKED_UP = "order_not_picked_up"
     ALREADY_REVIEWED = "already_reviewed"
+    POST_NOT_FOUND = "post_not_found"
+    COMMENT_NOT_FOUND = "comment_not_found"
+    FOLLOW_INVALID = "follow_invalid"
+    FOLLOW_NOT_FOUND = "follow_not_found"
 
 
 class QunshopError(Exception):

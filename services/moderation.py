@@ -416,7 +416,7 @@ async def report(
                 "author_id": row.author_id,
                 "community_id": row.community_id,
                 "text": getattr(row, target.text),
-                "images": list(row.images),
+                "images": list(getattr(row, "images", [])),
                 "status": ItemStatus.REVIEW,
                 "reason": "被举报",
                 "created_at": now,

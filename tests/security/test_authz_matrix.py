@@ -134,7 +134,8 @@ def _target(side: Side) -> dict[str, str]:
 
 
 def _nothing(side: Side) -> dict[str, str]:
-    return {"item_id": NO_APPLICATION, "word_id": NO_APPLICATION, "review_id": NO_APPLICATION}
+    names = ("item_id", "word_id", "review_id", "post_id", "follow_id")
+    return dict.fromkeys(names, NO_APPLICATION)
 
 
 ENTRIES: dict[tuple[str, str], Entry] = {
@@ -149,9 +150,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/admin/moderation/items/{item_id}/approve"): Entry(
         ids=_nothing, **ADMINS_ONLY
     ),
-    ("POST", "/api/v1/admin/moderation/items/{item_id}/reject"): Entry(
-        ids=_nothing, **ADMINS_ONLY
-    ),
+    ("POST", "/api/v1/admin/moderation/items/{item_id}/reject"): Entry(ids=_nothing, **ADMINS_ONLY),
     ("POST", "/api/v1/reports"): Entry(
         body=lambda w, _: {"kind": "review", "ref": NO_APPLICATION},
         shopper=_s(404),
@@ -164,6 +163,29 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(403), leader=_s(404)
     ),
     ("GET", "/api/v1/products/{product_id}/reviews"): Entry(**PUBLIC),
+    # Posts: members of A post in A; feeds and follows are public or one's own.
+    ("POST", "/api/v1/communities/{community_id}/posts"): Entry(
+        body=lambda w, _: {"text": "劫持"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/communities/{community_id}/posts"): Entry(**PUBLIC),
+    ("GET", "/api/v1/me/feed"): Entry(**OWN),
+    ("POST", "/api/v1/posts/{post_id}/likes"): Entry(ids=_nothing, shopper=_s(404), leader=_s(404)),
+    ("DELETE", "/api/v1/posts/{post_id}/likes"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/posts/{post_id}/comments"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("GET", "/api/v1/posts/{post_id}/comments"): Entry(
+        ids=_nothing, anonymous=_s(404), shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/me/follows"): Entry(
+        body=lambda w, _: {"community_id": w.a.community_id}, shopper=CREATED, leader=CREATED
+    ),
+    ("GET", "/api/v1/me/follows"): Entry(**OWN),
+    ("DELETE", "/api/v1/me/follows/{follow_id}"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
     ("GET", "/api/v1/campaigns/{campaign_id}/reviews"): Entry(**PUBLIC),
     # Accounts, roles and leaders: admins only, or the caller's own.
     ("GET", "/api/v1/admin/leader-applications"): Entry(**ADMINS_ONLY),
