@@ -19,7 +19,7 @@ from qunshop.keys import CHAT_TEMPLATES, CLOCK, HTTP, MESSENGER, PAY, REDIS, SET
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
-from services import accounts, news, notify, outbox, refunds, share_cards
+from services import accounts, follows, news, notify, outbox, refunds, share_cards
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             accounts.link_followed, lookup=app[MESSENGER].unionid_of, clock=app[CLOCK].now
         ),
         budget.REDISPATCH: budget.redispatcher(app),
+        follows.CAMPAIGN_NEWS: functools.partial(
+            follows.tell_followers,
+            template_id=settings.subscribe_template_new_campaign,
+            now=app[CLOCK].now,
+        ),
     }
 
 
