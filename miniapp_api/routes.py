@@ -20,6 +20,7 @@ from miniapp_api import (
     pay_notify,
     posts,
     profile,
+    questions,
     reviews,
     session,
     subscriptions,
@@ -45,3 +46,4 @@ def setup_routes(app: web.Application) -> None:
     moderation.setup(app)
     reviews.setup(app)
     posts.setup(app)
+    questions.setup(app)

@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "models.moderation",
     "models.review",
     "models.post",
+    "models.qa",
 ]
 MIGRATIONS_MODULE = "migrations"
 

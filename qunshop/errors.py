@@ -108,6 +108,9 @@ class ErrorCode(StrEnum):
     COMMENT_NOT_FOUND = "comment_not_found"
     FOLLOW_INVALID = "follow_invalid"
     FOLLOW_NOT_FOUND = "follow_not_found"
+    QUESTION_NOT_FOUND = "question_not_found"
+    ANSWER_NOT_FOUND = "answer_not_found"
+    NOT_A_BUYER = "not_a_buyer"
 
 
 class QunshopError(Exception):

@@ -134,7 +134,7 @@ def _target(side: Side) -> dict[str, str]:
 
 
 def _nothing(side: Side) -> dict[str, str]:
-    names = ("item_id", "word_id", "review_id", "post_id", "follow_id")
+    names = ("item_id", "word_id", "review_id", "post_id", "follow_id", "question_id", "answer_id")
     return dict.fromkeys(names, NO_APPLICATION)
 
 
@@ -163,6 +163,17 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(403), leader=_s(404)
     ),
     ("GET", "/api/v1/products/{product_id}/reviews"): Entry(**PUBLIC),
+    # Q&A: anyone asks about a product; only its buyers and leader answer.
+    ("POST", "/api/v1/products/{product_id}/questions"): Entry(
+        body=lambda w, _: {"text": "甜吗"}, shopper=CREATED, leader=CREATED
+    ),
+    ("GET", "/api/v1/products/{product_id}/questions"): Entry(**PUBLIC),
+    ("POST", "/api/v1/questions/{question_id}/answers"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/answers/{answer_id}/best"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
     # Posts: members of A post in A; feeds and follows are public or one's own.
     ("POST", "/api/v1/communities/{community_id}/posts"): Entry(
         body=lambda w, _: {"text": "劫持"}, shopper=_s(403), leader=_s(403)
