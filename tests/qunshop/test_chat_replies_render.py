@@ -229,6 +229,19 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "account/link.j2": [({}, "小程序打开：pages/link/index?token=T0K3N")],
     "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
     "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
+    "digest.j2": [
+        (
+            {
+                "digest": NS(
+                    community=community,
+                    questions=[NS(text="几号到货？")],
+                    reports=[(NS(kind="review"), 2)],
+                ),
+                "base_url": "https://shop.example.com",
+            },
+            "新提问 1 条：\n1. 几号到货？\n被举报的内容 1 条，等待运营处理：\n1. 评价（2 人举报）",
+        ),
+    ],
     "notice_held.j2": [({"reason": "微信内容安全建议人工复核（广告）"}, "运营通过后会发到群里")],
     "errors/user_muted.j2": [
         (
