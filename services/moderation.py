@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -99,6 +100,8 @@ class Target:
     model: type[Model]
     shown: str = "shown"
     text: str = "text"
+    # What else a verdict does, in its transaction: (ref, approved, now).
+    decided: Callable[[str, bool, datetime], Awaitable[None]] | None = None
 
 
 # The kinds people can report and verdicts show or hide. Filled by the services that own
@@ -343,6 +346,8 @@ async def _apply(item: ModerationItem, *, approved: bool, now: datetime) -> None
     if target is not None:
         shown = Shown.VISIBLE if approved else Shown.REMOVED
         await target.model.filter(id=item.ref).update(**{target.shown: shown})
+        if target.decided is not None:
+            await target.decided(item.ref, approved, now)
     elif kind is Kind.ANNOUNCEMENT and approved:
         community = await Community.get_or_none(id=item.payload.get("community_id"))
         if community is not None:

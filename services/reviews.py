@@ -17,6 +17,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.activity import PointsEntry
 from models.catalog import Product, Sku
 from models.moderation import Shown
 from models.order import Order, OrderStatus
@@ -29,7 +30,31 @@ from services.ids import parse_uuid
 if TYPE_CHECKING:
     from services.auth import Principal
 
-moderation.register(moderation.Kind.REVIEW, moderation.Target(Review))
+REVIEW_POINTS = 5  # a review shown earns its author points once (points_ledger's ref)
+
+
+async def _earn(review: Review, now: datetime) -> None:
+    if review.community_id is None:
+        return
+    await PointsEntry.get_or_create(
+        ref=f"review:{review.order_id}",
+        defaults={
+            "user_id": review.author_id,
+            "community_id": review.community_id,
+            "delta": REVIEW_POINTS,
+            "reason": "review",
+        },
+    )
+
+
+async def _decided(ref: str, approved: bool, now: datetime) -> None:
+    """A held review an operator (or WeChat's image verdicts) let through earns its points."""
+    review = await Review.get_or_none(id=ref)
+    if approved and review is not None:
+        await _earn(review, now)
+
+
+moderation.register(moderation.Kind.REVIEW, moderation.Target(Review, decided=_decided))
 moderation.register(
     moderation.Kind.REPLY, moderation.Target(Review, shown="reply_shown", text="reply_text")
 )
@@ -121,6 +146,8 @@ async def write(
                 shown=verdict.shown,
                 created_at=now,
             )
+            if not verdict.held:
+                await _earn(review, now)
             await moderation.hold(
                 kind=moderation.Kind.REVIEW,
                 ref=str(review.id),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from models.activity import PointsEntry
 from models.community import Community
 from models.moderation import ItemStatus, ModerationItem
 from models.order import Order
@@ -84,6 +85,13 @@ async def test_reviews_from_pickup_to_the_product_page(doors: Doors) -> None:
     assert shown["count"] == 2 and shown["average"] == 4.5
     assert [r["rating"] for r in shown["items"]] == [4, 5]
     assert shown["items"][0]["images"] == SHOTS
+
+    # Each shown review earned its author points once (the held one when it was let through).
+    points = await PointsEntry.filter(reason="review").order_by("created_at")
+    assert [(p.delta, p.ref) for p in points] == [
+        (5, f"review:{follower.id}"),
+        (5, f"review:{head.id}"),
+    ]
 
     # The leader answers the photo review.
     leader_headers = auth(leader, doors.settings, doors.clock.now())
