@@ -12,11 +12,13 @@ from aiohttp import web
 
 from bot.crypto import ACCOUNTS, BadPayload, verify
 from bot.dedupe import check_fresh, signed_once
-from bot.http import answer_xml, refusing, the_query
+from bot.http import answer_xml, refusing, success, the_query
 from bot.safexml import parse_xml, read_body
 from bot.updates import from_xml
 from qunshop.chat import Platform
 from qunshop.keys import CLOCK, SETTINGS
+from services import moderation
+from wechat import security
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
         fields = parse_xml(xml)
     else:
         xml = body.decode("utf-8", errors="replace")
+    media_check = security.read_media_check_event(fields)  # the mini-program's push
+    if media_check is not None:
+        await moderation.media_verdict(media_check, now=app[CLOCK].now())
+        return success()
     update = from_xml(Platform.WECHAT, fields, xml, app[CLOCK].now())
 
     def seal(reply: str, now: str) -> str:

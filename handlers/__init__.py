@@ -14,6 +14,7 @@ from handlers import (
     events,
     growth,
     leader,
+    reviews,
     shop,
     tiers,
 )
@@ -23,6 +24,7 @@ from handlers.routing import Router
 from services.chat_users import Senders
 
 if TYPE_CHECKING:
+    import aiohttp
     import jinja2
     from redis.asyncio import Redis
 
@@ -45,6 +47,7 @@ def build_router() -> Router:
         coupons.router,
         bargains.router,
         tiers.router,
+        reviews.router,
         shop.router,
         help_topic.router,
         help_topic.fallback,
@@ -59,6 +62,7 @@ def build_dispatcher(
     clock: Clock,
     templates: jinja2.Environment,
     tasks: TaskTracker,
+    http: aiohttp.ClientSession | None = None,
 ) -> ChatDispatcher:
     return ChatDispatcher(
         build_router(),
@@ -67,4 +71,5 @@ def build_dispatcher(
         clock=clock,
         templates=templates,
         senders=Senders(tasks),
+        http=http,
     )

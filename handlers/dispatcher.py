@@ -13,6 +13,7 @@ from qunshop.errors import QunshopError
 from services import chat_gate, chat_users
 
 if TYPE_CHECKING:
+    import aiohttp
     from redis.asyncio import Redis
 
     from qunshop.clock import Clock
@@ -32,7 +33,9 @@ class ChatDispatcher:
         clock: Clock,
         templates: jinja2.Environment,
         senders: Senders,
+        http: aiohttp.ClientSession | None = None,
     ) -> None:
+        self.http = http
         self.router = router
         self.senders = senders
         self.redis = redis
@@ -47,6 +50,7 @@ class ChatDispatcher:
             redis=self.redis,
             settings=self.settings,
             templates=self.templates,
+            http=self.http,
         )
         try:
             if await chat_gate.limited(self.redis, update):

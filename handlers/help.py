@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.routing import Always, Command, Context, Router
-from qunshop.chat import Reply, Text
+from qunshop.chat import ChatType, Reply, Text
 
 router = Router("help")
 fallback = Router("fallback")
@@ -18,7 +18,9 @@ async def show_help(ctx: Context, args: str = "") -> Reply:
 async def unknown(ctx: Context) -> Reply | None:
     if ctx.update.event:  # an event no router took is acknowledged, not answered
         return None
-    return Text(ctx.render("unknown.j2", text=(ctx.update.text or "")[:20]))
+    # Never repeat unmoderated text into a group: only the sender reads it back, alone.
+    alone = ctx.update.chat_type is ChatType.SINGLE
+    return Text(ctx.render("unknown.j2", text=(ctx.update.text or "")[:20] if alone else ""))
 
 
 def _is_staff(ctx: Context) -> bool:

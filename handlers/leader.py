@@ -9,7 +9,7 @@ from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
-from services import batches, groupbuy, groupchat, pickup
+from services import batches, groupbuy, groupchat, moderation, notify, pickup
 
 router = Router("leader")
 staff = Roles(Role.LEADER, Role.ADMIN)
@@ -80,7 +80,18 @@ async def notice(ctx: Context, args: str, body: str = "", bad_args: bool = False
         return Text(ctx.render("usage.j2", usage="公告 <内容>", example="公告 明早9点到货"))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
-    return Text(ctx.render("notice.j2", community=ctx.community, body=body.strip()))
+    said = ctx.render("notice.j2", community=ctx.community, body=body.strip())
+    verdict = await moderation.announcement(
+        principal=principal_of(ctx),
+        community=ctx.community,
+        text=body.strip(),
+        message=notify.text(said),
+        now=ctx.now,
+        wechat=ctx.screen(),
+    )
+    if verdict.held:  # never repeated into the group before an operator approves it
+        return Text(ctx.render("notice_held.j2", reason=verdict.reason))
+    return Text(said)
 
 
 SHORT = r"(\d{1,4})\s*(?:缺|short|-)\s*(\d{1,5})"  # 1缺2: pick-list number, units short

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 
 from models.user import Role
 from qunshop.chat import Reply, Update
-from services import chat_users
+from services import chat_users, moderation
 
 if TYPE_CHECKING:
+    import aiohttp
     import jinja2
     from redis.asyncio import Redis
 
@@ -48,6 +49,7 @@ class Context:
     user: User | None = None  # their full record, once a handler asked for it
     community: Community | None = None  # the community bound to this group chat
     data: dict[str, Any] = field(default_factory=dict)
+    http: aiohttp.ClientSession | None = None  # WeChat's content security (moderation)
     # The update whose text was split into a command, and the split: see command_parts().
     _command: tuple[Update, tuple[str, str] | None] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -64,6 +66,12 @@ class Context:
     def tz(self) -> ZoneInfo:
         """The time zone people here live in: the group's community's, else the shop's."""
         return ZoneInfo(self.community.timezone if self.community else self.settings.timezone)
+
+    def screen(self) -> moderation.Screen | None:
+        """WeChat's content security for this update's moderation, when the app has HTTP."""
+        if self.http is None:
+            return None
+        return moderation.Screen(http=self.http, redis=self.redis, settings=self.settings)
 
     def render(self, name: str, **values: Any) -> str:
         return self.templates.get_template(name).render(**values).strip()

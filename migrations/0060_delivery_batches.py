@@ -11,7 +11,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0040_bargains_and_tiers")]
+    dependencies = [("models", "0053_questions")]
 
     initial = False
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import aiohttp
 from aiohttp import web
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
 from miniapp_api.commerce_schemas import ProfileIn
 from miniapp_api.spec import endpoint
-from services import storefront
+from qunshop.config import Settings
+from services import moderation, storefront
 from services.auth import Principal
 
 
@@ -22,10 +27,23 @@ class ProfileOut(BaseModel):
     body=ProfileIn,
     response=ProfileOut,
     auth=True,
+    errors=(401, 403, 422),
 )
-async def update_profile(*, principal: Principal, body: ProfileIn) -> ProfileOut:
+async def update_profile(
+    *,
+    principal: Principal,
+    body: ProfileIn,
+    now: datetime,
+    http: aiohttp.ClientSession,
+    redis: Redis,
+    settings: Settings,
+) -> ProfileOut:
     user = await storefront.update_profile(
-        principal, nickname=body.nickname, avatar_url=body.avatar_url
+        principal,
+        nickname=body.nickname,
+        avatar_url=body.avatar_url,
+        now=now,
+        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
     )
     return ProfileOut(nickname=user.nickname, avatar_url=user.avatar_url)
 

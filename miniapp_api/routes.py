@@ -23,10 +23,14 @@ from miniapp_api import (
     home_delivery,
     identity,
     leaders,
+    moderation,
     orders,
     pay_notify,
+    posts,
     profile,
+    questions,
     reconciliation,
+    reviews,
     session,
     subscriptions,
     suppliers,
@@ -61,3 +65,7 @@ def setup_routes(app: web.Application) -> None:
     checkout.setup(app)
     bargains.setup(app)
     tiers.setup(app)
+    moderation.setup(app)
+    reviews.setup(app)
+    posts.setup(app)
+    questions.setup(app)

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     subscribe_template_order_lapsing: str = "order-lapsing"
     subscribe_template_pickup_reminder: str = "pickup-reminder"
     subscribe_template_after_sale: str = "after-sale-result"
+    # Followers of a leader or community hear of a new campaign (services/follows.py).
+    subscribe_template_new_campaign: str = "new-campaign"
     # Days after pickup (核销) when an order completes and its earnings are released.
     auto_complete_days: int = Field(default=7, ge=0, le=60)
     # Minutes before an unpaid seat lapses when its buyer is warned, once.

@@ -157,6 +157,24 @@ class ErrorCode(StrEnum):
     BARGAIN_ALREADY_CUT = "bargain_already_cut"
     BARGAIN_ALREADY_ORDERED = "bargain_already_ordered"
     TIER_LADDER_INVALID = "tier_ladder_invalid"
+    # community content and its moderation
+    CONTENT_REFUSED = "content_refused"
+    USER_MUTED = "user_muted"
+    WORD_INVALID = "word_invalid"
+    WORD_NOT_FOUND = "word_not_found"
+    MODERATION_ITEM_NOT_FOUND = "moderation_item_not_found"
+    MODERATION_ITEM_DECIDED = "moderation_item_decided"
+    REPORT_TARGET_NOT_FOUND = "report_target_not_found"
+    REVIEW_NOT_FOUND = "review_not_found"
+    ORDER_NOT_PICKED_UP = "order_not_picked_up"
+    ALREADY_REVIEWED = "already_reviewed"
+    POST_NOT_FOUND = "post_not_found"
+    COMMENT_NOT_FOUND = "comment_not_found"
+    FOLLOW_INVALID = "follow_invalid"
+    FOLLOW_NOT_FOUND = "follow_not_found"
+    QUESTION_NOT_FOUND = "question_not_found"
+    ANSWER_NOT_FOUND = "answer_not_found"
+    NOT_A_BUYER = "not_a_buyer"
 
 
 class QunshopError(Exception):

@@ -17,6 +17,7 @@ from services import (
     checkout,
     coupon_grants,
     coupons,
+    digests,
     earnings,
     flashsale,
     groupbuy,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from qunshop.config import Settings
 
 logger = logging.getLogger(__name__)
+
+DIGEST_HOUR = 20  # leaders' daily digest, local time
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,23 @@ class Jobs:
                 await self.redis.delete(marker)  # the next sweep tries again
                 raise
 
+    async def daily_digests(self, now: datetime) -> None:
+        """Once a day, from ``DIGEST_HOUR`` local time: each leader's questions and reports."""
+        local = now.astimezone(ZoneInfo(self.settings.timezone))
+        if local.hour < DIGEST_HOUR:
+            return
+        day = local.strftime("%Y-%m-%d")
+        marker = f"qunshop:digests:{day}"
+        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
+            try:
+                await digests.send(now=now, day=day, render=self.digest)
+            except BaseException:
+                await self.redis.delete(marker)  # the next sweep tries again
+                raise
+
+    def digest(self, digest: digests.Digest) -> str:
+        return self._render("digest.j2", digest=digest, base_url=self.settings.public_base_url)
+
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
         await self.marketing(now)
@@ -146,6 +166,7 @@ class Jobs:
         )
         await self.weekly_statements(now)
         await reconciliation.schedule(now=now)  # yesterday's bill, once a day
+        await self.daily_digests(now)
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

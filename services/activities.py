@@ -34,6 +34,7 @@ from services import (
     communities,
     flashgate,
     flashsale,
+    moderation,
     notify,
     schedules,
     statements,
@@ -167,6 +168,7 @@ async def create_activity(
 ) -> View:
     community = await _managed(principal, community_id)
     _check_words(draft.kind, draft.title, draft.text)
+    await moderation.screen_words(principal, f"{draft.title}\n{draft.text}", now=now)
     _check_kind(draft.kind, cron=draft.cron, has_flash=draft.flash is not None)
     first = first_run(cron=draft.cron, run_at=draft.run_at, timezone=community.timezone, now=now)
     async with in_transaction():
@@ -211,6 +213,7 @@ async def edit_activity(
     new_title = activity.title if isinstance(title, _Unset) else title.strip()
     new_text = activity.payload.get("text", "") if isinstance(text, _Unset) else text.strip()
     _check_words(activity.kind, new_title, new_text)
+    await moderation.screen_words(principal, f"{new_title}\n{new_text}", now=now)
     payload = {k: v for k, v in activity.payload.items() if k != "failures"}
     changes: dict[str, Any] = {"title": new_title, "payload": {**payload, "text": new_text}}
     sale = await FlashSale.get_or_none(activity_id=activity.id)

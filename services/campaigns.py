@@ -20,7 +20,7 @@ from models.community import Community
 from models.groupbuy import Campaign
 from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import communities
+from services import communities, follows
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: da
         )
         if taken != 1:
             raise Conflict(ErrorCode.OUT_OF_STOCK, f"the SKU has fewer than {draft.stock_cap} left")
-        return await Campaign.create(
+        campaign = await Campaign.create(
             community=community,
             sku=sku,
             title=draft.title,
@@ -112,6 +112,8 @@ async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: da
             guaranteed=draft.guaranteed,
             created_by_id=principal.user_id,
         )
+        await follows.announce_campaign(campaign, now=now)  # followers hear after commit
+        return campaign
 
 
 async def get_campaign(campaign_id: str | uuid.UUID) -> Campaign:

@@ -18,7 +18,7 @@ from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.user import User
 from qunshop.errors import ErrorCode, NotFound, QunshopError
-from services import campaigns, flashsale, groupbuy, share_codes
+from services import campaigns, flashsale, groupbuy, reviews, share_codes
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -84,6 +84,13 @@ class CampaignPage:
     deadline: datetime  # when it starts (upcoming) or ends
     path: str
     query: str
+    reviews: reviews.Summary | None = None
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    goods: Goods
+    reviews: reviews.Summary
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,17 @@ async def campaign_page(campaign_id: str, *, now: datetime) -> CampaignPage:
         deadline=campaign.starts_at if state == State.UPCOMING else campaign.ends_at,
         path="pages/campaign/index",
         query=f"id={campaign.id}",
+        reviews=await reviews.for_campaign(campaign.id),
     )
+
+
+async def product_page(product_id: str) -> ProductPage:
+    """A product with its reviews (shown ones only) and their average."""
+    found = await reviews.for_product(product_id)  # refuses an unknown product
+    sku = await Sku.filter(product_id=product_id).order_by("price").select_related("product")
+    if not sku:
+        raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, "no such product")
+    return ProductPage(goods=_goods(sku[0], sku[0].product), reviews=found)
 
 
 def _sale_state(sale: FlashSale, now: datetime) -> str:

@@ -21,7 +21,7 @@ from models.order import Order, OrderStatus
 from models.payment import Refund
 from models.user import User
 from qunshop.errors import ErrorCode, NotFound, Unauthenticated
-from services import orders, pickup
+from services import moderation, orders, pickup
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -196,12 +196,26 @@ async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
 
 
 async def update_profile(
-    principal: Principal, *, nickname: str | None, avatar_url: str | None
+    principal: Principal,
+    *,
+    nickname: str | None,
+    avatar_url: str | None,
+    now: datetime | None = None,
+    wechat: moderation.Screen | None = None,
 ) -> User:
-    """The nickname and avatar a member chose in the mini-program; what is left out stays."""
+    """The nickname and avatar a member chose in the mini-program; what is left out stays.
+
+    A nickname is shown on cards and teams, so it is moderated first (``now`` given): a
+    refused one raises, a held one waits for an operator while the old one stays shown."""
     user = await User.get_or_none(id=principal.user_id)
     if user is None:
         raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "the token's user does not exist")
+    if nickname is not None and nickname != user.nickname and now is not None:
+        verdict = await moderation.nickname(
+            principal=principal, nickname=nickname, now=now, wechat=wechat
+        )
+        if verdict.held:
+            nickname = None
     changes = {
         name: value
         for name, value in (("nickname", nickname), ("avatar_url", avatar_url))

@@ -91,6 +91,11 @@ async def campaign(*, campaign_id: str, config: Resources, request: web.Request)
     return await _values(config, request, view, ticket)
 
 
+@page("GET", "/h5/products/{product_id}", template="h5/product.html")
+async def product(*, product_id: str) -> dict[str, Any]:
+    return {"page": await h5_pages.product_page(product_id)}
+
+
 @page("GET", "/h5/flash-sales/{sale_id}", template="h5/flash_sale.html")
 async def flash_sale(*, sale_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
     view = await h5_pages.flash_sale_page(sale_id, now=config[CLOCK].now())

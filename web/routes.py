@@ -8,6 +8,7 @@ from web import (  # noqa: F401  (they declare their pages)
     admin,
     admin_coupons,
     admin_marketing,
+    admin_moderation,  # noqa: F401  (they declare their pages)
     aftercare,
     console,
     console_plan,

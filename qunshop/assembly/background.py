@@ -24,6 +24,7 @@ from scheduler.news import NewsWords
 from services import (
     accounts,
     bargains,
+    follows,
     news,
     notify,
     outbox,
@@ -72,6 +73,11 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             reconciliation.run,
             pay=app[PAY],
             alert=AlertWords(templates=app[CHAT_TEMPLATES]),
+            now=app[CLOCK].now,
+        ),
+        follows.CAMPAIGN_NEWS: functools.partial(
+            follows.tell_followers,
+            template_id=settings.subscribe_template_new_campaign,
             now=app[CLOCK].now,
         ),
     }

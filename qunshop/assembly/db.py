@@ -40,6 +40,10 @@ MODEL_MODULES = [
     "models.points",
     "models.bargain",
     "models.tier",
+    "models.moderation",
+    "models.review",
+    "models.post",
+    "models.qa",
 ]
 MIGRATIONS_MODULE = "migrations"
 

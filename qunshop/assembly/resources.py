@@ -152,5 +152,6 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         clock=app[CLOCK],
         templates=templates,
         tasks=app[TASKS],
+        http=app[HTTP],
     )
     yield

@@ -30,7 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from qunshop.tasks import TaskTracker
-from wechat import pay
+from wechat import pay, security
 
 if TYPE_CHECKING:
     from qunshop.config import Settings
@@ -71,7 +71,10 @@ class StandIn:
         self.api_key = settings.pay_api_key.get_secret_value()
         self.sink = sink or (lambda line: logger.info("%s", line))
         self._serial = itertools.count(1)
-        self.tasks = TaskTracker()  # refund notifies in flight
+        self.tasks = TaskTracker()  # refund notifies and media-check pushes in flight
+        self.push_token = settings.wechat_token.get_secret_value()
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        self.push_url = f"http://{host}:{settings.port}/bot/wechat"  # the message push server
 
     def _unique(self, prefix: str) -> str:
         return f"{prefix}{datetime.now(tz=SHANGHAI):%Y%m%d%H%M%S}{next(self._serial):08d}"
@@ -135,6 +138,50 @@ class StandIn:
             return web.json_response({"errcode": 47001, "errmsg": "data format error"})
         self.sink(f"server sent /cgi-bin/message/wxopen/updatablemsg/send: {json.dumps(body)}")
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    # Content security (wechat/security.py) -------------------------------------------------
+
+    async def msg_sec_check(self, request: web.Request) -> web.Response:
+        """Every text passes here: the operators' word list is what a demo exercises."""
+        self.sink(f"stand-in msg_sec_check: {(await request.text())[:200]}")
+        trace = self._unique("trace")
+        answer = security.check_answer(suggest=security.PASS, label=security.NORMAL, trace_id=trace)
+        return web.json_response(answer)
+
+    async def media_check_async(self, request: web.Request) -> web.Response:
+        """Answers a trace_id, then pushes a pass for it to /bot/wechat as WeChat would."""
+        trace = self._unique("trace")
+        self.sink(f"stand-in media_check_async {trace}: {(await request.text())[:200]}")
+        self.tasks.spawn(self._push_media_verdict(trace), name=f"standin-{trace}")
+        return web.json_response({"errcode": 0, "errmsg": "ok", "trace_id": trace})
+
+    async def _push_media_verdict(self, trace: str) -> None:
+        await asyncio.sleep(REFUND_NOTIFY_DELAY)
+        now = int(datetime.now(tz=SHANGHAI).timestamp())
+        fields = security.media_check_event(
+            appid=self.appid,
+            trace_id=trace,
+            suggest=security.PASS,
+            label=security.NORMAL,
+            created=now,
+        )
+        nonce = f"{next(self._serial)}"
+        parts = sorted([self.push_token, str(now), nonce])
+        signature = hashlib.sha1("".join(parts).encode()).hexdigest()  # noqa: S324 (WeChat's)
+        query = {"signature": signature, "timestamp": str(now), "nonce": nonce}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+                http.post(
+                    self.push_url,
+                    params=query,
+                    data=security.event_xml(fields).encode(),
+                    headers={"Content-Type": "text/xml"},
+                ) as resp,
+            ):
+                self.sink(f"stand-in wxa_media_check {trace}: HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("stand-in media-check push to %s failed: %r", self.push_url, exc)
 
     # WeChat Pay v2 -------------------------------------------------------------------------
 
@@ -270,6 +317,8 @@ class StandIn:
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode)
         app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.activity_id)
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.updatable_msg)
+        app.router.add_post(security.MSG_SEC_CHECK, self.msg_sec_check)
+        app.router.add_post(security.MEDIA_CHECK_ASYNC, self.media_check_async)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
         app.router.add_post("/pay/downloadbill", self.download_bill)

@@ -13,9 +13,15 @@ async def test_help_in_chinese_and_english(say: Say) -> None:
 
 
 async def test_unknown_text_gets_short_help(say: Say) -> None:
-    reply = await say("今天天气怎么样")
+    reply = await say("今天天气怎么样", chat_id=None)
     assert isinstance(reply, Text)
     assert "今天天气怎么样" in reply.content and "帮助" in reply.content
+
+
+async def test_unknown_text_is_not_repeated_into_a_group(say: Say) -> None:
+    reply = await say("加我微信看看")
+    assert isinstance(reply, Text)
+    assert "微信" not in reply.content and "帮助" in reply.content
 
 
 async def test_unknown_event_is_acknowledged_silently(say: Say) -> None:

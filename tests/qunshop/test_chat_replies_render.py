@@ -18,7 +18,7 @@ from models.activity import ActivityKind
 from models.coupon import CouponKind, CouponStatus
 from models.order import OrderStatus
 from models.user import Role
-from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.errors import Conflict, ErrorCode, Forbidden, NotFound
 from qunshop.templates import chat_environment
 from services.groupchat import Deal
 from services.storefront import Brief, OrderLine, SkuLine
@@ -438,6 +438,56 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 ),
             },
             "再消费 ¥100.00 升级为「银卡」",
+        ),
+    ],
+    "digest.j2": [
+        (
+            {
+                "digest": NS(
+                    community=community,
+                    questions=[NS(text="几号到货？")],
+                    reports=[(NS(kind="review"), 2)],
+                ),
+                "base_url": "https://shop.example.com",
+            },
+            "新提问 1 条：\n1. 几号到货？\n被举报的内容 1 条，等待运营处理：\n1. 评价（2 人举报）",
+        ),
+    ],
+    "notice_held.j2": [({"reason": "微信内容安全建议人工复核（广告）"}, "运营通过后会发到群里")],
+    "errors/user_muted.j2": [
+        (
+            {"error": Forbidden(ErrorCode.USER_MUTED, "x", until="2026-12-06T06:00:00+00:00")},
+            "2026-12-06 06:00（UTC）后可以再发言",
+        ),
+        ({"error": Forbidden(ErrorCode.USER_MUTED, "x")}, "被暂时禁言。"),
+    ],
+    "reviews/list.j2": [
+        ({"orders": []}, "没有待评价的订单"),
+        (
+            {
+                "orders": [
+                    NS(
+                        sku=NS(name="5斤装", product=NS(title="赣南脐橙")),
+                        quantity=1,
+                        picked_up_at=NOW,
+                    )
+                ],
+                "tz": TZ,
+            },
+            "1. 赣南脐橙 5斤装 ×1 · 12-05 取货\n发送「评价 序号 星级 内容」",
+        ),
+    ],
+    "reviews/written.j2": [
+        (
+            {
+                "written": NS(held=False, review=NS(rating=4), reason=""),
+                "order": NS(sku=NS(product=NS(title="赣南脐橙"))),
+            },
+            "谢谢你的评价！「赣南脐橙」★★★★，已展示在商品页。",
+        ),
+        (
+            {"written": NS(held=True, reason="图片等待微信内容安全结果"), "order": None},
+            "评价已提交（图片等待微信内容安全结果），审核通过后展示。",
         ),
     ],
 }

@@ -142,3 +142,33 @@ async def test_a_team_share_gets_its_updatable_card_from_the_stand_in(dev: TestC
     assert (await sent.json())["errcode"] == 0
     empty = await dev.session.post(base, params={"access_token": "t"}, data=b"")
     assert (await empty.json())["errcode"] == 44002
+
+
+async def test_content_security_answers_and_pushes_image_verdicts_offline(
+    dev: TestClient,
+) -> None:
+    """msg_sec_check passes; mediaCheckAsync answers a trace_id and, as WeChat does, pushes
+    the verdict to /bot/wechat (signed with the server's token), which shows the post."""
+    from models.moderation import ItemStatus, ModerationItem
+    from tests.support.factories import join, make_community
+
+    settings = dev.server.app[SETTINGS]
+    community = await make_community()
+    user = await make_user()
+    await join(user, community)
+    resp = await dev.post(
+        f"/api/v1/communities/{community.id}/posts",
+        json={"text": "晒单", "images": ["https://img.example.com/x.jpg"]},
+        headers=auth(user, settings),
+    )
+    written = await resp.json()
+    assert resp.status == 201 and written["held"] is True, written
+    item = await ModerationItem.get(ref=written["post"]["id"])
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        item = await ModerationItem.get(id=item.id)
+        if item.status is ItemStatus.APPROVED:
+            break
+    assert item.status is ItemStatus.APPROVED
+    feed = await (await dev.get(f"/api/v1/communities/{community.id}/posts")).json()
+    assert [p["text"] for p in feed["items"]] == ["晒单"]

@@ -146,12 +146,77 @@ def _claim(side: Side) -> dict[str, str]:
 
 def _after_sale(side: Side) -> dict[str, str]:
     return {"after_sale_id": side.after_sale_id}
+
+
 def _template(side: Side) -> dict[str, str]:
     return {"template_id": NO_APPLICATION}  # no such coupon template
 
 
+def _nothing(side: Side) -> dict[str, str]:
+    names = ("item_id", "word_id", "review_id", "post_id", "follow_id", "question_id", "answer_id")
+    return dict.fromkeys(names, NO_APPLICATION)
+
+
 ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
+    # Moderation: operators only; reports and reviews only of what one may see or owns.
+    ("GET", "/api/v1/admin/moderation/words"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/moderation/words"): Entry(
+        body=lambda w, _: {"words": ["劫持"]}, **ADMINS_ONLY
+    ),
+    ("DELETE", "/api/v1/admin/moderation/words/{word_id}"): Entry(ids=_nothing, **ADMINS_ONLY),
+    ("GET", "/api/v1/admin/moderation/queue"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/admin/moderation/items/{item_id}/approve"): Entry(
+        ids=_nothing, **ADMINS_ONLY
+    ),
+    ("POST", "/api/v1/admin/moderation/items/{item_id}/reject"): Entry(ids=_nothing, **ADMINS_ONLY),
+    ("POST", "/api/v1/reports"): Entry(
+        body=lambda w, _: {"kind": "review", "ref": NO_APPLICATION},
+        shopper=_s(404),
+        leader=_s(404),
+    ),
+    ("POST", "/api/v1/orders/{order_id}/review"): Entry(
+        body=lambda w, _: {"rating": 1}, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/reviews/{review_id}/reply"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/products/{product_id}/reviews"): Entry(**PUBLIC),
+    # Q&A: anyone asks about a product; only its buyers and leader answer.
+    ("POST", "/api/v1/products/{product_id}/questions"): Entry(
+        body=lambda w, _: {"text": "甜吗"}, shopper=CREATED, leader=CREATED
+    ),
+    ("GET", "/api/v1/products/{product_id}/questions"): Entry(**PUBLIC),
+    ("POST", "/api/v1/questions/{question_id}/answers"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/answers/{answer_id}/best"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    # Posts: members of A post in A; feeds and follows are public or one's own.
+    ("POST", "/api/v1/communities/{community_id}/posts"): Entry(
+        body=lambda w, _: {"text": "劫持"}, shopper=_s(403), leader=_s(403)
+    ),
+    ("GET", "/api/v1/communities/{community_id}/posts"): Entry(**PUBLIC),
+    ("GET", "/api/v1/me/feed"): Entry(**OWN),
+    ("POST", "/api/v1/posts/{post_id}/likes"): Entry(ids=_nothing, shopper=_s(404), leader=_s(404)),
+    ("DELETE", "/api/v1/posts/{post_id}/likes"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/posts/{post_id}/comments"): Entry(
+        body=lambda w, _: {"text": "劫持"}, ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("GET", "/api/v1/posts/{post_id}/comments"): Entry(
+        ids=_nothing, anonymous=_s(404), shopper=_s(404), leader=_s(404)
+    ),
+    ("POST", "/api/v1/me/follows"): Entry(
+        body=lambda w, _: {"community_id": w.a.community_id}, shopper=CREATED, leader=CREATED
+    ),
+    ("GET", "/api/v1/me/follows"): Entry(**OWN),
+    ("DELETE", "/api/v1/me/follows/{follow_id}"): Entry(
+        ids=_nothing, shopper=_s(404), leader=_s(404)
+    ),
+    ("GET", "/api/v1/campaigns/{campaign_id}/reviews"): Entry(**PUBLIC),
     # Accounts, roles and leaders: admins only, or the caller's own.
     ("GET", "/api/v1/admin/leader-applications"): Entry(**ADMINS_ONLY),
     ("POST", "/api/v1/admin/leader-applications/{application_id}/approve"): Entry(

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from wechat import bill, pay
+from wechat import bill, pay, security
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -132,6 +132,14 @@ class FakeWeChat:
     activity_clock: Callable[[], datetime] = field(default_factory=lambda: _utc_now)
     activities: dict[str, dict[str, Any]] = field(default_factory=dict)
     updatable_messages: list[dict[str, Any]] = field(default_factory=list)  # accepted updates
+    # Content security (wechat/security.py): a text containing a key of ``risky_words`` or
+    # ``review_words`` gets that verdict and label, an image URL in ``media_verdicts`` its
+    # (suggest, label) in the push; everything else passes. ``media_checks``: trace_id -> body.
+    risky_words: dict[str, int] = field(default_factory=dict)
+    review_words: dict[str, int] = field(default_factory=dict)
+    media_verdicts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    sec_checks: list[dict[str, Any]] = field(default_factory=list)
+    media_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _issued_tokens: set[str] = field(default_factory=set, init=False, repr=False)
     _serial: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1), init=False, repr=False
@@ -614,7 +622,68 @@ class FakeWeChat:
         self.updatable_messages.append(body)
         return self._error(0, "ok")
 
+    # Content security ------------------------------------------------------------------------
+
+    def _sec_body(self, call: Call) -> tuple[dict[str, Any] | None, web.Response | None]:
+        refused = self._token_error(call, self.wechat_token) or self._scripted(call.path)
+        if refused is not None:
+            return None, refused
+        body = self._json(call)
+        if body is None:
+            return None, self._error(47001, "data format error")
+        if body.get("version") != security.VERSION or body.get("scene") not in security.SCENES:
+            return None, self._error(40003, "invalid version or scene")
+        if not body.get("openid"):
+            return None, self._error(40003, "invalid openid")
+        return body, None
+
+    async def msg_sec_check(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        body, refused = self._sec_body(call)
+        if refused is not None or body is None:
+            return refused or self._error(47001, "data format error")
+        content = str(body.get("content", ""))
+        self.sec_checks.append(body)
+        suggest, label = security.PASS, security.NORMAL
+        for words, verdict in (
+            (self.review_words, security.REVIEW),
+            (self.risky_words, security.RISKY),
+        ):
+            for word, word_label in words.items():
+                if word in content:
+                    suggest, label = verdict, word_label
+        trace = self._unique("trace", 8)
+        return web.json_response(
+            security.check_answer(suggest=suggest, label=label, trace_id=trace)
+        )
+
+    async def media_check_async(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        body, refused = self._sec_body(call)
+        if refused is not None or body is None:
+            return refused or self._error(47001, "data format error")
+        if not body.get("media_url") or body.get("media_type") not in (1, 2):
+            return self._error(40003, "invalid media_url or media_type")
+        trace = self._unique("trace", 8)
+        self.media_checks[trace] = body
+        return web.json_response({"errcode": 0, "errmsg": "ok", "trace_id": trace})
+
+    def media_check_push(self, trace_id: str) -> str:
+        """The XML WeChat pushes with the verdict on the image ``trace_id`` named."""
+        url = self.media_checks[trace_id]["media_url"]
+        suggest, label = self.media_verdicts.get(url, (security.PASS, security.NORMAL))
+        fields = security.media_check_event(
+            appid=self.appid,
+            trace_id=trace_id,
+            suggest=suggest,
+            label=label,
+            created=int(_utc_now().timestamp()),
+        )
+        return security.event_xml(fields)
+
     def _add_messaging_routes(self, app: web.Application) -> None:
+        app.router.add_post(security.MSG_SEC_CHECK, self.msg_sec_check)
+        app.router.add_post(security.MEDIA_CHECK_ASYNC, self.media_check_async)
         app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.create_activity_id)
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.set_updatable_msg)
         app.router.add_post("/cgi-bin/stable_token", self.stable_token)
