@@ -15,6 +15,7 @@ from miniapp_api import (
     growth,
     health,
     leaders,
+    metrics,
     orders,
     pay_notify,
     profile,
@@ -39,3 +40,4 @@ def setup_routes(app: web.Application) -> None:
     admin.setup(app)
     accounts.setup(app)
     leaders.setup(app)
+    metrics.setup(app)

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     wxacode_env_version: Literal["release", "trial", "develop"] = "release"
     # encryptedData (group entries) older than this, by its watermark, is refused.
     open_data_max_age_seconds: int = Field(default=600, ge=30)
+    # GET /metrics: with a token, only ``Authorization: Bearer <token>``; without one, only
+    # loopback clients, and never in production (it must be asked for, not left open).
+    metrics_token: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

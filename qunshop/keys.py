@@ -21,6 +21,7 @@ from wechat.api import PayClient
 
 if TYPE_CHECKING:
     from bot.messenger import Messenger
+    from qunshop.metrics import Metrics
 
 # The app's resources as a request sees them (``request.config_dict``): a view looks them up
 # once and hands them on, since every ``config_dict`` access builds a new chain of maps.
@@ -41,3 +42,4 @@ CHAT_GATE = web.AppKey("qunshop.chat_gate", ChatGate)
 ROLE_MARKS = web.AppKey("qunshop.role_marks", RoleMarks)
 # Typed by annotation only: the doors import these keys and must not import bot/.
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")
+METRICS: web.AppKey[Metrics] = web.AppKey("qunshop.metrics")
