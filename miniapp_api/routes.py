@@ -18,6 +18,7 @@ from miniapp_api import (
     metrics,
     orders,
     pay_notify,
+    privacy,
     profile,
     session,
     subscriptions,
@@ -41,3 +42,4 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup(app)
     leaders.setup(app)
     metrics.setup(app)
+    privacy.setup(app)

@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.growth",
     "models.pickup",
     "models.audit",
+    "models.privacy",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -93,6 +93,10 @@ class ErrorCode(StrEnum):
     # operator console
     OUTBOX_MESSAGE_NOT_FOUND = "outbox_message_not_found"
     OUTBOX_MESSAGE_NOT_PARKED = "outbox_message_not_parked"
+    # people's rights over their data
+    ERASURE_REFUSED_STAFF = "erasure_refused_staff"
+    ERASURE_ORDERS_OPEN = "erasure_orders_open"
+    PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
 
 
 class QunshopError(Exception):

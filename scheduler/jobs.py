@@ -19,6 +19,7 @@ from services import (
     lifecycle,
     notify,
     reminders,
+    retention,
 )
 
 if TYPE_CHECKING:
@@ -109,6 +110,17 @@ class Jobs:
                 await self.redis.delete(marker)  # the next sweep tries again
                 raise
 
+    async def retention(self, now: datetime) -> None:
+        """Once a day (the first sweep of it), erase what has passed its retention period."""
+        day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
+        marker = f"qunshop:retention:{day}"
+        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
+            try:
+                await retention.sweep(settings=self.settings, now=now)
+            except BaseException:
+                await self.redis.delete(marker)  # the next sweep tries again
+                raise
+
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
         await reminders.warn_lapsing(
@@ -119,6 +131,7 @@ class Jobs:
             now=now, after=timedelta(days=self.settings.auto_complete_days)
         )
         await self.weekly_statements(now)
+        await self.retention(now)
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

@@ -7,8 +7,9 @@ figure is one indexed aggregate, never a scan of all orders:
   (dead) messages waiting for a person;
 - refunds WeChat Pay closed (``failed``: money still owed) and refunds pending past an hour;
 - the clock: the worst lag of the job runs in the last five minutes, failures in the hour;
-- reconciliation differences over the last two days: payments honoured on orders that never
-  counted as paid, and payments refunded with no refund row to send the money back.
+- reconciliation differences on the orders of the last two days: payments honoured on
+  orders that never counted as paid, and payments refunded with no refund row to send the
+  money back.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ FROM job_runs WHERE ran_at >= $2
 _RECONCILE = """
 SELECT count(*) FROM payments p JOIN orders o ON o.id = p.order_id
 LEFT JOIN refunds r ON r.payment_id = p.id
-WHERE p.received_at >= $1
+WHERE o.created_at >= $1
   AND ((p.outcome = 'honoured' AND o.status IN ('pending_payment', 'cancelled'))
        OR (p.outcome = 'refunded' AND r.id IS NULL))
 """

@@ -340,6 +340,21 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/teams/{team_ref}"): Entry(**PUBLIC),
     ("GET", "/api/v1/teams/{team_ref}/share"): Entry(**OWN),
+    # People's rights over their data: the caller's own; an operator's read of someone's.
+    ("GET", "/api/v1/me/export"): Entry(**OWN),
+    ("GET", "/api/v1/me/personal"): Entry(**OWN),
+    ("PATCH", "/api/v1/me/personal"): Entry(
+        body=lambda w, _: {"phone": "13900000000"},
+        changes=frozenset({"personal_details"}),
+        **OWN,
+    ),
+    ("GET", "/api/v1/admin/users/{user_id}/personal"): Entry(ids=_target, **ADMINS_ONLY),
+    # Last: it erases the caller (a leader is refused; a shopper with orders on their way too).
+    ("DELETE", "/api/v1/me"): Entry(
+        shopper=_s(200, 409),
+        leader=_s(409),
+        changes=frozenset({"users", "chat_identities", "follows", "leader_applications"}),
+    ),
 }
 
 
