@@ -21,6 +21,7 @@ from miniapp_api import (
     privacy,
     profile,
     session,
+    stats,
     subscriptions,
 )
 
@@ -43,3 +44,4 @@ def setup_routes(app: web.Application) -> None:
     leaders.setup(app)
     metrics.setup(app)
     privacy.setup(app)
+    stats.setup(app)

@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "models.pickup",
     "models.audit",
     "models.privacy",
+    "models.rollup",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -20,6 +20,7 @@ from services import (
     notify,
     reminders,
     retention,
+    rollups,
 )
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class Jobs:
         )
         await self.weekly_statements(now)
         await self.retention(now)
+        # The dashboards' rollups: today's and yesterday's rows, from those days' events.
+        await rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone))
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

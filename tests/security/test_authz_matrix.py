@@ -340,6 +340,10 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/teams/{team_ref}"): Entry(**PUBLIC),
     ("GET", "/api/v1/teams/{team_ref}/share"): Entry(**OWN),
+    # Dashboards: the community's leader or an operator; the ranking, operators only.
+    ("GET", "/api/v1/communities/{community_id}/dashboard"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/communities/{community_id}/dashboard.csv"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/admin/stats/communities"): Entry(**ADMINS_ONLY),
     # People's rights over their data: the caller's own; an operator's read of someone's.
     ("GET", "/api/v1/me/export"): Entry(**OWN),
     ("GET", "/api/v1/me/personal"): Entry(**OWN),
