@@ -4,8 +4,6 @@ Every figure is read from the rollups the clock keeps (``services.rollups``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -15,7 +13,7 @@ from pydantic import BaseModel, Field
 from miniapp_api.auth import staff
 from miniapp_api.spec import endpoint
 from qunshop.config import Settings
-from services import dashboards
+from services import dashboards, tables
 from services.auth import Principal
 
 TAGS = ("stats",)
@@ -102,24 +100,12 @@ async def dashboard(
 
 
 def csv_response(rows: list[dict[str, Any]], name: str) -> web.Response:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return web.Response(
-        body=("\ufeff" + out.getvalue()).encode(),
+        body=tables.csv_bytes(rows),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
-
-
-def _cell(value: object) -> object:
-    """A text cell a spreadsheet will not run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @endpoint(
