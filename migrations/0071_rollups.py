@@ -13,6 +13,8 @@ _EVENT_TIMES = {
     "idx_refunds_settled_at": ("refunds", "settled_at"),
     "idx_memberships_joined_at": ("memberships", "joined_at"),
     "idx_share_codes_created_at": ("share_codes", "created_at"),
+    # A member's own orders in a community, for their member_stats row.
+    "idx_orders_user_community": ("orders", "user_id, community_id"),
 }
 # CreateModel leaves out Meta.constraints (see 0003): the rollups' unique keys, made here.
 _UNIQUES = {
@@ -23,8 +25,8 @@ _UNIQUES = {
 }
 INDEXES = ";".join(
     [
-        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")'
-        for name, (table, column) in _EVENT_TIMES.items()
+        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({columns})'
+        for name, (table, columns) in _EVENT_TIMES.items()
     ]
     + [
         f'CREATE UNIQUE INDEX "{name}" ON "{table}" ({columns})'

@@ -78,9 +78,10 @@ INSERT INTO member_stats (id, community_id, user_id, joined_at, orders, spent,
 SELECT gen_random_uuid(), m.community_id, m.user_id, m.joined_at,
        count(o.id), coalesce(sum(o.amount), 0), min(o.paid_at), max(o.paid_at)
 FROM memberships m
+JOIN unnest($1::uuid[], $2::uuid[]) AS t (community_id, user_id)
+     ON m.community_id = t.community_id AND m.user_id = t.user_id
 LEFT JOIN orders o ON o.user_id = m.user_id AND o.community_id = m.community_id
      AND o.paid_at IS NOT NULL AND o.status NOT IN ('refunding', 'refunded')
-WHERE m.community_id = $1::uuid AND m.user_id = ANY($2::uuid[])
 GROUP BY m.community_id, m.user_id, m.joined_at
 ON CONFLICT (community_id, user_id) DO UPDATE SET
   joined_at = excluded.joined_at, orders = excluded.orders, spent = excluded.spent,
@@ -91,7 +92,7 @@ INSERT INTO member_cohorts (id, community_id, week, members, buyers, repeaters)
 SELECT gen_random_uuid(), community_id,
        date_trunc('week', joined_at AT TIME ZONE $2)::date,
        count(*), count(*) FILTER (WHERE orders >= 1), count(*) FILTER (WHERE orders >= 2)
-FROM member_stats WHERE community_id = $1::uuid
+FROM member_stats WHERE community_id = ANY($1::uuid[])
 GROUP BY community_id, 3
 """
 
@@ -109,16 +110,18 @@ async def refresh_day(day: date, *, tz: ZoneInfo) -> None:
         await db.execute_query(_FUNNEL, [start, end, day])
         await db.execute_query("DELETE FROM product_days WHERE day = $1", [day])
         await db.execute_query(_PRODUCTS, [start, end, day])
-    touched: dict[str, list[str]] = {}
-    for row in await connections.get("default").execute_query_dict(_TOUCHED, [start, end]):
-        touched.setdefault(str(row["community_id"]), []).append(str(row["user_id"]))
-    for community_id, users in touched.items():
-        async with in_transaction() as db:
-            await db.execute_query(_MEMBERS, [community_id, users])
-            await db.execute_query(
-                "DELETE FROM member_cohorts WHERE community_id = $1::uuid", [community_id]
-            )
-            await db.execute_query(_COHORTS, [community_id, tz.key])
+    touched = await connections.get("default").execute_query_dict(_TOUCHED, [start, end])
+    if not touched:
+        return
+    community_ids = [row["community_id"] for row in touched]
+    user_ids = [row["user_id"] for row in touched]
+    changed = sorted(set(community_ids))
+    async with in_transaction() as db:
+        await db.execute_query(_MEMBERS, [community_ids, user_ids])
+        await db.execute_query(
+            "DELETE FROM member_cohorts WHERE community_id = ANY($1::uuid[])", [changed]
+        )
+        await db.execute_query(_COHORTS, [changed, tz.key])
 
 
 async def refresh(*, now: datetime, tz: ZoneInfo, days: int = DAYS) -> list[date]:
