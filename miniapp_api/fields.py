@@ -73,6 +73,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "sku_id",
             "user_id",
             "application_id",
+            "segment_id",
         ),
         _ID,
     ),

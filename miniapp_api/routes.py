@@ -20,6 +20,7 @@ from miniapp_api import (
     pay_notify,
     privacy,
     profile,
+    segments,
     session,
     stats,
     subscriptions,
@@ -45,3 +46,4 @@ def setup_routes(app: web.Application) -> None:
     metrics.setup(app)
     privacy.setup(app)
     stats.setup(app)
+    segments.setup(app)

@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.privacy",
     "models.rollup",
+    "models.segment",
 ]
 MIGRATIONS_MODULE = "migrations"
 

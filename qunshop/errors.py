@@ -97,6 +97,9 @@ class ErrorCode(StrEnum):
     ERASURE_REFUSED_STAFF = "erasure_refused_staff"
     ERASURE_ORDERS_OPEN = "erasure_orders_open"
     PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
+    # segments
+    SEGMENT_NOT_FOUND = "segment_not_found"
+    SEGMENT_RULE_INVALID = "segment_rule_invalid"
 
 
 class QunshopError(Exception):

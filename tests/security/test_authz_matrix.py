@@ -133,6 +133,10 @@ def _target(side: Side) -> dict[str, str]:
     return {"user_id": str(side.leader.id), "role": "leader", "application_id": NO_APPLICATION}
 
 
+def _no_segment(side: Side) -> dict[str, str]:
+    return {"segment_id": NO_APPLICATION}
+
+
 ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/admin/scheduler"): Entry(shopper=_s(403), leader=_s(403)),
     # Accounts, roles and leaders: admins only, or the caller's own.
@@ -344,6 +348,21 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/communities/{community_id}/dashboard"): Entry(**ADMINS_ONLY),
     ("GET", "/api/v1/communities/{community_id}/dashboard.csv"): Entry(**ADMINS_ONLY),
     ("GET", "/api/v1/admin/stats/communities"): Entry(**ADMINS_ONLY),
+    # Segments: the community's leader or an operator (A's segments are not B's to see).
+    ("GET", "/api/v1/communities/{community_id}/rfm"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/communities/{community_id}/segments"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/communities/{community_id}/segments"): Entry(
+        body=lambda w, _: {"name": "x", "rule": {}}, **ADMINS_ONLY
+    ),
+    ("GET", "/api/v1/segments/{segment_id}/members"): Entry(
+        ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/segments/{segment_id}/broadcasts"): Entry(
+        ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
+    ("POST", "/api/v1/segments/{segment_id}/broadcasts"): Entry(
+        body=lambda w, _: {"text": "hi"}, ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
     # People's rights over their data: the caller's own; an operator's read of someone's.
     ("GET", "/api/v1/me/export"): Entry(**OWN),
     ("GET", "/api/v1/me/personal"): Entry(**OWN),
