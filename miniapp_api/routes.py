@@ -20,6 +20,7 @@ from miniapp_api import (
     pay_notify,
     privacy,
     profile,
+    recommendations,
     segments,
     session,
     stats,
@@ -47,3 +48,4 @@ def setup_routes(app: web.Application) -> None:
     privacy.setup(app)
     stats.setup(app)
     segments.setup(app)
+    recommendations.setup(app)

@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "models.privacy",
     "models.rollup",
     "models.segment",
+    "models.recommendation",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -18,6 +18,7 @@ from services import (
     idempotency,
     lifecycle,
     notify,
+    recommendations,
     reminders,
     retention,
     rollups,
@@ -122,6 +123,17 @@ class Jobs:
                 await self.redis.delete(marker)  # the next sweep tries again
                 raise
 
+    async def recommend(self, now: datetime) -> None:
+        """Once a day (the first sweep of it), every community's recommendations afresh."""
+        day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
+        marker = f"qunshop:recommendations:{day}"
+        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
+            try:
+                await recommendations.recompute(now=now)
+            except BaseException:
+                await self.redis.delete(marker)  # the next sweep tries again
+                raise
+
     async def sweep(self, now: datetime) -> None:
         await self.due(now)
         await reminders.warn_lapsing(
@@ -135,6 +147,7 @@ class Jobs:
         await self.retention(now)
         # The dashboards' rollups: today's and yesterday's rows, from those days' events.
         await rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone))
+        await self.recommend(now)
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

@@ -348,6 +348,9 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/communities/{community_id}/dashboard"): Entry(**ADMINS_ONLY),
     ("GET", "/api/v1/communities/{community_id}/dashboard.csv"): Entry(**ADMINS_ONLY),
     ("GET", "/api/v1/admin/stats/communities"): Entry(**ADMINS_ONLY),
+    # Recommendations: products and counts of buyers, readable by anyone.
+    ("GET", "/api/v1/communities/{community_id}/popular"): Entry(**PUBLIC),
+    ("GET", "/api/v1/products/{product_id}/bought-together"): Entry(**PUBLIC),
     # Segments: the community's leader or an operator (A's segments are not B's to see).
     ("GET", "/api/v1/communities/{community_id}/rfm"): Entry(**ADMINS_ONLY),
     ("GET", "/api/v1/communities/{community_id}/segments"): Entry(**ADMINS_ONLY),
