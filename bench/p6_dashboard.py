@@ -151,7 +151,7 @@ async def _roll_up(now: datetime) -> tuple[float, float]:
     return backfill, step
 
 
-async def _measure(server: Server, now: datetime) -> list[float]:
+async def _measure(server: Server, now: datetime, concurrency: int) -> list[float]:
     secret = BENCH_SECRETS["secret_key"]
     conn = await connect()
     try:
@@ -182,7 +182,7 @@ async def _measure(server: Server, now: datetime) -> list[float]:
             latencies.append((time.perf_counter() - started) * 1000)
 
     async with aiohttp.ClientSession() as http:
-        await asyncio.gather(*(worker(http) for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
     return latencies
 
 
@@ -196,7 +196,7 @@ def _migrate() -> None:
     )
 
 
-async def run(*, reuse: bool = False) -> list[Result]:
+async def run(*, reuse: bool = False, concurrency: int = CONCURRENCY) -> list[Result]:
     """``reuse``: the shop loaded by an earlier run stays (migrated to the current code);
     only the clock's last step is timed again."""
     now = datetime.now(tz=UTC)
@@ -217,7 +217,7 @@ async def run(*, reuse: bool = False) -> list[Result]:
     server = Server("--role", "web", database_pool_size=5)
     await server.start()
     try:
-        latencies = await _measure(server, now)
+        latencies = await _measure(server, now, concurrency)
     finally:
         server.stop()
     ordered = sorted(latencies)
@@ -233,7 +233,7 @@ async def run(*, reuse: bool = False) -> list[Result]:
                 "orders": ORDERS,
                 "communities": COMMUNITIES,
                 "requests": REQUESTS,
-                "concurrency": CONCURRENCY,
+                "concurrency": concurrency,
                 "p50_ms": round(statistics.median(latencies), 1),
                 "max_ms": round(ordered[-1], 1),
                 "load_s": round(load_s, 1),
@@ -245,5 +245,6 @@ async def run(*, reuse: bool = False) -> list[Result]:
 
 
 if __name__ == "__main__":
-    for result in asyncio.run(run(reuse="--reuse" in sys.argv)):
+    wanted = [int(a.split("=")[1]) for a in sys.argv if a.startswith("--concurrency=")]
+    for result in asyncio.run(run(reuse="--reuse" in sys.argv, concurrency=(wanted or [4])[0])):
         print(result.line())  # noqa: T201

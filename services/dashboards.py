@@ -4,6 +4,7 @@ number of orders behind them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,29 +25,29 @@ TOP_PRODUCTS = 10
 TOP_COMMUNITIES = 200
 
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in (*STEPS, *MONEY))
-_BY_DAY = f"""
-SELECT day, {_SUMS} FROM funnel_days
-WHERE community_id = $1 AND day >= $2 AND day <= $3 GROUP BY day ORDER BY day
-"""
-_BY_CAMPAIGN = f"""
-SELECT f.campaign_id, coalesce(c.title, '') AS title, {_SUMS}
-FROM funnel_days f LEFT JOIN campaigns c ON c.id = f.campaign_id
-WHERE f.community_id = $1 AND f.day >= $2 AND f.day <= $3
-GROUP BY f.campaign_id, c.title ORDER BY sum(f.gmv) DESC
-"""
-_COHORTS = """
-SELECT week, members, buyers, repeaters FROM member_cohorts
-WHERE community_id = $1 ORDER BY week DESC LIMIT $2
-"""
-_PRODUCTS = """
-SELECT t.sku_id, coalesce(p.title, '') AS title, coalesce(s.name, '') AS sku_name,
-       t.orders, t.quantity, t.gmv
-FROM (SELECT sku_id, sum(orders)::bigint AS orders, sum(quantity)::bigint AS quantity,
-             sum(gmv)::bigint AS gmv
-      FROM product_days WHERE community_id = $1 AND day >= $2 AND day <= $3
-      GROUP BY sku_id ORDER BY sum(gmv) DESC LIMIT $4) AS t
-LEFT JOIN skus s ON s.id = t.sku_id LEFT JOIN products p ON p.id = s.product_id
-ORDER BY t.gmv DESC
+# The whole dashboard in one round trip: PostgreSQL builds the JSON, four index range reads.
+_DASHBOARD = f"""
+SELECT json_build_object(
+  'days', (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM (
+    SELECT day, {_SUMS} FROM funnel_days
+    WHERE community_id = $1 AND day >= $2 AND day <= $3 GROUP BY day) d),
+  'campaigns', (SELECT coalesce(json_agg(k ORDER BY k.gmv DESC), '[]') FROM (
+    SELECT f.campaign_id, coalesce(c.title, '') AS title, {_SUMS}
+    FROM funnel_days f LEFT JOIN campaigns c ON c.id = f.campaign_id
+    WHERE f.community_id = $1 AND f.day >= $2 AND f.day <= $3
+    GROUP BY f.campaign_id, c.title) k),
+  'cohorts', (SELECT coalesce(json_agg(w ORDER BY w.week DESC), '[]') FROM (
+    SELECT week, members, buyers, repeaters FROM member_cohorts
+    WHERE community_id = $1 ORDER BY week DESC LIMIT {COHORT_WEEKS}) w),
+  'products', (SELECT coalesce(json_agg(t ORDER BY t.gmv DESC), '[]') FROM (
+    SELECT t.sku_id, coalesce(p.title, '') AS title, coalesce(s.name, '') AS sku_name,
+           t.orders, t.quantity, t.gmv
+    FROM (SELECT sku_id, sum(orders)::bigint AS orders, sum(quantity)::bigint AS quantity,
+                 sum(gmv)::bigint AS gmv
+          FROM product_days WHERE community_id = $1 AND day >= $2 AND day <= $3
+          GROUP BY sku_id ORDER BY sum(gmv) DESC LIMIT {TOP_PRODUCTS}) AS t
+    LEFT JOIN skus s ON s.id = t.sku_id LEFT JOIN products p ON p.id = s.product_id) t)
+)::text AS board
 """
 _BY_COMMUNITY = """
 SELECT f.community_id, c.name, c.leader_id, sum(f.paid)::bigint AS orders,
@@ -94,35 +95,30 @@ def totals_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {**sums, **conversion, "average_order": average}
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (int(v) if k in (*STEPS, *MONEY) else v) for k, v in row.items()}
-
-
 async def community_dashboard(
     *, principal: Principal, community_id: str, days: int, now: datetime, tz: ZoneInfo
 ) -> Dashboard:
     community = await communities.get_community(community_id)
     await communities.ensure_can_manage(principal, community)
     window = Window.last(days, now=now, tz=tz)
-    db = connections.get("default")
-    span = [community.id, window.since, window.until]
-    by_day = [_plain(r) for r in await db.execute_query_dict(_BY_DAY, span)]
+    rows = await connections.get("default").execute_query_dict(
+        _DASHBOARD, [community.id, window.since, window.until]
+    )
+    board = json.loads(rows[0]["board"])
+    by_day = [{**r, "day": date.fromisoformat(r["day"])} for r in board["days"]]
     campaigns = [
-        {
-            **_plain(r),
-            "campaign_id": None if str(r["campaign_id"]) == NO_CAMPAIGN else r["campaign_id"],
-        }
-        for r in await db.execute_query_dict(_BY_CAMPAIGN, span)
+        {**r, "campaign_id": None if r["campaign_id"] == NO_CAMPAIGN else r["campaign_id"]}
+        for r in board["campaigns"]
     ]
     cohorts = [
         {
             **r,
+            "week": date.fromisoformat(r["week"]),
             "repeat_rate": _rate(r["repeaters"], r["members"]),
             "buyer_rate": _rate(r["buyers"], r["members"]),
         }
-        for r in await db.execute_query_dict(_COHORTS, [community.id, COHORT_WEEKS])
+        for r in board["cohorts"]
     ]
-    products = await db.execute_query_dict(_PRODUCTS, [*span, TOP_PRODUCTS])
     return Dashboard(
         community_id=str(community.id),
         window=window,
@@ -130,7 +126,7 @@ async def community_dashboard(
         totals=totals_of(by_day),
         campaigns=campaigns,
         cohorts=cohorts,
-        products=[dict(r) for r in products],
+        products=board["products"],
     )
 
 
