@@ -12,8 +12,11 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
+from models.community import Community
 from models.rollup import NO_CAMPAIGN
+from qunshop.errors import ErrorCode, NotFound
 from services import audit, communities
+from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -27,7 +30,7 @@ TOP_COMMUNITIES = 200
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in (*STEPS, *MONEY))
 # The whole dashboard in one round trip: PostgreSQL builds the JSON, four index range reads.
 _DASHBOARD = f"""
-SELECT json_build_object(
+SELECT c.leader_id, json_build_object(
   'days', (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM (
     SELECT day, {_SUMS} FROM funnel_days
     WHERE community_id = $1 AND day >= $2 AND day <= $3 GROUP BY day) d),
@@ -48,6 +51,7 @@ SELECT json_build_object(
           GROUP BY sku_id ORDER BY sum(gmv) DESC LIMIT {TOP_PRODUCTS}) AS t
     LEFT JOIN skus s ON s.id = t.sku_id LEFT JOIN products p ON p.id = s.product_id) t)
 )::text AS board
+FROM communities c WHERE c.id = $1
 """
 _BY_COMMUNITY = """
 SELECT f.community_id, c.name, c.leader_id, sum(f.paid)::bigint AS orders,
@@ -98,12 +102,20 @@ def totals_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
 async def community_dashboard(
     *, principal: Principal, community_id: str, days: int, now: datetime, tz: ZoneInfo
 ) -> Dashboard:
-    community = await communities.get_community(community_id)
-    await communities.ensure_can_manage(principal, community)
+    """One round trip: the community's leader (who may see it) and the board together."""
+    key = parse_uuid(community_id)
     window = Window.last(days, now=now, tz=tz)
-    rows = await connections.get("default").execute_query_dict(
-        _DASHBOARD, [community.id, window.since, window.until]
+    rows = (
+        await connections.get("default").execute_query_dict(
+            _DASHBOARD, [key, window.since, window.until]
+        )
+        if key is not None
+        else []
     )
+    if not rows:
+        raise NotFound(ErrorCode.COMMUNITY_NOT_FOUND, "no community has this id")
+    community = Community(id=key, leader_id=rows[0]["leader_id"])
+    await communities.ensure_can_manage(principal, community)
     board = json.loads(rows[0]["board"])
     by_day = [{**r, "day": date.fromisoformat(r["day"])} for r in board["days"]]
     campaigns = [
