@@ -88,6 +88,4 @@ class Cohort(Model):
 
     class Meta:
         table = "member_cohorts"
-        constraints = (
-            UniqueConstraint(fields=("community_id", "week"), name="uq_member_cohort"),
-        )
+        constraints = (UniqueConstraint(fields=("community_id", "week"), name="uq_member_cohort"),)

@@ -51,6 +51,4 @@ class Delivery(Model):
 
     class Meta:
         table = "broadcast_deliveries"
-        constraints = (
-            UniqueConstraint(fields=("broadcast_id", "user_id"), name="uq_delivery"),
-        )
+        constraints = (UniqueConstraint(fields=("broadcast_id", "user_id"), name="uq_delivery"),)
