@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+ROLLUP_SECONDS = 300  # how stale a dashboard may be
+
+
 @dataclass(frozen=True)
 class Jobs:
     settings: Settings
@@ -123,6 +126,16 @@ class Jobs:
                 await self.redis.delete(marker)  # the next sweep tries again
                 raise
 
+    async def roll_up(self, now: datetime) -> None:
+        """The dashboards' rollups (today's and yesterday's rows, from those days' events),
+        at most every ``ROLLUP_SECONDS``: at a million orders a step takes seconds."""
+        if await self.redis.set("qunshop:rollups", "1", nx=True, ex=ROLLUP_SECONDS):
+            try:
+                await rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone))
+            except BaseException:
+                await self.redis.delete("qunshop:rollups")
+                raise
+
     async def recommend(self, now: datetime) -> None:
         """Once a day (the first sweep of it), every community's recommendations afresh."""
         day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
@@ -145,8 +158,7 @@ class Jobs:
         )
         await self.weekly_statements(now)
         await self.retention(now)
-        # The dashboards' rollups: today's and yesterday's rows, from those days' events.
-        await rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone))
+        await self.roll_up(now)
         await self.recommend(now)
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
