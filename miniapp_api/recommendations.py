@@ -29,7 +29,10 @@ def _out(picks: list[recommendations.Pick]) -> PickList:
 
 
 @endpoint(
-    summary="Popular in the community (paid orders, last 90 days)", tags=TAGS, response=PickList
+    summary="Popular in the community (paid orders, last 90 days)",
+    tags=TAGS,
+    response=PickList,
+    errors=(404,),
 )
 async def popular(*, community_id: str) -> PickList:
     return _out(await recommendations.popular(community_id=community_id))

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from models.catalog import Product, Sku
 from qunshop.errors import ErrorCode, NotFound
+from services import communities
 from services.ids import parse_uuid
 
 WINDOW_DAYS = 90
@@ -102,11 +103,9 @@ def _picks(rows: list[dict[str, Any]]) -> list[Pick]:
 
 
 async def popular(*, community_id: str) -> list[Pick]:
-    key = parse_uuid(community_id)
-    if key is None:
-        return []
+    community = await communities.get_community(community_id)
     rows = await connections.get("default").execute_query_dict(
-        _SHOWN.format(column="r.product_id", product=""), [key, POPULAR]
+        _SHOWN.format(column="r.product_id", product=""), [community.id, POPULAR]
     )
     return _picks(rows)
 
