@@ -14,11 +14,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import p4_clock, p7_pages, p_http
+from bench import p4_clock, p6_dashboard, p7_pages, p_http
 from bench.harness import Result, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = [("P1, P2, P5, MEM", p_http.run), ("P4", p4_clock.run), ("P7", p7_pages.run)]
+BENCHMARKS = [
+    ("P1, P2, P5, MEM", p_http.run),
+    ("P4", p4_clock.run),
+    ("P6", p6_dashboard.run),
+    ("P7", p7_pages.run),
+]
 try:  # the flash-sale burst needs the flash-sale door
     from bench import p3_flash
 

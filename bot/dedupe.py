@@ -8,7 +8,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.crypto import BadSignature
-from qunshop.keys import CHAT_GATE, CLOCK, REDIS, SETTINGS
+from qunshop.keys import CHAT_GATE, CLOCK, METRICS, REDIS, SETTINGS
+from qunshop.logcontext import UPDATE_KEY
 from services import chat_gate
 
 if TYPE_CHECKING:
@@ -47,10 +48,13 @@ async def signed_once(app: Resources, ts: str, nonce: str, body: bytes) -> None:
 async def claim(app: Resources, update: Update, value: str | None = None) -> Update | None:
     """The update, carrying its sender's count, for the one delivery that may act on it;
     None for the others. Atomic across workers."""
+    UPDATE_KEY.set(update.dedupe_key)  # on every log line of this delivery from here on
     sent = await app[CHAT_GATE].admit(update, value)
     if sent is None:
+        app[METRICS].update("duplicate")
         logger.info("duplicate delivery of %s acknowledged", update.dedupe_key)
         return None
+    app[METRICS].update("claimed")
     return update.counted(sent)
 
 

@@ -14,7 +14,7 @@ from bot.crypto import BadPayload, BadSignature
 from bot.dedupe import claim, release
 from bot.safexml import BadXml
 from bot.xml_replies import render_xml
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.keys import CLOCK, METRICS, SETTINGS
 
 if TYPE_CHECKING:
     from qunshop.chat import Update
@@ -26,18 +26,30 @@ View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def refusing(view: View) -> View:
-    """Bad or missing signatures become 403, undecodable payloads 400; nothing else runs."""
+    """Bad or missing signatures become 403, undecodable payloads 400; nothing else runs.
+    Each delivery's outcome is counted (``qunshop_webhook_requests``)."""
 
     @functools.wraps(view)
     async def guarded(request: web.Request) -> web.StreamResponse:
+        metrics = request.app[METRICS]
         try:
-            return await view(request)
+            response = await view(request)
         except BadSignature as exc:
+            metrics.webhook(request.path, "refused")
             logger.warning("webhook %s refused (403): %s", request.path, exc)
             raise web.HTTPForbidden(reason="Forbidden") from None
         except (BadPayload, BadXml) as exc:
+            metrics.webhook(request.path, "bad_payload")
             logger.warning("webhook %s refused (400): %s", request.path, exc)
             raise web.HTTPBadRequest(reason="Bad Request") from None
+        except web.HTTPServiceUnavailable:
+            metrics.webhook(request.path, "outage")
+            raise
+        except Exception:
+            metrics.webhook(request.path, "error")
+            raise
+        metrics.webhook(request.path, "accepted")
+        return response
 
     return guarded
 
@@ -80,7 +92,9 @@ async def answer_xml(
         await release(app, update)
         raise web.HTTPServiceUnavailable(reason="Service Unavailable")
     if outcome is None or outcome.reply is None:
+        app[METRICS].update("deferred" if outcome is None else "no_reply")
         return success()
+    app[METRICS].update("replied")
     now = int(app[CLOCK].now().timestamp())
     xml = render_xml(update, outcome.reply, now)
     return web.Response(text=seal(xml, str(now)), content_type="application/xml")

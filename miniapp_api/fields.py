@@ -78,6 +78,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
             "review_id",
             "template_id",
             "offer_id",
+            "segment_id",
         ),
         _ID,
     ),

@@ -23,15 +23,20 @@ from miniapp_api import (
     home_delivery,
     identity,
     leaders,
+    metrics,
     moderation,
     orders,
     pay_notify,
     posts,
+    privacy,
     profile,
     questions,
+    recommendations,
     reconciliation,
     reviews,
+    segments,
     session,
+    stats,
     subscriptions,
     suppliers,
     tiers,
@@ -69,3 +74,8 @@ def setup_routes(app: web.Application) -> None:
     reviews.setup(app)
     posts.setup(app)
     questions.setup(app)
+    metrics.setup(app)
+    privacy.setup(app)
+    stats.setup(app)
+    segments.setup(app)
+    recommendations.setup(app)

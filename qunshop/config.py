@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -130,6 +131,16 @@ class Settings(BaseSettings):
     identity_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-identity-api-key")
     # encryptedData (group entries) older than this, by its watermark, is refused.
     open_data_max_age_seconds: int = Field(default=600, ge=30)
+    # GET /metrics: with a token, only ``Authorization: Bearer <token>``; without one, only
+    # loopback clients, and never in production (it must be asked for, not left open).
+    metrics_token: SecretStr | None = None
+    # AES-256-GCM key of phone numbers and real names at rest: 32 bytes, base64. Unset: one
+    # derived from QUNSHOP_SECRET_KEY (HKDF), so changing that key makes them unreadable.
+    personal_data_key: SecretStr | None = None
+    # An erased account's orders and payments are kept, without identity, this many days
+    # (the e-commerce law's three years), then their last traces go; sent messages, this many.
+    order_retention_days: int = Field(default=3 * 365, ge=1)
+    message_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -194,6 +205,19 @@ class Settings(BaseSettings):
             if len(getattr(self, name).get_secret_value()) != 43:
                 raise ValueError(f"QUNSHOP_{name.upper()} must be 43 characters")
         return self
+
+    @field_validator("personal_data_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except ValueError:
+            raise ValueError("must be base64") from None
+        if len(raw) != 32:
+            raise ValueError("must be 32 bytes (44 base64 characters)")
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -175,6 +175,13 @@ class ErrorCode(StrEnum):
     QUESTION_NOT_FOUND = "question_not_found"
     ANSWER_NOT_FOUND = "answer_not_found"
     NOT_A_BUYER = "not_a_buyer"
+    # people's rights over their data
+    ERASURE_REFUSED_STAFF = "erasure_refused_staff"
+    ERASURE_ORDERS_OPEN = "erasure_orders_open"
+    PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
+    # segments
+    SEGMENT_NOT_FOUND = "segment_not_found"
+    SEGMENT_RULE_INVALID = "segment_rule_invalid"
 
 
 class QunshopError(Exception):

@@ -17,6 +17,7 @@ from qunshop.tasks import TaskTracker
 
 if TYPE_CHECKING:
     from bot.messenger import Messenger
+    from qunshop.assembly.metrics import Metrics
     from services.chat_gate import ChatGate
     from services.coupon_gate import CouponGate
     from services.flashgate import FlashGate
@@ -43,6 +44,7 @@ CHAT_GATE: web.AppKey[ChatGate] = web.AppKey("qunshop.chat_gate")
 ROLE_MARKS: web.AppKey[RoleMarks] = web.AppKey("qunshop.role_marks")
 COUPON_GATE: web.AppKey[CouponGate] = web.AppKey("qunshop.coupon_gate")
 MESSENGER: web.AppKey[Messenger] = web.AppKey("qunshop.messenger")
+METRICS: web.AppKey[Metrics] = web.AppKey("qunshop.metrics")
 
 
 def request_id_of(request: web.Request) -> str:

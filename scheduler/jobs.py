@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,8 +26,11 @@ from services import (
     lifecycle,
     notify,
     points,
+    recommendations,
     reconciliation,
     reminders,
+    retention,
+    rollups,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +43,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DIGEST_HOUR = 20  # leaders' daily digest, local time
+DAY = 24 * 3600
+
+
+ROLLUP_SECONDS = 300  # how stale a dashboard may be
 
 
 @dataclass(frozen=True)
@@ -111,44 +119,75 @@ class Jobs:
         await aftersales.approve_overdue(now=now)
         await batches.cut_due(now=now)  # after the teams settled: their orders make the cut
 
+    async def _once(self, marker: str, ttl: int, work: Callable[[], Awaitable[object]]) -> None:
+        """``work`` once per marker (the first sweep that takes it); if it fails, the marker
+        goes so that the next sweep tries again."""
+        if not await self.redis.set(marker, "1", nx=True, ex=ttl):
+            return
+        try:
+            await work()
+        except BaseException:
+            await self.redis.delete(marker)
+            raise
+
+    def _day(self, now: datetime) -> str:
+        return now.astimezone(ZoneInfo(self.settings.timezone)).strftime("%Y-%m-%d")
+
     async def weekly_statements(self, now: datetime) -> None:
         """Once a week (the first sweep of it), every earner's statement of last week."""
         week = now.astimezone(ZoneInfo(self.settings.timezone)).strftime("%G-W%V")
-        marker = f"qunshop:statements:{week}"
-        if await self.redis.set(marker, "1", nx=True, ex=8 * 24 * 3600):
-            try:
-                await earnings.weekly_statements(now=now, timezone=self.settings.timezone)
-            except BaseException:
-                await self.redis.delete(marker)  # the next sweep tries again
-                raise
+        await self._once(
+            f"qunshop:statements:{week}",
+            8 * DAY,
+            lambda: earnings.weekly_statements(now=now, timezone=self.settings.timezone),
+        )
 
     async def marketing(self, now: datetime) -> None:
         """Coupons past their dates read expired (every sweep); once a day, points expire
         (services/points.py's rule) and silent members get their win-back coupons."""
         await coupons.expire_due(now=now)
-        day = now.astimezone(ZoneInfo(self.settings.timezone)).strftime("%Y-%m-%d")
-        marker = f"qunshop:marketing:{day}"
-        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
-            try:
-                await points.expire_due(now=now)
-                await coupon_grants.winback(now=now)
-            except BaseException:
-                await self.redis.delete(marker)  # the next sweep tries again
-                raise
+
+        async def daily() -> None:
+            await points.expire_due(now=now)
+            await coupon_grants.winback(now=now)
+
+        await self._once(f"qunshop:marketing:{self._day(now)}", 2 * DAY, daily)
+
+    async def retention(self, now: datetime) -> None:
+        """Once a day (the first sweep of it), erase what has passed its retention period."""
+        await self._once(
+            f"qunshop:retention:{self._day(now)}",
+            2 * DAY,
+            lambda: retention.sweep(settings=self.settings, now=now),
+        )
 
     async def daily_digests(self, now: datetime) -> None:
         """Once a day, from ``DIGEST_HOUR`` local time: each leader's questions and reports."""
-        local = now.astimezone(ZoneInfo(self.settings.timezone))
-        if local.hour < DIGEST_HOUR:
+        if now.astimezone(ZoneInfo(self.settings.timezone)).hour < DIGEST_HOUR:
             return
-        day = local.strftime("%Y-%m-%d")
-        marker = f"qunshop:digests:{day}"
-        if await self.redis.set(marker, "1", nx=True, ex=2 * 24 * 3600):
-            try:
-                await digests.send(now=now, day=day, render=self.digest)
-            except BaseException:
-                await self.redis.delete(marker)  # the next sweep tries again
-                raise
+        day = self._day(now)
+        await self._once(
+            f"qunshop:digests:{day}",
+            2 * DAY,
+            lambda: digests.send(now=now, day=day, render=self.digest),
+        )
+
+    async def roll_up(self, now: datetime) -> None:
+        """The dashboards' rollups (today's and yesterday's rows, from those days' events),
+        at most every ``ROLLUP_SECONDS``: at a million orders a step takes seconds."""
+        await self._once(
+            "qunshop:rollups",
+            ROLLUP_SECONDS,
+            lambda: rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone)),
+        )
+
+    async def recommend(self, now: datetime) -> None:
+        """Once a day (the first sweep of it), every community's recommendations afresh."""
+        await self._once(
+            f"qunshop:recommendations:{self._day(now)}",
+            2 * DAY,
+            lambda: recommendations.recompute(now=now),
+        )
 
     def digest(self, digest: digests.Digest) -> str:
         return self._render("digest.j2", digest=digest, base_url=self.settings.public_base_url)
@@ -167,6 +206,9 @@ class Jobs:
         await self.weekly_statements(now)
         await reconciliation.schedule(now=now)  # yesterday's bill, once a day
         await self.daily_digests(now)
+        await self.retention(now)
+        await self.roll_up(now)
+        await self.recommend(now)
         await idempotency.purge(now=now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS, SETTINGS
-from services import bargains, h5_pages, h5_visits
+from services import bargains, h5_pages, h5_visits, recommendations
 from web import session
 from web.page import page
 from web.ways_in import ways_in
@@ -88,7 +88,8 @@ async def campaign(*, campaign_id: str, config: Resources, request: web.Request)
     view = await h5_pages.campaign_page(campaign_id, now=config[CLOCK].now())
     c = view.campaign
     ticket = _ticket(config, f"campaign:{c.id}", c.community_id, c.id)
-    return await _values(config, request, view, ticket)
+    together, popular = await recommendations.for_sku(sku_id=c.sku_id, community_id=c.community_id)
+    return await _values(config, request, view, ticket, together=together, popular=popular)
 
 
 @page("GET", "/h5/products/{product_id}", template="h5/product.html")

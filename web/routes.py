@@ -12,6 +12,7 @@ from web import (  # noqa: F401  (they declare their pages)
     aftercare,
     console,
     console_plan,
+    console_stats,  # noqa: F401  (they declare their pages)
     h5,
 )
 from web.page import setup_pages

@@ -11,6 +11,8 @@ from miniapp_api.auth import principal_middleware
 from miniapp_api.routes import setup_routes
 from qunshop.assembly import standin
 from qunshop.assembly.background import outbox_ctx, scheduler_ctx
+from qunshop.assembly.metrics import Metrics
+from qunshop.assembly.metrics import middleware as metrics_middleware
 from qunshop.assembly.middlewares import error_middleware, request_id_middleware
 from qunshop.assembly.resources import (
     chat_ctx,
@@ -22,7 +24,7 @@ from qunshop.assembly.resources import (
 )
 from qunshop.clock import Clock
 from qunshop.config import Settings
-from qunshop.keys import CLOCK, SETTINGS
+from qunshop.keys import CLOCK, METRICS, SETTINGS
 from web.errors import page_error_middleware
 from web.routes import setup_web
 
@@ -36,11 +38,13 @@ def create_app(
     standin_bases = standin.unset_bases(settings)
     if standin_bases:  # development with no API base: WeChat is this server's own stand-in
         settings = standin.route_to_standin(settings)
+    metrics = Metrics()
     app = web.Application(
         # The pages' errors render as pages: that middleware sits inside the JSON one;
         # principal_middleware inside both: Redis down is a 503 (or its page), not a 500.
         middlewares=[
             request_id_middleware,
+            metrics_middleware(metrics),  # counts by route and sets the log lines' request id
             error_middleware,
             page_error_middleware,
             principal_middleware,
@@ -49,6 +53,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
+    app[METRICS] = metrics
     # Dependency order; teardown runs in reverse.
     app.cleanup_ctx.extend([orm_ctx, redis_ctx, http_ctx, messenger_ctx, tasks_ctx, chat_ctx])
     if background:

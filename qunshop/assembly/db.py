@@ -44,6 +44,10 @@ MODEL_MODULES = [
     "models.review",
     "models.post",
     "models.qa",
+    "models.privacy",
+    "models.rollup",
+    "models.segment",
+    "models.recommendation",
 ]
 MIGRATIONS_MODULE = "migrations"
 

@@ -23,6 +23,7 @@ from qunshop.keys import (
     FLASH_GATE,
     HTTP,
     MESSENGER,
+    METRICS,
     PAY,
     REDIS,
     ROLE_MARKS,
@@ -88,6 +89,7 @@ def make_redis(settings: Settings) -> Redis:
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = make_redis(settings)
+    app[METRICS].count_redis(redis)
     try:
         await redis.ping()
     except Exception as exc:

@@ -155,6 +155,8 @@ def _template(side: Side) -> dict[str, str]:
 def _nothing(side: Side) -> dict[str, str]:
     names = ("item_id", "word_id", "review_id", "post_id", "follow_id", "question_id", "answer_id")
     return dict.fromkeys(names, NO_APPLICATION)
+def _no_segment(side: Side) -> dict[str, str]:
+    return {"segment_id": NO_APPLICATION}
 
 
 ENTRIES: dict[tuple[str, str], Entry] = {
@@ -593,6 +595,43 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         body=lambda w, _: {"levels": [{"name": "hijack", "threshold": 0}]}, **ADMINS_ONLY
     ),
     ("GET", "/api/v1/me/tier"): Entry(**OWN),
+    # Dashboards: the community's leader or an operator; the ranking, operators only.
+    ("GET", "/api/v1/communities/{community_id}/dashboard"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/communities/{community_id}/dashboard.csv"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/admin/stats/communities"): Entry(**ADMINS_ONLY),
+    # Recommendations: products and counts of buyers, readable by anyone.
+    ("GET", "/api/v1/communities/{community_id}/popular"): Entry(**PUBLIC),
+    ("GET", "/api/v1/products/{product_id}/bought-together"): Entry(**PUBLIC),
+    # Segments: the community's leader or an operator (A's segments are not B's to see).
+    ("GET", "/api/v1/communities/{community_id}/rfm"): Entry(**ADMINS_ONLY),
+    ("GET", "/api/v1/communities/{community_id}/segments"): Entry(**ADMINS_ONLY),
+    ("POST", "/api/v1/communities/{community_id}/segments"): Entry(
+        body=lambda w, _: {"name": "x", "rule": {}}, **ADMINS_ONLY
+    ),
+    ("GET", "/api/v1/segments/{segment_id}/members"): Entry(
+        ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
+    ("GET", "/api/v1/segments/{segment_id}/broadcasts"): Entry(
+        ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
+    ("POST", "/api/v1/segments/{segment_id}/broadcasts"): Entry(
+        body=lambda w, _: {"text": "hi"}, ids=_no_segment, shopper=_s(403), leader=_s(404)
+    ),
+    # People's rights over their data: the caller's own; an operator's read of someone's.
+    ("GET", "/api/v1/me/export"): Entry(**OWN),
+    ("GET", "/api/v1/me/personal"): Entry(**OWN),
+    ("PATCH", "/api/v1/me/personal"): Entry(
+        body=lambda w, _: {"phone": "13900000000"},
+        changes=frozenset({"personal_details"}),
+        **OWN,
+    ),
+    ("GET", "/api/v1/admin/users/{user_id}/personal"): Entry(ids=_target, **ADMINS_ONLY),
+    # Last: it erases the caller (a leader is refused; a shopper with orders on their way too).
+    ("DELETE", "/api/v1/me"): Entry(
+        shopper=_s(200, 409),
+        leader=_s(409),
+        changes=frozenset({"users", "chat_identities", "follows", "leader_applications"}),
+    ),
 }
 
 

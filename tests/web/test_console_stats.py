@@ -1,0 +1,82 @@
+"""The data pages: the leader's funnel, days, cohorts and products (/console/stats) and the
+operators' ranking (/admin/stats), with CSV, all showing the rollups of a scripted week."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.chat import ChatIdentity
+from models.user import Role, User
+from qunshop.chat import Platform
+from qunshop.clock import FrozenClock
+from qunshop.config import Settings
+from tests.services.test_rollups import recount, scripted_week
+from tests.support.factories import make_user
+from tests.web.test_console import _login, _say
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))
+
+
+async def _session(client: TestClient, user: User, sender: str, home: str) -> str:
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id=sender, user=user)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(client, "后台", sender))
+    return await _login(client, link.group(0), home=home)
+
+
+async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
+    web_client: TestClient, settings: Settings
+) -> None:
+    world = await scripted_week(settings)
+    community = world["community"]
+    mine = [v for k, v in (await recount()).items() if k[0] == str(community.id)]
+    leader = await User.get(id=community.leader_id)
+    cookies = await _session(web_client, leader, "zhao", "/console")
+
+    page = await web_client.get("/console/stats?days=366", headers={"Cookie": cookies})
+    assert page.status == 200
+    html = await page.text()
+    for step in ("shared", "opened", "joined", "paid", "picked_up"):
+        shown = re.search(rf'data-step="{step}" data-value="(\d+)"', html).group(1)
+        assert int(shown) == sum(v.get(step, 0) for v in mine), step
+    assert html.count('class="cohort"') == 1 and "复购率" in html
+    assert 'href="/console/stats"' in html  # in the console's navigation
+
+    sheet = await web_client.get(
+        f"/console/stats.csv?community={community.id}&table=cohorts&days=366",
+        headers={"Cookie": cookies},
+    )
+    assert sheet.status == 200 and sheet.content_type == "text/csv"
+    (row,) = csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff")))
+    assert int(row["members"]) == 6
+
+    other = await make_user(Role.LEADER)
+    other_cookies = await _session(web_client, other, "qian", "/console")
+    refused = await web_client.get(
+        f"/console/stats.csv?community={community.id}&table=days",
+        headers={"Cookie": other_cookies},
+    )
+    assert refused.status == 403
+
+
+async def test_the_operator_ranks_communities(web_client: TestClient, settings: Settings) -> None:
+    world = await scripted_week(settings)
+    community = world["community"]
+    mine = [v for k, v in (await recount()).items() if k[0] == str(community.id)]
+    admin = await make_user(Role.ADMIN)
+    cookies = await _session(web_client, admin, "sun", "/admin")
+    page = await web_client.get("/admin/stats?days=366", headers={"Cookie": cookies})
+    assert page.status == 200
+    assert community.name in await page.text()
+    sheet = await web_client.get("/admin/stats.csv?days=366", headers={"Cookie": cookies})
+    rows = list(csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff"))))
+    (row,) = [r for r in rows if r["community_id"] == str(community.id)]
+    assert int(row["gmv"]) == sum(v.get("gmv", 0) for v in mine)
