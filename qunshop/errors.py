@@ -165,7 +165,6 @@ class ErrorCode(StrEnum):
     MODERATION_ITEM_NOT_FOUND = "moderation_item_not_found"
     MODERATION_ITEM_DECIDED = "moderation_item_decided"
     REPORT_TARGET_NOT_FOUND = "report_target_not_found"
-    REVIEW_NOT_FOUND = "review_not_found"
     ORDER_NOT_PICKED_UP = "order_not_picked_up"
     ALREADY_REVIEWED = "already_reviewed"
     POST_NOT_FOUND = "post_not_found"
