@@ -41,9 +41,9 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
                 ('kind', fields.CharEnumField(description='LISTING: listing\nPRICE: price', enum_type=ReviewKind, max_length=16)),
-                ('supplier', fields.ForeignKeyField('models.Supplier', source_field='supplier_id', db_constraint=True, to_field='id', related_name='reviews', on_delete=OnDelete.CASCADE)),
-                ('product', fields.ForeignKeyField('models.Product', source_field='product_id', db_constraint=True, to_field='id', related_name='reviews', on_delete=OnDelete.CASCADE)),
-                ('sku', fields.ForeignKeyField('models.Sku', source_field='sku_id', null=True, db_constraint=True, to_field='id', related_name='reviews', on_delete=OnDelete.CASCADE)),
+                ('supplier', fields.ForeignKeyField('models.Supplier', source_field='supplier_id', db_constraint=True, to_field='id', related_name='listing_reviews', on_delete=OnDelete.CASCADE)),
+                ('product', fields.ForeignKeyField('models.Product', source_field='product_id', db_constraint=True, to_field='id', related_name='listing_reviews', on_delete=OnDelete.CASCADE)),
+                ('sku', fields.ForeignKeyField('models.Sku', source_field='sku_id', null=True, db_constraint=True, to_field='id', related_name='listing_reviews', on_delete=OnDelete.CASCADE)),
                 ('price', fields.IntField(null=True)),
                 ('previous_price', fields.IntField(null=True)),
                 ('cost', fields.IntField(null=True)),

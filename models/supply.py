@@ -46,9 +46,9 @@ class ListingReview(Model):
 
     id = fields.UUIDField(primary_key=True)
     kind = fields.CharEnumField(ReviewKind, max_length=16)
-    supplier = fields.ForeignKeyField("models.Supplier", related_name="reviews")
-    product = fields.ForeignKeyField("models.Product", related_name="reviews")
-    sku = fields.ForeignKeyField("models.Sku", related_name="reviews", null=True)
+    supplier = fields.ForeignKeyField("models.Supplier", related_name="listing_reviews")
+    product = fields.ForeignKeyField("models.Product", related_name="listing_reviews")
+    sku = fields.ForeignKeyField("models.Sku", related_name="listing_reviews", null=True)
     price = fields.IntField(null=True)  # fen: the proposed price (PRICE)
     previous_price = fields.IntField(null=True)
     cost = fields.IntField(null=True)
