@@ -113,7 +113,8 @@ class EmbeddedPostgres:
             except BlockingIOError:
                 last = False
             if last and self._running():
-                self._pg_ctl("stop", "-m", "fast")
+                # The shutdown checkpoint can outlast pg_ctl's 60 s default on a loaded machine.
+                self._pg_ctl("stop", "-m", "fast", "-t", "300")
                 logger.info("embedded PostgreSQL stopped")
             self._users.close()
             self._users = None
