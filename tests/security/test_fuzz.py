@@ -95,6 +95,7 @@ def _known_ids(world: World) -> dict[str, str]:
         "user_id": str(a.shopper.id),
         "role": "leader",
         "application_id": "00000000-0000-4000-8000-000000000000",
+        "template_id": "00000000-0000-4000-8000-000000000000",  # no coupon template
     }
 
 
