@@ -222,7 +222,10 @@ class OrderOut(BaseModel):
             quantity=o.quantity,
             unit_price=o.unit_price,
             amount=o.amount,
-            list_price=o.list_price,
+            # An order answered as just made (a start, a flash buy) has not read back the list
+            # price the database wrote (orders_list_price: the SKU's price then, which the
+            # brief has just read).
+            list_price=o.list_price or (product.price if product else 0),
             member_off=o.member_off,
             coupon_off=o.coupon_off,
             points_used=o.points_used,

@@ -6,11 +6,15 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from miniapp_api.fields import Fen, Flag, Id, JsonInt
+from miniapp_api.fields import Fen, Flag, Id, JsonInt, integer
 from models.activity import PointsEntry
 from models.coupon import CouponKind, CouponScope, CouponTemplate, GrantRule
 from models.pricing import SkuPrice
 from services.coupons import Held
+
+# Optional integers keep their bounds in the schema only as bounded types (fields.integer).
+Days = integer(1, 3650, description="days")
+PointsPrice = integer(1, 10_000_000, description="points")
 
 
 class CouponTemplateIn(BaseModel):
@@ -33,11 +37,11 @@ class CouponTemplateIn(BaseModel):
     per_user_limit: JsonInt = Field(default=1, ge=1, le=100)
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = Field(default=None, description="fixed dates; or else")
-    valid_days: JsonInt | None = Field(default=None, ge=1, le=3650, description="from the claim")
+    valid_days: Days | None = Field(default=None, description="from the claim")
     claimable: Flag = True
-    points_price: JsonInt | None = Field(default=None, ge=1, le=10_000_000)
+    points_price: PointsPrice | None = None
     grant_rule: GrantRule = GrantRule.NONE
-    rule_days: JsonInt | None = Field(default=None, ge=1, le=3650)
+    rule_days: Days | None = None
     community_id: Id | None = Field(
         default=None, description="the community whose group chat gets the coupon card"
     )

@@ -287,7 +287,6 @@ async def _take(
             chat_id=chat_id,
             created_at=now,  # the sale's window is read on this clock
         )
-        await order.refresh_from_db(fields=["list_price"])  # written by the database
         taken = await FlashSale.filter(
             id=sale.id, stock_left__gte=quantity, starts_at__lte=now, ends_at__gt=now
         ).update(stock_left=F("stock_left") - quantity)

@@ -124,7 +124,6 @@ async def _hold_seat(
         reserved_until=reserved_until,
         chat_id=chat_id,
     )
-    await order.refresh_from_db(fields=["list_price"])  # written by the database
     try:
         seat = await Seat.create(
             team_id=team.id,
