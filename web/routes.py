@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import admin, console, console_plan, h5  # noqa: F401  (they declare their pages)
+from web import admin, console, console_plan, h5, supply  # noqa: F401  (they declare their pages)
 from web.page import setup_pages
 from web.render import TEMPLATES, environment
 
