@@ -11,7 +11,7 @@ from models.delivery import BatchStatus
 from models.supply import ReviewStatus
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
-from services import batches, listings
+from services import batch_sheets, listings
 from web.auth import Admin, Leader
 from web.console import see_other
 from web.page import page
@@ -34,9 +34,9 @@ def _note(query: MultiDictProxy[str]) -> str:
 @page("GET", "/console/batches", auth=Leader, template="console/batches.html")
 async def console_batches(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     """The leader's batches, newest first, and the pick list of the one on its way."""
-    found = await batches.list_batches(principal=principal, community_id=None, status=None)
+    found = await batch_sheets.list_batches(principal=principal, community_id=None, status=None)
     on_way = [b for b in found if b.status is BatchStatus.DISPATCHED]
-    sheet = await batches.sheet(on_way[-1]) if on_way else None
+    sheet = await batch_sheets.sheet(on_way[-1]) if on_way else None
     return {"batches": found, "sheet": sheet, "note": _note(query)}
 
 
@@ -99,4 +99,4 @@ async def delivery_day(
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "date: YYYY-MM-DD") from None
     if day is None:
         day = config[CLOCK].now().date() + dt.timedelta(days=1)
-    return {"day": await batches.delivery_day(principal=principal, day=day)}
+    return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}
