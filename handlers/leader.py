@@ -9,7 +9,7 @@ from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
-from services import batches, groupbuy, groupchat, moderation, notify, pickup
+from services import batch_sheets, batches, groupbuy, groupchat, moderation, notify, pickup
 
 router = Router("leader")
 staff = Roles(Role.LEADER, Role.ADMIN)
@@ -114,7 +114,7 @@ async def arrived(ctx: Context, args: str = "", counts: str = "", bad_args: bool
 @router.route(Command("批次", "batch"), staff)
 async def batch(ctx: Context, args: str = "") -> Reply:
     """The delivery batch on its way (else the latest): its pick list, numbered for 到货."""
-    sheet = await batches.current_sheet(
+    sheet = await batch_sheets.current_sheet(
         principal=principal_of(ctx), community_id=str(ctx.community.id) if ctx.community else None
     )
     return Text(ctx.render("batch.j2", sheet=sheet, states=STATES))

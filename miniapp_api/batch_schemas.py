@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.fields import Fen, Flag, Id
 from models.delivery import BatchStatus
-from services import batches
+from services import batch_sheets
 
 
 class PlanIn(BaseModel):
@@ -116,7 +116,7 @@ class BatchList(BaseModel):
     items: list[BatchOut]
 
 
-def stop_out(stop: batches.Stop) -> StopOut:
+def stop_out(stop: batch_sheets.Stop) -> StopOut:
     point = stop.pickup_point
     return StopOut(
         batch_id=str(stop.batch.id),
@@ -131,7 +131,7 @@ def stop_out(stop: batches.Stop) -> StopOut:
     )
 
 
-def purchase_out(p: batches.Purchase) -> PurchaseOut:
+def purchase_out(p: batch_sheets.Purchase) -> PurchaseOut:
     return PurchaseOut(supplier=p.supplier, supplier_id=p.supplier_id, lines=p.lines, units=p.units)
 
 
@@ -145,7 +145,7 @@ class SheetOut(BaseModel):
     shortages: list[ShortageOut]
 
     @classmethod
-    def of(cls, sheet: batches.Sheet) -> SheetOut:
+    def of(cls, sheet: batch_sheets.Sheet) -> SheetOut:
         return cls(
             batch=BatchOut.of(sheet.batch),
             picks=[

@@ -21,7 +21,7 @@ from miniapp_api.batch_schemas import (
 )
 from miniapp_api.spec import endpoint
 from models.delivery import BatchStatus, DeliveryPlan
-from services import batches
+from services import batch_sheets, batches
 from services.auth import Principal
 
 TAGS = ("delivery batches",)
@@ -79,7 +79,7 @@ async def get_plan(*, community_id: str) -> PlanOut:
     errors=(403, 404),
 )
 async def list_batches(*, principal: Principal, query: BatchQuery) -> BatchList:
-    found = await batches.list_batches(
+    found = await batch_sheets.list_batches(
         principal=principal,
         community_id=str(query.community_id) if query.community_id else None,
         status=BatchStatus(query.status) if query.status else None,
@@ -95,7 +95,7 @@ async def list_batches(*, principal: Principal, query: BatchQuery) -> BatchList:
     errors=(404,),
 )
 async def get_batch(*, principal: Principal, batch_id: str) -> SheetOut:
-    return SheetOut.of(await batches.batch_sheet(principal=principal, batch_id=batch_id))
+    return SheetOut.of(await batch_sheets.batch_sheet(principal=principal, batch_id=batch_id))
 
 
 @endpoint(
@@ -118,7 +118,7 @@ async def close_batch(*, principal: Principal, batch_id: str, now: datetime) -> 
     errors=(403,),
 )
 async def delivery_day(*, principal: Principal, query: DeliveryDayQuery) -> DeliveryDayOut:
-    day = await batches.delivery_day(principal=principal, day=query.date)
+    day = await batch_sheets.delivery_day(principal=principal, day=query.date)
     return DeliveryDayOut(
         date=day.day,
         purchases=[purchase_out(p) for p in day.purchases],

@@ -38,6 +38,10 @@ class Verdict:
     reason: str = ""
 
 
+class ProviderDown(Exception):
+    """The provider did not answer (network, timeout, a non-200): not a mismatch."""
+
+
 class Verifier(Protocol):
     name: str
 
@@ -77,15 +81,10 @@ class HttpVerifier:
                 headers={"Authorization": f"Bearer {self.key}"},
             ) as resp:
                 if resp.status != 200:
-                    raise Unavailable(
-                        ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, f"provider answered {resp.status}"
-                    )
+                    raise ProviderDown(f"the provider answered {resp.status}")
                 answer: dict[str, Any] = await resp.json()
         except (OSError, TimeoutError, ValueError) as exc:
-            logger.warning("identity provider failed: %s", exc)
-            raise Unavailable(
-                ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, "the verification provider is down"
-            ) from exc
+            raise ProviderDown(str(exc) or type(exc).__name__) from exc
         return Verdict(
             bool(answer.get("match")),
             str(answer.get("reference", ""))[:64],
@@ -109,7 +108,13 @@ async def verify(
     """A leader's real name and phone, checked; a mismatch is kept and refused with why."""
     if principal.role not in (Role.LEADER, Role.ADMIN):
         raise Forbidden(ErrorCode.FORBIDDEN, "only leaders verify their identity")
-    verdict = await verifier.check(real_name=real_name, phone=phone)
+    try:
+        verdict = await verifier.check(real_name=real_name, phone=phone)
+    except ProviderDown as exc:
+        logger.warning("identity provider %s failed: %s", verifier.name, exc)
+        raise Unavailable(
+            ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, "the verification provider is down"
+        ) from exc
     status = IdentityStatus.VERIFIED if verdict.matched else IdentityStatus.FAILED
     identity, _ = await LeaderIdentity.update_or_create(
         user_id=principal.user_id,

@@ -8,12 +8,13 @@ from web import (  # noqa: F401  (they declare their pages)
     admin,
     admin_coupons,
     admin_marketing,
-    admin_moderation,  # noqa: F401  (they declare their pages)
+    admin_moderation,
     aftercare,
     console,
     console_plan,
-    console_stats,  # noqa: F401  (they declare their pages)
+    console_stats,
     h5,
+    supply,
 )
 from web.page import setup_pages
 from web.render import TEMPLATES, environment

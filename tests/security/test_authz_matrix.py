@@ -435,6 +435,23 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         changes=frozenset({"leader_identities"}),
     ),
     ("GET", "/api/v1/me/leader/identity"): Entry(shopper=_s(404), leader=OK),
+    # Home delivery: one's own addresses; A's orders are not another's to send home.
+    ("POST", "/api/v1/me/addresses"): Entry(
+        body=lambda w, _: {"recipient": "x", "phone": "13800138000", "detail": "y"},
+        shopper=CREATED,
+        leader=CREATED,
+    ),
+    ("GET", "/api/v1/me/addresses"): Entry(**OWN),
+    ("POST", "/api/v1/orders/{order_id}/home-delivery"): Entry(
+        body=lambda w, _: {"address_id": NOBODY}, shopper=_s(404), leader=_s(404)
+    ),
+    ("GET", "/api/v1/orders/{order_id}/home-delivery"): Entry(shopper=_s(404), leader=_s(404)),
+    ("POST", "/api/v1/home-deliveries/{order_id}/dispatch"): Entry(
+        body=lambda w, _: {"tracking_no": "SF123456"}, shopper=_s(403), leader=_s(404)
+    ),
+    ("POST", "/api/v1/home-deliveries/{order_id}/delivered"): Entry(
+        shopper=_s(403), leader=_s(404)
+    ),
     ("GET", "/api/v1/pickups/today"): Entry(
         query=lambda w: {"community_id": w.a.community_id}, shopper=_s(403), leader=_s(403)
     ),

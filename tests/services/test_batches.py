@@ -17,7 +17,7 @@ from models.payment import Refund
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import batches, news, pickup
+from services import batch_sheets, batches, news, pickup
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import now, paid_order, principal_of
@@ -171,7 +171,7 @@ async def test_only_its_leader_or_an_operator_sees_and_closes_a_batch(
     batch = await _cut(community)
     stranger = principal_of(await make_user(Role.LEADER))
     with pytest.raises(NotFound) as missing:
-        await batches.batch_sheet(principal=stranger, batch_id=str(batch.id))
+        await batch_sheets.batch_sheet(principal=stranger, batch_id=str(batch.id))
     assert missing.value.code is ErrorCode.BATCH_NOT_FOUND
     with pytest.raises(Conflict) as early:
         await batches.close(principal=principal_of(leader), batch_id=str(batch.id), now=now())
@@ -180,5 +180,5 @@ async def test_only_its_leader_or_an_operator_sees_and_closes_a_batch(
     operator = principal_of(await make_user(Role.ADMIN))
     closed = await batches.close(principal=operator, batch_id=str(batch.id), now=now())
     assert closed.status is BatchStatus.CLOSED
-    sheet = await batches.batch_sheet(principal=operator, batch_id=str(batch.id))
+    sheet = await batch_sheets.batch_sheet(principal=operator, batch_id=str(batch.id))
     assert [p.quantity for p in sheet.picks] == [1] and sheet.stop.orders == 1

@@ -1,0 +1,102 @@
+"""Supply pages: the leader's delivery batches, the operators' review queue and delivery
+day. Each calls the same services as the API (services/batches.py, services/listings.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from models.delivery import BatchStatus
+from models.supply import ReviewStatus
+from qunshop.errors import BadRequest, ErrorCode
+from qunshop.keys import CLOCK
+from services import batch_sheets, listings
+from web.auth import Admin, Leader
+from web.console import see_other
+from web.page import page
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiDictProxy
+
+    from qunshop.keys import Resources
+    from services.auth import Principal
+
+MAX_NOTE = 100
+MAX_REASON = 255
+
+
+def _note(query: MultiDictProxy[str]) -> str:
+    return query.get("note", "")[:MAX_NOTE]
+
+
+@page("GET", "/console/batches", auth=Leader, template="console/batches.html")
+async def console_batches(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    """The leader's batches, newest first, and the pick list of the one on its way."""
+    found = await batch_sheets.list_batches(principal=principal, community_id=None, status=None)
+    on_way = [b for b in found if b.status is BatchStatus.DISPATCHED]
+    sheet = await batch_sheets.sheet(on_way[-1]) if on_way else None
+    return {"batches": found, "sheet": sheet, "note": _note(query)}
+
+
+@page("GET", "/admin/reviews", auth=Admin, template="admin/reviews.html")
+async def review_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    try:
+        status = ReviewStatus(query.get("status") or ReviewStatus.PENDING)
+    except ValueError:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+        ) from None
+    return {
+        "reviews": await listings.queue(principal=principal, status=status),
+        "status": status,
+        "statuses": list(ReviewStatus),
+        "note": _note(query),
+    }
+
+
+async def _decide(
+    principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
+) -> web.StreamResponse:
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+    review = await listings.decide(
+        principal=principal,
+        review_id=form.get("review_id", ""),
+        approve=approve,
+        reason=reason,
+        now=config[CLOCK].now(),
+    )
+    done = "已通过" if approve else "已驳回"
+    return see_other(f"/admin/reviews?note={quote(f'{done}：{review.id}')}")
+
+
+@page("POST", "/admin/reviews/approve", auth=Admin)
+async def approve_review(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    return await _decide(principal, form, config, approve=True)
+
+
+@page("POST", "/admin/reviews/reject", auth=Admin)
+async def reject_review(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    return await _decide(principal, form, config, approve=False)
+
+
+@page("GET", "/admin/deliveries", auth=Admin, template="admin/deliveries.html")
+async def delivery_day(
+    *, principal: Principal, query: MultiDictProxy[str], config: Resources
+) -> dict[str, Any]:
+    """A delivery day: what to buy from each supplier and the route's stops."""
+    text = query.get("date", "")
+    try:
+        day = dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "date: YYYY-MM-DD") from None
+    if day is None:
+        day = config[CLOCK].now().date() + dt.timedelta(days=1)
+    return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}
