@@ -165,7 +165,8 @@ class TeamOut(BaseModel):
             deadline_at=t.deadline_at,
             final_price=t.final_price,
             product=ProductBrief.of(product),
-            members=[MemberOut(**vars(m)) for m in members or ()],
+            # Plain dicts: pydantic builds the fifty members of a full team in one pass.
+            members=[m._asdict() for m in members or ()],
         )
 
 

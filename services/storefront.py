@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tortoise import connections
 from tortoise.expressions import Q
@@ -41,8 +41,10 @@ class Brief:
     price: int
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
+    """A tuple, not a frozen dataclass: a full team's answer makes fifty of them on every join,
+    and a frozen dataclass's __init__ cost three times as much (BENCHMARKS.md, round 3)."""
+
     nickname: str
     avatar_url: str | None
     is_head: bool
