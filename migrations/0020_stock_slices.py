@@ -5,7 +5,7 @@ so all joins of a campaign queued on that one row lock until each commit was flu
 ``campaigns.stock_left`` is the campaign's reserve and ``campaign_stock_slices`` holds units
 set aside from it, in up to ``SLICES`` rows per campaign; what is left to sell is the reserve
 plus the slices (``services.campaigns.stock_left``). ``qunshop_take_stock(campaign)`` takes one
-unit, each step a checked conditional update:
+unit, each step a checked conditional update in its own subtransaction (see TAKE_SLICE):
 
 1. from a slice picked at random (``stock_left >= 1``);
 2. else it refills that slice with ``REFILL`` units from the reserve (``stock_left >= REFILL``),
@@ -50,40 +50,69 @@ assert _0019.NEW.count(_STOCK_BEFORE) == 1
 OLD_JOIN = _0019.NEW
 NEW_JOIN = OLD_JOIN.replace(_STOCK_BEFORE, _STOCK_AFTER)
 
+# Each attempt runs in its own subtransaction (a block with EXCEPTION). In READ COMMITTED, a
+# conditional update that waited for a concurrent one and then finds the row no longer
+# matching still keeps the lock it took to recheck it; rolling the attempt back releases that
+# lock. So a join holds only rows it took stock from: without this, a join holding a slice it
+# found empty waited for the campaign row while a refill holding the campaign row waited for
+# that slice (a deadlock, found by 16 connections joining at once).
+TAKE_SLICE = """
+CREATE FUNCTION qunshop_take_slice(p_campaign_id uuid, p_slot smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE campaign_stock_slices SET stock_left = stock_left - 1
+     WHERE campaign_id = p_campaign_id AND slot = p_slot AND stock_left >= 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'QS000';
+    END IF;
+    RETURN true;
+EXCEPTION WHEN SQLSTATE 'QS000' THEN
+    RETURN false;
+END
+$$
+"""
+
+TAKE_RESERVE = f"""
+CREATE FUNCTION qunshop_take_reserve(p_campaign_id uuid, p_slot smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE campaigns SET stock_left = stock_left - {REFILL}
+     WHERE id = p_campaign_id AND stock_left >= {REFILL};
+    IF FOUND THEN
+        INSERT INTO campaign_stock_slices (campaign_id, slot, stock_left)
+        VALUES (p_campaign_id, p_slot, {REFILL - 1})
+        ON CONFLICT (campaign_id, slot)
+        DO UPDATE SET stock_left = campaign_stock_slices.stock_left + {REFILL - 1};
+        RETURN true;
+    END IF;
+    UPDATE campaigns SET stock_left = stock_left - 1 WHERE id = p_campaign_id AND stock_left >= 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'QS000';
+    END IF;
+    RETURN true;
+EXCEPTION WHEN SQLSTATE 'QS000' THEN
+    RETURN false;
+END
+$$
+"""
+
 TAKE_STOCK = f"""
 CREATE FUNCTION qunshop_take_stock(p_campaign_id uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_slot smallint := floor(random() * {SLICES});
 BEGIN
-    UPDATE campaign_stock_slices SET stock_left = stock_left - 1
-     WHERE campaign_id = p_campaign_id AND slot = v_slot AND stock_left >= 1;
-    IF FOUND THEN
+    IF qunshop_take_slice(p_campaign_id, v_slot) THEN
         RETURN;
     END IF;
-
-    UPDATE campaigns SET stock_left = stock_left - {REFILL}
-     WHERE id = p_campaign_id AND stock_left >= {REFILL};
-    IF FOUND THEN
-        INSERT INTO campaign_stock_slices (campaign_id, slot, stock_left)
-        VALUES (p_campaign_id, v_slot, {REFILL - 1})
-        ON CONFLICT (campaign_id, slot)
-        DO UPDATE SET stock_left = campaign_stock_slices.stock_left + {REFILL - 1};
+    IF qunshop_take_reserve(p_campaign_id, v_slot) THEN
         RETURN;
     END IF;
-
-    UPDATE campaigns SET stock_left = stock_left - 1 WHERE id = p_campaign_id AND stock_left >= 1;
-    IF FOUND THEN
-        RETURN;
-    END IF;
-
     FOR v_slot IN
         SELECT slot FROM campaign_stock_slices
          WHERE campaign_id = p_campaign_id AND stock_left >= 1 ORDER BY slot
     LOOP
-        UPDATE campaign_stock_slices SET stock_left = stock_left - 1
-         WHERE campaign_id = p_campaign_id AND slot = v_slot AND stock_left >= 1;
-        IF FOUND THEN
+        IF qunshop_take_slice(p_campaign_id, v_slot) THEN
             RETURN;
         END IF;
     END LOOP;
@@ -91,6 +120,12 @@ BEGIN
 END
 $$
 """
+
+_FUNCTIONS = (
+    (TAKE_SLICE, "qunshop_take_slice(uuid, smallint)"),
+    (TAKE_RESERVE, "qunshop_take_reserve(uuid, smallint)"),
+    (TAKE_STOCK, "qunshop_take_stock(uuid)"),
+)
 
 
 class Migration(migrations.Migration):
@@ -129,6 +164,6 @@ class Migration(migrations.Migration):
             reverse_sql='ALTER TABLE "campaign_stock_slices" DROP CONSTRAINT "uq_stock_slice", '
             'DROP CONSTRAINT "ck_stock_slice_left"',
         ),
-        ops.RunSQL(TAKE_STOCK, reverse_sql="DROP FUNCTION qunshop_take_stock(uuid)"),
+        *(ops.RunSQL(sql, reverse_sql=f"DROP FUNCTION {name}") for sql, name in _FUNCTIONS),
         ops.RunSQL(NEW_JOIN, reverse_sql=OLD_JOIN),
     ]

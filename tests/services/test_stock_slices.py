@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tortoise import connections
 
 from models.groupbuy import Campaign, Seat, SeatStatus, StockSlice, Team
 from models.order import Order
@@ -106,6 +107,20 @@ async def test_the_last_units_spread_over_slices_sell_exactly_once() -> None:
     assert sum(t.seats_held for t in await Team.filter(campaign_id=campaign.id)) == 40
 
 
+async def test_joins_across_many_teams_refill_and_run_dry_together_without_deadlock() -> None:
+    """Sixteen teams, so up to twenty joins run at once (the pool) on different team rows:
+    slices are refilled, emptied and scanned concurrently, and every join either gets a unit
+    or is told sold out (a deadlock would surface here as a database error)."""
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=50, stock_cap=100)
+    codes = await _teams(campaign, 16, now)
+    users = [await make_user() for _ in range(200)]
+    results = await asyncio.gather(*(_join(u, codes[i % 16], now) for i, u in enumerate(users)))
+    assert Counter(results) == {"joined": 100 - 16, "campaign_sold_out": 200 - 84}
+    assert await stock_left(campaign.id) == 0
+    assert await _check_rows(campaign) == 100
+
+
 async def test_starts_and_joins_at_once_share_the_stock_without_overselling() -> None:
     now = datetime.now(tz=UTC)
     campaign = await make_campaign(team_size=50, stock_cap=60)
@@ -154,3 +169,36 @@ async def test_closing_a_campaign_while_members_join_leaves_the_rows_adding_up()
     assert await groupbuy.release_seat(seat.id, now=now, force=True)
     assert await stock_left(campaign.id) == before[0] + 1
     assert await _check_rows(campaign) == live - 1
+
+
+async def test_a_join_that_found_a_slice_empty_holds_no_lock_on_it() -> None:
+    """The deadlock the subtransactions prevent, step by step on three connections: B waits
+    for A's last unit of slice 0 and finds it gone; C, refilling slice 0 from the campaign row,
+    must not then wait for B, which next asks for the campaign row C holds."""
+    campaign = await make_campaign(stock_cap=40)
+    pool = connections.get("default")._pool
+    take_slice = "SELECT qunshop_take_slice($1, 0::smallint)"
+    take_reserve = "SELECT qunshop_take_reserve($1, 0::smallint)"
+    async with pool.acquire() as a, pool.acquire() as b, pool.acquire() as c:
+        assert await a.fetchval(take_reserve, campaign.id)  # slice 0: 15 units
+        for _ in range(14):
+            assert await a.fetchval(take_slice, campaign.id)
+        for conn in (a, b, c):
+            await conn.execute("BEGIN")
+        assert await a.fetchval(take_slice, campaign.id)  # the last unit, not committed
+        b_waits = asyncio.create_task(b.fetchval(take_slice, campaign.id))
+        await asyncio.sleep(0.2)
+        assert not b_waits.done()  # waits for A
+        # C takes the campaign row and waits for slice 0 (A still holds it).
+        c_refills = asyncio.create_task(c.fetchval(take_reserve, campaign.id))
+        await asyncio.sleep(0.2)
+        assert not c_refills.done()
+        await a.execute("COMMIT")  # A's unit is gone: B finds slice 0 empty
+        assert await asyncio.wait_for(b_waits, 10) is False
+        # B's transaction is still open, and C is not waiting for it.
+        assert await asyncio.wait_for(c_refills, 10) is True
+        await c.execute("COMMIT")
+        await b.execute("ROLLBACK")
+    # A: one refill (16) then 15 units; C: one refill, one unit for itself, 15 set aside.
+    assert await stock_left(campaign.id) == 40 - 16 - 1
+    assert await _slices(campaign.id) == [15]
