@@ -171,6 +171,20 @@ async def test_closing_a_campaign_while_members_join_leaves_the_rows_adding_up()
     assert await _check_rows(campaign) == live - 1
 
 
+async def _blocked(observer: Any, waiting: Any) -> None:
+    """Until ``waiting``'s statement waits for a lock, as ``observer`` (outside any
+    transaction: pg_stat_activity is read once per transaction) sees it."""
+    pid = waiting.get_server_pid()
+    for _ in range(200):
+        event = await observer.fetchval(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        if event == "Lock":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"backend {pid} never waited for a lock")
+
+
 async def test_a_join_that_found_a_slice_empty_holds_no_lock_on_it() -> None:
     """The deadlock the subtransactions prevent, step by step on three connections: B waits
     for A's last unit of slice 0 and finds it gone; C, refilling slice 0 from the campaign row,
@@ -179,7 +193,7 @@ async def test_a_join_that_found_a_slice_empty_holds_no_lock_on_it() -> None:
     pool = connections.get("default")._pool
     take_slice = "SELECT qunshop_take_slice($1, 0::smallint)"
     take_reserve = "SELECT qunshop_take_reserve($1, 0::smallint)"
-    async with pool.acquire() as a, pool.acquire() as b, pool.acquire() as c:
+    async with pool.acquire() as a, pool.acquire() as b, pool.acquire() as c, pool.acquire() as d:
         assert await a.fetchval(take_reserve, campaign.id)  # slice 0: 15 units
         for _ in range(14):
             assert await a.fetchval(take_slice, campaign.id)
@@ -187,17 +201,17 @@ async def test_a_join_that_found_a_slice_empty_holds_no_lock_on_it() -> None:
             await conn.execute("BEGIN")
         assert await a.fetchval(take_slice, campaign.id)  # the last unit, not committed
         b_waits = asyncio.create_task(b.fetchval(take_slice, campaign.id))
-        await asyncio.sleep(0.2)
-        assert not b_waits.done()  # waits for A
+        await _blocked(d, b)  # B waits for A
         # C takes the campaign row and waits for slice 0 (A still holds it).
         c_refills = asyncio.create_task(c.fetchval(take_reserve, campaign.id))
-        await asyncio.sleep(0.2)
-        assert not c_refills.done()
-        await a.execute("COMMIT")  # A's unit is gone: B finds slice 0 empty
-        assert await asyncio.wait_for(b_waits, 10) is False
-        # B's transaction is still open, and C is not waiting for it.
+        await _blocked(d, c)
+        await a.execute("COMMIT")  # A's unit is gone
+        # Whichever of B and C then locks slice 0 first, C finishes while B's transaction is
+        # still open: B, rechecking slice 0 and finding it empty, keeps no lock on it.
         assert await asyncio.wait_for(c_refills, 10) is True
         await c.execute("COMMIT")
+        # B found slice 0 empty (False), or, locking it after C, one of C's fifteen (True).
+        assert await asyncio.wait_for(b_waits, 10) in (False, True)
         await b.execute("ROLLBACK")
     # A: one refill (16) then 15 units; C: one refill, one unit for itself, 15 set aside.
     assert await stock_left(campaign.id) == 40 - 16 - 1
