@@ -97,7 +97,9 @@ class CampaignOut(BaseModel):
     product: ProductBrief | None = None
 
     @classmethod
-    def of(cls, c: Campaign, product: storefront.Brief | None = None) -> CampaignOut:
+    def of(
+        cls, c: Campaign, stock_left: int, product: storefront.Brief | None = None
+    ) -> CampaignOut:
         return cls(
             id=str(c.id),
             community_id=str(c.community_id),
@@ -111,7 +113,7 @@ class CampaignOut(BaseModel):
             starts_at=c.starts_at,
             ends_at=c.ends_at,
             stock_cap=c.stock_cap,
-            stock_left=c.stock_left,
+            stock_left=stock_left,
             per_user_limit=c.per_user_limit,
             guaranteed=c.guaranteed,
             paused_at=c.paused_at,
@@ -163,7 +165,8 @@ class TeamOut(BaseModel):
             deadline_at=t.deadline_at,
             final_price=t.final_price,
             product=ProductBrief.of(product),
-            members=[MemberOut(**vars(m)) for m in members or ()],
+            # Plain dicts: pydantic builds the fifty members of a full team in one pass.
+            members=[m._asdict() for m in members or ()],
         )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from miniapp_api.commerce_schemas import CampaignOut, OrderOut, TeamOut
-from services import storefront
+from services import campaigns, storefront
 
 if TYPE_CHECKING:
     from models.groupbuy import Campaign, Team
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 async def campaigns_out(items: Sequence[Campaign]) -> list[CampaignOut]:
     products = await storefront.briefs(c.sku_id for c in items)
-    return [CampaignOut.of(c, products.get(c.sku_id)) for c in items]
+    left = await campaigns.stock_left(c.id for c in items)
+    return [CampaignOut.of(c, left[c.id], products.get(c.sku_id)) for c in items]
 
 
 async def teams_out(items: Sequence[Team]) -> list[TeamOut]:

@@ -28,6 +28,8 @@ class Campaign(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     stock_cap = fields.IntField()
+    # The reserve: units neither held by seats nor set aside in StockSlices (0020). What is
+    # left to sell is services.campaigns.stock_left.
     stock_left = fields.IntField()
     per_user_limit = fields.IntField(default=1)
     guaranteed = fields.BooleanField(default=False)  # merchant completes teams at the deadline
@@ -44,6 +46,24 @@ class Campaign(Model):
             CheckConstraint(check="stock_left <= stock_cap", name="ck_campaign_stock_cap"),
             CheckConstraint(check="team_size BETWEEN 2 AND 50", name="ck_campaign_team_size"),
             CheckConstraint(check="group_price >= 0", name="ck_campaign_price"),
+        )
+
+
+class StockSlice(Model):
+    """Units set aside from a campaign's reserve (``Campaign.stock_left``), so that joins take
+    stock from a few rows, not all from the campaign's (0020's ``qunshop_take_stock``). What is
+    left to sell is the reserve plus the slices: ``services.campaigns.stock_left``."""
+
+    id = fields.IntField(primary_key=True)
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="stock_slices")
+    slot = fields.SmallIntField()
+    stock_left = fields.IntField()
+
+    class Meta:
+        table = "campaign_stock_slices"
+        constraints = (
+            UniqueConstraint(fields=("campaign_id", "slot"), name="uq_stock_slice"),
+            CheckConstraint(check="stock_left >= 0", name="ck_stock_slice_left"),
         )
 
 

@@ -89,14 +89,6 @@ async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
         raise join_sql.refusal(ErrorCode.USER_LIMIT_REACHED, limit=campaign.per_user_limit)
 
 
-async def _take_stock(campaign: Campaign) -> None:
-    taken = await Campaign.filter(id=campaign.id, stock_left__gte=1).update(
-        stock_left=F("stock_left") - 1
-    )
-    if taken != 1:
-        raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
-
-
 async def _hold_seat(
     *,
     campaign: Campaign,
@@ -148,7 +140,7 @@ async def start_team(
     # No pre-check for an open seat: uq_seat_open_team_per_user refuses it in the transaction.
     async with in_transaction():
         await _check_user_limit(campaign, principal.user_id)
-        await _take_stock(campaign)
+        await join_sql.take_stock(connections.get("default"), campaign.id)
         team = await Team.create(
             code=new_team_code(),
             campaign_id=campaign.id,
@@ -179,7 +171,7 @@ async def open_team(
     campaign = await campaigns.get_campaign(campaign_id)
     await communities.ensure_can_manage(principal, await Community.get(id=campaign.community_id))
     _ensure_running(campaign, now)
-    if campaign.stock_left < 1:
+    if (await campaigns.stock_left([campaign.id]))[campaign.id] < 1:
         raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
     return await Team.create(
         code=new_team_code(),

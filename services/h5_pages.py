@@ -78,6 +78,7 @@ class OpenTeam:
 @dataclass(frozen=True)
 class CampaignPage:
     campaign: Campaign
+    stock_left: int  # the reserve and the stock slices (services.campaigns.stock_left)
     goods: Goods
     state: str
     open_teams: list[OpenTeam]
@@ -136,7 +137,11 @@ async def _goods_of(sku_id: uuid.UUID) -> Goods:
     return _goods(sku, sku.product)
 
 
-def _team_state(team: Team, campaign: Campaign, now: datetime) -> str:
+async def _stock_left(campaign: Campaign) -> int:
+    return (await campaigns.stock_left([campaign.id]))[campaign.id]
+
+
+def _team_state(team: Team, campaign: Campaign, stock_left: int, now: datetime) -> str:
     if team.status is TeamStatus.SUCCEEDED:
         return State.SUCCEEDED
     if team.status is TeamStatus.FAILED or team.deadline_at <= now:
@@ -145,7 +150,7 @@ def _team_state(team: Team, campaign: Campaign, now: datetime) -> str:
         return State.FULL
     if not campaigns.is_running(campaign, now):
         return State.CLOSED
-    if campaign.stock_left <= 0:
+    if stock_left <= 0:
         return State.SOLD_OUT
     return State.OPEN
 
@@ -171,7 +176,7 @@ async def team_page(ref: str, *, now: datetime) -> TeamPage:
         team=team,
         campaign=campaign,
         goods=goods,
-        state=_team_state(team, campaign, now),
+        state=_team_state(team, campaign, await _stock_left(campaign), now),
         members=members,
         seats_left=max(team.size - team.seats_held, 0),
         deadline=min(team.deadline_at, campaign.ends_at),
@@ -180,19 +185,20 @@ async def team_page(ref: str, *, now: datetime) -> TeamPage:
     )
 
 
-def _campaign_state(campaign: Campaign, now: datetime) -> str:
+def _campaign_state(campaign: Campaign, stock_left: int, now: datetime) -> str:
     if now < campaign.starts_at:
         return State.UPCOMING
     if now >= campaign.ends_at:
         return State.CLOSED
-    if campaign.stock_left <= 0:
+    if stock_left <= 0:
         return State.SOLD_OUT
     return State.OPEN
 
 
 async def campaign_page(campaign_id: str, *, now: datetime) -> CampaignPage:
     campaign = await campaigns.get_campaign(campaign_id)
-    state = _campaign_state(campaign, now)
+    stock_left = await _stock_left(campaign)
+    state = _campaign_state(campaign, stock_left, now)
     teams: list[OpenTeam] = []
     if state == State.OPEN:
         rows = (
@@ -207,6 +213,7 @@ async def campaign_page(campaign_id: str, *, now: datetime) -> CampaignPage:
         ][:OPEN_TEAMS_SHOWN]
     return CampaignPage(
         campaign=campaign,
+        stock_left=stock_left,
         goods=await _goods_of(campaign.sku_id),
         state=state,
         open_teams=teams,

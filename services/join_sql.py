@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
 _JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_TAKE_STOCK_SQL = "SELECT qunshop_take_stock($1)"
 
 # One wording per refusal, for joins and starts (services/groupbuy.py): every code the
 # function RAISEs, the error it becomes, and its words.
@@ -61,15 +62,21 @@ def _row(value: Any) -> dict[str, Any]:
     return dict(value.items())
 
 
-async def _call(db: BaseDBAsyncClient, args: list[Any]) -> Any:
+async def _call(db: BaseDBAsyncClient, sql: str, args: list[Any]) -> Any:
     try:
-        _, rows = await db.execute_query(_JOIN_SQL, args)
+        _, rows = await db.execute_query(sql, args)
     except Exception as exc:
         refusal = _refusal(exc)
         if refusal is None:
             raise
         raise refusal from None
     return rows[0]
+
+
+async def take_stock(db: BaseDBAsyncClient, campaign_id: uuid.UUID) -> None:
+    """Inside the caller's transaction: one unit of the campaign's stock (``qunshop_take_stock``,
+    migration 0020, which the join calls too), or campaign_sold_out."""
+    await _call(db, _TAKE_STOCK_SQL, [campaign_id])
 
 
 async def join(
@@ -96,9 +103,9 @@ async def join(
     if isinstance(db, TransactionalDBClient):
         # Inside the caller's transaction: a refusal rolls back this join alone.
         async with in_transaction() as savepoint:
-            team, order, seat = await _call(savepoint, args)
+            team, order, seat = await _call(savepoint, _JOIN_SQL, args)
     else:
-        team, order, seat = await _call(db, args)
+        team, order, seat = await _call(db, _JOIN_SQL, args)
     return (
         Team._init_from_db(**_row(team)),
         Order._init_from_db(**_row(order)),

@@ -6,17 +6,19 @@ costs the same few queries as one.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from tortoise import connections
 from tortoise.expressions import Q
 
 from models.catalog import Product, Sku
-from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.groupbuy import Campaign, SeatStatus, Team
 from models.order import Order, OrderStatus
 from models.payment import Refund
 from models.user import User
@@ -39,8 +41,10 @@ class Brief:
     price: int
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
+    """A tuple, not a frozen dataclass: a full team's answer makes fifty of them on every join,
+    and a frozen dataclass's __init__ cost three times as much (BENCHMARKS.md, round 3)."""
+
     nickname: str
     avatar_url: str | None
     is_head: bool
@@ -56,21 +60,37 @@ class RefundLine:
     settled_at: datetime | None
 
 
+# The two reads every team and order answer carries (a join's answer carries both), as
+# constant SQL: through the ORM each cost about four times its round trip in query building
+# and model rows (BENCHMARKS.md, 2026-12-05 round 3: P1).
+_BRIEFS_SQL = (
+    "SELECT k.id AS sku_id, k.name, k.price, p.id AS product_id, p.title, p.images::text "
+    "AS images FROM skus k JOIN products p ON p.id = k.product_id WHERE k.id = ANY($1::uuid[])"
+)
+_MEMBERS_SQL = (
+    "SELECT s.team_id, u.nickname, u.avatar_url, s.is_head, s.status FROM seats s "
+    "JOIN users u ON u.id = s.user_id "
+    "WHERE s.team_id = ANY($1::uuid[]) AND s.status = ANY($2::varchar[]) "
+    "ORDER BY s.is_head DESC, s.created_at"
+)
+_HOLDING = [SeatStatus.RESERVED.value, SeatStatus.PAID.value]
+
+
 async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
     wanted = set(sku_ids)
     if not wanted:
         return {}
+    _, rows = await connections.get("default").execute_query(_BRIEFS_SQL, [list(wanted)])
     found = {}
-    for sku in await Sku.filter(id__in=wanted).select_related("product"):  # one query
-        product = sku.product
-        images = [i for i in product.images if isinstance(i, str)]
-        found[sku.id] = Brief(
-            product_id=product.id,
-            sku_id=sku.id,
-            title=product.title,
-            sku_name=sku.name,
+    for row in rows:
+        images = [i for i in json.loads(row["images"]) if isinstance(i, str)]
+        found[row["sku_id"]] = Brief(
+            product_id=row["product_id"],
+            sku_id=row["sku_id"],
+            title=row["title"],
+            sku_name=row["name"],
             image=images[0] if images else None,
-            price=sku.price,
+            price=row["price"],
         )
     return found
 
@@ -89,11 +109,9 @@ async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]
     wanted = set(team_ids)
     if not wanted:
         return {}
-    rows = (
-        await Seat.filter(team_id__in=wanted, status__in=[SeatStatus.RESERVED, SeatStatus.PAID])
-        .order_by("-is_head", "created_at")
-        .values_list("team_id", "user__nickname", "user__avatar_url", "is_head", "status")
-    )  # one query, plain rows: a full team is fifty members on every join's answer
+    _, rows = await connections.get("default").execute_query(
+        _MEMBERS_SQL, [list(wanted), _HOLDING]
+    )  # a full team is fifty members on every join's answer
     found: dict[uuid.UUID, list[Member]] = defaultdict(list)
     for team_id, nickname, avatar_url, is_head, status in rows:
         found[team_id].append(
@@ -101,7 +119,7 @@ async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]
                 nickname=nickname,
                 avatar_url=avatar_url,
                 is_head=is_head,
-                paid=status == SeatStatus.PAID,
+                paid=status == SeatStatus.PAID.value,
             )
         )
     return found

@@ -56,8 +56,10 @@ async def campaign_list(
     *, principal: Principal, config: Resources, query: MultiDictProxy[str]
 ) -> dict[str, Any]:
     now = config[CLOCK].now()
+    managed = await campaigns.managed(principal=principal)
     return {
-        "campaigns": await campaigns.managed(principal=principal),
+        "campaigns": managed,
+        "stock_left": await campaigns.stock_left(c.id for c in managed),
         "skus": await campaigns.skus_for(principal=principal),
         "communities": await _led(principal),
         "now": now,

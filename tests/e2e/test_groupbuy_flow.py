@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from models.groupbuy import Campaign, Team, TeamStatus
+from models.groupbuy import Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.payment import Payment
 from qunshop.config import Settings
-from tests.support.factories import auth, make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_user, stock_left
 from tests.support.fake_wechat import FakeWeChat
 
 
@@ -54,7 +54,7 @@ async def test_team_fills_and_succeeds(
     assert resp.status == 201, await resp.text()
     joined = await resp.json()
     assert joined["team"]["seats_left"] == 0
-    assert (await Campaign.get(id=campaign.id)).stock_left == 8
+    assert await stock_left(campaign.id) == 8
 
     await _pay(client, wechat, started["order"]["id"], auth(head, settings))
     assert (await Order.get(id=started["order"]["id"])).status is OrderStatus.PAID_AWAITING_TEAM

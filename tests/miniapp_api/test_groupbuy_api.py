@@ -11,7 +11,14 @@ from models.user import Role
 from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
-from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user
+from tests.support.factories import (
+    auth,
+    make_campaign,
+    make_community,
+    make_sku,
+    make_user,
+    stock_left,
+)
 
 
 def _body(community_id: str, sku_id: str, **overrides: object) -> dict:
@@ -124,7 +131,7 @@ async def test_cancel_gives_the_seat_back(client: TestClient, settings: Settings
     order_id = (await resp.json())["order"]["id"]
     resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(owner, settings))
     assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
-    assert (await Campaign.get(id=campaign.id)).stock_left == 5
+    assert await stock_left(campaign.id) == 5
     resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(owner, settings))
     assert resp.status == 409 and (await resp.json())["code"] == "illegal_transition"
 

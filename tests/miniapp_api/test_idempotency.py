@@ -14,7 +14,7 @@ from models.order import Order
 from models.user import User
 from qunshop.config import Settings
 from qunshop.keys import REDIS
-from tests.support.factories import auth, make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_user, stock_left
 
 KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -49,7 +49,7 @@ async def test_repeat_replays_the_first_answer(client: TestClient, settings: Set
     assert await Team.all().count() == 1
     assert await Order.all().count() == 1
     assert await Seat.all().count() == 1
-    assert (await Campaign.get(id=campaign.id)).stock_left == 4
+    assert await stock_left(campaign.id) == 4
 
 
 async def test_concurrent_repeats_start_one_team(client: TestClient, settings: Settings) -> None:
@@ -84,7 +84,7 @@ async def test_same_key_with_another_body_is_refused(
     assert status == 409 and b"idempotency_key_reused" in body
     assert await Team.all().count() == 1
     assert await Order.all().count() == 1
-    assert (await Campaign.get(id=other.id)).stock_left == 5
+    assert await stock_left(other.id) == 5
 
 
 async def test_users_do_not_share_keys(client: TestClient, settings: Settings) -> None:

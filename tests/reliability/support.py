@@ -18,7 +18,7 @@ import aiohttp
 from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
-from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
+from models.groupbuy import Campaign, Seat, SeatStatus, StockSlice, Team, TeamStatus
 from models.growth import EarningEntry
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
@@ -210,6 +210,10 @@ async def check_campaign(campaign_id: uuid.UUID) -> Tally:
 async def _check_campaign(campaign_id: uuid.UUID) -> Tally:
     campaign = await Campaign.get(id=campaign_id)
     assert 0 <= campaign.stock_left <= campaign.stock_cap
+    # Stock set aside in slices (0020) is still stock: the reserve plus the slices.
+    slices = await StockSlice.filter(campaign_id=campaign.id).values_list("stock_left", flat=True)
+    assert all(n >= 0 for n in slices)
+    stock_left = campaign.stock_left + sum(slices)
 
     orders = {o.id: o for o in await Order.filter(campaign_id=campaign.id)}
     seats = await Seat.filter(campaign_id=campaign.id)
@@ -219,8 +223,8 @@ async def _check_campaign(campaign_id: uuid.UUID) -> Tally:
     assert set(by_order) == set(orders), "orders and seats do not pair up"
     live = [s for s in seats if s.status in LIVE]
     # No team failed in these tests, so live seats and stock add up to the cap exactly.
-    assert campaign.stock_left + len(live) == campaign.stock_cap, (
-        campaign.stock_left,
+    assert stock_left + len(live) == campaign.stock_cap, (
+        stock_left,
         len(live),
         campaign.stock_cap,
     )
@@ -260,7 +264,7 @@ async def _check_campaign(campaign_id: uuid.UUID) -> Tally:
     refunds = await Refund.filter(order_id__in=list(orders)).count()
     return Tally(
         stock_cap=campaign.stock_cap,
-        stock_left=campaign.stock_left,
+        stock_left=stock_left,
         orders=len(orders),
         live_seats=len(live),
         paid_seats=sum(1 for s in live if s.status is SeatStatus.PAID),

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
+from models.groupbuy import Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, NotFound
 from services import groupbuy
 from services.auth import Principal
-from tests.support.factories import make_campaign, make_user
+from tests.support.factories import make_campaign, make_user, stock_left
 
 # The app (through the real factory) opens the ORM these service calls use.
 pytestmark = pytest.mark.usefixtures("client")
@@ -30,7 +30,7 @@ async def test_start_and_join_hold_seats_and_stock() -> None:
     joined = await groupbuy.join_team(principal=who(member), team_ref=started.team.code, now=now)
     team = await Team.get(id=started.team.id)
     assert team.seats_held == 2 and joined.seat.is_head is False
-    assert (await Campaign.get(id=campaign.id)).stock_left == 8
+    assert await stock_left(campaign.id) == 8
 
 
 async def test_lapsed_reservation_releases_seat_and_stock() -> None:
@@ -46,7 +46,7 @@ async def test_lapsed_reservation_releases_seat_and_stock() -> None:
     assert await groupbuy.release_expired(now=later) == 0  # idempotent
     team = await Team.get(id=started.team.id)
     assert team.seats_held == 0 and team.status is TeamStatus.OPEN
-    assert (await Campaign.get(id=campaign.id)).stock_left == 10
+    assert await stock_left(campaign.id) == 10
     order = await Order.get(id=joined.order.id)
     assert order.status is OrderStatus.CANCELLED
     seat = await Seat.get(id=joined.seat.id)
@@ -120,6 +120,6 @@ async def test_failed_team_without_payers_returns_stock() -> None:
     assert await groupbuy.settle_due_teams(now=now + timedelta(hours=25)) == 1
     team = await Team.get(id=started.team.id)
     assert team.status is TeamStatus.FAILED and team.closed_at is not None
-    assert (await Campaign.get(id=campaign.id)).stock_left == 5
+    assert await stock_left(campaign.id) == 5
     assert (await Order.get(id=started.order.id)).status is OrderStatus.CANCELLED
     assert await groupbuy.settle_due_teams(now=now + timedelta(hours=26)) == 0

@@ -7,10 +7,10 @@ from collections import Counter
 
 from aiohttp.test_utils import TestClient
 
-from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.groupbuy import Seat, SeatStatus, Team
 from models.order import Order
 from qunshop.config import Settings
-from tests.support.factories import auth, make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_user, stock_left
 
 
 async def _codes(responses: list) -> Counter:
@@ -44,7 +44,7 @@ async def test_200_joiners_for_3_seats(client: TestClient, settings: Settings) -
     live = await Seat.filter(team_id=team.id).exclude(status=SeatStatus.RELEASED).count()
     assert live == 4
     assert await Order.filter(team_id=team.id).count() == 4
-    assert (await Campaign.get(id=campaign.id)).stock_left == 500 - 4
+    assert await stock_left(campaign.id) == 500 - 4
 
 
 async def test_500_buyers_for_stock_50(client: TestClient, settings: Settings) -> None:
@@ -62,8 +62,7 @@ async def test_500_buyers_for_stock_50(client: TestClient, settings: Settings) -
     counts = await _codes(responses)
     assert counts[201] == 50
     assert counts["campaign_sold_out"] == 450
-    fresh = await Campaign.get(id=campaign.id)
-    assert fresh.stock_left == 0
+    assert await stock_left(campaign.id) == 0
     assert await Order.filter(campaign_id=campaign.id).count() == 50
     assert await Seat.filter(campaign_id=campaign.id).count() == 50
 
@@ -89,7 +88,7 @@ async def test_same_user_joining_twice_at_once(client: TestClient, settings: Set
     assert await Order.filter(user_id=twice.id).count() == 1
     team = await Team.get(code=code)
     assert team.seats_held == 2
-    assert (await Campaign.get(id=campaign.id)).stock_left == 98
+    assert await stock_left(campaign.id) == 98
 
 
 async def test_same_user_starting_two_teams_at_once(client: TestClient, settings: Settings) -> None:
@@ -107,4 +106,4 @@ async def test_same_user_starting_two_teams_at_once(client: TestClient, settings
     assert counts[201] == 1
     assert counts["already_in_team"] == 7
     assert await Team.filter(campaign_id=campaign.id).count() == 1
-    assert (await Campaign.get(id=campaign.id)).stock_left == 99
+    assert await stock_left(campaign.id) == 99

@@ -19,7 +19,7 @@ from models.user import Role
 from qunshop.errors import Conflict, NotFound
 from services import groupbuy
 from services.auth import Principal
-from tests.support.factories import make_campaign, make_user
+from tests.support.factories import make_campaign, make_user, stock_left
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -84,7 +84,7 @@ async def test_a_join_returns_the_rows_it_wrote() -> None:
     for field in ("id", "out_trade_no", "unit_price", "amount", "reserved_until", "status"):
         assert getattr(joined.order, field) == getattr(order, field)
     assert (joined.seat.id, joined.seat.status) == (seat.id, seat.status)
-    assert (await Campaign.get(id=campaign.id)).stock_left == 3
+    assert await stock_left(campaign.id) == 3
     by_id = await groupbuy.join_team(
         principal=who(await make_user()), team_ref=str(team.id), now=now
     )
@@ -200,7 +200,7 @@ async def test_sold_out() -> None:
     await groupbuy.join_team(principal=who(await make_user()), team_ref=started.team.code, now=now)
     other = await make_campaign(team_size=3, stock_cap=2)
     await _started(other, now)
-    assert (await Campaign.get(id=campaign.id)).stock_left == 0
+    assert await stock_left(campaign.id) == 0
     assert await _refused(campaign.id, await make_user(), started.team.code, now) == (
         "campaign_sold_out",
         "the campaign is sold out",
@@ -240,8 +240,7 @@ async def test_joiners_across_teams_at_once_never_oversell() -> None:
     results = await asyncio.gather(*(attempt(k, u) for k, u in enumerate(users + users)))
     assert results.count("joined") == 5
     assert set(results) <= {"joined", "campaign_sold_out", "team_full", "already_in_team"}
-    fresh = await Campaign.get(id=campaign.id)
-    assert fresh.stock_left == 0
+    assert await stock_left(campaign.id) == 0
     assert await Order.filter(campaign_id=campaign.id).count() == 8
     assert await Seat.filter(campaign_id=campaign.id).count() == 8
     held = [t.seats_held for t in await Team.filter(campaign_id=campaign.id)]

@@ -24,7 +24,7 @@ from qunshop.keys import PAY
 from services import groupbuy, news, outbox, payments, refunds
 from services.auth import Principal
 from tests.support.db import connect
-from tests.support.factories import make_campaign, make_user
+from tests.support.factories import make_campaign, make_user, stock_left
 from tests.support.fake_wechat import FakeWeChat
 from wechat import pay
 
@@ -136,7 +136,7 @@ async def test_failed_team_refunds_every_paid_member_once(
         SeatStatus.PAID,
         SeatStatus.RELEASED,
     }
-    assert (await Campaign.get(id=seats[0].order.campaign_id)).stock_left == 10
+    assert await stock_left(seats[0].order.campaign_id) == 10
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 2
 
     # Closing again, and the sweeper, owe nothing more.
@@ -145,7 +145,7 @@ async def test_failed_team_refunds_every_paid_member_once(
     assert await Refund.all().count() == 2
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 2
     assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # the failed team's news
-    assert (await Campaign.get(id=seats[0].order.campaign_id)).stock_left == 10
+    assert await stock_left(seats[0].order.campaign_id) == 10
 
     # The outbox asks WeChat Pay once per member (and tells the news).
     handlers = _handlers(client, settings)
@@ -398,7 +398,7 @@ async def test_guaranteed_team_succeeds_at_the_deadline_with_whoever_paid(
     campaign = await make_campaign(guaranteed=True, team_size=3, stock_cap=10, group_price=990)
     paid, reserved = await _team(campaign, 2, now)
     await _pay(settings, wechat, paid.order)
-    assert (await Campaign.get(id=campaign.id)).stock_left == 8
+    assert await stock_left(campaign.id) == 8
 
     team = await Team.get(id=paid.team.id)
     after = team.deadline_at + timedelta(minutes=1)
@@ -415,12 +415,12 @@ async def test_guaranteed_team_succeeds_at_the_deadline_with_whoever_paid(
     assert (await Order.get(id=reserved.order.id)).status is OrderStatus.CANCELLED
     assert (await Seat.get(order_id=reserved.order.id)).status is SeatStatus.RELEASED
     assert (await Seat.get(order_id=paid.order.id)).status is SeatStatus.PAID
-    assert (await Campaign.get(id=campaign.id)).stock_left == 9
+    assert await stock_left(campaign.id) == 9
     assert await Refund.all().count() == 0
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 0
     assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # 成团
     assert await groupbuy.close_team(team.id, now=after) is TeamStatus.SUCCEEDED
-    assert (await Campaign.get(id=campaign.id)).stock_left == 9
+    assert await stock_left(campaign.id) == 9
 
 
 async def test_two_refunds_of_one_order_settled_at_once_finish_the_order(

@@ -11,6 +11,7 @@ from models.groupbuy import Campaign
 from models.identity import IdentityStatus, LeaderIdentity
 from models.user import Role, User
 from qunshop.config import Settings
+from services import campaigns
 from services.auth import issue_token
 
 
@@ -103,3 +104,8 @@ async def make_campaign(
         guaranteed=guaranteed,
         created_by=community.leader,
     )
+
+
+async def stock_left(campaign_id: uuid.UUID) -> int:
+    """What the campaign has left to sell: its reserve plus its stock slices (0020)."""
+    return (await campaigns.stock_left([campaign_id]))[campaign_id]
