@@ -98,7 +98,7 @@ def _money() -> fields.IntField:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0019_campaign_pause")]
+    dependencies = [("models", "0020_stock_slices")]
 
     initial = False
 
