@@ -18,7 +18,11 @@ from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 from tortoise.migrations.constraints import CheckConstraint
 
-from models.order import BREAKDOWN
+# As it stood here (0033 adds the delivery fee): a migration keeps its own text.
+BREAKDOWN = (
+    "member_off >= 0 AND coupon_off >= 0 AND points_off >= 0 AND points_off = points_used "
+    "AND amount::bigint = unit_price::bigint * quantity - member_off - coupon_off - points_off"
+)
 
 _NEW_COLUMNS = ("list_price", "member_off", "coupon_off", "points_used", "points_off")
 

@@ -74,7 +74,7 @@ def _json() -> fields.JSONField:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0032_points_balances")]
+    dependencies = [("models", "0033_delivery_fee")]
 
     initial = False
 

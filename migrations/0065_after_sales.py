@@ -27,7 +27,7 @@ def _fk(model: str, source: str, related: str, *, null: bool = False) -> fields.
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0063_home_delivery")]
+    dependencies = [("models", "0064_identity_details_sealed")]
 
     initial = False
 

@@ -199,6 +199,7 @@ class OrderOut(BaseModel):
     list_price: int = Field(description="fen, the SKU's price when ordered")
     member_off: int = Field(description="fen, the member tier's discount")
     coupon_off: int = Field(description="fen, the one coupon's discount")
+    delivery_fee: int = Field(description="fen, home delivery's fee (0 when picked up)")
     points_used: int
     points_off: int = Field(description="fen, paid in points")
     reserved_until: datetime | None
@@ -231,6 +232,7 @@ class OrderOut(BaseModel):
             list_price=o.list_price or (product.price if product else 0),
             member_off=o.member_off,
             coupon_off=o.coupon_off,
+            delivery_fee=o.delivery_fee,
             points_used=o.points_used,
             points_off=o.points_off,
             reserved_until=o.reserved_until,

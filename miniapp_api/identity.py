@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from miniapp_api.spec import endpoint
 from models.identity import LeaderIdentity
 from qunshop.config import Settings
-from services import identity
+from services import identity, personal
 from services.auth import Principal
 
 TAGS = ("leaders",)
@@ -34,11 +34,11 @@ class IdentityOut(BaseModel):
     verified_at: dt.datetime | None
 
     @classmethod
-    def of(cls, found: LeaderIdentity) -> IdentityOut:
+    def of(cls, found: LeaderIdentity, details: personal.Details) -> IdentityOut:
         return cls(
             status=found.status.value,
-            real_name=found.real_name,
-            phone=f"{found.phone[:3]}****{found.phone[-4:]}",
+            real_name=details.real_name,
+            phone=f"{details.phone[:3]}****{details.phone[-4:]}",
             provider=found.provider,
             reason=found.reason,
             verified_at=found.verified_at,
@@ -66,9 +66,10 @@ async def verify_identity(
         real_name=body.real_name,
         phone=body.phone,
         verifier=identity.verifier_for(settings=settings, http=http),
+        settings=settings,
         now=now,
     )
-    return IdentityOut.of(found)
+    return IdentityOut.of(found, await personal.mine(principal=principal, settings=settings))
 
 
 @endpoint(
@@ -78,8 +79,9 @@ async def verify_identity(
     auth=True,
     errors=(404,),
 )
-async def my_identity(*, principal: Principal) -> IdentityOut:
-    return IdentityOut.of(await identity.of(principal=principal))
+async def my_identity(*, principal: Principal, settings: Settings) -> IdentityOut:
+    found = await identity.of(principal=principal)
+    return IdentityOut.of(found, await personal.mine(principal=principal, settings=settings))
 
 
 def setup(app: web.Application) -> None:

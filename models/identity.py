@@ -18,8 +18,7 @@ class LeaderIdentity(Model):
 
     id = fields.UUIDField(primary_key=True)
     user = fields.OneToOneField("models.User", related_name="identity")
-    real_name = fields.CharField(max_length=32)
-    phone = fields.CharField(max_length=20)
+    # The name and phone checked are the person's details, sealed (services/personal.py).
     status = fields.CharEnumField(IdentityStatus, max_length=16)
     provider = fields.CharField(max_length=32)
     reference = fields.CharField(max_length=64, default="")  # the provider's id of the check

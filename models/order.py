@@ -10,7 +10,8 @@ from tortoise.models import Model
 
 BREAKDOWN = (
     "member_off >= 0 AND coupon_off >= 0 AND points_off >= 0 AND points_off = points_used "
-    "AND amount::bigint = unit_price::bigint * quantity - member_off - coupon_off - points_off"
+    "AND delivery_fee >= 0 AND amount::bigint = "
+    "unit_price::bigint * quantity + delivery_fee - member_off - coupon_off - points_off"
 )
 
 
@@ -46,11 +47,12 @@ class Order(Model):
     quantity = fields.IntField(default=1)
     unit_price = fields.IntField()  # fen
     amount = fields.IntField()  # fen, what is charged: the breakdown's "paid"
-    # The price breakdown (migration 0030; ck_order_breakdown makes it add up to ``amount``):
-    # amount = unit_price * quantity - member_off - coupon_off - points_off.
+    # The price breakdown (migrations 0030, 0033; ck_order_breakdown makes it add up):
+    # amount = unit_price * quantity + delivery_fee - member_off - coupon_off - points_off.
     list_price = fields.IntField(default=0)  # the SKU's price then (set by the database)
     member_off = fields.IntField(default=0)  # fen, a member tier's discount on the price
     coupon_off = fields.IntField(default=0)  # fen, the one coupon's discount
+    delivery_fee = fields.IntField(default=0)  # fen, home delivery's fee, charged with the goods
     points_used = fields.IntField(default=0)  # points spent (100 points = 1 yuan)
     points_off = fields.IntField(default=0)  # fen
     new_user_offer = fields.BooleanField(default=False)  # uses a new-user-only coupon

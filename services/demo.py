@@ -74,6 +74,7 @@ async def seed(*, settings: Settings) -> str:
         real_name="王团长",
         phone="13800138000",
         verifier=identity.StandIn(),
+        settings=settings,
         now=now,
     )
     campaign = await campaigns.create_campaign(

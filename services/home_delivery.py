@@ -66,8 +66,10 @@ async def choose(
         added = await Order.filter(
             id=order.id,
             status=OrderStatus.PENDING_PAYMENT,
+            prepaid_at__isnull=True,  # WeChat Pay was not yet told the amount
+            delivery_fee=0,
             amount__lte=MAX_AMOUNT - plan.delivery_fee,
-        ).update(amount=F("amount") + plan.delivery_fee)
+        ).update(amount=F("amount") + plan.delivery_fee, delivery_fee=plan.delivery_fee)
         if added != 1 or await HomeDelivery.exists(order_id=order.id):
             raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "only an unpaid order, once, goes home")
         delivery = await HomeDelivery.create(

@@ -19,6 +19,7 @@ from models.community import Community
 from models.identity import IdentityStatus, LeaderIdentity
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, Unavailable
+from services import personal
 
 if TYPE_CHECKING:
     import aiohttp
@@ -103,9 +104,16 @@ def verifier_for(*, settings: Settings, http: aiohttp.ClientSession) -> Verifier
 
 
 async def verify(
-    *, principal: Principal, real_name: str, phone: str, verifier: Verifier, now: datetime
+    *,
+    principal: Principal,
+    real_name: str,
+    phone: str,
+    verifier: Verifier,
+    settings: Settings,
+    now: datetime,
 ) -> LeaderIdentity:
-    """A leader's real name and phone, checked; a mismatch is kept and refused with why."""
+    """A leader's real name and phone, checked; a mismatch is kept and refused with why. The
+    name and phone become the person's sealed details, never stored in the clear."""
     if principal.role not in (Role.LEADER, Role.ADMIN):
         raise Forbidden(ErrorCode.FORBIDDEN, "only leaders verify their identity")
     try:
@@ -116,11 +124,12 @@ async def verify(
             ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, "the verification provider is down"
         ) from exc
     status = IdentityStatus.VERIFIED if verdict.matched else IdentityStatus.FAILED
+    await personal.update_mine(
+        principal=principal, phone=phone, real_name=real_name, settings=settings, now=now
+    )
     identity, _ = await LeaderIdentity.update_or_create(
         user_id=principal.user_id,
         defaults={
-            "real_name": real_name,
-            "phone": phone,
             "status": status,
             "provider": verifier.name,
             "reference": verdict.reference,

@@ -150,7 +150,7 @@ async def set_discounts(
             "points_used": points_to_use,
             "points_off": points_to_use * points.FEN_PER_POINT,
             "new_user_offer": new_user,
-            "amount": base - off_coupon - points_to_use * points.FEN_PER_POINT,
+            "amount": base + order.delivery_fee - off_coupon - points_to_use * points.FEN_PER_POINT,
         }
         try:
             async with in_transaction():

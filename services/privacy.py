@@ -81,13 +81,16 @@ def _table(model: type[Model]) -> str:
 
 
 def _merge(
-    into: dict[str, list[dict[str, Any]]], table: str, rows: Iterable[dict[str, Any]]
+    into: dict[str, list[dict[str, Any]]],
+    table: str,
+    rows: Iterable[dict[str, Any]],
+    pk: str = "id",
 ) -> None:
     kept = into.setdefault(table, [])
-    seen = {row["id"] for row in kept}
+    seen = {row[pk] for row in kept}
     for row in rows:
-        if row["id"] not in seen:
-            seen.add(row["id"])
+        if row[pk] not in seen:
+            seen.add(row[pk])
             kept.append(row)
 
 
@@ -120,7 +123,8 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
     tables: dict[str, list[dict[str, Any]]] = {}
     _merge(tables, "users", await User.filter(id=user.id).values())
     for rel in person_relations():
-        _merge(tables, _table(rel.model), await rel.model.filter(**{rel.column: user.id}).values())
+        rows = await rel.model.filter(**{rel.column: user.id}).values()
+        _merge(tables, _table(rel.model), rows, pk=rel.model._meta.pk_attr)
     if "personal_details" in tables:  # opened for their owner
         details = await personal.mine(principal=principal, settings=settings)
         for row in tables["personal_details"]:

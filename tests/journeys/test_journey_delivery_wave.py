@@ -233,7 +233,7 @@ async def test_an_order_delivered_home_with_its_fee_and_tracking_number(doors: D
     status, again = await doors.api("POST", home, shopper, json={"address_id": address["id"]})
     assert status == 409  # the fee is added once
     status, mine = await doors.api("GET", f"/api/v1/orders/{order['id']}", shopper)
-    assert mine["amount"] == 3490
+    assert (mine["amount"], mine["delivery_fee"]) == (3490, 500)  # a line of its breakdown
     await doors.prepay_and_pay(order["id"], shopper)  # WeChat Pay charges goods and fee
 
     # It rides the day's batch; after 到货 the leader sends it with a tracking number.

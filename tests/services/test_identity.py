@@ -12,9 +12,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from models.identity import IdentityStatus, LeaderIdentity
+from models.privacy import PersonalDetails
 from models.user import Role
+from qunshop.config import Settings
 from qunshop.errors import ErrorCode, Invalid, Unavailable
-from services import identity
+from services import identity, personal
 from tests.support.factories import make_user
 from tests.support.growth import now, principal_of
 
@@ -46,7 +48,9 @@ def provider() -> web.Application:
     return app
 
 
-async def test_an_http_provider_verifies_refuses_and_fails_apart(aiohttp_server: Any) -> None:
+async def test_an_http_provider_verifies_refuses_and_fails_apart(
+    aiohttp_server: Any, settings: Settings
+) -> None:
     server = await aiohttp_server(provider())
     leader = principal_of(await make_user(Role.LEADER))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
@@ -58,6 +62,7 @@ async def test_an_http_provider_verifies_refuses_and_fails_apart(aiohttp_server:
                 real_name="宕机",
                 phone="13800138001",
                 verifier=verifier,
+                settings=settings,
                 now=now(),
             )
         assert down.value.code is ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE
@@ -69,6 +74,7 @@ async def test_an_http_provider_verifies_refuses_and_fails_apart(aiohttp_server:
                 real_name="张三",
                 phone="13800130000",
                 verifier=verifier,
+                settings=settings,
                 now=now(),
             )
         assert mismatch.value.code is ErrorCode.IDENTITY_NOT_MATCHED
@@ -76,7 +82,12 @@ async def test_an_http_provider_verifies_refuses_and_fails_apart(aiohttp_server:
         assert (kept.status, kept.reason) == (IdentityStatus.FAILED, "手机号未实名")
 
         found = await identity.verify(
-            principal=leader, real_name="张三", phone="13800138001", verifier=verifier, now=now()
+            principal=leader,
+            real_name="张三",
+            phone="13800138001",
+            verifier=verifier,
+            settings=settings,
+            now=now(),
         )
         assert (found.status, found.provider, found.reference) == (
             IdentityStatus.VERIFIED,
@@ -90,6 +101,13 @@ async def test_an_http_provider_verifies_refuses_and_fails_apart(aiohttp_server:
                 real_name="张三",
                 phone="13800138001",
                 verifier=wrong_key,
+                settings=settings,
                 now=now(),
             )
     assert (await LeaderIdentity.get(user_id=leader.user_id)).status is IdentityStatus.VERIFIED
+    # What was checked is the leader's sealed details: readable to them, never in the clear.
+    assert await personal.mine(principal=leader, settings=settings) == personal.Details(
+        phone="13800138001", real_name="张三"
+    )
+    sealed = await PersonalDetails.get(user_id=leader.user_id)
+    assert "13800138001" not in sealed.phone_sealed and "张三" not in sealed.real_name_sealed

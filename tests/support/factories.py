@@ -43,8 +43,6 @@ async def verified_identity(leader: User) -> None:
     await LeaderIdentity.get_or_create(
         user_id=leader.id,
         defaults={
-            "real_name": leader.nickname or "团长",
-            "phone": "13800138000",
             "status": IdentityStatus.VERIFIED,
             "provider": "standin",
             "verified_at": datetime.now(tz=UTC),
