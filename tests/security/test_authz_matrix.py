@@ -270,14 +270,15 @@ ENTRIES: dict[tuple[str, str], Entry] = {
         body=lambda w, _: {},
         shopper=CREATED,
         leader=_s(201, 409),  # 409 once the shopper's seat filled the team
-        changes=frozenset({"teams", "campaigns"}),  # its seats, the campaign's stock
+        # its seats; the campaign's stock (its reserve, or a stock slice refilled from it)
+        changes=frozenset({"teams", "campaigns", "campaign_stock_slices"}),
     ),
     # Buying from another community's storefront is allowed: a team of one's own.
     ("POST", "/api/v1/campaigns/{campaign_id}/teams"): Entry(
         body=lambda w, _: {},
         shopper=_s(201, 409),
         leader=_s(201, 409),
-        changes=frozenset({"campaigns"}),
+        changes=frozenset({"campaigns", "campaign_stock_slices"}),
     ),
     ("POST", "/api/v1/communities"): Entry(
         body=lambda w, _: {"name": "mine now", "leader_id": str(w.b.leader.id)},
