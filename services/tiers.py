@@ -36,6 +36,7 @@ from models.payment import Refund, RefundStatus
 from models.tier import MemberTier, TierLevel, TierRules
 from qunshop.errors import ErrorCode, Invalid
 from services import audit, coupon_grants
+from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -145,6 +146,8 @@ def _check(ladder: Ladder) -> None:
             raise _invalid(["levels", i, "points_multiplier_pct"], "a multiplier of 100..1000 %")
         if len(level.coupon_template_ids) > MAX_COUPONS:
             raise _invalid(["levels", i, "coupon_template_ids"], f"at most {MAX_COUPONS}")
+        if any(parse_uuid(c) is None for c in level.coupon_template_ids):
+            raise _invalid(["levels", i, "coupon_template_ids"], "coupon template ids")
         names.add(name)
         thresholds.add(level.threshold)
 

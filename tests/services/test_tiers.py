@@ -124,6 +124,13 @@ async def test_the_ladder_is_checked_and_kept_by_name() -> None:
             now=MID_DEC,
         )
     assert dup.value.code == "tier_ladder_invalid"
+    for wrong in (
+        tiers.Ladder(levels=(tiers.LevelSpec("A", 1, coupon_template_ids=("not-an-id",)),)),
+        tiers.Ladder(timezone="Mars/Olympus", levels=()),
+        tiers.Ladder(levels=(tiers.LevelSpec("A", 1, discount_bps=9000),)),
+    ):
+        with pytest.raises(Invalid):
+            await tiers.set_ladder(wrong, actor=BOSS, now=MID_DEC)
     _, levels = await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
     silver = levels[0].id
     user = await make_user()
