@@ -82,7 +82,7 @@ async def run(rounds: int, sources: list[Path], spy: Path | None) -> None:
             finally:
                 server.stop()
             runs += 1
-            print(f"round {n + 1} {source}: {line}", flush=True)
+            print(f"round {n + 1} {source}: {line}", flush=True)  # noqa: T201
 
 
 def main() -> None:
