@@ -43,6 +43,7 @@ DAY_SECONDS = 24 * 3600  # a day's window outlives the day its key names
 RESPONSE_URL_TTL = timedelta(hours=1)
 FINAL_CUSTOM_ERRORS = frozenset({messaging.OUT_OF_WINDOW, messaging.QUOTA_USED})
 
+
 class Throttled(Exception):
     """The robot has sent its 20 messages of this minute: send later."""
 
