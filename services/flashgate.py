@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from qunshop.errors import ErrorCode, Unavailable
+from qunshop.errors import ErrorCode, QunshopError, Unavailable
 from services.batching import TurnBatcher
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from models.order import Order
     from qunshop.tasks import TaskTracker
+    from services.flashsale import Take
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +141,7 @@ class FlashGate:
 
     def __init__(self, redis: Redis, tasks: TaskTracker | None = None) -> None:
         self.redis = redis
-        self._takes: TurnBatcher[uuid.UUID, Any, Any] | None = None
+        self._takes: TurnBatcher[uuid.UUID, Take, Order | QunshopError] | None = None
         if tasks is not None:
             self._takes = TurnBatcher("flash takes", self._take_together, tasks)
         self._admit = redis.register_script(_ADMIT)
@@ -178,12 +180,14 @@ class FlashGate:
                 await self.give_back(sale_id, other.user_id, other.quantity)
         return int(verdicts[0]), int(limit)
 
-    async def _take_together(self, sale_id: uuid.UUID, asks: list[Any]) -> list[Any]:
+    async def _take_together(
+        self, sale_id: uuid.UUID, asks: list[Take]
+    ) -> list[Order | QunshopError]:
         from services import flashsale  # flashsale builds on this module
 
         return await flashsale.take_together(asks)
 
-    async def take(self, ask: Any) -> Any:
+    async def take(self, ask: Take) -> Order | QunshopError:
         """``flashsale.take_together`` for this buyer and the others admitted this turn: their
         answers in one transaction (outside any caller's). Without a tracker, alone."""
         if self._takes is None:
