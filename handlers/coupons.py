@@ -30,10 +30,12 @@ async def claim(
     if not 0 <= index < len(offered):
         return Text(ctx.render("coupons/claimable.j2", templates=offered))
     template = offered[index]
-    coupon = await coupon_gate.claim(
+    held = await coupon_gate.claim(
         redis=ctx.redis, principal=principal_of(ctx), template_id=template.id, now=ctx.now
     )
-    return Text(ctx.render("coupons/claimed.j2", coupon=coupon, template=template, tz=ctx.tz))
+    return Text(
+        ctx.render("coupons/claimed.j2", coupon=held.coupon, template=held.template, tz=ctx.tz)
+    )
 
 
 @router.route(Command("我的券", "券", "mycoupons"))

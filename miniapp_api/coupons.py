@@ -137,10 +137,10 @@ async def claim(
     redis: Redis,
     coupon_gate: coupon_gates.CouponGate,
 ) -> CouponOut:
-    coupon = await coupon_gates.claim(
+    held = await coupon_gates.claim(
         redis=redis, principal=principal, template_id=template_id, now=now, gate=coupon_gate
     )
-    return await _out(coupon, now)
+    return CouponOut.of(held)
 
 
 @endpoint(

@@ -5,6 +5,11 @@ It holds the coupons left and each claimer's count; one script admits or refuses
 and counts them. The admitted go to the database, which decides (services/coupons.py); a
 claim the database refuses gives its place back. A missing gate (Redis flushed, never
 primed) is primed from the database; a Redis that fails lets claims through to the database.
+
+With the app's gate, the claimers of one turn of the event loop share one script call, and
+those it admits together share one claim statement (``coupons.claim_together``): one lock of
+the template row and one commit for all of them, instead of one flushed commit each, one after
+the other.
 """
 
 from __future__ import annotations
@@ -13,8 +18,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from models.coupon import Coupon
-from qunshop.errors import ErrorCode
+from qunshop.errors import ErrorCode, QunshopError
 from services import coupons
 from services.batching import TurnBatcher
 from services.ids import parse_uuid
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
     from qunshop.tasks import TaskTracker
     from services.auth import Principal
+    from services.coupons import Held
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +96,8 @@ return out
 
 class CouponGate:
     """The gate's calls over one Redis client, one per app: the claimers of one template who
-    reach the gate in the same turn of the event loop share one script call."""
+    reach the gate in the same turn of the event loop share one script call, and those it
+    admits together one claim statement."""
 
     def __init__(self, redis: Redis, tasks: TaskTracker) -> None:
         self.redis = redis
@@ -99,6 +105,26 @@ class CouponGate:
         self._batch: TurnBatcher[uuid.UUID, uuid.UUID, int] = TurnBatcher(
             "coupon gate", self._run, tasks, unheard=self._unheard
         )
+        self._claims: TurnBatcher[uuid.UUID, tuple[uuid.UUID, datetime], Held | QunshopError] = (
+            TurnBatcher("coupon claims", self._claim, tasks)
+        )
+
+    async def _claim(
+        self, template_id: uuid.UUID, asks: list[tuple[uuid.UUID, datetime]]
+    ) -> list[Held | QunshopError]:
+        return await coupons.claim_together(
+            template_id=template_id,
+            user_ids=[user_id for user_id, _ in asks],
+            now=max(at for _, at in asks),  # the same turn: microseconds apart
+        )
+
+    async def issue(self, template_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> Held:
+        """An admitted claimer's claim, with the others of this turn (outside any
+        transaction: the statement runs on its own)."""
+        answer = await self._claims(template_id, (user_id, now))
+        if isinstance(answer, QunshopError):
+            raise answer
+        return answer
 
     async def _run(self, template_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[int]:
         answers = await self._admit_many(
@@ -176,9 +202,10 @@ async def claim(
     template_id: str | uuid.UUID,
     now: datetime,
     gate: CouponGate | None = None,
-) -> Coupon:
+) -> Held:
     """``coupons.claim`` behind the gate: the gate's refusals cost no database call, and with
-    the app's ``gate`` a burst's claimers share one Redis call per turn."""
+    the app's ``gate`` a burst's claimers share one Redis call per turn, and its admitted
+    claimers one claim statement."""
     tid = parse_uuid(template_id)
     if tid is None:
         raise coupons.refusal(ErrorCode.COUPON_TEMPLATE_NOT_FOUND)
@@ -188,7 +215,12 @@ async def claim(
     if verdict == OVER_LIMIT:
         raise coupons.refusal(ErrorCode.COUPON_LIMIT_REACHED)
     try:
-        return await coupons.claim(principal=principal, template_id=tid, now=now)
+        if gate is not None:
+            return await gate.issue(tid, principal.user_id, now)
+        coupon = await coupons.claim(principal=principal, template_id=tid, now=now)
+        template = await coupons.get_template(tid)
+        usable = coupon.valid_from <= now < coupon.valid_until
+        return coupons.Held(coupon=coupon, template=template, usable=usable)
     except BaseException:
         if verdict == ADMITTED:
             await give_back(redis, tid, principal.user_id)

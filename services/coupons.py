@@ -1,10 +1,13 @@
 """Coupons: admins make templates; people claim them (or are granted them) and use one per
 order.
 
-A claim is one statement, ``qunshop_claim_coupon`` (migration 0031): a checked conditional
-update of the template's stock, the person's limit checked under that row's lock, the
-coupon inserted; any refusal rolls it all back. The coupon's life at checkout (locked,
-spent, returned) is in services/pricing.py.
+A claim is one statement, ``qunshop_claim_coupons`` (migration 0090): under the template
+row's lock, each person's limit checked and their coupon inserted, then the coupons issued
+taken off the stock by a checked conditional update. The claims of a burst that reach the
+database together (``claim_together``; services/coupon_gate.py gathers them) share that
+statement, its lock and its commit; ``qunshop_claim_coupon`` is the same for one person, a
+refusal raised. The coupon's life at checkout (locked, spent, returned) is in
+services/pricing.py.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CLAIM_SQL = "SELECT * FROM qunshop_claim_coupon($1, $2, $3, $4, $5, $6, $7)"
+_CLAIM_MANY_SQL = "SELECT * FROM qunshop_claim_coupons($1, $2, $3, $4, $5, $6, $7)"
 CLAIM = "claim"
 OPERATOR = "operator"
 POINTS = "points"
@@ -209,15 +213,23 @@ def _refused(exc: BaseException) -> QunshopError | None:
     return refusal(ErrorCode(exc.message))  # type: ignore[attr-defined]
 
 
-async def _call(db: BaseDBAsyncClient, args: list[Any]) -> Any:
+async def _call(db: BaseDBAsyncClient, sql: str, args: list[Any]) -> list[Any]:
     try:
-        _, rows = await db.execute_query(_CLAIM_SQL, args)
+        _, rows = await db.execute_query(sql, args)
     except Exception as exc:
         found = _refused(exc)
         if found is None:
             raise
         raise found from None
-    return rows[0]
+    return rows
+
+
+async def _run(sql: str, args: list[Any]) -> list[Any]:
+    db = connections.get("default")
+    if isinstance(db, TransactionalDBClient):
+        async with in_transaction() as savepoint:  # a refusal rolls back this claim alone
+            return await _call(savepoint, sql, args)
+    return await _call(db, sql, args)
 
 
 async def issue(
@@ -231,12 +243,7 @@ async def issue(
 ) -> Coupon:
     """One coupon of the template to the person, or the claim function's refusal."""
     args = [template_id, user_id, now, uuid.uuid4(), source, source_ref, by_user]
-    db = connections.get("default")
-    if isinstance(db, TransactionalDBClient):
-        async with in_transaction() as savepoint:  # a refusal rolls back this claim alone
-            row = await _call(savepoint, args)
-    else:
-        row = await _call(db, args)
+    (row,) = await _run(_CLAIM_SQL, args)
     return Coupon._init_from_db(**dict(row.items()))
 
 
@@ -255,6 +262,28 @@ class Held:
     coupon: Coupon
     template: CouponTemplate
     usable: bool  # available and inside its dates now
+
+
+async def claim_together(
+    *, template_id: uuid.UUID, user_ids: list[uuid.UUID], now: datetime
+) -> list[Held | QunshopError]:
+    """Claims of one template by people who asked at once, in one statement: each person's
+    coupon (with the template as it then stands) or refusal, in order. A refusal of the
+    template itself (not found, not claimable) is raised, as it is everyone's."""
+    args = [template_id, user_ids, now, [uuid.uuid4() for _ in user_ids], CLAIM]
+    rows = await _run(_CLAIM_MANY_SQL, [*args, [None] * len(user_ids), True])
+    if not rows:
+        return []
+    template = CouponTemplate._init_from_db(**dict(rows[0]["template"].items()))
+    answers: list[Held | QunshopError] = []
+    for row in rows:
+        if row["refusal"] is not None:
+            answers.append(refusal(ErrorCode(row["refusal"])))
+            continue
+        coupon = Coupon._init_from_db(**dict(row["coupon"].items()))
+        usable = coupon.valid_from <= now < coupon.valid_until
+        answers.append(Held(coupon=coupon, template=template, usable=usable))
+    return answers
 
 
 async def mine(user_id: uuid.UUID, *, now: datetime, limit: int = 50) -> list[Held]:

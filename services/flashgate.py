@@ -17,12 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from qunshop.errors import ErrorCode, Unavailable
+from qunshop.errors import ErrorCode, QunshopError, Unavailable
+from services.batching import TurnBatcher
 
 if TYPE_CHECKING:
     import uuid
 
     from redis.asyncio import Redis
+
+    from models.order import Order
+    from qunshop.tasks import TaskTracker
+    from services.flashsale import Take
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +135,15 @@ class _Ask:
 
 
 class FlashGate:
-    """The gate's calls over one Redis client; one per app."""
+    """The gate's calls over one Redis client; one per app. With the app's task tracker, the
+    buyers it admits in one turn of the event loop also take their units together
+    (``take``)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, tasks: TaskTracker | None = None) -> None:
         self.redis = redis
+        self._takes: TurnBatcher[uuid.UUID, Take, Order | QunshopError] | None = None
+        if tasks is not None:
+            self._takes = TurnBatcher("flash takes", self._take_together, tasks)
         self._admit = redis.register_script(_ADMIT)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._prime = redis.register_script(_PRIME)
@@ -169,6 +179,23 @@ class FlashGate:
             elif verdict == ADMITTED:  # admitted, but no longer listening
                 await self.give_back(sale_id, other.user_id, other.quantity)
         return int(verdicts[0]), int(limit)
+
+    async def _take_together(
+        self, sale_id: uuid.UUID, asks: list[Take]
+    ) -> list[Order | QunshopError]:
+        from services import flashsale  # flashsale builds on this module
+
+        return await flashsale.take_together(asks)
+
+    async def take(self, ask: Take) -> Order | QunshopError:
+        """``flashsale.take_together`` for this buyer and the others admitted this turn: their
+        answers in one transaction (outside any caller's). Without a tracker, alone."""
+        if self._takes is None:
+            from services import flashsale
+
+            (answer,) = await flashsale.take_together([ask])
+            return answer
+        return await self._takes(ask.sale.id, ask)
 
     async def give_back(self, sale_id: uuid.UUID, user_id: uuid.UUID, quantity: int) -> None:
         try:

@@ -26,11 +26,14 @@ FLASH orders of its SKU created inside its window, and two sales of one SKU may 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -38,14 +41,12 @@ from models.activity import Activity, FlashSale
 from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
-from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
 from services import flashgate, orders
 from services.flashgate import MISSING, OUTSIDE, OVER_LIMIT, SOLD_OUT, TOO_MANY, FlashGate
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
-    import uuid
-
     from tortoise.queryset import QuerySet
 
     from models.community import Community
@@ -265,42 +266,101 @@ def _check_open(sale: FlashSale, quantity: int, now: datetime) -> None:
         raise _too_many(sale.per_user_limit)
 
 
-async def _take(
-    sale: FlashSale, *, user_id: uuid.UUID, quantity: int, now: datetime, chat_id: str | None
-) -> Order:
-    """The order, the units, then the buyer's count under the sale row's lock, in one go.
+@dataclass(frozen=True)
+class Take:
+    """One admitted buyer's request for units of a sale (as read, with its activity)."""
 
-    The order is written first so the row lock is held for as short a time as possible: the
-    buyers a gate admits queue on that one row.
+    sale: FlashSale
+    user_id: uuid.UUID
+    quantity: int
+    now: datetime
+    chat_id: str | None
+
+
+async def take_together(asks: list[Take]) -> list[Order | QunshopError]:
+    """Orders and units for buyers of one sale, in one transaction: each buyer's order, or
+    their refusal, in order.
+
+    Under the sale row's lock the window is checked, then each buyer in turn gets units while
+    the stock lasts and their orders (counted under the lock, with this transaction's own)
+    stay within the limit; the orders are written together and the units taken by one checked
+    conditional update. So the buyers admitted together share one lock and one commit, and two
+    requests of one buyer are counted one after the other, in one transaction or in two.
     """
+    sale, now = asks[0].sale, max(ask.now for ask in asks)
+    answers: list[Order | QunshopError] = []
     async with in_transaction():
-        order = await Order.create(
-            out_trade_no=orders.new_out_trade_no(now),
-            kind=OrderKind.FLASH,
-            user_id=user_id,
-            community_id=sale.activity.community_id,
-            sku_id=sale.sku_id,
-            quantity=quantity,
-            unit_price=sale.price,
-            amount=sale.price * quantity,
-            reserved_until=now + RESERVATION,
-            chat_id=chat_id,
-            created_at=now,  # the sale's window is read on this clock
-        )
-        taken = await FlashSale.filter(
-            id=sale.id, stock_left__gte=quantity, starts_at__lte=now, ends_at__gt=now
-        ).update(stock_left=F("stock_left") - quantity)
-        if taken != 1:  # sold out, or closed since it was read
-            _check_open(await _sale_and_activity(sale.id), quantity, now)
-            raise _sold_out()
-        # Under the sale row's lock, so two requests of one buyer are counted one after the
-        # other: the later one sees the earlier's order once it committed, and its own.
-        held = sum(
-            await _orders_of(sale).filter(user_id=user_id).values_list("quantity", flat=True)
-        )
-        if held > sale.per_user_limit:
-            raise _over_limit(sale.per_user_limit)
-        return order
+        locked = await FlashSale.filter(id=sale.id).select_for_update().first()
+        if locked is None:
+            return [NotFound(NOT_FOUND, "no such flash sale") for _ in asks]
+        if not sale.activity.active or not locked.starts_at <= now < locked.ends_at:
+            return [Conflict(NOT_RUNNING, "the flash sale is not running now") for _ in asks]
+        held: Counter[uuid.UUID] = Counter()
+        buyers = {ask.user_id for ask in asks}
+        for user_id, quantity in (
+            await _orders_of(locked).filter(user_id__in=buyers).values_list("user_id", "quantity")
+        ):
+            held[user_id] += quantity
+        left, fresh = locked.stock_left, []
+        for ask in asks:
+            if not 1 <= ask.quantity <= locked.per_user_limit:
+                answers.append(_too_many(locked.per_user_limit))
+            elif ask.quantity > left:
+                answers.append(_sold_out())
+            elif held[ask.user_id] + ask.quantity > locked.per_user_limit:
+                answers.append(_over_limit(locked.per_user_limit))
+            else:
+                held[ask.user_id] += ask.quantity
+                left -= ask.quantity
+                fresh.append(_order(locked, sale, ask, now))
+                answers.append(fresh[-1])
+        if fresh:
+            await Order.bulk_create(fresh)
+            units = locked.stock_left - left
+            taken = await FlashSale.filter(
+                id=sale.id, stock_left__gte=units, starts_at__lte=now, ends_at__gt=now
+            ).update(stock_left=F("stock_left") - units)
+            if taken != 1:  # cannot happen under the row's lock; checked all the same
+                raise RuntimeError(f"flash sale {sale.id}: the stock changed under its lock")
+    return answers
+
+
+def _order(locked: FlashSale, sale: FlashSale, ask: Take, now: datetime) -> Order:
+    return Order(
+        id=uuid.uuid4(),
+        out_trade_no=orders.new_out_trade_no(now),
+        kind=OrderKind.FLASH,
+        user_id=ask.user_id,
+        community_id=sale.activity.community_id,
+        sku_id=locked.sku_id,
+        quantity=ask.quantity,
+        unit_price=locked.price,
+        amount=locked.price * ask.quantity,
+        reserved_until=now + RESERVATION,
+        chat_id=ask.chat_id,
+        created_at=now,  # the sale's window is read on this clock
+    )
+
+
+async def _take(
+    sale: FlashSale,
+    *,
+    gate: FlashGate,
+    user_id: uuid.UUID,
+    quantity: int,
+    now: datetime,
+    chat_id: str | None,
+) -> Order:
+    """The buyer's order, with the others the gate admitted this turn; inside a caller's
+    transaction (an Idempotency-Key's), alone and in it."""
+    ask = Take(sale=sale, user_id=user_id, quantity=quantity, now=now, chat_id=chat_id)
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        (answer,) = await take_together([ask])
+    else:
+        answer = await gate.take(ask)
+    if isinstance(answer, QunshopError):
+        raise answer
+    return answer
 
 
 async def buy(
@@ -345,7 +405,9 @@ async def buy(
             except Conflict:  # the gate's window was stale: correct it for the next buyers
                 await _prime(gate, sale, now, counts=False)
                 raise
-        return await _take(sale, user_id=user_id, quantity=quantity, now=now, chat_id=chat_id)
+        return await _take(
+            sale, gate=gate, user_id=user_id, quantity=quantity, now=now, chat_id=chat_id
+        )
     except BaseException:
         await gate.give_back(key, user_id, quantity)
         raise

@@ -98,7 +98,6 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             f"QUNSHOP_REDIS_URL ({settings.redis_url}) does not answer: {type(exc).__name__}: {exc}"
         ) from exc
     app[REDIS] = redis
-    app[FLASH_GATE] = FlashGate(redis)
     yield
     await redis.aclose()
 
@@ -137,6 +136,7 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS] = tracker
     app[ROLE_MARKS] = RoleMarks(app[REDIS], tracker)  # batches on the tracker: built with it
     app[COUPON_GATE] = CouponGate(app[REDIS], tracker)  # the same
+    app[FLASH_GATE] = FlashGate(app[REDIS], tracker)  # the same
     yield
     await tracker.drain()
 

@@ -155,6 +155,8 @@ def _template(side: Side) -> dict[str, str]:
 def _nothing(side: Side) -> dict[str, str]:
     names = ("item_id", "word_id", "review_id", "post_id", "follow_id", "question_id", "answer_id")
     return dict.fromkeys(names, NO_APPLICATION)
+
+
 def _no_segment(side: Side) -> dict[str, str]:
     return {"segment_id": NO_APPLICATION}
 

@@ -66,6 +66,51 @@ async def test_one_person_claiming_at_once_gets_no_more_than_the_limit() -> None
     assert (await CouponTemplate.get(id=template.id)).stock_left == 48
 
 
+async def test_claims_made_together_never_pass_the_stock_or_a_persons_limit() -> None:
+    """Batches of one statement each, run at once: 400 people (one of them asking 30 times,
+    in one batch and across batches) on stock 100 with a limit of 2 a person."""
+    template = await make_template(stock_total=100, per_user_limit=2)
+    users = await many_users(400)
+    greedy = users[0].id
+    batches = [[u.id for u in users[k : k + 40]] + [greedy] * 3 for k in range(0, 400, 40)]
+
+    answers = await asyncio.gather(
+        *(
+            coupons.claim_together(template_id=template.id, user_ids=batch, now=now())
+            for batch in batches
+        )
+    )
+
+    flat = [a for batch in answers for a in batch]
+    assert [len(a) for a in answers] == [len(b) for b in batches]
+    issued = [a for a in flat if isinstance(a, coupons.Held)]
+    assert len(issued) == 100
+    assert {a.code for a in flat if not isinstance(a, coupons.Held)} <= {
+        ErrorCode.COUPONS_GONE,
+        ErrorCode.COUPON_LIMIT_REACHED,
+    }
+    assert await Coupon.filter(template_id=template.id).count() == 100
+    assert await Coupon.filter(template_id=template.id, user_id=greedy).count() <= 2
+    assert {h.coupon.id for h in issued} == set(
+        await Coupon.filter(template_id=template.id).values_list("id", flat=True)
+    )
+    assert (await CouponTemplate.get(id=template.id)).stock_left == 0
+    assert all(h.template.id == template.id and h.usable for h in issued)
+
+
+async def test_claims_together_of_a_closed_template_are_all_refused() -> None:
+    template = await make_template(stock_total=10)
+    admin = await make_user()
+    await coupons.close_template(principal=who(admin), template_id=template.id, now=now())
+    users = await many_users(3)
+    with pytest.raises(Conflict) as exc:
+        await coupons.claim_together(
+            template_id=template.id, user_ids=[u.id for u in users], now=now()
+        )
+    assert exc.value.code is ErrorCode.COUPON_NOT_CLAIMABLE
+    assert await Coupon.filter(template_id=template.id).count() == 0
+
+
 async def test_validity_fixed_or_from_the_claim_and_closed_templates_refuse() -> None:
     claimed_at = now()
     by_days = await make_template(valid_days=3)

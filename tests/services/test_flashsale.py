@@ -284,3 +284,33 @@ async def test_an_ended_sale_gives_unsold_stock_back(api: TestClient, clock: Fro
     assert await flashsale.close_ended(now=clock.now()) == 0  # idempotent
     assert (await Sku.get(id=sale.sku_id)).stock == 15
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
+
+
+async def test_buyers_taken_together_never_pass_the_stock_or_a_persons_limit(
+    api: TestClient, clock: FrozenClock
+) -> None:
+    """Batches taken at once, as the gate hands them over: 120 buyers (one of them asking
+    12 times, in one batch and across batches) on stock 30 with a limit of 2 a person."""
+    sale = await start_sale(clock, stock=30, limit=2)
+    read = await FlashSale.filter(id=sale.id).select_related("activity").get()
+    users = [await make_user() for _ in range(120)]
+    greedy = users[0].id
+
+    def ask(user_id: Any) -> flashsale.Take:
+        return flashsale.Take(sale=read, user_id=user_id, quantity=1, now=clock.now(), chat_id=None)
+
+    batches = [
+        [ask(u.id) for u in users[k : k + 30]] + [ask(greedy)] * 3 for k in range(0, 120, 30)
+    ]
+    answers = await asyncio.gather(*(flashsale.take_together(b) for b in batches))
+
+    flat = [a for batch in answers for a in batch]
+    assert [len(a) for a in answers] == [len(b) for b in batches]
+    assert sum(isinstance(a, Order) for a in flat) == 30
+    assert {a.code.value for a in flat if not isinstance(a, Order)} <= {
+        "out_of_stock",
+        "user_limit_reached",
+    }
+    assert await Order.filter(kind=OrderKind.FLASH).count() == 30
+    assert await Order.filter(kind=OrderKind.FLASH, user_id=greedy).count() <= 2
+    assert (await FlashSale.get(id=sale.id)).stock_left == 0
