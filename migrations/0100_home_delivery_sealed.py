@@ -22,6 +22,7 @@ async def seal_rows(apps, schema_editor) -> None:
     db = schema_editor.client
     key = None
     for table in TABLES:
+        await db.execute_query(f"UPDATE \"{table}\" SET recipient_sealed = '', phone_sealed = ''")
         rows = await db.execute_query_dict(f'SELECT id, recipient, phone FROM "{table}"')
         if rows and key is None:
             key = data_key(Settings())
@@ -42,12 +43,18 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        # Added empty-able, filled (sealed) by the rows' own values, then made NOT NULL.
         *(
-            ops.AddField(model_name=model, name=name, field=fields.TextField(default=""))
+            ops.AddField(model_name=model, name=name, field=fields.TextField(null=True))
             for model in ("Address", "HomeDelivery")
             for name in ("recipient_sealed", "phone_sealed")
         ),
         ops.RunPython(seal_rows),
+        *(
+            ops.AlterField(model_name=model, name=name, field=fields.TextField(default=""))
+            for model in ("Address", "HomeDelivery")
+            for name in ("recipient_sealed", "phone_sealed")
+        ),
         *(
             ops.RemoveField(model_name=model, name=name)
             for model in ("Address", "HomeDelivery")

@@ -24,13 +24,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
-from tortoise.expressions import Q
 from tortoise.fields.relational import BackwardFKRelation, BackwardOneToOneRelation
 from tortoise.models import Model
 
 from models.audit import AuditEntry
 from models.chat import ChatIdentity, Follow
 from models.delivery import HomeDelivery
+from models.moderation import ModerationItem
 from models.order import OrderStatus
 from models.outbox import IdempotencyRecord, OutboxMessage
 from models.payment import Payment, Refund
@@ -54,6 +54,12 @@ OPEN_ORDERS = (
 # What a WeChat Pay notify carries that names the payer.
 PAYER_KEYS = ("openid", "sub_openid", "attach")
 WITHHELD = "(withheld: another person's)"
+# Columns that hold a person's id without a foreign key (rollups and logs that outlive rows).
+PERSON_IDS = (
+    (MemberStats, "user_id"),
+    (AuditEntry, "actor_id"),
+    (ModerationItem, "decided_by_id"),
+)
 _MENTIONS = "SELECT id FROM outbox WHERE strpos(payload::text, $1) > 0"
 
 
@@ -140,7 +146,9 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
     _merge(tables, "payments", await Payment.filter(order_id__in=order_ids).values())
     _merge(tables, "refunds", await Refund.filter(order_id__in=order_ids).values())
     _merge(tables, "home_deliveries", await HomeDelivery.filter(order_id__in=order_ids).values())
-    _merge(tables, "member_stats", await MemberStats.filter(user_id=user.id).values())
+    for model, column in PERSON_IDS:
+        rows = await model.filter(**{column: user.id}).values()
+        _merge(tables, _table(model), rows, pk=model._meta.pk_attr)
     platform_ids = await _platform_ids(user.id)
     _merge(tables, "follows", await Follow.filter(external_id__in=platform_ids).values())
     outbox = await _outbox_mentioning([user.openid, str(user.id), *platform_ids])
@@ -150,8 +158,7 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
         "idempotency_records",
         await IdempotencyRecord.filter(slot__startswith=f"{user.id}:").values(),
     )
-    about_or_by = Q(target=f"user:{user.id}") | Q(actor_id=user.id)
-    _merge(tables, "audit_log", await AuditEntry.filter(about_or_by).values())
+    _merge(tables, "audit_log", await AuditEntry.filter(target=f"user:{user.id}").values())
     _withhold_others(tables, own_orders=set(order_ids))
     _open_recipients(tables, personal.data_key(settings))
     return {
