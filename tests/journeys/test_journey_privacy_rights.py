@@ -195,3 +195,4 @@ async def test_a_leader_is_erased_after_handing_the_community_over(
         client, "PUT", handover, auth(operator, settings), json={"leader_id": str(leader.id)}
     )
     assert (status, problem["code"]) == (422, "user_not_found")
+
