@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.activity import SubscribeConsent
@@ -98,6 +99,15 @@ async def erase(
     pseudonym = f"erased:{user.id.hex}"
     # Before the commit, as a role change's: a request in between still finds the account.
     await roles.mark_changed(redis, user.id)
+    try:
+        erasure = await _erase(user, pseudonym, settings=settings, now=now)
+    except IntegrityError:  # a concurrent request erased it first: the same answer
+        return await Erasure.get(user_id=user.id)
+    await redis.delete(session_key_name(user.id))
+    return erasure
+
+
+async def _erase(user: User, pseudonym: str, *, settings: Settings, now: datetime) -> Erasure:
     summary: dict[str, int] = {}
     async with in_transaction():
         platform_ids = await _platform_ids(user.id)
@@ -136,11 +146,9 @@ async def erase(
         summary["users"] = await User.filter(id=user.id).update(
             openid=pseudonym, unionid=None, nickname="", avatar_url=None, role=Role.SHOPPER
         )
-        erasure = await Erasure.create(
+        return await Erasure.create(
             user_id=user.id,
             erased_at=now,
             keep_until=now + timedelta(days=settings.order_retention_days),
             summary={**summary, "role": user.role.value},
         )
-    await redis.delete(session_key_name(user.id))
-    return erasure
