@@ -191,6 +191,26 @@ async def home_delivered(
     return HomeDeliveryOut.of(found)
 
 
+class RouteSheet(BaseModel):
+    items: list[HomeDeliveryOut]
+
+
+@endpoint(
+    summary="The community's home deliveries still to go, with recipients (leader; audited)",
+    tags=TAGS,
+    response=RouteSheet,
+    auth=staff,
+    errors=(403, 404),
+)
+async def route_sheet(
+    *, principal: Principal, community_id: str, settings: Settings, now: datetime
+) -> RouteSheet:
+    found = await home_delivery.route_sheet(
+        principal=principal, community_id=community_id, settings=settings, now=now
+    )
+    return RouteSheet(items=[HomeDeliveryOut.of(s) for s in found])
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/me/addresses", add_address)
     app.router.add_get("/api/v1/me/addresses", list_addresses)
@@ -198,3 +218,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/orders/{order_id}/home-delivery", get_home_delivery)
     app.router.add_post("/api/v1/home-deliveries/{order_id}/dispatch", dispatch_home_delivery)
     app.router.add_post("/api/v1/home-deliveries/{order_id}/delivered", home_delivered)
+    app.router.add_get("/api/v1/communities/{community_id}/home-deliveries", route_sheet)

@@ -213,3 +213,25 @@ async def delivered(
         await orders.transition(order, OrderStatus.PICKED_UP, picked_up_at=now)
     fresh = await HomeDelivery.get(id=found.id)
     return await _staff_read(principal, order, fresh, settings=settings, now=now)
+
+
+async def route_sheet(
+    *, principal: Principal, community_id: str, settings: Settings, now: datetime
+) -> list[Shown]:
+    """The leader's list of doors to go to: the community's home deliveries not yet
+    delivered, oldest first, recipients opened. Each buyer read is in the audit log."""
+    community = await communities.get_community(community_id)
+    await communities.ensure_can_manage(principal, community)
+    waiting = (
+        await HomeDelivery.filter(
+            order__community_id=community.id,
+            status__in=(HomeStatus.PENDING, HomeStatus.DISPATCHED),
+        )
+        .order_by("created_at")
+        .prefetch_related("order")
+    )
+    async with in_transaction():
+        return [
+            await _staff_read(principal, found.order, found, settings=settings, now=now)
+            for found in waiting
+        ]
