@@ -8,6 +8,7 @@ from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from redis.asyncio import Redis
 
 from miniapp_api.spec import endpoint
 from models.community import PickupPoint
@@ -151,6 +152,29 @@ async def join_community(*, principal: Principal, community_id: str) -> Membersh
     )
 
 
+class LeaderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    leader_id: uuid.UUID = Field(description="this user becomes the community's leader")
+
+
+@endpoint(
+    summary="Admins: hand a community over to a new leader (audited)",
+    tags=TAGS,
+    body=LeaderIn,
+    response=CommunityOut,
+    auth=True,
+    errors=(403, 404, 409, 422),
+)
+async def hand_over(
+    *, principal: Principal, body: LeaderIn, community_id: str, redis: Redis, now: datetime
+) -> CommunityOut:
+    card = await communities.hand_over(
+        actor=principal, community_id=community_id, leader_id=body.leader_id, redis=redis, now=now
+    )
+    return CommunityOut.of(card)
+
+
 @endpoint(summary="The caller's communities", tags=TAGS, response=CommunityList, auth=True)
 async def my_communities(*, principal: Principal) -> CommunityList:
     cards = await communities.my_communities(actor=principal)
@@ -163,3 +187,4 @@ def setup(app: web.Application) -> None:
     app.router.add_put("/api/v1/communities/{community_id}/pickup-point", set_pickup_point)
     app.router.add_post("/api/v1/communities/{community_id}/members", join_community)
     app.router.add_get("/api/v1/me/communities", my_communities)
+    app.router.add_put("/api/v1/communities/{community_id}/leader", hand_over)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from miniapp_api.auth import staff
 from miniapp_api.fields import Id
 from miniapp_api.spec import endpoint
-from models.delivery import Address, HomeDelivery
+from qunshop.config import Settings
 from services import home_delivery
 from services.auth import Principal
 
@@ -39,8 +39,9 @@ class AddressOut(BaseModel):
     detail: str
 
     @classmethod
-    def of(cls, a: Address) -> AddressOut:
-        return cls(id=str(a.id), recipient=a.recipient, phone=a.phone, detail=a.detail)
+    def of(cls, shown: home_delivery.ShownAddress) -> AddressOut:
+        a = shown.address
+        return cls(id=str(a.id), recipient=shown.recipient, phone=shown.phone, detail=a.detail)
 
 
 class AddressList(BaseModel):
@@ -71,11 +72,12 @@ class HomeDeliveryOut(BaseModel):
     delivered_at: dt.datetime | None
 
     @classmethod
-    def of(cls, h: HomeDelivery) -> HomeDeliveryOut:
+    def of(cls, shown: home_delivery.Shown) -> HomeDeliveryOut:
+        h = shown.delivery
         return cls(
             order_id=str(h.order_id),
-            recipient=h.recipient,
-            phone=h.phone,
+            recipient=shown.recipient,
+            phone=shown.phone,
             address=h.address,
             fee=h.fee,
             status=h.status.value,
@@ -94,16 +96,23 @@ class HomeDeliveryOut(BaseModel):
     auth=True,
     errors=(422,),
 )
-async def add_address(*, principal: Principal, body: AddressIn, now: datetime) -> AddressOut:
+async def add_address(
+    *, principal: Principal, body: AddressIn, settings: Settings, now: datetime
+) -> AddressOut:
     found = await home_delivery.add_address(
-        principal=principal, recipient=body.recipient, phone=body.phone, detail=body.detail, now=now
+        principal=principal,
+        recipient=body.recipient,
+        phone=body.phone,
+        detail=body.detail,
+        settings=settings,
+        now=now,
     )
     return AddressOut.of(found)
 
 
 @endpoint(summary="The caller's delivery addresses", tags=TAGS, response=AddressList, auth=True)
-async def list_addresses(*, principal: Principal) -> AddressList:
-    found = await home_delivery.addresses(principal=principal)
+async def list_addresses(*, principal: Principal, settings: Settings) -> AddressList:
+    found = await home_delivery.addresses(principal=principal, settings=settings)
     return AddressList(items=[AddressOut.of(a) for a in found])
 
 
@@ -117,10 +126,14 @@ async def list_addresses(*, principal: Principal) -> AddressList:
     errors=(404, 409),
 )
 async def choose_home_delivery(
-    *, principal: Principal, body: ChooseIn, order_id: str, now: datetime
+    *, principal: Principal, body: ChooseIn, order_id: str, settings: Settings, now: datetime
 ) -> HomeDeliveryOut:
     found = await home_delivery.choose(
-        principal=principal, order_id=order_id, address_id=str(body.address_id), now=now
+        principal=principal,
+        order_id=order_id,
+        address_id=str(body.address_id),
+        settings=settings,
+        now=now,
     )
     return HomeDeliveryOut.of(found)
 
@@ -132,8 +145,13 @@ async def choose_home_delivery(
     auth=True,
     errors=(404,),
 )
-async def get_home_delivery(*, principal: Principal, order_id: str) -> HomeDeliveryOut:
-    return HomeDeliveryOut.of(await home_delivery.of_order(principal=principal, order_id=order_id))
+async def get_home_delivery(
+    *, principal: Principal, order_id: str, settings: Settings, now: datetime
+) -> HomeDeliveryOut:
+    found = await home_delivery.of_order(
+        principal=principal, order_id=order_id, settings=settings, now=now
+    )
+    return HomeDeliveryOut.of(found)
 
 
 @endpoint(
@@ -145,10 +163,14 @@ async def get_home_delivery(*, principal: Principal, order_id: str) -> HomeDeliv
     errors=(403, 404, 409),
 )
 async def dispatch_home_delivery(
-    *, principal: Principal, body: DispatchIn, order_id: str, now: datetime
+    *, principal: Principal, body: DispatchIn, order_id: str, settings: Settings, now: datetime
 ) -> HomeDeliveryOut:
     found = await home_delivery.dispatch(
-        principal=principal, order_id=order_id, tracking_no=body.tracking_no, now=now
+        principal=principal,
+        order_id=order_id,
+        tracking_no=body.tracking_no,
+        settings=settings,
+        now=now,
     )
     return HomeDeliveryOut.of(found)
 
@@ -160,9 +182,33 @@ async def dispatch_home_delivery(
     auth=staff,
     errors=(403, 404, 409),
 )
-async def home_delivered(*, principal: Principal, order_id: str, now: datetime) -> HomeDeliveryOut:
-    found = await home_delivery.delivered(principal=principal, order_id=order_id, now=now)
+async def home_delivered(
+    *, principal: Principal, order_id: str, settings: Settings, now: datetime
+) -> HomeDeliveryOut:
+    found = await home_delivery.delivered(
+        principal=principal, order_id=order_id, settings=settings, now=now
+    )
     return HomeDeliveryOut.of(found)
+
+
+class RouteSheet(BaseModel):
+    items: list[HomeDeliveryOut]
+
+
+@endpoint(
+    summary="The community's home deliveries still to go, with recipients (leader; audited)",
+    tags=TAGS,
+    response=RouteSheet,
+    auth=staff,
+    errors=(403, 404),
+)
+async def route_sheet(
+    *, principal: Principal, community_id: str, settings: Settings, now: datetime
+) -> RouteSheet:
+    found = await home_delivery.route_sheet(
+        principal=principal, community_id=community_id, settings=settings, now=now
+    )
+    return RouteSheet(items=[HomeDeliveryOut.of(s) for s in found])
 
 
 def setup(app: web.Application) -> None:
@@ -172,3 +218,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/orders/{order_id}/home-delivery", get_home_delivery)
     app.router.add_post("/api/v1/home-deliveries/{order_id}/dispatch", dispatch_home_delivery)
     app.router.add_post("/api/v1/home-deliveries/{order_id}/delivered", home_delivered)
+    app.router.add_get("/api/v1/communities/{community_id}/home-deliveries", route_sheet)

@@ -19,6 +19,7 @@ from miniapp_api.idempotency import idempotent
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
 from qunshop.errors import ErrorCode
+from services import roles
 from services.auth import read_token
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -59,7 +60,8 @@ def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
     if spec.query is not None:
         extra.append({422: {ErrorCode.VALIDATION_FAILED}})
     if spec.reader is not None:  # the token is read by principal_middleware, before the view
-        extra += [reachable_codes(read_token), reachable_codes(spec.reader)]
+        extra += [reachable_codes(read_token), reachable_codes(roles.current)]
+        extra.append(reachable_codes(spec.reader))
     if spec.idempotent_key:
         extra.append(reachable_codes(idempotent))
     for more in extra:

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from miniapp_api.fields import Id, omittable
 from miniapp_api.spec import endpoint
 from qunshop.config import Settings
-from services import personal, privacy
+from services import personal, privacy, privacy_erasure
 from services.auth import Principal
 
 TAGS = ("privacy",)
@@ -80,7 +80,7 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
 async def erase(
     *, principal: Principal, settings: Settings, now: datetime, redis: Redis
 ) -> ErasureOut:
-    done = await privacy.erase(principal=principal, settings=settings, now=now, redis=redis)
+    done = await privacy_erasure.erase(principal=principal, settings=settings, now=now, redis=redis)
     return ErasureOut(erased_at=done.erased_at, keep_until=done.keep_until)
 
 

@@ -92,12 +92,13 @@ class BatchShortage(Model):
 
 
 class Address(Model):
-    """A shopper's delivery address."""
+    """A shopper's delivery address. The recipient's name and phone are sealed with the
+    settings' key (services/personal.py), the row's id bound in: never in the clear."""
 
     id = fields.UUIDField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name="addresses")
-    recipient = fields.CharField(max_length=32)
-    phone = fields.CharField(max_length=20)
+    recipient_sealed = fields.TextField(default="")
+    phone_sealed = fields.TextField(default="")
     detail = fields.CharField(max_length=255)
     created_at = fields.DatetimeField()
 
@@ -112,12 +113,13 @@ class HomeStatus(StrEnum):
 
 
 class HomeDelivery(Model):
-    """An order delivered to the buyer's door instead of picked up, for a fee."""
+    """An order delivered to the buyer's door instead of picked up, for a fee. The
+    recipient's name and phone are sealed as an ``Address``'s are, under this row's id."""
 
     id = fields.UUIDField(primary_key=True)
     order = fields.OneToOneField("models.Order", related_name="home_delivery")
-    recipient = fields.CharField(max_length=32)
-    phone = fields.CharField(max_length=20)
+    recipient_sealed = fields.TextField(default="")
+    phone_sealed = fields.TextField(default="")
     address = fields.CharField(max_length=255)
     fee = fields.IntField()  # fen, added to the order's amount
     status = fields.CharEnumField(HomeStatus, max_length=16, default=HomeStatus.PENDING)

@@ -175,9 +175,11 @@ class ErrorCode(StrEnum):
     ANSWER_NOT_FOUND = "answer_not_found"
     NOT_A_BUYER = "not_a_buyer"
     # people's rights over their data
-    ERASURE_REFUSED_STAFF = "erasure_refused_staff"
     ERASURE_ORDERS_OPEN = "erasure_orders_open"
     PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
+    ACCOUNT_ERASED = "account_erased"  # a token of an account erased since it was issued
+    ERASURE_REFUSED_ADMIN = "erasure_refused_admin"
+    ERASURE_REFUSED_LEADER = "erasure_refused_leader"
     # segments
     SEGMENT_NOT_FOUND = "segment_not_found"
     SEGMENT_RULE_INVALID = "segment_rule_invalid"

@@ -18,11 +18,17 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.community import Community, Membership, PickupPoint
+from models.privacy import Erasure
 from models.user import Role, User
-from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound, Unauthenticated
+from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, Unauthenticated
+from services import audit, roles
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from redis.asyncio import Redis
+
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -200,3 +206,44 @@ async def my_communities(*, actor: Principal) -> list[CommunityCard]:
         )
         for c in communities
     ]
+
+
+async def hand_over(
+    *,
+    actor: Principal,
+    community_id: str | uuid.UUID,
+    leader_id: str | uuid.UUID,
+    redis: Redis,
+    now: datetime,
+) -> CommunityCard:
+    """An admin names a community's new leader (the old one steps down, or leaves: a leader's
+    account is erased only after this). The new leader becomes a leader and a member; the
+    change is audited. The old leader keeps their role until an admin revokes it."""
+    if not actor.is_admin:
+        raise Forbidden(ErrorCode.FORBIDDEN, "only admins hand a community over")
+    community = await get_community(community_id)
+    key = parse_uuid(leader_id)
+    leader = await User.get_or_none(id=key) if key is not None else None
+    if leader is None or await Erasure.exists(user_id=leader.id):
+        raise Invalid(ErrorCode.USER_NOT_FOUND, "no user has this leader_id")
+    if community.leader_id == leader.id:
+        return await _card(community, viewer=actor.user_id)
+    async with in_transaction():
+        moved = await Community.filter(id=community.id, leader_id=community.leader_id).update(
+            leader_id=leader.id
+        )
+        if moved != 1:
+            raise Conflict(ErrorCode.ILLEGAL_TRANSITION, "the community changed hands meanwhile")
+        if leader.role is Role.SHOPPER:  # an admin who leads stays an admin
+            await roles.set_role(actor=actor, user=leader, role=Role.LEADER, redis=redis, now=now)
+        await Membership.get_or_create(user_id=leader.id, community_id=community.id)
+        await audit.record(
+            actor=actor,
+            action="community.leader",
+            target=f"community:{community.id}",
+            before={"leader_id": str(community.leader_id)},
+            after={"leader_id": str(leader.id)},
+            now=now,
+        )
+    logger.info("community %s handed from %s to %s", community.id, community.leader_id, leader.id)
+    return await _card(await Community.get(id=community.id), viewer=actor.user_id)

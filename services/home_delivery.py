@@ -2,11 +2,17 @@
 of their addresses for an order awaiting payment and the community's fee is added to what
 they pay; the order rides its delivery batch as any other, and after 到货 the leader
 dispatches it with a tracking number and marks it delivered (which is its pickup).
+
+The recipient's name and phone are sealed at rest (services/personal.py, the row's id bound
+in). Their owner reads them opened; a leader or operator reads them only with an entry in the
+audit log (``personal.read``, about the buyer), as an operator reads anyone's details.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,10 +24,11 @@ from models.delivery import Address, DeliveryPlan, HomeDelivery, HomeStatus
 from models.limits import MAX_AMOUNT
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import communities, orders
+from services import audit, communities, orders, personal
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
+    from qunshop.config import Settings
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -29,23 +36,70 @@ logger = logging.getLogger(__name__)
 MAX_ADDRESSES = 20
 
 
-async def add_address(
-    *, principal: Principal, recipient: str, phone: str, detail: str, now: datetime
-) -> Address:
-    if await Address.filter(user_id=principal.user_id).count() >= MAX_ADDRESSES:
-        raise Invalid(ErrorCode.VALIDATION_FAILED, f"at most {MAX_ADDRESSES} addresses")
-    return await Address.create(
-        user_id=principal.user_id, recipient=recipient, phone=phone, detail=detail, created_at=now
+@dataclass(frozen=True)
+class ShownAddress:
+    address: Address
+    recipient: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A home delivery with its recipient opened, for whoever may read it."""
+
+    delivery: HomeDelivery
+    recipient: str
+    phone: str
+
+
+def open_address(address: Address, key: bytes) -> ShownAddress:
+    return ShownAddress(
+        address,
+        personal.unseal(address.recipient_sealed, key=key, owner=address.id),
+        personal.unseal(address.phone_sealed, key=key, owner=address.id),
     )
 
 
-async def addresses(*, principal: Principal) -> list[Address]:
-    return await Address.filter(user_id=principal.user_id).order_by("-created_at")
+def open_delivery(delivery: HomeDelivery, key: bytes) -> Shown:
+    return Shown(
+        delivery,
+        personal.unseal(delivery.recipient_sealed, key=key, owner=delivery.id),
+        personal.unseal(delivery.phone_sealed, key=key, owner=delivery.id),
+    )
+
+
+async def add_address(
+    *,
+    principal: Principal,
+    recipient: str,
+    phone: str,
+    detail: str,
+    settings: Settings,
+    now: datetime,
+) -> ShownAddress:
+    if await Address.filter(user_id=principal.user_id).count() >= MAX_ADDRESSES:
+        raise Invalid(ErrorCode.VALIDATION_FAILED, f"at most {MAX_ADDRESSES} addresses")
+    key, row_id = personal.data_key(settings), uuid.uuid4()
+    found = await Address.create(
+        id=row_id,
+        user_id=principal.user_id,
+        recipient_sealed=personal.seal(recipient, key=key, owner=row_id),
+        phone_sealed=personal.seal(phone, key=key, owner=row_id),
+        detail=detail,
+        created_at=now,
+    )
+    return open_address(found, key)
+
+
+async def addresses(*, principal: Principal, settings: Settings) -> list[ShownAddress]:
+    key = personal.data_key(settings)
+    found = await Address.filter(user_id=principal.user_id).order_by("-created_at")
+    return [open_address(a, key) for a in found]
 
 
 async def choose(
-    *, principal: Principal, order_id: str, address_id: str, now: datetime
-) -> HomeDelivery:
+    *, principal: Principal, order_id: str, address_id: str, settings: Settings, now: datetime
+) -> Shown:
     """Deliver this unpaid order home: the community's fee joins its amount, once."""
     order = await orders.get_order_for(principal, order_id)
     key = parse_uuid(address_id)
@@ -72,24 +126,52 @@ async def choose(
         ).update(amount=F("amount") + plan.delivery_fee, delivery_fee=plan.delivery_fee)
         if added != 1 or await HomeDelivery.exists(order_id=order.id):
             raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "only an unpaid order, once, goes home")
+        key, row_id = personal.data_key(settings), uuid.uuid4()
+        chosen = open_address(address, key)
         delivery = await HomeDelivery.create(
+            id=row_id,
             order_id=order.id,
-            recipient=address.recipient,
-            phone=address.phone,
+            recipient_sealed=personal.seal(chosen.recipient, key=key, owner=row_id),
+            phone_sealed=personal.seal(chosen.phone, key=key, owner=row_id),
             address=address.detail,
             fee=plan.delivery_fee,
             created_at=now,
         )
     logger.info("order %s goes home (fee %s fen)", order.id, plan.delivery_fee)
-    return delivery
+    return open_delivery(delivery, key)
 
 
-async def of_order(*, principal: Principal, order_id: str) -> HomeDelivery:
+async def of_order(
+    *, principal: Principal, order_id: str, settings: Settings, now: datetime
+) -> Shown:
     order = await orders.get_order_for(principal, order_id)
     found = await HomeDelivery.get_or_none(order_id=order.id)
     if found is None:
         raise NotFound(ErrorCode.HOME_DELIVERY_NOT_FOUND, "this order is picked up, not delivered")
-    return found
+    if order.user_id != principal.user_id:  # staff reading a buyer's delivery
+        return await _staff_read(principal, order, found, settings=settings, now=now)
+    return open_delivery(found, personal.data_key(settings))
+
+
+async def _staff_read(
+    actor: Principal,
+    order: Order,
+    found: HomeDelivery,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> Shown:
+    """A leader or operator reads the buyer's recipient details: audited, as the read is."""
+    shown = open_delivery(found, personal.data_key(settings))
+    await audit.record(
+        actor=actor,
+        action="personal.read",
+        target=f"user:{order.user_id}",
+        before={},
+        after={"fields": ["recipient", "phone"], "home_delivery": str(found.id)},
+        now=now,
+    )
+    return shown
 
 
 async def _for_staff(principal: Principal, order_id: str) -> tuple[Order, HomeDelivery]:
@@ -102,8 +184,8 @@ async def _for_staff(principal: Principal, order_id: str) -> tuple[Order, HomeDe
 
 
 async def dispatch(
-    *, principal: Principal, order_id: str, tracking_no: str, now: datetime
-) -> HomeDelivery:
+    *, principal: Principal, order_id: str, tracking_no: str, settings: Settings, now: datetime
+) -> Shown:
     """The leader sends an arrived order to the buyer's door, with its tracking number."""
     order, found = await _for_staff(principal, order_id)
     if order.status is not OrderStatus.READY_FOR_PICKUP:
@@ -113,10 +195,13 @@ async def dispatch(
     )
     if moved != 1:
         raise Conflict(ErrorCode.ILLEGAL_TRANSITION, f"the delivery is {found.status.value}")
-    return await HomeDelivery.get(id=found.id)
+    fresh = await HomeDelivery.get(id=found.id)
+    return await _staff_read(principal, order, fresh, settings=settings, now=now)
 
 
-async def delivered(*, principal: Principal, order_id: str, now: datetime) -> HomeDelivery:
+async def delivered(
+    *, principal: Principal, order_id: str, settings: Settings, now: datetime
+) -> Shown:
     """At the door: the delivery is done and the order counts as picked up."""
     order, found = await _for_staff(principal, order_id)
     async with in_transaction():
@@ -126,4 +211,27 @@ async def delivered(*, principal: Principal, order_id: str, now: datetime) -> Ho
         if moved != 1:
             raise Conflict(ErrorCode.ILLEGAL_TRANSITION, f"the delivery is {found.status.value}")
         await orders.transition(order, OrderStatus.PICKED_UP, picked_up_at=now)
-    return await HomeDelivery.get(id=found.id)
+    fresh = await HomeDelivery.get(id=found.id)
+    return await _staff_read(principal, order, fresh, settings=settings, now=now)
+
+
+async def route_sheet(
+    *, principal: Principal, community_id: str, settings: Settings, now: datetime
+) -> list[Shown]:
+    """The leader's list of doors to go to: the community's home deliveries not yet
+    delivered, oldest first, recipients opened. Each buyer read is in the audit log."""
+    community = await communities.get_community(community_id)
+    await communities.ensure_can_manage(principal, community)
+    waiting = (
+        await HomeDelivery.filter(
+            order__community_id=community.id,
+            status__in=(HomeStatus.PENDING, HomeStatus.DISPATCHED),
+        )
+        .order_by("created_at")
+        .prefetch_related("order")
+    )
+    async with in_transaction():
+        return [
+            await _staff_read(principal, found.order, found, settings=settings, now=now)
+            for found in waiting
+        ]

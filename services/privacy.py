@@ -7,42 +7,39 @@ the payer's openid), follows (by the chat identities' platform ids), the outbox 
 addressed to the person), idempotency records (the person's own answers, keyed by their id)
 and the audit log (entries about the person).
 
-Erasure keeps the books: orders, payments, refunds and earnings stay, tied to a user row
-that no longer says who it was (its openid becomes ``erased:<id>``, the nickname, avatar
-and unionid go). What names the person goes: sealed personal details, chat identities'
-platform ids, follows' ids, the payer's openid in payment payloads, messages addressed to
-them, stored answers, leader-application texts, subscribe consents. The ``Erasure`` row
-keeps the date after which the retention job (``services.retention``) strips the rest.
+Erasure (``services.privacy_erasure``) keeps the books: orders, payments, refunds and
+earnings stay, tied to a user row that no longer says who it was (its openid becomes
+``erased:<id>``, the nickname, avatar and unionid go). What names the person goes: sealed
+personal details, chat identities' platform ids, follows' ids, the payer's openid in payment
+payloads, messages addressed to them, stored answers, leader-application texts, subscribe
+consents, addresses, what they wrote. The ``Erasure`` row keeps the date after which the
+retention job (``services.retention``) strips the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 from tortoise.fields.relational import BackwardFKRelation, BackwardOneToOneRelation
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
-from models.activity import SubscribeConsent
 from models.audit import AuditEntry
 from models.chat import ChatIdentity, Follow
-from models.order import Order, OrderStatus
+from models.delivery import HomeDelivery
+from models.moderation import ModerationItem
+from models.order import OrderStatus
 from models.outbox import IdempotencyRecord, OutboxMessage
 from models.payment import Payment, Refund
-from models.privacy import Erasure, PersonalDetails
-from models.user import LeaderApplication, Role, User
-from qunshop.errors import Conflict, ErrorCode
+from models.rollup import MemberStats
+from models.user import User
 from services import personal
-from services.auth import session_key_name
 
 if TYPE_CHECKING:
     import uuid
-
-    from redis.asyncio import Redis
 
     from qunshop.config import Settings
     from services.auth import Principal
@@ -57,6 +54,12 @@ OPEN_ORDERS = (
 # What a WeChat Pay notify carries that names the payer.
 PAYER_KEYS = ("openid", "sub_openid", "attach")
 WITHHELD = "(withheld: another person's)"
+# Columns that hold a person's id without a foreign key (rollups and logs that outlive rows).
+PERSON_IDS = (
+    (MemberStats, "user_id"),
+    (AuditEntry, "actor_id"),
+    (ModerationItem, "decided_by_id"),
+)
 _MENTIONS = "SELECT id FROM outbox WHERE strpos(payload::text, $1) > 0"
 
 
@@ -117,6 +120,15 @@ def _withhold_others(tables: dict[str, list[dict[str, Any]]], *, own_orders: set
         row["code"] = WITHHELD
 
 
+def _open_recipients(tables: dict[str, list[dict[str, Any]]], key: bytes) -> None:
+    """Addresses and home deliveries carry the recipient sealed: opened for their owner."""
+    for table in ("addresses", "home_deliveries"):
+        for row in tables.get(table, []):
+            for field in ("recipient", "phone"):
+                sealed = row.pop(f"{field}_sealed")
+                row[field] = personal.unseal(sealed, key=key, owner=row["id"])
+
+
 async def export(*, principal: Principal, settings: Settings, now: datetime) -> dict[str, Any]:
     """Everything Qunshop holds about the caller, by table."""
     user = await User.get(id=principal.user_id)
@@ -133,6 +145,10 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
     order_ids = [row["id"] for row in tables.get("orders", [])]
     _merge(tables, "payments", await Payment.filter(order_id__in=order_ids).values())
     _merge(tables, "refunds", await Refund.filter(order_id__in=order_ids).values())
+    _merge(tables, "home_deliveries", await HomeDelivery.filter(order_id__in=order_ids).values())
+    for model, column in PERSON_IDS:
+        rows = await model.filter(**{column: user.id}).values()
+        _merge(tables, _table(model), rows, pk=model._meta.pk_attr)
     platform_ids = await _platform_ids(user.id)
     _merge(tables, "follows", await Follow.filter(external_id__in=platform_ids).values())
     outbox = await _outbox_mentioning([user.openid, str(user.id), *platform_ids])
@@ -144,66 +160,9 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
     )
     _merge(tables, "audit_log", await AuditEntry.filter(target=f"user:{user.id}").values())
     _withhold_others(tables, own_orders=set(order_ids))
+    _open_recipients(tables, personal.data_key(settings))
     return {
         "generated_at": now,
         "user_id": user.id,
         "tables": {name: rows for name, rows in sorted(tables.items()) if rows},
     }
-
-
-async def erase(
-    *, principal: Principal, settings: Settings, now: datetime, redis: Redis | None = None
-) -> Erasure:
-    """Erase the caller's identity; keep their orders and payments without it. Once: a
-    second request finds the first erasure."""
-    user = await User.get(id=principal.user_id)
-    if (done := await Erasure.get_or_none(user_id=user.id)) is not None:
-        return done
-    if user.role is not Role.SHOPPER:
-        raise Conflict(
-            ErrorCode.ERASURE_REFUSED_STAFF,
-            "an operator or leader hands over their role before erasing the account",
-        )
-    if await Order.filter(user_id=user.id, status__in=OPEN_ORDERS).exists():
-        raise Conflict(
-            ErrorCode.ERASURE_ORDERS_OPEN,
-            "orders are still on their way: erase the account after they are picked up",
-        )
-    summary: dict[str, int] = {}
-    async with in_transaction():
-        platform_ids = await _platform_ids(user.id)
-        outbox = await _outbox_mentioning([user.openid, str(user.id), *platform_ids])
-        summary["outbox"] = await OutboxMessage.filter(id__in=outbox).delete()
-        summary["follows"] = await Follow.filter(external_id__in=platform_ids).update(
-            external_id=f"erased:{user.id.hex}"
-        )
-        summary["chat_identities"] = 0
-        for identity in await ChatIdentity.filter(user_id=user.id):
-            summary["chat_identities"] += await ChatIdentity.filter(id=identity.id).update(
-                external_id=f"erased:{identity.id.hex}", unionid=None
-            )
-        order_ids = list(await Order.filter(user_id=user.id).values_list("id", flat=True))
-        summary["payments"] = 0
-        for payment in await Payment.filter(order_id__in=order_ids):
-            kept = {k: v for k, v in payment.payload.items() if k not in PAYER_KEYS}
-            summary["payments"] += await Payment.filter(id=payment.id).update(payload=kept)
-        summary["personal_details"] = await PersonalDetails.filter(user_id=user.id).delete()
-        summary["idempotency_records"] = await IdempotencyRecord.filter(
-            slot__startswith=f"{user.id}:"
-        ).delete()
-        summary["leader_applications"] = await LeaderApplication.filter(user_id=user.id).update(
-            community_name="", pickup_name="", pickup_address="", pickup_hours="", note=""
-        )
-        summary["subscribe_consents"] = await SubscribeConsent.filter(user_id=user.id).delete()
-        summary["users"] = await User.filter(id=user.id).update(
-            openid=f"erased:{user.id.hex}", unionid=None, nickname="", avatar_url=None
-        )
-        erasure = await Erasure.create(
-            user_id=user.id,
-            erased_at=now,
-            keep_until=now + timedelta(days=settings.order_retention_days),
-            summary=summary,
-        )
-    if redis is not None:
-        await redis.delete(session_key_name(user.id))
-    return erasure

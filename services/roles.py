@@ -1,10 +1,14 @@
-"""Who may do what, changed by admins and in force at once.
+"""Who may do what, changed by admins and in force at once; and accounts erased at once.
 
 A bearer token carries the role it was issued with and lives two hours. So that a grant or a
 revocation counts from the next request, not from the next login, every role change leaves a
 mark in Redis for as long as a token issued before it can live; a request whose user has a
 mark reads the role from the database (``current``). Users without a recent change cost a share of
 one Redis MGET per turn of the event loop (``RoleMarks``) and no database read.
+
+An erasure (``services.privacy``) leaves the same mark: a marked user's row is read, and a
+token of an erased account is refused (``account_erased``) from the next request, in every
+process, with no extra cost for anyone else.
 
 The mark is written before the change commits: a request in between reads the old role from
 the database, which is still right, and every request after the commit reads the new one.
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
+from models.privacy import Erasure
 from models.user import Role, User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, Unauthenticated
 from services import audit
@@ -63,12 +68,14 @@ class RoleMarks:
 
 
 async def current(principal: Principal, *, marks: RoleMarks) -> Principal:
-    """The token's principal with the role in force now."""
+    """The token's principal with the role in force now; an erased account's is refused."""
     if not await marks.changed(principal.user_id):
         return principal
     role = await User.filter(id=principal.user_id).values_list("role", flat=True)
     if not role:
         raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "the token's user does not exist")
+    if await Erasure.exists(user_id=principal.user_id):
+        raise Unauthenticated(ErrorCode.ACCOUNT_ERASED, "this account was erased")
     fresh = Role(role[0])
     return principal if fresh is principal.role else Principal(principal.user_id, fresh)
 

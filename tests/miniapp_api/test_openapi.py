@@ -78,7 +78,7 @@ async def test_error_codes_are_read_from_the_code_each_view_runs(client: TestCli
     assert {"team_full", "team_closed", "already_in_team", "campaign_sold_out"} <= codes(
         "post", join, "409"
     )
-    assert codes("post", join, "401") == {"unauthenticated", "token_expired"}
+    assert codes("post", join, "401") == {"unauthenticated", "token_expired", "account_erased"}
     simulate = "/api/v1/dev/orders/{order_id}/simulate-payment"
     assert codes("post", simulate, "409") == {"order_not_payable"}
     assert codes("post", simulate, "403") == {"simulation_disabled"}

@@ -310,6 +310,16 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/communities/{community_id}/checkin"): Entry(),  # members only
     ("GET", "/api/v1/communities/{community_id}/groups"): Entry(shopper=_s(403), leader=_s(403)),
     ("POST", "/api/v1/communities/{community_id}/members"): Entry(**OWN),
+    # A's doors to deliver to, with recipients: A's leader and admins only.
+    ("GET", "/api/v1/communities/{community_id}/home-deliveries"): Entry(
+        shopper=_s(403), leader=_s(403)
+    ),
+    # Handing A's community over (to the caller themself) is for admins only.
+    ("PUT", "/api/v1/communities/{community_id}/leader"): Entry(
+        body=lambda w, actor: {"leader_id": str(actor.id) if actor else NOBODY},
+        shopper=_s(403),
+        leader=_s(403),
+    ),
     ("PUT", "/api/v1/communities/{community_id}/pickup-point"): Entry(
         body=lambda w, _: {"name": "elsewhere", "address": "a trap", "hours": "0-24"},
         shopper=_s(403),
