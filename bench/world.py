@@ -261,4 +261,10 @@ __all__ = [
     "World",
     "build",
     "add_order_teams",
-    "verify_leader", "join_lines", "webhook_lines", "bare_lines", "dump", "json"]
+    "verify_leader",
+    "join_lines",
+    "webhook_lines",
+    "bare_lines",
+    "dump",
+    "json",
+]
