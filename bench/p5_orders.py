@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
+import os
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -202,8 +207,92 @@ def result(outcome: Outcome, *, team_size: int = TEAM_SIZE, concurrency: int = 6
     )
 
 
-async def main(seconds: float = 8) -> list[Result]:
-    """P5 alone: ``python -m bench.p5_orders``."""
+async def _postgres_cpu_seconds() -> float:
+    """CPU used so far by the bench database's backends (the server's pool), from /proc."""
+    conn = await connect()
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    total = 0
+    for row in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{row['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(stat[11]) + int(stat[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def split(
+    server: Server,
+    world: World,
+    fake: FakePay,
+    *,
+    team_codes: list[str],
+    first_user: int,
+    count: int,
+    team_size: int = TEAM_SIZE,
+    concurrency: int = 64,
+) -> dict[str, dict[str, int]]:
+    """The same orders step by step (every join, then every prepay, then every notify), with
+    the server's and PostgreSQL's CPU per order of each step: where an order's time goes."""
+    people = list(range(first_user, first_user + count))
+    order_ids: dict[int, str] = {}
+    prepay_ids: dict[int, str] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def join(http: aiohttp.ClientSession, k: int) -> None:
+        auth = {"Authorization": f"Bearer {world.tokens[k]}"}
+        code = team_codes[(k - first_user) // team_size]
+        async with (
+            gate,
+            http.post(f"{server.url}/api/v1/teams/{code}/join", json={}, headers=auth) as r,
+        ):
+            if r.status == 201:
+                order_ids[k] = (await r.json())["order"]["id"]
+
+    async def prepay(http: aiohttp.ClientSession, k: int) -> None:
+        auth = {"Authorization": f"Bearer {world.tokens[k]}"}
+        url = f"{server.url}/api/v1/orders/{order_ids[k]}/prepay"
+        async with gate, http.post(url, headers=auth) as r:
+            if r.status == 200:
+                prepay_ids[k] = (await r.json())["package"].split("=", 1)[1]
+
+    async def notify(http: aiohttp.ClientSession, k: int) -> None:
+        body = fake.notify(prepay_ids[k], f"42000{k:023d}")
+        async with gate, http.post(f"{server.url}/pay/wechat/notify", data=body) as r:
+            await r.read()
+
+    steps = {}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for name, step, who in (
+            ("join", join, lambda: people),
+            ("prepay", prepay, lambda: list(order_ids)),
+            ("notify", notify, lambda: list(prepay_ids)),
+        ):
+            todo = who()
+            server_before, pg_before = server.cpu_seconds(), await _postgres_cpu_seconds()
+            started = time.perf_counter()
+            await asyncio.gather(*(step(http, k) for k in todo))
+            elapsed = time.perf_counter() - started
+            server_cpu = server.cpu_seconds() - server_before
+            pg_cpu = await _postgres_cpu_seconds() - pg_before
+            steps[name] = {
+                "requests": len(todo),
+                "per_second": round(len(todo) / elapsed),
+                "server_cpu_us": round(server_cpu / max(len(todo), 1) * 1e6),
+                "postgres_cpu_us": round(pg_cpu / max(len(todo), 1) * 1e6),
+            }
+    steps["teams_filled"] = {"teams": await _teams_filled(team_codes)}
+    return steps
+
+
+async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
+    """P5 alone: ``python -m bench.p5_orders``; ``--steps N``: N orders step by step after it
+    (``split``), printed as where an order's CPU goes."""
     await fresh_database()
     users = 10_000
     bench_world = await world.build(users=users, teams=1, senders=1)
@@ -216,6 +305,21 @@ async def main(seconds: float = 8) -> list[Result]:
         outcome = await run(
             server, bench_world, fake_pay, team_codes=codes, first_user=0, seconds=seconds
         )
+        if steps:
+            # Fresh teams after the run's last (partly filled) one.
+            first = (outcome.orders + outcome.failed + 64 * 2) // TEAM_SIZE * TEAM_SIZE + TEAM_SIZE
+            print(  # noqa: T201
+                json.dumps(
+                    await split(
+                        server,
+                        bench_world,
+                        fake_pay,
+                        team_codes=codes[first // TEAM_SIZE :],
+                        first_user=first,
+                        count=steps,
+                    )
+                )
+            )
     finally:
         server.stop()
         await fake_pay.stop()
@@ -223,5 +327,6 @@ async def main(seconds: float = 8) -> list[Result]:
 
 
 if __name__ == "__main__":
-    for line in asyncio.run(main()):
+    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 0
+    for line in asyncio.run(main(steps=steps)):
         print(line.line())  # noqa: T201
