@@ -180,11 +180,10 @@ async def fix_for_prepay(order: Order, *, now: datetime) -> None:
         order.prepaid_at = now
 
 
-async def on_paid(order: Order, *, now: datetime) -> None:
+async def on_paid(order: Order, *, perks: tiers.Perks, now: datetime) -> None:
     """Inside the payment's transaction, once it is honoured (its coupon is spent by
-    ``qunshop_pay_order``, migration 0080): the order's points earned, and a first order's
-    coupons given."""
-    perks = await tiers.perks_for(order.user_id, now=now)
+    ``qunshop_pay_order``, migration 0080): the order's points earned with the member's
+    ``perks`` (``tiers.standing``), and a first order's coupons given."""
     await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
     await coupon_grants.on_first_order(order, now=now)
 
