@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
+import os
+import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 
-from bench.harness import BENCH_SECRETS, free_port
-from bench.world import TEAM_SIZE
+from bench import world
+from bench.harness import BENCH_SECRETS, Result, Server, connect, free_port, fresh_database
 from wechat.pay import HMAC_SHA256, nonce, parse_xml, sign, to_xml
 
 if TYPE_CHECKING:
-    from bench.harness import Server
     from bench.world import World
 
 APPID, MCH_ID, KEY = (
@@ -90,11 +95,18 @@ class FakePay:
         return to_xml(params)
 
 
+TEAM_SIZE = 5  # people's teams are small: 3-10 (P5 fills each during the run)
+
+
 @dataclass(frozen=True)
 class Outcome:
     orders: int
     failed: int
     orders_per_second: float
+    teams_filled: int
+    server_cpu_us_per_order: int
+    seconds: float
+    failures: dict[str, int]
 
 
 async def run(
@@ -102,41 +114,219 @@ async def run(
     world: World,
     fake: FakePay,
     *,
+    team_codes: list[str],
     first_user: int,
     seconds: float,
+    team_size: int = TEAM_SIZE,
     concurrency: int = 64,
 ) -> Outcome:
+    """Each person joins the next team with a free seat, prepays and pays: teams fill in the
+    order of ``team_codes``, ``team_size`` people each, so the last payment of every team
+    completes it. An order counts once its notify is answered SUCCESS."""
     users = itertools.count(first_user)
     done = failed = 0
+    failures: Counter[str] = Counter()
     end = time.perf_counter() + seconds
 
-    async def one(http: aiohttp.ClientSession) -> bool:
+    async def one(http: aiohttp.ClientSession) -> str | None:
         k = next(users)
         auth = {"Authorization": f"Bearer {world.tokens[k]}"}
-        code = world.team_codes[k // (TEAM_SIZE - 1)]
+        code = team_codes[(k - first_user) // team_size]
         async with http.post(f"{server.url}/api/v1/teams/{code}/join", json={}, headers=auth) as r:
             if r.status != 201:
-                return False
+                return f"join {r.status} {(await r.json()).get('code')}"
             order_id = (await r.json())["order"]["id"]
         async with http.post(f"{server.url}/api/v1/orders/{order_id}/prepay", headers=auth) as r:
             if r.status != 200:
-                return False
+                return f"prepay {r.status} {(await r.json()).get('code')}"
             prepay_id = (await r.json())["package"].split("=", 1)[1]
         body = fake.notify(prepay_id, f"42000{k:023d}")
         async with http.post(f"{server.url}/pay/wechat/notify", data=body) as r:
-            return r.status == 200 and "SUCCESS" in await r.text()
+            if r.status == 200 and "SUCCESS" in await r.text():
+                return None
+            return f"notify {r.status}"
 
     async def worker(http: aiohttp.ClientSession) -> None:
         nonlocal done, failed
         while time.perf_counter() < end:
-            if await one(http):
+            why = await one(http)
+            if why is None:
                 done += 1
             else:
                 failed += 1
+                failures[why] += 1
 
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Outcome(orders=done, failed=failed, orders_per_second=done / elapsed)
+    cpu = server.cpu_seconds() - cpu_before
+    filled = await _teams_filled(team_codes)
+    return Outcome(
+        orders=done,
+        failed=failed,
+        orders_per_second=done / elapsed,
+        teams_filled=filled,
+        server_cpu_us_per_order=round(cpu / max(done, 1) * 1e6),
+        seconds=elapsed,
+        failures=dict(failures.most_common(5)),
+    )
+
+
+async def _teams_filled(codes: list[str]) -> int:
+    conn = await connect()
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM teams WHERE code = ANY($1::text[]) AND status = 'succeeded'",
+            codes,
+        )
+    finally:
+        await conn.close()
+
+
+def result(outcome: Outcome, *, team_size: int = TEAM_SIZE, concurrency: int = 64) -> Result:
+    return Result(
+        "P5",
+        round(outcome.orders_per_second, 1),
+        "paid orders/s",
+        500,
+        "higher",
+        {
+            "orders": outcome.orders,
+            "failed": outcome.failed,
+            "teams_filled": outcome.teams_filled,
+            "team_size": team_size,
+            "seconds": round(outcome.seconds, 1),
+            "server_cpu_us_per_order": outcome.server_cpu_us_per_order,
+            "flow": "join, prepay (fake WeChat Pay), signed pay notify; teams fill",
+            "driver": f"python aiohttp, {concurrency} concurrent",
+            **({"failures": outcome.failures} if outcome.failures else {}),
+        },
+    )
+
+
+async def _postgres_cpu_seconds() -> float:
+    """CPU used so far by the bench database's backends (the server's pool), from /proc."""
+    conn = await connect()
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    total = 0
+    for row in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{row['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(stat[11]) + int(stat[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def split(
+    server: Server,
+    world: World,
+    fake: FakePay,
+    *,
+    team_codes: list[str],
+    first_user: int,
+    count: int,
+    team_size: int = TEAM_SIZE,
+    concurrency: int = 64,
+) -> dict[str, dict[str, int]]:
+    """The same orders step by step (every join, then every prepay, then every notify), with
+    the server's and PostgreSQL's CPU per order of each step: where an order's time goes."""
+    people = list(range(first_user, first_user + count))
+    order_ids: dict[int, str] = {}
+    prepay_ids: dict[int, str] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def join(http: aiohttp.ClientSession, k: int) -> None:
+        auth = {"Authorization": f"Bearer {world.tokens[k]}"}
+        code = team_codes[(k - first_user) // team_size]
+        async with (
+            gate,
+            http.post(f"{server.url}/api/v1/teams/{code}/join", json={}, headers=auth) as r,
+        ):
+            if r.status == 201:
+                order_ids[k] = (await r.json())["order"]["id"]
+
+    async def prepay(http: aiohttp.ClientSession, k: int) -> None:
+        auth = {"Authorization": f"Bearer {world.tokens[k]}"}
+        url = f"{server.url}/api/v1/orders/{order_ids[k]}/prepay"
+        async with gate, http.post(url, headers=auth) as r:
+            if r.status == 200:
+                prepay_ids[k] = (await r.json())["package"].split("=", 1)[1]
+
+    async def notify(http: aiohttp.ClientSession, k: int) -> None:
+        body = fake.notify(prepay_ids[k], f"42000{k:023d}")
+        async with gate, http.post(f"{server.url}/pay/wechat/notify", data=body) as r:
+            await r.read()
+
+    steps = {}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for name, step, who in (
+            ("join", join, lambda: people),
+            ("prepay", prepay, lambda: list(order_ids)),
+            ("notify", notify, lambda: list(prepay_ids)),
+        ):
+            todo = who()
+            server_before, pg_before = server.cpu_seconds(), await _postgres_cpu_seconds()
+            started = time.perf_counter()
+            await asyncio.gather(*(step(http, k) for k in todo))
+            elapsed = time.perf_counter() - started
+            server_cpu = server.cpu_seconds() - server_before
+            pg_cpu = await _postgres_cpu_seconds() - pg_before
+            steps[name] = {
+                "requests": len(todo),
+                "per_second": round(len(todo) / elapsed),
+                "server_cpu_us": round(server_cpu / max(len(todo), 1) * 1e6),
+                "postgres_cpu_us": round(pg_cpu / max(len(todo), 1) * 1e6),
+            }
+    steps["teams_filled"] = {"teams": await _teams_filled(team_codes)}
+    return steps
+
+
+async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
+    """P5 alone: ``python -m bench.p5_orders``; ``--steps N``: N orders step by step after it
+    (``split``), printed as where an order's CPU goes."""
+    await fresh_database()
+    users = 10_000
+    bench_world = await world.build(users=users, teams=1, senders=1)
+    codes = await world.add_order_teams(bench_world, size=TEAM_SIZE, teams=users // TEAM_SIZE)
+    fake_pay = FakePay()
+    await fake_pay.start()
+    server = Server("--role", "web", pay_api_base=fake_pay.url)
+    await server.start()
+    try:
+        outcome = await run(
+            server, bench_world, fake_pay, team_codes=codes, first_user=0, seconds=seconds
+        )
+        if steps:
+            # Fresh teams after the run's last (partly filled) one.
+            first = (outcome.orders + outcome.failed + 64 * 2) // TEAM_SIZE * TEAM_SIZE + TEAM_SIZE
+            print(  # noqa: T201
+                json.dumps(
+                    await split(
+                        server,
+                        bench_world,
+                        fake_pay,
+                        team_codes=codes[first // TEAM_SIZE :],
+                        first_user=first,
+                        count=steps,
+                    )
+                )
+            )
+    finally:
+        server.stop()
+        await fake_pay.stop()
+    return [result(outcome)]
+
+
+if __name__ == "__main__":
+    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 0
+    for line in asyncio.run(main(steps=steps)):
+        print(line.line())  # noqa: T201

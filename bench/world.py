@@ -144,6 +144,67 @@ async def build(*, users: int, teams: int, senders: int) -> World:
     return World(campaign, user_ids, tokens, codes, sender_ids)
 
 
+async def verify_leader(conn: asyncpg.Connection, leader: uuid.UUID, now: datetime) -> None:
+    """The leader's identity verified, as services/identity.verify leaves it: a real shop takes
+    no payment before this (services/identity.ensure_may_take_payments)."""
+    await conn.execute(
+        "INSERT INTO leader_identities (id, user_id, status, provider, reference, reason, "
+        "verified_at, updated_at) VALUES ($1, $2, 'verified', 'standin', 'standin-0000', '', "
+        "$3, $3) ON CONFLICT (user_id) DO NOTHING",
+        uuid.uuid4(),
+        leader,
+        now,
+    )
+
+
+async def add_order_teams(world: World, *, size: int, teams: int) -> list[str]:
+    """P5's world on top of ``build``'s: ``teams`` open teams of ``size`` seats in the same
+    campaign, to be filled during the run, and the leader verified so the community takes
+    payments. Returns the teams' codes, in the order they are to fill."""
+    now = datetime.now(tz=UTC)
+    conn = await connect()
+    try:
+        leader = await conn.fetchval(
+            "SELECT c.created_by_id FROM campaigns c WHERE c.id = $1", world.campaign_id
+        )
+        await verify_leader(conn, leader, now)
+        codes = [f"S{size:02d}{i:06d}" for i in range(teams)]
+        await conn.copy_records_to_table(
+            "teams",
+            records=[
+                (
+                    uuid.uuid4(),
+                    code,
+                    size,
+                    0,
+                    0,
+                    "open",
+                    now + timedelta(hours=20),
+                    now,
+                    world.campaign_id,
+                    leader,
+                )
+                for code in codes
+            ],
+            columns=[
+                "id",
+                "code",
+                "size",
+                "seats_held",
+                "seats_paid",
+                "status",
+                "deadline_at",
+                "created_at",
+                "campaign_id",
+                "head_id",
+            ],
+        )
+        await conn.execute("ANALYZE teams")
+    finally:
+        await conn.close()
+    return codes
+
+
 def join_lines(world: World, start: int, count: int) -> list[str]:
     """Each user once, filling teams in order (49 joiners a team keeps a seat free)."""
     lines = []
@@ -196,4 +257,14 @@ def dump(lines: list[str], path: str) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
-__all__ = ["World", "build", "join_lines", "webhook_lines", "bare_lines", "dump", "json"]
+__all__ = [
+    "World",
+    "build",
+    "add_order_teams",
+    "verify_leader",
+    "join_lines",
+    "webhook_lines",
+    "bare_lines",
+    "dump",
+    "json",
+]

@@ -211,23 +211,10 @@ async def lock_team(team_id: uuid.UUID) -> Team:
     return await Team.filter(id=team_id).select_for_update().get()
 
 
-async def pay_seat(*, team: Team, order: Order, now: datetime) -> bool:
-    """Inside the payment's transaction, with the team locked: the seat is paid.
-
-    False when the seat can no longer be honoured (released, or the team closed).
-    """
-    seat = await Seat.get(order_id=order.id)
-    if seat.status is not SeatStatus.RESERVED or team.status is not TeamStatus.OPEN:
-        return False
-    await Seat.filter(id=seat.id, status=SeatStatus.RESERVED).update(status=SeatStatus.PAID)
-    await Team.filter(id=team.id).update(seats_paid=F("seats_paid") + 1)
-    team.seats_paid += 1
-    await orders.transition(order, OrderStatus.PAID_AWAITING_TEAM)
-    if team.seats_paid == team.size:
-        await _succeed(team, now)
-    else:
-        await share_cards.changed(team, now=now)
-    return True
+async def complete(team_id: uuid.UUID, *, now: datetime) -> None:
+    """Inside the payment's transaction, the team locked and its last seat just paid
+    (``qunshop_pay_order``, migration 0080): the team succeeds."""
+    await _succeed(await Team.get(id=team_id), now)
 
 
 async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -> int:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
-from models.groupbuy import Seat
+from models.groupbuy import Seat, Team
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
-from services import earnings, groupbuy, identity, orders, pricing, refunds, tiers
+from services import (
+    earnings,
+    groupbuy,
+    identity,
+    orders,
+    pricing,
+    refunds,
+    share_cards,
+    tiers,
+)
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -111,81 +120,75 @@ async def handle_notify(
     if data.get("result_code") != "SUCCESS":
         logger.info("payment failed for %s: %s", data.get("out_trade_no"), data.get("err_code"))
         return NotifyOutcome(order_id=None, applied=False, honoured=False)
-    order = await Order.get_or_none(out_trade_no=data.get("out_trade_no", ""))
-    if order is None:
-        raise NotifyRefused(f"unknown out_trade_no {data.get('out_trade_no')!r}")
     try:
         amount = int(data.get("total_fee", ""))
     except ValueError:
         raise NotifyRefused("total_fee is not a number") from None
-    if amount != order.amount:
-        logger.error(
-            "amount mismatch on order %s: notified %s, expected %s", order.id, amount, order.amount
-        )
-        raise NotifyRefused("amount mismatch")
     transaction_id = data.get("transaction_id", "")
     if not transaction_id:
         raise NotifyRefused("no transaction_id")
-    return await _apply(order, transaction_id, amount, data, now)
+    return await _apply(data.get("out_trade_no", ""), transaction_id, amount, data, now)
+
+
+_PAY_SQL = (
+    "SELECT outcome, order_id, team_id, completed, card FROM qunshop_pay_order($1, $2, $3, $4, $5)"
+)
 
 
 async def _apply(
-    order: Order, transaction_id: str, amount: int, data: dict[str, str], now: datetime
+    out_trade_no: str, transaction_id: str, amount: int, data: dict[str, str], now: datetime
 ) -> NotifyOutcome:
-    """One transition and one set of side effects per transaction id, however many deliveries."""
-    if await Payment.exists(transaction_id=transaction_id):
-        return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)
-    try:
-        async with in_transaction():
-            if order.kind is OrderKind.GROUP and order.team_id is not None:
-                team = await groupbuy.lock_team(order.team_id)
-                order = await Order.get(id=order.id)
-            else:
-                team = None
-                order = await Order.filter(id=order.id).select_for_update().get()
-            payment = await Payment.create(
-                order_id=order.id,
-                transaction_id=transaction_id,
-                amount=amount,
-                outcome="honoured",
-                payload=data,
-            )
-            honoured = await _honour(order, team, now)
-            if not honoured:
-                await Payment.filter(id=payment.id).update(outcome="refunded")
-                if order.status is OrderStatus.CANCELLED:
-                    await orders.transition(order, OrderStatus.REFUNDING)
-                await refunds.owe(
-                    order=order,
-                    payment=payment,
-                    amount=amount,
-                    reason="unhonourable_payment",
-                    now=now,
-                )
-            else:
-                await orders_paid_at(order, transaction_id, now)
-                await pricing.on_paid(order, now=now)
-                await earnings.on_paid(order, now=now)
+    """One transition and one set of side effects per transaction id, however many deliveries.
+
+    ``qunshop_pay_order`` (migration 0080) does, in one statement, the locks, the payment row
+    (once per transaction id), the checks, the seat, the order and its coupon; what follows it
+    here runs in the same transaction, and only where it applies.
+    """
+    async with in_transaction() as db:
+        _, rows = await db.execute_query(
+            _PAY_SQL, [out_trade_no, transaction_id, amount, json.dumps(data), now]
+        )
+        outcome, order_id, team_id, completed, card = rows[0].values()
+        if outcome == "unknown":
+            raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
+        if outcome == "mismatch":
+            logger.error("amount mismatch on order %s: notified %s", order_id, amount)
+            raise NotifyRefused("amount mismatch")
+        if outcome == "repeat":
+            return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
+        order = await Order.get(id=order_id)
+        if outcome == "honoured":
+            if completed:
+                await groupbuy.complete(team_id, now=now)
+            elif card:
+                await share_cards.changed(await Team.get(id=team_id), now=now)
+            standing = await tiers.standing(order.user_id, now=now)
+            await pricing.on_paid(order, perks=standing.perks, now=now)
+            await earnings.on_paid(order, now=now)
+            if not standing.recalculated:  # a first standing of the month counted this payment
                 await tiers.on_money_moved(order.user_id, now=now)
-    except IntegrityError:
-        # A concurrent delivery of the same transaction committed first.
-        return NotifyOutcome(order_id=str(order.id), applied=False, honoured=False)
-    return NotifyOutcome(order_id=str(order.id), applied=True, honoured=honoured)
+        else:
+            await _refuse(order, outcome, transaction_id, amount, now)
+    return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")
 
 
-async def _honour(order: Order, team: object, now: datetime) -> bool:
-    if order.status is not OrderStatus.PENDING_PAYMENT:
-        return False  # cancelled, or already paid by another transaction
-    # One person's payments one at a time, so "never paid before" is read truly.
-    await User.filter(id=order.user_id).select_for_update().first()
-    if not await pricing.offer_still_new(order):
+async def _refuse(
+    order: Order, outcome: str, transaction_id: str, amount: int, now: datetime
+) -> None:
+    """A payment the order cannot take (recorded ``refunded`` by the function) is sent back;
+    a new-user offer someone already used cancels the order first (seat or stock back)."""
+    if outcome == "offer_used":
         logger.warning("order %s: new-user offer, but %s paid meanwhile", order.id, order.user_id)
         await _cancel_unhonoured(order, now)
-        return False
-    if order.kind is OrderKind.GROUP:
-        return await groupbuy.pay_seat(team=team, order=order, now=now)  # type: ignore[arg-type]
-    await orders.transition(order, OrderStatus.CONFIRMED)
-    return True
+    if order.status is OrderStatus.CANCELLED:
+        await orders.transition(order, OrderStatus.REFUNDING)
+    await refunds.owe(
+        order=order,
+        payment=await Payment.get(transaction_id=transaction_id),
+        amount=amount,
+        reason="unhonourable_payment",
+        now=now,
+    )
 
 
 async def _cancel_unhonoured(order: Order, now: datetime) -> None:
@@ -197,10 +200,6 @@ async def _cancel_unhonoured(order: Order, now: datetime) -> None:
         await orders.transition(order, OrderStatus.CANCELLED)
         await Sku.filter(id=order.sku_id).update(stock=F("stock") + order.quantity)
     order.status = (await Order.get(id=order.id)).status
-
-
-async def orders_paid_at(order: Order, transaction_id: str, now: datetime) -> None:
-    await Order.filter(id=order.id).update(paid_at=now, transaction_id=transaction_id)
 
 
 async def simulated_notify(

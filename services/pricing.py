@@ -9,7 +9,8 @@ Rules, stated once:
   awaits payment (trigger ``orders_price_fixed``): ``order_price_fixed``.
 - Every order charges at least one fen (WeChat Pay's least), so a coupon takes off at most
   the price less one fen.
-- A coupon is locked while its order awaits payment, spent when the order is paid, and
+- A coupon is locked while its order awaits payment, spent when the order is paid
+  (``qunshop_pay_order``, migration 0080), and
   returned (available again, if still in its dates) when the order lapses or is cancelled,
   when its team fails, or when a payment could not be honoured. After-sales refunds of an
   order that was fulfilled or confirmed keep the coupon spent: the refund returns the money
@@ -18,7 +19,7 @@ Rules, stated once:
   taken back on any refund (services/points.py).
 - A new-user-only coupon needs a person who never paid an order, checked when it is set
   (and one live order per person may carry the offer, ``uq_order_new_user_offer``) and
-  again when the payment arrives (services/payments.py).
+  again when the payment arrives (``qunshop_pay_order``, migration 0080).
 """
 
 from __future__ import annotations
@@ -179,23 +180,12 @@ async def fix_for_prepay(order: Order, *, now: datetime) -> None:
         order.prepaid_at = now
 
 
-async def on_paid(order: Order, *, now: datetime) -> bool:
-    """Inside the payment's transaction, once it is honoured: the coupon is spent and the
-    order's points earned. False: a new-user offer someone already used (not honoured)."""
-    await Coupon.filter(order_id=order.id, status=CouponStatus.LOCKED).update(
-        status=CouponStatus.USED, used_at=now
-    )
-    perks = await tiers.perks_for(order.user_id, now=now)
+async def on_paid(order: Order, *, perks: tiers.Perks, now: datetime) -> None:
+    """Inside the payment's transaction, once it is honoured (its coupon is spent by
+    ``qunshop_pay_order``, migration 0080): the order's points earned with the member's
+    ``perks`` (``tiers.standing``), and a first order's coupons given."""
     await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
     await coupon_grants.on_first_order(order, now=now)
-    return True
-
-
-async def offer_still_new(order: Order) -> bool:
-    """At payment: a new-user offer holds only if the person has paid no other order."""
-    return not order.new_user_offer or not await coupons.has_paid_before(
-        order.user_id, but=order.id
-    )
 
 
 async def on_transition(

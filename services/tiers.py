@@ -86,6 +86,7 @@ class Standing:
     growth: int
     next_level: TierLevel | None
     window_days: int
+    recalculated: bool = False  # True: calculated just now, from the member's money as it stands
 
     @property
     def to_next(self) -> int | None:
@@ -316,6 +317,7 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
         growth=growth,
         next_level=higher[0] if higher else None,
         window_days=the_rules.window_days,
+        recalculated=True,
     )
 
 
