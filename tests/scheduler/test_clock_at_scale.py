@@ -27,8 +27,12 @@ async def _team(now: datetime, deadline: datetime) -> Team:
     started = await groupbuy.start_team(
         principal=Principal(user_id=head.id, role=head.role), campaign_id=str(campaign.id), now=now
     )
-    await Team.filter(id=started.team.id).update(deadline_at=deadline)
-    return await Team.get(id=started.team.id)
+    return await _due_at(started.team, deadline)
+
+
+async def _due_at(team: Team, deadline: datetime) -> Team:
+    await Team.filter(id=team.id).update(deadline_at=deadline)
+    return await Team.get(id=team.id)
 
 
 async def _settled(*teams: Team) -> list[datetime]:
@@ -36,7 +40,7 @@ async def _settled(*teams: Team) -> list[datetime]:
 
     The sweep runs once a minute here, so a run due at a team's own deadline was the deadline
     job pointed at that deadline."""
-    for _ in range(400):
+    for _ in range(1200):  # a bound for a loaded machine, not a measure
         open_ = await Team.filter(id__in=[t.id for t in teams], status=TeamStatus.OPEN).count()
         if not open_ and await JobRun.filter(job="deadline").count() >= len(teams):
             break
@@ -51,9 +55,10 @@ async def test_a_later_deadline_fires_at_its_own_time_after_the_earliest(
     settings = make_settings(scheduler_refresh_seconds=3600, sweep_interval_seconds=60)
     client = await start_client(create_app(settings))
     now = datetime.now(tz=UTC)
-    first = await _team(now, now + timedelta(seconds=1))
-    later = await _team(now, now + timedelta(seconds=2))
-    far = await _team(now, now + timedelta(hours=5))
+    first, later, far = [await _team(now, now + timedelta(hours=5)) for _ in range(3)]
+    soon = datetime.now(tz=UTC)  # the teams took their time to make: deadlines from here
+    first = await _due_at(first, soon + timedelta(seconds=2))
+    later = await _due_at(later, soon + timedelta(seconds=4))
     await client.server.app[CLOCKWORK].refresh()  # as at start-up, with these three pending
 
     due = await _settled(first, later)
