@@ -14,7 +14,7 @@ from models.groupbuy import Seat
 from models.limits import MAX_AMOUNT
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import groupbuy, orders
+from services import due_rows, groupbuy, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -93,11 +93,10 @@ async def _release(order: Order, *, now: datetime, force: bool) -> bool:
 
 
 async def release_expired_direct(*, now: datetime, limit: int = 500) -> int:
-    due = await Order.filter(
-        kind__in=[OrderKind.DIRECT, OrderKind.BARGAIN],
-        status=OrderStatus.PENDING_PAYMENT,
-        reserved_until__lte=now,
-    ).limit(limit)
+    ids = await due_rows.lapsed_orders(
+        now=now, kinds=[OrderKind.DIRECT, OrderKind.BARGAIN], limit=limit
+    )
+    due = await Order.filter(id__in=ids)
     released = 0
     for order in due:
         released += await _release(order, now=now, force=False)

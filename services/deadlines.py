@@ -9,30 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.activity import Activity
-from models.groupbuy import Seat, SeatStatus, Team, TeamStatus
-from models.order import Order, OrderKind, OrderStatus
-from services import aftersales, bargains, batches, reminders
+from services import aftersales, bargains, batches, due_rows, reminders
 
 
 async def next_due(now: datetime) -> datetime | None:
     """The earliest future (or overdue) deadline of any kind; None when nothing is pending."""
     candidates: list[datetime] = []
-    team = await Team.filter(status=TeamStatus.OPEN).order_by("deadline_at").first()
-    if team:
-        candidates.append(team.deadline_at)
-    seat = await Seat.filter(status=SeatStatus.RESERVED).order_by("reserved_until").first()
-    if seat:
-        candidates.append(seat.reserved_until)
-    order = (
-        await Order.filter(
-            kind__in=[OrderKind.DIRECT, OrderKind.FLASH, OrderKind.BARGAIN],
-            status=OrderStatus.PENDING_PAYMENT,
-        )
-        .order_by("reserved_until")
-        .first()
-    )
-    if order and order.reserved_until:
-        candidates.append(order.reserved_until)
+    lapsing = await due_rows.earliest()  # teams, seats and unpaid orders, the large tables
+    if lapsing:
+        candidates.append(lapsing)
     activity = (
         await Activity.filter(active=True, next_run_at__isnull=False)
         .order_by("next_run_at")

@@ -42,7 +42,7 @@ from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
-from services import flashgate, orders
+from services import due_rows, flashgate, orders
 from services.flashgate import MISSING, OUTSIDE, OVER_LIMIT, SOLD_OUT, TOO_MANY, FlashGate
 from services.ids import parse_uuid
 
@@ -415,13 +415,10 @@ async def buy(
 
 async def release_expired(*, now: datetime, limit: int = 500) -> int:
     """Cancel flash orders whose payment window has passed; their units go back to the SKU."""
-    due = await Order.filter(
-        kind=OrderKind.FLASH, status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now
-    ).limit(limit)
     released = 0
-    for order in due:
+    for order_id in await due_rows.lapsed_orders(now=now, kinds=[OrderKind.FLASH], limit=limit):
         async with in_transaction():
-            locked = await Order.filter(id=order.id).select_for_update().get()
+            locked = await Order.filter(id=order_id).select_for_update().get()
             if locked.status is not OrderStatus.PENDING_PAYMENT:
                 continue  # paid or cancelled meanwhile
             await orders.transition(locked, OrderStatus.CANCELLED)

@@ -23,7 +23,16 @@ from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from qunshop.errors import ErrorCode
-from services import campaigns, communities, join_sql, news, orders, refunds, share_cards
+from services import (
+    campaigns,
+    communities,
+    due_rows,
+    join_sql,
+    news,
+    orders,
+    refunds,
+    share_cards,
+)
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -320,17 +329,16 @@ async def release_seat(seat_id: uuid.UUID, *, now: datetime, force: bool = False
 
 async def release_expired(*, now: datetime, limit: int = 500) -> int:
     """Release every reservation whose payment window has passed. Returns how many."""
-    due = await Seat.filter(status=SeatStatus.RESERVED, reserved_until__lte=now).limit(limit)
     released = 0
-    for seat in due:
-        released += await release_seat(seat.id, now=now)
+    for seat_id in await due_rows.lapsed_seats(now=now, limit=limit):
+        released += await release_seat(seat_id, now=now)
     return released
 
 
 async def settle_due_teams(*, now: datetime, limit: int = 500) -> int:
-    due = await Team.filter(status=TeamStatus.OPEN, deadline_at__lte=now).limit(limit)
-    for team in due:
-        await close_team(team.id, now=now)
+    due = await due_rows.due_teams(now=now, limit=limit)
+    for team_id in due:
+        await close_team(team_id, now=now)
     return len(due)
 
 

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.activity import TeamReminder
-from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
+from models.groupbuy import Campaign, Seat, SeatStatus, Team
 from models.order import Order, OrderStatus
 from services import news, notify, subscriptions
 
@@ -29,36 +30,68 @@ TeamSubscribe = Callable[[Team, Campaign, int], tuple[str, str, dict[str, Any]]]
 MAX_OFFSET = timedelta(days=2)
 
 
-async def _window(now: datetime) -> tuple[list[Team], dict[Any, Campaign]]:
-    """Open teams close enough to their deadline for some campaign's earliest reminder."""
-    campaigns = {
+def _by_offset(campaigns: list[Campaign]) -> dict[int, list[Any]]:
+    """Each reminder offset (minutes before the deadline) and the campaigns that use it."""
+    offsets: dict[int, list[Any]] = {}
+    for campaign in campaigns:
+        for minutes in set(campaign.reminder_minutes):
+            offsets.setdefault(minutes, []).append(campaign.id)
+    return offsets
+
+
+async def _campaigns(now: datetime) -> dict[Any, Campaign]:
+    return {
         c.id: c for c in await Campaign.filter(ends_at__gt=now - MAX_OFFSET) if c.reminder_minutes
     }
-    if not campaigns:
-        return [], {}
-    widest = max(max(c.reminder_minutes) for c in campaigns.values())
-    teams = (
-        await Team.filter(
-            status=TeamStatus.OPEN,
-            campaign_id__in=list(campaigns),
-            deadline_at__gt=now,
-            deadline_at__lte=now + min(timedelta(minutes=widest), MAX_OFFSET),
-        )
-        .order_by("deadline_at")
-        .limit(500)
-    )
+
+
+# Open teams of these campaigns inside one offset's reach that have not had that reminder.
+# Asked per offset, with the reminders already posted left out by the database, so a thousand
+# teams reminded earlier never hide the ones still waiting (a plain "the first 500 teams in
+# reach" did, with a million open teams). The state is written out for the partial index of
+# open teams (migration 0085).
+_WAITING = """
+SELECT t.id FROM teams t
+WHERE t.status = 'open' AND t.campaign_id = ANY($1::uuid[])
+  AND t.deadline_at > $2 AND t.deadline_at <= $3 AND t.seats_paid < t.size
+  AND NOT EXISTS (
+    SELECT 1 FROM team_reminders r WHERE r.team_id = t.id AND r.minutes_before = $4
+  )
+ORDER BY t.deadline_at LIMIT $5
+"""
+
+# The earliest open team of these campaigns whose reminder at this offset is still ahead.
+_NEXT = """
+SELECT min(deadline_at) AS at FROM teams
+WHERE status = 'open' AND campaign_id = ANY($1::uuid[]) AND deadline_at > $2
+"""
+
+
+async def _window(now: datetime, limit: int = 500) -> tuple[list[Team], dict[Any, Campaign]]:
+    """Open teams with a reminder due and not yet posted (or passed), soonest deadline first."""
+    campaigns = await _campaigns(now)
+    db = connections.get("default")
+    ids: set[Any] = set()
+    for minutes, campaign_ids in _by_offset(list(campaigns.values())).items():
+        reach = now + min(timedelta(minutes=minutes), MAX_OFFSET)
+        _, rows = await db.execute_query(_WAITING, [campaign_ids, now, reach, minutes, limit])
+        ids.update(row["id"] for row in rows)
+    if not ids:
+        return [], campaigns
+    teams = await Team.filter(id__in=list(ids)).order_by("deadline_at").limit(limit)
     return teams, campaigns
 
 
 async def next_team_reminder(now: datetime) -> datetime | None:
-    """When the next reminder not yet posted falls due, if within the reminder window."""
-    teams, campaigns = await _window(now + MAX_OFFSET)
-    upcoming = [
-        team.deadline_at - timedelta(minutes=m)
-        for team in teams
-        for m in campaigns[team.campaign_id].reminder_minutes
-        if team.deadline_at - timedelta(minutes=m) > now
-    ]
+    """When the next reminder not yet due falls due."""
+    campaigns = await _campaigns(now)
+    db = connections.get("default")
+    upcoming = []
+    for minutes, campaign_ids in _by_offset(list(campaigns.values())).items():
+        before = timedelta(minutes=minutes)
+        _, rows = await db.execute_query(_NEXT, [campaign_ids, now + before])
+        if rows and rows[0]["at"] is not None:
+            upcoming.append(rows[0]["at"] - before)
     return min(upcoming) if upcoming else None
 
 
