@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 
@@ -97,6 +98,42 @@ def _ratio_result(
     )
 
 
+P1_JOINS = 60_000  # users 0 to 59,999; P5 starts after them
+
+
+async def _p1_joins(bench_world: world.World) -> list[str]:
+    """P1 as people join: teams of 3 to 10 in several groups, many forming at once
+    (BENCHMARKS.md, round 3 join, says why)."""
+    sizes = world.GROUP_TEAM_SIZES
+    groups = await world.add_groups(teams=P1_JOINS * len(sizes) // sum(sizes) + len(sizes))
+    return world.group_join_lines(bench_world, groups, 0, P1_JOINS)
+
+
+async def run_p1() -> list[Result]:
+    """BARE and P1 alone (``python -m bench.p_http P1``): cheaper on a shared machine."""
+    await fresh_database()
+    bench_world = await world.build(users=P1_JOINS, teams=1, senders=1)
+    joins = await _p1_joins(bench_world)
+    server = Server("--role", "web")
+    await server.start()
+    try:
+        cpu_before = server.cpu_seconds()
+        bare = await asyncio.to_thread(_replay, server.url, world.bare_lines(1))
+        bare_cpu_us = _cpu_us(server, bare, cpu_before)
+        p1 = await asyncio.to_thread(_measure, server, joins)
+    finally:
+        server.stop()
+    bare_result = Result(
+        "BARE",
+        round(bare.rps),
+        "requests/s",
+        0,
+        "higher",
+        {"endpoint": "GET /healthz", "server_cpu_us_per_request": bare_cpu_us},
+    )
+    return [bare_result, _ratio_result("P1", p1, bare, 0.10, 100.0)]
+
+
 async def run() -> list[Result]:
     await fresh_database()
     users = 70_000
@@ -106,6 +143,7 @@ async def run() -> list[Result]:
     p5_codes = await world.add_order_teams(
         bench_world, size=p5_orders.TEAM_SIZE, teams=(users - P5_FIRST_USER) // p5_orders.TEAM_SIZE
     )
+    p1_joins = await _p1_joins(bench_world)
     fake_pay = p5_orders.FakePay()
     await fake_pay.start()
     server = Server("--role", "web", pay_api_base=fake_pay.url)
@@ -117,8 +155,7 @@ async def run() -> list[Result]:
         # Enough for 12x the rate (a full run, then half the rate), up to ~12,000/s.
         hooks = world.webhook_lines(bench_world, 150_000)
         p2 = await asyncio.to_thread(_measure, server, hooks)
-        joins = world.join_lines(bench_world, 0, 60_000)
-        p1 = await asyncio.to_thread(_measure, server, joins)
+        p1 = await asyncio.to_thread(_measure, server, p1_joins)
         p5 = await p5_orders.run(
             server,
             bench_world,
@@ -152,7 +189,7 @@ async def run() -> list[Result]:
             "MEM",
             rss,
             "MB peak RSS of the server through P1, P2, P5",
-            250,
+            150,
             "lower",
             {"pid_metric": "VmHWM"},
         ),
@@ -160,5 +197,5 @@ async def run() -> list[Result]:
 
 
 if __name__ == "__main__":
-    for result in asyncio.run(run()):
+    for result in asyncio.run(run_p1() if sys.argv[1:] == ["P1"] else run()):
         print(result.line())  # noqa: T201

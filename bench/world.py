@@ -30,22 +30,31 @@ class World:
 
 
 async def seed_campaign(
-    conn: asyncpg.Connection, now: datetime, *, team_size: int, stock_cap: int
+    conn: asyncpg.Connection,
+    now: datetime,
+    *,
+    team_size: int,
+    stock_cap: int,
+    name: str = "bench",
 ) -> tuple[uuid.UUID, uuid.UUID]:
-    """A leader, their community, a product with a SKU and a running campaign on it."""
+    """A leader, their community, a product with a SKU and a running campaign on it (``name``
+    tells communities apart when a world has several)."""
     leader, community, product, sku, campaign = (uuid.uuid4() for _ in range(5))
     await conn.execute(
         "INSERT INTO users (id, openid, nickname, role, created_at) "
-        "VALUES ($1, 'bench-leader', 'leader', 'leader', $2)",
+        "VALUES ($1, $3, 'leader', 'leader', $2)",
         leader,
         now,
+        f"{name}-leader",
     )
     await conn.execute(
         "INSERT INTO communities (id, name, leader_id, chat_id, timezone, created_at) "
-        "VALUES ($1, 'bench', $2, 'bench-group', 'Asia/Shanghai', $3)",
+        "VALUES ($1, $4, $2, $5, 'Asia/Shanghai', $3)",
         community,
         leader,
         now,
+        name,
+        f"{name}-group",
     )
     await conn.execute(
         "INSERT INTO products (id, title, description, category, images, community_id, "
@@ -216,6 +225,79 @@ def join_lines(world: World, start: int, count: int) -> list[str]:
     return lines
 
 
+# P1's teams, as groups make them (BENCHMARKS.md, round 3 join): teams of 3 to 10, one
+# community running a campaign per size, and joins spread over many teams forming at once.
+GROUP_TEAM_SIZES = tuple(range(3, 11))
+FORMING = 256  # teams taking members at the same time, joins interleaved over them
+
+
+@dataclass
+class Groups:
+    codes: list[str]
+    sizes: list[int]
+
+
+async def add_groups(*, teams: int, sizes: tuple[int, ...] = GROUP_TEAM_SIZES) -> Groups:
+    """One community per team size, each running a campaign of that size, and ``teams`` open
+    teams (codes G...) dealt over the campaigns in turn; every team starts empty."""
+    now = datetime.now(tz=UTC)
+    conn = await connect()
+    try:
+        campaigns = [
+            await seed_campaign(
+                conn, now, team_size=size, stock_cap=teams * size, name=f"group-{size}"
+            )
+            for size in sizes
+        ]
+        codes = [f"G{i:07d}" for i in range(teams)]
+        team_sizes = [sizes[i % len(sizes)] for i in range(teams)]
+        await conn.copy_records_to_table(
+            "teams",
+            records=[
+                (uuid.uuid4(), code, size, 0, 0, "open", now + timedelta(hours=20), now, c, h)
+                for code, size, (h, c) in zip(
+                    codes, team_sizes, itertools.cycle(campaigns), strict=False
+                )
+            ],
+            columns=[
+                "id",
+                "code",
+                "size",
+                "seats_held",
+                "seats_paid",
+                "status",
+                "deadline_at",
+                "created_at",
+                "campaign_id",
+                "head_id",
+            ],
+        )
+        await conn.execute("ANALYZE teams")
+    finally:
+        await conn.close()
+    return Groups(codes, team_sizes)
+
+
+def group_join_lines(world: World, groups: Groups, first_user: int, count: int) -> list[str]:
+    """Each user once, filling every team to its size; FORMING teams at a time take their
+    members in turns, so neighbouring joins are in different teams, as many groups' are."""
+    lines: list[str] = []
+    user = first_user
+    for start in range(0, len(groups.codes), FORMING):
+        window = range(start, min(start + FORMING, len(groups.codes)))
+        for seat in range(max(groups.sizes[t] for t in window)):
+            for t in window:
+                if seat < groups.sizes[t]:
+                    if len(lines) == count:
+                        return lines
+                    lines.append(
+                        f"POST\t/api/v1/teams/{groups.codes[t]}/join\t"
+                        f"Bearer {world.tokens[user]}\tapplication/json\t{{}}"
+                    )
+                    user += 1
+    raise ValueError(f"{len(groups.codes)} teams hold fewer than {count} joins: add teams")
+
+
 _msg_ids = itertools.count(int(datetime.now(tz=UTC).timestamp() * 1000))
 
 
@@ -259,7 +341,10 @@ def dump(lines: list[str], path: str) -> None:
 
 __all__ = [
     "World",
+    "Groups",
     "build",
+    "add_groups",
+    "group_join_lines",
     "add_order_teams",
     "verify_leader",
     "join_lines",

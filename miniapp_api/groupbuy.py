@@ -105,8 +105,8 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
     return OpenTeamList(items=await teams_out(teams))
 
 
-async def _reservation(result: groupbuy.Reservation) -> Reservation:
-    team, order = await reservation_out(result.team, result.order)
+def _reservation(result: groupbuy.Reservation) -> Reservation:
+    team, order = reservation_out(result)
     return Reservation(team=team, order=order)
 
 
@@ -127,7 +127,7 @@ async def start_team(
     result = await groupbuy.start_team(
         principal=principal, campaign_id=campaign_id, now=now, chat_id=body.chat_id
     )
-    return await _reservation(result)
+    return _reservation(result)
 
 
 @endpoint(
@@ -138,6 +138,7 @@ async def start_team(
     response=Reservation,
     status=201,
     auth=True,
+    reads_role=False,  # any role may join, as themselves
     idempotent_key=True,
     errors=(404, 409),
 )
@@ -147,7 +148,7 @@ async def join_team(
     result = await groupbuy.join_team(
         principal=principal, team_ref=team_ref, now=now, chat_id=body.chat_id
     )
-    return await _reservation(result)
+    return _reservation(result)
 
 
 @endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))

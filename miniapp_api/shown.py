@@ -11,6 +11,7 @@ from services import campaigns, storefront
 if TYPE_CHECKING:
     from models.groupbuy import Campaign, Team
     from models.order import Order
+    from services.groupbuy import Reservation
 
 
 async def campaigns_out(items: Sequence[Campaign]) -> list[CampaignOut]:
@@ -31,10 +32,10 @@ async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
     return [OrderOut.of(o, products.get(o.sku_id), refunds.get(o.id, [])) for o in items]
 
 
-async def reservation_out(team: Team, order: Order) -> tuple[TeamOut, OrderOut]:
-    """A join's or a start's answer: the team and the order share the campaign's SKU, and a
-    new order has no refunds, so two reads serve both (every join answers with this)."""
-    products = await storefront.briefs([order.sku_id])
-    members = await storefront.members([team.id])
-    brief = products.get(order.sku_id)
-    return TeamOut.of(team, brief, members.get(team.id, [])), OrderOut.of(order, brief, [])
+def reservation_out(held: Reservation) -> tuple[TeamOut, OrderOut]:
+    """A join's or a start's answer, from what the service read with it: the team and the order
+    share the campaign's SKU, and a new order has no refunds."""
+    return (
+        TeamOut.of(held.team, held.product, held.members),
+        OrderOut.of(held.order, held.product, []),
+    )

@@ -32,6 +32,7 @@ from services import (
     orders,
     refunds,
     share_cards,
+    storefront,
 )
 from services.ids import parse_uuid
 
@@ -48,9 +49,14 @@ CODE_MAX_LENGTH = 16  # Team.code's column
 
 @dataclass(frozen=True)
 class Reservation:
+    """A held seat, with what its answer shows beside the rows: the team's product and
+    members (this seat's holder among them)."""
+
     team: Team
     order: Order
     seat: Seat
+    product: storefront.Brief | None
+    members: list[storefront.Member]
 
 
 def new_team_code() -> str:
@@ -167,7 +173,9 @@ async def start_team(
             now=now,
             chat_id=chat_id,
         )
-    return Reservation(team=team, order=order, seat=seat)
+    products = await storefront.briefs([campaign.sku_id])
+    members = await storefront.members([team.id])
+    return Reservation(team, order, seat, products.get(campaign.sku_id), members[team.id])
 
 
 async def open_team(
@@ -198,21 +206,22 @@ async def join_team(
 ) -> Reservation:
     """Hold a seat in an open team of a running campaign while the member pays.
 
-    One statement, ``qunshop_join_team`` (migrations 0010, 0011; services/join_sql.py), with
-    every check and conditional update of the join.
+    One statement, ``qunshop_join_team`` (migrations 0010 to 0095; services/join_sql.py),
+    with every check and conditional update of the join, and what its answer shows.
     """
     key, code = _team_key(team_ref)
     if key is None and code is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-    team, order, seat = await join_sql.join(
-        connections.get("default"),
-        team_id=key,
-        code=code,
-        user_id=principal.user_id,
-        now=now,
-        chat_id=chat_id,
+    return Reservation(
+        *await join_sql.join(
+            connections.get("default"),
+            team_id=key,
+            code=code,
+            user_id=principal.user_id,
+            now=now,
+            chat_id=chat_id,
+        )
     )
-    return Reservation(team=team, order=order, seat=seat)
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:

@@ -1,9 +1,10 @@
-"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011 and 0019).
+"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
 code as its message; a refusal rolls the whole statement back. One round trip instead of
-about ten, and no query building. Starting a team (services/groupbuy.py) words its refusals
-here too, so both read the same.
+about ten, and no query building; the same round trip brings what the answer shows beside
+the rows, the team's product and members (0095). Starting a team (services/groupbuy.py)
+words its refusals here too, so both read the same.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from tortoise.transactions import in_transaction
 from models.groupbuy import Seat, Team
 from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, NotFound, QunshopError
-from services import orders
+from services import orders, storefront
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-_JOIN_SQL = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_JOIN_SQL = (
+    "SELECT team, ord, seat, product, members "
+    "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
 _TAKE_STOCK_SQL = "SELECT qunshop_take_stock($1)"
 
 # One wording per refusal, for joins and starts (services/groupbuy.py): every code the
@@ -87,8 +91,9 @@ async def join(
     user_id: uuid.UUID,
     now: datetime,
     chat_id: str | None,
-) -> tuple[Team, Order, Seat]:
-    """Hold a seat in the team with this id (or, without one, this code) for ``user_id``."""
+) -> tuple[Team, Order, Seat, storefront.Brief, list[storefront.Member]]:
+    """Hold a seat in the team with this id (or, without one, this code) for ``user_id``;
+    with the rows, the team's product and its members (this one among them)."""
     args = [
         team_id,
         code,
@@ -103,11 +108,13 @@ async def join(
     if isinstance(db, TransactionalDBClient):
         # Inside the caller's transaction: a refusal rolls back this join alone.
         async with in_transaction() as savepoint:
-            team, order, seat = await _call(savepoint, _JOIN_SQL, args)
+            team, order, seat, product, members = await _call(savepoint, _JOIN_SQL, args)
     else:
-        team, order, seat = await _call(db, _JOIN_SQL, args)
+        team, order, seat, product, members = await _call(db, _JOIN_SQL, args)
     return (
         Team._init_from_db(**_row(team)),
         Order._init_from_db(**_row(order)),
         Seat._init_from_db(**_row(seat)),
+        storefront.brief_of(product),  # the campaign's SKU: a foreign key, always there
+        [storefront.member_of(m) for m in members],
     )

@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tortoise import connections
 from tortoise.expressions import Q
 
 from models.catalog import Product, Sku
-from models.groupbuy import Campaign, SeatStatus, Team
+from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
 from models.payment import Refund
 from models.user import User
@@ -42,8 +42,8 @@ class Brief:
 
 
 class Member(NamedTuple):
-    """A tuple, not a frozen dataclass: a full team's answer makes fifty of them on every join,
-    and a frozen dataclass's __init__ cost three times as much (BENCHMARKS.md, round 3)."""
+    """A tuple, not a frozen dataclass: a full team's answer makes up to fifty of them on every
+    join, and a frozen dataclass's __init__ cost three times as much (BENCHMARKS.md, round 3)."""
 
     nickname: str
     avatar_url: str | None
@@ -60,20 +60,33 @@ class RefundLine:
     settled_at: datetime | None
 
 
-# The two reads every team and order answer carries (a join's answer carries both), as
-# constant SQL: through the ORM each cost about four times its round trip in query building
-# and model rows (BENCHMARKS.md, 2026-12-05 round 3: P1).
-_BRIEFS_SQL = (
-    "SELECT k.id AS sku_id, k.name, k.price, p.id AS product_id, p.title, p.images::text "
-    "AS images FROM skus k JOIN products p ON p.id = k.product_id WHERE k.id = ANY($1::uuid[])"
-)
-_MEMBERS_SQL = (
-    "SELECT s.team_id, u.nickname, u.avatar_url, s.is_head, s.status FROM seats s "
-    "JOIN users u ON u.id = s.user_id "
-    "WHERE s.team_id = ANY($1::uuid[]) AND s.status = ANY($2::varchar[]) "
-    "ORDER BY s.is_head DESC, s.created_at"
-)
-_HOLDING = [SeatStatus.RESERVED.value, SeatStatus.PAID.value]
+# The two reads every team and order answer carries (a join's answer carries both), through
+# the SQL functions the join itself calls for its answer (migration 0095): one text each.
+_BRIEFS_SQL = "SELECT * FROM qunshop_sku_briefs($1::uuid[])"
+_MEMBERS_SQL = "SELECT * FROM qunshop_team_members($1::uuid[])"
+
+
+def brief_of(row: Any) -> Brief:
+    """A ``qunshop_brief`` row (a query's, or the one a join returns) as a Brief."""
+    images = [i for i in json.loads(row["images"]) if isinstance(i, str)]
+    return Brief(
+        product_id=row["product_id"],
+        sku_id=row["sku_id"],
+        title=row["title"],
+        sku_name=row["sku_name"],
+        image=images[0] if images else None,
+        price=row["price"],
+    )
+
+
+def member_of(row: Any) -> Member:
+    """A ``qunshop_member`` row (a query's, or one of those a join returns) as a Member."""
+    return Member(
+        nickname=row["nickname"],
+        avatar_url=row["avatar_url"],
+        is_head=row["is_head"],
+        paid=row["paid"],
+    )
 
 
 async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
@@ -81,18 +94,7 @@ async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
     if not wanted:
         return {}
     _, rows = await connections.get("default").execute_query(_BRIEFS_SQL, [list(wanted)])
-    found = {}
-    for row in rows:
-        images = [i for i in json.loads(row["images"]) if isinstance(i, str)]
-        found[row["sku_id"]] = Brief(
-            product_id=row["product_id"],
-            sku_id=row["sku_id"],
-            title=row["title"],
-            sku_name=row["name"],
-            image=images[0] if images else None,
-            price=row["price"],
-        )
-    return found
+    return {row["sku_id"]: brief_of(row) for row in rows}
 
 
 async def team_briefs(teams: Iterable[Team]) -> dict[uuid.UUID, Brief]:
@@ -109,19 +111,10 @@ async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]
     wanted = set(team_ids)
     if not wanted:
         return {}
-    _, rows = await connections.get("default").execute_query(
-        _MEMBERS_SQL, [list(wanted), _HOLDING]
-    )  # a full team is fifty members on every join's answer
+    _, rows = await connections.get("default").execute_query(_MEMBERS_SQL, [list(wanted)])
     found: dict[uuid.UUID, list[Member]] = defaultdict(list)
-    for team_id, nickname, avatar_url, is_head, status in rows:
-        found[team_id].append(
-            Member(
-                nickname=nickname,
-                avatar_url=avatar_url,
-                is_head=is_head,
-                paid=status == SeatStatus.PAID.value,
-            )
-        )
+    for row in rows:
+        found[row["team_id"]].append(member_of(row))
     return found
 
 
