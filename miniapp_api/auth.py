@@ -3,9 +3,7 @@
 ``principal_middleware`` reads the token once per request and asks ``services.roles`` for the
 current role, so a grant or a revocation counts from the next request (the token's own role
 may be two hours old). The views then read the result with ``principal(request)``; a bad
-token is raised only where a view asks for a caller, so public views ignore it. An endpoint
-that acts as the caller whatever their role (``@endpoint(..., reads_role=False)``: joining a
-team) skips that look-up and keeps the token's role, which nothing on its path reads.
+token is raised only where a view asks for a caller, so public views ignore it.
 """
 
 from __future__ import annotations
@@ -42,18 +40,10 @@ async def principal_middleware(request: web.Request, handler: Handler) -> web.St
                 secret=config[SETTINGS].secret_key.get_secret_value(),
                 now=config[CLOCK].now(),
             )
-            if _reads_role(request):
-                who = await roles.current(who, marks=config[ROLE_MARKS])
-            request[CALLER] = who
+            request[CALLER] = await roles.current(who, marks=config[ROLE_MARKS])
         except QunshopError as exc:
             request[CALLER] = exc
     return await handler(request)
-
-
-def _reads_role(request: web.Request) -> bool:
-    """Whether the route's endpoint may read the caller's role (miniapp_api.spec)."""
-    spec = getattr(request.match_info.handler, "__endpoint__", None)
-    return getattr(spec, "reads_role", True)
 
 
 def principal(request: web.Request) -> Principal:

@@ -138,7 +138,6 @@ async def start_team(
     response=Reservation,
     status=201,
     auth=True,
-    reads_role=False,  # any role may join, as themselves
     idempotent_key=True,
     errors=(404, 409),
 )

@@ -59,9 +59,6 @@ class EndpointSpec:
     # Who may call: None (anyone, no caller read), or the reader that finds the caller and
     # refuses the others. True means ``principal`` (any logged-in user).
     auth: Reader | bool | None = None
-    # False: the view acts as the caller whatever their role (a join), so the role in force
-    # is not looked up (miniapp_api.auth; a Redis read) and the token's stands, unread.
-    reads_role: bool = True
     optional_body: bool = False  # no body at all means the model's defaults
     idempotent_key: bool = False
     errors: tuple[int, ...] = ()

@@ -12,11 +12,9 @@ from pydantic import BaseModel
 from miniapp_api.auth import staff
 from miniapp_api.error_codes import reachable_codes
 from miniapp_api.spec import endpoint
-from models.user import Role, User
+from models.user import Role
 from qunshop.assembly.app import create_app
 from qunshop.config import Settings
-from qunshop.keys import REDIS
-from services import roles
 from services.auth import Principal
 from tests.support.factories import auth, make_user
 
@@ -109,31 +107,3 @@ def test_the_codes_of_a_view_are_its_own_not_its_declarations() -> None:
 
     # What the declaration runs is added from the spec by /openapi.json (test_openapi.py).
     assert reachable_codes(quiet) == {}
-
-
-async def test_only_an_endpoint_that_reads_the_role_looks_up_a_change(
-    settings: Settings, start_client: Any
-) -> None:
-    seen: list[tuple[str, Role]] = []
-
-    @endpoint(summary="t", auth=True)
-    async def reads(*, principal: Principal) -> None:
-        seen.append(("reads", principal.role))
-
-    @endpoint(summary="t", auth=True, reads_role=False)
-    async def acts(*, principal: Principal) -> None:
-        seen.append(("acts", principal.role))
-
-    app = create_app(settings, background=False)
-    app.router.add_post("/test/reads", reads)
-    app.router.add_post("/test/acts", acts)
-    client = await start_client(app)
-    user = await make_user(Role.LEADER)
-    headers = auth(user, settings)  # a leader's token, then the role is revoked
-    await roles.mark_changed(app[REDIS], user.id)
-    await User.filter(id=user.id).update(role=Role.SHOPPER)
-    for path in ("/test/reads", "/test/acts"):
-        assert (await client.post(path, headers=headers)).status == 204
-    # The role in force where the view may read it; the token's, unread, where it acts as the
-    # caller whatever their role (joining a team): no look-up on that path.
-    assert seen == [("reads", Role.SHOPPER), ("acts", Role.LEADER)]
