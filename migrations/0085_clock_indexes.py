@@ -27,7 +27,7 @@ DROP INDEX IF EXISTS "idx_orders_unpaid_until";
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0073_recommendations")]
+    dependencies = [("models", "0080_pay_order_function")]
 
     initial = False
 

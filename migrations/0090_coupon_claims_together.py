@@ -148,7 +148,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0073_recommendations")]
+    dependencies = [("models", "0085_clock_indexes")]
 
     initial = False
 

@@ -106,7 +106,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0073_recommendations")]
+    dependencies = [("models", "0090_coupon_claims_together")]
 
     initial = False
 

@@ -38,7 +38,7 @@ async def seal_rows(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0073_recommendations")]
+    dependencies = [("models", "0095_join_answer")]
 
     initial = False
 
