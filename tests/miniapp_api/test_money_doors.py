@@ -292,3 +292,31 @@ async def test_a_simulated_payment_counts_on_its_own_day_and_no_run_before_the_d
         f"/api/v1/admin/reconciliation/{today - timedelta(days=1)}/run", headers=admin
     )
     assert resp.status == 202, await resp.text()
+
+
+async def test_a_member_in_a_tier_price_team_gets_back_the_fall_at_the_member_price(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    await _set_ladder(client, settings, SILVER)
+    member = await make_user()
+    await _paid(member.id, 990)
+    campaign = await make_campaign(
+        team_size=2, group_price=1000, price_tiers=[{"min_members": 2, "price": 800}]
+    )
+    head = await make_user()
+    started = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(head, settings)
+    )
+    code = (await started.json())["team"]["code"]
+    joined = await client.post(
+        f"/api/v1/teams/{code}/join", json={}, headers=auth(member, settings)
+    )
+    assert (await joined.json())["order"]["amount"] == 980  # 2 % off 1000
+    for reply in (started, joined):
+        await _pay_notify(client, wechat, (await reply.json())["order"]["id"])
+
+    owed = {r.order_id: r.amount for r in await Refund.all()}
+    # The head paid 1000, owes 800: 200 back. The member paid 980 and owes 800 less 2 %, 784.
+    assert sorted(owed.values()) == [196, 200]
+    member_order = await Order.get(user_id=member.id, campaign_id=campaign.id)
+    assert owed[member_order.id] == 196
