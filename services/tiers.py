@@ -262,6 +262,29 @@ def _rank(level: TierLevel | None) -> int:
     return -1 if level is None else level.threshold
 
 
+def _held(
+    *,
+    new: bool,
+    earned: TierLevel | None,
+    current: TierLevel | None,
+    the_rules: TierRules,
+    row: MemberTier | None,
+    month: str,
+) -> tuple[TierLevel | None, str]:
+    """The level that holds now, and the month it is held for. A rise counts at once; a fall
+    only once the month it was held for is over, or whenever the rules allow lowering
+    mid-month."""
+    if (
+        new
+        or row is None
+        or _rank(earned) >= _rank(current)
+        or the_rules.lower_mid_month
+        or row.held_month != month
+    ):
+        return earned, month
+    return current, row.held_month  # held for the rest of this month
+
+
 async def _locked_row(user_id: uuid.UUID, now: datetime, month: str) -> tuple[MemberTier, bool]:
     """Inside the caller's transaction: the member's row, locked; made if missing."""
     row = await MemberTier.filter(user_id=user_id).select_for_update().first()
@@ -288,17 +311,9 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
         growth = await growth_of(key, since=now - timedelta(days=the_rules.window_days))
         earned = _earned(ladder, growth)
         current = next((lv for lv in ladder if lv.id == row.level_id), None)
-        # A rise counts at once; a fall only once the month it was held for is over, or
-        # whenever the rules allow lowering mid-month.
-        if (
-            new
-            or _rank(earned) >= _rank(current)
-            or the_rules.lower_mid_month
-            or row.held_month != month
-        ):
-            level, held = earned, month
-        else:
-            level, held = current, row.held_month  # held for the rest of this month
+        level, held = _held(
+            new=new, earned=earned, current=current, the_rules=the_rules, row=row, month=month
+        )
         await MemberTier.filter(id=row.id).update(
             level_id=level.id if level else None,
             growth=growth,
@@ -362,10 +377,34 @@ async def perks_for(user_id: uuid.UUID | str, *, now: datetime) -> Perks:
 
 
 async def discount_bps_for(user_id: uuid.UUID | str, *, now: datetime) -> int:
-    """The member's discount on group prices; one cheap query while no level gives one."""
+    """The member's discount on group prices, for pricing an order as it is made: the level
+    ``standing`` would hold now, read only (no write, no coupon granted: those follow payments,
+    refunds and the member's own reads). One cheap query while no level gives a discount."""
     if not await TierLevel.filter(discount_bps__gt=0).exists():
         return 0
-    return (await perks_for(user_id, now=now)).discount_bps
+    the_rules = await rules()
+    ladder = await levels()
+    row = await MemberTier.get_or_none(user_id=user_id)
+    month = month_of(now, the_rules.timezone)
+    current = next((lv for lv in ladder if row and lv.id == row.level_id), None)
+    if row is not None and (row.held_month, row.ladder_version) == (
+        month,
+        the_rules.ladder_version,
+    ):
+        level = current
+    else:
+        growth = await growth_of(
+            uuid.UUID(str(user_id)), since=now - timedelta(days=the_rules.window_days)
+        )
+        level, _ = _held(
+            new=row is None,
+            earned=_earned(ladder, growth),
+            current=current,
+            the_rules=the_rules,
+            row=row,
+            month=month,
+        )
+    return level.discount_bps if level is not None else 0
 
 
 # Hooks ---------------------------------------------------------------------------------------

@@ -109,9 +109,10 @@ async def test_the_tier_holds_once_the_admin_sets_the_ladder(
 async def test_a_member_joins_at_the_tier_price_and_wechat_pay_is_asked_for_it(
     client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
-    await _set_ladder(client, settings, SILVER)
     member = await make_user()
     await _paid(member.id, 990)
+    await tiers.recalculate(member.id, now=_now())  # before the ladder: no level yet
+    await _set_ladder(client, settings, SILVER)
     campaign = await make_campaign(team_size=3, group_price=1990, head_price=1500)
     head = await make_user()  # not a member: the head's seat at the full head price
     started = await client.post(
