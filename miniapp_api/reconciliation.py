@@ -126,7 +126,7 @@ async def get_run(*, bill_date: str, query: DetailQuery) -> RunDetail:
     response=Queued,
     status=202,
     auth=admin,
-    errors=(404,),
+    errors=(404, 422),
 )
 async def rerun(*, bill_date: str, now: dt.datetime) -> Queued:
     day = reconciliation.parse_day(bill_date)

@@ -102,6 +102,9 @@ class SeatStatus(StrEnum):
     RESERVED = "reserved"  # held while the member pays
     PAID = "paid"
     RELEASED = "released"  # the reservation lapsed or the order was cancelled
+    # The team failed and the seat's payment went back: it no longer counts against the
+    # campaign's per-person limit (which counts reserved and paid seats only).
+    REFUNDED = "refunded"
 
 
 class Seat(Model):

@@ -39,6 +39,9 @@ class TierRules(Model):
     window_days = fields.IntField(default=365)
     lower_mid_month = fields.BooleanField(default=False)
     timezone = fields.CharField(max_length=64, default="Asia/Shanghai")  # where months turn
+    # Raised by every change of the ladder: a member calculated under an older one is
+    # recalculated on their next read.
+    ladder_version = fields.IntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -59,6 +62,7 @@ class MemberTier(Model):
     growth = fields.IntField(default=0)
     held_month = fields.CharField(max_length=7)  # "2026-12": the level holds all that month
     recalculated_at = fields.DatetimeField()
+    ladder_version = fields.IntField(default=0)  # the ladder's version it was calculated under
 
     class Meta:
         table = "member_tiers"

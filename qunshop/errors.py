@@ -144,6 +144,7 @@ class ErrorCode(StrEnum):
     BILL_RUN_NOT_FOUND = "bill_run_not_found"
     BILL_DIFFERENCE_NOT_FOUND = "bill_difference_not_found"
     BILL_DIFFERENCE_RESOLVED = "bill_difference_resolved"
+    BILL_DAY_NOT_OVER = "bill_day_not_over"
     # bargains (砍价) and member tiers
     BARGAIN_OFFER_INVALID = "bargain_offer_invalid"
     BARGAIN_OFFER_NOT_FOUND = "bargain_offer_not_found"

@@ -30,6 +30,7 @@ from services import (
     join_sql,
     news,
     orders,
+    pricing,
     refunds,
     share_cards,
     storefront,
@@ -112,10 +113,12 @@ async def _hold_seat(
     is_head: bool,
     now: datetime,
     chat_id: str | None,
+    discount_bps: int = 0,
 ) -> tuple[Order, Seat]:
     price = campaign.group_price
     if is_head and campaign.head_price is not None:
         price = campaign.head_price
+    off = pricing.member_off_of(price, 1, discount_bps)  # the member tier's, from the start
     reserved_until = now + timedelta(minutes=campaign.reservation_minutes)
     order = await Order.create(
         out_trade_no=orders.new_out_trade_no(now),
@@ -127,7 +130,8 @@ async def _hold_seat(
         team_id=team.id,
         quantity=1,
         unit_price=price,
-        amount=price,
+        member_off=off,
+        amount=price - off,
         reserved_until=reserved_until,
         chat_id=chat_id,
     )
@@ -152,6 +156,7 @@ async def start_team(
     """Open a new team with the caller as its head, holding the head's seat."""
     campaign = await campaigns.get_campaign(campaign_id)
     _ensure_running(campaign, now)
+    discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
     # No pre-check for an open seat: uq_seat_open_team_per_user refuses it in the transaction.
     async with in_transaction():
         await _check_user_limit(campaign, principal.user_id)
@@ -172,6 +177,7 @@ async def start_team(
             is_head=True,
             now=now,
             chat_id=chat_id,
+            discount_bps=discount_bps,
         )
     products = await storefront.briefs([campaign.sku_id])
     members = await storefront.members([team.id])
@@ -207,21 +213,20 @@ async def join_team(
     """Hold a seat in an open team of a running campaign while the member pays.
 
     One statement, ``qunshop_join_team`` (migrations 0010 to 0095; services/join_sql.py),
-    with every check and conditional update of the join, and what its answer shows.
+    with every check and conditional update of the join, and what its answer shows; for a
+    member whose tier gives a discount, the order's price takes it in the same transaction.
     """
     key, code = _team_key(team_ref)
     if key is None and code is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-    return Reservation(
-        *await join_sql.join(
-            connections.get("default"),
-            team_id=key,
-            code=code,
-            user_id=principal.user_id,
-            now=now,
-            chat_id=chat_id,
-        )
-    )
+    discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
+    args = {"team_id": key, "code": code, "user_id": principal.user_id, "chat_id": chat_id}
+    if discount_bps == 0:  # most joins: the one statement alone
+        return Reservation(*await join_sql.join(connections.get("default"), now=now, **args))
+    async with in_transaction() as db:
+        team, order, seat, product, members = await join_sql.join(db, now=now, **args)
+        order = await pricing.with_member_off(order, discount_bps)
+    return Reservation(team, order, seat, product, members)
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:
@@ -263,13 +268,16 @@ async def _succeed(team: Team, now: datetime) -> None:
         status=OrderStatus.CONFIRMED
     )
     for order in paid:  # 阶梯团: everyone pays the tier the team reached
-        # The group price falls by (unit_price - price); a coupon or points stay as they were.
+        # The group price falls by (unit_price - price), less the member discount's share of
+        # the fall (it was taken off unit_price); a coupon or points stay as they were.
         if order.unit_price > price:
             payment = await Payment.get(order_id=order.id, outcome="honoured")
+            member_share = order.member_off - order.member_off * price // order.unit_price
+            fall = (order.unit_price - price) * order.quantity - member_share
             await refunds.owe(
                 order=order,
                 payment=payment,
-                amount=min(order.unit_price - price, order.amount),
+                amount=min(fall, order.amount),
                 reason="tier_price",
                 now=now,
             )
@@ -288,6 +296,8 @@ async def _fail(team: Team, now: datetime) -> None:
     )
     team.status = TeamStatus.FAILED
     await Seat.filter(team_id=team.id).update(in_open_team=False)
+    # Their money goes back: the seats no longer count against the per-person limit.
+    await Seat.filter(team_id=team.id, status=SeatStatus.PAID).update(status=SeatStatus.REFUNDED)
     paid = await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM)
     for order in paid:
         await orders.transition(order, OrderStatus.REFUNDING)

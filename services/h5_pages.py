@@ -155,12 +155,16 @@ def _team_state(team: Team, campaign: Campaign, stock_left: int, now: datetime) 
     return State.OPEN
 
 
+# A failed team's members paid and were refunded: still shown as its members.
+_SHOWN = (SeatStatus.RESERVED, SeatStatus.PAID, SeatStatus.REFUNDED)
+
+
 async def team_page(ref: str, *, now: datetime) -> TeamPage:
     team = await groupbuy.find_team(ref, with_campaign=True)
     campaign = team.campaign
     goods = await _goods_of(campaign.sku_id)
     seats = (
-        await Seat.filter(team_id=team.id, status__in=(SeatStatus.RESERVED, SeatStatus.PAID))
+        await Seat.filter(team_id=team.id, status__in=_SHOWN)
         .select_related("user")
         .order_by("-is_head", "created_at")
     )
@@ -168,7 +172,7 @@ async def team_page(ref: str, *, now: datetime) -> TeamPage:
         Member(
             initial=_initial(seat.user.nickname),
             is_head=seat.is_head,
-            paid=seat.status is SeatStatus.PAID,
+            paid=seat.status is not SeatStatus.RESERVED,  # paid, or paid and refunded
         )
         for seat in seats
     ]

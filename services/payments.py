@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the time zone of WeChat Pay's time_end
 
 
 def ensure_payable(order: Order, now: datetime) -> None:
@@ -226,7 +229,7 @@ async def simulated_notify(
         "fee_type": "CNY",
         "transaction_id": transaction_id,
         "out_trade_no": order.out_trade_no,
-        "time_end": "20260101000000",
+        "time_end": now.astimezone(SHANGHAI).strftime("%Y%m%d%H%M%S"),  # WeChat Pay's clock
         "sign_type": "HMAC-SHA256",
     }
     params["sign"] = sign(params, api_key, "HMAC-SHA256")

@@ -9,8 +9,9 @@ Rules, stated once:
 
 - 100 points are 1 yuan: one point takes one fen off (``FEN_PER_POINT``).
 - A paid order earns ``EARN_PER_YUAN`` points per whole yuan paid, times the member tier's
-  multiplier (``tiers.perks_for``, passed in by pricing). They are taken back when the
-  order is refunded, as far as the balance still holds them.
+  multiplier (``tiers.perks_for``, passed in by pricing). Every refund of the order takes
+  back its share of them (refund / payment) once it succeeded, once per refund, as far as the
+  balance still holds them (``take_back_for_refund``, called by services/refunds.py).
 - At checkout at most ``MAX_SHARE_PERCENT`` % of the price after the coupon may be paid in
   points, and the order still charges at least one fen.
 - Points expire ``EXPIRE_DAYS`` days after they were earned, oldest first: whatever a
@@ -36,6 +37,7 @@ from qunshop.errors import Conflict, ErrorCode
 
 if TYPE_CHECKING:
     from models.order import Order
+    from models.payment import Refund
 
 logger = logging.getLogger(__name__)
 
@@ -119,22 +121,44 @@ async def earn_for_order(order: Order, *, multiplier_percent: int, now: datetime
     return earned
 
 
-async def take_back_for_order(order: Order, *, now: datetime) -> int:
-    """A refunded order's points go back, as far as the balance still holds them."""
-    entry = await PointsEntry.get_or_none(ref=f"order:{order.id}:earn")
-    if entry is None or await PointsEntry.exists(ref=f"order:{order.id}:unearn"):
+_SETTLED_BEFORE_SQL = """
+SELECT coalesce(sum(amount), 0)::bigint AS settled FROM refunds
+ WHERE payment_id = $1 AND status = 'succeeded' AND id <> $2
+"""
+
+
+async def take_back_for_refund(refund: Refund, *, now: datetime) -> int:
+    """Inside the transaction where ``refund`` became succeeded, with its order locked (so two
+    refunds of one order are taken back one after the other): the points the order earned go
+    back in proportion to the refund, as far as the balance still holds them. Once per
+    refund: the entry's ref names it. The shares of the payment's refunds add up to exactly
+    what was earned once the whole payment has gone back."""
+    earned = await PointsEntry.get_or_none(ref=f"order:{refund.order_id}:earn")
+    if earned is None or refund.total <= 0:
         return 0
-    row = await PointsBalance.filter(user_id=order.user_id).select_for_update().first()
-    back = min(entry.delta, row.balance if row else 0)
+    if await PointsEntry.exists(ref=f"order:{refund.order_id}:unearn"):
+        return 0  # taken back whole before refunds were counted one by one
+    _, rows = await connections.get("default").execute_query(
+        _SETTLED_BEFORE_SQL, [refund.payment_id, refund.id]
+    )
+    before = int(rows[0]["settled"])
+    after = min(before + refund.amount, refund.total)
+    share = earned.delta * after // refund.total - earned.delta * before // refund.total
+    row = await PointsBalance.filter(user_id=earned.user_id).select_for_update().first()
+    back = min(share, row.balance if row else 0)
     if back <= 0:
         return 0
-    await PointsEntry.create(
-        user_id=order.user_id,
-        delta=-back,
-        reason="order_refunded",
-        ref=f"order:{order.id}:unearn",
-        created_at=now,
-    )
+    try:
+        async with in_transaction():
+            await PointsEntry.create(
+                user_id=earned.user_id,
+                delta=-back,
+                reason="order_refunded",
+                ref=f"refund:{refund.id}:unearn",
+                created_at=now,
+            )
+    except IntegrityError:  # this refund's points were already taken back
+        return 0
     return back
 
 

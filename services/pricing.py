@@ -1,5 +1,6 @@
-"""An order's price: the member discount, one coupon and points, set at checkout; and what
-happens to the coupon and the points as the order lives.
+"""An order's price: the member discount (in a group order's price from its creation, and
+again at checkout), one coupon and points, set at checkout; and what happens to the coupon
+and the points as the order lives.
 
 Rules, stated once:
 
@@ -16,7 +17,8 @@ Rules, stated once:
   order that was fulfilled or confirmed keep the coupon spent: the refund returns the money
   paid, and the coupon's value was never paid.
 - Points spent come back on the same events as the coupon; points earned by the order are
-  taken back on any refund (services/points.py).
+  taken back on every refund of it (after-sales, shortage, claim, team failure), in
+  proportion, as each refund succeeds (services/refunds.py, services/points.py).
 - A new-user-only coupon needs a person who never paid an order, checked when it is set
   (and one live order per person may carry the offer, ``uq_order_new_user_offer``) and
   again when the payment arrives (``qunshop_pay_order``, migration 0080).
@@ -25,11 +27,13 @@ Rules, stated once:
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.coupon import Coupon, CouponStatus, CouponTemplate
@@ -51,12 +55,37 @@ _GIVE_BACK = {
 }
 
 
+def member_off_of(unit_price: int, quantity: int, discount_bps: int) -> int:
+    """The member tier's discount (fen) on ``quantity`` at the group price ``unit_price``."""
+    return unit_price * quantity * discount_bps // 10_000
+
+
 async def member_off(order: Order, now: datetime) -> int:
     """The member tier's discount (fen) on a group-buy order's group price."""
     if order.kind is not OrderKind.GROUP:
         return 0
     perks = await tiers.perks_for(order.user_id, now=now)
-    return order.unit_price * order.quantity * perks.discount_bps // 10_000
+    return member_off_of(order.unit_price, order.quantity, perks.discount_bps)
+
+
+async def member_discount_bps(user_id: uuid.UUID, *, now: datetime) -> int:
+    """Before a group order is made: the member's tier discount on group prices (1/10000)."""
+    return await tiers.discount_bps_for(user_id, now=now)
+
+
+async def with_member_off(order: Order, discount_bps: int) -> Order:
+    """Inside the transaction that made the group order (awaiting payment, no coupon or points
+    yet, price not fixed): the member discount goes into its price from the start, so every
+    door shows, and WeChat Pay is asked for, the discounted amount."""
+    off = member_off_of(order.unit_price, order.quantity, discount_bps)
+    if off <= 0 or order.kind is not OrderKind.GROUP:
+        return order
+    await Order.filter(id=order.id, status=S.PENDING_PAYMENT, prepaid_at=None).update(
+        member_off=off, amount=F("amount") - off
+    )
+    order.member_off = off
+    order.amount -= off
+    return order
 
 
 @dataclass(frozen=True)
@@ -194,5 +223,4 @@ async def on_transition(
     """Every order transition passes here (services/orders.py), inside its transaction."""
     if (before, after) in _GIVE_BACK:
         await _give_back(order, now=now)
-    if after is S.REFUNDING:
-        await points.take_back_for_order(order, now=now)
+    # Points earned are taken back by each refund as it succeeds (services/refunds.py).

@@ -29,7 +29,7 @@ from models.outbox import OutboxMessage
 from models.payment import Payment, Refund, RefundStatus
 from models.reconciliation import BillDifference, BillRun, BillRunStatus, DifferenceKind
 from models.user import Role, User
-from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import notify, outbox
 from services.ids import parse_uuid
 from services.outbox import GiveUp, RetryLater
@@ -306,7 +306,15 @@ async def resolve(
 
 
 async def request_run(*, day: date, now: datetime) -> bool:
-    """An operator asks for a day's run again (after fixing the books, say): queued now."""
+    """An operator asks for a day's run again (after fixing the books, say): queued now.
+    Only a day that is over in WeChat Pay's time has a bill (today's and later are refused)."""
+    today = now.astimezone(SHANGHAI).date()
+    if day >= today:
+        raise Invalid(
+            ErrorCode.BILL_DAY_NOT_OVER,
+            f"{day} is not over yet (today is {today} in Shanghai): its bill does not exist",
+            today=today.isoformat(),
+        )
     return await outbox.enqueue(
         KIND,
         {"bill_date": day.isoformat()},

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid
-from services import earnings, news, orders, outbox, tiers
+from services import earnings, news, orders, outbox, points, tiers
 from services.outbox import GiveUp, RetryLater
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, decrypt_refund_info, parse_xml
@@ -156,6 +156,7 @@ async def settle_from_notify(
             return False
         # Locked: two refunds of one order settled at once must not each see the other open.
         order = await Order.filter(id=refund.order_id).select_for_update().get()
+        await points.take_back_for_refund(refund, now=now)  # the one place, once per refund
         outstanding = await Refund.filter(order_id=order.id, status__in=open_states).exists()
         if order.status is OrderStatus.REFUNDING and not outstanding:
             await orders.transition(order, OrderStatus.REFUNDED)

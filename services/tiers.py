@@ -9,7 +9,8 @@ defines, and the perks they give.
   it was set in, in the shop's time zone), unless the rules say ``lower_mid_month``.
 - Recalculated in the transaction of every honoured payment and every refund owed
   (``on_money_moved``: a rolled-back payment changes nothing, and a failing recalculation
-  never holds a payment up), and on the first read of a new month (``standing``).
+  never holds a payment up), on the first read of a new month, and on the first read after
+  the admin changed the ladder (``standing``, by ``ladder_version``).
 - Months are read in the ladder's time zone (``TierRules.timezone``, Asia/Shanghai unless an
   admin sets another).
 
@@ -26,13 +27,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Sum
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.limits import INT_MAX
-from models.order import Order
-from models.payment import Refund, RefundStatus
 from models.tier import MemberTier, TierLevel, TierRules
 from qunshop.errors import ErrorCode, Invalid
 from services import audit, coupon_grants
@@ -156,7 +156,11 @@ def _check(ladder: Ladder) -> None:
 async def rules() -> TierRules:
     found = await TierRules.get_or_none(id=RULES_ID)
     return found or TierRules(
-        id=RULES_ID, window_days=DEFAULT_WINDOW_DAYS, lower_mid_month=False, timezone=DEFAULT_TZ
+        id=RULES_ID,
+        window_days=DEFAULT_WINDOW_DAYS,
+        lower_mid_month=False,
+        timezone=DEFAULT_TZ,
+        ladder_version=0,
     )
 
 
@@ -186,8 +190,9 @@ async def set_ladder(
     ladder: Ladder, *, actor: Principal, now: datetime
 ) -> tuple[TierRules, list[TierLevel]]:
     """Replace the ladder (under the rules row's lock, so two admins' ladders never mix):
-    levels kept by name (their members keep them), new ones made, the
-    missing removed (their members are recalculated on their next payment, refund or read)."""
+    levels kept by name (their members keep them), new ones made, the missing removed. A
+    change raises the ladder's version: every member is recalculated on their next read
+    (``standing``), their next payment or refund."""
     audit.ensure_admin(actor)
     _check(ladder)
     async with in_transaction():
@@ -213,6 +218,8 @@ async def set_ladder(
                 await TierLevel.create(name=name, **values)
         after = _plain(await rules(), await levels())
         if after != before:
+            # Members calculated under the old ladder are recalculated on their next read.
+            await TierRules.filter(id=RULES_ID).update(ladder_version=F("ladder_version") + 1)
             await audit.record(
                 actor=actor,
                 action="tiers.ladder",
@@ -228,17 +235,23 @@ async def set_ladder(
 # Growth and the member's level ---------------------------------------------------------------
 
 
+_GROWTH_SQL = """
+SELECT greatest(
+    coalesce((SELECT sum(amount) FROM orders WHERE user_id = $1 AND paid_at >= $2), 0)
+    - coalesce((
+        SELECT sum(r.amount) FROM refunds r JOIN orders o ON o.id = r.order_id
+         WHERE o.user_id = $1 AND o.paid_at >= $2 AND r.status <> 'failed'
+    ), 0),
+    0
+)::bigint AS growth
+"""
+
+
 async def growth_of(user_id: uuid.UUID, *, since: datetime) -> int:
-    paid_orders = Order.filter(user_id=user_id, paid_at__gte=since)
-    paid = await paid_orders.annotate(total=Sum("amount")).first().values_list("total", flat=True)
-    refunded = (
-        await Refund.filter(order__user_id=user_id, order__paid_at__gte=since)
-        .exclude(status=RefundStatus.FAILED)
-        .annotate(total=Sum("amount"))
-        .first()
-        .values_list("total", flat=True)
-    )
-    return max(int(paid or 0) - int(refunded or 0), 0)
+    """Paid within the window, less every refund of those orders not closed as failed: one
+    aggregate each, summed over all rows (not one row per refund)."""
+    _, rows = await connections.get("default").execute_query(_GROWTH_SQL, [user_id, since])
+    return int(rows[0]["growth"])
 
 
 def _earned(ladder: list[TierLevel], growth: int) -> TierLevel | None:
@@ -248,6 +261,29 @@ def _earned(ladder: list[TierLevel], growth: int) -> TierLevel | None:
 
 def _rank(level: TierLevel | None) -> int:
     return -1 if level is None else level.threshold
+
+
+def _held(
+    *,
+    new: bool,
+    earned: TierLevel | None,
+    current: TierLevel | None,
+    the_rules: TierRules,
+    row: MemberTier | None,
+    month: str,
+) -> tuple[TierLevel | None, str]:
+    """The level that holds now, and the month it is held for. A rise counts at once; a fall
+    only once the month it was held for is over, or whenever the rules allow lowering
+    mid-month."""
+    if (
+        new
+        or row is None
+        or _rank(earned) >= _rank(current)
+        or the_rules.lower_mid_month
+        or row.held_month != month
+    ):
+        return earned, month
+    return current, row.held_month  # held for the rest of this month
 
 
 async def _locked_row(user_id: uuid.UUID, now: datetime, month: str) -> tuple[MemberTier, bool]:
@@ -276,22 +312,15 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
         growth = await growth_of(key, since=now - timedelta(days=the_rules.window_days))
         earned = _earned(ladder, growth)
         current = next((lv for lv in ladder if lv.id == row.level_id), None)
-        # A rise counts at once; a fall only once the month it was held for is over, or
-        # whenever the rules allow lowering mid-month.
-        if (
-            new
-            or _rank(earned) >= _rank(current)
-            or the_rules.lower_mid_month
-            or row.held_month != month
-        ):
-            level, held = earned, month
-        else:
-            level, held = current, row.held_month  # held for the rest of this month
+        level, held = _held(
+            new=new, earned=earned, current=current, the_rules=the_rules, row=row, month=month
+        )
         await MemberTier.filter(id=row.id).update(
             level_id=level.id if level else None,
             growth=growth,
             held_month=held,
             recalculated_at=now,
+            ladder_version=the_rules.ladder_version,
         )
     if level is not None and (new or _rank(level) > _rank(current)):
         await coupon_grants.on_tier_upgrade(user_id=key, tier=level.name, now=now)
@@ -323,10 +352,14 @@ async def recalculate(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
 
 async def standing(user_id: uuid.UUID | str, *, now: datetime) -> Standing:
     """The member's level as held now; recalculated first on the first read of a month (when
-    a fall may count) or if never calculated."""
+    a fall may count), if never calculated, or if calculated under an older ladder."""
     row = await MemberTier.get_or_none(user_id=user_id)
     the_rules = await rules()
-    if row is None or row.held_month != month_of(now, the_rules.timezone):
+    if (
+        row is None
+        or row.held_month != month_of(now, the_rules.timezone)
+        or row.ladder_version != the_rules.ladder_version
+    ):
         return await recalculate(user_id, now=now)
     ladder = await levels()
     level = next((lv for lv in ladder if lv.id == row.level_id), None)
@@ -343,6 +376,37 @@ async def perks_for(user_id: uuid.UUID | str, *, now: datetime) -> Perks:
     """What the member's tier gives: for pricing (discount on group prices), points (the
     multiplier) and coupons (the monthly pack)."""
     return (await standing(user_id, now=now)).perks
+
+
+async def discount_bps_for(user_id: uuid.UUID | str, *, now: datetime) -> int:
+    """The member's discount on group prices, for pricing an order as it is made: the level
+    ``standing`` would hold now, read only (no write, no coupon granted: those follow payments,
+    refunds and the member's own reads). One cheap query while no level gives a discount."""
+    if not await TierLevel.filter(discount_bps__gt=0).exists():
+        return 0
+    the_rules = await rules()
+    ladder = await levels()
+    row = await MemberTier.get_or_none(user_id=user_id)
+    month = month_of(now, the_rules.timezone)
+    current = next((lv for lv in ladder if row and lv.id == row.level_id), None)
+    if row is not None and (row.held_month, row.ladder_version) == (
+        month,
+        the_rules.ladder_version,
+    ):
+        level = current
+    else:
+        growth = await growth_of(
+            uuid.UUID(str(user_id)), since=now - timedelta(days=the_rules.window_days)
+        )
+        level, _ = _held(
+            new=row is None,
+            earned=_earned(ladder, growth),
+            current=current,
+            the_rules=the_rules,
+            row=row,
+            month=month,
+        )
+    return level.discount_bps if level is not None else 0
 
 
 # Hooks ---------------------------------------------------------------------------------------
