@@ -37,7 +37,6 @@ from wechat import bill
 from wechat.api import PayError
 
 if TYPE_CHECKING:
-
     from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ the notify does, earnings reversed on the refunded part, and the clock's yes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -117,10 +118,10 @@ async def test_approved_request_is_refunded_exactly_once_however_often_notified(
     )
     assert reversed_.amount == 99 - 99 * 1490 // 1990 == 25
 
-    # Nothing asks again: a second request finds the order refunded.
-    with pytest.raises(Conflict) as twice:
-        await _ask(order, QUALITY, now, settings)
-    assert twice.value.code is ErrorCode.ORDER_ALREADY_REFUNDED
+    # A second request may ask for what is left (14.90), never more.
+    with pytest.raises(Invalid) as beyond:
+        await _ask(order, dataclasses.replace(QUALITY, amount=1491), now, settings)
+    assert beyond.value.code is ErrorCode.REFUND_EXCEEDS_PAID
 
 
 async def test_all_of_an_order_not_handed_over_ends_it(
@@ -278,16 +279,26 @@ async def test_two_people_approving_at_once_refund_once(
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 1
 
 
-async def test_the_database_refuses_a_second_refund_or_more_than_paid(
+async def test_each_cause_refunds_once_and_all_never_more_than_paid(
     api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
 ) -> None:
     now = clock.now()
     order = await paid_order(settings, wechat, now=now, price=1000)
+
+    async def part(amount: int, cause: str) -> Refund:
+        return await refunds.refund_part(
+            order_id=order.id, amount=amount, reason="after_sale", cause=cause, now=now
+        )
+
     with pytest.raises(Invalid) as too_much:
-        await refunds.refund_part(order_id=order.id, amount=1001, reason="after_sale", now=now)
+        await part(1001, "after_sale:a")
     assert too_much.value.code is ErrorCode.REFUND_EXCEEDS_PAID
-    await refunds.refund_part(order_id=order.id, amount=300, reason="after_sale", now=now)
+    await part(300, "after_sale:a")
     with pytest.raises(Conflict) as twice:
-        await refunds.refund_part(order_id=order.id, amount=300, reason="after_sale", now=now)
+        await part(300, "after_sale:a")
     assert twice.value.code is ErrorCode.ORDER_ALREADY_REFUNDED
-    assert [r.amount for r in await Refund.filter(order_id=order.id)] == [300]
+    with pytest.raises(Invalid) as beyond:
+        await part(701, "after_sale:b")
+    assert beyond.value.code is ErrorCode.REFUND_EXCEEDS_PAID
+    await part(700, "after_sale:b")
+    assert sorted(r.amount for r in await Refund.filter(order_id=order.id)) == [300, 700]

@@ -56,7 +56,7 @@ async def test_a_gold_member_pays_less_earns_more_and_gets_the_upgrade_coupon_an
                 points_multiplier_pct=200,
                 coupon_template_ids=(str(pack.id),),
             ),
-        )
+        ),
     )
     await tiers.set_ladder(ladder, actor=BOSS, now=now())
     user = await make_user()
