@@ -24,7 +24,7 @@ from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid
 from qunshop.keys import CHAT_TEMPLATES
 from scheduler.news import NewsWords
-from services import aftersales, deadlines, news, outbox, refunds
+from services import aftersales, deadlines, lifecycle, news, outbox, pickup, refunds
 from tests.support.aftersale_world import paid_order, principal_of
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -217,19 +217,28 @@ async def test_fresh_goods_take_no_no_reason_return_but_a_product_may(
 async def test_the_window_closes_after_the_after_sale_days(
     api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
 ) -> None:
+    """Picked up through the doors (到货, the buyer's code, the leader's 核销), completed by
+    the clock: the window is the after-sale days from pickup, then closed for good."""
     now = clock.now()
-    order = await paid_order(settings, wechat, now=now)
-    picked = now - timedelta(days=settings.auto_complete_days, minutes=1)
-    await Order.filter(id=order.id).update(status=OrderStatus.PICKED_UP, picked_up_at=picked)
-    with pytest.raises(Conflict) as late:
-        await _ask(order, QUALITY, now, settings)
-    assert late.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
-    await Order.filter(id=order.id).update(picked_up_at=now - timedelta(days=2))
+    picked = now - timedelta(days=2)
+    order = await paid_order(settings, wechat, now=picked - timedelta(hours=1))
+    leader = principal_of(await _leader(order))
+    await pickup.arrived(principal=leader, community_id=str(order.community_id), now=picked)
+    buyer = principal_of(await User.get(id=order.user_id))
+    code = (await pickup.ticket(principal=buyer, order_id=str(order.id))).code
+    await pickup.verify(principal=leader, code=code, now=picked)
+    order = await Order.get(id=order.id)
+    assert (order.status, order.picked_up_at) == (OrderStatus.PICKED_UP, picked)
+
     assert (await _ask(order, QUALITY, now, settings)).status is AfterSaleStatus.PENDING
-    await Order.filter(id=order.id).update(status=OrderStatus.COMPLETED)
-    await AfterSale.all().delete()
+    days = timedelta(days=settings.auto_complete_days)
+    late = picked + days + timedelta(minutes=1)
+    with pytest.raises(Conflict) as closed:
+        await _ask(order, QUALITY, late, settings)
+    assert closed.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
+    assert await lifecycle.auto_complete(now=late, after=days) == 1
     with pytest.raises(Conflict) as completed:
-        await _ask(order, QUALITY, now, settings)
+        await _ask(await Order.get(id=order.id), QUALITY, late, settings)
     assert completed.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
 
 
