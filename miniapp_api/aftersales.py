@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.auth import admin, staff
+from miniapp_api.decisions import ApproveIn, RejectIn, note_of
 from miniapp_api.fields import NOT_BLANK, Id, integer
 from miniapp_api.spec import endpoint
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus, ReturnRule
@@ -83,18 +84,6 @@ class QueueQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["pending", "approved", "rejected", "closed"] | None = None
-
-
-class ApproveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    note: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
-
-
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
 
 
 class ReturnRuleIn(BaseModel):
@@ -205,10 +194,7 @@ async def after_sale_queue(*, principal: Principal, query: QueueQuery) -> AfterS
 async def approve_after_sale(
     *, principal: Principal, after_sale_id: str, body: ApproveIn, now: datetime
 ) -> AfterSaleOut:
-    sale = await aftersales.decide(
-        principal=principal, after_sale_id=after_sale_id, approve=True, note=body.note, now=now
-    )
-    return await AfterSaleOut.of(sale)
+    return await _decide(principal, after_sale_id, body, now, approve=True)
 
 
 @endpoint(
@@ -222,8 +208,24 @@ async def approve_after_sale(
 async def reject_after_sale(
     *, principal: Principal, after_sale_id: str, body: RejectIn, now: datetime
 ) -> AfterSaleOut:
+    return await _decide(principal, after_sale_id, body, now, approve=False)
+
+
+async def _decide(
+    principal: Principal,
+    after_sale_id: str,
+    body: ApproveIn | RejectIn,
+    now: datetime,
+    *,
+    approve: bool,
+) -> AfterSaleOut:
+    """Approve or reject (services.aftersales.decide), the one body of both endpoints."""
     sale = await aftersales.decide(
-        principal=principal, after_sale_id=after_sale_id, approve=False, note=body.reason, now=now
+        principal=principal,
+        after_sale_id=after_sale_id,
+        approve=approve,
+        note=note_of(body),
+        now=now,
     )
     return await AfterSaleOut.of(sale)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.aftersales import PhotoUrl
 from miniapp_api.auth import admin, staff
+from miniapp_api.decisions import ApproveIn, RejectIn, note_of
 from miniapp_api.fields import NOT_BLANK, Id, integer
 from miniapp_api.spec import endpoint
 from models.claim import ClaimLineStatus, ClaimStatus, GroupClaim
@@ -101,18 +102,6 @@ class ClaimQuery(BaseModel):
     status: Literal["pending", "approved", "rejected"] | None = None
 
 
-class ApproveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    note: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
-
-
-class RejectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
-
-
 @endpoint(
     summary="Leaders: claim for many orders of one delivery at once (SKU, units, photos)",
     tags=TAGS,
@@ -188,10 +177,7 @@ async def claim_queue(*, query: ClaimQuery) -> ClaimList:
 async def approve_claim(
     *, principal: Principal, claim_id: str, body: ApproveIn, now: dt.datetime
 ) -> ClaimOut:
-    claim = await claims.decide(
-        principal=principal, claim_id=claim_id, approve=True, note=body.note, now=now
-    )
-    return await ClaimOut.of(claim)
+    return await _decide(principal, claim_id, body, now, approve=True)
 
 
 @endpoint(
@@ -205,8 +191,20 @@ async def approve_claim(
 async def reject_claim(
     *, principal: Principal, claim_id: str, body: RejectIn, now: dt.datetime
 ) -> ClaimOut:
+    return await _decide(principal, claim_id, body, now, approve=False)
+
+
+async def _decide(
+    principal: Principal,
+    claim_id: str,
+    body: ApproveIn | RejectIn,
+    now: dt.datetime,
+    *,
+    approve: bool,
+) -> ClaimOut:
+    """Approve or reject (services.claims.decide), the one body of both endpoints."""
     claim = await claims.decide(
-        principal=principal, claim_id=claim_id, approve=False, note=body.reason, now=now
+        principal=principal, claim_id=claim_id, approve=approve, note=note_of(body), now=now
     )
     return await ClaimOut.of(claim)
 

@@ -165,10 +165,7 @@ async def moderation_queue(*, principal: Principal, query: QueueQuery) -> ItemLi
 async def approve_item(
     *, principal: Principal, body: DecisionIn, item_id: str, now: datetime
 ) -> ItemOut:
-    done = await moderation.decide(
-        actor=principal, item_id=item_id, approve=True, reason=body.reason, now=now
-    )
-    return ItemOut.of(done)
+    return await _decide(principal, item_id, body, now, approve=True)
 
 
 @endpoint(
@@ -183,8 +180,15 @@ async def approve_item(
 async def reject_item(
     *, principal: Principal, body: DecisionIn, item_id: str, now: datetime
 ) -> ItemOut:
+    return await _decide(principal, item_id, body, now, approve=False)
+
+
+async def _decide(
+    principal: Principal, item_id: str, body: DecisionIn, now: datetime, *, approve: bool
+) -> ItemOut:
+    """Approve or reject (services.moderation.decide), the one body of both endpoints."""
     done = await moderation.decide(
-        actor=principal, item_id=item_id, approve=False, reason=body.reason, now=now
+        actor=principal, item_id=item_id, approve=approve, reason=body.reason, now=now
     )
     return ItemOut.of(done)
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from redis.asyncio import Redis
 
 from miniapp_api.auth import optional_principal
 from miniapp_api.fields import NO_NUL, NOT_BLANK, Id
 from miniapp_api.spec import endpoint
 from models.post import Comment, Following, PostKind
-from qunshop.config import Settings
 from services import follows, moderation, posts
 from services.auth import Principal
 
@@ -157,10 +154,6 @@ def _feed(found: list[posts.PostView]) -> Feed:
     return Feed(items=[PostOut.of(v) for v in found], next_before=last)
 
 
-def _screen(http: aiohttp.ClientSession, redis: Redis, settings: Settings) -> moderation.Screen:
-    return moderation.Screen(http=http, redis=redis, settings=settings)
-
-
 @endpoint(
     summary="Post (or 晒单) in a community: moderated before it shows in the feed",
     tags=TAGS,
@@ -176,9 +169,7 @@ async def create_post(
     body: PostIn,
     community_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> WrittenOut:
     done = await posts.create(
         principal=principal,
@@ -189,7 +180,7 @@ async def create_post(
         product_id=str(body.product_id) if body.product_id else None,
         campaign_id=str(body.campaign_id) if body.campaign_id else None,
         now=now,
-        wechat=_screen(http, redis, settings),
+        wechat=screen,
     )
     view = posts.PostView(post=done.post, author="", likes=0, comments=0, liked=False)
     return WrittenOut(post=PostOut.of(view), held=done.held, reason=done.reason)
@@ -262,9 +253,7 @@ async def comment(
     body: CommentIn,
     post_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> CommentOut:
     made, held = await posts.comment(
         principal=principal,
@@ -272,7 +261,7 @@ async def comment(
         text=body.text,
         parent_id=str(body.parent_id) if body.parent_id else None,
         now=now,
-        wechat=_screen(http, redis, settings),
+        wechat=screen,
     )
     return CommentOut.of(made, "", held=held)
 

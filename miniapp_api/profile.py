@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiohttp
 from aiohttp import web
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from miniapp_api.commerce_schemas import ProfileIn
 from miniapp_api.spec import endpoint
-from qunshop.config import Settings
 from services import moderation, storefront
 from services.auth import Principal
 
@@ -34,16 +31,14 @@ async def update_profile(
     principal: Principal,
     body: ProfileIn,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> ProfileOut:
     user = await storefront.update_profile(
         principal,
         nickname=body.nickname,
         avatar_url=body.avatar_url,
         now=now,
-        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
+        wechat=screen,
     )
     return ProfileOut(nickname=user.nickname, avatar_url=user.avatar_url)
 

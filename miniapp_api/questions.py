@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from redis.asyncio import Redis
 
 from miniapp_api.fields import NOT_BLANK
 from miniapp_api.spec import endpoint
 from models.qa import Answer, Question
-from qunshop.config import Settings
 from services import moderation, questions
 from services.auth import Principal
 
@@ -96,16 +93,14 @@ async def ask(
     body: TextIn,
     product_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> AskedOut:
     done = await questions.ask(
         principal=principal,
         product_id=product_id,
         text=body.text,
         now=now,
-        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
+        wechat=screen,
     )
     shown = QuestionOut.of(done.question, "", [])
     return AskedOut(question=shown, held=done.held, reason=done.reason)
@@ -142,16 +137,14 @@ async def answer(
     body: TextIn,
     question_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> AnswerOut:
     made, held = await questions.answer(
         principal=principal,
         question_id=question_id,
         text=body.text,
         now=now,
-        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
+        wechat=screen,
     )
     return AnswerOut.of(made, "", held=held)
 

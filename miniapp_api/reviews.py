@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from redis.asyncio import Redis
 
 from miniapp_api.auth import staff
 from miniapp_api.fields import NO_NUL, NOT_BLANK, JsonInt
 from miniapp_api.spec import endpoint
 from models.review import Review
-from qunshop.config import Settings
 from services import moderation, reviews
 from services.auth import Principal
 
@@ -99,9 +96,7 @@ async def write_review(
     body: ReviewIn,
     order_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> WrittenOut:
     done = await reviews.write(
         principal=principal,
@@ -110,7 +105,7 @@ async def write_review(
         text=body.text,
         images=body.images,
         now=now,
-        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
+        wechat=screen,
     )
     me = ReviewOut.of(done.review, "")
     return WrittenOut(review=me, held=done.held, reason=done.reason)
@@ -150,16 +145,14 @@ async def reply_review(
     body: ReplyIn,
     review_id: str,
     now: datetime,
-    http: aiohttp.ClientSession,
-    redis: Redis,
-    settings: Settings,
+    screen: moderation.Screen,
 ) -> ReviewOut:
     done = await reviews.reply(
         principal=principal,
         review_id=review_id,
         text=body.text,
         now=now,
-        wechat=moderation.Screen(http=http, redis=redis, settings=settings),
+        wechat=screen,
     )
     return ReviewOut.of(done, "")
 

@@ -31,6 +31,7 @@ from miniapp_api.auth import optional_principal, principal
 from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond
 from miniapp_api.idempotency import idempotent
 from qunshop.keys import CLOCK, COUPON_GATE, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
+from services import moderation
 
 View = Callable[..., Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,7 +84,8 @@ def _wants(view: View) -> tuple[str, ...]:
     if any(p.kind is not p.KEYWORD_ONLY for p in params):
         raise TypeError(
             f"{view.__qualname__}: an endpoint takes keyword-only parameters by name "
-            "(principal, body, query, path parameters, now, config, request; see this module)"
+            "(principal, body, query, path parameters, now, config, request, screen; "
+            "see this module)"
         )
     return tuple(p.name for p in params)
 
@@ -99,7 +101,9 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
 
     async def run(request: web.Request, caller: Any) -> web.StreamResponse:
         given: dict[str, Any] = {}
-        config = request.config_dict if set(wants) & {"config", "now", *RESOURCES} else None
+        config = (
+            request.config_dict if set(wants) & {"config", "now", "screen", *RESOURCES} else None
+        )
         for name in wants:
             if name == "principal":
                 given[name] = caller
@@ -115,6 +119,12 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
                 given[name] = config[CLOCK].now()  # type: ignore[index]
             elif name in RESOURCES:
                 given[name] = config[RESOURCES[name]]  # type: ignore[index]
+            elif name == "screen":  # what a view that takes people's words screens them with
+                given[name] = moderation.Screen(
+                    http=config[HTTP],  # type: ignore[index]
+                    redis=config[REDIS],  # type: ignore[index]
+                    settings=config[SETTINGS],  # type: ignore[index]
+                )
             else:
                 given[name] = request.match_info[name]
         result = await view(**given)

@@ -19,7 +19,7 @@ class ClaimStatus(StrEnum):
 class ClaimLineStatus(StrEnum):
     PENDING = "pending"
     REFUNDED = "refunded"  # its refund is owed (refund_id), sent by the outbox
-    SKIPPED = "skipped"  # the order was refunded another way first (its own after-sales)
+    SKIPPED = "skipped"  # less was left to refund of the order than the share (note: why)
 
 
 class GroupClaim(Model):
@@ -66,8 +66,4 @@ class ClaimLine(Model):
         constraints = (
             CheckConstraint(check="units > 0 AND amount > 0", name="ck_claim_line_amount"),
             UniqueConstraint(fields=("claim_id", "order_id"), name="uq_claim_line_order"),
-            # No claim refunds an order twice (nor does anything else: refunds.payment_id).
-            UniqueConstraint(
-                fields=("order_id",), name="uq_claim_line_refunded", condition="status = 'refunded'"
-            ),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.migrations.constraints import CheckConstraint
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
 from tortoise.models import Model
 
 
@@ -16,6 +16,9 @@ class Payment(Model):
     order = fields.ForeignKeyField("models.Order", related_name="payments")
     transaction_id = fields.CharField(max_length=64, unique=True)
     amount = fields.IntField()
+    # What its refunds owe back all told; raised only by services/refunds.owe's checked
+    # conditional update, and never above ``amount`` (ck_payment_refunded).
+    refunded = fields.IntField(default=0)
     # honoured: the order took it; refunded: it could not be honoured and is sent back
     outcome = fields.CharField(max_length=16)
     payload = fields.JSONField(default=dict)
@@ -23,6 +26,11 @@ class Payment(Model):
 
     class Meta:
         table = "payments"
+        constraints = (
+            CheckConstraint(
+                check="refunded >= 0 AND refunded <= amount", name="ck_payment_refunded"
+            ),
+        )
 
 
 class RefundStatus(StrEnum):
@@ -33,13 +41,19 @@ class RefundStatus(StrEnum):
 
 
 class Refund(Model):
+    """Part or all of a payment sent back. A payment may have several (an after-sales
+    request, a shortage, a claim's share), each for its own ``cause`` once."""
+
     id = fields.UUIDField(primary_key=True)
     order = fields.ForeignKeyField("models.Order", related_name="refunds")
-    payment = fields.OneToOneField("models.Payment", related_name="refund")
+    payment = fields.ForeignKeyField("models.Payment", related_name="refunds")
     out_refund_no = fields.CharField(max_length=64, unique=True)
     amount = fields.IntField()
     total = fields.IntField()
     reason = fields.CharField(max_length=64)
+    # What it is for, refunded once per payment: "after_sale:<id>", "claim:<id>",
+    # "shortage:<batch id>", or the reason itself ("team_failed", "tier_price", ...).
+    cause = fields.CharField(max_length=96)
     status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.PENDING)
     refund_id = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -49,4 +63,5 @@ class Refund(Model):
         table = "refunds"
         constraints = (
             CheckConstraint(check="amount > 0 AND amount <= total", name="ck_refund_amount"),
+            UniqueConstraint(fields=("payment_id", "cause"), name="uq_refund_cause"),
         )

@@ -7,7 +7,8 @@ nobody deciding within the stated hours is a yes, by the clock.
 - 七天无理由 (no reason): within 7 days of pickup, and only for goods whose return rule
   allows it (fresh and perishable goods are exempt by law: a rule per category or product).
 - Who decides: the leader of the order's community, or an admin. A refusal names its reason.
-- Approval owes the refund (``refunds.refund_part``: once per order, never more than paid);
+- Approval owes the refund (``refunds.refund_part``: once per request; an order's refunds
+  together never more than it paid, so a buyer may ask again for what is left);
   WeChat Pay's refund notify settles it; the leaders' earnings on the refunded part go back.
 """
 
@@ -33,9 +34,9 @@ from models.aftersale import (
 from models.catalog import Product, Sku
 from models.community import Community
 from models.order import Order, OrderStatus
-from models.payment import Payment, Refund
+from models.payment import Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import earnings, news, orders, refunds
+from services import news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -92,15 +93,6 @@ def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int
         )
 
 
-async def honoured_payment(order: Order) -> Payment:
-    payment = await Payment.filter(order_id=order.id, outcome=earnings.HONOURED).first()
-    if payment is None:
-        raise Conflict(ErrorCode.AFTER_SALE_NOT_ALLOWED, "the order has no payment")
-    if await Refund.exists(payment_id=payment.id):
-        raise Conflict(ErrorCode.ORDER_ALREADY_REFUNDED, "the order was already refunded")
-    return payment
-
-
 async def request(
     *,
     principal: Principal,
@@ -120,13 +112,15 @@ async def request(
             ErrorCode.NO_REASON_RETURN_EXCLUDED,
             "fresh and perishable goods take no 7-day no-reason return",
         )
-    payment = await honoured_payment(order)
-    amount = payment.amount if ask.amount is None else ask.amount
-    if not 0 < amount <= payment.amount:
+    payment = await refunds.refundable_payment(order)
+    left = payment.amount - payment.refunded
+    amount = left if ask.amount is None else ask.amount
+    if not 0 < amount <= left:
         raise Invalid(
             ErrorCode.REFUND_EXCEEDS_PAID,
-            f"ask for between 1 and {payment.amount} fen",
+            f"ask for between 1 and {left} fen",
             paid=payment.amount,
+            left=left,
         )
     if await AfterSale.exists(order_id=order.id, status=AfterSaleStatus.PENDING):
         raise Conflict(ErrorCode.AFTER_SALE_OPEN, "a request for this order is already waiting")
@@ -226,9 +220,13 @@ async def decide(
         if approve:
             try:
                 refund = await refunds.refund_part(
-                    order_id=sale.order_id, amount=sale.amount, reason=REASON, now=now
+                    order_id=sale.order_id,
+                    amount=sale.amount,
+                    reason=REASON,
+                    cause=f"{REASON}:{sale.id}",
+                    now=now,
                 )
-            except (Conflict, Invalid) as exc:  # refunded another way meanwhile (a claim)
+            except (Conflict, Invalid) as exc:  # less is left than asked (a claim came first)
                 refused = exc
                 await AfterSale.filter(id=sale.id).update(
                     status=AfterSaleStatus.CLOSED, note=f"{exc.code.value}: {exc.detail}"[:500]

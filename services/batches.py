@@ -29,7 +29,7 @@ from models.community import Community, PickupPoint
 from models.delivery import BatchOrder, BatchShortage, BatchStatus, DeliveryBatch, DeliveryPlan
 from models.limits import MAX_PRICE
 from models.order import Order, OrderStatus
-from models.payment import Payment, Refund
+from models.payment import Payment
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import batch_sheets, communities, news, orders, refunds
 
@@ -235,7 +235,7 @@ async def arriving(
             short,
         )
         for order in unfilled:
-            await _refund(locked[order.id], now)
+            await _refund(locked[order.id], batch, now)
             refunded.append(locked[order.id])
         await BatchOrder.filter(batch_id=batch.id, order_id__in=[o.id for o in unfilled]).update(
             short=True
@@ -287,19 +287,21 @@ def short_orders(orders_oldest_first: list[tuple[Order, int]], short: int) -> li
     return unfilled
 
 
-async def _refund(order: Order, now: datetime) -> None:
-    """The whole order goes back through the one refund path (services/refunds.py)."""
+async def _refund(order: Order, batch: DeliveryBatch, now: datetime) -> None:
+    """What is left of the order goes back through the one refund path (services/refunds.py),
+    once per batch: an earlier partial refund (after-sales, a claim) is not paid twice."""
     await orders.transition(order, OrderStatus.REFUNDING)
     payment = await Payment.get(order_id=order.id, outcome="honoured")
-    already = sum(r.amount for r in await Refund.filter(order_id=order.id))
-    if already:  # one refund per payment today (refunds.payment_id is unique)
-        raise Conflict(
-            ErrorCode.SHORTAGE_INVALID,
-            f"order {order.id} was already partly refunded; refund the rest by hand",
+    left = payment.amount - payment.refunded
+    if left > 0:
+        await refunds.owe(
+            order=order,
+            payment=payment,
+            amount=left,
+            reason=SHORTAGE_REASON,
+            cause=f"{SHORTAGE_REASON}:{batch.id}",
+            now=now,
         )
-    await refunds.owe(
-        order=order, payment=payment, amount=payment.amount, reason=SHORTAGE_REASON, now=now
-    )
 
 
 async def mark_arrived(batch: DeliveryBatch, *, arrival_id: object, now: datetime) -> None:

@@ -7,10 +7,11 @@ community's time zone. The spoiled units go to the named orders, or else to the 
 orders newest first (the rule of a shortage), each at its unit price and never beyond what
 the order paid.
 
-An order is refunded once whatever asks for it: each line goes through
-``refunds.refund_part`` (the order row locked; one refund per payment in the database), so
-a claim and the buyer's own after-sales request racing for one order refund it once, and
-the loser is recorded (the line skipped, or the request closed), not refunded again.
+Each line goes through ``refunds.refund_part``: the order row locked, one refund per claim
+and order, and an order's refunds together never more than it paid (in the database), so
+a claim, a shortage and the buyer's own after-sales requests may each take their part of an
+order, and one that finds too little left is recorded (the line skipped, or the request
+closed), not refunded beyond what was paid.
 """
 
 from __future__ import annotations
@@ -186,9 +187,13 @@ async def decide(
 async def _refund_line(line: ClaimLine, now: datetime) -> None:
     try:
         refund = await refunds.refund_part(
-            order_id=line.order_id, amount=line.amount, reason=REASON, now=now
+            order_id=line.order_id,
+            amount=line.amount,
+            reason=REASON,
+            cause=f"{REASON}:{line.claim_id}",
+            now=now,
         )
-    except (Conflict, Invalid) as exc:  # refunded another way first
+    except (Conflict, Invalid) as exc:  # less is left of the order than the share
         await ClaimLine.filter(id=line.id).update(
             status=ClaimLineStatus.SKIPPED, note=f"{exc.code.value}"[:200]
         )

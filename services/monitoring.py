@@ -45,7 +45,7 @@ FROM job_runs WHERE ran_at >= $2
 # Money in with nothing to show for it: an honoured payment on an order still awaiting
 # payment or cancelled, or a payment to send back with no refund row that sends it.
 _RECONCILE = """
-SELECT count(*) FROM payments p JOIN orders o ON o.id = p.order_id
+SELECT count(DISTINCT p.id) FROM payments p JOIN orders o ON o.id = p.order_id
 LEFT JOIN refunds r ON r.payment_id = p.id
 WHERE o.created_at >= $1
   AND ((p.outcome = 'honoured' AND o.status IN ('pending_payment', 'cancelled'))

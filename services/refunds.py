@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.order import Order, OrderStatus
@@ -26,22 +27,55 @@ logger = logging.getLogger(__name__)
 SUBMIT = "refund.submit"
 
 
-async def owe(*, order: Order, payment: Payment, amount: int, reason: str, now: datetime) -> Refund:
-    """Record that ``amount`` of ``payment`` goes back; the outbox asks WeChat Pay after commit."""
-    refund = await Refund.create(
-        order=order,
-        payment=payment,
-        out_refund_no=f"RF{uuid.uuid4().hex}",
-        amount=amount,
-        total=payment.amount,
-        reason=reason,
-    )
+async def owe(
+    *,
+    order: Order,
+    payment: Payment,
+    amount: int,
+    reason: str,
+    now: datetime,
+    cause: str | None = None,
+) -> Refund:
+    """Record that ``amount`` of ``payment`` goes back; the outbox asks WeChat Pay after commit.
+
+    Once per ``cause`` (the reason itself when not named) and never beyond what the payment
+    holds: the refund row is unique per (payment, cause) and the payment's ``refunded`` rises
+    only by a checked conditional update. Raises ``order_already_refunded`` for a cause
+    refunded before and ``refund_exceeds_paid`` for more than is left.
+    """
+    cause = cause or reason
+    if amount <= 0:
+        raise Invalid(
+            ErrorCode.REFUND_EXCEEDS_PAID, "a refund is at least 1 fen", paid=payment.amount
+        )
+    try:
+        async with in_transaction():  # a savepoint: a refusal leaves the caller's work usable
+            refund = await Refund.create(
+                order=order,
+                payment=payment,
+                out_refund_no=f"RF{uuid.uuid4().hex}",
+                amount=amount,
+                total=payment.amount,
+                reason=reason,
+                cause=cause,
+            )
+            taken = await Payment.filter(id=payment.id, refunded__lte=F("amount") - amount).update(
+                refunded=F("refunded") + amount
+            )
+            if taken != 1:
+                raise Invalid(
+                    ErrorCode.REFUND_EXCEEDS_PAID,
+                    f"{amount} fen is more than is left to refund of the payment",
+                    paid=payment.amount,
+                )
+    except IntegrityError as exc:
+        raise Conflict(ErrorCode.ORDER_ALREADY_REFUNDED, f"{cause} was already refunded") from exc
     await earnings.on_refund(order, refund=refund, now=now)
     await tiers.on_money_moved(order.user_id, now=now)
     await outbox.enqueue(
         SUBMIT, {"refund_id": str(refund.id)}, dedupe_key=f"refund:{refund.id}", now=now
     )
-    logger.info("refund of %s fen owed on order %s (%s)", amount, order.id, reason)
+    logger.info("refund of %s fen owed on order %s (%s)", amount, order.id, cause)
     return refund
 
 
@@ -56,13 +90,15 @@ REFUNDABLE = (
 NOT_HANDED_OVER = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
 
 
-async def refund_part(*, order_id: object, amount: int, reason: str, now: datetime) -> Refund:
-    """Refund ``amount`` fen of an order's payment, once per order, never more than it paid.
+async def refund_part(
+    *, order_id: object, amount: int, reason: str, cause: str, now: datetime
+) -> Refund:
+    """Refund ``amount`` fen of an order's payment for ``cause``, once per cause, and never
+    more, all its refunds told, than the order paid.
 
-    The order row is locked, so an after-sales approval and a group claim racing for one
-    order are served one after the other and the second is told ``order_already_refunded``.
-    The database has the last word: one refund row per payment (refunds.payment_id is
-    unique) and ``ck_refund_amount`` (amount <= total, the payment's amount).
+    The order row is locked, so refunds of one order (an after-sales approval, a claim, a
+    shortage) are decided one after the other; the database has the last word in ``owe``.
+    Refunding all that is left of an order not yet handed over ends it (退款中).
     """
     async with in_transaction():  # a savepoint inside the caller's transaction
         order = await Order.filter(id=order_id).select_for_update().get()
@@ -72,28 +108,30 @@ async def refund_part(*, order_id: object, amount: int, reason: str, now: dateti
                 f"an order that is {order.status.value} cannot be refunded this way",
                 status_now=order.status.value,
             )
-        payment = await Payment.filter(order_id=order.id, outcome=earnings.HONOURED).first()
-        if payment is None:
-            raise Conflict(ErrorCode.AFTER_SALE_NOT_ALLOWED, "the order has no payment")
-        if await Refund.exists(payment_id=payment.id):
-            raise Conflict(ErrorCode.ORDER_ALREADY_REFUNDED, "the order was already refunded")
-        if not 0 < amount <= payment.amount:
+        payment = await refundable_payment(order)
+        left = payment.amount - payment.refunded
+        if not 0 < amount <= left:
             raise Invalid(
                 ErrorCode.REFUND_EXCEEDS_PAID,
-                f"a refund must be between 1 and {payment.amount} fen",
+                f"a refund must be between 1 and {left} fen",
                 paid=payment.amount,
+                left=left,
             )
-        if amount == payment.amount and order.status in NOT_HANDED_OVER:
+        if amount == left and order.status in NOT_HANDED_OVER:
             await orders.transition(order, OrderStatus.REFUNDING)
-        try:
-            async with in_transaction():
-                return await owe(
-                    order=order, payment=payment, amount=amount, reason=reason, now=now
-                )
-        except IntegrityError as exc:  # the database's own check, should a path skip ours
-            raise Conflict(
-                ErrorCode.ORDER_ALREADY_REFUNDED, "the order was already refunded"
-            ) from exc
+        return await owe(
+            order=order, payment=payment, amount=amount, reason=reason, cause=cause, now=now
+        )
+
+
+async def refundable_payment(order: Order) -> Payment:
+    """The order's honoured payment with something left to refund."""
+    payment = await Payment.filter(order_id=order.id, outcome=earnings.HONOURED).first()
+    if payment is None:
+        raise Conflict(ErrorCode.AFTER_SALE_NOT_ALLOWED, "the order has no payment")
+    if payment.refunded >= payment.amount:
+        raise Conflict(ErrorCode.ORDER_ALREADY_REFUNDED, "the order was refunded in full")
+    return payment
 
 
 async def submit(payload: dict[str, Any], *, pay: PayClient, notify_url: str) -> None:

@@ -62,28 +62,34 @@ async def after_sales(
 async def approve_after_sale(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    sale = await aftersales.decide(
-        principal=principal,
-        after_sale_id=form.get("after_sale_id", ""),
-        approve=True,
-        note="",
-        now=config[CLOCK].now(),
-    )
-    return _back("/console/after-sales", f"已同意，¥{sale.amount / 100:.2f} 将原路退回")
+    return await _decide_after_sale(principal, form, config, approve=True)
 
 
 @page("POST", "/console/after-sales/reject", auth=Leader)
 async def reject_after_sale(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    await aftersales.decide(
+    return await _decide_after_sale(principal, form, config, approve=False)
+
+
+async def _decide_after_sale(
+    principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
+) -> web.StreamResponse:
+    """Approve or reject (services.aftersales.decide); a rejection carries its reason."""
+    sale = await aftersales.decide(
         principal=principal,
         after_sale_id=form.get("after_sale_id", ""),
-        approve=False,
-        note=form.get("reason", "")[:MAX_TEXT],
+        approve=approve,
+        note=_reason(form, approve),
         now=config[CLOCK].now(),
     )
+    if approve:
+        return _back("/console/after-sales", f"已同意，¥{sale.amount / 100:.2f} 将原路退回")
     return _back("/console/after-sales", "已拒绝，买家会看到你写的原因")
+
+
+def _reason(form: dict[str, str], approve: bool) -> str:
+    return "" if approve else form.get("reason", "")[:MAX_TEXT]
 
 
 # Operators: group claims -------------------------------------------------------------------
@@ -101,28 +107,30 @@ async def claim_queue(*, principal: Principal, query: MultiDictProxy[str]) -> di
 async def approve_claim(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    claim = await claims.decide(
-        principal=principal,
-        claim_id=form.get("claim_id", ""),
-        approve=True,
-        note="",
-        now=config[CLOCK].now(),
-    )
-    return _back("/admin/claims", f"已批准，共退 ¥{claim.amount / 100:.2f}")
+    return await _decide_claim(principal, form, config, approve=True)
 
 
 @page("POST", "/admin/claims/reject", auth=Admin)
 async def reject_claim(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
-    await claims.decide(
+    return await _decide_claim(principal, form, config, approve=False)
+
+
+async def _decide_claim(
+    principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
+) -> web.StreamResponse:
+    """Approve or reject (services.claims.decide); a rejection carries its reason."""
+    claim = await claims.decide(
         principal=principal,
         claim_id=form.get("claim_id", ""),
-        approve=False,
-        note=form.get("reason", "")[:MAX_TEXT],
+        approve=approve,
+        note=_reason(form, approve),
         now=config[CLOCK].now(),
     )
-    return _back("/admin/claims", "已驳回")
+    return _back(
+        "/admin/claims", f"已批准，共退 ¥{claim.amount / 100:.2f}" if approve else "已驳回"
+    )
 
 
 # Operators: reconciliation -----------------------------------------------------------------

@@ -4,6 +4,7 @@ the notify does, earnings reversed on the refunded part, and the clock's yes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,7 +24,7 @@ from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid
 from qunshop.keys import CHAT_TEMPLATES
 from scheduler.news import NewsWords
-from services import aftersales, deadlines, news, outbox, refunds
+from services import aftersales, deadlines, lifecycle, news, outbox, pickup, refunds
 from tests.support.aftersale_world import paid_order, principal_of
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -117,10 +118,10 @@ async def test_approved_request_is_refunded_exactly_once_however_often_notified(
     )
     assert reversed_.amount == 99 - 99 * 1490 // 1990 == 25
 
-    # Nothing asks again: a second request finds the order refunded.
-    with pytest.raises(Conflict) as twice:
-        await _ask(order, QUALITY, now, settings)
-    assert twice.value.code is ErrorCode.ORDER_ALREADY_REFUNDED
+    # A second request may ask for what is left (14.90), never more.
+    with pytest.raises(Invalid) as beyond:
+        await _ask(order, dataclasses.replace(QUALITY, amount=1491), now, settings)
+    assert beyond.value.code is ErrorCode.REFUND_EXCEEDS_PAID
 
 
 async def test_all_of_an_order_not_handed_over_ends_it(
@@ -216,19 +217,28 @@ async def test_fresh_goods_take_no_no_reason_return_but_a_product_may(
 async def test_the_window_closes_after_the_after_sale_days(
     api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
 ) -> None:
+    """Picked up through the doors (到货, the buyer's code, the leader's 核销), completed by
+    the clock: the window is the after-sale days from pickup, then closed for good."""
     now = clock.now()
-    order = await paid_order(settings, wechat, now=now)
-    picked = now - timedelta(days=settings.auto_complete_days, minutes=1)
-    await Order.filter(id=order.id).update(status=OrderStatus.PICKED_UP, picked_up_at=picked)
-    with pytest.raises(Conflict) as late:
-        await _ask(order, QUALITY, now, settings)
-    assert late.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
-    await Order.filter(id=order.id).update(picked_up_at=now - timedelta(days=2))
+    picked = now - timedelta(days=2)
+    order = await paid_order(settings, wechat, now=picked - timedelta(hours=1))
+    leader = principal_of(await _leader(order))
+    await pickup.arrived(principal=leader, community_id=str(order.community_id), now=picked)
+    buyer = principal_of(await User.get(id=order.user_id))
+    code = (await pickup.ticket(principal=buyer, order_id=str(order.id))).code
+    await pickup.verify(principal=leader, code=code, now=picked)
+    order = await Order.get(id=order.id)
+    assert (order.status, order.picked_up_at) == (OrderStatus.PICKED_UP, picked)
+
     assert (await _ask(order, QUALITY, now, settings)).status is AfterSaleStatus.PENDING
-    await Order.filter(id=order.id).update(status=OrderStatus.COMPLETED)
-    await AfterSale.all().delete()
+    days = timedelta(days=settings.auto_complete_days)
+    late = picked + days + timedelta(minutes=1)
+    with pytest.raises(Conflict) as closed:
+        await _ask(order, QUALITY, late, settings)
+    assert closed.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
+    assert await lifecycle.auto_complete(now=late, after=days) == 1
     with pytest.raises(Conflict) as completed:
-        await _ask(order, QUALITY, now, settings)
+        await _ask(await Order.get(id=order.id), QUALITY, late, settings)
     assert completed.value.code is ErrorCode.AFTER_SALE_WINDOW_CLOSED
 
 
@@ -278,16 +288,26 @@ async def test_two_people_approving_at_once_refund_once(
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 1
 
 
-async def test_the_database_refuses_a_second_refund_or_more_than_paid(
+async def test_each_cause_refunds_once_and_all_never_more_than_paid(
     api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
 ) -> None:
     now = clock.now()
     order = await paid_order(settings, wechat, now=now, price=1000)
+
+    async def part(amount: int, cause: str) -> Refund:
+        return await refunds.refund_part(
+            order_id=order.id, amount=amount, reason="after_sale", cause=cause, now=now
+        )
+
     with pytest.raises(Invalid) as too_much:
-        await refunds.refund_part(order_id=order.id, amount=1001, reason="after_sale", now=now)
+        await part(1001, "after_sale:a")
     assert too_much.value.code is ErrorCode.REFUND_EXCEEDS_PAID
-    await refunds.refund_part(order_id=order.id, amount=300, reason="after_sale", now=now)
+    await part(300, "after_sale:a")
     with pytest.raises(Conflict) as twice:
-        await refunds.refund_part(order_id=order.id, amount=300, reason="after_sale", now=now)
+        await part(300, "after_sale:a")
     assert twice.value.code is ErrorCode.ORDER_ALREADY_REFUNDED
-    assert [r.amount for r in await Refund.filter(order_id=order.id)] == [300]
+    with pytest.raises(Invalid) as beyond:
+        await part(701, "after_sale:b")
+    assert beyond.value.code is ErrorCode.REFUND_EXCEEDS_PAID
+    await part(700, "after_sale:b")
+    assert sorted(r.amount for r in await Refund.filter(order_id=order.id)) == [300, 700]

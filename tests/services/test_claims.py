@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
-from models.claim import ClaimLine, ClaimLineStatus, ClaimStatus
+from models.claim import ClaimLine, ClaimLineStatus, ClaimStatus, GroupClaim
 from models.community import Community
 from models.order import Order
 from models.outbox import OutboxMessage
@@ -21,7 +21,7 @@ from qunshop.assembly.background import outbox_handlers
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid
-from services import aftersales, claims, news, outbox, pickup
+from services import aftersales, claims, news, outbox, pickup, refunds
 from services.auth import Principal
 from tests.support.aftersale_world import paid_order, principal_of
 from tests.support.factories import make_community, make_sku, make_user
@@ -168,31 +168,45 @@ async def test_a_claim_racing_a_buyers_own_request_refunds_the_order_once(
     assert await OutboxMessage.filter(kind="refund.submit").count() == rounds
 
 
-async def test_no_claim_refunds_an_order_twice(
+async def test_each_claim_refunds_its_share_once_never_beyond_what_was_paid(
     api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
 ) -> None:
     now = clock.now()
     community, leader, sku_id, (order,) = await _delivery(settings, wechat, now, [3])
     operator = principal_of(await make_user(Role.ADMIN))
     day = _day(community, now)
-    first = await claims.file(
-        principal=leader, community_id=str(community.id), filing=_filing(sku_id, day, 1), now=now
-    )
-    second = await claims.file(
-        principal=leader, community_id=str(community.id), filing=_filing(sku_id, day, 2), now=now
-    )
-    for claim in (first, second):
-        await claims.decide(
-            principal=operator, claim_id=str(claim.id), approve=True, note="", now=now
-        )
-    assert [r.amount for r in await Refund.filter(order_id=order.id)] == [1000]
-    (skipped,) = await ClaimLine.filter(claim_id=second.id)
-    assert (skipped.status, skipped.note) == (ClaimLineStatus.SKIPPED, "order_already_refunded")
-    # The database refuses a second refunded line for the order, whatever code might try.
-    from tortoise.exceptions import IntegrityError
 
-    with pytest.raises(IntegrityError):
-        await ClaimLine.filter(id=skipped.id).update(status=ClaimLineStatus.REFUNDED)
+    async def claim(units: int) -> GroupClaim:
+        filed = await claims.file(
+            principal=leader,
+            community_id=str(community.id),
+            filing=_filing(sku_id, day, units),
+            now=now,
+        )
+        return await claims.decide(
+            principal=operator, claim_id=str(filed.id), approve=True, note="", now=now
+        )
+
+    first, second = await claim(1), await claim(1)
+    assert sorted(r.amount for r in await Refund.filter(order_id=order.id)) == [1000, 1000]
+    # The same claim's share is refunded once, whatever asks again.
+    with pytest.raises(Conflict) as again:
+        await refunds.refund_part(
+            order_id=order.id,
+            amount=1000,
+            reason=claims.REASON,
+            cause=f"{claims.REASON}:{first.id}",
+            now=now,
+        )
+    assert again.value.code is ErrorCode.ORDER_ALREADY_REFUNDED
+    # 10.00 is left of the 30.00 paid: a share of 20.00 is skipped, not refunded in part.
+    third = await claim(2)
+    (skipped,) = await ClaimLine.filter(claim_id=third.id)
+    assert (skipped.status, skipped.note) == (ClaimLineStatus.SKIPPED, "refund_exceeds_paid")
+    assert {line.status for line in await ClaimLine.filter(claim_id__in=[first.id, second.id])} == {
+        ClaimLineStatus.REFUNDED
+    }
+    assert sum(r.amount for r in await Refund.filter(order_id=order.id)) == 2000
 
 
 async def test_what_a_claim_refuses(

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
-from tortoise.exceptions import IntegrityError, OperationalError
 
 from models.coupon import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate, GrantRule
 from models.order import Order, OrderStatus
@@ -187,9 +186,33 @@ async def test_at_most_one_coupon_per_order_and_setting_again_replaces() -> None
     assert (await Coupon.get(id=two.id)).status is CouponStatus.LOCKED
     assert await Coupon.filter(order_id=order.id).count() == 1
     assert (await Order.get(id=order.id)).amount == 2700
-    # The database keeps one coupon per order whatever the code does.
-    with pytest.raises((IntegrityError, OperationalError)):
-        await Coupon.filter(id=one.id).update(status=CouponStatus.LOCKED, order_id=order.id)
+
+
+async def test_coupons_set_at_once_on_one_order_leave_one() -> None:
+    """The buyer's two devices each put a coupon on the order at the same moment."""
+    template = await make_template(threshold=0, amount_off=300, per_user_limit=2)
+    user = await make_user()
+    held = [
+        await coupons.claim(principal=who(user), template_id=str(template.id), now=now())
+        for _ in range(2)
+    ]
+    order = await _order(user)
+
+    async def put(coupon: Coupon) -> object:
+        return await pricing.set_discounts(
+            principal=who(user),
+            order_id=str(order.id),
+            coupon_id=str(coupon.id),
+            points_to_use=0,
+            now=now(),
+        )
+
+    results = await asyncio.gather(*(put(c) for c in held * 4), return_exceptions=True)
+    assert all(isinstance(r, QunshopError) or not isinstance(r, Exception) for r in results)
+    assert await Coupon.filter(order_id=order.id).count() == 1
+    assert await Coupon.filter(status=CouponStatus.LOCKED).count() == 1
+    assert await Coupon.filter(status=CouponStatus.AVAILABLE).count() == 1
+    assert (await Order.get(id=order.id)).amount == 2700
 
 
 async def test_threshold_scope_percent_cap_and_the_one_fen_floor() -> None:

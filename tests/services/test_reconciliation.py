@@ -55,7 +55,9 @@ async def test_every_kind_of_difference_planted_in_the_bill_is_found(
         for i in range(6)
     ]
     for order, amount in ((refunded, 300), (refund_changed, 400), (refund_dropped, 500)):
-        await refunds.refund_part(order_id=order.id, amount=amount, reason="after_sale", now=now)
+        await refunds.refund_part(
+            order_id=order.id, amount=amount, reason="after_sale", cause="after_sale", now=now
+        )
     handlers = outbox_handlers(api.server.app)
     await outbox.run_once(handlers, now=now)  # the refunds reach WeChat Pay
     numbers = {r.order_id: r.out_refund_no for r in await Refund.all()}

@@ -22,14 +22,15 @@ from tortoise import connections
 from models.community import Membership
 from models.growth import ShareCode, ShareKind, Visit, VisitSource
 from models.order import Order, OrderStatus
-from models.payment import Payment, Refund, RefundStatus
+from models.payment import Payment
 from models.rollup import NO_CAMPAIGN, Cohort, FunnelDay, ProductDay
 from models.user import Role
 from qunshop.config import Settings
 from qunshop.keys import CHAT_TEMPLATES, REDIS
 from scheduler.jobs import Jobs
-from services import rollups
+from services import refunds, rollups
 from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user
+from tests.support.fake_wechat import FakeWeChat
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -43,8 +44,10 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 class Week:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings, wechat: FakeWeChat) -> None:
         self.n = 0
+        self.settings = settings
+        self.wechat = wechat
 
     def next(self) -> str:
         self.n += 1
@@ -113,23 +116,34 @@ class Week:
         return order
 
     async def refund(self, order: Order, settled: datetime) -> None:
-        payment = await Payment.get(order_id=order.id)
-        await Refund.create(
-            order=order,
-            payment=payment,
-            out_refund_no=f"RF{self.next()}",
+        """All of the order back, as an after-sales approval owes it, settled by WeChat Pay's
+        notify at ``settled``: the order ends 已退款 through the refund path, not by hand."""
+        refund = await refunds.refund_part(
+            order_id=order.id,
             amount=order.amount,
-            total=order.amount,
-            reason="team_failed",
-            status=RefundStatus.SUCCEEDED,
-            settled_at=settled,
+            reason="after_sale",
+            cause=f"after_sale:{self.next()}",
+            now=settled,
         )
-        await Order.filter(id=order.id).update(status=OrderStatus.REFUNDED)
+        body = self.wechat.refund_notify(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=order.out_trade_no,
+            refund_fee=refund.amount,
+            total_fee=refund.total,
+        )
+        assert await refunds.settle_from_notify(
+            body,
+            api_key=self.settings.pay_api_key.get_secret_value(),
+            appid=self.settings.wechat_appid,
+            mch_id=self.settings.pay_mch_id,
+            now=settled,
+        )
+        assert (await Order.get(id=order.id)).status is OrderStatus.REFUNDED
 
 
-async def scripted_week(settings: Settings) -> dict[str, Any]:
+async def scripted_week(settings: Settings, wechat: FakeWeChat) -> dict[str, Any]:
     """Seven days of activity, the rollup step at the end of each day."""
-    week = Week()
+    week = Week(settings, wechat)
     community = await make_community()
     campaign = await make_campaign(community)
     other_campaign = await make_campaign(community)
@@ -222,9 +236,9 @@ def rolled(row: FunnelDay) -> dict[str, int]:
 
 
 async def test_funnels_and_cohorts_equal_a_recount_after_a_week(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
-    world = await scripted_week(settings)
+    world = await scripted_week(settings, wechat)
     expected = await recount()
     got = {
         (str(r.community_id), str(r.campaign_id), r.day): rolled(r) for r in await FunnelDay.all()
@@ -279,9 +293,9 @@ async def test_funnels_and_cohorts_equal_a_recount_after_a_week(
 
 
 async def test_the_dashboard_shows_the_rollups_to_its_leader_only(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
-    world = await scripted_week(settings)
+    world = await scripted_week(settings, wechat)
     community = world["community"]
     leader = await community.leader
     expected = await recount()

@@ -64,6 +64,7 @@ async def refund(order: Order, amount: int, status: RefundStatus = RefundStatus.
         amount=amount,
         total=payment.amount,
         reason="after_sale",
+        cause="after_sale",
         status=status,
     )
 

@@ -18,6 +18,7 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from tests.services.test_rollups import recount, scripted_week
 from tests.support.factories import make_user
+from tests.support.fake_wechat import FakeWeChat
 from tests.web.test_console import _login, _say
 
 
@@ -33,9 +34,9 @@ async def _session(client: TestClient, user: User, sender: str, home: str) -> st
 
 
 async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
-    web_client: TestClient, settings: Settings
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
-    world = await scripted_week(settings)
+    world = await scripted_week(settings, wechat)
     community = world["community"]
     mine = [v for k, v in (await recount()).items() if k[0] == str(community.id)]
     leader = await User.get(id=community.leader_id)
@@ -67,8 +68,10 @@ async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
     assert refused.status == 403
 
 
-async def test_the_operator_ranks_communities(web_client: TestClient, settings: Settings) -> None:
-    world = await scripted_week(settings)
+async def test_the_operator_ranks_communities(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    world = await scripted_week(settings, wechat)
     community = world["community"]
     mine = [v for k, v in (await recount()).items() if k[0] == str(community.id)]
     admin = await make_user(Role.ADMIN)
