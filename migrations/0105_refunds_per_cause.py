@@ -42,7 +42,7 @@ REVERSE_SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0073_recommendations")]
+    dependencies = [("models", "0101_audit_actor_erasure")]
 
     initial = False
 

@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0101_audit_actor_erasure")]
+    dependencies = [("models", "0106_models_agree")]
 
     initial = False
 

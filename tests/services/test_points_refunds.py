@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tortoise import connections
-from tortoise.transactions import in_transaction
 
 from models.activity import PointsEntry
 from models.order import Order
@@ -19,18 +17,6 @@ from tests.support.aftersale_world import paid_order
 from tests.support.fake_wechat import FakeWeChat
 
 pytestmark = pytest.mark.usefixtures("client")
-
-# The refunds table holds one refund per payment until refunds may be split (another branch
-# lifts it); this proof drops the unique key inside a transaction it rolls back.
-_ONE_PER_PAYMENT = """
-SELECT c.conname FROM pg_constraint c JOIN pg_attribute a
-  ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
- WHERE c.conrelid = 'refunds'::regclass AND c.contype = 'u' AND a.attname = 'payment_id'
-"""
-
-
-class _Undo(Exception):
-    pass
 
 
 def _now() -> datetime:
@@ -60,42 +46,30 @@ async def test_several_refunds_take_back_shares_once_and_never_below_zero(
     user_id = order.user_id
     assert await points.balance(user_id) == 33
     payment = await Payment.get(order_id=order.id)
-    with pytest.raises(_Undo):
-        async with in_transaction():
-            db = connections.get("default")
-            _, rows = await db.execute_query(_ONE_PER_PAYMENT)
-            for row in rows:
-                await db.execute_query(f'ALTER TABLE refunds DROP CONSTRAINT "{row["conname"]}"')
-            owed = [
-                await Refund.create(
-                    order=order,
-                    payment=payment,
-                    out_refund_no=f"RFSPLIT{i}",
-                    amount=amount,
-                    total=payment.amount,
-                    reason="after_sale",
-                )
-                for i, amount in enumerate((1000, 1000, 1300))
-            ]
-            assert await _settle(settings, wechat, owed[0], order)
-            assert not await _settle(settings, wechat, owed[0], order)  # a repeat: nothing
-            assert await points.balance(user_id) == 33 - 10
-            assert await _settle(settings, wechat, owed[1], order)
-            assert await points.balance(user_id) == 33 - 20
-            await points.add(
-                user_id=user_id, delta=-10, reason="checkout", ref="t:spent", now=_now()
-            )
-            # The last share is 13 (33 in all), but only 3 are left: 3 go back, none below zero.
-            assert await _settle(settings, wechat, owed[2], order)
-            assert await points.balance(user_id) == 0
-            taken = await PointsEntry.filter(user_id=user_id, reason="order_refunded").order_by(
-                "delta"
-            )
-            assert sorted(e.delta for e in taken) == [-10, -10, -3]
-            assert {e.ref for e in taken} == {f"refund:{r.id}:unearn" for r in owed}
-            assert await points.balance(user_id) == await points.ledger_sum(user_id)
-            raise _Undo
-    assert await points.balance(user_id) == 33  # rolled back, constraint and all
+    owed = [
+        await refunds.owe(
+            order=order,
+            payment=payment,
+            amount=amount,
+            reason="after_sale",
+            cause=f"after_sale:split{i}",
+            now=_now(),
+        )
+        for i, amount in enumerate((1000, 1000, 1300))
+    ]
+    assert await _settle(settings, wechat, owed[0], order)
+    assert not await _settle(settings, wechat, owed[0], order)  # a repeat: nothing
+    assert await points.balance(user_id) == 33 - 10
+    assert await _settle(settings, wechat, owed[1], order)
+    assert await points.balance(user_id) == 33 - 20
+    await points.add(user_id=user_id, delta=-10, reason="checkout", ref="t:spent", now=_now())
+    # The last share is 13 (33 in all), but only 3 are left: 3 go back, none below zero.
+    assert await _settle(settings, wechat, owed[2], order)
+    assert await points.balance(user_id) == 0
+    taken = await PointsEntry.filter(user_id=user_id, reason="order_refunded").order_by("delta")
+    assert sorted(e.delta for e in taken) == [-10, -10, -3]
+    assert {e.ref for e in taken} == {f"refund:{r.id}:unearn" for r in owed}
+    assert await points.balance(user_id) == await points.ledger_sum(user_id)
 
 
 async def test_a_full_refund_takes_back_every_point_earned(
