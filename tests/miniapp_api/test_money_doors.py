@@ -60,6 +60,7 @@ async def _paid(user_id: object, amount: int, *, refunded: tuple[int, str] | Non
             amount=refunded[0],
             total=amount,
             reason="after_sale",
+            cause="after_sale",
             status=RefundStatus(refunded[1]),
         )
 

@@ -77,7 +77,7 @@ async def test_a_full_refund_takes_back_every_point_earned(
 ) -> None:
     order = await paid_order(settings, wechat, now=_now(), price=2990)  # 29 points
     refund = await refunds.refund_part(
-        order_id=order.id, amount=2990, reason="after_sale", now=_now()
+        order_id=order.id, amount=2990, reason="after_sale", cause="after_sale:t", now=_now()
     )
     assert await points.balance(order.user_id) == 29  # owed, not yet back: points stay
     assert await _settle(settings, wechat, refund, order)
