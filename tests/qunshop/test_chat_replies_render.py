@@ -181,7 +181,15 @@ BASE: dict[str, Any] = {
     "lines": [],
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
-    "delivery": NS(community=community, orders=3, batch=None, shortages=[]),
+    "delivery": NS(
+        community=community,
+        orders=3,
+        batch=None,
+        shortages=[],
+        group_told=True,
+        buyers=3,
+        buyers_told=2,
+    ),
     "sheet": None,
     "states": {"dispatched": "配送中", "arrived": "已到货", "closed": "已结束"},
     "offer": NS(
@@ -329,6 +337,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "arrived.j2": [
         ({}, "3 份订单可以提货了"),
+        ({}, "提货码会私信发给 2 位买家；另 1 位没有可用的私信渠道"),
         (
             {"delivery": NS(community=community, orders=0, batch=None, shortages=[])},
             "没有等待到货的订单",
@@ -340,6 +349,9 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                     orders=2,
                     batch=NS(),
                     shortages=[(NS(short=2, ordered=4, refunded_orders=2), "赣南脐橙 5斤装")],
+                    group_told=False,
+                    buyers=2,
+                    buyers_told=2,
                 )
             },
             "缺货：赣南脐橙 5斤装 缺 2 件（共 4 件），2 份订单原路退款，已通知买家。",
