@@ -35,7 +35,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestClient]:
-    """A development server on the embedded defaults: no API base set."""
+    """A development server on the embedded defaults: no API base set, nor the public URL
+    (it follows the port)."""
     port = free_port()
     settings = Settings(
         _env_file=None,
@@ -43,7 +44,6 @@ async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestCli
         database_url=database_url,
         redis_url=redis_url,
         port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
         **TEST_SECRETS,
     )
     client = TestClient(TestServer(create_app(settings, background=False), port=port))
@@ -52,6 +52,16 @@ async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestCli
         yield client
     finally:
         await client.close()
+
+
+def test_a_development_servers_public_url_follows_its_port() -> None:
+    assert Settings(_env_file=None, port=8093).public_base_url == "http://127.0.0.1:8093"
+    listening = Settings(_env_file=None, host="0.0.0.0", port=8094)
+    assert listening.public_base_url == "http://127.0.0.1:8094"
+    chosen = Settings(_env_file=None, port=8093, public_base_url="https://shop.example.cn/")
+    assert chosen.public_base_url == "https://shop.example.cn"
+    production = Settings(_env_file=None, mode=Mode.TEST, port=8093, **TEST_SECRETS)
+    assert production.public_base_url == "http://127.0.0.1:8080"  # not guessed outside dev
 
 
 def test_only_a_development_server_with_unset_bases_uses_the_stand_in() -> None:
