@@ -21,10 +21,11 @@ from qunshop.assembly.app import create_app
 from qunshop.assembly.background import outbox_handlers
 from qunshop.assembly.standin import PNG, PREFIX, unset_bases
 from qunshop.config import Mode, Settings
-from qunshop.keys import SETTINGS
+from qunshop.keys import PAY, SETTINGS
 from services import groupbuy, notify, outbox
 from tests.conftest import TEST_SECRETS
 from tests.support.factories import auth, make_campaign, make_user
+from wechat.api import PayError
 
 
 def free_port() -> int:
@@ -129,6 +130,17 @@ async def test_the_demo_flow_completes_offline(
     assert (await Order.get(id=order_id)).status is OrderStatus.REFUNDED
     logged: list[Any] = [r.getMessage() for r in caplog.records]
     assert not [m for m in logged if "unreachable" in m or "Cannot connect" in m], logged
+
+    # Had the notify been lost, the clock's refundquery would hear the same from the stand-in.
+    pay_client = dev.server.app[PAY]
+    answer = await pay_client.refund_query(out_refund_no=refund.out_refund_no)
+    assert (answer["out_refund_no_0"], answer["refund_status_0"]) == (
+        refund.out_refund_no,
+        "SUCCESS",
+    )
+    with pytest.raises(PayError) as unknown:
+        await pay_client.refund_query(out_refund_no="RF-nobody-asked")
+    assert unknown.value.code == "REFUNDNOTEXIST"
 
 
 async def test_a_team_share_gets_its_updatable_card_from_the_stand_in(dev: TestClient) -> None:
