@@ -473,3 +473,42 @@ async def test_a_follower_who_erased_her_account_and_writes_again_is_a_new_perso
     assert again.user.openid == f"wechat:{OPENID}"
     resp = await oa.post_safe(oa_text("我的订单"))  # and the next message finds her at once
     assert "还没有订单" in xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+
+
+async def test_a_tier_price_team_shows_what_was_paid_and_given_back(
+    doors: Doors, clock: FrozenClock
+) -> None:
+    """A 2-person tier brings ¥29.90 down to ¥26.90: the team page shows the final price and
+    no seats left to fill; 我的订单 shows the ¥3 on its way back, then back; 售后 does not
+    offer an order whose refund is still on its way."""
+    await _led_community(doors)
+    community = await Community.get(name="阳光花园")
+    await make_campaign(
+        community,
+        team_size=2,
+        group_price=2990,
+        price_tiers=[{"min_members": 2, "price": 2690}],
+        now=clock.now(),
+    )
+    code = await doors.leader_opens_team(sender="wang")
+    await _li_si_joins_links_and_pays(doors, code)
+    zhang = await doors.log_in("code-zhang", "o-zhang-mini")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhang)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhang)
+    await doors.send()
+    assert (await Team.get(code=code)).final_price == 2690
+
+    page = await doors.client.get(f"/h5/teams/{code}")
+    html = await page.text()
+    assert page.status == 200 and "还差0人" not in html and "拼团成功" in html
+    assert "26.90" in html
+
+    mine = await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90（退款中 ¥3.00） · 已成团，待到货" in mine
+    offered = await doors.say_in_group("售后", sender="li-si")
+    assert "退款中，不用再申请" in offered
+
+    await doors.refunds_done()
+    mine = await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90（已退 ¥3.00，实付 ¥26.90） · 已成团，待到货" in mine
