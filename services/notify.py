@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.chat import ChatIdentity
@@ -125,6 +125,9 @@ DIRECT = {
 }
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
 def _reaches(identity: ChatIdentity, now: datetime) -> bool:
     direct = DIRECT.get(identity.platform)
     if direct is None:
@@ -137,10 +140,10 @@ def _reaches(identity: ChatIdentity, now: datetime) -> bool:
 async def channel_for(user_id: Any, now: datetime) -> ChatIdentity | None:
     """The chat identity a message to the user alone goes to: of those that can reach them
     now, the one they used last. None: no chat reaches them."""
-    found = await ChatIdentity.filter(user_id=user_id, platform__in=list(DIRECT)).order_by(
-        "-last_seen_at"
-    )
-    return next((i for i in found if _reaches(i, now)), None)
+    found = await ChatIdentity.filter(user_id=user_id, platform__in=list(DIRECT))
+    reaching = [i for i in found if _reaches(i, now)]
+    # Never seen (None) counts as least recent; PostgreSQL would sort it first.
+    return max(reaching, key=lambda i: i.last_seen_at or _NEVER, default=None)
 
 
 async def reachable(user_ids: list[Any], now: datetime) -> set[Any]:

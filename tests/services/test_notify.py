@@ -121,9 +121,7 @@ async def test_to_user_reaches_a_wecom_member_by_the_app_at_any_time() -> None:
         platform="wecom_bot", external_id="zhangsan", user=wecom_only, last_seen_at=None
     )
     both = await make_user()
-    await ChatIdentity.create(
-        platform="wecom", external_id="lisi", user=both, last_seen_at=now - timedelta(days=9)
-    )
+    await ChatIdentity.create(platform="wecom", external_id="lisi", user=both, last_seen_at=None)
     await ChatIdentity.create(
         platform="wechat", external_id="o-lisi", user=both, last_seen_at=now - timedelta(hours=1)
     )
