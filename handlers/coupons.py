@@ -28,7 +28,7 @@ async def claim(
         return Text(ctx.render("coupons/claimable.j2", templates=offered))
     index = int(number) - 1
     if not 0 <= index < len(offered):
-        return Text(ctx.render("coupons/claimable.j2", templates=offered))
+        return Text(ctx.render("coupons/no_such_coupon.j2", number=number, count=len(offered)))
     template = offered[index]
     held = await coupon_gate.claim(
         redis=ctx.redis, principal=principal_of(ctx), template_id=template.id, now=ctx.now

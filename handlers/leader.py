@@ -107,6 +107,7 @@ async def arrived(ctx: Context, args: str = "", counts: str = "", bad_args: bool
         community_id=str(ctx.community.id) if ctx.community else None,
         now=ctx.now,
         shortages=[batches.Shortage(sku=n, short=int(k)) for n, k in re.findall(SHORT, counts)],
+        consent_template=ctx.settings.subscribe_template_arrived,
     )
     return Text(ctx.render("arrived.j2", delivery=delivery))
 

@@ -23,7 +23,7 @@ async def review(
     bad_args: bool = False,
 ) -> Reply:
     if ctx.update.chat_type is not ChatType.SINGLE:
-        return Text(ctx.render("private_only.j2", command="评价"))
+        return Text(ctx.render("reviews/private_only.j2"))
     who = principal_of(ctx)
     waiting = await reviews.reviewable(who)
     if bad_args or number is None or stars is None:

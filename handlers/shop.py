@@ -6,6 +6,7 @@ from handlers.account import with_link
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
+from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from services import groupbuy, groupchat, storefront
 from services.auth import Principal
@@ -26,7 +27,14 @@ async def list_deals(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     found = await groupchat.deals(community=ctx.community, now=ctx.now)
-    return Text(ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now))
+    return Text(
+        ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now, staff=_staff(ctx))
+    )
+
+
+def _staff(ctx: Context) -> bool:
+    """Leaders' hints (开团, 活动 秒杀) are shown to leaders and operators only."""
+    return principal_of(ctx).role in (Role.LEADER, Role.ADMIN)
 
 
 @router.route(Command("商品", "products", "货架"))
@@ -34,7 +42,7 @@ async def list_products(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     lines = await storefront.community_skus(ctx.community.id)
-    return Text(ctx.render("products.j2", community=ctx.community, lines=lines))
+    return Text(ctx.render("products.j2", community=ctx.community, lines=lines, staff=_staff(ctx)))
 
 
 @router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))

@@ -6,7 +6,7 @@ import base64
 import ipaddress
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     pay_mch_id: str = "1900000109"
     pay_api_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-pay-api-key-0123")
     pay_api_base: str = "https://api.mch.weixin.qq.com"
+    # Unset in development: this server's own address and port (``_public_url_follows_the_port``).
     public_base_url: str = "http://127.0.0.1:8080"
     timezone: str = "Asia/Shanghai"
     secret_key: SecretStr = SecretStr(f"{PLACEHOLDER_PREFIX}-secret-key")
@@ -180,6 +181,23 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_url_follows_the_port(cls, data: Any) -> Any:
+        """In development, left unset, the public URL is where this server listens (as the
+        API bases routed to the stand-in are): links, consoles and the stand-in's refund
+        notify then reach it on QUNSHOP_PORT, not on 8080."""
+        if not isinstance(data, dict) or data.get("public_base_url"):
+            return data
+        if str(data.get("mode", Mode.DEVELOPMENT.value)) != Mode.DEVELOPMENT.value:
+            return data
+        host = str(data.get("host") or "127.0.0.1")
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return {**data, "public_base_url": f"http://{host}:{data.get('port', 8080)}"}
 
     @field_validator("wechat_api_base", "wecom_api_base", "pay_api_base", "public_base_url")
     @classmethod

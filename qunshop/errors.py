@@ -184,6 +184,8 @@ class ErrorCode(StrEnum):
     # segments
     SEGMENT_NOT_FOUND = "segment_not_found"
     SEGMENT_RULE_INVALID = "segment_rule_invalid"
+    # a URL's path or query holds a NUL character (no text column can store one)
+    URL_HAS_NUL = "url_has_nul"
 
 
 class QunshopError(Exception):

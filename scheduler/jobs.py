@@ -28,6 +28,7 @@ from services import (
     points,
     recommendations,
     reconciliation,
+    refunds,
     reminders,
     retention,
     rollups,
@@ -189,6 +190,11 @@ class Jobs:
             lambda: recommendations.recompute(now=now),
         )
 
+    async def query_stuck_refunds(self, now: datetime) -> None:
+        """Refunds submitted long ago without WeChat Pay's notify: the outbox asks after
+        each (``/pay/refundquery``) and settles it as the notify would have."""
+        await refunds.schedule_queries(now=now)
+
     def digest(self, digest: digests.Digest) -> str:
         return self._render("digest.j2", digest=digest, base_url=self.settings.public_base_url)
 
@@ -210,6 +216,7 @@ class Jobs:
         await self.roll_up(now)
         await self.recommend(now)
         await idempotency.purge(now=now)
+        await self.query_stuck_refunds(now)
         # Follows whose scene could not be attributed at once (Redis was down, say).
         await attribution.attribute_follows(
             redis=self.redis, secret=self.settings.secret_key.get_secret_value(), now=now

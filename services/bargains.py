@@ -31,12 +31,10 @@ from tortoise.transactions import in_transaction
 
 from models.bargain import Bargain, BargainCut, BargainOffer, BargainStatus
 from models.catalog import Sku
-from models.chat import ChatIdentity
 from models.community import Community
 from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
-from qunshop.chat import Platform
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services import audit, notify, orders, outbox
 from services.ids import parse_uuid
@@ -498,20 +496,6 @@ async def tell_starter(payload: dict[str, Any], *, render: Any, now: Any) -> Non
 
 
 async def reach(user: User, text: str, *, dedupe_key: str, now: datetime) -> bool:
-    """A text to the user where they chat: the Official Account within its 48 hours, else
-    their WeCom identity (the app message needs no window)."""
-    if await notify.to_user(user=user, message=notify.text(text), dedupe_key=dedupe_key, now=now):
-        return True
-    wecom = (
-        await ChatIdentity.filter(
-            user_id=user.id, platform__in=[Platform.WECOM_BOT.value, Platform.WECOM.value]
-        )
-        .order_by("-last_seen_at")
-        .first()
-    )
-    if wecom is None:
-        return False
-    payload = {"via": notify.VIA_WECOM_APP, "to": wecom.external_id, "message": notify.text(text)}
-    return await notify.queue(
-        payload, dedupe_key=notify.outbox_key("notify:user", dedupe_key), now=now
-    )
+    """A text to the user where they chat (``notify.to_user``)."""
+    via = await notify.to_user(user=user, message=notify.text(text), dedupe_key=dedupe_key, now=now)
+    return via is not None

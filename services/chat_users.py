@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ from services.batching import TurnBatcher
 
 if TYPE_CHECKING:
     from qunshop.tasks import TaskTracker
+
+logger = logging.getLogger(__name__)
 
 # The 48-hour window needs minutes, not milliseconds: last_seen_at is written this often.
 SEEN_GRANULARITY = timedelta(minutes=5)
@@ -82,18 +85,45 @@ async def user_for(*, platform: str, external_id: str, now: datetime) -> User:
         if identity.last_seen_at is None or now - identity.last_seen_at > SEEN_GRANULARITY:
             await ChatIdentity.filter(id=identity.id).update(last_seen_at=now)
         return identity.user
-    try:
-        async with in_transaction():
-            user = await User.create(openid=shell_openid(platform, external_id))
-            await ChatIdentity.create(
-                platform=platform, external_id=external_id, user=user, last_seen_at=now
-            )
-            return user
-    except IntegrityError:  # a concurrent first message created it
-        identity = await ChatIdentity.get(
+    for _attempt in range(2):
+        try:
+            return await _first_contact(platform=platform, external_id=external_id, now=now)
+        except IntegrityError:
+            pass
+        # A concurrent first message created it...
+        identity = await ChatIdentity.get_or_none(
             platform=platform, external_id=external_id
-        ).prefetch_related("user")
-        return identity.user
+        ).select_related("user")
+        if identity is not None:
+            return identity.user
+        # ...or a user left behind holds the shell openid: the chat-only user of an identity
+        # that was linked to an account, and that account was erased since (the identity's
+        # platform id went with it). The sender is a new person; the old shell lets go.
+        await _release_shell_openid(shell_openid(platform, external_id))
+    raise RuntimeError(f"no user for {platform} sender after two attempts")  # pragma: no cover
+
+
+async def _first_contact(*, platform: str, external_id: str, now: datetime) -> User:
+    async with in_transaction():
+        user = await User.create(openid=shell_openid(platform, external_id))
+        await ChatIdentity.create(
+            platform=platform, external_id=external_id, user=user, last_seen_at=now
+        )
+        return user
+
+
+# The shell openid is released only by a user no chat identity belongs to any more: a shell
+# whose identity still points at it is a sender's live user, whatever happened elsewhere.
+_RELEASE_SHELL_SQL = (
+    "UPDATE users u SET openid = 'released:' || replace(u.id::text, '-', '') "
+    "WHERE u.openid = $1 AND NOT EXISTS (SELECT 1 FROM chat_identities ci WHERE ci.user_id = u.id)"
+)
+
+
+async def _release_shell_openid(openid: str) -> None:
+    released = await connections.get("default").execute_query(_RELEASE_SHELL_SQL, [openid])
+    if released[0]:
+        logger.info("a left-behind chat-only user let go of its shell openid")
 
 
 async def identity_for(*, platform: str, external_id: str, now: datetime) -> ChatIdentity:

@@ -134,7 +134,7 @@ async def to_member(
 ) -> str | None:
     """Subscribe message with consent, else customer service within 48 h, else nothing.
 
-    Returns the channel used (``notify.VIA_SUBSCRIBE`` or ``notify.VIA_CUSTOM``) or None.
+    Returns the channel used (``notify.VIA_SUBSCRIBE`` or the chat's, ``notify.to_user``) or None.
     """
     template_id, page, data = words.subscribe(facts, item)
     earlier = ((notify.VIA_SUBSCRIBE, "notify:subscribe"), (notify.VIA_CUSTOM, "notify:user"))
@@ -157,11 +157,9 @@ async def to_member(
                     raise _NotSent
         except _NotSent:
             pass
-    if await notify.to_user(
+    return await notify.to_user(
         user=item.user, message=words.member(facts, item), dedupe_key=dedupe_key, now=now
-    ):
-        return notify.VIA_CUSTOM
-    return None
+    )
 
 
 class _NotSent(Exception):

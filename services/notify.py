@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.chat import ChatIdentity
@@ -115,27 +115,62 @@ async def to_group(
     return True
 
 
-async def to_user(*, user: User, message: dict[str, Any], dedupe_key: str, now: datetime) -> bool:
-    """A customer-service message to the user's WeChat identity, if they spoke within 48 h."""
-    identity = (
-        await ChatIdentity.filter(
-            user_id=user.id,
-            platform=Platform.WECHAT.value,
-            last_seen_at__gte=now - SERVICE_WINDOW,
-        )
-        .order_by("-last_seen_at")
-        .first()
-    )
+# The channel that reaches each chat platform's user alone, and whether it needs the user to
+# have written recently: the Official Account's customer-service message does (48 h), the
+# WeCom self-built app's message to a member's userid does not.
+DIRECT = {
+    Platform.WECHAT.value: (VIA_CUSTOM, True),
+    Platform.WECOM.value: (VIA_WECOM_APP, False),
+    Platform.WECOM_BOT.value: (VIA_WECOM_APP, False),
+}
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _reaches(identity: ChatIdentity, now: datetime) -> bool:
+    direct = DIRECT.get(identity.platform)
+    if direct is None:
+        return False
+    if not direct[1]:
+        return True
+    return identity.last_seen_at is not None and identity.last_seen_at >= now - SERVICE_WINDOW
+
+
+async def channel_for(user_id: Any, now: datetime) -> ChatIdentity | None:
+    """The chat identity a message to the user alone goes to: of those that can reach them
+    now, the one they used last. None: no chat reaches them."""
+    found = await ChatIdentity.filter(user_id=user_id, platform__in=list(DIRECT))
+    reaching = [i for i in found if _reaches(i, now)]
+    # Never seen (None) counts as least recent; PostgreSQL would sort it first.
+    return max(reaching, key=lambda i: i.last_seen_at or _NEVER, default=None)
+
+
+async def reachable(user_ids: list[Any], now: datetime) -> set[Any]:
+    """Which of these users a message alone reaches in chat now (``to_user`` would queue)."""
+    found = await ChatIdentity.filter(user_id__in=user_ids, platform__in=list(DIRECT))
+    return {i.user_id for i in found if _reaches(i, now)}
+
+
+async def to_user(
+    *, user: User, message: dict[str, Any], dedupe_key: str, now: datetime
+) -> str | None:
+    """A message to the user alone, in the chat they last used that can reach them: the
+    Official Account if they wrote within 48 h, WeCom (the app message) at any time. One
+    message, not one per channel: the same news twice is noise. Returns the channel (one of
+    ``VIAS``), or None when no chat reaches them."""
+    identity = await channel_for(user.id, now)
     if identity is None:
         logger.info(
-            "user %s has no WeChat identity seen within 48 h: message %s not sent",
+            "user %s has no chat identity that reaches them now: message %s not sent",
             user.id,
             dedupe_key,
         )
-        return False
-    payload = {"via": VIA_CUSTOM, "to": identity.external_id, "message": check_message(message)}
+        return None
+    via = DIRECT[identity.platform][0]
+    payload = {"via": via, "to": identity.external_id, "message": check_message(message)}
     await queue(payload, dedupe_key=outbox_key("notify:user", dedupe_key), now=now)
-    return True
+    return via
 
 
 async def subscribe(

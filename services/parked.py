@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund, RefundStatus
 from qunshop.errors import Conflict, ErrorCode, NotFound
-from services import audit
+from services import audit, refunds
 from services.auth import Principal
 from services.ids import parse_uuid
 from services.refunds import SUBMIT
@@ -49,6 +49,13 @@ async def failed_refunds(*, actor: Principal) -> list[Refund]:
     """Refunds WeChat Pay closed (REFUNDCLOSE): money still owed, for a person to settle."""
     audit.ensure_admin(actor)
     return await Refund.filter(status=RefundStatus.FAILED).order_by("-created_at").limit(SHOWN)
+
+
+async def stuck_refunds(*, actor: Principal, now: datetime) -> list[Refund]:
+    """Refunds WeChat Pay has not settled long after they were owed (a lost notify, say):
+    the clock asks after them (``refunds.schedule_queries``); the operator sees them."""
+    audit.ensure_admin(actor)
+    return (await refunds.stuck(now=now))[:SHOWN]
 
 
 async def retry(*, actor: Principal, message_id: str, now: datetime) -> OutboxMessage:

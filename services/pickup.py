@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.activity import SubscribeConsent
 from models.community import Community, PickupPoint
 from models.delivery import BatchShortage, DeliveryBatch
 from models.growth import PickupVerification
@@ -36,7 +37,7 @@ from qunshop.errors import (
     NotFound,
     QunshopError,
 )
-from services import batches, communities, news, orders
+from services import batches, communities, news, notify, orders
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -70,6 +71,9 @@ class Delivery:
     batch: DeliveryBatch | None = None  # the batch that arrived, if the community cuts them
     refunded: int = 0  # orders refunded for a shortage
     shortages: list[tuple[BatchShortage, str]] = field(default_factory=list)  # (count, title)
+    group_told: bool = False  # the group has a robot: the arrival news is posted there
+    buyers: int = 0  # people whose orders arrived
+    buyers_told: int = 0  # of them, those a message alone reaches (chat, or a consent)
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ async def arrived(
     community_id: str | None,
     now: datetime,
     shortages: list[batches.Shortage] | None = None,
+    consent_template: str = "",
 ) -> Delivery:
     """到货: the community's confirmed orders become ready for pickup; the news goes out.
 
@@ -143,6 +148,9 @@ async def arrived(
 
     Locks the confirmed orders, so two confirmations at once move each order once; the
     later one finds nothing waiting and records no arrival.
+
+    The answer says who the news will reach: the group (if it has a robot) and each buyer a
+    message alone reaches now (a chat channel, or a consent to ``consent_template``).
     """
     community = await _community_for(principal, community_id)
     point = await PickupPoint.get_or_none(community_id=community.id)
@@ -179,7 +187,18 @@ async def arrived(
             order_ids=[str(o.id) for o in waiting],
         )
     logger.info("arrival at community %s: %s orders ready", community.id, len(waiting))
+    buyers = {o.user_id for o in waiting}
+    told = await notify.reachable(list(buyers), now)
+    if consent_template:
+        told |= set(
+            await SubscribeConsent.filter(
+                user_id__in=list(buyers - told), template_id=consent_template, remaining__gte=1
+            ).values_list("user_id", flat=True)
+        )
     return Delivery(
+        group_told=bool(community.robot_key),
+        buyers=len(buyers),
+        buyers_told=len(told),
         community=community,
         pickup_point=point,
         arrival=arrival,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
@@ -58,6 +59,7 @@ async def owe(
                 total=payment.amount,
                 reason=reason,
                 cause=cause,
+                created_at=now,  # the clock's time: the refund query waits from it (QUERY_AFTER)
             )
             taken = await Payment.filter(id=payment.id, refunded__lte=F("amount") - amount).update(
                 refunded=F("refunded") + amount
@@ -176,8 +178,20 @@ async def settle_from_notify(
     refund = await Refund.get_or_none(out_refund_no=info.get("out_refund_no", ""))
     if refund is None:
         raise RefundNotifyRefused(f"unknown out_refund_no {info.get('out_refund_no')!r}")
-    status = info.get("refund_status")
-    open_states = [RefundStatus.PENDING, RefundStatus.SUBMITTED]
+    return await settle(
+        refund, status=info.get("refund_status"), refund_id=info.get("refund_id"), now=now
+    )
+
+
+OPEN_STATES = (RefundStatus.PENDING, RefundStatus.SUBMITTED)
+
+
+async def settle(
+    refund: Refund, *, status: str | None, refund_id: str | None, now: datetime
+) -> bool:
+    """WeChat Pay's word on a refund (its notify, or our query): SUCCESS settles it, once
+    (True for the call that did); REFUNDCLOSE or CHANGE fail it."""
+    open_states = list(OPEN_STATES)
     if status != "SUCCESS":
         logger.error("refund %s closed by WeChat Pay: %s", refund.out_refund_no, status)
         await Refund.filter(id=refund.id, status__in=open_states).update(
@@ -188,7 +202,7 @@ async def settle_from_notify(
         won = await Refund.filter(id=refund.id, status__in=open_states).update(
             status=RefundStatus.SUCCEEDED,
             settled_at=now,
-            refund_id=info.get("refund_id") or refund.refund_id,
+            refund_id=refund_id or refund.refund_id,
         )
         if won != 1:
             return False
@@ -200,3 +214,64 @@ async def settle_from_notify(
             await orders.transition(order, OrderStatus.REFUNDED)
         await news.publish(news.REFUNDED, ref=str(refund.id), now=now)
     return True
+
+
+# A refund notify lost (WeChat Pay gives up after a day, and promises nothing): a refund
+# submitted this long ago without word is asked after (``/pay/refundquery``).
+QUERY = "refund.query"
+QUERY_AFTER = timedelta(minutes=30)
+# Asked again at most this often while WeChat Pay says PROCESSING.
+QUERY_EVERY = timedelta(minutes=30)
+
+
+async def stuck(*, now: datetime, older_than: timedelta = QUERY_AFTER) -> list[Refund]:
+    """Refunds owed or submitted longer than ``older_than`` ago that WeChat Pay has not
+    settled: the operator's to watch (/admin)."""
+    return list(
+        await Refund.filter(status__in=list(OPEN_STATES), created_at__lt=now - older_than)
+        .order_by("created_at")
+        .prefetch_related("order")
+    )
+
+
+async def schedule_queries(*, now: datetime) -> int:
+    """The clock: one query per stuck submitted refund per ``QUERY_EVERY`` (the outbox asks)."""
+    slot = int(now.timestamp() // QUERY_EVERY.total_seconds())
+    queued = 0
+    for refund in await Refund.filter(
+        status=RefundStatus.SUBMITTED, created_at__lt=now - QUERY_AFTER
+    ).only("id"):
+        queued += await outbox.enqueue(
+            QUERY,
+            {"refund_id": str(refund.id)},
+            dedupe_key=f"refund-query:{refund.id}:{slot}",
+            now=now,
+        )
+    return queued
+
+
+async def query(payload: dict[str, Any], *, pay: PayClient, now: Callable[[], datetime]) -> None:
+    """Outbox handler of ``QUERY``: ask WeChat Pay how the refund went; settle it as its
+    notify would have. PROCESSING: the next slot asks again."""
+    refund = await Refund.get_or_none(id=payload["refund_id"])
+    if refund is None or refund.status is not RefundStatus.SUBMITTED:
+        return
+    try:
+        answer = await pay.refund_query(out_refund_no=refund.out_refund_no)
+    except PayError as exc:
+        if exc.retryable:
+            raise RetryLater(f"{exc.code}: {exc.message}") from exc
+        raise GiveUp(f"{exc.code}: {exc.message}") from exc
+    count = int(answer.get("refund_count", "0") or 0)
+    found = next(
+        (n for n in range(count) if answer.get(f"out_refund_no_{n}") == refund.out_refund_no),
+        None,
+    )
+    if found is None:
+        raise GiveUp(f"refundquery did not list {refund.out_refund_no}")
+    status = answer.get(f"refund_status_{found}")
+    if status == "PROCESSING":
+        logger.info("refund %s still processing at WeChat Pay", refund.out_refund_no)
+        return
+    if await settle(refund, status=status, refund_id=answer.get(f"refund_id_{found}"), now=now()):
+        logger.warning("refund %s settled by query: its notify was lost", refund.out_refund_no)

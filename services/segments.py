@@ -223,10 +223,10 @@ async def _deliver(record: Broadcast, user: User, key: str, now: datetime) -> No
                 now=now,
             ):
                 via = notify.VIA_SUBSCRIBE
-        if via is None and await notify.to_user(
-            user=user, message=notify.text(record.text), dedupe_key=key, now=now
-        ):
-            via = notify.VIA_CUSTOM
+        if via is None:
+            via = await notify.to_user(
+                user=user, message=notify.text(record.text), dedupe_key=key, now=now
+            )
         if via is None:
             raise _Unreached
         await Delivery.create(broadcast=record, user=user, via=via, created_at=now)

@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from models.catalog import Product, Sku
 from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
-from models.payment import Refund
+from models.payment import Refund, RefundStatus
 from models.user import User
 from qunshop.errors import ErrorCode, NotFound, Unauthenticated
 from services import moderation, orders, pickup
@@ -190,19 +190,37 @@ class OrderLine:
     order: Order
     product: Brief | None
     pickup_code: str | None  # once the order can be picked up
+    refunded: int = 0  # fen back with the buyer (a tier's difference, an after-sale)
+    refunding: int = 0  # fen on its way back
 
 
 async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
-    """The caller's latest orders with their product, and the pickup code where one applies."""
+    """The caller's latest orders with their product, the pickup code where one applies, and
+    what of each came back or is on its way back."""
     items = await orders.list_orders_for(principal, limit=limit)
     products = await briefs(o.sku_id for o in items)
+    back: dict[Any, dict[str, int]] = {}
+    for refund in await Refund.filter(
+        order_id__in=[o.id for o in items],
+        status__in=(RefundStatus.PENDING, RefundStatus.SUBMITTED, RefundStatus.SUCCEEDED),
+    ):
+        done = "refunded" if refund.status is RefundStatus.SUCCEEDED else "refunding"
+        sums = back.setdefault(refund.order_id, {"refunded": 0, "refunding": 0})
+        sums[done] += refund.amount
     lines = []
     for order in items:
         code = order.pickup_code
         if code is None and order.status in pickup.READY:
             code = (await pickup.ticket(principal=principal, order_id=str(order.id))).code
         shown = code if order.status in pickup.READY else None
-        lines.append(OrderLine(order=order, product=products.get(order.sku_id), pickup_code=shown))
+        lines.append(
+            OrderLine(
+                order=order,
+                product=products.get(order.sku_id),
+                pickup_code=shown,
+                **back.get(order.id, {}),
+            )
+        )
     return lines
 
 

@@ -67,10 +67,11 @@ def _back(path: str, note: str) -> web.StreamResponse:
 
 
 @page("GET", "/admin", auth=Admin, template="admin/home.html")
-async def home(*, principal: Principal) -> dict[str, Any]:
+async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     return {
         "entries": (await audit.recent(actor=principal))[:10],
         "parked": len(await parked.parked(actor=principal)),
+        "stuck": await parked.stuck_refunds(actor=principal, now=config[CLOCK].now()),
     }
 
 

@@ -29,6 +29,7 @@ ATTACH_MAX_CHARS = 127
 # Failures where sending the identical request again is the documented remedy.
 ORDER_RETRYABLE = frozenset({"SYSTEMERROR"})
 REFUND_RETRYABLE = frozenset({"SYSTEMERROR", "NOTENOUGH", "FREQUENCY_LIMITED"})
+REFUND_QUERY_RETRYABLE = frozenset({"SYSTEMERROR"})
 # downloadbill: a day with no trade, and a bill still being made (ask again later).
 NO_BILL = "No Bill Exist"
 BILL_RETRYABLE = frozenset({"Bill Creating", "SYSTEMERROR"})
@@ -184,6 +185,13 @@ class PayClient:
         }
         return await self._call(
             "/secapi/pay/refund", params, REFUND_RETRYABLE, ssl_context=self.ssl
+        )
+
+    async def refund_query(self, *, out_refund_no: str) -> dict[str, str]:
+        """``/pay/refundquery`` of one refund: ``refund_status_0`` is SUCCESS, PROCESSING,
+        REFUNDCLOSE or CHANGE. An unknown number raises ``PayError("REFUNDNOTEXIST")``."""
+        return await self._call(
+            "/pay/refundquery", {"out_refund_no": out_refund_no}, REFUND_QUERY_RETRYABLE
         )
 
     async def download_bill(self, *, bill_date: date, bill_type: str = "ALL") -> str:

@@ -13,7 +13,11 @@ from qunshop.assembly import standin
 from qunshop.assembly.background import outbox_ctx, scheduler_ctx
 from qunshop.assembly.metrics import Metrics
 from qunshop.assembly.metrics import middleware as metrics_middleware
-from qunshop.assembly.middlewares import error_middleware, request_id_middleware
+from qunshop.assembly.middlewares import (
+    error_middleware,
+    nul_guard_middleware,
+    request_id_middleware,
+)
 from qunshop.assembly.resources import (
     chat_ctx,
     http_ctx,
@@ -47,6 +51,7 @@ def create_app(
             metrics_middleware(metrics),  # counts by route and sets the log lines' request id
             error_middleware,
             page_error_middleware,
+            nul_guard_middleware,  # inside both: a page's NUL gets a page, the API's a problem
             principal_middleware,
         ],
         client_max_size=settings.max_body_bytes,

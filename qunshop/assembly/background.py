@@ -69,6 +69,7 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             now=app[CLOCK].now,
         ),
         budget.REDISPATCH: budget.redispatcher(app),
+        refunds.QUERY: functools.partial(refunds.query, pay=app[PAY], now=app[CLOCK].now),
         reconciliation.KIND: functools.partial(
             reconciliation.run,
             pay=app[PAY],

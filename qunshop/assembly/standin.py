@@ -71,6 +71,8 @@ class StandIn:
         self.api_key = settings.pay_api_key.get_secret_value()
         self.sink = sink or (lambda line: logger.info("%s", line))
         self._serial = itertools.count(1)
+        # out_refund_no -> what refundquery answers of it: the one state the protocol needs.
+        self.refunds: dict[str, dict[str, str]] = {}
         self.tasks = TaskTracker()  # refund notifies and media-check pushes in flight
         self.push_token = settings.wechat_token.get_secret_value()
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
@@ -241,7 +243,17 @@ class StandIn:
         params, sign_type, refused = await self._pay_request(request)
         if refused:
             return self._refused(sign_type, refused)
-        refund_id = self._unique("50000")
+        known = self.refunds.get(params.get("out_refund_no", ""))
+        refund_id = known["refund_id"] if known else self._unique("50000")
+        self.refunds.setdefault(
+            params.get("out_refund_no", ""),
+            {
+                "refund_id": refund_id,
+                "out_trade_no": params.get("out_trade_no", ""),
+                "refund_fee": params.get("refund_fee", "0"),
+                "total_fee": params.get("total_fee", "0"),
+            },
+        )
         self.sink(f"stand-in refund {params.get('out_refund_no')}: {params.get('refund_fee')} fen")
         if params.get("notify_url"):
             self.tasks.spawn(self._notify_refund(params, refund_id), name=f"standin-{refund_id}")
@@ -257,6 +269,17 @@ class StandIn:
                 "cash_fee": params.get("total_fee", "0"),
             },
         )
+
+    async def refund_query(self, request: web.Request) -> web.Response:
+        """refundquery by out_refund_no: a refund asked for here has reached the buyer."""
+        params, sign_type, refused = await self._pay_request(request)
+        if refused:
+            return self._refused(sign_type, refused)
+        out_refund_no = params.get("out_refund_no", "")
+        known = self.refunds.get(out_refund_no)
+        if known is None:
+            return self._refused(sign_type, "REFUNDNOTEXIST")
+        return self._answer(sign_type, refund_query_answer(out_refund_no, known))
 
     async def download_bill(self, request: web.Request) -> web.Response:
         """downloadbill: the stand-in keeps no trades, so every day is one without a bill
@@ -321,10 +344,30 @@ class StandIn:
         app.router.add_post(security.MEDIA_CHECK_ASYNC, self.media_check_async)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
+        app.router.add_post("/pay/refundquery", self.refund_query)
         app.router.add_post("/pay/downloadbill", self.download_bill)
         app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok
         app.on_cleanup.append(self.close)
         return app
+
+
+def refund_query_answer(
+    out_refund_no: str, known: dict[str, str], status: str = "SUCCESS"
+) -> dict[str, object]:
+    """The fields of a refundquery answer listing one refund (the ``_0`` suffix: the first)."""
+    return {
+        "result_code": "SUCCESS",
+        "out_trade_no": known.get("out_trade_no", ""),
+        "total_fee": known.get("total_fee", "0"),
+        "cash_fee": known.get("total_fee", "0"),
+        "refund_count": 1,
+        "out_refund_no_0": out_refund_no,
+        "refund_id_0": known.get("refund_id", ""),
+        "refund_fee_0": known.get("refund_fee", "0"),
+        "refund_status_0": status,
+        "refund_recv_accout_0": "支付用户零钱",
+        "refund_success_time_0": datetime.now(tz=SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 API_BASES = ("wechat_api_base", "wecom_api_base", "pay_api_base")

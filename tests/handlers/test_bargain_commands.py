@@ -36,6 +36,8 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     bargain = await Bargain.get()
     assert bargain.code in started.content and "还差 2 刀" in started.content
     assert f"/h5/bargains/{bargain.code}" in started.content
+    assert f"发送「帮砍 {bargain.code}」就能帮你砍一刀" in started.content
+    assert "打开" not in started.content  # the page shows the progress; it does not cut
     again = await say("砍价 1", sender="li")  # the same bargain, not a second one
     assert bargain.code in again.content and await Bargain.all().count() == 1
 

@@ -47,7 +47,9 @@ async def test_deals_lists_campaigns_with_seats_left(say: Say) -> None:
     campaign = await make_campaign(community, team_size=3, group_price=2990)
     reply = await say("团购")
     assert campaign.title in reply.content and "29.90" in reply.content
-    assert "开团 1" in reply.content  # no open team yet
+    assert "暂无可加入的团" in reply.content and "「开团" not in reply.content  # a shopper
+    reply = await say("团购", sender="wang")
+    assert "团长可发「开团 1」" in reply.content  # the leader is told how to open one
     reply = await say("deals", chat_id="unbound-group")
     assert "还没有绑定" in reply.content
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from models.activity import FlashSale
+from datetime import UTC, datetime
+
+from models.activity import FlashSale, PointsEntry
 from models.catalog import Product, Sku
 from models.chat import ChatIdentity
 from models.community import Community
-from models.user import User
+from models.user import Role, User
 from qunshop.chat import Platform, Text
-from services import storefront
+from services import bargains, storefront
+from services.auth import Principal
 from tests.handlers.conftest import Say
-from tests.support.factories import join, make_campaign, make_community, make_sku
+from tests.support.factories import join, make_campaign, make_community, make_sku, make_user
 
 
 async def _as(user: User, sender: str) -> None:
@@ -76,3 +79,40 @@ async def test_one_to_one_deals_are_those_of_the_persons_communities(say: Say) -
     assert "滨江社区" not in reply
     newcomer = await _text(say, "deals", sender="someone-new", chat_id=None)
     assert "还没有加入社区" in newcomer
+
+
+async def test_leaders_hints_are_for_leaders_and_lists_keep_their_lines(say: Say) -> None:
+    """A shopper is not shown 活动 秒杀 or 开团; each list item is a line of its own; a
+    wrong number or a group chat gets its own words."""
+    community, _ = await _bound_group()
+    await make_sku(community, price=1590, stock=80)
+    await make_campaign(community, team_size=3, group_price=2990)
+
+    shoppers_products = await _text(say, "商品", sender="li")
+    assert "活动 秒杀" not in shoppers_products and "「团购」" in shoppers_products
+    assert "活动 秒杀" in await _text(say, "商品", sender="wang")
+    shoppers_deals = await _text(say, "团购", sender="li")
+    assert "暂无可加入的团" in shoppers_deals and "「开团" not in shoppers_deals
+    assert "团长可发「开团 1」" in await _text(say, "团购", sender="wang")
+
+    boss = Principal(user_id=(await make_user(Role.ADMIN)).id, role=Role.ADMIN)
+    now = datetime.now(tz=UTC)
+    for floor in (990, 1990):
+        spec = bargains.OfferSpec(
+            sku_id=str((await make_sku(community, price=9900)).id),
+            floor_price=floor,
+            helpers_needed=2,
+            hours=24,
+        )
+        await bargains.open_offer(principal=boss, spec=spec, now=now)
+    offers = (await _text(say, "砍价", sender="li")).splitlines()
+    assert [line[:2] for line in offers[1:4]] == ["1.", "2.", "发送"], offers
+
+    li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
+    await PointsEntry.create(user_id=li.user_id, delta=5, reason="review", ref="r-1")
+    assert "评价 +5" in await _text(say, "积分", sender="li")
+
+    wrong = await _text(say, "领券 99", sender="li")
+    assert "没有第 99 张券" in wrong
+    in_group = await _text(say, "评价", sender="li")
+    assert "私聊" in in_group and "个人信息" not in in_group

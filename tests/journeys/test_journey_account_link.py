@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -137,7 +138,9 @@ async def _led_community(doors: Doors) -> Community:
     return community
 
 
-async def _li_si_joins_links_and_pays(doors: Doors, code: str) -> tuple[dict[str, str], str]:
+async def _li_si_joins_links_and_pays(
+    doors: Doors, code: str, *, accept_news: bool = True
+) -> tuple[dict[str, str], str]:
     """团购 -> 参团 in the group -> the private link -> log in -> link -> pay. Her headers and
     her order's id."""
     deals = await doors.say_in_group("团购", sender="li-si")
@@ -153,7 +156,8 @@ async def _li_si_joins_links_and_pays(doors: Doors, code: str) -> tuple[dict[str
     assert page.status == 200 and "关联账号" in await page.text()
 
     headers = await doors.log_in("code-lisi", "o-lisi-mini")
-    await doors.accept_news(headers)
+    if accept_news:
+        await doors.accept_news(headers)
     status, linked = await doors.api("POST", "/api/v1/me/links", headers, json={"token": token})
     assert status == 200 and linked["moved"]["orders"] == 1, linked
     status, mine = await doors.api("GET", "/api/v1/orders", headers)
@@ -219,6 +223,35 @@ async def test_a_group_shopper_from_deals_to_a_completed_order(
     status, mine = await doors.api("GET", "/api/v1/orders", li_si)
     assert [o["status"] for o in mine["items"] if o["id"] == order_id] == ["completed"]
     assert "¥29.90 · 已完成" in await doors.say_in_group("我的订单", sender="li-si")
+
+
+async def test_a_group_shopper_without_consents_hears_the_news_in_wecom(
+    doors: Doors, clock: FrozenClock
+) -> None:
+    """She never accepted subscribe messages: her WeCom identity (the app message) is how she
+    is told; the leader's 到货 answer says truthfully who will hear it."""
+    await _led_community(doors)
+    community = await Community.get(name="阳光花园")
+    await make_campaign(community, team_size=2, group_price=2990, now=clock.now())
+    code = await doors.leader_opens_team(sender="wang")
+    await _li_si_joins_links_and_pays(doors, code, accept_news=False)
+    zhang = await doors.log_in("code-zhang", "o-zhang-mini")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhang)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhang)
+    await doors.send()
+    assert doors.mini_user_receives("o-lisi-mini") == []
+    (succeeded,) = doors.wecom_member_receives("li-si")[1:]  # after the link message
+    assert "成团" in succeeded
+
+    arrived = await doors.say_in_group("到货", sender="wang")
+    assert "已在本群发到货通知。" in arrived
+    assert "提货码会私信发给 1 位买家；另 1 位没有可用的私信渠道" in arrived
+    await doors.send()
+    pickup_code = (await Order.get(user__openid="o-lisi-mini")).pickup_code
+    assert pickup_code
+    (told,) = doors.wecom_member_receives("li-si")[2:]
+    assert pickup_code in told
 
 
 async def test_a_group_shopper_whose_team_fails_is_refunded_and_told(
@@ -411,3 +444,71 @@ async def test_a_follower_who_logs_in_later_is_linked_at_login(
     headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
     me = await (await journey.get("/api/v1/me", headers=headers)).json()
     assert [i["external_id"] for i in me["chat_identities"]] == [OPENID]
+
+
+async def test_a_follower_who_erased_her_account_and_writes_again_is_a_new_person(
+    journey: TestClient, wechat: FakeWeChat, send_outbox: Callable[[], Any]
+) -> None:
+    """Erasure takes the linked identity's platform id; the chat-only user the link left
+    behind still held the shell openid, so writing again met a unique key and then nothing."""
+    wechat.sessions["code-qian"] = {"openid": "o-qian-mini", "session_key": "sk", "unionid": "u-9"}
+    resp = await journey.post("/api/v1/session", json={"code": "code-qian"})
+    headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+    account_id = (await (await journey.get("/api/v1/me", headers=headers)).json())["id"]
+    wechat.unionids[OPENID] = "u-9"
+    oa = OA(journey)
+    await oa.post_safe(oa_event("subscribe"))
+    await send_outbox()
+    assert (await AccountLink.get()).account_id == uuid.UUID(account_id)
+
+    erased = await journey.delete("/api/v1/me", headers=headers)
+    assert erased.status in (200, 202), await erased.text()
+
+    resp = await oa.post_safe(oa_text("我的订单"))
+    assert resp.status == 200
+    content = xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+    assert "还没有订单" in content
+    again = await ChatIdentity.get(platform="wechat", external_id=OPENID).select_related("user")
+    assert str(again.user_id) != account_id
+    assert again.user.openid == f"wechat:{OPENID}"
+    resp = await oa.post_safe(oa_text("我的订单"))  # and the next message finds her at once
+    assert "还没有订单" in xmltodict.parse(oa.open(await resp.text()))["xml"]["Content"]
+
+
+async def test_a_tier_price_team_shows_what_was_paid_and_given_back(
+    doors: Doors, clock: FrozenClock
+) -> None:
+    """A 2-person tier brings ¥29.90 down to ¥26.90: the team page shows the final price and
+    no seats left to fill; 我的订单 shows the ¥3 on its way back, then back; 售后 does not
+    offer an order whose refund is still on its way."""
+    await _led_community(doors)
+    community = await Community.get(name="阳光花园")
+    await make_campaign(
+        community,
+        team_size=2,
+        group_price=2990,
+        price_tiers=[{"min_members": 2, "price": 2690}],
+        now=clock.now(),
+    )
+    code = await doors.leader_opens_team(sender="wang")
+    await _li_si_joins_links_and_pays(doors, code)
+    zhang = await doors.log_in("code-zhang", "o-zhang-mini")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhang)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhang)
+    await doors.send()
+    assert (await Team.get(code=code)).final_price == 2690
+
+    page = await doors.client.get(f"/h5/teams/{code}")
+    html = await page.text()
+    assert page.status == 200 and "还差0人" not in html and "拼团成功" in html
+    assert "26.90" in html
+
+    mine = await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90（退款中 ¥3.00） · 已成团，待到货" in mine
+    offered = await doors.say_in_group("售后", sender="li-si")
+    assert "退款中，不用再申请" in offered
+
+    await doors.refunds_done()
+    mine = await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90（已退 ¥3.00，实付 ¥26.90） · 已成团，待到货" in mine

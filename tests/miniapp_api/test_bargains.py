@@ -266,5 +266,7 @@ async def test_share_card_and_page(client: TestClient, settings: Settings) -> No
     assert page.status == 200
     html = await page.text()
     assert "还差3刀" in html and "帮TA砍一刀" in html and "pages/bargain/index" in html
+    # The page knows nobody, so it cuts nothing: it says where a friend cuts.
+    assert f"「帮砍 {code}」" in html and "不能直接砍价" in html
     missing = await client.get("/h5/bargains/NOSUCH12")
     assert missing.status == 404

@@ -123,9 +123,9 @@ BARGAIN_VALUES: dict[str, Any] = {
 }
 BARGAIN_CASES = {
     "bargains/cut.j2": "你帮忙砍掉了 ¥15.20！现价 ¥59.90，还差 3 刀到底价 ¥9.90。",
-    "bargains/news_cut.j2": "小王 帮你砍了 ¥15.20！「赣南脐橙 5斤装」现价 ¥59.90，还差 3 刀",
+    "bargains/news_cut.j2": "小王帮你砍了 ¥15.20！「赣南脐橙 5斤装」现价 ¥59.90，还差 3 刀",
     "bargains/news_reached.j2": "「砍价购买 7K3MXQ2A」",
-    "bargains/started.j2": "好友发送「帮砍 7K3MXQ2A」或打开 https://shop.example.com/h5/bargains/7K3MXQ2A",
+    "bargains/started.j2": "好友在群里或私聊我发送「帮砍 7K3MXQ2A」就能帮你砍一刀",
     "bargains/ordered.j2": "请在 15 分钟内到小程序「我的订单」支付",
 }
 silver = NS(name="银卡", threshold=10000)
@@ -135,6 +135,7 @@ tier_standing = NS(
 tier_perks = NS(discount_bps=200, points_multiplier_pct=120, monthly_coupon_template_ids=("c1",))
 
 BASE: dict[str, Any] = {
+    "staff": False,  # a shopper: leaders' hints are left out
     "community": community,
     "campaign": campaign,
     "team": team,
@@ -181,7 +182,15 @@ BASE: dict[str, Any] = {
     "lines": [],
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
-    "delivery": NS(community=community, orders=3, batch=None, shortages=[]),
+    "delivery": NS(
+        community=community,
+        orders=3,
+        batch=None,
+        shortages=[],
+        group_told=True,
+        buyers=3,
+        buyers_told=2,
+    ),
     "sheet": None,
     "states": {"dispatched": "配送中", "arrived": "已到货", "closed": "已结束"},
     "offer": NS(
@@ -281,6 +290,14 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             {"lines": [SkuLine(number=1, product=orange, stock=80)]},
             "1. 赣南脐橙（5斤装） ¥39.90，库存 80",
         ),
+        (
+            {"lines": [SkuLine(number=1, product=orange, stock=80)], "staff": True},
+            "例如「活动 秒杀 明天 20:00 1 9.9 50 限购2」",
+        ),
+    ],
+    "coupons/no_such_coupon.j2": [
+        ({"number": 99, "count": 2}, "没有第 99 张券（现在共 2 张可领），发送「领券」看看列表。"),
+        ({"number": 9, "count": 0}, "现在没有可以领的券"),
     ],
     "activities/created.j2": [
         ({}, "已安排签到：每天 08:00，下次 2026-12-06 08:00"),
@@ -329,6 +346,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "arrived.j2": [
         ({}, "3 份订单可以提货了"),
+        ({}, "提货码会私信发给 2 位买家；另 1 位没有可用的私信渠道"),
         (
             {"delivery": NS(community=community, orders=0, batch=None, shortages=[])},
             "没有等待到货的订单",
@@ -340,6 +358,9 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                     orders=2,
                     batch=NS(),
                     shortages=[(NS(short=2, ordered=4, refunded_orders=2), "赣南脐橙 5斤装")],
+                    group_told=False,
+                    buyers=2,
+                    buyers_told=2,
                 )
             },
             "缺货：赣南脐橙 5斤装 缺 2 件（共 4 件），2 份订单原路退款，已通知买家。",

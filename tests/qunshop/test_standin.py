@@ -21,10 +21,11 @@ from qunshop.assembly.app import create_app
 from qunshop.assembly.background import outbox_handlers
 from qunshop.assembly.standin import PNG, PREFIX, unset_bases
 from qunshop.config import Mode, Settings
-from qunshop.keys import SETTINGS
+from qunshop.keys import PAY, SETTINGS
 from services import groupbuy, notify, outbox
 from tests.conftest import TEST_SECRETS
 from tests.support.factories import auth, make_campaign, make_user
+from wechat.api import PayError
 
 
 def free_port() -> int:
@@ -35,7 +36,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestClient]:
-    """A development server on the embedded defaults: no API base set."""
+    """A development server on the embedded defaults: no API base set, nor the public URL
+    (it follows the port)."""
     port = free_port()
     settings = Settings(
         _env_file=None,
@@ -43,7 +45,6 @@ async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestCli
         database_url=database_url,
         redis_url=redis_url,
         port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
         **TEST_SECRETS,
     )
     client = TestClient(TestServer(create_app(settings, background=False), port=port))
@@ -52,6 +53,16 @@ async def dev(database_url: str, redis_url: str | None) -> AsyncIterator[TestCli
         yield client
     finally:
         await client.close()
+
+
+def test_a_development_servers_public_url_follows_its_port() -> None:
+    assert Settings(_env_file=None, port=8093).public_base_url == "http://127.0.0.1:8093"
+    listening = Settings(_env_file=None, host="0.0.0.0", port=8094)
+    assert listening.public_base_url == "http://127.0.0.1:8094"
+    chosen = Settings(_env_file=None, port=8093, public_base_url="https://shop.example.cn/")
+    assert chosen.public_base_url == "https://shop.example.cn"
+    production = Settings(_env_file=None, mode=Mode.TEST, port=8093, **TEST_SECRETS)
+    assert production.public_base_url == "http://127.0.0.1:8080"  # not guessed outside dev
 
 
 def test_only_a_development_server_with_unset_bases_uses_the_stand_in() -> None:
@@ -119,6 +130,17 @@ async def test_the_demo_flow_completes_offline(
     assert (await Order.get(id=order_id)).status is OrderStatus.REFUNDED
     logged: list[Any] = [r.getMessage() for r in caplog.records]
     assert not [m for m in logged if "unreachable" in m or "Cannot connect" in m], logged
+
+    # Had the notify been lost, the clock's refundquery would hear the same from the stand-in.
+    pay_client = dev.server.app[PAY]
+    answer = await pay_client.refund_query(out_refund_no=refund.out_refund_no)
+    assert (answer["out_refund_no_0"], answer["refund_status_0"]) == (
+        refund.out_refund_no,
+        "SUCCESS",
+    )
+    with pytest.raises(PayError) as unknown:
+        await pay_client.refund_query(out_refund_no="RF-nobody-asked")
+    assert unknown.value.code == "REFUNDNOTEXIST"
 
 
 async def test_a_team_share_gets_its_updatable_card_from_the_stand_in(dev: TestClient) -> None:

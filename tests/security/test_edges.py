@@ -174,3 +174,33 @@ async def test_the_schema_says_what_the_server_checks(client: TestClient) -> Non
     query = doc["paths"]["/api/v1/products"]["get"]["parameters"]
     [q] = [p["schema"] for p in query if p["name"] == "q"]
     assert {"type": "string", "maxLength": 64, "pattern": NO_NUL} in q["anyOf"]
+
+
+async def test_a_nul_in_the_url_is_refused_by_every_door(
+    client: TestClient, settings: Settings
+) -> None:
+    """%00 in a path segment or a query value reached PostgreSQL (which stores no NUL) as a
+    500; one guard refuses it before any door: problem+json for the API, a page for pages."""
+    from tests.web.test_aftercare_pages import _admin_session
+
+    shopper = auth(await make_user(), settings)
+    for method, path in (
+        ("GET", "/api/v1/bargains/%00"),
+        ("GET", "/api/v1/bargains/%00/share"),
+        ("POST", "/api/v1/bargains/%00/cuts"),
+        ("GET", "/api/v1/orders?cursor=%00"),
+    ):
+        resp = await client.request(method, path, headers=shopper)
+        assert await _code(resp, 400) == "url_has_nul", path
+    cookies = {"Cookie": await _admin_session(client)}
+    for path in (
+        "/h5/bargains/%00",
+        "/admin/orders?q=%00",
+        "/admin/users?q=a%00b",
+        "/admin/audit?target=%00",
+    ):
+        resp = await client.get(path, headers=cookies)
+        assert resp.status == 400, path
+        assert resp.content_type == "text/html" and "请求有误" in await resp.text(), path
+    fine = await client.get("/admin/users?q=%E5%BC%A0", headers=cookies)
+    assert fine.status == 200

@@ -96,21 +96,46 @@ async def test_to_user_within_48_hours_of_their_last_message() -> None:
     }
 
 
-async def test_to_user_outside_the_window_or_without_wechat_is_false() -> None:
+async def test_to_user_outside_the_window_or_without_a_chat_is_none() -> None:
     now = _now()
     quiet = await make_user()
     await ChatIdentity.create(
         platform="wechat", external_id="o-quiet", user=quiet, last_seen_at=now - timedelta(hours=49)
     )
-    wecom_only = await make_user()
-    await ChatIdentity.create(
-        platform="wecom", external_id="zhangsan", user=wecom_only, last_seen_at=now
-    )
-    for user in (quiet, wecom_only, await make_user()):
-        assert not await notify.to_user(
-            user=user, message=notify.text("hi"), dedupe_key=f"k:{user.id}", now=now
+    for user in (quiet, await make_user()):
+        assert (
+            await notify.to_user(
+                user=user, message=notify.text("hi"), dedupe_key=f"k:{user.id}", now=now
+            )
+            is None
         )
     assert await OutboxMessage.all().count() == 0
+
+
+async def test_to_user_reaches_a_wecom_member_by_the_app_at_any_time() -> None:
+    """WeCom's app message needs no window: a WeCom shopper is told too, where they chat
+    last when they have both."""
+    now = _now()
+    wecom_only = await make_user()
+    await ChatIdentity.create(
+        platform="wecom_bot", external_id="zhangsan", user=wecom_only, last_seen_at=None
+    )
+    both = await make_user()
+    await ChatIdentity.create(platform="wecom", external_id="lisi", user=both, last_seen_at=None)
+    await ChatIdentity.create(
+        platform="wechat", external_id="o-lisi", user=both, last_seen_at=now - timedelta(hours=1)
+    )
+    for user, via, to in ((wecom_only, "wecom_app", "zhangsan"), (both, "custom", "o-lisi")):
+        sent = await notify.to_user(
+            user=user, message=notify.text("hi"), dedupe_key=f"k:{user.id}", now=now
+        )
+        assert sent == via
+        row = await OutboxMessage.get(dedupe_key=f"notify:user:k:{user.id}")
+        assert (row.payload["via"], row.payload["to"]) == (via, to)
+    assert await notify.reachable([wecom_only.id, both.id, (await make_user()).id], now) == {
+        wecom_only.id,
+        both.id,
+    }
 
 
 async def test_subscribe_needs_a_mini_program_openid() -> None:

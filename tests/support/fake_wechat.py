@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from qunshop.assembly.standin import refund_query_answer
 from wechat import bill, pay, security
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -95,6 +96,8 @@ class FakeWeChat:
     refunds: dict[str, dict[str, str]] = field(default_factory=dict)
     # The next N refund calls answer result_code FAIL, err_code SYSTEMERROR.
     refund_failures: int = 0
+    # out_refund_no -> the refund_status refundquery answers (SUCCESS when not set).
+    refund_statuses: dict[str, str] = field(default_factory=dict)
     # Bills (downloadbill): every successful payment notify built here is a trade of the day
     # it was paid, every refund asked for a refund of its day. Tests plant differences by
     # editing these; ``bill_failures`` are return_msg refusals the next calls answer.
@@ -265,6 +268,19 @@ class FakeWeChat:
                 "total_fee": known["total_fee"],
                 "cash_fee": known["total_fee"],
             },
+        )
+
+    async def refund_query(self, request: web.Request) -> web.Response:
+        call = await self._record(request)
+        params, sign_type, fail = self._parse_pay_request(call, ("out_refund_no",))
+        if fail is not None:
+            return fail
+        known = self.refunds.get(params["out_refund_no"])
+        if known is None:
+            return self._pay_fail(sign_type, "REFUNDNOTEXIST", "退款订单查询失败")
+        status = self.refund_statuses.get(params["out_refund_no"], "SUCCESS")
+        return self._pay_answer(
+            sign_type, refund_query_answer(params["out_refund_no"], known, status)
         )
 
     def bill_rows(self, bill_date: str) -> list[bill.BillRow]:
@@ -744,6 +760,7 @@ class FakeWeChat:
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/pay/unifiedorder", self.unified_order)
         app.router.add_post("/secapi/pay/refund", self.refund)
+        app.router.add_post("/pay/refundquery", self.refund_query)
         app.router.add_post("/pay/downloadbill", self.download_bill)
         self._add_messaging_routes(app)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode_unlimited)
