@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from models.activity import SubscribeConsent
 from models.aftersale import AfterSale
 from models.audit import AuditEntry
-from models.chat import ChatIdentity, Follow
+from models.chat import AccountLink, ChatIdentity, Follow
 from models.community import Community
 from models.delivery import Address, HomeDelivery
 from models.moderation import ContentReport, ModerationItem
@@ -120,6 +120,15 @@ async def _erase(user: User, pseudonym: str, *, settings: Settings, now: datetim
         for identity in await ChatIdentity.filter(user_id=user.id):
             summary["chat_identities"] += await ChatIdentity.filter(id=identity.id).update(
                 external_id=f"erased:{identity.id.hex}", unionid=None
+            )
+        # The chat-only users a link left behind still carry the platform id in their openid.
+        left_behind = await AccountLink.filter(account_id=user.id).values_list(
+            "from_user_id", flat=True
+        )
+        summary["linked_users"] = 0
+        for left_id in left_behind:
+            summary["linked_users"] += await User.filter(id=left_id).update(
+                openid=f"erased:{left_id.hex}", unionid=None, nickname="", avatar_url=None
             )
         order_ids = list(await Order.filter(user_id=user.id).values_list("id", flat=True))
         summary["payments"] = 0

@@ -463,6 +463,8 @@ async def test_a_follower_who_erased_her_account_and_writes_again_is_a_new_perso
 
     erased = await journey.delete("/api/v1/me", headers=headers)
     assert erased.status in (200, 202), await erased.text()
+    # No user row keeps her platform id, the link's left-behind one included.
+    assert not await User.filter(openid=f"wechat:{OPENID}").exists()
 
     resp = await oa.post_safe(oa_text("我的订单"))
     assert resp.status == 200
