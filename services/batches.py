@@ -107,8 +107,7 @@ async def my_plans(*, principal: Principal) -> list[PlanOf]:
     """The cut-off of each community the caller leads (the console's delivery page)."""
     led = await Community.filter(leader_id=principal.user_id).order_by("created_at", "id")
     plans = {
-        p.community_id: p
-        for p in await DeliveryPlan.filter(community_id__in=[c.id for c in led])
+        p.community_id: p for p in await DeliveryPlan.filter(community_id__in=[c.id for c in led])
     }
     return [PlanOf(community=c, plan=plans.get(c.id)) for c in led]
 
