@@ -3,6 +3,7 @@ day's reconciliation started with a button."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,11 +11,13 @@ from aiohttp.test_utils import TestClient
 
 from models.outbox import OutboxMessage
 from models.supply import ReviewStatus, Supplier
+from models.user import Role
 from qunshop.clock import FrozenClock
 from services import listings, reconciliation
-from tests.support.factories import make_user
+from tests.support.factories import auth, make_user
 from tests.support.growth import now, principal_of
 from tests.web.test_admin import _admin, _csrf, _post
+from tests.web.test_console import _login, _say
 
 
 @pytest.fixture
@@ -85,3 +88,16 @@ async def test_an_operator_runs_a_past_days_reconciliation(web_client: TestClien
         headers={"Cookie": cookies},
     )
     assert bad.status == 404 and "text/html" in bad.content_type
+
+
+async def test_an_admin_links_their_chat_with_a_code_then_reaches_the_console(
+    web_client: TestClient, settings
+) -> None:
+    """The README's step: an admin's chat sender is a stranger until 认证 <code> links it."""
+    boss = await make_user(Role.ADMIN, nickname="老板")
+    assert "没听懂" in await _say(web_client, "后台", "boss")
+    issued = await web_client.post("/api/v1/me/leader/chat-code", headers=auth(boss, settings))
+    assert issued.status == 201, await issued.text()
+    await _say(web_client, f"认证 {(await issued.json())['code']}", "boss")
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "boss"))
+    assert link and await _login(web_client, link.group(0), home="/admin")
