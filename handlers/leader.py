@@ -6,7 +6,7 @@ import re
 
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Roles, Router
-from handlers.shop import principal_of
+from handlers.shop import group_chat_id, principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from services import batch_sheets, batches, groupbuy, groupchat, moderation, notify, pickup
@@ -52,7 +52,7 @@ async def start(
     campaign = await groupchat.deal_by_number(
         community=ctx.community, number=int(number or 1), now=ctx.now
     )
-    who, chat_id = principal_of(ctx), ctx.update.chat_id
+    who, chat_id = principal_of(ctx), group_chat_id(ctx)
     if buy:
         started = await groupbuy.start_team(
             principal=who, campaign_id=str(campaign.id), now=ctx.now, chat_id=chat_id

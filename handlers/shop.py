@@ -45,12 +45,18 @@ async def list_products(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("products.j2", community=ctx.community, lines=lines, staff=_staff(ctx)))
 
 
+def group_chat_id(ctx: Context) -> str | None:
+    """The group chat a team or order comes from; a one-to-one chat is no group (its id is
+    the person's)."""
+    return ctx.update.chat_id if ctx.update.chat_type is ChatType.GROUP else None
+
+
 @router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))
 async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
         return Text(ctx.render("usage.j2", usage="参团 <团码>", example="参团 7K3MXQ2A"))
     result = await groupbuy.join_team(
-        principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=ctx.update.chat_id
+        principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=group_chat_id(ctx)
     )
     campaign = await Campaign.get(id=result.team.campaign_id)
     return await with_link(
@@ -72,4 +78,4 @@ async def my_orders(ctx: Context, args: str = "") -> Reply:
     return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
-__all__ = ["router", "team_card"]
+__all__ = ["group_chat_id", "router", "team_card"]

@@ -97,6 +97,21 @@ async def plan_of(community_id: str) -> DeliveryPlan:
     return plan
 
 
+@dataclass(frozen=True)
+class PlanOf:
+    community: Community
+    plan: DeliveryPlan | None  # None: no cut-off set yet
+
+
+async def my_plans(*, principal: Principal) -> list[PlanOf]:
+    """The cut-off of each community the caller leads (the console's delivery page)."""
+    led = await Community.filter(leader_id=principal.user_id).order_by("created_at", "id")
+    plans = {
+        p.community_id: p for p in await DeliveryPlan.filter(community_id__in=[c.id for c in led])
+    }
+    return [PlanOf(community=c, plan=plans.get(c.id)) for c in led]
+
+
 async def next_due() -> datetime | None:
     plan = (
         await DeliveryPlan.filter(next_cutoff_at__isnull=False).order_by("next_cutoff_at").first()

@@ -15,6 +15,7 @@ from models.groupbuy import Team
 from models.growth import Visit
 from models.order import Order
 from services import communities
+from services.group_stats import people
 from services.groupchat import PAID_STATES
 
 if TYPE_CHECKING:
@@ -117,4 +118,9 @@ async def by_group(
                 group[row["day"]][index] += int(row["n"])
                 if index == 2:
                     group[row["day"]][3] += int(row["amount"])
-    return {chat: [Day(d, *figures[d]) for d in days] for chat, figures in counts.items()}
+    persons = await people(set(counts) - {community.chat_id})
+    return {
+        chat: [Day(d, *figures[d]) for d in days]
+        for chat, figures in counts.items()
+        if chat not in persons
+    }

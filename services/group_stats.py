@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from models.chat import ChatIdentity
 from models.groupbuy import Team
 from models.growth import Visit
 from models.order import Order
@@ -48,7 +49,18 @@ async def _chat_ids(community_id: object, bound: str | None) -> list[str]:
         .values_list("chat_id", flat=True),
     ):
         found.update(str(c) for c in await query if c)
-    return sorted(found)[:MAX_GROUPS]
+    return sorted(found - await people(found))[:MAX_GROUPS]
+
+
+async def people(chat_ids: set[str]) -> set[str]:
+    """The ids among these that are a person's (a one-to-one chat recorded before only group
+    chats were), never a group."""
+    if not chat_ids:
+        return set()
+    found = ChatIdentity.filter(external_id__in=list(chat_ids)).values_list(
+        "external_id", flat=True
+    )
+    return {str(c) for c in await found}
 
 
 async def _one(community_id: object, chat_id: str) -> GroupStats:

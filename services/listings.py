@@ -302,7 +302,12 @@ async def my_reviews(*, principal: Principal) -> list[ListingReview]:
 async def queue(*, principal: Principal, status: ReviewStatus | None) -> list[ListingReview]:
     _operator(principal)
     query = ListingReview.all() if status is None else ListingReview.filter(status=status)
-    return await query.order_by("created_at").limit(200)
+    return (
+        await query.select_related("product", "supplier", "sku")
+        .prefetch_related("product__skus")
+        .order_by("created_at")
+        .limit(200)
+    )
 
 
 async def decide(

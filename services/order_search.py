@@ -13,6 +13,7 @@ from services import audit
 from services.auth import Principal
 
 SHOWN = 50
+PICKUP_CODE_MAX = 16
 DONE = (RefundStatus.SUCCEEDED,)
 
 
@@ -28,9 +29,12 @@ async def search(*, actor: Principal, q: str) -> list[Found]:
     q = q.strip()
     if not q or len(q) > 64:
         return []
+    wanted = Q(out_trade_no=q) | Q(user__openid=q)
+    if len(q) <= PICKUP_CODE_MAX:  # a longer text is no pickup code (and fails the column)
+        wanted |= Q(pickup_code=q.upper())
     rows = (
-        await Order.filter(Q(out_trade_no=q) | Q(pickup_code=q.upper()) | Q(user__openid=q))
-        .select_related("user", "sku")
+        await Order.filter(wanted)
+        .select_related("user", "sku__product")
         .order_by("-created_at")
         .limit(SHOWN)
     )

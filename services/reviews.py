@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from models.activity import PointsEntry
 from models.catalog import Product, Sku
+from models.community import Community
 from models.moderation import Shown
 from models.order import Order, OrderStatus
 from models.review import Review
@@ -203,6 +204,19 @@ async def reply(
             now=now,
         )
     return await Review.get(id=review.id)
+
+
+async def for_leader(*, principal: Principal, limit: int = 50) -> list[Review]:
+    """The shown reviews in the communities the caller leads, newest first: the console's
+    page to answer them (unanswered first)."""
+    led = await Community.filter(leader_id=principal.user_id).values_list("id", flat=True)
+    found = (
+        await Review.filter(community_id__in=list(led), shown=Shown.VISIBLE)
+        .select_related("product", "author", "community")
+        .order_by("-created_at")
+        .limit(limit)
+    )
+    return sorted(found, key=lambda r: bool(r.reply_text))  # stable: newest first in each
 
 
 async def _review(review_id: str) -> Review:

@@ -98,7 +98,7 @@ async def ranking_csv(
 
 def csv_of(rows: list[dict[str, Any]], name: str) -> web.Response:
     return web.Response(
-        body=tables.csv_bytes(rows),
+        body=tables.readable_csv_bytes(rows),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},

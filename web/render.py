@@ -14,6 +14,7 @@ from aiohttp import web
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen
+from web.labels import audit_action, order_state, plain_json
 
 if TYPE_CHECKING:
     from qunshop.keys import Resources
@@ -50,7 +51,14 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters.update(fen=fen, local_time=local_time, epoch_ms=epoch_ms)
+    env.filters.update(
+        fen=fen,
+        local_time=local_time,
+        epoch_ms=epoch_ms,
+        order_state=order_state,
+        audit_action=audit_action,
+        plain_json=plain_json,
+    )
     # The pages' one inline script, and its hash for the Content-Security-Policy: the
     # script is the same on every page, so no per-response nonce is needed.
     script = _script("page.js")

@@ -11,6 +11,7 @@ from web import (  # noqa: F401  (they declare their pages)
     admin_moderation,
     aftercare,
     console,
+    console_doors,
     console_plan,
     console_stats,
     h5,

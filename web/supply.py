@@ -11,7 +11,7 @@ from models.delivery import BatchStatus
 from models.supply import ReviewStatus
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
-from services import batch_sheets, listings
+from services import batch_sheets, listings, reconciliation
 from web.auth import Admin, Leader
 from web.console import see_other
 from web.page import page
@@ -100,3 +100,62 @@ async def delivery_day(
     if day is None:
         day = config[CLOCK].now().date() + dt.timedelta(days=1)
     return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}
+
+
+@page("GET", "/admin/suppliers", auth=Admin, template="admin/suppliers.html")
+async def supplier_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    """Suppliers by status (pending first): their qualifications, to approve or reject."""
+    try:
+        status = ReviewStatus(query.get("status") or ReviewStatus.PENDING)
+    except ValueError:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+        ) from None
+    return {
+        "suppliers": await listings.suppliers(principal=principal, status=status),
+        "status": status,
+        "statuses": list(ReviewStatus),
+        "note": _note(query),
+    }
+
+
+async def _decide_supplier(
+    principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
+) -> web.StreamResponse:
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+    supplier = await listings.decide_supplier(
+        principal=principal,
+        supplier_id=form.get("supplier_id", ""),
+        approve=approve,
+        reason=reason,
+        now=config[CLOCK].now(),
+    )
+    done = "已通过" if approve else "已驳回"
+    return see_other(f"/admin/suppliers?note={quote(f'{done}：{supplier.name}')}")
+
+
+@page("POST", "/admin/suppliers/approve", auth=Admin)
+async def approve_supplier(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    return await _decide_supplier(principal, form, config, approve=True)
+
+
+@page("POST", "/admin/suppliers/reject", auth=Admin)
+async def reject_supplier(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    return await _decide_supplier(principal, form, config, approve=False)
+
+
+@page("POST", "/admin/reconciliation/run", auth=Admin)
+async def run_reconciliation(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse:
+    """Download and match a past day's bill again (queued; the page shows it when done)."""
+    day = reconciliation.parse_day(form.get("date", "").strip()[:10])
+    await reconciliation.request_run(day=day, now=config[CLOCK].now())
+    note = f"已开始对账：{day.isoformat()}，稍后刷新查看"
+    return see_other(f"/admin/reconciliation?note={quote(note)}")

@@ -211,7 +211,8 @@ async def test_an_operator_approves_and_rejects_leader_applications(
     )
     assert twice.status == 409 and "已经处理过了" in await twice.text()
     decided = await web_client.get("/admin/leaders?status=rejected", headers={"Cookie": cookies})
-    assert "小区已有团长" in await decided.text()
+    decided_html = await decided.text()
+    assert "小区已有团长" in decided_html and "已拒绝 · " in decided_html
     # Every decision is audited with the operator; the approval's role change too.
     actions = {e.action: e for e in await AuditEntry.filter(actor_id=admin.id)}
     assert set(actions) == {"leader.approve", "leader.reject", "user.role"}

@@ -131,3 +131,32 @@ async def test_each_group_gets_its_own_chart(
     }
     assert other_community.chat_id not in html
     assert html.count('<figure class="chart"') == 3  # the community's, and one per group
+
+
+async def test_a_one_to_one_chat_is_not_a_group(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    community = await make_community(name="幸福里社区")
+    campaign = await make_campaign(community, team_size=3, group_price=1990)
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "liu"))
+    cookies = await _login(web_client, link.group(0))
+    ann, _ = await _shopper(web_client, wechat, "ann")
+    team, _ = await _paid(
+        web_client,
+        settings,
+        wechat,
+        ann,
+        f"/api/v1/campaigns/{campaign.id}/teams",
+        community.chat_id,
+    )
+    # wang-wu joins from her one-to-one chat with the bot: her order names no group.
+    await _say(web_client, f"参团 {team}", "wang-wu")
+    joined = await Order.get(user__chat_identities__external_id="wang-wu")
+    assert joined.chat_id is None
+    # An order recorded with a person's id as its chat (before this was fixed) is no group.
+    await Order.filter(id=joined.id).update(chat_id="wang-wu")
+    html = await (await web_client.get("/console", headers={"Cookie": cookies})).text()
+    assert "wang-wu" not in html
+    assert html.count('<figure class="chart"') == 2  # the community's and its bound group's

@@ -16,6 +16,7 @@ from models.user import Role, User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
+from services import tables
 from tests.services.test_rollups import recount, scripted_week
 from tests.support.factories import make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -57,7 +58,15 @@ async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
     )
     assert sheet.status == 200 and sheet.content_type == "text/csv"
     (row,) = csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff")))
-    assert int(row["members"]) == 6
+    assert int(row["新成员"]) == 6
+    days = await web_client.get(
+        f"/console/stats.csv?community={community.id}&table=days&days=366",
+        headers={"Cookie": cookies},
+    )
+    rows = list(csv.DictReader(io.StringIO((await days.text()).lstrip("\ufeff"))))
+    gmv = sum(v.get("gmv", 0) for v in mine)
+    assert sum(round(float(r["成交额（元）"]) * 100) for r in rows) == gmv
+    assert all(re.fullmatch(r"\d+\.\d\d", r["成交额（元）"]) for r in rows)
 
     other = await make_user(Role.LEADER)
     other_cookies = await _session(web_client, other, "qian", "/console")
@@ -81,5 +90,6 @@ async def test_the_operator_ranks_communities(
     assert community.name in await page.text()
     sheet = await web_client.get("/admin/stats.csv?days=366", headers={"Cookie": cookies})
     rows = list(csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff"))))
-    (row,) = [r for r in rows if r["community_id"] == str(community.id)]
-    assert int(row["gmv"]) == sum(v.get("gmv", 0) for v in mine)
+    (row,) = [r for r in rows if r["社区编号"] == str(community.id)]
+    assert row["社区"] == community.name
+    assert row["成交额（元）"] == tables.yuan(sum(v.get("gmv", 0) for v in mine))

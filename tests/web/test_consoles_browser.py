@@ -187,15 +187,15 @@ async def test_the_operators_console_journey(
 
     await watched.page.click("nav >> text=概览")
     recent = await watched.page.inner_text("main")
-    assert "user.role" in recent and "outbox.retry" in recent and "运营小张" in recent
-    assert "leader.approve" in recent
+    assert "改角色" in recent and "重发消息" in recent and "运营小张" in recent
+    assert "批准团长" in recent
     await _check(watched)
     target = f"leader_application:{decided.id}"
     await watched.page.click(f'a[href="/admin/audit?target={target.replace(":", "%3A")}"]')
     await watched.page.wait_for_load_state("load")
     assert target in await watched.page.inner_text("h1")
     entry = await watched.page.inner_text("tr.audit")  # the one change to that application
-    assert "leader.approve" in entry and "运营小张" in entry
+    assert "批准团长" in entry and "运营小张" in entry
     assert '"status": "pending"' in entry and '"status": "approved"' in entry
     await _check(watched)
     await watched.page.click("nav >> text=概览")

@@ -94,6 +94,8 @@ async def test_batches_review_queue_and_delivery_day_pages(
     queue = await web_client.get("/admin/reviews", headers={"Cookie": admin_cookies})
     html = await queue.text()
     assert queue.status == 200 and f'data-review="{review.id}"' in html
+    assert "新商品 · 竹编果篮" in html and "供应商：果园" in html and "大号 ¥39.00" in html
+    assert 'src="https://img.example.com/basket.jpg"' in html and str(review.product_id) not in html
     approved = await web_client.post(
         "/admin/reviews/approve",
         data={"csrf_token": _csrf(html), "review_id": str(review.id)},

@@ -1,0 +1,52 @@
+"""The operator's pages read as a person reads: an order's buyer, product and status in
+Chinese; the audit log's actions by name and its values as written; a listing under review
+with its title, prices, supplier and images."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.user import User
+from qunshop.clock import FrozenClock
+from qunshop.config import Settings
+from tests.support.factories import make_community
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import paid_order
+from tests.web.test_admin import _admin, _post
+from web.labels import ORDER_STATES
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))
+
+
+async def test_an_order_shows_its_buyer_product_and_status_in_chinese(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    _, cookies = await _admin(web_client)
+    community = await make_community(name="幸福里社区")
+    buyer = await User.create(openid="o-no-name", nickname="")
+    order = await paid_order(settings, wechat, buyer, community)
+    await order.fetch_related("sku__product")
+    page = await web_client.get(
+        f"/admin/orders?q={order.out_trade_no}", headers={"Cookie": cookies}
+    )
+    html = await page.text()
+    assert page.status == 200 and "找到 1 个订单" in html
+    assert f"未设置昵称 · {order.sku.product.title} {order.sku.name} ×1" in html
+    assert f"<td>{ORDER_STATES[order.status.value]}</td>" in html
+    assert f"<td>{order.status.value}</td>" not in html
+
+
+async def test_the_audit_log_names_actions_and_shows_chinese_as_written(
+    web_client: TestClient,
+) -> None:
+    _, cookies = await _admin(web_client)
+    await _post(web_client, cookies, "/admin/words/add", "/admin/words", words="假货")
+    html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "加敏感词" in html and "假货" in html
+    assert "\\u5047" not in html  # not escaped JSON
