@@ -15,6 +15,7 @@ staff = Roles(Role.LEADER, Role.ADMIN)
 async def console(ctx: Context, args: str = "") -> Reply:
     if ctx.update.chat_type is ChatType.GROUP:  # a link in a group could be used by anyone
         return Text(ctx.render("private_only.j2", command="后台"))
-    token = await console_login.issue(user=await ctx.load_user(), redis=ctx.redis)
+    user = await ctx.load_user()
+    token = await console_login.issue(user=user, redis=ctx.redis)
     url = f"{ctx.settings.public_base_url}/console/login?token={token}"
-    return Text(ctx.render("console_link.j2", url=url))
+    return Text(ctx.render("console_link.j2", url=url, operator=user.role is Role.ADMIN))

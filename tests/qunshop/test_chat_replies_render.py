@@ -44,8 +44,12 @@ orange = Brief(
     image=None,
     price=3990,
 )
-order = NS(amount=2990, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW)
-ready = NS(amount=2990, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW)
+order = NS(
+    amount=2990, member_off=0, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW
+)
+ready = NS(
+    amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
+)
 daily = NS(
     kind=ActivityKind.CHECKIN,
     cron="0 8 * * *",
@@ -265,6 +269,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "joined.j2": [
         ({}, "还差 2 人。\n请在 15 分钟内到小程序支付 ¥29.90"),
         ({"seats_left": 0, "minutes": 30}, "你是最后一位，人齐了，大家付款后就成团！"),
+        (
+            {"order": NS(amount=2930, member_off=60)},
+            "请在 15 分钟内到小程序支付 ¥29.30（会员已减 ¥0.60）",
+        ),
     ],
     "cards/team_description.j2": [
         ({}, "王团长开的团 · 还差 2 人成团 · 12-06 13:00 截止 · 团码 MNTR4DCR"),
@@ -394,7 +402,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "1. 赣南脐橙 5斤装 ×3（小李×2、老王×1·缺货退款）",
         ),
     ],
-    "console_link.j2": [({}, "https://shop.example.com/console/login?token=abc")],
+    "console_link.j2": [
+        ({"operator": False}, "https://shop.example.com/console/login?token=abc"),
+        ({"operator": True}, "https://shop.example.com/console/login?token=abc"),
+    ],
     "verified.j2": [({}, "核销成功：小李 · 赣南脐橙 5斤装 ×2 已取货")],
     "account/leader_verified.j2": [
         (

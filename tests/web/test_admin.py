@@ -37,6 +37,7 @@ def _csrf(html: str) -> str:
 async def _admin(client: TestClient) -> tuple[User, str]:
     admin = await operator()
     reply = await _say(client, "后台", "ops")
+    assert reply.startswith("运营后台")  # an operator's link says where it leads
     link = re.search(r"http\S+/console/login\?token=\S+", reply).group(0)
     return admin, await _login(client, link, home="/admin")
 
