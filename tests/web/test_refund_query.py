@@ -31,7 +31,11 @@ async def test_a_refund_whose_notify_was_lost_is_asked_after_and_settled_once(
 ) -> None:
     order = await paid_order(settings, wechat, now=clock.now())
     refund = await refunds.refund_part(
-        order_id=order.id, amount=order.amount, reason="after_sale", now=clock.now()
+        order_id=order.id,
+        amount=order.amount,
+        reason="after_sale",
+        cause="after_sale:lost-notify",
+        now=clock.now(),
     )
     handlers = outbox_handlers(web_app)
 
