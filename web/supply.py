@@ -40,14 +40,26 @@ async def console_batches(*, principal: Principal, query: MultiDictProxy[str]) -
     return {"batches": found, "sheet": sheet, "note": _note(query)}
 
 
-@page("GET", "/admin/reviews", auth=Admin, template="admin/reviews.html")
-async def review_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+def _review_status(query: MultiDictProxy[str]) -> ReviewStatus:
+    """The queue a review page shows: pending unless the operator picked another."""
     try:
-        status = ReviewStatus(query.get("status") or ReviewStatus.PENDING)
+        return ReviewStatus(query.get("status") or ReviewStatus.PENDING)
     except ValueError:
         raise BadRequest(
             ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
         ) from None
+
+
+def _reason(form: dict[str, str]) -> str:
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+    return reason
+
+
+@page("GET", "/admin/reviews", auth=Admin, template="admin/reviews.html")
+async def review_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+    status = _review_status(query)
     return {
         "reviews": await listings.queue(principal=principal, status=status),
         "status": status,
@@ -59,9 +71,7 @@ async def review_queue(*, principal: Principal, query: MultiDictProxy[str]) -> d
 async def _decide(
     principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
 ) -> web.StreamResponse:
-    reason = form.get("reason", "").strip()
-    if len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+    reason = _reason(form)
     review = await listings.decide(
         principal=principal,
         review_id=form.get("review_id", ""),
@@ -105,12 +115,7 @@ async def delivery_day(
 @page("GET", "/admin/suppliers", auth=Admin, template="admin/suppliers.html")
 async def supplier_queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     """Suppliers by status (pending first): their qualifications, to approve or reject."""
-    try:
-        status = ReviewStatus(query.get("status") or ReviewStatus.PENDING)
-    except ValueError:
-        raise BadRequest(
-            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
-        ) from None
+    status = _review_status(query)
     return {
         "suppliers": await listings.suppliers(principal=principal, status=status),
         "status": status,
@@ -122,9 +127,7 @@ async def supplier_queue(*, principal: Principal, query: MultiDictProxy[str]) ->
 async def _decide_supplier(
     principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
 ) -> web.StreamResponse:
-    reason = form.get("reason", "").strip()
-    if len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+    reason = _reason(form)
     supplier = await listings.decide_supplier(
         principal=principal,
         supplier_id=form.get("supplier_id", ""),
