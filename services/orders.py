@@ -81,7 +81,11 @@ async def transition(order: Order, target: OrderStatus, **changes: object) -> No
 async def get_order_for(principal: Principal, order_id: str | uuid.UUID) -> Order:
     """The caller's own order (admins see every order)."""
     key = parse_uuid(order_id)
-    order = await Order.get_or_none(id=key) if key else None
+    return visible_to(principal, await Order.get_or_none(id=key) if key else None)
+
+
+def visible_to(principal: Principal, order: Order | None) -> Order:
+    """The order if it is the caller's own (admins see every order); else order_not_found."""
     if order is None or (not principal.is_admin and order.user_id != principal.user_id):
         raise NotFound(ErrorCode.ORDER_NOT_FOUND, "no such order")
     return order

@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
 from models.groupbuy import Seat, Team
+from models.identity import IdentityStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
@@ -28,6 +30,7 @@ from services import (
     share_cards,
     tiers,
 )
+from services.ids import parse_uuid
 from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
@@ -52,6 +55,32 @@ def ensure_payable(order: Order, now: datetime) -> None:
         raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
 
 
+# What prepay needs in one round trip: the order, its payer's openid (WeChat Pay charges that
+# account), and whether its community's leader is verified (no community: nothing to check).
+_PREPAY_READ = """
+SELECT o.*, u.openid AS payer_openid,
+       c.id IS NULL OR EXISTS (
+           SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
+       ) AS leader_verified
+FROM orders o
+JOIN users u ON u.id = o.user_id
+LEFT JOIN communities c ON c.id = o.community_id
+WHERE o.id = $1
+"""
+_VERIFIED = IdentityStatus.VERIFIED.value
+
+
+async def _read_for_prepay(principal: Principal, order_id: str) -> tuple[Order, str, bool]:
+    """The caller's order (order_not_found if not), its payer's openid, and whether its
+    community's leader is verified."""
+    key = parse_uuid(order_id)
+    db = connections.get("default")
+    rows = await db.execute_query_dict(_PREPAY_READ, [key, _VERIFIED]) if key else []
+    row = rows[0] if rows else {}
+    order = orders.visible_to(principal, Order._init_from_db(**row) if row else None)
+    return order, row["payer_openid"], row["leader_verified"]
+
+
 async def prepay(
     *,
     principal: Principal,
@@ -63,18 +92,17 @@ async def prepay(
     leader_identity_required: bool = True,
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
-    order = await orders.get_order_for(principal, order_id)
+    order, openid, leader_verified = await _read_for_prepay(principal, order_id)
     ensure_payable(order, now)
     if leader_identity_required:
-        await identity.ensure_may_take_payments(order.community_id)
+        identity.ensure_may_take_payments(leader_verified)
     await pricing.fix_for_prepay(order, now=now)  # WeChat Pay keeps the amount it is told
-    user = await User.get(id=order.user_id)
     try:
         answer = await pay.unified_order(
             out_trade_no=order.out_trade_no,
             body="Qunshop order",
             total_fee=order.amount,
-            openid=user.openid,
+            openid=openid,
             notify_url=notify_url,
             client_ip=client_ip,
             time_expire=order.reserved_until,

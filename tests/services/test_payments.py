@@ -10,11 +10,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.catalog import Sku
+from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.identity import IdentityStatus, LeaderIdentity
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Payment, Refund, RefundStatus
-from models.user import User
+from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, NotFound
 from qunshop.keys import PAY
@@ -426,3 +428,47 @@ async def test_prepay_refusals(client: TestClient, settings: Settings, wechat: F
         await _prepay(client, user, reservation.order, now)
     assert paid.value.code is ErrorCode.ORDER_NOT_PAYABLE
     assert wechat.calls_to("/pay/unifiedorder") == []
+
+
+async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
+    client: TestClient, wechat: FakeWeChat
+) -> None:
+    """One read brings the order, its payer's openid and its leader's verification: an
+    unverified leader refuses before the price is fixed; an admin prepays for the buyer's
+    account; an order without a community has no leader to wait for."""
+    now = _now()
+    reservation, user = await _reserve(now=now)
+    order = reservation.order
+    leader_id = (await Community.get(id=order.community_id)).leader_id
+    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.FAILED)
+
+    with pytest.raises(Conflict) as waiting:
+        await _prepay(client, user, order, now)
+    assert waiting.value.code is ErrorCode.LEADER_NOT_VERIFIED
+    assert (await Order.get(id=order.id)).prepaid_at is None
+    assert wechat.calls_to("/pay/unifiedorder") == []
+
+    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.VERIFIED)
+    admin = await make_user(Role.ADMIN)
+    await _prepay(client, admin, order, now)
+    assert wechat.pay_orders[order.out_trade_no]["openid"] == user.openid
+    assert (await Order.get(id=order.id)).prepaid_at == now
+    await _prepay(client, user, order, now + timedelta(minutes=1))  # a repeat keeps the price
+    assert (await Order.get(id=order.id)).prepaid_at == now
+
+    with pytest.raises(NotFound) as malformed:
+        await payments.prepay(
+            principal=as_principal(user),
+            order_id="not-a-uuid",
+            pay=client.server.app[PAY],
+            notify_url=NOTIFY_URL,
+            client_ip="203.0.113.7",
+            now=now,
+        )
+    assert malformed.value.code is ErrorCode.ORDER_NOT_FOUND
+
+    other, buyer = await _reserve(now=now)
+    await Order.filter(id=other.order.id).update(community_id=None)
+    await LeaderIdentity.all().update(status=IdentityStatus.FAILED)
+    params = await _prepay(client, buyer, other.order, now)
+    assert params["package"].startswith("prepay_id=")
