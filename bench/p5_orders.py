@@ -102,7 +102,7 @@ class FakePay:
 
 TEAM_SIZE = 5  # people's teams are small: 3-10 (P5 fills each during the run)
 JSON = {"Content-Type": "application/json"}
-XML = {"Content-Type": "application/octet-stream"}  # what aiohttp sent for the notify's bytes
+NOTIFY = {"Content-Type": "application/octet-stream"}  # as aiohttp sent the notify's bytes
 
 
 def _own_cpu_seconds() -> float:
@@ -156,7 +156,7 @@ async def run(
             return f"prepay {status} {json.loads(body).get('code')}"
         prepay_id = json.loads(body)["package"].split("=", 1)[1]
         notify = fake.notify(prepay_id, f"42000{k:023d}")
-        status, body = await http.request("POST", "/pay/wechat/notify", notify, XML)
+        status, body = await http.request("POST", "/pay/wechat/notify", notify, NOTIFY)
         if status == 200 and b"SUCCESS" in body:
             return None
         return f"notify {status}"
@@ -279,7 +279,7 @@ async def split(
 
     async def notify(http: http1.Connection, k: int) -> None:
         body = fake.notify(prepay_ids[k], f"42000{k:023d}")
-        await http.request("POST", "/pay/wechat/notify", body, XML)
+        await http.request("POST", "/pay/wechat/notify", body, NOTIFY)
 
     async def each(
         step: Callable[[http1.Connection, int], Awaitable[None]], todo: list[int]
