@@ -135,7 +135,7 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         caller = reader(request) if reader is not None else None
         if spec.idempotent_key:
-            return await idempotent(request, str(caller.user_id), lambda: run(request, caller))
+            return await idempotent(request, caller.user_id, lambda: run(request, caller))
         return await run(request, caller)
 
     return handler
