@@ -12,7 +12,6 @@ from redis.asyncio import Redis
 from miniapp_api.auth import staff
 from miniapp_api.commerce_schemas import OrderOut
 from miniapp_api.fields import Fen, Id, JsonInt
-from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
 from services import activities, checkin, flashsale
@@ -277,7 +276,7 @@ async def get_flash_sale(*, sale_id: str) -> FlashSaleOut:
 async def buy_flash_sale(
     *, principal: Principal, body: FlashBuyIn, sale_id: str, flash_gate: FlashGate, now: datetime
 ) -> OrderOut:
-    order = await flashsale.buy(
+    bought = await flashsale.buy(
         principal=principal,
         sale_id=sale_id,
         quantity=body.quantity,
@@ -285,7 +284,7 @@ async def buy_flash_sale(
         gate=flash_gate,
         now=now,
     )
-    return (await orders_out([order]))[0]
+    return OrderOut.of(bought.order, bought.product)  # a new order: no refunds
 
 
 @endpoint(

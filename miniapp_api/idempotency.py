@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -17,6 +18,9 @@ from qunshop.errors import Conflict, ErrorCode, Invalid
 from qunshop.keys import CLOCK, REDIS
 from services import idempotency
 from services.idempotency import Answer
+
+if TYPE_CHECKING:
+    import uuid
 
 # How long a first request may hold its key while running; a crashed one frees it after this.
 RUNNING_SECONDS = 60
@@ -33,7 +37,7 @@ def _response(answer: Answer) -> web.Response:
 
 
 async def idempotent(
-    request: web.Request, caller: str, produce: Callable[[], Awaitable[web.Response]]
+    request: web.Request, caller: uuid.UUID, produce: Callable[[], Awaitable[web.Response]]
 ) -> web.Response:
     key = request.headers.get(HEADER)
     if key is None:
@@ -44,7 +48,7 @@ async def idempotent(
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()
-    slot = idempotency.slot_of(caller, key)
+    slot = idempotency.slot_of(str(caller), key)
     now = request.config_dict[CLOCK].now()
     if (seen := await idempotency.recorded(slot, fingerprint=fingerprint, now=now)) is not None:
         return _response(seen)

@@ -98,12 +98,11 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
     if spec.idempotent_key and reader is None:
         raise TypeError(f"{view.__qualname__}: Idempotency-Key is kept per caller; declare auth")
     read_body = parse_optional_body if spec.optional_body else parse_body
+    needs_config = bool(set(wants) & {"config", "now", "screen", *RESOURCES})
 
     async def run(request: web.Request, caller: Any) -> web.StreamResponse:
         given: dict[str, Any] = {}
-        config = (
-            request.config_dict if set(wants) & {"config", "now", "screen", *RESOURCES} else None
-        )
+        config = request.config_dict if needs_config else None
         for name in wants:
             if name == "principal":
                 given[name] = caller
@@ -136,7 +135,7 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         caller = reader(request) if reader is not None else None
         if spec.idempotent_key:
-            return await idempotent(request, str(caller.user_id), lambda: run(request, caller))
+            return await idempotent(request, caller.user_id, lambda: run(request, caller))
         return await run(request, caller)
 
     return handler

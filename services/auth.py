@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -49,7 +48,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(secret: str, payload: str) -> str:
-    return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+    return _b64(hmac.digest(secret.encode(), payload.encode(), "sha256"))
 
 
 def issue_token(*, user: User, secret: str, now: datetime) -> tuple[str, datetime]:

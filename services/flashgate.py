@@ -25,9 +25,8 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from models.order import Order
     from qunshop.tasks import TaskTracker
-    from services.flashsale import Take
+    from services.flashsale import Purchase, Take
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ class FlashGate:
 
     def __init__(self, redis: Redis, tasks: TaskTracker | None = None) -> None:
         self.redis = redis
-        self._takes: TurnBatcher[uuid.UUID, Take, Order | QunshopError] | None = None
+        self._takes: TurnBatcher[uuid.UUID, Take, Purchase | QunshopError] | None = None
         if tasks is not None:
             self._takes = TurnBatcher("flash takes", self._take_together, tasks)
         self._admit = redis.register_script(_ADMIT)
@@ -182,12 +181,12 @@ class FlashGate:
 
     async def _take_together(
         self, sale_id: uuid.UUID, asks: list[Take]
-    ) -> list[Order | QunshopError]:
+    ) -> list[Purchase | QunshopError]:
         from services import flashsale  # flashsale builds on this module
 
         return await flashsale.take_together(asks)
 
-    async def take(self, ask: Take) -> Order | QunshopError:
+    async def take(self, ask: Take) -> Purchase | QunshopError:
         """``flashsale.take_together`` for this buyer and the others admitted this turn: their
         answers in one transaction (outside any caller's). Without a tracker, alone."""
         if self._takes is None:

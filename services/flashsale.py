@@ -42,9 +42,10 @@ from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
-from services import due_rows, flashgate, orders
+from services import due_rows, flashgate, orders, storefront
 from services.flashgate import MISSING, OUTSIDE, OVER_LIMIT, SOLD_OUT, TOO_MANY, FlashGate
 from services.ids import parse_uuid
+from services.storefront import Brief
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -277,7 +278,28 @@ class Take:
     chat_id: str | None
 
 
-async def take_together(asks: list[Take]) -> list[Order | QunshopError]:
+@dataclass(frozen=True)
+class Purchase:
+    """A flash order as just made, with its product as the buyer's answer shows it."""
+
+    order: Order
+    product: Brief | None
+
+
+# The orders of the buyers taken together, in one statement. The database fills in what it
+# owns (the id, the list price by trigger, the columns' defaults), and the rows come back.
+_INSERT_ORDERS = """
+INSERT INTO orders (id, out_trade_no, kind, user_id, community_id, sku_id, quantity,
+                    unit_price, amount, status, reserved_until, chat_id, created_at, updated_at)
+SELECT gen_random_uuid(), t.out_trade_no, 'flash', t.user_id, $5, $6, t.quantity,
+       $7, $7 * t.quantity, 'pending_payment', $8, t.chat_id, $9, $9
+FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[])
+     AS t(out_trade_no, user_id, quantity, chat_id)
+RETURNING *
+"""
+
+
+async def take_together(asks: list[Take]) -> list[Purchase | QunshopError]:
     """Orders and units for buyers of one sale, in one transaction: each buyer's order, or
     their refusal, in order.
 
@@ -285,11 +307,13 @@ async def take_together(asks: list[Take]) -> list[Order | QunshopError]:
     the stock lasts and their orders (counted under the lock, with this transaction's own)
     stay within the limit; the orders are written together and the units taken by one checked
     conditional update. So the buyers admitted together share one lock and one commit, and two
-    requests of one buyer are counted one after the other, in one transaction or in two.
+    requests of one buyer are counted one after the other, in one transaction or in two. The
+    product their answers show is read once for them all.
     """
     sale, now = asks[0].sale, max(ask.now for ask in asks)
-    answers: list[Order | QunshopError] = []
-    async with in_transaction():
+    answers: list[Purchase | QunshopError | None] = []  # None: to be taken
+    takers: list[Take] = []
+    async with in_transaction() as conn:
         locked = await FlashSale.filter(id=sale.id).select_for_update().first()
         if locked is None:
             return [NotFound(NOT_FOUND, "no such flash sale") for _ in asks]
@@ -301,7 +325,7 @@ async def take_together(asks: list[Take]) -> list[Order | QunshopError]:
             await _orders_of(locked).filter(user_id__in=buyers).values_list("user_id", "quantity")
         ):
             held[user_id] += quantity
-        left, fresh = locked.stock_left, []
+        left = locked.stock_left
         for ask in asks:
             if not 1 <= ask.quantity <= locked.per_user_limit:
                 answers.append(_too_many(locked.per_user_limit))
@@ -312,34 +336,35 @@ async def take_together(asks: list[Take]) -> list[Order | QunshopError]:
             else:
                 held[ask.user_id] += ask.quantity
                 left -= ask.quantity
-                fresh.append(_order(locked, sale, ask, now))
-                answers.append(fresh[-1])
-        if fresh:
-            await Order.bulk_create(fresh)
-            units = locked.stock_left - left
-            taken = await FlashSale.filter(
-                id=sale.id, stock_left__gte=units, starts_at__lte=now, ends_at__gt=now
-            ).update(stock_left=F("stock_left") - units)
-            if taken != 1:  # cannot happen under the row's lock; checked all the same
-                raise RuntimeError(f"flash sale {sale.id}: the stock changed under its lock")
-    return answers
-
-
-def _order(locked: FlashSale, sale: FlashSale, ask: Take, now: datetime) -> Order:
-    return Order(
-        id=uuid.uuid4(),
-        out_trade_no=orders.new_out_trade_no(now),
-        kind=OrderKind.FLASH,
-        user_id=ask.user_id,
-        community_id=sale.activity.community_id,
-        sku_id=locked.sku_id,
-        quantity=ask.quantity,
-        unit_price=locked.price,
-        amount=locked.price * ask.quantity,
-        reserved_until=now + RESERVATION,
-        chat_id=ask.chat_id,
-        created_at=now,  # the sale's window is read on this clock
-    )
+                takers.append(ask)
+                answers.append(None)
+        if not takers:
+            return answers  # type: ignore[return-value]  # refusals only
+        numbers = [orders.new_out_trade_no(now) for _ in takers]
+        rows = await conn.execute_query_dict(  # execute_query would drop what INSERT returns
+            _INSERT_ORDERS,
+            [
+                numbers,
+                [a.user_id for a in takers],
+                [a.quantity for a in takers],
+                [a.chat_id for a in takers],
+                sale.activity.community_id,
+                locked.sku_id,
+                locked.price,
+                now + RESERVATION,
+                now,  # created_at: the sale's window is read on this clock
+            ],
+        )
+        units = locked.stock_left - left
+        taken = await FlashSale.filter(
+            id=sale.id, stock_left__gte=units, starts_at__lte=now, ends_at__gt=now
+        ).update(stock_left=F("stock_left") - units)
+        if taken != 1:  # cannot happen under the row's lock; checked all the same
+            raise RuntimeError(f"flash sale {sale.id}: the stock changed under its lock")
+    made = {row["out_trade_no"]: Order._init_from_db(**row) for row in rows}
+    product = (await storefront.briefs([locked.sku_id])).get(locked.sku_id)
+    bought = (Purchase(made[number], product) for number in numbers)
+    return [next(bought) if answer is None else answer for answer in answers]
 
 
 async def _take(
@@ -350,7 +375,7 @@ async def _take(
     quantity: int,
     now: datetime,
     chat_id: str | None,
-) -> Order:
+) -> Purchase:
     """The buyer's order, with the others the gate admitted this turn; inside a caller's
     transaction (an Idempotency-Key's), alone and in it."""
     ask = Take(sale=sale, user_id=user_id, quantity=quantity, now=now, chat_id=chat_id)
@@ -371,8 +396,8 @@ async def buy(
     now: datetime,
     quantity: int = 1,
     chat_id: str | None = None,
-) -> Order:
-    """An order at the sale's price, pending payment for ``RESERVATION``.
+) -> Purchase:
+    """An order at the sale's price, pending payment for ``RESERVATION``, and its product.
 
     The gate answers most buyers alone; whoever it admits, or cannot judge, is answered by
     the database.

@@ -150,12 +150,14 @@ async def test_an_unpaid_flash_order_lapses_at_its_deadline(client: TestClient, 
     )
     await jobs.due(NINE)  # the card
     buyer = await make_user()
-    order = await flashsale.buy(
-        principal=Principal(user_id=buyer.id, role=buyer.role),
-        sale_id=str(view.flash_sale.id),
-        gate=client.server.app[FLASH_GATE],
-        now=NINE + timedelta(minutes=1),
-    )
+    order = (
+        await flashsale.buy(
+            principal=Principal(user_id=buyer.id, role=buyer.role),
+            sale_id=str(view.flash_sale.id),
+            gate=client.server.app[FLASH_GATE],
+            now=NINE + timedelta(minutes=1),
+        )
+    ).order
     assert await deadlines.next_due(NINE + timedelta(minutes=1)) == order.reserved_until
     await jobs.due(order.reserved_until - timedelta(seconds=1))
     assert (await Order.get(id=order.id)).status is OrderStatus.PENDING_PAYMENT

@@ -306,11 +306,41 @@ async def test_buyers_taken_together_never_pass_the_stock_or_a_persons_limit(
 
     flat = [a for batch in answers for a in batch]
     assert [len(a) for a in answers] == [len(b) for b in batches]
-    assert sum(isinstance(a, Order) for a in flat) == 30
-    assert {a.code.value for a in flat if not isinstance(a, Order)} <= {
+    bought = [a for a in flat if isinstance(a, flashsale.Purchase)]
+    assert len(bought) == 30
+    assert {a.order.id for a in bought} == set(
+        await Order.filter(kind=OrderKind.FLASH).values_list("id", flat=True)
+    )  # each answer is the row it made
+    assert {a.code.value for a in flat if not isinstance(a, flashsale.Purchase)} <= {
         "out_of_stock",
         "user_limit_reached",
     }
     assert await Order.filter(kind=OrderKind.FLASH).count() == 30
     assert await Order.filter(kind=OrderKind.FLASH, user_id=greedy).count() <= 2
     assert (await FlashSale.get(id=sale.id)).stock_left == 0
+
+
+async def test_each_buyers_answer_is_their_order_as_read_back(
+    api: TestClient, settings: Settings, clock: FrozenClock
+) -> None:
+    """Buyers taken together are answered from the rows their one insert returned and one
+    read of the product: each answer is the order as reading it back shows it."""
+    sale = await start_sale(clock, stock=5, limit=1)
+    users = [await make_user() for _ in range(3)]
+    responses = await asyncio.gather(
+        *(
+            api.post(
+                buy_url(sale), json={"chat_id": f"g{k}"}, headers=auth(u, settings, clock.now())
+            )
+            for k, u in enumerate(users)
+        )
+    )
+    for k, (user, resp) in enumerate(zip(users, responses, strict=True)):
+        assert resp.status == 201
+        answer = await resp.json()
+        read = await api.get(
+            f"/api/v1/orders/{answer['id']}", headers=auth(user, settings, clock.now())
+        )
+        assert answer == await read.json()
+        assert answer["product"]["sku_id"] == str(sale.sku_id) and answer["list_price"] > 0
+        assert (await Order.get(id=answer["id"])).chat_id == f"g{k}"
