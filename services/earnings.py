@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
@@ -82,6 +83,43 @@ async def _append(
         return None
 
 
+_ACCRUE_SQL = """
+INSERT INTO earnings_ledger
+       (id, earner_id, kind, amount, frozen_delta, rate_bps, ref,
+        order_id, community_id, event, available_delta, base, created_at)
+SELECT e.id, e.earner_id, e.kind, e.amount, e.amount, e.rate_bps, e.ref,
+       $7, $8, $9, 0, $10, $11
+  FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::int[], $5::int[], $6::varchar[])
+       AS e (id, earner_id, kind, amount, rate_bps, ref)
+ON CONFLICT (ref) DO NOTHING
+RETURNING id
+"""
+
+
+async def _accrue(entries: list[EarningEntry]) -> list[EarningEntry]:
+    """An order's accruals (one order, one time) in one statement; those already in the
+    ledger (by ``ref``) are skipped. Returns the ones appended."""
+    first = entries[0]
+    rows = await connections.get("default").execute_query_dict(
+        _ACCRUE_SQL,
+        [
+            [e.id for e in entries],
+            [e.earner_id for e in entries],
+            [e.kind.value for e in entries],
+            [e.amount for e in entries],
+            [e.rate_bps for e in entries],
+            [e.ref for e in entries],
+            first.order_id,
+            first.community_id,
+            EarningEvent.ACCRUE.value,
+            first.base,
+            first.created_at,
+        ],
+    )
+    appended = {row["id"] for row in rows}
+    return [e for e in entries if e.id in appended]
+
+
 async def _group_of_paid_order(order: Order, now: datetime) -> None:
     """An order with no group chat is that of its buyer's last group visit (24 hours)."""
     if order.chat_id:
@@ -120,22 +158,24 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
         amount = order.amount * bps // 10_000
         if amount <= 0:
             continue
-        entry = await _append(
-            earner_id=earner,
-            order=order,
-            community_id=community.id if community else None,
-            kind=kind,
-            event=EarningEvent.ACCRUE,
-            amount=amount,
-            frozen=amount,
-            available=0,
-            base=order.amount,
-            rate_bps=bps,
-            ref=f"{order.id}:{kind}:accrue",
-            now=now,
+        entries.append(
+            EarningEntry(
+                id=uuid.uuid4(),
+                earner_id=earner,
+                order_id=order.id,
+                community_id=community.id if community else None,
+                kind=kind,
+                event=EarningEvent.ACCRUE,
+                amount=amount,
+                frozen_delta=amount,
+                available_delta=0,
+                base=order.amount,
+                rate_bps=bps,
+                ref=f"{order.id}:{kind}:accrue",
+                created_at=now,
+            )
         )
-        if entry is not None:
-            entries.append(entry)
+    entries = await _accrue(entries) if entries else []
     if entries:
         logger.info("order %s accrued %s earnings entries", order.id, len(entries))
     return entries
