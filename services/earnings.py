@@ -27,13 +27,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from models.community import Community
 from models.growth import (
     EarningEntry,
     EarningEvent,
     EarningKind,
     EarningStatement,
-    Visit,
     VisitSource,
 )
 from models.order import Order
@@ -120,23 +118,42 @@ async def _accrue(entries: list[EarningEntry]) -> list[EarningEntry]:
     return [e for e in entries if e.id in appended]
 
 
-async def _group_of_paid_order(order: Order, now: datetime) -> None:
-    """An order with no group chat is that of its buyer's last group visit (24 hours)."""
-    if order.chat_id:
-        return
-    visit = (
-        await Visit.filter(
-            user_id=order.user_id,
-            source=VisitSource.GROUP,
-            created_at__gte=now - GROUP_WINDOW,
-            created_at__lte=now,
-        )
-        .order_by("-created_at")
-        .first()
+# The order's group (an order with no group chat is that of its buyer's last group visit
+# within GROUP_WINDOW) tied, and its community's leader read, in one statement.
+_GROUP_AND_LEADER_SQL = """
+WITH visit AS (
+    SELECT opengid FROM visits
+     WHERE $7 AND user_id = $2 AND source = $3 AND created_at >= $4 AND created_at <= $5
+     ORDER BY created_at DESC
+     LIMIT 1
+), tied AS (
+    UPDATE orders SET chat_id = visit.opengid FROM visit
+     WHERE orders.id = $1 AND orders.chat_id IS NULL AND visit.opengid IS NOT NULL
+    RETURNING orders.chat_id
+)
+SELECT (SELECT chat_id FROM tied) AS chat_id,
+       (SELECT leader_id FROM communities WHERE id = $6) AS leader_id
+"""
+
+
+async def _group_and_leader(order: Order, now: datetime) -> uuid.UUID | None:
+    """Ties a paid order without a group chat to its buyer's last group visit (24 hours);
+    returns the leader of the order's community, if it has one."""
+    rows = await connections.get("default").execute_query_dict(
+        _GROUP_AND_LEADER_SQL,
+        [
+            order.id,
+            order.user_id,
+            VisitSource.GROUP.value,
+            now - GROUP_WINDOW,
+            now,
+            order.community_id,
+            not order.chat_id,
+        ],
     )
-    if visit is not None and visit.opengid:
-        await Order.filter(id=order.id, chat_id__isnull=True).update(chat_id=visit.opengid)
-        order.chat_id = visit.opengid
+    if rows[0]["chat_id"] is not None:
+        order.chat_id = rows[0]["chat_id"]
+    return rows[0]["leader_id"]
 
 
 async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
@@ -144,12 +161,11 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
 
     Also ties the order to its buyer's last group chat visit when it has no group yet.
     """
-    await _group_of_paid_order(order, now)
+    leader_id = await _group_and_leader(order, now)
     rules = await growth_rules.current()
     shares: list[tuple[EarningKind, uuid.UUID, int]] = []
-    community = await Community.get_or_none(id=order.community_id) if order.community_id else None
-    if community is not None:
-        shares.append((EarningKind.LEADER_SHARE, community.leader_id, rules.leader_share_bps))
+    if leader_id is not None:
+        shares.append((EarningKind.LEADER_SHARE, leader_id, rules.leader_share_bps))
     chain = await invites.inviters_of(order.user_id, at=now, levels=len(LEVELS))
     for level, (kind, inviter) in enumerate(zip(LEVELS, chain, strict=False), start=1):
         shares.append((kind, inviter, rules.level_rate(level)))
@@ -163,7 +179,7 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
                 id=uuid.uuid4(),
                 earner_id=earner,
                 order_id=order.id,
-                community_id=community.id if community else None,
+                community_id=order.community_id if leader_id else None,
                 kind=kind,
                 event=EarningEvent.ACCRUE,
                 amount=amount,
