@@ -118,9 +118,10 @@ async def _accrue(entries: list[EarningEntry]) -> list[EarningEntry]:
     return [e for e in entries if e.id in appended]
 
 
-# The order's group (an order with no group chat is that of its buyer's last group visit
-# within GROUP_WINDOW) tied, and its community's leader read, in one statement.
-_GROUP_AND_LEADER_SQL = """
+# What an accrual needs, in one statement: the order tied to its group (an order with no
+# group chat is that of its buyer's last group visit within GROUP_WINDOW), its community's
+# leader, and the growth rules (all None without a row).
+_CONTEXT_SQL = """
 WITH visit AS (
     SELECT opengid FROM visits
      WHERE $7 AND user_id = $2 AND source = $3 AND created_at >= $4 AND created_at <= $5
@@ -132,15 +133,19 @@ WITH visit AS (
     RETURNING orders.chat_id
 )
 SELECT (SELECT chat_id FROM tied) AS chat_id,
-       (SELECT leader_id FROM communities WHERE id = $6) AS leader_id
+       (SELECT leader_id FROM communities WHERE id = $6) AS leader_id,
+       g.leader_share_bps, g.invite_level1_bps, g.invite_level2_bps, g.binding_scope,
+       g.binding_days
+  FROM (SELECT 1) AS one
+  LEFT JOIN growth_rules g ON g.scope = $8
 """
 
 
-async def _group_and_leader(order: Order, now: datetime) -> uuid.UUID | None:
+async def _context(order: Order, now: datetime) -> tuple[uuid.UUID | None, growth_rules.Rules]:
     """Ties a paid order without a group chat to its buyer's last group visit (24 hours);
-    returns the leader of the order's community, if it has one."""
+    returns the leader of the order's community (if it has one) and the growth rules."""
     rows = await connections.get("default").execute_query_dict(
-        _GROUP_AND_LEADER_SQL,
+        _CONTEXT_SQL,
         [
             order.id,
             order.user_id,
@@ -149,11 +154,13 @@ async def _group_and_leader(order: Order, now: datetime) -> uuid.UUID | None:
             now,
             order.community_id,
             not order.chat_id,
+            growth_rules.SCOPE,
         ],
     )
-    if rows[0]["chat_id"] is not None:
-        order.chat_id = rows[0]["chat_id"]
-    return rows[0]["leader_id"]
+    row = rows[0]
+    if row["chat_id"] is not None:
+        order.chat_id = row["chat_id"]
+    return row["leader_id"], growth_rules.of_columns(row)
 
 
 async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
@@ -161,8 +168,7 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
 
     Also ties the order to its buyer's last group chat visit when it has no group yet.
     """
-    leader_id = await _group_and_leader(order, now)
-    rules = await growth_rules.current()
+    leader_id, rules = await _context(order, now)
     shares: list[tuple[EarningKind, uuid.UUID, int]] = []
     if leader_id is not None:
         shares.append((EarningKind.LEADER_SHARE, leader_id, rules.leader_share_bps))
