@@ -22,17 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from models.community import Community
 from models.growth import (
     EarningEntry,
     EarningEvent,
     EarningKind,
     EarningStatement,
-    Visit,
     VisitSource,
 )
 from models.order import Order
@@ -82,23 +81,86 @@ async def _append(
         return None
 
 
-async def _group_of_paid_order(order: Order, now: datetime) -> None:
-    """An order with no group chat is that of its buyer's last group visit (24 hours)."""
-    if order.chat_id:
-        return
-    visit = (
-        await Visit.filter(
-            user_id=order.user_id,
-            source=VisitSource.GROUP,
-            created_at__gte=now - GROUP_WINDOW,
-            created_at__lte=now,
-        )
-        .order_by("-created_at")
-        .first()
+_ACCRUE_SQL = """
+INSERT INTO earnings_ledger
+       (id, earner_id, kind, amount, frozen_delta, rate_bps, ref,
+        order_id, community_id, event, available_delta, base, created_at)
+SELECT e.id, e.earner_id, e.kind, e.amount, e.amount, e.rate_bps, e.ref,
+       $7, $8, $9, 0, $10, $11
+  FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::int[], $5::int[], $6::varchar[])
+       AS e (id, earner_id, kind, amount, rate_bps, ref)
+ON CONFLICT (ref) DO NOTHING
+RETURNING id
+"""
+
+
+async def _accrue(entries: list[EarningEntry]) -> list[EarningEntry]:
+    """An order's accruals (one order, one time) in one statement; those already in the
+    ledger (by ``ref``) are skipped. Returns the ones appended."""
+    first = entries[0]
+    rows = await connections.get("default").execute_query_dict(
+        _ACCRUE_SQL,
+        [
+            [e.id for e in entries],
+            [e.earner_id for e in entries],
+            [e.kind.value for e in entries],
+            [e.amount for e in entries],
+            [e.rate_bps for e in entries],
+            [e.ref for e in entries],
+            first.order_id,
+            first.community_id,
+            EarningEvent.ACCRUE.value,
+            first.base,
+            first.created_at,
+        ],
     )
-    if visit is not None and visit.opengid:
-        await Order.filter(id=order.id, chat_id__isnull=True).update(chat_id=visit.opengid)
-        order.chat_id = visit.opengid
+    appended = {row["id"] for row in rows}
+    return [e for e in entries if e.id in appended]
+
+
+# What an accrual needs, in one statement: the order tied to its group (an order with no
+# group chat is that of its buyer's last group visit within GROUP_WINDOW), its community's
+# leader, and the growth rules (all None without a row).
+_CONTEXT_SQL = """
+WITH visit AS (
+    SELECT opengid FROM visits
+     WHERE $7 AND user_id = $2 AND source = $3 AND created_at >= $4 AND created_at <= $5
+     ORDER BY created_at DESC
+     LIMIT 1
+), tied AS (
+    UPDATE orders SET chat_id = visit.opengid FROM visit
+     WHERE orders.id = $1 AND orders.chat_id IS NULL AND visit.opengid IS NOT NULL
+    RETURNING orders.chat_id
+)
+SELECT (SELECT chat_id FROM tied) AS chat_id,
+       (SELECT leader_id FROM communities WHERE id = $6) AS leader_id,
+       g.leader_share_bps, g.invite_level1_bps, g.invite_level2_bps, g.binding_scope,
+       g.binding_days
+  FROM (SELECT 1) AS one
+  LEFT JOIN growth_rules g ON g.scope = $8
+"""
+
+
+async def _context(order: Order, now: datetime) -> tuple[uuid.UUID | None, growth_rules.Rules]:
+    """Ties a paid order without a group chat to its buyer's last group visit (24 hours);
+    returns the leader of the order's community (if it has one) and the growth rules."""
+    rows = await connections.get("default").execute_query_dict(
+        _CONTEXT_SQL,
+        [
+            order.id,
+            order.user_id,
+            VisitSource.GROUP.value,
+            now - GROUP_WINDOW,
+            now,
+            order.community_id,
+            not order.chat_id,
+            growth_rules.SCOPE,
+        ],
+    )
+    row = rows[0]
+    if row["chat_id"] is not None:
+        order.chat_id = row["chat_id"]
+    return row["leader_id"], growth_rules.of_columns(row)
 
 
 async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
@@ -106,12 +168,10 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
 
     Also ties the order to its buyer's last group chat visit when it has no group yet.
     """
-    await _group_of_paid_order(order, now)
-    rules = await growth_rules.current()
+    leader_id, rules = await _context(order, now)
     shares: list[tuple[EarningKind, uuid.UUID, int]] = []
-    community = await Community.get_or_none(id=order.community_id) if order.community_id else None
-    if community is not None:
-        shares.append((EarningKind.LEADER_SHARE, community.leader_id, rules.leader_share_bps))
+    if leader_id is not None:
+        shares.append((EarningKind.LEADER_SHARE, leader_id, rules.leader_share_bps))
     chain = await invites.inviters_of(order.user_id, at=now, levels=len(LEVELS))
     for level, (kind, inviter) in enumerate(zip(LEVELS, chain, strict=False), start=1):
         shares.append((kind, inviter, rules.level_rate(level)))
@@ -120,22 +180,24 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
         amount = order.amount * bps // 10_000
         if amount <= 0:
             continue
-        entry = await _append(
-            earner_id=earner,
-            order=order,
-            community_id=community.id if community else None,
-            kind=kind,
-            event=EarningEvent.ACCRUE,
-            amount=amount,
-            frozen=amount,
-            available=0,
-            base=order.amount,
-            rate_bps=bps,
-            ref=f"{order.id}:{kind}:accrue",
-            now=now,
+        entries.append(
+            EarningEntry(
+                id=uuid.uuid4(),
+                earner_id=earner,
+                order_id=order.id,
+                community_id=order.community_id if leader_id else None,
+                kind=kind,
+                event=EarningEvent.ACCRUE,
+                amount=amount,
+                frozen_delta=amount,
+                available_delta=0,
+                base=order.amount,
+                rate_bps=bps,
+                ref=f"{order.id}:{kind}:accrue",
+                created_at=now,
+            )
         )
-        if entry is not None:
-            entries.append(entry)
+    entries = await _accrue(entries) if entries else []
     if entries:
         logger.info("order %s accrued %s earnings entries", order.id, len(entries))
     return entries

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -18,6 +18,8 @@ from models.growth import BindingScope, GrowthRules
 from qunshop.errors import ErrorCode, Forbidden, Invalid
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from services.auth import Principal
 
 SCOPE = "global"
@@ -69,6 +71,19 @@ def _of(row: GrowthRules) -> Rules:
         invite_bps=(row.invite_level1_bps, row.invite_level2_bps),
         binding_scope=row.binding_scope,
         binding_days=row.binding_days,
+    )
+
+
+def of_columns(row: Mapping[str, Any]) -> Rules:
+    """The rules from the row's columns read along with other things (a left join on
+    ``scope``: every column None where there is no row, and then ``DEFAULTS``)."""
+    if row["leader_share_bps"] is None:
+        return DEFAULTS
+    return Rules(
+        leader_share_bps=row["leader_share_bps"],
+        invite_bps=(row["invite_level1_bps"], row["invite_level2_bps"]),
+        binding_scope=BindingScope(row["binding_scope"]),
+        binding_days=row["binding_days"],
     )
 
 

@@ -193,11 +193,9 @@ async def _apply(
                 await groupbuy.complete(team_id, now=now)
             elif card:
                 await share_cards.changed(await Team.get(id=team_id), now=now)
-            standing = await tiers.standing(order.user_id, now=now)
-            await pricing.on_paid(order, perks=standing.perks, now=now)
+            perks = await tiers.on_paid(order.user_id, now=now)
+            await pricing.on_paid(order, perks=perks, now=now)
             await earnings.on_paid(order, now=now)
-            if not standing.recalculated:  # a first standing of the month counted this payment
-                await tiers.on_money_moved(order.user_id, now=now)
         else:
             await _refuse(order, outcome, transaction_id, amount, now)
     return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")

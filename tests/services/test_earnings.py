@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from tortoise.transactions import in_transaction
 
 from models.community import Community
-from models.growth import EarningEntry, EarningEvent, EarningKind, GrowthRules, VisitSource
+from models.growth import EarningEntry, EarningEvent, EarningKind, GrowthRules, Visit, VisitSource
 from models.order import Order
 from models.payment import Payment, Refund
 from models.user import Role, User
@@ -236,3 +236,33 @@ async def test_weekly_statements() -> None:
     assert mine is not None and mine.id == statement.id
     nobody = await make_user()
     assert await earnings.statement_of_last_week(nobody.id, now=now(), timezone="UTC") is None
+
+
+async def test_an_order_without_a_group_is_its_buyers_last_group_visit() -> None:
+    community = await make_community()
+    buyer, other = await make_user(), await make_user()
+    at = now()
+    for who, opengid, hours in (
+        (buyer, "g-old", 30),  # outside the 24 hours
+        (buyer, "g-earlier", 3),
+        (buyer, "g-last", 2),
+        (other, "g-other", 1),  # someone else's visit
+    ):
+        await Visit.create(
+            user=who,
+            source=VisitSource.GROUP,
+            community=community,
+            opengid=opengid,
+            outcome="recorded",
+            created_at=at - timedelta(hours=hours),
+        )
+    order = await direct_order(buyer, community)
+    assert order.chat_id is None
+    await earnings.on_paid(order, now=at)
+    assert order.chat_id == "g-last" == (await Order.get(id=order.id)).chat_id
+    # An order with a group keeps it; the leader still earns on it.
+    kept = await direct_order(buyer, community)
+    await Order.filter(id=kept.id).update(chat_id="g-own")
+    kept.chat_id = "g-own"
+    assert [e.kind for e in await earnings.on_paid(kept, now=at)] == [EarningKind.LEADER_SHARE]
+    assert (await Order.get(id=kept.id)).chat_id == "g-own"

@@ -183,3 +183,44 @@ async def test_a_failing_recalculation_never_holds_a_payment_up(
 
     monkeypatch.setattr(tiers, "recalculate", broken)
     await tiers.on_money_moved(uuid.uuid4(), now=MID_DEC)  # logged, not raised
+
+
+async def _row(user: User) -> tuple[Any, ...]:
+    row = await MemberTier.get(user_id=user.id)
+    return row.level_id, row.growth, row.held_month, row.recalculated_at, row.ladder_version
+
+
+@pytest.mark.parametrize(
+    "ladder",
+    [None, tiers.Ladder(window_days=30, timezone="America/New_York", levels=())],
+    ids=["no rules", "rules without levels"],
+)
+async def test_without_a_ladder_a_payment_writes_what_a_recalculation_would(
+    ladder: tiers.Ladder | None,
+) -> None:
+    if ladder is not None:
+        await tiers.set_ladder(ladder, actor=BOSS, now=MID_DEC)
+    user, twin = await make_user(), await make_user()
+    for who in (user, twin):
+        await paid(who, 8000, MID_DEC - timedelta(days=100))  # in 365 days, not in 30
+        big = await paid(who, 30000, MID_DEC - timedelta(days=10))
+        await refund(big, 5000)
+    new_year = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 2027 in Shanghai, not New York
+    for at in (MID_DEC, MID_DEC, new_year):  # made, then updated, then a new month
+        assert await tiers.on_paid(user.id, now=at) == tiers.NO_PERKS
+        await tiers.recalculate(twin.id, now=at)
+        assert await _row(user) == await _row(twin)
+    expected_month = "2027-01" if ladder is None else "2026-12"
+    assert (await MemberTier.get(user_id=user.id)).held_month == expected_month
+
+
+async def test_with_a_ladder_a_payment_recalculates_as_before() -> None:
+    await tiers.set_ladder(LADDER, actor=BOSS, now=MID_DEC)
+    user = await make_user()
+    await paid(user, 12000, MID_DEC - timedelta(days=1))
+    # The first standing of the month counts this payment: its perks are the new level's.
+    assert await tiers.on_paid(user.id, now=MID_DEC) == tiers.Perks(200, 120, ())
+    await paid(user, 50000, MID_DEC)
+    # Later payments earn with the level held before them; the level rises with them.
+    assert await tiers.on_paid(user.id, now=MID_DEC) == tiers.Perks(200, 120, ())
+    assert (await tiers.standing(user.id, now=MID_DEC)).level.name == "金卡"
