@@ -18,9 +18,7 @@ from services import orders
 
 CONNECTIONS = 16
 SECONDS = 6
-_JOIN = (
-    "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-)
+_JOIN = "SELECT team, ord, seat FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 
 
 async def run() -> list[Result]:
