@@ -105,6 +105,27 @@ async def fresh_database() -> str:
     return url
 
 
+def postgres_cpu_seconds() -> float | None:
+    """User plus system CPU the bench database's PostgreSQL backends have used so far (from
+    /proc: their titles read ``postgres: ... <user> <database> <client> ...``); None when the
+    server is not on this machine. The server's pool keeps its backends for the whole run."""
+    name = database_url().rsplit("/", 1)[1]
+    total, found = 0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            if not title or title[0] != b"postgres:" or name.encode() not in title:
+                continue
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        total += int(stat[11]) + int(stat[12])
+        found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
 async def connect() -> asyncpg.Connection:
     return await asyncpg.connect(_dsn(database_url()))
 

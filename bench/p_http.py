@@ -9,7 +9,14 @@ import tempfile
 from pathlib import Path
 
 from bench import p5_orders, world
-from bench.harness import Result, Server, WrkRun, fresh_database, wrk
+from bench.harness import (
+    Result,
+    Server,
+    WrkRun,
+    fresh_database,
+    postgres_cpu_seconds,
+    wrk,
+)
 
 HERE = Path(__file__).resolve().parent
 SECONDS = 8
@@ -49,13 +56,19 @@ def _cpu_us(server: Server, run: WrkRun, cpu_before: float) -> int:
     return round((server.cpu_seconds() - cpu_before) / max(run.requests, 1) * 1e6)
 
 
-def _measure(server: Server, lines: list[str]) -> tuple[WrkRun, WrkRun, int]:
-    """Full speed (and its server CPU per request), then about half that rate on requests not
-    used yet, for latency."""
+def _measure(server: Server, lines: list[str]) -> tuple[WrkRun, WrkRun, int, int | None]:
+    """Full speed (and its server and PostgreSQL CPU per request), then about half that rate on
+    requests not used yet, for latency."""
     url = server.url
-    cpu_before = server.cpu_seconds()
+    cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_seconds()
     full = _replay(url, lines)
     cpu_us = _cpu_us(server, full, cpu_before)
+    pg_after = postgres_cpu_seconds()
+    pg_us = (
+        None
+        if pg_before is None or pg_after is None
+        else round((pg_after - pg_before) / max(full.requests, 1) * 1e6)
+    )
     rate_per_connection = max(full.rps / 2 / PACED_CONNECTIONS, 0.1)
     pause = max(int(1000 / rate_per_connection), 1)
     half = _replay(
@@ -65,18 +78,18 @@ def _measure(server: Server, lines: list[str]) -> tuple[WrkRun, WrkRun, int]:
         pause_ms=pause,
         connections=PACED_CONNECTIONS,
     )
-    return full, half, cpu_us
+    return full, half, cpu_us, pg_us
 
 
 def _ratio_result(
     id_: str,
-    measured: tuple[WrkRun, WrkRun, int],
+    measured: tuple[WrkRun, WrkRun, int, int | None],
     bare: WrkRun,
     goal: float,
     p99_goal: float,
     **extra: object,
 ) -> Result:
-    run, half, cpu_us = measured
+    run, half, cpu_us, pg_us = measured
     ratio = round(run.rps / bare.rps, 3)
     return Result(
         id_,
@@ -93,6 +106,7 @@ def _ratio_result(
             "p99_goal_ms": p99_goal,
             "p99_met": half.p99_ms <= p99_goal,
             "server_cpu_us_per_request": cpu_us,
+            "postgres_cpu_us_per_request": pg_us,
             **extra,
         },
     )

@@ -117,7 +117,8 @@ class Seat(Model):
     status = fields.CharEnumField(SeatStatus, max_length=16, default=SeatStatus.RESERVED)
     # True while the seat counts toward an unfinished team: one such seat per user per campaign.
     in_open_team = fields.BooleanField(default=True)
-    reserved_until = fields.DatetimeField(db_index=True)
+    # Read only while reserved: the partial index idx_seats_reserved_until (0085, 0121).
+    reserved_until = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

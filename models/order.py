@@ -60,7 +60,8 @@ class Order(Model):
     status = fields.CharEnumField(
         OrderStatus, max_length=24, default=OrderStatus.PENDING_PAYMENT, db_index=True
     )
-    reserved_until = fields.DatetimeField(null=True, db_index=True)
+    # Read only while unpaid: the partial index idx_orders_unpaid_until (0085, 0121).
+    reserved_until = fields.DatetimeField(null=True)
     paid_at = fields.DatetimeField(null=True)
     picked_up_at = fields.DatetimeField(null=True)
     # 到货: when the leader confirmed the goods at the pickup point (ready for pickup).
@@ -71,6 +72,8 @@ class Order(Model):
     pickup_reminded_at = fields.DatetimeField(null=True)
     # 核销: the code shown at the pickup point (unique index uq_order_pickup_code).
     pickup_code = fields.CharField(max_length=16, null=True)
+    # Unique where set: a partial unique index (0121), as are the indexes on paid_at,
+    # picked_up_at and pickup_code, which an unpaid order does not enter.
     transaction_id = fields.CharField(max_length=64, null=True, unique=True)
     chat_id = fields.CharField(max_length=128, null=True)  # the group chat it came from
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

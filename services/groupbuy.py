@@ -212,19 +212,26 @@ async def join_team(
 ) -> Reservation:
     """Hold a seat in an open team of a running campaign while the member pays.
 
-    One statement, ``qunshop_join_team`` (migrations 0010 to 0095; services/join_sql.py),
-    with every check and conditional update of the join, and what its answer shows; for a
-    member whose tier gives a discount, the order's price takes it in the same transaction.
+    One statement, ``qunshop_join_team`` (migrations 0010 to 0120; services/join_sql.py),
+    with every check and conditional update of the join, and what its answer shows. Where
+    some tier gives a discount, the statement sends the join back unwritten; then, for a
+    member whose tier gives one, the order's price takes it in the same transaction.
     """
     key, code = _team_key(team_ref)
     if key is None and code is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-    discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
     args = {"team_id": key, "code": code, "user_id": principal.user_id, "chat_id": chat_id}
-    if discount_bps == 0:  # most joins: the one statement alone
-        return Reservation(*await join_sql.join(connections.get("default"), now=now, **args))
+    default = connections.get("default")
+    joined = await join_sql.join(default, now=now, member_prices=False, **args)
+    if joined is not None:  # no tier gives a discount: the one statement alone
+        return Reservation(*joined)
+    discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
+    if discount_bps == 0:
+        joined = await join_sql.join(default, now=now, member_prices=True, **args)
+        return Reservation(*joined)
     async with in_transaction() as db:
-        team, order, seat, product, members = await join_sql.join(db, now=now, **args)
+        joined = await join_sql.join(db, now=now, member_prices=True, **args)
+        team, order, seat, product, members = joined
         order = await pricing.with_member_off(order, discount_bps)
     return Reservation(team, order, seat, product, members)
 

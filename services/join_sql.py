@@ -1,10 +1,12 @@
-"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095).
+"""Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095,
+0120).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
 code as its message; a refusal rolls the whole statement back. One round trip instead of
 about ten, and no query building; the same round trip brings what the answer shows beside
 the rows, the team's product and members (0095). Starting a team (services/groupbuy.py)
-words its refusals here too, so both read the same.
+words its refusals here too, so both read the same. Where a member tier gives a discount,
+the caller prices it (0120): ``join`` says so by answering None when it was not asked.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 _JOIN_SQL = (
     "SELECT team, ord, seat, product, members "
-    "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 )
 _TAKE_STOCK_SQL = "SELECT qunshop_take_stock($1)"
 
@@ -55,6 +57,10 @@ def refusal(code: ErrorCode, *, limit: object = None) -> QunshopError:
     return kind(code, words)
 
 
+class _MemberPrices(Exception):
+    """The join was refused before it wrote anything: some tier gives a discount (0120)."""
+
+
 def _refusal(exc: BaseException) -> QunshopError | None:
     """Our function's RAISE as the project's error; None for anything else."""
     if getattr(exc, "sqlstate", None) not in ("QS404", "QS409"):
@@ -70,6 +76,8 @@ async def _call(db: BaseDBAsyncClient, sql: str, args: list[Any]) -> Any:
     try:
         _, rows = await db.execute_query(sql, args)
     except Exception as exc:
+        if getattr(exc, "sqlstate", None) == "QS001":
+            raise _MemberPrices from None
         refusal = _refusal(exc)
         if refusal is None:
             raise
@@ -91,9 +99,13 @@ async def join(
     user_id: uuid.UUID,
     now: datetime,
     chat_id: str | None,
-) -> tuple[Team, Order, Seat, storefront.Brief, list[storefront.Member]]:
+    member_prices: bool,
+) -> tuple[Team, Order, Seat, storefront.Brief, list[storefront.Member]] | None:
     """Hold a seat in the team with this id (or, without one, this code) for ``user_id``;
-    with the rows, the team's product and its members (this one among them)."""
+    with the rows, the team's product and its members (this one among them).
+
+    ``member_prices``: the caller has looked up the member's tier discount and prices the
+    order with it. Without that, None (nothing written) when any tier gives a discount."""
     args = [
         team_id,
         code,
@@ -104,13 +116,17 @@ async def join(
         uuid.uuid4(),
         orders.new_out_trade_no(now),
         chat_id,
+        member_prices,
     ]
-    if isinstance(db, TransactionalDBClient):
-        # Inside the caller's transaction: a refusal rolls back this join alone.
-        async with in_transaction() as savepoint:
-            team, order, seat, product, members = await _call(savepoint, _JOIN_SQL, args)
-    else:
-        team, order, seat, product, members = await _call(db, _JOIN_SQL, args)
+    try:
+        if isinstance(db, TransactionalDBClient):
+            # Inside the caller's transaction: a refusal rolls back this join alone.
+            async with in_transaction() as savepoint:
+                team, order, seat, product, members = await _call(savepoint, _JOIN_SQL, args)
+        else:
+            team, order, seat, product, members = await _call(db, _JOIN_SQL, args)
+    except _MemberPrices:
+        return None
     return (
         Team._init_from_db(**_row(team)),
         Order._init_from_db(**_row(order)),

@@ -17,7 +17,7 @@ from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, NotFound
-from services import groupbuy
+from services import groupbuy, tiers
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user, stock_left
 
@@ -267,7 +267,63 @@ async def test_postgres_joins_in_one_statement(caplog: pytest.LogCaptureFixture)
             )
     sent = [r.getMessage() for r in caplog.records if r.name == "tortoise.db_client"]
     joins = [m for m in sent if "qunshop_join_team" in m]
-    tiers = [m for m in sent if "tier_levels" in m]
-    # The two users' inserts, then per join one statement and the read of whether any member
-    # tier gives a discount (none here: nothing more).
-    assert len(joins) == 2 and len(tiers) == 2 and len(sent) == 6, sent
+    # The two users' inserts, then per join one statement: no tier gives a discount, so
+    # nothing more (the statement itself asks, 0120).
+    assert len(joins) == 2 and len(sent) == 4, sent
+
+
+async def test_where_a_tier_gives_a_discount_the_join_is_priced_and_refused_as_before(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """0120: the statement sends a join back unwritten when some tier gives a discount; the
+    join then looks up the member's discount and prices the order with it."""
+    now = datetime.now(tz=UTC)
+    boss = Principal(user_id=uuid.UUID(int=0), role=Role.ADMIN)
+    ladder = tiers.Ladder(
+        levels=(
+            tiers.LevelSpec("铜卡", 0, discount_bps=200),  # everyone: 2 % off
+            tiers.LevelSpec("金卡", 10**8, discount_bps=1000),
+        )
+    )
+    await tiers.set_ladder(ladder, actor=boss, now=now)
+    campaign = await make_campaign(team_size=3, stock_cap=5, group_price=990)
+    started = await _started(campaign, now)
+    member = await make_user()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        joined = await groupbuy.join_team(
+            principal=who(member), team_ref=started.team.code, now=now
+        )
+    sent = [r.getMessage() for r in caplog.records if r.name == "tortoise.db_client"]
+    assert len([m for m in sent if "qunshop_join_team" in m]) == 2, sent
+    order = await Order.get(user_id=member.id)
+    assert (order.unit_price, order.member_off, order.amount) == (990, 19, 971)
+    assert (joined.order.member_off, joined.order.amount) == (19, 971)
+    assert await Seat.filter(user_id=member.id).count() == 1
+    assert joined.team.seats_held == 2 and await stock_left(campaign.id) == 3
+    # A refusal reads as it does without discounts, and writes nothing.
+    assert await _refused(campaign.id, member, started.team.code, now) == (
+        "already_in_team",
+        ALREADY,
+    )
+    await groupbuy.join_team(principal=who(await make_user()), team_ref=started.team.code, now=now)
+    code, _ = await _refused(campaign.id, await make_user(), started.team.code, now)
+    assert code == "team_full"
+
+
+async def test_where_no_tier_discount_is_left_a_join_is_one_statement_again() -> None:
+    now = datetime.now(tz=UTC)
+    boss = Principal(user_id=uuid.UUID(int=0), role=Role.ADMIN)
+    await tiers.set_ladder(
+        tiers.Ladder(levels=(tiers.LevelSpec("铜卡", 0, discount_bps=200),)), actor=boss, now=now
+    )
+    await tiers.set_ladder(
+        tiers.Ladder(levels=(tiers.LevelSpec("铜卡", 0, points_multiplier_pct=150),)),
+        actor=boss,
+        now=now,
+    )
+    campaign = await make_campaign(team_size=3, group_price=990)
+    started = await _started(campaign, now)
+    joined = await groupbuy.join_team(
+        principal=who(await make_user()), team_ref=started.team.code, now=now
+    )
+    assert (joined.order.member_off, joined.order.amount) == (0, 990)
