@@ -1,12 +1,16 @@
-"""Signatures and AES for the three chat webhooks, on wechatpy's pure functions.
+"""Signatures and AES for the three chat webhooks.
 
-Signatures are recomputed here and compared in constant time before wechatpy (which
-compares with ``!=``) is asked to decrypt anything. Each account's cipher is built once per
-app (``ACCOUNTS``), not once per message; a message only opens an encryptor or decryptor.
+Signatures are recomputed here and compared in constant time before anything is decrypted.
+The AES is WeChat's one scheme for all three (AES-256-CBC, the IV the key's first 16 bytes,
+PKCS#7 to 32 bytes, over 16 random bytes, the text's length, the text and the receive id),
+written here on ``cryptography`` with each account's cipher built once per app
+(``ACCOUNTS``): wechatpy's ``PrpCrypto`` draws its random prefix from the ``random``
+module, copies the text at each step and raises a different exception for each platform.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,41 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy import crypto as oa_crypto
-from wechatpy.enterprise import crypto as wecom_crypto
-from wechatpy.enterprise.exceptions import InvalidCorpIdException
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 if TYPE_CHECKING:
     from qunshop.config import Settings
 
-# Everything a forged or damaged ciphertext can make wechatpy's decrypt raise.
-_DECRYPT_ERRORS = (
-    InvalidSignatureException,
-    InvalidAppIdException,  # another receive id, or a length that cuts it off (the OA)
-    InvalidCorpIdException,  # the same for WeCom: not a subclass of InvalidAppIdException
-    ValueError,  # binascii.Error, UnicodeDecodeError, bad block length
-    IndexError,
-    KeyError,
-    TypeError,
-    struct.error,
-)
-
-
-class _UrandomPrefix:
-    """The 16 random bytes that open every plaintext come from the OS's CSPRNG. wechatpy
-    draws 16 letters with ``random.sample``: predictable, and the slowest step of a seal."""
-
-    def get_random_string(self) -> bytes:
-        return os.urandom(16)
-
-
-class OAPrp(_UrandomPrefix, oa_crypto.PrpCrypto):
-    pass
-
-
-class WeComPrp(_UrandomPrefix, wecom_crypto.PrpCrypto):
-    pass
+_BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
+_LENGTH = struct.Struct(">I")  # the text's length in bytes, in network order
 
 
 class BadSignature(Exception):
@@ -80,19 +57,18 @@ _ENVELOPE = (
 
 @dataclass(frozen=True)
 class Account:
-    """One webhook's token, AES key and receive id, with wechatpy's cipher built once
-    (its ``WeChatCrypto`` builds one per message, a large share of a message's cost)."""
+    """One webhook's token, AES key and receive id, with its cipher built once."""
 
     token: str
     key: bytes
     receive_id: str  # the OA's appid, the WeCom corpid, "" for the intelligent bot
-    prp: OAPrp | WeComPrp
+    cipher: Cipher[modes.CBC]
 
     @classmethod
-    def of(cls, token: str, encoding_aes_key: str, receive_id: str, *, wecom: bool) -> Account:
+    def of(cls, token: str, encoding_aes_key: str, receive_id: str) -> Account:
         # wechatpy's own key handling (43 characters of base64, one "=" short).
         key = oa_crypto.WeChatCrypto(token, encoding_aes_key, receive_id).key
-        return cls(token, key, receive_id, (WeComPrp if wecom else OAPrp)(key))
+        return cls(token, key, receive_id, Cipher(algorithms.AES(key), modes.CBC(key[:16])))
 
     def open(self, encrypt: str, msg_signature: str | None, ts: str, nonce: str) -> str:
         """Verify ``msg_signature`` over (token, timestamp, nonce, Encrypt), then decrypt.
@@ -100,12 +76,27 @@ class Account:
         WeCom's GET ``echostr`` is encrypted and signed the same way."""
         verify(msg_signature, self.token, ts, nonce, encrypt)
         try:
-            return self.prp.decrypt(encrypt, self.receive_id)
-        except _DECRYPT_ERRORS as exc:
+            decryptor = self.cipher.decryptor()
+            # As wechatpy reads it: base64 that skips stray characters, the padding unchecked.
+            plain = decryptor.update(base64.b64decode(encrypt.encode())) + decryptor.finalize()
+            content = plain[16 : -plain[-1]]
+            (length,) = _LENGTH.unpack(content[:4])
+            text = content[4 : 4 + length].decode()
+            receive_id = content[4 + length :].decode()
+        except (ValueError, IndexError, struct.error) as exc:  # UnicodeDecodeError is one
             raise BadPayload(f"cannot decrypt: {type(exc).__name__}") from exc
+        if receive_id != self.receive_id:  # another receive id, or a length that cuts it
+            raise BadPayload("cannot decrypt: another receive id")
+        return text
 
     def _encrypt(self, text: str) -> str:
-        return self.prp.encrypt(text, self.receive_id).decode()
+        raw = text.encode()
+        # The 16 random bytes come from the OS's CSPRNG (wechatpy's from ``random.sample``).
+        data = b"".join((os.urandom(16), _LENGTH.pack(len(raw)), raw, self.receive_id.encode()))
+        pad = _BLOCK - len(data) % _BLOCK
+        encryptor = self.cipher.encryptor()
+        sealed = encryptor.update(data + bytes((pad,)) * pad) + encryptor.finalize()
+        return base64.b64encode(sealed).decode()
 
     def seal_xml(self, xml: str, nonce: str, ts: str) -> str:
         """The safe-mode reply envelope, as wechatpy's ``encrypt_message`` writes it."""
@@ -141,20 +132,17 @@ class Accounts:
                 settings.wechat_token.get_secret_value(),
                 settings.wechat_aes_key.get_secret_value(),
                 settings.wechat_appid,
-                wecom=False,
             ),
             wecom=Account.of(
                 settings.wecom_token.get_secret_value(),
                 settings.wecom_aes_key.get_secret_value(),
                 settings.wecom_corp_id,
-                wecom=True,
             ),
             # The intelligent bot's receive id is the empty string (WECHAT.md 10.5).
             wecom_bot=Account.of(
                 settings.wecom_bot_token.get_secret_value(),
                 settings.wecom_bot_aes_key.get_secret_value(),
                 "",
-                wecom=True,
             ),
         )
 

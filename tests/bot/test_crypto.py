@@ -25,7 +25,7 @@ REPLY = "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[帮助]]>
 
 @pytest.fixture
 def oa() -> Account:
-    return Account.of(TOKEN, AES_KEY, APPID, wecom=False)
+    return Account.of(TOKEN, AES_KEY, APPID)
 
 
 def test_seal_xml_opens_with_wechatpy(oa: Account) -> None:
@@ -71,7 +71,7 @@ def test_open_round_trip_and_refusals(oa: Account) -> None:
 
 def test_wecom_bot_json_seal_opens_with_wechatpy() -> None:
     token, key = TEST_SECRETS["wecom_bot_token"], TEST_SECRETS["wecom_bot_aes_key"]
-    bot = Account.of(token, key, "", wecom=True)
+    bot = Account.of(token, key, "")
     payload = {"msgtype": "stream", "stream": {"id": "s1", "finish": True, "content": "好"}}
     sealed = bot.seal_json(payload, "1714036504", "9")
     assert sealed["msgsignature"] == sign(token, "1714036504", "9", sealed["encrypt"])

@@ -1,4 +1,4 @@
-"""The template environments: plain-dict globals, strict undefined, the fen filter."""
+"""The template environments: globals, strict undefined, the fen filter."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from qunshop.templates import chat_environment, fen
 def test_globals_are_overlaid_by_the_templates_own() -> None:
     env = chat_environment()
     env.globals["shop"] = "群团购"
-    template = env.from_string("{{ shop }} {{ range(2) | list }} {{ extra }}", {"extra": 1})
+    template = env.from_string("{{ shop }} {{ extra }}", {"extra": 1})
 
-    assert template.render() == "群团购 [0, 1] 1"
-    assert template.render(extra=2) == "群团购 [0, 1] 2"  # a render value wins
+    assert template.render() == "群团购 1"
+    assert template.render(extra=2) == "群团购 2"  # a render value wins
+
+
+def test_chat_text_has_none_of_jinjas_default_globals() -> None:
+    # Each render copies the globals; chat text uses none of range, lipsum, namespace...
+    with pytest.raises(jinja2.UndefinedError):
+        chat_environment().from_string("{{ range(2) | list }}").render()
 
 
 def test_a_missing_value_fails_and_fen_formats() -> None:
