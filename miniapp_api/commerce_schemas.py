@@ -288,4 +288,4 @@ class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nickname: str | None = Field(default=None, min_length=1, max_length=64)
-    avatar_url: str | None = Field(default=None, max_length=512, pattern=r"^https?://\S+$")
+    avatar_url: str | None = Field(default=None, max_length=512, pattern=r"^https?://[^\s\x00]+$")

@@ -20,7 +20,7 @@ TAGS = ("segments",)
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*\S[^\x00]*$")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
     rule: segments.Rule
 
 
@@ -56,7 +56,7 @@ class MemberList(BaseModel):
 class BroadcastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00]*\S[^\x00]*$")
+    text: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
     template_id: str = Field(
         default="",
         max_length=64,

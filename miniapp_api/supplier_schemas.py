@@ -82,7 +82,8 @@ class SkuDraftIn(BaseModel):
     stock: Count = 0
 
 
-ImageUrl = Annotated[str, Field(max_length=512, pattern=r"^https?://\S+$")]
+# No whitespace and no NUL (\S lets NUL through; the server refuses NUL everywhere).
+ImageUrl = Annotated[str, Field(max_length=512, pattern=r"^https?://[^\s\x00]+$")]
 
 
 class ListingIn(BaseModel):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 from openapi_spec_validator.versions import consts  # noqa: F401  (ensures 3.1 support)
@@ -86,3 +88,23 @@ async def test_error_codes_are_read_from_the_code_each_view_runs(client: TestCli
     # A public read with no role check promises no 403.
     assert "403" not in doc["paths"]["/api/v1/orders"]["get"]["responses"]
     assert doc["paths"]["/api/v1/products"]["get"]["security"] == [{}, {"bearer": []}]
+
+
+def _patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return own + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+async def test_no_pattern_lets_a_nul_through(client: TestClient) -> None:
+    # The server refuses a NUL in any string (miniapp_api.http), so a pattern that accepts one
+    # would let a generated client send what the schema allows and the server refuses.
+    doc = await (await client.get("/openapi.json")).json()
+    patterns = set(_patterns(doc))
+    assert patterns
+    samples = ["https://a\x00b", "a\x00b", "\x00"]
+    leaky = sorted(p for p in patterns for s in samples if re.search(p, s))
+    assert not leaky
