@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,16 +13,17 @@ from aiohttp.test_utils import TestClient
 from models.catalog import Sku
 from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team
-from models.identity import IdentityStatus, LeaderIdentity
+from models.identity import IdentityStatus
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Payment, Refund, RefundStatus
 from models.user import Role, User
 from qunshop.config import Settings
-from qunshop.errors import Conflict, ErrorCode, NotFound
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from qunshop.keys import PAY
-from services import checkout, groupbuy, payments, refunds
+from services import catalog, checkout, groupbuy, identity, payments, refunds
 from services.auth import Principal
+from services.catalog import SkuSpec
 from tests.support.factories import make_campaign, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
 from wechat import pay
@@ -430,8 +432,21 @@ async def test_prepay_refusals(client: TestClient, settings: Settings, wechat: F
     assert wechat.calls_to("/pay/unifiedorder") == []
 
 
+async def _leader_checks(settings: Settings, leader: User, real_name: str) -> None:
+    """The leader's identity as the provider (the stand-in) judges ``real_name``."""
+    with contextlib.suppress(Invalid):
+        await identity.verify(
+            principal=as_principal(leader),
+            real_name=real_name,
+            phone="13800138000",
+            verifier=identity.StandIn(),
+            settings=settings,
+            now=_now(),
+        )
+
+
 async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
-    client: TestClient, wechat: FakeWeChat
+    client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
     """One read brings the order, its payer's openid and its leader's verification: an
     unverified leader refuses before the price is fixed; an admin prepays for the buyer's
@@ -439,8 +454,9 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     now = _now()
     reservation, user = await _reserve(now=now)
     order = reservation.order
-    leader_id = (await Community.get(id=order.community_id)).leader_id
-    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.FAILED)
+    leader = await User.get(id=(await Community.get(id=order.community_id)).leader_id)
+    await _leader_checks(settings, leader, "假名字")  # the provider refuses
+    assert (await identity.of(principal=as_principal(leader))).status is IdentityStatus.FAILED
 
     with pytest.raises(Conflict) as waiting:
         await _prepay(client, user, order, now)
@@ -448,7 +464,7 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     assert (await Order.get(id=order.id)).prepaid_at is None
     assert wechat.calls_to("/pay/unifiedorder") == []
 
-    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.VERIFIED)
+    await _leader_checks(settings, leader, "王小明")  # checked again, and matched
     admin = await make_user(Role.ADMIN)
     await _prepay(client, admin, order, now)
     assert wechat.pay_orders[order.out_trade_no]["openid"] == user.openid
@@ -467,8 +483,17 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
         )
     assert malformed.value.code is ErrorCode.ORDER_NOT_FOUND
 
-    other, buyer = await _reserve(now=now)
-    await Order.filter(id=other.order.id).update(community_id=None)
-    await LeaderIdentity.all().update(status=IdentityStatus.FAILED)
-    params = await _prepay(client, buyer, other.order, now)
+    shop_wide = await catalog.create_product(
+        actor=as_principal(admin), title="全店通用", skus=[SkuSpec("默认", 500, 5)]
+    )
+    buyer = await make_user()
+    direct = await checkout.buy_direct(
+        principal=as_principal(buyer),
+        sku_id=str(shop_wide.skus[0].id),
+        quantity=1,
+        community_id=None,
+        now=now,
+    )
+    assert direct.community_id is None
+    params = await _prepay(client, buyer, direct, now)
     assert params["package"].startswith("prepay_id=")
