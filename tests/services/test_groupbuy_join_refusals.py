@@ -15,11 +15,13 @@ from tortoise.transactions import in_transaction
 
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
-from models.user import Role
+from models.user import Role, User
+from qunshop.config import Settings
 from qunshop.errors import Conflict, NotFound
-from services import groupbuy, tiers
+from services import groupbuy, payments, tiers
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user, stock_left
+from tests.support.fake_wechat import FakeWeChat
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -170,27 +172,51 @@ async def test_already_in_an_open_team_of_the_campaign() -> None:
     assert (await _refused(campaign.id, user, second.team.code, now))[0] == "already_in_team"
 
 
-async def test_user_limit_counts_seats_of_finished_teams() -> None:
+async def _pay(settings: Settings, wechat: FakeWeChat, order: Order) -> None:
+    """WeChat Pay's notify for ``order``, through the payment service."""
+    user = await User.get(id=order.user_id)
+    outcome = await payments.handle_notify(
+        wechat.payment_notify(
+            out_trade_no=order.out_trade_no, total_fee=order.amount, openid=user.openid
+        ),
+        api_key=settings.pay_api_key.get_secret_value(),
+        appid=settings.wechat_appid,
+        mch_id=settings.pay_mch_id,
+        now=datetime.now(tz=UTC),
+    )
+    assert outcome.applied and outcome.honoured
+
+
+async def test_user_limit_counts_seats_of_finished_teams(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    """Paid seats of teams that filled count against the limit; a lapsed, released seat
+    does not."""
     now = datetime.now(tz=UTC)
-    campaign = await make_campaign(team_size=3, per_user_limit=2)
+    campaign = await make_campaign(team_size=2, per_user_limit=2)
     teams = [await _started(campaign, now) for _ in range(3)]
     user = await make_user()
-    for team in teams[:2]:
-        joined = await groupbuy.join_team(principal=who(user), team_ref=team.team.code, now=now)
-        # As if paid and the team succeeded: the seat still counts, but in no open team.
-        # No door fills these teams here (3 seats, 1 taken): the paid-and-closed seat is set.
-        await Seat.filter(id=joined.seat.id).update(status=SeatStatus.PAID, in_open_team=False)
+    for started in teams[:2]:
+        joined = await groupbuy.join_team(principal=who(user), team_ref=started.team.code, now=now)
+        for order in (started.order, joined.order):
+            await _pay(settings, wechat, order)
+        seat = await Seat.get(id=joined.seat.id)
+        assert (seat.status, seat.in_open_team) == (SeatStatus.PAID, False)
+        assert (await Team.get(id=started.team.id)).status is TeamStatus.SUCCEEDED
     assert await _refused(campaign.id, user, teams[2].team.code, now) == (
         "user_limit_reached",
         "at most 2 per person in this campaign",
     )
-    # A released seat does not count.
-    seat = await Seat.filter(user_id=user.id).first()
-    assert seat is not None
-    # A paid seat is never released by a door (only refunded): the refusal rule is set up.
-    await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED)
-    joined = await groupbuy.join_team(principal=who(user), team_ref=teams[2].team.code, now=now)
-    assert joined.team.id == teams[2].team.id
+
+    single = await make_campaign(team_size=3, per_user_limit=1)
+    first, second = await _started(single, now), await _started(single, now)
+    other = await make_user()
+    lapsing = await groupbuy.join_team(principal=who(other), team_ref=first.team.code, now=now)
+    later = now + timedelta(hours=1)  # past every reservation's payment window
+    assert await groupbuy.release_expired(now=later) >= 1  # as the clock lapses them
+    assert (await Seat.get(id=lapsing.seat.id)).status is SeatStatus.RELEASED
+    joined = await groupbuy.join_team(principal=who(other), team_ref=second.team.code, now=now)
+    assert joined.team.id == second.team.id
 
 
 async def test_sold_out() -> None:
