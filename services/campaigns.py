@@ -257,14 +257,5 @@ async def close(*, principal: Principal, campaign_id: str | uuid.UUID, now: date
     return await get_campaign(campaign.id)
 
 
-def tier_price(campaign: Campaign, members: int) -> int:
-    """What every member pays when the team closes with ``members`` paid members."""
-    price = campaign.group_price
-    for tier in campaign.price_tiers:
-        if members >= tier["min_members"]:
-            price = min(price, int(tier["price"]))
-    return price
-
-
 def team_deadline(campaign: Campaign, now: datetime) -> datetime:
     return now + timedelta(hours=campaign.team_hours)

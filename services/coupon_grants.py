@@ -48,8 +48,13 @@ async def _grant(
         return None
 
 
+# Read on every paid order (first-order coupons): plain SQL, not a query Tortoise builds.
+_BY_RULE_SQL = "SELECT * FROM coupon_templates WHERE active AND grant_rule = $1 ORDER BY created_at"
+
+
 async def _by_rule(rule: GrantRule) -> list[CouponTemplate]:
-    return await CouponTemplate.filter(active=True, grant_rule=rule).order_by("created_at")
+    rows = await connections.get("default").execute_query_dict(_BY_RULE_SQL, [rule.value])
+    return [CouponTemplate._init_from_db(**row) for row in rows]
 
 
 async def on_invite(*, inviter_id: uuid.UUID, invitee_id: uuid.UUID, now: datetime) -> int:

@@ -241,10 +241,35 @@ async def lock_team(team_id: uuid.UUID) -> Team:
     return await Team.filter(id=team_id).select_for_update().get()
 
 
-async def complete(team_id: uuid.UUID, *, now: datetime) -> None:
-    """Inside the payment's transaction, the team locked and its last seat just paid
-    (``qunshop_pay_order``, migration 0080): the team succeeds."""
-    await _succeed(await Team.get(id=team_id), now)
+_SUCCEED_SQL = "SELECT team, owed_orders, owed_amounts FROM qunshop_succeed_team($1, $2)"
+
+
+async def completed(
+    team: Team,
+    *,
+    owed_orders: list[uuid.UUID] | None,
+    owed_amounts: list[int] | None,
+    now: datetime,
+    card: bool = True,
+    released: int = 0,
+) -> None:
+    """In the transaction that made the team succeed (``qunshop_succeed_team``, migration
+    0130; a payment that filled it calls that inside ``qunshop_pay_order``): the refunds its
+    tier price owes, the news, and its share card (``card``: it has one, or may)."""
+    for order_id, amount in zip(owed_orders or (), owed_amounts or (), strict=True):
+        await refunds.owe(
+            order=await Order.get(id=order_id),
+            payment=await Payment.get(order_id=order_id, outcome="honoured"),
+            amount=amount,
+            reason="tier_price",
+            now=now,
+        )
+    await news.publish(news.TEAM_SUCCEEDED, ref=str(team.id), now=now)
+    if card:
+        await share_cards.changed(team, now=now)
+    logger.info(
+        "team %s succeeded with %s members (%s released)", team.code, team.seats_paid, released
+    )
 
 
 async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -> int:
@@ -261,37 +286,17 @@ async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -
 
 
 async def _succeed(team: Team, now: datetime) -> None:
-    campaign = await Campaign.get(id=team.campaign_id)
-    released = await _release_reserved(team, campaign.id, now)
-    price = campaigns.tier_price(campaign, team.seats_paid)
-    await Team.filter(id=team.id, status=TeamStatus.OPEN).update(
-        status=TeamStatus.SUCCEEDED, closed_at=now, final_price=price, seats_held=team.seats_paid
-    )
-    team.status = TeamStatus.SUCCEEDED
-    await Seat.filter(team_id=team.id).update(in_open_team=False)
-    orders.check_transition(OrderStatus.PAID_AWAITING_TEAM, OrderStatus.CONFIRMED)
-    paid = await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM)
-    await Order.filter(team_id=team.id, status=OrderStatus.PAID_AWAITING_TEAM).update(
-        status=OrderStatus.CONFIRMED
-    )
-    for order in paid:  # 阶梯团: everyone pays the tier the team reached
-        # The group price falls by (unit_price - price), less the member discount's share of
-        # the fall (it was taken off unit_price); a coupon or points stay as they were.
-        if order.unit_price > price:
-            payment = await Payment.get(order_id=order.id, outcome="honoured")
-            member_share = order.member_off - order.member_off * price // order.unit_price
-            fall = (order.unit_price - price) * order.quantity - member_share
-            await refunds.owe(
-                order=order,
-                payment=payment,
-                amount=min(fall, order.amount),
-                reason="tier_price",
-                now=now,
-            )
-    await news.publish(news.TEAM_SUCCEEDED, ref=str(team.id), now=now)
-    await share_cards.changed(team, now=now)
-    logger.info(
-        "team %s succeeded with %s members (%s released)", team.code, team.seats_paid, released
+    """At the deadline, the team locked: its reserved seats released, it succeeds with whoever
+    paid (``qunshop_succeed_team``)."""
+    released = await _release_reserved(team, team.campaign_id, now)
+    _, rows = await connections.get("default").execute_query(_SUCCEED_SQL, [team.id, now])
+    row, owed_orders, owed_amounts = rows[0].values()
+    if row is None:  # not open: the caller holds the team's lock, so this does not happen
+        return
+    succeeded = Team._init_from_db(**dict(row.items()))
+    team.status = succeeded.status
+    await completed(
+        succeeded, owed_orders=owed_orders, owed_amounts=owed_amounts, now=now, released=released
     )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -46,8 +47,13 @@ def in_force(binding: InviteBinding, at: datetime) -> bool:
     return binding.expires_at is None or binding.expires_at > at
 
 
+# Read on every paid order (its buyer's inviters): plain SQL, not a query Tortoise builds.
+_LATEST_SQL = "SELECT * FROM invite_bindings WHERE invitee_id = $1 ORDER BY generation DESC LIMIT 1"
+
+
 async def _latest(invitee_id: uuid.UUID) -> InviteBinding | None:
-    return await InviteBinding.filter(invitee_id=invitee_id).order_by("-generation").first()
+    rows = await connections.get("default").execute_query_dict(_LATEST_SQL, [invitee_id])
+    return InviteBinding._init_from_db(**rows[0]) if rows else None
 
 
 async def binding_of(user_id: uuid.UUID, *, at: datetime) -> InviteBinding | None:

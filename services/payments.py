@@ -162,7 +162,8 @@ async def handle_notify(
 
 
 _PAY_SQL = (
-    "SELECT outcome, order_id, team_id, completed, card FROM qunshop_pay_order($1, $2, $3, $4, $5)"
+    "SELECT outcome, order_id, ord, team, completed, card, owed_orders, owed_amounts "
+    "FROM qunshop_pay_order($1, $2, $3, $4, $5)"
 )
 
 
@@ -171,15 +172,18 @@ async def _apply(
 ) -> NotifyOutcome:
     """One transition and one set of side effects per transaction id, however many deliveries.
 
-    ``qunshop_pay_order`` (migration 0080) does, in one statement, the locks, the payment row
-    (once per transaction id), the checks, the seat, the order and its coupon; what follows it
-    here runs in the same transaction, and only where it applies.
+    ``qunshop_pay_order`` (migrations 0080, 0130) does, in one statement, the locks, the
+    payment row (once per transaction id), the checks, the seat, the order and its coupon, and
+    the team's success when this payment fills it; it answers the order's row. What follows
+    it here runs in the same transaction, and only where it applies.
     """
     async with in_transaction() as db:
         _, rows = await db.execute_query(
             _PAY_SQL, [out_trade_no, transaction_id, amount, json.dumps(data), now]
         )
-        outcome, order_id, team_id, completed, card = rows[0].values()
+        outcome, order_id, row, team_row, completed, card, owed_orders, owed_amounts = rows[
+            0
+        ].values()
         if outcome == "unknown":
             raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
         if outcome == "mismatch":
@@ -187,12 +191,15 @@ async def _apply(
             raise NotifyRefused("amount mismatch")
         if outcome == "repeat":
             return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
-        order = await Order.get(id=order_id)
+        order = Order._init_from_db(**dict(row.items()))
         if outcome == "honoured":
+            team = Team._init_from_db(**dict(team_row.items())) if team_row else None
             if completed:
-                await groupbuy.complete(team_id, now=now)
+                await groupbuy.completed(
+                    team, owed_orders=owed_orders, owed_amounts=owed_amounts, now=now, card=card
+                )
             elif card:
-                await share_cards.changed(await Team.get(id=team_id), now=now)
+                await share_cards.changed(team, now=now)
             perks = await tiers.on_paid(order.user_id, now=now)
             await pricing.on_paid(order, perks=perks, now=now)
             await earnings.on_paid(order, now=now)

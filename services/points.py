@@ -104,19 +104,22 @@ def earned_by(amount: int, multiplier_percent: int) -> int:
     return (amount // 100) * EARN_PER_YUAN * multiplier_percent // 100
 
 
+# Written on every paid order: plain SQL, not an insert Tortoise builds.
+_EARN_SQL = """
+INSERT INTO points_ledger (id, user_id, community_id, delta, reason, ref, created_at)
+VALUES ($1, $2, $3, $4, 'order', $5, $6)
+"""
+
+
 async def earn_for_order(order: Order, *, multiplier_percent: int, now: datetime) -> int:
     """Inside the payment's transaction: the paid order's points (once per order), times the
     member tier's multiplier."""
     earned = earned_by(order.amount, multiplier_percent)
     if earned <= 0:
         return 0
-    await PointsEntry.create(
-        user_id=order.user_id,
-        community_id=order.community_id,
-        delta=earned,
-        reason="order",
-        ref=f"order:{order.id}:earn",
-        created_at=now,
+    await connections.get("default").execute_query(
+        _EARN_SQL,
+        [uuid.uuid4(), order.user_id, order.community_id, earned, f"order:{order.id}:earn", now],
     )
     return earned
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -200,12 +201,17 @@ async def _own(principal: Principal, order_id: str) -> Order:
     return order
 
 
+# On every prepay: plain SQL, not an update Tortoise builds.
+_FIX_SQL = (
+    "UPDATE orders SET prepaid_at = $2 "
+    "WHERE id = $1 AND status = 'pending_payment' AND prepaid_at IS NULL"
+)
+
+
 async def fix_for_prepay(order: Order, *, now: datetime) -> None:
     """The price is fixed from the first prepay on (WeChat Pay keeps the amount it was told)."""
     if order.prepaid_at is None:
-        await Order.filter(id=order.id, status=S.PENDING_PAYMENT, prepaid_at=None).update(
-            prepaid_at=now
-        )
+        await connections.get("default").execute_query(_FIX_SQL, [order.id, now])
         order.prepaid_at = now
 
 

@@ -413,33 +413,12 @@ async def discount_bps_for(user_id: uuid.UUID | str, *, now: datetime) -> int:
 
 
 # Without a ladder every member's level is none, held for the month: the recalculation is the
-# growth written, in one statement. Nothing is written (no row) while a ladder exists.
-_WITHOUT_LADDER_SQL = """
-WITH r AS (
-    SELECT $2::timestamptz - make_interval(days => coalesce(max(window_days), $4)) AS since,
-           to_char($2::timestamptz AT TIME ZONE coalesce(max(timezone), $5), 'YYYY-MM') AS month,
-           coalesce(max(ladder_version), 0) AS ladder_version
-      FROM tier_rules WHERE id = $6
+# growth written, in one statement (``qunshop_tiers_without_ladder``, migration 0131). Nothing
+# is written (no row) while a ladder exists. Its error is caught in the statement (a
+# subtransaction, no savepoint round trips) and answered in ``failed``.
+_WITHOUT_LADDER_SQL = (
+    "SELECT written, failed FROM qunshop_tiers_without_ladder($1, $2, $3, $4, $5, $6)"
 )
-INSERT INTO member_tiers AS m
-       (id, user_id, level_id, growth, held_month, recalculated_at, ladder_version)
-SELECT $3, $1, NULL,
-       greatest(
-           coalesce((SELECT sum(amount) FROM orders WHERE user_id = $1 AND paid_at >= r.since), 0)
-           - coalesce((
-               SELECT sum(f.amount) FROM refunds f JOIN orders o ON o.id = f.order_id
-                WHERE o.user_id = $1 AND o.paid_at >= r.since AND f.status <> 'failed'
-           ), 0),
-           0
-       ),
-       r.month, $2, r.ladder_version
-  FROM r
- WHERE NOT EXISTS (SELECT 1 FROM tier_levels)
-ON CONFLICT (user_id) DO UPDATE
-   SET level_id = NULL, growth = excluded.growth, held_month = excluded.held_month,
-       recalculated_at = excluded.recalculated_at, ladder_version = excluded.ladder_version
-RETURNING 1
-"""
 
 
 async def on_paid(user_id: uuid.UUID, *, now: datetime) -> Perks:
@@ -449,14 +428,26 @@ async def on_paid(user_id: uuid.UUID, *, now: datetime) -> Perks:
 
     A shop without a ladder gives no perks and holds no level: its recalculation is one
     statement (``standing`` and ``recalculate`` take about ten round trips and two savepoints
-    for the same row). With a ladder that statement writes nothing and costs one read."""
-    written, _ = await connections.get("default").execute_query(
+    for the same row). With a ladder that statement writes nothing and costs one read.
+    As ``on_money_moved``, a failure is logged and rolled back alone, never the payment."""
+    _, rows = await connections.get("default").execute_query(
         _WITHOUT_LADDER_SQL,
         [user_id, now, uuid.uuid4(), DEFAULT_WINDOW_DAYS, DEFAULT_TZ, RULES_ID],
     )
+    written, failed = rows[0].values()
+    if failed:
+        logger.error(
+            "member %s: tier recalculation failed (%s); the payment stands", user_id, failed
+        )
+        return NO_PERKS
     if written:
         return NO_PERKS
-    before = await standing(user_id, now=now)
+    try:
+        async with in_transaction():  # a savepoint: a ladder's reads and writes fail alone
+            before = await standing(user_id, now=now)
+    except Exception:
+        logger.exception("member %s: tier standing failed; the payment stands", user_id)
+        return NO_PERKS
     if not before.recalculated:  # a first standing of the month counted this payment
         await on_money_moved(user_id, now=now)
     return before.perks

@@ -423,6 +423,45 @@ async def test_guaranteed_team_succeeds_at_the_deadline_with_whoever_paid(
     assert await stock_left(campaign.id) == 9
 
 
+async def test_a_guaranteed_team_closing_at_the_deadline_pays_the_tier_its_payers_reached(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    now = _now()
+    campaign = await make_campaign(
+        guaranteed=True,
+        team_size=4,
+        group_price=1000,
+        price_tiers=[{"min_members": 3, "price": 800}, {"min_members": 2, "price": 900}],
+    )
+    first, second, reserved = await _team(campaign, 3, now)
+    for seat in (first, second):
+        await _pay(settings, wechat, seat.order)
+    assert await Refund.all().count() == 0
+
+    team = await Team.get(id=first.team.id)
+    after = team.deadline_at + timedelta(minutes=1)
+    assert await groupbuy.close_team(team.id, now=after) is TeamStatus.SUCCEEDED
+
+    team = await Team.get(id=team.id)
+    # Two paid members reach the 900 tier, not the 800 one.
+    assert (team.status, team.final_price, team.seats_paid, team.seats_held) == (
+        TeamStatus.SUCCEEDED,
+        900,
+        2,
+        2,
+    )
+    owed = await Refund.all()
+    assert sorted((r.order_id, r.amount, r.reason) for r in owed) == sorted(
+        (s.order.id, 100, "tier_price") for s in (first, second)
+    )
+    assert (await Order.get(id=reserved.order.id)).status is OrderStatus.CANCELLED
+    assert {(await Order.get(id=s.order.id)).status for s in (first, second)} == {
+        OrderStatus.CONFIRMED
+    }
+    assert not await Seat.filter(team_id=team.id, in_open_team=True).exists()
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # 成团
+
+
 async def test_two_refunds_of_one_order_settled_at_once_finish_the_order(
     client: TestClient,
     settings: Settings,

@@ -185,6 +185,36 @@ async def test_a_failing_recalculation_never_holds_a_payment_up(
     await tiers.on_money_moved(uuid.uuid4(), now=MID_DEC)  # logged, not raised
 
 
+async def test_a_postgresql_error_in_the_payments_recalculation_leaves_the_payment_standing(
+    client: TestClient,
+    settings: Settings,
+    wechat: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # No rules row: the statement reads the month in this zone, which PostgreSQL refuses.
+    monkeypatch.setattr(tiers, "DEFAULT_TZ", "Nowhere/Atlantis")
+    user = await make_user()
+    sku = await make_sku(price=12000)
+    made = await client.post(
+        "/api/v1/orders", json={"sku_id": str(sku.id), "quantity": 1}, headers=auth(user, settings)
+    )
+    order = await made.json()
+    prepay = await client.post(f"/api/v1/orders/{order['id']}/prepay", headers=auth(user, settings))
+    assert prepay.status == 200
+    row = await Order.get(id=order["id"])
+    notify = wechat.payment_notify(
+        out_trade_no=row.out_trade_no, total_fee=12000, openid=user.openid
+    )
+    answer = await client.post("/pay/wechat/notify", data=notify)
+    assert answer.status == 200 and "SUCCESS" in await answer.text()
+    paid_order = await Order.get(id=row.id)
+    assert paid_order.status is OrderStatus.CONFIRMED and paid_order.paid_at is not None
+    assert await Payment.filter(order_id=row.id, outcome="honoured").count() == 1
+    assert not await MemberTier.exists(user_id=user.id)  # rolled back alone
+    assert "tier recalculation failed (22023" in caplog.text
+
+
 async def _row(user: User) -> tuple[Any, ...]:
     row = await MemberTier.get(user_id=user.id)
     return row.level_id, row.growth, row.held_month, row.recalculated_at, row.ladder_version
