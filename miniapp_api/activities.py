@@ -14,7 +14,7 @@ from miniapp_api.commerce_schemas import OrderOut
 from miniapp_api.fields import Fen, Id, JsonInt
 from miniapp_api.spec import endpoint
 from models.activity import ActivityKind, FlashSale
-from services import activities, checkin, flashsale
+from services import activities, checkin, flashbuy, flashsale
 from services.auth import Principal
 from services.flashgate import FlashGate
 
@@ -276,7 +276,7 @@ async def get_flash_sale(*, sale_id: str) -> FlashSaleOut:
 async def buy_flash_sale(
     *, principal: Principal, body: FlashBuyIn, sale_id: str, flash_gate: FlashGate, now: datetime
 ) -> OrderOut:
-    bought = await flashsale.buy(
+    bought = await flashbuy.buy(
         principal=principal,
         sale_id=sale_id,
         quantity=body.quantity,

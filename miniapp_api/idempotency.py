@@ -39,9 +39,8 @@ def _response(answer: Answer) -> web.Response:
 async def idempotent(
     request: web.Request, caller: uuid.UUID, produce: Callable[[], Awaitable[web.Response]]
 ) -> web.Response:
-    key = request.headers.get(HEADER)
-    if key is None:
-        return await produce()
+    """Called when the request sends the header (``miniapp_api.spec``)."""
+    key = request.headers[HEADER]
     if not 1 <= len(key) <= 128:
         raise Invalid(ErrorCode.VALIDATION_FAILED, f"{HEADER} must be 1..128 characters")
     body = await request.read()

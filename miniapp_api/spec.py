@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from miniapp_api.auth import optional_principal, principal
 from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond
-from miniapp_api.idempotency import idempotent
+from miniapp_api.idempotency import HEADER, idempotent
 from qunshop.keys import CLOCK, COUPON_GATE, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
 from services import moderation
 
@@ -134,7 +134,7 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
     @functools.wraps(view)
     async def handler(request: web.Request) -> web.StreamResponse:
         caller = reader(request) if reader is not None else None
-        if spec.idempotent_key:
+        if spec.idempotent_key and HEADER in request.headers:
             return await idempotent(request, caller.user_id, lambda: run(request, caller))
         return await run(request, caller)
 

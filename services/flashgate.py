@@ -5,7 +5,7 @@ one Lua script judges a whole batch of buyers in order. The buyers of one sale w
 gate in the same turn of the event loop share that call, and buyers who need the same
 database read at the same moment share it (``shared``): a burst costs a round trip per turn,
 not per buyer. That bookkeeping lives on the ``FlashGate`` the app holds, and an entry
-lives only while its call runs. The database stays the authority (services/flashsale.py).
+lives only while its call runs. The database stays the authority (services/flashtake.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from qunshop.errors import ErrorCode, QunshopError, Unavailable
+from services import flashtake
 from services.batching import TurnBatcher
+from services.flashtake import Purchase, Take
 
 if TYPE_CHECKING:
     import uuid
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from qunshop.tasks import TaskTracker
-    from services.flashsale import Purchase, Take
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,10 @@ async def move(redis: Redis, sale_id: uuid.UUID, window: tuple[datetime, datetim
         logger.exception("flash sale %s: could not move the gate's window", sale_id)
 
 
+async def _take_together(_: uuid.UUID, asks: list[Take]) -> list[Purchase | QunshopError]:
+    return await flashtake.take_together(asks)
+
+
 def busy() -> Unavailable:
     return Unavailable(ErrorCode.SERVICE_UNAVAILABLE, "the flash sale is busy: try again")
 
@@ -142,7 +147,7 @@ class FlashGate:
         self.redis = redis
         self._takes: TurnBatcher[uuid.UUID, Take, Purchase | QunshopError] | None = None
         if tasks is not None:
-            self._takes = TurnBatcher("flash takes", self._take_together, tasks)
+            self._takes = TurnBatcher("flash takes", _take_together, tasks)
         self._admit = redis.register_script(_ADMIT)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._prime = redis.register_script(_PRIME)
@@ -179,20 +184,11 @@ class FlashGate:
                 await self.give_back(sale_id, other.user_id, other.quantity)
         return int(verdicts[0]), int(limit)
 
-    async def _take_together(
-        self, sale_id: uuid.UUID, asks: list[Take]
-    ) -> list[Purchase | QunshopError]:
-        from services import flashsale  # flashsale builds on this module
-
-        return await flashsale.take_together(asks)
-
     async def take(self, ask: Take) -> Purchase | QunshopError:
-        """``flashsale.take_together`` for this buyer and the others admitted this turn: their
+        """``flashtake.take_together`` for this buyer and the others admitted this turn: their
         answers in one transaction (outside any caller's). Without a tracker, alone."""
         if self._takes is None:
-            from services import flashsale
-
-            (answer,) = await flashsale.take_together([ask])
+            (answer,) = await flashtake.take_together([ask])
             return answer
         return await self._takes(ask.sale.id, ask)
 

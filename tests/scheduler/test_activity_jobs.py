@@ -20,7 +20,7 @@ from qunshop.clock import FrozenClock
 from qunshop.keys import CHAT_TEMPLATES, FLASH_GATE, REDIS
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
-from services import activities, deadlines, flashsale, notify
+from services import activities, deadlines, flashbuy, notify
 from services.activities import Draft
 from services.auth import Principal
 from services.flashsale import FlashSpec
@@ -151,7 +151,7 @@ async def test_an_unpaid_flash_order_lapses_at_its_deadline(client: TestClient, 
     await jobs.due(NINE)  # the card
     buyer = await make_user()
     order = (
-        await flashsale.buy(
+        await flashbuy.buy(
             principal=Principal(user_id=buyer.id, role=buyer.role),
             sale_id=str(view.flash_sale.id),
             gate=client.server.app[FLASH_GATE],

@@ -20,7 +20,7 @@ from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.errors import Invalid
-from services import activities, flashsale, payments
+from services import activities, flashsale, flashtake, payments
 from services.activities import Draft
 from services.flashsale import FlashSpec
 from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
@@ -77,7 +77,7 @@ async def test_a_flushed_redis_mid_sale_does_not_oversell(
     redis: Redis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="services.flashsale")
+    caplog.set_level(logging.INFO, logger="services.flashbuy")
     sale = await start_sale(clock, stock=100, limit=2)
     early = [await make_user() for _ in range(30)]
     late = [await make_user() for _ in range(200)]
@@ -296,22 +296,22 @@ async def test_buyers_taken_together_never_pass_the_stock_or_a_persons_limit(
     users = [await make_user() for _ in range(120)]
     greedy = users[0].id
 
-    def ask(user_id: Any) -> flashsale.Take:
-        return flashsale.Take(sale=read, user_id=user_id, quantity=1, now=clock.now(), chat_id=None)
+    def ask(user_id: Any) -> flashtake.Take:
+        return flashtake.Take(sale=read, user_id=user_id, quantity=1, now=clock.now(), chat_id=None)
 
     batches = [
         [ask(u.id) for u in users[k : k + 30]] + [ask(greedy)] * 3 for k in range(0, 120, 30)
     ]
-    answers = await asyncio.gather(*(flashsale.take_together(b) for b in batches))
+    answers = await asyncio.gather(*(flashtake.take_together(b) for b in batches))
 
     flat = [a for batch in answers for a in batch]
     assert [len(a) for a in answers] == [len(b) for b in batches]
-    bought = [a for a in flat if isinstance(a, flashsale.Purchase)]
+    bought = [a for a in flat if isinstance(a, flashtake.Purchase)]
     assert len(bought) == 30
     assert {a.order.id for a in bought} == set(
         await Order.filter(kind=OrderKind.FLASH).values_list("id", flat=True)
     )  # each answer is the row it made
-    assert {a.code.value for a in flat if not isinstance(a, flashsale.Purchase)} <= {
+    assert {a.code.value for a in flat if not isinstance(a, flashtake.Purchase)} <= {
         "out_of_stock",
         "user_limit_reached",
     }

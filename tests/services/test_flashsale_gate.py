@@ -22,8 +22,9 @@ from models.order import Order, OrderKind
 from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
+from qunshop.errors import Conflict
 from qunshop.keys import FLASH_GATE
-from services import flashsale
+from services import flashbuy
 from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
 from tests.support.factories import auth, make_user
 
@@ -239,13 +240,13 @@ async def test_buyers_arriving_together_share_one_trip_to_the_gate(
 
     async def buy(user: User) -> str:
         try:
-            await flashsale.buy(
+            await flashbuy.buy(
                 principal=who(user),
                 sale_id=str(sale.id),
                 gate=api.server.app[FLASH_GATE],
                 now=clock.now(),
             )
-        except flashsale.Conflict as exc:
+        except Conflict as exc:
             return exc.code.value
         return "ok"
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models.user import Role
-from services import flashsale, groupbuy
+from services import flashbuy, groupbuy
 from services.auth import Principal
 from tests.services.flash_world import cancel_sale, start_sale
 from tests.support.factories import make_campaign, make_community, make_user
@@ -68,7 +68,7 @@ async def sale_in(state: str, clock: FrozenClock, gate: FlashGate) -> FlashSale:
     sale = await start_sale(clock, stock=2, limit=1)
     if state == "sold_out":
         for buyer in await people(2):
-            await flashsale.buy(
+            await flashbuy.buy(
                 principal=who(buyer), sale_id=str(sale.id), gate=gate, now=clock.now()
             )
     elif state == "closed":
