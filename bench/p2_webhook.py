@@ -78,6 +78,7 @@ async def run(rounds: int, sources: list[Path], spy: Path | None) -> None:
             await server.start()
             try:
                 lines = hooks[runs * PER_RUN : (runs + 1) * PER_RUN]
+                await world.mark_senders_seen(bench_world)
                 line = await _measure(server, lines, spy if runs == 0 else None)
             finally:
                 server.stop()

@@ -168,6 +168,7 @@ async def run() -> list[Result]:
         bare_cpu_us = _cpu_us(server, bare, cpu_before)
         # Enough for 12x the rate (a full run, then half the rate), up to ~12,000/s.
         hooks = world.webhook_lines(bench_world, 150_000)
+        await world.mark_senders_seen(bench_world)
         p2 = await asyncio.to_thread(_measure, server, hooks)
         p1 = await asyncio.to_thread(_measure, server, p1_joins)
         p5 = await p5_orders.run(

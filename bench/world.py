@@ -214,6 +214,21 @@ async def add_order_teams(world: World, *, size: int, teams: int) -> list[str]:
     return codes
 
 
+async def mark_senders_seen(world: World) -> None:
+    """Every sender's last-seen mark set to now, just before P2: its messages then come from
+    people who wrote within 5 minutes however long the set-up took. A mark found older costs
+    the message a write (services/chat_users), which would make P2 depend on the set-up's
+    pace (BENCHMARKS.md, round 5 webhook)."""
+    conn = await connect()
+    try:
+        await conn.execute(
+            "UPDATE chat_identities SET last_seen_at = now() WHERE external_id = ANY($1::text[])",
+            world.senders,
+        )
+    finally:
+        await conn.close()
+
+
 def join_lines(world: World, start: int, count: int) -> list[str]:
     """Each user once, filling teams in order (49 joiners a team keeps a seat free)."""
     lines = []
@@ -347,6 +362,7 @@ __all__ = [
     "group_join_lines",
     "add_order_teams",
     "verify_leader",
+    "mark_senders_seen",
     "join_lines",
     "webhook_lines",
     "bare_lines",

@@ -33,6 +33,13 @@ _SENDERS_SQL = (
     "SELECT ci.id, ci.external_id, ci.user_id, ci.last_seen_at, u.role FROM chat_identities ci "
     "JOIN users u ON u.id = ci.user_id WHERE ci.platform = $1 AND ci.external_id = ANY($2::text[])"
 )
+# Most people write to the bot now and then, not every few minutes: most messages find their
+# sender's mark stale. The stale marks of one turn are written by one plain statement, never
+# moved back (another process may have written a later one).
+_SEEN_SQL = (
+    "UPDATE chat_identities SET last_seen_at = $1 WHERE id = ANY($2::uuid[]) "
+    "AND (last_seen_at IS NULL OR last_seen_at < $1)"
+)
 
 
 class Senders:
@@ -41,19 +48,31 @@ class Senders:
     Called outside any transaction: the shared read runs in the first caller's context."""
 
     def __init__(self, tasks: TaskTracker) -> None:
-        self._batch: TurnBatcher[str, str, dict[str, Any] | None] = TurnBatcher(
-            "chat senders", _find_all, tasks
+        self._batch: TurnBatcher[str, tuple[str, datetime], dict[str, Any] | None] = TurnBatcher(
+            "chat senders", _seen_all, tasks
         )
 
     async def __call__(self, *, platform: str, external_id: str, now: datetime) -> Principal:
-        row = await self._batch(platform, external_id)
+        row = await self._batch(platform, (external_id, now))
         if row is None:
             user = await user_for(platform=platform, external_id=external_id, now=now)
             return Principal(user_id=user.id, role=user.role)
-        seen = row["last_seen_at"]
-        if seen is None or now - seen > SEEN_GRANULARITY:
-            await ChatIdentity.filter(id=row["id"]).update(last_seen_at=now)
         return Principal(user_id=row["user_id"], role=Role(row["role"]))
+
+
+async def _seen_all(platform: str, asks: list[tuple[str, datetime]]) -> list[dict[str, Any] | None]:
+    """The senders of one turn, their stale marks written at the turn's latest clock."""
+    rows = await _find_all(platform, [external_id for external_id, _ in asks])
+    now = max(when for _, when in asks)
+    stale = {
+        row["id"]
+        for row in rows
+        if row is not None
+        and (row["last_seen_at"] is None or now - row["last_seen_at"] > SEEN_GRANULARITY)
+    }
+    if stale:
+        await connections.get("default").execute_query(_SEEN_SQL, [now, list(stale)])
+    return rows
 
 
 async def _find_all(platform: str, external_ids: list[str]) -> list[dict[str, Any] | None]:
