@@ -36,7 +36,10 @@ async def my_earnings(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("earnings.j2", summary=summary))
 
 
-@router.route(Command("核销", "verify", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"), staff)
+# Spaces inside are allowed (a code read out in two halves); the service drops them.
+@router.route(
+    Command("核销", "verify", pattern=r"(?P<code>[A-Za-z0-9](?:\s*[A-Za-z0-9]){3,15})"), staff
+)
 async def verify(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
         return Text(ctx.render("usage.j2", usage="核销 <提货码>", example="核销 7K3MXQ2A"))

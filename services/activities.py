@@ -252,7 +252,10 @@ async def cancel_activity(
     activity = await _find(community, activity_id)
     async with in_transaction():
         await Activity.filter(id=activity.id).update(active=False, next_run_at=None)
-        sale = await FlashSale.get_or_none(activity_id=activity.id)
+        # With its goods: a sale scheduled by chat has no title, its card names the product.
+        sale = (
+            await FlashSale.filter(activity_id=activity.id).select_related("sku__product").first()
+        )
         if sale is not None:
             sale = await flashsale.close_sale(sale, now=now)
     if sale is not None:
@@ -297,7 +300,10 @@ async def nth_upcoming(
 async def _firing(activity: Activity, community: Community, due_at: datetime) -> Firing:
     sale = statement = None
     if activity.kind is ActivityKind.FLASH_SALE:
-        sale = await FlashSale.get_or_none(activity_id=activity.id)
+        # With its goods: a sale scheduled by chat has no title, its card names the product.
+        sale = (
+            await FlashSale.filter(activity_id=activity.id).select_related("sku__product").first()
+        )
     elif activity.kind is ActivityKind.EARNINGS_STATEMENT:
         statement = await statements.last_week(community=community, at=due_at)
     return Firing(

@@ -34,9 +34,9 @@ from models.aftersale import (
 from models.catalog import Product, Sku
 from models.community import Community
 from models.order import Order, OrderStatus
-from models.payment import Refund
+from models.payment import Payment, Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import news, orders, refunds
+from services import earnings, news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -187,6 +187,32 @@ async def queue(
     if status is not None:
         query = query.filter(status=status)
     return list(await query.order_by("due_at").limit(limit))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a request's order stands at: what the buyer paid and what is owed back already
+    (refunds pending or done, whatever their cause: a tier price, a shortage, a request)."""
+
+    order: Order
+    paid: int  # fen
+    refunded: int  # fen
+
+    @property
+    def kept(self) -> int:
+        return self.paid - self.refunded
+
+
+async def standings(sales: list[AfterSale]) -> dict[uuid.UUID, Standing]:
+    """Each request's order with its honoured payment's standing, by order id."""
+    ids = {s.order_id for s in sales}
+    found = {o.id: o for o in await Order.filter(id__in=ids)}
+    payments = await Payment.filter(order_id__in=ids, outcome=earnings.HONOURED)
+    paid = {p.order_id: (p.amount, p.refunded) for p in payments}
+    return {
+        order_id: Standing(order, *paid.get(order_id, (order.amount, 0)))
+        for order_id, order in found.items()
+    }
 
 
 async def decide(

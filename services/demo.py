@@ -29,6 +29,9 @@ DEMO_PRODUCTS = [
 ]
 
 
+DEMO_ROBOT_KEY = "demo-group-robot"
+
+
 async def seed(*, settings: Settings) -> str:
     """Seed the demo shop unless the database already has users. Returns a summary line."""
     if await User.exists():
@@ -41,6 +44,9 @@ async def seed(*, settings: Settings) -> str:
             name="阳光花园社区团",
             leader=leader,
             chat_id="demo-group-chat",
+            # As if the leader had typed 绑定 <key>: the group hears 成团 and 到货 through
+            # its robot (in development the stand-in logs what it is sent).
+            robot_key=DEMO_ROBOT_KEY,
             timezone=settings.timezone,
         )
         await PickupPoint.create(

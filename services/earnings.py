@@ -200,6 +200,11 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
     entries = await _accrue(entries) if entries else []
     if entries:
         logger.info("order %s accrued %s earnings entries", order.id, len(entries))
+        # The payment that fills a team owes every member the tier price's difference
+        # before it gets here, when this order had nothing to take back yet: take it now.
+        owed = await Refund.filter(order_id=order.id).order_by("-created_at").first()
+        if owed is not None:
+            await on_refund(order, refund=owed, now=now)
     return entries
 
 

@@ -93,7 +93,9 @@ class PickupDay:
 
 
 def normalise(code: str) -> str:
-    return code.strip().upper()
+    """As typed at the counter: any case, and spaces (a Chinese IME's full-width ones too)
+    anywhere, as when a code is read out in two halves."""
+    return "".join(code.split()).upper()
 
 
 def _printable(text: str) -> str:

@@ -28,6 +28,7 @@ from services import (
 )
 from web.auth import Admin
 from web.console import see_other
+from web.labels import role_name
 from web.page import page
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ async def _change_role(
         redis=config[REDIS],
         now=config[CLOCK].now(),
     )
-    return _back("/admin/users", f"{user.nickname or user.openid} 现在是 {user.role.value}")
+    return _back("/admin/users", f"{user.nickname or user.openid} 现在是{role_name(user.role)}")
 
 
 @page("GET", "/admin/leaders", auth=Admin, template="admin/leaders.html")

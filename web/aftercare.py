@@ -52,7 +52,7 @@ async def after_sales(
     return {
         "waiting": waiting,
         "decided": decided,
-        "orders": {s.order_id: await s.order for s in waiting},
+        "orders": await aftersales.standings(waiting),
         "due": {s.id: s.due_at.astimezone(tz).strftime("%m-%d %H:%M") for s in waiting},
         "note": _note(query),
     }

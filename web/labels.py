@@ -1,4 +1,5 @@
-"""What a person reads instead of a stored key: order statuses and audit actions in Chinese.
+"""What a person reads instead of a stored key: order statuses, roles and audit actions in
+Chinese.
 
 One mapping each, registered as Jinja filters (web/render.py) so every page that shows an
 order status or an audit action reads the same words; an unknown key shows as itself.
@@ -23,6 +24,8 @@ ORDER_STATES = {
     "refunded": "已退款",
 }
 
+ROLES = {"shopper": "顾客", "leader": "团长", "admin": "管理员"}  # the chat says 管理员 too
+
 AUDIT_ACTIONS = {
     "user.role": "改角色",
     "leader.approve": "批准团长",
@@ -46,6 +49,11 @@ AUDIT_ACTIONS = {
 def order_state(status: Any) -> str:
     key = getattr(status, "value", status)
     return ORDER_STATES.get(key, str(key))
+
+
+def role_name(role: Any) -> str:
+    key = getattr(role, "value", role)
+    return ROLES.get(key, str(key))
 
 
 def audit_action(action: str) -> str:

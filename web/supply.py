@@ -10,7 +10,7 @@ from urllib.parse import quote
 from models.delivery import BatchStatus
 from models.supply import ReviewStatus
 from qunshop.errors import BadRequest, ErrorCode
-from qunshop.keys import CLOCK
+from qunshop.keys import CLOCK, SETTINGS
 from services import batch_sheets, listings, reconciliation
 from web.auth import Admin, Leader
 from web.console import see_other
@@ -80,7 +80,8 @@ async def _decide(
         now=config[CLOCK].now(),
     )
     done = "已通过" if approve else "已驳回"
-    return see_other(f"/admin/reviews?note={quote(f'{done}：{review.id}')}")
+    title = (await review.product).title
+    return see_other(f"/admin/reviews?note={quote(f'{done}：{title}')}")
 
 
 @page("POST", "/admin/reviews/approve", auth=Admin)
@@ -107,8 +108,8 @@ async def delivery_day(
         day = dt.date.fromisoformat(text) if text else None
     except ValueError:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "date: YYYY-MM-DD") from None
-    if day is None:
-        day = config[CLOCK].now().date() + dt.timedelta(days=1)
+    if day is None:  # tomorrow where the shop is: in UTC it is still yesterday before 08:00
+        day = config[CLOCK].now().astimezone(config[SETTINGS].tz).date() + dt.timedelta(days=1)
     return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}
 
 

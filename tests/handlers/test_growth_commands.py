@@ -93,7 +93,7 @@ async def test_arrival_verify_and_pickups_by_chat(
     nothing = await say("arrived", sender="wang")
     assert "没有等待到货的订单" in nothing.content
 
-    done = await say(f"核销 {code.lower()}", sender="wang")
+    done = await say(f"核销 {code[:4].lower()} {code[4:].lower()}", sender="wang")
     assert done.content == (
         "核销成功：小赵 · 测试商品 默认 ×1 已取货。\n7 天后订单自动完成，相关收益随之解冻到账。"
     )

@@ -93,6 +93,22 @@ async def test_flash_sale_card_is_posted_at_the_start(jobs: Jobs, settings: Any)
     assert card["url"] == f"{settings.public_base_url}/h5/flash-sales/{view.flash_sale.id}"
 
 
+async def test_a_flash_sale_without_a_title_names_its_goods(jobs: Jobs) -> None:
+    """「活动 秒杀 明天 20:00 2 9.9 50」 gives no title: the card says what is on sale."""
+    community, leader = await _community()
+    sku = await make_sku(community, stock=100)  # 测试商品, its one SKU 默认
+    await _schedule(
+        community,
+        leader,
+        kind=ActivityKind.FLASH_SALE,
+        run_at=NINE,
+        flash=FlashSpec(sku_id=str(sku.id), price=990, stock=5, minutes=30),
+    )
+    await jobs.due(NINE)
+    [posted] = await _messages()
+    assert posted["message"]["title"] == "⚡ 秒杀开始：测试商品 ¥9.90"
+
+
 async def test_a_flash_sale_over_while_the_server_was_down_posts_no_card(jobs: Jobs) -> None:
     community, leader = await _community()
     sku = await make_sku(community, stock=100)

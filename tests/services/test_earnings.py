@@ -19,9 +19,9 @@ from models.payment import Payment, Refund
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import ErrorCode, Forbidden, Invalid
-from services import earnings, growth_rules, invites, lifecycle, pickup, refunds
+from services import earnings, groupbuy, growth_rules, invites, lifecycle, payments, pickup, refunds
 from services.growth_rules import Rules
-from tests.support.factories import make_community, make_user
+from tests.support.factories import make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import direct_order, now, paid_order, principal_of
 
@@ -266,3 +266,42 @@ async def test_an_order_without_a_group_is_its_buyers_last_group_visit() -> None
     kept.chat_id = "g-own"
     assert [e.kind for e in await earnings.on_paid(kept, now=at)] == [EarningKind.LEADER_SHARE]
     assert (await Order.get(id=kept.id)).chat_id == "g-own"
+
+
+async def test_a_tier_price_refund_takes_back_the_earnings_of_every_member(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    """The last payment fills the team, which owes every member the tier price's difference
+    before that payment's own earnings accrue: they must come back all the same, so the
+    leader earns on what each member kept, the last one included."""
+    campaign = await make_campaign(
+        price_tiers=[{"min_members": 2, "price": 800}], group_price=1000, team_size=2
+    )
+    community = await Community.get(id=campaign.community_id)
+    buyers = [await make_user(), await make_user()]
+    head = await groupbuy.start_team(
+        principal=principal_of(buyers[0]), campaign_id=str(campaign.id), now=now()
+    )
+    joined = await groupbuy.join_team(
+        principal=principal_of(buyers[1]), team_ref=str(head.team.id), now=now()
+    )
+    for seat, buyer in ((head, buyers[0]), (joined, buyers[1])):
+        outcome = await payments.handle_notify(
+            wechat.payment_notify(
+                out_trade_no=seat.order.out_trade_no, total_fee=1000, openid=buyer.openid
+            ),
+            api_key=settings.pay_api_key.get_secret_value(),
+            appid=settings.wechat_appid,
+            mch_id=settings.pay_mch_id,
+            now=now(),
+        )
+        assert outcome.honoured
+    assert sorted(r.amount for r in await Refund.all()) == [200, 200]
+    share = Rules().leader_share_bps
+    kept = 800 * share // 10_000
+    for seat in (head, joined):
+        moves = await EarningEntry.filter(order_id=seat.order.id)
+        assert sum(m.frozen_delta for m in moves) == kept
+    assert await earnings.balance(community.leader_id) == earnings.Balance(
+        frozen=2 * kept, available=0
+    )

@@ -203,3 +203,18 @@ async def test_garbage_codes_are_not_found_without_asking(settings: Settings) ->
             await pickup.verify(principal=principal_of(leader), code=junk, now=now())
     logged = await PickupVerification.all().values_list("code", flat=True)
     assert sorted(logged) == sorted(["AB", "X" * 32, "", "核销码"])
+
+
+async def test_a_code_typed_in_two_halves_is_found(settings: Settings, wechat: FakeWeChat) -> None:
+    """The leader types what the buyer reads out: lower case, a space (full-width from a
+    Chinese input method too) between its halves."""
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    buyer = await make_user(nickname="小李")
+    order = await paid_order(settings, wechat, buyer, community)
+    await _arrive(leader)
+    code = (await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))).code
+    typed = f" {code[:4].lower()}\u3000{code[4:].lower()} "
+    line = await pickup.verify(principal=principal_of(leader), code=typed, now=now())
+    assert line.buyer == "小李"
+    assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP

@@ -64,7 +64,7 @@ async def test_an_operator_changes_a_role_and_the_change_is_audited(
         user_id=str(shopper.id),
         role="leader",
     )
-    assert "刘阿姨 现在是 leader" in html
+    assert "刘阿姨 现在是团长" in html
     assert (await User.get(id=shopper.id)).role is Role.LEADER
     (entry,) = await AuditEntry.all()
     assert (entry.actor_id, entry.actor_name, entry.action) == (admin.id, "运营小张", "user.role")
@@ -245,6 +245,6 @@ async def test_roles_changed_through_the_api_are_audited_and_revoked_from_the_pa
         user_id=str(li.id),
         role="leader",
     )
-    assert "李四 现在是 shopper" in html
+    assert "李四 现在是顾客" in html
     assert (await User.get(id=li.id)).role is Role.SHOPPER
     assert await AuditEntry.filter(target=f"user:{li.id}").count() == 2

@@ -50,3 +50,14 @@ async def test_the_audit_log_names_actions_and_shows_chinese_as_written(
     html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
     assert "加敏感词" in html and "假货" in html
     assert "\\u5047" not in html  # not escaped JSON
+
+
+async def test_the_users_page_names_roles_in_chinese(web_client: TestClient) -> None:
+    _, cookies = await _admin(web_client)
+    await make_community(name="幸福里社区")  # and its leader
+    html = await (await web_client.get("/admin/users", headers={"Cookie": cookies})).text()
+    for name in ("顾客", "团长", "管理员"):
+        assert f">{name}</option>" in html
+    assert "撤销团长" in html and "撤销管理员" in html
+    for key in ("shopper", "leader", "admin"):
+        assert f">{key}</option>" not in html and f"撤销 {key}" not in html

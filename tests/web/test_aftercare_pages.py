@@ -161,3 +161,48 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
     assert resolved.status == 200 and "已处理：他店订单" in await resolved.text()
     assert (await BillDifference.get(id=item.id)).resolved_at == clock.now()
     assert isinstance(clock.now(), datetime)
+
+
+async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    """A second request on an order partly refunded already: the leader reads what the buyer
+    paid, what went back and what they kept, not the order's price as if nothing had."""
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    order = await paid_order(settings, wechat, now=clock.now(), community=community, price=1990)
+    buyer = principal_of(await User.get(id=order.user_id))
+
+    def ask(amount: int | None) -> aftersales.Ask:
+        return aftersales.Ask(
+            kind=AfterSaleKind.REFUND_ONLY, reason=AfterSaleReason.QUALITY, amount=amount
+        )
+
+    first = await aftersales.request(
+        principal=buyer,
+        order_id=str(order.id),
+        ask=ask(500),
+        now=clock.now(),
+        response_hours=48,
+        after_sale_days=7,
+    )
+    await aftersales.decide(
+        principal=principal_of(leader),
+        after_sale_id=str(first.id),
+        approve=True,
+        note="",
+        now=clock.now(),
+    )
+    await aftersales.request(
+        principal=buyer,
+        order_id=str(order.id),
+        ask=ask(None),
+        now=clock.now(),
+        response_hours=48,
+        after_sale_days=7,
+    )
+    cookies = await _leader_session(web_client, leader)
+    html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    assert "仅退款 ¥14.90" in html
+    assert "（付 ¥19.90，已退 ¥5.00，实付 ¥14.90）" in html
+    assert "实付 ¥19.90" not in html

@@ -140,7 +140,7 @@ async def test_the_operators_console_journey(
     await row.locator("select").select_option("leader")
     await row.locator("button:has-text('保存')").click()
     await watched.page.wait_for_load_state("load")
-    assert "刘阿姨 现在是 leader" in await watched.page.inner_text("[role=status]")
+    assert "刘阿姨 现在是团长" in await watched.page.inner_text("[role=status]")
     assert (await User.get(id=hopeful.id)).role is Role.LEADER
     await _check(watched)
 

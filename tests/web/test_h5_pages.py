@@ -14,7 +14,7 @@ from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
 from services import groupbuy, h5_pages, share
 from services.auth import Principal
-from tests.support.factories import make_user
+from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.world import SALE_STATES, people, sale_in, team_in, who
 
@@ -41,7 +41,7 @@ async def test_team_page_shows_each_state(
     if state == "closed":
         assert "这个团已结束" in html and 'class="free"' not in html
     else:  # the members' avatars: the first character of each name
-        assert '<li class="head" title="团长（待付款）">王</li>' in html
+        assert '<li class="head" title="开团人（待付款）">王</li>' in html
         assert f"已有{held}人" in html and f"还差{3 - held}人" in html
         assert html.count('class="free"') == 3 - held
     assert ('class="clock" data-deadline' in html) is (state in ("open", "full"))
@@ -210,3 +210,19 @@ async def test_a_burst_renders_the_team_page_once(
         *(_page(web_client, "/h5/teams/NOSUCH99", status=404) for _ in range(3))
     )
     assert renders == 4 and all("没有找到这个团" in html for html in missing)  # errors not kept
+
+
+async def test_the_head_price_is_the_openers_not_the_leaders(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """团长 is the community's leader everywhere else: whoever opens a team pays 开团价."""
+    campaign = await make_campaign(group_price=2990, head_price=2790, now=clock.now())
+    opener = await make_user(nickname="王")
+    started = await groupbuy.start_team(
+        principal=Principal(user_id=opener.id, role=opener.role),
+        campaign_id=str(campaign.id),
+        now=clock.now(),
+    )
+    html = await _page(web_client, f"/h5/teams/{started.team.code}")
+    assert "开团价 ¥27.90" in html and "团长价" not in html
+    assert 'title="开团人（待付款）"' in html

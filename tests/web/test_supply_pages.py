@@ -101,7 +101,7 @@ async def test_batches_review_queue_and_delivery_day_pages(
         data={"csrf_token": _csrf(html), "review_id": str(review.id)},
         headers={"Cookie": admin_cookies},
     )
-    assert approved.status == 200 and "已通过" in await approved.text()
+    assert approved.status == 200 and "已通过：竹编果篮" in await approved.text()
     assert (await Product.get(id=review.product_id)).active
 
     # The delivery day: the purchasing totals and the route stop of the batch.
@@ -112,3 +112,16 @@ async def test_batches_review_queue_and_delivery_day_pages(
     assert day.status == 200 and "自营 · 1 件" in html and f'data-batch="{batch.id}"' in html
     refused = await web_client.get("/admin/reviews", headers={"Cookie": cookies})
     assert refused.status == 403
+
+
+async def test_the_delivery_day_is_tomorrow_in_the_shops_time_zone(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """At 01:00 in Shanghai it is still the day before in UTC: the page opens on the day after
+    Shanghai's today, the day a batch cut today is delivered."""
+    clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))  # 2026-12-07 01:00 in Shanghai
+    await operator()
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "ops"))
+    cookies = await _login(web_client, link.group(0), home="/admin")
+    page = await web_client.get("/admin/deliveries", headers={"Cookie": cookies})
+    assert page.status == 200 and "配送日 2026-12-08" in await page.text()
