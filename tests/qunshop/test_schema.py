@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from aiohttp.test_utils import TestClient
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -36,19 +34,4 @@ async def test_order_amount_check_survives_later_migrations(client: TestClient) 
             sku_id=campaign.sku_id,
             unit_price=1,
             amount=-5,
-        )
-
-
-async def test_an_order_of_an_unknown_sku_is_still_refused() -> None:
-    """0140 took the order's SKU key out of the database; the list-price trigger (0030)
-    still refuses an order whose SKU does not exist (its NOT NULL list price)."""
-    user = await make_user()
-    with pytest.raises((IntegrityError, OperationalError)):
-        await Order.create(
-            out_trade_no="QSNOSKU",
-            kind="direct",
-            user=user,
-            sku_id=uuid.uuid4(),
-            unit_price=1,
-            amount=1,
         )
