@@ -110,9 +110,7 @@ class SeatStatus(StrEnum):
 class Seat(Model):
     id = fields.UUIDField(primary_key=True)
     team = fields.ForeignKeyField("models.Team", related_name="seats")
-    # The team's campaign, kept for uq_seat_open_team_per_user; no database constraint
-    # (migration 0140): the team's own holds it.
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="seats", db_constraint=False)
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="seats")
     user = fields.ForeignKeyField("models.User", related_name="seats")
     order = fields.OneToOneField("models.Order", related_name="seat")
     is_head = fields.BooleanField(default=False)

@@ -40,15 +40,9 @@ class Order(Model):
     out_trade_no = fields.CharField(max_length=32, unique=True)
     kind = fields.CharEnumField(OrderKind, max_length=16)
     user = fields.ForeignKeyField("models.User", related_name="orders")
-    # No database constraint on these three (migration 0140 says why): each join would lock
-    # the shared community, SKU and campaign rows, piling up multixacts on them.
-    community = fields.ForeignKeyField(
-        "models.Community", related_name="orders", null=True, db_constraint=False
-    )
-    sku = fields.ForeignKeyField("models.Sku", related_name="orders", db_constraint=False)
-    campaign = fields.ForeignKeyField(
-        "models.Campaign", related_name="orders", null=True, db_constraint=False
-    )
+    community = fields.ForeignKeyField("models.Community", related_name="orders", null=True)
+    sku = fields.ForeignKeyField("models.Sku", related_name="orders")
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="orders", null=True)
     team = fields.ForeignKeyField("models.Team", related_name="orders", null=True)
     quantity = fields.IntField(default=1)
     unit_price = fields.IntField()  # fen
