@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.auth import admin, staff
 from miniapp_api.decisions import ApproveIn, RejectIn, note_of
-from miniapp_api.fields import NOT_BLANK, Id, integer
+from miniapp_api.fields import NOT_BLANK, WEB_URL, Id, integer
 from miniapp_api.spec import endpoint
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus, ReturnRule
 from models.limits import MAX_AMOUNT
@@ -20,7 +20,7 @@ from services.auth import Principal
 
 TAGS = ("after-sales",)
 RefundFen = integer(1, MAX_AMOUNT, description="fen; left out: all that was paid")
-PhotoUrl = Annotated[str, Field(pattern=r"^https?://[^\s\x00]+$", max_length=512)]
+PhotoUrl = Annotated[str, Field(pattern=WEB_URL, max_length=512)]
 
 
 class AfterSaleIn(BaseModel):

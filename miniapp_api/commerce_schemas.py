@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from miniapp_api.fields import Fen, Flag, Id, JsonInt
+from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
 from services import storefront
@@ -288,4 +288,4 @@ class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nickname: str | None = Field(default=None, min_length=1, max_length=64)
-    avatar_url: str | None = Field(default=None, max_length=512, pattern=r"^https?://[^\s\x00]+$")
+    avatar_url: str | None = Field(default=None, max_length=512, pattern=WEB_URL)

@@ -21,6 +21,10 @@ from models.user import Role
 _SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_NUL = r"^[^\x00]*$"
 NOT_BLANK = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+NO_SPACE = rf"^[^\x00{_SPACE}]+$"
+# An http(s) URL: no control character and no space, spelled out rather than \s, whose
+# meaning differs between JSON Schema (ECMA) and the server's regex engine (\x85).
+WEB_URL = rf"^https?://[^\x00-\x20\x7f-\x9f{_SPACE}]+$"
 SHARE_CODE = r"^[2-9A-HJ-NP-Za-hj-np-z]{18}$"  # services.share_codes: 18 of its alphabet
 
 

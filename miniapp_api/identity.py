@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniapp_api.fields import NO_SPACE
 from miniapp_api.spec import endpoint
 from models.identity import LeaderIdentity
 from qunshop.config import Settings
@@ -21,7 +22,7 @@ TAGS = ("leaders",)
 class IdentityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    real_name: str = Field(min_length=2, max_length=20, pattern=r"^[^\x00\s]+$")
+    real_name: str = Field(min_length=2, max_length=20, pattern=NO_SPACE)
     phone: str = Field(pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number")
 
 

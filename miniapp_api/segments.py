@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_api.auth import staff
+from miniapp_api.fields import NOT_BLANK
 from miniapp_api.spec import endpoint
 from services import segments
 from services.auth import Principal
@@ -20,7 +21,7 @@ TAGS = ("segments",)
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    name: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
     rule: segments.Rule
 
 
@@ -56,7 +57,7 @@ class MemberList(BaseModel):
 class BroadcastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    text: str = Field(min_length=1, max_length=300, pattern=NOT_BLANK)
     template_id: str = Field(
         default="",
         max_length=64,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from miniapp_api.fields import Count, Fen
+from miniapp_api.fields import WEB_URL, Count, Fen
 from models.supply import ListingReview, Supplier
 
 
@@ -82,8 +82,7 @@ class SkuDraftIn(BaseModel):
     stock: Count = 0
 
 
-# No whitespace and no NUL (\S lets NUL through; the server refuses NUL everywhere).
-ImageUrl = Annotated[str, Field(max_length=512, pattern=r"^https?://[^\s\x00]+$")]
+ImageUrl = Annotated[str, Field(max_length=512, pattern=WEB_URL)]
 
 
 class ListingIn(BaseModel):
