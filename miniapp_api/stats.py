@@ -32,8 +32,7 @@ class DashboardOut(BaseModel):
     since: date
     until: date
     totals: dict[str, Any] = Field(
-        description="the steps, GMV (paid), refunds, net (paid less refunded), conversions, "
-        "average"
+        description="the steps, GMV (paid), refunds, net (paid less refunded), conversions, average"
     )
     days: list[dict[str, Any]] = Field(
         description="shared, opened, joined, paid, picked_up, "
