@@ -81,7 +81,7 @@ async def test_an_operator_approves_and_rejects_suppliers(web_client: TestClient
     ]
     assert entries[1].after == {"status": "rejected", "reason": "营业执照过期"}
     audit = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
-    assert "supplier.approve" in audit and "supplier.reject" in audit and "营业执照过期" in audit
+    assert "通过供应商" in audit and "驳回供应商" in audit and "营业执照过期" in audit
 
 
 async def test_an_operator_runs_a_past_days_reconciliation(web_client: TestClient) -> None:

@@ -146,7 +146,7 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
     (entry,) = await AuditEntry.filter(action="claim.approve")
     assert entry.target == f"claim:{claim.id}" and entry.after["refunded"] == 1200
     audit = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
-    assert "claim.approve" in audit
+    assert "批准理赔" in audit
 
     run = await BillRun.create(
         bill_date=date(2026, 3, 1),
