@@ -1,6 +1,6 @@
 """Sales net of refunds, as the leader reads them: a team of two pays, one buyer asks for
-all of it back and gets it; the leader's 统计 in the group, and the console's data page
-count what stayed paid (services/sales.py), the refund shown beside it."""
+all of it back and gets it; the leader's 统计 in the group, the console's data page and its
+home page's per-group table count what stayed paid (services/sales.py), the refund shown beside it."""
 
 from __future__ import annotations
 
@@ -21,20 +21,26 @@ async def test_a_refunded_order_is_not_counted_as_a_sale(doors: Doors) -> None:
     await doors.leader_binds_group(community, sender="wang")
     await make_campaign(community, team_size=2, group_price=1990, now=doors.clock.now())
 
-    # The leader opens a team in the group; two neighbours join it and pay ¥19.90 each.
+    # The leader opens a team in the group; Li Si joins it there and pays in the mini-program
+    # with the link she is sent; Zhao joins in the mini-program. ¥19.90 each.
     code = await doors.leader_opens_team(sender="wang")
-    buyers = []
-    for name in ("zhao", "qian"):
-        shopper = await doors.log_in(f"code-{name}", f"o-{name}")
-        status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", shopper)
-        assert status == 201, seat
-        await doors.prepay_and_pay(seat["order"]["id"], shopper)
-        buyers.append((shopper, seat["order"]["id"]))
+    await doors.say_in_group(f"参团 {code}", sender="li-si")
+    await doors.send()
+    (token,) = set(re.findall(r"token=([A-Za-z0-9_-]+)", doors.wecom_member_receives("li-si")[0]))
+    shopper = await doors.log_in("code-lisi", "o-lisi")
+    status, _ = await doors.api("POST", "/api/v1/me/links", shopper, json={"token": token})
+    assert status == 200
+    status, mine = await doors.api("GET", "/api/v1/orders", shopper)
+    order_id = mine["items"][0]["id"]
+    await doors.prepay_and_pay(order_id, shopper)
+    zhao = await doors.log_in("code-zhao", "o-zhao")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhao)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhao)
     await doors.send()
     assert "订单 2 笔，成交 ¥39.80，" in await doors.say_in_group("统计", sender="wang")
 
-    # Qian's oranges were rotten: she asks for all of it back, the leader agrees, it is paid.
-    shopper, order_id = buyers[1]
+    # Li Si's oranges were rotten: she asks for all of it back, the leader agrees, it is paid.
     status, sale = await doors.api(
         "POST",
         f"/api/v1/orders/{order_id}/after-sales",
@@ -63,3 +69,7 @@ async def test_a_refunded_order_is_not_counted_as_a_sale(doors: Doors) -> None:
     page = await (await doors.client.get("/console/stats", headers={"Cookie": cookies})).text()
     assert 'data-net="1990"' in page and "成交额 ¥19.90" in page, page
     assert "退款 1 笔 ¥19.90" in page
+    # The home page's per-group table: the group's order was refunded, so nothing sold there.
+    home = await (await doors.client.get("/console", headers={"Cookie": cookies})).text()
+    (row,) = re.findall(r"<tr><td>wrkSFfCgAA</td>.*?</tr>", home)
+    assert 'data-net="0"' in row and "退 ¥19.90" in row, row
