@@ -1,6 +1,7 @@
 """Sales net of refunds, as the leader reads them: a team of two pays, one buyer asks for
 all of it back and gets it; the leader's 统计 in the group, the console's data page and its
-home page's per-group table count what stayed paid (services/sales.py), the refund shown beside it."""
+home page's per-group table count what stayed paid (services/sales.py), the refund shown
+beside it."""
 
 from __future__ import annotations
 
