@@ -100,6 +100,35 @@ class FlashSaleOut(BaseModel):
         )
 
 
+class FlashProductOut(BaseModel):
+    id: str
+    title: str
+    sku_name: str
+    image: str | None = Field(description="the product's first image; null: it has none")
+    images: list[str]
+    regular_price: int = Field(description="the SKU's price outside the sale, fen")
+
+
+class FlashSaleCardOut(FlashSaleOut):
+    product: FlashProductOut
+
+    @classmethod
+    def of_card(cls, card: flashsale.Card) -> FlashSaleCardOut:
+        product = card.sku.product
+        images = [str(url) for url in product.images]
+        return cls(
+            **FlashSaleOut.of(card.sale).model_dump(),
+            product=FlashProductOut(
+                id=str(product.id),
+                title=product.title,
+                sku_name=card.sku.name,
+                image=images[0] if images else None,
+                images=images,
+                regular_price=card.sku.price,
+            ),
+        )
+
+
 class ActivityOut(BaseModel):
     id: str
     community_id: str
@@ -257,10 +286,13 @@ async def cancel_activity(
 
 
 @endpoint(
-    summary="A flash sale, as its card shows it", tags=TAGS, response=FlashSaleOut, errors=(404,)
+    summary="A flash sale, as its card shows it: the sale and the product on sale",
+    tags=TAGS,
+    response=FlashSaleCardOut,
+    errors=(404,),
 )
-async def get_flash_sale(*, sale_id: str) -> FlashSaleOut:
-    return FlashSaleOut.of(await flashsale.get_sale(sale_id))
+async def get_flash_sale(*, sale_id: str) -> FlashSaleCardOut:
+    return FlashSaleCardOut.of_card(await flashsale.card(sale_id))
 
 
 @endpoint(

@@ -99,7 +99,8 @@ class GroupStatsOut(BaseModel):
     teams: int
     orders: int
     buyers: int
-    gmv: int = Field(description="fen")
+    gmv: int = Field(description="net sales: paid less refunded, fen")
+    refunded: int = Field(description="fen")
     conversion_bps: int = Field(description="buyers per visitor, in basis points")
 
 

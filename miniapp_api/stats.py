@@ -31,10 +31,12 @@ class DashboardOut(BaseModel):
     community_id: str
     since: date
     until: date
-    totals: dict[str, Any] = Field(description="the steps, GMV, refunds, conversions, average")
+    totals: dict[str, Any] = Field(
+        description="the steps, GMV (paid), refunds, net (paid less refunded), conversions, average"
+    )
     days: list[dict[str, Any]] = Field(
         description="shared, opened, joined, paid, picked_up, "
-        "gmv, refunds, refunded per day with activity"
+        "gmv, refunds, refunded, net per day with activity"
     )
     campaigns: list[dict[str, Any]]
     cohorts: list[dict[str, Any]] = Field(description="weeks of new members, newest first")
@@ -46,7 +48,8 @@ class CommunityRank(BaseModel):
     name: str
     leader_id: str
     orders: int
-    gmv: int
+    gmv: int = Field(description="paid, fen")
+    net: int = Field(description="net sales: paid less refunded, fen")
     average_order: int
     refunds: int
     refunded: int

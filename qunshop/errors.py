@@ -181,6 +181,7 @@ class ErrorCode(StrEnum):
     ACCOUNT_ERASED = "account_erased"  # a token of an account erased since it was issued
     ERASURE_REFUSED_ADMIN = "erasure_refused_admin"
     ERASURE_REFUSED_LEADER = "erasure_refused_leader"
+    ERASURE_EARNINGS_UNSETTLED = "erasure_earnings_unsettled"  # earnings frozen or unpaid
     # segments
     SEGMENT_NOT_FOUND = "segment_not_found"
     SEGMENT_RULE_INVALID = "segment_rule_invalid"

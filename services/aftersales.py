@@ -36,7 +36,7 @@ from models.community import Community
 from models.order import Order, OrderStatus
 from models.payment import Payment, Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import earnings, news, orders, refunds
+from services import audit, earnings, news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -261,6 +261,23 @@ async def decide(
                 await AfterSale.filter(id=sale.id).update(refund_id=refund.id)
         else:
             await news.publish(news.AFTER_SALE_REJECTED, ref=str(sale.id), now=now)
+        if principal is not None:  # a person's decision; the clock's is its own record
+            await audit.record(
+                actor=principal,
+                action="after_sale.approve" if approve else "after_sale.reject",
+                target=f"after_sale:{sale.id}",
+                before={
+                    "status": AfterSaleStatus.PENDING.value,
+                    "order": str(sale.order_id),
+                    "amount": sale.amount,
+                },
+                after={
+                    "status": (AfterSaleStatus.CLOSED if refused else status).value,
+                    "refunded": sale.amount if approve and refused is None else 0,
+                    "note": note.strip()[:200],
+                },
+                now=now,
+            )
     if refused is not None:
         raise refused
     return await AfterSale.get(id=sale.id)

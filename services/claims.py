@@ -29,7 +29,7 @@ from models.claim import ClaimLine, ClaimLineStatus, ClaimStatus, GroupClaim
 from models.community import Community
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import aftersales, refunds
+from services import aftersales, audit, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -178,9 +178,25 @@ async def decide(
         )
         if won != 1:
             raise Conflict(ErrorCode.CLAIM_DECIDED, "the claim was already decided")
+        lines = await lines_of(claim)
         if approve:
-            for line in await lines_of(claim):  # by order id: locks taken in one order
+            for line in lines:  # by order id: locks taken in one order
                 await _refund_line(line, now)
+        refunded = await ClaimLine.filter(
+            claim_id=claim.id, status=ClaimLineStatus.REFUNDED
+        ).values_list("amount", flat=True)
+        await audit.record(
+            actor=principal,
+            action="claim.approve" if approve else "claim.reject",
+            target=f"claim:{claim.id}",
+            before={"status": ClaimStatus.PENDING.value, "lines": len(lines)},
+            after={
+                "status": (ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED).value,
+                "refunded": sum(refunded),
+                "note": note.strip()[:200],
+            },
+            now=now,
+        )
     return await GroupClaim.get(id=claim.id)
 
 

@@ -33,6 +33,16 @@ async def issue(*, user: User, redis: Redis) -> str:
     return token
 
 
+async def is_operators(*, token: str, redis: Redis) -> bool:
+    """Whether a live link was issued to an operator, read without spending it: the login
+    page titles itself for whoever the link is for (运营后台 or 团长后台)."""
+    stored = await redis.get(_key(token)) if 16 <= len(token) <= 64 else None
+    if stored is None:
+        return False
+    user_id = uuid.UUID(bytes(stored).decode() if isinstance(stored, bytes) else str(stored))
+    return await User.filter(id=user_id, role=Role.ADMIN).exists()
+
+
 async def redeem(*, token: str, redis: Redis) -> User:
     """The user the token was issued to; the token is spent."""
     stored = await redis.getdel(_key(token)) if 16 <= len(token) <= 64 else None

@@ -15,7 +15,7 @@ from tortoise import connections
 from models.community import Community
 from models.rollup import NO_CAMPAIGN
 from qunshop.errors import ErrorCode, NotFound
-from services import audit, communities
+from services import audit, communities, sales
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ SELECT c.leader_id, json_build_object(
   'days', (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM (
     SELECT day, {_SUMS} FROM funnel_days
     WHERE community_id = $1 AND day >= $2 AND day <= $3 GROUP BY day) d),
-  'campaigns', (SELECT coalesce(json_agg(k ORDER BY k.gmv DESC), '[]') FROM (
+  'campaigns', (SELECT coalesce(json_agg(k ORDER BY k.gmv - k.refunded DESC), '[]') FROM (
     SELECT f.campaign_id, coalesce(c.title, '') AS title, {_SUMS}
     FROM funnel_days f LEFT JOIN campaigns c ON c.id = f.campaign_id
     WHERE f.community_id = $1 AND f.day >= $2 AND f.day <= $3
@@ -59,7 +59,8 @@ SELECT f.community_id, c.name, c.leader_id, sum(f.paid)::bigint AS orders,
        sum(f.refunded)::bigint AS refunded
 FROM funnel_days f JOIN communities c ON c.id = f.community_id
 WHERE f.day >= $1 AND f.day <= $2
-GROUP BY f.community_id, c.name, c.leader_id ORDER BY sum(f.gmv) DESC LIMIT $3
+GROUP BY f.community_id, c.name, c.leader_id ORDER BY sum(f.gmv) - sum(f.refunded) DESC
+LIMIT $3
 """
 
 
@@ -96,7 +97,7 @@ def totals_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for before, after in zip(STEPS, STEPS[1:], strict=False)
     }
     average = sums["gmv"] // sums["paid"] if sums["paid"] else 0
-    return {**sums, **conversion, "average_order": average}
+    return {**sales.with_net(sums), **conversion, "average_order": average}
 
 
 async def community_dashboard(
@@ -117,9 +118,11 @@ async def community_dashboard(
     community = Community(id=key, leader_id=rows[0]["leader_id"])
     await communities.ensure_can_manage(principal, community)
     board = json.loads(rows[0]["board"])
-    by_day = [{**r, "day": date.fromisoformat(r["day"])} for r in board["days"]]
+    by_day = [sales.with_net({**r, "day": date.fromisoformat(r["day"])}) for r in board["days"]]
     campaigns = [
-        {**r, "campaign_id": None if r["campaign_id"] == NO_CAMPAIGN else r["campaign_id"]}
+        sales.with_net(
+            {**r, "campaign_id": None if r["campaign_id"] == NO_CAMPAIGN else r["campaign_id"]}
+        )
         for r in board["campaigns"]
     ]
     cohorts = [
@@ -145,12 +148,14 @@ async def community_dashboard(
 async def by_community(
     *, actor: Principal, days: int, now: datetime, tz: ZoneInfo
 ) -> tuple[Window, list[dict[str, Any]]]:
-    """Operators: GMV, paid orders, average order and refunds by community and its leader."""
+    """Operators: paid, refunded and net sales, paid orders and average order by community
+    and its leader, the best net sales first."""
     audit.ensure_admin(actor)
     window = Window.last(days, now=now, tz=tz)
     rows = await connections.get("default").execute_query_dict(
         _BY_COMMUNITY, [window.since, window.until, TOP_COMMUNITIES]
     )
     return window, [
-        {**r, "average_order": r["gmv"] // r["orders"] if r["orders"] else 0} for r in rows
+        sales.with_net({**r, "average_order": r["gmv"] // r["orders"] if r["orders"] else 0})
+        for r in rows
     ]

@@ -196,6 +196,19 @@ async def get_sale(sale_id: str | uuid.UUID) -> FlashSale:
     return sale
 
 
+@dataclass(frozen=True)
+class Card:
+    """A flash sale as a shopper's card shows it: the sale, and what is on sale."""
+
+    sale: FlashSale
+    sku: Sku  # with its product loaded
+
+
+async def card(sale_id: str | uuid.UUID) -> Card:
+    sale = await get_sale(sale_id)
+    return Card(sale=sale, sku=await Sku.get(id=sale.sku_id).select_related("product"))
+
+
 async def release_expired(*, now: datetime, limit: int = 500) -> int:
     """Cancel flash orders whose payment window has passed; their units go back to the SKU."""
     released = 0

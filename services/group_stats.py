@@ -14,7 +14,7 @@ from models.chat import ChatIdentity
 from models.groupbuy import Team
 from models.growth import Visit
 from models.order import Order
-from services import communities
+from services import communities, sales
 from services.groupchat import PAID_STATES
 
 if TYPE_CHECKING:
@@ -31,7 +31,8 @@ class GroupStats:
     teams: int
     orders: int
     buyers: int
-    gmv: int  # fen
+    gmv: int  # fen, net of refunds (services/sales.py)
+    refunded: int  # fen
     conversion_bps: int  # buyers per visitor, in basis points
 
 
@@ -68,8 +69,9 @@ async def _one(community_id: object, chat_id: str) -> GroupStats:
     visitors = set(await visits.values_list("user_id", flat=True))
     paid = await Order.filter(
         community_id=community_id, chat_id=chat_id, status__in=PAID_STATES
-    ).values_list("user_id", "amount")
-    buyers = {user for user, _ in paid}
+    ).values_list("user_id", flat=True)
+    buyers = set(paid)
+    money = await sales.of_community(community_id, chat_id=chat_id)
     return GroupStats(
         chat_id=chat_id,
         visits=await visits.count(),
@@ -77,7 +79,8 @@ async def _one(community_id: object, chat_id: str) -> GroupStats:
         teams=await Team.filter(campaign__community_id=community_id, chat_id=chat_id).count(),
         orders=len(paid),
         buyers=len(buyers),
-        gmv=sum(int(amount) for _, amount in paid),
+        gmv=money.net,
+        refunded=money.refunded,
         conversion_bps=len(buyers & visitors) * 10_000 // len(visitors) if visitors else 0,
     )
 

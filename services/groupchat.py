@@ -10,15 +10,14 @@ from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.functions import Sum
 
 from models.chat import Follow
 from models.community import Community, Membership
 from models.groupbuy import Campaign, Team
-from models.order import Order, OrderStatus
+from models.order import OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns, groupbuy
+from services import campaigns, groupbuy, sales
 
 if TYPE_CHECKING:
     import uuid
@@ -101,28 +100,30 @@ async def bind_chat(
 
 @dataclass(frozen=True)
 class DayStats:
-    orders: int
-    gmv: int  # fen
+    orders: int  # paid today
+    gmv: int  # fen: paid today less refunded today (services/sales.py)
+    refunded: int  # fen, refunded today
     new_members: int
     day: str
 
 
 async def today(*, community: Community, now: datetime) -> DayStats:
-    """Today's paid orders, GMV and new members, 'today' in the community's time zone."""
+    """Today's paid orders, net sales and new members, 'today' in the community's time zone."""
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
-    paid = Order.filter(
-        community_id=community.id, paid_at__gte=start, paid_at__lt=end, status__in=PAID_STATES
-    )
-    count = await paid.count()
-    rows = await paid.annotate(total=Sum("amount")).group_by("community_id").values("total")
-    gmv = int(rows[0]["total"] or 0) if rows else 0
+    money = await sales.of_community(community.id, since=start, until=end)
     members = await Membership.filter(
         community_id=community.id, joined_at__gte=start, joined_at__lt=end
     ).count()
-    return DayStats(orders=count, gmv=gmv, new_members=members, day=local.date().isoformat())
+    return DayStats(
+        orders=money.orders,
+        gmv=money.net,
+        refunded=money.refunded,
+        new_members=members,
+        day=local.date().isoformat(),
+    )
 
 
 async def record_follow(

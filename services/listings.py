@@ -28,6 +28,7 @@ from models.catalog import Product, Sku
 from models.supply import ListingReview, ReviewDecision, ReviewKind, ReviewStatus, Supplier
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
+from services import audit
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -140,6 +141,14 @@ async def decide_supplier(
             raise Conflict(ErrorCode.REVIEW_DECIDED, "this supplier was already decided")
         await _log(
             f"supplier:{supplier.id}", principal.user_id, outcome, reason.strip() or "资质齐全", now
+        )
+        await audit.record(
+            actor=principal,
+            action="supplier.approve" if approve else "supplier.reject",
+            target=f"supplier:{supplier.id}",
+            before={"status": ReviewStatus.PENDING.value, "name": supplier.name},
+            after={"status": outcome.value, "reason": reason.strip()},
+            now=now,
         )
     logger.info("supplier %s %s by %s", supplier.id, outcome.value, principal.user_id)
     return await Supplier.get(id=supplier.id)
@@ -334,5 +343,13 @@ async def decide(
         elif approve and review.price is not None:
             await Sku.filter(id=review.sku_id).update(price=review.price, cost=review.cost)
         await _log(f"review:{review.id}", principal.user_id, outcome, reason.strip() or "通过", now)
+        await audit.record(
+            actor=principal,
+            action="listing_review.approve" if approve else "listing_review.reject",
+            target=f"review:{review.id}",
+            before={"status": ReviewStatus.PENDING.value, "kind": review.kind.value},
+            after={"status": outcome.value, "reason": reason.strip()},
+            now=now,
+        )
     logger.info("review %s %s by %s", review.id, outcome.value, principal.user_id)
     return await ListingReview.get(id=review.id)

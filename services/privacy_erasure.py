@@ -4,7 +4,11 @@ Who may: a shopper whose orders are all settled. Staff first give up what others
 an operator's admin role is revoked by another operator (``erasure_refused_admin``), and a
 community's leader hands it over (an operator names the new leader) before their account goes
 (``erasure_refused_leader``); a leader who leads nothing any more is erased as a shopper is,
-and their role goes with the account.
+and their role goes with the account. Nobody whose earnings are not settled (a leader's
+share or an inviter's reward, frozen or available, or taken back beyond what was paid: a
+balance other than zero) is erased (``erasure_earnings_unsettled``): the ledger would hold
+money owed to or by nobody anyone can name. The balance is settled first, then the account
+goes.
 
 What goes: everything that names the person (see ``services.privacy``), what they wrote
 (reviews, posts, comments, questions, answers, after-sales notes and photos, items waiting
@@ -41,7 +45,7 @@ from models.qa import Answer, Question
 from models.review import Review
 from models.user import LeaderApplication, Role, User
 from qunshop.errors import Conflict, ErrorCode
-from services import roles
+from services import earnings, roles
 from services.auth import session_key_name
 from services.privacy import OPEN_ORDERS, PAYER_KEYS, _outbox_mentioning, _platform_ids
 
@@ -64,6 +68,13 @@ async def _refuse_if_relied_on(user: User) -> None:
         raise Conflict(
             ErrorCode.ERASURE_REFUSED_LEADER,
             "a leader's account is erased after an operator hands their communities over",
+        )
+    owed = await earnings.balance(user.id)
+    if owed.frozen or owed.available:
+        raise Conflict(
+            ErrorCode.ERASURE_EARNINGS_UNSETTLED,
+            f"earnings are not settled (frozen {owed.frozen} fen, available {owed.available} "
+            "fen): the account is erased once they are",
         )
     if await Order.filter(user_id=user.id, status__in=OPEN_ORDERS).exists():
         raise Conflict(

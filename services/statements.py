@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.functions import Sum
-
 from models.community import Community
 from models.growth import EarningStatement
-from models.order import Order
-from services import earnings, groupchat
+from services import earnings, sales
 
 
 @dataclass(frozen=True)
@@ -21,28 +18,24 @@ class WeekStatement:
 
     first_day: date
     last_day: date
-    orders: int
-    gmv: int  # fen
+    orders: int  # paid that week
+    gmv: int  # fen: paid that week less refunded that week (services/sales.py)
+    refunded: int  # fen
     earnings: EarningStatement | None  # None: no earnings moved that week
 
 
 async def last_week(*, community: Community, at: datetime) -> WeekStatement:
-    """The week before ``at``'s week: the community's paid orders and GMV, and the leader's
+    """The week before ``at``'s week: the community's paid orders and net sales, and the leader's
     earnings statement (the clock makes those for every earner, once a week)."""
     tz = ZoneInfo(community.timezone)
     monday, start, end = earnings.week_bounds(at.astimezone(tz).date() - timedelta(days=7), tz)
     statement = await EarningStatement.get_or_none(earner_id=community.leader_id, week_start=monday)
-    paid = Order.filter(
-        community_id=community.id,
-        paid_at__gte=start,
-        paid_at__lt=end,
-        status__in=groupchat.PAID_STATES,
-    )
-    rows = await paid.annotate(total=Sum("amount")).group_by("community_id").values("total")
+    money = await sales.of_community(community.id, since=start, until=end)
     return WeekStatement(
         first_day=monday,
         last_day=monday + timedelta(days=6),
-        orders=await paid.count(),
-        gmv=int(rows[0]["total"] or 0) if rows else 0,
+        orders=money.orders,
+        gmv=money.net,
+        refunded=money.refunded,
         earnings=statement,
     )

@@ -37,7 +37,8 @@ HEADERS = {
     "joined": "下单",
     "paid": "付款",
     "picked_up": "提货",
-    "gmv": "成交额（元）",
+    "gmv": "付款额（元）",
+    "net": "成交额（元，已扣退款）",
     "refunds": "退款笔数",
     "refunded": "退款额（元）",
     "average_order": "客单价（元）",
@@ -59,7 +60,7 @@ HEADERS = {
     "joined_rate": "下单率",
     "paid_rate": "付款率",
 }
-MONEY = frozenset({"gmv", "refunded", "average_order"})
+MONEY = frozenset({"gmv", "net", "refunded", "average_order"})
 
 
 def yuan(fen: int) -> str:

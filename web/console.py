@@ -41,10 +41,12 @@ def see_other(location: str) -> web.Response:
 
 
 @page("GET", "/console/login", template="console/login.html", forms=True)
-async def login_form(*, query: MultiDictProxy[str]) -> dict[str, Any]:
+async def login_form(*, query: MultiDictProxy[str], config: Resources) -> dict[str, Any]:
     """The link's page: the token is spent only by the button's POST, so a link preview
-    (which only GETs) cannot use it up."""
-    return {"token": query.get("token", "")[:64]}
+    (which only GETs) cannot use it up; an operator's link opens the operators' console."""
+    token = query.get("token", "")[:64]
+    operator = await console_login.is_operators(token=token, redis=config[REDIS])
+    return {"token": token, "operator": operator}
 
 
 @page("POST", "/console/login", forms=True)

@@ -43,6 +43,14 @@ AUDIT_ACTIONS = {
     "moderation.words.remove": "删敏感词",
     "moderation.approved": "内容通过",
     "moderation.rejected": "内容驳回",
+    "supplier.approve": "通过供应商",
+    "supplier.reject": "驳回供应商",
+    "listing_review.approve": "通过商品审核",
+    "listing_review.reject": "驳回商品审核",
+    "after_sale.approve": "同意售后",
+    "after_sale.reject": "驳回售后",
+    "claim.approve": "批准理赔",
+    "claim.reject": "驳回理赔",
 }
 
 

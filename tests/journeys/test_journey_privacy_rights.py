@@ -200,3 +200,40 @@ async def test_a_leader_is_erased_after_handing_the_community_over(
         client, "PUT", handover, auth(operator, settings), json={"leader_id": str(leader.id)}
     )
     assert (status, problem["code"]) == (422, "user_not_found")
+
+
+async def test_a_leader_with_unsettled_earnings_is_refused_erasure(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """A leader earns a share of an order paid in their community, hands the community over
+    and asks to be erased: refused while the share is owed, the ledger and the account kept."""
+    leader = await make_user(Role.LEADER, nickname="老团长")
+    community = await make_community(leader)
+    sku = await make_sku(community, price=2990)
+    me, _ = await _log_in(client, wechat)
+    status, order = await _call(
+        client,
+        "POST",
+        "/api/v1/orders",
+        me,
+        json={"sku_id": str(sku.id), "community_id": str(community.id)},
+    )
+    assert status == 201, order
+    await pay(client, wechat, me, order["id"])
+    operator, successor = await make_user(Role.ADMIN), await make_user(nickname="新团长")
+    status, _ = await _call(
+        client,
+        "PUT",
+        f"/api/v1/communities/{community.id}/leader",
+        auth(operator, settings),
+        json={"leader_id": str(successor.id)},
+    )
+    assert status == 200
+    before = await books()
+    assert before["earnings"][1] > 0  # the leader's 5 % share, frozen until pickup
+
+    status, refused = await _call(client, "DELETE", "/api/v1/me", auth(leader, settings))
+    assert (status, refused["code"]) == (409, "erasure_earnings_unsettled"), refused
+    assert "frozen 149 fen" in refused["detail"]
+    kept = await User.get(id=leader.id)
+    assert kept.nickname == "老团长" and await books() == before

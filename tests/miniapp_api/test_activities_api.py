@@ -168,6 +168,45 @@ async def test_flash_sale_scheduled_and_bought_once_per_key(
     assert await Order.filter(user_id=buyer.id).count() == 1
 
 
+async def test_a_flash_sale_shows_what_is_on_sale(
+    api: TestClient, settings: Settings, place: tuple[Community, User]
+) -> None:
+    """The shopper's card needs the product: its name, its picture and the usual price."""
+    community, leader = place
+    sku = await make_sku(community, price=1590, stock=20)
+    photo = "https://img.example.com/eggs.jpg"
+    patched = await api.patch(
+        f"/api/v1/products/{sku.product_id}",
+        json={"images": [photo]},
+        headers=auth(leader, settings, START),
+    )
+    assert patched.status == 200, await patched.text()
+    body = {
+        "kind": "flash_sale",
+        "title": "鸡蛋",
+        "run_at": "2026-03-02T20:00:00+08:00",
+        "flash_sale": {"sku_id": str(sku.id), "price": 990, "stock": 10, "per_user_limit": 2},
+    }
+    resp = await api.post(_base(community), json=body, headers=auth(leader, settings, START))
+    sale = (await resp.json())["flash_sale"]
+    got = await api.get(f"/api/v1/flash-sales/{sale['id']}")  # no login: a shared card
+    assert got.status == 200
+    card = await got.json()
+    assert (card["price"], card["stock_left"]) == (990, 10)
+    assert card["product"] == {
+        "id": str(sku.product_id),
+        "title": "测试商品",
+        "sku_name": "默认",
+        "image": photo,
+        "images": [photo],
+        "regular_price": 1590,
+    }
+    doc = await (await api.get("/openapi.json")).json()
+    schema = doc["paths"]["/api/v1/flash-sales/{sale_id}"]["get"]["responses"]["200"]
+    ref = schema["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "product" in doc["components"]["schemas"][ref]["required"]
+
+
 async def test_check_in(
     api: TestClient, settings: Settings, clock: FrozenClock, place: tuple[Community, User]
 ) -> None:

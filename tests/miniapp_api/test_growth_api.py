@@ -348,6 +348,7 @@ async def test_group_figures_for_the_leader(
         "orders": 1,
         "buyers": 1,
         "gmv": 2500,
+        "refunded": 0,
         "conversion_bps": 10_000,
     }
     other = await make_user(Role.LEADER)

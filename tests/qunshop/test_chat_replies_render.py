@@ -77,6 +77,7 @@ statement = NS(
     last_day=date(2026, 11, 29),
     orders=12,
     gmv=35880,
+    refunded=0,
     earnings=NS(
         accrued=1794,
         released=900,
@@ -180,7 +181,7 @@ BASE: dict[str, Any] = {
         picked_up=[pickup_line],
     ),
     "line": pickup_line,
-    "stats": NS(day="2026-12-05", orders=3, gmv=8970, new_members=2),
+    "stats": NS(day="2026-12-05", orders=3, gmv=8970, refunded=0, new_members=2),
     "deals": [Deal(number=1, campaign=campaign, open_teams=[team])],
     "groups": [(community, [Deal(number=1, campaign=campaign, open_teams=[team])])],
     "lines": [],
@@ -400,6 +401,13 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 )
             },
             "1. 赣南脐橙 5斤装 ×3（小李×2、老王×1·缺货退款）",
+        ),
+    ],
+    "stats.j2": [
+        ({}, "订单 3 笔，成交 ¥89.70，新成员 2 人"),
+        (
+            {"stats": NS(day="2026-12-05", orders=3, gmv=6980, refunded=1990, new_members=2)},
+            "成交 ¥69.80（已扣退款 ¥19.90）",
         ),
     ],
     "console_link.j2": [

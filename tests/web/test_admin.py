@@ -13,10 +13,12 @@ from tortoise.exceptions import OperationalError
 
 from models.audit import AuditEntry
 from models.catalog import Sku
+from models.chat import ChatIdentity
 from models.community import Community
 from models.outbox import OutboxStatus
 from models.payment import Refund, RefundStatus
 from models.user import Role, User
+from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from services import catalog, leaders, outbox
 from services.auth import Principal
@@ -49,6 +51,19 @@ async def _post(client: TestClient, cookies: str, path: str, page: str, **data: 
     )
     assert response.status == 200, await response.text()
     return await response.text()
+
+
+async def test_an_operators_login_page_says_operators_console(web_client: TestClient) -> None:
+    await operator()
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "ops"))
+    page = await (await web_client.get(link.group(0).split("8080", 1)[1])).text()
+    assert "<title>运营后台登录" in page and "<h1>运营后台</h1>" in page, page
+    assert "团长后台" not in page
+    leader = await make_user(Role.LEADER)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="li", user=leader)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "li"))
+    page = await (await web_client.get(link.group(0).split("8080", 1)[1])).text()
+    assert "<h1>团长后台</h1>" in page and "运营后台" not in page
 
 
 async def test_an_operator_changes_a_role_and_the_change_is_audited(

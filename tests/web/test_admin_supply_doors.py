@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.audit import AuditEntry
 from models.outbox import OutboxMessage
 from models.supply import ReviewStatus, Supplier
 from models.user import Role
@@ -71,6 +72,16 @@ async def test_an_operator_approves_and_rejects_suppliers(web_client: TestClient
     assert (await Supplier.get(id=orchard.id)).status is ReviewStatus.APPROVED
     rejected = await web_client.get("/admin/suppliers?status=rejected", headers={"Cookie": cookies})
     assert "理由：营业执照过期" in await rejected.text()
+
+    # Both decisions are in the audit log, with who made them, and on the audit page.
+    entries = await AuditEntry.all().order_by("at", "action")
+    assert [(e.action, e.target, e.actor_name) for e in entries] == [
+        ("supplier.approve", f"supplier:{orchard.id}", "运营小张"),
+        ("supplier.reject", f"supplier:{farm.id}", "运营小张"),
+    ]
+    assert entries[1].after == {"status": "rejected", "reason": "营业执照过期"}
+    audit = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "通过供应商" in audit and "驳回供应商" in audit and "营业执照过期" in audit
 
 
 async def test_an_operator_runs_a_past_days_reconciliation(web_client: TestClient) -> None:

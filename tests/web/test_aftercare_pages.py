@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from models.audit import AuditEntry
 from models.chat import ChatIdentity
 from models.claim import ClaimStatus, GroupClaim
 from models.payment import Refund
@@ -90,6 +91,13 @@ async def test_a_leader_decides_after_sales_on_the_console(
         AfterSaleStatus.REJECTED,
     ]
     assert await Refund.all().count() == 1
+    # The leader's two decisions are in the audit log, as the operators read it.
+    entries = await AuditEntry.all().order_by("at", "action")
+    assert [(e.action, e.target, e.actor_id) for e in entries] == [
+        ("after_sale.approve", f"after_sale:{asks[0].id}", leader.id),
+        ("after_sale.reject", f"after_sale:{asks[1].id}", leader.id),
+    ]
+    assert entries[0].after["refunded"] == 500 and entries[1].after["note"] == "照片看不出问题"
     twice = await web_client.post(
         "/console/after-sales/approve",
         data={"csrf_token": csrf, "after_sale_id": str(asks[0].id)},
@@ -135,6 +143,10 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
     assert done.status == 200 and "已批准，共退 ¥12.00" in await done.text()
     assert (await GroupClaim.get(id=claim.id)).status is ClaimStatus.APPROVED
     assert await Refund.all().count() == 1
+    (entry,) = await AuditEntry.filter(action="claim.approve")
+    assert entry.target == f"claim:{claim.id}" and entry.after["refunded"] == 1200
+    audit = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "批准理赔" in audit
 
     run = await BillRun.create(
         bill_date=date(2026, 3, 1),

@@ -72,6 +72,11 @@ async def test_a_leader_runs_a_campaign_from_the_console(
     campaign = await Campaign.get(title="周末橙子团")
     assert (campaign.group_price, campaign.stock_cap) == (1990, 10)
     assert campaign.ends_at == datetime(2026, 3, 5, 20, 0, tzinfo=SHANGHAI)
+    # Each entry links to the campaign's own page, the one shoppers are sent to.
+    link = f'href="/h5/campaigns/{campaign.id}"'
+    assert link in html
+    shown = await web_client.get(f"/h5/campaigns/{campaign.id}")
+    assert shown.status == 200 and "周末橙子团" in await shown.text()
     base = f"/console/campaigns/{campaign.id}"
     html = await _post(
         web_client, cookies, page, f"{base}/edit", title="周末脐橙团", per_user_limit="2"

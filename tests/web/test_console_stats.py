@@ -65,8 +65,13 @@ async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
     )
     rows = list(csv.DictReader(io.StringIO((await days.text()).lstrip("\ufeff"))))
     gmv = sum(v.get("gmv", 0) for v in mine)
-    assert sum(round(float(r["成交额（元）"]) * 100) for r in rows) == gmv
-    assert all(re.fullmatch(r"\d+\.\d\d", r["成交额（元）"]) for r in rows)
+    refunded = sum(v.get("refunded", 0) for v in mine)
+    assert refunded > 0  # the scripted week has a refund: sales are shown net of it
+    assert sum(round(float(r["付款额（元）"]) * 100) for r in rows) == gmv
+    net = [round(float(r["成交额（元，已扣退款）"]) * 100) for r in rows]
+    assert sum(net) == gmv - refunded
+    assert all(re.fullmatch(r"-?\d+\.\d\d", r["成交额（元，已扣退款）"]) for r in rows)
+    assert f'data-net="{gmv - refunded}"' in html
 
     other = await make_user(Role.LEADER)
     other_cookies = await _session(web_client, other, "qian", "/console")
@@ -92,4 +97,8 @@ async def test_the_operator_ranks_communities(
     rows = list(csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff"))))
     (row,) = [r for r in rows if r["社区编号"] == str(community.id)]
     assert row["社区"] == community.name
-    assert row["成交额（元）"] == tables.yuan(sum(v.get("gmv", 0) for v in mine))
+    gmv = sum(v.get("gmv", 0) for v in mine)
+    refunded = sum(v.get("refunded", 0) for v in mine)
+    assert row["付款额（元）"] == tables.yuan(gmv)
+    assert row["成交额（元，已扣退款）"] == tables.yuan(gmv - refunded) and refunded > 0
+    assert f'data-net="{gmv - refunded}"' in await page.text()
