@@ -57,44 +57,26 @@ def ensure_payable(order: Order, now: datetime) -> None:
 
 # What prepay needs in one round trip: the order, its payer's openid (WeChat Pay charges that
 # account), and whether its community's leader is verified (no community: nothing to check).
-# The same statement fixes the price (services/pricing.fix_for_prepay's rule) when the
-# buyer's own prepay passes every check prepay makes ($3: the time, $4: the buyer, $5: a
-# verified leader required): the common first prepay then takes one round trip, not two.
-# Any other caller (an admin) is checked and fixed as before.
 _PREPAY_READ = """
-WITH o AS (
-    SELECT o.*, u.openid AS payer_openid,
-           c.id IS NULL OR EXISTS (
-               SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
-           ) AS leader_verified
-    FROM orders o
-    JOIN users u ON u.id = o.user_id
-    LEFT JOIN communities c ON c.id = o.community_id
-    WHERE o.id = $1
-), fixed AS (
-    UPDATE orders SET prepaid_at = $3 FROM o
-     WHERE orders.id = o.id AND o.user_id = $4 AND (o.leader_verified OR NOT $5)
-       AND orders.status = 'pending_payment' AND orders.prepaid_at IS NULL
-       AND (orders.reserved_until IS NULL OR orders.reserved_until > $3)
-    RETURNING orders.prepaid_at
-)
-SELECT o.*, (SELECT prepaid_at FROM fixed) AS fixed_at FROM o
+SELECT o.*, u.openid AS payer_openid,
+       c.id IS NULL OR EXISTS (
+           SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
+       ) AS leader_verified
+FROM orders o
+JOIN users u ON u.id = o.user_id
+LEFT JOIN communities c ON c.id = o.community_id
+WHERE o.id = $1
 """
 _VERIFIED = IdentityStatus.VERIFIED.value
 
 
-async def _read_for_prepay(
-    principal: Principal, order_id: str, *, now: datetime, leader_identity_required: bool
-) -> tuple[Order, str, bool]:
+async def _read_for_prepay(principal: Principal, order_id: str) -> tuple[Order, str, bool]:
     """The caller's order (order_not_found if not), its payer's openid, and whether its
-    community's leader is verified; its price fixed if the caller's own prepay may go on."""
+    community's leader is verified."""
     key = parse_uuid(order_id)
     db = connections.get("default")
-    args = [key, _VERIFIED, now, principal.user_id, leader_identity_required]
-    rows = await db.execute_query_dict(_PREPAY_READ, args) if key else []
+    rows = await db.execute_query_dict(_PREPAY_READ, [key, _VERIFIED]) if key else []
     row = rows[0] if rows else {}
-    if row.get("fixed_at") is not None:
-        row["prepaid_at"] = row["fixed_at"]
     order = orders.visible_to(principal, Order._init_from_db(**row) if row else None)
     return order, row["payer_openid"], row["leader_verified"]
 
@@ -110,9 +92,7 @@ async def prepay(
     leader_identity_required: bool = True,
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
-    order, openid, leader_verified = await _read_for_prepay(
-        principal, order_id, now=now, leader_identity_required=leader_identity_required
-    )
+    order, openid, leader_verified = await _read_for_prepay(principal, order_id)
     ensure_payable(order, now)
     if leader_identity_required:
         identity.ensure_may_take_payments(leader_verified)
