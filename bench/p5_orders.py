@@ -226,12 +226,13 @@ def result(outcome: Outcome, *, team_size: int = TEAM_SIZE, concurrency: int = 6
 
 
 async def _postgres_cpu_seconds() -> float:
-    """CPU used so far by the bench database's backends (the server's pool), from /proc."""
+    """CPU used so far by the bench database's client backends (the server's pool; not
+    autovacuum, which the bulk set-up wakes mid-run), from /proc."""
     conn = await connect()
     try:
         pids = await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
     finally:
         await conn.close()

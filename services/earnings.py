@@ -163,10 +163,14 @@ async def _context(order: Order, now: datetime) -> tuple[uuid.UUID | None, growt
     return row["leader_id"], growth_rules.of_columns(row)
 
 
-async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
+async def on_paid(
+    order: Order, *, now: datetime, refund_owed: bool = True
+) -> list[EarningEntry]:
     """Inside the payment's transaction, once the order is honoured: accrue, frozen.
 
     Also ties the order to its buyer's last group chat visit when it has no group yet.
+    ``refund_owed=False``: the caller knows no refund of the order was owed before this (the
+    pay notify does: only its team's completion owes one), so none is looked for.
     """
     leader_id, rules = await _context(order, now)
     shares: list[tuple[EarningKind, uuid.UUID, int]] = []
@@ -200,6 +204,7 @@ async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
     entries = await _accrue(entries) if entries else []
     if entries:
         logger.info("order %s accrued %s earnings entries", order.id, len(entries))
+    if entries and refund_owed:
         # The payment that fills a team owes every member the tier price's difference
         # before it gets here, when this order had nothing to take back yet: take it now.
         owed = await Refund.filter(order_id=order.id).order_by("-created_at").first()

@@ -202,7 +202,9 @@ async def _apply(
                 await share_cards.changed(team, now=now)
             perks = await tiers.on_paid(order.user_id, now=now)
             await pricing.on_paid(order, perks=perks, now=now)
-            await earnings.on_paid(order, now=now)
+            # Only the team's completion, just above, can have owed this order a refund.
+            owed = completed and order.id in (owed_orders or ())
+            await earnings.on_paid(order, now=now, refund_owed=owed)
         else:
             await _refuse(order, outcome, transaction_id, amount, now)
     return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")
