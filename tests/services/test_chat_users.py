@@ -82,9 +82,9 @@ async def test_the_senders_of_one_turn_share_one_query(monkeypatch: pytest.Monke
     calls: list[list[str]] = []
     real = chat_users._find_all
 
-    async def counting(platform: str, external_ids: list[str]) -> list[object]:
+    async def counting(platform: str, external_ids: list[str], now: datetime) -> list[object]:
         calls.append(external_ids)
-        return await real(platform, external_ids)
+        return await real(platform, external_ids, now)
 
     monkeypatch.setattr(chat_users, "_find_all", counting)
     tasks = TaskTracker()
