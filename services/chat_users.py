@@ -28,17 +28,19 @@ SEEN_GRANULARITY = timedelta(minutes=5)
 
 # Every chat message asks this, so it is one plain statement, not an ORM join (which costs
 # several times the round trip in query building), and the senders of one turn of the event
-# loop share it (``Senders``).
+# loop share it (``Senders``). Most people write to the bot now and then, not every few
+# minutes, so most messages find their sender's mark stale: the same statement writes the
+# stale marks ($3 the turn's latest clock, $4 that clock less SEEN_GRANULARITY), never moving
+# one back (another process may have written a later one), instead of a second round trip.
+# It answers the marks as they were before.
 _SENDERS_SQL = (
-    "SELECT ci.id, ci.external_id, ci.user_id, ci.last_seen_at, u.role FROM chat_identities ci "
-    "JOIN users u ON u.id = ci.user_id WHERE ci.platform = $1 AND ci.external_id = ANY($2::text[])"
-)
-# Most people write to the bot now and then, not every few minutes: most messages find their
-# sender's mark stale. The stale marks of one turn are written by one plain statement, never
-# moved back (another process may have written a later one).
-_SEEN_SQL = (
-    "UPDATE chat_identities SET last_seen_at = $1 WHERE id = ANY($2::uuid[]) "
-    "AND (last_seen_at IS NULL OR last_seen_at < $1)"
+    "WITH found AS (SELECT ci.id, ci.external_id, ci.user_id, ci.last_seen_at, u.role "
+    "FROM chat_identities ci JOIN users u ON u.id = ci.user_id "
+    "WHERE ci.platform = $1 AND ci.external_id = ANY($2::text[])), "
+    "seen AS (UPDATE chat_identities ci SET last_seen_at = $3 FROM found "
+    "WHERE ci.id = found.id AND (found.last_seen_at IS NULL OR found.last_seen_at < $4) "
+    "AND (ci.last_seen_at IS NULL OR ci.last_seen_at < $3)) "
+    "SELECT id, external_id, user_id, last_seen_at, role FROM found"
 )
 
 
@@ -62,22 +64,17 @@ class Senders:
 
 async def _seen_all(platform: str, asks: list[tuple[str, datetime]]) -> list[dict[str, Any] | None]:
     """The senders of one turn, their stale marks written at the turn's latest clock."""
-    rows = await _find_all(platform, [external_id for external_id, _ in asks])
     now = max(when for _, when in asks)
-    stale = {
-        row["id"]
-        for row in rows
-        if row is not None
-        and (row["last_seen_at"] is None or now - row["last_seen_at"] > SEEN_GRANULARITY)
-    }
-    if stale:
-        await connections.get("default").execute_query(_SEEN_SQL, [now, list(stale)])
-    return rows
+    return await _find_all(platform, [external_id for external_id, _ in asks], now)
 
 
-async def _find_all(platform: str, external_ids: list[str]) -> list[dict[str, Any] | None]:
+async def _find_all(
+    platform: str, external_ids: list[str], now: datetime
+) -> list[dict[str, Any] | None]:
     unique = list(dict.fromkeys(external_ids))
-    rows = await connections.get("default").execute_query_dict(_SENDERS_SQL, [platform, unique])
+    rows = await connections.get("default").execute_query_dict(
+        _SENDERS_SQL, [platform, unique, now, now - SEEN_GRANULARITY]
+    )
     found = {row["external_id"]: row for row in rows}
     return [found.get(external_id) for external_id in external_ids]
 

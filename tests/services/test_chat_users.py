@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
+from tortoise import connections
 
 from models.chat import ChatIdentity
 from models.user import Role, User
@@ -66,6 +67,32 @@ async def test_last_seen_is_written_at_most_every_few_minutes(senders: chat_user
     assert (await ChatIdentity.get(external_id="o-1")).last_seen_at == later
 
 
+async def test_stale_marks_cost_no_second_statement(
+    senders: chat_users.Senders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read writes the stale marks itself; a later mark is never moved back."""
+    stale, ahead = await make_user(), await make_user()
+    await ChatIdentity.create(platform="wechat", external_id="o-3", user=stale, last_seen_at=T0)
+    later = T0 + chat_users.SEEN_GRANULARITY + timedelta(seconds=1)
+    await ChatIdentity.create(
+        platform="wechat", external_id="o-4", user=ahead, last_seen_at=later + timedelta(hours=1)
+    )
+    client = connections.get("default")
+
+    async def no_second_statement(*_: object) -> object:
+        raise AssertionError("a second statement for the marks")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(client, "execute_query", no_second_statement)
+        await asyncio.gather(
+            senders(platform="wechat", external_id="o-3", now=later),
+            senders(platform="wechat", external_id="o-4", now=later),
+        )
+
+    assert (await ChatIdentity.get(external_id="o-3")).last_seen_at == later
+    assert (await ChatIdentity.get(external_id="o-4")).last_seen_at == later + timedelta(hours=1)
+
+
 async def test_a_never_seen_identity_gets_its_first_mark(senders: chat_users.Senders) -> None:
     user = await make_user()
     await ChatIdentity.create(platform="wechat", external_id="o-2", user=user, last_seen_at=None)
@@ -82,9 +109,9 @@ async def test_the_senders_of_one_turn_share_one_query(monkeypatch: pytest.Monke
     calls: list[list[str]] = []
     real = chat_users._find_all
 
-    async def counting(platform: str, external_ids: list[str]) -> list[object]:
+    async def counting(platform: str, external_ids: list[str], now: datetime) -> list[object]:
         calls.append(external_ids)
-        return await real(platform, external_ids)
+        return await real(platform, external_ids, now)
 
     monkeypatch.setattr(chat_users, "_find_all", counting)
     tasks = TaskTracker()
