@@ -29,6 +29,8 @@ RULES = [
     ("middleware: errors", r"error_middleware \(qunshop"),
     ("middleware: page errors", r"page_error_middleware"),
     ("middleware: principal", r"principal_middleware"),
+    ("middleware: the one (round 6)", r"edge_middleware\.<locals>\.edge"),
+    ("middleware: caller (round 6)", r"read_caller"),
     ("webhook: refusing (webhook metrics)", r"refusing\.<locals>\.guarded"),
     ("webhook: receive's own lines", r"receive \(bot/wechat_oa"),
     ("webhook: read_body", r"read_body"),

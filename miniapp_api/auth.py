@@ -1,17 +1,19 @@
 """Reading the caller from the bearer token, with the role in force now.
 
-``principal_middleware`` reads the token once per request and asks ``services.roles`` for the
-current role, so a grant or a revocation counts from the next request (the token's own role
-may be two hours old). The views then read the result with ``principal(request)``; a bad
-token is raised only where a view asks for a caller, so public views ignore it.
+``read_caller`` reads the token once per request (the app's middleware calls it) and asks
+``services.roles`` for the current role, so a grant or a revocation counts from the next
+request (the token's own role may be two hours old). The views then read the result with
+``principal(request)``; a bad token is raised only where a view asks for a caller, so public
+views ignore it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from models.user import Role
 from qunshop.errors import ErrorCode, Forbidden, QunshopError, Unauthenticated
@@ -29,21 +31,22 @@ def _bearer(request: web.Request) -> str | None:
     return token.strip()
 
 
-@web.middleware
-async def principal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def read_caller(request: web.Request, config: Mapping[Any, Any]) -> None:
+    """Read the bearer token, if any, and the caller's role in force now, for the views to
+    find (``principal``); ``config`` holds the settings, the clock and the role marks.
+    Called for every request by the app's middleware, before the view."""
     token = _bearer(request)
-    if token is not None:
-        config = request.config_dict
-        try:
-            who = read_token(
-                token,
-                secret=config[SETTINGS].secret_key.get_secret_value(),
-                now=config[CLOCK].now(),
-            )
-            request[CALLER] = await roles.current(who, marks=config[ROLE_MARKS])
-        except QunshopError as exc:
-            request[CALLER] = exc
-    return await handler(request)
+    if token is None:
+        return
+    try:
+        who = read_token(
+            token,
+            secret=config[SETTINGS].secret_key.get_secret_value(),
+            now=config[CLOCK].now(),
+        )
+        request[CALLER] = await roles.current(who, marks=config[ROLE_MARKS])
+    except QunshopError as exc:
+        request[CALLER] = exc
 
 
 def principal(request: web.Request) -> Principal:

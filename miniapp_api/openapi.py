@@ -59,7 +59,7 @@ def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
         extra.append(BODY_CODES)
     if spec.query is not None:
         extra.append({422: {ErrorCode.VALIDATION_FAILED}})
-    if spec.reader is not None:  # the token is read by principal_middleware, before the view
+    if spec.reader is not None:  # the token is read by read_caller, before the view
         extra += [reachable_codes(read_token), reachable_codes(roles.current)]
         extra.append(reachable_codes(spec.reader))
     if spec.idempotent_key:

@@ -1,7 +1,7 @@
 """Errors under the web door's paths answer as pages, not problem+json.
 
-The middleware sits inside the app's error middleware, so it sees a service's error (or a
-404 from the router) first and renders it; every other path passes through untouched.
+The app's one middleware (``qunshop.assembly.middlewares``) hands this module the errors of
+these paths (a service's, or a 404 from the router); the other paths' become problem+json.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import request_id_of
@@ -69,24 +68,19 @@ def error_page(request: web.Request, status: int, code: str) -> web.Response:
     return render(request.config_dict, "error.html", values, status=status)
 
 
-@web.middleware
-async def page_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not is_page_path(request.path):
-        return await handler(request)
-    try:
-        return await handler(request)
-    except QunshopError as exc:
+def error_response(request: web.Request, exc: Exception) -> web.Response:
+    """An error under the web door's paths as a page (a redirect is not an error)."""
+    if isinstance(exc, QunshopError):
         return error_page(request, exc.status, exc.code.value)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+    if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")
-    except Exception as exc:
-        rid = request_id_of(request)
-        if health.is_outage(exc):
-            logger.warning(
-                "dependency down on %s %s (request %s): %s", request.method, request.path, rid, exc
-            )
-            return error_page(request, 503, ErrorCode.SERVICE_UNAVAILABLE.value)
-        logger.exception("unhandled error on %s %s (request %s)", request.method, request.path, rid)
-        return error_page(request, 500, ErrorCode.INTERNAL_ERROR.value)
+    rid = request_id_of(request)
+    if health.is_outage(exc):
+        logger.warning(
+            "dependency down on %s %s (request %s): %s", request.method, request.path, rid, exc
+        )
+        return error_page(request, 503, ErrorCode.SERVICE_UNAVAILABLE.value)
+    logger.error(
+        "unhandled error on %s %s (request %s)", request.method, request.path, rid, exc_info=exc
+    )
+    return error_page(request, 500, ErrorCode.INTERNAL_ERROR.value)

@@ -7,17 +7,11 @@ import logging
 from aiohttp import web
 
 from bot.routes import setup_bot_routes
-from miniapp_api.auth import principal_middleware
 from miniapp_api.routes import setup_routes
 from qunshop.assembly import standin
 from qunshop.assembly.background import outbox_ctx, scheduler_ctx
 from qunshop.assembly.metrics import Metrics
-from qunshop.assembly.metrics import middleware as metrics_middleware
-from qunshop.assembly.middlewares import (
-    error_middleware,
-    nul_guard_middleware,
-    request_id_middleware,
-)
+from qunshop.assembly.middlewares import edge_middleware
 from qunshop.assembly.resources import (
     chat_ctx,
     http_ctx,
@@ -29,7 +23,6 @@ from qunshop.assembly.resources import (
 from qunshop.clock import Clock
 from qunshop.config import Settings
 from qunshop.keys import CLOCK, METRICS, SETTINGS
-from web.errors import page_error_middleware
 from web.routes import setup_web
 
 logger = logging.getLogger(__name__)
@@ -44,16 +37,8 @@ def create_app(
         settings = standin.route_to_standin(settings)
     metrics = Metrics()
     app = web.Application(
-        # The pages' errors render as pages: that middleware sits inside the JSON one;
-        # principal_middleware inside both: Redis down is a 503 (or its page), not a 500.
-        middlewares=[
-            request_id_middleware,
-            metrics_middleware(metrics),  # counts by route and sets the log lines' request id
-            error_middleware,
-            page_error_middleware,
-            nul_guard_middleware,  # inside both: a page's NUL gets a page, the API's a problem
-            principal_middleware,
-        ],
+        # One middleware for everything every request passes through (see its module).
+        middlewares=[edge_middleware(metrics)],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -7,20 +7,19 @@ reconciliation differences (``services.monitoring``, cached for ``CACHE_SECONDS`
 database and Redis pools. ``/metrics`` itself (``miniapp_api/metrics.py``) decides who may
 read them.
 
-The request middleware costs two dictionary updates and a bisection per request (about a
-microsecond); the tallies become a counter and a histogram family when scraped.
+The app's middleware (``qunshop.assembly.middlewares``) calls ``observe`` once per request:
+two dictionary updates and a bisection (about a microsecond); the tallies become a counter
+and a histogram family when scraped.
 """
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -30,9 +29,6 @@ from prometheus_client.core import (
 from redis.asyncio import Redis
 from tortoise import connections
 
-from qunshop.keys import REQUEST_ID
-from qunshop.logcontext import REQUEST_ID as REQUEST_ID_VAR
-from qunshop.logcontext import UPDATE_KEY
 from services import monitoring
 
 CACHE_SECONDS = 5.0
@@ -241,35 +237,8 @@ def _db_pool() -> Any:
     return getattr(client, "_pool", None)
 
 
-def _route(request: web.Request) -> str:
+def route_of(request: web.Request) -> str:
+    """The request's route template, the label its count and time are kept under."""
     info = request.match_info
     resource = info.route.resource if info.http_exception is None else None
     return resource.canonical if resource is not None else UNMATCHED
-
-
-def middleware(metrics: Metrics) -> Callable[..., Any]:
-    """Counts and times every request by its route template; sets the request id for the
-    log lines of the request (``qunshop.logcontext``). Sits inside request_id_middleware."""
-
-    @web.middleware
-    async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        rid_token = REQUEST_ID_VAR.set(request.get(REQUEST_ID))
-        key_token = UPDATE_KEY.set(None)
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except BaseException:
-            status = 499  # cancelled: the client went away (errors became problems inside)
-            raise
-        finally:
-            metrics.observe(request.method, _route(request), status, time.perf_counter() - started)
-            REQUEST_ID_VAR.reset(rid_token)
-            UPDATE_KEY.reset(key_token)
-
-    return metrics_middleware
