@@ -1,7 +1,8 @@
 """Fixtures: the app built per test through the real factory, on real storage.
 
 PostgreSQL named by QUNSHOP_TEST_DATABASE_URL, else the database ``qunshop_test`` on the
-checkout's embedded PostgreSQL (started for the run, or reused when ``make run`` has it up).
+checkout's embedded PostgreSQL (started for the run, or reused when ``make run`` has it up);
+either is made afresh for the run from a template migrated once (tests/support/db.py).
 Redis named by QUNSHOP_TEST_REDIS_URL, else in-process fakeredis.
 """
 
@@ -19,10 +20,9 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from qunshop.assembly.app import create_app
-from qunshop.assembly.db import run_migrations
 from qunshop.assembly.embedded_pg import EmbeddedPostgres
 from qunshop.config import Mode, Settings
-from tests.support.db import empty_database
+from tests.support.db import create_migrated_database, empty_database
 from tests.support.fake_wechat import FakeWeChat
 
 TEST_SECRETS = {
@@ -48,16 +48,17 @@ EMBEDDED_TEST_DATABASE = "qunshop_test"
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    """The test database, made afresh for the run as a copy of the migrated template."""
     url = os.environ.get("QUNSHOP_TEST_DATABASE_URL")
     if url:
-        asyncio.run(run_migrations(url))
+        asyncio.run(create_migrated_database(url))
         yield url
         return
     with EmbeddedPostgres(ROOT / "var" / "postgres") as pg:
-        url = pg.database(EMBEDDED_TEST_DATABASE, fresh=True)
+        url = pg.url(EMBEDDED_TEST_DATABASE)
+        asyncio.run(create_migrated_database(url))
         # A lost last commit is nothing to a test database, and every test commits often.
         pg.sql(f"ALTER DATABASE {EMBEDDED_TEST_DATABASE} SET synchronous_commit = off")
-        asyncio.run(run_migrations(url))
         yield url
 
 
