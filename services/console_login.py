@@ -36,20 +36,26 @@ async def issue(*, user: User, redis: Redis) -> str:
 async def is_operators(*, token: str, redis: Redis) -> bool:
     """Whether a live link was issued to an operator, read without spending it: the login
     page titles itself for whoever the link is for (运营后台 or 团长后台)."""
-    stored = await redis.get(_key(token)) if 16 <= len(token) <= 64 else None
+    stored = await redis.get(_key(token)) if _plausible(token) else None
     if stored is None:
         return False
-    user_id = uuid.UUID(bytes(stored).decode() if isinstance(stored, bytes) else str(stored))
-    return await User.filter(id=user_id, role=Role.ADMIN).exists()
+    return await User.filter(id=_user_id(stored), role=Role.ADMIN).exists()
 
 
 async def redeem(*, token: str, redis: Redis) -> User:
     """The user the token was issued to; the token is spent."""
-    stored = await redis.getdel(_key(token)) if 16 <= len(token) <= 64 else None
+    stored = await redis.getdel(_key(token)) if _plausible(token) else None
     if stored is None:
         raise Unauthenticated(ErrorCode.TOKEN_EXPIRED, "this login link was used or has expired")
-    user_id = uuid.UUID(bytes(stored).decode() if isinstance(stored, bytes) else str(stored))
-    user = await User.get_or_none(id=user_id)
+    user = await User.get_or_none(id=_user_id(stored))
     if user is None or user.role not in STAFF:
         raise Forbidden(ErrorCode.FORBIDDEN, "the console is for leaders")
     return user
+
+
+def _plausible(token: str) -> bool:
+    return 16 <= len(token) <= 64
+
+
+def _user_id(stored: bytes | str) -> uuid.UUID:
+    return uuid.UUID(stored.decode() if isinstance(stored, bytes) else stored)

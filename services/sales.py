@@ -36,21 +36,16 @@ class Sales:
         return net(self.paid, self.refunded)
 
 
-# Both halves in one round trip, each read through its own time index.
+# Both halves in one round trip, each one scan through its own time index.
 _SALES = """
-SELECT
-  (SELECT count(*) FROM orders o WHERE o.community_id = $1 AND o.paid_at IS NOT NULL
-     AND o.paid_at >= $2 AND o.paid_at < $3 AND ($4::text IS NULL OR o.chat_id = $4))
-     AS orders,
-  (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.community_id = $1
-     AND o.paid_at IS NOT NULL AND o.paid_at >= $2 AND o.paid_at < $3
-     AND ($4::text IS NULL OR o.chat_id = $4)) AS paid,
-  (SELECT count(*) FROM refunds r JOIN orders o ON o.id = r.order_id
-   WHERE o.community_id = $1 AND r.status = 'succeeded' AND r.settled_at >= $2
-     AND r.settled_at < $3 AND ($4::text IS NULL OR o.chat_id = $4)) AS refunds,
-  (SELECT coalesce(sum(r.amount), 0) FROM refunds r JOIN orders o ON o.id = r.order_id
-   WHERE o.community_id = $1 AND r.status = 'succeeded' AND r.settled_at >= $2
-     AND r.settled_at < $3 AND ($4::text IS NULL OR o.chat_id = $4)) AS refunded
+SELECT o.orders, o.paid, r.refunds, r.refunded
+FROM (SELECT count(*) AS orders, coalesce(sum(amount), 0) AS paid FROM orders
+      WHERE community_id = $1 AND paid_at >= $2 AND paid_at < $3
+        AND ($4::text IS NULL OR chat_id = $4)) o,
+     (SELECT count(*) AS refunds, coalesce(sum(r.amount), 0) AS refunded
+      FROM refunds r JOIN orders x ON x.id = r.order_id
+      WHERE x.community_id = $1 AND r.status = 'succeeded' AND r.settled_at >= $2
+        AND r.settled_at < $3 AND ($4::text IS NULL OR x.chat_id = $4)) r
 """
 _EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
