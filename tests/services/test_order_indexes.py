@@ -93,3 +93,40 @@ async def test_unpaid_orders_share_a_null_code_and_a_code_stays_unique() -> None
     with pytest.raises(IntegrityError):
         await Order.filter(id=made[1].id).update(transaction_id="T1")
     assert await Order.filter(pickup_code__isnull=True).count() == 2
+
+
+# A new shop: a table never analysed. A connection keeps the generic plan it makes then until
+# the next ANALYZE, while the table grows (a burst of unpaid orders before autovacuum runs): a
+# look-up by id must read the primary key, not walk the clock's partial index. A temporary copy
+# of the table (same columns and indexes, never analysed) stands for the new shop's.
+BY_ID = (
+    (
+        "orders",
+        "UPDATE {table} SET prepaid_at = $2 WHERE id = $1 "
+        "AND status = 'pending_payment' AND prepaid_at IS NULL",
+        "uuid, timestamptz",
+    ),
+    ("seats", "UPDATE {table} SET status = 'paid' WHERE id = $1 AND status = 'reserved'", "uuid"),
+    (
+        "teams",
+        "UPDATE {table} SET seats_held = seats_held + 1 WHERE id = $1 AND status = 'open'",
+        "uuid",
+    ),
+)
+
+
+@pytest.mark.parametrize(("table", "statement", "types"), BY_ID)
+async def test_an_update_by_id_reads_the_primary_key_on_a_new_table(
+    table: str, statement: str, types: str
+) -> None:
+    db = connections.get("default")
+    async with db.acquire_connection() as conn, conn.transaction():
+        await conn.execute(
+            f"CREATE TEMP TABLE new_{table} (LIKE {table} INCLUDING ALL) ON COMMIT DROP"
+        )
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE by_id ({types}) AS {statement.format(table=f'new_{table}')}")
+        args = ", ".join("NULL" for _ in types.split(","))
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE by_id ({args})"))
+        await conn.execute("DEALLOCATE by_id")
+    assert "pkey" in plan, plan
