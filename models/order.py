@@ -57,6 +57,8 @@ class Order(Model):
     points_off = fields.IntField(default=0)  # fen
     new_user_offer = fields.BooleanField(default=False)  # uses a new-user-only coupon
     prepaid_at = fields.DatetimeField(null=True)  # WeChat Pay was asked: the price is fixed
+    # Its index holds paid and later orders only (0150): unpaid ones are in
+    # idx_orders_unpaid_until.
     status = fields.CharEnumField(
         OrderStatus, max_length=24, default=OrderStatus.PENDING_PAYMENT, db_index=True
     )
