@@ -43,7 +43,7 @@ BACKWARD = ";\n".join(
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0132_visits_by_user")]
+    dependencies = [("models", "0133_deadline_indexes_need_a_deadline")]
 
     initial = False
 
