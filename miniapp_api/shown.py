@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
+
+from pydantic_core import to_json
 
 from miniapp_api.commerce_schemas import CampaignOut, OrderOut, TeamOut, order_fields, team_fields
 from services import campaigns, storefront
@@ -34,26 +34,14 @@ async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
     return [OrderOut.of(o, products.get(o.sku_id), refunds.get(o.id, [])) for o in items]
 
 
-def _timestamp(value: object) -> str:
-    """A datetime as pydantic writes it in JSON: ISO 8601, ``Z`` for UTC."""
-    if not isinstance(value, datetime):
-        raise TypeError(f"{type(value).__name__} is not JSON")
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-# As pydantic's model_dump_json writes: compact, UTF-8 as is.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_timestamp)
-
-
 def reservation_json(held: Reservation) -> bytes:
     """A join's or a start's answer (the ``Reservation`` schema) from the rows the service read,
     straight to JSON: the team and the order share the campaign's SKU, and a new order has no
-    refunds. No models on the way, ORM or pydantic: a join's answer is ~10 % of its server CPU
-    that way (BENCHMARKS.md, round 7); the fields are TeamOut's and OrderOut's own."""
+    refunds. No models on the way, ORM or pydantic: the fields are TeamOut's and OrderOut's own,
+    written by pydantic's own JSON writer as a response model's are (BENCHMARKS.md, round 7)."""
     team, order = held.team_row, held.order_row
     answer = {
         "team": team_fields(team.__getitem__, held.product, held.members),
         "order": order_fields(order.__getitem__, held.product, ()),
     }
-    return _JSON.encode(answer).encode()
+    return to_json(answer)
