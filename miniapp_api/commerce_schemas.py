@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,16 +27,19 @@ class ProductBrief(BaseModel):
 
     @classmethod
     def of(cls, brief: storefront.Brief | None) -> ProductBrief | None:
-        if brief is None:
-            return None
-        return cls(
-            product_id=str(brief.product_id),
-            sku_id=str(brief.sku_id),
-            title=brief.title,
-            sku_name=brief.sku_name,
-            image=brief.image,
-            price=brief.price,
-        )
+        return None if brief is None else cls(**product_fields(brief))
+
+
+def product_fields(brief: storefront.Brief) -> dict[str, Any]:
+    """ProductBrief's fields, in its order."""
+    return {
+        "product_id": str(brief.product_id),
+        "sku_id": str(brief.sku_id),
+        "title": brief.title,
+        "sku_name": brief.sku_name,
+        "image": brief.image,
+        "price": brief.price,
+    }
 
 
 class MemberOut(BaseModel):
@@ -153,21 +159,33 @@ class TeamOut(BaseModel):
         product: storefront.Brief | None = None,
         members: list[storefront.Member] | None = None,
     ) -> TeamOut:
-        return cls(
-            id=str(t.id),
-            code=t.code,
-            campaign_id=str(t.campaign_id),
-            size=t.size,
-            seats_held=t.seats_held,
-            seats_left=max(t.size - t.seats_held, 0),
-            seats_paid=t.seats_paid,
-            status=t.status.value,
-            deadline_at=t.deadline_at,
-            final_price=t.final_price,
-            product=ProductBrief.of(product),
-            # Plain dicts: pydantic builds the fifty members of a full team in one pass.
-            members=[m._asdict() for m in members or ()],
-        )
+        return cls(**team_fields(functools.partial(getattr, t), product, members or ()))
+
+
+def team_fields(
+    column: Callable[[str], Any],
+    product: storefront.Brief | None,
+    members: Iterable[storefront.Member],
+) -> dict[str, Any]:
+    """TeamOut's fields, in its order, from the team's columns (``column(name)``: a model's
+    attribute or a row's value)."""
+    size, held = column("size"), column("seats_held")
+    return {
+        "id": str(column("id")),
+        "code": column("code"),
+        "campaign_id": str(column("campaign_id")),
+        "size": size,
+        "seats_held": held,
+        "seats_left": max(size - held, 0),
+        "seats_paid": column("seats_paid"),
+        "status": str(column("status")),
+        "deadline_at": column("deadline_at"),
+        "guaranteed": None,
+        "final_price": column("final_price"),
+        "product": None if product is None else product_fields(product),
+        # Plain dicts: pydantic builds the fifty members of a full team in one pass.
+        "members": [m._asdict() for m in members],
+    }
 
 
 class TeamList(BaseModel):
@@ -216,32 +234,43 @@ class OrderOut(BaseModel):
         product: storefront.Brief | None = None,
         refunds: list[storefront.RefundLine] | None = None,
     ) -> OrderOut:
-        return cls(
-            id=str(o.id),
-            kind=o.kind.value,
-            status=o.status.value,
-            sku_id=str(o.sku_id),
-            campaign_id=str(o.campaign_id) if o.campaign_id else None,
-            team_id=str(o.team_id) if o.team_id else None,
-            quantity=o.quantity,
-            unit_price=o.unit_price,
-            amount=o.amount,
-            # An order answered as just made (a start, a flash buy) has not read back the list
-            # price the database wrote (orders_list_price: the SKU's price then, which the
-            # brief has just read).
-            list_price=o.list_price or (product.price if product else 0),
-            member_off=o.member_off,
-            coupon_off=o.coupon_off,
-            delivery_fee=o.delivery_fee,
-            points_used=o.points_used,
-            points_off=o.points_off,
-            reserved_until=o.reserved_until,
-            paid_at=o.paid_at,
-            created_at=o.created_at,
-            product=ProductBrief.of(product),
-            pickup_code=o.pickup_code,
-            refunds=[RefundOut(**vars(r)) for r in refunds or ()],
-        )
+        return cls(**order_fields(functools.partial(getattr, o), product, refunds or ()))
+
+
+def order_fields(
+    column: Callable[[str], Any],
+    product: storefront.Brief | None,
+    refunds: Iterable[storefront.RefundLine],
+) -> dict[str, Any]:
+    """OrderOut's fields, in its order, from the order's columns (``column(name)``: a model's
+    attribute or a row's value)."""
+    campaign_id, team_id = column("campaign_id"), column("team_id")
+    return {
+        "id": str(column("id")),
+        "kind": str(column("kind")),
+        "status": str(column("status")),
+        "sku_id": str(column("sku_id")),
+        "campaign_id": str(campaign_id) if campaign_id else None,
+        "team_id": str(team_id) if team_id else None,
+        "quantity": column("quantity"),
+        "unit_price": column("unit_price"),
+        "amount": column("amount"),
+        # An order answered as just made (a start, a flash buy) has not read back the list
+        # price the database wrote (orders_list_price: the SKU's price then, which the
+        # brief has just read).
+        "list_price": column("list_price") or (product.price if product else 0),
+        "member_off": column("member_off"),
+        "coupon_off": column("coupon_off"),
+        "delivery_fee": column("delivery_fee"),
+        "points_used": column("points_used"),
+        "points_off": column("points_off"),
+        "reserved_until": column("reserved_until"),
+        "paid_at": column("paid_at"),
+        "created_at": column("created_at"),
+        "product": None if product is None else product_fields(product),
+        "pickup_code": column("pickup_code"),
+        "refunds": [vars(r) for r in refunds],
+    }
 
 
 class OrderList(BaseModel):

@@ -20,7 +20,7 @@ from miniapp_api.commerce_schemas import (
     TeamOut,
 )
 from miniapp_api.http import validate
-from miniapp_api.shown import campaigns_out, reservation_out, teams_out
+from miniapp_api.shown import campaigns_out, reservation_json, teams_out
 from miniapp_api.spec import endpoint
 from services import campaigns, groupbuy
 from services.auth import Principal
@@ -105,11 +105,6 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
     return OpenTeamList(items=await teams_out(teams))
 
 
-def _reservation(result: groupbuy.Reservation) -> Reservation:
-    team, order = reservation_out(result)
-    return Reservation(team=team, order=order)
-
-
 @endpoint(
     summary="Start a team as its head; holds the head's seat until payment",
     tags=TAGS,
@@ -123,11 +118,11 @@ def _reservation(result: groupbuy.Reservation) -> Reservation:
 )
 async def start_team(
     *, principal: Principal, body: StartTeamIn, campaign_id: str, now: datetime
-) -> Reservation:
+) -> bytes:
     result = await groupbuy.start_team(
         principal=principal, campaign_id=campaign_id, now=now, chat_id=body.chat_id
     )
-    return _reservation(result)
+    return reservation_json(result)
 
 
 @endpoint(
@@ -143,11 +138,11 @@ async def start_team(
 )
 async def join_team(
     *, principal: Principal, body: JoinTeamIn, team_ref: str, now: datetime
-) -> Reservation:
+) -> bytes:
     result = await groupbuy.join_team(
         principal=principal, team_ref=team_ref, now=now, chat_id=body.chat_id
     )
-    return _reservation(result)
+    return reservation_json(result)
 
 
 @endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))

@@ -97,11 +97,9 @@ def parse_query(request: web.Request, model: type[M]) -> M:
     return validate(model, dict(request.query))
 
 
-def respond(model: BaseModel | None, status: int = 200) -> web.Response:
+def respond(model: BaseModel | bytes | None, status: int = 200) -> web.Response:
+    """A response model, or its JSON already written (bytes), or no content."""
     if model is None:
         return web.Response(status=204)
-    return web.Response(
-        status=status,
-        body=model.model_dump_json(by_alias=True).encode(),
-        content_type="application/json",
-    )
+    body = model if isinstance(model, bytes) else model.model_dump_json(by_alias=True).encode()
+    return web.Response(status=status, body=body, content_type="application/json")

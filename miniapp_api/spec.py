@@ -11,7 +11,8 @@ its keyword-only parameters:
     now         the clock's time                 clock, settings, redis, http, pay, flash_gate
     request     the request itself (headers, the peer's address)
 
-The view returns a response model (rendered with ``status``), None (204), or a
+The view returns a response model (rendered with ``status``), the response model's JSON
+already written (bytes, rendered with ``status``: a hot path's answer), None (204), or a
 ``web.StreamResponse`` of its own (a non-JSON answer, or a status picked at run time).
 So a view is parse-call-render, and the document cannot promise what the view does not do.
 """

@@ -11,7 +11,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -39,8 +40,13 @@ from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Mapping
+
+    from tortoise.models import Model
 
     from services.auth import Principal
+
+    Row = Mapping[str, Any]  # column to value
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +57,35 @@ CODE_MAX_LENGTH = 16  # Team.code's column
 @dataclass(frozen=True)
 class Reservation:
     """A held seat, with what its answer shows beside the rows: the team's product and
-    members (this seat's holder among them)."""
+    members (this seat's holder among them).
 
-    team: Team
-    order: Order
-    seat: Seat
+    The team's, the order's and the seat's rows are kept as columns (a join's as its statement
+    returned them); their models are built on first use. The API answers a join from the rows
+    alone, which spares three models a join (BENCHMARKS.md, round 7)."""
+
+    team_row: Row
+    order_row: Row
+    seat_row: Row
     product: storefront.Brief | None
     members: list[storefront.Member]
+
+    @cached_property
+    def team(self) -> Team:
+        return Team._init_from_db(**self.team_row)
+
+    @cached_property
+    def order(self) -> Order:
+        return Order._init_from_db(**self.order_row)
+
+    @cached_property
+    def seat(self) -> Seat:
+        return Seat._init_from_db(**self.seat_row)
+
+
+def columns(model: Model) -> dict[str, Any]:
+    """A model's row: column to value."""
+    meta = model._meta
+    return {column: getattr(model, name) for name, column in meta.fields_db_projection.items()}
 
 
 def new_team_code() -> str:
@@ -179,9 +207,9 @@ async def start_team(
             chat_id=chat_id,
             discount_bps=discount_bps,
         )
-    products = await storefront.briefs([campaign.sku_id])
-    members = await storefront.members([team.id])
-    return Reservation(team, order, seat, products.get(campaign.sku_id), members[team.id])
+    product = (await storefront.briefs([campaign.sku_id])).get(campaign.sku_id)
+    members = (await storefront.members([team.id]))[team.id]
+    return Reservation(columns(team), columns(order), columns(seat), product, members)
 
 
 async def open_team(
@@ -232,8 +260,8 @@ async def join_team(
     async with in_transaction() as db:
         joined = await join_sql.join(db, now=now, member_prices=True, **args)
         team, order, seat, product, members = joined
-        order = await pricing.with_member_off(order, discount_bps)
-    return Reservation(team, order, seat, product, members)
+        priced = await pricing.with_member_off(Order._init_from_db(**order), discount_bps)
+    return Reservation(team, columns(priced), seat, product, members)
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:

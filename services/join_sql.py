@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.transactions import in_transaction
 
-from models.groupbuy import Seat, Team
-from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, NotFound, QunshopError
 from services import orders, storefront
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tortoise.backends.base.client import BaseDBAsyncClient
+
+    Row = Mapping[str, Any]  # column to value
 
 _JOIN_SQL = (
     "SELECT team, ord, seat, product, members "
@@ -68,10 +70,6 @@ def _refusal(exc: BaseException) -> QunshopError | None:
     return refusal(ErrorCode(exc.message), limit=exc.detail)  # type: ignore[attr-defined]
 
 
-def _row(value: Any) -> dict[str, Any]:
-    return dict(value.items())
-
-
 async def _call(db: BaseDBAsyncClient, sql: str, args: list[Any]) -> Any:
     try:
         _, rows = await db.execute_query(sql, args)
@@ -100,9 +98,10 @@ async def join(
     now: datetime,
     chat_id: str | None,
     member_prices: bool,
-) -> tuple[Team, Order, Seat, storefront.Brief, list[storefront.Member]] | None:
+) -> tuple[Row, Row, Row, storefront.Brief, list[storefront.Member]] | None:
     """Hold a seat in the team with this id (or, without one, this code) for ``user_id``;
-    with the rows, the team's product and its members (this one among them).
+    with the team's, the order's and the seat's rows (column to value, as the statement
+    returned them), the team's product and its members (this one among them).
 
     ``member_prices``: the caller has looked up the member's tier discount and prices the
     order with it. Without that, None (nothing written) when any tier gives a discount."""
@@ -128,9 +127,9 @@ async def join(
     except _MemberPrices:
         return None
     return (
-        Team._init_from_db(**_row(team)),
-        Order._init_from_db(**_row(order)),
-        Seat._init_from_db(**_row(seat)),
+        team,
+        order,
+        seat,
         storefront.brief_of(product),  # the campaign's SKU: a foreign key, always there
         [storefront.member_of(m) for m in members],
     )
