@@ -24,6 +24,12 @@ remain call the same function:
   the earnings. The order's completion of its team stays where it was, before these; the
   refunds the completion owes are owed by Python after the statement, so they now find this
   order's accruals already written and take them back as any refund does.
+- ``p_alone``: the notify asks the statement first without a transaction around it (no
+  BEGIN and COMMIT round trips). A payment Python must follow in the same transaction
+  (refused, filling its team, a live share card, first-order coupons to grant, a tier
+  ladder) is then answered ``in_transaction`` before anything is written, under the same
+  locks, and the notify asks again inside a transaction. Every other payment is the one
+  statement, its own transaction.
 """
 
 import importlib
@@ -135,6 +141,7 @@ CREATE FUNCTION qunshop_pay_order(
     p_now timestamptz,
     p_tier_window_days integer, p_tier_timezone text, p_tier_rules_id integer,
     p_points_pct integer, p_growth_scope text, p_growth_bps integer[], p_group_window interval,
+    p_alone boolean,
     OUT outcome text, OUT order_id uuid, OUT ord orders, OUT team teams,
     OUT completed boolean, OUT card boolean, OUT owed_orders uuid[], OUT owed_amounts integer[],
     OUT tier_settled boolean, OUT tier_failed text, OUT first_order_templates uuid[],
@@ -187,6 +194,34 @@ BEGIN
         END IF;
     END IF;
 
+    IF v_outcome = 'honoured' THEN
+        -- A first paid order earns the first-order coupons (the templates read first: most
+        -- shops have none, and then the buyer's history is not).
+        SELECT array_agg(id ORDER BY created_at) INTO first_order_templates
+          FROM coupon_templates WHERE active AND grant_rule = 'first_order';
+        IF first_order_templates IS NOT NULL AND EXISTS (
+            SELECT 1 FROM orders WHERE user_id = o.user_id AND paid_at IS NOT NULL AND id <> o.id
+        ) THEN
+            first_order_templates := NULL;
+        END IF;
+        card := o.kind = 'group' AND EXISTS (
+            SELECT 1 FROM team_cards WHERE team_cards.team_id = t.id AND expires_at > p_now
+        );
+    END IF;
+    -- Asked alone (no transaction around the statement): a payment that Python must follow
+    -- in the same transaction (refused, filling its team, a share card, first-order coupons,
+    -- a tier ladder's standing) writes nothing here and is asked again inside one.
+    IF p_alone AND (
+        v_outcome <> 'honoured' OR card OR first_order_templates IS NOT NULL
+        OR (o.kind = 'group' AND t.seats_paid + 1 >= t.size)
+        OR EXISTS (SELECT 1 FROM tier_levels)
+    ) THEN
+        outcome := 'in_transaction';
+        card := false;
+        first_order_templates := NULL;
+        RETURN;
+    END IF;
+
     INSERT INTO payments (id, order_id, transaction_id, amount, outcome, payload, received_at)
     VALUES (
         gen_random_uuid(), o.id, p_transaction_id, p_amount,
@@ -195,6 +230,8 @@ BEGIN
     ON CONFLICT (transaction_id) DO NOTHING;
     IF NOT FOUND THEN
         outcome := 'repeat';
+        card := false;
+        first_order_templates := NULL;
         RETURN;
     END IF;
     outcome := v_outcome;
@@ -224,9 +261,6 @@ BEGIN
             owed_amounts := v_succeeded.owed_amounts;
             SELECT * INTO ord FROM orders WHERE id = o.id;  -- confirmed with its team
         END IF;
-        card := EXISTS (
-            SELECT 1 FROM team_cards WHERE team_cards.team_id = t.id AND expires_at > p_now
-        );
     END IF;
 
     -- The member's tier (no ladder: settled here, no perks; a ladder: Python's standing).
@@ -238,15 +272,6 @@ BEGIN
     IF tier_settled THEN
         PERFORM qunshop_earn_points(o.user_id, o.community_id, o.id, o.amount, p_points_pct, p_now);
     END IF;
-    -- A first paid order earns the first-order coupons (the templates read first: most shops
-    -- have none, and then the buyer's history is not).
-    SELECT array_agg(id ORDER BY created_at) INTO first_order_templates
-      FROM coupon_templates WHERE active AND grant_rule = 'first_order';
-    IF first_order_templates IS NOT NULL AND EXISTS (
-        SELECT 1 FROM orders WHERE user_id = o.user_id AND paid_at IS NOT NULL AND id <> o.id
-    ) THEN
-        first_order_templates := NULL;
-    END IF;
     SELECT count(*) INTO accrued
       FROM qunshop_accrue_earnings(o.id, p_now, p_growth_scope, p_growth_bps, p_group_window);
 END
@@ -256,7 +281,7 @@ $$
 _SIGNATURE = "(text, text, integer, jsonb, timestamptz)"
 _NEW_SIGNATURE = (
     "(text, text, integer, jsonb, timestamptz, integer, text, integer, integer, text, integer[],"
-    " interval)"
+    " interval, boolean)"
 )
 FORWARD = [
     BINDING_OF,

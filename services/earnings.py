@@ -1,9 +1,9 @@
 """Earnings: an append-only ledger of what leaders and inviters earn on orders.
 
-- Paid (``on_paid``, inside the payment's transaction): the community's leader accrues
-  ``leader_share_bps`` of every order of the community, whoever placed or shared it; the
-  buyer's inviter accrues level 1 and that inviter's inviter level 2. There is no level 3.
-  Accruals are frozen.
+- Paid (``qunshop_accrue_earnings``, migration 0160, in the pay notify's statement;
+  ``on_paid`` calls the same): the community's leader accrues ``leader_share_bps`` of every
+  order of the community, whoever placed or shared it; the buyer's inviter accrues level 1
+  and that inviter's inviter level 2. There is no level 3. Accruals are frozen.
 - Completed (``on_completed``, after the after-sale days that follow pickup): what is
   still frozen is released.
 - Refund owed (``on_refund``): the refunded part of each accrual is taken back, from the

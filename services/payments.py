@@ -169,7 +169,7 @@ async def handle_notify(
 _PAY_SQL = (
     "SELECT outcome, order_id, ord, team, completed, card, owed_orders, owed_amounts, "
     "tier_settled, tier_failed, first_order_templates, accrued "
-    "FROM qunshop_pay_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    "FROM qunshop_pay_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 )
 
 
@@ -195,28 +195,39 @@ async def _apply(
     ``qunshop_pay_order`` (migrations 0080, 0130, 0160) does, in one statement, the locks, the
     payment row (once per transaction id), the checks, the seat, the order and its coupon, the
     team's success when this payment fills it, and for an honoured payment the member's tier
-    without a ladder, the points, the earnings; it answers the order's row. What follows it
-    here (completion's refunds and news, a ladder's standing, first-order coupons) runs in the
-    same transaction, and only where it applies.
+    without a ladder, the points, the earnings; it answers the order's row.
+
+    It is asked alone first, its own transaction: most payments owe nothing more. One that
+    Python must follow in the same transaction (refused, filling its team, a share card,
+    first-order coupons, a tier ladder) is answered ``in_transaction`` with nothing written,
+    and asked again inside a transaction that the follow-ups share.
     """
+    args = [out_trade_no, transaction_id, amount, json.dumps(data), now, *_rules()]
+    _, rows = await connections.get("default").execute_query(_PAY_SQL, [*args, True])
+    if rows[0]["outcome"] != "in_transaction":
+        return await _answer(rows[0], out_trade_no, transaction_id, amount, now)
     async with in_transaction() as db:
-        _, rows = await db.execute_query(
-            _PAY_SQL, [out_trade_no, transaction_id, amount, json.dumps(data), now, *_rules()]
-        )
-        answer = rows[0]
-        outcome, order_id = answer["outcome"], answer["order_id"]
-        if outcome == "unknown":
-            raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
-        if outcome == "mismatch":
-            logger.error("amount mismatch on order %s: notified %s", order_id, amount)
-            raise NotifyRefused("amount mismatch")
-        if outcome == "repeat":
-            return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
-        order = Order._init_from_db(**dict(answer["ord"].items()))
-        if outcome == "honoured":
-            await _honoured(order, answer, now)
-        else:
-            await _refuse(order, outcome, transaction_id, amount, now)
+        _, rows = await db.execute_query(_PAY_SQL, [*args, False])
+        return await _answer(rows[0], out_trade_no, transaction_id, amount, now)
+
+
+async def _answer(
+    answer: Mapping[str, Any], out_trade_no: str, transaction_id: str, amount: int, now: datetime
+) -> NotifyOutcome:
+    """The statement's answer, and what follows it in its transaction."""
+    outcome, order_id = answer["outcome"], answer["order_id"]
+    if outcome == "unknown":
+        raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
+    if outcome == "mismatch":
+        logger.error("amount mismatch on order %s: notified %s", order_id, amount)
+        raise NotifyRefused("amount mismatch")
+    if outcome == "repeat":
+        return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
+    order = Order._init_from_db(**dict(answer["ord"].items()))
+    if outcome == "honoured":
+        await _honoured(order, answer, now)
+    else:
+        await _refuse(order, outcome, transaction_id, amount, now)
     return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")
 
 
