@@ -37,18 +37,18 @@ class Granted:
 
 
 async def _grant(
-    template: CouponTemplate, user_id: uuid.UUID, *, ref: str, source: str, now: datetime
+    template_id: uuid.UUID, user_id: uuid.UUID, *, ref: str, source: str, now: datetime
 ) -> Coupon | None:
     try:
         return await coupons.issue(
-            template_id=template.id, user_id=user_id, now=now, source=source, source_ref=ref
+            template_id=template_id, user_id=user_id, now=now, source=source, source_ref=ref
         )
     except QunshopError as exc:
-        logger.info("grant %s of %s to %s refused: %s", ref, template.id, user_id, exc.code)
+        logger.info("grant %s of %s to %s refused: %s", ref, template_id, user_id, exc.code)
         return None
 
 
-# Read on every paid order (first-order coupons): plain SQL, not a query Tortoise builds.
+# Plain SQL, not a query Tortoise builds (the first-order templates: qunshop_pay_order).
 _BY_RULE_SQL = "SELECT * FROM coupon_templates WHERE active AND grant_rule = $1 ORDER BY created_at"
 
 
@@ -62,21 +62,21 @@ async def on_invite(*, inviter_id: uuid.UUID, invitee_id: uuid.UUID, now: dateti
     given = 0
     for template in await _by_rule(GrantRule.INVITE):
         ref = f"invite:{template.id.hex[:20]}:{invitee_id.hex}"
-        given += await _grant(template, inviter_id, ref=ref, source="invite", now=now) is not None
+        given += (
+            await _grant(template.id, inviter_id, ref=ref, source="invite", now=now) is not None
+        )
     return given
 
 
-async def on_first_order(order: Order, *, now: datetime) -> int:
+async def on_first_order(order: Order, *, template_ids: list[uuid.UUID], now: datetime) -> int:
     """Inside the payment's transaction: the buyer's first paid order earns its coupons.
-    The templates are read first: most shops have none, and then the buyer's history is not."""
-    templates = await _by_rule(GrantRule.FIRST_ORDER)
-    if not templates or await coupons.has_paid_before(order.user_id, but=order.id):
-        return 0
+    The pay notify's statement (``qunshop_pay_order``, migration 0160) answers
+    ``template_ids``, the active first-order templates, only for a buyer's first paid order."""
     given = 0
-    for template in templates:
-        ref = f"first:{template.id.hex[:20]}:{order.user_id.hex}"
+    for template_id in template_ids:
+        ref = f"first:{template_id.hex[:20]}:{order.user_id.hex}"
         given += (
-            await _grant(template, order.user_id, ref=ref, source="first_order", now=now)
+            await _grant(template_id, order.user_id, ref=ref, source="first_order", now=now)
             is not None
         )
     return given
@@ -89,7 +89,7 @@ async def on_tier_upgrade(*, user_id: uuid.UUID, tier: str, now: datetime) -> in
     for template in await _by_rule(GrantRule.TIER_UPGRADE):
         ref = f"tier:{template.id.hex[:20]}:{user_id.hex}:{tier[:32]}"
         given += (
-            await _grant(template, user_id, ref=ref, source="tier_upgrade", now=now) is not None
+            await _grant(template.id, user_id, ref=ref, source="tier_upgrade", now=now) is not None
         )
     return given
 
@@ -102,7 +102,9 @@ async def grant_pack(
     given = 0
     for template in await CouponTemplate.filter(id__in=template_ids, active=True):
         ref = f"pack:{template.id.hex[:20]}:{user_id.hex}:{pack[:24]}"
-        given += await _grant(template, user_id, ref=ref, source="tier_pack", now=now) is not None
+        given += (
+            await _grant(template.id, user_id, ref=ref, source="tier_pack", now=now) is not None
+        )
     return given
 
 
@@ -130,7 +132,7 @@ async def winback(*, now: datetime, limit: int = 1000) -> int:
             if await Coupon.exists(source_ref=ref):
                 continue
             given += (
-                await _grant(template, row["user_id"], ref=ref, source="winback", now=now)
+                await _grant(template.id, row["user_id"], ref=ref, source="winback", now=now)
                 is not None
             )
     if given:

@@ -1,9 +1,9 @@
 """Earnings: an append-only ledger of what leaders and inviters earn on orders.
 
-- Paid (``on_paid``, inside the payment's transaction): the community's leader accrues
-  ``leader_share_bps`` of every order of the community, whoever placed or shared it; the
-  buyer's inviter accrues level 1 and that inviter's inviter level 2. There is no level 3.
-  Accruals are frozen.
+- Paid (``qunshop_accrue_earnings``, migration 0160, in the pay notify's statement;
+  ``on_paid`` calls the same): the community's leader accrues ``leader_share_bps`` of every
+  order of the community, whoever placed or shared it; the buyer's inviter accrues level 1
+  and that inviter's inviter level 2. There is no level 3. Accruals are frozen.
 - Completed (``on_completed``, after the after-sale days that follow pickup): what is
   still frozen is released.
 - Refund owed (``on_refund``): the refunded part of each accrual is taken back, from the
@@ -32,18 +32,23 @@ from models.growth import (
     EarningEvent,
     EarningKind,
     EarningStatement,
-    VisitSource,
 )
 from models.order import Order
 from models.payment import Payment, Refund
-from services import growth_rules, invites
+from services import growth_rules
 
 logger = logging.getLogger(__name__)
 
 HONOURED = "honoured"
-LEVELS = (EarningKind.INVITE_L1, EarningKind.INVITE_L2)
 # An order paid within this long of its buyer's group visit is that group's (last touch).
 GROUP_WINDOW = timedelta(hours=24)
+# The growth rules without a row (growth_rules.DEFAULTS) as the accrual statement takes them:
+# the leader's share, level 1, level 2.
+DEFAULT_BPS = [
+    growth_rules.DEFAULTS.leader_share_bps,
+    growth_rules.DEFAULTS.level_rate(1),
+    growth_rules.DEFAULTS.level_rate(2),
+]
 
 
 async def _append(
@@ -81,135 +86,22 @@ async def _append(
         return None
 
 
-_ACCRUE_SQL = """
-INSERT INTO earnings_ledger
-       (id, earner_id, kind, amount, frozen_delta, rate_bps, ref,
-        order_id, community_id, event, available_delta, base, created_at)
-SELECT e.id, e.earner_id, e.kind, e.amount, e.amount, e.rate_bps, e.ref,
-       $7, $8, $9, 0, $10, $11
-  FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::int[], $5::int[], $6::varchar[])
-       AS e (id, earner_id, kind, amount, rate_bps, ref)
-ON CONFLICT (ref) DO NOTHING
-RETURNING id
-"""
+# The rule (the order's group tie, the leader's share, the two invite levels, each once by
+# ``ref``) is ``qunshop_accrue_earnings`` (migration 0160): the pay notify's statement calls it.
+_ACCRUE_SQL = "SELECT * FROM qunshop_accrue_earnings($1, $2, $3, $4, $5)"
 
 
-async def _accrue(entries: list[EarningEntry]) -> list[EarningEntry]:
-    """An order's accruals (one order, one time) in one statement; those already in the
-    ledger (by ``ref``) are skipped. Returns the ones appended."""
-    first = entries[0]
+async def on_paid(order: Order, *, now: datetime) -> list[EarningEntry]:
+    """Once the order is honoured, in its payment's transaction: accrue, frozen; the entries
+    appended (none already in the ledger). Also ties the order to its buyer's last group
+    chat visit (``GROUP_WINDOW``) when it has no group yet. The pay notify's statement does
+    this itself; refunds owed after it take back from these accruals."""
     rows = await connections.get("default").execute_query_dict(
-        _ACCRUE_SQL,
-        [
-            [e.id for e in entries],
-            [e.earner_id for e in entries],
-            [e.kind.value for e in entries],
-            [e.amount for e in entries],
-            [e.rate_bps for e in entries],
-            [e.ref for e in entries],
-            first.order_id,
-            first.community_id,
-            EarningEvent.ACCRUE.value,
-            first.base,
-            first.created_at,
-        ],
+        _ACCRUE_SQL, [order.id, now, growth_rules.SCOPE, DEFAULT_BPS, GROUP_WINDOW]
     )
-    appended = {row["id"] for row in rows}
-    return [e for e in entries if e.id in appended]
-
-
-# What an accrual needs, in one statement: the order tied to its group (an order with no
-# group chat is that of its buyer's last group visit within GROUP_WINDOW), its community's
-# leader, and the growth rules (all None without a row).
-_CONTEXT_SQL = """
-WITH visit AS (
-    SELECT opengid FROM visits
-     WHERE $7 AND user_id = $2 AND source = $3 AND created_at >= $4 AND created_at <= $5
-     ORDER BY created_at DESC
-     LIMIT 1
-), tied AS (
-    UPDATE orders SET chat_id = visit.opengid FROM visit
-     WHERE orders.id = $1 AND orders.chat_id IS NULL AND visit.opengid IS NOT NULL
-    RETURNING orders.chat_id
-)
-SELECT (SELECT chat_id FROM tied) AS chat_id,
-       (SELECT leader_id FROM communities WHERE id = $6) AS leader_id,
-       g.leader_share_bps, g.invite_level1_bps, g.invite_level2_bps, g.binding_scope,
-       g.binding_days
-  FROM (SELECT 1) AS one
-  LEFT JOIN growth_rules g ON g.scope = $8
-"""
-
-
-async def _context(order: Order, now: datetime) -> tuple[uuid.UUID | None, growth_rules.Rules]:
-    """Ties a paid order without a group chat to its buyer's last group visit (24 hours);
-    returns the leader of the order's community (if it has one) and the growth rules."""
-    rows = await connections.get("default").execute_query_dict(
-        _CONTEXT_SQL,
-        [
-            order.id,
-            order.user_id,
-            VisitSource.GROUP.value,
-            now - GROUP_WINDOW,
-            now,
-            order.community_id,
-            not order.chat_id,
-            growth_rules.SCOPE,
-        ],
-    )
-    row = rows[0]
-    if row["chat_id"] is not None:
-        order.chat_id = row["chat_id"]
-    return row["leader_id"], growth_rules.of_columns(row)
-
-
-async def on_paid(
-    order: Order, *, now: datetime, refund_owed: bool = True
-) -> list[EarningEntry]:
-    """Inside the payment's transaction, once the order is honoured: accrue, frozen.
-
-    Also ties the order to its buyer's last group chat visit when it has no group yet.
-    ``refund_owed=False``: the caller knows no refund of the order was owed before this (the
-    pay notify does: only its team's completion owes one), so none is looked for.
-    """
-    leader_id, rules = await _context(order, now)
-    shares: list[tuple[EarningKind, uuid.UUID, int]] = []
-    if leader_id is not None:
-        shares.append((EarningKind.LEADER_SHARE, leader_id, rules.leader_share_bps))
-    chain = await invites.inviters_of(order.user_id, at=now, levels=len(LEVELS))
-    for level, (kind, inviter) in enumerate(zip(LEVELS, chain, strict=False), start=1):
-        shares.append((kind, inviter, rules.level_rate(level)))
-    entries = []
-    for kind, earner, bps in shares:
-        amount = order.amount * bps // 10_000
-        if amount <= 0:
-            continue
-        entries.append(
-            EarningEntry(
-                id=uuid.uuid4(),
-                earner_id=earner,
-                order_id=order.id,
-                community_id=order.community_id if leader_id else None,
-                kind=kind,
-                event=EarningEvent.ACCRUE,
-                amount=amount,
-                frozen_delta=amount,
-                available_delta=0,
-                base=order.amount,
-                rate_bps=bps,
-                ref=f"{order.id}:{kind}:accrue",
-                created_at=now,
-            )
-        )
-    entries = await _accrue(entries) if entries else []
+    entries = [EarningEntry._init_from_db(**row) for row in rows]
     if entries:
         logger.info("order %s accrued %s earnings entries", order.id, len(entries))
-    if entries and refund_owed:
-        # The payment that fills a team owes every member the tier price's difference
-        # before it gets here, when this order had nothing to take back yet: take it now.
-        owed = await Refund.filter(order_id=order.id).order_by("-created_at").first()
-        if owed is not None:
-            await on_refund(order, refund=owed, now=now)
     return entries
 
 

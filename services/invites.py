@@ -43,12 +43,12 @@ class Outcome(StrEnum):
     NOT_NEW_USER = "not_new_user"
 
 
-def in_force(binding: InviteBinding, at: datetime) -> bool:
-    return binding.expires_at is None or binding.expires_at > at
-
-
-# Read on every paid order (its buyer's inviters): plain SQL, not a query Tortoise builds.
+# The binding in force (the latest, unless it lapsed) and the chain of inviters are
+# ``qunshop_binding_of`` and ``qunshop_inviters_of`` (migration 0160): the pay notify's
+# statement walks the same chain for the earnings.
 _LATEST_SQL = "SELECT * FROM invite_bindings WHERE invitee_id = $1 ORDER BY generation DESC LIMIT 1"
+_BINDING_OF_SQL = "SELECT * FROM qunshop_binding_of($1, $2)"
+_INVITERS_OF_SQL = "SELECT qunshop_inviters_of($1, $2, $3) AS chain"
 
 
 async def _latest(invitee_id: uuid.UUID) -> InviteBinding | None:
@@ -58,21 +58,16 @@ async def _latest(invitee_id: uuid.UUID) -> InviteBinding | None:
 
 async def binding_of(user_id: uuid.UUID, *, at: datetime) -> InviteBinding | None:
     """The binding in force for this user at ``at``, if any."""
-    latest = await _latest(user_id)
-    return latest if latest is not None and in_force(latest, at) else None
+    rows = await connections.get("default").execute_query_dict(_BINDING_OF_SQL, [user_id, at])
+    return InviteBinding._init_from_db(**rows[0]) if rows else None
 
 
 async def inviters_of(user_id: uuid.UUID, *, at: datetime, levels: int) -> list[uuid.UUID]:
     """The user's inviter, that inviter's inviter ... up to ``levels``, nearest first."""
-    chain: list[uuid.UUID] = []
-    current = user_id
-    while len(chain) < levels:
-        binding = await binding_of(current, at=at)
-        if binding is None or binding.inviter_id in chain or binding.inviter_id == user_id:
-            break
-        chain.append(binding.inviter_id)
-        current = binding.inviter_id
-    return chain
+    rows = await connections.get("default").execute_query_dict(
+        _INVITERS_OF_SQL, [user_id, at, levels]
+    )
+    return list(rows[0]["chain"])
 
 
 async def _would_cycle(invitee_id: uuid.UUID, inviter_id: uuid.UUID, at: datetime) -> bool:
@@ -114,9 +109,9 @@ async def bind(
         return Outcome.NOT_NEW_USER
     async with in_transaction():
         await _lock_users(invitee_id, inviter_id)
-        latest = await _latest(invitee_id)
-        if latest is not None and in_force(latest, at):
+        if await binding_of(invitee_id, at=at) is not None:
             return Outcome.ALREADY_BOUND
+        latest = await _latest(invitee_id)
         if await _would_cycle(invitee_id, inviter_id, at):
             logger.info("binding %s to %s refused: it would close a cycle", invitee_id, inviter_id)
             return Outcome.CYCLE

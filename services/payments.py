@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
@@ -21,10 +21,13 @@ from models.payment import Payment
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, UpstreamError
 from services import (
+    coupon_grants,
     earnings,
     groupbuy,
+    growth_rules,
     identity,
     orders,
+    points,
     pricing,
     refunds,
     share_cards,
@@ -35,6 +38,8 @@ from wechat.api import PayError
 from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from services.auth import Principal
     from wechat.api import PayClient
 
@@ -162,9 +167,24 @@ async def handle_notify(
 
 
 _PAY_SQL = (
-    "SELECT outcome, order_id, ord, team, completed, card, owed_orders, owed_amounts "
-    "FROM qunshop_pay_order($1, $2, $3, $4, $5)"
+    "SELECT outcome, order_id, ord, team, completed, card, owed_orders, owed_amounts, "
+    "tier_settled, tier_failed, first_order_templates, accrued "
+    "FROM qunshop_pay_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 )
+
+
+def _rules() -> list[Any]:
+    """What the statement needs of rules kept in Python: the tiers' defaults, the points of a
+    member without perks, the growth rules without a row, and the group tie's window."""
+    return [
+        tiers.DEFAULT_WINDOW_DAYS,
+        tiers.DEFAULT_TZ,
+        tiers.RULES_ID,
+        tiers.NO_PERKS.points_multiplier_pct,
+        growth_rules.SCOPE,
+        earnings.DEFAULT_BPS,
+        earnings.GROUP_WINDOW,
+    ]
 
 
 async def _apply(
@@ -172,42 +192,70 @@ async def _apply(
 ) -> NotifyOutcome:
     """One transition and one set of side effects per transaction id, however many deliveries.
 
-    ``qunshop_pay_order`` (migrations 0080, 0130) does, in one statement, the locks, the
-    payment row (once per transaction id), the checks, the seat, the order and its coupon, and
-    the team's success when this payment fills it; it answers the order's row. What follows
-    it here runs in the same transaction, and only where it applies.
+    ``qunshop_pay_order`` (migrations 0080, 0130, 0160) does, in one statement, the locks, the
+    payment row (once per transaction id), the checks, the seat, the order and its coupon, the
+    team's success when this payment fills it, and for an honoured payment the member's tier
+    without a ladder, the points, the earnings; it answers the order's row.
+
+    It is asked alone first, its own transaction: most payments owe nothing more. One that
+    Python must follow in the same transaction (refused, filling its team, a share card,
+    first-order coupons, a tier ladder) is answered ``in_transaction`` with nothing written,
+    and asked again inside a transaction that the follow-ups share.
     """
+    args = [out_trade_no, transaction_id, amount, json.dumps(data), now, *_rules()]
+    _, rows = await connections.get("default").execute_query(_PAY_SQL, [*args, True])
+    if rows[0]["outcome"] != "in_transaction":
+        return await _answer(rows[0], out_trade_no, transaction_id, amount, now)
     async with in_transaction() as db:
-        _, rows = await db.execute_query(
-            _PAY_SQL, [out_trade_no, transaction_id, amount, json.dumps(data), now]
-        )
-        outcome, order_id, row, team_row, completed, card, owed_orders, owed_amounts = rows[
-            0
-        ].values()
-        if outcome == "unknown":
-            raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
-        if outcome == "mismatch":
-            logger.error("amount mismatch on order %s: notified %s", order_id, amount)
-            raise NotifyRefused("amount mismatch")
-        if outcome == "repeat":
-            return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
-        order = Order._init_from_db(**dict(row.items()))
-        if outcome == "honoured":
-            team = Team._init_from_db(**dict(team_row.items())) if team_row else None
-            if completed:
-                await groupbuy.completed(
-                    team, owed_orders=owed_orders, owed_amounts=owed_amounts, now=now, card=card
-                )
-            elif card:
-                await share_cards.changed(team, now=now)
-            perks = await tiers.on_paid(order.user_id, now=now)
-            await pricing.on_paid(order, perks=perks, now=now)
-            # Only the team's completion, just above, can have owed this order a refund.
-            owed = completed and order.id in (owed_orders or ())
-            await earnings.on_paid(order, now=now, refund_owed=owed)
-        else:
-            await _refuse(order, outcome, transaction_id, amount, now)
+        _, rows = await db.execute_query(_PAY_SQL, [*args, False])
+        return await _answer(rows[0], out_trade_no, transaction_id, amount, now)
+
+
+async def _answer(
+    answer: Mapping[str, Any], out_trade_no: str, transaction_id: str, amount: int, now: datetime
+) -> NotifyOutcome:
+    """The statement's answer, and what follows it in its transaction."""
+    outcome, order_id = answer["outcome"], answer["order_id"]
+    if outcome == "unknown":
+        raise NotifyRefused(f"unknown out_trade_no {out_trade_no!r}")
+    if outcome == "mismatch":
+        logger.error("amount mismatch on order %s: notified %s", order_id, amount)
+        raise NotifyRefused("amount mismatch")
+    if outcome == "repeat":
+        return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
+    order = Order._init_from_db(**dict(answer["ord"].items()))
+    if outcome == "honoured":
+        await _honoured(order, answer, now)
+    else:
+        await _refuse(order, outcome, transaction_id, amount, now)
     return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")
+
+
+async def _honoured(order: Order, answer: Mapping[str, Any], now: datetime) -> None:
+    """What an honoured payment owes that its statement could not do."""
+    if answer["accrued"]:
+        logger.info("order %s accrued %s earnings entries", order.id, answer["accrued"])
+    team_row = answer["team"]
+    team = Team._init_from_db(**dict(team_row.items())) if team_row else None
+    if answer["completed"]:
+        await groupbuy.completed(
+            team,
+            owed_orders=answer["owed_orders"],
+            owed_amounts=answer["owed_amounts"],
+            now=now,
+            card=answer["card"],
+        )
+    elif answer["card"]:
+        await share_cards.changed(team, now=now)
+    perks = await tiers.on_paid(
+        order.user_id, settled=answer["tier_settled"], failed=answer["tier_failed"], now=now
+    )
+    if perks is not None:  # a ladder: the points its perks earn
+        await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
+    if answer["first_order_templates"]:
+        await coupon_grants.on_first_order(
+            order, template_ids=answer["first_order_templates"], now=now
+        )
 
 
 async def _refuse(

@@ -8,10 +8,11 @@ balance row and the second is refused if the first left too little.
 Rules, stated once:
 
 - 100 points are 1 yuan: one point takes one fen off (``FEN_PER_POINT``).
-- A paid order earns ``EARN_PER_YUAN`` points per whole yuan paid, times the member tier's
-  multiplier (``tiers.perks_for``, passed in by pricing). Every refund of the order takes
-  back its share of them (refund / payment) once it succeeded, once per refund, as far as the
-  balance still holds them (``take_back_for_refund``, called by services/refunds.py).
+- A paid order earns a point per whole yuan paid, times the member tier's multiplier
+  (``qunshop_earn_points``, migration 0160, called by the pay notify's statement). Every
+  refund of the order takes back its share of them (refund / payment) once it succeeded,
+  once per refund, as far as the balance still holds them (``take_back_for_refund``, called
+  by services/refunds.py).
 - At checkout at most ``MAX_SHARE_PERCENT`` % of the price after the coupon may be paid in
   points, and the order still charges at least one fen.
 - Points expire ``EXPIRE_DAYS`` days after they were earned, oldest first: whatever a
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FEN_PER_POINT = 1
-EARN_PER_YUAN = 1
 MAX_SHARE_PERCENT = 50
 EXPIRE_DAYS = 365
 
@@ -100,28 +100,20 @@ async def add(
         raise
 
 
-def earned_by(amount: int, multiplier_percent: int) -> int:
-    return (amount // 100) * EARN_PER_YUAN * multiplier_percent // 100
-
-
-# Written on every paid order: plain SQL, not an insert Tortoise builds.
-_EARN_SQL = """
-INSERT INTO points_ledger (id, user_id, community_id, delta, reason, ref, created_at)
-VALUES ($1, $2, $3, $4, 'order', $5, $6)
-"""
+# The rule (a point a whole yuan, times the multiplier; once per order) is
+# ``qunshop_earn_points`` (migration 0160): the pay notify's statement calls it too.
+_EARN_SQL = "SELECT qunshop_earn_points($1, $2, $3, $4, $5, $6) AS earned"
 
 
 async def earn_for_order(order: Order, *, multiplier_percent: int, now: datetime) -> int:
-    """Inside the payment's transaction: the paid order's points (once per order), times the
-    member tier's multiplier."""
-    earned = earned_by(order.amount, multiplier_percent)
-    if earned <= 0:
-        return 0
-    await connections.get("default").execute_query(
+    """Inside the payment's transaction, where the member's tier has perks (a ladder): the
+    paid order's points, times the tier's multiplier. Without a ladder the pay notify's
+    statement earns them itself."""
+    _, rows = await connections.get("default").execute_query(
         _EARN_SQL,
-        [uuid.uuid4(), order.user_id, order.community_id, earned, f"order:{order.id}:earn", now],
+        [order.user_id, order.community_id, order.id, order.amount, multiplier_percent, now],
     )
-    return earned
+    return rows[0]["earned"]
 
 
 _SETTLED_BEFORE_SQL = """

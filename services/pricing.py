@@ -40,7 +40,7 @@ from tortoise.transactions import in_transaction
 from models.coupon import Coupon, CouponStatus, CouponTemplate
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import coupon_grants, coupons, points, tiers
+from services import coupons, points, tiers
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -213,14 +213,6 @@ async def fix_for_prepay(order: Order, *, now: datetime) -> None:
     if order.prepaid_at is None:
         await connections.get("default").execute_query(_FIX_SQL, [order.id, now])
         order.prepaid_at = now
-
-
-async def on_paid(order: Order, *, perks: tiers.Perks, now: datetime) -> None:
-    """Inside the payment's transaction, once it is honoured (its coupon is spent by
-    ``qunshop_pay_order``, migration 0080): the order's points earned with the member's
-    ``perks`` (``tiers.standing``), and a first order's coupons given."""
-    await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
-    await coupon_grants.on_first_order(order, now=now)
 
 
 async def on_transition(

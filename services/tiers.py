@@ -412,36 +412,23 @@ async def discount_bps_for(user_id: uuid.UUID | str, *, now: datetime) -> int:
 # Hooks ---------------------------------------------------------------------------------------
 
 
-# Without a ladder every member's level is none, held for the month: the recalculation is the
-# growth written, in one statement (``qunshop_tiers_without_ladder``, migration 0131). Nothing
-# is written (no row) while a ladder exists. Its error is caught in the statement (a
-# subtransaction, no savepoint round trips) and answered in ``failed``.
-_WITHOUT_LADDER_SQL = (
-    "SELECT written, failed FROM qunshop_tiers_without_ladder($1, $2, $3, $4, $5, $6)"
-)
+async def on_paid(
+    user_id: uuid.UUID, *, settled: bool, failed: str | None, now: datetime
+) -> Perks | None:
+    """In the payment's transaction, its order stamped paid, after ``qunshop_pay_order`` ran
+    the recalculation without a ladder (``qunshop_tiers_without_ladder``, migrations 0131 and
+    0160; ``settled``: it wrote the member's row, or failed with ``failed``, and the statement
+    earned the points without perks). Returns None then; with a ladder, the perks the payment
+    earns with (those of the level held before it, unless this is the member's first
+    calculation of the month or of the ladder), the member's tier recalculated with it.
 
-
-async def on_paid(user_id: uuid.UUID, *, now: datetime) -> Perks:
-    """In the payment's transaction, its order stamped paid: the member's tier recalculated
-    with it, and the perks the payment earns with (those of the level held before it, unless
-    this is the member's first calculation of the month or of the ladder).
-
-    A shop without a ladder gives no perks and holds no level: its recalculation is one
-    statement (``standing`` and ``recalculate`` take about ten round trips and two savepoints
-    for the same row). With a ladder that statement writes nothing and costs one read.
     As ``on_money_moved``, a failure is logged and rolled back alone, never the payment."""
-    _, rows = await connections.get("default").execute_query(
-        _WITHOUT_LADDER_SQL,
-        [user_id, now, uuid.uuid4(), DEFAULT_WINDOW_DAYS, DEFAULT_TZ, RULES_ID],
-    )
-    written, failed = rows[0].values()
     if failed:
         logger.error(
             "member %s: tier recalculation failed (%s); the payment stands", user_id, failed
         )
-        return NO_PERKS
-    if written:
-        return NO_PERKS
+    if settled:
+        return None
     try:
         async with in_transaction():  # a savepoint: a ladder's reads and writes fail alone
             before = await standing(user_id, now=now)

@@ -155,15 +155,19 @@ async def test_server_killed_between_commit_and_reply(
     head, member = await _full_teams(campaign, 1)
     gave_up = (await _full_teams(campaign, 1))[1]
     await _cancelled(gave_up)
-    cases = [(head, "paid_awaiting_team"), (gave_up, "refunding")]
+    # What commits each payment: the honoured one owes nothing more, so its statement is its
+    # own transaction (its answer says "honoured"); the refused one is followed by Python in a
+    # transaction (COMMIT).
+    cases = [(head, "paid_awaiting_team", b"honoured"), (gave_up, "refunding", b"COMMIT\x00")]
 
-    for order, settled_as in cases:
+    for order, settled_as, committed in cases:
         [body] = await notifies_for(wechat, [order])
         transaction_id = f"4200{order.id.hex[:24]}"
         server = stack.servers[-1]
-        # PostgreSQL's answer to COMMIT now reaches the server a second late: the commit is
-        # visible to us long before the server hears of it, let alone replies.
-        stack.db.hold_replies(b"COMMIT\x00", 1.0)
+        # PostgreSQL's answer to what commits the payment now reaches the server a second
+        # late: the commit is visible to us long before the server hears of it, let alone
+        # replies.
+        stack.db.hold_replies(committed, 1.0)
         delivery = asyncio.ensure_future(post_notify(http, stack.bases[-1], body))
         await asyncio.wait_for(_payment_committed(transaction_id), 20)
         server.kill()

@@ -259,7 +259,7 @@ async def test_an_order_without_a_group_is_its_buyers_last_group_visit() -> None
     order = await direct_order(buyer, community)
     assert order.chat_id is None
     await earnings.on_paid(order, now=at)
-    assert order.chat_id == "g-last" == (await Order.get(id=order.id)).chat_id
+    assert (await Order.get(id=order.id)).chat_id == "g-last"
     # An order with a group keeps it; the leader still earns on it.
     kept = await direct_order(buyer, community)
     await Order.filter(id=kept.id).update(chat_id="g-own")

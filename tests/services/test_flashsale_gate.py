@@ -7,7 +7,6 @@ window, or a flush mid-sale never sells more than the stock. Counted in rows.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -27,26 +26,7 @@ from qunshop.keys import FLASH_GATE
 from services import flashbuy
 from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
 from tests.support.factories import auth, make_user
-
-
-class Statements:
-    """Every SQL statement Tortoise sends, on either backend (it logs each at DEBUG)."""
-
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
-        self.caplog = caplog
-        self.mark = 0
-
-    def start(self) -> None:
-        self.mark = len(self.caplog.records)
-
-    def since(self) -> list[str]:
-        return [
-            r.getMessage()
-            for r in self.caplog.records[self.mark :]
-            if r.name == "tortoise.db_client"
-            and not r.getMessage().startswith(("Created", "Closed"))
-        ]
+from tests.support.statements import Statements
 
 
 @pytest.fixture

@@ -10,22 +10,27 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.activity import PointsEntry
 from models.catalog import Sku
 from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team
+from models.growth import EarningEntry, EarningKind, VisitSource
 from models.identity import IdentityStatus
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Payment, Refund, RefundStatus
+from models.tier import MemberTier
 from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from qunshop.keys import PAY
-from services import catalog, checkout, groupbuy, identity, payments, refunds
+from services import catalog, checkout, groupbuy, growth_rules, identity, invites, payments, refunds
 from services.auth import Principal
 from services.catalog import SkuSpec
-from tests.support.factories import make_campaign, make_sku, make_user
+from tests.support.factories import make_campaign, make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import direct_order
+from tests.support.statements import Statements
 from wechat import pay
 
 NOTIFY_URL = "https://shop.example.com/pay/wechat/notify"
@@ -497,3 +502,99 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     assert direct.community_id is None
     params = await _prepay(client, buyer, direct, now)
     assert params["package"].startswith("prepay_id=")
+
+
+# What an honoured payment owes, in its statement -----------------------------------------------
+
+
+class Transactions:
+    """How many transactions the notify opens (each a BEGIN and a COMMIT round trip)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = payments.in_transaction
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(payments, "in_transaction", counted)
+
+
+async def test_an_honoured_payment_is_one_statement_with_everything_it_owes(
+    settings: Settings,
+    wechat: FakeWeChat,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tier, the points and the earnings of the leader and both invite levels are written
+    by the pay statement itself (``qunshop_pay_order``, migration 0160), asked alone: no
+    transaction's BEGIN and COMMIT, no round trip after it."""
+    community = await make_community()
+    first, second, buyer = await make_user(), await make_user(), await make_user()
+    for invitee, inviter in ((second, first), (buyer, second)):
+        outcome = await invites.bind(
+            invitee_id=invitee.id,
+            inviter_id=inviter.id,
+            source=VisitSource.ENTRY,
+            at=_now(),
+            rules=growth_rules.DEFAULTS,
+        )
+        assert outcome is invites.Outcome.BOUND
+    order = await direct_order(buyer, community, price=12_345)
+    body = await _notify_of(wechat, order)
+    statements, transactions = Statements(caplog), Transactions(monkeypatch)
+    statements.start()
+
+    outcome = await _handle(settings, body)
+
+    assert outcome.applied and outcome.honoured
+    sent = statements.since()
+    assert len(sent) == 1 and "qunshop_pay_order" in sent[0], sent
+    assert transactions.count == 0
+    assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
+    earned = await PointsEntry.get(ref=f"order:{order.id}:earn")
+    assert (earned.user_id, earned.delta, earned.reason) == (buyer.id, 123, "order")
+    tier = await MemberTier.get(user_id=buyer.id)
+    assert (tier.level_id, tier.growth) == (None, 12_345)
+    accrued = {
+        (e.kind, e.earner_id, e.amount, e.frozen_delta, e.community_id)
+        for e in await EarningEntry.filter(order_id=order.id)
+    }
+    assert accrued == {
+        (EarningKind.LEADER_SHARE, community.leader_id, 617, 617, community.id),  # 5 %
+        (EarningKind.INVITE_L1, second.id, 370, 370, community.id),  # 3 %
+        (EarningKind.INVITE_L2, first.id, 123, 123, community.id),  # 1 %
+    }
+
+
+async def test_a_payment_that_fills_its_team_is_asked_again_in_a_transaction(
+    settings: Settings,
+    wechat: FakeWeChat,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked alone, the last seat's payment writes nothing and is asked again inside the
+    transaction its team's refunds and news share; it applies once."""
+    campaign = await make_campaign(
+        team_size=2, group_price=1000, price_tiers=[{"min_members": 2, "price": 800}]
+    )
+    first, _ = await _reserve(campaign)
+    second = await groupbuy.join_team(
+        principal=as_principal(await make_user()), team_ref=first.team.code, now=_now()
+    )
+    assert (await _handle(settings, await _notify_of(wechat, first.order))).honoured
+    statements, transactions = Statements(caplog), Transactions(monkeypatch)
+    statements.start()
+
+    outcome = await _handle(settings, await _notify_of(wechat, second.order))
+
+    assert outcome.applied and outcome.honoured
+    assert sum("qunshop_pay_order" in s for s in statements.since()) == 2
+    assert transactions.count == 1
+    assert await Payment.filter(order_id=second.order.id).count() == 1
+    assert (await Team.get(id=first.team.id)).status.value == "succeeded"
+    assert await Refund.filter(reason="tier_price").count() == 2
+    assert await OutboxMessage.filter(kind="news.publish").count() == 1
+    for order in (first.order, second.order):
+        assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED

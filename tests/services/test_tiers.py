@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from tortoise import connections
 
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment, Refund, RefundStatus
@@ -215,6 +216,17 @@ async def test_a_postgresql_error_in_the_payments_recalculation_leaves_the_payme
     assert "tier recalculation failed (22023" in caplog.text
 
 
+async def _pay_statements_tiers(user: User, at: datetime) -> bool:
+    """The tier recalculation the pay notify's statement runs (``qunshop_pay_order``,
+    migration 0160): whether it wrote the member's row (no ladder)."""
+    _, rows = await connections.get("default").execute_query(
+        "SELECT written, failed FROM qunshop_tiers_without_ladder($1, $2, $3, $4, $5, $6)",
+        [user.id, at, uuid.uuid4(), tiers.DEFAULT_WINDOW_DAYS, tiers.DEFAULT_TZ, tiers.RULES_ID],
+    )
+    assert rows[0]["failed"] is None
+    return rows[0]["written"]
+
+
 async def _row(user: User) -> tuple[Any, ...]:
     row = await MemberTier.get(user_id=user.id)
     return row.level_id, row.growth, row.held_month, row.recalculated_at, row.ladder_version
@@ -237,7 +249,8 @@ async def test_without_a_ladder_a_payment_writes_what_a_recalculation_would(
         await refund(big, 5000)
     new_year = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 2027 in Shanghai, not New York
     for at in (MID_DEC, MID_DEC, new_year):  # made, then updated, then a new month
-        assert await tiers.on_paid(user.id, now=at) == tiers.NO_PERKS
+        assert await _pay_statements_tiers(user, at) is True
+        assert await tiers.on_paid(user.id, settled=True, failed=None, now=at) is None
         await tiers.recalculate(twin.id, now=at)
         assert await _row(user) == await _row(twin)
     expected_month = "2027-01" if ladder is None else "2026-12"
@@ -249,8 +262,11 @@ async def test_with_a_ladder_a_payment_recalculates_as_before() -> None:
     user = await make_user()
     await paid(user, 12000, MID_DEC - timedelta(days=1))
     # The first standing of the month counts this payment: its perks are the new level's.
-    assert await tiers.on_paid(user.id, now=MID_DEC) == tiers.Perks(200, 120, ())
+    assert await _pay_statements_tiers(user, MID_DEC) is False  # a ladder: nothing written
+    on_paid = tiers.on_paid(user.id, settled=False, failed=None, now=MID_DEC)
+    assert await on_paid == tiers.Perks(200, 120, ())
     await paid(user, 50000, MID_DEC)
     # Later payments earn with the level held before them; the level rises with them.
-    assert await tiers.on_paid(user.id, now=MID_DEC) == tiers.Perks(200, 120, ())
+    on_paid = tiers.on_paid(user.id, settled=False, failed=None, now=MID_DEC)
+    assert await on_paid == tiers.Perks(200, 120, ())
     assert (await tiers.standing(user.id, now=MID_DEC)).level.name == "金卡"
