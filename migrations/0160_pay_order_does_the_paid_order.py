@@ -312,7 +312,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0132_visits_by_user")]
+    dependencies = [("models", "0151_orders_by_campaign_unread")]
 
     initial = False
 
