@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
     ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
     ErrorCode.OWN_ROLE: "运营人员不能修改自己的角色。",
+    ErrorCode.OWN_AFTER_SALE: "自己的售后申请由运营处理，不能自己审批。",
     ErrorCode.APPLICATION_DECIDED: "这份申请已经处理过了。",
     ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
     ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
