@@ -66,6 +66,8 @@ async def test_a_bad_form_is_refused_and_makes_nothing(web_client: TestClient) -
         headers={"Cookie": cookies},
     )
     assert response.status == 400
+    page = await response.text()
+    assert "amount_off" in page  # the operator is told which field to fix
     assert await CouponTemplate.all().count() == 0
 
 
