@@ -134,6 +134,7 @@ class ErrorCode(StrEnum):
     AFTER_SALE_WINDOW_CLOSED = "after_sale_window_closed"
     AFTER_SALE_OPEN = "after_sale_open"
     AFTER_SALE_DECIDED = "after_sale_decided"
+    OWN_AFTER_SALE = "own_after_sale"
     NO_REASON_RETURN_EXCLUDED = "no_reason_return_excluded"
     ORDER_ALREADY_REFUNDED = "order_already_refunded"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"

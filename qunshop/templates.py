@@ -21,7 +21,8 @@ _DAYS.update({str(i): d for i, d in enumerate("日一二三四五六")} | {"7": 
 def schedule(cron: str) -> str:
     """A crontab line as people say it: '0 8 * * *' -> '每天 08:00'; others stay cron."""
     parts = cron.split()
-    if len(parts) == 5 and parts[0].isdigit() and parts[1].isdigit() and parts[2:4] == ["*", "*"]:
+    hour_minute = len(parts) == 5 and parts[0].isdecimal() and parts[1].isdecimal()
+    if hour_minute and parts[2:4] == ["*", "*"]:
         at = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
         day = parts[4].lower()
         if day == "*":

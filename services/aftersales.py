@@ -227,6 +227,9 @@ async def decide(
     sale = await _get(after_sale_id)
     if principal is not None and not await may_decide(principal, sale):
         raise Forbidden(ErrorCode.NOT_COMMUNITY_LEADER, "only the community's leader or an admin")
+    if principal is not None and sale.user_id == principal.user_id:
+        # A leader buying in their own community: the refund is the shop's money.
+        raise Forbidden(ErrorCode.OWN_AFTER_SALE, "your own request is decided by another")
     if not approve and not note.strip():
         raise Invalid(ErrorCode.VALIDATION_FAILED, "say why the request is rejected")
     status = AfterSaleStatus.APPROVED if approve else AfterSaleStatus.REJECTED

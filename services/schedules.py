@@ -26,7 +26,7 @@ def _weekday(token: str) -> int:
     token = token.strip().lower()
     if token in _NAMES:
         return _NAMES.index(token)
-    if token.isdigit() and 0 <= int(token) <= 7:
+    if token.isdecimal() and 0 <= int(token) <= 7:
         return int(token) % 7
     raise BadCron(f"{token!r} is not a day of the week (0-7 or sun-sat)")
 
@@ -38,7 +38,7 @@ def _weekdays(field: str) -> str:
         span, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) < 1:
+            if not step_text.isdecimal() or int(step_text) < 1:
                 raise BadCron(f"{part!r} has a bad step")
             step = int(step_text)
         if span == "*":

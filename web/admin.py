@@ -54,7 +54,7 @@ def _fen(text: str, field: str) -> int:
 
 def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
     text = text.strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: a whole number {low}..{high}")
     return int(text)
 

@@ -25,7 +25,7 @@ TABLES = ("days", "campaigns", "cohorts", "products")
 
 def _days(query: MultiDictProxy[str]) -> int:
     text = query.get("days", "")
-    return min(max(int(text), 1), 366) if text.isdigit() else DAYS
+    return min(max(int(text), 1), 366) if text.isdecimal() else DAYS
 
 
 @page("GET", "/console/stats", auth=Leader, template="console/stats.html")

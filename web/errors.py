@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
     ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
     ErrorCode.OWN_ROLE: "运营人员不能修改自己的角色。",
+    ErrorCode.OWN_AFTER_SALE: "自己的售后申请由运营处理，不能自己审批。",
     ErrorCode.APPLICATION_DECIDED: "这份申请已经处理过了。",
     ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
     ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
@@ -61,17 +62,25 @@ def is_page_path(path: str) -> bool:
     return path.startswith(PREFIXES)
 
 
-def error_page(request: web.Request, status: int, code: str) -> web.Response:
+def error_page(request: web.Request, status: int, code: str, detail: str = "") -> web.Response:
+    """``detail``: what to fix in a form (a validation error's field and rule), else nothing."""
     message = MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
     rid = request_id_of(request)
-    values = {"status": status, "code": code, "message": message, "request_id": rid}
+    values = {
+        "status": status,
+        "code": code,
+        "message": message,
+        "detail": detail,
+        "request_id": rid,
+    }
     return render(request.config_dict, "error.html", values, status=status)
 
 
 def error_response(request: web.Request, exc: Exception) -> web.Response:
     """An error under the web door's paths as a page (a redirect is not an error)."""
     if isinstance(exc, QunshopError):
-        return error_page(request, exc.status, exc.code.value)
+        fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
+        return error_page(request, exc.status, exc.code.value, fix)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")
     rid = request_id_of(request)

@@ -101,8 +101,10 @@ async def test_a_team_fills_arrives_is_picked_up_and_pays_its_leader(doors: Door
     again = await doors.say_in_group(f"核销 {follower_code}")
     assert "已经核销过" in again
 
-    # Nothing is released until the after-sale days have passed, by the clock.
-    assert "冻结中 ¥1.98" in await doors.say_alone("收益", sender="wang")
+    # Nothing is released until the after-sale days have passed, by the clock, and the
+    # leader is told so (not that a pickup releases it).
+    frozen = await doors.say_alone("收益", sender="wang")
+    assert "冻结中 ¥1.98（订单完成后到账" in frozen and "提货或" not in frozen
     doors.clock.advance(timedelta(days=doors.settings.auto_complete_days, hours=1))
     await doors.jobs.sweep(doors.clock.now())
     earned = await doors.say_alone("收益", sender="wang")

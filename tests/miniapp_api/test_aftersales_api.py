@@ -89,3 +89,35 @@ async def test_the_document_lists_the_after_sales_codes(client: TestClient) -> N
         assert code in text, code
     approve = str(doc["paths"]["/api/v1/after-sales/{after_sale_id}/approve"]["post"]["responses"])
     assert "after_sale_decided" in approve and "not_community_leader" in approve
+    assert "own_after_sale" in approve
+
+
+async def test_a_leader_does_not_approve_their_own_request(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """A leader who buys in their own community asks like any buyer, but the refund is the
+    shop's money: an admin (or the clock) decides it, never the leader who asked."""
+    now = datetime.now(tz=UTC)
+    first = await paid_order(settings, wechat, now=now, price=2000)
+    community = await Community.get(id=first.community_id)
+    leader_user = await User.get(id=community.leader_id)
+    order = await paid_order(
+        settings, wechat, now=now, community=community, buyer=leader_user, price=2000
+    )
+    leader = auth(leader_user, settings)
+    asked = await client.post(
+        f"/api/v1/orders/{order.id}/after-sales",
+        json={"kind": "refund_only", "reason": "quality"},
+        headers=leader,
+    )
+    assert asked.status == 201, await asked.text()
+    sale = await asked.json()
+
+    own = await client.post(f"/api/v1/after-sales/{sale['id']}/approve", headers=leader)
+    assert own.status == 403 and (await own.json())["code"] == "own_after_sale"
+    shown = await (await client.get(f"/api/v1/after-sales/{sale['id']}", headers=leader)).json()
+    assert (shown["status"], shown["refund_status"]) == ("pending", None)
+
+    admin = auth(await make_user(Role.ADMIN), settings)
+    decided = await client.post(f"/api/v1/after-sales/{sale['id']}/approve", headers=admin)
+    assert decided.status == 200 and (await decided.json())["status"] == "approved"

@@ -36,7 +36,18 @@ def test_weekdays_mean_what_crontab_means(expr: str, weekdays: set[str]) -> None
 
 
 @pytest.mark.parametrize(
-    "expr", ["", "0 9 * *", "60 9 * * *", "0 9 * * 8", "0 9 * * 5-1", "0 9 * * */0", "x y z a b"]
+    "expr",
+    [
+        "",
+        "0 9 * *",
+        "60 9 * * *",
+        "0 9 * * 8",
+        "0 9 * * 5-1",
+        "0 9 * * */0",
+        "x y z a b",
+        "0 9 * * ²",  # a digit to str.isdigit, not to int()
+        "0 9 * * 1/²",
+    ],
 )
 def test_bad_lines_are_refused(expr: str) -> None:
     with pytest.raises(schedules.BadCron):

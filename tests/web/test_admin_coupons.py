@@ -66,4 +66,29 @@ async def test_a_bad_form_is_refused_and_makes_nothing(web_client: TestClient) -
         headers={"Cookie": cookies},
     )
     assert response.status == 400
+    page = await response.text()
+    assert "amount_off" in page  # the operator is told which field to fix
+    assert await CouponTemplate.all().count() == 0
+
+
+async def test_a_number_python_calls_a_digit_but_cannot_read_is_refused(
+    web_client: TestClient,
+) -> None:
+    """``²`` passes str.isdigit but not int(): the form says so (400), not a 500."""
+    _, cookies = await _admin(web_client)
+    form = await web_client.get("/admin/coupons", headers={"Cookie": cookies})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
+    response = await web_client.post(
+        "/admin/coupons",
+        data={
+            "csrf_token": token.group(1),
+            "name": "x",
+            "kind": "amount",
+            "amount_off": "5",
+            "stock_total": "²",
+            "valid_days": "1",
+        },
+        headers={"Cookie": cookies},
+    )
+    assert response.status == 400
     assert await CouponTemplate.all().count() == 0

@@ -18,7 +18,7 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import tables
 from tests.services.test_rollups import recount, scripted_week
-from tests.support.factories import make_user
+from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.test_console import _login, _say
 
@@ -102,3 +102,15 @@ async def test_the_operator_ranks_communities(
     assert row["付款额（元）"] == tables.yuan(gmv)
     assert row["成交额（元，已扣退款）"] == tables.yuan(gmv - refunded) and refunded > 0
     assert f'data-net="{gmv - refunded}"' in await page.text()
+
+
+async def test_a_days_value_that_is_not_a_number_shows_the_default(
+    web_client: TestClient,
+) -> None:
+    """``?days=²`` (a digit to str.isdigit, not to int) is read as no value, not a 500."""
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    cookies = await _session(web_client, leader, "qian", "/console")
+    for days in ("²", "abc", "30"):
+        page = await web_client.get(f"/console/stats?days={days}", headers={"Cookie": cookies})
+        assert page.status == 200, days
