@@ -55,6 +55,7 @@ async def after_sales(
         "orders": await aftersales.standings(waiting),
         "due": {s.id: s.due_at.astimezone(tz).strftime("%m-%d %H:%M") for s in waiting},
         "note": _note(query),
+        "viewer": principal.user_id,  # their own requests are the operators' to decide
     }
 
 

@@ -218,3 +218,33 @@ async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(
     assert "仅退款 ¥14.90" in html
     assert "（付 ¥19.90，已退 ¥5.00，实付 ¥14.90）" in html
     assert "实付 ¥19.90" not in html
+
+
+async def test_a_leaders_own_request_shows_no_decision_on_their_console(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    cookies = await _leader_session(web_client, leader)
+    own = await paid_order(settings, wechat, now=clock.now(), community=community, buyer=leader)
+    theirs = await paid_order(settings, wechat, now=clock.now(), community=community)
+    for order in (own, theirs):
+        await aftersales.request(
+            principal=principal_of(await User.get(id=order.user_id)),
+            order_id=str(order.id),
+            ask=aftersales.Ask(
+                kind=AfterSaleKind.REFUND_ONLY,
+                reason=AfterSaleReason.QUALITY,
+                detail="",
+                photos=(),
+                amount=500,
+            ),
+            now=clock.now(),
+            response_hours=48,
+            after_sale_days=7,
+        )
+    html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    assert "待处理的售后（2）" in html
+    # Both listed; only the buyer's request can be decided here (services refuse the own one).
+    assert html.count("这是你自己的申请，由运营处理。") == 1
+    assert html.count('action="/console/after-sales/approve"') == 1
