@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvloop
+
 from bench import http1, world
 from bench.harness import BENCH_SECRETS, Result, Server, connect, free_port, fresh_database
 from wechat.pay import HMAC_SHA256, nonce, parse_xml, sign, to_xml, verify
@@ -359,5 +361,5 @@ async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
 
 if __name__ == "__main__":
     steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 0
-    for line in asyncio.run(main(steps=steps)):
+    for line in uvloop.run(main(steps=steps)):
         print(line.line())  # noqa: T201
