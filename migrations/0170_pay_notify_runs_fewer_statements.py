@@ -16,9 +16,11 @@ writes, so the statements an honoured payment runs are fewer, none of them new:
   its id, buyer, community, amount and group chat, none of which the payment changes), so
   it does not read the order again; ``qunshop_accrue_earnings(order_id, ...)`` (Python's
   entry, services/earnings.on_paid) reads the row and calls it, so the rule stays in one
-  place. The group tie reads the buyer's last group visit first and updates the order only
-  when there is one (an ``UPDATE`` that changes nothing still opens all of the order's
-  indexes); the community's leader and the growth rules are read in one statement.
+  place. What it reads is one statement: the buyer's last group visit (the order is updated
+  only when there is one: an ``UPDATE`` that changes nothing still opens all of the order's
+  indexes), the community's leader, the growth rules, and the buyer's binding in force; the
+  inviters' chain is asked of ``qunshop_inviters_of`` only when there is a binding (without
+  one its first step ends the chain empty).
 - ``orders_price_fixed`` fires only when its condition holds (a trigger ``WHEN``, checked
   without calling PL/pgSQL): the function raises exactly where it raised, and an update of
   an order awaiting payment (the pay notify's) no longer calls it.
@@ -51,24 +53,28 @@ DECLARE
     v_opengid text;
     v_leader uuid;
     v_bps integer[];
-    v_chain uuid[];
+    v_inviter uuid;
+    v_chain uuid[] := '{}';
 BEGIN
-    IF coalesce(o.chat_id, '') = '' THEN  -- the group of its buyer's last group visit
-        SELECT opengid INTO v_opengid FROM visits
-         WHERE user_id = o.user_id AND source = 'group'
-           AND created_at >= p_now - p_group_window AND created_at <= p_now
-         ORDER BY created_at DESC
-         LIMIT 1;
-        IF v_opengid IS NOT NULL THEN
-            UPDATE orders SET chat_id = v_opengid WHERE id = o.id AND chat_id IS NULL;
-        END IF;
-    END IF;
-    SELECT (SELECT leader_id FROM communities WHERE id = o.community_id),
+    SELECT CASE WHEN coalesce(o.chat_id, '') = '' THEN (  -- its buyer's last group visit
+               SELECT opengid FROM visits
+                WHERE user_id = o.user_id AND source = 'group'
+                  AND created_at >= p_now - p_group_window AND created_at <= p_now
+                ORDER BY created_at DESC
+                LIMIT 1
+           ) END,
+           (SELECT leader_id FROM communities WHERE id = o.community_id),
            (SELECT ARRAY[leader_share_bps, invite_level1_bps, invite_level2_bps]
-              FROM growth_rules WHERE scope = p_scope)
-      INTO v_leader, v_bps;
+              FROM growth_rules WHERE scope = p_scope),
+           (SELECT inviter_id FROM qunshop_binding_of(o.user_id, p_now))
+      INTO v_opengid, v_leader, v_bps, v_inviter;
+    IF v_opengid IS NOT NULL THEN  -- the order tied to that group
+        UPDATE orders SET chat_id = v_opengid WHERE id = o.id AND chat_id IS NULL;
+    END IF;
     v_bps := coalesce(v_bps, p_default_bps);
-    v_chain := qunshop_inviters_of(o.user_id, p_now, 2);  -- no third level
+    IF v_inviter IS NOT NULL THEN  -- no binding in force: no inviter at any level
+        v_chain := qunshop_inviters_of(o.user_id, p_now, 2);  -- no third level
+    END IF;
     RETURN QUERY
     INSERT INTO earnings_ledger AS e
            (id, earner_id, kind, amount, frozen_delta, rate_bps, ref,
