@@ -1,9 +1,10 @@
 """Earnings: an append-only ledger of what leaders and inviters earn on orders.
 
-- Paid (``qunshop_accrue_earnings``, migration 0160, in the pay notify's statement;
-  ``on_paid`` calls the same): the community's leader accrues ``leader_share_bps`` of every
-  order of the community, whoever placed or shared it; the buyer's inviter accrues level 1
-  and that inviter's inviter level 2. There is no level 3. Accruals are frozen.
+- Paid (``qunshop_accrue_order_earnings``, migrations 0160 and 0170, in the pay notify's
+  statement; ``on_paid`` calls the same through ``qunshop_accrue_earnings``): the
+  community's leader accrues ``leader_share_bps`` of every order of the community, whoever
+  placed or shared it; the buyer's inviter accrues level 1 and that inviter's inviter
+  level 2. There is no level 3. Accruals are frozen.
 - Completed (``on_completed``, after the after-sale days that follow pickup): what is
   still frozen is released.
 - Refund owed (``on_refund``): the refunded part of each accrual is taken back, from the
@@ -87,7 +88,8 @@ async def _append(
 
 
 # The rule (the order's group tie, the leader's share, the two invite levels, each once by
-# ``ref``) is ``qunshop_accrue_earnings`` (migration 0160): the pay notify's statement calls it.
+# ``ref``) is ``qunshop_accrue_order_earnings`` (migrations 0160, 0170): the pay notify's
+# statement calls it with the order's row, this with its id (``qunshop_accrue_earnings``).
 _ACCRUE_SQL = "SELECT * FROM qunshop_accrue_earnings($1, $2, $3, $4, $5)"
 
 

@@ -192,7 +192,7 @@ async def _apply(
 ) -> NotifyOutcome:
     """One transition and one set of side effects per transaction id, however many deliveries.
 
-    ``qunshop_pay_order`` (migrations 0080, 0130, 0160) does, in one statement, the locks, the
+    ``qunshop_pay_order`` (migrations 0080, 0130, 0160, 0170) does, in one statement, the locks, the
     payment row (once per transaction id), the checks, the seat, the order and its coupon, the
     team's success when this payment fills it, and for an honoured payment the member's tier
     without a ladder, the points, the earnings; it answers the order's row.

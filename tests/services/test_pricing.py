@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
+from asyncpg.exceptions import RaiseError
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from models.activity import PointsEntry
@@ -73,6 +74,40 @@ async def test_the_database_refuses_a_breakdown_that_does_not_add_up() -> None:
     with pytest.raises((IntegrityError, OperationalError)):
         await Order.filter(id=order.id).update(coupon_off=-1, amount=6001)
     await Order.filter(id=order.id).update(coupon_off=1000, amount=5000)  # adds up: accepted
+
+
+async def test_the_database_fixes_the_price_of_an_order_no_longer_awaiting_payment() -> None:
+    user = await make_user()
+    sku = await make_sku(price=3000)
+    order = await checkout.buy_direct(
+        principal=who(user), sku_id=str(sku.id), quantity=2, community_id=None, now=now()
+    )
+    await Order.filter(id=order.id).update(coupon_off=1000, amount=5000)  # awaiting payment
+    await Order.filter(id=order.id).update(status=OrderStatus.CANCELLED)
+    with pytest.raises(RaiseError, match="price of an order"):
+        await Order.filter(id=order.id).update(coupon_off=0, amount=6000)
+    await Order.filter(id=order.id).update(chat_id="g-1")  # not its price: accepted
+    kept = await Order.get(id=order.id)
+    assert (kept.coupon_off, kept.amount, kept.chat_id) == (1000, 5000, "g-1")
+
+
+async def test_the_points_balance_adds_every_entry_and_never_goes_below_zero() -> None:
+    user = await make_user()
+
+    async def add(delta: int, n: int) -> None:
+        await points.add(user_id=user.id, delta=delta, reason="checkin", ref=f"t:{n}", now=now())
+
+    with pytest.raises(Conflict) as exc:  # a spend before any points: no balance to take from
+        await add(-1, 0)
+    assert exc.value.code is ErrorCode.POINTS_INSUFFICIENT
+    await add(5, 1)  # the person's first entry makes the balance
+    await add(7, 2)
+    assert await points.balance(user.id) == 12 == await points.ledger_sum(user.id)
+    with pytest.raises(Conflict):
+        await add(-13, 3)
+    await add(-12, 4)
+    await add(0, 5)
+    assert await points.balance(user.id) == 0 == await points.ledger_sum(user.id)
 
 
 async def test_prepay_charges_exactly_paid_and_fixes_the_price(
