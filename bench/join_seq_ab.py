@@ -3,8 +3,9 @@ one after another on ONE connection, that backend's CPU from /proc, alternated A
 
     python -m bench.join_seq_ab --rounds 4 [--on FILE.sql ...] [--off FILE.sql ...] [--statements]
 
-The world is P5's (one campaign, teams of 5 filled in turn by code). Each round runs a phase
-as left by ``--off`` (applied first too; as migrated without it) (A), applies ``--on`` (B), runs a phase, applies ``--off``.
+The world is P5's (one campaign, teams of 5 filled in turn by code). ``--off`` is applied
+first (A is what it leaves; as migrated without it); each round runs a phase (A), applies
+``--on``, runs a phase (B), applies ``--off``.
 Each phase starts with joins that are not counted (the function's plans are made again after a
 ``CREATE OR REPLACE``). One backend, no lock waits: the CPU a join is the statement's work
 alone, far steadier than a loaded run. ``--statements``: per statement of the last A and B
@@ -36,7 +37,8 @@ _JOIN = (
 )
 _STATEMENTS = """
 SELECT queryid, query, calls, total_exec_time, shared_blks_hit + shared_blks_read AS blks
-  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 
 
@@ -139,7 +141,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--async-commit",
         action="store_true",
-        help="this session only: commits do not wait for the WAL flush (less noise; measuring only)",
+        help="this session only: commits do not wait for the WAL flush (less noise; measuring)",
     )
     o = parser.parse_args()
     asyncio.run(run(o.rounds, o.on, o.off, o.statements, o.async_commit))
