@@ -1,8 +1,10 @@
 """Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095,
-0120).
+0120, 0180).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
-code as its message; a refusal rolls the whole statement back. One round trip instead of
+code as its message, or, for a concurrent join of the same user, with
+``uq_seat_open_team_per_user``'s unique violation (0180); a refusal rolls the whole statement
+back. One round trip instead of
 about ten, and no query building; the same round trip brings what the answer shows beside
 the rows, the team's product and members (0095). Starting a team (services/groupbuy.py)
 words its refusals here too, so both read the same. Where a member tier gives a discount,
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from qunshop.errors import Conflict, ErrorCode, NotFound, QunshopError
@@ -63,8 +66,18 @@ class _MemberPrices(Exception):
     """The join was refused before it wrote anything: some tier gives a discount (0120)."""
 
 
+# The seat's insert in the join (0180) is refused by this index when a concurrent join of
+# the same user holds an open seat in the campaign.
+_OPEN_SEAT_KEY = "uq_seat_open_team_per_user"
+
+
 def _refusal(exc: BaseException) -> QunshopError | None:
-    """Our function's RAISE as the project's error; None for anything else."""
+    """Our function's RAISE (or its seat's open-seat violation) as the project's error; None
+    for anything else."""
+    if isinstance(exc, IntegrityError):
+        if getattr(exc.__cause__, "constraint_name", None) == _OPEN_SEAT_KEY:
+            return refusal(ErrorCode.ALREADY_IN_TEAM)
+        return None
     if getattr(exc, "sqlstate", None) not in ("QS404", "QS409"):
         return None
     return refusal(ErrorCode(exc.message), limit=exc.detail)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from qunshop.config import Settings
 from qunshop.errors import Conflict, NotFound
 from services import groupbuy, payments, tiers
 from services.auth import Principal
+from tests.support.db import connect
 from tests.support.factories import make_campaign, make_user, stock_left
 from tests.support.fake_wechat import FakeWeChat
 
@@ -170,6 +171,56 @@ async def test_already_in_an_open_team_of_the_campaign() -> None:
     # At the limit with a seat in an open team: already_in_team is the more useful answer.
     await Campaign.filter(id=campaign.id).update(per_user_limit=1)
     assert (await _refused(campaign.id, user, second.team.code, now))[0] == "already_in_team"
+
+
+_WAITING = (
+    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE NOT l.granted AND a.datname = current_database()"
+)
+
+
+async def test_a_join_racing_the_same_users_join_elsewhere_is_already_in_team(
+    database_url: str,
+) -> None:
+    """Two joins of one user into two teams of a campaign at once: both count no open seat,
+    and the open-seat index refuses the second seat (its violation answered already_in_team,
+    nothing of that join written)."""
+    now = datetime.now(tz=UTC)
+    campaign = await make_campaign(team_size=3, per_user_limit=3)
+    first, second = await _started(campaign, now), await _started(campaign, now)
+    user = await make_user()
+    before, stock_before = (await _rows(campaign.id))[:3], await stock_left(campaign.id)
+    conn = await connect(database_url)
+    try:
+        hold = conn.transaction()
+        await hold.start()
+        await conn.fetch(  # the first join, its seat not yet committed
+            "SELECT seat FROM qunshop_join_team(NULL, $1, $2, $3, $3, $4, $5, $6, NULL, false)",
+            first.team.code,
+            user.id,
+            now,
+            uuid.uuid4(),
+            uuid.uuid4(),
+            "RACE0000000000000001",
+        )
+        racing = asyncio.ensure_future(
+            groupbuy.join_team(principal=who(user), team_ref=second.team.code, now=now)
+        )
+        for _ in range(500):  # until the second join waits on the first one's seat
+            if await conn.fetchval(_WAITING) >= 1:
+                break
+            await asyncio.sleep(0.01)
+        await hold.commit()
+        with pytest.raises(Conflict) as exc:
+            await racing
+    finally:
+        await conn.close()
+    assert (exc.value.code, exc.value.detail) == ("already_in_team", ALREADY)
+    # The first join alone was written.
+    assert (await _rows(campaign.id))[:3] == tuple(n + 1 for n in before)
+    assert await stock_left(campaign.id) == stock_before - 1
+    assert await Seat.filter(user_id=user.id).count() == 1
+    assert (await Team.get(id=second.team.id)).seats_held == 1
 
 
 async def _pay(settings: Settings, wechat: FakeWeChat, order: Order) -> None:
