@@ -16,12 +16,10 @@ the database, which is still right, and every request after the commit reads the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
@@ -35,7 +33,6 @@ from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.connection import Connection
 
     from qunshop.tasks import TaskTracker
 
@@ -56,56 +53,18 @@ async def mark_changed(redis: Redis, user_id: uuid.UUID) -> None:
 class RoleMarks:
     """Which users' roles changed lately. One per app: the requests of one turn of the event
     loop ask Redis in one MGET, so a burst of requests pays one round trip, and resumes
-    together (a flash-sale burst still shares its one read of the sale).
-
-    Every authenticated request waits for one of these MGETs, so they go over one connection
-    of the pool's kind held for them: through the client, each command also took a pooled
-    connection (a lock, a timeout and a read check) and its retry and metrics wrappers,
-    ~55 us of CPU against ~20 us for the round trip itself. Any failure drops the held
-    connection and asks through the client as before (its retries, its errors: Redis down
-    is still a 503)."""
+    together (a flash-sale burst still shares its one read of the sale)."""
 
     def __init__(self, redis: Redis, tasks: TaskTracker) -> None:
         self._redis = redis
         self._batch: TurnBatcher[str, uuid.UUID, bool] = TurnBatcher("role marks", self._run, tasks)
-        self._held: Connection | None = None
-        self._lock = asyncio.Lock()  # one MGET at a time on the held connection
 
     async def _run(self, _: str, user_ids: list[uuid.UUID]) -> list[bool]:
-        found = await self._mget([mark_key(user_id) for user_id in user_ids])
+        found = await self._redis.mget([mark_key(user_id) for user_id in user_ids])
         return [value is not None for value in found]
-
-    async def _mget(self, keys: list[str]) -> list[Any]:
-        async with self._lock:
-            held = self._held or self._redis.connection_pool.make_connection()
-            self._held = held
-            try:
-                await held.send_command("MGET", *keys)
-                found = await held.read_response()
-                if isinstance(found, list) and len(found) == len(keys):
-                    return found
-                raise RuntimeError(f"MGET of {len(keys)} keys answered {found!r:.80}")
-            except Exception as exc:
-                logger.info("role marks: asking through the client (%s)", exc)
-                await self._drop()
-            except BaseException:  # cancelled mid-reply: the connection's state is unknown
-                await self._drop()
-                raise
-        return await self._redis.mget(keys)
-
-    async def _drop(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            with contextlib.suppress(Exception):
-                await held.disconnect()
 
     async def changed(self, user_id: uuid.UUID) -> bool:
         return await self._batch("", user_id)
-
-    async def aclose(self) -> None:
-        """At shutdown, after the last request: the held connection is closed."""
-        async with self._lock:
-            await self._drop()
 
 
 async def current(principal: Principal, *, marks: RoleMarks) -> Principal:

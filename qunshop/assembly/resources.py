@@ -139,7 +139,6 @@ async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLASH_GATE] = FlashGate(app[REDIS], tracker)  # the same
     yield
     await tracker.drain()
-    await app[ROLE_MARKS].aclose()
 
 
 async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
