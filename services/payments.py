@@ -223,33 +223,46 @@ async def _answer(
         raise NotifyRefused("amount mismatch")
     if outcome == "repeat":
         return NotifyOutcome(order_id=str(order_id), applied=False, honoured=False)
-    order = Order._init_from_db(**dict(answer["ord"].items()))
     if outcome == "honoured":
-        await _honoured(order, answer, now)
+        await _honoured(answer, now)
     else:
-        await _refuse(order, outcome, transaction_id, amount, now)
+        await _refuse(_order_of(answer), outcome, transaction_id, amount, now)
     return NotifyOutcome(order_id=str(order_id), applied=True, honoured=outcome == "honoured")
 
 
-async def _honoured(order: Order, answer: Mapping[str, Any], now: datetime) -> None:
-    """What an honoured payment owes that its statement could not do."""
+def _order_of(answer: Mapping[str, Any]) -> Order:
+    return Order._init_from_db(**dict(answer["ord"].items()))
+
+
+def _team_of(answer: Mapping[str, Any]) -> Team | None:
+    row = answer["team"]
+    return Team._init_from_db(**dict(row.items())) if row else None
+
+
+async def _honoured(answer: Mapping[str, Any], now: datetime) -> None:
+    """What an honoured payment owes that its statement could not do. Most owe nothing
+    more (answered alone, not ``in_transaction``): no model is built for them."""
     if answer["accrued"]:
-        logger.info("order %s accrued %s earnings entries", order.id, answer["accrued"])
-    team_row = answer["team"]
-    team = Team._init_from_db(**dict(team_row.items())) if team_row else None
+        logger.info("order %s accrued %s earnings entries", answer["order_id"], answer["accrued"])
     if answer["completed"]:
         await groupbuy.completed(
-            team,
+            _team_of(answer),
             owed_orders=answer["owed_orders"],
             owed_amounts=answer["owed_amounts"],
             now=now,
             card=answer["card"],
         )
     elif answer["card"]:
-        await share_cards.changed(team, now=now)
+        await share_cards.changed(_team_of(answer), now=now)
     perks = await tiers.on_paid(
-        order.user_id, settled=answer["tier_settled"], failed=answer["tier_failed"], now=now
+        answer["ord"]["user_id"],
+        settled=answer["tier_settled"],
+        failed=answer["tier_failed"],
+        now=now,
     )
+    if perks is None and not answer["first_order_templates"]:
+        return
+    order = _order_of(answer)
     if perks is not None:  # a ladder: the points its perks earn
         await points.earn_for_order(order, multiplier_percent=perks.points_multiplier_pct, now=now)
     if answer["first_order_templates"]:

@@ -146,6 +146,14 @@ def test_parse_xml_reads_a_flat_document() -> None:
     assert pay.parse_xml(body) == {"return_code": "SUCCESS", "total_fee": "1", "empty": ""}
 
 
+def test_parse_xml_reads_text_around_comments_and_namespaced_tags_as_before() -> None:
+    body = (
+        b'<xml xmlns:p="urn:p"><a>1<!-- c --><![CDATA[2]]>&amp;3</a>'
+        b"<p:b>x</p:b><c/></xml>"
+    )
+    assert pay.parse_xml(body) == {"a": "12&3", "{urn:p}b": "x", "c": ""}
+
+
 XXE = (
     b'<?xml version="1.0"?>\n'
     b'<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
@@ -165,12 +173,13 @@ BILLION_LAUGHS = (
     + b"]>\n<xml><a>&lol9;</a></xml>"
 )
 INTERNAL_DTD = b"<!DOCTYPE xml []><xml><a>1</a></xml>"
+DTD_AFTER_A_COMMENT = b"<!-- hello --><?pi x?><!DOCTYPE xml []><xml><a>1</a></xml>"
 
 
 @pytest.mark.parametrize(
     "body",
-    [XXE, EXTERNAL_DTD, BILLION_LAUGHS, INTERNAL_DTD],
-    ids=["xxe", "external-dtd", "billion-laughs", "dtd"],
+    [XXE, EXTERNAL_DTD, BILLION_LAUGHS, INTERNAL_DTD, DTD_AFTER_A_COMMENT],
+    ids=["xxe", "external-dtd", "billion-laughs", "dtd", "dtd-after-a-comment"],
 )
 def test_parse_xml_refuses_dtds_and_entities(body: bytes) -> None:
     with pytest.raises(pay.PayProtocolError, match="forbidden"):
@@ -197,6 +206,8 @@ def test_parse_xml_refuses_an_oversized_body() -> None:
         (b"<xml>text only</xml>", "no children"),
         (b"<xml><a><b>1</b></a></xml>", "deeper"),
         (b"<xml><a>1</a><a>2</a></xml>", "twice"),
+        (b"<xml><a>1</a><b/><a/></xml>", "twice"),
+        (b"<xml><a>&undeclared;</a></xml>", "malformed"),
     ],
 )
 def test_parse_xml_refuses_malformed_documents(body: bytes, reason: str) -> None:
