@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from tortoise import connections
 
 from models.activity import PointsEntry
 from models.catalog import Sku
@@ -502,6 +503,40 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     assert direct.community_id is None
     params = await _prepay(client, buyer, direct, now)
     assert params["package"].startswith("prepay_id=")
+
+
+# Orders inserted after the one prepaid, until its page is as full as inserts make it.
+_FILL_PAGE = """
+INSERT INTO orders (id, out_trade_no, kind, user_id, sku_id, quantity, unit_price, amount,
+                    status, created_at, updated_at)
+SELECT gen_random_uuid(), 'QSFILL' || i, 'direct', $1, $2, 1, 100, 100, 'completed', now(), now()
+  FROM generate_series(1, 60) AS i
+"""
+_BLOCK = "SELECT (ctid::text::point)[0]::int FROM orders WHERE id = $1"
+
+
+async def test_prepay_fixes_the_price_without_moving_the_order_off_its_page(
+    client: TestClient, wechat: FakeWeChat
+) -> None:
+    """Orders' pages keep room (migration 0190): setting prepaid_at is a heap-only update,
+    the row stays on its page and no index gains an entry, though inserts filled the page."""
+    now = _now()
+    reservation, user = await _reserve(now=now)
+    order = reservation.order
+    db = connections.get("default")
+    async with db.acquire_connection() as conn:
+        await conn.execute(_FILL_PAGE, user.id, order.sku_id)
+        block = await conn.fetchval(_BLOCK, order.id)
+        neighbours = await conn.fetchval(
+            "SELECT count(*) FROM orders WHERE (ctid::text::point)[0]::int = $1", block
+        )
+    assert neighbours > 10  # the page was filled after the order
+
+    await _prepay(client, user, order, now)
+
+    async with db.acquire_connection() as conn:
+        assert await conn.fetchval(_BLOCK, order.id) == block
+    assert (await Order.get(id=order.id)).prepaid_at == now
 
 
 # What an honoured payment owes, in its statement -----------------------------------------------
