@@ -430,12 +430,15 @@ async def test_prepay_refusals(client: TestClient, settings: Settings, wechat: F
     with pytest.raises(Conflict) as lapsed:
         await _prepay(client, user, reservation.order, now + timedelta(minutes=15))
     assert lapsed.value.code is ErrorCode.ORDER_NOT_PAYABLE
+    # The statement that reads the order fixes its price only when prepay may go on.
+    assert (await Order.get(id=reservation.order.id)).prepaid_at is None
 
     await _handle(settings, await _notify_of(wechat, reservation.order))
     with pytest.raises(Conflict) as paid:
         await _prepay(client, user, reservation.order, now)
     assert paid.value.code is ErrorCode.ORDER_NOT_PAYABLE
     assert wechat.calls_to("/pay/unifiedorder") == []
+    assert (await Order.get(id=reservation.order.id)).prepaid_at is None
 
 
 async def _leader_checks(settings: Settings, leader: User, real_name: str) -> None:
