@@ -28,7 +28,6 @@ from services import (
     identity,
     orders,
     points,
-    pricing,
     refunds,
     share_cards,
     tiers,
@@ -60,29 +59,48 @@ def ensure_payable(order: Order, now: datetime) -> None:
         raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
 
 
-# What prepay needs in one round trip: the order, its payer's openid (WeChat Pay charges that
-# account), and whether its community's leader is verified (no community: nothing to check).
-_PREPAY_READ = """
-SELECT o.*, u.openid AS payer_openid,
-       c.id IS NULL OR EXISTS (
-           SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
-       ) AS leader_verified
-FROM orders o
-JOIN users u ON u.id = o.user_id
-LEFT JOIN communities c ON c.id = o.community_id
-WHERE o.id = $1
+# What prepay needs, in one round trip: the order, its payer's openid (WeChat Pay charges that
+# account), whether its community's leader is verified (no community: nothing to check), and
+# the price fixed (``prepaid_at``, from the first prepay on: WeChat Pay keeps the amount it is
+# told) when the order passes prepay's checks, the same ones Python then makes of the row
+# read (the caller's own or an admin, awaiting payment inside its window, a verified leader
+# unless not required). A refusal is explained from that row, with nothing changed.
+_PREPAY_SQL = """
+WITH o AS (
+    SELECT o.*, u.openid AS payer_openid,
+           c.id IS NULL OR EXISTS (
+               SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
+           ) AS leader_verified
+    FROM orders o
+    JOIN users u ON u.id = o.user_id
+    LEFT JOIN communities c ON c.id = o.community_id
+    WHERE o.id = $1
+), fixed AS (
+    UPDATE orders SET prepaid_at = $3
+    FROM o
+    WHERE orders.id = $1 AND ($4 OR o.user_id = $5)
+      AND orders.status = 'pending_payment' AND orders.prepaid_at IS NULL
+      AND (o.reserved_until IS NULL OR o.reserved_until > $3)
+      AND (o.leader_verified OR NOT $6)
+    RETURNING orders.prepaid_at
+)
+SELECT o.*, (SELECT prepaid_at FROM fixed) AS fixed_at FROM o
 """
 _VERIFIED = IdentityStatus.VERIFIED.value
 
 
-async def _read_for_prepay(principal: Principal, order_id: str) -> tuple[Order, str, bool]:
+async def _read_for_prepay(
+    principal: Principal, order_id: str, *, now: datetime, leader_identity_required: bool
+) -> tuple[Order, str, bool]:
     """The caller's order (order_not_found if not), its payer's openid, and whether its
-    community's leader is verified."""
+    community's leader is verified; its price fixed if prepay's checks pass (``_PREPAY_SQL``)."""
     key = parse_uuid(order_id)
-    db = connections.get("default")
-    rows = await db.execute_query_dict(_PREPAY_READ, [key, _VERIFIED]) if key else []
+    args = [key, _VERIFIED, now, principal.is_admin, principal.user_id, leader_identity_required]
+    rows = await connections.get("default").execute_query_dict(_PREPAY_SQL, args) if key else []
     row = rows[0] if rows else {}
     order = orders.visible_to(principal, Order._init_from_db(**row) if row else None)
+    if row["fixed_at"] is not None:
+        order.prepaid_at = row["fixed_at"]
     return order, row["payer_openid"], row["leader_verified"]
 
 
@@ -97,11 +115,12 @@ async def prepay(
     leader_identity_required: bool = True,
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
-    order, openid, leader_verified = await _read_for_prepay(principal, order_id)
+    order, openid, leader_verified = await _read_for_prepay(
+        principal, order_id, now=now, leader_identity_required=leader_identity_required
+    )
     ensure_payable(order, now)
     if leader_identity_required:
         identity.ensure_may_take_payments(leader_verified)
-    await pricing.fix_for_prepay(order, now=now)  # WeChat Pay keeps the amount it is told
     try:
         answer = await pay.unified_order(
             out_trade_no=order.out_trade_no,

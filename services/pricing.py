@@ -6,8 +6,9 @@ Rules, stated once:
 
 - At most one coupon per order (``uq_coupon_order``). Setting the discounts again replaces
   them: the coupon and points the order held go back first.
-- The price is fixed once WeChat Pay is asked (prepay) and whenever the order no longer
-  awaits payment (trigger ``orders_price_fixed``): ``order_price_fixed``.
+- The price is fixed once WeChat Pay is asked (prepay sets ``prepaid_at`` in the statement
+  that reads the order, services/payments.py) and whenever the order no longer awaits
+  payment (trigger ``orders_price_fixed``): ``order_price_fixed``.
 - Every order charges at least one fen (WeChat Pay's least), so a coupon takes off at most
   the price less one fen.
 - A coupon is locked while its order awaits payment, spent when the order is paid
@@ -32,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -199,20 +199,6 @@ async def _own(principal: Principal, order_id: str) -> Order:
     if order is None or order.user_id != principal.user_id:
         raise NotFound(ErrorCode.ORDER_NOT_FOUND, "no such order")
     return order
-
-
-# On every prepay: plain SQL, not an update Tortoise builds.
-_FIX_SQL = (
-    "UPDATE orders SET prepaid_at = $2 "
-    "WHERE id = $1 AND status = 'pending_payment' AND prepaid_at IS NULL"
-)
-
-
-async def fix_for_prepay(order: Order, *, now: datetime) -> None:
-    """The price is fixed from the first prepay on (WeChat Pay keeps the amount it was told)."""
-    if order.prepaid_at is None:
-        await connections.get("default").execute_query(_FIX_SQL, [order.id, now])
-        order.prepaid_at = now
 
 
 async def on_transition(

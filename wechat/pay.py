@@ -14,7 +14,6 @@ import hmac
 import logging
 import re
 import secrets
-import string
 from collections.abc import Callable, Mapping
 from typing import NoReturn
 from xml.parsers.expat import ExpatError, ParserCreate
@@ -28,7 +27,6 @@ MD5 = "MD5"
 HMAC_SHA256 = "HMAC-SHA256"
 SIGN_TYPES = (MD5, HMAC_SHA256)
 
-_NONCE_ALPHABET = string.ascii_letters + string.digits
 _TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -228,14 +226,9 @@ def jsapi_params(
 
 
 def nonce(length: int = 32) -> str:
-    """A random alphanumeric string from ``secrets`` (nonce_str allows at most 32)."""
-    # One draw from the system's random source, not one per character (a syscall each).
-    number = secrets.randbelow(len(_NONCE_ALPHABET) ** length)
-    letters = []
-    for _ in range(length):
-        number, digit = divmod(number, len(_NONCE_ALPHABET))
-        letters.append(_NONCE_ALPHABET[digit])
-    return "".join(letters)
+    """A random string of ``length`` lowercase hex digits from ``secrets`` (nonce_str allows
+    at most 32 characters; 32 carry 128 random bits)."""
+    return secrets.token_hex((length + 1) // 2)[:length]
 
 
 SUCCESS_REPLY: bytes = to_xml({"return_code": "SUCCESS", "return_msg": "OK"})

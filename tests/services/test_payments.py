@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from tortoise import connections
 
 from models.activity import PointsEntry
 from models.catalog import Sku
@@ -429,12 +430,15 @@ async def test_prepay_refusals(client: TestClient, settings: Settings, wechat: F
     with pytest.raises(Conflict) as lapsed:
         await _prepay(client, user, reservation.order, now + timedelta(minutes=15))
     assert lapsed.value.code is ErrorCode.ORDER_NOT_PAYABLE
+    # The statement that reads the order fixes its price only when prepay may go on.
+    assert (await Order.get(id=reservation.order.id)).prepaid_at is None
 
     await _handle(settings, await _notify_of(wechat, reservation.order))
     with pytest.raises(Conflict) as paid:
         await _prepay(client, user, reservation.order, now)
     assert paid.value.code is ErrorCode.ORDER_NOT_PAYABLE
     assert wechat.calls_to("/pay/unifiedorder") == []
+    assert (await Order.get(id=reservation.order.id)).prepaid_at is None
 
 
 async def _leader_checks(settings: Settings, leader: User, real_name: str) -> None:
@@ -502,6 +506,42 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     assert direct.community_id is None
     params = await _prepay(client, buyer, direct, now)
     assert params["package"].startswith("prepay_id=")
+
+
+# Orders beside the one prepaid, enough to fill its page and more.
+_FILL_PAGE = """
+INSERT INTO orders (id, out_trade_no, kind, user_id, sku_id, quantity, unit_price, amount,
+                    status, created_at, updated_at)
+SELECT gen_random_uuid(), 'QSFILL' || i, 'direct', $1, $2, 1, 100, 100, 'completed', now(), now()
+  FROM generate_series(1, 60) AS i
+"""
+_BLOCK = "SELECT (ctid::text::point)[0]::int FROM orders WHERE id = $1"
+
+
+async def test_prepay_fixes_the_price_without_moving_the_order_off_its_page(
+    client: TestClient, wechat: FakeWeChat
+) -> None:
+    """Orders' pages keep room (migration 0190): setting prepaid_at is a heap-only update,
+    the row stays on its page and no index gains an entry, though inserts filled the page."""
+    now = _now()
+    reservation, user = await _reserve(now=now)
+    order = reservation.order
+    db = connections.get("default")
+    async with db.acquire_connection() as conn:
+        await conn.execute(_FILL_PAGE, user.id, order.sku_id)
+        # Rewritten packed as inserts pack (fillfactor), the earlier tests' dead rows gone.
+        await conn.execute("VACUUM FULL orders")
+        block = await conn.fetchval(_BLOCK, order.id)
+        neighbours = await conn.fetchval(
+            "SELECT count(*) FROM orders WHERE (ctid::text::point)[0]::int = $1", block
+        )
+    assert neighbours > 10  # a page as full as inserts leave it
+
+    await _prepay(client, user, order, now)
+
+    async with db.acquire_connection() as conn:
+        assert await conn.fetchval(_BLOCK, order.id) == block
+    assert (await Order.get(id=order.id)).prepaid_at == now
 
 
 # What an honoured payment owes, in its statement -----------------------------------------------
