@@ -28,6 +28,7 @@ from services import (
     identity,
     orders,
     points,
+    pricing,
     refunds,
     share_cards,
     tiers,
@@ -45,18 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the time zone of WeChat Pay's time_end
-
-
-def ensure_payable(order: Order, now: datetime) -> None:
-    """Only an order awaiting payment, inside its window, may be paid."""
-    if order.status is not OrderStatus.PENDING_PAYMENT:
-        raise Conflict(
-            ErrorCode.ORDER_NOT_PAYABLE,
-            f"the order is {order.status.value}, not awaiting payment",
-            status_now=order.status.value,
-        )
-    if order.reserved_until is not None and order.reserved_until <= now:
-        raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
 
 
 # What prepay needs, in one round trip: the order, its payer's openid (WeChat Pay charges that
@@ -118,7 +107,7 @@ async def prepay(
     order, openid, leader_verified = await _read_for_prepay(
         principal, order_id, now=now, leader_identity_required=leader_identity_required
     )
-    ensure_payable(order, now)
+    pricing.ensure_payable(order, now)
     if leader_identity_required:
         identity.ensure_may_take_payments(leader_verified)
     try:
@@ -328,7 +317,7 @@ async def simulated_notify(
     Refused (409) unless the order awaits payment: WeChat Pay takes no money for an order
     that is paid, cancelled or past its window, so neither does the simulation.
     """
-    ensure_payable(order, now)
+    pricing.ensure_payable(order, now)
     user = await User.get(id=order.user_id)
     params = {
         "return_code": "SUCCESS",

@@ -96,7 +96,8 @@ class Quote:
     points: int
 
 
-def _fixed(order: Order, now: datetime) -> None:
+def ensure_payable(order: Order, now: datetime) -> None:
+    """Only an order awaiting payment, inside its window, may be paid (or priced anew)."""
     if order.status is not S.PENDING_PAYMENT:
         raise Conflict(
             ErrorCode.ORDER_NOT_PAYABLE,
@@ -105,6 +106,10 @@ def _fixed(order: Order, now: datetime) -> None:
         )
     if order.reserved_until is not None and order.reserved_until <= now:
         raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the payment window has closed")
+
+
+def _fixed(order: Order, now: datetime) -> None:
+    ensure_payable(order, now)
     if order.prepaid_at is not None:
         raise Conflict(ErrorCode.ORDER_PRICE_FIXED, "WeChat Pay was asked: the price is fixed")
 
