@@ -115,7 +115,7 @@ async def test_a_reminder_is_not_hidden_behind_many_teams_already_reminded(
         for i in range(600)
     ]
     await Team.bulk_create(reminded)
-    reminded = await Team.filter(code__startswith="R")
+    reminded = await Team.filter(code__startswith="R").order_by("deadline_at")  # earliest first
     await TeamReminder.bulk_create(
         [TeamReminder(team_id=t.id, minutes_before=60, sent_at=now) for t in reminded]
     )
