@@ -49,6 +49,7 @@ MAX_HELPERS = 500
 MAX_HOURS = 720
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
+CODE_MAX_LENGTH = 16  # Bargain.code's column: a longer ref is no code
 NEWS = "bargain.news"
 CUT, REACHED = "cut", "reached"
 LIVE_ORDER = (
@@ -289,10 +290,13 @@ async def start(
 
 async def find(ref: str) -> Bargain:
     """A bargain by its code (or its id)."""
-    key = parse_uuid(ref)
-    found = await (
-        Bargain.get_or_none(id=key) if key else Bargain.get_or_none(code=ref.strip().upper())
-    )
+    key, code = parse_uuid(ref), ref.strip().upper()
+    if key:
+        found = await Bargain.get_or_none(id=key)
+    elif 0 < len(code) <= CODE_MAX_LENGTH and "\x00" not in code:
+        found = await Bargain.get_or_none(code=code)
+    else:  # no bargain's code (and the column would refuse it: a 500, not a 404)
+        found = None
     if found is None:
         raise NotFound(ErrorCode.BARGAIN_NOT_FOUND, "no such bargain")
     return found

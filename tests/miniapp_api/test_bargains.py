@@ -270,3 +270,21 @@ async def test_share_card_and_page(client: TestClient, settings: Settings) -> No
     assert f"「帮砍 {code}」" in html and "不能直接砍价" in html
     missing = await client.get("/h5/bargains/NOSUCH12")
     assert missing.status == 404
+
+
+async def test_a_ref_that_cannot_be_a_code_is_not_found(
+    client: TestClient, settings: Settings
+) -> None:
+    """A ref longer than a code's column (the fuzzer's ``Take one's like back``) is a 404 on
+    every bargain door, not the column's refusal as a 500."""
+    shopper = await make_user()
+    headers = auth(shopper, settings)
+    for ref in ("Take one's like back", "X" * 17, " "):
+        for method, path in (
+            ("GET", f"/api/v1/bargains/{ref}"),
+            ("POST", f"/api/v1/bargains/{ref}/cuts"),
+            ("POST", f"/api/v1/bargains/{ref}/order"),
+        ):
+            resp = await client.request(method, path, headers=headers)
+            body = await resp.json()
+            assert (resp.status, body["code"]) == (404, "bargain_not_found"), (method, ref, body)
