@@ -132,4 +132,6 @@ async def test_an_update_by_id_reads_the_primary_key_on_a_new_table(
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE by_id ({args})"))
         await conn.execute("DEALLOCATE by_id")
     assert "pkey" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    # The new table is never walked; the joined small tables (a community, its leader's
+    # identity) may be, as the planner likes for a few rows, in the database the suite left.
+    assert f"Seq Scan on new_{table}" not in plan, plan
