@@ -83,7 +83,9 @@ async def test_the_database_fixes_the_price_of_an_order_no_longer_awaiting_payme
         principal=who(user), sku_id=str(sku.id), quantity=2, community_id=None, now=now()
     )
     await Order.filter(id=order.id).update(coupon_off=1000, amount=5000)  # awaiting payment
-    await Order.filter(id=order.id).update(status=OrderStatus.CANCELLED)
+    await checkout.cancel(
+        principal=who(user), order_id=str(order.id), now=now()
+    )  # the buyer's door
     with pytest.raises(RaiseError, match="price of an order"):
         await Order.filter(id=order.id).update(coupon_off=0, amount=6000)
     await Order.filter(id=order.id).update(chat_id="g-1")  # not its price: accepted
