@@ -281,9 +281,10 @@ async def completed(
     card: bool = True,
     released: int = 0,
 ) -> None:
-    """In the transaction that made the team succeed (``qunshop_succeed_team``, migration
-    0130; a payment that filled it calls that inside ``qunshop_pay_order``): the refunds its
-    tier price owes, the news, and its share card (``card``: it has one, or may)."""
+    """In the transaction that made the team succeed (``qunshop_succeed_team``, migrations
+    0130 and 0200, which publishes its news; a payment that filled it calls that inside
+    ``qunshop_pay_order``): the refunds its tier price owes, and its share card (``card``: it
+    has one, or may)."""
     for order_id, amount in zip(owed_orders or (), owed_amounts or (), strict=True):
         await refunds.owe(
             order=await Order.get(id=order_id),
@@ -292,7 +293,6 @@ async def completed(
             reason="tier_price",
             now=now,
         )
-    await news.publish(news.TEAM_SUCCEEDED, ref=str(team.id), now=now)
     if card:
         await share_cards.changed(team, now=now)
     logger.info(

@@ -200,15 +200,17 @@ async def _apply(
 ) -> NotifyOutcome:
     """One transition and one set of side effects per transaction id, however many deliveries.
 
-    ``qunshop_pay_order`` (migrations 0080, 0130, 0160, 0170) does, in one statement, the locks, the
-    payment row (once per transaction id), the checks, the seat, the order and its coupon, the
-    team's success when this payment fills it, and for an honoured payment the member's tier
-    without a ladder, the points, the earnings; it answers the order's row.
+    ``qunshop_pay_order`` (migrations 0080, 0130, 0160, 0170, 0200) does, in one statement,
+    the locks, the payment row (once per transaction id), the checks, the seat, the order and
+    its coupon, the team's success and its news when this payment fills it, and for an
+    honoured payment the member's tier without a ladder, the points, the earnings; it answers
+    the order's row.
 
-    It is asked alone first, its own transaction: most payments owe nothing more. One that
-    Python must follow in the same transaction (refused, filling its team, a share card,
-    first-order coupons, a tier ladder) is answered ``in_transaction`` with nothing written,
-    and asked again inside a transaction that the follow-ups share.
+    It is asked alone first, its own transaction: most payments owe nothing more, one that
+    fills its team included (0200: the success and its news are the statement's). One that
+    Python must follow in the same transaction (refused, refunds at its team's price, a share
+    card, first-order coupons, a tier ladder) is answered ``in_transaction`` with nothing
+    written, and asked again inside a transaction that the follow-ups share.
     """
     args = [out_trade_no, transaction_id, amount, json.dumps(data), now, *_rules()]
     _, rows = await connections.get("default").execute_query(_PAY_SQL, [*args, True])

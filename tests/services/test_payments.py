@@ -25,7 +25,17 @@ from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from qunshop.keys import PAY
-from services import catalog, checkout, groupbuy, growth_rules, identity, invites, payments, refunds
+from services import (
+    catalog,
+    checkout,
+    groupbuy,
+    growth_rules,
+    identity,
+    invites,
+    news,
+    payments,
+    refunds,
+)
 from services.auth import Principal
 from services.catalog import SkuSpec
 from tests.support.factories import make_campaign, make_community, make_sku, make_user
@@ -638,3 +648,43 @@ async def test_a_payment_that_fills_its_team_is_asked_again_in_a_transaction(
     assert await OutboxMessage.filter(kind="news.publish").count() == 1
     for order in (first.order, second.order):
         assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
+
+
+async def test_a_payment_that_fills_its_team_owing_no_refund_is_one_statement(
+    settings: Settings,
+    wechat: FakeWeChat,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its team's price owes no refund: the last seat's payment, asked alone, completes the
+    team and publishes its news (news.publish's row) in its own statement (migration 0200);
+    its repeat publishes nothing more."""
+    campaign = await make_campaign(team_size=2, group_price=1000)
+    first, _ = await _reserve(campaign)
+    second = await groupbuy.join_team(
+        principal=as_principal(await make_user()), team_ref=first.team.code, now=_now()
+    )
+    assert (await _handle(settings, await _notify_of(wechat, first.order))).honoured
+    body = await _notify_of(wechat, second.order)
+    statements, transactions = Statements(caplog), Transactions(monkeypatch)
+    statements.start()
+
+    outcome = await _handle(settings, body)
+
+    assert outcome.applied and outcome.honoured
+    sent = statements.since()
+    assert len(sent) == 1 and "qunshop_pay_order" in sent[0], sent
+    assert transactions.count == 0
+    team = await Team.get(id=first.team.id)
+    assert (team.status.value, team.final_price, team.seats_held) == ("succeeded", 1000, 2)
+    for order in (first.order, second.order):
+        assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
+    assert not await Refund.exists()
+    published = await OutboxMessage.get(kind=news.KIND)
+    assert (published.payload, published.dedupe_key, published.status) == (
+        {"event": news.TEAM_SUCCEEDED, "ref": str(team.id)},
+        f"news:{news.TEAM_SUCCEEDED}:{team.id}",
+        OutboxStatus.PENDING,
+    )
+    assert (await _handle(settings, body)).applied is False
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 1
