@@ -35,10 +35,8 @@ class PayProtocolError(Exception):
 
 
 def _sign_string(params: Mapping[str, object], api_key: str) -> bytes:
-    pairs = [
-        f"{key}={value}"
-        for key, value in sorted((k, str(v)) for k, v in params.items() if _signed(k, v))
-    ]
+    # Sorted by key alone: keys are unique, so values are never compared.
+    pairs = [f"{key}={value!s}" for key, value in sorted(params.items()) if _signed(key, value)]
     pairs.append(f"key={api_key}")
     return "&".join(pairs).encode()
 
@@ -56,7 +54,7 @@ def sign(params: Mapping[str, object], api_key: str, sign_type: str = MD5) -> st
     if sign_type == MD5:
         return hashlib.md5(message).hexdigest().upper()
     if sign_type == HMAC_SHA256:
-        return hmac.new(api_key.encode(), message, hashlib.sha256).hexdigest().upper()
+        return hmac.digest(api_key.encode(), message, "sha256").hex().upper()
     raise ValueError(f"unknown sign_type {sign_type!r}")
 
 
