@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import NoReturn
@@ -27,7 +26,11 @@ MD5 = "MD5"
 HMAC_SHA256 = "HMAC-SHA256"
 SIGN_TYPES = (MD5, HMAC_SHA256)
 
-_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+def _tag(key: str) -> bool:
+    """An XML tag name as WeChat Pay's fields are: ``[A-Za-z_][A-Za-z0-9_]*`` (an ASCII
+    identifier; cheaper to ask than a regex, and a message is built of a dozen)."""
+    return key.isascii() and key.isidentifier()
 
 
 class PayProtocolError(Exception):
@@ -91,7 +94,7 @@ def to_xml(params: Mapping[str, object]) -> bytes:
     for key, value in params.items():
         if value is None:
             continue
-        if not _TAG.match(key):
+        if not _tag(key):
             raise ValueError(f"not an XML tag name: {key!r}")
         if isinstance(value, int) and not isinstance(value, bool):
             text = str(value)
