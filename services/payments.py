@@ -101,10 +101,12 @@ async def _payable(
     """
     key = parse_uuid(order_id)
     args = [key, _VERIFIED, now, principal.is_admin, principal.user_id, leader_identity_required]
-    rows = await connections.get("default").execute_query_dict(_PREPAY_SQL, args) if key else []
+    _, rows = await connections.get("default").execute_query(_PREPAY_SQL, args) if key else (0, [])
     row = rows[0] if rows else {}
     if row.get("fixed_at") is None:
-        order = orders.visible_to(principal, Order._init_from_db(**row) if row else None)
+        order = orders.visible_to(
+            principal, Order._init_from_db(**dict(row.items())) if row else None
+        )
         pricing.ensure_payable(order, now)
         if leader_identity_required:
             identity.ensure_may_take_payments(row["leader_verified"])
