@@ -39,6 +39,7 @@ from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, t
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from uuid import UUID
 
     from services.auth import Principal
     from wechat.api import PayClient
@@ -78,19 +79,44 @@ SELECT o.*, (SELECT prepaid_at FROM fixed) AS fixed_at FROM o
 _VERIFIED = IdentityStatus.VERIFIED.value
 
 
-async def _read_for_prepay(
+@dataclass(frozen=True)
+class _Payable:
+    """What WeChat Pay is told of an order that passed prepay's checks."""
+
+    id: UUID
+    out_trade_no: str
+    amount: int
+    reserved_until: datetime | None
+    openid: str  # the payer's: WeChat Pay charges that account
+
+
+async def _payable(
     principal: Principal, order_id: str, *, now: datetime, leader_identity_required: bool
-) -> tuple[Order, str, bool]:
-    """The caller's order (order_not_found if not), its payer's openid, and whether its
-    community's leader is verified; its price fixed if prepay's checks pass (``_PREPAY_SQL``)."""
+) -> _Payable:
+    """The caller's order, payable, its price fixed (``_PREPAY_SQL``).
+
+    When the statement fixed the price, its checks passed and no model is built. Otherwise
+    (a refusal, or a prepay asked again) the row's ``Order`` is checked as before:
+    order_not_found, order_not_payable, leader_not_verified.
+    """
     key = parse_uuid(order_id)
     args = [key, _VERIFIED, now, principal.is_admin, principal.user_id, leader_identity_required]
-    rows = await connections.get("default").execute_query_dict(_PREPAY_SQL, args) if key else []
+    _, rows = await connections.get("default").execute_query(_PREPAY_SQL, args) if key else (0, [])
     row = rows[0] if rows else {}
-    order = orders.visible_to(principal, Order._init_from_db(**row) if row else None)
-    if row["fixed_at"] is not None:
-        order.prepaid_at = row["fixed_at"]
-    return order, row["payer_openid"], row["leader_verified"]
+    if row.get("fixed_at") is None:
+        order = orders.visible_to(
+            principal, Order._init_from_db(**dict(row.items())) if row else None
+        )
+        pricing.ensure_payable(order, now)
+        if leader_identity_required:
+            identity.ensure_may_take_payments(row["leader_verified"])
+    return _Payable(
+        id=row["id"],
+        out_trade_no=row["out_trade_no"],
+        amount=row["amount"],
+        reserved_until=row["reserved_until"],
+        openid=row["payer_openid"],
+    )
 
 
 async def prepay(
@@ -104,18 +130,15 @@ async def prepay(
     leader_identity_required: bool = True,
 ) -> dict[str, str]:
     """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
-    order, openid, leader_verified = await _read_for_prepay(
+    order = await _payable(
         principal, order_id, now=now, leader_identity_required=leader_identity_required
     )
-    pricing.ensure_payable(order, now)
-    if leader_identity_required:
-        identity.ensure_may_take_payments(leader_verified)
     try:
         answer = await pay.unified_order(
             out_trade_no=order.out_trade_no,
             body="Qunshop order",
             total_fee=order.amount,
-            openid=openid,
+            openid=order.openid,
             notify_url=notify_url,
             client_ip=client_ip,
             time_expire=order.reserved_until,

@@ -11,12 +11,13 @@ import hmac
 import json
 import logging
 import ssl as ssl_module
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from yarl import URL
 
 from wechat import pay
 
@@ -33,6 +34,8 @@ REFUND_QUERY_RETRYABLE = frozenset({"SYSTEMERROR"})
 # downloadbill: a day with no trade, and a bill still being made (ask again later).
 NO_BILL = "No Bill Exist"
 BILL_RETRYABLE = frozenset({"Bill Creating", "SYSTEMERROR"})
+
+XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 
 NETWORK_ERROR = "NETWORK_ERROR"
 BAD_RESPONSE = "BAD_RESPONSE"
@@ -131,6 +134,18 @@ class PayClient:
     sign_type: str = pay.HMAC_SHA256
     ssl: ssl_module.SSLContext | None = None
     timeout: float = 10.0
+    # Built once, not per call: the calls' timeout, and each path's URL parsed.
+    _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
+    _urls: dict[str, URL] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=self.timeout)
+
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(f"{self.base}{path}")
+        return url
 
     async def unified_order(
         self,
@@ -212,9 +227,9 @@ class PayClient:
         path = "/pay/downloadbill"
         try:
             async with self.http.post(
-                f"{self.base}{path}",
+                self._url(path),
                 data=pay.to_xml(params),
-                headers={"Content-Type": "text/xml; charset=utf-8"},
+                headers=XML_HEADERS,
                 timeout=aiohttp.ClientTimeout(total=self.timeout * 3),
             ) as response:
                 status = response.status
@@ -258,10 +273,10 @@ class PayClient:
         extra: dict[str, Any] = {} if ssl_context is None else {"ssl": ssl_context}
         try:
             async with self.http.post(
-                f"{self.base}{path}",
+                self._url(path),
                 data=pay.to_xml(params),
-                headers={"Content-Type": "text/xml; charset=utf-8"},
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers=XML_HEADERS,
+                timeout=self._timeout,
                 **extra,
             ) as response:
                 status = response.status

@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import NoReturn
@@ -27,7 +26,11 @@ MD5 = "MD5"
 HMAC_SHA256 = "HMAC-SHA256"
 SIGN_TYPES = (MD5, HMAC_SHA256)
 
-_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+def _tag(key: str) -> bool:
+    """An XML tag name as WeChat Pay's fields are: ``[A-Za-z_][A-Za-z0-9_]*`` (an ASCII
+    identifier; cheaper to ask than a regex, and a message is built of a dozen)."""
+    return key.isascii() and key.isidentifier()
 
 
 class PayProtocolError(Exception):
@@ -35,10 +38,8 @@ class PayProtocolError(Exception):
 
 
 def _sign_string(params: Mapping[str, object], api_key: str) -> bytes:
-    pairs = [
-        f"{key}={value}"
-        for key, value in sorted((k, str(v)) for k, v in params.items() if _signed(k, v))
-    ]
+    # Sorted by key alone: keys are unique, so values are never compared.
+    pairs = [f"{key}={value!s}" for key, value in sorted(params.items()) if _signed(key, value)]
     pairs.append(f"key={api_key}")
     return "&".join(pairs).encode()
 
@@ -56,7 +57,7 @@ def sign(params: Mapping[str, object], api_key: str, sign_type: str = MD5) -> st
     if sign_type == MD5:
         return hashlib.md5(message).hexdigest().upper()
     if sign_type == HMAC_SHA256:
-        return hmac.new(api_key.encode(), message, hashlib.sha256).hexdigest().upper()
+        return hmac.digest(api_key.encode(), message, "sha256").hex().upper()
     raise ValueError(f"unknown sign_type {sign_type!r}")
 
 
@@ -93,7 +94,7 @@ def to_xml(params: Mapping[str, object]) -> bytes:
     for key, value in params.items():
         if value is None:
             continue
-        if not _TAG.match(key):
+        if not _tag(key):
             raise ValueError(f"not an XML tag name: {key!r}")
         if isinstance(value, int) and not isinstance(value, bool):
             text = str(value)

@@ -121,9 +121,17 @@ def test_to_xml_round_trips_through_parse_xml() -> None:
     assert pay.parse_xml(pay.to_xml(fields)) == {"a": "x]]>y", "b": "0", "c": "", "d": "中文"}
 
 
-def test_to_xml_refuses_a_bad_tag() -> None:
+@pytest.mark.parametrize("tag", ["a><b", "", "1a", "a-b", "a b", "a\n", "é", "aé", "x\u00b2"])
+def test_to_xml_refuses_a_bad_tag(tag: str) -> None:
+    # ASCII names only, [A-Za-z_][A-Za-z0-9_]*: a non-ASCII identifier is refused too.
     with pytest.raises(ValueError, match="tag"):
-        pay.to_xml({"a><b": "x"})
+        pay.to_xml({tag: "x"})
+
+
+def test_to_xml_takes_every_ascii_name() -> None:
+    assert pay.to_xml({"_a": 1, "A_b9": 2, "class": 3}) == (
+        b"<xml><_a>1</_a><A_b9>2</A_b9><class>3</class></xml>"
+    )
 
 
 def test_success_and_fail_replies() -> None:
