@@ -11,13 +11,12 @@ import hmac
 import json
 import logging
 import ssl as ssl_module
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from yarl import URL
 
 from wechat import pay
 
@@ -134,18 +133,6 @@ class PayClient:
     sign_type: str = pay.HMAC_SHA256
     ssl: ssl_module.SSLContext | None = None
     timeout: float = 10.0
-    # Built once, not per call: the calls' timeout, and each path's URL parsed.
-    _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
-    _urls: dict[str, URL] = field(init=False, repr=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=self.timeout)
-
-    def _url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = URL(f"{self.base}{path}")
-        return url
 
     async def unified_order(
         self,
@@ -227,7 +214,7 @@ class PayClient:
         path = "/pay/downloadbill"
         try:
             async with self.http.post(
-                self._url(path),
+                f"{self.base}{path}",
                 data=pay.to_xml(params),
                 headers=XML_HEADERS,
                 timeout=aiohttp.ClientTimeout(total=self.timeout * 3),
@@ -273,10 +260,10 @@ class PayClient:
         extra: dict[str, Any] = {} if ssl_context is None else {"ssl": ssl_context}
         try:
             async with self.http.post(
-                self._url(path),
+                f"{self.base}{path}",
                 data=pay.to_xml(params),
                 headers=XML_HEADERS,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
                 **extra,
             ) as response:
                 status = response.status
