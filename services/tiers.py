@@ -235,21 +235,13 @@ async def set_ladder(
 # Growth and the member's level ---------------------------------------------------------------
 
 
-_GROWTH_SQL = """
-SELECT greatest(
-    coalesce((SELECT sum(amount) FROM orders WHERE user_id = $1 AND paid_at >= $2), 0)
-    - coalesce((
-        SELECT sum(r.amount) FROM refunds r JOIN orders o ON o.id = r.order_id
-         WHERE o.user_id = $1 AND o.paid_at >= $2 AND r.status <> 'failed'
-    ), 0),
-    0
-)::bigint AS growth
-"""
+_GROWTH_SQL = "SELECT qunshop_member_growth($1, $2) AS growth"
 
 
 async def growth_of(user_id: uuid.UUID, *, since: datetime) -> int:
-    """Paid within the window, less every refund of those orders not closed as failed: one
-    aggregate each, summed over all rows (not one row per refund)."""
+    """Paid within the window, less every refund of those orders not closed as failed: the
+    rule is ``qunshop_member_growth`` (migration 0220), which the payment's recalculation
+    without a ladder (``qunshop_tiers_without_ladder``) asks too."""
     _, rows = await connections.get("default").execute_query(_GROWTH_SQL, [user_id, since])
     return int(rows[0]["growth"])
 
