@@ -13,6 +13,7 @@ from models.growth import EarningEntry, EarningEvent, EarningKind
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
 from models.payment import Payment, Refund
+from models.tier import MemberTier
 from models.user import User
 from qunshop.config import Settings
 from services import groupbuy, news, payments
@@ -102,3 +103,42 @@ async def test_last_seats_and_repeated_notifies_at_once(
     # The leader's share accrued once per order.
     accruals = await EarningEntry.filter(kind=EarningKind.LEADER_SHARE, event=EarningEvent.ACCRUE)
     assert sorted(str(e.order_id) for e in accruals) == sorted(str(o.id) for o in orders)
+
+
+async def test_one_persons_orders_paid_at_once_both_count_in_their_growth(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    """No new-user offer and no first-order coupon here, so "paid before" decides nothing;
+    the buyer's row is locked all the same (migration 0220): the tier's growth, read after
+    that lock, counts the other payment, wherever the two overlap."""
+    campaigns = [await make_campaign(team_size=SIZE, group_price=990 + k) for k in range(2)]
+    now = datetime.now(tz=UTC)
+    people = [await make_user() for _ in range(3)]
+    bodies = []
+    for person in people:
+        for campaign in campaigns:
+            order = (
+                await groupbuy.start_team(
+                    principal=Principal(user_id=person.id, role=person.role),
+                    campaign_id=str(campaign.id),
+                    now=now,
+                )
+            ).order
+            bodies.append(
+                wechat.payment_notify(
+                    out_trade_no=order.out_trade_no,
+                    total_fee=order.amount,
+                    openid=person.openid,
+                    transaction_id=f"42000001{len(bodies):02d}",
+                    sign_type="HMAC-SHA256",
+                )
+            )
+
+    outcomes = await asyncio.gather(*(_handle(settings, body) for body in bodies))
+
+    assert all(o.honoured for o in outcomes)
+    for person in people:
+        paid = await Order.filter(user_id=person.id, status=OrderStatus.PAID_AWAITING_TEAM)
+        assert len(paid) == 2
+        tier = await MemberTier.get(user_id=person.id)
+        assert tier.growth == sum(o.amount for o in paid) == 990 + 991
