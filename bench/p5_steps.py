@@ -72,7 +72,13 @@ def _server_ns(pid: int) -> int:
 
 
 async def _measure(
-    source: Path, count: int, mode: str, keep: Path | None, spy: Path | None, concurrency: int
+    source: Path,
+    count: int,
+    mode: str,
+    keep: Path | None,
+    spy: Path | None,
+    concurrency: int,
+    log_level: str,
 ) -> dict[str, str]:
     await harness.fresh_database()
     people = WARM + count
@@ -95,7 +101,9 @@ async def _measure(
         serve,
         cwd=source,
         # No outbox poll during the count: its queries would be counted against requests.
-        env=harness.server_env(outbox_interval_seconds=3600, pay_api_base=fake.url),
+        env=harness.server_env(
+            outbox_interval_seconds=3600, pay_api_base=fake.url, log_level=log_level
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -209,7 +217,7 @@ async def run(args: argparse.Namespace, sources: list[Path]) -> None:
     for n in range(args.rounds):
         for source in sources:
             per = await _measure(
-                source, args.count, args.mode, args.keep, args.spy, args.concurrency
+                source, args.count, args.mode, args.keep, args.spy, args.concurrency, args.log_level
             )
             steps = "; ".join(f"{name} {value}" for name, value in per.items())
             print(f"round {n + 1} {source}: {steps}", flush=True)  # noqa: T201
@@ -225,6 +233,12 @@ def main() -> None:
     parser.add_argument("--spy", type=Path, help="cpu mode: py-spy each step's server, here")
     parser.add_argument(
         "--concurrency", type=int, default=1, help="connections (P5 uses 64; 1: sequential)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="the server's (the bench's is WARNING; INFO logs "
+        "an access line a request, as production does)",
     )
     args = parser.parse_args()
     uvloop.run(run(args, [s.resolve() for s in args.source] or [harness.ROOT]))
