@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -69,3 +71,48 @@ async def test_the_fake_answers_unified_orders_as_wechat_pay_does() -> None:
                 assert missing.status == 404
     finally:
         await fake.stop()
+
+
+async def test_the_listener_reads_requests_however_their_bytes_arrive() -> None:
+    fake = FakePay()
+    await fake.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", fake.port)
+        request = b"POST /elsewhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        writer.write(request[:20])  # a request in two pieces
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(request[20:] + request)  # its end, and a whole second one, in one write
+        answers = [await reader.readuntil(b"\r\n\r\n") for _ in range(2)]
+        writer.close()
+    finally:
+        await fake.stop()
+    assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 404 Not Found"] * 2
+    assert all(b"Content-Length: 0" in a for a in answers)
+
+
+async def test_a_connection_reopens_after_a_close_and_refuses_a_chunked_answer() -> None:
+    async def closing(request: web.Request) -> web.Response:
+        answer = web.Response(text="bye")
+        answer.force_close()
+        return answer
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        answer = web.StreamResponse()
+        answer.enable_chunked_encoding()
+        await answer.prepare(request)
+        await answer.write(b"part")
+        await answer.write_eof()
+        return answer
+
+    app = web.Application()
+    app.router.add_get("/closing", closing)
+    app.router.add_get("/chunked", chunked)
+    async with TestServer(app, host="127.0.0.1") as server:
+        assert server.port is not None
+        http = http1.Connection("127.0.0.1", server.port)
+        assert await http.request("GET", "/closing") == (200, b"bye")
+        assert await http.request("GET", "/closing") == (200, b"bye")  # on a new connection
+        with pytest.raises(ValueError, match="chunked"):
+            await http.request("GET", "/chunked")
+        http.close()
