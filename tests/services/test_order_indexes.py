@@ -106,7 +106,7 @@ BY_ID = (
         payments._PREPAY_SQL.replace("FROM orders o", "FROM {table} o").replace(
             "UPDATE orders SET", "UPDATE {table} AS orders SET"
         ),
-        "uuid, text, timestamptz, boolean, uuid, boolean",
+        "uuid, timestamptz, boolean, uuid, boolean",
     ),
     ("seats", "UPDATE {table} SET status = 'paid' WHERE id = $1 AND status = 'reserved'", "uuid"),
     (
