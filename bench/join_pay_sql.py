@@ -7,7 +7,7 @@ taking turns block by block on P5's world (teams of 5 filled in turn, one person
 The ways, each an order's database work before its notify:
 
 - ``join+prepay``: ``qunshop_join_team`` as a join without pay, then prepay's statement
-  (services/payments.py ``_PREPAY_SQL``, its checks in migration 0210's functions) for the
+  (services/prepays.py ``_PREPAY_SQL``, its checks in migration 0210's functions) for the
   order: the three-step flow.
 - ``join+prepay_c2d7f1a``: the same with prepay's statement as main c2d7f1a wrote it (the
   leader's check inline), to show what sharing the checks costs the ordinary prepay.
@@ -27,14 +27,14 @@ from pathlib import Path
 
 from bench import world
 from bench.harness import connect, fresh_database
-from services import orders, payments
+from services import orders, prepays
 
 TEAM_SIZE = 5
 _JOIN = (
     "SELECT ord, payer_openid, leader_verified "
     "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
-# services/payments.py _PREPAY_SQL at c2d7f1a: $2 is 'verified'.
+# services/payments.py's _PREPAY_SQL at c2d7f1a: $2 is 'verified'.
 _PREPAY_C2D7F1A = """
 WITH o AS (
     SELECT o.*, u.openid AS payer_openid,
@@ -73,7 +73,7 @@ async def run(blocks: int, block: int) -> None:
     conn = await connect()
     pid = await conn.fetchval("SELECT pg_backend_pid()")
     spent: dict[str, list[int]] = {w: [] for w in WAYS}
-    prepays: dict[str, list[int]] = {w: [] for w in WAYS[:2]}  # the prepay statement alone
+    alone: dict[str, list[int]] = {w: [] for w in WAYS[:2]}  # the prepay statement alone
     refused = dict.fromkeys(WAYS, 0)
 
     async def order(way: str, k: int) -> None:
@@ -99,7 +99,7 @@ async def run(blocks: int, block: int) -> None:
         joined = _cpu_ns(pid)
         if way == "join+prepay":
             prepaid = await conn.fetchrow(
-                payments._PREPAY_SQL,
+                prepays._PREPAY_SQL,
                 row["ord"]["id"],
                 now,
                 False,
@@ -124,8 +124,8 @@ async def run(blocks: int, block: int) -> None:
             fixed = now
         after = _cpu_ns(pid)
         spent[way].append(after - before)
-        if way in prepays:
-            prepays[way].append(after - joined)
+        if way in alone:
+            alone[way].append(after - joined)
         refused[way] += fixed is None
 
     k = 0
@@ -145,7 +145,7 @@ async def run(blocks: int, block: int) -> None:
             f"{way}: mean {mean:.0f} µs, median {xs[len(xs) // 2] / 1000:.0f} µs per order over "
             f"{len(xs)} ({refused[way]} not priced)"
         )
-    for way, values in prepays.items():
+    for way, values in alone.items():
         xs = sorted(values[WARM_BLOCKS * block :])
         mean = sum(xs) / len(xs) / 1000
         print(  # noqa: T201

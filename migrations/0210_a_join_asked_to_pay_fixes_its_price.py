@@ -1,7 +1,7 @@
 """A join asked to pay fixes its order's price at insert and reads what WeChat Pay needs.
 
 The mini-program pays as soon as a shopper joins. That was two requests and two statements:
-the join (``qunshop_join_team``) and the prepay (services/payments.py ``_PREPAY_SQL``), which
+the join (``qunshop_join_team``) and the prepay (services/prepays.py ``_PREPAY_SQL``), which
 read the order back, the payer's openid and the leader's verification, and set ``prepaid_at``
 (the price is fixed from then on: WeChat Pay keeps the amount it is told). Now the join,
 asked with ``p_pay``, does the prepay's part of the database work itself:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from miniapp_api.remote import client_address
 from qunshop.keys import PAY, SETTINGS
-from services.payments import Cashier
+from services.prepays import Cashier
 
 if TYPE_CHECKING:
     from aiohttp import web

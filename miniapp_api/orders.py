@@ -10,7 +10,7 @@ from miniapp_api.cashier import cashier_of
 from miniapp_api.commerce_schemas import DirectOrderIn, OrderList, OrderOut, PayParams
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
-from services import checkout, orders, payments
+from services import checkout, orders, prepays
 from services.auth import Principal
 
 TAGS = ("orders",)
@@ -60,7 +60,7 @@ async def get_order(*, principal: Principal, order_id: str) -> OrderOut:
 async def prepay(
     *, request: web.Request, principal: Principal, order_id: str, now: datetime
 ) -> PayParams:
-    params = await payments.prepay(
+    params = await prepays.prepay(
         principal=principal, order_id=order_id, cashier=cashier_of(request), now=now
     )
     return PayParams.model_validate(params)

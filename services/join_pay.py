@@ -5,8 +5,8 @@ with the payment's parameters as well, so the phone makes one request, not a joi
 prepay. The seat and the payment are two things: the seat is held first, and stays held
 whatever the payment part meets (WeChat Pay refusing or unreachable, a leader not yet
 verified); then the answer says why (``Paying.refused``) and the shopper prepays later as
-before (``payments.prepay``). Nothing of prepay's is written twice: its checks, the unified
-order and the parameters' signature are services/payments.py's.
+before (``prepays.prepay``). Nothing of prepay's is written twice: its checks, the unified
+order and the parameters' signature are services/prepays.py's.
 
 A join that is one statement (no member price to apply) fixes the price and reads the payer
 in that statement (migration 0210): no prepay statement runs. A start, or a join priced for a
@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qunshop.errors import ErrorCode, QunshopError
-from services import groupbuy, payments
+from services import groupbuy, prepays
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from services.auth import Principal
     from services.groupbuy import Reservation
-    from services.payments import Cashier
+    from services.prepays import Cashier
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ async def payment_of(
     """What wx.requestPayment takes for the held seat's order: from what the join's statement
     read, or else through the ordinary prepay. Refused as prepay refuses (``PAY_REFUSALS``)."""
     if held.payer is not None:
-        return await payments.prepay_joined(
+        return await prepays.prepay_joined(
             principal,
             held.order_row,
             payer_openid=held.payer.openid,
@@ -110,6 +110,6 @@ async def payment_of(
             cashier=cashier,
             now=now,
         )
-    return await payments.prepay(
+    return await prepays.prepay(
         principal=principal, order_id=held.order_row["id"], cashier=cashier, now=now
     )

@@ -19,7 +19,7 @@ from models.user import Role, User
 from qunshop.config import Settings
 from qunshop.errors import ErrorCode
 from qunshop.keys import PAY
-from services import groupbuy, join_pay, payments, tiers
+from services import groupbuy, join_pay, prepays, tiers
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -38,8 +38,8 @@ def as_principal(user: User) -> Principal:
     return Principal(user_id=user.id, role=user.role)
 
 
-def _cashier(client: TestClient, **changes: object) -> payments.Cashier:
-    cashier = payments.Cashier(
+def _cashier(client: TestClient, **changes: object) -> prepays.Cashier:
+    cashier = prepays.Cashier(
         pay=client.server.app[PAY], notify_url=NOTIFY_URL, client_ip="203.0.113.7"
     )
     return dataclasses.replace(cashier, **changes)  # type: ignore[arg-type]
@@ -199,7 +199,7 @@ async def test_wechat_pay_refusing_keeps_the_seat_and_prepay_works_later(
     assert (await Seat.get(order_id=order.id)).status is SeatStatus.RESERVED
     assert order.status is OrderStatus.PENDING_PAYMENT
 
-    params = await payments.prepay(
+    params = await prepays.prepay(
         principal=as_principal(member),
         order_id=str(order.id),
         cashier=_cashier(client),

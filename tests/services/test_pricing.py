@@ -28,6 +28,7 @@ from services import (
     groupbuy,
     payments,
     points,
+    prepays,
     prices,
     pricing,
     refunds,
@@ -137,10 +138,10 @@ async def test_prepay_charges_exactly_paid_and_fixes_the_price(
         2000,
     )
 
-    await payments.prepay(
+    await prepays.prepay(
         principal=who(user),
         order_id=str(order.id),
-        cashier=payments.Cashier(
+        cashier=prepays.Cashier(
             pay=client.server.app[PAY],
             notify_url="https://shop.example.com/pay/wechat/notify",
             client_ip="127.0.0.1",
