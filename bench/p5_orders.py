@@ -1,4 +1,6 @@
-"""P5, the whole order: join, prepay against a fake WeChat Pay, and a signed pay notify."""
+"""P5, the whole order as the mini-program makes it: a join with pay (the seat and the payment's
+parameters from a fake WeChat Pay in one request), then the signed pay notify. ``--three-step``
+(``three_step=True``): the flow before it, a join, a prepay, the notify."""
 
 from __future__ import annotations
 
@@ -104,6 +106,9 @@ class FakePay:
 
 TEAM_SIZE = 5  # people's teams are small: 3-10 (P5 fills each during the run)
 JSON = {"Content-Type": "application/json"}
+PAY = b'{"pay": true}'  # a join asked to pay (services/join_pay.py)
+JOIN_WITH_PAY = "join with pay (fake WeChat Pay), signed pay notify; teams fill"
+THREE_STEPS = "join, prepay (fake WeChat Pay), signed pay notify; teams fill"
 NOTIFY = {"Content-Type": "application/octet-stream"}  # as aiohttp sent the notify's bytes
 
 
@@ -122,6 +127,7 @@ class Outcome:
     driver_cpu_us_per_order: int
     seconds: float
     failures: dict[str, int]
+    flow: str = JOIN_WITH_PAY
 
 
 async def run(
@@ -134,10 +140,12 @@ async def run(
     seconds: float,
     team_size: int = TEAM_SIZE,
     concurrency: int = 64,
+    three_step: bool = False,
 ) -> Outcome:
-    """Each person joins the next team with a free seat, prepays and pays: teams fill in the
-    order of ``team_codes``, ``team_size`` people each, so the last payment of every team
-    completes it. An order counts once its notify is answered SUCCESS."""
+    """Each person joins the next team with a free seat asking to pay, and pays (the notify):
+    teams fill in the order of ``team_codes``, ``team_size`` people each, so the last payment
+    of every team completes it. An order counts once its notify is answered SUCCESS.
+    ``three_step``: join, then prepay, then the notify."""
     users = itertools.count(first_user)
     done = failed = 0
     failures: Counter[str] = Counter()
@@ -148,15 +156,22 @@ async def run(
         auth = {"Authorization": f"Bearer {world.tokens[k]}"}
         code = team_codes[(k - first_user) // team_size]
         status, body = await http.request(
-            "POST", f"/api/v1/teams/{code}/join", b"{}", {**auth, **JSON}
+            "POST", f"/api/v1/teams/{code}/join", b"{}" if three_step else PAY, {**auth, **JSON}
         )
         if status != 201:
             return f"join {status} {json.loads(body).get('code')}"
-        order_id = json.loads(body)["order"]["id"]
-        status, body = await http.request("POST", f"/api/v1/orders/{order_id}/prepay", b"", auth)
-        if status != 200:
-            return f"prepay {status} {json.loads(body).get('code')}"
-        prepay_id = json.loads(body)["package"].split("=", 1)[1]
+        answer = json.loads(body)
+        if three_step:
+            order_id = answer["order"]["id"]
+            status, body = await http.request(
+                "POST", f"/api/v1/orders/{order_id}/prepay", b"", auth
+            )
+            if status != 200:
+                return f"prepay {status} {json.loads(body).get('code')}"
+            params = json.loads(body)
+        elif (params := answer["payment"]) is None:
+            return f"join payment {answer['payment_error']['code']}"
+        prepay_id = params["package"].split("=", 1)[1]
         notify = fake.notify(prepay_id, f"42000{k:023d}")
         status, body = await http.request("POST", "/pay/wechat/notify", notify, NOTIFY)
         if status == 200 and b"SUCCESS" in body:
@@ -191,6 +206,7 @@ async def run(
         driver_cpu_us_per_order=round(driver_cpu / max(done, 1) * 1e6),
         seconds=elapsed,
         failures=dict(failures.most_common(5)),
+        flow=THREE_STEPS if three_step else JOIN_WITH_PAY,
     )
 
 
@@ -220,7 +236,7 @@ def result(outcome: Outcome, *, team_size: int = TEAM_SIZE, concurrency: int = 6
             "seconds": round(outcome.seconds, 1),
             "server_cpu_us_per_order": outcome.server_cpu_us_per_order,
             "driver_cpu_us_per_order": outcome.driver_cpu_us_per_order,
-            "flow": "join, prepay (fake WeChat Pay), signed pay notify; teams fill",
+            "flow": outcome.flow,
             "driver": f"python bench.http1 keep-alive, {concurrency} concurrent",
             **({"failures": outcome.failures} if outcome.failures else {}),
         },
@@ -256,9 +272,11 @@ async def split(
     count: int,
     team_size: int = TEAM_SIZE,
     concurrency: int = 64,
+    three_step: bool = False,
 ) -> dict[str, dict[str, int]]:
-    """The same orders step by step (every join, then every prepay, then every notify), with
-    the server's and PostgreSQL's CPU per order of each step: where an order's time goes."""
+    """The same orders step by step (every join with pay, then every notify; ``three_step``:
+    every join, every prepay, every notify), with the server's and PostgreSQL's CPU per order
+    of each step: where an order's time goes."""
     people = list(range(first_user, first_user + count))
     order_ids: dict[int, str] = {}
     prepay_ids: dict[int, str] = {}
@@ -267,10 +285,14 @@ async def split(
         auth = {"Authorization": f"Bearer {world.tokens[k]}"}
         code = team_codes[(k - first_user) // team_size]
         status, body = await http.request(
-            "POST", f"/api/v1/teams/{code}/join", b"{}", {**auth, **JSON}
+            "POST", f"/api/v1/teams/{code}/join", b"{}" if three_step else PAY, {**auth, **JSON}
         )
-        if status == 201:
-            order_ids[k] = json.loads(body)["order"]["id"]
+        if status != 201:
+            return
+        answer = json.loads(body)
+        order_ids[k] = answer["order"]["id"]
+        if not three_step and answer["payment"] is not None:
+            prepay_ids[k] = answer["payment"]["package"].split("=", 1)[1]
 
     async def prepay(http: http1.Connection, k: int) -> None:
         auth = {"Authorization": f"Bearer {world.tokens[k]}"}
@@ -298,12 +320,13 @@ async def split(
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
+    flow = (
+        [("join", join, lambda: people), ("prepay", prepay, lambda: list(order_ids))]
+        if three_step
+        else [("join_pay", join, lambda: people)]
+    )
     steps = {}
-    for name, step, who in (
-        ("join", join, lambda: people),
-        ("prepay", prepay, lambda: list(order_ids)),
-        ("notify", notify, lambda: list(prepay_ids)),
-    ):
+    for name, step, who in [*flow, ("notify", notify, lambda: list(prepay_ids))]:
         todo = who()
         server_before, pg_before = server.cpu_seconds(), await _postgres_cpu_seconds()
         driver_before, started = _own_cpu_seconds(), time.perf_counter()
@@ -323,9 +346,10 @@ async def split(
     return steps
 
 
-async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
+async def main(seconds: float = 8, *, steps: int = 0, three_step: bool = False) -> list[Result]:
     """P5 alone: ``python -m bench.p5_orders``; ``--steps N``: N orders step by step after it
-    (``split``), printed as where an order's CPU goes."""
+    (``split``), printed as where an order's CPU goes; ``--three-step``: join, prepay and
+    notify as three requests (the flow before join with pay)."""
     await fresh_database()
     users = 10_000
     bench_world = await world.build(users=users, teams=1, senders=1)
@@ -336,7 +360,13 @@ async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
     await server.start()
     try:
         outcome = await run(
-            server, bench_world, fake_pay, team_codes=codes, first_user=0, seconds=seconds
+            server,
+            bench_world,
+            fake_pay,
+            team_codes=codes,
+            first_user=0,
+            seconds=seconds,
+            three_step=three_step,
         )
         if steps:
             # Fresh teams after the run's last (partly filled) one.
@@ -350,6 +380,7 @@ async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
                         team_codes=codes[first // TEAM_SIZE :],
                         first_user=first,
                         count=steps,
+                        three_step=three_step,
                     )
                 )
             )
@@ -361,5 +392,5 @@ async def main(seconds: float = 8, *, steps: int = 0) -> list[Result]:
 
 if __name__ == "__main__":
     steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 0
-    for line in uvloop.run(main(steps=steps)):
+    for line in uvloop.run(main(steps=steps, three_step="--three-step" in sys.argv)):
         print(line.line())  # noqa: T201

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
-from services import storefront
+from services import join_pay, storefront
 
 
 class ProductBrief(BaseModel):
@@ -192,16 +192,24 @@ class TeamList(BaseModel):
     items: list[TeamOut]
 
 
+_PAY = (
+    "pay now: the answer carries the payment's parameters too (``payment``), or why they "
+    "could not be prepared (``payment_error``); the seat is held either way"
+)
+
+
 class StartTeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     chat_id: str | None = Field(default=None, max_length=128)
+    pay: Flag = Field(default=False, description=_PAY)
 
 
 class JoinTeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     chat_id: str | None = Field(default=None, max_length=128)
+    pay: Flag = Field(default=False, description=_PAY)
 
 
 class OrderOut(BaseModel):
@@ -277,19 +285,6 @@ class OrderList(BaseModel):
     items: list[OrderOut]
 
 
-class Reservation(BaseModel):
-    team: TeamOut
-    order: OrderOut
-
-
-class DirectOrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sku_id: Id
-    quantity: JsonInt = Field(default=1, ge=1, le=99)
-    community_id: Id | None = None
-
-
 class PayParams(BaseModel):
     """Pass these to wx.requestPayment as they are."""
 
@@ -301,6 +296,40 @@ class PayParams(BaseModel):
     package: str
     sign_type: str = Field(alias="signType")
     pay_sign: str = Field(alias="paySign")
+
+
+class PaymentError(BaseModel):
+    """Why a join (or start) asked to pay carries no payment parameters. The seat is held
+    all the same: prepay it later (POST /api/v1/orders/{order_id}/prepay), which answers
+    the same code as an error while the cause lasts."""
+
+    code: str = Field(
+        description="the stable error code, as prepay answers it",
+        json_schema_extra={"enum": sorted(c.value for c in join_pay.PAY_REFUSALS)},
+    )
+    detail: str
+
+
+class Reservation(BaseModel):
+    team: TeamOut
+    order: OrderOut
+    payment: PayParams | None = Field(
+        default=None,
+        description="only when asked to pay: what wx.requestPayment takes, as prepay answers "
+        "it; null when it could not be prepared (payment_error says why)",
+    )
+    payment_error: PaymentError | None = Field(
+        default=None,
+        description="only when asked to pay: null, or why payment is null",
+    )
+
+
+class DirectOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: Id
+    quantity: JsonInt = Field(default=1, ge=1, le=99)
+    community_id: Id | None = None
 
 
 class SimulatedPayment(BaseModel):

@@ -7,7 +7,9 @@ globals): each ``SomeError(ErrorCode.X, ...)`` raised or built there, each
 classes they build (``__init__``, ``__post_init__``), and each call of a function
 that builds an error from a code it is given (``join_sql.refusal(ErrorCode.TEAM_FULL)``,
 asked once which error it builds). So /openapi.json lists what the code can raise, and a
-new ``raise`` shows up there without anyone remembering to declare it.
+new ``raise`` shows up there without anyone remembering to declare it. What a ``try:`` body
+raises is left out when its ``except QunshopError`` answers every project error and raises
+nothing again (the error becomes part of the answer, as a join's payment_error).
 """
 
 from __future__ import annotations
@@ -87,6 +89,25 @@ def _built_by(factory: Callable[..., Any], code: ErrorCode) -> int | None:
     return built.status if isinstance(built, QunshopError) else None
 
 
+def _answers_every_error(handler: ast.ExceptHandler, scope: dict[str, Any]) -> bool:
+    """``except QunshopError`` (every project error) that raises nothing again."""
+    caught = handler.type
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    if not any(n is not None and _resolve(n, scope) is QunshopError for n in names):
+        return False
+    return not any(isinstance(n, ast.Raise) for n in ast.walk(handler))
+
+
+def _caught(tree: ast.AST, scope: dict[str, Any]) -> set[int]:
+    """The nodes of each ``try:`` body whose handler answers every project error itself: what
+    they raise becomes part of an answer (join_pay's payment_error), not an error answer."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(_answers_every_error(h, scope) for h in node.handlers):
+            inside.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return inside
+
+
 def _scan(func: Callable[..., Any], found: Found, calls: list[Callable[..., Any]]) -> None:
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
@@ -96,7 +117,10 @@ def _scan(func: Callable[..., Any], found: Found, calls: list[Callable[..., Any]
         if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)):
             top.decorator_list = []
     scope = func.__globals__  # type: ignore[attr-defined]
+    caught = _caught(tree, scope)
     for node in ast.walk(tree):
+        if id(node) in caught:
+            continue
         if isinstance(node, ast.Call):
             callee = _resolve(node.func, scope)
             first = _resolve(node.args[0], scope) if node.args else None

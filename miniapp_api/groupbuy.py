@@ -7,6 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from miniapp_api.auth import staff
+from miniapp_api.cashier import cashier_of
 from miniapp_api.commerce_schemas import (
     CampaignIn,
     CampaignList,
@@ -22,7 +23,7 @@ from miniapp_api.commerce_schemas import (
 from miniapp_api.http import validate
 from miniapp_api.shown import campaigns_out, reservation_json, teams_out
 from miniapp_api.spec import endpoint
-from services import campaigns, groupbuy
+from services import campaigns, groupbuy, join_pay
 from services.auth import Principal
 from services.campaigns import CampaignDraft
 
@@ -106,7 +107,8 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
 
 
 @endpoint(
-    summary="Start a team as its head; holds the head's seat until payment",
+    summary="Start a team as its head; holds the head's seat until payment "
+    "(with pay: and prepares it)",
     tags=TAGS,
     body=StartTeamIn,
     optional_body=True,
@@ -117,8 +119,22 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
     errors=(404, 409),
 )
 async def start_team(
-    *, principal: Principal, body: StartTeamIn, campaign_id: str, now: datetime
+    *,
+    request: web.Request,
+    principal: Principal,
+    body: StartTeamIn,
+    campaign_id: str,
+    now: datetime,
 ) -> bytes:
+    if body.pay:
+        paying = await join_pay.start_team(
+            principal=principal,
+            campaign_id=campaign_id,
+            now=now,
+            cashier=cashier_of(request),
+            chat_id=body.chat_id,
+        )
+        return reservation_json(paying.held, paying)
     result = await groupbuy.start_team(
         principal=principal, campaign_id=campaign_id, now=now, chat_id=body.chat_id
     )
@@ -126,7 +142,7 @@ async def start_team(
 
 
 @endpoint(
-    summary="Join a team by id or code; holds a seat until payment",
+    summary="Join a team by id or code; holds a seat until payment (with pay: and prepares it)",
     tags=TAGS,
     body=JoinTeamIn,
     optional_body=True,
@@ -137,8 +153,17 @@ async def start_team(
     errors=(404, 409),
 )
 async def join_team(
-    *, principal: Principal, body: JoinTeamIn, team_ref: str, now: datetime
+    *, request: web.Request, principal: Principal, body: JoinTeamIn, team_ref: str, now: datetime
 ) -> bytes:
+    if body.pay:
+        paying = await join_pay.join_team(
+            principal=principal,
+            team_ref=team_ref,
+            now=now,
+            cashier=cashier_of(request),
+            chat_id=body.chat_id,
+        )
+        return reservation_json(paying.held, paying)
     result = await groupbuy.join_team(
         principal=principal, team_ref=team_ref, now=now, chat_id=body.chat_id
     )

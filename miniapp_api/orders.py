@@ -6,12 +6,11 @@ from datetime import datetime
 
 from aiohttp import web
 
+from miniapp_api.cashier import cashier_of
 from miniapp_api.commerce_schemas import DirectOrderIn, OrderList, OrderOut, PayParams
-from miniapp_api.remote import client_address
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
-from qunshop.keys import CLOCK, PAY, SETTINGS, Resources
-from services import checkout, orders, payments
+from services import checkout, orders, prepays
 from services.auth import Principal
 
 TAGS = ("orders",)
@@ -59,16 +58,10 @@ async def get_order(*, principal: Principal, order_id: str) -> OrderOut:
     errors=(404, 409, 502),
 )
 async def prepay(
-    *, request: web.Request, principal: Principal, order_id: str, config: Resources
+    *, request: web.Request, principal: Principal, order_id: str, now: datetime
 ) -> PayParams:
-    params = await payments.prepay(
-        principal=principal,
-        order_id=order_id,
-        pay=config[PAY],
-        notify_url=f"{config[SETTINGS].public_base_url}/pay/wechat/notify",
-        client_ip=client_address(request) or "127.0.0.1",
-        now=config[CLOCK].now(),
-        leader_identity_required=config[SETTINGS].leader_identity_required,
+    params = await prepays.prepay(
+        principal=principal, order_id=order_id, cashier=cashier_of(request), now=now
     )
     return PayParams.model_validate(params)
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from models.groupbuy import Campaign, Team
     from models.order import Order
     from services.groupbuy import Reservation
+    from services.join_pay import Paying
 
 
 async def campaigns_out(items: Sequence[Campaign]) -> list[CampaignOut]:
@@ -34,14 +35,21 @@ async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
     return [OrderOut.of(o, products.get(o.sku_id), refunds.get(o.id, [])) for o in items]
 
 
-def reservation_json(held: Reservation) -> bytes:
+def reservation_json(held: Reservation, paying: Paying | None = None) -> bytes:
     """A join's or a start's answer (the ``Reservation`` schema) from the rows the service read,
     straight to JSON: the team and the order share the campaign's SKU, and a new order has no
     refunds. No models on the way, ORM or pydantic: the fields are TeamOut's and OrderOut's own,
-    written by pydantic's own JSON writer as a response model's are (BENCHMARKS.md, round 7)."""
+    written by pydantic's own JSON writer as a response model's are (BENCHMARKS.md, round 7).
+    Asked to pay (``paying``): its ``payment`` (PayParams' own keys) and ``payment_error``."""
     team, order = held.team_row, held.order_row
-    answer = {
+    answer: dict[str, object] = {
         "team": team_fields(team.__getitem__, held.product, held.members),
         "order": order_fields(order.__getitem__, held.product, ()),
     }
+    if paying is not None:
+        refused = paying.refused
+        answer["payment"] = paying.payment
+        answer["payment_error"] = (
+            None if refused is None else {"code": refused.code.value, "detail": refused.detail}
+        )
     return to_json(answer)

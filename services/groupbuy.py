@@ -68,6 +68,9 @@ class Reservation:
     seat_row: Row
     product: storefront.Brief | None
     members: list[storefront.Member]
+    # A join asked to pay, in its one statement: the payer read, the price fixed when prepay's
+    # checks passed (services/join_sql.py). None: not asked, or joined in a transaction.
+    payer: join_sql.Payer | None = None
 
     @cached_property
     def team(self) -> Team:
@@ -236,30 +239,46 @@ async def open_team(
 
 
 async def join_team(
-    *, principal: Principal, team_ref: str, now: datetime, chat_id: str | None = None
+    *,
+    principal: Principal,
+    team_ref: str,
+    now: datetime,
+    chat_id: str | None = None,
+    pay: bool = False,
+    leader_identity_required: bool = True,
 ) -> Reservation:
     """Hold a seat in an open team of a running campaign while the member pays.
 
-    One statement, ``qunshop_join_team`` (migrations 0010 to 0120; services/join_sql.py),
+    One statement, ``qunshop_join_team`` (migrations 0010 to 0210; services/join_sql.py),
     with every check and conditional update of the join, and what its answer shows. Where
     some tier gives a discount, the statement sends the join back unwritten; then, for a
     member whose tier gives one, the order's price takes it in the same transaction.
+
+    ``pay``: the member pays at once (services/join_pay.py). A join that is one statement
+    also fixes the price for WeChat Pay there and reads the payer (``Reservation.payer``);
+    one priced in a transaction does not (its payer is None: prepay as usual after it).
     """
     key, code = _team_key(team_ref)
     if key is None and code is None:
         raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-    args = {"team_id": key, "code": code, "user_id": principal.user_id, "chat_id": chat_id}
+    args = {
+        "team_id": key,
+        "code": code,
+        "user_id": principal.user_id,
+        "chat_id": chat_id,
+        "leader_identity_required": leader_identity_required,
+    }
     default = connections.get("default")
-    joined = await join_sql.join(default, now=now, member_prices=False, **args)
+    joined = await join_sql.join(default, now=now, member_prices=False, pay=pay, **args)
     if joined is not None:  # no tier gives a discount: the one statement alone
         return Reservation(*joined)
     discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
     if discount_bps == 0:
-        joined = await join_sql.join(default, now=now, member_prices=True, **args)
+        joined = await join_sql.join(default, now=now, member_prices=True, pay=pay, **args)
         return Reservation(*joined)
-    async with in_transaction() as db:
+    async with in_transaction() as db:  # priced after the statement: not fixed in it
         joined = await join_sql.join(db, now=now, member_prices=True, **args)
-        team, order, seat, product, members = joined
+        team, order, seat, product, members, _ = joined
         priced = await pricing.with_member_off(Order._init_from_db(**order), discount_bps)
     return Reservation(team, columns(priced), seat, product, members)
 

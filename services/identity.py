@@ -152,7 +152,7 @@ async def of(*, principal: Principal) -> LeaderIdentity:
 def ensure_may_take_payments(leader_verified: bool) -> None:
     """A community takes payments only once its leader's identity is verified: a
     ``LeaderIdentity`` of the leader's, ``verified``. Prepay reads that beside the order, in
-    one query (services/payments.py), and passes it here."""
+    one query (services/prepays.py), and passes it here."""
     if not leader_verified:
         raise Conflict(
             ErrorCode.LEADER_NOT_VERIFIED,

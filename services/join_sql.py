@@ -1,5 +1,5 @@
 """Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095,
-0120, 0180).
+0120, 0180, 0210).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
 code as its message, or, for a concurrent join of the same user, with
@@ -8,12 +8,15 @@ back. One round trip instead of
 about ten, and no query building; the same round trip brings what the answer shows beside
 the rows, the team's product and members (0095). Starting a team (services/groupbuy.py)
 words its refusals here too, so both read the same. Where a member tier gives a discount,
-the caller prices it (0120): ``join`` says so by answering None when it was not asked.
+the caller prices it (0120): ``join`` says so by answering None when it was not asked. A
+join asked to pay (0210) also fixes the price for WeChat Pay when prepay's checks pass and
+reads the ``Payer``: no prepay statement follows it.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +35,8 @@ if TYPE_CHECKING:
     Row = Mapping[str, Any]  # column to value
 
 _JOIN_SQL = (
-    "SELECT team, ord, seat, product, members "
-    "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    "SELECT team, ord, seat, product, members, payer_openid, leader_verified "
+    "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 _TAKE_STOCK_SQL = "SELECT qunshop_take_stock($1)"
 
@@ -64,6 +67,14 @@ def refusal(code: ErrorCode, *, limit: object = None) -> QunshopError:
 
 class _MemberPrices(Exception):
     """The join was refused before it wrote anything: some tier gives a discount (0120)."""
+
+
+@dataclass(frozen=True)
+class Payer:
+    """What a join asked to pay read for WeChat Pay beside the order (0210)."""
+
+    openid: str  # the payer's: WeChat Pay charges that account
+    leader_verified: bool  # the community's leader (none: nothing to wait for)
 
 
 # The seat's insert in the join (0180) is refused by this index when a concurrent join of
@@ -111,13 +122,19 @@ async def join(
     now: datetime,
     chat_id: str | None,
     member_prices: bool,
-) -> tuple[Row, Row, Row, storefront.Brief, list[storefront.Member]] | None:
+    pay: bool = False,
+    leader_identity_required: bool = True,
+) -> tuple[Row, Row, Row, storefront.Brief, list[storefront.Member], Payer | None] | None:
     """Hold a seat in the team with this id (or, without one, this code) for ``user_id``;
     with the team's, the order's and the seat's rows (column to value, as the statement
     returned them), the team's product and its members (this one among them).
 
     ``member_prices``: the caller has looked up the member's tier discount and prices the
-    order with it. Without that, None (nothing written) when any tier gives a discount."""
+    order with it. Without that, None (nothing written) when any tier gives a discount.
+
+    ``pay``: the order's price is fixed for WeChat Pay (``prepaid_at``) when prepay's checks
+    pass (``leader_identity_required`` as prepay's), and the ``Payer`` comes back too (else
+    None). The caller must not price the order after it."""
     args = [
         team_id,
         code,
@@ -129,20 +146,24 @@ async def join(
         orders.new_out_trade_no(now),
         chat_id,
         member_prices,
+        pay,
+        leader_identity_required,
     ]
     try:
         if isinstance(db, TransactionalDBClient):
             # Inside the caller's transaction: a refusal rolls back this join alone.
             async with in_transaction() as savepoint:
-                team, order, seat, product, members = await _call(savepoint, _JOIN_SQL, args)
+                row = await _call(savepoint, _JOIN_SQL, args)
         else:
-            team, order, seat, product, members = await _call(db, _JOIN_SQL, args)
+            row = await _call(db, _JOIN_SQL, args)
     except _MemberPrices:
         return None
+    team, order, seat, product, members, openid, leader_verified = row
     return (
         team,
         order,
         seat,
         storefront.brief_of(product),  # the campaign's SKU: a foreign key, always there
         [storefront.member_of(m) for m in members],
+        Payer(openid, leader_verified) if pay else None,
     )

@@ -1,4 +1,4 @@
-"""WeChat Pay: prepay an order, and apply payment notifies exactly once."""
+"""WeChat Pay: apply payment notifies exactly once (prepaying an order: services/prepays.py)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,14 @@ from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
 from models.groupbuy import Seat, Team
-from models.identity import IdentityStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
 from models.user import User
-from qunshop.errors import Conflict, ErrorCode, UpstreamError
 from services import (
     coupon_grants,
     earnings,
     groupbuy,
     growth_rules,
-    identity,
     orders,
     points,
     pricing,
@@ -33,131 +30,14 @@ from services import (
     share_cards,
     tiers,
 )
-from services.ids import parse_uuid
-from wechat.api import PayError
-from wechat.pay import PayProtocolError, jsapi_params, nonce, parse_xml, sign, to_xml, verify
+from wechat.pay import PayProtocolError, nonce, parse_xml, sign, to_xml, verify
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from uuid import UUID
-
-    from services.auth import Principal
-    from wechat.api import PayClient
 
 logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the time zone of WeChat Pay's time_end
-
-
-# What prepay needs, in one round trip: the order, its payer's openid (WeChat Pay charges that
-# account), whether its community's leader is verified (no community: nothing to check), and
-# the price fixed (``prepaid_at``, from the first prepay on: WeChat Pay keeps the amount it is
-# told) when the order passes prepay's checks, the same ones Python then makes of the row
-# read (the caller's own or an admin, awaiting payment inside its window, a verified leader
-# unless not required). A refusal is explained from that row, with nothing changed.
-_PREPAY_SQL = """
-WITH o AS (
-    SELECT o.*, u.openid AS payer_openid,
-           c.id IS NULL OR EXISTS (
-               SELECT 1 FROM leader_identities i WHERE i.user_id = c.leader_id AND i.status = $2
-           ) AS leader_verified
-    FROM orders o
-    JOIN users u ON u.id = o.user_id
-    LEFT JOIN communities c ON c.id = o.community_id
-    WHERE o.id = $1
-), fixed AS (
-    UPDATE orders SET prepaid_at = $3
-    FROM o
-    WHERE orders.id = $1 AND ($4 OR o.user_id = $5)
-      AND orders.status = 'pending_payment' AND orders.prepaid_at IS NULL
-      AND (o.reserved_until IS NULL OR o.reserved_until > $3)
-      AND (o.leader_verified OR NOT $6)
-    RETURNING orders.prepaid_at
-)
-SELECT o.*, (SELECT prepaid_at FROM fixed) AS fixed_at FROM o
-"""
-_VERIFIED = IdentityStatus.VERIFIED.value
-
-
-@dataclass(frozen=True)
-class _Payable:
-    """What WeChat Pay is told of an order that passed prepay's checks."""
-
-    id: UUID
-    out_trade_no: str
-    amount: int
-    reserved_until: datetime | None
-    openid: str  # the payer's: WeChat Pay charges that account
-
-
-async def _payable(
-    principal: Principal, order_id: str, *, now: datetime, leader_identity_required: bool
-) -> _Payable:
-    """The caller's order, payable, its price fixed (``_PREPAY_SQL``).
-
-    When the statement fixed the price, its checks passed and no model is built. Otherwise
-    (a refusal, or a prepay asked again) the row's ``Order`` is checked as before:
-    order_not_found, order_not_payable, leader_not_verified.
-    """
-    key = parse_uuid(order_id)
-    args = [key, _VERIFIED, now, principal.is_admin, principal.user_id, leader_identity_required]
-    _, rows = await connections.get("default").execute_query(_PREPAY_SQL, args) if key else (0, [])
-    row = rows[0] if rows else {}
-    if row.get("fixed_at") is None:
-        order = orders.visible_to(
-            principal, Order._init_from_db(**dict(row.items())) if row else None
-        )
-        pricing.ensure_payable(order, now)
-        if leader_identity_required:
-            identity.ensure_may_take_payments(row["leader_verified"])
-    return _Payable(
-        id=row["id"],
-        out_trade_no=row["out_trade_no"],
-        amount=row["amount"],
-        reserved_until=row["reserved_until"],
-        openid=row["payer_openid"],
-    )
-
-
-async def prepay(
-    *,
-    principal: Principal,
-    order_id: str,
-    pay: PayClient,
-    notify_url: str,
-    client_ip: str,
-    now: datetime,
-    leader_identity_required: bool = True,
-) -> dict[str, str]:
-    """Ask WeChat Pay for a prepay_id; returns what wx.requestPayment takes."""
-    order = await _payable(
-        principal, order_id, now=now, leader_identity_required=leader_identity_required
-    )
-    try:
-        answer = await pay.unified_order(
-            out_trade_no=order.out_trade_no,
-            body="Qunshop order",
-            total_fee=order.amount,
-            openid=order.openid,
-            notify_url=notify_url,
-            client_ip=client_ip,
-            time_expire=order.reserved_until,
-        )
-    except PayError as exc:
-        logger.warning("unified order for %s failed: %s %s", order.id, exc.code, exc.message)
-        if exc.code == "ORDERPAID":
-            raise Conflict(ErrorCode.ORDER_NOT_PAYABLE, "the order is already paid") from exc
-        raise UpstreamError(
-            ErrorCode.PAYMENT_PROVIDER_ERROR, "WeChat Pay refused: try again"
-        ) from exc
-    return jsapi_params(
-        appid=pay.appid,
-        prepay_id=answer["prepay_id"],
-        api_key=pay.api_key,
-        sign_type=pay.sign_type,
-        nonce_str=nonce(),
-        timestamp=int(now.timestamp()),
-    )
 
 
 class NotifyRefused(Exception):

@@ -7,7 +7,7 @@ Rules, stated once:
 - At most one coupon per order (``uq_coupon_order``). Setting the discounts again replaces
   them: the coupon and points the order held go back first.
 - The price is fixed once WeChat Pay is asked (prepay sets ``prepaid_at`` in the statement
-  that reads the order, services/payments.py) and whenever the order no longer awaits
+  that reads the order, services/prepays.py) and whenever the order no longer awaits
   payment (trigger ``orders_price_fixed``): ``order_price_fixed``.
 - Every order charges at least one fen (WeChat Pay's least), so a coupon takes off at most
   the price less one fen.

@@ -10,7 +10,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from models.order import Order
-from services import payments
+from services import prepays
 from tests.support.factories import make_campaign, make_user
 
 pytestmark = pytest.mark.usefixtures("client")
@@ -102,11 +102,11 @@ async def test_unpaid_orders_share_a_null_code_and_a_code_stays_unique() -> None
 # of the table (same columns and indexes, never analysed) stands for the new shop's.
 BY_ID = (
     (
-        "orders",  # prepay's read that fixes the price (services/payments.py)
-        payments._PREPAY_SQL.replace("FROM orders o", "FROM {table} o").replace(
+        "orders",  # prepay's read that fixes the price (services/prepays.py)
+        prepays._PREPAY_SQL.replace("FROM orders o", "FROM {table} o").replace(
             "UPDATE orders SET", "UPDATE {table} AS orders SET"
         ),
-        "uuid, text, timestamptz, boolean, uuid, boolean",
+        "uuid, timestamptz, boolean, uuid, boolean",
     ),
     ("seats", "UPDATE {table} SET status = 'paid' WHERE id = $1 AND status = 'reserved'", "uuid"),
     (

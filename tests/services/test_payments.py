@@ -34,6 +34,7 @@ from services import (
     invites,
     news,
     payments,
+    prepays,
     refunds,
 )
 from services.auth import Principal
@@ -390,14 +391,15 @@ async def test_second_payment_for_a_paid_order_is_refunded(
 # Prepay ------------------------------------------------------------------------------------
 
 
+def _cashier(client: TestClient) -> prepays.Cashier:
+    return prepays.Cashier(
+        pay=client.server.app[PAY], notify_url=NOTIFY_URL, client_ip="203.0.113.7"
+    )
+
+
 async def _prepay(client: TestClient, user: User, order: Order, now: datetime) -> dict[str, str]:
-    return await payments.prepay(
-        principal=as_principal(user),
-        order_id=str(order.id),
-        pay=client.server.app[PAY],
-        notify_url=NOTIFY_URL,
-        client_ip="203.0.113.7",
-        now=now,
+    return await prepays.prepay(
+        principal=as_principal(user), order_id=str(order.id), cashier=_cashier(client), now=now
     )
 
 
@@ -492,13 +494,8 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
     assert (await Order.get(id=order.id)).prepaid_at == now
 
     with pytest.raises(NotFound) as malformed:
-        await payments.prepay(
-            principal=as_principal(user),
-            order_id="not-a-uuid",
-            pay=client.server.app[PAY],
-            notify_url=NOTIFY_URL,
-            client_ip="203.0.113.7",
-            now=now,
+        await prepays.prepay(
+            principal=as_principal(user), order_id="not-a-uuid", cashier=_cashier(client), now=now
         )
     assert malformed.value.code is ErrorCode.ORDER_NOT_FOUND
 

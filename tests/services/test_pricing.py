@@ -28,6 +28,7 @@ from services import (
     groupbuy,
     payments,
     points,
+    prepays,
     prices,
     pricing,
     refunds,
@@ -137,12 +138,14 @@ async def test_prepay_charges_exactly_paid_and_fixes_the_price(
         2000,
     )
 
-    await payments.prepay(
+    await prepays.prepay(
         principal=who(user),
         order_id=str(order.id),
-        pay=client.server.app[PAY],
-        notify_url="https://shop.example.com/pay/wechat/notify",
-        client_ip="127.0.0.1",
+        cashier=prepays.Cashier(
+            pay=client.server.app[PAY],
+            notify_url="https://shop.example.com/pay/wechat/notify",
+            client_ip="127.0.0.1",
+        ),
         now=now(),
     )
     assert wechat.pay_orders[order.out_trade_no]["total_fee"] == "2000"
