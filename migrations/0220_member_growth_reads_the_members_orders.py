@@ -111,7 +111,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0200_a_filling_payment_completes_its_team_alone")]
+    dependencies = [("models", "0210_a_join_asked_to_pay_fixes_its_price")]
 
     initial = False
 
