@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from aiohttp import web
@@ -20,9 +21,11 @@ from miniapp_api.commerce_schemas import (
     TeamList,
     TeamOut,
 )
-from miniapp_api.http import validate
-from miniapp_api.shown import campaigns_out, reservation_json, teams_out
+from miniapp_api.http import parse_optional_body, validate
+from miniapp_api.idempotency import REPLAYED, keyed
+from miniapp_api.shown import campaigns_out, reservation_json, teams_out, with_payment
 from miniapp_api.spec import endpoint
+from qunshop.keys import CLOCK
 from services import campaigns, groupbuy, join_pay
 from services.auth import Principal
 from services.campaigns import CampaignDraft
@@ -106,6 +109,32 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
     return OpenTeamList(items=await teams_out(teams))
 
 
+async def pay_after_record(
+    request: web.Request, principal: Principal, answer: web.StreamResponse
+) -> web.StreamResponse:
+    """A join or a start asked to pay under an Idempotency-Key: its seat and recorded answer
+    committed first, so WeChat Pay is asked with no team or stock lock held, on a replay too
+    (the same out_trade_no: WeChat Pay answers the same prepay_id). The recorded answer is
+    the Reservation; the payment is added to it."""
+    body = await parse_optional_body(request, JoinTeamIn)  # a start's body has the same fields
+    if answer.status != 201 or not body.pay or not isinstance(answer, web.Response):
+        return answer
+    reservation = answer.text or ""
+    payment, refused = await join_pay.pay_held(
+        principal,
+        json.loads(reservation)["order"]["id"],
+        cashier=cashier_of(request),
+        now=request.config_dict[CLOCK].now(),
+    )
+    replayed = {k: v for k, v in answer.headers.items() if k == REPLAYED}
+    return web.Response(
+        status=201,
+        body=with_payment(reservation, payment, refused),
+        content_type="application/json",
+        headers=replayed,
+    )
+
+
 @endpoint(
     summary="Start a team as its head; holds the head's seat until payment "
     "(with pay: and prepares it)",
@@ -116,6 +145,7 @@ async def campaign_teams(*, campaign_id: str, now: datetime) -> OpenTeamList:
     status=201,
     auth=True,
     idempotent_key=True,
+    after_record=pay_after_record,
     errors=(404, 409),
 )
 async def start_team(
@@ -126,7 +156,7 @@ async def start_team(
     campaign_id: str,
     now: datetime,
 ) -> bytes:
-    if body.pay:
+    if body.pay and not keyed(request):  # keyed: paid once the seat committed (below)
         paying = await join_pay.start_team(
             principal=principal,
             campaign_id=campaign_id,
@@ -150,12 +180,13 @@ async def start_team(
     status=201,
     auth=True,
     idempotent_key=True,
+    after_record=pay_after_record,
     errors=(404, 409),
 )
 async def join_team(
     *, request: web.Request, principal: Principal, body: JoinTeamIn, team_ref: str, now: datetime
 ) -> bytes:
-    if body.pay:
+    if body.pay and not keyed(request):  # keyed: paid once the seat committed (below)
         paying = await join_pay.join_team(
             principal=principal,
             team_ref=team_ref,

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 # How long a first request may hold its key while running; a crashed one frees it after this.
 RUNNING_SECONDS = 60
 HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"  # on an answer replayed from its record
+
+
+def keyed(request: web.Request) -> bool:
+    """Whether the request sends an Idempotency-Key."""
+    return HEADER in request.headers
 
 
 def _response(answer: Answer) -> web.Response:
@@ -32,7 +38,7 @@ def _response(answer: Answer) -> web.Response:
         status=answer.status,
         body=answer.body.encode(),
         content_type=answer.content_type,
-        headers={"Idempotent-Replayed": "true"},
+        headers={REPLAYED: "true"},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from services import campaigns, storefront
 if TYPE_CHECKING:
     from models.groupbuy import Campaign, Team
     from models.order import Order
+    from qunshop.errors import QunshopError
     from services.groupbuy import Reservation
     from services.join_pay import Paying
 
@@ -47,9 +49,20 @@ def reservation_json(held: Reservation, paying: Paying | None = None) -> bytes:
         "order": order_fields(order.__getitem__, held.product, ()),
     }
     if paying is not None:
-        refused = paying.refused
-        answer["payment"] = paying.payment
-        answer["payment_error"] = (
-            None if refused is None else {"code": refused.code.value, "detail": refused.detail}
-        )
+        answer.update(payment_fields(paying.payment, paying.refused))
     return to_json(answer)
+
+
+def with_payment(
+    reservation: str, payment: dict[str, str] | None, refused: QunshopError | None
+) -> bytes:
+    """A Reservation answer already written (a keyed join's record), with its payment."""
+    return to_json({**json.loads(reservation), **payment_fields(payment, refused)})
+
+
+def payment_fields(
+    payment: dict[str, str] | None, refused: QunshopError | None
+) -> dict[str, object]:
+    """A Reservation's ``payment`` and ``payment_error`` (one of them is null)."""
+    error = None if refused is None else {"code": refused.code.value, "detail": refused.detail}
+    return {"payment": payment, "payment_error": error}

@@ -30,13 +30,14 @@ from pydantic import BaseModel
 
 from miniapp_api.auth import optional_principal, principal
 from miniapp_api.http import parse_body, parse_optional_body, parse_query, respond
-from miniapp_api.idempotency import HEADER, idempotent
+from miniapp_api.idempotency import idempotent, keyed
 from qunshop.keys import CLOCK, COUPON_GATE, FLASH_GATE, HTTP, PAY, REDIS, SETTINGS
 from services import moderation
 
 View = Callable[..., Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Reader = Callable[[web.Request], Any]
+FollowUp = Callable[[web.Request, Any, web.StreamResponse], Awaitable[web.StreamResponse]]
 
 # The app's resources a view may name as parameters.
 RESOURCES: dict[str, web.AppKey[Any]] = {
@@ -63,6 +64,9 @@ class EndpointSpec:
     auth: Reader | bool | None = None
     optional_body: bool = False  # no body at all means the model's defaults
     idempotent_key: bool = False
+    # A keyed request's follow-up once its effect and recorded answer committed, on a replay
+    # too: an outbound call that must not hold the effect's locks (a join's payment).
+    after_record: FollowUp | None = None
     errors: tuple[int, ...] = ()
     # Non-JSON endpoints (the pay notify XML) describe their media type here.
     request_media: str = "application/json"
@@ -135,8 +139,11 @@ def _handler(spec: EndpointSpec, view: View) -> Handler:
     @functools.wraps(view)
     async def handler(request: web.Request) -> web.StreamResponse:
         caller = reader(request) if reader is not None else None
-        if spec.idempotent_key and HEADER in request.headers:
-            return await idempotent(request, caller.user_id, lambda: run(request, caller))
+        if spec.idempotent_key and keyed(request):
+            answer = await idempotent(request, caller.user_id, lambda: run(request, caller))
+            if spec.after_record is not None:
+                answer = await spec.after_record(request, caller, answer)
+            return answer
         return await run(request, caller)
 
     return handler

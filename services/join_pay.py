@@ -91,9 +91,29 @@ async def _prepared(
     try:
         payment = await payment_of(principal, held, cashier=cashier, now=now)
     except QunshopError as exc:  # the seat stands: the answer says why, prepay later
-        logger.info("order %s held, not prepaid: %s", held.order_row["id"], exc.code.value)
-        return Paying(held, refused=exc)
+        return Paying(held, refused=_refused(held.order_row["id"], exc))
     return Paying(held, payment=payment)
+
+
+async def pay_held(
+    principal: Principal, order_id: str, *, cashier: Cashier, now: datetime
+) -> tuple[dict[str, str] | None, QunshopError | None]:
+    """The payment of a seat held by a join that already committed (a join under an
+    Idempotency-Key: its record commits with the seat, then WeChat Pay is asked with no team
+    or stock lock held; asked again on a replay, WeChat Pay answers the same prepay_id for the
+    same out_trade_no): the ordinary prepay. (payment, None) or (None, refusal)."""
+    try:
+        payment = await prepays.prepay(
+            principal=principal, order_id=order_id, cashier=cashier, now=now
+        )
+    except QunshopError as exc:  # the seat stands: the answer says why, prepay later
+        return None, _refused(order_id, exc)
+    return payment, None
+
+
+def _refused(order_id: object, exc: QunshopError) -> QunshopError:
+    logger.info("order %s held, not prepaid: %s", order_id, exc.code.value)
+    return exc
 
 
 async def payment_of(

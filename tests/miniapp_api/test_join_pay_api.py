@@ -152,7 +152,7 @@ async def test_an_unverified_leader_keeps_the_seat_and_prepay_answers_the_same_c
     assert (await later.json())["code"] == "leader_not_verified"
 
 
-async def test_a_repeat_with_the_same_idempotency_key_answers_the_same(
+async def test_a_repeat_with_the_same_idempotency_key_answers_the_same_seat_and_payment(
     client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
     code = await _start(client, settings)
@@ -163,10 +163,37 @@ async def test_a_repeat_with_the_same_idempotency_key_answers_the_same(
     again = await _join(client, settings, code, member, **key)
 
     assert first[0] == again[0] == 201
-    assert first[1] == again[1]
-    assert len(wechat.calls_to("/pay/unifiedorder")) == 1
+    shown = await _as_documented(client, first[1], member)
+    replayed = await _as_documented(client, again[1], member)
+    assert replayed["team"] == shown["team"]
+    assert replayed["order"] == shown["order"]
     assert await Order.filter(user_id=member.id).count() == 1
-    answer = await _as_documented(client, first[1], member)
+    for answer in (shown, replayed):
+        assert answer["payment_error"] is None
+        assert _signed(answer["payment"], settings)
+    # Asked again for the same out_trade_no, WeChat Pay answers the same prepay_id.
+    assert replayed["payment"]["package"] == shown["payment"]["package"]
+    assert len(wechat.calls_to("/pay/unifiedorder")) == 2
+
+
+async def test_a_keyed_join_asks_wechat_pay_once_its_seat_committed(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """Under an Idempotency-Key the seat and its recorded answer commit first: WeChat Pay is
+    asked with no team or stock lock held (a slow WeChat Pay holds up no other join)."""
+    code = await _start(client, settings)
+    member = await make_user()
+    seen: list[int] = []
+
+    async def look() -> None:  # another connection: sees committed rows only
+        seen.append(await Order.filter(user_id=member.id).count())
+
+    wechat.on_unified_order = look
+    status, body = await _join(client, settings, code, member, **{"Idempotency-Key": "k-1"})
+
+    assert status == 201
+    assert seen == [1]
+    answer = await _as_documented(client, body, member)
     assert _signed(answer["payment"], settings)
 
 

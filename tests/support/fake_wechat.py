@@ -19,7 +19,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +92,8 @@ class FakeWeChat:
     api_key: str = "192006250b4c09247ec02edce69f6a2d"
     # out_trade_no -> the order's request fields plus prepay_id
     pay_orders: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Awaited as a unified order arrives (a test looks at the database meanwhile).
+    on_unified_order: Callable[[], Awaitable[None]] | None = None
     # out_refund_no -> the refund's request fields plus refund_id
     refunds: dict[str, dict[str, str]] = field(default_factory=dict)
     # The next N refund calls answer result_code FAIL, err_code SYSTEMERROR.
@@ -215,6 +217,8 @@ class FakeWeChat:
 
     async def unified_order(self, request: web.Request) -> web.Response:
         call = await self._record(request)
+        if self.on_unified_order is not None:
+            await self.on_unified_order()
         params, sign_type, fail = self._parse_pay_request(call, UNIFIED_ORDER_REQUIRED)
         if fail is not None:
             return fail
