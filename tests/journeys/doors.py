@@ -145,13 +145,14 @@ class Doors:
         """WeChat's wxa_media_check push for every image it was asked about, signed as the
         message push server's (plain mode) are."""
         for trace in list(self.wechat.media_checks):
-            stamp, nonce = str(int(self.clock.now().timestamp())), f"n{trace}"
+            created = int(self.clock.now().timestamp())
+            stamp, nonce = str(created), f"n{trace}"
             token = self.settings.wechat_token.get_secret_value()
             signature = hashlib.sha1("".join(sorted([token, stamp, nonce])).encode()).hexdigest()
             resp = await self.client.post(
                 "/bot/wechat",
                 params={"signature": signature, "timestamp": stamp, "nonce": nonce},
-                data=self.wechat.media_check_push(trace).encode(),
+                data=self.wechat.media_check_push(trace, created).encode(),
                 headers={"Content-Type": "text/xml"},
             )
             assert resp.status == 200 and await resp.text() == "success"

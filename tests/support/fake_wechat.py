@@ -688,8 +688,9 @@ class FakeWeChat:
         self.media_checks[trace] = body
         return web.json_response({"errcode": 0, "errmsg": "ok", "trace_id": trace})
 
-    def media_check_push(self, trace_id: str) -> str:
-        """The XML WeChat pushes with the verdict on the image ``trace_id`` named."""
+    def media_check_push(self, trace_id: str, created: int) -> str:
+        """The XML WeChat pushes with the verdict on the image ``trace_id`` named. A re-push
+        repeats the event as it was, CreateTime included, so the caller gives the time."""
         url = self.media_checks[trace_id]["media_url"]
         suggest, label = self.media_verdicts.get(url, (security.PASS, security.NORMAL))
         fields = security.media_check_event(
@@ -697,7 +698,7 @@ class FakeWeChat:
             trace_id=trace_id,
             suggest=suggest,
             label=label,
-            created=int(_utc_now().timestamp()),
+            created=created,
         )
         return security.event_xml(fields)
 
