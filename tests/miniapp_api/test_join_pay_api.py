@@ -135,7 +135,14 @@ async def test_an_unverified_leader_keeps_the_seat_and_prepay_answers_the_same_c
     campaign = await make_campaign(team_size=3)
     leader_id = (await Community.get(id=campaign.community_id)).leader_id
     code = await _start(client, settings, community=await Community.get(id=campaign.community_id))
-    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.FAILED)
+    leader = await User.get(id=leader_id)  # details the provider does not match
+    refused = await client.post(
+        "/api/v1/me/leader/identity",
+        json={"real_name": "假名字", "phone": "13800138000"},
+        headers=auth(leader, settings),
+    )
+    assert refused.status == 422, await refused.text()
+    assert (await LeaderIdentity.get(user_id=leader_id)).status is IdentityStatus.FAILED
     member = await make_user()
 
     status, body = await _join(client, settings, code, member)

@@ -17,9 +17,9 @@ from models.identity import IdentityStatus, LeaderIdentity
 from models.order import Order, OrderStatus
 from models.user import Role, User
 from qunshop.config import Settings
-from qunshop.errors import ErrorCode
+from qunshop.errors import ErrorCode, Invalid
 from qunshop.keys import PAY
-from services import groupbuy, join_pay, prepays, tiers
+from services import groupbuy, identity, join_pay, prepays, tiers
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -68,9 +68,19 @@ def _assert_signed(params: dict[str, str], settings: Settings, prepay_id: str) -
     assert pay.verify({**unsigned, "sign": params["paySign"]}, key)
 
 
-async def _unverify(community_id: uuid.UUID) -> None:
-    leader_id = (await Community.get(id=community_id)).leader_id
-    await LeaderIdentity.filter(user_id=leader_id).update(status=IdentityStatus.FAILED)
+async def _unverify(community_id: uuid.UUID, settings: Settings) -> None:
+    """The leader checks details the provider does not match: no longer verified."""
+    leader = await User.get(id=(await Community.get(id=community_id)).leader_id)
+    with pytest.raises(Invalid):
+        await identity.verify(
+            principal=as_principal(leader),
+            real_name="假名字",
+            phone="13800138000",
+            verifier=identity.StandIn(),
+            settings=settings,
+            now=_now(),
+        )
+    assert (await LeaderIdentity.get(user_id=leader.id)).status is IdentityStatus.FAILED
 
 
 async def test_a_join_asked_to_pay_is_one_statement_and_answers_signed_params(
@@ -148,10 +158,10 @@ async def test_a_member_priced_join_asked_to_pay_is_charged_its_discounted_price
 
 
 async def test_an_unverified_leader_keeps_the_seat_and_says_why(
-    client: TestClient, wechat: FakeWeChat
+    client: TestClient, settings: Settings, wechat: FakeWeChat
 ) -> None:
     team, _ = await _team()
-    await _unverify((await Campaign.get(id=team.campaign_id)).community_id)
+    await _unverify((await Campaign.get(id=team.campaign_id)).community_id, settings)
     member, now = await make_user(), _now()
 
     paying = await join_pay.join_team(
