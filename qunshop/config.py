@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from yarl import URL
 
 from qunshop import dburl
 
@@ -204,8 +205,14 @@ class Settings(BaseSettings):
     @field_validator("wechat_api_base", "wecom_api_base", "pay_api_base", "public_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
+        # Checked here, not at the first call to it: a bad base would otherwise surface as
+        # a failed payment or message long after start-up.
+        try:
+            url = URL(value)
+        except ValueError as exc:
+            raise ValueError(f"must be an http(s) URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host or url.query_string:
+            raise ValueError("must be an http(s) URL with a host and no query")
         return value.rstrip("/")
 
     @model_validator(mode="after")

@@ -59,6 +59,11 @@ def test_one_placeholder_left_is_named() -> None:
         ("timezone", "Mars/Olympus"),
         ("port", "0"),
         ("wechat_api_base", "api.weixin.qq.com"),
+        ("pay_api_base", "https://"),
+        ("pay_api_base", "http://:8080"),
+        ("pay_api_base", "https://api.mch.weixin.qq.com:port"),
+        ("wecom_api_base", "ftp://qyapi.weixin.qq.com"),
+        ("public_base_url", "https://shop.example.com/?x=1"),
     ],
 )
 def test_bad_values_refused(field: str, value: str) -> None:
