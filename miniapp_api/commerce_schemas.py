@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
@@ -342,8 +342,12 @@ class OpenTeamList(BaseModel):
     items: list[TeamOut] = Field(description="joinable now, fullest first")
 
 
+Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nickname: str | None = Field(default=None, min_length=1, max_length=64)
+    # Shown to others on teams and cards: spaces alone would show nobody.
+    nickname: Nickname | None = None
     avatar_url: str | None = Field(default=None, max_length=512, pattern=WEB_URL)

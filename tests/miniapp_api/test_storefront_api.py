@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from models.catalog import Product
 from models.order import Order
+from models.user import User
 from qunshop.config import Settings
 from services import groupbuy
 from tests.support.factories import auth, make_campaign, make_user
@@ -116,3 +117,21 @@ async def test_an_order_shows_its_refund(
     assert mine["status"] == "refunding"
     (refund,) = mine["refunds"]
     assert (refund["amount"], refund["status"], refund["reason"]) == (990, "pending", "team_failed")
+
+
+async def test_a_blank_nickname_is_refused_and_a_padded_one_trimmed(
+    client: TestClient, settings: Settings
+) -> None:
+    """Teams and cards show the nickname to others: spaces alone would show nobody."""
+    me = await make_user(nickname="小红")
+    for blank in ("   ", "\u3000", "\t\n"):
+        refused = await client.patch(
+            "/api/v1/me/profile", json={"nickname": blank}, headers=auth(me, settings)
+        )
+        assert refused.status == 422, await refused.text()
+        assert (await refused.json())["errors"][0]["loc"] == ["nickname"]
+    assert (await User.get(id=me.id)).nickname == "小红"
+    padded = await client.patch(
+        "/api/v1/me/profile", json={"nickname": " 小红花 "}, headers=auth(me, settings)
+    )
+    assert padded.status == 200 and (await padded.json())["nickname"] == "小红花"
