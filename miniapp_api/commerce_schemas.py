@@ -283,6 +283,14 @@ def order_fields(
 
 class OrderList(BaseModel):
     items: list[OrderOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+
+
+class OrderQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class PayParams(BaseModel):
