@@ -147,7 +147,11 @@ class TeamOut(BaseModel):
     seats_paid: int
     status: str
     deadline_at: datetime
-    guaranteed: bool | None = None
+    guaranteed: bool | None = Field(
+        default=None,
+        description="the campaign succeeds the team at its deadline with any paid member; "
+        "given by GET /teams/{team_ref} only, null elsewhere: the campaign's guaranteed says it",
+    )
     final_price: int | None
     product: ProductBrief | None = None
     members: list[MemberOut] = Field(default_factory=list, description="head first")
