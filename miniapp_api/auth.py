@@ -63,8 +63,9 @@ ANONYMOUS = Principal(user_id=uuid.UUID(int=0), role=Role.SHOPPER)
 
 
 def optional_principal(request: web.Request) -> Principal:
-    """The caller when they sent a token (a bad one is still refused), else ANONYMOUS."""
-    if "Authorization" not in request.headers:
+    """The caller when they sent a token (a bad one is still refused), else ANONYMOUS: no
+    header, or one with no token in it (``Bearer ``, what a page sends before its login)."""
+    if _bearer(request) is None:
         return ANONYMOUS
     return principal(request)
 

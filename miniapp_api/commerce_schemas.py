@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
@@ -147,7 +147,11 @@ class TeamOut(BaseModel):
     seats_paid: int
     status: str
     deadline_at: datetime
-    guaranteed: bool | None = None
+    guaranteed: bool | None = Field(
+        default=None,
+        description="the campaign succeeds the team at its deadline with any paid member; "
+        "given by GET /teams/{team_ref} only, null elsewhere: the campaign's guaranteed says it",
+    )
     final_price: int | None
     product: ProductBrief | None = None
     members: list[MemberOut] = Field(default_factory=list, description="head first")
@@ -283,6 +287,14 @@ def order_fields(
 
 class OrderList(BaseModel):
     items: list[OrderOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+
+
+class OrderQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class PayParams(BaseModel):
@@ -342,8 +354,12 @@ class OpenTeamList(BaseModel):
     items: list[TeamOut] = Field(description="joinable now, fullest first")
 
 
+Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nickname: str | None = Field(default=None, min_length=1, max_length=64)
+    # Shown to others on teams and cards: spaces alone would show nobody.
+    nickname: Nickname | None = None
     avatar_url: str | None = Field(default=None, max_length=512, pattern=WEB_URL)

@@ -7,7 +7,13 @@ from datetime import datetime
 from aiohttp import web
 
 from miniapp_api.cashier import cashier_of
-from miniapp_api.commerce_schemas import DirectOrderIn, OrderList, OrderOut, PayParams
+from miniapp_api.commerce_schemas import (
+    DirectOrderIn,
+    OrderList,
+    OrderOut,
+    OrderQuery,
+    PayParams,
+)
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from services import checkout, orders, prepays
@@ -37,9 +43,16 @@ async def create_order(*, principal: Principal, body: DirectOrderIn, now: dateti
     return (await orders_out([order]))[0]
 
 
-@endpoint(summary="The caller's orders, newest first", tags=TAGS, response=OrderList, auth=True)
-async def list_orders(*, principal: Principal) -> OrderList:
-    return OrderList(items=await orders_out(await orders.list_orders_for(principal)))
+@endpoint(
+    summary="The caller's orders, newest first, a page at a time",
+    tags=TAGS,
+    query=OrderQuery,
+    response=OrderList,
+    auth=True,
+)
+async def list_orders(*, principal: Principal, query: OrderQuery) -> OrderList:
+    page, more = await orders.page_for(principal, limit=query.limit, cursor=query.cursor)
+    return OrderList(items=await orders_out(page), next_cursor=more)
 
 
 @endpoint(

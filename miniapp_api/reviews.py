@@ -107,7 +107,7 @@ async def write_review(
         now=now,
         wechat=screen,
     )
-    me = ReviewOut.of(done.review, "")
+    me = ReviewOut.of(done.review, done.author)
     return WrittenOut(review=me, held=done.held, reason=done.reason)
 
 
@@ -154,7 +154,7 @@ async def reply_review(
         now=now,
         wechat=screen,
     )
-    return ReviewOut.of(done, "")
+    return ReviewOut.of(done, done.author.nickname)
 
 
 def setup(app: web.Application) -> None:

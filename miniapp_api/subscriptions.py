@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from miniapp_api.spec import endpoint
 from services import subscriptions
 from services.auth import Principal
 
+# WeChat's template ids are 43 characters; the consents' column holds 64.
+TemplateId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
 
 class AcceptedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    template_ids: list[str] = Field(
+    template_ids: list[TemplateId] = Field(
         min_length=1,
         max_length=10,
         description="what wx.requestSubscribeMessage reported as accept",

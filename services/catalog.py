@@ -7,12 +7,10 @@ sees the inactive ones of their own communities.
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +21,7 @@ from models.catalog import Product, Sku
 from models.community import Community
 from models.user import Role
 from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound
+from services import cursors
 from services.communities import ensure_can_manage, get_community
 from services.ids import parse_uuid
 
@@ -203,23 +202,6 @@ async def get_product(*, actor: Principal, product_id: str | uuid.UUID) -> Produ
     return await _view(product)
 
 
-def _encode_cursor(product: Product) -> str:
-    raw = f"{product.created_at.astimezone(UTC).isoformat()}|{product.id}"
-    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, ident = raw.partition("|")
-        when, key = datetime.fromisoformat(stamp), uuid.UUID(ident)
-    except ValueError:
-        raise _invalid("cursor", "not a cursor this API gave", ErrorCode.INVALID_CURSOR) from None
-    if when.tzinfo is None:
-        raise _invalid("cursor", "not a cursor this API gave", ErrorCode.INVALID_CURSOR)
-    return when.astimezone(UTC), key
-
-
 async def list_products(
     *,
     actor: Principal,
@@ -246,8 +228,7 @@ async def list_products(
     if q:
         query = query.filter(title__icontains=q)
     if cursor:
-        when, key = _decode_cursor(cursor)
-        query = query.filter(Q(created_at__lt=when) | Q(created_at=when, id__lt=key))
+        query = query.filter(cursors.after(cursor))
     rows = await query.order_by("-created_at", "-id").limit(limit + 1)
     page, more = rows[:limit], len(rows) > limit
     skus: dict[uuid.UUID, list[Sku]] = {p.id: [] for p in page}
@@ -256,7 +237,7 @@ async def list_products(
             skus[sku.product_id].append(sku)
     return Page(
         items=[ProductView(product=p, skus=skus[p.id]) for p in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=cursors.encode(page[-1].created_at, page[-1].id) if more else None,
     )
 
 

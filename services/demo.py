@@ -13,7 +13,7 @@ from models.chat import ChatIdentity
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
 from qunshop.chat import Platform
-from services import campaigns, groupbuy, identity
+from services import aftersales, campaigns, groupbuy, identity
 from services.auth import Principal
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ DEMO_PRODUCTS = [
     ("散养土鸡蛋", "fresh", [("30枚", 3580, 150)]),
     ("东北五常大米", "grain", [("10斤", 5990, 80), ("20斤", 10990, 40)]),
 ]
-
+PERISHABLE = ("fruit", "fresh")  # the demo's categories of 鲜活易腐 goods
 
 DEMO_ROBOT_KEY = "demo-group-robot"
 
@@ -69,6 +69,16 @@ async def seed(*, settings: Settings) -> str:
                 sku_count += 1
     assert first_sku is not None
     now = datetime.now(tz=UTC)
+    # Fresh and perishable goods take no 7-day no-reason return (消费者权益保护法 art. 25);
+    # the rule is an admin's to set, and the demo's fruit and eggs are such goods.
+    for category in PERISHABLE:
+        await aftersales.set_rule(
+            category=category,
+            product_id=None,
+            no_reason_return=False,
+            note="鲜活易腐，不适用七天无理由退货",
+            now=now,
+        )
     # The demo leader's chat identities, as if they had typed their 认证 code already, so
     # `qunshop chat --user demo-leader` (WeCom bot, or --platform wechat) is the leader.
     for platform in (Platform.WECOM_BOT, Platform.WECHAT):

@@ -54,15 +54,14 @@ _REFUSALS = (
         "you already hold a seat in an open team of this campaign",
     ),
     (Conflict, ErrorCode.CAMPAIGN_SOLD_OUT, "the campaign is sold out"),
+    (Conflict, ErrorCode.USER_LIMIT_REACHED, "at most {limit} per person in this campaign"),
 )
 
 
 def refusal(code: ErrorCode, *, limit: object = None) -> QunshopError:
     """A join's (or a start's) refusal; ``limit`` words user_limit_reached."""
-    if code is ErrorCode.USER_LIMIT_REACHED:
-        return Conflict(code, f"at most {limit} per person in this campaign")
     kind, words = next((k, w) for k, c, w in _REFUSALS if c is code)
-    return kind(code, words)
+    return kind(code, words.format(limit=limit))
 
 
 class _MemberPrices(Exception):

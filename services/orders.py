@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from models.order import Order, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, NotFound
-from services import pricing
+from services import cursors, pricing
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -91,5 +91,21 @@ def visible_to(principal: Principal, order: Order | None) -> Order:
     return order
 
 
-async def list_orders_for(principal: Principal, *, limit: int = 50) -> list[Order]:
-    return await Order.filter(user_id=principal.user_id).order_by("-created_at").limit(limit).all()
+async def list_orders_for(
+    principal: Principal, *, limit: int = 50, cursor: str | None = None
+) -> list[Order]:
+    """The caller's orders, newest first, ``limit`` of them after ``cursor`` (services.cursors)."""
+    query = Order.filter(user_id=principal.user_id)
+    if cursor:
+        query = query.filter(cursors.after(cursor))
+    return await query.order_by("-created_at", "-id").limit(limit).all()
+
+
+async def page_for(
+    principal: Principal, *, limit: int, cursor: str | None = None
+) -> tuple[list[Order], str | None]:
+    """A page of the caller's orders and the cursor of the next one (None: no more)."""
+    rows = await list_orders_for(principal, limit=limit + 1, cursor=cursor)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, cursors.encode(page[-1].created_at, page[-1].id) if more else None

@@ -36,7 +36,7 @@ from models.chat import AccountLink, ChatIdentity, Follow
 from models.community import Community
 from models.delivery import Address, HomeDelivery
 from models.moderation import ContentReport, ModerationItem
-from models.order import Order
+from models.order import Order, OrderStatus
 from models.outbox import IdempotencyRecord, OutboxMessage
 from models.payment import Payment
 from models.post import Comment, Post
@@ -75,6 +75,13 @@ async def _refuse_if_relied_on(user: User) -> None:
             ErrorCode.ERASURE_EARNINGS_UNSETTLED,
             f"earnings are not settled (frozen {owed.frozen} fen, available {owed.available} "
             "fen): the account is erased once they are",
+        )
+    # WeChat Pay's cashier may still be open on an order awaiting payment: paid after the
+    # erasure, it would be money taken for an account nobody can log in to any more.
+    if await Order.filter(user_id=user.id, status=OrderStatus.PENDING_PAYMENT).exists():
+        raise Conflict(
+            ErrorCode.ERASURE_ORDERS_OPEN,
+            "an order is awaiting payment: cancel it (or pay it) first, then erase the account",
         )
     if await Order.filter(user_id=user.id, status__in=OPEN_ORDERS).exists():
         raise Conflict(

@@ -72,6 +72,7 @@ _SUMMARY_SQL = (
 @dataclass(frozen=True)
 class Written:
     review: Review
+    author: str  # the author's nickname, as the listings show it
     held: bool  # out of sight until moderation decides
     reason: str
 
@@ -161,7 +162,9 @@ async def write(
             )
     except IntegrityError:  # a second review of the same order at the same moment
         raise Conflict(ErrorCode.ALREADY_REVIEWED, "this order has its review") from None
-    return Written(review=review, held=verdict.held, reason=verdict.reason)
+    return Written(
+        review=review, author=author.nickname, held=verdict.held, reason=verdict.reason
+    )
 
 
 async def reply(
@@ -203,7 +206,7 @@ async def reply(
             community_id=review.community_id,
             now=now,
         )
-    return await Review.get(id=review.id)
+    return await Review.filter(id=review.id).select_related("author").get()
 
 
 async def for_leader(*, principal: Principal, limit: int = 50) -> list[Review]:

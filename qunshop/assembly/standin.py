@@ -73,6 +73,9 @@ class StandIn:
         self._serial = itertools.count(1)
         # out_refund_no -> what refundquery answers of it: the one state the protocol needs.
         self.refunds: dict[str, dict[str, str]] = {}
+        # out_trade_no -> (total_fee, prepay_id): WeChat Pay answers an order asked again with
+        # its prepay_id, and refuses the same number with another amount.
+        self.prepays: dict[str, tuple[str, str]] = {}
         self.tasks = TaskTracker()  # refund notifies and media-check pushes in flight
         self.push_token = settings.wechat_token.get_secret_value()
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
@@ -224,8 +227,13 @@ class StandIn:
         params, sign_type, refused = await self._pay_request(request)
         if refused:
             return self._refused(sign_type, refused)
-        prepay_id = self._unique("wx")
-        fee = int(params.get("total_fee", "0") or 0)
+        out_trade_no, total_fee = params.get("out_trade_no", ""), params.get("total_fee", "")
+        known = self.prepays.get(out_trade_no)
+        if known is not None and known[0] != total_fee:
+            return self._refused(sign_type, "OUT_TRADE_NO_USED")
+        prepay_id = known[1] if known else self._unique("wx")
+        self.prepays[out_trade_no] = (total_fee, prepay_id)
+        fee = int(total_fee or 0) if total_fee.isdigit() else 0
         self.sink(
             f"stand-in prepay {params.get('out_trade_no')} ¥{fee // 100}.{fee % 100:02d}"
             f": {prepay_id} (pay it with POST /api/v1/dev/orders/<id>/simulate-payment)"

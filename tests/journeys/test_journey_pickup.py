@@ -81,7 +81,8 @@ async def test_a_team_fills_arrives_is_picked_up_and_pays_its_leader(doors: Door
     codes = {o.id: o.pickup_code for o in await Order.filter(team__code=code)}
     follower_code = codes[follower_order.id] or ""
     assert doors.group_sees()[1] == (
-        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n请凭提货码取货，提货码已私信发给各位。"
+        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n"
+        "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     )
     assert doors.follower_receives()[1] == (
         f"📦 你的「测试商品 默认」到货了，提货码 {follower_code}。\n请到{POINT}出示提货码取货。"

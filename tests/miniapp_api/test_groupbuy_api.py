@@ -7,6 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from models.catalog import Sku
 from models.groupbuy import Campaign, Seat
+from models.order import Order
 from models.user import Role
 from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
@@ -19,6 +20,7 @@ from tests.support.factories import (
     make_user,
     stock_left,
 )
+from tests.support.fake_wechat import FakeWeChat
 
 
 def _body(community_id: str, sku_id: str, **overrides: object) -> dict:
@@ -172,3 +174,35 @@ async def test_joining_after_the_campaign_ended_is_refused(
     assert resp.status == 409
     assert (await resp.json())["code"] == "campaign_not_active"
     assert await Seat.filter(user_id=member.id).count() == 0
+
+
+async def test_a_join_past_the_per_person_limit_is_refused_as_the_spec_says(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """The join's statement raises user_limit_reached; /openapi.json lists it for the join
+    (as for the start), so a page knows to expect it."""
+    campaign = await make_campaign(team_size=2, per_user_limit=1)
+    buyer, friend = await make_user(), await make_user()
+    first = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(buyer, settings)
+    )
+    assert first.status == 201, await first.text()
+    code = (await first.json())["team"]["code"]
+    joined = await client.post(f"/api/v1/teams/{code}/join", headers=auth(friend, settings))
+    assert joined.status == 201, await joined.text()
+    for order in await Order.filter(team__code=code).prefetch_related("user"):
+        notify = wechat.payment_notify(
+            out_trade_no=order.out_trade_no, total_fee=order.amount, openid=order.user.openid
+        )
+        assert (await client.post("/pay/wechat/notify", data=notify)).status == 200
+    other = await client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=auth(await make_user(), settings)
+    )
+    code = (await other.json())["team"]["code"]
+
+    refused = await client.post(f"/api/v1/teams/{code}/join", headers=auth(buyer, settings))
+    assert refused.status == 409
+    assert (await refused.json())["code"] == "user_limit_reached"
+    doc = await (await client.get("/openapi.json")).json()
+    join = doc["paths"]["/api/v1/teams/{team_ref}/join"]["post"]
+    assert "user_limit_reached" in join["x-error-codes"]

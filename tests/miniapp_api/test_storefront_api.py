@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from models.catalog import Product
 from models.order import Order
+from models.user import User
 from qunshop.config import Settings
 from services import groupbuy
 from tests.support.factories import auth, make_campaign, make_user
@@ -116,3 +117,62 @@ async def test_an_order_shows_its_refund(
     assert mine["status"] == "refunding"
     (refund,) = mine["refunds"]
     assert (refund["amount"], refund["status"], refund["reason"]) == (990, "pending", "team_failed")
+
+
+async def test_a_blank_nickname_is_refused_and_a_padded_one_trimmed(
+    client: TestClient, settings: Settings
+) -> None:
+    """Teams and cards show the nickname to others: spaces alone would show nobody."""
+    me = await make_user(nickname="小红")
+    for blank in ("   ", "\u3000", "\t\n"):
+        refused = await client.patch(
+            "/api/v1/me/profile", json={"nickname": blank}, headers=auth(me, settings)
+        )
+        assert refused.status == 422, await refused.text()
+        assert (await refused.json())["errors"][0]["loc"] == ["nickname"]
+    assert (await User.get(id=me.id)).nickname == "小红"
+    padded = await client.patch(
+        "/api/v1/me/profile", json={"nickname": " 小红花 "}, headers=auth(me, settings)
+    )
+    assert padded.status == 200 and (await padded.json())["nickname"] == "小红花"
+
+
+async def test_a_shopper_pages_through_all_her_orders(
+    client: TestClient, settings: Settings
+) -> None:
+    """Past the first page the older orders are still there: next_cursor leads to them."""
+    me, other = await make_user(), await make_user()
+    sku_id = (await make_campaign()).sku_id
+    made = []
+    for n in range(5):
+        made.append(
+            await Order.create(
+                out_trade_no=f"QSPAGE{n:04d}",
+                kind="direct",
+                user=me,
+                sku_id=sku_id,
+                unit_price=100,
+                amount=100,
+                status="confirmed",
+            )
+        )
+    await Order.create(
+        out_trade_no="QSPAGEOTHER", kind="direct", user=other, sku_id=sku_id, unit_price=1, amount=1
+    )
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(5):
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/api/v1/orders", params=params, headers=auth(me, settings))
+        assert page.status == 200, await page.text()
+        body = await page.json()
+        assert len(body["items"]) <= 2
+        seen += [o["id"] for o in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [str(o.id) for o in sorted(made, key=lambda o: (o.created_at, o.id))][::-1]
+    bad = await client.get("/api/v1/orders", params={"cursor": "nope"}, headers=auth(me, settings))
+    assert bad.status == 422 and (await bad.json())["code"] == "invalid_cursor"
+    plain = await (await client.get("/api/v1/orders", headers=auth(me, settings))).json()
+    assert len(plain["items"]) == 5 and plain["next_cursor"] is None

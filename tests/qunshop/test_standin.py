@@ -194,3 +194,19 @@ async def test_content_security_answers_and_pushes_image_verdicts_offline(
     assert item.status is ItemStatus.APPROVED
     feed = await (await dev.get(f"/api/v1/communities/{community.id}/posts")).json()
     assert [p["text"] for p in feed["items"]] == ["晒单"]
+
+
+async def test_a_second_prepay_of_an_order_gets_the_same_prepay_id(dev: TestClient) -> None:
+    """As WeChat Pay answers the same out_trade_no: a page retried, or a join with pay
+    replayed under its Idempotency-Key, opens the same cashier (README)."""
+    settings = dev.server.app[SETTINGS]
+    campaign = await make_campaign(team_size=2)
+    headers = auth(await make_user(), settings)
+    started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+    order_id = (await started.json())["order"]["id"]
+    packages = []
+    for _ in range(2):
+        prepay = await dev.post(f"/api/v1/orders/{order_id}/prepay", headers=headers)
+        assert prepay.status == 200, await prepay.text()
+        packages.append((await prepay.json())["package"])
+    assert packages[0] == packages[1]

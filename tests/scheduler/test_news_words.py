@@ -64,7 +64,8 @@ def test_every_news_renders_with_and_without_a_pickup_point(words: NewsWords, ev
 def test_mixed_goods_arrive_without_a_title(words: NewsWords) -> None:
     facts = _facts(news.ARRIVED, point=None, titles=["脐橙", "苹果"])
     assert words.group(facts)["text"] == (
-        "📦 到货啦！2 份订单已到团长的自提点。\n请凭提货码取货，提货码已私信发给各位。"
+        "📦 到货啦！2 份订单已到团长的自提点。\n"
+        "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     )
     lapsing = _facts(news.ORDER_LAPSING, point=None, titles=["脐橙"])
     assert words.member(lapsing, lapsing.items[0])["text"] == (

@@ -7,7 +7,7 @@ from models.community import Community, Membership, PickupPoint
 from models.groupbuy import Campaign, Team, TeamStatus
 from models.user import Role, User
 from qunshop.config import Settings
-from services import demo
+from services import aftersales, demo
 from tests.support.factories import stock_left
 
 
@@ -33,3 +33,15 @@ async def test_demo_seeds_a_shop_once(client: TestClient, settings: Settings) ->
     again = await demo.seed(settings=settings)
     assert "already has data" in again
     assert await User.all().count() == 3
+
+
+async def test_the_demo_fruit_and_eggs_take_no_seven_day_no_reason_return(
+    client: TestClient, settings: Settings
+) -> None:
+    """消费者权益保护法 art. 25 exempts fresh and perishable goods: the demo shop says so for
+    its oranges and eggs, as a real shop's admin would, and keeps it for its rice."""
+    await demo.seed(settings=settings)
+    for title, takes_it in (("赣南脐橙", False), ("散养土鸡蛋", False), ("东北五常大米", True)):
+        sku = await Sku.filter(product__title=title).first()
+        assert sku is not None
+        assert await aftersales.no_reason_return(sku.id) is takes_it, title

@@ -273,7 +273,7 @@ async def test_arrival_tells_each_buyer_their_code(world: World) -> None:
     codes = {o.user_id: o.pickup_code for o in await Order.filter(team_id=head_order.team_id)}
     assert world.robot_texts()[1:] == [
         "📦 到货啦！「测试商品 默认」2 份订单已到「门口小店」（1 号楼，9-21）。\n"
-        "请凭提货码取货，提货码已私信发给各位。"
+        "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     ]
     assert world.custom_texts("oa-arrive")[1:] == [
         f"📦 你的「测试商品 默认」到货了，提货码 {codes[follower.id]}。\n"
