@@ -39,6 +39,10 @@ def _staff(ctx: Context) -> bool:
 
 @router.route(Command("商品", "products", "货架"))
 async def list_products(ctx: Context, args: str = "") -> Reply:
+    if ctx.update.chat_type is ChatType.SINGLE:  # one-to-one: every community of theirs
+        found = await groupchat.persons_communities(user_id=principal_of(ctx).user_id)
+        shelves = [(c, await storefront.community_skus(c.id)) for c in found]
+        return Text(ctx.render("products_private.j2", shelves=shelves, staff=_staff(ctx)))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     lines = await storefront.community_skus(ctx.community.id)

@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from models.chat import Follow
 from models.community import Community, Membership
 from models.groupbuy import Campaign, Team
-from models.order import OrderStatus
+from models.order import Order, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from services import campaigns, groupbuy, sales
@@ -51,12 +51,24 @@ async def deals(*, community: Community, now: datetime) -> list[Deal]:
     return result
 
 
-async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
-    """In a one-to-one chat: the deals of every community the person belongs to or leads."""
+async def persons_communities(*, user_id: uuid.UUID) -> list[Community]:
+    """In a one-to-one chat, the person's communities: those they joined, lead, or bought in.
+    Someone who joined a team in the group chat never joined in the mini-program, yet the
+    group's community is theirs."""
     member_of = await Membership.filter(user_id=user_id).values_list("community_id", flat=True)
-    found = await Community.filter(Q(id__in=list(member_of)) | Q(leader_id=user_id)).order_by(
-        "created_at"
+    bought_in = (
+        await Order.filter(user_id=user_id, community_id__isnull=False)
+        .distinct()
+        .values_list("community_id", flat=True)
     )
+    return await Community.filter(
+        Q(id__in=[*member_of, *bought_in]) | Q(leader_id=user_id)
+    ).order_by("created_at")
+
+
+async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
+    """In a one-to-one chat: the deals of every community of the person's."""
+    found = await persons_communities(user_id=user_id)
     return [(community, await deals(community=community, now=now)) for community in found]
 
 

@@ -8,6 +8,7 @@ from models.activity import FlashSale, PointsEntry
 from models.catalog import Product, Sku
 from models.chat import ChatIdentity
 from models.community import Community
+from models.groupbuy import Team
 from models.user import Role, User
 from qunshop.chat import Platform, Text
 from services import bargains, storefront
@@ -116,3 +117,21 @@ async def test_leaders_hints_are_for_leaders_and_lists_keep_their_lines(say: Say
     assert "没有第 99 张券" in wrong
     in_group = await _text(say, "评价", sender="li")
     assert "私聊" in in_group and "个人信息" not in in_group
+
+
+async def test_a_group_buyer_finds_the_groups_community_one_to_one(say: Say) -> None:
+    """Someone who joined a team in the group never joined the community in the mini-program,
+    yet one-to-one 团购 and 商品 are that community's: not 「你还没有加入社区。在社区群里@我发
+    「团购」」 (they did) nor 「本群还没有绑定社区」 (there is no group in a one-to-one chat)."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3, group_price=2990)
+    await say("开团 1", sender="wang")
+    team = await Team.get()
+    assert "已为你占座" in await _text(say, f"参团 {team.code}", sender="li")
+
+    deals = await _text(say, "团购", sender="li", chat_id=None)
+    assert "「阳光花园社区团」正在拼：" in deals and team.code in deals
+    products = await _text(say, "商品", sender="li", chat_id=None)
+    assert "「阳光花园社区团」的商品" in products and "本群" not in products
+    newcomer = await _text(say, "products", sender="someone-new", chat_id=None)
+    assert "还没有加入社区" in newcomer and "本群" not in newcomer
