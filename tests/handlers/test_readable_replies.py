@@ -9,6 +9,7 @@ from models.catalog import Product, Sku
 from models.chat import ChatIdentity
 from models.community import Community
 from models.groupbuy import Team
+from models.outbox import OutboxMessage
 from models.user import Role, User
 from qunshop.chat import Platform, Text
 from services import bargains, storefront
@@ -135,3 +136,15 @@ async def test_a_group_buyer_finds_the_groups_community_one_to_one(say: Say) -> 
     assert "「阳光花园社区团」的商品" in products and "本群" not in products
     newcomer = await _text(say, "products", sender="someone-new", chat_id=None)
     assert "还没有加入社区" in newcomer and "本群" not in newcomer
+
+
+async def test_a_group_shopper_is_sent_one_link_not_one_per_message(say: Say) -> None:
+    """In a group every reply to an unlinked sender says the link was sent privately; one
+    private link (valid 30 minutes) serves them all, rather than a new one per message."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3, group_price=2990)
+    await say("开团 1", sender="wang")
+    team = await Team.get()
+    for text in (f"参团 {team.code}", "我的订单", "orders"):
+        assert "关联链接已私信发给你" in await _text(say, text, sender="li")
+    assert await OutboxMessage.filter(dedupe_key__startswith="link:").count() == 1
