@@ -148,3 +148,14 @@ async def test_a_group_shopper_is_sent_one_link_not_one_per_message(say: Say) ->
     for text in (f"参团 {team.code}", "我的订单", "orders"):
         assert "关联链接已私信发给你" in await _text(say, text, sender="li")
     assert await OutboxMessage.filter(dedupe_key__startswith="link:").count() == 1
+
+
+async def test_a_leader_with_nothing_on_sale_is_told_where_to_start(say: Say) -> None:
+    """A new leader's empty 团购 and 商品 name 后台 (where campaigns are made), not 「团长开团
+    后会通知」, which is the shoppers' answer; the leader's help lists 后台."""
+    await _bound_group()
+    assert "后台 (console)" in await _text(say, "帮助", sender="wang")
+    assert "「后台」" in await _text(say, "团购", sender="wang")
+    assert "「后台」" in await _text(say, "商品", sender="wang")
+    assert "「后台」" not in await _text(say, "团购", sender="li")
+    assert "「后台」" not in await _text(say, "商品", sender="li")
