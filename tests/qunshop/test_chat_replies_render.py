@@ -296,7 +296,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "products_private.j2": [
         ({"shelves": []}, "你还没有加入社区"),
         (
-            {"shelves": [(NS(name="阳光花园社区团"), [SkuLine(number=1, product=orange, stock=80)])]},
+            {
+                "shelves": [
+                    (NS(name="阳光花园社区团"), [SkuLine(number=1, product=orange, stock=80)])
+                ]
+            },
             "「阳光花园社区团」的商品：\n1. 赣南脐橙（5斤装） ¥39.90，库存 80",
         ),
     ],
