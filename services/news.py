@@ -80,7 +80,7 @@ class Item:
     title: str
     amount: int  # fen: what they paid, or what is refunded
     code: str  # the pickup code, "" when there is none
-    note: str = ""  # a decision's reason (a rejected after-sales request)
+    note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ async def _refund_facts(ref: str) -> Facts | None:
     if refund is None:
         return None
     order = (await _orders(Order.filter(id=refund.order_id)))[0]
-    item = Item(order, order.user, _title(order), refund.amount, "")
+    item = Item(order, order.user, _title(order), refund.amount, "", note=refund.reason)
     return Facts(REFUNDED, ref, item.title, None, None, None, [item])
 
 

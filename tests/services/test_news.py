@@ -353,3 +353,43 @@ async def test_the_robot_quota_holds_news_back_not_away(world: World) -> None:
     await world.send_all()
     assert len(world.robot_texts()) == 21 and "成团啦" in world.robot_texts()[-1]
     assert await OutboxMessage.filter(kind="chat.send", status=OutboxStatus.DONE).count() == 23
+
+
+async def test_a_tier_price_says_why_less_was_paid_and_what_comes_back(world: World) -> None:
+    """Two members bring ¥9.90 down to ¥8.90: the 成团 news says what was paid and that the
+    difference goes back, and the refund's news says what the ¥1.00 is."""
+    world.campaign = await make_campaign(
+        team_size=2,
+        group_price=990,
+        price_tiers=[{"min_members": 2, "price": 890}],
+        now=world.clock.now(),
+    )
+    head, follower = await world.shopper(), await world.follower("oa-tier")
+    head_order, member_order = await _full_team(world, head, follower)
+    await world.deliver(world.notify_body(head_order, head))
+    await world.deliver(world.notify_body(member_order, follower))
+    await world.send_all()
+    team = await groupbuy.find_team(str(member_order.team_id))
+    assert world.custom_texts("oa-tier")[0].startswith(
+        f"🎉 你参加的「测试拼团」已成团（团码 {team.code}），"
+        "实付 ¥8.90（已付 ¥9.90，差价 ¥1.00 原路退回）。"
+    )
+    refund = await Refund.get(order_id=member_order.id)
+    assert refund.reason == "tier_price"
+    body = world.wechat.refund_notify(
+        out_refund_no=refund.out_refund_no,
+        out_trade_no=member_order.out_trade_no,
+        refund_fee=refund.amount,
+        total_fee=refund.total,
+    )
+    await refunds.settle_from_notify(
+        body,
+        api_key=world.settings.pay_api_key.get_secret_value(),
+        appid=world.settings.wechat_appid,
+        mch_id=world.settings.pay_mch_id,
+        now=world.clock.now(),
+    )
+    await world.send_all()
+    assert world.custom_texts("oa-tier")[-1] == (
+        "💰 退款已完成：「测试商品 默认」¥1.00 已原路退回（成团价更低，退还差价）。"
+    )
