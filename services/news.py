@@ -221,6 +221,10 @@ async def _team_facts(event: str, ref: str) -> Facts | None:
             refunds[refund.order_id] = refunds.get(refund.order_id, 0) + refund.amount
         for order in await _orders(Order.filter(id__in=list(refunds))):
             items.append(Item(order, order.user, campaign.title, refunds[order.id], ""))
+        # Seats held and never paid: their orders were cancelled; nothing is owed (amount 0).
+        unpaid = Order.filter(team_id=team.id, status=OrderStatus.CANCELLED, paid_at__isnull=True)
+        for order in await _orders(unpaid.exclude(id__in=list(refunds))):
+            items.append(Item(order, order.user, campaign.title, 0, ""))
     return Facts(
         event=event,
         ref=ref,

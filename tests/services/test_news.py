@@ -393,3 +393,55 @@ async def test_a_tier_price_says_why_less_was_paid_and_what_comes_back(world: Wo
     assert world.custom_texts("oa-tier")[-1] == (
         "💰 退款已完成：「测试商品 默认」¥1.00 已原路退回（成团价更低，退还差价）。"
     )
+
+
+async def test_a_seat_held_unpaid_at_a_failed_deadline_is_told(world: World) -> None:
+    """One member paid, one still held an unpaid seat when the deadline came: both hear the
+    team failed, the unpaid one that nothing is owed; the group counts only who paid."""
+    payer, holder = await world.follower("oa-payer"), await world.follower("oa-holder")
+    await world.setup(team_size=3)
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    world.clock.set(started.team.deadline_at - timedelta(minutes=5))
+    await groupbuy.join_team(
+        principal=_principal(holder), team_ref=started.team.code, now=world.clock.now()
+    )
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    jobs = Jobs(
+        settings=world.settings,
+        templates=world.api.server.app[CHAT_TEMPLATES],
+        redis=world.api.server.app[REDIS],
+    )
+    await jobs.due(world.clock.now())
+    await world.send_all()
+    code = started.team.code
+    assert world.robot_texts() == [
+        f"「测试拼团」团码 {code} 人数未满，未能成团。\n已付款的 1 位成员共 ¥9.90 将原路退回。"
+    ]
+    assert world.custom_texts("oa-holder") == [
+        f"很遗憾，你参加的「测试拼团」（团码 {code}）未能成团。\n"
+        "你占的座位还没付款，订单已取消，不会扣款。"
+    ]
+    assert "你支付的 ¥9.90 将原路退回" in world.custom_texts("oa-payer")[0]
+
+
+async def test_a_team_nobody_paid_fails_with_no_refund_line(world: World) -> None:
+    holder = await world.follower("oa-only")
+    await world.setup(team_size=3)
+    world.clock.set(world.clock.now())
+    started = await groupbuy.start_team(
+        principal=_principal(holder), campaign_id=str(world.campaign.id), now=world.clock.now()
+    )
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    jobs = Jobs(
+        settings=world.settings,
+        templates=world.api.server.app[CHAT_TEMPLATES],
+        redis=world.api.server.app[REDIS],
+    )
+    await jobs.due(world.clock.now())
+    await world.send_all()
+    assert world.robot_texts() == [f"「测试拼团」团码 {started.team.code} 人数未满，未能成团。"]
+    assert "不会扣款" in world.custom_texts("oa-only")[0]
