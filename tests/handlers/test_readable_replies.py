@@ -159,3 +159,11 @@ async def test_a_leader_with_nothing_on_sale_is_told_where_to_start(say: Say) ->
     assert "「后台」" in await _text(say, "商品", sender="wang")
     assert "「后台」" not in await _text(say, "团购", sender="li")
     assert "「后台」" not in await _text(say, "商品", sender="li")
+
+
+async def test_a_leaders_stats_one_to_one_are_their_communitys(say: Say) -> None:
+    """统计 said 「本群还没有绑定社区」 one-to-one, where 到货 and 收益 work: it gives the led
+    community's figures."""
+    await _bound_group()
+    private = await _text(say, "统计", sender="wang", chat_id=None)
+    assert "「阳光花园社区团」" in private and "订单 0 笔" in private and "本群" not in private
