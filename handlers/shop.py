@@ -49,6 +49,13 @@ async def list_products(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("products.j2", community=ctx.community, lines=lines, staff=_staff(ctx)))
 
 
+def not_bound(ctx: Context) -> Text:
+    """No community here: a group not bound yet, or a one-to-one chat, which has no group."""
+    if ctx.update.chat_type is ChatType.SINGLE:
+        return Text(ctx.render("in_group_only.j2"))
+    return Text(ctx.render("not_bound.j2"))
+
+
 def group_chat_id(ctx: Context) -> str | None:
     """The group chat a team or order comes from; a one-to-one chat is no group (its id is
     the person's)."""
@@ -82,4 +89,4 @@ async def my_orders(ctx: Context, args: str = "") -> Reply:
     return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
-__all__ = ["group_chat_id", "router", "team_card"]
+__all__ = ["group_chat_id", "not_bound", "router", "team_card"]

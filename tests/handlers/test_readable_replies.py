@@ -167,3 +167,14 @@ async def test_a_leaders_stats_one_to_one_are_their_communitys(say: Say) -> None
     await _bound_group()
     private = await _text(say, "统计", sender="wang", chat_id=None)
     assert "「阳光花园社区团」" in private and "订单 0 笔" in private and "本群" not in private
+
+
+async def test_group_commands_one_to_one_say_to_use_the_group(say: Say) -> None:
+    """开团, 公告 and 活动 act on a group: one-to-one they say so, not 「本群还没有绑定社区」
+    (which sends a leader whose group is bound off to bind it again)."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3)
+    for text in ("开团 1", "公告 明早到货", "活动 列表"):
+        reply = await _text(say, text, sender="wang", chat_id=None)
+        assert reply == "这个命令请在社区群里@我发送。", (text, reply)
+    assert await Team.all().count() == 0
