@@ -73,7 +73,9 @@ async def stats(ctx: Context, args: str = "") -> Reply:
         led = [c for c in await groupchat.persons_communities(user_id=me) if c.leader_id == me]
         lines = [
             ctx.render(
-                "stats.j2", community=c, stats=await groupchat.today(community=c, now=ctx.now)
+                "stats.j2",
+                community=c,
+                stats=await groupchat.today(principal=principal_of(ctx), community=c, now=ctx.now),
             )
             for c in led
         ]
@@ -81,7 +83,9 @@ async def stats(ctx: Context, args: str = "") -> Reply:
             return Text("\n".join(lines))
     if ctx.community is None:
         return not_bound(ctx)
-    figures = await groupchat.today(community=ctx.community, now=ctx.now)
+    figures = await groupchat.today(
+        principal=principal_of(ctx), community=ctx.community, now=ctx.now
+    )
     return Text(ctx.render("stats.j2", community=ctx.community, stats=figures))
 
 

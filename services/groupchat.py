@@ -17,7 +17,7 @@ from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns, groupbuy, sales
+from services import campaigns, communities, groupbuy, sales
 
 if TYPE_CHECKING:
     import uuid
@@ -119,8 +119,10 @@ class DayStats:
     day: str
 
 
-async def today(*, community: Community, now: datetime) -> DayStats:
-    """Today's paid orders, net sales and new members, 'today' in the community's time zone."""
+async def today(*, principal: Principal, community: Community, now: datetime) -> DayStats:
+    """Today's paid orders, net sales and new members, 'today' in the community's time zone;
+    for its leader (or an admin) only: another community's leader in the group sees none."""
+    await communities.ensure_can_manage(principal, community)
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
