@@ -45,11 +45,10 @@ async def link_hint(ctx: Context, *, private: bool = False) -> str | None:
         return None
     if ctx.update.chat_type is ChatType.SINGLE and not private:
         return ctx.render("account/link.j2", offer=offer)
-    sent = await accounts.send_privately(
+    sent = await accounts.send_link_privately(
         platform=ctx.update.platform.value,
         external_id=ctx.update.sender,
         text=ctx.render("account/link.j2", offer=offer),
-        dedupe_key=ctx.update.dedupe_key,
         now=ctx.now,
     )
     return ctx.render("account/link_sent.j2") if sent else None

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.routing import Command, Context, Roles, Router
-from handlers.shop import principal_of
+from handlers.shop import not_bound, principal_of
 from models.activity import ActivityKind
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
@@ -213,7 +213,7 @@ async def _reschedule(ctx: Context, args: str) -> Reply:
 @router.route(Command("活动", "activity", "activities"), staff)
 async def activity(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None:
-        return Text(ctx.render("not_bound.j2"))
+        return not_bound(ctx)
     head, _, rest = args.partition(" ")
     head, rest = head.lower(), rest.strip()
     if head in ("列表", "list"):
@@ -237,7 +237,7 @@ async def check_in(ctx: Context, args: str = "") -> Reply:
     if ctx.update.chat_type is not ChatType.GROUP:
         return Text(ctx.render("activities/checkin_in_group.j2"))
     if ctx.community is None:
-        return Text(ctx.render("not_bound.j2"))
+        return not_bound(ctx)
     result = await checkin.check_in(
         principal=principal_of(ctx),
         community_id=ctx.community.id,

@@ -18,6 +18,8 @@ async def show_help(ctx: Context, args: str = "") -> Reply:
 async def unknown(ctx: Context) -> Reply | None:
     if ctx.update.event:  # an event no router took is acknowledged, not answered
         return None
+    if not (ctx.update.text or "").strip():  # a bare @-mention asks what the bot does
+        return await show_help(ctx)
     # Never repeat unmoderated text into a group: only the sender reads it back, alone.
     alone = ctx.update.chat_type is ChatType.SINGLE
     return Text(ctx.render("unknown.j2", text=(ctx.update.text or "")[:20] if alone else ""))

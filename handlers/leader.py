@@ -6,7 +6,7 @@ import re
 
 from handlers.cards import team_card
 from handlers.routing import Command, Context, Roles, Router
-from handlers.shop import group_chat_id, principal_of
+from handlers.shop import group_chat_id, not_bound, principal_of
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from services import batch_sheets, batches, groupbuy, groupchat, moderation, notify, pickup
@@ -48,7 +48,7 @@ async def start(
     if bad_args:
         return Text(ctx.render("usage.j2", usage="开团 <团购序号> [我也买]", example="开团 1"))
     if ctx.community is None:
-        return Text(ctx.render("not_bound.j2"))
+        return not_bound(ctx)
     campaign = await groupchat.deal_by_number(
         community=ctx.community, number=int(number or 1), now=ctx.now
     )
@@ -68,9 +68,24 @@ async def start(
 
 @router.route(Command("统计", "stats"), staff)
 async def stats(ctx: Context, args: str = "") -> Reply:
+    if ctx.community is None and ctx.update.chat_type is ChatType.SINGLE:  # the ones they lead
+        me = principal_of(ctx).user_id
+        led = [c for c in await groupchat.persons_communities(user_id=me) if c.leader_id == me]
+        lines = [
+            ctx.render(
+                "stats.j2",
+                community=c,
+                stats=await groupchat.today(principal=principal_of(ctx), community=c, now=ctx.now),
+            )
+            for c in led
+        ]
+        if lines:
+            return Text("\n".join(lines))
     if ctx.community is None:
-        return Text(ctx.render("not_bound.j2"))
-    figures = await groupchat.today(community=ctx.community, now=ctx.now)
+        return not_bound(ctx)
+    figures = await groupchat.today(
+        principal=principal_of(ctx), community=ctx.community, now=ctx.now
+    )
     return Text(ctx.render("stats.j2", community=ctx.community, stats=figures))
 
 
@@ -79,7 +94,7 @@ async def notice(ctx: Context, args: str, body: str = "", bad_args: bool = False
     if bad_args or not body.strip():
         return Text(ctx.render("usage.j2", usage="公告 <内容>", example="公告 明早9点到货"))
     if ctx.community is None:
-        return Text(ctx.render("not_bound.j2"))
+        return not_bound(ctx)
     said = ctx.render("notice.j2", community=ctx.community, body=body.strip())
     verdict = await moderation.announcement(
         principal=principal_of(ctx),

@@ -39,10 +39,21 @@ def _staff(ctx: Context) -> bool:
 
 @router.route(Command("商品", "products", "货架"))
 async def list_products(ctx: Context, args: str = "") -> Reply:
+    if ctx.update.chat_type is ChatType.SINGLE:  # one-to-one: every community of theirs
+        found = await groupchat.persons_communities(user_id=principal_of(ctx).user_id)
+        shelves = [(c, await storefront.community_skus(c.id)) for c in found]
+        return Text(ctx.render("products_private.j2", shelves=shelves, staff=_staff(ctx)))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     lines = await storefront.community_skus(ctx.community.id)
     return Text(ctx.render("products.j2", community=ctx.community, lines=lines, staff=_staff(ctx)))
+
+
+def not_bound(ctx: Context) -> Text:
+    """No community here: a group not bound yet, or a one-to-one chat, which has no group."""
+    if ctx.update.chat_type is ChatType.SINGLE:
+        return Text(ctx.render("in_group_only.j2"))
+    return Text(ctx.render("not_bound.j2"))
 
 
 def group_chat_id(ctx: Context) -> str | None:
@@ -78,4 +89,4 @@ async def my_orders(ctx: Context, args: str = "") -> Reply:
     return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
-__all__ = ["group_chat_id", "router", "team_card"]
+__all__ = ["group_chat_id", "not_bound", "router", "team_card"]

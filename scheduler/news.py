@@ -47,6 +47,10 @@ class NewsWords:
         amount = f"¥{fen(item.amount)}"
         where = (facts.pickup_point.name if facts.pickup_point else "团长的自提点")[:THING_MAX]
         code = item.code[:CODE_MAX]
+        if facts.event == news.AFTER_SALE_ASKED:
+            return "", "", {}  # the leader: no subscribe template, the chat only
+        if facts.event == news.TEAM_FAILED and not item.amount:
+            return "", "", {}  # nothing was paid: no refund template; the chat tells them
         by_event: dict[str, tuple[str, dict[str, Any]]] = {
             news.TEAM_SUCCEEDED: (
                 s.subscribe_template_team_succeeded,

@@ -141,6 +141,27 @@ async def send_privately(
     return await notify.queue(payload, dedupe_key=notify.outbox_key("link", dedupe_key), now=now)
 
 
+# One private link per identity in each window: a link lives 30 minutes, so the one sent in a
+# window is still good at its end, and a shopper who writes five times gets one message.
+LINK_RESEND_SECONDS = 15 * 60
+
+
+async def send_link_privately(*, platform: str, external_id: str, text: str, now: datetime) -> bool:
+    """The link text to the chat identity alone, at most once a window; True when they have
+    it (sent now or earlier in the window), False where no private channel exists."""
+    if platform not in _PRIVATE_VIA:
+        return False
+    window = int(now.timestamp()) // LINK_RESEND_SECONDS
+    await send_privately(
+        platform=platform,
+        external_id=external_id,
+        text=text,
+        dedupe_key=f"{platform}:{external_id}:{window}",
+        now=now,
+    )
+    return True
+
+
 async def redeem(*, account_id: uuid.UUID, token: str, secret: str, now: datetime) -> Linked:
     """The signed-in account redeems a link token from a chat reply."""
     ticket = read_link_token(token, secret=secret, now=now)

@@ -138,6 +138,7 @@ async def request(
                 due_at=now + timedelta(hours=response_hours),
                 created_at=now,
             )
+            await news.publish(news.AFTER_SALE_ASKED, ref=str(sale.id), now=now)
     except IntegrityError as exc:  # a second request raced this one
         raise Conflict(
             ErrorCode.AFTER_SALE_OPEN, "a request for this order is already waiting"

@@ -366,6 +366,7 @@ async def _fail(team: Team, now: datetime) -> None:
         )
     if paid:
         await Campaign.filter(id=campaign.id).update(stock_left=F("stock_left") + len(paid))
+    if paid or await Order.exists(team_id=team.id):  # who paid, and who held a seat unpaid
         await news.publish(news.TEAM_FAILED, ref=str(team.id), now=now)
     await share_cards.changed(team, now=now)
     logger.info("team %s failed; %s paid members refunded", team.code, len(paid))

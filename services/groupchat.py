@@ -14,10 +14,10 @@ from tortoise.expressions import Q
 from models.chat import Follow
 from models.community import Community, Membership
 from models.groupbuy import Campaign, Team
-from models.order import OrderStatus
+from models.order import Order, OrderStatus
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns, groupbuy, sales
+from services import campaigns, communities, groupbuy, sales
 
 if TYPE_CHECKING:
     import uuid
@@ -51,12 +51,24 @@ async def deals(*, community: Community, now: datetime) -> list[Deal]:
     return result
 
 
-async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
-    """In a one-to-one chat: the deals of every community the person belongs to or leads."""
+async def persons_communities(*, user_id: uuid.UUID) -> list[Community]:
+    """In a one-to-one chat, the person's communities: those they joined, lead, or bought in.
+    Someone who joined a team in the group chat never joined in the mini-program, yet the
+    group's community is theirs."""
     member_of = await Membership.filter(user_id=user_id).values_list("community_id", flat=True)
-    found = await Community.filter(Q(id__in=list(member_of)) | Q(leader_id=user_id)).order_by(
-        "created_at"
+    bought_in = (
+        await Order.filter(user_id=user_id, community_id__isnull=False)
+        .distinct()
+        .values_list("community_id", flat=True)
     )
+    return await Community.filter(
+        Q(id__in=[*member_of, *bought_in]) | Q(leader_id=user_id)
+    ).order_by("created_at")
+
+
+async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
+    """In a one-to-one chat: the deals of every community of the person's."""
+    found = await persons_communities(user_id=user_id)
     return [(community, await deals(community=community, now=now)) for community in found]
 
 
@@ -107,8 +119,10 @@ class DayStats:
     day: str
 
 
-async def today(*, community: Community, now: datetime) -> DayStats:
-    """Today's paid orders, net sales and new members, 'today' in the community's time zone."""
+async def today(*, principal: Principal, community: Community, now: datetime) -> DayStats:
+    """Today's paid orders, net sales and new members, 'today' in the community's time zone;
+    for its leader (or an admin) only: another community's leader in the group sees none."""
+    await communities.ensure_can_manage(principal, community)
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)

@@ -43,7 +43,7 @@ from models.moderation import (
 )
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import audit, notify, word_filter
+from services import audit, communities, notify, word_filter
 from wechat import security
 from wechat.messaging import MessagingError
 from wechat.tokens import TokenCache
@@ -466,7 +466,9 @@ async def announcement(
     wechat: Screen | None,
 ) -> Verdict:
     """A leader's 公告: refused with the reason, held for an operator (``message`` goes to
-    the group on approval), or passed (the door says it now)."""
+    the group on approval), or passed (the door says it now). Only the community's leader
+    (or an admin) speaks for it."""
+    await communities.ensure_can_manage(principal, community)
     author = await User.get(id=principal.user_id)
     verdict = await screen(kind=Kind.ANNOUNCEMENT, author=author, text=text, now=now, wechat=wechat)
     await hold(

@@ -50,6 +50,7 @@ REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
 PICKUP_REMINDER = "pickup_reminder"
 AFTER_SALE_REJECTED = "after_sale_rejected"
+AFTER_SALE_ASKED = "after_sale_asked"  # to the community's leader, who decides it
 SHORTAGE = "shortage"  # a delivery batch came short: these orders are refunded
 EVENTS = (
     TEAM_SUCCEEDED,
@@ -59,6 +60,7 @@ EVENTS = (
     ORDER_LAPSING,
     PICKUP_REMINDER,
     AFTER_SALE_REJECTED,
+    AFTER_SALE_ASKED,
     SHORTAGE,
 )
 PAID = (
@@ -80,7 +82,8 @@ class Item:
     title: str
     amount: int  # fen: what they paid, or what is refunded
     code: str  # the pickup code, "" when there is none
-    note: str = ""  # a decision's reason (a rejected after-sales request)
+    note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
+    kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,8 @@ async def gather(payload: dict[str, Any]) -> Facts | None:
         return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
     if event == AFTER_SALE_REJECTED:
         return await _after_sale_facts(ref)
+    if event == AFTER_SALE_ASKED:
+        return await _after_sale_asked_facts(ref)
     logger.error("news of unknown kind %r dropped", event)
     return None
 
@@ -221,6 +226,10 @@ async def _team_facts(event: str, ref: str) -> Facts | None:
             refunds[refund.order_id] = refunds.get(refund.order_id, 0) + refund.amount
         for order in await _orders(Order.filter(id__in=list(refunds))):
             items.append(Item(order, order.user, campaign.title, refunds[order.id], ""))
+        # Seats held and never paid: their orders were cancelled; nothing is owed (amount 0).
+        unpaid = Order.filter(team_id=team.id, status=OrderStatus.CANCELLED, paid_at__isnull=True)
+        for order in await _orders(unpaid.exclude(id__in=list(refunds))):
+            items.append(Item(order, order.user, campaign.title, 0, ""))
     return Facts(
         event=event,
         ref=ref,
@@ -255,7 +264,7 @@ async def _refund_facts(ref: str) -> Facts | None:
     if refund is None:
         return None
     order = (await _orders(Order.filter(id=refund.order_id)))[0]
-    item = Item(order, order.user, _title(order), refund.amount, "")
+    item = Item(order, order.user, _title(order), refund.amount, "", note=refund.reason)
     return Facts(REFUNDED, ref, item.title, None, None, None, [item])
 
 
@@ -291,3 +300,20 @@ async def _after_sale_facts(ref: str) -> Facts | None:
     order = (await _orders(Order.filter(id=sale.order_id)))[0]
     item = Item(order, order.user, _title(order), sale.amount, "", note=sale.note)
     return Facts(AFTER_SALE_REJECTED, ref, item.title, None, None, None, [item])
+
+
+async def _after_sale_asked_facts(ref: str) -> Facts | None:
+    """The leader of the order's community, told of a request that waits for them (a
+    leader's own request is an admin's to decide: no news)."""
+    sale = await AfterSale.get_or_none(id=ref, status=AfterSaleStatus.PENDING)
+    if sale is None or sale.community_id is None:
+        return None
+    community = await Community.get_or_none(id=sale.community_id)
+    if community is None or community.leader_id == sale.user_id:
+        return None
+    leader = await User.get(id=community.leader_id)
+    order = (await _orders(Order.filter(id=sale.order_id)))[0]
+    item = Item(
+        order, leader, _title(order), sale.amount, "", note=sale.detail, kind=sale.kind.value
+    )
+    return Facts(AFTER_SALE_ASKED, ref, item.title, None, None, None, [item])

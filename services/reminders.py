@@ -8,6 +8,7 @@ the at-most-once guarantee, are here.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,7 +137,7 @@ async def send_team_reminders(
             if community is not None:
                 await notify.to_group(
                     community=community,
-                    message=message(team, campaign, minutes),
+                    message=message(team, campaign, _minutes_left(team, now)),
                     dedupe_key=f"team-reminder:{team.id}:{minutes}",
                     now=now,
                 )
@@ -144,6 +145,12 @@ async def send_team_reminders(
                 await _subscribers(team, campaign, minutes, subscribe, now)
         sent += 1
     return sent
+
+
+def _minutes_left(team: Team, now: datetime) -> int:
+    """What the reminder says is left: the time to the deadline, not the offset that fired
+    (a team opened 40 minutes before its campaign ends hears its 60-minute reminder at once)."""
+    return max(1, math.ceil((team.deadline_at - now).total_seconds() / 60))
 
 
 async def _subscribers(

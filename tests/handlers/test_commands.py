@@ -164,3 +164,15 @@ async def test_help_shows_leader_commands_to_leaders(say: Say) -> None:
     leader = await make_user(Role.LEADER)
     await _as(leader, "boss")
     assert "团长命令" in (await say("help", sender="boss")).content
+
+
+async def test_another_communitys_leader_gets_no_stats_and_posts_no_notice(say: Say) -> None:
+    """A leader of another community in this group: 统计 would show this community's sales,
+    公告 would post as its notice; both are refused as 开团 and 提货单 are."""
+    await _bound_group()
+    other = await make_community(name="翠湖社区团")
+    await _as(await other.leader, "chen")
+    for text in ("统计", "公告 明早9点到货"):
+        reply = await say(text, sender="chen")
+        assert isinstance(reply, Text) and reply.content == "只有本社区的团长可以这样做。", text
+    assert "订单" in (await say("统计", sender="wang")).content  # the leader still can

@@ -38,3 +38,19 @@ async def test_rate_limit_per_sender(say: Say) -> None:
     replies = [await say("help", sender="spammer") for _ in range(22)]
     assert "太快" in replies[-1].content
     assert "太快" not in (await say("help", sender="calm")).content
+
+
+async def test_a_new_leader_finds_their_way_from_help(say: Say) -> None:
+    """Help names 认证 for the leader not yet known in chat, a leader's refusal says how to be
+    known, and a leader's help names 后台, where campaigns are made."""
+    shopper_help = await say("帮助", sender="newcomer")
+    assert isinstance(shopper_help, Text) and "认证 <认证码>" in shopper_help.content
+    refused = await say("绑定", sender="newcomer", chat_id="group-new")
+    assert isinstance(refused, Text) and "「认证 认证码」" in refused.content
+
+
+async def test_an_empty_mention_gets_help(say: Say) -> None:
+    """@群团购助手 with nothing after it is someone asking what the bot does."""
+    for blank in ("", "   "):
+        reply = await say(blank)
+        assert isinstance(reply, Text) and "可以这样对我说" in reply.content

@@ -8,6 +8,8 @@ from models.activity import FlashSale, PointsEntry
 from models.catalog import Product, Sku
 from models.chat import ChatIdentity
 from models.community import Community
+from models.groupbuy import Team
+from models.outbox import OutboxMessage
 from models.user import Role, User
 from qunshop.chat import Platform, Text
 from services import bargains, storefront
@@ -116,3 +118,63 @@ async def test_leaders_hints_are_for_leaders_and_lists_keep_their_lines(say: Say
     assert "没有第 99 张券" in wrong
     in_group = await _text(say, "评价", sender="li")
     assert "私聊" in in_group and "个人信息" not in in_group
+
+
+async def test_a_group_buyer_finds_the_groups_community_one_to_one(say: Say) -> None:
+    """Someone who joined a team in the group never joined the community in the mini-program,
+    yet one-to-one 团购 and 商品 are that community's: not 「你还没有加入社区。在社区群里@我发
+    「团购」」 (they did) nor 「本群还没有绑定社区」 (there is no group in a one-to-one chat)."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3, group_price=2990)
+    await say("开团 1", sender="wang")
+    team = await Team.get()
+    assert "已为你占座" in await _text(say, f"参团 {team.code}", sender="li")
+
+    deals = await _text(say, "团购", sender="li", chat_id=None)
+    assert "「阳光花园社区团」正在拼：" in deals and team.code in deals
+    products = await _text(say, "商品", sender="li", chat_id=None)
+    assert "「阳光花园社区团」的商品" in products and "本群" not in products
+    newcomer = await _text(say, "products", sender="someone-new", chat_id=None)
+    assert "还没有加入社区" in newcomer and "本群" not in newcomer
+
+
+async def test_a_group_shopper_is_sent_one_link_not_one_per_message(say: Say) -> None:
+    """In a group every reply to an unlinked sender says the link was sent privately; one
+    private link (valid 30 minutes) serves them all, rather than a new one per message."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3, group_price=2990)
+    await say("开团 1", sender="wang")
+    team = await Team.get()
+    for text in (f"参团 {team.code}", "我的订单", "orders"):
+        assert "关联链接已私信发给你" in await _text(say, text, sender="li")
+    assert await OutboxMessage.filter(dedupe_key__startswith="link:").count() == 1
+
+
+async def test_a_leader_with_nothing_on_sale_is_told_where_to_start(say: Say) -> None:
+    """A new leader's empty 团购 and 商品 name 后台 (where campaigns are made), not 「团长开团
+    后会通知」, which is the shoppers' answer; the leader's help lists 后台."""
+    await _bound_group()
+    assert "后台 (console)" in await _text(say, "帮助", sender="wang")
+    assert "「后台」" in await _text(say, "团购", sender="wang")
+    assert "「后台」" in await _text(say, "商品", sender="wang")
+    assert "「后台」" not in await _text(say, "团购", sender="li")
+    assert "「后台」" not in await _text(say, "商品", sender="li")
+
+
+async def test_a_leaders_stats_one_to_one_are_their_communitys(say: Say) -> None:
+    """统计 said 「本群还没有绑定社区」 one-to-one, where 到货 and 收益 work: it gives the led
+    community's figures."""
+    await _bound_group()
+    private = await _text(say, "统计", sender="wang", chat_id=None)
+    assert "「阳光花园社区团」" in private and "订单 0 笔" in private and "本群" not in private
+
+
+async def test_group_commands_one_to_one_say_to_use_the_group(say: Say) -> None:
+    """开团, 公告 and 活动 act on a group: one-to-one they say so, not 「本群还没有绑定社区」
+    (which sends a leader whose group is bound off to bind it again)."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3)
+    for text in ("开团 1", "公告 明早到货", "活动 列表"):
+        reply = await _text(say, text, sender="wang", chat_id=None)
+        assert reply == "这个命令请在社区群里@我发送。", (text, reply)
+    assert await Team.all().count() == 0

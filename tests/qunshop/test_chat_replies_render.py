@@ -293,6 +293,17 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05",
         ),
     ],
+    "products_private.j2": [
+        ({"shelves": []}, "你还没有加入社区"),
+        (
+            {
+                "shelves": [
+                    (NS(name="阳光花园社区团"), [SkuLine(number=1, product=orange, stock=80)])
+                ]
+            },
+            "「阳光花园社区团」的商品：\n1. 赣南脐橙（5斤装） ¥39.90，库存 80",
+        ),
+    ],
     "products.j2": [
         ({}, "还没有上架商品"),
         (

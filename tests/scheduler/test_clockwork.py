@@ -105,6 +105,7 @@ async def test_reminders_post_once_per_offset(jobs: Jobs) -> None:
     assert len(sends) == 1
     message = sends[0].payload["message"]
     assert "还差 3 人" in message["title"] and team.code in message["button_text"]
+    assert message["description"].startswith("55 分钟后")  # what is left, not the offset
 
     at_5 = team.deadline_at - timedelta(minutes=5)
     await jobs.due(at_5)
@@ -123,6 +124,8 @@ async def test_missed_reminders_are_not_posted_late(jobs: Jobs) -> None:
     # the server was down through both reminder times; 3 minutes are left
     await jobs.due(team.deadline_at - timedelta(minutes=3))
     assert await OutboxMessage.filter(kind="chat.send").count() == 1
+    message = (await OutboxMessage.get(kind="chat.send")).payload["message"]
+    assert message["description"].startswith("3 分钟后"), message  # not 「10 分钟后」
     assert await TeamReminder.filter(team_id=team.id).count() == 2
 
 

@@ -311,3 +311,24 @@ async def test_each_cause_refunds_once_and_all_never_more_than_paid(
     assert beyond.value.code is ErrorCode.REFUND_EXCEEDS_PAID
     await part(700, "after_sale:b")
     assert sorted(r.amount for r in await Refund.filter(order_id=order.id)) == [300, 700]
+
+
+async def test_the_leader_is_told_of_a_new_request(
+    api: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    """「团长会在 48 小时内处理」: the leader hears of the request in chat, with where to decide
+    it, or nobody decides and the clock says yes."""
+    now = clock.now()
+    order = await paid_order(settings, wechat, now=now)
+    sale = await _ask(order, QUALITY, now, settings)
+    (told,) = await OutboxMessage.filter(dedupe_key=f"news:after_sale_asked:{sale.id}")
+    facts = await news.gather(told.payload)
+    assert facts is not None and facts.community is None  # nothing for the group
+    [item] = facts.items
+    assert item.user.id == (await _leader(order)).id
+    words = NewsWords(settings=settings, templates=api.server.app[CHAT_TEMPLATES])
+    assert words.subscribe(facts, item)[0] == ""  # no subscribe template: chat only
+    assert words.member(facts, item)["text"] == (
+        "🧾 新的售后申请：「测试商品 默认」仅退款 ¥5.00，原因：三个烂了\n"
+        "私聊我发送「后台」，在「售后」里同意或拒绝；到期没人处理会自动同意退款。"
+    )

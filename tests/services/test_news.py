@@ -353,3 +353,95 @@ async def test_the_robot_quota_holds_news_back_not_away(world: World) -> None:
     await world.send_all()
     assert len(world.robot_texts()) == 21 and "成团啦" in world.robot_texts()[-1]
     assert await OutboxMessage.filter(kind="chat.send", status=OutboxStatus.DONE).count() == 23
+
+
+async def test_a_tier_price_says_why_less_was_paid_and_what_comes_back(world: World) -> None:
+    """Two members bring ¥9.90 down to ¥8.90: the 成团 news says what was paid and that the
+    difference goes back, and the refund's news says what the ¥1.00 is."""
+    world.campaign = await make_campaign(
+        team_size=2,
+        group_price=990,
+        price_tiers=[{"min_members": 2, "price": 890}],
+        now=world.clock.now(),
+    )
+    head, follower = await world.shopper(), await world.follower("oa-tier")
+    head_order, member_order = await _full_team(world, head, follower)
+    await world.deliver(world.notify_body(head_order, head))
+    await world.deliver(world.notify_body(member_order, follower))
+    await world.send_all()
+    team = await groupbuy.find_team(str(member_order.team_id))
+    assert world.custom_texts("oa-tier")[0].startswith(
+        f"🎉 你参加的「测试拼团」已成团（团码 {team.code}），"
+        "实付 ¥8.90（已付 ¥9.90，差价 ¥1.00 原路退回）。"
+    )
+    refund = await Refund.get(order_id=member_order.id)
+    assert refund.reason == "tier_price"
+    body = world.wechat.refund_notify(
+        out_refund_no=refund.out_refund_no,
+        out_trade_no=member_order.out_trade_no,
+        refund_fee=refund.amount,
+        total_fee=refund.total,
+    )
+    await refunds.settle_from_notify(
+        body,
+        api_key=world.settings.pay_api_key.get_secret_value(),
+        appid=world.settings.wechat_appid,
+        mch_id=world.settings.pay_mch_id,
+        now=world.clock.now(),
+    )
+    await world.send_all()
+    assert world.custom_texts("oa-tier")[-1] == (
+        "💰 退款已完成：「测试商品 默认」¥1.00 已原路退回（成团价更低，退还差价）。"
+    )
+
+
+async def test_a_seat_held_unpaid_at_a_failed_deadline_is_told(world: World) -> None:
+    """One member paid, one still held an unpaid seat when the deadline came: both hear the
+    team failed, the unpaid one that nothing is owed; the group counts only who paid."""
+    payer, holder = await world.follower("oa-payer"), await world.follower("oa-holder")
+    await world.setup(team_size=3)
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    world.clock.set(started.team.deadline_at - timedelta(minutes=5))
+    await groupbuy.join_team(
+        principal=_principal(holder), team_ref=started.team.code, now=world.clock.now()
+    )
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    jobs = Jobs(
+        settings=world.settings,
+        templates=world.api.server.app[CHAT_TEMPLATES],
+        redis=world.api.server.app[REDIS],
+    )
+    await jobs.due(world.clock.now())
+    await world.send_all()
+    code = started.team.code
+    assert world.robot_texts() == [
+        f"「测试拼团」团码 {code} 人数未满，未能成团。\n已付款的 1 位成员共 ¥9.90 将原路退回。"
+    ]
+    assert world.custom_texts("oa-holder") == [
+        f"很遗憾，你参加的「测试拼团」（团码 {code}）未能成团。\n"
+        "你占的座位还没付款，订单已取消，不会扣款。"
+    ]
+    assert "你支付的 ¥9.90 将原路退回" in world.custom_texts("oa-payer")[0]
+
+
+async def test_a_team_nobody_paid_fails_with_no_refund_line(world: World) -> None:
+    holder = await world.follower("oa-only")
+    await world.setup(team_size=3)
+    world.clock.set(world.clock.now())
+    started = await groupbuy.start_team(
+        principal=_principal(holder), campaign_id=str(world.campaign.id), now=world.clock.now()
+    )
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    jobs = Jobs(
+        settings=world.settings,
+        templates=world.api.server.app[CHAT_TEMPLATES],
+        redis=world.api.server.app[REDIS],
+    )
+    await jobs.due(world.clock.now())
+    await world.send_all()
+    assert world.robot_texts() == [f"「测试拼团」团码 {started.team.code} 人数未满，未能成团。"]
+    assert "不会扣款" in world.custom_texts("oa-only")[0]
