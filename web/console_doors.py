@@ -40,7 +40,7 @@ async def reply_review(
 ) -> web.StreamResponse:
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"text: 1..{MAX_REPLY} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"回复：请填写 1 到 {MAX_REPLY} 个字")
     await reviews.reply(
         principal=principal,
         review_id=form.get("review_id", ""),

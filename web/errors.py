@@ -7,6 +7,7 @@ these paths (a service's, or a 404 from the router); the other paths' become pro
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -62,6 +63,21 @@ def is_page_path(path: str) -> bool:
     return path.startswith(PREFIXES)
 
 
+def back_link(request: web.Request, status: int) -> str:
+    """Where the page's 返回 link goes: the page the person came from on this site (a form
+    they can fix, the browser keeping what they typed), else their console's home; none for
+    a shopper's page or when signing in is what is missing."""
+    if status in (401, 403):
+        return ""
+    came = urlsplit(request.headers.get("Referer", ""))
+    if came.netloc == request.host and is_page_path(came.path):
+        return came.path + (f"?{came.query}" if came.query else "")
+    for home in ("/console", "/admin"):
+        if request.path.startswith(home) and request.path != home:
+            return home
+    return ""
+
+
 def error_page(request: web.Request, status: int, code: str, detail: str = "") -> web.Response:
     """``detail``: what to fix in a form (a validation error's field and rule), else nothing."""
     message = MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
@@ -72,6 +88,7 @@ def error_page(request: web.Request, status: int, code: str, detail: str = "") -
         "message": message,
         "detail": detail,
         "request_id": rid,
+        "back": back_link(request, status),
     }
     return render(request.config_dict, "error.html", values, status=status)
 

@@ -46,14 +46,14 @@ def _review_status(query: MultiDictProxy[str]) -> ReviewStatus:
         return ReviewStatus(query.get("status") or ReviewStatus.PENDING)
     except ValueError:
         raise BadRequest(
-            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+            ErrorCode.VALIDATION_FAILED, "状态只能是：待处理、已通过或已拒绝"
         ) from None
 
 
 def _reason(form: dict[str, str]) -> str:
     reason = form.get("reason", "").strip()
     if len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"原因：最多 {MAX_REASON} 个字")
     return reason
 
 
@@ -107,7 +107,7 @@ async def delivery_day(
     try:
         day = dt.date.fromisoformat(text) if text else None
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "date: YYYY-MM-DD") from None
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "日期：请按 2026-12-07 这样填写") from None
     if day is None:  # tomorrow where the shop is: in UTC it is still yesterday before 08:00
         day = config[CLOCK].now().astimezone(config[SETTINGS].tz).date() + dt.timedelta(days=1)
     return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}

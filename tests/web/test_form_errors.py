@@ -1,0 +1,84 @@
+"""A form filled wrongly answers a page that says, in Chinese, which field to fix and how, and
+links back to the form (the browser keeps what was typed), never a 500 or English rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.groupbuy import Campaign
+from qunshop.clock import FrozenClock
+from tests.support.factories import make_sku
+from tests.web.test_console_plan import _csrf, _leader
+
+PAGE = "/console/campaigns"
+ENGLISH = re.compile(r"[a-z]{3,} [a-z]{2,}")  # a phrase of English words
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+
+
+async def _create(client: TestClient, **changes: str) -> tuple[int, str]:
+    cookies, community = await _leader(client)
+    sku = await make_sku(community, stock=20)
+    html = await (await client.get(PAGE, headers={"Cookie": cookies})).text()
+    form = {
+        "csrf_token": _csrf(html),
+        "community_id": str(community.id),
+        "sku_id": str(sku.id),
+        "title": "周末橙子团",
+        "group_price": "19.90",
+        "team_size": "3",
+        "stock_cap": "10",
+        "starts_at": "2026-03-02T10:00",
+        "ends_at": "2026-03-05T20:00",
+        **changes,
+    }
+    headers = {"Cookie": cookies, "Referer": f"http://{client.host}:{client.port}{PAGE}"}
+    answer = await client.post(PAGE, data=form, headers=headers)
+    return answer.status, await answer.text()
+
+
+def _detail(html: str) -> str:
+    return re.search(r'role="alert">\s*<h1>[^<]*</h1>\s*<p>([^<]*)</p>', html).group(1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"group_price": "-5"}, "拼团价：请填写金额（元），例如 19.90"),
+        ({"group_price": ""}, "拼团价：请填写金额（元），例如 19.90"),
+        ({"stock_cap": "-1"}, "活动库存：请填写 1 到 1000000 之间的整数"),
+        ({"team_size": "0"}, "成团人数：请填写 2 到 50 之间的整数"),
+        ({"ends_at": ""}, "结束时间：请选择日期和时间"),
+        ({"title": "  "}, "标题：请填写 1 到 128 个字"),
+        ({"title": "橙" * 129}, "标题：请填写 1 到 128 个字"),
+        ({"ends_at": "2026-03-02T09:00"}, "结束时间：要晚于开始时间"),
+        (
+            {"starts_at": "2026-02-01T10:00", "ends_at": "2026-02-02T10:00"},
+            "结束时间：已经过去了，请选一个将来的时间",
+        ),
+    ],
+)
+async def test_a_wrong_campaign_form_says_what_to_fix_and_links_back(
+    web_client: TestClient, clock: FrozenClock, changes: dict[str, str], says: str
+) -> None:
+    status, html = await _create(web_client, **changes)
+    assert status in (400, 422), html
+    assert _detail(html) == says
+    assert not ENGLISH.search(_detail(html))
+    assert f'<a href="{PAGE}">返回上一页</a>' in html
+    assert not await Campaign.exists()
+
+
+async def test_a_shopper_with_a_broken_link_is_told_in_chinese(web_client: TestClient) -> None:
+    answer = await web_client.get("/h5/link?token=garbage")
+    html = await answer.text()
+    assert answer.status == 400
+    assert _detail(html) == "关联链接不完整或已损坏，请在聊天中重新获取。"
+    assert "返回上一页" not in html  # a shopper came from the chat, not from a form here
