@@ -9,9 +9,16 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from models.groupbuy import Campaign
+from models.user import User
 from qunshop.clock import FrozenClock
-from tests.support.factories import make_sku
+from qunshop.config import Settings
+from services import aftersales
+from tests.support.aftersale_world import paid_order, principal_of
+from tests.support.factories import make_community, make_sku
+from tests.support.fake_wechat import FakeWeChat
+from tests.web.test_aftercare_pages import _leader_session
 from tests.web.test_console_plan import _csrf, _leader
 
 PAGE = "/console/campaigns"
@@ -82,3 +89,46 @@ async def test_a_shopper_with_a_broken_link_is_told_in_chinese(web_client: TestC
     assert answer.status == 400
     assert _detail(html) == "关联链接不完整或已损坏，请在聊天中重新获取。"
     assert "返回上一页" not in html  # a shopper came from the chat, not from a form here
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("  ", "拒绝原因：请写明为什么拒绝（1 到 500 个字）"),
+        ("长" * 501, "拒绝原因：请写明为什么拒绝（1 到 500 个字）"),  # was cut to 500 unseen
+    ],
+)
+async def test_a_rejection_without_a_fit_reason_is_refused_in_chinese(
+    web_client: TestClient,
+    settings: Settings,
+    wechat: FakeWeChat,
+    clock: FrozenClock,
+    reason: str,
+    says: str,
+) -> None:
+    community = await make_community(name="幸福里社区")
+    cookies = await _leader_session(web_client, await User.get(id=community.leader_id))
+    order = await paid_order(settings, wechat, now=clock.now(), community=community)
+    ask = await aftersales.request(
+        principal=principal_of(await User.get(id=order.user_id)),
+        order_id=str(order.id),
+        ask=aftersales.Ask(
+            kind=AfterSaleKind.REFUND_ONLY,
+            reason=AfterSaleReason.QUALITY,
+            detail="三个烂了",
+            photos=(),
+            amount=500,
+        ),
+        now=clock.now(),
+        response_hours=48,
+        after_sale_days=7,
+    )
+    html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    answer = await web_client.post(
+        "/console/after-sales/reject",
+        data={"csrf_token": _csrf(html), "after_sale_id": str(ask.id), "reason": reason},
+        headers={"Cookie": cookies},
+    )
+    assert answer.status in (400, 422)
+    assert _detail(await answer.text()) == says
+    assert (await AfterSale.get(id=ask.id)).status is AfterSaleStatus.PENDING
