@@ -111,6 +111,11 @@ FIELDS = {
     "name": "名称",
     "date": "日期",
     "code": "提货码",
+    "sku_id": "SKU 编号",
+    "words": "违禁词",
+    "note": "备注",
+    "q": "查找",
+    "detail": "说明",
 }
 NUMBERED = {"threshold": "成长值门槛", "discount_bps": "拼团价折扣", "multiplier": "积分倍数"}
 
