@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
     ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
     ErrorCode.REVIEW_REASON_REQUIRED: "驳回时请写明原因。",
+    ErrorCode.DELIVERY_PLAN_INVALID: "配送设置有误：配送费请填写 0 或不超过上限的金额。",
     ErrorCode.BILL_DAY_NOT_OVER: "这一天还没过完，账单要到第二天才有。",
     ErrorCode.ACTIVITY_NOT_FOUND: "没有找到这个活动安排。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
