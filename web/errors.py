@@ -7,6 +7,7 @@ these paths (a service's, or a 404 from the router); the other paths' become pro
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from web.render import render
 logger = logging.getLogger(__name__)
 
 PREFIXES = ("/h5/", "/h5", "/console", "/admin")
+HAN = re.compile(r"[\u4e00-\u9fff]")  # a detail a person can read here is written in Chinese
 
 # What a person is told, by the error's stable code; anything else by its status.
 MESSAGES: dict[str, str] = {
@@ -100,6 +102,8 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     """An error under the web door's paths as a page (a redirect is not an error)."""
     if isinstance(exc, QunshopError):
         fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
+        if not HAN.search(fix):  # a service's words for the API's callers, not for a person
+            fix = ""
         return error_page(request, exc.status, exc.code.value, fix)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")

@@ -18,6 +18,7 @@ from services import aftersales
 from tests.support.aftersale_world import paid_order, principal_of
 from tests.support.factories import make_community, make_sku
 from tests.support.fake_wechat import FakeWeChat
+from tests.web.test_admin import _admin
 from tests.web.test_aftercare_pages import _leader_session
 from tests.web.test_console_plan import _csrf, _leader
 
@@ -132,3 +133,13 @@ async def test_a_rejection_without_a_fit_reason_is_refused_in_chinese(
     assert answer.status in (400, 422)
     assert _detail(await answer.text()) == says
     assert (await AfterSale.get(id=ask.id)).status is AfterSaleStatus.PENDING
+
+
+async def test_a_services_english_detail_is_not_shown_to_a_person(
+    web_client: TestClient,
+) -> None:
+    _, cookies = await _admin(web_client)
+    answer = await web_client.get("/admin/users?role=bad", headers={"Cookie": cookies})
+    html = await answer.text()
+    assert answer.status == 422 and "填写的内容有误。" in html
+    assert "no role" not in html  # the service's words for the API
