@@ -46,6 +46,10 @@ async def test_team_page_shows_each_state(
         assert html.count('class="free"') == 3 - held
     assert ('class="clock" data-deadline' in html) is (state in ("open", "full"))
     assert ('class="btn mobile-only"' in html) is (state == "open")
+    # A team that cannot take a newcomer sends them on to the campaign's other teams.
+    onward = f'<a href="/h5/campaigns/{campaign.id}">看看这个活动还在拼的团</a>'
+    assert (onward in html) is (state != "open")
+    await _page(web_client, f"/h5/campaigns/{campaign.id}")
 
 
 async def test_team_page_is_small_with_share_meta_and_ways_in(
