@@ -143,3 +143,17 @@ async def test_a_services_english_detail_is_not_shown_to_a_person(
     html = await answer.text()
     assert answer.status == 422 and "填写的内容有误。" in html
     assert "no role" not in html  # the service's words for the API
+
+
+async def test_an_operator_reaches_every_communitys_after_sales_and_comes_back(
+    web_client: TestClient,
+) -> None:
+    """Operators decide what no leader may (a leader's own request): the page is theirs too."""
+    _, cookies = await _admin(web_client)
+    home = await (await web_client.get("/admin", headers={"Cookie": cookies})).text()
+    assert '<a href="/console/after-sales">售后</a>' in home
+    page = await web_client.get("/console/after-sales", headers={"Cookie": cookies})
+    assert page.status == 200 and '<a href="/admin">运营后台</a>' in await page.text()
+    leader_cookies, _ = await _leader(web_client)
+    mine = await web_client.get("/console/after-sales", headers={"Cookie": leader_cookies})
+    assert mine.status == 200 and 'href="/admin"' not in await mine.text()
