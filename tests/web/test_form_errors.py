@@ -157,3 +157,17 @@ async def test_an_operator_reaches_every_communitys_after_sales_and_comes_back(
     leader_cookies, _ = await _leader(web_client)
     mine = await web_client.get("/console/after-sales", headers={"Cookie": leader_cookies})
     assert mine.status == 200 and 'href="/admin"' not in await mine.text()
+
+
+async def test_what_is_not_found_is_named(web_client: TestClient) -> None:
+    """Not a bare 页面不存在: the page names what was looked for."""
+    shown = await web_client.get("/h5/products/00000000-0000-0000-0000-000000000000")
+    assert shown.status == 404 and "没有找到这个商品，可能已经下架。" in await shown.text()
+    cookies, _ = await _leader(web_client)
+    html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    gone = await web_client.post(
+        "/console/after-sales/approve",
+        data={"csrf_token": _csrf(html), "after_sale_id": "00000000-0000-0000-0000-000000000000"},
+        headers={"Cookie": cookies},
+    )
+    assert gone.status == 404 and "没有找到这个售后申请。" in await gone.text()
