@@ -110,15 +110,16 @@ async def create_campaign(
 async def edit_campaign(
     *, principal: Principal, form: dict[str, str], config: Resources, campaign_id: str
 ) -> web.StreamResponse:
+    now = config[CLOCK].now()
     limit = form.get("per_user_limit", "").strip()
     edit = campaigns.CampaignEdit(
-        title=form.get("title") or None,
+        title=_title(form["title"]) if form.get("title", "").strip() else None,
         ends_at=_when(form["ends_at"], "ends_at") if form.get("ends_at") else None,
         per_user_limit=_int(limit, "per_user_limit", low=1, high=100) if limit else None,
     )
-    done = await campaigns.update(
-        principal=principal, campaign_id=campaign_id, edit=edit, now=config[CLOCK].now()
-    )
+    if edit.ends_at is not None and edit.ends_at <= now:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：已经过去了，请选一个将来的时间")
+    done = await campaigns.update(principal=principal, campaign_id=campaign_id, edit=edit, now=now)
     return _back("/console/campaigns", f"已保存：{done.title}")
 
 

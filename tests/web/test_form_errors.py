@@ -16,7 +16,7 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import aftersales
 from tests.support.aftersale_world import paid_order, principal_of
-from tests.support.factories import make_community, make_sku
+from tests.support.factories import make_campaign, make_community, make_sku
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.test_admin import _admin
 from tests.web.test_aftercare_pages import _leader_session
@@ -171,3 +171,27 @@ async def test_what_is_not_found_is_named(web_client: TestClient) -> None:
         headers={"Cookie": cookies},
     )
     assert gone.status == 404 and "没有找到这个售后申请。" in await gone.text()
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"ends_at": "2026-03-01T10:00"}, "结束时间：已经过去了，请选一个将来的时间"),
+        ({"title": "橙" * 129}, "标题：请填写 1 到 128 个字"),
+        ({"per_user_limit": "0"}, "每人限购：请填写 1 到 100 之间的整数"),
+    ],
+)
+async def test_a_wrong_campaign_edit_says_what_to_fix(
+    web_client: TestClient, clock: FrozenClock, changes: dict[str, str], says: str
+) -> None:
+    cookies, community = await _leader(web_client)
+    campaign = await make_campaign(community, now=clock.now())
+    html = await (await web_client.get(PAGE, headers={"Cookie": cookies})).text()
+    answer = await web_client.post(
+        f"{PAGE}/{campaign.id}/edit",
+        data={"csrf_token": _csrf(html), **changes},
+        headers={"Cookie": cookies},
+    )
+    assert answer.status == 400 and _detail(await answer.text()) == says
+    kept = await Campaign.get(id=campaign.id)
+    assert (kept.title, kept.ends_at) == (campaign.title, campaign.ends_at)
