@@ -15,6 +15,7 @@ from aiohttp import web
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import request_id_of
 from services import health
+from web.labels import field_name
 from web.render import render
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,24 @@ BY_STATUS = {
     503: MESSAGES[ErrorCode.SERVICE_UNAVAILABLE],
 }
 GENERIC = "出错了，请稍后再试。"
+# A service's field error kinds (its ``errors[].type``), as a person is told them.
+PROBLEMS = {
+    "in_the_past": "已经过去了，请选一个将来的时间",
+    "text_required": "请填写内容",
+    "too_long": "太长了，请删减一些",
+    "schedule_required": "请选择时间",
+}
+
+
+def _said(errors: object) -> str:
+    """A service's first field error (``{"loc": [field], "type": kind}``) in a person's
+    words, when its kind is one this page knows; else nothing."""
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return ""
+    first = errors[0]
+    problem = PROBLEMS.get(str(first.get("type", "")))
+    loc = first.get("loc") or [""]
+    return f"{field_name(str(loc[-1]))}：{problem}" if problem else ""
 
 
 def is_page_path(path: str) -> bool:
@@ -120,7 +139,7 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, QunshopError):
         fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
         if not HAN.search(fix):  # a service's words for the API's callers, not for a person
-            fix = ""
+            fix = _said(exc.extra.get("errors"))
         return error_page(request, exc.status, exc.code.value, fix)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")

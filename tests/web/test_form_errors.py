@@ -195,3 +195,30 @@ async def test_a_wrong_campaign_edit_says_what_to_fix(
     assert answer.status == 400 and _detail(await answer.text()) == says
     kept = await Campaign.get(id=campaign.id)
     assert (kept.title, kept.ends_at) == (campaign.title, campaign.ends_at)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"at": "2026-03-01T09:00"}, "时间：已经过去了，请选一个将来的时间"),
+        ({"text": "  "}, "内容：请填写内容"),
+    ],
+)
+async def test_a_wrong_calendar_entry_says_what_to_fix(
+    web_client: TestClient, clock: FrozenClock, changes: dict[str, str], says: str
+) -> None:
+    """The service's field errors (in English, for the API) are told in Chinese by kind."""
+    cookies, community = await _leader(web_client)
+    html = await (await web_client.get("/console/calendar", headers={"Cookie": cookies})).text()
+    form = {
+        "csrf_token": _csrf(html),
+        "community_id": str(community.id),
+        "kind": "announcement",
+        "repeat": "once",
+        "at": "2026-03-03T09:00",
+        "title": "早安",
+        "text": "今天橙子到货",
+        **changes,
+    }
+    answer = await web_client.post("/console/calendar", data=form, headers={"Cookie": cookies})
+    assert answer.status == 422 and _detail(await answer.text()) == says
