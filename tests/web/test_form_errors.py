@@ -153,7 +153,11 @@ async def test_an_operator_reaches_every_communitys_after_sales_and_comes_back(
     home = await (await web_client.get("/admin", headers={"Cookie": cookies})).text()
     assert '<a href="/console/after-sales">售后</a>' in home
     page = await web_client.get("/console/after-sales", headers={"Cookie": cookies})
-    assert page.status == 200 and '<a href="/admin">运营后台</a>' in await page.text()
+    html = await page.text()
+    assert page.status == 200 and '<a href="/admin">运营后台</a>' in html
+    nav = re.search(r'<nav class="card" aria-label="后台导航">(.*?)</nav>', html, re.S).group(1)
+    for link in re.findall(r'href="([^"]+)"', nav):  # none leads to a leader-only 404
+        assert (await web_client.get(link, headers={"Cookie": cookies})).status == 200, link
     leader_cookies, _ = await _leader(web_client)
     mine = await web_client.get("/console/after-sales", headers={"Cookie": leader_cookies})
     assert mine.status == 200 and 'href="/admin"' not in await mine.text()
