@@ -10,9 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.growth import Visit
+from models.user import Role
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
-from services import groupbuy, h5_pages, share
+from services import campaigns, groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -230,3 +231,21 @@ async def test_the_head_price_is_the_openers_not_the_leaders(
     html = await _page(web_client, f"/h5/teams/{started.team.code}")
     assert "开团价 ¥27.90" in html and "团长价" not in html
     assert 'title="开团人（待付款）"' in html
+
+
+async def test_a_paused_campaign_says_so_and_offers_no_start(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """Its leader paused it (joins are refused): the shared pages must not say 进行中 and
+    offer 开团 / 参团 that the mini-program would then refuse (campaign_paused)."""
+    code, campaign = await team_in("open", clock)
+    await campaign.fetch_related("community")
+    leader = Principal(user_id=campaign.community.leader_id, role=Role.LEADER)
+    await campaigns.pause(principal=leader, campaign_id=campaign.id, now=clock.now())
+    clock.advance(timedelta(seconds=2))  # past the team page's one-second cache
+    shown = await _page(web_client, f"/h5/campaigns/{campaign.id}")
+    assert 'data-state="paused"' in shown and "团长暂停了这个活动" in shown
+    assert "进行中" not in shown and 'class="btn mobile-only"' not in shown
+    team = await _page(web_client, f"/h5/teams/{code}")
+    assert 'data-state="paused"' in team and "活动已暂停" in team
+    assert 'class="btn mobile-only"' not in team
