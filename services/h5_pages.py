@@ -37,6 +37,7 @@ class State:
     SOLD_OUT = "sold_out"
     UPCOMING = "upcoming"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # its leader paused the campaign: no new teams, no joins (0019)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def _team_state(team: Team, campaign: Campaign, stock_left: int, now: datetime) 
         return State.CLOSED
     if team.seats_held >= team.size:
         return State.FULL
+    if campaign.paused_at is not None and campaign.starts_at <= now < campaign.ends_at:
+        return State.PAUSED
     if not campaigns.is_running(campaign, now):
         return State.CLOSED
     if stock_left <= 0:
@@ -194,6 +197,8 @@ def _campaign_state(campaign: Campaign, stock_left: int, now: datetime) -> str:
         return State.UPCOMING
     if now >= campaign.ends_at:
         return State.CLOSED
+    if campaign.paused_at is not None:
+        return State.PAUSED
     if stock_left <= 0:
         return State.SOLD_OUT
     return State.OPEN

@@ -13,7 +13,8 @@ from services import audit
 from services.auth import Principal
 
 SHOWN = 50
-PICKUP_CODE_MAX = 16
+PICKUP_CODE_MAX = 16  # Order.pickup_code's max_length
+OUT_TRADE_NO_MAX = 32  # Order.out_trade_no's
 DONE = (RefundStatus.SUCCEEDED,)
 
 
@@ -29,8 +30,12 @@ async def search(*, actor: Principal, q: str) -> list[Found]:
     q = q.strip()
     if not q or len(q) > 64:
         return []
-    wanted = Q(out_trade_no=q) | Q(user__openid=q)
-    if len(q) <= PICKUP_CODE_MAX:  # a longer text is no pickup code (and fails the column)
+    # Each column is asked only for a text that fits it: a longer one is not its value, and
+    # Tortoise refuses (ValidationError) to compare a CharField with one over its max_length.
+    wanted = Q(user__openid=q)
+    if len(q) <= OUT_TRADE_NO_MAX:
+        wanted |= Q(out_trade_no=q)
+    if len(q) <= PICKUP_CODE_MAX:
         wanted |= Q(pickup_code=q.upper())
     rows = (
         await Order.filter(wanted)

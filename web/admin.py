@@ -28,7 +28,7 @@ from services import (
 )
 from web.auth import Admin
 from web.console import see_other
-from web.labels import role_name
+from web.labels import field_name, role_name
 from web.page import page
 
 if TYPE_CHECKING:
@@ -47,7 +47,9 @@ MAX_REASON = 500
 def _fen(text: str, field: str) -> int:
     text = text.strip()
     if not YUAN.fullmatch(text):
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: an amount in yuan, like 19.90")
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, f"{field_name(field)}：请填写金额（元），例如 19.90"
+        )
     whole, _, cents = text.partition(".")
     return int(whole) * 100 + int((cents + "00")[:2])
 
@@ -55,7 +57,9 @@ def _fen(text: str, field: str) -> int:
 def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
     text = text.strip()
     if not text.isdecimal() or not low <= int(text) <= high:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: a whole number {low}..{high}")
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, f"{field_name(field)}：请填写 {low} 到 {high} 之间的整数"
+        )
     return int(text)
 
 
@@ -120,7 +124,7 @@ async def leader_applications(
         status = ApplicationStatus(query.get("status") or ApplicationStatus.PENDING)
     except ValueError:
         raise BadRequest(
-            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+            ErrorCode.VALIDATION_FAILED, "状态只能是：待处理、已通过或已拒绝"
         ) from None
     return {
         "applications": await leaders.applications(actor=principal, status=status),
@@ -149,7 +153,7 @@ async def reject_leader(
 ) -> web.StreamResponse:
     reason = form.get("reason", "").strip()
     if not reason or len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: 1..{MAX_REASON} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"原因：请填写 1 到 {MAX_REASON} 个字")
     done = await leaders.reject(
         actor=principal,
         application_id=form.get("application_id", ""),
@@ -222,7 +226,7 @@ async def set_growth(
     try:
         scope = BindingScope(form.get("binding_scope", ""))
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "binding_scope: any or new_users") from None
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "谁可以被绑定：请从列表中选择") from None
     rules = growth_rules.Rules(
         leader_share_bps=_int(form.get("leader_share_bps", ""), "leader_share_bps"),
         invite_bps=(

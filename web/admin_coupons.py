@@ -35,11 +35,11 @@ async def templates(*, principal: Principal, query: MultiDictProxy[str]) -> dict
 def _draft(form: dict[str, str]) -> TemplateDraft:
     name = form.get("name", "").strip()[:MAX_NAME]
     if not name:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "name: give the coupon a name")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "名称：请给优惠券起个名字")
     try:
         kind = CouponKind(form.get("kind", ""))
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: amount or percent") from None
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "类型：请选择满减或折扣") from None
     percent = kind is CouponKind.PERCENT
     return TemplateDraft(
         name=name,

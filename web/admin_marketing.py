@@ -90,7 +90,7 @@ async def set_tier_ladder(
     rows = _int(form.get("rows", ""), "rows", low=0, high=tiers.MAX_LEVELS + EXTRA_ROWS)
     levels = tuple(level for i in range(rows) if (level := _level(form, i)) is not None)
     if form.get("lower_mid_month") not in (None, CHECKED):
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "lower_mid_month: a checkbox")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "月中可降级：请勾选或不勾选")
     ladder = tiers.Ladder(
         window_days=_int(form.get("window_days", ""), "window_days", low=1, high=730),
         lower_mid_month=form.get("lower_mid_month") == CHECKED,

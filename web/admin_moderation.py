@@ -45,7 +45,9 @@ async def queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
     try:
         status = ItemStatus(query.get("status") or ItemStatus.REVIEW)
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "status: " + ", ".join(STATUSES)) from None
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "状态只能是：" + "、".join(STATUSES.values())
+        ) from None
     return {
         "items": await moderation.queue(actor=principal, status=status),
         "status": status,
@@ -60,7 +62,7 @@ async def _decide(
 ) -> web.StreamResponse:
     reason = form.get("reason", "").strip()
     if len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"原因：最多 {MAX_REASON} 个字")
     item = await moderation.decide(
         actor=principal,
         item_id=form.get("item_id", ""),
@@ -99,7 +101,7 @@ async def add_words(
     text = form.get("words", "")
     listed = [w for w in text.replace("，", ",").replace("\n", ",").split(",") if w.strip()]
     if not listed or len(text) > MAX_WORDS:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "words: one or more, comma or line separated")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "违禁词：请填写一个或多个，用逗号或换行分隔")
     added = await word_filter.add_words(
         actor=principal,
         words=listed,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from models.aftersale import AfterSaleStatus
 from models.claim import ClaimStatus
+from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, SETTINGS
 from services import aftersales, claims, reconciliation
 from web.auth import Admin, Leader
@@ -90,7 +91,15 @@ async def _decide_after_sale(
 
 
 def _reason(form: dict[str, str], approve: bool) -> str:
-    return "" if approve else form.get("reason", "")[:MAX_TEXT]
+    """A rejection's reason, which the buyer is told: asked for, never cut short unseen."""
+    if approve:
+        return ""
+    reason = form.get("reason", "").strip()
+    if not 1 <= len(reason) <= MAX_TEXT:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, f"拒绝原因：请写明为什么拒绝（1 到 {MAX_TEXT} 个字）"
+        )
+    return reason
 
 
 # Operators: group claims -------------------------------------------------------------------

@@ -4,6 +4,7 @@ services/batches.py), then redirects back with a note."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_REPLY = 500
+CUTOFF = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 def _note(query: MultiDictProxy[str]) -> str:
@@ -40,7 +42,7 @@ async def reply_review(
 ) -> web.StreamResponse:
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"text: 1..{MAX_REPLY} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"回复：请填写 1 到 {MAX_REPLY} 个字")
     await reviews.reply(
         principal=principal,
         review_id=form.get("review_id", ""),
@@ -56,6 +58,16 @@ async def delivery_plans(*, principal: Principal, query: MultiDictProxy[str]) ->
     return {"plans": await batches.my_plans(principal=principal), "note": _note(query)}
 
 
+def _cutoff(text: str) -> str:
+    """The form's time field (20:00), as the plan keeps it."""
+    match = CUTOFF.fullmatch(text.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "截单时间：请按 20:00 这样填写（00:00 到 23:59）"
+        )
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
 @page("POST", "/console/delivery", auth=Leader)
 async def set_delivery_plan(
     *, principal: Principal, form: dict[str, str], config: Resources
@@ -64,7 +76,7 @@ async def set_delivery_plan(
     plan = await batches.set_plan(
         principal=principal,
         community_id=form.get("community_id", ""),
-        cutoff=form.get("cutoff", "").strip()[:5],
+        cutoff=_cutoff(form.get("cutoff", "")),
         home_delivery=home,
         delivery_fee=_fen(form.get("delivery_fee") or "0", "delivery_fee") if home else 0,
         now=config[CLOCK].now(),

@@ -16,6 +16,7 @@ from services import activities, activity_calendar, campaigns, communities
 from web.admin import _fen, _int
 from web.auth import Leader
 from web.console import see_other
+from web.labels import field_name
 from web.page import page
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read it
 KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
 REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
+MAX_TITLE = 128  # the campaign title's column
 
 
 def _when(text: str, field: str) -> datetime:
@@ -35,8 +37,25 @@ def _when(text: str, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"{field}: a date and time") from None
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, f"{field_name(field)}：请选择日期和时间"
+        ) from None
     return value.replace(tzinfo=SHANGHAI, second=0, microsecond=0)
+
+
+def _title(text: str) -> str:
+    title = text.strip()
+    if not 1 <= len(title) <= MAX_TITLE:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"标题：请填写 1 到 {MAX_TITLE} 个字")
+    return title
+
+
+def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """The campaign service's own time rules, said in the words of the form's fields."""
+    if ends_at <= starts_at:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：要晚于开始时间")
+    if ends_at <= now:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：已经过去了，请选一个将来的时间")
 
 
 def _note(query: MultiDictProxy[str]) -> str:
@@ -71,19 +90,19 @@ async def campaign_list(
 async def create_campaign(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
+    now = config[CLOCK].now()
     draft = campaigns.CampaignDraft(
         community_id=form.get("community_id", ""),
         sku_id=form.get("sku_id", ""),
-        title=form.get("title", "").strip()[:128],
+        title=_title(form.get("title", "")),
         group_price=_fen(form.get("group_price", ""), "group_price"),
         team_size=_int(form.get("team_size", ""), "team_size", low=2, high=50),
         starts_at=_when(form.get("starts_at", ""), "starts_at"),
         ends_at=_when(form.get("ends_at", ""), "ends_at"),
         stock_cap=_int(form.get("stock_cap", ""), "stock_cap", low=1, high=1_000_000),
     )
-    made = await campaigns.create_campaign(
-        principal=principal, draft=draft, now=config[CLOCK].now()
-    )
+    _check_times(draft.starts_at, draft.ends_at, now)
+    made = await campaigns.create_campaign(principal=principal, draft=draft, now=now)
     return _back("/console/campaigns", f"已创建：{made.title}")
 
 
@@ -91,15 +110,16 @@ async def create_campaign(
 async def edit_campaign(
     *, principal: Principal, form: dict[str, str], config: Resources, campaign_id: str
 ) -> web.StreamResponse:
+    now = config[CLOCK].now()
     limit = form.get("per_user_limit", "").strip()
     edit = campaigns.CampaignEdit(
-        title=form.get("title") or None,
+        title=_title(form["title"]) if form.get("title", "").strip() else None,
         ends_at=_when(form["ends_at"], "ends_at") if form.get("ends_at") else None,
         per_user_limit=_int(limit, "per_user_limit", low=1, high=100) if limit else None,
     )
-    done = await campaigns.update(
-        principal=principal, campaign_id=campaign_id, edit=edit, now=config[CLOCK].now()
-    )
+    if edit.ends_at is not None and edit.ends_at <= now:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：已经过去了，请选一个将来的时间")
+    done = await campaigns.update(principal=principal, campaign_id=campaign_id, edit=edit, now=now)
     return _back("/console/campaigns", f"已保存：{done.title}")
 
 
@@ -124,7 +144,7 @@ def _monday(text: str, today: date) -> date:
     try:
         day = date.fromisoformat(text) if text else today
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "week: a date like 2026-12-07") from None
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "周：请按 2026-12-07 这样填写日期") from None
     return day - timedelta(days=day.weekday())
 
 
@@ -170,9 +190,9 @@ async def schedule(
     try:
         kind = ActivityKind(form.get("kind", ""))
     except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: announcement or checkin") from None
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "类型：请选择群公告或签到") from None
     if kind not in KINDS:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "kind: announcement or checkin")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "类型：请选择群公告或签到")
     at = _when(form.get("at", ""), "at")
     repeat = form.get("repeat", "once")
     cron = {

@@ -7,27 +7,48 @@ these paths (a service's, or a 404 from the router); the other paths' become pro
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import request_id_of
 from services import health
+from web.labels import field_name
 from web.render import render
 
 logger = logging.getLogger(__name__)
 
 PREFIXES = ("/h5/", "/h5", "/console", "/admin")
+HAN = re.compile(r"[\u4e00-\u9fff]")  # a detail a person can read here is written in Chinese
 
 # What a person is told, by the error's stable code; anything else by its status.
 MESSAGES: dict[str, str] = {
     ErrorCode.TEAM_NOT_FOUND: "没有找到这个团，可能链接有误。",
     ErrorCode.CAMPAIGN_NOT_FOUND: "没有找到这个拼团活动。",
     ErrorCode.FLASH_SALE_NOT_FOUND: "没有找到这场秒杀。",
+    ErrorCode.PRODUCT_NOT_FOUND: "没有找到这个商品，可能已经下架。",
+    ErrorCode.SKU_NOT_FOUND: "没有找到这个商品规格。",
+    ErrorCode.COMMUNITY_NOT_FOUND: "没有找到这个社区，或你不是它的团长。",
+    ErrorCode.ORDER_NOT_FOUND: "没有找到这个订单。",
+    ErrorCode.AFTER_SALE_NOT_FOUND: "没有找到这个售后申请。",
+    ErrorCode.REVIEW_NOT_FOUND: "没有找到这条评价或审核记录。",
+    ErrorCode.SUPPLIER_NOT_FOUND: "没有找到这个供应商。",
+    ErrorCode.CLAIM_NOT_FOUND: "没有找到这份理赔申请。",
+    ErrorCode.BILL_DIFFERENCE_NOT_FOUND: "没有找到这条对账差异。",
+    ErrorCode.BATCH_NOT_FOUND: "没有找到这个配送批次。",
+    ErrorCode.BARGAIN_OFFER_NOT_FOUND: "没有找到这个砍价活动。",
+    ErrorCode.BARGAIN_NOT_FOUND: "没有找到这个砍价，可能链接有误。",
+    ErrorCode.COUPON_TEMPLATE_NOT_FOUND: "没有找到这个优惠券。",
+    ErrorCode.OUTBOX_MESSAGE_NOT_FOUND: "没有找到这条待处理的消息。",
+    ErrorCode.MODERATION_ITEM_NOT_FOUND: "没有找到这条待审核的内容。",
+    ErrorCode.WORD_NOT_FOUND: "没有这个违禁词。",
     ErrorCode.USER_NOT_FOUND: "没有找到邀请你的人。",
     ErrorCode.SHARE_CODE_INVALID: "这个邀请链接无效。",
     ErrorCode.SHARE_CODE_EXPIRED: "这个邀请链接已过期。",
     ErrorCode.UNAUTHENTICATED: "请先登录：在与机器人的私聊中发送「后台」获取登录链接。",
+    ErrorCode.TOKEN_EXPIRED: "这个登录链接已经用过或已过期：请在与机器人的私聊中重新发送「后台」。",
     ErrorCode.FORBIDDEN: "你没有权限查看这个页面。",
     ErrorCode.NOT_COMMUNITY_LEADER: "只有本社区的团长可以这样做。",
     ErrorCode.PICKUP_CODE_NOT_FOUND: "没有这个提货码。",
@@ -39,6 +60,9 @@ MESSAGES: dict[str, str] = {
     ErrorCode.APPLICATION_DECIDED: "这份申请已经处理过了。",
     ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
     ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
+    ErrorCode.REVIEW_REASON_REQUIRED: "驳回时请写明原因。",
+    ErrorCode.DELIVERY_PLAN_INVALID: "配送设置有误：配送费请填写 0 或不超过上限的金额。",
+    ErrorCode.BILL_DAY_NOT_OVER: "这一天还没过完，账单要到第二天才有。",
     ErrorCode.ACTIVITY_NOT_FOUND: "没有找到这个活动安排。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
     ErrorCode.SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试。",
@@ -56,10 +80,43 @@ BY_STATUS = {
     503: MESSAGES[ErrorCode.SERVICE_UNAVAILABLE],
 }
 GENERIC = "出错了，请稍后再试。"
+# A service's field error kinds (its ``errors[].type``), as a person is told them.
+PROBLEMS = {
+    "in_the_past": "已经过去了，请选一个将来的时间",
+    "text_required": "请填写内容",
+    "too_long": "太长了，请删减一些",
+    "schedule_required": "请选择时间",
+}
+
+
+def _said(errors: object) -> str:
+    """A service's first field error (``{"loc": [field], "type": kind}``) in a person's
+    words, when its kind is one this page knows; else nothing."""
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return ""
+    first = errors[0]
+    problem = PROBLEMS.get(str(first.get("type", "")))
+    loc = first.get("loc") or [""]
+    return f"{field_name(str(loc[-1]))}：{problem}" if problem else ""
 
 
 def is_page_path(path: str) -> bool:
     return path.startswith(PREFIXES)
+
+
+def back_link(request: web.Request, status: int) -> str:
+    """Where the page's 返回 link goes: the page the person came from on this site (a form
+    they can fix, the browser keeping what they typed), else their console's home; none for
+    a shopper's page or when signing in is what is missing."""
+    if status in (401, 403):
+        return ""
+    came = urlsplit(request.headers.get("Referer", ""))
+    if came.netloc == request.host and is_page_path(came.path):
+        return came.path + (f"?{came.query}" if came.query else "")
+    for home in ("/console", "/admin"):
+        if request.path.startswith(home) and request.path != home:
+            return home
+    return ""
 
 
 def error_page(request: web.Request, status: int, code: str, detail: str = "") -> web.Response:
@@ -72,6 +129,7 @@ def error_page(request: web.Request, status: int, code: str, detail: str = "") -
         "message": message,
         "detail": detail,
         "request_id": rid,
+        "back": back_link(request, status),
     }
     return render(request.config_dict, "error.html", values, status=status)
 
@@ -80,6 +138,8 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     """An error under the web door's paths as a page (a redirect is not an error)."""
     if isinstance(exc, QunshopError):
         fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
+        if not HAN.search(fix):  # a service's words for the API's callers, not for a person
+            fix = _said(exc.extra.get("errors"))
         return error_page(request, exc.status, exc.code.value, fix)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")

@@ -116,7 +116,7 @@ async def bargain(*, code: str, config: Resources, request: web.Request) -> dict
 def _param(query: MultiDictProxy[str], name: str) -> str:
     value = query.get(name, "").strip()
     if not value or len(value) > MAX_REF or not value.isprintable():
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"the link has no valid {name}")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "链接不完整，请回到群里重新打开。")
     return value
 
 
@@ -137,7 +137,9 @@ async def link(*, query: MultiDictProxy[str], config: Resources, request: web.Re
     """Account linking: the mini-program page that takes the token (it checks the token)."""
     token = query.get("token", "")
     if not LINK_TOKEN.fullmatch(token):
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "the link has no valid token")
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED, "关联链接不完整或已损坏，请在聊天中重新获取。"
+        )
     ways = await ways_in(
         config, path="pages/link/index", query=f"token={token}", page_url=_page_url(config, request)
     )
@@ -153,7 +155,7 @@ async def visit(request: web.Request) -> web.Response:
     secret = settings.secret_key.get_secret_value()
     ticket = h5_visits.read_ticket(text, secret=secret) if isinstance(text, str) else None
     if ticket is None:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "not a page's visit ticket")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "不是本站页面的访问记录")
     visitor = request.cookies.get(VISITOR_COOKIE, "")
     fresh = None
     if not 16 <= len(visitor) <= 64 or not visitor.isalnum():

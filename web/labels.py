@@ -75,3 +75,55 @@ def plain_json(value: Any) -> Markup:
     for char, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
         text = text.replace(char, code)
     return Markup(text)  # noqa: S704 - every markup character is escaped above
+
+
+# What a form's field is called on the page, for the error page's "what to fix" line.
+FIELDS = {
+    "group_price": "拼团价",
+    "team_size": "成团人数",
+    "stock_cap": "活动库存",
+    "starts_at": "开始",
+    "ends_at": "结束时间",
+    "per_user_limit": "每人限购",
+    "title": "标题",
+    "at": "时间",
+    "run_at": "时间",
+    "week": "周",
+    "price": "价格",
+    "stock": "库存",
+    "delivery_fee": "配送费",
+    "floor_price": "底价",
+    "helpers_needed": "需要几人帮砍",
+    "hours": "每次砍价有效小时数",
+    "threshold": "门槛",
+    "amount_off": "减多少",
+    "percent_off": "减百分之几",
+    "max_off": "最多减",
+    "stock_total": "总量",
+    "valid_days": "有效天数",
+    "rows": "等级数",
+    "window_days": "成长值窗口（天）",
+    "leader_share_bps": "团长分成",
+    "invite1_bps": "一级邀请佣金",
+    "invite2_bps": "二级邀请佣金",
+    "binding_days": "绑定天数",
+    "reason": "原因",
+    "text": "内容",
+    "name": "名称",
+    "date": "日期",
+    "code": "提货码",
+    "sku_id": "SKU 编号",
+    "words": "违禁词",
+    "note": "备注",
+    "q": "查找",
+    "detail": "说明",
+}
+NUMBERED = {"threshold": "成长值门槛", "discount_bps": "拼团价折扣", "multiplier": "积分倍数"}
+
+
+def field_name(field: str) -> str:
+    """A form field's label (``threshold_2`` reads 成长值门槛（第 3 级）); unknown: as it is."""
+    stem, _, index = field.rpartition("_")
+    if stem in NUMBERED and index.isdecimal():
+        return f"{NUMBERED[stem]}（第 {int(index) + 1} 级）"
+    return FIELDS.get(field, field)

@@ -23,6 +23,7 @@ from aiohttp import web
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, SETTINGS
 from web import session
+from web.labels import field_name
 from web.page_cache import PageCache
 from web.render import render
 
@@ -58,9 +59,11 @@ async def _form(request: web.Request, config: Resources) -> dict[str, str]:
     form: dict[str, str] = {}
     for key, value in data.items():
         if not isinstance(value, str):
-            raise BadRequest(ErrorCode.VALIDATION_FAILED, "files are not accepted here")
+            raise BadRequest(ErrorCode.VALIDATION_FAILED, "这里不能上传文件")
         if len(value) > MAX_FIELD or "\x00" in value:
-            raise BadRequest(ErrorCode.VALIDATION_FAILED, f"the field {key} is not acceptable")
+            raise BadRequest(
+                ErrorCode.VALIDATION_FAILED, f"{field_name(key)}：内容太长或含有不能用的字符"
+            )
         form[key] = value
     session.check_csrf(request, config, form.pop(session.CSRF_FIELD, ""))
     return form

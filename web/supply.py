@@ -46,14 +46,14 @@ def _review_status(query: MultiDictProxy[str]) -> ReviewStatus:
         return ReviewStatus(query.get("status") or ReviewStatus.PENDING)
     except ValueError:
         raise BadRequest(
-            ErrorCode.VALIDATION_FAILED, "status: pending, approved or rejected"
+            ErrorCode.VALIDATION_FAILED, "状态只能是：待处理、已通过或已拒绝"
         ) from None
 
 
 def _reason(form: dict[str, str]) -> str:
     reason = form.get("reason", "").strip()
     if len(reason) > MAX_REASON:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"reason: at most {MAX_REASON} characters")
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, f"原因：最多 {MAX_REASON} 个字")
     return reason
 
 
@@ -98,16 +98,21 @@ async def reject_review(
     return await _decide(principal, form, config, approve=False)
 
 
+def _day(text: str) -> dt.date:
+    """A form's or a query's date (2026-12-07)."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "日期：请按 2026-12-07 这样填写") from None
+
+
 @page("GET", "/admin/deliveries", auth=Admin, template="admin/deliveries.html")
 async def delivery_day(
     *, principal: Principal, query: MultiDictProxy[str], config: Resources
 ) -> dict[str, Any]:
     """A delivery day: what to buy from each supplier and the route's stops."""
     text = query.get("date", "")
-    try:
-        day = dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        raise BadRequest(ErrorCode.VALIDATION_FAILED, "date: YYYY-MM-DD") from None
+    day = _day(text) if text else None
     if day is None:  # tomorrow where the shop is: in UTC it is still yesterday before 08:00
         day = config[CLOCK].now().astimezone(config[SETTINGS].tz).date() + dt.timedelta(days=1)
     return {"day": await batch_sheets.delivery_day(principal=principal, day=day)}
@@ -159,7 +164,7 @@ async def run_reconciliation(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
     """Download and match a past day's bill again (queued; the page shows it when done)."""
-    day = reconciliation.parse_day(form.get("date", "").strip()[:10])
+    day = _day(form.get("date", ""))
     await reconciliation.request_run(day=day, now=config[CLOCK].now())
     note = f"已开始对账：{day.isoformat()}，稍后刷新查看"
     return see_other(f"/admin/reconciliation?note={quote(note)}")

@@ -123,6 +123,13 @@ class StandIn:
             return web.json_response({"errcode": 40097, "errmsg": "invalid scene"})
         return web.Response(body=PNG, content_type="image/png")
 
+    async def urllink(self, request: web.Request) -> web.Response:
+        """A URL link as WeChat makes one, so an H5 page on a phone offers its 参团 button."""
+        raw = await request.text()
+        self.sink(f"server sent /wxa/generate_urllink: {raw}")
+        link = f"https://wxaurl.cn/{self._unique('L')}"
+        return web.json_response({"errcode": 0, "errmsg": "ok", "url_link": link})
+
     async def activity_id(self, request: web.Request) -> web.Response:
         """activityid/create (WECHAT.md 11): a new id for an updatable card, 24 hours long."""
         expires = int(datetime.now(tz=SHANGHAI).timestamp()) + ACTIVITY_SECONDS
@@ -346,6 +353,7 @@ class StandIn:
             app.router.add_route("*", path, self.token)
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode)
+        app.router.add_post("/wxa/generate_urllink", self.urllink)
         app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.activity_id)
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.updatable_msg)
         app.router.add_post(security.MSG_SEC_CHECK, self.msg_sec_check)

@@ -210,3 +210,16 @@ async def test_a_second_prepay_of_an_order_gets_the_same_prepay_id(dev: TestClie
         assert prepay.status == 200, await prepay.text()
         packages.append((await prepay.json())["package"])
     assert packages[0] == packages[1]
+
+
+async def test_a_shared_team_page_on_a_phone_offers_its_join_button_offline(
+    dev: TestClient,
+) -> None:
+    """generate_urllink answers a link, so the H5 page's 参团 button shows in the demo too
+    (it answered {errcode: 0} with no link, which reads as refused: a phone got only a QR)."""
+    campaign = await make_campaign(team_size=2, stock_cap=5, group_price=2990)
+    headers = auth(await make_user(), dev.server.app[SETTINGS])
+    started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+    code = (await started.json())["team"]["code"]
+    html = await (await dev.get(f"/h5/teams/{code}")).text()
+    assert '<a class="btn mobile-only" href="https://wxaurl.cn/' in html

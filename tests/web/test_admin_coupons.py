@@ -67,7 +67,7 @@ async def test_a_bad_form_is_refused_and_makes_nothing(web_client: TestClient) -
     )
     assert response.status == 400
     page = await response.text()
-    assert "amount_off" in page  # the operator is told which field to fix
+    assert "减多少：请填写金额（元）" in page  # which field to fix, as the form labels it
     assert await CouponTemplate.all().count() == 0
 
 

@@ -98,7 +98,15 @@ async def test_an_operator_runs_a_past_days_reconciliation(web_client: TestClien
         data={"csrf_token": _csrf(await form.text()), "date": "yesterday"},
         headers={"Cookie": cookies},
     )
-    assert bad.status == 404 and "text/html" in bad.content_type
+    # A mistyped date is the form's to fix, not a page that does not exist.
+    assert bad.status == 400 and "text/html" in bad.content_type
+    assert "日期：请按 2026-12-07 这样填写" in await bad.text()
+    early = await web_client.post(
+        "/admin/reconciliation/run",
+        data={"csrf_token": _csrf(await form.text()), "date": "2099-01-01"},
+        headers={"Cookie": cookies},
+    )
+    assert early.status == 422 and "这一天还没过完，账单要到第二天才有。" in await early.text()
 
 
 async def test_an_admin_links_their_chat_with_a_code_then_reaches_the_console(

@@ -80,7 +80,8 @@ async def _login(client: TestClient, link: str, *, home: str = "/console") -> st
         headers={"Cookie": csrf_cookie},
         allow_redirects=False,
     )
-    assert again.status == 401  # the link logs in once
+    assert again.status == 401  # the link logs in once, and the page says so
+    assert "这个登录链接已经用过或已过期" in await again.text()
     return f"{_cookie(done, 'qs_session')}; {csrf_cookie}"
 
 

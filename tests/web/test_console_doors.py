@@ -113,4 +113,18 @@ async def test_a_leader_sets_the_delivery_cutoff(web_client: TestClient) -> None
         data={"csrf_token": _csrf(html), "community_id": str(community.id), "cutoff": "25:00"},
         headers={"Cookie": cookies},
     )
-    assert bad.status == 422 and "text/html" in bad.content_type
+    assert bad.status == 400 and "text/html" in bad.content_type
+    assert "截单时间：请按 20:00 这样填写（00:00 到 23:59）" in await bad.text()
+    dear = await web_client.post(
+        "/console/delivery",
+        data={
+            "csrf_token": _csrf(html),
+            "community_id": str(community.id),
+            "cutoff": "21:30",
+            "home_delivery": "on",
+            "delivery_fee": "9999999",
+        },
+        headers={"Cookie": cookies},
+    )
+    assert dear.status == 422 and "配送设置有误" in await dear.text()
+    assert (await DeliveryPlan.get(community_id=community.id)).delivery_fee == 350

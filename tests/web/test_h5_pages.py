@@ -10,9 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.growth import Visit
+from models.user import Role
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
-from services import groupbuy, h5_pages, share
+from services import campaigns, groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -46,6 +47,10 @@ async def test_team_page_shows_each_state(
         assert html.count('class="free"') == 3 - held
     assert ('class="clock" data-deadline' in html) is (state in ("open", "full"))
     assert ('class="btn mobile-only"' in html) is (state == "open")
+    # A team that cannot take a newcomer sends them on to the campaign's other teams.
+    onward = f'<a href="/h5/campaigns/{campaign.id}">看看这个活动还在拼的团</a>'
+    assert (onward in html) is (state != "open")
+    await _page(web_client, f"/h5/campaigns/{campaign.id}")
 
 
 async def test_team_page_is_small_with_share_meta_and_ways_in(
@@ -226,3 +231,21 @@ async def test_the_head_price_is_the_openers_not_the_leaders(
     html = await _page(web_client, f"/h5/teams/{started.team.code}")
     assert "开团价 ¥27.90" in html and "团长价" not in html
     assert 'title="开团人（待付款）"' in html
+
+
+async def test_a_paused_campaign_says_so_and_offers_no_start(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """Its leader paused it (joins are refused): the shared pages must not say 进行中 and
+    offer 开团 / 参团 that the mini-program would then refuse (campaign_paused)."""
+    code, campaign = await team_in("open", clock)
+    await campaign.fetch_related("community")
+    leader = Principal(user_id=campaign.community.leader_id, role=Role.LEADER)
+    await campaigns.pause(principal=leader, campaign_id=campaign.id, now=clock.now())
+    clock.advance(timedelta(seconds=2))  # past the team page's one-second cache
+    shown = await _page(web_client, f"/h5/campaigns/{campaign.id}")
+    assert 'data-state="paused"' in shown and "团长暂停了这个活动" in shown
+    assert "进行中" not in shown and 'class="btn mobile-only"' not in shown
+    team = await _page(web_client, f"/h5/teams/{code}")
+    assert 'data-state="paused"' in team and "活动已暂停" in team
+    assert 'class="btn mobile-only"' not in team
