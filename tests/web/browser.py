@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = os.environ.get("QUNSHOP_CHROMIUM", "/usr/bin/chromium")
@@ -35,6 +36,12 @@ SCREENSHOTS = Path(
 
 def available() -> bool:
     return bool(shutil.which(CHROMIUM))
+
+
+# The mark of a module whose tests drive the browser (the ``chromium`` fixture, conftest).
+NEEDED = pytest.mark.skipif(
+    not available(), reason=f"no Chromium at {CHROMIUM} (.ci/run installs it)"
+)
 
 
 @dataclass

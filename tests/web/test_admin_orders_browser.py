@@ -3,7 +3,6 @@ stays inside its card, so the refund columns are read without scrolling sideways
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -18,20 +17,12 @@ from tests.web import browser
 from tests.web.admin_world import operator
 from tests.web.test_consoles_browser import _check, _login
 
-pytestmark = pytest.mark.skipif(
-    not browser.available(), reason=f"no Chromium at {browser.CHROMIUM} (.ci/run installs it)"
-)
+pytestmark = browser.NEEDED
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime.now(tz=UTC))
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser.chromium() as launched:
-        yield launched
 
 
 async def test_a_found_order_fits_a_phone(

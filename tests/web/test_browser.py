@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,21 +15,13 @@ from services import share
 from tests.web import browser
 from tests.web.world import SALE_STATES, TEAM_STATES, people, sale_in, team_in
 
-pytestmark = pytest.mark.skipif(
-    not browser.available(), reason=f"no Chromium at {browser.CHROMIUM} (.ci/run installs it)"
-)
+pytestmark = browser.NEEDED
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     """Now: the browser counts down against its own clock."""
     return FrozenClock(datetime.now(tz=UTC))
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser.chromium() as launched:
-        yield launched
 
 
 async def _visit(

@@ -5,7 +5,6 @@ labelled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,9 +22,7 @@ from tests.support.factories import make_community, make_sku
 from tests.web import browser
 from tests.web.test_consoles_browser import _check, _login
 
-pytestmark = pytest.mark.skipif(
-    not browser.available(), reason=f"no Chromium at {browser.CHROMIUM} (.ci/run installs it)"
-)
+pytestmark = browser.NEEDED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIELD = "%Y-%m-%dT%H:%M"  # a datetime-local field's value
@@ -35,12 +32,6 @@ FIELD = "%Y-%m-%dT%H:%M"  # a datetime-local field's value
 def clock() -> FrozenClock:
     """Now, to the minute: the session cookie's expiry is read by the browser's own clock."""
     return FrozenClock(datetime.now(tz=UTC).replace(second=0, microsecond=0))
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser.chromium() as launched:
-        yield launched
 
 
 async def _leader(chromium: Browser, client: TestClient) -> tuple[browser.Watched, object]:

@@ -6,7 +6,6 @@ entries that say so."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,20 +27,12 @@ from tests.web import browser
 from tests.web.admin_world import operator, parked_refund
 from tests.web.test_console import _say
 
-pytestmark = pytest.mark.skipif(
-    not browser.available(), reason=f"no Chromium at {browser.CHROMIUM} (.ci/run installs it)"
-)
+pytestmark = browser.NEEDED
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime.now(tz=UTC))
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser.chromium() as launched:
-        yield launched
 
 
 async def _login(chromium: Browser, client: TestClient, chat_id: str) -> browser.Watched:
