@@ -50,7 +50,7 @@ async def start(
     if ctx.community is None:
         return not_bound(ctx)
     campaign = await groupchat.deal_by_number(
-        community=ctx.community, number=int(number or 1), now=ctx.now
+        community=ctx.community, number=int(number) if number else None, now=ctx.now
     )
     who, chat_id = principal_of(ctx), group_chat_id(ctx)
     if buy:

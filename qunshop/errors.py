@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     # group buys
     CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    DEAL_NUMBER_NEEDED = "deal_number_needed"  # chat: 开团 with several deals running
     CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
     CAMPAIGN_PAUSED = "campaign_paused"
     CAMPAIGN_INVALID = "campaign_invalid"

@@ -72,8 +72,13 @@ async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Commu
     return [(community, await deals(community=community, now=now)) for community in found]
 
 
-async def deal_by_number(*, community: Community, number: int, now: datetime) -> Campaign:
+async def deal_by_number(*, community: Community, number: int | None, now: datetime) -> Campaign:
+    """The running deal ``number`` (as 团购 lists them); no number is the only one running."""
     running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
+    if number is None:
+        if len(running) > 1:  # never guess which of several the leader meant
+            raise Invalid(ErrorCode.DEAL_NUMBER_NEEDED, f"{len(running)} 个团购在进行，请给序号")
+        number = 1
     if not 1 <= number <= len(running):
         raise NotFound(ErrorCode.CAMPAIGN_NOT_FOUND, f"没有第 {number} 个团购")
     return running[number - 1]

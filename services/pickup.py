@@ -288,7 +288,9 @@ async def _lines(query: QuerySet[Order]) -> list[Line]:
     return [
         Line(
             order=o,
-            buyer=o.user.nickname or "顾客",
+            # Buyers known only by chat have no nickname: the order number's tail tells
+            # them apart on the list the leader reads out.
+            buyer=o.user.nickname or f"顾客（单号尾号 {o.out_trade_no[-4:]}）",
             item=f"{o.sku.product.title} {o.sku.name}".strip(),
         )
         for o in found

@@ -176,3 +176,27 @@ async def test_another_communitys_leader_gets_no_stats_and_posts_no_notice(say: 
         reply = await say(text, sender="chen")
         assert isinstance(reply, Text) and reply.content == "只有本社区的团长可以这样做。", text
     assert "订单" in (await say("统计", sender="wang")).content  # the leader still can
+
+
+async def test_a_bare_start_with_several_deals_asks_which(say: Say) -> None:
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3)
+    await make_campaign(community, team_size=2)
+    reply = await say("开团", sender="wang")
+    assert "请说明开哪一个" in reply.content and "「开团 2」" in reply.content
+    assert await Team.filter(campaign__community_id=community.id).count() == 0
+    assert isinstance(await say("开团 1", sender="wang"), Card)
+    assert await Team.filter(campaign__community_id=community.id).count() == 1
+
+
+async def test_joining_again_points_to_my_orders_whatever_was_paid(say: Say) -> None:
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3)
+    card = await say("开团 1", sender="wang")
+    code = (await Team.get(chat_id="group-1")).code
+    assert code in card.button_text
+    await _as(await make_user(nickname="李四"), "lisi")
+    assert "已为你占座" in (await say(f"参团 {code}", sender="lisi")).content
+    again = await say(f"参团 {code}", sender="lisi")
+    assert "已经在这个活动的一个团里" in again.content and "「我的订单」" in again.content
+    assert "付款后" not in again.content

@@ -117,6 +117,20 @@ async def test_the_leader_verifies_and_the_order_completes_days_later(
     assert await released.count() == 1
 
 
+async def test_buyers_without_a_nickname_are_told_apart_by_their_order_number(
+    settings: Settings, wechat: FakeWeChat
+) -> None:
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    nameless = [await User.create(openid=f"o-chat-{n}", nickname="") for n in range(2)]
+    orders = [await paid_order(settings, wechat, buyer, community) for buyer in nameless]
+    await _arrive(leader)
+    listed = await pickup.day_list(principal=principal_of(leader), community_id=None, now=now())
+    buyers = {line.order.id: line.buyer for line in listed.waiting}
+    assert buyers == {o.id: f"顾客（单号尾号 {o.out_trade_no[-4:]}）" for o in orders}
+    assert len(set(buyers.values())) == 2
+
+
 async def test_someone_elses_used_or_unknown_codes_are_refused_and_logged(
     settings: Settings, wechat: FakeWeChat
 ) -> None:
