@@ -36,8 +36,10 @@ INVALID_TOKEN = frozenset({40001, 40014, 42001})
 
 
 class WxaCodeError(Exception):
-    def __init__(self, errcode: int, errmsg: str) -> None:
-        super().__init__(f"getwxacodeunlimit error {errcode}: {errmsg}")
+    """A mini-program code or URL link WeChat did not give; ``api`` names which call."""
+
+    def __init__(self, errcode: int, errmsg: str, api: str = "getwxacodeunlimit") -> None:
+        super().__init__(f"{api} error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
 
@@ -120,6 +122,7 @@ async def get_unlimited(
     raise WxaCodeError(errcode if isinstance(errcode, int) and errcode else SYSTEM_BUSY, errmsg)
 
 
+URLLINK = "generate_urllink"
 URLLINK_MAX_DAYS = 30  # WeChat keeps a URL link at most 30 days
 QUERY_MAX = 1024
 
@@ -161,22 +164,24 @@ async def generate_urllink(
             raw = await response.read()
     except (TimeoutError, aiohttp.ClientError) as exc:
         logger.warning("generate_urllink unreachable: %s", type(exc).__name__)
-        raise WxaCodeError(SYSTEM_BUSY, f"network error: {type(exc).__name__}") from None
+        raise WxaCodeError(SYSTEM_BUSY, f"network error: {type(exc).__name__}", URLLINK) from None
     if status != 200:
-        raise WxaCodeError(SYSTEM_BUSY, f"HTTP {status}")
+        raise WxaCodeError(SYSTEM_BUSY, f"HTTP {status}", URLLINK)
     try:
         data = json.loads(raw)
     except ValueError:
-        raise WxaCodeError(SYSTEM_BUSY, "not JSON") from None
+        raise WxaCodeError(SYSTEM_BUSY, "not JSON", URLLINK) from None
     if not isinstance(data, dict):
-        raise WxaCodeError(SYSTEM_BUSY, "not a JSON object")
+        raise WxaCodeError(SYSTEM_BUSY, "not a JSON object", URLLINK)
     errcode = data.get("errcode", 0)
     link = data.get("url_link")
     if errcode == 0 and isinstance(link, str) and link.startswith("https://"):
         return link
     errmsg = str(data.get("errmsg", ""))
     logger.info("generate_urllink refused: %s %s", errcode, errmsg)
-    raise WxaCodeError(errcode if isinstance(errcode, int) and errcode else SYSTEM_BUSY, errmsg)
+    raise WxaCodeError(
+        errcode if isinstance(errcode, int) and errcode else SYSTEM_BUSY, errmsg, URLLINK
+    )
 
 
 def _b64(value: str, what: str) -> bytes:

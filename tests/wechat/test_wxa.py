@@ -158,3 +158,18 @@ async def test_get_unlimited_network_failure(http: aiohttp.ClientSession) -> Non
             http, base="http://127.0.0.1:9", token="T", scene="abc", timeout=0.5
         )
     assert exc.value.errcode == wxa.SYSTEM_BUSY
+
+
+async def test_a_refused_url_link_names_its_own_call(
+    http: aiohttp.ClientSession, fake_wechat: tuple[FakeWeChat, str]
+) -> None:
+    fake, base = fake_wechat
+    fake.wechat_token = "TOKEN-1"
+    fake.messaging_failures["/wxa/generate_urllink"] = [wxa.RATE_LIMITED]
+    with pytest.raises(wxa.WxaCodeError) as exc:
+        await wxa.generate_urllink(http, base=base, token="TOKEN-1", path="pages/team/index")
+    assert exc.value.errcode == wxa.RATE_LIMITED
+    assert str(exc.value).startswith("generate_urllink error 45009")
+    with pytest.raises(wxa.WxaCodeError) as down:
+        await wxa.get_unlimited(http, base="http://127.0.0.1:9", token="T", scene="a", timeout=0.5)
+    assert str(down.value).startswith("getwxacodeunlimit error -1")
