@@ -195,6 +195,8 @@ async def schedule(
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "类型：请选择群公告或签到")
     at = _when(form.get("at", ""), "at")
     repeat = form.get("repeat", "once")
+    if repeat not in REPEATS:  # never read a mistyped choice as 一次
+        raise BadRequest(ErrorCode.VALIDATION_FAILED, "重复：请选择一次、每天或每周")
     cron = {
         "daily": f"{at.minute} {at.hour} * * *",
         "weekly": f"{at.minute} {at.hour} * * {at.isoweekday() % 7}",

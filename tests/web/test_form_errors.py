@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.activity import Activity
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from models.groupbuy import Campaign
 from models.user import User
@@ -226,3 +227,22 @@ async def test_a_wrong_calendar_entry_says_what_to_fix(
     }
     answer = await web_client.post("/console/calendar", data=form, headers={"Cookie": cookies})
     assert answer.status == 422 and _detail(await answer.text()) == says
+
+
+async def test_a_calendar_entry_with_an_unknown_repeat_is_refused(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    cookies, community = await _leader(web_client)
+    html = await (await web_client.get("/console/calendar", headers={"Cookie": cookies})).text()
+    form = {
+        "csrf_token": _csrf(html),
+        "community_id": str(community.id),
+        "kind": "announcement",
+        "repeat": "hourly",
+        "at": "2026-03-03T09:00",
+        "title": "早安",
+        "text": "今天橙子到货",
+    }
+    answer = await web_client.post("/console/calendar", data=form, headers={"Cookie": cookies})
+    assert answer.status == 400 and _detail(await answer.text()) == "重复：请选择一次、每天或每周"
+    assert await Activity.filter(community_id=community.id).count() == 0
