@@ -283,14 +283,18 @@ async def _community_for(principal: Principal, community_id: str | None) -> Comm
     return await communities.managed_or_first(principal, community_id)
 
 
+def buyer_label(nickname: str, out_trade_no: str) -> str:
+    """A buyer as the leader tells them apart: buyers known only by chat have no nickname,
+    so the order number's tail tells them apart on the lists the leader reads out."""
+    return nickname or f"顾客（单号尾号 {out_trade_no[-4:]}）"
+
+
 async def _lines(query: QuerySet[Order]) -> list[Line]:
     found = await query.prefetch_related("user", "sku__product")
     return [
         Line(
             order=o,
-            # Buyers known only by chat have no nickname: the order number's tail tells
-            # them apart on the list the leader reads out.
-            buyer=o.user.nickname or f"顾客（单号尾号 {o.out_trade_no[-4:]}）",
+            buyer=buyer_label(o.user.nickname, o.out_trade_no),
             item=f"{o.sku.product.title} {o.sku.name}".strip(),
         )
         for o in found

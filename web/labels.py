@@ -1,5 +1,5 @@
-"""What a person reads instead of a stored key: order statuses, roles and audit actions in
-Chinese.
+"""What a person reads instead of a stored key: order and team statuses, roles and audit
+actions in Chinese.
 
 One mapping each, registered as Jinja filters (web/render.py) so every page that shows an
 order status or an audit action reads the same words; an unknown key shows as itself.
@@ -23,6 +23,8 @@ ORDER_STATES = {
     "refunding": "退款中",
     "refunded": "已退款",
 }
+
+TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成团"}
 
 ROLES = {"shopper": "顾客", "leader": "团长", "admin": "管理员"}  # the chat says 管理员 too
 
@@ -57,6 +59,11 @@ AUDIT_ACTIONS = {
 def order_state(status: Any) -> str:
     key = getattr(status, "value", status)
     return ORDER_STATES.get(key, str(key))
+
+
+def team_state(status: Any) -> str:
+    key = getattr(status, "value", status)
+    return TEAM_STATES.get(key, str(key))
 
 
 def role_name(role: Any) -> str:

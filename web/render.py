@@ -14,7 +14,7 @@ from aiohttp import web
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen
-from web.labels import audit_action, order_state, plain_json, role_name
+from web.labels import audit_action, order_state, plain_json, role_name, team_state
 
 if TYPE_CHECKING:
     from qunshop.keys import Resources
@@ -56,6 +56,7 @@ def environment() -> jinja2.Environment:
         local_time=local_time,
         epoch_ms=epoch_ms,
         order_state=order_state,
+        team_state=team_state,
         role_name=role_name,
         audit_action=audit_action,
         plain_json=plain_json,

@@ -14,6 +14,7 @@ from web import (  # noqa: F401  (they declare their pages)
     console_doors,
     console_plan,
     console_stats,
+    console_teams,
     h5,
     supply,
 )
