@@ -4,6 +4,7 @@ how many more each team needs; another community's leader is refused."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
@@ -123,3 +124,25 @@ async def test_another_communitys_leader_is_refused(
         assert gone.status == 404 and "没有找到这个拼团活动" in await gone.text()
     anonymous = await web_client.get(f"/console/campaigns/{campaign.id}/teams")
     assert anonymous.status == 401 and "王芳" not in await anonymous.text()
+
+
+async def test_a_team_past_its_deadline_shows_as_failed(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    cookies, community = await _leader_of(web_client, "幸福里社区", "liu")
+    campaign = await make_campaign(community, team_size=3, now=clock.now())
+    _, waiting, _ = await _two_teams(campaign, settings, wechat, clock)
+    clock.advance(timedelta(hours=campaign.team_hours, minutes=1))
+    await groupbuy.release_expired(now=clock.now())
+    await groupbuy.settle_due_teams(now=clock.now())
+
+    html = await (
+        await web_client.get(f"/console/campaigns/{campaign.id}/teams", headers={"Cookie": cookies})
+    ).text()
+    assert "拼团中 0 · 已成团 1 · 未成团 1" in html
+    assert "已付款 3 · 待支付 0" in html  # a refunded or cancelled order is neither
+    card = _card(html, waiting)
+    assert "未成团" in card and "还差" not in card
+    states = dict(_members(card))
+    assert states["张伟"] == "已取消"  # the unpaid seat lapsed
+    assert states["李雷 （开团）"] in ("退款中", "已退款")  # the paid head gets the money back
