@@ -1,18 +1,20 @@
 """A campaign's teams as its leader reads them: who is in which team, who has paid, how many
 more each team needs, and the counts of the whole campaign.
 
-Read in two queries whatever the number of teams: the campaign with its community (for the
-permission), then every seat of the campaign joined to its team, buyer and order.
+Read in five queries whatever the number of teams: the campaign with its community (for the
+permission), the newest teams (a team the leader opened for the group has no seat yet), their
+seats joined to buyer and order, and the counts of the whole campaign by status.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tortoise.functions import Count
+
 from models.groupbuy import Campaign, Seat, Team, TeamStatus
-from models.order import OrderStatus
+from models.order import Order, OrderStatus
 from qunshop.errors import ErrorCode, NotFound
 from services import communities
 from services.ids import parse_uuid
@@ -21,10 +23,9 @@ from services.pickup import buyer_label
 if TYPE_CHECKING:
     import uuid
 
-    from models.order import Order
     from services.auth import Principal
 
-MAX_SEATS = 2000  # a page a phone can still scroll; the newest teams first
+MAX_TEAMS = 300  # a page a phone can still scroll; the newest teams first
 PAID = frozenset(
     {
         OrderStatus.PAID_AWAITING_TEAM,
@@ -68,7 +69,7 @@ class CampaignTeams:
     campaign: Campaign
     teams: list[TeamRow]
     summary: Summary
-    truncated: bool  # more seats than MAX_SEATS: the oldest teams are left off
+    truncated: bool  # more teams than MAX_TEAMS: the oldest are left off (not from the counts)
 
 
 async def teams_of(*, principal: Principal, campaign_id: str | uuid.UUID) -> CampaignTeams:
@@ -79,38 +80,50 @@ async def teams_of(*, principal: Principal, campaign_id: str | uuid.UUID) -> Cam
     if campaign is None:
         raise NotFound(ErrorCode.CAMPAIGN_NOT_FOUND, "no such campaign")
     await communities.ensure_can_manage(principal, campaign.community)
+    teams = await Team.filter(campaign_id=campaign.id).order_by("-created_at").limit(MAX_TEAMS + 1)
+    truncated = len(teams) > MAX_TEAMS
+    rows = {t.id: TeamRow(team=t, members=[]) for t in teams[:MAX_TEAMS]}
     seats = (
-        await Seat.filter(campaign_id=campaign.id)
-        .select_related("team", "user", "order")
-        .order_by("-team__created_at", "team_id", "-is_head", "created_at")
-        .limit(MAX_SEATS + 1)
+        await Seat.filter(team_id__in=list(rows))
+        .select_related("user", "order")
+        .order_by("-is_head", "created_at")
     )
-    truncated = len(seats) > MAX_SEATS
-    rows: dict[uuid.UUID, TeamRow] = {}
-    for seat in seats[:MAX_SEATS]:
-        row = rows.setdefault(seat.team.id, TeamRow(team=seat.team, members=[]))
-        row.members.append(
+    for seat in seats:
+        rows[seat.team_id].members.append(
             Member(
                 name=buyer_label(seat.user.nickname, seat.order.out_trade_no),
                 is_head=seat.is_head,
                 order=seat.order,
             )
         )
-    teams = Counter(r.team.status for r in rows.values())
-    orders = Counter(
-        "paid" if m.order.status in PAID else m.order.status
-        for r in rows.values()
-        for m in r.members
-    )
     return CampaignTeams(
         campaign=campaign,
         teams=list(rows.values()),
-        summary=Summary(
-            open=teams[TeamStatus.OPEN],
-            succeeded=teams[TeamStatus.SUCCEEDED],
-            failed=teams[TeamStatus.FAILED],
-            paid=orders["paid"],
-            pending=orders[OrderStatus.PENDING_PAYMENT],
-        ),
+        summary=await _summary(campaign.id),
         truncated=truncated,
+    )
+
+
+async def _summary(campaign_id: uuid.UUID) -> Summary:
+    """The whole campaign's teams and team orders by status, however many are listed."""
+    teams = {
+        row["status"]: row["n"]
+        for row in await Team.filter(campaign_id=campaign_id)
+        .annotate(n=Count("id"))
+        .group_by("status")
+        .values("status", "n")
+    }
+    orders = {
+        row["status"]: row["n"]
+        for row in await Order.filter(campaign_id=campaign_id, team_id__isnull=False)
+        .annotate(n=Count("id"))
+        .group_by("status")
+        .values("status", "n")
+    }
+    return Summary(
+        open=teams.get(TeamStatus.OPEN, 0),
+        succeeded=teams.get(TeamStatus.SUCCEEDED, 0),
+        failed=teams.get(TeamStatus.FAILED, 0),
+        paid=sum(n for status, n in orders.items() if status in PAID),
+        pending=orders.get(OrderStatus.PENDING_PAYMENT, 0),
     )
