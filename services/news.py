@@ -88,6 +88,7 @@ class Item:
     note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
     joinable: bool = False  # a lapsed seat's team still open with a free seat: join it again
+    told: bool = False  # this member already heard it otherwise (their seat lapsed): not again
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,8 @@ async def fan_out(payload: dict[str, Any], *, words: Words, now: Callable[[], da
             community=facts.community, message=words.group(facts), dedupe_key=key, now=at
         )
     for item in facts.items:
+        if item.told:
+            continue
         await to_member(facts, item, words=words, dedupe_key=f"{key}:{item.order.id}", now=at)
 
 
@@ -233,9 +236,17 @@ async def _team_facts(event: str, ref: str) -> Facts | None:
         for order in await _orders(Order.filter(id__in=list(refunds))):
             items.append(Item(order, order.user, campaign.title, refunds[order.id], ""))
         # Seats held and never paid: their orders were cancelled; nothing is owed (amount 0).
+        # A seat that lapsed before the deadline was told so then (ORDER_LAPSED): not twice.
         unpaid = Order.filter(team_id=team.id, status=OrderStatus.CANCELLED, paid_at__isnull=True)
-        for order in await _orders(unpaid.exclude(id__in=list(refunds))):
-            items.append(Item(order, order.user, campaign.title, 0, ""))
+        held = await _orders(unpaid.exclude(id__in=list(refunds)))
+        told = set(
+            await OutboxMessage.filter(
+                kind=KIND, dedupe_key__in=[f"news:{ORDER_LAPSED}:{o.id}" for o in held]
+            ).values_list("dedupe_key", flat=True)
+        )
+        for order in held:
+            lapsed = f"news:{ORDER_LAPSED}:{order.id}" in told
+            items.append(Item(order, order.user, campaign.title, 0, "", told=lapsed))
     return Facts(
         event=event,
         ref=ref,

@@ -444,7 +444,9 @@ async def test_a_team_nobody_paid_fails_with_no_refund_line(world: World) -> Non
     await jobs.due(world.clock.now())
     await world.send_all()
     assert world.robot_texts() == [f"「测试拼团」团码 {started.team.code} 人数未满，未能成团。"]
-    assert "不会扣款" in world.custom_texts("oa-only")[0]
+    # Its seat lapsed in the same sweep, before the team closed: told once, pointed to 团购.
+    (told,) = world.custom_texts("oa-only")
+    assert "不会扣款" in told and told.endswith("想再参加，请发「团购」看看正在拼的团。")
 
 
 async def _lapse_sweep(world: World, at: Any) -> None:
@@ -553,3 +555,28 @@ async def test_a_seat_the_shopper_cancels_is_not_news(world: World) -> None:
     )
     assert await groupbuy.release_seat(started.seat.id, now=world.clock.now(), force=True)
     assert await OutboxMessage.filter(kind=news.KIND).count() == 0
+
+
+async def test_a_seat_told_it_lapsed_is_not_told_again_when_the_team_fails(world: World) -> None:
+    """Its holder heard at the lapse that the seat went; the team failing later tells the one
+    who paid, not the holder a second time."""
+    await world.setup(team_size=3)
+    payer, holder = await world.follower("oa-payer2"), await world.follower("oa-gone")
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    joined = await groupbuy.join_team(
+        principal=_principal(holder), team_ref=started.team.code, now=now
+    )
+    assert joined.order.reserved_until is not None
+    world.clock.set(joined.order.reserved_until + timedelta(seconds=1))
+    await _lapse_sweep(world, world.clock.now())
+    await world.send_all()
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    await _lapse_sweep(world, world.clock.now())
+    await world.send_all()
+    texts = world.custom_texts("oa-gone")
+    assert len(texts) == 1 and texts[0].startswith("⌛ 你在「测试拼团」")
+    assert "你支付的 ¥9.90 将原路退回" in world.custom_texts("oa-payer2")[-1]
