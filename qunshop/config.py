@@ -84,12 +84,14 @@ class Settings(BaseSettings):
     # Subscribe templates of the news (services/news.py); "" sends that news by customer
     # service only. Keys: team succeeded thing1 thing2 amount3; team failed thing1 amount2
     # thing3; arrived thing1 character_string2 thing3; refunded thing1 amount2 thing3;
-    # order lapsing thing1 amount2 time3; pickup reminder thing1 character_string2 thing3.
+    # order lapsing thing1 amount2 time3; order lapsed (seat released unpaid) thing1 amount2
+    # thing3; pickup reminder thing1 character_string2 thing3.
     subscribe_template_team_succeeded: str = "team-succeeded"
     subscribe_template_team_failed: str = "team-failed"
     subscribe_template_arrived: str = "goods-arrived"
     subscribe_template_refunded: str = "refund-done"
     subscribe_template_order_lapsing: str = "order-lapsing"
+    subscribe_template_order_lapsed: str = "order-lapsed"
     subscribe_template_pickup_reminder: str = "pickup-reminder"
     subscribe_template_after_sale: str = "after-sale-result"
     # Followers of a leader or community hear of a new campaign (services/follows.py).

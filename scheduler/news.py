@@ -76,6 +76,10 @@ class NewsWords:
                 s.subscribe_template_order_lapsing,
                 {"thing1": title, "amount2": amount, "time3": self._lapse_time(item)},
             ),
+            news.ORDER_LAPSED: (
+                s.subscribe_template_order_lapsed,
+                {"thing1": title, "amount2": amount, "thing3": "超时未付款，座位已释放"},
+            ),
             news.PICKUP_REMINDER: (
                 s.subscribe_template_pickup_reminder,
                 {"thing1": title, "character_string2": code, "thing3": where},

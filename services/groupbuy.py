@@ -403,6 +403,8 @@ async def release_seat(seat_id: uuid.UUID, *, now: datetime, force: bool = False
         order = await Order.get(id=seat.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
             await orders.transition(order, OrderStatus.CANCELLED)
+            if not force:  # the clock lapsed it: its holder hears so (a cancel is their own)
+                await news.publish(news.ORDER_LAPSED, ref=str(order.id), now=now)
     return True
 
 

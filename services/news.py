@@ -1,5 +1,6 @@
 """News when things happen: 成团, 未成团 with its refund, 到货 with the pickup code, a refund
-done, a seat about to lapse. Each is told once, however often its cause is replayed.
+done, a seat about to lapse, a seat that lapsed (with the way back in). Each is told once,
+however often its cause is replayed.
 
 Two steps, both through the outbox:
 
@@ -32,7 +33,7 @@ from tortoise.transactions import in_transaction
 
 from models.aftersale import AfterSale, AfterSaleStatus
 from models.community import Community, PickupPoint
-from models.groupbuy import Campaign, Team
+from models.groupbuy import Campaign, Team, TeamStatus
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
 from models.payment import Refund
@@ -48,6 +49,7 @@ TEAM_FAILED = "team_failed"
 ARRIVED = "arrived"
 REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
+ORDER_LAPSED = "order_lapsed"  # a held seat was released at its deadline, its order cancelled
 PICKUP_REMINDER = "pickup_reminder"
 AFTER_SALE_REJECTED = "after_sale_rejected"
 AFTER_SALE_ASKED = "after_sale_asked"  # to the community's leader, who decides it
@@ -58,6 +60,7 @@ EVENTS = (
     ARRIVED,
     REFUNDED,
     ORDER_LAPSING,
+    ORDER_LAPSED,
     PICKUP_REMINDER,
     AFTER_SALE_REJECTED,
     AFTER_SALE_ASKED,
@@ -84,6 +87,8 @@ class Item:
     code: str  # the pickup code, "" when there is none
     note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
+    joinable: bool = False  # a lapsed seat's team still open with a free seat: join it again
+    told: bool = False  # this member already heard it otherwise (their seat lapsed): not again
 
 
 @dataclass(frozen=True)
@@ -119,16 +124,18 @@ async def publish(event: str, *, ref: str, now: datetime, **extra: Any) -> bool:
 
 async def fan_out(payload: dict[str, Any], *, words: Words, now: Callable[[], datetime]) -> None:
     """Outbox handler of "news.publish": one "chat.send" row per recipient, once each."""
-    facts = await gather(payload)
+    at = now()
+    facts = await gather(payload, now=at)
     if facts is None:
         return
-    at = now()
     key = f"news:{facts.event}:{facts.ref}"
     if facts.community is not None and facts.items:  # 0 份 is no news
         await notify.to_group(
             community=facts.community, message=words.group(facts), dedupe_key=key, now=at
         )
     for item in facts.items:
+        if item.told:
+            continue
         await to_member(facts, item, words=words, dedupe_key=f"{key}:{item.order.id}", now=at)
 
 
@@ -169,7 +176,7 @@ class _NotSent(Exception):
     """No mini-program openid: give the consent back (roll the savepoint back)."""
 
 
-async def gather(payload: dict[str, Any]) -> Facts | None:
+async def gather(payload: dict[str, Any], *, now: datetime | None = None) -> Facts | None:
     """What the news says and to whom, read after the commit; None: nothing to tell."""
     event, ref = payload.get("event"), str(payload.get("ref"))
     if event in (TEAM_SUCCEEDED, TEAM_FAILED):
@@ -182,6 +189,8 @@ async def gather(payload: dict[str, Any]) -> Facts | None:
         return await _shortage_facts(ref, [str(i) for i in payload.get("order_ids", [])])
     if event == ORDER_LAPSING:
         return await _order_facts(ORDER_LAPSING, ref, ref, OrderStatus.PENDING_PAYMENT)
+    if event == ORDER_LAPSED:
+        return await _lapsed_facts(ref, now=now)
     if event == PICKUP_REMINDER:
         order_id = str(payload.get("order_id"))
         return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
@@ -227,9 +236,17 @@ async def _team_facts(event: str, ref: str) -> Facts | None:
         for order in await _orders(Order.filter(id__in=list(refunds))):
             items.append(Item(order, order.user, campaign.title, refunds[order.id], ""))
         # Seats held and never paid: their orders were cancelled; nothing is owed (amount 0).
+        # A seat that lapsed before the deadline was told so then (ORDER_LAPSED): not twice.
         unpaid = Order.filter(team_id=team.id, status=OrderStatus.CANCELLED, paid_at__isnull=True)
-        for order in await _orders(unpaid.exclude(id__in=list(refunds))):
-            items.append(Item(order, order.user, campaign.title, 0, ""))
+        held = await _orders(unpaid.exclude(id__in=list(refunds)))
+        told = set(
+            await OutboxMessage.filter(
+                kind=KIND, dedupe_key__in=[f"news:{ORDER_LAPSED}:{o.id}" for o in held]
+            ).values_list("dedupe_key", flat=True)
+        )
+        for order in held:
+            lapsed = f"news:{ORDER_LAPSED}:{order.id}" in told
+            items.append(Item(order, order.user, campaign.title, 0, "", told=lapsed))
     return Facts(
         event=event,
         ref=ref,
@@ -290,6 +307,25 @@ async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus)
     item = Item(order, order.user, _title(order), order.amount, order.pickup_code or "")
     point = await PickupPoint.get_or_none(community_id=order.community_id)
     return Facts(event, ref, item.title, None, None, point, [item])
+
+
+async def _lapsed_facts(ref: str, *, now: datetime | None) -> Facts | None:
+    """The holder of a seat released unpaid at its deadline: which campaign and team, and
+    whether that team can still be joined (open, a seat free, its deadline not passed)."""
+    found = await _orders(Order.filter(id=ref, status=OrderStatus.CANCELLED, paid_at__isnull=True))
+    if not found or found[0].team_id is None:
+        return None
+    order = found[0]
+    team = await Team.get(id=order.team_id)
+    campaign = await Campaign.get(id=team.campaign_id)
+    joinable = (
+        team.status is TeamStatus.OPEN
+        and team.seats_held < team.size
+        and (now is None or team.deadline_at > now)
+    )
+    item = Item(order, order.user, campaign.title, order.amount, "", joinable=joinable)
+    point = await PickupPoint.get_or_none(community_id=order.community_id)
+    return Facts(ORDER_LAPSED, ref, campaign.title, team, None, point, [item])
 
 
 async def _after_sale_facts(ref: str) -> Facts | None:

@@ -444,4 +444,139 @@ async def test_a_team_nobody_paid_fails_with_no_refund_line(world: World) -> Non
     await jobs.due(world.clock.now())
     await world.send_all()
     assert world.robot_texts() == [f"「测试拼团」团码 {started.team.code} 人数未满，未能成团。"]
-    assert "不会扣款" in world.custom_texts("oa-only")[0]
+    # Its seat lapsed in the same sweep, before the team closed: told once, pointed to 团购.
+    (told,) = world.custom_texts("oa-only")
+    assert "不会扣款" in told and told.endswith("想再参加，请发「团购」看看正在拼的团。")
+
+
+async def _lapse_sweep(world: World, at: Any) -> None:
+    jobs = Jobs(
+        settings=world.settings,
+        templates=world.api.server.app[CHAT_TEMPLATES],
+        redis=world.api.server.app[REDIS],
+    )
+    await jobs.due(at)
+
+
+async def test_a_seat_that_lapses_is_told_once_with_its_team_code(world: World) -> None:
+    """The clock releases an unpaid seat at its deadline: its holder hears it once, with the
+    team's code to join again while the team is still open, however often the lapse runs."""
+    await world.setup(team_size=3)
+    payer, holder = await world.follower("oa-head"), await world.follower("oa-lapsed")
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    joined = await groupbuy.join_team(
+        principal=_principal(holder), team_ref=started.team.code, now=now
+    )
+    until = joined.order.reserved_until
+    assert until is not None and until < started.team.deadline_at
+    world.clock.set(until + timedelta(seconds=1))
+    # Two schedulers race, then a later sweep runs the lapse again.
+    await asyncio.gather(*(_lapse_sweep(world, world.clock.now()) for _ in range(2)))
+    await _lapse_sweep(world, world.clock.now() + timedelta(minutes=1))
+    assert await groupbuy.release_seat(joined.seat.id, now=world.clock.now()) is False
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # the payer's notify: none
+    row = await OutboxMessage.get(kind=news.KIND)
+    assert row.payload["event"] == news.ORDER_LAPSED
+    assert row.dedupe_key == f"news:{news.ORDER_LAPSED}:{joined.order.id}"
+    assert (await Order.get(id=joined.order.id)).status is OrderStatus.CANCELLED
+    await world.send_all()
+    await world.send_all()
+    code = started.team.code
+    assert world.custom_texts("oa-lapsed") == [
+        f"⌛ 你在「测试拼团」（团码 {code}）占的座位已过付款时间，座位已释放，订单已取消，"
+        "不会扣款。\n"
+        f"这个团还在拼，想参加请发「参团 {code}」。"
+    ]
+    assert world.custom_texts("oa-head") == []
+    assert world.robot_texts() == []  # one shopper's seat is not the group's news
+
+
+async def test_a_lapsed_seat_of_a_closed_team_points_to_the_deals(world: World) -> None:
+    """The team filled and succeeded before the news went out: 参团 would be refused, so the
+    holder is pointed to 团购; a mini-program shopper who accepted the template gets it there."""
+    await world.setup(team_size=3)
+    head, holder = await world.follower("oa-head3"), await world.follower("oa-late")
+    shopper = await world.shopper()
+    await subscriptions.accepted(
+        user_id=shopper.id, template_ids=[world.settings.subscribe_template_order_lapsed]
+    )
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(head), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, head))
+    for user in (holder, shopper):
+        await groupbuy.join_team(principal=_principal(user), team_ref=started.team.code, now=now)
+    until = started.order.reserved_until
+    assert until is not None
+    world.clock.set(until + timedelta(seconds=1))
+    assert await groupbuy.release_expired(now=world.clock.now()) == 2
+    for openid in ("oa-fill1", "oa-fill2"):  # two others fill the team before the news goes
+        filler = await world.follower(openid)
+        joined = await groupbuy.join_team(
+            principal=_principal(filler), team_ref=started.team.code, now=world.clock.now()
+        )
+        await world.deliver(world.notify_body(joined.order, filler))
+    await world.send_all()
+    assert world.custom_texts("oa-late") == [
+        f"⌛ 你在「测试拼团」（团码 {started.team.code}）占的座位已过付款时间，座位已释放，"
+        "订单已取消，不会扣款。\n想再参加，请发「团购」看看正在拼的团。"
+    ]
+    sent = [m for m in world.wechat.subscribe_messages if m["touser"] == shopper.openid]
+    assert [m["template_id"] for m in sent] == [world.settings.subscribe_template_order_lapsed]
+    assert sent[0]["data"]["thing3"]["value"] == "超时未付款，座位已释放"
+
+
+async def test_a_seat_paid_just_before_its_deadline_is_not_told_it_lapsed(world: World) -> None:
+    holder = await world.follower("oa-paid")
+    started = await groupbuy.start_team(
+        principal=_principal(holder), campaign_id=str(world.campaign.id), now=world.clock.now()
+    )
+    until = started.order.reserved_until
+    assert until is not None
+    world.clock.set(until - timedelta(seconds=1))
+    await world.deliver(world.notify_body(started.order, holder))
+    world.clock.set(until + timedelta(seconds=1))
+    assert await groupbuy.release_expired(now=world.clock.now()) == 0
+    await _lapse_sweep(world, world.clock.now())
+    assert not await OutboxMessage.filter(
+        kind=news.KIND, dedupe_key__startswith=f"news:{news.ORDER_LAPSED}:"
+    ).exists()
+
+
+async def test_a_seat_the_shopper_cancels_is_not_news(world: World) -> None:
+    holder = await world.follower("oa-cancel")
+    started = await groupbuy.start_team(
+        principal=_principal(holder), campaign_id=str(world.campaign.id), now=world.clock.now()
+    )
+    assert await groupbuy.release_seat(started.seat.id, now=world.clock.now(), force=True)
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 0
+
+
+async def test_a_seat_told_it_lapsed_is_not_told_again_when_the_team_fails(world: World) -> None:
+    """Its holder heard at the lapse that the seat went; the team failing later tells the one
+    who paid, not the holder a second time."""
+    await world.setup(team_size=3)
+    payer, holder = await world.follower("oa-payer2"), await world.follower("oa-gone")
+    now = world.clock.now()
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    joined = await groupbuy.join_team(
+        principal=_principal(holder), team_ref=started.team.code, now=now
+    )
+    assert joined.order.reserved_until is not None
+    world.clock.set(joined.order.reserved_until + timedelta(seconds=1))
+    await _lapse_sweep(world, world.clock.now())
+    await world.send_all()
+    world.clock.set(started.team.deadline_at + timedelta(seconds=1))
+    await _lapse_sweep(world, world.clock.now())
+    await world.send_all()
+    texts = world.custom_texts("oa-gone")
+    assert len(texts) == 1 and texts[0].startswith("⌛ 你在「测试拼团」")
+    assert "你支付的 ¥9.90 将原路退回" in world.custom_texts("oa-payer2")[-1]
