@@ -27,6 +27,16 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
 
 
+# Paid and not given back: waiting for the team, or on its way to (or with) the buyer.
+PAID_STATES = (
+    OrderStatus.PAID_AWAITING_TEAM,
+    OrderStatus.CONFIRMED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.PICKED_UP,
+    OrderStatus.COMPLETED,
+)
+
+
 class OrderKind(StrEnum):
     GROUP = "group"
     DIRECT = "direct"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tortoise.functions import Count
 
 from models.groupbuy import Campaign, Seat, Team, TeamStatus
-from models.order import Order, OrderStatus
+from models.order import PAID_STATES, Order, OrderStatus
 from qunshop.errors import ErrorCode, NotFound
 from services import communities
 from services.ids import parse_uuid
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_TEAMS = 300  # a page a phone can still scroll; the newest teams first
-PAID = frozenset(
-    {
-        OrderStatus.PAID_AWAITING_TEAM,
-        OrderStatus.CONFIRMED,
-        OrderStatus.READY_FOR_PICKUP,
-        OrderStatus.PICKED_UP,
-        OrderStatus.COMPLETED,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -124,6 +115,6 @@ async def _summary(campaign_id: uuid.UUID) -> Summary:
         open=teams.get(TeamStatus.OPEN, 0),
         succeeded=teams.get(TeamStatus.SUCCEEDED, 0),
         failed=teams.get(TeamStatus.FAILED, 0),
-        paid=sum(n for status, n in orders.items() if status in PAID),
+        paid=sum(n for status, n in orders.items() if status in PAID_STATES),
         pending=orders.get(OrderStatus.PENDING_PAYMENT, 0),
     )

@@ -13,10 +13,9 @@ from tortoise import connections
 
 from models.groupbuy import Team
 from models.growth import Visit
-from models.order import Order
+from models.order import PAID_STATES, Order
 from services import communities
 from services.group_stats import people
-from services.groupchat import PAID_STATES
 
 if TYPE_CHECKING:
     from services.auth import Principal

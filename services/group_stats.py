@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 from models.chat import ChatIdentity
 from models.groupbuy import Team
 from models.growth import Visit
-from models.order import Order
+from models.order import PAID_STATES, Order
 from services import communities, sales
-from services.groupchat import PAID_STATES
 
 if TYPE_CHECKING:
     from services.auth import Principal

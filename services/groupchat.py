@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from models.chat import Follow
 from models.community import Community, Membership
 from models.groupbuy import Campaign, Team
-from models.order import Order, OrderStatus
+from models.order import Order
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from services import campaigns, communities, groupbuy, sales
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
-
-PAID_STATES = [
-    OrderStatus.PAID_AWAITING_TEAM,
-    OrderStatus.CONFIRMED,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.PICKED_UP,
-    OrderStatus.COMPLETED,
-]
 
 
 @dataclass(frozen=True)

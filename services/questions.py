@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from models.catalog import Product, Sku
 from models.community import Community
 from models.moderation import Shown
-from models.order import Order, OrderStatus
+from models.order import PAID_STATES, Order
 from models.qa import Answer, Question
 from models.user import User
 from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound
@@ -29,13 +29,6 @@ moderation.register(moderation.Kind.ANSWER, moderation.Target(Answer))
 
 TEXT_MAX = 500
 SHOWN = 30
-BOUGHT = (
-    OrderStatus.PAID_AWAITING_TEAM,
-    OrderStatus.CONFIRMED,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.PICKED_UP,
-    OrderStatus.COMPLETED,
-)
 
 
 @dataclass(frozen=True)
@@ -82,7 +75,7 @@ async def _leads(user_id: uuid.UUID, community_id: uuid.UUID | None) -> bool:
 
 async def bought(user_id: uuid.UUID, product_id: uuid.UUID) -> bool:
     skus = Sku.filter(product_id=product_id).values_list("id", flat=True)
-    return await Order.exists(user_id=user_id, sku_id__in=await skus, status__in=BOUGHT)
+    return await Order.exists(user_id=user_id, sku_id__in=await skus, status__in=PAID_STATES)
 
 
 async def ask(

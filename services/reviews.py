@@ -162,9 +162,7 @@ async def write(
             )
     except IntegrityError:  # a second review of the same order at the same moment
         raise Conflict(ErrorCode.ALREADY_REVIEWED, "this order has its review") from None
-    return Written(
-        review=review, author=author.nickname, held=verdict.held, reason=verdict.reason
-    )
+    return Written(review=review, author=author.nickname, held=verdict.held, reason=verdict.reason)
 
 
 async def reply(
