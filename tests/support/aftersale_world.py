@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason
 from models.community import Community
 from models.order import Order
 from models.user import Role, User
 from qunshop.config import Settings
-from services import checkout, payments
+from services import aftersales, checkout, payments
 from services.auth import Principal
 from tests.support.factories import make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -59,3 +60,23 @@ async def paid_order(
     )
     await pay(settings, wechat, order, now)
     return await Order.get(id=order.id)
+
+
+async def refund_asked(
+    order: Order, now: datetime, *, detail: str = "", photos: tuple[str, ...] = ()
+) -> AfterSale:
+    """The order's buyer asks for 5.00 back, the goods being bad (refund only)."""
+    return await aftersales.request(
+        principal=principal_of(await User.get(id=order.user_id)),
+        order_id=str(order.id),
+        ask=aftersales.Ask(
+            kind=AfterSaleKind.REFUND_ONLY,
+            reason=AfterSaleReason.QUALITY,
+            detail=detail,
+            photos=photos,
+            amount=500,
+        ),
+        now=now,
+        response_hours=48,
+        after_sale_days=7,
+    )

@@ -20,7 +20,7 @@ from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import aftersales, claims, pickup
-from tests.support.aftersale_world import paid_order, principal_of
+from tests.support.aftersale_world import paid_order, principal_of, refund_asked
 from tests.support.factories import make_community, make_sku
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.admin_world import operator
@@ -52,21 +52,9 @@ async def test_a_leader_decides_after_sales_on_the_console(
     asks = []
     for detail in ("三个烂了", "不新鲜"):
         order = await paid_order(settings, wechat, now=clock.now(), community=community)
-        buyer = principal_of(await User.get(id=order.user_id))
         asks.append(
-            await aftersales.request(
-                principal=buyer,
-                order_id=str(order.id),
-                ask=aftersales.Ask(
-                    kind=AfterSaleKind.REFUND_ONLY,
-                    reason=AfterSaleReason.QUALITY,
-                    detail=detail,
-                    photos=("https://img.example.com/1.jpg",),
-                    amount=500,
-                ),
-                now=clock.now(),
-                response_hours=48,
-                after_sale_days=7,
+            await refund_asked(
+                order, clock.now(), detail=detail, photos=("https://img.example.com/1.jpg",)
             )
         )
     page = await web_client.get("/console/after-sales", headers={"Cookie": cookies})
@@ -230,20 +218,7 @@ async def test_a_leaders_own_request_shows_no_decision_on_their_console(
     own = await paid_order(settings, wechat, now=clock.now(), community=community, buyer=leader)
     theirs = await paid_order(settings, wechat, now=clock.now(), community=community)
     for order in (own, theirs):
-        await aftersales.request(
-            principal=principal_of(await User.get(id=order.user_id)),
-            order_id=str(order.id),
-            ask=aftersales.Ask(
-                kind=AfterSaleKind.REFUND_ONLY,
-                reason=AfterSaleReason.QUALITY,
-                detail="",
-                photos=(),
-                amount=500,
-            ),
-            now=clock.now(),
-            response_hours=48,
-            after_sale_days=7,
-        )
+        await refund_asked(order, clock.now())
     html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
     assert "待处理的售后（2）" in html
     # Both listed; only the buyer's request can be decided here (services refuse the own one).

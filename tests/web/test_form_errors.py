@@ -10,13 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.activity import Activity
-from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from models.aftersale import AfterSale, AfterSaleStatus
 from models.groupbuy import Campaign
 from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
-from services import aftersales
-from tests.support.aftersale_world import paid_order, principal_of
+from tests.support.aftersale_world import paid_order, refund_asked
 from tests.support.factories import make_campaign, make_community, make_sku
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.test_admin import _admin
@@ -111,20 +110,7 @@ async def test_a_rejection_without_a_fit_reason_is_refused_in_chinese(
     community = await make_community(name="幸福里社区")
     cookies = await _leader_session(web_client, await User.get(id=community.leader_id))
     order = await paid_order(settings, wechat, now=clock.now(), community=community)
-    ask = await aftersales.request(
-        principal=principal_of(await User.get(id=order.user_id)),
-        order_id=str(order.id),
-        ask=aftersales.Ask(
-            kind=AfterSaleKind.REFUND_ONLY,
-            reason=AfterSaleReason.QUALITY,
-            detail="三个烂了",
-            photos=(),
-            amount=500,
-        ),
-        now=clock.now(),
-        response_hours=48,
-        after_sale_days=7,
-    )
+    ask = await refund_asked(order, clock.now(), detail="三个烂了")
     html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
     answer = await web_client.post(
         "/console/after-sales/reject",
