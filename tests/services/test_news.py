@@ -400,11 +400,7 @@ async def test_a_seat_held_unpaid_at_a_failed_deadline_is_told(world: World) -> 
     team failed, the unpaid one that nothing is owed; the group counts only who paid."""
     payer, holder = await world.follower("oa-payer"), await world.follower("oa-holder")
     await world.setup(team_size=3)
-    now = world.clock.now()
-    started = await groupbuy.start_team(
-        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
-    )
-    await world.deliver(world.notify_body(started.order, payer))
+    started = await _paid_head(world, payer)
     world.clock.set(started.team.deadline_at - timedelta(minutes=5))
     await groupbuy.join_team(
         principal=_principal(holder), team_ref=started.team.code, now=world.clock.now()
@@ -449,6 +445,15 @@ async def test_a_team_nobody_paid_fails_with_no_refund_line(world: World) -> Non
     assert "不会扣款" in told and told.endswith("想再参加，请发「团购」看看正在拼的团。")
 
 
+async def _paid_head(world: World, payer: User) -> Any:
+    """A team started by ``payer`` now, its head's payment delivered by WeChat Pay's notify."""
+    started = await groupbuy.start_team(
+        principal=_principal(payer), campaign_id=str(world.campaign.id), now=world.clock.now()
+    )
+    await world.deliver(world.notify_body(started.order, payer))
+    return started
+
+
 async def _lapse_sweep(world: World, at: Any) -> None:
     jobs = Jobs(
         settings=world.settings,
@@ -464,10 +469,7 @@ async def test_a_seat_that_lapses_is_told_once_with_its_team_code(world: World) 
     await world.setup(team_size=3)
     payer, holder = await world.follower("oa-head"), await world.follower("oa-lapsed")
     now = world.clock.now()
-    started = await groupbuy.start_team(
-        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
-    )
-    await world.deliver(world.notify_body(started.order, payer))
+    started = await _paid_head(world, payer)
     joined = await groupbuy.join_team(
         principal=_principal(holder), team_ref=started.team.code, now=now
     )
@@ -563,10 +565,7 @@ async def test_a_seat_told_it_lapsed_is_not_told_again_when_the_team_fails(world
     await world.setup(team_size=3)
     payer, holder = await world.follower("oa-payer2"), await world.follower("oa-gone")
     now = world.clock.now()
-    started = await groupbuy.start_team(
-        principal=_principal(payer), campaign_id=str(world.campaign.id), now=now
-    )
-    await world.deliver(world.notify_body(started.order, payer))
+    started = await _paid_head(world, payer)
     joined = await groupbuy.join_team(
         principal=_principal(holder), team_ref=started.team.code, now=now
     )
