@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -79,11 +80,21 @@ def _dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def _database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def _on_database(url: str, name: str) -> str:
+    """The same server's database ``name``: the URL's path replaced, its query (a Unix
+    socket's ``?host=``) kept."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
 async def fresh_database() -> str:
     """Drop and create the bench database, then migrate it with the real CLI."""
     url = database_url()
-    base, name = url.rsplit("/", 1)
-    conn = await asyncpg.connect(_dsn(base + "/postgres"))
+    name = _database_name(url)
+    conn = await asyncpg.connect(_dsn(_on_database(url, "postgres")))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -109,7 +120,7 @@ def postgres_cpu_seconds() -> float | None:
     """User plus system CPU the bench database's PostgreSQL backends have used so far (from
     /proc: their titles read ``postgres: ... <user> <database> <client> ...``); None when the
     server is not on this machine. The server's pool keeps its backends for the whole run."""
-    name = database_url().rsplit("/", 1)[1]
+    name = _database_name(database_url())
     total, found = 0, False
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

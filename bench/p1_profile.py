@@ -29,7 +29,7 @@ PART_SECONDS = 5
 
 def _backends() -> list[str]:
     """The bench database's PostgreSQL backends (as ``postgres_cpu_seconds`` finds them)."""
-    name = database_url().rsplit("/", 1)[1].encode()
+    name = harness._database_name(database_url()).encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
