@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import p_http, world
+from bench import harness, p_http, world
 from bench.harness import Server, database_url, fresh_database, postgres_cpu_seconds
 
 PART_SECONDS = 5
