@@ -64,6 +64,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.DELIVERY_PLAN_INVALID: "配送设置有误：配送费请填写 0 或不超过上限的金额。",
     ErrorCode.BILL_DAY_NOT_OVER: "这一天还没过完，账单要到第二天才有。",
     ErrorCode.ACTIVITY_NOT_FOUND: "没有找到这个活动安排。",
+    ErrorCode.SIMULATION_DISABLED: "只有开发模式下可以这样登录：请在与机器人的私聊中发送「后台」。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
     ErrorCode.SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试。",
 }
@@ -101,7 +102,7 @@ def _said(errors: object) -> str:
 
 
 def is_page_path(path: str) -> bool:
-    return path.startswith(PREFIXES)
+    return path == "/" or path.startswith(PREFIXES)
 
 
 def back_link(request: web.Request, status: int) -> str:

@@ -16,6 +16,7 @@ from web import (  # noqa: F401  (they declare their pages)
     console_stats,
     console_teams,
     h5,
+    home,
     supply,
 )
 from web.page import setup_pages

@@ -1,0 +1,132 @@
+"""The front page a person meets after `make run`: where each door is, and in development
+one click into either console as a demo operator or leader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.groupbuy import Team
+from models.user import User
+from qunshop.assembly.app import create_app
+from qunshop.clock import FrozenClock
+from qunshop.config import Mode, Settings
+from services import demo
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(tz=UTC))  # the demo's campaign starts on the wall clock
+
+
+async def _client(
+    make_settings: Callable[..., Settings],
+    start_client: Callable[..., Any],
+    clock: FrozenClock,
+    mode: Mode,
+) -> tuple[TestClient, Settings]:
+    settings = make_settings(mode=mode)
+    app = create_app(settings, clock=clock, background=False)
+    return await start_client(app), settings
+
+
+def _form(html: str, user: User) -> dict[str, str]:
+    """The button's form for ``user``: its CSRF token and the user it enters as."""
+    found = re.search(
+        r'name="csrf_token" value="([^"]+)">\s*<input type="hidden" name="user" value="'
+        + str(user.id),
+        html,
+    )
+    assert found, f"no button for {user.openid}"
+    return {"csrf_token": found.group(1), "user": str(user.id)}
+
+
+async def test_a_new_developer_enters_both_consoles_from_the_front_page(
+    make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
+) -> None:
+    client, settings = await _client(make_settings, start_client, clock, Mode.DEVELOPMENT)
+    await demo.seed(settings=settings)
+    front = await client.get("/")
+    html = await front.text()
+    assert front.status == 200 and front.content_type == "text/html"
+    assert 'href="/console"' in html and 'href="/openapi.json"' in html
+    team = await Team.get().prefetch_related("campaign")
+    assert f'href="/h5/teams/{team.code}"' in html and team.campaign.title in html
+    assert (await client.get(f"/h5/teams/{team.code}")).status == 200
+    csrf_cookie = front.cookies["qs_csrf"]
+    leader, admin = await User.get(openid="demo-leader"), await User.get(openid="demo-admin")
+    assert "以团长「王团长」进入团长后台" in html and "进入运营后台" in html
+
+    entered = await client.post(
+        "/console/dev-login",
+        data=_form(html, leader),
+        cookies={"qs_csrf": csrf_cookie.value},
+        allow_redirects=False,
+    )
+    assert entered.status == 303 and entered.headers["Location"] == "/console"
+    cookies = {"qs_session": entered.cookies["qs_session"].value}
+    console = await client.get("/console", cookies=cookies)
+    assert console.status == 200 and "阳光花园社区团" in await console.text()
+
+    as_admin = await client.post(
+        "/console/dev-login",
+        data=_form(html, admin),
+        cookies={"qs_csrf": csrf_cookie.value},
+        allow_redirects=False,
+    )
+    assert as_admin.status == 303 and as_admin.headers["Location"] == "/admin"
+    operators = await client.get(
+        "/admin", cookies={"qs_session": as_admin.cookies["qs_session"].value}
+    )
+    assert operators.status == 200
+
+
+async def test_only_staff_may_be_entered_as_and_only_with_the_pages_token(
+    make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
+) -> None:
+    client, settings = await _client(make_settings, start_client, clock, Mode.DEVELOPMENT)
+    await demo.seed(settings=settings)
+    front = await client.get("/")
+    html = await front.text()
+    csrf = {"qs_csrf": front.cookies["qs_csrf"].value}
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    shopper = await User.get(openid="demo-shopper")
+    assert str(shopper.id) not in html  # shoppers have no console
+    for user in (str(shopper.id), "not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        refused = await client.post(
+            "/console/dev-login", data={"csrf_token": token, "user": user}, cookies=csrf
+        )
+        assert refused.status == 403 and refused.content_type == "text/html"
+        assert "qs_session" not in refused.cookies
+    leader = await User.get(openid="demo-leader")
+    forged = await client.post(
+        "/console/dev-login", data={"csrf_token": "0" * 64, "user": str(leader.id)}, cookies=csrf
+    )
+    assert forged.status == 403 and "qs_session" not in forged.cookies
+
+
+async def test_outside_development_the_front_page_only_points_the_way(
+    make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
+) -> None:
+    client, settings = await _client(make_settings, start_client, clock, Mode.TEST)
+    await demo.seed(settings=settings)
+    front = await client.get("/")
+    html = await front.text()
+    assert front.status == 200 and 'href="/console"' in html
+    assert "开发模式" not in html and "dev-login" not in html
+    # With a valid form token (the login page's form gives one) it still enters no one.
+    login = await client.get("/console/login?token=" + "x" * 32)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await login.text()).group(1)
+    leader = await User.get(openid="demo-leader")
+    refused = await client.post(
+        "/console/dev-login",
+        data={"csrf_token": token, "user": str(leader.id)},
+        cookies={"qs_csrf": login.cookies["qs_csrf"].value},
+    )
+    assert refused.status == 403 and "qs_session" not in refused.cookies
+    assert "只有开发模式下可以这样登录" in await refused.text()
