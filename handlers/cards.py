@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from services.share import Share
 
 
+def team_url(ctx: Context, team: Team) -> str:
+    """The team's H5 page: on a phone its button opens the mini-program's team page, where a
+    seat holder pays."""
+    return f"{ctx.settings.public_base_url}/h5/teams/{team.code}"
+
+
 def team_card(ctx: Context, team: Team, campaign: Campaign, *, sharer: str = "") -> Card:
     """``sharer``: the nickname of who started or shares the team, when known."""
     tz = ctx.tz
@@ -25,7 +31,7 @@ def team_card(ctx: Context, team: Team, campaign: Campaign, *, sharer: str = "")
     return Card(
         title=ctx.render("cards/team_title.j2", **values),
         description=ctx.render("cards/team_description.j2", **values),
-        url=f"{ctx.settings.public_base_url}/h5/teams/{team.code}",
+        url=team_url(ctx, team),
         button_text=f"参团 {team.code}",
         mini_program_path=f"pages/team/index?code={team.code}",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.account import with_link
-from handlers.cards import team_card
+from handlers.cards import team_card, team_url
 from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
 from models.user import Role
@@ -79,6 +79,7 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
             campaign=campaign,
             seats_left=max(result.team.size - result.team.seats_held, 0),
             minutes=campaign.reservation_minutes,
+            team_url=team_url(ctx, result.team),
         ),
     )
 

@@ -84,6 +84,12 @@ async def test_a_group_shopper_links_and_pays(
     joined = await say(bot, f"参团 {code}", sender="li-si")
     assert "已为你占座" in joined and "¥29.90" in joined
     assert "关联链接已私信发给你" in joined and "token=" not in joined
+    # The way to pay is a link the group may see: the team's page, whose button opens the
+    # mini-program's team page.
+    pay_page = re.search(r"付款入口[^:：]*[:：](\S+)", joined).group(1)
+    assert pay_page.endswith(f"/h5/teams/{code}")
+    team_page = await journey.get(pay_page.split("8080", 1)[1])
+    assert team_page.status == 200 and code in await team_page.text()
     assert await send_outbox() >= 1
     token = await link_sent_to(wechat, "li-si")
 

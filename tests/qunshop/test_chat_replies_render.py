@@ -147,6 +147,7 @@ BASE: dict[str, Any] = {
     "order": order,
     "seats_left": 2,
     "minutes": 15,
+    "team_url": "http://127.0.0.1:8080/h5/teams/MNTR4DCR",
     "deadline": "12-06 13:00",
     "sharer": "王团长",
     "tz": TZ,
@@ -269,6 +270,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "coupons/points.j2": [({"summary": points_summary}, "其中 20 积分将在 01-04 前过期")],
     "joined.j2": [
         ({}, "还差 2 人。\n请在 15 分钟内到小程序支付 ¥29.90"),
+        (
+            {},
+            "超时座位会释放。\n付款入口（在手机微信里打开）：http://127.0.0.1:8080/h5/teams/MNTR4DCR",
+        ),
         ({"seats_left": 0, "minutes": 30}, "你是最后一位，人齐了，大家付款后就成团！"),
         (
             {"order": NS(amount=2930, member_off=60)},
