@@ -184,6 +184,7 @@ class ErrorCode(StrEnum):
     ERASURE_REFUSED_ADMIN = "erasure_refused_admin"
     ERASURE_REFUSED_LEADER = "erasure_refused_leader"
     ERASURE_EARNINGS_UNSETTLED = "erasure_earnings_unsettled"  # earnings frozen or unpaid
+    EXPORT_LINK_EXPIRED = "export_link_expired"  # 我的数据's link: used, expired or made up
     # segments
     SEGMENT_NOT_FOUND = "segment_not_found"
     SEGMENT_RULE_INVALID = "segment_rule_invalid"

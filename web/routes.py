@@ -17,6 +17,7 @@ from web import (  # noqa: F401  (they declare their pages)
     console_teams,
     h5,
     home,
+    my_data,
     supply,
 )
 from web.page import setup_pages

@@ -268,6 +268,16 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({"held": []}, "你还没有券"),
     ],
     "coupons/points.j2": [({"summary": points_summary}, "其中 20 积分将在 01-04 前过期")],
+    "privacy/erased.j2": [
+        ({"keep_until": NOW + timedelta(days=3 * 365)}, "保留到 2029-12-04，之后也会清除"),
+    ],
+    "privacy/erase_ask.j2": [({}, "确定要注销，请发送「注销账号 确认」")],
+    "privacy/export_link.j2": [
+        (
+            {"url": "https://shop.example.com/h5/my-data?token=abc"},
+            "（10 分钟内有效，只能使用一次，请勿转发）：\nhttps://shop.example.com/h5/my-data?token=abc",
+        ),
+    ],
     "joined.j2": [
         ({}, "还差 2 人。\n请在 15 分钟内到小程序支付 ¥29.90"),
         (
