@@ -25,6 +25,8 @@ ORDER_STATES = {
 }
 
 TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成团"}
+# services/campaign_board.CampaignState, in the order the filter offers them
+CAMPAIGN_STATES = {"upcoming": "未开始", "running": "进行中", "paused": "已暂停", "ended": "已结束"}
 
 ROLES = {"shopper": "顾客", "leader": "团长", "admin": "管理员"}  # the chat says 管理员 too
 
