@@ -8,8 +8,9 @@ before. An event is counted on the day it happened (an order paid on Monday and 
 on Wednesday is paid on Monday, picked up on Wednesday), so days further back never change
 and are never read again.
 
-Members touched in that window (joined, or paid) get their ``member_stats`` recomputed from
-their own orders, and the cohorts of their communities from ``member_stats``.
+Members (services/members.py: who joined, or paid an order there) touched in that window
+(joined, or paid) get their ``member_stats`` recomputed from their own orders, and the
+cohorts of their communities from ``member_stats``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models.rollup import NO_CAMPAIGN
+from services.members import members_sql
 
 DAYS = 2  # today and yesterday: what a commit running over midnight may still change
 
@@ -72,14 +74,13 @@ SELECT DISTINCT community_id, user_id FROM (
   WHERE r.settled_at >= $1 AND r.settled_at < $2 AND o.community_id IS NOT NULL
 ) AS touched
 """
-_MEMBERS = """
+_MEMBERS = f"""
 INSERT INTO member_stats (id, community_id, user_id, joined_at, orders, spent,
                           first_paid_at, last_paid_at)
 SELECT gen_random_uuid(), m.community_id, m.user_id, m.joined_at,
        count(o.id), coalesce(sum(o.amount), 0), min(o.paid_at), max(o.paid_at)
-FROM memberships m
-JOIN unnest($1::uuid[], $2::uuid[]) AS t (community_id, user_id)
-     ON m.community_id = t.community_id AND m.user_id = t.user_id
+FROM ({members_sql("(community_id, user_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))")}
+) AS m
 LEFT JOIN orders o ON o.user_id = m.user_id AND o.community_id = m.community_id
      AND o.paid_at IS NOT NULL AND o.status NOT IN ('refunding', 'refunded')
 GROUP BY m.community_id, m.user_id, m.joined_at

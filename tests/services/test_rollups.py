@@ -265,7 +265,13 @@ async def test_funnels_and_cohorts_equal_a_recount_after_a_week(
                   AS week, count(*) AS members,
                   count(*) FILTER (WHERE b.n >= 1) AS buyers,
                   count(*) FILTER (WHERE b.n >= 2) AS repeaters
-           FROM memberships m LEFT JOIN LATERAL (
+           FROM (  -- members: who joined, or paid an order there; since the first of the two
+             SELECT community_id, user_id, min(at) AS joined_at FROM (
+               SELECT community_id, user_id, joined_at AS at FROM memberships
+               UNION ALL SELECT community_id, user_id, paid_at FROM orders
+                 WHERE paid_at IS NOT NULL AND community_id IS NOT NULL) AS x
+             GROUP BY 1, 2) m
+           LEFT JOIN LATERAL (
              SELECT count(*) AS n FROM orders o WHERE o.user_id = m.user_id
                AND o.community_id = m.community_id AND o.paid_at IS NOT NULL
                AND o.status NOT IN ('refunding', 'refunded')) b ON true
