@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import re
 
-from models.community import Community
-from models.user import User
 from tests.journeys.doors import Doors
-from tests.support.factories import make_campaign, make_community
+from tests.journeys.test_journey_account_link import _led_community
+from tests.support.factories import make_campaign
 from tests.web.test_console import _login
 
 
 async def test_buyers_from_the_chat_and_the_mini_program_are_members(doors: Doors) -> None:
-    community = await make_community(name="春晖社区")
-    await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
-    leader = await User.get(id=community.leader_id)
-    await doors.leader_binds_chat(leader, sender="wang")
-    await doors.leader_binds_group(community, sender="wang")
+    community = await _led_community(doors)
     campaign = await make_campaign(community, team_size=3, group_price=1990, now=doors.clock.now())
 
     # Li Si joins the leader's team in the group and pays with the link she is sent; Zhao

@@ -14,12 +14,7 @@ from tests.support.factories import make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.statements import Statements
 from tests.web.test_admin_campaigns import five_campaigns
-from tests.web.world import START, who
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(START)
+from tests.web.world import who
 
 
 @pytest.mark.usefixtures("api")  # the app opens the ORM
