@@ -19,6 +19,11 @@ class FunnelDay(Model):
     """One community's (and campaign's) day: card shared -> opened -> joined -> paid ->
     picked up, with the money: GMV and paid orders, refunds settled."""
 
+    # Each count is of that day's events (paid, picked_up: paid, picked up that day), except
+    # joined_paid and joined_picked_up (0250): of the orders placed that day, those paid
+    # since, and of those the ones picked up since. The funnel reads those: each step a
+    # subset of the one before, where paid beside joined is two populations.
+
     id = fields.UUIDField(primary_key=True)
     community_id = fields.UUIDField()
     campaign_id = fields.UUIDField()
@@ -28,6 +33,8 @@ class FunnelDay(Model):
     joined = fields.IntField(default=0)
     paid = fields.IntField(default=0)
     picked_up = fields.IntField(default=0)
+    joined_paid = fields.IntField(default=0)  # of the orders placed that day, paid since
+    joined_picked_up = fields.IntField(default=0)  # of those, picked up since
     gmv = fields.BigIntField(default=0)  # fen, of the orders paid that day
     refunds = fields.IntField(default=0)
     refunded = fields.BigIntField(default=0)  # fen

@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 from models.audit import AuditEntry
 from models.user import User
 from qunshop.errors import ErrorCode, Forbidden
+from services import cursors
 
 if TYPE_CHECKING:
     from services.auth import Principal
 
 SHOWN = 100
+PAGE = 50  # entries on one page of the log
+MAX_PAGE = 200
 
 
 def ensure_admin(actor: Principal) -> None:
@@ -46,6 +49,19 @@ async def record(
 
 
 async def recent(*, actor: Principal, target: str | None = None) -> list[AuditEntry]:
+    entries, _ = await page(actor=actor, target=target, limit=SHOWN)
+    return entries
+
+
+async def page(
+    *,
+    actor: Principal,
+    target: str | None = None,
+    limit: int = PAGE,
+    cursor: str | None = None,
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest first, ``limit`` entries (at most ``MAX_PAGE``) after ``cursor``; and the
+    cursor of the next page (None: no more)."""
     ensure_admin(actor)
     query = AuditEntry.all() if target is None else AuditEntry.filter(target=target)
-    return await query.order_by("-at", "-id").limit(SHOWN)
+    return await cursors.page(query, limit=min(max(limit, 1), MAX_PAGE), cursor=cursor, stamp="at")

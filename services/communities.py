@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.community import Community, Membership, PickupPoint
@@ -22,6 +21,7 @@ from models.privacy import Erasure
 from models.user import Role, User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, Unauthenticated
 from services import audit, roles
+from services import members as community_members
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ async def current_user(principal: Principal) -> User:
 async def _card(community: Community, *, viewer: uuid.UUID | None = None) -> CommunityCard:
     leader = await User.get(id=community.leader_id)
     pickup = await PickupPoint.get_or_none(community_id=community.id)
-    members = await Membership.filter(community_id=community.id).count()
+    members = (await community_members.counts([community.id])).get(community.id, 0)
     return CommunityCard(
         community=community,
         leader=leader,
@@ -189,13 +189,7 @@ async def my_communities(*, actor: Principal) -> list[CommunityCard]:
     ids = [c.id for c in communities]
     leaders = {u.id: u for u in await User.filter(id__in={c.leader_id for c in communities})}
     pickups = {p.community_id: p for p in await PickupPoint.filter(community_id__in=ids)}
-    counts = {
-        row["community_id"]: row["n"]
-        for row in await Membership.filter(community_id__in=ids)
-        .annotate(n=Count("id"))
-        .group_by("community_id")
-        .values("community_id", "n")
-    }
+    counts = await community_members.counts(ids)
     return [
         CommunityCard(
             community=c,

@@ -20,6 +20,7 @@ from tortoise import connections
 from models.coupon import Coupon, CouponTemplate, GrantRule
 from qunshop.errors import QunshopError
 from services import coupons
+from services.members import members_sql
 
 if TYPE_CHECKING:
     import uuid
@@ -108,11 +109,12 @@ async def grant_pack(
     return given
 
 
-_SILENT_SQL = """
+_SILENT_SQL = f"""
 SELECT o.user_id, max(o.paid_at) AS last_paid
 FROM orders o
 WHERE o.paid_at IS NOT NULL
-  AND ($2::uuid IS NULL OR o.user_id IN (SELECT user_id FROM memberships WHERE community_id = $2))
+  AND ($2::uuid IS NULL OR o.user_id IN (
+    SELECT user_id FROM ({members_sql("community_id = $2")}) AS m))
 GROUP BY o.user_id
 HAVING max(o.paid_at) <= $1
 LIMIT $3

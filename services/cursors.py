@@ -1,16 +1,21 @@
 """Keyset page cursors, newest first: the last item's (created_at, id), opaque to callers.
 
-One mechanism for every list a page at a time (products, a shopper's orders)."""
+One mechanism for every list a page at a time (products, a shopper's orders, the audit log,
+the operators' campaigns)."""
 
 from __future__ import annotations
 
 import base64
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 
 from qunshop.errors import ErrorCode, Invalid
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
 
 
 def encode(created_at: datetime, key: uuid.UUID) -> str:
@@ -39,7 +44,20 @@ def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     return when.astimezone(UTC), key
 
 
-def after(cursor: str) -> Q:
-    """The rows past the cursor, in ``order_by("-created_at", "-id")``."""
+def after(cursor: str, *, stamp: str = "created_at") -> Q:
+    """The rows past the cursor, in ``order_by(f"-{stamp}", "-id")``."""
     when, key = decode(cursor)
-    return Q(created_at__lt=when) | Q(created_at=when, id__lt=key)
+    return Q(**{f"{stamp}__lt": when}) | Q(**{stamp: when, "id__lt": key})
+
+
+async def page(
+    query: QuerySet[Any], *, limit: int, cursor: str | None, stamp: str = "created_at"
+) -> tuple[list[Any], str | None]:
+    """``limit`` rows of ``query``, newest ``stamp`` first, after ``cursor``; and the cursor of
+    the next page (None: this was the last). One query: ``limit + 1`` rows tell if more follow."""
+    if cursor:
+        query = query.filter(after(cursor, stamp=stamp))
+    rows = await query.order_by(f"-{stamp}", "-id").limit(limit + 1)
+    shown = rows[:limit]
+    more = len(rows) > limit
+    return shown, encode(getattr(shown[-1], stamp), shown[-1].id) if more else None

@@ -18,6 +18,7 @@ from models.order import Order
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from services import campaigns, communities, groupbuy, sales
+from services import members as community_members
 
 if TYPE_CHECKING:
     import uuid
@@ -125,9 +126,7 @@ async def today(*, principal: Principal, community: Community, now: datetime) ->
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     money = await sales.of_community(community.id, since=start, until=end)
-    members = await Membership.filter(
-        community_id=community.id, joined_at__gte=start, joined_at__lt=end
-    ).count()
+    members = await community_members.joined_between(community.id, start, end)
     return DayStats(
         orders=money.orders,
         gmv=money.net,

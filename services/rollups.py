@@ -5,54 +5,72 @@ rows of those days only, read through the indexes on the event times (0071): a s
 made, a visit, an order placed, paid, picked up, a refund settled. A day's rows are replaced
 in one transaction, so a rerun changes nothing and a reader sees a whole day or the one
 before. An event is counted on the day it happened (an order paid on Monday and picked up
-on Wednesday is paid on Monday, picked up on Wednesday), so days further back never change
-and are never read again.
+on Wednesday is paid on Monday, picked up on Wednesday). The funnel of the orders placed on a
+day (``joined_paid``, ``joined_picked_up``: of them, paid since, and of those picked up
+since) is counted on the day they were placed, so a day's payments and pickups also
+recompute the rows of the days their orders were placed on; no other day further back
+changes, and none is read again.
 
-Members touched in that window (joined, or paid) get their ``member_stats`` recomputed from
-their own orders, and the cohorts of their communities from ``member_stats``.
+Members (services/members.py: who joined, or paid an order there) touched in that window
+(joined, or paid) get their ``member_stats`` recomputed from their own orders, and the
+cohorts of their communities from ``member_stats``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models.rollup import NO_CAMPAIGN
+from services.members import members_sql
+
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
 DAYS = 2  # today and yesterday: what a commit running over midnight may still change
 
 _FUNNEL = f"""
 INSERT INTO funnel_days (id, community_id, campaign_id, day, shared, opened, joined, paid,
-                         picked_up, gmv, refunds, refunded)
+                         picked_up, gmv, refunds, refunded, joined_paid, joined_picked_up)
 SELECT gen_random_uuid(), community_id, coalesce(campaign_id, '{NO_CAMPAIGN}'), $3::date,
        sum(shared), sum(opened), sum(joined), sum(paid), sum(picked_up), sum(gmv),
-       sum(refunds), sum(refunded)
+       sum(refunds), sum(refunded), sum(joined_paid), sum(joined_picked_up)
 FROM (
   SELECT community_id, campaign_id, 1 AS shared, 0 AS opened, 0 AS joined, 0 AS paid,
-         0 AS picked_up, 0 AS gmv, 0 AS refunds, 0 AS refunded
+         0 AS picked_up, 0 AS gmv, 0 AS refunds, 0 AS refunded, 0 AS joined_paid,
+         0 AS joined_picked_up
   FROM share_codes WHERE created_at >= $1 AND created_at < $2 AND community_id IS NOT NULL
   UNION ALL
-  SELECT community_id, campaign_id, 0, 1, 0, 0, 0, 0, 0, 0
+  SELECT community_id, campaign_id, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0
   FROM visits WHERE created_at >= $1 AND created_at < $2 AND community_id IS NOT NULL
   UNION ALL
-  SELECT community_id, campaign_id, 0, 0, 1, 0, 0, 0, 0, 0
+  SELECT community_id, campaign_id, 0, 0, 1, 0, 0, 0, 0, 0, (paid_at IS NOT NULL)::int,
+         (paid_at IS NOT NULL AND picked_up_at IS NOT NULL)::int
   FROM orders WHERE created_at >= $1 AND created_at < $2 AND community_id IS NOT NULL
   UNION ALL
-  SELECT community_id, campaign_id, 0, 0, 0, 1, 0, amount, 0, 0
+  SELECT community_id, campaign_id, 0, 0, 0, 1, 0, amount, 0, 0, 0, 0
   FROM orders WHERE paid_at >= $1 AND paid_at < $2 AND community_id IS NOT NULL
   UNION ALL
-  SELECT community_id, campaign_id, 0, 0, 0, 0, 1, 0, 0, 0
+  SELECT community_id, campaign_id, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0
   FROM orders WHERE picked_up_at >= $1 AND picked_up_at < $2 AND community_id IS NOT NULL
   UNION ALL
-  SELECT o.community_id, o.campaign_id, 0, 0, 0, 0, 0, 0, 1, r.amount
+  SELECT o.community_id, o.campaign_id, 0, 0, 0, 0, 0, 0, 1, r.amount, 0, 0
   FROM refunds r JOIN orders o ON o.id = r.order_id
   WHERE r.status = 'succeeded' AND r.settled_at >= $1 AND r.settled_at < $2
     AND o.community_id IS NOT NULL
 ) AS events
 GROUP BY community_id, campaign_id
+"""
+# The days the orders paid or picked up in [$1, $2) were placed on: their funnel (joined_paid,
+# joined_picked_up) changed, however long ago they were placed.
+_PLACED_DAYS = """
+SELECT DISTINCT (created_at AT TIME ZONE $3)::date AS day FROM orders
+WHERE community_id IS NOT NULL
+  AND ((paid_at >= $1 AND paid_at < $2) OR (picked_up_at >= $1 AND picked_up_at < $2))
 """
 _PRODUCTS = """
 INSERT INTO product_days (id, community_id, sku_id, day, orders, quantity, gmv)
@@ -72,14 +90,13 @@ SELECT DISTINCT community_id, user_id FROM (
   WHERE r.settled_at >= $1 AND r.settled_at < $2 AND o.community_id IS NOT NULL
 ) AS touched
 """
-_MEMBERS = """
+_MEMBERS = f"""
 INSERT INTO member_stats (id, community_id, user_id, joined_at, orders, spent,
                           first_paid_at, last_paid_at)
 SELECT gen_random_uuid(), m.community_id, m.user_id, m.joined_at,
        count(o.id), coalesce(sum(o.amount), 0), min(o.paid_at), max(o.paid_at)
-FROM memberships m
-JOIN unnest($1::uuid[], $2::uuid[]) AS t (community_id, user_id)
-     ON m.community_id = t.community_id AND m.user_id = t.user_id
+FROM ({members_sql("(community_id, user_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))")}
+) AS m
 LEFT JOIN orders o ON o.user_id = m.user_id AND o.community_id = m.community_id
      AND o.paid_at IS NOT NULL AND o.status NOT IN ('refunding', 'refunded')
 GROUP BY m.community_id, m.user_id, m.joined_at
@@ -102,12 +119,21 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
 
 
-async def refresh_day(day: date, *, tz: ZoneInfo) -> None:
-    """Recompute one day's funnel and product rows, and the members it touched."""
+async def _funnel_day(db: BaseDBAsyncClient, day: date, tz: ZoneInfo) -> None:
     start, end = day_bounds(day, tz)
+    await db.execute_query("DELETE FROM funnel_days WHERE day = $1", [day])
+    await db.execute_query(_FUNNEL, [start, end, day])
+
+
+async def refresh_day(day: date, *, tz: ZoneInfo) -> None:
+    """Recompute one day's funnel and product rows, and the members it touched; and the
+    funnel rows of the earlier days whose orders were paid or picked up on this one."""
+    start, end = day_bounds(day, tz)
+    placed = await connections.get("default").execute_query_dict(_PLACED_DAYS, [start, end, tz.key])
     async with in_transaction() as db:
-        await db.execute_query("DELETE FROM funnel_days WHERE day = $1", [day])
-        await db.execute_query(_FUNNEL, [start, end, day])
+        await _funnel_day(db, day, tz)
+        for earlier in sorted({row["day"] for row in placed if row["day"] < day}):
+            await _funnel_day(db, earlier, tz)
         await db.execute_query("DELETE FROM product_days WHERE day = $1", [day])
         await db.execute_query(_PRODUCTS, [start, end, day])
     touched = await connections.get("default").execute_query_dict(_TOUCHED, [start, end])

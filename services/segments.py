@@ -26,6 +26,7 @@ from models.user import User
 from qunshop.errors import ErrorCode, Invalid, NotFound
 from services import communities, notify, subscriptions
 from services.ids import parse_uuid
+from services.members import members_sql
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -48,11 +49,12 @@ class Rule(BaseModel):
     min_spent: int = Field(default=0, ge=0, le=10**10, description="fen, all categories")
 
 
-# Each member of the community with their paid orders (of the category, and of all) there.
-_MEMBERS = """
+# Each member of the community (services/members.py) with their paid orders (of the
+# category, and of all) there.
+_MEMBERS = f"""
 SELECT m.user_id, coalesce(c.n, 0) AS matching, a.n AS orders, coalesce(a.spent, 0) AS spent,
        a.last_paid_at
-FROM memberships m
+FROM ({members_sql("community_id = $1")}) AS m
 LEFT JOIN LATERAL (
   SELECT count(*) AS n, sum(o.amount) AS spent, max(o.paid_at) AS last_paid_at FROM orders o
   WHERE o.user_id = m.user_id AND o.community_id = m.community_id AND o.paid_at IS NOT NULL

@@ -56,9 +56,10 @@ HEADERS = {
     "community_id": "社区编号",
     "name": "社区",
     "leader_id": "团长编号",
-    "opened_rate": "打开率",
-    "joined_rate": "下单率",
-    "paid_rate": "付款率",
+    "joined_paid": "下单后已付款",
+    "joined_picked_up": "付款后已提货",
+    "joined_paid_rate": "付款率（占下单）",
+    "joined_picked_up_rate": "提货率（占付款）",
 }
 MONEY = frozenset({"gmv", "net", "refunded", "average_order"})
 

@@ -240,7 +240,23 @@ async def set_growth(
     return _back("/admin/growth", "规则已保存")
 
 
+def page_size(query: MultiDictProxy[str], default: int) -> int:
+    """``?size=``: rows on a page, as asked (the service bounds it); else ``default``."""
+    text = query.get("size", "")
+    return int(text) if text.isdecimal() and len(text) <= 4 else default
+
+
 @page("GET", "/admin/audit", auth=Admin, template="admin/audit.html")
 async def audit_log(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     target = query.get("target", "")[:128] or None
-    return {"entries": await audit.recent(actor=principal, target=target), "target": target}
+    size = page_size(query, audit.PAGE)
+    entries, after = await audit.page(
+        actor=principal, target=target, limit=size, cursor=query.get("after") or None
+    )
+    more = {"target": target, "size": size if size != audit.PAGE else None, "after": after}
+    return {
+        "entries": entries,
+        "target": target,
+        "next": {k: v for k, v in more.items() if v} if after else None,
+        "first": bool(query.get("after")),
+    }

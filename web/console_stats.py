@@ -47,15 +47,20 @@ async def stats(
         )
         for card in cards
     ]
-    return {"boards": boards, "days": days, "steps": STEP_NAMES}
+    return {"boards": boards, "days": days, "steps": STEP_NAMES, "funnel": FUNNEL_NAMES}
 
 
-STEP_NAMES = (
+STEP_NAMES = (  # each day's events (services/dashboards.STEPS)
     ("shared", "分享"),
     ("opened", "打开"),
     ("joined", "下单"),
     ("paid", "付款"),
     ("picked_up", "提货"),
+)
+FUNNEL_NAMES = (  # services/dashboards.FUNNEL: each step a subset of the one before
+    ("joined", "下单"),
+    ("joined_paid", "付款"),
+    ("joined_picked_up", "提货"),
 )
 
 

@@ -8,9 +8,16 @@ order status or an audit action reads the same words; an unknown key shows as it
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
+
+from services.campaign_board import state_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from models.groupbuy import Campaign
 
 ORDER_STATES = {
     "pending_payment": "待支付",
@@ -25,6 +32,8 @@ ORDER_STATES = {
 }
 
 TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成团"}
+# services/campaign_board.CampaignState, in the order the filter offers them
+CAMPAIGN_STATES = {"upcoming": "未开始", "running": "进行中", "paused": "已暂停", "ended": "已结束"}
 
 ROLES = {"shopper": "顾客", "leader": "团长", "admin": "管理员"}  # the chat says 管理员 too
 
@@ -64,6 +73,11 @@ def order_state(status: Any) -> str:
 def team_state(status: Any) -> str:
     key = getattr(status, "value", status)
     return TEAM_STATES.get(key, str(key))
+
+
+def campaign_state(campaign: Campaign, now: datetime) -> str:
+    """Where the campaign is in its life (services/campaign_board.state_of), in words."""
+    return CAMPAIGN_STATES[state_of(campaign, now)]
 
 
 def role_name(role: Any) -> str:

@@ -14,7 +14,14 @@ from aiohttp import web
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen
-from web.labels import audit_action, order_state, plain_json, role_name, team_state
+from web.labels import (
+    audit_action,
+    campaign_state,
+    order_state,
+    plain_json,
+    role_name,
+    team_state,
+)
 
 if TYPE_CHECKING:
     from qunshop.keys import Resources
@@ -57,6 +64,7 @@ def environment() -> jinja2.Environment:
         epoch_ms=epoch_ms,
         order_state=order_state,
         team_state=team_state,
+        campaign_state=campaign_state,
         role_name=role_name,
         audit_action=audit_action,
         plain_json=plain_json,

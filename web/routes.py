@@ -6,6 +6,7 @@ from aiohttp import web
 
 from web import (  # noqa: F401  (they declare their pages)
     admin,
+    admin_campaigns,
     admin_coupons,
     admin_marketing,
     admin_moderation,

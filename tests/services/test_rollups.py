@@ -197,6 +197,10 @@ FROM (
   SELECT community_id, campaign_id, created_at AS ts, 'shared' AS step, 0 AS money FROM share_codes
   UNION ALL SELECT community_id, campaign_id, created_at, 'opened', 0 FROM visits
   UNION ALL SELECT community_id, campaign_id, created_at, 'joined', 0 FROM orders
+  UNION ALL SELECT community_id, campaign_id, created_at, 'joined_paid', 0 FROM orders
+    WHERE paid_at IS NOT NULL
+  UNION ALL SELECT community_id, campaign_id, created_at, 'joined_picked_up', 0 FROM orders
+    WHERE paid_at IS NOT NULL AND picked_up_at IS NOT NULL
   UNION ALL SELECT community_id, campaign_id, paid_at, 'paid', amount FROM orders
     WHERE paid_at IS NOT NULL
   UNION ALL SELECT community_id, campaign_id, picked_up_at, 'picked_up', 0 FROM orders
@@ -228,6 +232,8 @@ def rolled(row: FunnelDay) -> dict[str, int]:
         "joined": row.joined,
         "paid": row.paid,
         "picked_up": row.picked_up,
+        "joined_paid": row.joined_paid,
+        "joined_picked_up": row.joined_picked_up,
         "gmv": row.gmv,
         "refunds": row.refunds,
         "refunded": row.refunded,
@@ -265,7 +271,13 @@ async def test_funnels_and_cohorts_equal_a_recount_after_a_week(
                   AS week, count(*) AS members,
                   count(*) FILTER (WHERE b.n >= 1) AS buyers,
                   count(*) FILTER (WHERE b.n >= 2) AS repeaters
-           FROM memberships m LEFT JOIN LATERAL (
+           FROM (  -- members: who joined, or paid an order there; since the first of the two
+             SELECT community_id, user_id, min(at) AS joined_at FROM (
+               SELECT community_id, user_id, joined_at AS at FROM memberships
+               UNION ALL SELECT community_id, user_id, paid_at FROM orders
+                 WHERE paid_at IS NOT NULL AND community_id IS NOT NULL) AS x
+             GROUP BY 1, 2) m
+           LEFT JOIN LATERAL (
              SELECT count(*) AS n FROM orders o WHERE o.user_id = m.user_id
                AND o.community_id = m.community_id AND o.paid_at IS NOT NULL
                AND o.status NOT IN ('refunding', 'refunded')) b ON true
@@ -311,7 +323,9 @@ async def test_the_dashboard_shows_the_rollups_to_its_leader_only(
     assert (totals["paid"], totals["gmv"]) == (paid, gmv)
     assert totals["shared"] == sum(v.get("shared", 0) for v in mine)
     assert totals["average_order"] == gmv // paid
-    assert totals["opened_rate"] == round(totals["opened"] / totals["shared"], 4)
+    # The funnel's rates are of nested steps only: shares and opens are reach, not steps.
+    assert totals["joined_paid_rate"] == round(totals["joined_paid"] / totals["joined"], 4)
+    assert "opened_rate" not in totals and "paid_rate" not in totals
     assert len(body["days"]) == 7
     assert body["cohorts"][0]["members"] == 6
     assert body["products"][0]["gmv"] >= body["products"][-1]["gmv"]

@@ -48,9 +48,10 @@ async def paid(user: Any, community: Any, sku: Sku, days_ago: float, *, refunded
 async def a_community() -> dict[str, Any]:
     community = await make_community()
     fruit, veg = await sku_of(community, "fruit"), await sku_of(community, "veg")
-    people = {name: await make_user(nickname=name) for name in "abcdef"}
-    for person in people.values():
-        await Membership.create(user=person, community=community)
+    people = {name: await make_user(nickname=name) for name in "abcdefg"}
+    for name, person in people.items():
+        if name != "g":  # g never pressed 加入 but buys there: a member all the same
+            await Membership.create(user=person, community=community)
     history = {  # (category, days ago, refunded)
         "a": [("fruit", 30, False), ("fruit", 20, False)],  # in: twice, silent 20 days
         "b": [("fruit", 40, False), ("fruit", 35, False), ("veg", 3, False)],  # bought lately
@@ -58,14 +59,16 @@ async def a_community() -> dict[str, Any]:
         "d": [("fruit", 30, False), ("fruit", 25, True)],  # the second was refunded
         "e": [("veg", 30, False), ("veg", 20, False), ("fruit", 16, False), ("fruit", 15, False)],
         "f": [],
+        "g": [("fruit", 30, False), ("fruit", 29, False)],  # in: a buyer is a member
     }
     for name, orders in history.items():
         for category, days, refunded in orders:
             sku = fruit if category == "fruit" else veg
             await paid(people[name], community, sku, days, refunded=refunded)
-    outsider = await make_user()  # buys fruit in the community but is no member
-    await paid(outsider, community, fruit, 30)
-    await paid(outsider, community, fruit, 29)
+    elsewhere = await make_community()
+    outsider = await make_user()  # buys fruit in another community: not this one's member
+    await paid(outsider, elsewhere, await sku_of(elsewhere, "fruit"), 30)
+    await paid(outsider, elsewhere, await sku_of(elsewhere, "fruit"), 29)
     return {"community": community, "people": people, "history": history, "fruit": fruit}
 
 
@@ -88,7 +91,7 @@ async def test_a_rule_matches_a_recount_and_news_reaches_within_consent_and_quot
     leader = auth(await community.leader, settings)
     rule = {"category": "fruit", "min_orders": 2, "silent_days": 14}
     expected = recount(world["history"], category="fruit", times=2, silent=14)
-    assert expected == {"a", "e"}
+    assert expected == {"a", "e", "g"}
 
     made = await client.post(
         f"/api/v1/communities/{community.id}/segments",
@@ -105,7 +108,7 @@ async def test_a_rule_matches_a_recount_and_news_reaches_within_consent_and_quot
     rfm = await (await client.get(f"/api/v1/communities/{community.id}/rfm", headers=leader)).json()
     scores = {m["user_id"]: m for m in rfm["items"]}
     assert scores[str(people["b"].id)]["recency"] == 5  # bought three days ago
-    assert scores[str(people["f"].id)]["frequency"] == 1 and len(scores) == 6
+    assert scores[str(people["f"].id)]["frequency"] == 1 and len(scores) == 7
 
     # a: wrote to the Official Account an hour ago; e: accepted the template once.
     now = datetime.now(tz=UTC)
@@ -123,7 +126,8 @@ async def test_a_rule_matches_a_recount_and_news_reaches_within_consent_and_quot
     )
     assert sent.status == 201, await sent.text()
     first = await sent.json()
-    assert (first["audience"], first["sent"], first["skipped_consent"]) == (2, 2, 0)
+    # g (a member by buying) never wrote nor accepted: the news is not sent to them.
+    assert (first["audience"], first["sent"], first["skipped_consent"]) == (3, 2, 1)
     queued = await OutboxMessage.filter(dedupe_key__contains=f"broadcast:{first['id']}").count()
     assert queued == 2
     again = await (

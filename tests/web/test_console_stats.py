@@ -46,9 +46,11 @@ async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
     page = await web_client.get("/console/stats?days=366", headers={"Cookie": cookies})
     assert page.status == 200
     html = await page.text()
-    for step in ("shared", "opened", "joined", "paid", "picked_up"):
+    for step in ("shared", "opened", "joined", "joined_paid", "joined_picked_up"):
         shown = re.search(rf'data-step="{step}" data-value="(\d+)"', html).group(1)
         assert int(shown) == sum(v.get(step, 0) for v in mine), step
+    rates = [float(r) for r in re.findall(r"· ([\d.]+)%</text>", html)]
+    assert len(rates) == 2 and all(0 < r <= 100 for r in rates), rates
     assert html.count('class="cohort"') == 1 and "复购率" in html
     assert 'href="/console/stats"' in html  # in the console's navigation
 
