@@ -49,7 +49,9 @@ MESSAGES: dict[str, str] = {
     ErrorCode.SHARE_CODE_EXPIRED: "这个邀请链接已过期。",
     ErrorCode.UNAUTHENTICATED: "请先登录：在与机器人的私聊中发送「后台」获取登录链接。",
     ErrorCode.TOKEN_EXPIRED: "这个登录链接已经用过或已过期：请在与机器人的私聊中重新发送「后台」。",
-    ErrorCode.EXPORT_LINK_EXPIRED: "这个下载链接已经用过或已过期：请在与机器人的私聊中重新发送「我的数据」。",
+    ErrorCode.EXPORT_LINK_EXPIRED: (
+        "这个下载链接已经用过或已过期：请在与机器人的私聊中重新发送「我的数据」。"
+    ),
     ErrorCode.ACCOUNT_ERASED: "这个账号已经注销。",
     ErrorCode.FORBIDDEN: "你没有权限查看这个页面。",
     ErrorCode.NOT_COMMUNITY_LEADER: "只有本社区的团长可以这样做。",
