@@ -50,3 +50,24 @@ async def test_every_view_of_a_team_says_whether_it_is_guaranteed(doors: Doors) 
     status, spec = await doors.api("GET", "/openapi.json")
     field = spec["components"]["schemas"]["TeamOut"]["properties"]["guaranteed"]
     assert field["type"] == "boolean" and "null" not in str(field), field
+
+
+async def test_a_paid_order_waiting_for_its_team_is_not_cancelled(doors: Doors) -> None:
+    campaign = await make_campaign(team_size=2)
+    me = await doors.log_in("code-waiting", "o-waiting")
+    status, started = await doors.api(
+        "POST", f"/api/v1/campaigns/{campaign.id}/teams", me, json={"pay": True}
+    )
+    assert status == 201, started
+    order_id = started["order"]["id"]
+    await doors.prepay_and_pay(order_id, me)
+
+    status, refused = await doors.api("POST", f"/api/v1/orders/{order_id}/cancel", me)
+    assert status == 409 and refused["code"] == "order_awaiting_team", refused
+    assert "automatically" in refused["detail"] and "after-sales" in refused["detail"]
+    status, order = await doors.api("GET", f"/api/v1/orders/{order_id}", me)
+    assert status == 200 and order["status"] == "paid_awaiting_team", order
+
+    status, spec = await doors.api("GET", "/openapi.json")
+    cancel = spec["paths"]["/api/v1/orders/{order_id}/cancel"]["post"]["responses"]["409"]
+    assert "order_awaiting_team" in str(cancel), cancel
