@@ -5,8 +5,14 @@ refunded in full reads refunded."""
 
 from __future__ import annotations
 
+import re
+
+from models.order import Order
+from models.user import User
+from tests.bot.helpers import OPENID
 from tests.journeys.doors import Doors
-from tests.support.factories import make_campaign
+from tests.support.factories import auth, make_campaign
+from tests.web.test_console import _login
 
 
 async def test_every_view_of_a_team_says_whether_it_is_guaranteed(doors: Doors) -> None:
@@ -71,3 +77,95 @@ async def test_a_paid_order_waiting_for_its_team_is_not_cancelled(doors: Doors) 
     status, spec = await doors.api("GET", "/openapi.json")
     cancel = spec["paths"]["/api/v1/orders/{order_id}/cancel"]["post"]["responses"]["409"]
     assert "order_awaiting_team" in str(cancel), cancel
+
+
+async def test_an_order_picked_up_then_refunded_in_full_reads_refunded(doors: Doors) -> None:
+    campaign = await make_campaign(team_size=2, group_price=1990)
+    community = await campaign.community
+    leader_user = await User.get(id=community.leader_id)
+    leader = auth(leader_user, doors.settings, doors.clock.now())
+
+    # A team of two: the mini-program shopper starts it, the follower joins by chat; both pay.
+    mini = await doors.log_in("code-refund", "o-refund")
+    status, started = await doors.api(
+        "POST", f"/api/v1/campaigns/{campaign.id}/teams", mini, json={"pay": True}
+    )
+    assert status == 201, started
+    await doors.prepay_and_pay(started["order"]["id"], mini)
+    code = started["team"]["code"]
+    assert "已为你占座" in await doors.say_to_oa(f"参团 {code}")
+    head_order, follower = await Order.filter(team__code=code).order_by("created_at")
+    await doors.notify_paid(follower.out_trade_no, follower.amount, f"wechat:{OPENID}")
+    await doors.send()
+
+    # The goods arrive; the leader hands both over by their pickup codes.
+    status, arrived = await doors.api("POST", "/api/v1/pickups/arrived", leader, json={})
+    assert status == 200 and arrived["orders"] == 2, arrived
+    status, ticket = await doors.api("GET", f"/api/v1/orders/{head_order.id}/pickup", mini)
+    assert status == 200, ticket
+    listed = await doors.say_to_oa("我的订单")
+    follower_code = listed.split("提货码 ")[1].split(" ")[0]
+    for pickup_code in (ticket["code"], follower_code):
+        status, handed = await doors.api(
+            "POST", "/api/v1/pickups/verify", leader, json={"code": pickup_code}
+        )
+        assert status == 200, handed
+
+    # Both ask for all of it back (the shopper by the API, the follower by chat 售后); the
+    # leader approves both; WeChat Pay refunds them.
+    status, asked = await doors.api(
+        "POST",
+        f"/api/v1/orders/{head_order.id}/after-sales",
+        mini,
+        json={"kind": "return_refund", "reason": "quality"},
+    )
+    assert status == 201 and asked["amount"] == 1990, asked
+    assert (await doors.say_to_oa("售后 1 全坏了")).startswith("已提交售后申请")
+    status, queue = await doors.api("GET", "/api/v1/leader/after-sales?status=pending", leader)
+    assert status == 200 and len(queue["items"]) == 2, queue
+    for sale in queue["items"]:
+        status, approved = await doors.api(
+            "POST", f"/api/v1/after-sales/{sale['id']}/approve", leader
+        )
+        assert status == 200, approved
+    status, order = await doors.api("GET", f"/api/v1/orders/{head_order.id}", mini)
+    assert order["status"] == "refunding", order  # owed, not yet back
+    await doors.send()
+    await doors.refunds_done()
+    await doors.send()
+
+    # The shopper, the follower and the leader each read it refunded.
+    status, order = await doors.api("GET", f"/api/v1/orders/{head_order.id}", mini)
+    assert status == 200 and order["status"] == "refunded", order
+    assert [r["status"] for r in order["refunds"]] == ["succeeded"]
+    status, mine = await doors.api("GET", "/api/v1/orders", mini)
+    assert [o["status"] for o in mine["items"]] == ["refunded"], mine
+    listed = await doors.say_to_oa("我的订单")
+    assert "· 已退款" in listed and "已自提" not in listed, listed
+    status, day = await doors.api("GET", "/api/v1/pickups/today", leader)
+    assert status == 200 and [line["status"] for line in day["picked_up"]] == ["refunded"] * 2
+    await doors.leader_binds_chat(leader_user, sender="wang")
+    link = re.search(r"http\S+/console/login\?token=\S+", await doors.say_alone("后台", "wang"))
+    assert link is not None
+    cookies = {"Cookie": await _login(doors.client, link.group(0))}
+    page = await (await doors.client.get("/console/pickups", headers=cookies)).text()
+    handed = page.split('id="done-h"')[1]
+    assert "今日已提（2）" in handed and handed.count("已退款") == 2, handed
+    sheet = await (await doors.client.get("/console/pickups.csv", headers=cookies)).text()
+    assert sheet.count("已退款") == 2 and "已自提" not in sheet, sheet
+    teams = f"/console/campaigns/{campaign.id}/teams"
+    page = await (await doors.client.get(teams, headers=cookies)).text()
+    assert page.count("已退款") == 2 and "已自提" not in page, page
+
+    # Handed over is handed over: its code stays used, and nothing more is asked back.
+    status, again = await doors.api(
+        "POST", "/api/v1/pickups/verify", leader, json={"code": ticket["code"]}
+    )
+    assert status == 409 and again["code"] == "pickup_code_used", again
+    status, more = await doors.api(
+        "POST",
+        f"/api/v1/orders/{head_order.id}/after-sales",
+        mini,
+        json={"kind": "refund_only", "reason": "quality"},
+    )
+    assert status == 409, more
