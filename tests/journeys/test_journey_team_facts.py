@@ -153,6 +153,10 @@ async def test_an_order_picked_up_then_refunded_in_full_reads_refunded(doors: Do
     assert "今日已提（2）" in handed and handed.count("已退款") == 2, handed
     sheet = await (await doors.client.get("/console/pickups.csv", headers=cookies)).text()
     assert sheet.count("已退款") == 2 and "已自提" not in sheet, sheet
+    # The money views count what stayed paid (nothing), the pickups as they happened.
+    await doors.jobs.roll_up(doors.clock.now())
+    page = await (await doors.client.get("/console/stats", headers=cookies)).text()
+    assert 'data-net="0"' in page and "退款 2 笔 ¥39.80" in page, page
     teams = f"/console/campaigns/{campaign.id}/teams"
     page = await (await doors.client.get(teams, headers=cookies)).text()
     assert page.count("已退款") == 2 and "已自提" not in page, page
