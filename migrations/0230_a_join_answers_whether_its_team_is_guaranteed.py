@@ -36,19 +36,9 @@ FORWARD = [f"DROP FUNCTION {_0210.SIGNATURE}", NEW_JOIN]
 BACKWARD = [f"DROP FUNCTION {_0210.SIGNATURE}", OLD_JOIN]
 
 
-async def forward(apps, schema_editor) -> None:
-    for sql in FORWARD:
-        await schema_editor._run_sql(sql)
-
-
-async def backward(apps, schema_editor) -> None:
-    for sql in BACKWARD:
-        await schema_editor._run_sql(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0220_member_growth_reads_the_members_orders")]
 
     initial = False
 
-    operations = [ops.RunPython(forward, backward)]
+    operations = [ops.RunSQL(FORWARD, reverse_sql=BACKWARD)]
