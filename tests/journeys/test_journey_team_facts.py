@@ -61,11 +61,7 @@ async def test_every_view_of_a_team_says_whether_it_is_guaranteed(doors: Doors) 
 async def test_a_paid_order_waiting_for_its_team_is_not_cancelled(doors: Doors) -> None:
     campaign = await make_campaign(team_size=2)
     me = await doors.log_in("code-waiting", "o-waiting")
-    status, started = await doors.api(
-        "POST", f"/api/v1/campaigns/{campaign.id}/teams", me, json={"pay": True}
-    )
-    assert status == 201, started
-    order_id = started["order"]["id"]
+    order_id = (await doors.start_team(campaign.id, me, pay=True))["order"]["id"]
     await doors.prepay_and_pay(order_id, me)
 
     status, refused = await doors.api("POST", f"/api/v1/orders/{order_id}/cancel", me)
@@ -87,10 +83,7 @@ async def test_an_order_picked_up_then_refunded_in_full_reads_refunded(doors: Do
 
     # A team of two: the mini-program shopper starts it, the follower joins by chat; both pay.
     mini = await doors.log_in("code-refund", "o-refund")
-    status, started = await doors.api(
-        "POST", f"/api/v1/campaigns/{campaign.id}/teams", mini, json={"pay": True}
-    )
-    assert status == 201, started
+    started = await doors.start_team(campaign.id, mini, pay=True)
     await doors.prepay_and_pay(started["order"]["id"], mini)
     code = started["team"]["code"]
     assert "已为你占座" in await doors.say_to_oa(f"参团 {code}")
