@@ -147,10 +147,9 @@ class TeamOut(BaseModel):
     seats_paid: int
     status: str
     deadline_at: datetime
-    guaranteed: bool | None = Field(
-        default=None,
-        description="the campaign succeeds the team at its deadline with any paid member; "
-        "given by GET /teams/{team_ref} only, null elsewhere: the campaign's guaranteed says it",
+    guaranteed: bool = Field(
+        description="the merchant completes the team at its deadline with any paid member "
+        "(its campaign's guaranteed)",
     )
     final_price: int | None
     product: ProductBrief | None = None
@@ -158,21 +157,23 @@ class TeamOut(BaseModel):
 
     @classmethod
     def of(
-        cls,
-        t: Team,
-        product: storefront.Brief | None = None,
-        members: list[storefront.Member] | None = None,
+        cls, t: Team, campaign: storefront.TeamCampaign, members: list[storefront.Member]
     ) -> TeamOut:
-        return cls(**team_fields(functools.partial(getattr, t), product, members or ()))
+        return cls(
+            **team_fields(
+                functools.partial(getattr, t), campaign.product, members, campaign.guaranteed
+            )
+        )
 
 
 def team_fields(
     column: Callable[[str], Any],
     product: storefront.Brief | None,
     members: Iterable[storefront.Member],
+    guaranteed: bool,
 ) -> dict[str, Any]:
     """TeamOut's fields, in its order, from the team's columns (``column(name)``: a model's
-    attribute or a row's value)."""
+    attribute or a row's value) and what it shows of its campaign."""
     size, held = column("size"), column("seats_held")
     return {
         "id": str(column("id")),
@@ -184,7 +185,7 @@ def team_fields(
         "seats_paid": column("seats_paid"),
         "status": str(column("status")),
         "deadline_at": column("deadline_at"),
-        "guaranteed": None,
+        "guaranteed": guaranteed,
         "final_price": column("final_price"),
         "product": None if product is None else product_fields(product),
         # Plain dicts: pydantic builds the fifty members of a full team in one pass.

@@ -21,7 +21,7 @@ from miniapp_api.commerce_schemas import (
     TeamList,
     TeamOut,
 )
-from miniapp_api.http import parse_optional_body, validate
+from miniapp_api.http import parse_optional_body
 from miniapp_api.idempotency import REPLAYED, keyed
 from miniapp_api.shown import campaigns_out, reservation_json, teams_out, with_payment
 from miniapp_api.spec import endpoint
@@ -203,10 +203,8 @@ async def join_team(
 
 @endpoint(summary="A team as its share link shows it", tags=TAGS, response=TeamOut, errors=(404,))
 async def get_team(*, team_ref: str) -> TeamOut:
-    team = await groupbuy.find_team(team_ref)
-    (out,) = await teams_out([team])
-    campaign = await campaigns.get_campaign(team.campaign_id)
-    return validate(TeamOut, {**out.model_dump(), "guaranteed": campaign.guaranteed})
+    (out,) = await teams_out([await groupbuy.find_team(team_ref)])
+    return out
 
 
 @endpoint(summary="The caller's teams", tags=TAGS, response=TeamList, auth=True)

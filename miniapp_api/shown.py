@@ -26,9 +26,9 @@ async def campaigns_out(items: Sequence[Campaign]) -> list[CampaignOut]:
 
 
 async def teams_out(items: Sequence[Team]) -> list[TeamOut]:
-    products = await storefront.team_briefs(items)
+    shown = await storefront.team_campaigns(items)
     members = await storefront.members(t.id for t in items)
-    return [TeamOut.of(t, products.get(t.id), members.get(t.id, [])) for t in items]
+    return [TeamOut.of(t, shown[t.id], members.get(t.id, [])) for t in items]
 
 
 async def orders_out(items: Sequence[Order]) -> list[OrderOut]:
@@ -45,7 +45,7 @@ def reservation_json(held: Reservation, paying: Paying | None = None) -> bytes:
     Asked to pay (``paying``): its ``payment`` (PayParams' own keys) and ``payment_error``."""
     team, order = held.team_row, held.order_row
     answer: dict[str, object] = {
-        "team": team_fields(team.__getitem__, held.product, held.members),
+        "team": team_fields(team.__getitem__, held.product, held.members, held.guaranteed),
         "order": order_fields(order.__getitem__, held.product, ()),
     }
     if paying is not None:

@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     # orders and payment
     ORDER_NOT_FOUND = "order_not_found"
     ILLEGAL_TRANSITION = "illegal_transition"
+    ORDER_AWAITING_TEAM = "order_awaiting_team"  # paid, its team not yet complete: not cancelled
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"

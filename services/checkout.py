@@ -69,9 +69,20 @@ async def _community_of(sku: Sku) -> Community | None:
     return await Community.get_or_none(id=sku.product.community_id)
 
 
+# A paid seat is the team's: giving it up would take a member from the others' team after
+# they joined on it. Its money is not stuck: a failed team refunds every paid seat on its own
+# (services/groupbuy.py), and a team that succeeds hands the order to after-sales.
+AWAITING_TEAM = (
+    "the order is paid and waits for its team: if the team fails, the payment comes back "
+    "automatically; once the team succeeds, ask for after-sales instead"
+)
+
+
 async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order:
     """The shopper gives up an unpaid order: the seat or the stock goes back."""
     order = await orders.get_order_for(principal, order_id)
+    if order.status is OrderStatus.PAID_AWAITING_TEAM:
+        raise Conflict(ErrorCode.ORDER_AWAITING_TEAM, AWAITING_TEAM, status_now=order.status.value)
     await _release(order, now=now, force=True)
     return await Order.get(id=order.id)
 

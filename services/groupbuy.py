@@ -68,6 +68,9 @@ class Reservation:
     seat_row: Row
     product: storefront.Brief | None
     members: list[storefront.Member]
+    # The merchant completes the team at its deadline with any paid member: its campaign's
+    # setting, the one rule every view of a team shows (``guaranteed``).
+    guaranteed: bool
     # A join asked to pay, in its one statement: the payer read, the price fixed when prepay's
     # checks passed (services/join_sql.py). None: not asked, or joined in a transaction.
     payer: join_sql.Payer | None = None
@@ -212,7 +215,9 @@ async def start_team(
         )
     product = (await storefront.briefs([campaign.sku_id])).get(campaign.sku_id)
     members = (await storefront.members([team.id]))[team.id]
-    return Reservation(columns(team), columns(order), columns(seat), product, members)
+    return Reservation(
+        columns(team), columns(order), columns(seat), product, members, campaign.guaranteed
+    )
 
 
 async def open_team(
@@ -278,9 +283,9 @@ async def join_team(
         return Reservation(*joined)
     async with in_transaction() as db:  # priced after the statement: not fixed in it
         joined = await join_sql.join(db, now=now, member_prices=True, **args)
-        team, order, seat, product, members, _ = joined
+        team, order, seat, product, members, guaranteed, _ = joined
         priced = await pricing.with_member_off(Order._init_from_db(**order), discount_bps)
-    return Reservation(team, columns(priced), seat, product, members)
+    return Reservation(team, columns(priced), seat, product, members, guaranteed)
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:

@@ -1,5 +1,5 @@
 """Joining a team: one call of ``qunshop_join_team`` (migrations 0010, 0011, 0019, 0020, 0095,
-0120, 0180, 0210).
+0120, 0180, 0210, 0230).
 
 The function holds every check of a join and refuses with SQLSTATE QS404/QS409 and the error
 code as its message, or, for a concurrent join of the same user, with
@@ -10,7 +10,8 @@ the rows, the team's product and members (0095). Starting a team (services/group
 words its refusals here too, so both read the same. Where a member tier gives a discount,
 the caller prices it (0120): ``join`` says so by answering None when it was not asked. A
 join asked to pay (0210) also fixes the price for WeChat Pay when prepay's checks pass and
-reads the ``Payer``: no prepay statement follows it.
+reads the ``Payer``: no prepay statement follows it. The answer says whether the team is
+guaranteed, from the campaign row the statement holds (0230).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
     Row = Mapping[str, Any]  # column to value
+    # The team's, the order's and the seat's rows, product, members, guaranteed, payer.
+    Joined = tuple[Row, Row, Row, storefront.Brief, list[storefront.Member], bool, "Payer | None"]
 
 _JOIN_SQL = (
-    "SELECT team, ord, seat, product, members, payer_openid, leader_verified "
+    "SELECT team, ord, seat, product, members, payer_openid, leader_verified, guaranteed "
     "FROM qunshop_join_team($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 _TAKE_STOCK_SQL = "SELECT qunshop_take_stock($1)"
@@ -123,10 +126,11 @@ async def join(
     member_prices: bool,
     pay: bool = False,
     leader_identity_required: bool = True,
-) -> tuple[Row, Row, Row, storefront.Brief, list[storefront.Member], Payer | None] | None:
+) -> Joined | None:
     """Hold a seat in the team with this id (or, without one, this code) for ``user_id``;
     with the team's, the order's and the seat's rows (column to value, as the statement
-    returned them), the team's product and its members (this one among them).
+    returned them), the team's product, its members (this one among them) and whether it is
+    guaranteed.
 
     ``member_prices``: the caller has looked up the member's tier discount and prices the
     order with it. Without that, None (nothing written) when any tier gives a discount.
@@ -157,12 +161,13 @@ async def join(
             row = await _call(db, _JOIN_SQL, args)
     except _MemberPrices:
         return None
-    team, order, seat, product, members, openid, leader_verified = row
+    team, order, seat, product, members, openid, leader_verified, guaranteed = row
     return (
         team,
         order,
         seat,
         storefront.brief_of(product),  # the campaign's SKU: a foreign key, always there
         [storefront.member_of(m) for m in members],
+        guaranteed,
         Payer(openid, leader_verified) if pay else None,
     )

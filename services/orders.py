@@ -23,7 +23,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PAID_AWAITING_TEAM: frozenset({S.CONFIRMED, S.REFUNDING}),
     S.CONFIRMED: frozenset({S.READY_FOR_PICKUP, S.REFUNDING}),
     S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.REFUNDING}),
-    S.PICKED_UP: frozenset({S.COMPLETED}),
+    # Refunded in full within its after-sale days (services/refunds.py refund_part).
+    S.PICKED_UP: frozenset({S.COMPLETED, S.REFUNDING}),
     S.COMPLETED: frozenset(),
     # A payment that arrives after cancellation is sent back.
     S.CANCELLED: frozenset({S.REFUNDING}),

@@ -241,7 +241,7 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
                 raise NotFound(ErrorCode.PICKUP_CODE_NOT_FOUND, NO_SUCH_CODE)
             order_id = order.id
             await _may_verify(principal, order)
-            if order.status in DONE:
+            if order.picked_up_at is not None:  # handed over (and maybe refunded since)
                 raise Conflict(ErrorCode.PICKUP_CODE_USED, USED)
             if order.status is not OrderStatus.READY_FOR_PICKUP:
                 # Confirmed orders wait for 到货; anything else has nothing to pick up.
@@ -309,8 +309,10 @@ async def day_list(*, principal: Principal, community_id: str | None, now: datet
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     waiting = Order.filter(community_id=community.id, status__in=READY).order_by("created_at")
+    # Handed over today, whatever came of it since (an order refunded in full after pickup
+    # reads refunded on the list).
     picked = Order.filter(
-        community_id=community.id, status__in=DONE, picked_up_at__gte=start, picked_up_at__lt=end
+        community_id=community.id, picked_up_at__gte=start, picked_up_at__lt=end
     ).order_by("picked_up_at")
     return PickupDay(
         community=community,

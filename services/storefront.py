@@ -97,13 +97,28 @@ async def briefs(sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Brief]:
     return {row["sku_id"]: brief_of(row) for row in rows}
 
 
-async def team_briefs(teams: Iterable[Team]) -> dict[uuid.UUID, Brief]:
-    """Each team's product, by team id (through its campaign's SKU)."""
+class TeamCampaign(NamedTuple):
+    """What a team shows of its campaign."""
+
+    product: Brief | None  # the campaign's SKU
+    # The merchant completes the team at its deadline with any paid member: the campaign's
+    # setting (a join reads it in its statement, 0230; services/groupbuy.py Reservation).
+    guaranteed: bool
+
+
+async def team_campaigns(teams: Iterable[Team]) -> dict[uuid.UUID, TeamCampaign]:
+    """Each team's product and whether it is guaranteed, by team id, from its campaign."""
     teams = list(teams)
-    campaigns = await Campaign.filter(id__in={t.campaign_id for t in teams}).only("id", "sku_id")
-    sku_of = {c.id: c.sku_id for c in campaigns}
-    found = await briefs(sku_of.values())
-    return {t.id: found[sku_of[t.campaign_id]] for t in teams if sku_of.get(t.campaign_id) in found}
+    campaigns = await Campaign.filter(id__in={t.campaign_id for t in teams}).only(
+        "id", "sku_id", "guaranteed"
+    )
+    by_id = {c.id: c for c in campaigns}
+    found = await briefs(c.sku_id for c in campaigns)
+    return {
+        t.id: TeamCampaign(found.get(c.sku_id), c.guaranteed)
+        for t in teams
+        if (c := by_id.get(t.campaign_id)) is not None
+    }
 
 
 async def members(team_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Member]]:

@@ -17,6 +17,7 @@ from services import communities, console_login, earnings, group_days, group_sta
 from web import session
 from web.auth import Leader
 from web.errors import MESSAGES
+from web.labels import order_state
 from web.page import page
 
 if TYPE_CHECKING:
@@ -112,11 +113,12 @@ async def pickups_csv(*, principal: Principal, config: Resources) -> web.StreamR
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["状态", "买家", "商品", "数量", "订单号"])
-    for state, lines in (("待提货", day.waiting), ("已提货", day.picked_up)):
+    for waiting, lines in ((True, day.waiting), (False, day.picked_up)):
         for line in lines:
             writer.writerow(
                 [
-                    state,
+                    # Handed over: the order's own state (已自提, 已完成, or 已退款 after).
+                    "待提货" if waiting else order_state(line.order.status),
                     _cell(line.buyer),
                     _cell(line.item),
                     line.order.quantity,

@@ -104,6 +104,15 @@ class Doors:
         resp = await self.client.request(method, path, headers=headers, **kw)
         return resp.status, await resp.json()
 
+    async def start_team(
+        self, campaign_id: object, headers: dict[str, str], **body: Any
+    ) -> dict[str, Any]:
+        """The caller starts a team in the mini-program: the answer (a Reservation)."""
+        path = f"/api/v1/campaigns/{campaign_id}/teams"
+        status, started = await self.api("POST", path, headers, json=body)
+        assert status == 201, started
+        return started
+
     async def prepay_and_pay(self, order_id: str, headers: dict[str, str]) -> None:
         """The mini-program's prepay, then WeChat Pay's notify once the shopper paid."""
         status, prepay = await self.api("POST", f"/api/v1/orders/{order_id}/prepay", headers)

@@ -77,10 +77,7 @@ async def test_a_new_shopper_walks_from_browsing_to_her_review(doors: Doors) -> 
 async def test_an_account_with_an_order_awaiting_payment_is_not_erased(doors: Doors) -> None:
     campaign = await make_campaign(team_size=2)
     me = await doors.log_in("code-xiaohong", "o-xiaohong")
-    status, started = await doors.api(
-        "POST", f"/api/v1/campaigns/{campaign.id}/teams", me, json={"pay": True}
-    )
-    assert status == 201, started
+    started = await doors.start_team(campaign.id, me, pay=True)
 
     # WeChat Pay's cashier may still be open: erasing now would take money for nobody.
     status, refused = await doors.api("DELETE", "/api/v1/me", me)

@@ -71,7 +71,7 @@ async def test_start_and_join_answers_are_the_schemas_and_the_models_bytes(
         1,
         "open",
     )
-    assert team["guaranteed"] is None and team["final_price"] is None
+    assert team["guaranteed"] is False and team["final_price"] is None
     assert [m["nickname"] for m in team["members"]] == ["王阿姨", "小李 😀"]
     assert (order["kind"], order["status"], order["team_id"]) == (
         "group",
