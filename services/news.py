@@ -88,7 +88,9 @@ class Item:
     note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
     joinable: bool = False  # a lapsed seat's team still open with a free seat: join it again
-    told: bool = False  # this member already heard it otherwise (their seat lapsed): not again
+    # Counted, not told: they heard it otherwise (their seat lapsed), or it no longer
+    # concerns them (an arrived order picked up or refunded before the news went out).
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -262,9 +264,20 @@ async def _arrival_facts(ref: str, order_ids: list[str]) -> Facts | None:
     arrival = await Arrival.get_or_none(id=ref)
     if arrival is None:
         return None
-    # Only those still waiting: an order refunded since is not told to come.
-    found = await _orders(Order.filter(id__in=order_ids, status=OrderStatus.READY_FOR_PICKUP))
-    items = [Item(o, o.user, _title(o), o.amount, o.pickup_code or "") for o in found]
+    # The group hears what arrived, as the arrival recorded it (its orders, in the payload);
+    # only those still waiting are told to come: one picked up or refunded since is not.
+    found = await _orders(Order.filter(id__in=order_ids))
+    items = [
+        Item(
+            o,
+            o.user,
+            _title(o),
+            o.amount,
+            o.pickup_code or "",
+            told=o.status is not OrderStatus.READY_FOR_PICKUP,
+        )
+        for o in found
+    ]
     return Facts(
         event=ARRIVED,
         ref=ref,

@@ -154,3 +154,38 @@ async def test_a_team_that_does_not_fill_is_refunded_and_told(doors: Doors) -> N
     assert len(doors.group_sees()) == 1
     mine = await doors.say_to_oa("我的订单")
     assert "19.90" in mine
+
+
+async def test_the_group_hears_how_many_arrived_though_one_was_picked_up_first(
+    doors: Doors,
+) -> None:
+    """到货 makes two orders ready; one buyer is at the counter and picked up before the news
+    went out. The group still hears that 2 arrived (the arrival's count, not those still
+    waiting when the outbox ran); the one who picked up is not sent a code they have used."""
+    community = await _community_with_leader(doors)
+    campaign = await make_campaign(community, team_size=2, group_price=1990)
+    code, head_order, follower_order, mini = await _team_of_two(doors, str(campaign.id))
+    await doors.notify_paid(head_order.out_trade_no, head_order.amount, mini)
+    await doors.notify_paid(follower_order.out_trade_no, follower_order.amount, f"wechat:{OPENID}")
+    await doors.send()
+    told_before = len(doors.follower_receives())
+
+    arrived = await doors.say_in_group("到货")
+    assert arrived.startswith("已确认到货：「测试社区」2 份订单可以提货了。")
+    follower_code = (await Order.get(id=follower_order.id)).pickup_code or ""
+    verified = await doors.say_in_group(f"核销 {follower_code}")
+    assert verified.startswith("核销成功：")
+    await doors.send()
+
+    assert doors.group_sees()[1:] == [
+        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n"
+        "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
+    ]
+    assert doors.follower_receives()[told_before:] == []
+    head_code = (await Order.get(id=head_order.id)).pickup_code or ""
+    assert doors.mini_user_receives(mini)[1:] == [
+        (
+            doors.settings.subscribe_template_arrived,
+            {"thing1": "测试商品 默认", "character_string2": head_code, "thing3": "门口小店"},
+        )
+    ]
