@@ -137,6 +137,13 @@ async def today(*, principal: Principal, community: Community, now: datetime) ->
     )
 
 
+async def led_today(*, principal: Principal, now: datetime) -> list[tuple[Community, DayStats]]:
+    """One-to-one, where no group names the community: today's figures of each community the
+    person leads, oldest first (none: they lead none)."""
+    led = await Community.filter(leader_id=principal.user_id).order_by("created_at")
+    return [(c, await today(principal=principal, community=c, now=now)) for c in led]
+
+
 async def record_follow(
     *, platform: str, external_id: str, event: str, scene: str | None, now: datetime
 ) -> Follow:
