@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -125,11 +126,21 @@ def _ensure_running(campaign: Campaign, now: datetime) -> None:
         raise join_sql.refusal(ErrorCode.CAMPAIGN_NOT_ACTIVE)
 
 
+async def at_limit(campaigns: list[Campaign], user_id: uuid.UUID) -> set[uuid.UUID]:
+    """Of these campaigns, those where the person holds (reserved or paid) as many seats as
+    one may: a join or a new team of theirs would be refused."""
+    held = Counter(
+        await Seat.filter(
+            campaign_id__in=[c.id for c in campaigns],
+            user_id=user_id,
+            status__in=[SeatStatus.RESERVED, SeatStatus.PAID],
+        ).values_list("campaign_id", flat=True)
+    )
+    return {c.id for c in campaigns if held[c.id] >= c.per_user_limit}
+
+
 async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
-    held = await Seat.filter(
-        campaign_id=campaign.id, user_id=user_id, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
-    ).count()
-    if held >= campaign.per_user_limit:
+    if await at_limit([campaign], user_id):
         # Only on refusal: say the more useful thing when the seat is in an open team.
         if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
             raise join_sql.refusal(ErrorCode.ALREADY_IN_TEAM)
