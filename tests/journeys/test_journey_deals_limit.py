@@ -11,26 +11,17 @@ at the limit too: the group's list shows them that team, to share, not a join.
 
 from __future__ import annotations
 
-from models.community import Community
 from models.order import Order, OrderStatus
-from models.user import User
 from tests.bot.helpers import OPENID
 from tests.journeys.doors import Doors
-from tests.support.factories import make_campaign, make_community
+from tests.support.factories import make_campaign
 
 LIMIT_LINE = "你已达限购（每人 1 份），不能再参团"
 
 
 async def test_a_deal_bought_up_to_its_limit_is_not_offered_again(doors: Doors) -> None:
-    community = await make_community()
-    await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
-    await doors.leader_binds_chat(await User.get(id=community.leader_id), sender="wang")
-    await doors.leader_binds_group(community, sender="wang")
-    campaign = await make_campaign(community, team_size=2, group_price=1990)
-    mini = await doors.log_in("code-limit-head", "o-mini-limit-head")
-    resp = await doors.client.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=mini)
-    assert resp.status == 201, await resp.text()
-    first = (await resp.json())["team"]["code"]
+    campaign = await make_campaign(await doors.bound_community(), team_size=2, group_price=1990)
+    first = await doors.start_team(campaign.id, await doors.log_in("code-lh", "o-mini-limit-head"))
     assert "已为你占座" in await doors.say_to_oa(f"参团 {first}")
     head, follower = await Order.filter(team__code=first).order_by("created_at")
     await doors.notify_paid(head.out_trade_no, head.amount, "o-mini-limit-head")
