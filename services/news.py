@@ -87,7 +87,9 @@ class Item:
     title: str
     amount: int  # fen: what they paid, or what is refunded
     code: str  # the pickup code, "" when there is none
-    note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
+    # A decision's reason (a rejected after-sales request), a refund's reason, or why a lapsed
+    # order has no way back (or TEAM_SUCCEEDED: its team closed without it).
+    note: str = ""
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
     # A lapsed seat's team still open with a free seat (join it again), or a lapsed direct or
     # flash order's goods still on sale (buy again).
@@ -333,7 +335,7 @@ async def _lapsed_facts(ref: str, *, why: str, now: datetime | None) -> Facts | 
     A team's seat: which campaign and team, and whether that team can still be joined (open,
     a seat free, its deadline not passed); ``why`` is ``TEAM_SUCCEEDED`` when the team closed
     without them. A direct or flash order: ``why`` is what its service found at the lapse,
-    "" (it may be bought again) or why not (``services.checkout._again``).
+    "" (it may be bought again) or why not (services/checkout.py).
     """
     found = await _orders(Order.filter(id=ref, status=OrderStatus.CANCELLED, paid_at__isnull=True))
     if not found:
