@@ -69,17 +69,9 @@ async def start(
 @router.route(Command("统计", "stats"), staff)
 async def stats(ctx: Context, args: str = "") -> Reply:
     if ctx.community is None and ctx.update.chat_type is ChatType.SINGLE:  # the ones they lead
-        me = principal_of(ctx).user_id
-        led = [c for c in await groupchat.persons_communities(user_id=me) if c.leader_id == me]
-        lines = [
-            ctx.render(
-                "stats.j2",
-                community=c,
-                stats=await groupchat.today(principal=principal_of(ctx), community=c, now=ctx.now),
-            )
-            for c in led
-        ]
-        if lines:
+        days = await groupchat.led_today(principal=principal_of(ctx), now=ctx.now)
+        if days:
+            lines = [ctx.render("stats.j2", community=c, stats=figures) for c, figures in days]
             return Text("\n".join(lines))
     if ctx.community is None:
         return not_bound(ctx)

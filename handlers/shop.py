@@ -26,7 +26,9 @@ async def list_deals(ctx: Context, args: str = "") -> Reply:
         return Text(ctx.render("deals_private.j2", groups=groups))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
-    found = await groupchat.deals(community=ctx.community, now=ctx.now)
+    found = await groupchat.deals(
+        community=ctx.community, now=ctx.now, user_id=principal_of(ctx).user_id
+    )
     return Text(
         ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now, staff=_staff(ctx))
     )

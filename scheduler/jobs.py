@@ -109,7 +109,6 @@ class Jobs:
         """Everything whose time has come; each step is idempotent."""
         await groupbuy.release_expired(now=now)
         await checkout.release_expired_direct(now=now)
-        await flashsale.release_expired(now=now)
         await flashsale.close_ended(now=now)
         await bargains.expire_due(now=now)
         await groupbuy.settle_due_teams(now=now)

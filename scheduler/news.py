@@ -78,7 +78,7 @@ class NewsWords:
             ),
             news.ORDER_LAPSED: (
                 s.subscribe_template_order_lapsed,
-                {"thing1": title, "amount2": amount, "thing3": "超时未付款，座位已释放"},
+                {"thing1": title, "amount2": amount, "thing3": self._lapsed_why(facts, item)},
             ),
             news.PICKUP_REMINDER: (
                 s.subscribe_template_pickup_reminder,
@@ -91,6 +91,14 @@ class NewsWords:
         }
         template_id, data = by_event[facts.event]
         return template_id, f"pages/order/index?id={item.order.id}", data
+
+    @staticmethod
+    def _lapsed_why(facts: news.Facts, item: news.Item) -> str:
+        if facts.team is None:
+            return "超时未付款，订单已取消"
+        if item.note == news.TEAM_SUCCEEDED:
+            return "已成团，未付款的座位已释放"
+        return "超时未付款，座位已释放"
 
     def _lapse_time(self, item: news.Item) -> str:
         until = item.order.reserved_until

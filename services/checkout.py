@@ -14,7 +14,7 @@ from models.groupbuy import Seat
 from models.limits import MAX_AMOUNT
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import due_rows, groupbuy, orders
+from services import due_rows, flashsale, groupbuy, news, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -83,12 +83,14 @@ async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order
     order = await orders.get_order_for(principal, order_id)
     if order.status is OrderStatus.PAID_AWAITING_TEAM:
         raise Conflict(ErrorCode.ORDER_AWAITING_TEAM, AWAITING_TEAM, status_now=order.status.value)
+    orders.check_transition(order.status, OrderStatus.CANCELLED)  # another paid order: say so
     await _release(order, now=now, force=True)
     return await Order.get(id=order.id)
 
 
 async def _release(order: Order, *, now: datetime, force: bool) -> bool:
-    orders.check_transition(order.status, OrderStatus.CANCELLED)
+    """Cancel an unpaid order, its seat or units back; False if it is paid or cancelled
+    meanwhile (two sweeps at once: the second finds it done), or not yet due."""
     if order.kind is OrderKind.GROUP:
         seat = await Seat.get(order_id=order.id)
         return await groupbuy.release_seat(seat.id, now=now, force=force)
@@ -100,12 +102,29 @@ async def _release(order: Order, *, now: datetime, force: bool) -> bool:
             return False
         await orders.transition(locked, OrderStatus.CANCELLED)
         await Sku.filter(id=locked.sku_id).update(stock=F("stock") + locked.quantity)
+        # The clock lapsed it: its buyer hears so, and whether to buy again (a cancel is their
+        # own; a bargain's starter hears of the bargain, services/bargains.py).
+        if not force and locked.kind in (OrderKind.DIRECT, OrderKind.FLASH):
+            again = await _again(locked, now=now)
+            await news.publish(news.ORDER_LAPSED, ref=str(locked.id), now=now, again=again)
     return True
 
 
+async def _again(order: Order, *, now: datetime) -> str:
+    """May a lapsed order's goods be bought again now: "" if so, else why not (a flash sale's
+    reasons, ``flashsale.again``; a direct order's product taken off sale, ``ENDED``: its
+    units came back with the lapse, so it is not sold out)."""
+    if order.kind is OrderKind.FLASH:
+        return await flashsale.again(order, now=now)
+    sku = await Sku.get(id=order.sku_id).prefetch_related("product")
+    return "" if sku.product.active else flashsale.ENDED
+
+
 async def release_expired_direct(*, now: datetime, limit: int = 500) -> int:
+    """Cancel the orders of no team (direct, flash, bargain) whose payment window has passed;
+    their units go back to the SKU (a flash sale's too: its stock only goes down)."""
     ids = await due_rows.lapsed_orders(
-        now=now, kinds=[OrderKind.DIRECT, OrderKind.BARGAIN], limit=limit
+        now=now, kinds=[OrderKind.DIRECT, OrderKind.FLASH, OrderKind.BARGAIN], limit=limit
     )
     due = await Order.filter(id__in=ids)
     released = 0

@@ -5,8 +5,9 @@ it closes. Buying is ``services.flashbuy`` (the Redis gate, ``services.flashgate
 buyers) and ``services.flashtake`` (the database decides and writes the orders).
 
 A sale's stock only goes down. An unpaid order that lapses, or is cancelled, goes back to the
-SKU's ordinary stock, not to the sale, and still counts towards its buyer's limit; so the
-gate and the database agree by construction, and rebuilding one from the other is exact.
+SKU's ordinary stock (services/checkout.py, which tells a lapse), not to the sale, and still
+counts towards its buyer's limit; so the gate and the database agree by construction, and
+rebuilding one from the other is exact.
 
 Orders carry no link to their sale (models/order.py has none), so a sale's orders are the
 FLASH orders of its SKU created inside its window (``orders_of``), and two sales of one SKU
@@ -27,9 +28,8 @@ from tortoise.transactions import in_transaction
 from models.activity import Activity, FlashSale
 from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
-from models.order import Order, OrderKind, OrderStatus
+from models.order import Order, OrderKind
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import due_rows, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -209,18 +209,26 @@ async def card(sale_id: str | uuid.UUID) -> Card:
     return Card(sale=sale, sku=await Sku.get(id=sale.sku_id).select_related("product"))
 
 
-async def release_expired(*, now: datetime, limit: int = 500) -> int:
-    """Cancel flash orders whose payment window has passed; their units go back to the SKU."""
-    released = 0
-    for order_id in await due_rows.lapsed_orders(now=now, kinds=[OrderKind.FLASH], limit=limit):
-        async with in_transaction():
-            locked = await Order.filter(id=order_id).select_for_update().get()
-            if locked.status is not OrderStatus.PENDING_PAYMENT:
-                continue  # paid or cancelled meanwhile
-            await orders.transition(locked, OrderStatus.CANCELLED)
-            await Sku.filter(id=locked.sku_id).update(stock=F("stock") + locked.quantity)
-        released += 1
-    return released
+# Why a lapsed flash order's buyer may not buy in its sale again ("": they may).
+ENDED, SOLD_OUT, LIMIT = "ended", "sold_out", "limit"
+
+
+async def again(order: Order, *, now: datetime) -> str:
+    """May the buyer of a lapsed flash order buy in its sale again now: "" if so, else why
+    not (``ENDED``, ``SOLD_OUT``, or ``LIMIT``: the lapsed order still counts towards it)."""
+    sale = (
+        await FlashSale.filter(
+            sku_id=order.sku_id, starts_at__lte=order.created_at, ends_at__gt=order.created_at
+        )
+        .select_related("activity")
+        .first()
+    )
+    if sale is None or not sale.activity.active or not sale.starts_at <= now < sale.ends_at:
+        return ENDED
+    if sale.stock_left < 1:
+        return SOLD_OUT
+    held = await orders_of(sale).filter(user_id=order.user_id).values_list("quantity", flat=True)
+    return LIMIT if sum(held) >= sale.per_user_limit else ""
 
 
 async def close_ended(*, now: datetime, limit: int = 100) -> int:

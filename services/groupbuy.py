@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -128,11 +129,21 @@ def _ensure_running(campaign: Campaign, now: datetime) -> None:
         raise join_sql.refusal(ErrorCode.CAMPAIGN_NOT_ACTIVE)
 
 
+async def at_limit(campaigns: list[Campaign], user_id: uuid.UUID) -> set[uuid.UUID]:
+    """Of these campaigns, those where the person holds (reserved or paid) as many seats as
+    one may: a join or a new team of theirs would be refused."""
+    held = Counter(
+        await Seat.filter(
+            campaign_id__in=[c.id for c in campaigns],
+            user_id=user_id,
+            status__in=[SeatStatus.RESERVED, SeatStatus.PAID],
+        ).values_list("campaign_id", flat=True)
+    )
+    return {c.id for c in campaigns if held[c.id] >= c.per_user_limit}
+
+
 async def _check_user_limit(campaign: Campaign, user_id: uuid.UUID) -> None:
-    held = await Seat.filter(
-        campaign_id=campaign.id, user_id=user_id, status__in=[SeatStatus.RESERVED, SeatStatus.PAID]
-    ).count()
-    if held >= campaign.per_user_limit:
+    if await at_limit([campaign], user_id):
         # Only on refusal: say the more useful thing when the seat is in an open team.
         if await Seat.filter(campaign_id=campaign.id, user_id=user_id, in_open_team=True).exists():
             raise join_sql.refusal(ErrorCode.ALREADY_IN_TEAM)
@@ -324,23 +335,28 @@ async def completed(
     )
 
 
-async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -> int:
-    """Release every still-reserved seat of a closing team; returns how many."""
+async def _release_reserved(team: Team, campaign_id: uuid.UUID, now: datetime) -> list[Order]:
+    """Release every still-reserved seat of a closing team; returns the orders it cancelled."""
     seats = await Seat.filter(team_id=team.id, status=SeatStatus.RESERVED)
+    cancelled = []
     for seat in seats:
         await Seat.filter(id=seat.id).update(status=SeatStatus.RELEASED, in_open_team=False)
         order = await Order.get(id=seat.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
             await orders.transition(order, OrderStatus.CANCELLED)
+            cancelled.append(order)
     if seats:
         await Campaign.filter(id=campaign_id).update(stock_left=F("stock_left") + len(seats))
-    return len(seats)
+    return cancelled
 
 
 async def _succeed(team: Team, now: datetime) -> None:
     """At the deadline, the team locked: its reserved seats released, it succeeds with whoever
-    paid (``qunshop_succeed_team``)."""
+    paid (``qunshop_succeed_team``). Those who held a seat unpaid hear that their seat went
+    (the lapse news; the team's news is the payers')."""
     released = await _release_reserved(team, team.campaign_id, now)
+    for order in released:
+        await news.publish(news.ORDER_LAPSED, ref=str(order.id), now=now, cause=news.TEAM_SUCCEEDED)
     _, rows = await connections.get("default").execute_query(_SUCCEED_SQL, [team.id, now])
     row, owed_orders, owed_amounts = rows[0].values()
     if row is None:  # not open: the caller holds the team's lock, so this does not happen
@@ -348,7 +364,11 @@ async def _succeed(team: Team, now: datetime) -> None:
     succeeded = Team._init_from_db(**dict(row.items()))
     team.status = succeeded.status
     await completed(
-        succeeded, owed_orders=owed_orders, owed_amounts=owed_amounts, now=now, released=released
+        succeeded,
+        owed_orders=owed_orders,
+        owed_amounts=owed_amounts,
+        now=now,
+        released=len(released),
     )
 
 

@@ -13,7 +13,7 @@ from tortoise.expressions import Q
 
 from models.chat import Follow
 from models.community import Community, Membership
-from models.groupbuy import Campaign, Team
+from models.groupbuy import Campaign, Seat, Team
 from models.order import Order
 from models.user import Role
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
@@ -32,13 +32,27 @@ logger = logging.getLogger(__name__)
 class Deal:
     number: int  # what a leader types after 开团
     campaign: Campaign
-    open_teams: list[Team]  # joinable now, fullest first
+    # Joinable now, fullest first; where the asker reached the limit, only their own (to share).
+    open_teams: list[Team]
+    # The asker holds as many seats as one may: shown, no join offered (it would be refused).
+    # Still listed, so that the numbers leaders type after 开团 are the same for everyone.
+    limit_reached: bool = False
 
 
-async def deals(*, community: Community, now: datetime) -> list[Deal]:
+async def deals(*, community: Community, now: datetime, user_id: uuid.UUID) -> list[Deal]:
+    """The running deals as ``user_id`` is answered 团购: each with its open teams, or, where
+    the person reached its limit, none to join (their own open team, to share, if any)."""
     running = await campaigns.list_campaigns(community_id=str(community.id), now=now)
+    full = await groupbuy.at_limit(running, user_id)
     result = []
     for number, campaign in enumerate(running, start=1):
+        if campaign.id in full:
+            mine = await Seat.filter(
+                campaign_id=campaign.id, user_id=user_id, in_open_team=True
+            ).values_list("team_id", flat=True)
+            teams = await Team.filter(id__in=list(mine))
+            result.append(Deal(number, campaign, open_teams=teams, limit_reached=True))
+            continue
         joinable = await groupbuy.open_teams(campaign.id, now=now, limit=3)
         result.append(Deal(number=number, campaign=campaign, open_teams=joinable))
     return result
@@ -62,7 +76,10 @@ async def persons_communities(*, user_id: uuid.UUID) -> list[Community]:
 async def member_deals(*, user_id: uuid.UUID, now: datetime) -> list[tuple[Community, list[Deal]]]:
     """In a one-to-one chat: the deals of every community of the person's."""
     found = await persons_communities(user_id=user_id)
-    return [(community, await deals(community=community, now=now)) for community in found]
+    return [
+        (community, await deals(community=community, now=now, user_id=user_id))
+        for community in found
+    ]
 
 
 async def deal_by_number(*, community: Community, number: int | None, now: datetime) -> Campaign:
@@ -134,6 +151,13 @@ async def today(*, principal: Principal, community: Community, now: datetime) ->
         new_members=members,
         day=local.date().isoformat(),
     )
+
+
+async def led_today(*, principal: Principal, now: datetime) -> list[tuple[Community, DayStats]]:
+    """One-to-one, where no group names the community: today's figures of each community the
+    person leads, oldest first (none: they lead none)."""
+    led = await Community.filter(leader_id=principal.user_id).order_by("created_at")
+    return [(c, await today(principal=principal, community=c, now=now)) for c in led]
 
 
 async def record_follow(

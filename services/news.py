@@ -1,6 +1,6 @@
 """News when things happen: 成团, 未成团 with its refund, 到货 with the pickup code, a refund
-done, a seat about to lapse, a seat that lapsed (with the way back in). Each is told once,
-however often its cause is replayed.
+done, a seat about to lapse, an order that lapsed unpaid (a team's seat, a direct or a flash
+order, with the way back in). Each is told once, however often its cause is replayed.
 
 Two steps, both through the outbox:
 
@@ -49,7 +49,9 @@ TEAM_FAILED = "team_failed"
 ARRIVED = "arrived"
 REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
-ORDER_LAPSED = "order_lapsed"  # a held seat was released at its deadline, its order cancelled
+# An order cancelled unpaid at its deadline: a held seat (its own, or its team's that closed),
+# a direct or a flash order.
+ORDER_LAPSED = "order_lapsed"
 PICKUP_REMINDER = "pickup_reminder"
 AFTER_SALE_REJECTED = "after_sale_rejected"
 AFTER_SALE_ASKED = "after_sale_asked"  # to the community's leader, who decides it
@@ -85,10 +87,16 @@ class Item:
     title: str
     amount: int  # fen: what they paid, or what is refunded
     code: str  # the pickup code, "" when there is none
-    note: str = ""  # a decision's reason (a rejected after-sales request), a refund's reason
+    # A decision's reason (a rejected after-sales request), a refund's reason, or why a lapsed
+    # order has no way back (or TEAM_SUCCEEDED: its team closed without it).
+    note: str = ""
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
-    joinable: bool = False  # a lapsed seat's team still open with a free seat: join it again
-    told: bool = False  # this member already heard it otherwise (their seat lapsed): not again
+    # A lapsed seat's team still open with a free seat (join it again), or a lapsed direct or
+    # flash order's goods still on sale (buy again).
+    joinable: bool = False
+    # Counted, not told: they heard it otherwise (their seat lapsed), or it no longer
+    # concerns them (an arrived order picked up or refunded before the news went out).
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,8 @@ async def gather(payload: dict[str, Any], *, now: datetime | None = None) -> Fac
     if event == ORDER_LAPSING:
         return await _order_facts(ORDER_LAPSING, ref, ref, OrderStatus.PENDING_PAYMENT)
     if event == ORDER_LAPSED:
-        return await _lapsed_facts(ref, now=now)
+        why = str(payload.get("cause") or payload.get("again") or "")
+        return await _lapsed_facts(ref, why=why, now=now)
     if event == PICKUP_REMINDER:
         order_id = str(payload.get("order_id"))
         return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
@@ -262,9 +271,20 @@ async def _arrival_facts(ref: str, order_ids: list[str]) -> Facts | None:
     arrival = await Arrival.get_or_none(id=ref)
     if arrival is None:
         return None
-    # Only those still waiting: an order refunded since is not told to come.
-    found = await _orders(Order.filter(id__in=order_ids, status=OrderStatus.READY_FOR_PICKUP))
-    items = [Item(o, o.user, _title(o), o.amount, o.pickup_code or "") for o in found]
+    # The group hears what arrived, as the arrival recorded it (its orders, in the payload);
+    # only those still waiting are told to come: one picked up or refunded since is not.
+    found = await _orders(Order.filter(id__in=order_ids))
+    items = [
+        Item(
+            o,
+            o.user,
+            _title(o),
+            o.amount,
+            o.pickup_code or "",
+            told=o.status is not OrderStatus.READY_FOR_PICKUP,
+        )
+        for o in found
+    ]
     return Facts(
         event=ARRIVED,
         ref=ref,
@@ -309,13 +329,22 @@ async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus)
     return Facts(event, ref, item.title, None, None, point, [item])
 
 
-async def _lapsed_facts(ref: str, *, now: datetime | None) -> Facts | None:
-    """The holder of a seat released unpaid at its deadline: which campaign and team, and
-    whether that team can still be joined (open, a seat free, its deadline not passed)."""
+async def _lapsed_facts(ref: str, *, why: str, now: datetime | None) -> Facts | None:
+    """The holder of an order cancelled unpaid at its deadline, and their way back.
+
+    A team's seat: which campaign and team, and whether that team can still be joined (open,
+    a seat free, its deadline not passed); ``why`` is ``TEAM_SUCCEEDED`` when the team closed
+    without them. A direct or flash order: ``why`` is what its service found at the lapse,
+    "" (it may be bought again) or why not (services/checkout.py).
+    """
     found = await _orders(Order.filter(id=ref, status=OrderStatus.CANCELLED, paid_at__isnull=True))
-    if not found or found[0].team_id is None:
+    if not found:
         return None
     order = found[0]
+    point = await PickupPoint.get_or_none(community_id=order.community_id)
+    if order.team_id is None:
+        item = Item(order, order.user, _title(order), order.amount, "", note=why, joinable=not why)
+        return Facts(ORDER_LAPSED, ref, item.title, None, None, point, [item])
     team = await Team.get(id=order.team_id)
     campaign = await Campaign.get(id=team.campaign_id)
     joinable = (
@@ -323,8 +352,7 @@ async def _lapsed_facts(ref: str, *, now: datetime | None) -> Facts | None:
         and team.seats_held < team.size
         and (now is None or team.deadline_at > now)
     )
-    item = Item(order, order.user, campaign.title, order.amount, "", joinable=joinable)
-    point = await PickupPoint.get_or_none(community_id=order.community_id)
+    item = Item(order, order.user, campaign.title, order.amount, "", note=why, joinable=joinable)
     return Facts(ORDER_LAPSED, ref, campaign.title, team, None, point, [item])
 
 

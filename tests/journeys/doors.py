@@ -24,7 +24,7 @@ from qunshop.keys import CHAT_TEMPLATES, REDIS
 from scheduler.jobs import Jobs
 from services import outbox
 from tests.bot.helpers import OA, OPENID, WeComBot, oa_text
-from tests.support.factories import auth
+from tests.support.factories import auth, make_community
 from tests.support.fake_wechat import FakeWeChat
 
 GROUP = "wrkSFfCgAAxxxx"  # the WeCom group chat the journeys speak in
@@ -203,6 +203,15 @@ class Doors:
         assert status == 201, code
         verified = await self.say_in_group(f"认证 {code['code']}", sender=sender)
         assert "认证成功" in verified, verified
+
+    async def bound_community(self, sender: str = "wang") -> Community:
+        """A community whose leader (``sender`` in the group) verifies in the group chat and
+        binds it with the group robot's key, as a new leader starts."""
+        community = await make_community()
+        await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
+        await self.leader_binds_chat(await User.get(id=community.leader_id), sender=sender)
+        await self.leader_binds_group(community, sender=sender)
+        return community
 
     async def leader_binds_group(self, community: Community, sender: str) -> None:
         """绑定 with the group robot's key: the clock may post news into the group."""

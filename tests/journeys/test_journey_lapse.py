@@ -4,6 +4,10 @@ A mini-program shopper starts a team of three and pays; an Official Account foll
 by writing 参团 and does not pay. At the seat's deadline the clock's sweeps (two at once, then
 another) release it: the follower is told once, in the chat they used, that the seat went and
 how to come back (参团 <code>, the team still being open), and writing that again holds a seat.
+
+The same news, once, for every unpaid order the clock cancels: a seat still held when its
+必成团 team succeeds at the deadline, a direct order, a flash order (buy again only where the
+sale would still take it).
 """
 
 from __future__ import annotations
@@ -11,37 +15,56 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from models.order import Order, OrderStatus
+from models.user import User
+from tests.bot.helpers import OPENID
 from tests.journeys.doors import Doors
-from tests.support.factories import make_campaign, make_community
+from tests.services.flash_world import start_sale
+from tests.support.factories import auth, make_campaign, make_community, make_sku
+
+
+async def _follower_buys(doors: Doors, path: str, body: dict[str, object]) -> Order:
+    """The follower, who wrote to the Official Account just now, buys in the mini-program
+    (their account, linked) and does not pay."""
+    assert "订单" in await doors.say_to_oa("我的订单")
+    follower = await User.get(chat_identities__external_id=OPENID)
+    resp = await doors.client.post(
+        path, json=body, headers=auth(follower, doors.settings, doors.clock.now())
+    )
+    assert resp.status == 201, await resp.text()
+    return await Order.get(id=(await resp.json())["id"])
+
+
+async def _lapse(doors: Doors, order: Order) -> list[str]:
+    """The clock passes the order's payment window (two sweeps at once, then another); what
+    the follower is sent."""
+    told_before = len(doors.follower_receives())
+    assert order.reserved_until is not None
+    doors.clock.set(order.reserved_until + timedelta(seconds=1))
+    await asyncio.gather(*(doors.jobs.sweep(doors.clock.now()) for _ in range(2)))
+    await doors.send()
+    await doors.jobs.sweep(doors.clock.now() + timedelta(minutes=1))
+    await doors.send()
+    assert (await Order.get(id=order.id)).status is OrderStatus.CANCELLED
+    return doors.follower_receives()[told_before:]
 
 
 async def test_a_lapsed_seat_is_told_once_and_the_way_back_works(doors: Doors) -> None:
     community = await make_community()
     campaign = await make_campaign(community, team_size=3, group_price=1990)
     mini = await doors.log_in("code-lapse-head", "o-mini-lapse-head")
-    resp = await doors.client.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=mini)
-    assert resp.status == 201, await resp.text()
-    code = (await resp.json())["team"]["code"]
+    code = (await doors.start_team(campaign.id, mini))["team"]["code"]
     head = await Order.get(team__code=code)
     await doors.notify_paid(head.out_trade_no, head.amount, "o-mini-lapse-head")
 
     joined = await doors.say_to_oa(f"参团 {code}")
     assert "已为你占座" in joined and code in joined
     held = await Order.get(team__code=code, status=OrderStatus.PENDING_PAYMENT)
-    assert held.reserved_until is not None
-    await doors.send()
-    told_before = len(doors.follower_receives())
-
-    doors.clock.set(held.reserved_until + timedelta(seconds=1))
-    await asyncio.gather(*(doors.jobs.sweep(doors.clock.now()) for _ in range(2)))
-    await doors.send()
-    await doors.jobs.sweep(doors.clock.now() + timedelta(minutes=1))
     await doors.send()
 
-    assert (await Order.get(id=held.id)).status is OrderStatus.CANCELLED
-    lapsed = doors.follower_receives()[told_before:]
-    assert lapsed == [
+    assert await _lapse(doors, held) == [
         f"⌛ 你在「测试拼团」（团码 {code}）占的座位已过付款时间，座位已释放，订单已取消，"
         "不会扣款。\n"
         f"这个团还在拼，想参加请发「参团 {code}」。"
@@ -49,3 +72,74 @@ async def test_a_lapsed_seat_is_told_once_and_the_way_back_works(doors: Doors) -
 
     again = await doors.say_to_oa(f"参团 {code}")
     assert "已为你占座" in again and code in again, again
+
+
+async def test_a_seat_unpaid_when_a_guaranteed_team_succeeds_is_told_once(doors: Doors) -> None:
+    """A 必成团 team succeeds at its deadline with whoever paid; a follower who wrote 参团 five
+    minutes before and never paid loses the seat. They hear it once, that the team succeeded
+    without them and nothing is charged (not 参团 <code>: the team is closed), however often
+    the clock runs; the group hears the success counting only who paid."""
+    community = await doors.bound_community()
+    campaign = await make_campaign(community, team_size=3, group_price=1990, guaranteed=True)
+    mini = await doors.log_in("code-sure-head", "o-mini-sure-head")
+    code = (await doors.start_team(campaign.id, mini))["team"]["code"]
+    head = await Order.get(team__code=code)
+    await doors.notify_paid(head.out_trade_no, head.amount, "o-mini-sure-head")
+    await doors.send()
+
+    deadline = (await Order.get(id=head.id).prefetch_related("team")).team.deadline_at
+    doors.clock.set(deadline - timedelta(minutes=5))
+    joined = await doors.say_to_oa(f"参团 {code}")
+    assert "已为你占座" in joined
+    await doors.send()
+    told_before = len(doors.follower_receives())
+
+    doors.clock.set(deadline + timedelta(seconds=1))
+    await asyncio.gather(*(doors.jobs.due(doors.clock.now()) for _ in range(2)))
+    await doors.send()
+    await doors.jobs.sweep(doors.clock.now() + timedelta(minutes=1))
+    await doors.send()
+
+    assert doors.follower_receives()[told_before:] == [
+        f"⌛ 「测试拼团」（团码 {code}）到截止时间已成团，你占的座位没有在截止前付款，"
+        "座位已释放，订单已取消，不会扣款。\n"
+        "想再参加，请发「团购」看看正在拼的团。"
+    ]
+    assert doors.group_sees()[-1].startswith(f"🎉 成团啦！「测试拼团」团码 {code}，1 人已付款。")
+
+
+async def test_a_direct_order_left_unpaid_is_told_once_to_buy_again(doors: Doors) -> None:
+    community = await make_community()
+    sku = await make_sku(community, stock=5)
+    order = await _follower_buys(doors, "/api/v1/orders", {"sku_id": str(sku.id), "quantity": 1})
+    assert await _lapse(doors, order) == [
+        "⌛ 你的「测试商品 默认」订单已过付款时间，订单已取消，不会扣款。\n"
+        "还有货，想要请在小程序里重新下单。"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("limit", "after"),
+    [
+        (2, "秒杀还在进行，想要请在小程序里尽快重新抢购。"),
+        (1, "未付款的订单也算在这场秒杀的每人限购里，这次不能再抢了。"),
+    ],
+)
+async def test_a_flash_order_left_unpaid_is_told_once_what_is_left(
+    doors: Doors, limit: int, after: str
+) -> None:
+    """Not 参团 (no team), and buy again only where the sale would take the order."""
+    sale = await start_sale(doors.clock, stock=5, limit=limit)
+    order = await _follower_buys(doors, f"/api/v1/flash-sales/{sale.id}/buy", {})
+    assert await _lapse(doors, order) == [
+        f"⌛ 你的「测试商品 默认」秒杀订单已过付款时间，订单已取消，不会扣款。\n{after}"
+    ]
+
+
+async def test_a_flash_order_that_lapses_after_its_sale_says_it_ended(doors: Doors) -> None:
+    sale = await start_sale(doors.clock, stock=5, limit=2)
+    doors.clock.set(sale.ends_at - timedelta(minutes=1))  # the payment window outlives the sale
+    order = await _follower_buys(doors, f"/api/v1/flash-sales/{sale.id}/buy", {})
+    assert await _lapse(doors, order) == [
+        "⌛ 你的「测试商品 默认」秒杀订单已过付款时间，订单已取消，不会扣款。\n这场秒杀已经结束了。"
+    ]

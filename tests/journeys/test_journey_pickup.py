@@ -11,23 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.community import Community
 from models.order import Order
-from models.user import User
 from tests.bot.helpers import OPENID
 from tests.journeys.doors import Doors
-from tests.support.factories import make_campaign, make_community
+from tests.support.factories import make_campaign
 
 POINT = "「门口小店」（1 号楼，9-21）"
-
-
-async def _community_with_leader(doors: Doors) -> Community:
-    community = await make_community()
-    await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
-    leader = await User.get(id=community.leader_id)
-    await doors.leader_binds_chat(leader, sender="wang")
-    await doors.leader_binds_group(community, sender="wang")
-    return community
 
 
 async def _team_of_two(doors: Doors, campaign_id: str) -> tuple[str, Order, Order, str]:
@@ -46,7 +35,7 @@ async def _team_of_two(doors: Doors, campaign_id: str) -> tuple[str, Order, Orde
 
 
 async def test_a_team_fills_arrives_is_picked_up_and_pays_its_leader(doors: Doors) -> None:
-    community = await _community_with_leader(doors)
+    community = await doors.bound_community()
     campaign = await make_campaign(community, team_size=2, group_price=1990)
     code, head_order, follower_order, mini = await _team_of_two(doors, str(campaign.id))
 
@@ -114,7 +103,7 @@ async def test_a_team_fills_arrives_is_picked_up_and_pays_its_leader(doors: Door
 
 
 async def test_a_team_that_does_not_fill_is_refunded_and_told(doors: Doors) -> None:
-    community = await _community_with_leader(doors)
+    community = await doors.bound_community()
     campaign = await make_campaign(community, team_size=3, group_price=1990)
     code, head_order, follower_order, mini = await _team_of_two(doors, str(campaign.id))
     await doors.notify_paid(head_order.out_trade_no, head_order.amount, mini)
@@ -154,3 +143,38 @@ async def test_a_team_that_does_not_fill_is_refunded_and_told(doors: Doors) -> N
     assert len(doors.group_sees()) == 1
     mine = await doors.say_to_oa("我的订单")
     assert "19.90" in mine
+
+
+async def test_the_group_hears_how_many_arrived_though_one_was_picked_up_first(
+    doors: Doors,
+) -> None:
+    """到货 makes two orders ready; one buyer is at the counter and picked up before the news
+    went out. The group still hears that 2 arrived (the arrival's count, not those still
+    waiting when the outbox ran); the one who picked up is not sent a code they have used."""
+    community = await doors.bound_community()
+    campaign = await make_campaign(community, team_size=2, group_price=1990)
+    code, head_order, follower_order, mini = await _team_of_two(doors, str(campaign.id))
+    await doors.notify_paid(head_order.out_trade_no, head_order.amount, mini)
+    await doors.notify_paid(follower_order.out_trade_no, follower_order.amount, f"wechat:{OPENID}")
+    await doors.send()
+    told_before = len(doors.follower_receives())
+
+    arrived = await doors.say_in_group("到货")
+    assert arrived.startswith("已确认到货：「测试社区」2 份订单可以提货了。")
+    follower_code = (await Order.get(id=follower_order.id)).pickup_code or ""
+    verified = await doors.say_in_group(f"核销 {follower_code}")
+    assert verified.startswith("核销成功：")
+    await doors.send()
+
+    assert doors.group_sees()[1:] == [
+        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n"
+        "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
+    ]
+    assert doors.follower_receives()[told_before:] == []
+    head_code = (await Order.get(id=head_order.id)).pickup_code or ""
+    assert doors.mini_user_receives(mini)[1:] == [
+        (
+            doors.settings.subscribe_template_arrived,
+            {"thing1": "测试商品 默认", "character_string2": head_code, "thing3": "门口小店"},
+        )
+    ]

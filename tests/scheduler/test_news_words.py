@@ -3,6 +3,7 @@ without a pickup point, and every subscribe message fits WeChat's value limits."
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -90,3 +91,37 @@ def test_subscribe_values_fit_their_types(words: NewsWords, event: str) -> None:
             assert value == "7K3MXQ2A"
         elif key.startswith("time"):
             assert value == "2026-03-01 12:05"
+
+
+@pytest.mark.parametrize(
+    ("kind", "note", "joinable", "line"),
+    [
+        ("direct", "", True, "还有货，想要请在小程序里重新下单。"),
+        ("direct", "ended", False, "这件商品已经下架了。"),
+        ("flash", "", True, "秒杀还在进行，想要请在小程序里尽快重新抢购。"),
+        ("flash", "sold_out", False, "这场秒杀已经抢完了。"),
+        ("flash", "ended", False, "这场秒杀已经结束了。"),
+        ("flash", "limit", False, "未付款的订单也算在这场秒杀的每人限购里，这次不能再抢了。"),
+    ],
+)
+def test_a_lapsed_order_of_no_team_has_no_team_code(
+    words: NewsWords, kind: str, note: str, joinable: bool, line: str
+) -> None:
+    """A direct or flash order's lapse: no 团码 nor 参团, and the way back (or why none)."""
+    lapsed = _facts(news.ORDER_LAPSED, point=None, titles=["脐橙"])
+    item = dataclasses.replace(
+        lapsed.items[0], order=Order(amount=1990, kind=kind), note=note, joinable=joinable
+    )
+    lapsed = dataclasses.replace(lapsed, team=None, items=[item])
+    text = words.member(lapsed, item)["text"]
+    assert text.endswith(line) and "团码" not in text and "参团" not in text
+    assert words.subscribe(lapsed, item)[2]["thing3"] == "超时未付款，订单已取消"
+
+
+def test_a_seat_released_when_its_team_succeeded_says_so(words: NewsWords) -> None:
+    lapsed = _facts(news.ORDER_LAPSED, point=None, titles=["脐橙"])
+    item = dataclasses.replace(lapsed.items[0], note=news.TEAM_SUCCEEDED)
+    assert words.member(lapsed, item)["text"].startswith(
+        "⌛ 「脐橙」（团码 ABCD2345）到截止时间已成团"
+    )
+    assert words.subscribe(lapsed, item)[2]["thing3"] == "已成团，未付款的座位已释放"

@@ -20,7 +20,7 @@ from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.errors import Invalid
-from services import activities, flashsale, flashtake, payments
+from services import activities, checkout, flashsale, flashtake, payments
 from services.activities import Draft
 from services.flashsale import FlashSpec
 from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
@@ -216,8 +216,8 @@ async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(
     assert outcome.honoured
     assert (await Order.get(id=paid.id)).status is OrderStatus.CONFIRMED
 
-    assert await flashsale.release_expired(now=clock.now() + timedelta(minutes=9)) == 0
-    assert await flashsale.release_expired(now=clock.now() + flashsale.RESERVATION) == 1
+    assert await checkout.release_expired_direct(now=clock.now() + timedelta(minutes=9)) == 0
+    assert await checkout.release_expired_direct(now=clock.now() + flashsale.RESERVATION) == 1
     lapsed = await Order.get(user_id=lapser.id)
     assert lapsed.status is OrderStatus.CANCELLED
     assert (await Sku.get(id=sale.sku_id)).stock == 50 + 1  # back to the SKU, not the sale

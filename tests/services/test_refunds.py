@@ -418,8 +418,13 @@ async def test_guaranteed_team_succeeds_at_the_deadline_with_whoever_paid(
     assert await stock_left(campaign.id) == 9
     assert await Refund.all().count() == 0
     assert await OutboxMessage.filter(kind=refunds.SUBMIT).count() == 0
-    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # 成团
+    # 成团, and the seat released unpaid is told to its holder (once, however often it closes)
+    assert await _news_keys() == {
+        f"news:{news.TEAM_SUCCEEDED}:{team.id}",
+        f"news:{news.ORDER_LAPSED}:{reserved.order.id}",
+    }
     assert await groupbuy.close_team(team.id, now=after) is TeamStatus.SUCCEEDED
+    assert await OutboxMessage.filter(kind=news.KIND).count() == 2
     assert await stock_left(campaign.id) == 9
 
 
@@ -459,7 +464,14 @@ async def test_a_guaranteed_team_closing_at_the_deadline_pays_the_tier_its_payer
         OrderStatus.CONFIRMED
     }
     assert not await Seat.filter(team_id=team.id, in_open_team=True).exists()
-    assert await OutboxMessage.filter(kind=news.KIND).count() == 1  # 成团
+    assert await _news_keys() == {
+        f"news:{news.TEAM_SUCCEEDED}:{team.id}",
+        f"news:{news.ORDER_LAPSED}:{reserved.order.id}",
+    }
+
+
+async def _news_keys() -> set[str]:
+    return set(await OutboxMessage.filter(kind=news.KIND).values_list("dedupe_key", flat=True))
 
 
 async def test_two_refunds_of_one_order_settled_at_once_finish_the_order(
