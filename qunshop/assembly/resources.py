@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import fakeredis
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.driver_info import DriverInfo
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from qunshop.assembly.db import ensure_migrated, open_orm
 from qunshop.config import Settings
@@ -60,6 +63,33 @@ async def orm_ctx(app: web.Application) -> AsyncIterator[None]:
 REDIS_MAX_CONNECTIONS = 100  # per process
 
 
+class ClosingPool(BlockingConnectionPool):
+    """redis-py's blocking pool that stays closed once closed.
+
+    redis-py's ``aclose`` disconnects the connections it holds at that moment, but a command
+    still running then (a handler's last one at shutdown) gives its connection back later,
+    and a connection still connecting is not connected yet when it is disconnected: either
+    kept its socket open, unowned, until the garbage collector met it (a ResourceWarning
+    that failed whichever test was running). Here a connection given back after the close
+    is disconnected, and no new one is made."""
+
+    closed = False
+
+    async def get_connection(self, *args: Any, **options: Any) -> Any:
+        if self.closed:
+            raise RedisConnectionError("the Redis pool is closed (shutting down)")
+        return await super().get_connection(*args, **options)
+
+    async def release(self, connection: AbstractConnection) -> None:
+        await super().release(connection)
+        if self.closed:
+            await connection.disconnect()
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
+
+
 def make_redis(settings: Settings) -> Redis:
     if settings.redis_url is None:
         logger.warning(
@@ -70,7 +100,7 @@ def make_redis(settings: Settings) -> Redis:
     # Blocking: past max_connections a command waits (up to ``timeout``) for a free connection.
     # redis-py's default pool refuses the 101st concurrent command with MaxConnectionsError,
     # which turned a burst of keyed requests into 500s (tests/reliability/test_oversell.py).
-    pool = BlockingConnectionPool.from_url(
+    pool = ClosingPool.from_url(
         settings.redis_url,
         max_connections=REDIS_MAX_CONNECTIONS,
         timeout=5,
