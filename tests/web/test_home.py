@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from models.groupbuy import Team
@@ -24,15 +25,19 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime.now(tz=UTC))  # the demo's campaign starts on the wall clock
 
 
-async def _client(
+async def _front(
     make_settings: Callable[..., Settings],
     start_client: Callable[..., Any],
     clock: FrozenClock,
     mode: Mode,
-) -> tuple[TestClient, Settings]:
+) -> tuple[TestClient, ClientResponse, str]:
+    """A server in ``mode`` with the demo shop, and its front page as a browser first sees it:
+    the client, the response (its cookies) and the HTML."""
     settings = make_settings(mode=mode)
-    app = create_app(settings, clock=clock, background=False)
-    return await start_client(app), settings
+    client = await start_client(create_app(settings, clock=clock, background=False))
+    await demo.seed(settings=settings)
+    front = await client.get("/")
+    return client, front, await front.text()
 
 
 def _form(html: str, user: User) -> dict[str, str]:
@@ -49,10 +54,7 @@ def _form(html: str, user: User) -> dict[str, str]:
 async def test_a_new_developer_enters_both_consoles_from_the_front_page(
     make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
 ) -> None:
-    client, settings = await _client(make_settings, start_client, clock, Mode.DEVELOPMENT)
-    await demo.seed(settings=settings)
-    front = await client.get("/")
-    html = await front.text()
+    client, front, html = await _front(make_settings, start_client, clock, Mode.DEVELOPMENT)
     assert front.status == 200 and front.content_type == "text/html"
     assert 'href="/console"' in html and 'href="/openapi.json"' in html
     team = await Team.get().prefetch_related("campaign")
@@ -89,10 +91,7 @@ async def test_a_new_developer_enters_both_consoles_from_the_front_page(
 async def test_only_staff_may_be_entered_as_and_only_with_the_pages_token(
     make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
 ) -> None:
-    client, settings = await _client(make_settings, start_client, clock, Mode.DEVELOPMENT)
-    await demo.seed(settings=settings)
-    front = await client.get("/")
-    html = await front.text()
+    client, front, html = await _front(make_settings, start_client, clock, Mode.DEVELOPMENT)
     csrf = {"qs_csrf": front.cookies["qs_csrf"].value}
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     shopper = await User.get(openid="demo-shopper")
@@ -113,10 +112,7 @@ async def test_only_staff_may_be_entered_as_and_only_with_the_pages_token(
 async def test_outside_development_the_front_page_only_points_the_way(
     make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
 ) -> None:
-    client, settings = await _client(make_settings, start_client, clock, Mode.TEST)
-    await demo.seed(settings=settings)
-    front = await client.get("/")
-    html = await front.text()
+    client, front, html = await _front(make_settings, start_client, clock, Mode.TEST)
     assert front.status == 200 and 'href="/console"' in html
     assert "开发模式" not in html and "dev-login" not in html
     # With a valid form token (the login page's form gives one) it still enters no one.
