@@ -100,6 +100,23 @@ class World:
             now=self.clock.now(),
         )
 
+    async def settle_refund(self, refund: Refund, out_trade_no: str, *, times: int = 1) -> None:
+        """WeChat Pay's refund notify for ``refund``, delivered ``times`` times."""
+        body = self.wechat.refund_notify(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=out_trade_no,
+            refund_fee=refund.amount,
+            total_fee=refund.total,
+        )
+        for _ in range(times):
+            await refunds.settle_from_notify(
+                body,
+                api_key=self.settings.pay_api_key.get_secret_value(),
+                appid=self.settings.wechat_appid,
+                mch_id=self.settings.pay_mch_id,
+                now=self.clock.now(),
+            )
+
     async def send_all(self) -> None:
         """Run the outbox until nothing is due (fan-out rows queue chat.send rows)."""
         while await outbox.run_once(self.handlers, now=self.clock.now()):
@@ -233,20 +250,7 @@ async def test_team_failed_tells_the_refund(world: World) -> None:
 
     # WeChat Pay settles the refunds (notified twice each): the refund news, once.
     for refund in await Refund.all().prefetch_related("order"):
-        body = world.wechat.refund_notify(
-            out_refund_no=refund.out_refund_no,
-            out_trade_no=refund.order.out_trade_no,
-            refund_fee=refund.amount,
-            total_fee=refund.total,
-        )
-        for _ in range(2):
-            await refunds.settle_from_notify(
-                body,
-                api_key=world.settings.pay_api_key.get_secret_value(),
-                appid=world.settings.wechat_appid,
-                mch_id=world.settings.pay_mch_id,
-                now=world.clock.now(),
-            )
+        await world.settle_refund(refund, refund.order.out_trade_no, times=2)
     await world.send_all()
     assert world.custom_texts("oa-fail")[1:] == [
         "💰 退款已完成：「测试商品 默认」¥9.90 已原路退回。"
@@ -376,19 +380,7 @@ async def test_a_tier_price_says_why_less_was_paid_and_what_comes_back(world: Wo
     )
     refund = await Refund.get(order_id=member_order.id)
     assert refund.reason == "tier_price"
-    body = world.wechat.refund_notify(
-        out_refund_no=refund.out_refund_no,
-        out_trade_no=member_order.out_trade_no,
-        refund_fee=refund.amount,
-        total_fee=refund.total,
-    )
-    await refunds.settle_from_notify(
-        body,
-        api_key=world.settings.pay_api_key.get_secret_value(),
-        appid=world.settings.wechat_appid,
-        mch_id=world.settings.pay_mch_id,
-        now=world.clock.now(),
-    )
+    await world.settle_refund(refund, member_order.out_trade_no)
     await world.send_all()
     assert world.custom_texts("oa-tier")[-1] == (
         "💰 退款已完成：「测试商品 默认」¥1.00 已原路退回（成团价更低，退还差价）。"
