@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from miniapp_api.auth import staff
 from miniapp_api.fields import NOT_BLANK
 from miniapp_api.spec import endpoint
+from qunshop.config import Settings
 from services import segments
 from services.auth import Principal
 
@@ -167,16 +168,17 @@ async def segment_members(*, principal: Principal, segment_id: str, now: datetim
     response=BroadcastOut,
     status=201,
     auth=staff,
-    errors=(403, 404),
+    errors=(403, 404, 422),
 )
 async def send(
-    *, principal: Principal, segment_id: str, body: BroadcastIn, now: datetime
+    *, principal: Principal, segment_id: str, body: BroadcastIn, settings: Settings, now: datetime
 ) -> BroadcastOut:
     done = await segments.broadcast(
         principal=principal,
         segment_id=segment_id,
         text=body.text,
         template_id=body.template_id,
+        known_templates=set(settings.subscribe_templates.values()),
         now=now,
     )
     return _out(done)

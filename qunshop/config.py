@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     subscribe_template_after_sale: str = "after-sale-result"
     # Followers of a leader or community hear of a new campaign (services/follows.py).
     subscribe_template_new_campaign: str = "new-campaign"
+    # Operators' messages to a segment of members (services/segments.py): thing1 thing2.
+    subscribe_template_promotion: str = "promotion"
     # Days after pickup (核销) when an order completes and its earnings are released.
     auto_complete_days: int = Field(default=7, ge=0, le=60)
     # Minutes before an unpaid seat lapses when its buyer is warned, once.
@@ -251,6 +253,17 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def subscribe_templates(self) -> dict[str, str]:
+        """The shop's subscribe templates by purpose (``subscribe_template_<purpose>``), the
+        ones set: what the mini-program may ask consent for, and all a consent may name."""
+        prefix = "subscribe_template_"
+        return {
+            name.removeprefix(prefix): value
+            for name, value in self
+            if name.startswith(prefix) and value
+        }
 
     @property
     def single_process(self) -> bool:

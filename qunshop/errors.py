@@ -189,6 +189,8 @@ class ErrorCode(StrEnum):
     # segments
     SEGMENT_NOT_FOUND = "segment_not_found"
     SEGMENT_RULE_INVALID = "segment_rule_invalid"
+    # mini-program subscribe messages: an id that is none of the shop's templates
+    UNKNOWN_SUBSCRIBE_TEMPLATE = "unknown_subscribe_template"
     # a URL's path or query holds a NUL character (no text column can store one)
     URL_HAS_NUL = "url_has_nul"
 

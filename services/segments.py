@@ -29,6 +29,8 @@ from services.ids import parse_uuid
 from services.members import members_sql
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from services.auth import Principal
 
 ATTRIBUTION_DAYS = 7
@@ -177,10 +179,19 @@ async def members(*, principal: Principal, segment_id: str, now: datetime) -> li
 
 
 async def broadcast(
-    *, principal: Principal, segment_id: str, text: str, template_id: str, now: datetime
+    *,
+    principal: Principal,
+    segment_id: str,
+    text: str,
+    template_id: str,
+    known_templates: Collection[str],
+    now: datetime,
 ) -> Broadcast:
-    """Send ``text`` to the segment's members, each within consent and the daily quota."""
+    """Send ``text`` to the segment's members, each within consent and the daily quota; by
+    the subscribe template ``template_id`` (one of the shop's) where they accepted it."""
     segment = await _segment_for(principal, segment_id)
+    if template_id:
+        subscriptions.known_template(template_id, known_templates)
     audience = await _members(segment.community_id, Rule(**segment.rule), now)
     record = await Broadcast.create(
         segment=segment,

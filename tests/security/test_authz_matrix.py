@@ -363,6 +363,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("PATCH", "/api/v1/me/profile"): Entry(
         body=lambda w, _: {"nickname": "新名字"}, changes=frozenset({"users"}), **OWN
     ),
+    ("GET", "/api/v1/me/subscriptions"): Entry(**OWN),
     # The caller's own consent: the only rows it may change.
     ("POST", "/api/v1/me/subscriptions"): Entry(
         body=lambda w, _: {"template_ids": ["team-reminder"]},

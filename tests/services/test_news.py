@@ -77,6 +77,7 @@ class World:
                 s.subscribe_template_refunded,
                 s.subscribe_template_order_lapsing,
             ],
+            known=s.subscribe_templates.values(),
         )
         return user
 
@@ -496,7 +497,9 @@ async def test_a_lapsed_seat_of_a_closed_team_points_to_the_deals(world: World) 
     head, holder = await world.follower("oa-head3"), await world.follower("oa-late")
     shopper = await world.shopper()
     await subscriptions.accepted(
-        user_id=shopper.id, template_ids=[world.settings.subscribe_template_order_lapsed]
+        user_id=shopper.id,
+        template_ids=[world.settings.subscribe_template_order_lapsed],
+        known=world.settings.subscribe_templates.values(),
     )
     now = world.clock.now()
     started = await groupbuy.start_team(

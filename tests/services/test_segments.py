@@ -14,6 +14,7 @@ from models.chat import ChatIdentity
 from models.community import Membership
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage
+from models.segment import Broadcast
 from models.user import Role
 from qunshop.chat import Platform
 from qunshop.config import Settings
@@ -118,10 +119,19 @@ async def test_a_rule_matches_a_recount_and_news_reaches_within_consent_and_quot
         user=people["a"],
         last_seen_at=now - timedelta(hours=1),
     )
-    await subscriptions.accepted(user_id=people["e"].id, template_ids=["promo"])
+    promo = settings.subscribe_template_promotion
+    unknown = await client.post(
+        f"/api/v1/segments/{segment['id']}/broadcasts",
+        json={"text": "新到的脐橙", "template_id": "made-up"},
+        headers=leader,
+    )
+    assert unknown.status == 422
+    assert (await unknown.json())["code"] == "unknown_subscribe_template"
+    assert not await Broadcast.filter(segment_id=segment["id"]).exists()  # nothing sent
+    await subscriptions.accepted(user_id=people["e"].id, template_ids=[promo], known=[promo])
     sent = await client.post(
         f"/api/v1/segments/{segment['id']}/broadcasts",
-        json={"text": "新到的脐橙，老客专享", "template_id": "promo"},
+        json={"text": "新到的脐橙，老客专享", "template_id": promo},
         headers=leader,
     )
     assert sent.status == 201, await sent.text()
