@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     ORDER_NOT_FOUND = "order_not_found"
     ILLEGAL_TRANSITION = "illegal_transition"
     ORDER_AWAITING_TEAM = "order_awaiting_team"  # paid, its team not yet complete: not cancelled
+    ORDER_USE_AFTERSALES = "order_use_aftersales"  # paid and its team complete: ask for a refund
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"
@@ -92,6 +93,7 @@ class ErrorCode(StrEnum):
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_CODE_NOT_YOURS = "pickup_code_not_yours"
     ORDER_NOT_READY_FOR_PICKUP = "order_not_ready_for_pickup"
+    ORDER_REFUNDED_NO_PICKUP = "order_refunded_no_pickup"  # refunded in full: nothing to pick up
     # delivery batches (services/batches.py)
     DELIVERY_PLAN_INVALID = "delivery_plan_invalid"
     DELIVERY_PLAN_NOT_FOUND = "delivery_plan_not_found"
@@ -170,6 +172,7 @@ class ErrorCode(StrEnum):
     MODERATION_ITEM_DECIDED = "moderation_item_decided"
     REPORT_TARGET_NOT_FOUND = "report_target_not_found"
     ORDER_NOT_PICKED_UP = "order_not_picked_up"
+    ORDER_REFUNDED_NO_REVIEW = "order_refunded_no_review"  # refunded in full: closed, no review
     ALREADY_REVIEWED = "already_reviewed"
     POST_NOT_FOUND = "post_not_found"
     COMMENT_NOT_FOUND = "comment_not_found"

@@ -14,7 +14,7 @@ from models.groupbuy import Seat
 from models.limits import MAX_AMOUNT
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import due_rows, flashsale, groupbuy, news, orders
+from services import aftersales, due_rows, flashsale, groupbuy, news, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -76,6 +76,12 @@ AWAITING_TEAM = (
     "the order is paid and waits for its team: if the team fails, the payment comes back "
     "automatically; once the team succeeds, ask for after-sales instead"
 )
+# Paid and its team complete (or bought outright): the goods are coming or came, so the money
+# comes back only by an after-sales request (a refund the leader decides), never by a cancel.
+USE_AFTERSALES = (
+    "the order is paid and its goods are on their way: it cannot be cancelled; "
+    "ask for after-sales (a refund) instead"
+)
 
 
 async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order:
@@ -83,6 +89,10 @@ async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order
     order = await orders.get_order_for(principal, order_id)
     if order.status is OrderStatus.PAID_AWAITING_TEAM:
         raise Conflict(ErrorCode.ORDER_AWAITING_TEAM, AWAITING_TEAM, status_now=order.status.value)
+    if order.status in aftersales.OPEN_ORDER_STATES:  # what it takes is an after-sales request
+        raise Conflict(
+            ErrorCode.ORDER_USE_AFTERSALES, USE_AFTERSALES, status_now=order.status.value
+        )
     orders.check_transition(order.status, OrderStatus.CANCELLED)  # another paid order: say so
     await _release(order, now=now, force=True)
     return await Order.get(id=order.id)

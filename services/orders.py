@@ -23,14 +23,18 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PAID_AWAITING_TEAM: frozenset({S.CONFIRMED, S.REFUNDING}),
     S.CONFIRMED: frozenset({S.READY_FOR_PICKUP, S.REFUNDING}),
     S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.REFUNDING}),
-    # Refunded in full within its after-sale days (services/refunds.py refund_part).
+    # Refunded in full, within its after-sale days or after them (a group claim):
+    # services/refunds.py refund_part.
     S.PICKED_UP: frozenset({S.COMPLETED, S.REFUNDING}),
-    S.COMPLETED: frozenset(),
+    S.COMPLETED: frozenset({S.REFUNDING}),
     # A payment that arrives after cancellation is sent back.
     S.CANCELLED: frozenset({S.REFUNDING}),
     S.REFUNDING: frozenset({S.REFUNDED}),
     S.REFUNDED: frozenset(),
 }
+
+# All of its money went (or is going) back: the order is closed, whatever it was before.
+REFUNDED_IN_FULL = (S.REFUNDING, S.REFUNDED)
 
 _ALPHABET = string.ascii_uppercase + string.digits
 _SUFFIX = 14  # 36**14 ~ 2**72 values per second

@@ -111,13 +111,26 @@ async def ticket(*, principal: Principal, order_id: str) -> Ticket:
     """The shopper's pickup code for a confirmed order (made the first time it is asked)."""
     order = await orders.get_order_for(principal, order_id)
     if order.status not in (*READY, *DONE):
-        raise Conflict(
-            ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
-            f"the order is {order.status.value}: nothing to pick up yet",
-        )
+        raise nothing_to_pick_up(order)
     await _give_code(order)
     point = await PickupPoint.get_or_none(community_id=order.community_id)
     return Ticket(order=order, code=order.pickup_code or "", pickup_point=point)
+
+
+def nothing_to_pick_up(order: Order) -> Conflict:
+    """Why an order that is not ready has no pickup: refunded (nothing will come), or not
+    yet (confirmed orders wait for 到货, unpaid ones for their payment and team)."""
+    if order.status in orders.REFUNDED_IN_FULL:
+        return Conflict(
+            ErrorCode.ORDER_REFUNDED_NO_PICKUP,
+            "this order was refunded: there is nothing to pick up",
+            status_now=order.status.value,
+        )
+    return Conflict(
+        ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+        f"the order is {order.status.value}: nothing to pick up yet",
+        status_now=order.status.value,
+    )
 
 
 async def _give_code(order: Order) -> None:
@@ -244,11 +257,7 @@ async def verify(*, principal: Principal, code: str, now: datetime) -> Line:
             if order.picked_up_at is not None:  # handed over (and maybe refunded since)
                 raise Conflict(ErrorCode.PICKUP_CODE_USED, USED)
             if order.status is not OrderStatus.READY_FOR_PICKUP:
-                # Confirmed orders wait for 到货; anything else has nothing to pick up.
-                raise Conflict(
-                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
-                    f"the order is {order.status.value}: nothing to pick up",
-                )
+                raise nothing_to_pick_up(order)
             await orders.transition(order, OrderStatus.PICKED_UP, picked_up_at=now)
             await PickupVerification.create(
                 code=_printable(text),

@@ -81,22 +81,15 @@ async def owe(
     return refund
 
 
-# Orders a refund for a cause after payment (after-sales, group claims) may take.
+# Orders a refund for a cause after payment (after-sales, group claims) may take. Refunding
+# all that is left of one ends it (退款中, then 已退款 once every refund settled), handed over
+# or not, completed or not: the buyer has all of the money back, so every view reads it
+# refunded and no sale counts it (its picked_up_at still says it was handed over).
 REFUNDABLE = (
     OrderStatus.CONFIRMED,
     OrderStatus.READY_FOR_PICKUP,
     OrderStatus.PICKED_UP,
     OrderStatus.COMPLETED,
-)
-# Refunding all that is left of these ends the order (退款中, then 已退款 once every refund
-# settled): not yet handed over, or handed over within its after-sale days (picked up: the
-# buyer has all of the money back, so every view reads it refunded and no sale counts it;
-# its picked_up_at still says it was handed over). A completed order stays completed: its
-# after-sale days are over and its earnings released.
-ENDED_BY_FULL_REFUND = (
-    OrderStatus.CONFIRMED,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.PICKED_UP,
 )
 
 
@@ -108,7 +101,7 @@ async def refund_part(
 
     The order row is locked, so refunds of one order (an after-sales approval, a claim, a
     shortage) are decided one after the other; the database has the last word in ``owe``.
-    Refunding all that is left of an order not yet completed ends it (退款中).
+    Refunding all that is left of an order ends it (退款中).
     """
     async with in_transaction():  # a savepoint inside the caller's transaction
         order = await Order.filter(id=order_id).select_for_update().get()
@@ -127,7 +120,7 @@ async def refund_part(
                 paid=payment.amount,
                 left=left,
             )
-        if amount == left and order.status in ENDED_BY_FULL_REFUND:
+        if amount == left:
             await orders.transition(order, OrderStatus.REFUNDING)
         return await owe(
             order=order, payment=payment, amount=amount, reason=reason, cause=cause, now=now

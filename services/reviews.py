@@ -25,7 +25,7 @@ from models.order import Order, OrderStatus
 from models.review import Review
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
-from services import campaigns, communities, moderation
+from services import campaigns, communities, moderation, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -120,6 +120,14 @@ async def write(
     order = await Order.get_or_none(id=key, user_id=principal.user_id) if key else None
     if order is None:
         raise NotFound(ErrorCode.ORDER_NOT_FOUND, "no such order of yours")
+    if order.status in orders.REFUNDED_IN_FULL:
+        # As Taobao and JD close a fully refunded order: nothing bought, nothing to review.
+        # A partly refunded order stays picked up (or completed) and is reviewed.
+        raise Conflict(
+            ErrorCode.ORDER_REFUNDED_NO_REVIEW,
+            "this order was refunded in full: it is closed and takes no review",
+            status_now=order.status.value,
+        )
     if order.status not in REVIEWABLE:
         raise Conflict(ErrorCode.ORDER_NOT_PICKED_UP, "an order is reviewed after pickup")
     if await Review.exists(order_id=order.id):

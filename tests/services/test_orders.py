@@ -15,7 +15,7 @@ def test_every_state_is_in_the_table() -> None:
     ("current", "target"),
     [
         (OrderStatus.PENDING_PAYMENT, OrderStatus.REFUNDED),
-        (OrderStatus.COMPLETED, OrderStatus.REFUNDING),
+        (OrderStatus.COMPLETED, OrderStatus.PICKED_UP),
         (OrderStatus.REFUNDED, OrderStatus.CONFIRMED),
         (OrderStatus.CANCELLED, OrderStatus.CONFIRMED),
         (OrderStatus.PICKED_UP, OrderStatus.CANCELLED),
