@@ -101,8 +101,10 @@ class PointsEntry(Model):
     """Append-only points ledger: a balance is the sum, nothing is ever edited."""
 
     id = fields.UUIDField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="points")
-    community = fields.ForeignKeyField("models.Community", related_name="points", null=True)
+    user = fields.ForeignKeyField("models.User", related_name="points", on_delete=fields.RESTRICT)
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="points", null=True, on_delete=fields.RESTRICT
+    )
     delta = fields.IntField()
     reason = fields.CharField(max_length=32)
     ref = fields.CharField(max_length=64, unique=True)  # what earned it, once

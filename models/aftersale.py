@@ -32,9 +32,15 @@ class AfterSaleStatus(StrEnum):
 
 class AfterSale(Model):
     id = fields.UUIDField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="after_sales")
-    user = fields.ForeignKeyField("models.User", related_name="after_sales")
-    community = fields.ForeignKeyField("models.Community", related_name="after_sales", null=True)
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="after_sales", on_delete=fields.RESTRICT
+    )
+    user = fields.ForeignKeyField(
+        "models.User", related_name="after_sales", on_delete=fields.RESTRICT
+    )
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="after_sales", null=True, on_delete=fields.RESTRICT
+    )
     kind = fields.CharEnumField(AfterSaleKind, max_length=16)
     reason = fields.CharEnumField(AfterSaleReason, max_length=16)
     detail = fields.CharField(max_length=500, default="")
@@ -46,12 +52,14 @@ class AfterSale(Model):
     # Nobody answered by then: the clock approves it (services/aftersales.approve_overdue).
     due_at = fields.DatetimeField(db_index=True)
     decided_by = fields.ForeignKeyField(
-        "models.User", related_name="after_sale_decisions", null=True
+        "models.User", related_name="after_sale_decisions", null=True, on_delete=fields.RESTRICT
     )
     decided_at = fields.DatetimeField(null=True)
     decided_by_clock = fields.BooleanField(default=False)
     note = fields.CharField(max_length=500, default="")  # why it was rejected (or approved)
-    refund = fields.ForeignKeyField("models.Refund", related_name="after_sales", null=True)
+    refund = fields.ForeignKeyField(
+        "models.Refund", related_name="after_sales", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField()
 
     class Meta:

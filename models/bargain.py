@@ -48,9 +48,13 @@ class BargainStatus(StrEnum):
 class Bargain(Model):
     id = fields.UUIDField(primary_key=True)
     code = fields.CharField(max_length=16, unique=True)  # the shared card's code
-    offer = fields.ForeignKeyField("models.BargainOffer", related_name="bargains")
-    starter = fields.ForeignKeyField("models.User", related_name="bargains_started")
-    sku = fields.ForeignKeyField("models.Sku", related_name="bargains")
+    offer = fields.ForeignKeyField(
+        "models.BargainOffer", related_name="bargains", on_delete=fields.RESTRICT
+    )
+    starter = fields.ForeignKeyField(
+        "models.User", related_name="bargains_started", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField("models.Sku", related_name="bargains", on_delete=fields.RESTRICT)
     start_price = fields.IntField()  # fen: the SKU's price when it started
     floor_price = fields.IntField()
     price_now = fields.IntField()
@@ -61,7 +65,9 @@ class Bargain(Model):
         BargainStatus, max_length=16, default=BargainStatus.OPEN, db_index=True
     )
     deadline_at = fields.DatetimeField(db_index=True)
-    order = fields.ForeignKeyField("models.Order", related_name="bargains", null=True)
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="bargains", null=True, on_delete=fields.RESTRICT
+    )
     chat_id = fields.CharField(max_length=128, null=True)  # the group chat it started in
     created_at = fields.DatetimeField()
 
@@ -87,7 +93,9 @@ class Bargain(Model):
 class BargainCut(Model):
     id = fields.UUIDField(primary_key=True)
     bargain = fields.ForeignKeyField("models.Bargain", related_name="cuts")
-    helper = fields.ForeignKeyField("models.User", related_name="bargain_cuts")
+    helper = fields.ForeignKeyField(
+        "models.User", related_name="bargain_cuts", on_delete=fields.RESTRICT
+    )
     seq = fields.IntField()  # 1 for the first cut
     amount = fields.IntField()  # fen
     created_at = fields.DatetimeField()

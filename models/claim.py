@@ -24,9 +24,13 @@ class ClaimLineStatus(StrEnum):
 
 class GroupClaim(Model):
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="claims")
-    filed_by = fields.ForeignKeyField("models.User", related_name="claims_filed")
-    sku = fields.ForeignKeyField("models.Sku", related_name="claims")
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="claims", on_delete=fields.RESTRICT
+    )
+    filed_by = fields.ForeignKeyField(
+        "models.User", related_name="claims_filed", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField("models.Sku", related_name="claims", on_delete=fields.RESTRICT)
     # The delivery: the day the goods arrived at the pickup point (到货), in the community's
     # time zone. Until delivery batches exist, "the orders of a batch" are these.
     delivery_date = fields.DateField()
@@ -37,7 +41,9 @@ class GroupClaim(Model):
     status = fields.CharEnumField(
         ClaimStatus, max_length=16, default=ClaimStatus.PENDING, db_index=True
     )
-    decided_by = fields.ForeignKeyField("models.User", related_name="claims_decided", null=True)
+    decided_by = fields.ForeignKeyField(
+        "models.User", related_name="claims_decided", null=True, on_delete=fields.RESTRICT
+    )
     decided_at = fields.DatetimeField(null=True)
     note = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField()
@@ -53,12 +59,18 @@ class ClaimLine(Model):
     """One order's share of a claim."""
 
     id = fields.UUIDField(primary_key=True)
-    claim = fields.ForeignKeyField("models.GroupClaim", related_name="lines")
-    order = fields.ForeignKeyField("models.Order", related_name="claim_lines")
+    claim = fields.ForeignKeyField(
+        "models.GroupClaim", related_name="lines", on_delete=fields.RESTRICT
+    )
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="claim_lines", on_delete=fields.RESTRICT
+    )
     units = fields.IntField()
     amount = fields.IntField()  # fen
     status = fields.CharEnumField(ClaimLineStatus, max_length=16, default=ClaimLineStatus.PENDING)
-    refund = fields.ForeignKeyField("models.Refund", related_name="claim_lines", null=True)
+    refund = fields.ForeignKeyField(
+        "models.Refund", related_name="claim_lines", null=True, on_delete=fields.RESTRICT
+    )
     note = fields.CharField(max_length=200, default="")
 
     class Meta:

@@ -85,15 +85,19 @@ class CouponTemplate(Model):
 
 class Coupon(Model):
     id = fields.UUIDField(primary_key=True)
-    template = fields.ForeignKeyField("models.CouponTemplate", related_name="coupons")
-    user = fields.ForeignKeyField("models.User", related_name="coupons")
+    template = fields.ForeignKeyField(
+        "models.CouponTemplate", related_name="coupons", on_delete=fields.RESTRICT
+    )
+    user = fields.ForeignKeyField("models.User", related_name="coupons", on_delete=fields.RESTRICT)
     # The n-th of this template this user got: unique with (template, user), 1..limit, so
     # two concurrent claims of one person cannot both pass the per-user limit.
     nth = fields.IntField()
     status = fields.CharEnumField(
         CouponStatus, max_length=16, default=CouponStatus.AVAILABLE, db_index=True
     )
-    order = fields.ForeignKeyField("models.Order", related_name="coupons", null=True)
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="coupons", null=True, on_delete=fields.RESTRICT
+    )
     source = fields.CharField(max_length=16)  # claim, points, operator, or a GrantRule
     source_ref = fields.CharField(max_length=96, null=True, unique=True)  # a grant, once
     valid_from = fields.DatetimeField()

@@ -39,8 +39,12 @@ class DeliveryBatch(Model):
     """The orders one pickup point receives in one delivery: cut once per cut-off."""
 
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="batches")
-    pickup_point = fields.ForeignKeyField("models.PickupPoint", related_name="batches", null=True)
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="batches", on_delete=fields.RESTRICT
+    )
+    pickup_point = fields.ForeignKeyField(
+        "models.PickupPoint", related_name="batches", null=True, on_delete=fields.RESTRICT
+    )
     cutoff_at = fields.DatetimeField()
     delivery_date = fields.DateField(db_index=True)  # the community's local date
     status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.DISPATCHED)
@@ -48,7 +52,9 @@ class DeliveryBatch(Model):
     units = fields.IntField()
     created_at = fields.DatetimeField()
     arrived_at = fields.DatetimeField(null=True)
-    arrival = fields.ForeignKeyField("models.Arrival", related_name="batches", null=True)
+    arrival = fields.ForeignKeyField(
+        "models.Arrival", related_name="batches", null=True, on_delete=fields.RESTRICT
+    )
     closed_at = fields.DatetimeField(null=True)
 
     class Meta:
@@ -62,10 +68,18 @@ class BatchOrder(Model):
     """One order of a batch, a line of the pick list. An order is in one batch at most."""
 
     id = fields.UUIDField(primary_key=True)
-    batch = fields.ForeignKeyField("models.DeliveryBatch", related_name="lines")
-    order = fields.OneToOneField("models.Order", related_name="batch_line")
-    sku = fields.ForeignKeyField("models.Sku", related_name="batch_lines")
-    supplier = fields.ForeignKeyField("models.Supplier", related_name="batch_lines", null=True)
+    batch = fields.ForeignKeyField(
+        "models.DeliveryBatch", related_name="lines", on_delete=fields.RESTRICT
+    )
+    order = fields.OneToOneField(
+        "models.Order", related_name="batch_line", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField(
+        "models.Sku", related_name="batch_lines", on_delete=fields.RESTRICT
+    )
+    supplier = fields.ForeignKeyField(
+        "models.Supplier", related_name="batch_lines", null=True, on_delete=fields.RESTRICT
+    )
     quantity = fields.IntField()
     short = fields.BooleanField(default=False)  # not filled at arrival: refunded
 
@@ -77,8 +91,10 @@ class BatchShortage(Model):
     """A SKU that arrived short, as the leader counted it at 到货."""
 
     id = fields.UUIDField(primary_key=True)
-    batch = fields.ForeignKeyField("models.DeliveryBatch", related_name="shortages")
-    sku = fields.ForeignKeyField("models.Sku", related_name="shortages")
+    batch = fields.ForeignKeyField(
+        "models.DeliveryBatch", related_name="shortages", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField("models.Sku", related_name="shortages", on_delete=fields.RESTRICT)
     ordered = fields.IntField()
     short = fields.IntField()
     refunded_orders = fields.IntField()
@@ -117,7 +133,9 @@ class HomeDelivery(Model):
     recipient's name and phone are sealed as an ``Address``'s are, under this row's id."""
 
     id = fields.UUIDField(primary_key=True)
-    order = fields.OneToOneField("models.Order", related_name="home_delivery")
+    order = fields.OneToOneField(
+        "models.Order", related_name="home_delivery", on_delete=fields.RESTRICT
+    )
     recipient_sealed = fields.TextField(default="")
     phone_sealed = fields.TextField(default="")
     address = fields.CharField(max_length=255)

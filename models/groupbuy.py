@@ -109,10 +109,12 @@ class SeatStatus(StrEnum):
 
 class Seat(Model):
     id = fields.UUIDField(primary_key=True)
-    team = fields.ForeignKeyField("models.Team", related_name="seats")
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="seats")
-    user = fields.ForeignKeyField("models.User", related_name="seats")
-    order = fields.OneToOneField("models.Order", related_name="seat")
+    team = fields.ForeignKeyField("models.Team", related_name="seats", on_delete=fields.RESTRICT)
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="seats", on_delete=fields.RESTRICT
+    )
+    user = fields.ForeignKeyField("models.User", related_name="seats", on_delete=fields.RESTRICT)
+    order = fields.OneToOneField("models.Order", related_name="seat", on_delete=fields.RESTRICT)
     is_head = fields.BooleanField(default=False)
     status = fields.CharEnumField(SeatStatus, max_length=16, default=SeatStatus.RESERVED)
     # True while the seat counts toward an unfinished team: one such seat per user per campaign.

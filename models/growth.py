@@ -124,9 +124,15 @@ class EarningEntry(Model):
     """Append-only earnings ledger: balances are sums, rows are never updated or deleted."""
 
     id = fields.UUIDField(primary_key=True)
-    earner = fields.ForeignKeyField("models.User", related_name="earnings")
-    order = fields.ForeignKeyField("models.Order", related_name="earnings")
-    community = fields.ForeignKeyField("models.Community", related_name="earnings", null=True)
+    earner = fields.ForeignKeyField(
+        "models.User", related_name="earnings", on_delete=fields.RESTRICT
+    )
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="earnings", on_delete=fields.RESTRICT
+    )
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="earnings", null=True, on_delete=fields.RESTRICT
+    )
     kind = fields.CharEnumField(EarningKind, max_length=16)
     event = fields.CharEnumField(EarningEvent, max_length=16)
     amount = fields.IntField()  # fen, the size of the movement
@@ -146,7 +152,9 @@ class EarningStatement(Model):
     """A weekly statement of one earner: made once per week (the unique key decides)."""
 
     id = fields.UUIDField(primary_key=True)
-    earner = fields.ForeignKeyField("models.User", related_name="earning_statements")
+    earner = fields.ForeignKeyField(
+        "models.User", related_name="earning_statements", on_delete=fields.RESTRICT
+    )
     week_start = fields.DateField()  # Monday, in the shop's time zone
     accrued = fields.IntField()
     released = fields.IntField()
@@ -167,8 +175,12 @@ class PickupVerification(Model):
 
     id = fields.UUIDField(primary_key=True)
     code = fields.CharField(max_length=32, db_index=True)
-    order = fields.ForeignKeyField("models.Order", related_name="verifications", null=True)
-    verifier = fields.ForeignKeyField("models.User", related_name="verifications")
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="verifications", null=True, on_delete=fields.RESTRICT
+    )
+    verifier = fields.ForeignKeyField(
+        "models.User", related_name="verifications", on_delete=fields.RESTRICT
+    )
     outcome = fields.CharField(max_length=32)  # verified, or the refusal's error code
     created_at = fields.DatetimeField()
 

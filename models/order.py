@@ -49,11 +49,19 @@ class Order(Model):
     # Sent to WeChat Pay: at most 32 characters, unique per merchant.
     out_trade_no = fields.CharField(max_length=32, unique=True)
     kind = fields.CharEnumField(OrderKind, max_length=16)
-    user = fields.ForeignKeyField("models.User", related_name="orders")
-    community = fields.ForeignKeyField("models.Community", related_name="orders", null=True)
-    sku = fields.ForeignKeyField("models.Sku", related_name="orders")
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="orders", null=True)
-    team = fields.ForeignKeyField("models.Team", related_name="orders", null=True)
+    # RESTRICT, as every key of a money or order record (migration 0280): the books outlive
+    # whatever they name, and deleting it is refused rather than cascading.
+    user = fields.ForeignKeyField("models.User", related_name="orders", on_delete=fields.RESTRICT)
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="orders", null=True, on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField("models.Sku", related_name="orders", on_delete=fields.RESTRICT)
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="orders", null=True, on_delete=fields.RESTRICT
+    )
+    team = fields.ForeignKeyField(
+        "models.Team", related_name="orders", null=True, on_delete=fields.RESTRICT
+    )
     quantity = fields.IntField(default=1)
     unit_price = fields.IntField()  # fen
     amount = fields.IntField()  # fen, what is charged: the breakdown's "paid"

@@ -13,7 +13,9 @@ class Payment(Model):
     """One row per WeChat transaction: the unique id makes notifies idempotent."""
 
     id = fields.UUIDField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="payments")
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="payments", on_delete=fields.RESTRICT
+    )
     transaction_id = fields.CharField(max_length=64, unique=True)
     amount = fields.IntField()
     # What its refunds owe back all told; raised only by services/refunds.owe's checked
@@ -45,8 +47,12 @@ class Refund(Model):
     request, a shortage, a claim's share), each for its own ``cause`` once."""
 
     id = fields.UUIDField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="refunds")
-    payment = fields.ForeignKeyField("models.Payment", related_name="refunds")
+    order = fields.ForeignKeyField(
+        "models.Order", related_name="refunds", on_delete=fields.RESTRICT
+    )
+    payment = fields.ForeignKeyField(
+        "models.Payment", related_name="refunds", on_delete=fields.RESTRICT
+    )
     out_refund_no = fields.CharField(max_length=64, unique=True)
     amount = fields.IntField()
     total = fields.IntField()

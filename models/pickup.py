@@ -10,8 +10,12 @@ class Arrival(Model):
     """A leader confirmed that a delivery reached the community's pickup point."""
 
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="arrivals")
-    confirmed_by = fields.ForeignKeyField("models.User", related_name="arrivals_confirmed")
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="arrivals", on_delete=fields.RESTRICT
+    )
+    confirmed_by = fields.ForeignKeyField(
+        "models.User", related_name="arrivals_confirmed", on_delete=fields.RESTRICT
+    )
     orders = fields.IntField()  # how many confirmed orders became ready for pickup
     created_at = fields.DatetimeField()
 

@@ -13,7 +13,9 @@ from tortoise.models import Model
 
 
 class PointsBalance(Model):
-    user = fields.OneToOneField("models.User", related_name="points_balance", primary_key=True)
+    user = fields.OneToOneField(
+        "models.User", related_name="points_balance", primary_key=True, on_delete=fields.RESTRICT
+    )
     balance = fields.IntField(default=0)
 
     class Meta:

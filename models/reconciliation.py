@@ -44,7 +44,9 @@ class BillDifference(Model):
     bill_amount = fields.IntField(null=True)  # fen, as the bill says
     our_amount = fields.IntField(null=True)  # fen, as our books say
     resolved_at = fields.DatetimeField(null=True)
-    resolved_by = fields.ForeignKeyField("models.User", related_name="bill_resolutions", null=True)
+    resolved_by = fields.ForeignKeyField(
+        "models.User", related_name="bill_resolutions", null=True, on_delete=fields.RESTRICT
+    )
     note = fields.CharField(max_length=500, default="")
 
     class Meta:

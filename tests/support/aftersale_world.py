@@ -19,8 +19,11 @@ def principal_of(user: User) -> Principal:
     return Principal(user_id=user.id, role=user.role)
 
 
-async def pay(settings: Settings, wechat: FakeWeChat, order: Order, now: datetime) -> None:
-    """WeChat Pay's notify for ``order``, applied as the notify view applies it."""
+async def pay(
+    settings: Settings, wechat: FakeWeChat, order: Order, now: datetime, *, honoured: bool = True
+) -> None:
+    """WeChat Pay's notify for ``order``, applied as the notify view applies it; not
+    ``honoured``: the order was no longer payable, and the payment is sent back."""
     user = await User.get(id=order.user_id)
     body = wechat.payment_notify(
         out_trade_no=order.out_trade_no, total_fee=order.amount, openid=user.openid
@@ -32,7 +35,7 @@ async def pay(settings: Settings, wechat: FakeWeChat, order: Order, now: datetim
         mch_id=settings.pay_mch_id,
         now=now,
     )
-    assert outcome.applied and outcome.honoured
+    assert outcome.applied and outcome.honoured is honoured
 
 
 async def paid_order(
