@@ -9,26 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from tortoise.context import TortoiseContext
-from tortoise.migrations.api.migrate import migrate
 
-from qunshop.assembly.db import tortoise_config
-from tests.support.db import connect, create_blank_database, drop_database
+from tests.support.db import connect, migrate_to
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def blank_url(database_url: str) -> Any:
-    name = f"qunshop_flash_{uuid.uuid4().hex[:8]}"
-    url = await create_blank_database(database_url, name)
-    yield url
-    await drop_database(database_url, name)
-
-
-async def _migrate(url: str, target: str | None = None) -> None:
-    with TortoiseContext():
-        await migrate(config=tortoise_config(url), target=target)
 
 
 def _at(minutes: int) -> datetime:
@@ -111,7 +95,7 @@ async def _order(conn: asyncpg.Connection, buyer: Any, sku: Any, kind: str, m: i
 async def test_existing_flash_orders_get_their_sale_where_one_window_holds_them(
     blank_url: str,
 ) -> None:
-    await _migrate(blank_url, "models.0250_funnel_steps_nest")
+    await migrate_to(blank_url, "models.0250_funnel_steps_nest")
     conn = await connect(blank_url)
     try:
         leader, community, sku_a, sku_b = await _shop(conn)
@@ -129,7 +113,7 @@ async def test_existing_flash_orders_get_their_sale_where_one_window_holds_them(
     finally:
         await conn.close()
 
-    await _migrate(blank_url)
+    await migrate_to(blank_url)
 
     conn = await connect(blank_url)
     try:
