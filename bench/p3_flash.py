@@ -38,8 +38,8 @@ async def _sale(bench_world: world.World) -> uuid.UUID:
     now = datetime.now(tz=UTC)
     conn = await connect()
     try:
-        # A round's sale replaces the last one's: a sale counts its SKU's flash orders in its
-        # window, so the last burst's buyers would otherwise be at their limit.
+        # A round's sale replaces the last one's, whose orders go first (they name it:
+        # orders.flash_sale_id, ON DELETE RESTRICT), so each burst starts on the same tables.
         await conn.execute("DELETE FROM orders WHERE kind = 'flash'")
         await conn.execute("DELETE FROM flash_sales")
         await conn.execute("DELETE FROM activities WHERE kind = 'flash_sale'")

@@ -161,7 +161,7 @@ def _rekey(on_delete: str) -> str:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0250_funnel_steps_nest")]
+    dependencies = [("models", "0270_flash_orders_name_their_sale")]
 
     initial = False
 

@@ -224,6 +224,7 @@ class OrderOut(BaseModel):
     sku_id: str
     campaign_id: str | None
     team_id: str | None
+    flash_sale_id: str | None = Field(description="a flash order's sale, null for the others")
     quantity: int
     unit_price: int = Field(description="fen, the group (or sale) price of one")
     amount: int = Field(description="fen, what is charged: the breakdown's paid")
@@ -258,6 +259,7 @@ def order_fields(
     """OrderOut's fields, in its order, from the order's columns (``column(name)``: a model's
     attribute or a row's value)."""
     campaign_id, team_id = column("campaign_id"), column("team_id")
+    flash_sale_id = column("flash_sale_id")
     return {
         "id": str(column("id")),
         "kind": str(column("kind")),
@@ -265,6 +267,7 @@ def order_fields(
         "sku_id": str(column("sku_id")),
         "campaign_id": str(campaign_id) if campaign_id else None,
         "team_id": str(team_id) if team_id else None,
+        "flash_sale_id": str(flash_sale_id) if flash_sale_id else None,
         "quantity": column("quantity"),
         "unit_price": column("unit_price"),
         "amount": column("amount"),

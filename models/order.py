@@ -62,6 +62,11 @@ class Order(Model):
     team = fields.ForeignKeyField(
         "models.Team", related_name="orders", null=True, on_delete=fields.RESTRICT
     )
+    # A flash order's sale (0270; indexed with the buyer where set). RESTRICT: a sale that
+    # sold something is part of its orders' record, never deleted from under them.
+    flash_sale = fields.ForeignKeyField(
+        "models.FlashSale", related_name="orders", null=True, on_delete=fields.RESTRICT
+    )
     quantity = fields.IntField(default=1)
     unit_price = fields.IntField()  # fen
     amount = fields.IntField()  # fen, what is charged: the breakdown's "paid"

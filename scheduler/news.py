@@ -11,6 +11,8 @@ from qunshop.templates import fen
 from services import news, notify
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import jinja2
 
     from qunshop.config import Settings
@@ -33,13 +35,19 @@ class NewsWords:
         return notify.text(self._render(f"news/{facts.event}_group.j2", facts, total=total))
 
     def member(self, facts: news.Facts, item: news.Item) -> dict[str, Any]:
+        kept = facts.bargain.deadline_at if facts.bargain else None  # its price, kept till then
         return notify.text(
-            self._render(f"news/{facts.event}.j2", facts, item=item, deadline=self._deadline(item))
+            self._render(
+                f"news/{facts.event}.j2",
+                facts,
+                item=item,
+                deadline=self._local(item.order.reserved_until, "%H:%M"),
+                kept_until=self._local(kept, "%m-%d %H:%M"),
+            )
         )
 
-    def _deadline(self, item: news.Item) -> str:
-        until = item.order.reserved_until
-        return until.astimezone(ZoneInfo(self.settings.timezone)).strftime("%H:%M") if until else ""
+    def _local(self, at: datetime | None, fmt: str) -> str:
+        return at.astimezone(ZoneInfo(self.settings.timezone)).strftime(fmt) if at else ""
 
     def subscribe(self, facts: news.Facts, item: news.Item) -> tuple[str, str, dict[str, Any]]:
         s = self.settings
@@ -101,6 +109,4 @@ class NewsWords:
         return "超时未付款，座位已释放"
 
     def _lapse_time(self, item: news.Item) -> str:
-        until = item.order.reserved_until
-        tz = ZoneInfo(self.settings.timezone)
-        return until.astimezone(tz).strftime("%Y-%m-%d %H:%M") if until else ""
+        return self._local(item.order.reserved_until, "%Y-%m-%d %H:%M")

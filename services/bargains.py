@@ -12,8 +12,9 @@ cuts_needed`` besides.
 The starter buys at the price reached, before the deadline: an order of kind ``bargain``
 through the ordinary orders and payments path (prepay, notify). An order that lapses unpaid
 gives the unit back (services/checkout.py) and the bargain may be bought again before its
-deadline. The clock expires bargains past their deadline (``expire_due``); the starter hears
-each cut and the floor reached through the outbox (``NEWS``, sent by ``tell_starter``).
+deadline; its starter hears so, or why not (``again``, the lapse news of services/news.py).
+The clock expires bargains past their deadline (``expire_due``); the starter hears each cut
+and the floor reached through the outbox (``NEWS``, sent by ``tell_starter``).
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ async def start(
 ) -> Bargain:
     """The caller's bargain on the offer: their open one if they have it, else a new one."""
     offer = await get_offer(offer_id)
-    if not offer.active or not offer.sku.product.active:
+    if not _open(offer):
         raise Conflict(ErrorCode.BARGAIN_OFFER_CLOSED, "this bargain offer has closed")
     live = await Bargain.filter(
         offer_id=offer.id, starter_id=principal.user_id, status__not=BargainStatus.EXPIRED
@@ -257,9 +258,9 @@ async def start(
         if live.status is BargainStatus.OPEN and live.deadline_at > now:
             return live
         raise Conflict(ErrorCode.BARGAIN_ALREADY_STARTED, "you already bargained for this")
-    price = offer.sku.price
-    if price - offer.floor_price < offer.helpers_needed:  # the SKU's price fell since
+    if not _room(offer):  # the SKU's price fell since
         raise Conflict(ErrorCode.BARGAIN_OFFER_CLOSED, "this bargain offer has closed")
+    price = offer.sku.price
     for _ in range(5):  # a code clash is a one-in-10^11 event; try a few
         try:
             async with in_transaction():
@@ -286,6 +287,16 @@ async def start(
         logger.info("bargain %s started on offer %s", bargain.code, offer.id)
         return bargain
     raise RuntimeError("could not draw a free bargain code")
+
+
+# A bargain may start on an offer (its SKU and product loaded) that is open, its product on
+# sale, and with room: the SKU's price still a fen per helper above the floor.
+def _open(offer: BargainOffer) -> bool:
+    return offer.active and offer.sku.product.active
+
+
+def _room(offer: BargainOffer) -> bool:
+    return offer.sku.price - offer.floor_price >= offer.helpers_needed
 
 
 async def find(ref: str) -> Bargain:
@@ -412,7 +423,7 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
         earlier = await Order.get_or_none(id=bargain.order_id) if bargain.order_id else None
         if earlier is not None and earlier.status in LIVE_ORDER:
             raise Conflict(ErrorCode.BARGAIN_ALREADY_ORDERED, "this bargain is already ordered")
-        if bargain.status is BargainStatus.EXPIRED or bargain.deadline_at <= now:
+        if not _buyable(bargain, now):
             raise Conflict(ErrorCode.BARGAIN_CLOSED, "this bargain has closed")
         taken = await Sku.filter(id=sku.id, stock__gte=1).update(stock=F("stock") - 1)
         if taken != 1:
@@ -436,6 +447,11 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
             raise Conflict(ErrorCode.BARGAIN_CLOSED, "the bargain moved meanwhile")
     logger.info("bargain %s ordered at %s fen (order %s)", bargain.code, order.amount, order.id)
     return order
+
+
+def _buyable(bargain: Bargain, now: datetime) -> bool:
+    """The starter may order at the price reached: the bargain has not expired."""
+    return bargain.status is not BargainStatus.EXPIRED and bargain.deadline_at > now
 
 
 # The clock -----------------------------------------------------------------------------------
@@ -470,6 +486,24 @@ async def expire_due(*, now: datetime, limit: int = 500) -> int:
     if expired:
         logger.info("%s bargains expired", expired)
     return expired
+
+
+# Why the starter of a lapsed bargain order cannot buy at the price reached again ("": they
+# may, until the bargain's deadline): its deadline passed (a new bargain may start), or the
+# offer no longer starts any (closed, its product off sale).
+EXPIRED, ENDED = "bargain_expired", "bargain_ended"
+
+
+async def again(order: Order, *, now: datetime) -> tuple[Bargain | None, str]:
+    """Inside the lapse's transaction (services/checkout.py): the bargain of a lapsed order,
+    and whether its starter may buy at its price again (``buy``'s rule) or why not."""
+    bargain = await Bargain.get_or_none(order_id=order.id).prefetch_related("offer__sku__product")
+    if bargain is None:
+        return None, ENDED
+    if _buyable(bargain, now):
+        return bargain, ""
+    offer = bargain.offer
+    return bargain, EXPIRED if _open(offer) and _room(offer) else ENDED
 
 
 async def next_deadline() -> datetime | None:

@@ -14,7 +14,7 @@ from models.groupbuy import Seat
 from models.limits import MAX_AMOUNT
 from models.order import Order, OrderKind, OrderStatus
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import aftersales, due_rows, flashsale, groupbuy, news, orders
+from services import aftersales, bargains, due_rows, flashsale, groupbuy, news, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -113,21 +113,25 @@ async def _release(order: Order, *, now: datetime, force: bool) -> bool:
         await orders.transition(locked, OrderStatus.CANCELLED)
         await Sku.filter(id=locked.sku_id).update(stock=F("stock") + locked.quantity)
         # The clock lapsed it: its buyer hears so, and whether to buy again (a cancel is their
-        # own; a bargain's starter hears of the bargain, services/bargains.py).
-        if not force and locked.kind in (OrderKind.DIRECT, OrderKind.FLASH):
+        # own doing: no news).
+        if not force:
             again = await _again(locked, now=now)
-            await news.publish(news.ORDER_LAPSED, ref=str(locked.id), now=now, again=again)
+            await news.publish(news.ORDER_LAPSED, ref=str(locked.id), now=now, **again)
     return True
 
 
-async def _again(order: Order, *, now: datetime) -> str:
-    """May a lapsed order's goods be bought again now: "" if so, else why not (a flash sale's
-    reasons, ``flashsale.again``; a direct order's product taken off sale, ``ENDED``: its
-    units came back with the lapse, so it is not sold out)."""
+async def _again(order: Order, *, now: datetime) -> dict[str, str]:
+    """The lapse news's payload: may a lapsed order's goods be bought again now, ``again``:
+    "" if so, else why not (a flash sale's reasons, ``flashsale.again``; a bargain's,
+    ``bargains.again``, which names the bargain; a direct order's product taken off sale,
+    ``ENDED``: its units came back with the lapse, so it is not sold out)."""
     if order.kind is OrderKind.FLASH:
-        return await flashsale.again(order, now=now)
+        return {"again": await flashsale.again(order, now=now)}
+    if order.kind is OrderKind.BARGAIN:
+        bargain, why = await bargains.again(order, now=now)
+        return {"again": why, "bargain_id": str(bargain.id) if bargain else ""}
     sku = await Sku.get(id=order.sku_id).prefetch_related("product")
-    return "" if sku.product.active else flashsale.ENDED
+    return {"again": "" if sku.product.active else flashsale.ENDED}
 
 
 async def release_expired_direct(*, now: datetime, limit: int = 500) -> int:

@@ -9,9 +9,9 @@ SKU's ordinary stock (services/checkout.py, which tells a lapse), not to the sal
 counts towards its buyer's limit; so the gate and the database agree by construction, and
 rebuilding one from the other is exact.
 
-Orders carry no link to their sale (models/order.py has none), so a sale's orders are the
-FLASH orders of its SKU created inside its window (``orders_of``), and two sales of one SKU
-may not overlap.
+Each flash order names its sale (``orders.flash_sale_id``, written with the order by
+services/flashtake.py): a sale's orders are those (``orders_of``), never guessed from its SKU
+and window. Two sales of one SKU may not overlap all the same (placing one is refused).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from models.activity import Activity, FlashSale
 from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
-from models.order import Order, OrderKind
+from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
 from services.ids import parse_uuid
 
@@ -83,13 +83,8 @@ def _check(spec: FlashSpec) -> None:
 
 
 def orders_of(sale: FlashSale) -> QuerySet[Order]:
-    """The sale's orders: its SKU's flash orders made inside its window."""
-    return Order.filter(
-        kind=OrderKind.FLASH,
-        sku_id=sale.sku_id,
-        created_at__gte=sale.starts_at,
-        created_at__lt=sale.ends_at,
-    )
+    """The sale's orders, by the sale each names (idx_orders_flash_sale, with the buyer)."""
+    return Order.filter(flash_sale_id=sale.id)
 
 
 # What a buyer may hear, from the gate or from the database.
@@ -215,14 +210,9 @@ ENDED, SOLD_OUT, LIMIT = "ended", "sold_out", "limit"
 
 async def again(order: Order, *, now: datetime) -> str:
     """May the buyer of a lapsed flash order buy in its sale again now: "" if so, else why
-    not (``ENDED``, ``SOLD_OUT``, or ``LIMIT``: the lapsed order still counts towards it)."""
-    sale = (
-        await FlashSale.filter(
-            sku_id=order.sku_id, starts_at__lte=order.created_at, ends_at__gt=order.created_at
-        )
-        .select_related("activity")
-        .first()
-    )
+    not (``ENDED``, ``SOLD_OUT``, or ``LIMIT``: the lapsed order still counts towards it).
+    An order older than its link (0270) that no window named alone has no sale: ``ENDED``."""
+    sale = await FlashSale.filter(id=order.flash_sale_id).select_related("activity").first()
     if sale is None or not sale.activity.active or not sale.starts_at <= now < sale.ends_at:
         return ENDED
     if sale.stock_left < 1:

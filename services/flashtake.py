@@ -58,9 +58,10 @@ class Purchase:
 # owns (the id, the list price by trigger, the columns' defaults), and the rows come back.
 _INSERT_ORDERS = """
 INSERT INTO orders (id, out_trade_no, kind, user_id, community_id, sku_id, quantity,
-                    unit_price, amount, status, reserved_until, chat_id, created_at, updated_at)
+                    unit_price, amount, status, reserved_until, chat_id, created_at, updated_at,
+                    flash_sale_id)
 SELECT gen_random_uuid(), t.out_trade_no, 'flash', t.user_id, $5, $6, t.quantity,
-       $7, $7 * t.quantity, 'pending_payment', $8, t.chat_id, $9, $9
+       $7, $7 * t.quantity, 'pending_payment', $8, t.chat_id, $9, $9, $10
 FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[])
      AS t(out_trade_no, user_id, quantity, chat_id)
 RETURNING *
@@ -118,6 +119,7 @@ async def take_together(asks: list[Take]) -> list[Purchase | QunshopError]:
                 locked.price,
                 now + RESERVATION,
                 now,  # created_at: the sale's window is read on this clock
+                locked.id,  # the order's sale (orders_of)
             ],
         )
         units = locked.stock_left - left

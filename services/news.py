@@ -1,6 +1,6 @@
 """News when things happen: 成团, 未成团 with its refund, 到货 with the pickup code, a refund
-done, a seat about to lapse, an order that lapsed unpaid (a team's seat, a direct or a flash
-order, with the way back in). Each is told once, however often its cause is replayed.
+done, a seat about to lapse, an order that lapsed unpaid (a team's seat, a direct, a flash or
+a bargain's order, with the way back in). Each is told once, however often its cause is replayed.
 
 Two steps, both through the outbox:
 
@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from tortoise.transactions import in_transaction
 
 from models.aftersale import AfterSale, AfterSaleStatus
+from models.bargain import Bargain
 from models.community import Community, PickupPoint
 from models.groupbuy import Campaign, Team, TeamStatus
 from models.order import Order, OrderStatus
@@ -50,7 +51,7 @@ ARRIVED = "arrived"
 REFUNDED = "refunded"
 ORDER_LAPSING = "order_lapsing"
 # An order cancelled unpaid at its deadline: a held seat (its own, or its team's that closed),
-# a direct or a flash order.
+# a direct, a flash or a bargain's order.
 ORDER_LAPSED = "order_lapsed"
 PICKUP_REMINDER = "pickup_reminder"
 AFTER_SALE_REJECTED = "after_sale_rejected"
@@ -91,8 +92,9 @@ class Item:
     # order has no way back (or TEAM_SUCCEEDED: its team closed without it).
     note: str = ""
     kind: str = ""  # an after-sales request's kind (refund_only, return_refund)
-    # A lapsed seat's team still open with a free seat (join it again), or a lapsed direct or
-    # flash order's goods still on sale (buy again).
+    # A lapsed seat's team still open with a free seat (join it again), a lapsed direct or
+    # flash order's goods still on sale (buy again), a lapsed bargain's order's bargain still
+    # running (order again at its price).
     joinable: bool = False
     # Counted, not told: they heard it otherwise (their seat lapsed), or it no longer
     # concerns them (an arrived order picked up or refunded before the news went out).
@@ -108,6 +110,7 @@ class Facts:
     community: Community | None  # the group told, None: no group news
     pickup_point: PickupPoint | None
     items: list[Item]
+    bargain: Bargain | None = None  # a lapsed bargain's order's bargain
 
 
 class Words(Protocol):
@@ -199,7 +202,8 @@ async def gather(payload: dict[str, Any], *, now: datetime | None = None) -> Fac
         return await _order_facts(ORDER_LAPSING, ref, ref, OrderStatus.PENDING_PAYMENT)
     if event == ORDER_LAPSED:
         why = str(payload.get("cause") or payload.get("again") or "")
-        return await _lapsed_facts(ref, why=why, now=now)
+        bargain = str(payload.get("bargain_id") or "")
+        return await _lapsed_facts(ref, why=why, bargain_id=bargain, now=now)
     if event == PICKUP_REMINDER:
         order_id = str(payload.get("order_id"))
         return await _order_facts(PICKUP_REMINDER, ref, order_id, OrderStatus.READY_FOR_PICKUP)
@@ -329,13 +333,16 @@ async def _order_facts(event: str, ref: str, order_id: str, status: OrderStatus)
     return Facts(event, ref, item.title, None, None, point, [item])
 
 
-async def _lapsed_facts(ref: str, *, why: str, now: datetime | None) -> Facts | None:
+async def _lapsed_facts(
+    ref: str, *, why: str, bargain_id: str, now: datetime | None
+) -> Facts | None:
     """The holder of an order cancelled unpaid at its deadline, and their way back.
 
     A team's seat: which campaign and team, and whether that team can still be joined (open,
     a seat free, its deadline not passed); ``why`` is ``TEAM_SUCCEEDED`` when the team closed
-    without them. A direct or flash order: ``why`` is what its service found at the lapse,
-    "" (it may be bought again) or why not (services/checkout.py).
+    without them. A direct, flash or bargain's order: ``why`` is what its service found at
+    the lapse, "" (it may be bought again) or why not (services/checkout.py); a bargain's
+    names its bargain (``bargain_id``), whose code and price the way back gives.
     """
     found = await _orders(Order.filter(id=ref, status=OrderStatus.CANCELLED, paid_at__isnull=True))
     if not found:
@@ -344,7 +351,8 @@ async def _lapsed_facts(ref: str, *, why: str, now: datetime | None) -> Facts | 
     point = await PickupPoint.get_or_none(community_id=order.community_id)
     if order.team_id is None:
         item = Item(order, order.user, _title(order), order.amount, "", note=why, joinable=not why)
-        return Facts(ORDER_LAPSED, ref, item.title, None, None, point, [item])
+        bargain = await Bargain.get_or_none(id=bargain_id) if bargain_id else None
+        return Facts(ORDER_LAPSED, ref, item.title, None, None, point, [item], bargain)
     team = await Team.get(id=order.team_id)
     campaign = await Campaign.get(id=team.campaign_id)
     joinable = (

@@ -7,22 +7,25 @@ how to come back (参团 <code>, the team still being open), and writing that ag
 
 The same news, once, for every unpaid order the clock cancels: a seat still held when its
 必成团 team succeeds at the deadline, a direct order, a flash order (buy again only where the
-sale would still take it).
+sale would still take it), a bargain's order (its price kept until the bargain's deadline, else
+a new bargain, else the offer is over).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from models.bargain import Bargain
 from models.order import Order, OrderStatus
-from models.user import User
+from models.user import Role, User
 from tests.bot.helpers import OPENID
 from tests.journeys.doors import Doors
 from tests.services.flash_world import start_sale
-from tests.support.factories import auth, make_campaign, make_community, make_sku
+from tests.support.factories import auth, make_campaign, make_community, make_sku, make_user
 
 
 async def _follower_buys(doors: Doors, path: str, body: dict[str, object]) -> Order:
@@ -143,3 +146,70 @@ async def test_a_flash_order_that_lapses_after_its_sale_says_it_ended(doors: Doo
     assert await _lapse(doors, order) == [
         "⌛ 你的「测试商品 默认」秒杀订单已过付款时间，订单已取消，不会扣款。\n这场秒杀已经结束了。"
     ]
+
+
+async def _follower_starts_a_bargain(doors: Doors, *, hours: int) -> tuple[Bargain, str]:
+    """An admin offers a SKU for bargaining (the offer's id, returned); the follower starts a
+    bargain by chat."""
+    boss = await make_user(Role.ADMIN)
+    sku = await make_sku(price=9900, stock=5)
+    status, offer = await doors.api(
+        "POST",
+        "/api/v1/admin/bargain-offers",
+        auth(boss, doors.settings, doors.clock.now()),
+        json={"sku_id": str(sku.id), "floor_price": 990, "helpers_needed": 3, "hours": hours},
+    )
+    assert status == 201, offer
+    assert "砍价码" in await doors.say_to_oa("砍价 1")
+    return await Bargain.get(), str(offer["id"])
+
+
+async def _follower_orders(doors: Doors, bargain: Bargain) -> Order:
+    """砍价购买: an order at the bargain's price so far, pending payment."""
+    ordered = await doors.say_to_oa(f"砍价购买 {bargain.code}")
+    assert "已按砍后价下单：¥99.00" in ordered, ordered
+    return await Order.get(id=(await Bargain.get(id=bargain.id)).order_id)
+
+
+LAPSED_BARGAIN = "⌛ 你的「测试商品 默认」砍价订单已过付款时间，订单已取消，不会扣款。\n"
+
+
+async def test_a_bargain_order_left_unpaid_is_told_once_its_price_is_kept(doors: Doors) -> None:
+    """The bargain runs on: its price is kept until its deadline, and 砍价购买 orders again."""
+    bargain, _ = await _follower_starts_a_bargain(doors, hours=24)
+    order = await _follower_orders(doors, bargain)
+    kept = bargain.deadline_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")
+    assert await _lapse(doors, order) == [
+        f"{LAPSED_BARGAIN}砍到的价格 ¥99.00 为你保留到 {kept}，"
+        f"想要请在这之前发「砍价购买 {bargain.code}」重新下单。"
+    ]
+    again = await _follower_orders(doors, bargain)
+    assert again.id != order.id and again.status is OrderStatus.PENDING_PAYMENT
+
+
+@pytest.mark.parametrize(
+    ("closed", "after"),
+    [
+        (False, "这次砍价已经到期，砍到的价格不再保留；想要可以发「砍价」重新发起。"),
+        (True, "这个砍价活动已经结束了。"),
+    ],
+)
+async def test_a_bargain_order_that_lapses_after_its_bargain_says_what_is_left(
+    doors: Doors, closed: bool, after: str
+) -> None:
+    """Ordered in the bargain's last minutes, the order lapses after its deadline: a new
+    bargain may start (砍价), unless the offer has closed meanwhile."""
+    bargain, offer_id = await _follower_starts_a_bargain(doors, hours=1)
+    doors.clock.set(bargain.deadline_at - timedelta(minutes=5))
+    order = await _follower_orders(doors, bargain)
+    if closed:
+        boss = await make_user(Role.ADMIN)
+        headers = auth(boss, doors.settings, doors.clock.now())
+        status, _ = await doors.api(
+            "POST", f"/api/v1/admin/bargain-offers/{offer_id}/close", headers
+        )
+        assert status == 200
+    assert await _lapse(doors, order) == [f"{LAPSED_BARGAIN}{after}"]
+    if not closed:  # the way back works
+        assert "砍价码" in await doors.say_to_oa("砍价 1")
+        assert await Bargain.filter(starter_id=order.user_id).count() == 2

@@ -8,33 +8,17 @@ import uuid
 from typing import Any
 
 import pytest
-from tortoise.context import TortoiseContext
-from tortoise.migrations.api.migrate import migrate
 
-from qunshop.assembly.db import tortoise_config
 from services import personal
-from tests.support.db import connect, create_blank_database, drop_database
+from tests.support.db import connect, migrate_to
 
 KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-@pytest.fixture
-async def blank_url(database_url: str) -> Any:
-    name = f"qunshop_seal_{uuid.uuid4().hex[:8]}"
-    url = await create_blank_database(database_url, name)
-    yield url
-    await drop_database(database_url, name)
-
-
-async def _migrate(url: str, target: str | None = None) -> None:
-    with TortoiseContext():
-        await migrate(config=tortoise_config(url), target=target)
 
 
 async def test_existing_recipients_are_sealed_and_the_clear_columns_go(
     blank_url: str, make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await _migrate(blank_url, "models.0073_recommendations")
+    await migrate_to(blank_url, "models.0073_recommendations")
     user_id, address_id = uuid.uuid4(), uuid.uuid4()
     conn = await connect(blank_url)
     try:
@@ -53,7 +37,7 @@ async def test_existing_recipients_are_sealed_and_the_clear_columns_go(
         await conn.close()
 
     monkeypatch.setenv("QUNSHOP_PERSONAL_DATA_KEY", KEY)  # `qunshop migrate`'s environment
-    await _migrate(blank_url)
+    await migrate_to(blank_url)
 
     conn = await connect(blank_url)
     try:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -8,15 +7,6 @@ import pytest
 from qunshop.assembly.app import create_app
 from qunshop.assembly.db import open_orm, pending_migrations, run_migrations
 from qunshop.errors import StartupError
-from tests.support.db import create_blank_database, drop_database
-
-
-@pytest.fixture
-async def blank_url(database_url: str) -> Any:
-    name = f"qunshop_blank_{uuid.uuid4().hex[:8]}"
-    url = await create_blank_database(database_url, name)
-    yield url
-    await drop_database(database_url, name)
 
 
 async def test_server_refuses_a_database_behind(

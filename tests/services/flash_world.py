@@ -16,6 +16,7 @@ from tests.support.factories import make_community, make_sku
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from models.community import Community
     from models.user import User
     from qunshop.clock import FrozenClock
 
@@ -28,13 +29,29 @@ async def start_sale(clock: FrozenClock, *, stock: int, limit: int, extra: int =
     """A sale of ``stock`` units carved out of a fresh SKU (``extra`` units stay on it)."""
     community = await make_community()
     sku = await make_sku(community, stock=stock + extra)
+    sale = await place_sale(community, sku, clock, stock=stock, limit=limit)
+    assert (await Sku.get(id=sku.id)).stock == extra
+    clock.advance(timedelta(minutes=5))
+    return sale
+
+
+async def place_sale(
+    community: Community,
+    sku: Sku,
+    clock: FrozenClock,
+    *,
+    stock: int,
+    limit: int,
+    starts_in: timedelta = timedelta(minutes=5),
+) -> FlashSale:
+    """The community's leader schedules a 30-minute sale of the SKU, to start in ``starts_in``."""
     view = await activities.create_activity(
         principal=who(await community.leader),
         community_id=community.id,
         draft=Draft(
             kind=ActivityKind.FLASH_SALE,
             title="鸡蛋秒杀",
-            run_at=clock.now() + timedelta(minutes=5),
+            run_at=clock.now() + starts_in,
             flash=FlashSpec(
                 sku_id=str(sku.id), price=990, stock=stock, per_user_limit=limit, minutes=30
             ),
@@ -42,8 +59,6 @@ async def start_sale(clock: FrozenClock, *, stock: int, limit: int, extra: int =
         now=clock.now(),
     )
     assert view.flash_sale is not None
-    assert (await Sku.get(id=sku.id)).stock == extra
-    clock.advance(timedelta(minutes=5))
     return view.flash_sale
 
 

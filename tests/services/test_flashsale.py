@@ -13,9 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from models.activity import ActivityKind, FlashSale
+from models.activity import Activity, ActivityKind, FlashSale
 from models.catalog import Sku
 from models.order import Order, OrderKind, OrderStatus
+from models.outbox import OutboxMessage
 from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
@@ -23,7 +24,14 @@ from qunshop.errors import Invalid
 from services import activities, checkout, flashsale, flashtake, payments
 from services.activities import Draft
 from services.flashsale import FlashSpec
-from tests.services.flash_world import buy_url, cancel_sale, gate_counts, start_sale, who
+from tests.services.flash_world import (
+    buy_url,
+    cancel_sale,
+    gate_counts,
+    place_sale,
+    start_sale,
+    who,
+)
 from tests.support.factories import auth, make_community, make_sku, make_user
 
 
@@ -224,6 +232,82 @@ async def test_an_unpaid_order_lapses_to_the_sku_and_a_paid_one_is_confirmed(
     assert (await FlashSale.get(id=sale.id)).stock_left == 3
     again = await api.post(buy_url(sale), json={}, headers=auth(lapser, settings))
     assert again.status == 409  # the lapsed order still counts towards the limit
+
+
+async def test_an_order_stays_its_sales_when_the_next_sale_of_its_sku_holds_its_time(
+    api: TestClient, settings: Settings, clock: FrozenClock, redis: Redis
+) -> None:
+    """The leader's cancel read its clock two seconds before a purchase committed, so the sale's
+    window ends before the order's time; a new sale of the SKU placed from there holds that
+    time. The order is still the first sale's (its answer says so): the buyer may buy once in
+    the new sale, and when the first order lapses its buyer hears that its sale ended, not that
+    the new sale's limit is used."""
+    community = await make_community()
+    sku = await make_sku(community, stock=60)
+    first = await place_sale(community, sku, clock, stock=5, limit=1)
+    clock.advance(timedelta(minutes=15))
+    buyer = await make_user()
+    bought = await api.post(buy_url(first), json={}, headers=auth(buyer, settings, clock.now()))
+    assert bought.status == 201 and (await bought.json())["flash_sale_id"] == str(first.id)
+    order = await Order.get(id=(await bought.json())["id"])
+    clock.advance(timedelta(seconds=-2))
+    await cancel_sale(first, clock, redis)
+    second = await place_sale(
+        community, sku, clock, stock=5, limit=1, starts_in=timedelta(seconds=1)
+    )
+    assert second.starts_at <= order.created_at < second.ends_at  # the window rule's pick
+
+    clock.advance(timedelta(seconds=2))
+    again = await api.post(buy_url(second), json={}, headers=auth(buyer, settings, clock.now()))
+    assert again.status == 201, await again.text()
+    assert (await again.json())["flash_sale_id"] == str(second.id)
+    assert (await FlashSale.get(id=second.id)).stock_left == 4
+
+    assert order.reserved_until is not None
+    assert await checkout.release_expired_direct(now=order.reserved_until + timedelta(seconds=1))
+    news = await OutboxMessage.get(dedupe_key=f"news:order_lapsed:{order.id}")
+    assert news.payload["again"] == flashsale.ENDED
+
+
+async def test_two_overlapping_sales_of_one_sku_each_count_their_own_orders(
+    api: TestClient, settings: Settings, clock: FrozenClock
+) -> None:
+    """Two sales of one SKU at once: rows the placing door refuses (``open_sale``) but the
+    database allows, as a shop's older rows may have them. A buyer at one sale's limit may
+    still buy once in the other, and each order's lapse reads its own sale."""
+    first = await start_sale(clock, stock=5, limit=1)
+    leader = await (await first.activity).created_by
+    other = await Activity.create(
+        community_id=(await first.activity).community_id,
+        kind=ActivityKind.FLASH_SALE,
+        created_by=leader,
+    )
+    second = await FlashSale.create(
+        activity=other,
+        sku_id=first.sku_id,
+        price=990,
+        stock=5,
+        stock_left=5,
+        per_user_limit=2,
+        starts_at=first.starts_at - timedelta(minutes=1),
+        ends_at=first.ends_at - timedelta(minutes=20),  # ends while the first runs on
+    )
+    buyer = await make_user()
+    headers = auth(buyer, settings, clock.now())
+    for sale in (first, second, second):
+        bought = await api.post(buy_url(sale), json={}, headers=headers)
+        assert bought.status == 201, await bought.text()
+    assert (await api.post(buy_url(second), json={}, headers=headers)).status == 409
+    assert await flashsale.orders_of(first).count() == 1
+    assert await flashsale.orders_of(second).count() == 2
+
+    lapse = clock.now() + flashsale.RESERVATION + timedelta(seconds=1)
+    assert await checkout.release_expired_direct(now=lapse) == 3
+    heard = {
+        (await Order.get(id=row.payload["ref"])).flash_sale_id: row.payload["again"]
+        for row in await OutboxMessage.filter(dedupe_key__startswith="news:order_lapsed:")
+    }
+    assert heard == {first.id: flashsale.LIMIT, second.id: flashsale.ENDED}
 
 
 async def test_overlapping_sales_of_one_sku_are_refused(

@@ -12,9 +12,11 @@ import hashlib
 from pathlib import Path
 
 import asyncpg
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate
 
 from qunshop import dburl
-from qunshop.assembly.db import run_migrations
+from qunshop.assembly.db import run_migrations, tortoise_config
 
 KEEP = {"tortoise_migrations"}
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -97,6 +99,12 @@ async def empty_database(url: str) -> None:
             await conn.execute(";\n".join(statements))
     finally:
         await conn.close()
+
+
+async def migrate_to(url: str, target: str | None = None) -> None:
+    """Migrate ``url``'s database up to ``target`` (``"models.0250_..."``), or all the way."""
+    with TortoiseContext():
+        await migrate(config=tortoise_config(url), target=target)
 
 
 async def create_blank_database(url: str, name: str) -> str:
