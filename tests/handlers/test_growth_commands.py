@@ -97,6 +97,7 @@ async def test_arrival_verify_and_pickups_by_chat(
     assert "私聊" in in_group.content
     alone = await say("我的订单", sender="zhao", chat_id=None)
     assert f"提货码 {code}" in alone.content
+    assert "付款" not in alone.content  # nothing waits for payment
     nothing = await say("arrived", sender="wang")
     assert "没有等待到货的订单" in nothing.content
 
