@@ -86,7 +86,8 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
     )
 
 
-@router.route(Command("我的订单", "订单", "orders"))
+# 付款/支付: what a shopper told "到小程序支付" types next; her orders say what waits and where.
+@router.route(Command("我的订单", "订单", "orders", "付款", "支付"))
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     lines = await storefront.my_orders(principal_of(ctx), limit=5)
     # A group reads the reply too: whoever shows a pickup code takes the goods.
