@@ -108,6 +108,7 @@ AUDIT_KEYS = {
     "active": "启用",
     "user": "用户",
     "leader_id": "团长",
+    "community": "社区",
     "kind": "类型",
     "lines": "件数",
     "attempts": "重试次数",
