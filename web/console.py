@@ -143,12 +143,21 @@ def _cell(text: str) -> str:
 async def arrived(*, principal: Principal, config: Resources) -> web.StreamResponse:
     """到货 from the console: the same verb as the chat command and the API."""
     delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
-    note = (
-        f"已确认到货：{delivery.orders} 份订单可以提货了，买家已收到提货通知"
-        if delivery.orders
-        else "没有等待到货的订单"
+    return see_other(f"/console/pickups?note={quote(_arrival_note(delivery))}")
+
+
+def _arrival_note(delivery: pickup.Delivery) -> str:
+    """What 到货 did, as the chat's answer says it: who is told their code and who is not."""
+    if not delivery.orders:
+        return "没有等待到货的订单"
+    done = f"已确认到货：{delivery.orders} 份订单可以提货了"
+    untold = delivery.buyers - delivery.buyers_told
+    if not untold:
+        return f"{done}，提货码已私信发给 {delivery.buyers} 位买家"
+    return (
+        f"{done}；{untold} 位买家没有可用的私信渠道，收不到提货码，"
+        "请提醒他们在小程序「我的订单」里看提货码"
     )
-    return see_other(f"/console/pickups?note={quote(note)}")
 
 
 @page("POST", "/console/pickups/verify", auth=Leader)

@@ -139,6 +139,8 @@ def error_page(request: web.Request, status: int, code: str, detail: str = "") -
         "detail": detail,
         "request_id": rid,
         "back": back_link(request, status),
+        # A shopper's page has no console to go back to: the group chat is where deals are.
+        "to_the_group": status == 404 and request.path.startswith("/h5/"),
     }
     return render(request.config_dict, "error.html", values, status=status)
 

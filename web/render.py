@@ -16,6 +16,7 @@ from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen
 from web.labels import (
     audit_action,
+    audit_values,
     campaign_state,
     order_state,
     plain_json,
@@ -67,6 +68,7 @@ def environment() -> jinja2.Environment:
         campaign_state=campaign_state,
         role_name=role_name,
         audit_action=audit_action,
+        audit_values=audit_values,
         plain_json=plain_json,
     )
     # The pages' one inline script, and its hash for the Content-Security-Policy: the

@@ -53,9 +53,12 @@ def event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def load_settings() -> Settings:
+def load_settings(**overrides: object) -> Settings:
+    """The environment's settings, with the command line's ``overrides`` (as if they were
+    set there: validators run on them, so in development an unset public URL follows
+    ``--port``)."""
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
@@ -124,14 +127,16 @@ def database(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={"database_url": url})
 
 
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings with ``serve``'s options. The address the server binds is
+    also where it reaches its development stand-in and, in development, what its links and
+    front page name."""
+    chosen = {"role": args.role, "host": args.host, "port": args.port}
+    return load_settings(**{name: value for name, value in chosen.items() if value})
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    settings = load_settings()
-    if args.role:
-        settings = settings.model_copy(update={"role": args.role})
-    # The address the server binds is also where it reaches its development stand-in.
-    settings = settings.model_copy(
-        update={"host": args.host or settings.host, "port": args.port or settings.port}
-    )
+    settings = serve_settings(args)
     configure_logging(settings.log_level, settings.log_format)
     check_mode(settings, settings.host)  # before the embedded database fills in a URL
     with database(settings) as settings, asyncio.Runner(loop_factory=event_loop()) as runner:

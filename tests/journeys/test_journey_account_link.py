@@ -212,7 +212,10 @@ async def test_a_group_shopper_from_deals_to_a_completed_order(
     template, data = doors.mini_user_receives("o-lisi-mini")[1]
     assert template == s.subscribe_template_arrived and data["thing3"] == "门口小店"
     pickup_code = data["character_string2"]
-    assert f"已到货，待自提 · 提货码 {pickup_code}" in await doors.say_in_group(
+    # Her code is hers alone: the group does not read it; she reads it one to one.
+    in_group = await doors.say_in_group("我的订单", sender="li-si")
+    assert "已到货，待自提" in in_group and pickup_code not in in_group
+    assert f"已到货，待自提 · 提货码 {pickup_code}" in await doors.say_alone(
         "我的订单", sender="li-si"
     )
 

@@ -141,6 +141,7 @@ tier_perks = NS(discount_bps=200, points_multiplier_pct=120, monthly_coupon_temp
 
 BASE: dict[str, Any] = {
     "staff": False,  # a shopper: leaders' hints are left out
+    "in_group": False,  # a one-to-one chat: the person's own pickup codes are shown
     "community": community,
     "campaign": campaign,
     "team": team,
@@ -305,7 +306,15 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 ]
             },
             "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 待支付 · 12-05\n"
-            "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05",
+            "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05\n"
+            "待支付的订单请到小程序「我的订单」付款，超时座位会释放。",
+        ),
+        (
+            {
+                "in_group": True,
+                "lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")],
+            },
+            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「我的订单」查看",
         ),
     ],
     "products_private.j2": [

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from qunshop.assembly.cli import load_settings
+from qunshop.assembly.cli import build_parser, load_settings, serve_settings
 from qunshop.config import DEV_AES_KEY, Mode, Settings
 from qunshop.errors import StartupError
 from tests.conftest import TEST_SECRETS
@@ -78,3 +78,13 @@ def test_cli_names_the_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     message = str(exc.value)
     assert "QUNSHOP_DATABASE_URL" in message
     assert "\n" not in message
+
+
+def test_serve_port_is_where_development_links_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qunshop serve --port 8104` in development: the front page, chat links and the
+    stand-in's refund notify name port 8104, not the default 8080 nobody listens on."""
+    monkeypatch.delenv("QUNSHOP_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("QUNSHOP_MODE", "development")
+    settings = serve_settings(build_parser().parse_args(["serve", "--port", "8104"]))
+    assert settings.port == 8104
+    assert settings.public_base_url == "http://127.0.0.1:8104"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.audit import AuditEntry
 from models.user import User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
@@ -56,6 +57,25 @@ async def test_the_audit_log_names_actions_and_shows_chinese_as_written(
     html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
     assert "加敏感词" in html and "假货" in html
     assert "\\u5047" not in html  # not escaped JSON
+
+
+async def test_the_audit_log_shows_money_in_yuan_and_states_in_words(
+    web_client: TestClient,
+) -> None:
+    """An approved after-sale reads 状态：待处理 … 金额：¥19.90, not its stored keys and fen."""
+    admin, cookies = await _admin(web_client)
+    await AuditEntry.create(
+        actor_id=admin.id,
+        actor_name="运营小张",
+        action="after_sale.approve",
+        target="after_sale:1",
+        before={"status": "pending", "amount": 1990},
+        after={"status": "approved", "refunded": 1990, "note": ""},
+        at=datetime.now(tz=UTC),
+    )
+    html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
+    assert "状态：待处理，金额：¥19.90 → 状态：已同意，备注：（空），退款：¥19.90" in html
+    assert "1990" not in html and "pending" not in html
 
 
 async def test_the_users_page_names_roles_in_chinese(web_client: TestClient) -> None:

@@ -129,3 +129,27 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
         "/console/pickups/verify", data={"code": ticket.code}, headers={"Cookie": cookies}
     )
     assert no_csrf.status == 403
+
+
+async def test_arrival_from_the_console_says_who_cannot_be_told_their_code(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """货到了 in the console: a buyer with no chat and no subscribe consent gets no code, and
+    the leader is told so (the page said 买家已收到提货通知 to every arrival)."""
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "liu"))
+    cookies = await _login(web_client, link.group(0))
+    await paid_order(settings, wechat, await make_user(nickname="小李"), community)
+    html = await (await web_client.get("/console/pickups", headers={"Cookie": cookies})).text()
+    # Listed before the goods are here, and says so (not as if it could be handed over).
+    assert "<td>小李</td>" in html and "<td>已成团，待到货</td>" in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    arrived = await web_client.post(
+        "/console/pickups/arrived", data={"csrf_token": csrf}, headers={"Cookie": cookies}
+    )
+    said = await arrived.text()
+    assert arrived.status == 200 and "已确认到货：1 份订单可以提货了" in said
+    assert "1 位买家没有可用的私信渠道" in said and "买家已收到" not in said
+    assert "<td>已到货，待自提</td>" in said

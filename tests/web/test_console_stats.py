@@ -53,6 +53,8 @@ async def test_the_leader_sees_the_funnel_and_downloads_its_tables(
     assert len(rates) == 2 and all(0 < r <= 100 for r in rates), rates
     assert html.count('class="cohort"') == 1 and "复购率" in html
     assert 'href="/console/stats"' in html  # in the console's navigation
+    # Counted every few minutes, not live: the page says so, or an order just paid looks lost.
+    assert "data-lag" in html and "稍后才计入" in html
 
     sheet = await web_client.get(
         f"/console/stats.csv?community={community.id}&table=cohorts&days=366",
@@ -94,7 +96,8 @@ async def test_the_operator_ranks_communities(
     cookies = await _session(web_client, admin, "sun", "/admin")
     page = await web_client.get("/admin/stats?days=366", headers={"Cookie": cookies})
     assert page.status == 200
-    assert community.name in await page.text()
+    ranked = await page.text()
+    assert community.name in ranked and "稍后才计入" in ranked
     sheet = await web_client.get("/admin/stats.csv?days=366", headers={"Cookie": cookies})
     rows = list(csv.DictReader(io.StringIO((await sheet.text()).lstrip("\ufeff"))))
     (row,) = [r for r in rows if r["社区编号"] == str(community.id)]

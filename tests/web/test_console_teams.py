@@ -94,6 +94,11 @@ async def test_a_leader_sees_who_is_in_which_team_and_who_has_paid(
     assert "拼团中" in open_card and "已付款 1 · 已占座 2 / 3 人" in open_card
     assert "还差 1 人" in open_card
     assert _members(open_card) == [("李雷 （开团）", "已付款，等成团"), ("张伟", "待支付")]
+    # The leader shares the open team from here: its page's link, and the chat command.
+    link = f"{settings.public_base_url}/h5/teams/{waiting}"
+    assert f'data-copy="{link}"' in open_card and f"参团 {waiting}" in open_card
+    assert (await web_client.get(f"/h5/teams/{waiting}")).status == 200
+    assert "data-share" not in done  # a team that succeeded needs nobody more
     # The deadline in Shanghai's time: the clock's 10:00 plus the team's 24 hours.
     assert "截止 2026-03-03 10:00（北京时间）" in open_card
     # The newest team first.

@@ -187,7 +187,7 @@ async def test_the_operators_console_journey(
     assert target in await watched.page.inner_text("h1")
     entry = await watched.page.inner_text("tr.audit")  # the one change to that application
     assert "批准团长" in entry and "运营小张" in entry
-    assert '"status": "pending"' in entry and '"status": "approved"' in entry
+    assert "状态：待处理" in entry and "状态：已同意" in entry and "社区：" in entry
     await _check(watched)
     await watched.page.click("nav >> text=概览")
     await _keep(watched, "console-admin")

@@ -91,6 +91,9 @@ async def test_unknown_pages_and_teams_are_html_error_pages(web_client: TestClie
     assert "页面不存在" in html
     html = await _page(web_client, "/h5/campaigns/not-a-uuid", status=404)
     assert "没有找到这个拼团活动" in html
+    # No dead end: the shopper is told where the deals are.
+    for path in ("/h5/teams/NOSUCH99", "/h5/campaigns/not-a-uuid", "/h5/nowhere"):
+        assert "回到群里发「团购」" in await _page(web_client, path, status=404), path
     api = await web_client.get("/api/v1/nowhere")
     assert api.status == 404 and api.content_type == "application/problem+json"
 

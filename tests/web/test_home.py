@@ -61,6 +61,17 @@ async def test_a_new_developer_enters_both_consoles_from_the_front_page(
     assert f'href="/h5/teams/{team.code}"' in html and team.campaign.title in html
     assert (await client.get(f"/h5/teams/{team.code}")).status == 200
     assert "以团长「王团长」进入团长后台" in html and "进入运营后台" in html
+    # The chat simulator's lines reach this server, wherever it listens (not only on 8080),
+    # as a group member who can join (the chat sender "demo-shopper" is not the demo team's
+    # head, whose openid it only looks like: it would find no order) and as the leader.
+    base = re.search(r"(http://\S+)/bot/wecom-bot", html).group(1)
+    for who in ("li-si", "demo-leader"):
+        assert f"qunshop chat --url {base} --user {who}" in html
+    assert "--user demo-shopper" not in html
+    # A console opened before entering says how to sign in, and here that is the front page.
+    for home in ("/console", "/admin/campaigns"):
+        anonymous = await client.get(home)
+        assert anonymous.status == 401 and 'href="/">开发模式' in await anonymous.text()
     for openid, home, shown in (
         ("demo-leader", "/console", "阳光花园社区团"),
         ("demo-admin", "/admin", "运营后台"),
@@ -105,6 +116,8 @@ async def test_outside_development_the_front_page_only_points_the_way(
     client, front, html = await _front(make_settings, start_client, clock, Mode.TEST)
     assert front.status == 200 and 'href="/console"' in html
     assert "开发模式" not in html and "dev-login" not in html
+    anonymous = await client.get("/console")
+    assert anonymous.status == 401 and "开发模式" not in await anonymous.text()
     # With a valid form token (the login page's form gives one) it still enters no one.
     login = await client.get("/console/login?token=" + "x" * 32)
     token = re.search(r'name="csrf_token" value="([^"]+)"', await login.text()).group(1)
