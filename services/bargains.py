@@ -31,12 +31,12 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.bargain import Bargain, BargainCut, BargainOffer, BargainStatus
-from models.catalog import Sku
+from models.catalog import Product, Sku
 from models.community import Community
 from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
-from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
 from services import audit, notify, orders, outbox
 from services.ids import parse_uuid
 
@@ -423,8 +423,9 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
         earlier = await Order.get_or_none(id=bargain.order_id) if bargain.order_id else None
         if earlier is not None and earlier.status in LIVE_ORDER:
             raise Conflict(ErrorCode.BARGAIN_ALREADY_ORDERED, "this bargain is already ordered")
-        if not _buyable(bargain, now):
-            raise Conflict(ErrorCode.BARGAIN_CLOSED, "this bargain has closed")
+        refused = _refusal(bargain, sku.product, now)
+        if refused is not None:
+            raise refused
         taken = await Sku.filter(id=sku.id, stock__gte=1).update(stock=F("stock") - 1)
         if taken != 1:
             raise Conflict(ErrorCode.OUT_OF_STOCK, "this item is out of stock")
@@ -449,9 +450,14 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
     return order
 
 
-def _buyable(bargain: Bargain, now: datetime) -> bool:
-    """The starter may order at the price reached: the bargain has not expired."""
-    return bargain.status is not BargainStatus.EXPIRED and bargain.deadline_at > now
+def _refusal(bargain: Bargain, product: Product, now: datetime) -> QunshopError | None:
+    """Why the starter may not order at the price reached (None: they may): the bargain
+    expired, or its product was taken off sale (refused as a direct order refuses it)."""
+    if bargain.status is BargainStatus.EXPIRED or bargain.deadline_at <= now:
+        return Conflict(ErrorCode.BARGAIN_CLOSED, "this bargain has closed")
+    if not product.active:
+        return NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
+    return None
 
 
 # The clock -----------------------------------------------------------------------------------
@@ -489,8 +495,8 @@ async def expire_due(*, now: datetime, limit: int = 500) -> int:
 
 
 # Why the starter of a lapsed bargain order cannot buy at the price reached again ("": they
-# may, until the bargain's deadline): its deadline passed (a new bargain may start), or the
-# offer no longer starts any (closed, its product off sale).
+# may, until the bargain's deadline): its deadline passed (a new bargain may start), or its
+# product is off sale or its offer closed past the deadline (nothing more to buy or start).
 EXPIRED, ENDED = "bargain_expired", "bargain_ended"
 
 
@@ -500,7 +506,7 @@ async def again(order: Order, *, now: datetime) -> tuple[Bargain | None, str]:
     bargain = await Bargain.get_or_none(order_id=order.id).prefetch_related("offer__sku__product")
     if bargain is None:
         return None, ENDED
-    if _buyable(bargain, now):
+    if _refusal(bargain, bargain.offer.sku.product, now) is None:
         return bargain, ""
     offer = bargain.offer
     return bargain, EXPIRED if _open(offer) and _room(offer) else ENDED

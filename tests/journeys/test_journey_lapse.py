@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.bargain import Bargain
+from models.catalog import Sku
 from models.order import Order, OrderStatus
 from models.user import Role, User
 from tests.bot.helpers import OPENID
@@ -213,3 +214,28 @@ async def test_a_bargain_order_that_lapses_after_its_bargain_says_what_is_left(
     if not closed:  # the way back works
         assert "砍价码" in await doors.say_to_oa("砍价 1")
         assert await Bargain.filter(starter_id=order.user_id).count() == 2
+
+
+async def test_a_bargain_whose_product_goes_off_sale_is_not_ordered_again(doors: Doors) -> None:
+    """The product is taken off sale while the bargain's order waits for payment: the lapse
+    does not invite 砍价购买 again, and neither door orders it at the bargain's price."""
+    bargain, _ = await _follower_starts_a_bargain(doors, hours=24)
+    order = await _follower_orders(doors, bargain)
+    sku = await Sku.get(id=bargain.sku_id)
+    boss = auth(await make_user(Role.ADMIN), doors.settings, doors.clock.now())
+    status, product = await doors.api(
+        "PATCH", f"/api/v1/products/{sku.product_id}", boss, json={"active": False}
+    )
+    assert status == 200 and product["active"] is False, product
+
+    assert await _lapse(doors, order) == [f"{LAPSED_BARGAIN}这个砍价活动已经结束了。"]
+    refused = await doors.say_to_oa(f"砍价购买 {bargain.code}")
+    assert "没有找到这个商品" in refused and "已按砍后价下单" not in refused, refused
+    follower = auth(await User.get(id=order.user_id), doors.settings, doors.clock.now())
+    path = f"/api/v1/bargains/{bargain.code}/order"
+    status, answer = await doors.api("POST", path, follower)
+    assert (status, answer["code"], answer["detail"]) == (404, "sku_not_found", "no such SKU")
+    assert await Order.filter(user_id=order.user_id).count() == 1
+    assert (await Sku.get(id=sku.id)).stock == 5  # the lapsed unit came back; none taken since
+    status, spec = await doors.api("GET", "/openapi.json")
+    assert "sku_not_found" in str(spec["paths"]["/api/v1/bargains/{bargain_ref}/order"]["post"])

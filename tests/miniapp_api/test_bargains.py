@@ -254,6 +254,41 @@ async def test_a_lapsed_order_may_be_bought_again_and_the_clock_expires_the_rest
     assert fresh["code"] != idle_code and fresh["state"] == "open"
 
 
+async def test_an_off_sale_product_is_not_bought_at_the_bargain_price(
+    client: TestClient, settings: Settings
+) -> None:
+    """Taken off sale, the product is refused as a direct order refuses it (404
+    sku_not_found), no unit taken; a closed offer only stops new bargains, so one already
+    running is still bought before its deadline (close_offer's rule)."""
+    offer, sku = await open_offer(client, settings, price=3000, floor=1000, helpers=1, stock=3)
+    starter, boss = await make_user(), await make_user(Role.ADMIN)
+    code = (await start(client, settings, offer, starter))["code"]
+    assert (await cut(client, settings, code, await make_user())).status == 201
+    off = await client.patch(
+        f"/api/v1/products/{sku.product_id}", json={"active": False}, headers=auth(boss, settings)
+    )
+    assert off.status == 200, await off.text()
+    resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    refused = await resp.json()
+    assert (resp.status, refused["code"]) == (404, "sku_not_found")
+    assert refused["detail"] == "no such SKU"
+    body = {"sku_id": str(sku.id), "quantity": 1}
+    direct = await client.post("/api/v1/orders", json=body, headers=auth(starter, settings))
+    assert (direct.status, (await direct.json())["code"]) == (404, "sku_not_found")
+    assert (await Sku.get(id=sku.id)).stock == 3 and not await Order.exists(user_id=starter.id)
+
+    back = await client.patch(
+        f"/api/v1/products/{sku.product_id}", json={"active": True}, headers=auth(boss, settings)
+    )
+    assert back.status == 200
+    closed = await client.post(
+        f"/api/v1/admin/bargain-offers/{offer['id']}/close", headers=auth(boss, settings)
+    )
+    assert closed.status == 200
+    resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    assert resp.status == 201 and (await resp.json())["amount"] == 1000
+
+
 async def test_share_card_and_page(client: TestClient, settings: Settings) -> None:
     offer, _ = await open_offer(client, settings, price=9900, floor=990, helpers=3)
     starter = await make_user()
