@@ -16,6 +16,7 @@ from miniapp_api.commerce_schemas import (
 )
 from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
+from qunshop.config import Settings
 from services import checkout, orders, prepays
 from services.auth import Principal
 
@@ -82,8 +83,15 @@ async def prepay(
 @endpoint(
     summary="Cancel an unpaid order", tags=TAGS, response=OrderOut, auth=True, errors=(404, 409)
 )
-async def cancel_order(*, principal: Principal, order_id: str, now: datetime) -> OrderOut:
-    order = await checkout.cancel(principal=principal, order_id=order_id, now=now)
+async def cancel_order(
+    *, principal: Principal, order_id: str, settings: Settings, now: datetime
+) -> OrderOut:
+    order = await checkout.cancel(
+        principal=principal,
+        order_id=order_id,
+        now=now,
+        after_sale_days=settings.auto_complete_days,
+    )
     return (await orders_out([order]))[0]
 
 

@@ -66,6 +66,7 @@ class ErrorCode(StrEnum):
     ILLEGAL_TRANSITION = "illegal_transition"
     ORDER_AWAITING_TEAM = "order_awaiting_team"  # paid, its team not yet complete: not cancelled
     ORDER_USE_AFTERSALES = "order_use_aftersales"  # paid and its team complete: ask for a refund
+    ORDER_CANCELLED = "order_cancelled"  # cancelled unpaid: nothing to cancel or pick up
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"

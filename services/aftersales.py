@@ -69,6 +69,14 @@ async def no_reason_return(sku_id: uuid.UUID) -> bool:
     return True if rule is None else rule.no_reason_return
 
 
+def window_open(order: Order, *, now: datetime, days: int) -> bool:
+    """Whether after-sales may still be asked of a paid order: not completed (the clock
+    completes it when its days end), and not more than ``days`` since its pickup."""
+    if order.status is OrderStatus.COMPLETED:
+        return False
+    return order.picked_up_at is None or now <= order.picked_up_at + timedelta(days=days)
+
+
 def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int) -> None:
     if order.status is OrderStatus.COMPLETED:
         raise Conflict(ErrorCode.AFTER_SALE_WINDOW_CLOSED, "the after-sale days are over")
@@ -78,14 +86,12 @@ def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int
             f"an order that is {order.status.value} takes no after-sales request",
             status_now=order.status.value,
         )
-    if order.picked_up_at is None:
-        return
     days = (
         min(after_sale_days, NO_REASON_DAYS)
         if ask.reason is AfterSaleReason.NO_REASON
         else after_sale_days
     )
-    if now > order.picked_up_at + timedelta(days=days):
+    if not window_open(order, now=now, days=days):
         raise Conflict(
             ErrorCode.AFTER_SALE_WINDOW_CLOSED,
             f"requests close {days} days after pickup",

@@ -84,18 +84,43 @@ USE_AFTERSALES = (
 )
 
 
-async def cancel(*, principal: Principal, order_id: str, now: datetime) -> Order:
+async def cancel(
+    *, principal: Principal, order_id: str, now: datetime, after_sale_days: int
+) -> Order:
     """The shopper gives up an unpaid order: the seat or the stock goes back."""
     order = await orders.get_order_for(principal, order_id)
-    if order.status is OrderStatus.PAID_AWAITING_TEAM:
-        raise Conflict(ErrorCode.ORDER_AWAITING_TEAM, AWAITING_TEAM, status_now=order.status.value)
-    if order.status in aftersales.OPEN_ORDER_STATES:  # what it takes is an after-sales request
-        raise Conflict(
-            ErrorCode.ORDER_USE_AFTERSALES, USE_AFTERSALES, status_now=order.status.value
-        )
-    orders.check_transition(order.status, OrderStatus.CANCELLED)  # another paid order: say so
+    refused = _why_not_cancelled(order, now=now, after_sale_days=after_sale_days)
+    if refused is not None:
+        raise refused
+    orders.check_transition(order.status, OrderStatus.CANCELLED)
     await _release(order, now=now, force=True)
     return await Order.get(id=order.id)
+
+
+def _why_not_cancelled(order: Order, *, now: datetime, after_sale_days: int) -> Conflict | None:
+    """Why an order that is not awaiting payment cannot be cancelled, in its own words."""
+    status, said = order.status, {"status_now": order.status.value}
+    if status is OrderStatus.PAID_AWAITING_TEAM:
+        return Conflict(ErrorCode.ORDER_AWAITING_TEAM, AWAITING_TEAM, **said)
+    if status in (*aftersales.OPEN_ORDER_STATES, OrderStatus.COMPLETED):
+        if aftersales.window_open(order, now=now, days=after_sale_days):
+            return Conflict(ErrorCode.ORDER_USE_AFTERSALES, USE_AFTERSALES, **said)
+        return Conflict(
+            ErrorCode.AFTER_SALE_WINDOW_CLOSED,
+            f"the order was picked up and its after-sale days ({after_sale_days}) are over: "
+            "it cannot be cancelled, nor refunded by after-sales",
+            days=after_sale_days,
+            **said,
+        )
+    if status in orders.REFUNDED_IN_FULL:
+        return Conflict(
+            ErrorCode.ORDER_ALREADY_REFUNDED,
+            "the order's money went back in full: there is nothing to cancel",
+            **said,
+        )
+    if status is OrderStatus.CANCELLED:
+        return Conflict(ErrorCode.ORDER_CANCELLED, "the order is already cancelled", **said)
+    return None
 
 
 async def _release(order: Order, *, now: datetime, force: bool) -> bool:

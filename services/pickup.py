@@ -118,12 +118,18 @@ async def ticket(*, principal: Principal, order_id: str) -> Ticket:
 
 
 def nothing_to_pick_up(order: Order) -> Conflict:
-    """Why an order that is not ready has no pickup: refunded (nothing will come), or not
-    yet (confirmed orders wait for 到货, unpaid ones for their payment and team)."""
+    """Why an order that is not ready has no pickup: refunded or cancelled (nothing will
+    come), or not yet (confirmed orders wait for 到货, unpaid ones for their payment and team)."""
     if order.status in orders.REFUNDED_IN_FULL:
         return Conflict(
             ErrorCode.ORDER_REFUNDED_NO_PICKUP,
             "this order was refunded: there is nothing to pick up",
+            status_now=order.status.value,
+        )
+    if order.status is OrderStatus.CANCELLED:
+        return Conflict(
+            ErrorCode.ORDER_CANCELLED,
+            "this order was cancelled: there is nothing to pick up",
             status_now=order.status.value,
         )
     return Conflict(

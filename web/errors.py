@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
     ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
     ErrorCode.ORDER_REFUNDED_NO_PICKUP: "这个订单已经退款了，没有可以提的货。",
+    ErrorCode.ORDER_CANCELLED: "这个订单已经取消了，没有可以提的货。",
     ErrorCode.ORDER_REFUNDED_NO_REVIEW: "这个订单已经全额退款并关闭，不能评价。",
     ErrorCode.ORDER_USE_AFTERSALES: "这个订单已付款，不能取消；想退款请申请售后。",
     ErrorCode.OWN_ROLE: "运营人员不能修改自己的角色。",

@@ -230,3 +230,67 @@ async def test_a_paid_order_is_sent_to_after_sales_not_cancelled(doors: Doors) -
     # What it points to works: the refund request is taken.
     status, asked = await shop.act(order_id, "after-sales", kind="refund_only", reason="other")
     assert status == 201, asked
+
+
+async def test_a_picked_up_order_past_its_after_sale_days_says_so_when_cancelled(
+    doors: Doors,
+) -> None:
+    shop = await Shop.open(doors)
+    order_id = await shop.paid_order()
+    await shop.arrived()
+    await shop.picked_up(order_id)
+    status, refused = await shop.act(order_id, "cancel")
+    assert status == 409 and refused["code"] == "order_use_aftersales", refused
+
+    # The after-sale days pass: refused as after-sales refuses it, before the clock completes
+    # the order and after.
+    doors.clock.advance(timedelta(days=doors.settings.auto_complete_days, hours=1))
+    await shop.log_in()
+    for expected in ("picked_up", "completed"):
+        status, refused = await shop.act(order_id, "cancel")
+        assert status == 409 and refused["code"] == "after_sale_window_closed", refused
+        assert refused["status_now"] == expected and "after-sale days" in refused["detail"]
+        assert "cannot be cancelled" in refused["detail"], refused
+        status, asked = await shop.act(order_id, "after-sales", kind="refund_only", reason="other")
+        assert status == 409 and asked["code"] == "after_sale_window_closed", asked
+        await doors.jobs.sweep(doors.clock.now())
+    assert (await shop.order(order_id))["status"] == "completed"
+    assert "after_sale_window_closed" in await _codes_of(
+        doors, "/api/v1/orders/{order_id}/cancel", "post"
+    )
+
+
+async def test_a_refunded_or_cancelled_order_says_so_when_cancelled(doors: Doors) -> None:
+    shop = await Shop.open(doors)
+    refunding, refunded = await shop.paid_order(), await shop.paid_order()
+    await shop.refunded(refunded)
+    status, asked = await shop.act(refunding, "after-sales", kind="refund_only", reason="other")
+    assert status == 201, asked
+    status, _ = await doors.api("POST", f"/api/v1/after-sales/{asked['id']}/approve", shop.leader)
+    assert status == 200
+    for order_id, expected in ((refunding, "refunding"), (refunded, "refunded")):
+        assert (await shop.order(order_id))["status"] == expected
+        status, refused = await shop.act(order_id, "cancel")
+        assert status == 409 and refused["code"] == "order_already_refunded", refused
+        assert refused["status_now"] == expected and "nothing to cancel" in refused["detail"]
+
+    # An unpaid order cancelled: a second cancel, and its pickup code, say it was cancelled.
+    status, unpaid = await doors.api(
+        "POST", "/api/v1/orders", shop.shopper, json={"sku_id": str(shop.sku.id), "quantity": 1}
+    )
+    assert status == 201, unpaid
+    status, cancelled = await shop.act(unpaid["id"], "cancel")
+    assert status == 200 and cancelled["status"] == "cancelled", cancelled
+    status, refused = await shop.act(unpaid["id"], "cancel")
+    assert status == 409 and refused["code"] == "order_cancelled", refused
+    assert "already cancelled" in refused["detail"] and refused["status_now"] == "cancelled"
+    status, refused = await shop.ticket(unpaid["id"])
+    assert status == 409 and refused["code"] == "order_cancelled", refused
+    assert "cancelled" in refused["detail"] and "nothing to pick up" in refused["detail"]
+    assert "yet" not in refused["detail"]
+    for path, method, codes in (
+        ("/api/v1/orders/{order_id}/cancel", "post", ("order_cancelled", "order_already_refunded")),
+        ("/api/v1/orders/{order_id}/pickup", "get", ("order_cancelled",)),
+    ):
+        listed = await _codes_of(doors, path, method)
+        assert all(code in listed for code in codes), (path, listed)

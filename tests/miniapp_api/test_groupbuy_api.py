@@ -135,7 +135,7 @@ async def test_cancel_gives_the_seat_back(client: TestClient, settings: Settings
     assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
     assert await stock_left(campaign.id) == 5
     resp = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth(owner, settings))
-    assert resp.status == 409 and (await resp.json())["code"] == "illegal_transition"
+    assert resp.status == 409 and (await resp.json())["code"] == "order_cancelled"
 
 
 async def test_team_page_is_public_without_members(client: TestClient, settings: Settings) -> None:

@@ -380,6 +380,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
         ({"error": NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")}, "没有找到这个商品"),
     ],
+    "errors/order_cancelled.j2": [
+        (
+            {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", status_now="cancelled")},
+            "这个订单已经取消了，不会扣款：没有可以提的货",
+        ),
+    ],
     "deals.j2": [
         ({}, "1. 赣南脐橙 三人团 3人团 ¥29.90\n   团码 MNTR4DCR：还差 2 人，剩 23 小时 0 分"),
         ({"deals": []}, "现在没有进行中的团购"),

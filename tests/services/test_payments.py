@@ -305,7 +305,10 @@ async def test_payment_for_a_cancelled_order_is_refunded(
 ) -> None:
     reservation, user = await _reserve()
     await checkout.cancel(
-        principal=as_principal(user), order_id=str(reservation.order.id), now=_now()
+        principal=as_principal(user),
+        order_id=str(reservation.order.id),
+        now=_now(),
+        after_sale_days=7,
     )
     assert (await Order.get(id=reservation.order.id)).status is OrderStatus.CANCELLED
     body = await _notify_of(wechat, reservation.order)
@@ -351,7 +354,9 @@ async def test_payment_for_a_cancelled_direct_order_is_refunded(
     order = await checkout.buy_direct(
         principal=as_principal(user), sku_id=str(sku.id), quantity=1, community_id=None, now=_now()
     )
-    await checkout.cancel(principal=as_principal(user), order_id=str(order.id), now=_now())
+    await checkout.cancel(
+        principal=as_principal(user), order_id=str(order.id), now=_now(), after_sale_days=7
+    )
 
     outcome = await _handle(settings, await _notify_of(wechat, order))
 

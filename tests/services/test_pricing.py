@@ -85,7 +85,7 @@ async def test_the_database_fixes_the_price_of_an_order_no_longer_awaiting_payme
     )
     await Order.filter(id=order.id).update(coupon_off=1000, amount=5000)  # awaiting payment
     await checkout.cancel(
-        principal=who(user), order_id=str(order.id), now=now()
+        principal=who(user), order_id=str(order.id), now=now(), after_sale_days=7
     )  # the buyer's door
     with pytest.raises(RaiseError, match="price of an order"):
         await Order.filter(id=order.id).update(coupon_off=0, amount=6000)

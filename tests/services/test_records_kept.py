@@ -78,7 +78,7 @@ async def team_world(settings: Settings, wechat: FakeWeChat) -> World:
     )
     await groupbuy.join_team(principal=principal_of(member), team_ref=started.team.code, now=_now())
     cancelled = await checkout.cancel(
-        principal=principal_of(head), order_id=str(started.order.id), now=_now()
+        principal=principal_of(head), order_id=str(started.order.id), now=_now(), after_sale_days=7
     )
     await pay(settings, wechat, cancelled, _now(), honoured=False)  # came late: sent back
     assert await counts() == {
@@ -163,7 +163,9 @@ async def test_an_erased_shopper_keeps_the_records_and_no_delete_takes_them(
     member_id = world["member"][1]
     member = await User.get(id=member_id)
     order = await Order.get(user_id=member_id)
-    await checkout.cancel(principal=principal_of(member), order_id=str(order.id), now=_now())
+    await checkout.cancel(
+        principal=principal_of(member), order_id=str(order.id), now=_now(), after_sale_days=7
+    )
     before = await counts()
 
     erased = await client.delete("/api/v1/me", headers=auth(member, settings))
