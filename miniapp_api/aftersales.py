@@ -14,8 +14,9 @@ from miniapp_api.fields import NOT_BLANK, WEB_URL, Id, integer
 from miniapp_api.spec import endpoint
 from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus, ReturnRule
 from models.limits import MAX_AMOUNT
+from models.payment import Refund
 from qunshop.config import Settings
-from services import aftersales
+from services import aftersale_board, aftersales
 from services.auth import Principal
 
 TAGS = ("after-sales",)
@@ -53,7 +54,10 @@ class AfterSaleOut(BaseModel):
 
     @classmethod
     async def of(cls, sale: AfterSale) -> AfterSaleOut:
-        refund = await aftersales.refund_of(sale)
+        return cls.known(sale, await aftersales.refund_of(sale))
+
+    @classmethod
+    def known(cls, sale: AfterSale, refund: Refund | None) -> AfterSaleOut:
         return cls(
             id=str(sale.id),
             order_id=str(sale.order_id),
@@ -74,6 +78,51 @@ class AfterSaleOut(BaseModel):
 
 class AfterSaleList(BaseModel):
     items: list[AfterSaleOut]
+
+
+class BuyerOut(BaseModel):
+    name: str = Field(description="nickname, or 顾客（单号尾号 1234） for a chat-only buyer")
+    contact: str = Field(description="where the leader reaches them: 企业微信 <userid>, 公众号消息")
+    phone: str = Field(description="the home delivery's phone, masked: 138****8000; or empty")
+
+
+class OrderFactsOut(BaseModel):
+    out_trade_no: str
+    item: str = Field(description="product and SKU")
+    quantity: int
+    status: str
+    picked_up_at: datetime | None
+    paid: int = Field(description="fen paid")
+    refunded: int = Field(description="fen owed back already, whatever the cause")
+
+
+class QueuedAfterSaleOut(AfterSaleOut):
+    """A request with what the person deciding it needs: who asked, and the order."""
+
+    buyer: BuyerOut
+    order: OrderFactsOut
+
+    @classmethod
+    def of_line(cls, line: aftersale_board.Line) -> QueuedAfterSaleOut:
+        o = line.order
+        base = AfterSaleOut.known(line.sale, line.sale.refund)
+        return cls(
+            **base.model_dump(),
+            buyer=BuyerOut(name=line.buyer, contact=line.contact, phone=line.phone),
+            order=OrderFactsOut(
+                out_trade_no=o.out_trade_no,
+                item=line.item,
+                quantity=o.quantity,
+                status=o.status.value,
+                picked_up_at=o.picked_up_at,
+                paid=line.paid,
+                refunded=line.refunded,
+            ),
+        )
+
+
+class AfterSaleQueue(BaseModel):
+    items: list[QueuedAfterSaleOut]
 
 
 async def _list(sales: list[AfterSale]) -> AfterSaleList:
@@ -174,12 +223,15 @@ async def get_after_sale(*, principal: Principal, after_sale_id: str) -> AfterSa
     summary="Leaders and admins: the after-sales requests they decide, earliest deadline first",
     tags=TAGS,
     query=QueueQuery,
-    response=AfterSaleList,
+    response=AfterSaleQueue,
     auth=staff,
 )
-async def after_sale_queue(*, principal: Principal, query: QueueQuery) -> AfterSaleList:
+async def after_sale_queue(
+    *, principal: Principal, query: QueueQuery, settings: Settings
+) -> AfterSaleQueue:
     status = AfterSaleStatus(query.status) if query.status else None
-    return await _list(await aftersales.queue(principal, status=status))
+    lines = await aftersale_board.queue(principal, settings=settings, status=status)
+    return AfterSaleQueue(items=[QueuedAfterSaleOut.of_line(line) for line in lines])
 
 
 @endpoint(

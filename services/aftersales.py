@@ -34,12 +34,14 @@ from models.aftersale import (
 from models.catalog import Product, Sku
 from models.community import Community
 from models.order import Order, OrderStatus
-from models.payment import Payment, Refund
+from models.payment import Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import audit, earnings, news, orders, refunds
+from services import audit, news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
     from services.auth import Principal
 
 logger = logging.getLogger(__name__)
@@ -153,11 +155,15 @@ async def request(
     return sale
 
 
+def not_found() -> NotFound:
+    return NotFound(ErrorCode.AFTER_SALE_NOT_FOUND, "no such after-sales request")
+
+
 async def _get(after_sale_id: str) -> AfterSale:
     key = parse_uuid(after_sale_id)
     sale = await AfterSale.get_or_none(id=key) if key else None
     if sale is None:
-        raise NotFound(ErrorCode.AFTER_SALE_NOT_FOUND, "no such after-sales request")
+        raise not_found()
     return sale
 
 
@@ -166,7 +172,7 @@ async def get_for(principal: Principal, after_sale_id: str) -> AfterSale:
     sale = await _get(after_sale_id)
     if sale.user_id == principal.user_id or await may_decide(principal, sale):
         return sale
-    raise NotFound(ErrorCode.AFTER_SALE_NOT_FOUND, "no such after-sales request")
+    raise not_found()
 
 
 async def may_decide(principal: Principal, sale: AfterSale) -> bool:
@@ -183,43 +189,12 @@ async def mine(principal: Principal, *, limit: int = 20) -> list[AfterSale]:
     )
 
 
-async def queue(
-    principal: Principal, *, status: AfterSaleStatus | None = None, limit: int = 100
-) -> list[AfterSale]:
-    """What the caller decides: an admin every community's, a leader their communities'."""
-    query = AfterSale.all()
-    if not principal.is_admin:
-        led = Community.filter(leader_id=principal.user_id).values_list("id", flat=True)
-        query = query.filter(community_id__in=list(await led))
-    if status is not None:
-        query = query.filter(status=status)
-    return list(await query.order_by("due_at").limit(limit))
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What a request's order stands at: what the buyer paid and what is owed back already
-    (refunds pending or done, whatever their cause: a tier price, a shortage, a request)."""
-
-    order: Order
-    paid: int  # fen
-    refunded: int  # fen
-
-    @property
-    def kept(self) -> int:
-        return self.paid - self.refunded
-
-
-async def standings(sales: list[AfterSale]) -> dict[uuid.UUID, Standing]:
-    """Each request's order with its honoured payment's standing, by order id."""
-    ids = {s.order_id for s in sales}
-    found = {o.id: o for o in await Order.filter(id__in=ids)}
-    payments = await Payment.filter(order_id__in=ids, outcome=earnings.HONOURED)
-    paid = {p.order_id: (p.amount, p.refunded) for p in payments}
-    return {
-        order_id: Standing(order, *paid.get(order_id, (order.amount, 0)))
-        for order_id, order in found.items()
-    }
+def decided_by(principal: Principal) -> QuerySet[AfterSale]:
+    """The requests ``principal`` decides: an admin every community's, a leader their
+    communities' (joined, not read first: a list stays one statement)."""
+    if principal.is_admin:
+        return AfterSale.all()
+    return AfterSale.filter(community__leader_id=principal.user_id)
 
 
 async def decide(

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from models.aftersale import AfterSaleStatus
 from models.claim import ClaimStatus
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, SETTINGS
-from services import aftersales, claims, reconciliation
+from qunshop.templates import fen
+from services import aftersale_board, aftersales, claims, reconciliation
 from web.auth import Admin, Leader
 from web.console import see_other
 from web.page import page
@@ -45,19 +44,31 @@ def _back(path: str, note: str) -> web.StreamResponse:
 async def after_sales(
     *, principal: Principal, query: MultiDictProxy[str], config: Resources
 ) -> dict[str, Any]:
-    waiting = await aftersales.queue(principal, status=AfterSaleStatus.PENDING)
-    decided = [
-        s for s in await aftersales.queue(principal) if s.status is not AfterSaleStatus.PENDING
-    ][-20:]
-    tz = ZoneInfo(config[SETTINGS].timezone)
+    settings = config[SETTINGS]
+    cursor = query.get("after") or None
+    decided, after = await aftersale_board.decided(principal, settings=settings, cursor=cursor)
     return {
-        "waiting": waiting,
+        # Later pages are the decided ones only: the waiting are all on the first.
+        "waiting": [] if cursor else await aftersale_board.waiting(principal, settings=settings),
         "decided": decided,
-        "orders": await aftersales.standings(waiting),
-        "due": {s.id: s.due_at.astimezone(tz).strftime("%m-%d %H:%M") for s in waiting},
+        "next": after,
+        "paged": bool(cursor),
         "note": _note(query),
         "viewer": principal.user_id,  # their own requests are the operators' to decide
     }
+
+
+@page(
+    "GET",
+    "/console/after-sales/{after_sale_id}",
+    auth=Leader,
+    template="console/after_sale.html",
+)
+async def after_sale(
+    *, principal: Principal, after_sale_id: str, query: MultiDictProxy[str], config: Resources
+) -> dict[str, Any]:
+    line = await aftersale_board.one(principal, after_sale_id, settings=config[SETTINGS])
+    return {"line": line, "note": _note(query), "viewer": principal.user_id}
 
 
 @page("POST", "/console/after-sales/approve", auth=Leader)
@@ -85,9 +96,10 @@ async def _decide_after_sale(
         note=_reason(form, approve),
         now=config[CLOCK].now(),
     )
+    back = f"/console/after-sales/{sale.id}"
     if approve:
-        return _back("/console/after-sales", f"已同意，¥{sale.amount / 100:.2f} 将原路退回")
-    return _back("/console/after-sales", "已拒绝，买家会看到你写的原因")
+        return _back(back, f"已同意，¥{fen(sale.amount)} 将原路退回买家的微信")
+    return _back(back, "已拒绝，买家会看到你写的原因")
 
 
 def _reason(form: dict[str, str], approve: bool) -> str:

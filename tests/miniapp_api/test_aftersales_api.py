@@ -55,6 +55,16 @@ async def test_ask_decide_and_the_rules_through_the_api(
 
     community = await Community.get(id=order.community_id)
     leader = auth(await User.get(id=community.leader_id), settings)
+    queue = await (await client.get("/api/v1/leader/after-sales", headers=leader)).json()
+    [queued] = queue["items"]
+    assert queued["id"] == sale["id"] and queued["buyer"]["name"] == "shopper"
+    assert {k: queued["order"][k] for k in ("out_trade_no", "quantity", "paid", "refunded")} == {
+        "out_trade_no": order.out_trade_no,
+        "quantity": 1,
+        "paid": 2000,
+        "refunded": 0,
+    }
+    assert queued["order"]["status"] == "confirmed" and queued["order"]["picked_up_at"] is None
     no_reason = await client.post(
         f"/api/v1/after-sales/{sale['id']}/reject", json={}, headers=leader
     )

@@ -83,3 +83,16 @@ async def refund_asked(
         response_hours=48,
         after_sale_days=7,
     )
+
+
+async def decided(
+    sale: AfterSale, by: User, now: datetime, *, approve: bool = True, note: str = ""
+) -> AfterSale:
+    """``by`` (the leader, or an operator) approves ``sale``, or rejects it saying ``note``."""
+    return await aftersales.decide(
+        principal=principal_of(by),
+        after_sale_id=str(sale.id),
+        approve=approve,
+        note=note,
+        now=now,
+    )
