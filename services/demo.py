@@ -79,10 +79,13 @@ async def seed(*, settings: Settings) -> str:
             note="鲜活易腐，不适用七天无理由退货",
             now=now,
         )
-    # The demo leader's chat identities, as if they had typed their 认证 code already, so
-    # `qunshop chat --user demo-leader` (WeCom bot, or --platform wechat) is the leader.
-    for platform in (Platform.WECOM_BOT, Platform.WECHAT):
-        await ChatIdentity.create(platform=platform.value, external_id=leader.openid, user=leader)
+    # The chat identities of the leader (as if they had typed their 认证 code already) and of
+    # the team's head (as if linked), so `qunshop chat --user demo-leader` (WeCom bot, or
+    # --platform wechat) is the leader and `--user demo-shopper` the head who has not paid,
+    # the same person the stand-in's sign-in with the code `demo-shopper` is.
+    for user in (leader, shopper):
+        for platform in (Platform.WECOM_BOT, Platform.WECHAT):
+            await ChatIdentity.create(platform=platform.value, external_id=user.openid, user=user)
     # Real name and phone verified (by the stand-in provider, recorded as such), so the demo
     # community may take payments.
     await identity.verify(

@@ -21,6 +21,7 @@ from web.render import render
 logger = logging.getLogger(__name__)
 
 PREFIXES = ("/h5/", "/h5", "/console", "/admin")
+MACHINE_PREFIXES = ("/api/", "/bot/", "/pay/")  # their callers read problem+json codes
 HAN = re.compile(r"[\u4e00-\u9fff]")  # a detail a person can read here is written in Chinese
 
 # What a person is told, by the error's stable code; anything else by its status.
@@ -117,6 +118,38 @@ def is_page_path(path: str) -> bool:
     return path == "/" or path.startswith(PREFIXES)
 
 
+def answers_as_page(request: web.Request, exc: Exception) -> bool:
+    """Whether this error leaves as a page: everything under the web door's paths, and an
+    address nobody serves asked for by a browser (a mistyped ``/consol``), outside the
+    paths of the API, the webhooks and the payment notifies, whose callers read codes."""
+    if is_page_path(request.path):
+        return True
+    return (
+        isinstance(exc, web.HTTPNotFound)
+        and not request.path.startswith(MACHINE_PREFIXES)
+        and _prefers_html(request.headers.get("Accept", ""))
+    )
+
+
+def _prefers_html(accept: str) -> bool:
+    """A browser's Accept names text/html above JSON; ``*/*`` alone (curl) is not one."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        kind, *params = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[kind.lower()] = max(weight, weights.get(kind.lower(), 0.0))
+    html = weights.get("text/html", 0.0)
+    data = max(weights.get("application/json", 0.0), weights.get("application/problem+json", 0.0))
+    return html > 0 and html > data
+
+
 def back_link(request: web.Request, status: int) -> str:
     """Where the page's 返回 link goes: the page the person came from on this site (a form
     they can fix, the browser keeping what they typed), else their console's home; none for
@@ -145,6 +178,8 @@ def error_page(request: web.Request, status: int, code: str, detail: str = "") -
         "back": back_link(request, status),
         # A shopper's page has no console to go back to: the group chat is where deals are.
         "to_the_group": status == 404 and request.path.startswith("/h5/"),
+        # An address nobody serves: the front page says where each door is.
+        "to_the_front": status == 404 and not is_page_path(request.path),
     }
     return render(request.config_dict, "error.html", values, status=status)
 

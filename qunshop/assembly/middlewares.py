@@ -22,7 +22,7 @@ from qunshop.keys import REQUEST_ID
 from qunshop.logcontext import REQUEST_ID as REQUEST_ID_VAR
 from qunshop.logcontext import UPDATE_KEY
 from services import health
-from web.errors import error_response, is_page_path
+from web.errors import answers_as_page, error_response
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("qunshop.access")
@@ -102,8 +102,9 @@ def edge_middleware(metrics: Metrics) -> Middleware:
       on the log lines of the request (``qunshop.logcontext``) and on its response;
     - its count and time by route template (``metrics``) and one access log line, both with
       the status it left with (499: cancelled, the client went away);
-    - errors as answers: under the web door's paths as pages (``web.errors``), elsewhere,
-      or when the page itself fails, as application/problem+json; a redirect passes;
+    - errors as answers: under the web door's paths, and a browser's 404 outside the API's,
+      as pages (``web.errors``), elsewhere, or when the page itself fails, as
+      application/problem+json; a redirect passes;
     - a NUL in the path or query refused before any view, so it never reaches PostgreSQL;
     - the caller read from the bearer token (``miniapp_api.auth.read_caller``) before the
       view: Redis down there is a 503 (or its page), not a 500.
@@ -149,7 +150,7 @@ def edge_middleware(metrics: Metrics) -> Middleware:
 
 
 def _error_answer(request: web.Request, exc: Exception, rid: str) -> web.Response:
-    if is_page_path(request.path):
+    if answers_as_page(request, exc):
         try:
             return error_response(request, exc)
         except Exception as failed:  # the error page itself failed: a problem, then

@@ -92,12 +92,16 @@ class StandIn:
         )
 
     async def jscode2session(self, request: web.Request) -> web.Response:
-        """Any code signs in: the same code is the same person (``dev-<code>``)."""
+        """Any code signs in, and the code is the openid: ``{"code": "demo-shopper"}`` is the
+        demo's ``demo-shopper``, the person the chat sender of that name is, as
+        ``/api/v1/dev/session {"openid": "demo-shopper"}`` is. No WeChat openid has a colon
+        (``services.chat_users.shell_openid``): a code with one is refused, so no sign-in
+        becomes a chat-only user."""
         code = request.query.get("js_code", "")
-        if not code:
+        if not code or ":" in code:
             return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
         key = base64.b64encode(hashlib.sha256(code.encode()).digest()[:16]).decode()
-        body = {"openid": f"dev-{code}"[:64], "session_key": key}
+        body = {"openid": code[:64], "session_key": key}
         return web.json_response(body, content_type="text/plain")
 
     # Messages and codes ---------------------------------------------------------------------

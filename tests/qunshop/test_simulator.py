@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from models.community import Community
 from qunshop.assembly.simulator import Simulator, platform_api
 from qunshop.config import Settings
+from tests.support.chat_sim import in_group
 from tests.support.factories import make_campaign, make_community
 
 
@@ -37,15 +38,7 @@ async def test_group_deals_and_start_card(client: TestClient, settings: Settings
     await Community.filter(id=community.id).update(chat_id="sim-group")
     await make_campaign(community, team_size=3)
     async with aiohttp.ClientSession() as http:
-        sim = Simulator(
-            url=str(client.make_url("")),
-            settings=settings,
-            platform="wecom-bot",
-            user="someone",
-            group="sim-group",
-            http=http,
-            out=lambda _: None,
-        )
+        sim = in_group(client, settings, http, user="someone", group="sim-group")
         deals = await sim.say("团购")
     assert any("测试拼团" in line for line in deals)
 

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -22,8 +23,9 @@ from qunshop.assembly.background import outbox_handlers
 from qunshop.assembly.standin import PNG, PREFIX, unset_bases
 from qunshop.config import Mode, Settings
 from qunshop.keys import PAY, SETTINGS
-from services import groupbuy, notify, outbox
+from services import demo, groupbuy, notify, outbox
 from tests.conftest import TEST_SECRETS
+from tests.support.chat_sim import in_group
 from tests.support.factories import auth, make_campaign, make_user
 from wechat.api import PayError
 
@@ -223,3 +225,52 @@ async def test_a_shared_team_page_on_a_phone_offers_its_join_button_offline(
     code = (await started.json())["team"]["code"]
     html = await (await dev.get(f"/h5/teams/{code}")).text()
     assert '<a class="btn mobile-only" href="https://wxaurl.cn/' in html
+
+
+async def test_the_readme_walk_takes_the_demo_teams_head_from_the_chat_to_paying(
+    dev: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The chat sender ``demo-shopper`` is the demo team's head, and so is the mini-program
+    sign-in with the code ``demo-shopper`` (the stand-in's jscode2session): the head pays,
+    two more sign in, join and pay, and the group hears 成团."""
+    caplog.set_level(logging.INFO)
+    settings = dev.server.app[SETTINGS]
+    await demo.seed(settings=settings)
+    team = await Team.get()
+    (head_order,) = await Order.filter(team_id=team.id)
+    async with aiohttp.ClientSession() as http:
+        chat = in_group(dev, settings, http, user="demo-shopper", group="demo-group-chat")
+        before = await chat.say("我的订单")
+        assert any("待支付" in line for line in before), before
+
+        async def signed_in(code: str) -> dict[str, str]:
+            resp = await dev.post("/api/v1/session", json={"code": code})
+            assert resp.status == 200, await resp.text()
+            return {"Authorization": f"Bearer {(await resp.json())['token']}"}
+
+        async def pays(order_id: str, headers: dict[str, str]) -> None:
+            paid = await dev.post(
+                f"/api/v1/dev/orders/{order_id}/simulate-payment", headers=headers
+            )
+            assert paid.status == 200, await paid.text()
+
+        head = await signed_in("demo-shopper")
+        listed = await (await dev.get("/api/v1/orders", headers=head)).json()
+        assert [o["id"] for o in listed["items"]] == [str(head_order.id)]
+        await pays(str(head_order.id), head)
+        assert any("已付款" in line for line in await chat.say("我的订单"))
+        for code in ("li-si", "wang-wu"):
+            shopper = await signed_in(code)
+            joined = await dev.post(f"/api/v1/teams/{team.code}/join", json={}, headers=shopper)
+            assert joined.status == 201, await joined.text()
+            await pays((await joined.json())["order"]["id"], shopper)
+    for _ in range(2):  # the team's news, then what it fans out to (the group's robot)
+        await outbox.run_once(outbox_handlers(dev.server.app), now=datetime.now(tz=UTC))
+    robot = [m for m in (r.getMessage() for r in caplog.records) if "webhook/send" in m]
+    assert any("成团" in line and team.code in line for line in robot), robot
+
+
+async def test_the_stand_in_signs_in_no_chat_only_user(dev: TestClient) -> None:
+    """A chat-only user's openid has a colon; no code the stand-in takes becomes one."""
+    resp = await dev.post("/api/v1/session", json={"code": "wecom_bot:li-si"})
+    assert resp.status == 401 and (await resp.json())["code"] == "wechat_code_invalid"

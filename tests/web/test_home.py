@@ -62,8 +62,8 @@ async def test_a_new_developer_enters_both_consoles_from_the_front_page(
     assert (await client.get(f"/h5/teams/{team.code}")).status == 200
     assert "以团长「王团长」进入团长后台" in html and "进入运营后台" in html
     # The chat simulator's lines reach this server, wherever it listens (not only on 8080),
-    # as a group member who can join (the chat sender "demo-shopper" is not the demo team's
-    # head, whose openid it only looks like: it would find no order) and as the leader.
+    # as a group member who can join (not "demo-shopper": the demo team's head has her seat
+    # already) and as the leader.
     base = re.search(r"(http://\S+)/bot/wecom-bot", html).group(1)
     for who in ("li-si", "demo-leader"):
         assert f"qunshop chat --url {base} --user {who}" in html
