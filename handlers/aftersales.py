@@ -9,8 +9,6 @@ from services import aftersales, storefront
 
 router = Router("aftersales")
 
-RECENT = 5  # the orders 我的订单 shows, numbered the same
-
 
 def _reading(text: str) -> tuple[AfterSaleKind, AfterSaleReason]:
     """What the buyer's words ask for: 退货 is a return, 无理由 the 7-day no-reason return."""
@@ -35,14 +33,11 @@ async def after_sale(
     bad_args: bool = False,
 ) -> Reply:
     assert ctx.principal is not None
-    lines = await storefront.my_orders(ctx.principal, limit=RECENT)
     if bad_args or not number:
-        requests = await aftersales.mine(ctx.principal, limit=RECENT)
+        lines = await storefront.my_orders(ctx.principal)
+        requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
-    index = int(number)
-    if not 1 <= index <= len(lines):
-        return Text(ctx.render("aftersales/no_such_order.j2", number=index, count=len(lines)))
-    line = lines[index - 1]
+    line = await storefront.numbered_order(ctx.principal, int(number))
     detail = (words or "").strip()
     kind, reason = _reading(detail)
     sale = await aftersales.request(

@@ -70,9 +70,11 @@ class ChatDispatcher:
 
     def _error_text(self, ctx: Context, exc: QunshopError) -> str:
         name = f"errors/{exc.code.value}.j2"
+        # The after-sale days are configured (QUNSHOP_AUTO_COMPLETE_DAYS): refusals say them.
+        values = {"error": exc, "after_sale_days": ctx.settings.auto_complete_days}
         try:
-            return ctx.render(name, error=exc)
+            return ctx.render(name, **values)
         except jinja2.TemplateNotFound as missing:
             if missing.name != name:  # a template this one includes is missing: a bug
                 raise
-            return ctx.render("errors/generic.j2", error=exc)  # no template for this code
+            return ctx.render("errors/generic.j2", **values)  # no template for this code

@@ -209,7 +209,11 @@ class OrderLine:
     refunding: int = 0  # fen on its way back
 
 
-async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
+# The orders 我的订单 shows, numbered from 1 (the newest): 售后, 取消订单, 取货码 take the number.
+RECENT = 5
+
+
+async def my_orders(principal: Principal, *, limit: int = RECENT) -> list[OrderLine]:
     """The caller's latest orders with their product, the pickup code where one applies, and
     what of each came back or is on its way back."""
     items = await orders.list_orders_for(principal, limit=limit)
@@ -237,6 +241,19 @@ async def my_orders(principal: Principal, *, limit: int = 5) -> list[OrderLine]:
             )
         )
     return lines
+
+
+async def numbered_order(principal: Principal, number: int) -> OrderLine:
+    """The order 我的订单 numbers ``number``: the number people see is the one they type."""
+    lines = await my_orders(principal)
+    if not 1 <= number <= len(lines):
+        raise NotFound(
+            ErrorCode.ORDER_NOT_FOUND,
+            f"no order numbered {number} (of {len(lines)})",
+            number=number,
+            listed=len(lines),
+        )
+    return lines[number - 1]
 
 
 async def update_profile(

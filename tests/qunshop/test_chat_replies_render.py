@@ -47,6 +47,13 @@ orange = Brief(
 order = NS(
     amount=2990, member_off=0, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW
 )
+mine = NS(
+    amount=2990,
+    quantity=1,
+    kind=NS(value="group"),
+    status=OrderStatus.CANCELLED,
+    paid_at=None,
+)
 ready = NS(
     amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
 )
@@ -189,6 +196,7 @@ BASE: dict[str, Any] = {
     "lines": [],
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
+    "after_sale_days": 7,
     "delivery": NS(
         community=community,
         orders=3,
@@ -307,14 +315,14 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             },
             "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 待支付 · 12-05\n"
             "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05\n"
-            "待支付的订单请到小程序「我的订单」付款，超时座位会释放。",
+            "待支付的订单请到小程序「我的订单」付款，超时座位会释放；不要了发「取消订单 序号」。",
         ),
         (
             {
                 "in_group": True,
                 "lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")],
             },
-            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「我的订单」查看",
+            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「取货码」查看",
         ),
     ],
     "products_private.j2": [
@@ -380,6 +388,65 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
         ({"error": NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")}, "没有找到这个商品"),
     ],
+    "errors/after_sale_window_closed.j2": [
+        ({"after_sale_days": 3}, "自提后 3 天内可以申请售后"),
+    ],
+    "errors/order_not_found.j2": [
+        (
+            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2)},
+            "没有第 6 个订单（最近只有 2 个）。发送「我的订单」看订单序号。",
+        ),
+        (
+            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=1, listed=0)},
+            "没有第 1 个订单：你还没有订单",
+        ),
+        ({"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "no such order")}, "没有找到这个订单"),
+    ],
+    "errors/order_not_ready_for_pickup.j2": [
+        (
+            {"error": Conflict(ErrorCode.ORDER_NOT_READY_FOR_PICKUP, "x", status_now=now_is)},
+            shows,
+        )
+        for now_is, shows in (
+            ("pending_payment", "这笔订单还没付款，还没有提货码"),
+            ("paid_awaiting_team", "正在等成团：成团后才有提货码"),
+            ("confirmed", "货到自提点后请先发「到货」"),
+        )
+    ],
+    "orders/cancelled.j2": [
+        (
+            {"line": OrderLine(order=order, product=orange, pickup_code=None), "order": mine},
+            "已取消订单：赣南脐橙（5斤装） ×1 ¥29.90，你在团里的座位已经释放。\n"
+            "这笔订单还没付款，不会扣款，也不用退款",
+        ),
+    ],
+    "orders/pickup_code.j2": [
+        (
+            {
+                "line": OrderLine(order=ready, product=orange, pickup_code="K7M2Q9"),
+                "ticket": NS(order=state, code="K7M2Q9", pickup_point=point),
+                "number": "2",
+            },
+            shows,
+        )
+        for state, point, shows in (
+            (
+                ready,
+                NS(name="门口小店", address="1 号楼", hours=""),
+                "请到「门口小店」（1 号楼）出示",
+            ),
+            (NS(quantity=1, status=OrderStatus.CONFIRMED), None, "还没到货：到货后会通知你"),
+            (NS(quantity=1, status=OrderStatus.PICKED_UP), None, "已经取过货了"),
+        )
+    ],
+    "orders/pickup_codes.j2": [
+        ({}, "你现在没有待提货的订单"),
+        (
+            {"lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")]},
+            "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
+        ),
+    ],
+    "orders/which.j2": [({"command": "取消订单"}, "例如「取消订单 1」")],
     "errors/order_cancelled.j2": [
         (
             {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", status_now="cancelled")},
@@ -486,7 +553,6 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "· 仅退款 ¥5.00 · 待处理 · 12-05",
         ),
     ],
-    "aftersales/no_such_order.j2": [({"count": 2}, "没有第 1 个订单（最近只有 2 个）")],
     "alerts/reconciliation.j2": [
         (
             {"run": bill_run, "items": [bill_item]},

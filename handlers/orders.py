@@ -1,0 +1,49 @@
+"""A shopper's own orders by their number in 我的订单: 取消订单/cancel, 取货码/pickup.
+
+Both call the services the mini-program's endpoints call (``checkout.cancel``,
+``pickup.ticket``); every refusal they raise is rendered from its template in errors/.
+A pickup code is whoever-shows-it-takes-the-goods: it is given in a one-to-one chat only.
+"""
+
+from __future__ import annotations
+
+from handlers.routing import Command, Context, Router
+from handlers.shop import principal_of
+from qunshop.chat import ChatType, Reply, Text
+from services import checkout, pickup, storefront
+
+router = Router("orders")
+
+NUMBER = r"(?P<number>\d{1,2})?"
+
+
+@router.route(Command("取消订单", "cancel", pattern=NUMBER))
+async def cancel(
+    ctx: Context, args: str, number: str | None = None, bad_args: bool = False
+) -> Reply:
+    if bad_args or not number:
+        return Text(ctx.render("orders/which.j2", command="取消订单"))
+    line = await storefront.numbered_order(principal_of(ctx), int(number))
+    order = await checkout.cancel(
+        principal=principal_of(ctx),
+        order_id=str(line.order.id),
+        now=ctx.now,
+        after_sale_days=ctx.settings.auto_complete_days,
+    )
+    return Text(ctx.render("orders/cancelled.j2", line=line, order=order))
+
+
+@router.route(Command("取货码", "提货码", "pickup", pattern=NUMBER))
+async def pickup_code(
+    ctx: Context, args: str, number: str | None = None, bad_args: bool = False
+) -> Reply:
+    if ctx.update.chat_type is not ChatType.SINGLE:  # never into a group: the code is the goods
+        return Text(ctx.render("private_only.j2", command="取货码"))
+    if bad_args:
+        return Text(ctx.render("orders/which.j2", command="取货码"))
+    if not number:
+        lines = await storefront.my_orders(principal_of(ctx))
+        return Text(ctx.render("orders/pickup_codes.j2", lines=lines))
+    line = await storefront.numbered_order(principal_of(ctx), int(number))
+    ticket = await pickup.ticket(principal=principal_of(ctx), order_id=str(line.order.id))
+    return Text(ctx.render("orders/pickup_code.j2", line=line, ticket=ticket, number=number))
