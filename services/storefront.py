@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from tortoise import connections
 from tortoise.expressions import Q
@@ -27,6 +27,8 @@ from services import moderation, orders, pickup
 
 if TYPE_CHECKING:
     from services.auth import Principal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -188,13 +190,15 @@ async def community_skus(community_id: uuid.UUID) -> list[SkuLine]:
 
 async def sku_by_number(community_id: uuid.UUID, number: int) -> SkuLine:
     listed = await community_skus(community_id)
+    detail = f"没有编号 {number} 的商品（共 {len(listed)} 个）"
+    return numbered(listed, number, ErrorCode.SKU_NOT_FOUND, detail)
+
+
+def numbered(listed: list[T], number: int, code: ErrorCode, detail: str) -> T:
+    """The item a list shows as ``number`` (from 1), else ``code`` naming the number and how
+    many there are (``number``, ``listed``), which the chat's template says."""
     if not 1 <= number <= len(listed):
-        raise NotFound(
-            ErrorCode.SKU_NOT_FOUND,
-            f"没有编号 {number} 的商品（共 {len(listed)} 个）",
-            number=number,
-            listed=len(listed),
-        )
+        raise NotFound(code, detail, number=number, listed=len(listed))
     return listed[number - 1]
 
 
@@ -246,14 +250,8 @@ async def my_orders(principal: Principal, *, limit: int = RECENT) -> list[OrderL
 async def numbered_order(principal: Principal, number: int) -> OrderLine:
     """The order 我的订单 numbers ``number``: the number people see is the one they type."""
     lines = await my_orders(principal)
-    if not 1 <= number <= len(lines):
-        raise NotFound(
-            ErrorCode.ORDER_NOT_FOUND,
-            f"no order numbered {number} (of {len(lines)})",
-            number=number,
-            listed=len(lines),
-        )
-    return lines[number - 1]
+    detail = f"no order numbered {number} (of {len(lines)})"
+    return numbered(lines, number, ErrorCode.ORDER_NOT_FOUND, detail)
 
 
 async def update_profile(
