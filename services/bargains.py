@@ -562,7 +562,7 @@ async def expire_due(*, now: datetime, limit: int = 500) -> int:
 
 # Why the starter of a lapsed bargain order cannot buy at the price reached again ("": they
 # may, until the bargain's deadline): its deadline passed (a new bargain may start), or its
-# product is off sale or its offer closed past the deadline (nothing more to buy or start).
+# product is off sale or its offer closed (nothing more to buy or start).
 EXPIRED, ENDED = "bargain_expired", "bargain_ended"
 
 
