@@ -75,7 +75,9 @@ class CutOut(BaseModel):
 class BargainOut(BaseModel):
     id: str
     code: str = Field(description="what the shared card and 帮砍 name")
-    state: str = Field(description="open, reached, ordered, purchased or expired")
+    state: str = Field(
+        description="open, reached, ordered, purchased, expired or closed (its offer closed)"
+    )
     title: str
     image: str | None
     start_price: int = Field(description="fen")
@@ -143,7 +145,10 @@ async def open_offer(*, principal: Principal, body: OfferIn, now: datetime) -> O
 
 
 @endpoint(
-    summary="Admins: close a bargain offer (running bargains go on to their deadlines)",
+    summary=(
+        "Admins: close a bargain offer: no new bargains, those running end (their starters"
+        " are told); an order already placed stays"
+    ),
     tags=TAGS,
     response=OfferOut,
     auth=admin,

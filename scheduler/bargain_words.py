@@ -19,14 +19,15 @@ class BargainWords:
     settings: Settings
     templates: jinja2.Environment
 
-    def news(self, event: str, view: View, cut: BargainCut) -> str:
+    def news(self, event: str, view: View, cut: BargainCut | None) -> str:
+        """A cut or the floor reached (``cut``: that cut), or the offer closed (None)."""
         deadline = view.bargain.deadline_at.astimezone(ZoneInfo(self.settings.timezone))
         template = self.templates.get_template(f"bargains/news_{event}.j2")
         return template.render(
             view=view,
             bargain=view.bargain,
             cut=cut,
-            helper=cut.helper.nickname or "一位好友",
+            helper=(cut.helper.nickname if cut else "") or "一位好友",
             deadline=deadline.strftime("%m-%d %H:%M"),
             link=f"{self.settings.public_base_url}/h5/bargains/{view.bargain.code}",
         ).strip()

@@ -15,6 +15,15 @@ gives the unit back (services/checkout.py) and the bargain may be bought again b
 deadline; its starter hears so, or why not (``again``, the lapse news of services/news.py).
 The clock expires bargains past their deadline (``expire_due``); the starter hears each cut
 and the floor reached through the outbox (``NEWS``, sent by ``tell_starter``).
+
+Closing an offer (``close_offer``) ends it: no bargain starts on it, and in the same
+transaction every bargain still running on it (open, or its order lapsed) expires and its
+starter is told (``NEWS``, event ``closed``). A bargain whose order was placed stays ordered: a
+paid one is bought, and an unpaid one may still be paid within its reservation (the shopper
+took the price before the close; cancelling under a payment in flight would only turn it into
+a refund), but a lapse then invites no re-order. Start, cut and buy lock what close changes
+(the offer's row for share, the bargain's row for update) and read the offer under that lock,
+so none of them wins once the close has committed.
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 CODE_MAX_LENGTH = 16  # Bargain.code's column: a longer ref is no code
 NEWS = "bargain.news"
-CUT, REACHED = "cut", "reached"
+CUT, REACHED, CLOSED = "cut", "reached", "closed"  # NEWS events
 LIVE_ORDER = (
     OrderStatus.PENDING_PAYMENT,
     OrderStatus.PAID_AWAITING_TEAM,
@@ -71,6 +80,7 @@ class State:
     ORDERED = "ordered"  # the order awaits payment
     PURCHASED = "purchased"
     EXPIRED = "expired"
+    CLOSED = "closed"  # its offer was closed before it was bought
 
 
 @dataclass(frozen=True)
@@ -195,22 +205,58 @@ async def get_offer(offer_id: str) -> BargainOffer:
     return offer
 
 
+# Every bargain still running on an offer (open, or its order lapsed unpaid) ends with it: one
+# statement, each row re-checked under its lock (a cut or a buy holding it finishes first).
+_END_RUNNING = f"""
+UPDATE bargains SET status = '{BargainStatus.EXPIRED.value}'
+WHERE offer_id = $1 AND (
+    status = '{BargainStatus.OPEN.value}'
+    OR (status = '{BargainStatus.ORDERED.value}' AND EXISTS (
+        SELECT 1 FROM orders
+        WHERE orders.id = bargains.order_id AND orders.status = '{OrderStatus.CANCELLED.value}'
+    ))
+)
+RETURNING id
+"""
+
+
 async def close_offer(*, principal: Principal, offer_id: str, now: datetime) -> BargainOffer:
-    """No new bargains start on it; those running go on to their deadlines."""
+    """No bargain starts on it any more, and those running on it end now: their starters are
+    told. An order already placed stays: paid, it is bought; unpaid, it may be paid within
+    its reservation. Idempotent: closing again ends nothing more."""
     audit.ensure_admin(principal)
     offer = await get_offer(offer_id)
-    async with in_transaction():
-        if await BargainOffer.filter(id=offer.id, active=True).update(active=False):
+    async with in_transaction() as conn:
+        closed = await BargainOffer.filter(id=offer.id, active=True).update(active=False)
+        ended = await conn.execute_query_dict(_END_RUNNING, [offer.id])
+        for row in ended:
+            await outbox.enqueue(
+                NEWS,
+                {"bargain_id": str(row["id"]), "event": CLOSED, "seq": 0},
+                dedupe_key=f"bargain:{row['id']}:{CLOSED}",
+                now=now,
+            )
+        if closed:
             await audit.record(
                 actor=principal,
                 action="bargain_offer.close",
                 target=f"bargain_offer:{offer.id}",
                 before={"active": True},
-                after={"active": False},
+                after={"active": False, "bargains_ended": len(ended)},
                 now=now,
             )
+    if ended:
+        logger.info("bargain offer %s closed: %s bargains ended", offer.id, len(ended))
     offer.active = False
     return offer
+
+
+def _offer_closed() -> Conflict:
+    return Conflict(ErrorCode.BARGAIN_OFFER_CLOSED, "this bargain offer has closed")
+
+
+async def _offer_active(offer_id: Any) -> bool:
+    return await BargainOffer.filter(id=offer_id, active=True).exists()
 
 
 async def all_offers(*, limit: int = 100) -> list[BargainOffer]:
@@ -250,7 +296,7 @@ async def start(
     """The caller's bargain on the offer: their open one if they have it, else a new one."""
     offer = await get_offer(offer_id)
     if not _open(offer):
-        raise Conflict(ErrorCode.BARGAIN_OFFER_CLOSED, "this bargain offer has closed")
+        raise _offer_closed()
     live = await Bargain.filter(
         offer_id=offer.id, starter_id=principal.user_id, status__not=BargainStatus.EXPIRED
     ).first()
@@ -259,11 +305,17 @@ async def start(
             return live
         raise Conflict(ErrorCode.BARGAIN_ALREADY_STARTED, "you already bargained for this")
     if not _room(offer):  # the SKU's price fell since
-        raise Conflict(ErrorCode.BARGAIN_OFFER_CLOSED, "this bargain offer has closed")
+        raise _offer_closed()
     price = offer.sku.price
     for _ in range(5):  # a code clash is a one-in-10^11 event; try a few
         try:
-            async with in_transaction():
+            async with in_transaction() as conn:
+                # The offer's row, shared with other starts: a close (which updates it) waits
+                # for this bargain to commit and then ends it, or this start waits for the
+                # close and finds the offer closed.
+                _, still = await conn.execute_query(_OFFER_OPEN, [offer.id])
+                if not still:
+                    raise _offer_closed()
                 bargain = await Bargain.create(
                     code=_new_code(),
                     offer=offer,
@@ -287,6 +339,9 @@ async def start(
         logger.info("bargain %s started on offer %s", bargain.code, offer.id)
         return bargain
     raise RuntimeError("could not draw a free bargain code")
+
+
+_OFFER_OPEN = "SELECT 1 FROM bargain_offers WHERE id = $1 AND active FOR SHARE"
 
 
 # A bargain may start on an offer (its SKU and product loaded) that is open, its product on
@@ -313,11 +368,13 @@ async def find(ref: str) -> Bargain:
     return found
 
 
-def _state(bargain: Bargain, order: Order | None, now: datetime) -> str:
+def _state(bargain: Bargain, order: Order | None, now: datetime, *, offer_active: bool) -> str:
     if order is not None and order.status in LIVE_ORDER:
         if order.status is OrderStatus.PENDING_PAYMENT:
             return State.ORDERED
         return State.PURCHASED
+    if not offer_active:
+        return State.CLOSED
     if bargain.status is BargainStatus.EXPIRED or bargain.deadline_at <= now:
         return State.EXPIRED
     if bargain.cuts_made >= bargain.cuts_needed or bargain.status is BargainStatus.ORDERED:
@@ -334,7 +391,7 @@ async def view(ref: str, *, now: datetime) -> View:
     image = str(images[0]) if images else ""
     return View(
         bargain=bargain,
-        state=_state(bargain, order, now),
+        state=_state(bargain, order, now, offer_active=await _offer_active(bargain.offer_id)),
         title=f"{sku.product.title} {sku.name}".strip(),
         image=image if image.startswith(("https://", "http://")) else "",
         cuts=[(c.helper.nickname, c.amount) for c in cuts],
@@ -369,6 +426,9 @@ async def cut(*, principal: Principal, ref: str, now: datetime) -> CutResult:
         async with in_transaction():
             bargain = await Bargain.filter(id=found.id).select_for_update().get()
             if bargain.status is not BargainStatus.OPEN or bargain.deadline_at <= now:
+                # Its offer closed (the close ended it under this lock), or it ran out.
+                if not await _offer_active(bargain.offer_id):
+                    raise _offer_closed()
                 raise Conflict(ErrorCode.BARGAIN_CLOSED, "this bargain has closed")
             if bargain.cuts_made >= bargain.cuts_needed:
                 raise Conflict(ErrorCode.BARGAIN_FLOOR_REACHED, "the floor price is reached")
@@ -423,7 +483,8 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
         earlier = await Order.get_or_none(id=bargain.order_id) if bargain.order_id else None
         if earlier is not None and earlier.status in LIVE_ORDER:
             raise Conflict(ErrorCode.BARGAIN_ALREADY_ORDERED, "this bargain is already ordered")
-        refused = _refusal(bargain, sku.product, now)
+        offer_active = await _offer_active(bargain.offer_id)  # read under the bargain's lock
+        refused = _refusal(bargain, sku.product, now, offer_active=offer_active)
         if refused is not None:
             raise refused
         taken = await Sku.filter(id=sku.id, stock__gte=1).update(stock=F("stock") - 1)
@@ -450,9 +511,14 @@ async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
     return order
 
 
-def _refusal(bargain: Bargain, product: Product, now: datetime) -> QunshopError | None:
-    """Why the starter may not order at the price reached (None: they may): the bargain
-    expired, or its product was taken off sale (refused as a direct order refuses it)."""
+def _refusal(
+    bargain: Bargain, product: Product, now: datetime, *, offer_active: bool
+) -> QunshopError | None:
+    """Why the starter may not order at the price reached (None: they may): its offer closed,
+    the bargain expired, or its product was taken off sale (refused as a direct order
+    refuses it)."""
+    if not offer_active:
+        return _offer_closed()
     if bargain.status is BargainStatus.EXPIRED or bargain.deadline_at <= now:
         return Conflict(ErrorCode.BARGAIN_CLOSED, "this bargain has closed")
     if not product.active:
@@ -496,7 +562,7 @@ async def expire_due(*, now: datetime, limit: int = 500) -> int:
 
 # Why the starter of a lapsed bargain order cannot buy at the price reached again ("": they
 # may, until the bargain's deadline): its deadline passed (a new bargain may start), or its
-# product is off sale or its offer closed past the deadline (nothing more to buy or start).
+# product is off sale or its offer closed (nothing more to buy or start).
 EXPIRED, ENDED = "bargain_expired", "bargain_ended"
 
 
@@ -506,9 +572,9 @@ async def again(order: Order, *, now: datetime) -> tuple[Bargain | None, str]:
     bargain = await Bargain.get_or_none(order_id=order.id).prefetch_related("offer__sku__product")
     if bargain is None:
         return None, ENDED
-    if _refusal(bargain, bargain.offer.sku.product, now) is None:
-        return bargain, ""
     offer = bargain.offer
+    if _refusal(bargain, offer.sku.product, now, offer_active=offer.active) is None:
+        return bargain, ""
     return bargain, EXPIRED if _open(offer) and _room(offer) else ENDED
 
 
@@ -521,20 +587,26 @@ async def next_deadline() -> datetime | None:
 
 
 async def tell_starter(payload: dict[str, Any], *, render: Any, now: Any) -> None:
-    """Outbox handler of ``NEWS``: the starter hears a cut (or the floor reached) in the chat
-    they use, rendered by the door's ``render(event, view, cut)``."""
+    """Outbox handler of ``NEWS``: the starter hears a cut (or the floor reached), or that the
+    offer closed and ended their bargain, in the chat they use, rendered by the door's
+    ``render(event, view, cut)`` (``cut`` is None for ``CLOSED``)."""
     try:
         found = await view(str(payload["bargain_id"]), now=now())
     except NotFound:
         return
-    seq = int(payload.get("seq", 0))
-    cut_row = await BargainCut.get_or_none(bargain_id=found.bargain.id, seq=seq).select_related(
-        "helper"
-    )
-    if cut_row is None:
-        return
-    text = render(str(payload.get("event", CUT)), found, cut_row)
-    key = f"bargain:{found.bargain.id}:{seq}"
+    event = str(payload.get("event", CUT))
+    if event == CLOSED:
+        if found.state != State.CLOSED:  # bought meanwhile? Nothing to tell
+            return
+        text, key = render(CLOSED, found, None), f"bargain:{found.bargain.id}:{CLOSED}"
+    else:
+        seq = int(payload.get("seq", 0))
+        cut_row = await BargainCut.get_or_none(bargain_id=found.bargain.id, seq=seq).select_related(
+            "helper"
+        )
+        if cut_row is None:
+            return
+        text, key = render(event, found, cut_row), f"bargain:{found.bargain.id}:{seq}"
     starter = await User.get(id=found.bargain.starter_id)
     await reach(starter, text, dedupe_key=key, now=now())
 

@@ -53,7 +53,9 @@ async def close_bargain_offer(
     await bargains.close_offer(
         principal=principal, offer_id=form.get("offer_id", ""), now=config[CLOCK].now()
     )
-    return _back("/admin/bargains", "已停止发起新的砍价")
+    return _back(
+        "/admin/bargains", "已停止：不能再发起、帮砍或按砍后价下单，进行中的砍价已结束并通知发起人"
+    )
 
 
 @page("GET", "/admin/tiers", auth=Admin, template="admin/tiers.html")

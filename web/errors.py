@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
     ErrorCode.BATCH_NOT_FOUND: "没有找到这个配送批次。",
     ErrorCode.BARGAIN_OFFER_NOT_FOUND: "没有找到这个砍价活动。",
     ErrorCode.BARGAIN_NOT_FOUND: "没有找到这个砍价，可能链接有误。",
+    ErrorCode.BARGAIN_OFFER_CLOSED: "这个砍价活动已经结束了。",
     ErrorCode.COUPON_TEMPLATE_NOT_FOUND: "没有找到这个优惠券。",
     ErrorCode.OUTBOX_MESSAGE_NOT_FOUND: "没有找到这条待处理的消息。",
     ErrorCode.MODERATION_ITEM_NOT_FOUND: "没有找到这条待审核的内容。",

@@ -66,3 +66,26 @@ async def test_chat_words_its_refusals(say: Say) -> None:
     assert "没有找到这个砍价" in (await say("帮砍 ZZZZ9999", sender="li")).content
     assert "现在没有可以砍价的商品" in (await say("砍价", sender="li")).content
     assert "没有第 3 个砍价商品" in (await say("砍价 3", sender="li")).content
+
+
+async def test_a_closed_offer_is_neither_cut_nor_bought_in_chat(say: Say) -> None:
+    """Closed by an admin, the offer's bargains end: 帮砍 and 砍价购买 are refused in the
+    chat's words, 砍价 lists neither the offer nor the bargain, and nothing is written."""
+    offer = await _offer(helpers=3)
+    await say("砍价 1", sender="li")
+    bargain = await Bargain.get()
+    assert "你帮忙砍掉了" in (await say(f"帮砍 {bargain.code}", sender="zhang")).content
+    boss = await make_user(Role.ADMIN)
+    await bargains.close_offer(
+        principal=Principal(user_id=boss.id, role=Role.ADMIN),
+        offer_id=str(offer.id),
+        now=datetime.now(tz=UTC),
+    )
+
+    refused = await say(f"帮砍 {bargain.code}", sender="wang")
+    assert "这个砍价活动已经结束了" in refused.content, refused.content
+    bought = await say(f"砍价购买 {bargain.code}", sender="li")
+    assert "这个砍价活动已经结束了" in bought.content, bought.content
+    listed = await say("砍价", sender="li")
+    assert "现在没有可以砍价的商品" in listed.content and bargain.code not in listed.content
+    assert await BargainCut.all().count() == 1 and not await Order.exists()

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from models.bargain import Bargain, BargainCut, BargainStatus
 from models.catalog import Sku
 from models.order import Order, OrderKind, OrderStatus
+from models.outbox import OutboxMessage
 from models.user import Role, User
 from qunshop.config import Settings
 from services import bargains, checkout
@@ -258,8 +259,8 @@ async def test_an_off_sale_product_is_not_bought_at_the_bargain_price(
     client: TestClient, settings: Settings
 ) -> None:
     """Taken off sale, the product is refused as a direct order refuses it (404
-    sku_not_found), no unit taken; a closed offer only stops new bargains, so one already
-    running is still bought before its deadline (close_offer's rule)."""
+    sku_not_found), no unit taken; back on sale, the bargain running is bought at its price
+    before its deadline (off sale pauses, where closing the offer ends it)."""
     offer, sku = await open_offer(client, settings, price=3000, floor=1000, helpers=1, stock=3)
     starter, boss = await make_user(), await make_user(Role.ADMIN)
     code = (await start(client, settings, offer, starter))["code"]
@@ -281,12 +282,176 @@ async def test_an_off_sale_product_is_not_bought_at_the_bargain_price(
         f"/api/v1/products/{sku.product_id}", json={"active": True}, headers=auth(boss, settings)
     )
     assert back.status == 200
+    resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
+    assert resp.status == 201 and (await resp.json())["amount"] == 1000
+
+
+async def _order(client: TestClient, settings: Settings, code: str, user: User) -> Any:
+    resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(user, settings))
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def _pay(
+    client: TestClient, settings: Settings, wechat: Any, order: dict[str, Any], user: User
+) -> None:
+    prepay = await client.post(f"/api/v1/orders/{order['id']}/prepay", headers=auth(user, settings))
+    assert prepay.status == 200, await prepay.text()
+    row = await Order.get(id=order["id"])
+    notify = wechat.payment_notify(
+        out_trade_no=row.out_trade_no,
+        total_fee=row.amount,
+        openid=(await User.get(id=user.id)).openid,
+    )
+    answer = await client.post("/pay/wechat/notify", data=notify)
+    assert answer.status == 200 and "SUCCESS" in await answer.text()
+
+
+async def _closed_news() -> set[str]:
+    """The bargains whose starters are to hear that the offer closed them."""
+    rows = await OutboxMessage.filter(kind=bargains.NEWS).values_list("payload", flat=True)
+    return {str(p["bargain_id"]) for p in rows if p.get("event") == bargains.CLOSED}
+
+
+async def test_closing_an_offer_ends_its_bargains_and_keeps_the_orders_placed(
+    client: TestClient, settings: Settings, wechat: Any
+) -> None:
+    """Closed, an offer starts, cuts and sells nothing more at its prices: an open bargain and
+    one whose order lapsed end (their starters are told, once); an order already placed
+    stays, paid or payable within its reservation."""
+    offer, sku = await open_offer(client, settings, price=5000, floor=1000, helpers=2, stock=5)
+    cutting, waiting, paid, lapsed = [await make_user() for _ in range(4)]
+    codes = {
+        u.id: (await start(client, settings, offer, u))["code"]
+        for u in (cutting, waiting, paid, lapsed)
+    }
+    assert (await cut(client, settings, codes[cutting.id], await make_user())).status == 201
+    first = await _order(client, settings, codes[lapsed.id], lapsed)
+    now = datetime.now(tz=UTC)
+    assert await checkout.release_expired_direct(now=now + timedelta(minutes=20)) == 1
+    assert (await Order.get(id=first["id"])).status is OrderStatus.CANCELLED
+    unpaid = await _order(client, settings, codes[waiting.id], waiting)
+    await _pay(client, settings, wechat, await _order(client, settings, codes[paid.id], paid), paid)
+    assert (await Sku.get(id=sku.id)).stock == 3
+
+    boss = await make_user(Role.ADMIN)
+    close = f"/api/v1/admin/bargain-offers/{offer['id']}/close"
+    closed = await client.post(close, headers=auth(boss, settings))
+    assert closed.status == 200 and (await closed.json())["active"] is False
+
+    def refused_as_closed(resp: Any, body: dict[str, Any]) -> bool:
+        return (resp.status, body["code"]) == (409, "bargain_offer_closed")
+
+    for ref, who in ((codes[cutting.id], cutting), (codes[lapsed.id], lapsed)):
+        resp = await cut(client, settings, ref, await make_user())
+        assert refused_as_closed(resp, await resp.json())
+        resp = await client.post(f"/api/v1/bargains/{ref}/order", headers=auth(who, settings))
+        assert refused_as_closed(resp, await resp.json())
+    for who in (cutting, await make_user()):
+        resp = await client.post(
+            f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(who, settings)
+        )
+        assert refused_as_closed(resp, await resp.json())
+
+    async def state(user: User) -> str:
+        return str((await (await client.get(f"/api/v1/bargains/{codes[user.id]}")).json())["state"])
+
+    assert [await state(u) for u in (cutting, waiting, paid, lapsed)] == [
+        "closed",
+        "ordered",
+        "purchased",
+        "closed",
+    ]
+    rows = {b.starter_id: b.status for b in await Bargain.filter(offer_id=offer["id"])}
+    assert rows == {
+        cutting.id: BargainStatus.EXPIRED,
+        waiting.id: BargainStatus.ORDERED,
+        paid.id: BargainStatus.ORDERED,
+        lapsed.id: BargainStatus.EXPIRED,
+    }
+    ended = {str(b.id) for b in await Bargain.filter(status=BargainStatus.EXPIRED)}
+    assert await _closed_news() == ended and len(ended) == 2
+    assert (await client.post(close, headers=auth(boss, settings))).status == 200
+    assert await OutboxMessage.filter(kind=bargains.NEWS).count() == 2 + 1  # 1: the one cut
+
+    # The order placed before the close is still paid at its price within its reservation.
+    await _pay(client, settings, wechat, unpaid, waiting)
+    assert (await Order.get(id=unpaid["id"])).status is OrderStatus.CONFIRMED
+    assert await state(waiting) == "purchased"
+    assert (await Sku.get(id=sku.id)).stock == 3
+    assert await Order.filter(kind=OrderKind.BARGAIN).count() == 3
+
+    spec = await (await client.get("/openapi.json")).json()
+    for path in ("/api/v1/bargains/{bargain_ref}/cuts", "/api/v1/bargains/{bargain_ref}/order"):
+        assert "bargain_offer_closed" in spec["paths"][path]["post"]["x-error-codes"], path
+
+
+async def test_an_order_placed_before_the_close_that_lapses_is_not_placed_again(
+    client: TestClient, settings: Settings
+) -> None:
+    offer, sku = await open_offer(client, settings, price=3000, floor=1000, helpers=1, stock=3)
+    starter, boss = await make_user(), await make_user(Role.ADMIN)
+    code = (await start(client, settings, offer, starter))["code"]
+    placed = await _order(client, settings, code, starter)
     closed = await client.post(
         f"/api/v1/admin/bargain-offers/{offer['id']}/close", headers=auth(boss, settings)
     )
     assert closed.status == 200
+    assert await _closed_news() == set()  # their order waits for payment: nothing ended
+    later = datetime.now(tz=UTC) + timedelta(minutes=20)
+    assert await checkout.release_expired_direct(now=later) == 1
+    assert (await Order.get(id=placed["id"])).status is OrderStatus.CANCELLED
+    assert (await Sku.get(id=sku.id)).stock == 3
+    shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
+    assert shown["state"] == "closed"
     resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
-    assert resp.status == 201 and (await resp.json())["amount"] == 1000
+    assert (resp.status, (await resp.json())["code"]) == (409, "bargain_offer_closed")
+    assert (await Sku.get(id=sku.id)).stock == 3
+
+
+async def test_a_close_racing_starts_cuts_and_buys_leaves_nothing_running(
+    client: TestClient, settings: Settings
+) -> None:
+    """A close at once with starts, cuts and buys on its offer: whatever committed before the
+    close is ended by it or kept as an order, nothing starts, cuts or sells after it."""
+    offer, sku = await open_offer(client, settings, price=9000, floor=1000, helpers=3, stock=100)
+    starters = [await make_user() for _ in range(15)]
+    codes = [(await start(client, settings, offer, u))["code"] for u in starters]
+    helpers = [await make_user() for _ in range(15)]
+    newcomers = [await make_user() for _ in range(15)]
+    boss = await make_user(Role.ADMIN)
+    calls: list[Any] = [
+        client.post(
+            f"/api/v1/admin/bargain-offers/{offer['id']}/close", headers=auth(boss, settings)
+        )
+    ]
+    for i, code in enumerate(codes):
+        calls.append(cut(client, settings, code, helpers[i]))
+        calls.append(
+            client.post(f"/api/v1/bargains/{code}/order", headers=auth(starters[i], settings))
+        )
+        calls.append(
+            client.post(
+                f"/api/v1/bargain-offers/{offer['id']}/bargains",
+                headers=auth(newcomers[i], settings),
+            )
+        )
+    responses = await asyncio.gather(*calls)
+    assert responses[0].status == 200
+    seen: Counter[Any] = Counter()
+    for resp in responses[1:]:
+        seen[resp.status if resp.status == 201 else (await resp.json())["code"]] += 1
+    assert set(seen) <= {201, "bargain_offer_closed", "bargain_closed"}, seen
+
+    found = await Bargain.filter(offer_id=offer["id"]).prefetch_related("order")
+    assert not [b for b in found if b.status is BargainStatus.OPEN]  # none runs on
+    ordered = [b for b in found if b.status is BargainStatus.ORDERED]
+    assert all(b.order.status is OrderStatus.PENDING_PAYMENT for b in ordered)
+    ended = {str(b.id) for b in found if b.status is BargainStatus.EXPIRED}
+    assert await _closed_news() == ended
+    assert len(ordered) + len(ended) == len(found)
+    assert (await Sku.get(id=sku.id)).stock == 100 - len(ordered)
+    assert await Order.filter(kind=OrderKind.BARGAIN).count() == len(ordered)
 
 
 async def test_share_card_and_page(client: TestClient, settings: Settings) -> None:

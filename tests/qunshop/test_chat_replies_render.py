@@ -137,6 +137,9 @@ BARGAIN_CASES = {
     "bargains/cut.j2": "你帮忙砍掉了 ¥15.20！现价 ¥59.90，还差 3 刀到底价 ¥9.90。",
     "bargains/news_cut.j2": "小王帮你砍了 ¥15.20！「赣南脐橙 5斤装」现价 ¥59.90，还差 3 刀",
     "bargains/news_reached.j2": "「砍价购买 7K3MXQ2A」",
+    "bargains/news_closed.j2": (
+        "「赣南脐橙 5斤装」的砍价活动已经结束了，你的砍价 7K3MXQ2A（已砍到 ¥59.90）随之关闭"
+    ),
     "bargains/started.j2": "好友在群里或私聊我发送「帮砍 7K3MXQ2A」就能帮你砍一刀",
     "bargains/ordered.j2": "请在 15 分钟内到小程序「我的订单」支付",
 }

@@ -6,9 +6,11 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from models.audit import AuditEntry
-from models.bargain import BargainOffer
+from models.bargain import Bargain, BargainOffer, BargainStatus
 from models.tier import TierLevel, TierRules
-from tests.support.factories import make_sku
+from services import bargains
+from services.auth import Principal
+from tests.support.factories import make_sku, make_user
 from tests.web.test_admin import _admin, _csrf, _post
 
 
@@ -29,10 +31,18 @@ async def test_an_operator_opens_and_closes_a_bargain_offer(web_client: TestClie
     assert "砍价商品已上架" in html and "底价 ¥9.90" in html and "仅限新人帮砍" in html
     offer = await BargainOffer.get()
     assert (offer.floor_price, offer.helpers_needed, offer.new_users_only) == (990, 5, True)
+    shopper = await make_user()
+    running = await bargains.start(
+        principal=Principal(user_id=shopper.id, role=shopper.role),
+        offer_id=str(offer.id),
+        now=offer.created_at,
+    )
     html = await _post(
         web_client, cookies, "/admin/bargains/close", "/admin/bargains", offer_id=str(offer.id)
     )
     assert "已停止" in html and (await BargainOffer.get()).active is False
+    assert "进行中的砍价已结束并通知发起人" in html  # the console says what closing does
+    assert (await Bargain.get(id=running.id)).status is BargainStatus.EXPIRED
     bad = await web_client.post(
         "/admin/bargains",
         data={
