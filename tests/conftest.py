@@ -4,6 +4,10 @@ PostgreSQL named by QUNSHOP_TEST_DATABASE_URL, else the database ``qunshop_test`
 checkout's embedded PostgreSQL (started for the run, or reused when ``make run`` has it up);
 either is made afresh for the run from a template migrated once (tests/support/db.py).
 Redis named by QUNSHOP_TEST_REDIS_URL, else in-process fakeredis.
+
+``make test`` spreads the tests over pytest-xdist workers (``-n auto``). Each worker has a
+database and a Redis db of its own (``qunshop_test_gw1``, db 15 then 14...), and the run's
+first process migrates the template before any worker starts, so they never race to.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from qunshop import dburl
 from qunshop.assembly.app import create_app
 from qunshop.assembly.embedded_pg import EmbeddedPostgres
 from qunshop.config import Mode, Settings
-from tests.support.db import create_migrated_database, empty_database
+from tests.support.db import create_migrated_database, empty_database, prepare_template
 from tests.support.fake_wechat import FakeWeChat
 
 TEST_SECRETS = {
@@ -44,27 +50,74 @@ TEST_SECRETS = {
 
 ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED_TEST_DATABASE = "qunshop_test"
+REDIS_DBS = 16  # Redis's default number of databases
+
+
+EMBEDDED = pytest.StashKey[EmbeddedPostgres]()
+
+
+def _worker() -> str | None:
+    """This xdist worker's id (``gw0``, ``gw1``...); None in a run without workers."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _own(name: str) -> str:
+    """A worker's own copy of a database's name."""
+    worker = _worker()
+    return f"{name}_{worker}" if worker else name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With workers: migrate the template once, here, before xdist starts them (trylast), and
+    keep the embedded server up until the run ends rather than each worker starting it."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    url = os.environ.get("QUNSHOP_TEST_DATABASE_URL")
+    if not url:
+        pg = EmbeddedPostgres(ROOT / "var" / "postgres").__enter__()
+        config.stash[EMBEDDED] = pg
+        url = pg.url(EMBEDDED_TEST_DATABASE)
+    asyncio.run(prepare_template(url))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pg = session.config.stash.get(EMBEDDED, None)
+    if pg is not None:
+        pg.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """The test database, made afresh for the run as a copy of the migrated template."""
+    """The test database (this worker's), made afresh for the run as a copy of the migrated
+    template."""
     url = os.environ.get("QUNSHOP_TEST_DATABASE_URL")
     if url:
+        url = dburl.parse(url).with_database(_own(dburl.parse(url).database)).url()
         asyncio.run(create_migrated_database(url))
         yield url
         return
     with EmbeddedPostgres(ROOT / "var" / "postgres") as pg:
-        url = pg.url(EMBEDDED_TEST_DATABASE)
+        name = _own(EMBEDDED_TEST_DATABASE)
+        url = pg.url(name)
         asyncio.run(create_migrated_database(url))
         # A lost last commit is nothing to a test database, and every test commits often.
-        pg.sql(f"ALTER DATABASE {EMBEDDED_TEST_DATABASE} SET synchronous_commit = off")
+        pg.sql(f"ALTER DATABASE {name} SET synchronous_commit = off")
         yield url
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str | None:
-    return os.environ.get("QUNSHOP_TEST_REDIS_URL") or None
+    """QUNSHOP_TEST_REDIS_URL's db for the first worker, the db below it for the next..."""
+    url = os.environ.get("QUNSHOP_TEST_REDIS_URL") or None
+    worker = _worker()
+    if url is None or worker is None:
+        return url
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    own = (db - int(worker.removeprefix("gw"))) % REDIS_DBS
+    return urlunsplit(parts._replace(path=f"/{own}"))
 
 
 @pytest.fixture

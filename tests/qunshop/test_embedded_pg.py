@@ -33,7 +33,9 @@ def _qunshop(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        # A guard against a hang, not a time limit: migrating from blank takes 1.5 min of
+        # CPU on a slow machine, and longer beside another test worker.
+        timeout=600,
     )
 
 

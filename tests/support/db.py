@@ -39,14 +39,24 @@ def template_name() -> str:
     return TEMPLATE_PREFIX + digest.hexdigest()[:16]
 
 
-async def create_migrated_database(url: str) -> None:
-    """Make ``url``'s database afresh as a copy of the migrated template (built when missing)."""
-    name = dburl.parse(url).database
+async def prepare_template(url: str) -> str:
+    """The migrated template's name on ``url``'s server, built there when missing."""
     template = template_name()
     admin = await connect(url, "postgres")
     try:
         if not await _exists(admin, template):
             await _build_template(admin, url, template)
+    finally:
+        await admin.close()
+    return template
+
+
+async def create_migrated_database(url: str) -> None:
+    """Make ``url``'s database afresh as a copy of the migrated template (built when missing)."""
+    name = dburl.parse(url).database
+    template = await prepare_template(url)
+    admin = await connect(url, "postgres")
+    try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
