@@ -122,11 +122,13 @@ class QueuedAfterSaleOut(AfterSaleOut):
 
 
 class AfterSaleQueue(BaseModel):
-    items: list[QueuedAfterSaleOut]
-
-
-async def _list(sales: list[AfterSale]) -> AfterSaleList:
-    return AfterSaleList(items=[await AfterSaleOut.of(s) for s in sales])
+    items: list[QueuedAfterSaleOut] = Field(
+        description=f"the first {aftersale_board.WAITING_MAX}, earliest deadline first"
+    )
+    total: int = Field(
+        description="how many requests there are, listed or not: more than the items when "
+        "the list is full; the rest are listed as these are decided"
+    )
 
 
 class QueueQuery(BaseModel):
@@ -205,7 +207,8 @@ async def ask_after_sale(
     auth=True,
 )
 async def my_after_sales(*, principal: Principal) -> AfterSaleList:
-    return await _list(await aftersales.mine(principal))
+    sales = await aftersales.mine(principal)  # each with its refund joined
+    return AfterSaleList(items=[AfterSaleOut.known(s, s.refund) for s in sales])
 
 
 @endpoint(
@@ -220,7 +223,8 @@ async def get_after_sale(*, principal: Principal, after_sale_id: str) -> AfterSa
 
 
 @endpoint(
-    summary="Leaders and admins: the after-sales requests they decide, earliest deadline first",
+    summary="Leaders and admins: the after-sales requests they decide, earliest deadline first "
+    "(the first 100, and how many there are)",
     tags=TAGS,
     query=QueueQuery,
     response=AfterSaleQueue,
@@ -230,8 +234,10 @@ async def after_sale_queue(
     *, principal: Principal, query: QueueQuery, settings: Settings
 ) -> AfterSaleQueue:
     status = AfterSaleStatus(query.status) if query.status else None
-    lines = await aftersale_board.queue(principal, settings=settings, status=status)
-    return AfterSaleQueue(items=[QueuedAfterSaleOut.of_line(line) for line in lines])
+    found = await aftersale_board.queue(principal, settings=settings, status=status)
+    return AfterSaleQueue(
+        items=[QueuedAfterSaleOut.of_line(line) for line in found.lines], total=found.total
+    )
 
 
 @endpoint(

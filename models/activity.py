@@ -29,7 +29,9 @@ class Activity(Model):
     next_run_at = fields.DatetimeField(null=True, db_index=True)  # None: nothing more to run
     last_run_at = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)
-    created_by = fields.ForeignKeyField("models.User", related_name="activities_created")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="activities_created", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

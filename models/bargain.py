@@ -25,7 +25,9 @@ class BargainOffer(Model):
     hours = fields.IntField()
     new_users_only = fields.BooleanField(default=False)  # only people who never paid may cut
     active = fields.BooleanField(default=True)
-    created_by = fields.ForeignKeyField("models.User", related_name="bargain_offers_opened")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="bargain_offers_opened", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -13,7 +13,9 @@ class Product(Model):
     images = fields.JSONField(default=list)
     # None: offered shop-wide (admins); otherwise owned by that community's leader.
     community = fields.ForeignKeyField("models.Community", related_name="products", null=True)
-    created_by = fields.ForeignKeyField("models.User", related_name="products_created")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="products_created", on_delete=fields.RESTRICT
+    )
     active = fields.BooleanField(default=True)
     # Who supplies it (purchasing totals per supplier); None: the shop's own stock.
     supplier = fields.ForeignKeyField("models.Supplier", related_name="products", null=True)

@@ -10,7 +10,9 @@ class Community(Model):
 
     id = fields.UUIDField(primary_key=True)
     name = fields.CharField(max_length=64)
-    leader = fields.ForeignKeyField("models.User", related_name="led_communities")
+    leader = fields.ForeignKeyField(
+        "models.User", related_name="led_communities", on_delete=fields.RESTRICT
+    )
     # The platform's id of the bound group chat (WeCom chatid, or a mini-program opengid).
     chat_id = fields.CharField(max_length=128, null=True, unique=True)
     timezone = fields.CharField(max_length=64, default="Asia/Shanghai")

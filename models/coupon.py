@@ -67,7 +67,9 @@ class CouponTemplate(Model):
         "models.Community", related_name="coupon_templates", null=True
     )  # whose group hears of it (its card); None: shop-wide
     active = fields.BooleanField(default=True)
-    created_by = fields.ForeignKeyField("models.User", related_name="coupon_templates")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="coupon_templates", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -35,7 +35,9 @@ class Campaign(Model):
     guaranteed = fields.BooleanField(default=False)  # merchant completes teams at the deadline
     # Minutes before a team's deadline when the group is reminded "N more needed".
     reminder_minutes = fields.JSONField(default=default_reminders)
-    created_by = fields.ForeignKeyField("models.User", related_name="campaigns_created")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="campaigns_created", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     paused_at = fields.DatetimeField(null=True)  # paused by its leader: joins refused (0019)
 

@@ -25,7 +25,9 @@ class GrowthRules(Model):
     invite_level2_bps = fields.IntField()
     binding_scope = fields.CharEnumField(BindingScope, max_length=16)
     binding_days = fields.IntField(null=True)  # None: bindings are permanent
-    updated_by = fields.ForeignKeyField("models.User", related_name="growth_rules", null=True)
+    updated_by = fields.ForeignKeyField(
+        "models.User", related_name="growth_rules", null=True, on_delete=fields.RESTRICT
+    )
     updated_at = fields.DatetimeField()
 
     class Meta:

@@ -15,7 +15,9 @@ class Segment(Model):
     # {"category": "fruit" | null, "min_orders": 2, "silent_days": 14 | null,
     #  "min_spent": 0, "min_recency_score": 1}: services/segments.py reads it.
     rule = fields.JSONField(default=dict)
-    created_by = fields.ForeignKeyField("models.User", related_name="segments_created")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="segments_created", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -33,7 +35,9 @@ class Broadcast(Model):
     sent = fields.IntField(default=0)
     skipped_consent = fields.IntField(default=0)  # no consent and no 48-hour window
     skipped_quota = fields.IntField(default=0)  # already had news today
-    created_by = fields.ForeignKeyField("models.User", related_name="broadcasts_sent")
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="broadcasts_sent", on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField()
 
     class Meta:

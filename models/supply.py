@@ -27,7 +27,7 @@ class Supplier(Model):
     status = fields.CharEnumField(ReviewStatus, max_length=16, default=ReviewStatus.PENDING)
     reason = fields.CharField(max_length=255, default="")
     reviewed_by = fields.ForeignKeyField(
-        "models.User", related_name="suppliers_reviewed", null=True
+        "models.User", related_name="suppliers_reviewed", null=True, on_delete=fields.RESTRICT
     )
     reviewed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -57,7 +57,9 @@ class ListingReview(Model):
     )
     flags = fields.JSONField(default=list)  # the automatic rules' findings
     reason = fields.CharField(max_length=255, default="")  # why it was decided so
-    decided_by = fields.ForeignKeyField("models.User", related_name="reviews_decided", null=True)
+    decided_by = fields.ForeignKeyField(
+        "models.User", related_name="reviews_decided", null=True, on_delete=fields.RESTRICT
+    )
     decided_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 
@@ -70,7 +72,9 @@ class ReviewDecision(Model):
 
     id = fields.UUIDField(primary_key=True)
     subject = fields.CharField(max_length=64, db_index=True)  # "supplier:<id>", "review:<id>"
-    actor = fields.ForeignKeyField("models.User", related_name="review_decisions", null=True)
+    actor = fields.ForeignKeyField(
+        "models.User", related_name="review_decisions", null=True, on_delete=fields.RESTRICT
+    )
     outcome = fields.CharEnumField(ReviewStatus, max_length=16)
     reason = fields.CharField(max_length=255)
     at = fields.DatetimeField()

@@ -48,7 +48,9 @@ class LeaderApplication(Model):
     status = fields.CharEnumField(
         ApplicationStatus, max_length=16, default=ApplicationStatus.PENDING
     )
-    decided_by = fields.ForeignKeyField("models.User", related_name="leader_decisions", null=True)
+    decided_by = fields.ForeignKeyField(
+        "models.User", related_name="leader_decisions", null=True, on_delete=fields.RESTRICT
+    )
     decided_at = fields.DatetimeField(null=True)
     reason = fields.CharField(max_length=500, default="")  # why it was rejected
     community = fields.ForeignKeyField(

@@ -5,7 +5,8 @@ went back already, and when the clock decides.
 A page costs four statements whatever its length: the requests with their order, goods and
 buyer joined; the orders' honoured payments; the buyers' chat identities; the orders' home
 deliveries (the one phone a leader is given, shown masked: the full number is read on the
-audited route sheet, services/home_delivery.py).
+audited route sheet, services/home_delivery.py). A full queue costs a fifth: how many there
+are beyond the ones it lists.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 PAGE = 20
-WAITING_MAX = 100  # undecided requests last RESPONSE_HOURS: a community never has more
+# The most a queue lists: undecided requests last RESPONSE_HOURS, so a community seldom has
+# more; an operator's (every community's) may, and a status's decided ones do. A longer
+# queue says how many it holds (Queue.total).
+WAITING_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,16 @@ class Line:
     @property
     def kept(self) -> int:
         return self.paid - self.refunded
+
+
+@dataclass(frozen=True)
+class Queue:
+    lines: list[Line]  # the first WAITING_MAX, the earliest the clock decides first
+    total: int  # every request of the queue, listed or not
+
+    @property
+    def unlisted(self) -> int:
+        return self.total - len(self.lines)
 
 
 def masked(phone: str) -> str:
@@ -103,21 +117,19 @@ def _joined(query: QuerySet[AfterSale]) -> QuerySet[AfterSale]:
 
 
 async def queue(
-    principal: Principal,
-    *,
-    settings: Settings,
-    status: AfterSaleStatus | None = None,
-    limit: int = WAITING_MAX,
-) -> list[Line]:
-    """The caller's requests (of one status), the earliest the clock decides first."""
+    principal: Principal, *, settings: Settings, status: AfterSaleStatus | None = None
+) -> Queue:
+    """The caller's requests (of one status), the earliest the clock decides first: the first
+    WAITING_MAX, and how many there are (counted only when the list is full)."""
     query = aftersales.decided_by(principal)
     if status is not None:
         query = query.filter(status=status)
-    sales = await _joined(query).order_by("due_at", "id").limit(limit)
-    return await _lines(list(sales), settings)
+    sales = list(await _joined(query).order_by("due_at", "id").limit(WAITING_MAX))
+    total = await query.count() if len(sales) == WAITING_MAX else len(sales)
+    return Queue(await _lines(sales, settings), total)
 
 
-async def waiting(principal: Principal, *, settings: Settings) -> list[Line]:
+async def waiting(principal: Principal, *, settings: Settings) -> Queue:
     return await queue(principal, settings=settings, status=AfterSaleStatus.PENDING)
 
 

@@ -184,8 +184,13 @@ async def may_decide(principal: Principal, sale: AfterSale) -> bool:
 
 
 async def mine(principal: Principal, *, limit: int = 20) -> list[AfterSale]:
+    """The buyer's latest requests, each with its refund joined (``sale.refund``, None until
+    approved): one statement however many."""
     return list(
-        await AfterSale.filter(user_id=principal.user_id).order_by("-created_at").limit(limit)
+        await AfterSale.filter(user_id=principal.user_id)
+        .select_related("refund")
+        .order_by("-created_at")
+        .limit(limit)
     )
 
 

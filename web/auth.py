@@ -27,8 +27,14 @@ class RoleAuth:
         if user is None:
             raise Unauthenticated(ErrorCode.UNAUTHENTICATED, "log in through the chat's link")
         if user.role not in self.roles:  # read now: a revoked leader is out at once
-            raise Forbidden(ErrorCode.FORBIDDEN, "this page is not for your role")
+            # The refusal's page links to the pages that are theirs: their own console, or
+            # for anyone else the front page, which says where each door is.
+            home = HOMES.get(user.role, "/")
+            raise Forbidden(ErrorCode.FORBIDDEN, "this page is not for your role", home=home)
         return Principal(user_id=user.id, role=user.role)
+
+
+HOMES = {Role.LEADER: "/console", Role.ADMIN: "/admin"}
 
 
 Leader = RoleAuth((Role.LEADER, Role.ADMIN))

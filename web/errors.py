@@ -151,23 +151,31 @@ def _prefers_html(accept: str) -> bool:
     return html > 0 and html > data
 
 
-def back_link(request: web.Request, status: int) -> str:
+def back_link(request: web.Request, status: int, home: str = "") -> str:
     """Where the page's 返回 link goes: the page the person came from on this site (a form
     they can fix, the browser keeping what they typed), else their console's home; none for
-    a shopper's page or when signing in is what is missing."""
-    if status in (401, 403):
+    a shopper's page or when signing in is what is missing. Refused (403), not back to the
+    refused page itself but to ``home``, the pages that are theirs when a whole console is
+    not (web/auth.py), else as any other error."""
+    if status == 401:
         return ""
     came = urlsplit(request.headers.get("Referer", ""))
-    if came.netloc == request.host and is_page_path(came.path):
+    refused_here = status == 403 and came.path == request.path
+    if came.netloc == request.host and is_page_path(came.path) and not refused_here:
         return came.path + (f"?{came.query}" if came.query else "")
-    for home in ("/console", "/admin"):
-        if request.path.startswith(home) and request.path != home:
-            return home
+    if status == 403 and home:
+        return home
+    for console in ("/console", "/admin"):
+        if request.path.startswith(console) and request.path != console:
+            return console
     return ""
 
 
-def error_page(request: web.Request, status: int, code: str, detail: str = "") -> web.Response:
-    """``detail``: what to fix in a form (a validation error's field and rule), else nothing."""
+def error_page(
+    request: web.Request, status: int, code: str, detail: str = "", home: str = ""
+) -> web.Response:
+    """``detail``: what to fix in a form (a validation error's field and rule), else nothing;
+    ``home``: where a person refused a whole console goes back to (``back_link``)."""
     message = MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
     rid = request_id_of(request)
     values = {
@@ -176,7 +184,7 @@ def error_page(request: web.Request, status: int, code: str, detail: str = "") -
         "message": message,
         "detail": detail,
         "request_id": rid,
-        "back": back_link(request, status),
+        "back": back_link(request, status, home),
         # A shopper's page has no console to go back to: the group chat is where deals are.
         "to_the_group": status == 404 and request.path.startswith("/h5/"),
         # An address nobody serves: the front page says where each door is.
@@ -191,7 +199,8 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
         fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
         if not HAN.search(fix):  # a service's words for the API's callers, not for a person
             fix = _said(exc.extra.get("errors"))
-        return error_page(request, exc.status, exc.code.value, fix)
+        home = str(exc.extra.get("home", ""))
+        return error_page(request, exc.status, exc.code.value, fix, home)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")
     rid = request_id_of(request)

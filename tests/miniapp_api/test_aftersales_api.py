@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from models.community import Community
 from models.user import Role, User
 from qunshop.config import Settings
-from tests.support.aftersale_world import paid_order
-from tests.support.factories import auth, make_user
+from tests.support.aftersale_world import decided, paid_order, refund_asked
+from tests.support.factories import auth, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.statements import Statements
 
 
 async def test_ask_decide_and_the_rules_through_the_api(
@@ -131,3 +133,33 @@ async def test_a_leader_does_not_approve_their_own_request(
     admin = auth(await make_user(Role.ADMIN), settings)
     decided = await client.post(f"/api/v1/after-sales/{sale['id']}/approve", headers=admin)
     assert decided.status == 200 and (await decided.json())["status"] == "approved"
+
+
+async def test_the_buyers_list_costs_the_same_statements_however_many_requests(
+    client: TestClient, settings: Settings, wechat: FakeWeChat, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each request with its refund's state, read in one statement with the requests (it was
+    a statement more for each approved request: 21 for a full list of 20)."""
+    now = datetime.now(tz=UTC)
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    buyer = await make_user(nickname="小王")
+    statements = Statements(caplog)
+    seen = []
+    for each in (1, 5):  # one approved and one waiting, then six of each
+        for approve in [True] * each + [False] * each:
+            order = await paid_order(settings, wechat, now=now, community=community, buyer=buyer)
+            sale = await refund_asked(order, now)
+            if approve:
+                await decided(sale, leader, now)
+        statements.start()
+        answer = await client.get("/api/v1/after-sales", headers=auth(buyer, settings, now))
+        assert answer.status == 200, await answer.text()
+        items = (await answer.json())["items"]
+        seen.append((len(items), len(statements.since())))
+        refunded = [i for i in items if i["refund_status"] is not None]
+        assert len(refunded) == len(items) // 2
+        assert {i["status"] for i in refunded} == {"approved"}
+    # The requests with their refunds joined, one statement (the token names the buyer): 2
+    # requests or 12. It was one more for each approved request: 2, then 7.
+    assert seen == [(2, 1), (12, 1)], seen

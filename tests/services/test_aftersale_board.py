@@ -53,7 +53,8 @@ async def test_each_line_names_the_buyer_their_contact_and_the_order_standing(
         await refund_asked(order, clock.now())
 
     lines = {
-        line.sale.user_id: line for line in await aftersale_board.waiting(leader, settings=settings)
+        line.sale.user_id: line
+        for line in (await aftersale_board.waiting(leader, settings=settings)).lines
     }
     assert {u: (x.buyer, x.contact, x.phone) for u, x in lines.items()} == {
         in_wecom.id: ("小王", "企业微信 wang-xiao", ""),
@@ -80,6 +81,7 @@ async def test_a_leader_sees_only_their_communities_and_an_operator_all(
         )
     leader = principal_of(await User.get(id=ours.leader_id))
     mine = await aftersale_board.waiting(leader, settings=settings)
-    assert [x.sale.community_id for x in mine] == [ours.id]
+    assert [x.sale.community_id for x in mine.lines] == [ours.id] and mine.total == 1
     admin = principal_of(await make_user(Role.ADMIN))
-    assert len(await aftersale_board.waiting(admin, settings=settings)) == 2
+    everyone = await aftersale_board.waiting(admin, settings=settings)
+    assert (len(everyone.lines), everyone.total, everyone.unlisted) == (2, 2, 0)

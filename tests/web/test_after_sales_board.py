@@ -19,6 +19,7 @@ from models.user import User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
+from services import aftersale_board
 from tests.support.aftersale_world import decided, paid_order, refund_asked
 from tests.support.factories import auth, make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -178,3 +179,58 @@ async def test_the_list_costs_the_same_statements_however_many_requests(
     # and home deliveries; and the session. 2 requests or 14, the same statements.
     assert counts[0][0] == 2 and counts[1][0] == 14
     assert counts[0][1] == counts[1][1] <= 10, counts
+
+
+async def test_a_full_waiting_queue_says_how_many_more_wait(
+    web_client: TestClient,
+    settings: Settings,
+    wechat: FakeWeChat,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five wait and a queue lists three (100 in earnest): the console's heading counts all
+    five and says two are not listed; the leader API answers the same total. Deciding one
+    lists the next."""
+    monkeypatch.setattr(aftersale_board, "WAITING_MAX", 3)
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    sales = []
+    for _ in range(5):
+        clock.advance(timedelta(minutes=1))  # the first asked is the first due
+        order = await paid_order(settings, wechat, now=clock.now(), community=community)
+        sales.append(await refund_asked(order, clock.now()))
+    cookies = await _leader_session(web_client, leader)
+
+    page = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    assert "待处理的售后（5）" in page
+    assert "还有 2 件没有列出：这里先列出截止时间最早的 3 件" in page
+    assert re.findall(r'data-after-sale="([^"]+)"', page) == [str(s.id) for s in sales[:3]]
+
+    api = auth(leader, settings, clock.now())
+    queue = await (await web_client.get("/api/v1/leader/after-sales", headers=api)).json()
+    assert [i["id"] for i in queue["items"]] == [str(s.id) for s in sales[:3]]
+    assert queue["total"] == 5
+
+    await decided(sales[0], leader, clock.now())
+    queue = await (
+        await web_client.get("/api/v1/leader/after-sales?status=pending", headers=api)
+    ).json()
+    assert [i["id"] for i in queue["items"]] == [str(s.id) for s in sales[1:4]]
+    assert queue["total"] == 4
+    page = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    assert "待处理的售后（4）" in page and "还有 1 件没有列出" in page
+
+
+async def test_a_queue_that_fits_says_nothing_more(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    order = await paid_order(settings, wechat, now=clock.now(), community=community)
+    await refund_asked(order, clock.now())
+    cookies = await _leader_session(web_client, leader)
+    page = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
+    assert "待处理的售后（1）" in page and "没有列出" not in page
+    api = auth(leader, settings, clock.now())
+    queue = await (await web_client.get("/api/v1/leader/after-sales", headers=api)).json()
+    assert (len(queue["items"]), queue["total"]) == (1, 1)
