@@ -45,7 +45,12 @@ orange = Brief(
     price=3990,
 )
 order = NS(
-    amount=2990, member_off=0, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW
+    amount=2990,
+    member_off=0,
+    quantity=1,
+    kind=NS(value="group"),
+    status=OrderStatus.PENDING_PAYMENT,
+    created_at=NOW,
 )
 mine = NS(
     amount=2990,
@@ -53,6 +58,14 @@ mine = NS(
     kind=NS(value="group"),
     status=OrderStatus.CANCELLED,
     paid_at=None,
+)
+bargain_order = NS(
+    amount=2325,
+    member_off=0,
+    quantity=1,
+    kind=NS(value="bargain"),
+    status=OrderStatus.PENDING_PAYMENT,
+    created_at=NOW,
 )
 ready = NS(
     amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
@@ -326,6 +339,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")],
             },
             "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「取货码」查看",
+        ),
+        (  # a bargain (or direct, flash) order has no seat to release
+            {"lines": [OrderLine(order=bargain_order, product=orange, pickup_code=None)]},
+            "1. 赣南脐橙（5斤装） ×1 ¥23.25 · 待支付 · 12-05\n"
+            "待支付的订单请到小程序「我的订单」付款，超时未付会自动取消；"
+            "不要了发「取消订单 序号」。",
         ),
     ],
     "products_private.j2": [
