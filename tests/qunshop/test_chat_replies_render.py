@@ -565,6 +565,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "已提交售后申请：赣南脐橙，仅退款 ¥5.00。\n团长会在 48 小时内处理，12-07 14:00 前",
         )
     ],
+    "aftersales/why.j2": [
+        (
+            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            "第 2 个订单 赣南脐橙（5斤装） ×1：请写上原因再提交，例如「售后 2 有几个坏了」。",
+        )
+    ],
     "aftersales/list.j2": [
         ({"requests": []}, "你还没有可以申请售后的订单"),
         (
