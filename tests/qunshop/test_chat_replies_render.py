@@ -59,14 +59,7 @@ mine = NS(
     status=OrderStatus.CANCELLED,
     paid_at=None,
 )
-bargain_order = NS(
-    amount=2325,
-    member_off=0,
-    quantity=1,
-    kind=NS(value="bargain"),
-    status=OrderStatus.PENDING_PAYMENT,
-    created_at=NOW,
-)
+bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
 ready = NS(
     amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
 )
