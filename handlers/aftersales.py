@@ -39,6 +39,8 @@ async def after_sale(
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
     line = await storefront.numbered_order(ctx.principal, int(number))
     detail = (words or "").strip()
+    if not detail:  # 「售后 1」 alone files nothing: the leader decides on what the buyer says
+        return Text(ctx.render("aftersales/why.j2", line=line, number=int(number)))
     kind, reason = _reading(detail)
     sale = await aftersales.request(
         principal=ctx.principal,

@@ -44,6 +44,7 @@ async def pickup_code(
     if not number:
         lines = await storefront.my_orders(principal_of(ctx))
         return Text(ctx.render("orders/pickup_codes.j2", lines=lines))
-    line = await storefront.numbered_order(principal_of(ctx), int(number))
+    ordinal = int(number)  # 「１」 from a full-width keyboard reads back as 1
+    line = await storefront.numbered_order(principal_of(ctx), ordinal)
     ticket = await pickup.ticket(principal=principal_of(ctx), order_id=str(line.order.id))
-    return Text(ctx.render("orders/pickup_code.j2", line=line, ticket=ticket, number=number))
+    return Text(ctx.render("orders/pickup_code.j2", line=line, ticket=ticket, number=ordinal))

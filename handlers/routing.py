@@ -94,6 +94,9 @@ def split_command(text: str | None) -> tuple[str, str] | None:
     if not text:
         return None
     head, _, rest = text.partition(" ")
+    if "\u3000" in head:  # a Chinese IME's full-width space ends the head word too
+        head, _, more = head.partition("\u3000")
+        rest = f"{more} {rest}" if rest else more
     return head.lstrip("/").lower(), rest.strip()
 
 

@@ -177,6 +177,9 @@ async def test_command_head_word_rest_and_pattern() -> None:
     assert (await router.match(context("help  me ")))[1] == {"args": "me"}
     assert await router.match(context("helpme")) is None
     assert await router.match(context("help\nme")) is None  # only a space ends the head word
+    # A Chinese IME in full-width mode types U+3000 between the command and its argument.
+    assert (await router.match(context("参团\u3000AB12")))[1] == {"args": "AB12", "code": "AB12"}
+    assert (await router.match(context("help\u3000a b")))[1] == {"args": "a b"}
     assert await router.match(context(event="help")) is None
 
 

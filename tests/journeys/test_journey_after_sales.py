@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from models.aftersale import AfterSale
 from models.community import Community
 from models.order import Order, OrderStatus
 from models.payment import Refund
@@ -41,6 +42,9 @@ async def test_two_buyers_ask_one_leader_approves_the_clock_approves_the_other(
     # The follower types 售后, sees the order numbered, and asks for it back.
     listed = await doors.say_to_oa("售后")
     assert "售后 序号 原因" in listed and "1. 测试商品 ×1 ¥19.90" in listed
+    why = await doors.say_to_oa("售后 1")  # no reason yet: asked for one, nothing filed
+    assert why.startswith("第 1 个订单 测试商品 ×1：请写上原因再提交"), why
+    assert not await AfterSale.exists(), why
     asked = await doors.say_to_oa("售后 1 有三个橙子烂了")
     assert asked.startswith("已提交售后申请：测试商品，仅退款 ¥19.90。"), asked
     assert "自动同意" in asked

@@ -115,6 +115,9 @@ async def test_her_pickup_code_comes_alone_never_into_the_group(doors: Doors) ->
     assert "可以提货了" in await doors.say_in_group("到货", sender="wang")
     codes = await doors.say_alone("取货码", sender="li")
     assert f"1. 测试商品 ×1 · 提货码 {pickup_code} · 已到货，可以来取" in codes, codes
+    # A full-width keyboard: 「取货码　１」 is 取货码 1, and reads back as 1.
+    wide = await doors.say_alone("取货码\u3000１", sender="li")
+    assert wide.startswith(f"第 1 个订单 测试商品 ×1 的提货码：{pickup_code}"), wide
     listed = await doors.say_in_group("我的订单", sender="li")
     assert "提货码请私聊我发「取货码」查看" in listed and pickup_code not in listed, listed
 

@@ -45,7 +45,12 @@ orange = Brief(
     price=3990,
 )
 order = NS(
-    amount=2990, member_off=0, quantity=1, status=OrderStatus.PENDING_PAYMENT, created_at=NOW
+    amount=2990,
+    member_off=0,
+    quantity=1,
+    kind=NS(value="group"),
+    status=OrderStatus.PENDING_PAYMENT,
+    created_at=NOW,
 )
 mine = NS(
     amount=2990,
@@ -54,6 +59,7 @@ mine = NS(
     status=OrderStatus.CANCELLED,
     paid_at=None,
 )
+bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
 ready = NS(
     amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
 )
@@ -327,6 +333,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             },
             "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「取货码」查看",
         ),
+        (  # a bargain (or direct, flash) order has no seat to release
+            {"lines": [OrderLine(order=bargain_order, product=orange, pickup_code=None)]},
+            "1. 赣南脐橙（5斤装） ×1 ¥23.25 · 待支付 · 12-05\n"
+            "待支付的订单请到小程序「我的订单」付款，超时未付会自动取消；"
+            "不要了发「取消订单 序号」。",
+        ),
     ],
     "products_private.j2": [
         ({"shelves": []}, "你还没有加入社区"),
@@ -544,6 +556,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "due": "12-07 14:00",
             },
             "已提交售后申请：赣南脐橙，仅退款 ¥5.00。\n团长会在 48 小时内处理，12-07 14:00 前",
+        )
+    ],
+    "aftersales/why.j2": [
+        (
+            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            "第 2 个订单 赣南脐橙（5斤装） ×1：请写上原因再提交，例如「售后 2 有几个坏了」。",
         )
     ],
     "aftersales/list.j2": [

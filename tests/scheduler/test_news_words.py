@@ -11,7 +11,7 @@ import pytest
 
 from models.community import Community, PickupPoint
 from models.groupbuy import Team
-from models.order import Order
+from models.order import Order, OrderKind
 from models.user import User
 from qunshop.config import Settings
 from qunshop.templates import chat_environment
@@ -25,7 +25,7 @@ def _facts(event: str, *, point: PickupPoint | None, titles: list[str]) -> news.
     until = datetime(2026, 3, 1, 4, 5, tzinfo=UTC)  # 12:05 in Shanghai
     items = [
         news.Item(
-            order=Order(id=uuid.uuid4(), amount=1990, reserved_until=until),
+            order=Order(id=uuid.uuid4(), amount=1990, reserved_until=until, kind=OrderKind.GROUP),
             user=User(id=uuid.uuid4(), openid="o-x"),
             title=title,
             amount=1990,
@@ -71,6 +71,15 @@ def test_mixed_goods_arrive_without_a_title(words: NewsWords) -> None:
     lapsing = _facts(news.ORDER_LAPSING, point=None, titles=["脐橙"])
     assert words.member(lapsing, lapsing.items[0])["text"] == (
         "⏰ 你在「脐橙」的座位将在 12:05 释放，请尽快到小程序支付 ¥19.90。"
+    )
+
+
+def test_an_unpaid_order_without_a_team_lapses_without_a_seat(words: NewsWords) -> None:
+    """A bargain's (or a direct or flash) order holds no seat: it is cancelled unpaid."""
+    lapsing = _facts(news.ORDER_LAPSING, point=None, titles=["五常大米 20斤"])
+    lapsing.items[0].order.kind = OrderKind.BARGAIN
+    assert words.member(lapsing, lapsing.items[0])["text"] == (
+        "⏰ 你的「五常大米 20斤」订单还没付款，将在 12:05 自动取消，请尽快到小程序支付 ¥19.90。"
     )
 
 
