@@ -167,12 +167,12 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.RunSQL(_rekey("RESTRICT"), reverse_sql=_rekey("CASCADE")),
-        *(
-            StateOnly(
+        StateOnly(
+            *(
                 ops.AlterField(
                     model_name=model, name=name, field=_field(name, to, related_name, shape)
                 )
+                for model, _, name, to, related_name, shape in KEYS
             )
-            for model, _, name, to, related_name, shape in KEYS
         ),
     ]

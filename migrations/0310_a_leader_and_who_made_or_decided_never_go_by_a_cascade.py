@@ -86,8 +86,8 @@ class Migration(migrations.Migration):
             )
             for _, table, name, _, _ in KEYS
         ),
-        *(
-            StateOnly(
+        StateOnly(
+            *(
                 ops.AlterField(
                     model_name=model,
                     name=name,
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                         on_delete=OnDelete.RESTRICT,
                     ),
                 )
+                for model, _, name, related_name, null in KEYS
             )
-            for model, _, name, related_name, null in KEYS
         ),
     ]
