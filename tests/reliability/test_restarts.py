@@ -199,11 +199,12 @@ async def _nothing_lost(load: Load, http: aiohttp.ClientSession, stack: Stack) -
     async def every_member_answered() -> bool:
         return set((await replies()).keys()) >= set(senders)
 
-    await wait_for(every_member_answered, 30)
+    # A guard, not a time limit: the servers catch up after the outage at their own pace.
+    await wait_for(every_member_answered, 120)
     await asyncio.sleep(0.5)
     answered = await replies()
     # Every message was acted on and answered exactly once: none lost, none doubled.
-    assert [s for s in senders if answered[s] != 1] == [], answered
+    assert {s: answered[s] for s in senders if answered[s] != 1} == {}, retried
     assert await ChatIdentity.filter(external_id__in=senders).count() == len(senders)
     return retried
 
