@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.crypto import BadSignature
 from qunshop.keys import CHAT_GATE, CLOCK, METRICS, REDIS, SETTINGS
 from qunshop.logcontext import UPDATE_KEY
-from services import chat_gate
+from services import chat_gate, health
 
 if TYPE_CHECKING:
     from qunshop.chat import Update
@@ -58,8 +58,17 @@ async def claim(app: Resources, update: Update, value: str | None = None) -> Upd
     return update.counted(sent)
 
 
-async def release(app: Resources, update: Update) -> None:
-    await chat_gate.release(app[REDIS], update)
+async def release(app: Resources, update: Update) -> bool:
+    """Give the claim back so that a re-delivery acts on the update; False when Redis, which
+    holds the claim, is what is down (a re-delivery would then be taken for a duplicate)."""
+    try:
+        await chat_gate.release(app[REDIS], update)
+    except Exception as exc:
+        if not health.is_outage(exc):
+            raise
+        logger.warning("claim of %s not given back: %s", update.dedupe_key, exc)
+        return False
+    return True
 
 
 async def claimed_value(app: Resources, update: Update) -> str | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.budget import dispatch_within, messenger_later
+from bot.budget import dispatch_within, messenger_later, retry_later
 from bot.crypto import BadPayload, BadSignature
 from bot.dedupe import claim, release
 from bot.safexml import BadXml
@@ -89,8 +89,12 @@ async def answer_xml(
     if outcome is not None and outcome.outage:
         # The database or Redis was down: acknowledging would lose the message. Give the
         # claim back and answer 503; the platform re-delivers (three times, 5 s apart).
-        await release(app, update)
-        raise web.HTTPServiceUnavailable(reason="Service Unavailable")
+        if await release(app, update):
+            raise web.HTTPServiceUnavailable(reason="Service Unavailable")
+        # Redis still holds the claim, so every re-delivery would be acknowledged as a
+        # duplicate: this process tries again itself and answers late.
+        retry_later(app, update, outcome, later=messenger_later(app))
+        return success()
     if outcome is None or outcome.reply is None:
         app[METRICS].update("deferred" if outcome is None else "no_reply")
         return success()

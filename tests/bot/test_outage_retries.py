@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 import bot.budget
+import bot.dedupe
 import bot.streams
 from models.outbox import OutboxMessage, OutboxStatus
 from qunshop.chat import Reply, Text, Update
@@ -200,3 +201,28 @@ async def test_a_slow_stream_answer_whose_save_meets_an_outage_is_saved_later(
             await asyncio.sleep(0.05)
     assert "参团" in frame["stream"]["content"]
     assert len(saves) == 3 and len(recorder.calls) == 1
+
+
+async def test_an_outage_whose_claim_cannot_be_given_back_is_tried_again_here(
+    make_client: MakeClient,
+    recorder: Recorder,
+    messenger: FakeMessenger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis, which holds the claim, is what is down: a 503 would bring re-deliveries that the
+    claim turns away as duplicates, and the message would never be answered."""
+
+    async def redis_down(*_: Any) -> None:
+        raise ConnectionError("Redis refused the connection")
+
+    monkeypatch.setattr(bot.dedupe.chat_gate, "release", redis_down)
+    client = await make_client()
+    recorder.answer = down_for(1)  # within the budget: an outage, then an answer
+
+    resp = await OA(client).post_safe(oa_text("帮助", sender="o_claim_kept"))
+
+    assert resp.status == 200 and await resp.text() == "success"
+    await messenger.wait()
+    [(update, reply)] = messenger.delivered
+    assert update.sender == "o_claim_kept" and reply == Text("答复 帮助")
+    assert len(recorder.calls) == 2
