@@ -90,12 +90,18 @@ async def test_sigkill_then_restart_settles_each_team_once(
         scheduler_refresh_seconds=0.5,
         outbox_interval_seconds=0.2,
     )
-    teams = await _paid_teams(6, datetime.now(tz=UTC) + timedelta(seconds=4))
+    # Room for the first server to start on a loaded machine: if a deadline passed while it
+    # ran, it could be killed between a refund's request and its commit, and the second
+    # would rightly send that refund again.
+    deadline = datetime.now(tz=UTC) + timedelta(seconds=15)
+    teams = await _paid_teams(6, deadline)
 
     first = ServerProcess(env, "--role", "all")
     await first.start()
     first.kill()  # before any deadline: the timers it held die with it
-    await asyncio.sleep(4.5)  # every deadline passes while nothing runs
+    assert datetime.now(tz=UTC) < deadline - timedelta(seconds=1), "started too slowly to test"
+    # every deadline passes while nothing runs
+    await asyncio.sleep((deadline - datetime.now(tz=UTC)).total_seconds() + 0.5)
 
     second = ServerProcess(env, "--role", "all")
     restarted_at = asyncio.get_running_loop().time()
