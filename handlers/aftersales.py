@@ -23,7 +23,13 @@ def _reading(text: str) -> tuple[AfterSaleKind, AfterSaleReason]:
 
 
 @router.route(
-    Command("售后", "aftersale", "退款", pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?")
+    Command(
+        "售后",
+        "aftersale",
+        "退款",
+        pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?",
+        glued=True,
+    )
 )
 async def after_sale(
     ctx: Context,
@@ -34,10 +40,10 @@ async def after_sale(
 ) -> Reply:
     assert ctx.principal is not None
     if bad_args or not number:
-        lines = await storefront.my_orders(ctx.principal)
+        lines = await storefront.shown_orders(ctx.principal, redis=ctx.redis)
         requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
-    line = await storefront.numbered_order(ctx.principal, int(number))
+    line = await storefront.numbered_order(ctx.principal, int(number), redis=ctx.redis)
     detail = (words or "").strip()
     if not detail:  # 「售后 1」 alone files nothing: the leader decides on what the buyer says
         return Text(ctx.render("aftersales/why.j2", line=line, number=int(number)))
