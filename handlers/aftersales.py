@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.routing import Command, Context, Router
 from models.aftersale import AfterSaleKind, AfterSaleReason
-from qunshop.chat import Reply, Text
+from qunshop.chat import ChatType, Reply, Text
 from services import aftersales, storefront
 
 router = Router("aftersales")
@@ -40,6 +40,9 @@ async def after_sale(
 ) -> Reply:
     assert ctx.principal is not None
     if bad_args or not number:
+        # The list is what someone bought and paid: theirs alone, as 我的订单 is.
+        if ctx.update.chat_type is not ChatType.SINGLE:
+            return Text(ctx.render("private_only.j2", command="售后"))
         lines = await storefront.shown_orders(ctx.principal, redis=ctx.redis)
         requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))

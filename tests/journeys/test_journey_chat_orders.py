@@ -127,6 +127,10 @@ async def test_her_pickup_code_comes_alone_never_into_the_group(doors: Doors) ->
 
     # zhao's order is refunded in full before pickup: nothing to pick up, nothing to cancel.
     assert "测试商品" in await doors.say_alone("售后", sender="zhao")
+    # Asked in the group, her list of orders and amounts is not read out there.
+    group_list = await doors.say_in_group("售后", sender="zhao")
+    assert group_list.startswith("「售后」是你的个人信息，请私聊我发送。"), group_list
+    assert "测试商品" not in group_list and "¥" not in group_list, group_list
     assert "售后申请" in await doors.say_in_group("售后 1 坏了", sender="zhao")
     sale = await AfterSale.get(order_id=zhao_order.id)
     leader = await User.get(id=community.leader_id)
