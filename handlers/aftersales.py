@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.routing import Command, Context, Router
 from models.aftersale import AfterSaleKind, AfterSaleReason
-from qunshop.chat import Reply, Text
+from qunshop.chat import ChatType, Reply, Text
 from services import aftersales, storefront
 
 router = Router("aftersales")
@@ -23,7 +23,13 @@ def _reading(text: str) -> tuple[AfterSaleKind, AfterSaleReason]:
 
 
 @router.route(
-    Command("售后", "aftersale", "退款", pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?")
+    Command(
+        "售后",
+        "aftersale",
+        "退款",
+        pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?",
+        glued=True,
+    )
 )
 async def after_sale(
     ctx: Context,
@@ -34,10 +40,13 @@ async def after_sale(
 ) -> Reply:
     assert ctx.principal is not None
     if bad_args or not number:
-        lines = await storefront.my_orders(ctx.principal)
+        # The list is what someone bought and paid: theirs alone, as 我的订单 is.
+        if ctx.update.chat_type is not ChatType.SINGLE:
+            return Text(ctx.render("private_only.j2", command="售后"))
+        lines = await storefront.shown_orders(ctx.principal, redis=ctx.redis)
         requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
-    line = await storefront.numbered_order(ctx.principal, int(number))
+    line = await storefront.numbered_order(ctx.principal, int(number), redis=ctx.redis)
     detail = (words or "").strip()
     if not detail:  # 「售后 1」 alone files nothing: the leader decides on what the buyer says
         return Text(ctx.render("aftersales/why.j2", line=line, number=int(number)))

@@ -3,6 +3,8 @@
 Both call the services the mini-program's endpoints call (``checkout.cancel``,
 ``pickup.ticket``); every refusal they raise is rendered from its template in errors/.
 A pickup code is whoever-shows-it-takes-the-goods: it is given in a one-to-one chat only.
+A number names the order the person's last list showed there, or nothing
+(``storefront.numbered_order``); people type it glued on too: 「取消订单1」.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ router = Router("orders")
 NUMBER = r"(?P<number>\d{1,2})?"
 
 
-@router.route(Command("取消订单", "cancel", pattern=NUMBER))
+@router.route(Command("取消订单", "cancel", pattern=NUMBER, glued=True))
 async def cancel(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:
     if bad_args or not number:
         return Text(ctx.render("orders/which.j2", command="取消订单"))
-    line = await storefront.numbered_order(principal_of(ctx), int(number))
+    line = await storefront.numbered_order(principal_of(ctx), int(number), redis=ctx.redis)
     order = await checkout.cancel(
         principal=principal_of(ctx),
         order_id=str(line.order.id),
@@ -33,7 +35,7 @@ async def cancel(
     return Text(ctx.render("orders/cancelled.j2", line=line, order=order))
 
 
-@router.route(Command("取货码", "提货码", "pickup", pattern=NUMBER))
+@router.route(Command("取货码", "提货码", "pickup", pattern=NUMBER, glued=True))
 async def pickup_code(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:
@@ -42,9 +44,9 @@ async def pickup_code(
     if bad_args:
         return Text(ctx.render("orders/which.j2", command="取货码"))
     if not number:
-        lines = await storefront.my_orders(principal_of(ctx))
+        lines = await storefront.shown_orders(principal_of(ctx), redis=ctx.redis)
         return Text(ctx.render("orders/pickup_codes.j2", lines=lines))
     ordinal = int(number)  # 「１」 from a full-width keyboard reads back as 1
-    line = await storefront.numbered_order(principal_of(ctx), ordinal)
+    line = await storefront.numbered_order(principal_of(ctx), ordinal, redis=ctx.redis)
     ticket = await pickup.ticket(principal=principal_of(ctx), order_id=str(line.order.id))
     return Text(ctx.render("orders/pickup_code.j2", line=line, ticket=ticket, number=ordinal))

@@ -100,6 +100,21 @@ def split_command(text: str | None) -> tuple[str, str] | None:
     return head.lstrip("/").lower(), rest.strip()
 
 
+# A head word with a number glued on: 「取消订单1」, 「售后1坏了」. ``\d`` takes full-width
+# digits too, which int() reads back as the same number.
+_GLUED = re.compile(r"(?P<name>\D+)(?P<number>\d+)(?P<more>.*)", re.DOTALL)
+
+
+def unglue(head: str, rest: str, names: frozenset[str]) -> tuple[str, str]:
+    """「取消订单1」 read as 「取消订单 1」, but only when the name before the digits is one of
+    ``names`` (the commands that take a number): any other head is left whole, so that a
+    name with digits of its own, or a code typed after a name, is not cut into pieces."""
+    match = _GLUED.fullmatch(head)
+    if match is None or match["name"] not in names:
+        return head, rest
+    return match["name"], " ".join(p for p in (match["number"], match["more"], rest) if p)
+
+
 FilterResult = bool | dict[str, Any]
 Filter = Callable[[Context], FilterResult | Awaitable[FilterResult]]
 Handler = Callable[..., Awaitable[Reply | None]]
@@ -108,18 +123,24 @@ Handler = Callable[..., Awaitable[Reply | None]]
 class Command:
     """``帮助`` / ``help`` / ``/help`` at the start of the text; the rest is ``args``.
 
-    With ``pattern``, the rest must match it and its named groups are handed on.
+    With ``pattern``, the rest must match it and its named groups are handed on. With
+    ``glued``, the command takes a number that people type without a space: 「取消订单1」 is
+    「取消订单 1」 (see ``unglue``).
     """
 
-    def __init__(self, *names: str, pattern: str | None = None) -> None:
+    def __init__(self, *names: str, pattern: str | None = None, glued: bool = False) -> None:
         self.names = frozenset(n.lower() for n in names)  # frozen: routers index by it
         self.pattern = re.compile(pattern) if pattern else None
+        self.glued = self.names if glued else frozenset()
 
     def __call__(self, ctx: Context) -> FilterResult:
         parts = ctx.command_parts()
-        if parts is None or parts[0] not in self.names:
+        if parts is None:
             return False
-        return self.values(parts[1])
+        head, rest = unglue(*parts, self.glued) if parts[0] not in self.names else parts
+        if head not in self.names:
+            return False
+        return self.values(rest)
 
     def values(self, rest: str) -> dict[str, Any]:
         """What a match hands on, given the text after the head word."""
@@ -199,6 +220,9 @@ class _Plan:
         self.events: frozenset[str] = frozenset().union(
             *(r.events for r in routes if r.events is not None)
         )
+        self.glued: frozenset[str] = frozenset().union(
+            *(r.command.glued for r in routes if r.command is not None)
+        )
         # Keyed by (head word, event), each None unless some indexed route names it: bounded.
         self._reachable: dict[tuple[str | None, str | None], tuple[_Route, ...]] = {}
 
@@ -243,6 +267,8 @@ class Router:
         if plan is None:
             plan = self._plan = _Plan(self._flattened())
         head, rest = (ctx.command_parts() if plan.names else None) or (None, "")
+        if head is not None and head not in plan.names and plan.glued:
+            head, rest = unglue(head, rest, plan.glued)
         event = (ctx.update.event or "").lower() if plan.events else None
         for route in plan.reachable(head, event):
             values = route.command.values(rest) if route.command is not None else {}

@@ -89,10 +89,12 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
 # 付款/支付: what a shopper told "到小程序支付" types next; her orders say what waits and where.
 @router.route(Command("我的订单", "订单", "orders", "付款", "支付"))
 async def my_orders(ctx: Context, args: str = "") -> Reply:
-    lines = await storefront.my_orders(principal_of(ctx))
-    # A group reads the reply too: whoever shows a pickup code takes the goods.
-    in_group = ctx.update.chat_type is ChatType.GROUP
-    return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz, in_group=in_group))
+    # A group reads the reply too: what someone bought and paid is theirs, as 取货码 is. An
+    # unlinked sender still gets the mini-program's link, privately, where orders are paid.
+    if ctx.update.chat_type is not ChatType.SINGLE:
+        return await with_link(ctx, ctx.render("private_only.j2", command="我的订单"))
+    lines = await storefront.shown_orders(principal_of(ctx), redis=ctx.redis)
+    return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
 __all__ = ["group_chat_id", "not_bound", "router", "team_card"]

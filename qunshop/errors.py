@@ -67,6 +67,9 @@ class ErrorCode(StrEnum):
     ORDER_AWAITING_TEAM = "order_awaiting_team"  # paid, its team not yet complete: not cancelled
     ORDER_USE_AFTERSALES = "order_use_aftersales"  # paid and its team complete: ask for a refund
     ORDER_CANCELLED = "order_cancelled"  # cancelled unpaid: nothing to cancel or pick up
+    # The chat's 取消订单/售后/取货码 N: the person's list changed since it showed N (or they
+    # were shown none): N may name another order now, so it is refused.
+    ORDER_NUMBERS_CHANGED = "order_numbers_changed"
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SIMULATION_DISABLED = "simulation_disabled"

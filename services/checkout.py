@@ -119,7 +119,10 @@ def _why_not_cancelled(order: Order, *, now: datetime, after_sale_days: int) -> 
             **said,
         )
     if status is OrderStatus.CANCELLED:
-        return Conflict(ErrorCode.ORDER_CANCELLED, "the order is already cancelled", **said)
+        # ``asked``: the refusal the pickup code gives has the same code, in other words.
+        return Conflict(
+            ErrorCode.ORDER_CANCELLED, "the order is already cancelled", asked="cancel", **said
+        )
     return None
 
 

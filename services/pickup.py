@@ -130,6 +130,7 @@ def nothing_to_pick_up(order: Order) -> Conflict:
         return Conflict(
             ErrorCode.ORDER_CANCELLED,
             "this order was cancelled: there is nothing to pick up",
+            asked="pickup",  # a second cancel has the same code, in other words
             status_now=order.status.value,
         )
     return Conflict(

@@ -22,10 +22,12 @@ from models.groupbuy import Campaign, Team
 from models.order import Order, OrderStatus
 from models.payment import Refund, RefundStatus
 from models.user import User
-from qunshop.errors import ErrorCode, NotFound, Unauthenticated
+from qunshop.errors import Conflict, ErrorCode, NotFound, Unauthenticated
 from services import moderation, orders, pickup
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from services.auth import Principal
 
 T = TypeVar("T")
@@ -247,11 +249,43 @@ async def my_orders(principal: Principal, *, limit: int = RECENT) -> list[OrderL
     return lines
 
 
-async def numbered_order(principal: Principal, number: int) -> OrderLine:
-    """The order 我的订单 numbers ``number``: the number people see is the one they type."""
+# The numbers people type are positions in the list the bot last showed them (我的订单, 取货码,
+# 售后), and a position moves when an order is placed meanwhile. So each list shown is
+# remembered (its order ids, in order, for a day), and a number names an order only while the
+# person's list still holds, at that place, the order they were shown there; otherwise the
+# command is refused and they are asked to look again. Plainer than giving each order a code
+# of its own to show and type (a column, a migration, every way an order is made): the
+# numbers stay the small 1..5 people see, and a command can only ever act on the order shown.
+SHOWN_FOR = 24 * 3600  # seconds: a list read yesterday is read again before a number is typed
+
+
+def _shown_key(principal: Principal) -> str:
+    return f"qunshop:orders_shown:{principal.user_id}"
+
+
+async def shown_orders(principal: Principal, *, redis: Redis) -> list[OrderLine]:
+    """``my_orders``, for a list that numbers them: the numbers shown are remembered."""
+    lines = await my_orders(principal)
+    shown = " ".join(str(line.order.id) for line in lines)
+    await redis.set(_shown_key(principal), shown, ex=SHOWN_FOR)
+    return lines
+
+
+async def numbered_order(principal: Principal, number: int, *, redis: Redis) -> OrderLine:
+    """The order the person was shown as ``number``, if their list still shows it there."""
     lines = await my_orders(principal)
     detail = f"no order numbered {number} (of {len(lines)})"
-    return numbered(lines, number, ErrorCode.ORDER_NOT_FOUND, detail)
+    line = numbered(lines, number, ErrorCode.ORDER_NOT_FOUND, detail)
+    shown = await redis.get(_shown_key(principal))
+    ids = (shown.decode() if isinstance(shown, bytes) else shown or "").split()
+    if number > len(ids) or ids[number - 1] != str(line.order.id):
+        raise Conflict(
+            ErrorCode.ORDER_NUMBERS_CHANGED,
+            f"order {number} is not the one the last list showed as {number}: list them again",
+            number=number,
+            shown=shown is not None,
+        )
+    return line
 
 
 async def update_profile(

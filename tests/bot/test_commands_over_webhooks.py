@@ -45,8 +45,8 @@ async def test_group_commands_through_the_wecom_bot(bot_client: TestClient) -> N
     assert "已为你占座" in joined["stream"]["content"]
     assert await Seat.filter(team_id=team.id).count() == 1  # the leader opened it, not bought
 
-    orders = await _say(bot, "我的订单", sender="lisi")
-    assert "19.90" in orders["stream"]["content"]
+    orders = await _say(bot, "我的订单", sender="lisi")  # the group would read them: not here
+    assert "私聊" in orders["stream"]["content"] and "19.90" not in orders["stream"]["content"]
     invite = await _say(bot, "邀请", sender="lisi")
     assert invite["msgtype"] == "stream_with_template_card"
     stats = await _say(bot, "统计", sender="wang")

@@ -102,12 +102,16 @@ async def test_join_by_code_and_friendly_errors(say: Say) -> None:
 
 
 async def test_my_orders(say: Say) -> None:
-    assert "还没有订单" in (await say("我的订单", sender="new")).content
+    assert "还没有订单" in (await say("我的订单", sender="new", chat_id=None)).content
     community, _ = await _bound_group()
     await make_campaign(community, team_size=2, group_price=1234, reservation_minutes=20)
     await say("开团 我也买", sender="wang")
-    reply = await say("orders", sender="wang")
+    reply = await say("orders", sender="wang", chat_id=None)
     assert "1. 测试商品 ×1 ¥12.34 · 待支付" in reply.content
+    # Asked in the group, her orders and what she paid are not read out to everyone.
+    in_group = await say("orders", sender="wang")
+    assert in_group.content.startswith("「我的订单」是你的个人信息，请私聊我发送。")
+    assert "12.34" not in in_group.content
 
 
 async def test_stats_counts_today(say: Say) -> None:

@@ -90,10 +90,10 @@ async def test_arrival_verify_and_pickups_by_chat(
         "顾客来取货时发「核销 提货码」。"
     )
     assert (await Order.get(id=order.id)).status is OrderStatus.READY_FOR_PICKUP
-    # The buyer asks for her orders: in the group everyone would read her code.
+    # The buyer asks for her orders: in the group everyone would read them, and her code.
     await _as(buyer, "zhao")
     in_group = await say("我的订单", sender="zhao")
-    assert "已到货，待自提" in in_group.content and code not in in_group.content
+    assert "已到货" not in in_group.content and code not in in_group.content
     assert "私聊" in in_group.content
     alone = await say("我的订单", sender="zhao", chat_id=None)
     assert f"提货码 {code}" in alone.content

@@ -109,6 +109,13 @@ TEXTS = [
     "我的订单",
     "orders",
     "付款",
+    "取消订单1",
+    "cancel12",
+    "售后1 坏了",
+    "售后1坏了",
+    "取货码１",
+    "团购2",
+    "参团ABCD1234",
     "今天天气怎么样",
     "help/",
     "//help",
@@ -181,6 +188,35 @@ async def test_command_head_word_rest_and_pattern() -> None:
     assert (await router.match(context("参团\u3000AB12")))[1] == {"args": "AB12", "code": "AB12"}
     assert (await router.match(context("help\u3000a b")))[1] == {"args": "a b"}
     assert await router.match(context(event="help")) is None
+
+
+async def test_a_number_glued_to_a_command_that_takes_one_is_read_as_spaced() -> None:
+    router = Router("r")
+    number = r"(?P<number>\d{1,2})(?:\s+(?P<words>.+))?"
+    router.route(Command("售后", "aftersale", pattern=number, glued=True))(handler_named("sale"))
+    router.route(Command("团购", "top10"))(handler_named("deals"))
+    router.route(Command("参团", pattern=r"(?P<code>[A-Z0-9]{8})"))(handler_named("join"))
+
+    for text, rest in (
+        ("售后1", "1"),
+        ("售后12 坏了", "12 坏了"),
+        ("售后1坏了", "1 坏了"),  # no space anywhere: the digits still end the name
+        ("/AfterSale3", "3"),
+        ("售后１　坏了", "１ 坏了"),  # full-width digit and space
+    ):
+        found = await router.match(context(text))
+        assert found is not None and found[0].__name__ == "sale", text
+        assert found[1]["args"] == rest, (text, found[1])
+    assert (await router.match(context("售后１")))[1]["number"] == "１"  # int() reads it as 1
+    # Only commands that take a number are unglued: the others' heads stay whole.
+    assert await router.match(context("团购2")) is None
+    assert (await router.match(context("top10")))[0].__name__ == "deals"
+    assert await router.match(context("参团AB12CD34")) is None
+    assert await router.match(context("售后员")) is None  # no digits: not a glued number
+    # The same reading when the Command is not a route's first filter (no index).
+    glued = Command("售后", pattern=number, glued=True)
+    assert glued(context("售后1 坏了")) == {"args": "1 坏了", "number": "1", "words": "坏了"}
+    assert Command("团购")(context("团购2")) is False
 
 
 async def test_async_filters_and_values_merge_in_order() -> None:

@@ -128,8 +128,10 @@ async def test_a_group_shopper_links_and_pays(
     assert resp.status == 409 and (await resp.json())["code"] == "link_token_used"
     assert await AccountLink.all().count() == 1
 
-    # Back in the group: the bot knows her account, and offers no more links.
-    mine = await say(bot, "我的订单", sender="li-si")
+    # Back in the chat: the bot knows her account, and offers no more links.
+    frame = await bot.reply(bot.text("我的订单", sender="li-si", chat_id=None))
+    assert frame is not None
+    mine = frame["stream"]["content"]
     assert "¥29.90" in mine and "待支付" in mine and "关联" not in mine
     assert await send_outbox() == 0
 
@@ -201,7 +203,7 @@ async def test_a_group_shopper_from_deals_to_a_completed_order(
             {"thing1": "测试拼团", "thing2": "门口小店", "amount3": "¥29.90"},
         )
     ]
-    mine = await doors.say_in_group("我的订单", sender="li-si")
+    mine = await doors.say_alone("我的订单", sender="li-si")
     assert "¥29.90 · 已成团，待到货" in mine and "关联" not in mine
 
     # The goods arrive: the leader says so; she hears it with her pickup code.
@@ -212,9 +214,9 @@ async def test_a_group_shopper_from_deals_to_a_completed_order(
     template, data = doors.mini_user_receives("o-lisi-mini")[1]
     assert template == s.subscribe_template_arrived and data["thing3"] == "门口小店"
     pickup_code = data["character_string2"]
-    # Her code is hers alone: the group does not read it; she reads it one to one.
+    # Her code is hers alone: the group does not read it (nor her orders); she reads it alone.
     in_group = await doors.say_in_group("我的订单", sender="li-si")
-    assert "已到货，待自提" in in_group and pickup_code not in in_group
+    assert "私聊" in in_group and "¥" not in in_group and pickup_code not in in_group
     assert f"已到货，待自提 · 提货码 {pickup_code}" in await doors.say_alone(
         "我的订单", sender="li-si"
     )
@@ -231,7 +233,7 @@ async def test_a_group_shopper_from_deals_to_a_completed_order(
     li_si = await doors.log_in("code-lisi-later", "o-lisi-mini")  # days later: a new session
     status, mine = await doors.api("GET", "/api/v1/orders", li_si)
     assert [o["status"] for o in mine["items"] if o["id"] == order_id] == ["completed"]
-    assert "¥29.90 · 已完成" in await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90 · 已完成" in await doors.say_alone("我的订单", sender="li-si")
 
 
 async def test_a_group_shopper_without_consents_hears_the_news_in_wecom(
@@ -304,7 +306,7 @@ async def test_a_group_shopper_whose_team_fails_is_refunded_and_told(
     (order,) = mine["items"]
     assert order["id"] == order_id and order["status"] == "refunded"
     assert [r["amount"] for r in order["refunds"]] == [2990]
-    assert "¥29.90 · 已退款" in await doors.say_in_group("我的订单", sender="li-si")
+    assert "¥29.90 · 已退款" in await doors.say_alone("我的订单", sender="li-si")
     assert len(doors.group_sees()) == 1
 
 
@@ -515,13 +517,13 @@ async def test_a_tier_price_team_shows_what_was_paid_and_given_back(
     assert page.status == 200 and "还差0人" not in html and "拼团成功" in html
     assert "26.90" in html
 
-    mine = await doors.say_in_group("我的订单", sender="li-si")
+    mine = await doors.say_alone("我的订单", sender="li-si")
     assert "¥29.90（退款中 ¥3.00） · 已成团，待到货" in mine
-    offered = await doors.say_in_group("售后", sender="li-si")
+    offered = await doors.say_alone("售后", sender="li-si")
     assert "退款中，不用再申请" in offered
 
     await doors.refunds_done()
-    mine = await doors.say_in_group("我的订单", sender="li-si")
+    mine = await doors.say_alone("我的订单", sender="li-si")
     assert "¥29.90（已退 ¥3.00，实付 ¥26.90） · 已成团，待到货" in mine
-    offered = await doors.say_in_group("售后", sender="li-si")
+    offered = await doors.say_alone("售后", sender="li-si")
     assert "1. 测试商品 ×1 ¥29.90（已退 ¥3.00，实付 ¥26.90） · " in offered  # what is left to ask

@@ -85,7 +85,7 @@ async def test_a_bargain_from_start_to_purchase(doors: Doors) -> None:
     assert paid["status"] == "confirmed" and paid["paid_at"] is not None
     status, card = await doors.api("GET", f"/api/v1/bargains/{code}")
     assert (card["state"], card["order_id"]) == ("purchased", order["id"])
-    mine_in_chat = await doors.say_in_group("我的订单", sender="wang")
+    mine_in_chat = await doors.say_alone("我的订单", sender="wang")
     assert "¥9.90" in mine_in_chat
 
     # Someone else's bargain, left alone, is closed by the clock at its deadline.

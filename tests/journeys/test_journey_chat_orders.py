@@ -62,9 +62,9 @@ async def _joins_and_pays(doors: Doors, sender: str, code: str) -> Order:
 async def test_a_shopper_cancels_her_unpaid_order_by_its_number(doors: Doors) -> None:
     _, code = await _team_open(doors)
 
-    # li holds a seat; 我的订单 numbers it and says how to cancel it.
+    # li holds a seat; 我的订单, alone with the bot, numbers it and says how to cancel it.
     assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="li")
-    mine = await doors.say_in_group("我的订单", sender="li")
+    mine = await doors.say_alone("我的订单", sender="li")
     assert "1. 测试商品 ×1 ¥19.90 · 待支付" in mine and "「取消订单 序号」" in mine, mine
 
     # Unpaid, there is no pickup code yet.
@@ -80,12 +80,14 @@ async def test_a_shopper_cancels_her_unpaid_order_by_its_number(doors: Doors) ->
     assert (await _newest("li")).status is OrderStatus.CANCELLED
     assert (await Team.get(code=code)).seats_held == 0
     again = await doors.say_in_group("cancel 1", sender="li")
-    assert "这个订单已经取消了" in again, again
+    assert again == "这个订单已经取消了，不用再取消：它没有付款，不会扣款。想要的话请重新下单。"
+    assert "没有可以提的货" in await doors.say_alone("取货码 1", sender="li")
     assert "没有第 3 个订单（最近只有 1 个）" in await doors.say_in_group("取消订单 3", sender="li")
     assert "序号" in await doors.say_in_group("取消订单", sender="li")
 
     # She joins again and pays: waiting for the team it is not cancelled.
     li_order = await _joins_and_pays(doors, "li", code)
+    assert "2. 测试商品 ×1 ¥19.90 · 已取消" in await doors.say_alone("我的订单", sender="li")
     waiting = await doors.say_in_group("取消订单 1", sender="li")
     assert "正在等成团，现在不能取消" in waiting, waiting
     assert "正在等成团：成团后才有提货码" in await doors.say_alone("pickup 1", sender="li")
@@ -103,7 +105,8 @@ async def test_her_pickup_code_comes_alone_never_into_the_group(doors: Doors) ->
     li_order = await _joins_and_pays(doors, "li", code)
     zhao_order = await _joins_and_pays(doors, "zhao", code)
 
-    # Her pickup code: alone with the bot, never in the group.
+    # Her pickup code: alone with the bot, never in the group, once her orders are numbered.
+    assert "测试商品" in await doors.say_alone("我的订单", sender="li")
     alone = await doors.say_alone("取货码 1", sender="li")
     pickup_code = (await Order.get(id=li_order.id)).pickup_code or ""
     assert pickup_code and f"提货码：{pickup_code}" in alone and "还没到货" in alone, alone
@@ -119,9 +122,15 @@ async def test_her_pickup_code_comes_alone_never_into_the_group(doors: Doors) ->
     wide = await doors.say_alone("取货码\u3000１", sender="li")
     assert wide.startswith(f"第 1 个订单 测试商品 ×1 的提货码：{pickup_code}"), wide
     listed = await doors.say_in_group("我的订单", sender="li")
-    assert "提货码请私聊我发「取货码」查看" in listed and pickup_code not in listed, listed
+    assert listed.startswith("「我的订单」是你的个人信息，请私聊我发送。"), listed
+    assert pickup_code not in listed and "¥" not in listed, listed
 
     # zhao's order is refunded in full before pickup: nothing to pick up, nothing to cancel.
+    assert "测试商品" in await doors.say_alone("售后", sender="zhao")
+    # Asked in the group, her list of orders and amounts is not read out there.
+    group_list = await doors.say_in_group("售后", sender="zhao")
+    assert group_list.startswith("「售后」是你的个人信息，请私聊我发送。"), group_list
+    assert "测试商品" not in group_list and "¥" not in group_list, group_list
     assert "售后申请" in await doors.say_in_group("售后 1 坏了", sender="zhao")
     sale = await AfterSale.get(order_id=zhao_order.id)
     leader = await User.get(id=community.leader_id)

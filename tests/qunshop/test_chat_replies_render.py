@@ -157,7 +157,6 @@ tier_perks = NS(discount_bps=200, points_multiplier_pct=120, monthly_coupon_temp
 
 BASE: dict[str, Any] = {
     "staff": False,  # a shopper: leaders' hints are left out
-    "in_group": False,  # a one-to-one chat: the person's own pickup codes are shown
     "community": community,
     "campaign": campaign,
     "team": team,
@@ -326,13 +325,6 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "2. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码 K7M2Q9 · 12-05\n"
             "待支付的订单请到小程序「我的订单」付款，超时座位会释放；不要了发「取消订单 序号」。",
         ),
-        (
-            {
-                "in_group": True,
-                "lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")],
-            },
-            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已到货，待自提 · 提货码请私聊我发「取货码」查看",
-        ),
         (  # a bargain (or direct, flash) order has no seat to release
             {"lines": [OrderLine(order=bargain_order, product=orange, pickup_code=None)]},
             "1. 赣南脐橙（5斤装） ×1 ¥23.25 · 待支付 · 12-05\n"
@@ -464,8 +456,22 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "orders/which.j2": [({"command": "取消订单"}, "例如「取消订单 1」")],
     "errors/order_cancelled.j2": [
         (
-            {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", status_now="cancelled")},
-            "这个订单已经取消了，不会扣款：没有可以提的货",
+            {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", asked="pickup")},
+            "这个订单已经取消了，没有可以提的货，也没有提货码。",
+        ),
+        (
+            {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", asked="cancel")},
+            "这个订单已经取消了，不用再取消：它没有付款，不会扣款。",
+        ),
+    ],
+    "errors/order_numbers_changed.j2": [
+        (
+            {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=True)},
+            "你的订单列表变了，第 2 个可能已经不是你刚才看到的那个订单，这次没有办理。",
+        ),
+        (
+            {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=False)},
+            "请先私聊我发「我的订单」看看订单的序号",
         ),
     ],
     "deals.j2": [

@@ -240,7 +240,9 @@ async def test_the_readme_walk_takes_the_demo_teams_head_from_the_chat_to_paying
     (head_order,) = await Order.filter(team_id=team.id)
     async with aiohttp.ClientSession() as http:
         chat = in_group(dev, settings, http, user="demo-shopper", group="demo-group-chat")
-        before = await chat.say("我的订单")
+        alone = in_group(dev, settings, http, user="demo-shopper", group=None)
+        assert any("私聊" in line for line in await chat.say("我的订单"))  # not to the group
+        before = await alone.say("我的订单")
         assert any("待支付" in line for line in before), before
 
         async def signed_in(code: str) -> dict[str, str]:
@@ -258,7 +260,7 @@ async def test_the_readme_walk_takes_the_demo_teams_head_from_the_chat_to_paying
         listed = await (await dev.get("/api/v1/orders", headers=head)).json()
         assert [o["id"] for o in listed["items"]] == [str(head_order.id)]
         await pays(str(head_order.id), head)
-        assert any("已付款" in line for line in await chat.say("我的订单"))
+        assert any("已付款" in line for line in await alone.say("我的订单"))
         for code in ("li-si", "wang-wu"):
             shopper = await signed_in(code)
             joined = await dev.post(f"/api/v1/teams/{team.code}/join", json={}, headers=shopper)

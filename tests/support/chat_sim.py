@@ -14,9 +14,15 @@ if TYPE_CHECKING:
 
 
 def in_group(
-    client: TestClient, settings: Settings, http: aiohttp.ClientSession, *, user: str, group: str
+    client: TestClient,
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    *,
+    user: str,
+    group: str | None,
 ) -> Simulator:
-    """``user`` in the WeCom group ``group`` of ``client``'s server; what it prints is dropped."""
+    """``user`` in the WeCom group ``group`` of ``client``'s server (None: alone with the
+    bot, as ``qunshop chat --single``); what it prints is dropped."""
     return Simulator(
         url=str(client.make_url("")),
         settings=settings,
