@@ -172,8 +172,8 @@ async def list_offers() -> OfferList:
     errors=(404, 409),
 )
 async def start_bargain(*, principal: Principal, offer_id: str, now: datetime) -> BargainOut:
-    bargain = await bargains.start(principal=principal, offer_id=offer_id, now=now)
-    return BargainOut.of(await bargains.view(str(bargain.id), now=now))
+    started = await bargains.start(principal=principal, offer_id=offer_id, now=now)
+    return BargainOut.of(started.view)
 
 
 @endpoint(
@@ -216,7 +216,7 @@ async def cut_bargain(*, principal: Principal, bargain_ref: str, now: datetime) 
     status=201,
     auth=True,
     idempotent_key=True,
-    errors=(404, 409),
+    errors=(403, 404, 409),
 )
 async def order_bargain(*, principal: Principal, bargain_ref: str, now: datetime) -> OrderOut:
     order = await bargains.buy(principal=principal, ref=bargain_ref, now=now)
