@@ -15,7 +15,7 @@ from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.bargain import BargainOffer
 from models.limits import MAX_PRICE
-from qunshop.templates import fen
+from qunshop.keys import CHAT_TEMPLATES, Resources
 from services import bargains
 from services.auth import Principal
 from services.bargains import MAX_HELPERS, MAX_HOURS
@@ -123,7 +123,9 @@ class CutResultOut(BaseModel):
 
 
 class BargainShareOut(BaseModel):
-    title: str = Field(description="onShareAppMessage title")
+    title: str = Field(
+        description="onShareAppMessage title: invites a cut only while the bargain is open"
+    )
     path: str = Field(description="the mini-program page the card opens")
     image_url: str
     h5_url: str = Field(description="the same bargain as a web page, for chats without it")
@@ -224,11 +226,14 @@ async def order_bargain(*, principal: Principal, bargain_ref: str, now: datetime
 
 
 @endpoint(summary="The share card of a bargain", tags=TAGS, response=BargainShareOut, errors=(404,))
-async def share_bargain(*, bargain_ref: str, settings: Settings, now: datetime) -> BargainShareOut:
+async def share_bargain(
+    *, bargain_ref: str, settings: Settings, config: Resources, now: datetime
+) -> BargainShareOut:
     found = await bargains.view(bargain_ref, now=now)
     code = found.bargain.code
+    title = config[CHAT_TEMPLATES].get_template("cards/bargain_title.j2").render(view=found)
     return BargainShareOut(
-        title=f"帮我砍一刀！{found.title} 最低 ¥{fen(found.bargain.floor_price)}",
+        title=title.strip(),
         path=f"/pages/bargain/index?code={code}",
         image_url=found.image,
         h5_url=f"{settings.public_base_url}/h5/bargains/{code}",
