@@ -7,32 +7,26 @@ only its starter buys at that price, and that he may cut it or start his own; th
 mini-program refuses him the same way (403 bargain_not_yours) and nothing is ordered. Wang
 orders; Qian starts a bargain of her own. The admin closes the offer: Qian's card (the
 mini-program's share and the H5 page) says the bargain ended instead of asking for a cut,
-and no door cuts it. Wang pays his order after the close, as he may.
+and no door cuts it. Wang pays his order after the close, as he may; like any other paid
+order it waits for its goods until the leader's 到货.
 """
 
 from __future__ import annotations
 
 from models.bargain import Bargain, BargainStatus
+from models.community import Community
 from models.order import Order, OrderStatus
-from models.user import Role
-from tests.journeys.doors import LINK_TOKEN, Doors
-from tests.support.factories import auth, make_sku, make_user
+from models.user import User
+from tests.journeys.bargain_steps import admin_opens_offer, member_links_mini
+from tests.journeys.doors import Doors
+from tests.support.factories import auth
 
 INVITE = "帮我砍一刀"
 ENDED = "这个砍价活动已经结束了"
 
 
 async def test_a_new_shopper_around_a_bargain(doors: Doors) -> None:
-    boss = await make_user(Role.ADMIN)
-    sku = await make_sku(price=9900, stock=5)
-    admin = auth(boss, doors.settings, doors.clock.now())
-    status, offer = await doors.api(
-        "POST",
-        "/api/v1/admin/bargain-offers",
-        admin,
-        json={"sku_id": str(sku.id), "floor_price": 990, "helpers_needed": 3, "hours": 24},
-    )
-    assert status == 201, offer
+    offer, admin, _ = await admin_opens_offer(doors)
 
     # Wang starts one, then asks again: the same bargain, said to be running, with progress.
     started = await doors.say_in_group("砍价 1", sender="wang")
@@ -86,16 +80,18 @@ async def test_a_new_shopper_around_a_bargain(doors: Doors) -> None:
 
     # Wang pays his order after the close, as he may: bought, awaiting its goods.
     await doors.send()
-    (token,) = {
-        found.group(1)
-        for text in doors.wecom_member_receives("wang")
-        if (found := LINK_TOKEN.search(text))
-    }
-    wang = await doors.log_in("code-wang", "o-wang-mini")
-    status, linked = await doors.api("POST", "/api/v1/me/links", wang, json={"token": token})
-    assert status == 200, linked
+    wang, _ = await member_links_mini(doors, "wang", code="code-wang", openid="o-wang-mini")
     order = await Order.get()
     await doors.prepay_and_pay(str(order.id), wang)
     assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
     status, card = await doors.api("GET", f"/api/v1/bargains/{wangs.code}/share")
     assert card["title"] == f"已砍到 ¥{wangs.price_now / 100:.2f} · 测试商品 默认", card
+
+    # Like any other paid order it waits for its goods, and the leader's 到货 makes it ready.
+    assert "还没到货" in await doors.say_alone("取货码", sender="wang")
+    community = await Community.get(id=order.community_id)
+    leader = auth(await User.get(id=community.leader_id), doors.settings, doors.clock.now())
+    status, arrived = await doors.api("POST", "/api/v1/pickups/arrived", leader, json={})
+    assert (status, arrived["orders"]) == (200, 1), arrived
+    status, paid = await doors.api("GET", f"/api/v1/orders/{order.id}", wang)
+    assert paid["status"] == "ready_for_pickup" and paid["pickup_code"], paid
