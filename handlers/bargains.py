@@ -42,10 +42,13 @@ async def bargain(
         now=ctx.now,
         chat_id=ctx.update.chat_id,
     )
-    view = await bargains.view(str(started.id), now=ctx.now)
-    deadline = started.deadline_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    bargain = started.bargain
+    deadline = bargain.deadline_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
     text = ctx.render(
-        "bargains/started.j2", view=view, link=_link(ctx, started.code), deadline=deadline
+        "bargains/started.j2" if started.new else "bargains/running.j2",
+        view=started.view,
+        link=_link(ctx, bargain.code),
+        deadline=deadline,
     )
     return await with_link(ctx, text)
 

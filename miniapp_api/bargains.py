@@ -15,7 +15,7 @@ from miniapp_api.shown import orders_out
 from miniapp_api.spec import endpoint
 from models.bargain import BargainOffer
 from models.limits import MAX_PRICE
-from qunshop.templates import fen
+from qunshop.keys import CHAT_TEMPLATES, Resources
 from services import bargains
 from services.auth import Principal
 from services.bargains import MAX_HELPERS, MAX_HOURS
@@ -123,7 +123,9 @@ class CutResultOut(BaseModel):
 
 
 class BargainShareOut(BaseModel):
-    title: str = Field(description="onShareAppMessage title")
+    title: str = Field(
+        description="onShareAppMessage title: invites a cut only while the bargain is open"
+    )
     path: str = Field(description="the mini-program page the card opens")
     image_url: str
     h5_url: str = Field(description="the same bargain as a web page, for chats without it")
@@ -172,8 +174,8 @@ async def list_offers() -> OfferList:
     errors=(404, 409),
 )
 async def start_bargain(*, principal: Principal, offer_id: str, now: datetime) -> BargainOut:
-    bargain = await bargains.start(principal=principal, offer_id=offer_id, now=now)
-    return BargainOut.of(await bargains.view(str(bargain.id), now=now))
+    started = await bargains.start(principal=principal, offer_id=offer_id, now=now)
+    return BargainOut.of(started.view)
 
 
 @endpoint(
@@ -216,7 +218,7 @@ async def cut_bargain(*, principal: Principal, bargain_ref: str, now: datetime) 
     status=201,
     auth=True,
     idempotent_key=True,
-    errors=(404, 409),
+    errors=(403, 404, 409),
 )
 async def order_bargain(*, principal: Principal, bargain_ref: str, now: datetime) -> OrderOut:
     order = await bargains.buy(principal=principal, ref=bargain_ref, now=now)
@@ -224,11 +226,14 @@ async def order_bargain(*, principal: Principal, bargain_ref: str, now: datetime
 
 
 @endpoint(summary="The share card of a bargain", tags=TAGS, response=BargainShareOut, errors=(404,))
-async def share_bargain(*, bargain_ref: str, settings: Settings, now: datetime) -> BargainShareOut:
+async def share_bargain(
+    *, bargain_ref: str, settings: Settings, config: Resources, now: datetime
+) -> BargainShareOut:
     found = await bargains.view(bargain_ref, now=now)
     code = found.bargain.code
+    title = config[CHAT_TEMPLATES].get_template("cards/bargain_title.j2").render(view=found)
     return BargainShareOut(
-        title=f"帮我砍一刀！{found.title} 最低 ¥{fen(found.bargain.floor_price)}",
+        title=title.strip(),
         path=f"/pages/bargain/index?code={code}",
         image_url=found.image,
         h5_url=f"{settings.public_base_url}/h5/bargains/{code}",

@@ -159,6 +159,7 @@ class ErrorCode(StrEnum):
     BARGAIN_OFFER_NOT_FOUND = "bargain_offer_not_found"
     BARGAIN_OFFER_CLOSED = "bargain_offer_closed"
     BARGAIN_NOT_FOUND = "bargain_not_found"
+    BARGAIN_NOT_YOURS = "bargain_not_yours"  # someone else's: only its starter buys at its price
     BARGAIN_ALREADY_STARTED = "bargain_already_started"
     BARGAIN_OWN_CUT = "bargain_own_cut"
     BARGAIN_NEW_USERS_ONLY = "bargain_new_users_only"

@@ -45,7 +45,7 @@ from models.community import Community
 from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
-from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
+from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
 from services import audit, notify, orders, outbox
 from services.ids import parse_uuid
 
@@ -114,6 +114,19 @@ class View:
     @property
     def cut_so_far(self) -> int:
         return self.bargain.start_price - self.bargain.price_now
+
+
+@dataclass(frozen=True)
+class Started:
+    """What ``start`` gives: the caller's bargain on the offer, and whether it is new (False:
+    they had one running, which goes on; starting again is no news to its friends)."""
+
+    view: View
+    new: bool
+
+    @property
+    def bargain(self) -> Bargain:
+        return self.view.bargain
 
 
 @dataclass(frozen=True)
@@ -292,8 +305,16 @@ def _new_code() -> str:
 
 async def start(
     *, principal: Principal, offer_id: str, now: datetime, chat_id: str | None = None
-) -> Bargain:
-    """The caller's bargain on the offer: their open one if they have it, else a new one."""
+) -> Started:
+    """The caller's bargain on the offer: their open one if they have it (``new`` False),
+    else a new one."""
+    bargain, new = await _start(principal=principal, offer_id=offer_id, now=now, chat_id=chat_id)
+    return Started(view=(await _views([bargain], now=now))[0], new=new)
+
+
+async def _start(
+    *, principal: Principal, offer_id: str, now: datetime, chat_id: str | None
+) -> tuple[Bargain, bool]:
     offer = await get_offer(offer_id)
     if not _open(offer):
         raise _offer_closed()
@@ -302,7 +323,7 @@ async def start(
     ).first()
     if live is not None:
         if live.status is BargainStatus.OPEN and live.deadline_at > now:
-            return live
+            return live, False
         raise Conflict(ErrorCode.BARGAIN_ALREADY_STARTED, "you already bargained for this")
     if not _room(offer):  # the SKU's price fell since
         raise _offer_closed()
@@ -334,10 +355,10 @@ async def start(
             if await Bargain.filter(
                 offer_id=offer.id, starter_id=principal.user_id, status=BargainStatus.OPEN
             ).exists():  # a concurrent start of the same person won
-                return await start(principal=principal, offer_id=offer_id, now=now)
+                return await _start(principal=principal, offer_id=offer_id, now=now, chat_id=None)
             continue
         logger.info("bargain %s started on offer %s", bargain.code, offer.id)
-        return bargain
+        return bargain, True
     raise RuntimeError("could not draw a free bargain code")
 
 
@@ -383,26 +404,52 @@ def _state(bargain: Bargain, order: Order | None, now: datetime, *, offer_active
 
 
 async def view(ref: str, *, now: datetime) -> View:
-    bargain = await find(ref)
-    sku = await Sku.get(id=bargain.sku_id).prefetch_related("product")
-    order = await Order.get_or_none(id=bargain.order_id) if bargain.order_id else None
-    cuts = await BargainCut.filter(bargain_id=bargain.id).select_related("helper").order_by("seq")
-    images = sku.product.images if isinstance(sku.product.images, list) else []
-    image = str(images[0]) if images else ""
-    return View(
-        bargain=bargain,
-        state=_state(bargain, order, now, offer_active=await _offer_active(bargain.offer_id)),
-        title=f"{sku.product.title} {sku.name}".strip(),
-        image=image if image.startswith(("https://", "http://")) else "",
-        cuts=[(c.helper.nickname, c.amount) for c in cuts],
-        order=order,
-    )
+    return (await _views([await find(ref)], now=now))[0]
 
 
 async def mine(*, principal: Principal, now: datetime, limit: int = 20) -> list[View]:
     """The caller's bargains, newest first."""
     found = await Bargain.filter(starter_id=principal.user_id).order_by("-created_at").limit(limit)
-    return [await view(str(b.id), now=now) for b in found]
+    return await _views(list(found), now=now)
+
+
+async def _views(found: list[Bargain], *, now: datetime) -> list[View]:
+    """The bargains as people see them, in the same few queries however many there are (one
+    each for their SKUs, orders, cuts and open offers)."""
+    if not found:
+        return []
+    skus = {
+        s.id: s
+        for s in await Sku.filter(id__in=list({b.sku_id for b in found})).select_related("product")
+    }
+    order_ids = [b.order_id for b in found if b.order_id]
+    placed = {o.id: o for o in await Order.filter(id__in=order_ids)} if order_ids else {}
+    cuts: dict[Any, list[tuple[str, int]]] = {}
+    rows = BargainCut.filter(bargain_id__in=[b.id for b in found]).select_related("helper")
+    for c in await rows.order_by("bargain_id", "seq"):
+        cuts.setdefault(c.bargain_id, []).append((c.helper.nickname, c.amount))
+    active = set(
+        await BargainOffer.filter(
+            id__in=list({b.offer_id for b in found}), active=True
+        ).values_list("id", flat=True)
+    )
+    views = []
+    for bargain in found:
+        sku = skus[bargain.sku_id]
+        order = placed.get(bargain.order_id) if bargain.order_id else None
+        images = sku.product.images if isinstance(sku.product.images, list) else []
+        image = str(images[0]) if images else ""
+        views.append(
+            View(
+                bargain=bargain,
+                state=_state(bargain, order, now, offer_active=bargain.offer_id in active),
+                title=f"{sku.product.title} {sku.name}".strip(),
+                image=image if image.startswith(("https://", "http://")) else "",
+                cuts=cuts.get(bargain.id, []),
+                order=order,
+            )
+        )
+    return views
 
 
 # Cutting ------------------------------------------------------------------------------------
@@ -474,8 +521,12 @@ async def _community_of(sku: Sku) -> Community | None:
 async def buy(*, principal: Principal, ref: str, now: datetime) -> Order:
     """The starter's order at the price reached, its unit held for the payment window."""
     found = await find(ref)
-    if found.starter_id != principal.user_id:
-        raise NotFound(ErrorCode.BARGAIN_NOT_FOUND, "no such bargain of yours")
+    if found.starter_id != principal.user_id:  # its code is public (the shared card): say so
+        raise Forbidden(
+            ErrorCode.BARGAIN_NOT_YOURS,
+            "only the bargain's starter buys at its price: cut it, or start your own",
+            bargain_code=found.code,
+        )
     sku = await Sku.get(id=found.sku_id).prefetch_related("product")
     community = await _community_of(sku)
     async with in_transaction():

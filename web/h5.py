@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from qunshop.errors import BadRequest, ErrorCode
-from qunshop.keys import CLOCK, REDIS, SETTINGS
+from qunshop.keys import CHAT_TEMPLATES, CLOCK, REDIS, SETTINGS
 from services import bargains, h5_pages, h5_visits, recommendations
 from web import session
 from web.page import page
@@ -110,7 +110,9 @@ async def bargain(*, code: str, config: Resources, request: web.Request) -> dict
     where a friend cuts once (``POST /api/v1/bargains/{code}/cuts``)."""
     view = await bargains.view(code, now=config[CLOCK].now())
     ticket = _ticket(config, f"bargain:{view.bargain.code}", None, None)
-    return await _values(config, request, view, ticket, with_query=False)
+    # The card's title as the mini-program shares it (GET /api/v1/bargains/{code}/share).
+    title = config[CHAT_TEMPLATES].get_template("cards/bargain_title.j2").render(view=view)
+    return await _values(config, request, view, ticket, with_query=False, share_title=title.strip())
 
 
 def _param(query: MultiDictProxy[str], name: str) -> str:

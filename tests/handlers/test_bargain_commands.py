@@ -40,6 +40,7 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     assert "打开" not in started.content  # the page shows the progress; it does not cut
     again = await say("砍价 1", sender="li")  # the same bargain, not a second one
     assert bargain.code in again.content and await Bargain.all().count() == 1
+    assert "砍价已发起" not in again.content and "你已经在砍这件商品了" in again.content
 
     own = await say(f"帮砍 {bargain.code}", sender="li")
     assert "不能给自己的砍价帮砍" in own.content
@@ -54,6 +55,10 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
 
     status = await say("砍价", sender="li")
     assert f"砍价购买 {bargain.code}" in status.content
+    again = await say("砍价 1", sender="li")  # reached: says how to buy, not to share
+    assert "已经砍到底价啦" in again.content and f"砍价购买 {bargain.code}" in again.content
+    theirs = await say(f"砍价购买 {bargain.code}", sender="zhang")  # only the starter buys
+    assert "只有发起人才能按砍后价购买" in theirs.content and await Order.all().count() == 0
     ordered = await say(f"砍价购买 {bargain.code}", sender="li")
     assert "¥9.90" in ordered.content
     order = await Order.get()

@@ -12,22 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.bargain import Bargain, BargainStatus
-from models.user import Role
-from tests.journeys.doors import LINK_TOKEN, Doors
-from tests.support.factories import auth, make_sku, make_user
+from tests.journeys.bargain_steps import admin_opens_offer, member_links_mini
+from tests.journeys.doors import Doors
 
 
 async def test_a_bargain_from_start_to_purchase(doors: Doors) -> None:
-    boss = await make_user(Role.ADMIN)
-    sku = await make_sku(price=9900, stock=5)
-    now = doors.clock.now()
-    status, offer = await doors.api(
-        "POST",
-        "/api/v1/admin/bargain-offers",
-        auth(boss, doors.settings, now),
-        json={"sku_id": str(sku.id), "floor_price": 990, "helpers_needed": 3, "hours": 24},
-    )
-    assert status == 201, offer
+    await admin_opens_offer(doors)
 
     # Wang, in the group: the offers, then his bargain with its code and link.
     listed = await doors.say_in_group("砍价", sender="wang")
@@ -67,14 +57,8 @@ async def test_a_bargain_from_start_to_purchase(doors: Doors) -> None:
     assert f"砍价购买 {code}" in floor
 
     # He links the mini-program (the link the bot sent him alone) and buys at the floor.
-    (token,) = {
-        found.group(1)
-        for text in doors.wecom_member_receives("wang")
-        if (found := LINK_TOKEN.search(text))
-    }
-    wang = await doors.log_in("code-wang", "o-wang-mini")
-    status, linked = await doors.api("POST", "/api/v1/me/links", wang, json={"token": token})
-    assert status == 200 and linked["moved"]["bargains"] == 1, linked
+    wang, linked = await member_links_mini(doors, "wang", code="code-wang", openid="o-wang-mini")
+    assert linked["moved"]["bargains"] == 1, linked
     status, mine = await doors.api("GET", "/api/v1/me/bargains", wang)
     assert [b["code"] for b in mine["items"]] == [code]
     status, order = await doors.api("POST", f"/api/v1/bargains/{code}/order", wang)

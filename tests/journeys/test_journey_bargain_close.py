@@ -16,25 +16,16 @@ from datetime import timedelta
 from models.bargain import Bargain, BargainStatus
 from models.catalog import Sku
 from models.order import Order, OrderStatus
-from models.user import Role, User
+from models.user import User
+from tests.journeys.bargain_steps import admin_opens_offer
 from tests.journeys.doors import Doors
-from tests.support.factories import auth, make_sku, make_user
 
 CLOSED_NEWS = "砍价活动已经结束了，你的砍价"
 ENDED = "这个砍价活动已经结束了"
 
 
 async def test_closing_an_offer_ends_the_bargains_running_on_it(doors: Doors) -> None:
-    boss = await make_user(Role.ADMIN)
-    sku = await make_sku(price=9900, stock=5)
-    admin = auth(boss, doors.settings, doors.clock.now())
-    status, offer = await doors.api(
-        "POST",
-        "/api/v1/admin/bargain-offers",
-        admin,
-        json={"sku_id": str(sku.id), "floor_price": 990, "helpers_needed": 3, "hours": 24},
-    )
-    assert status == 201, offer
+    offer, admin, sku = await admin_opens_offer(doors)
 
     # The follower starts one and orders it at its price so far; Wang starts one, Zhao cuts.
     assert "砍价码" in await doors.say_to_oa("砍价 1")

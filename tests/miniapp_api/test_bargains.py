@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from models.bargain import Bargain, BargainCut, BargainStatus
@@ -18,6 +19,7 @@ from models.user import Role, User
 from qunshop.config import Settings
 from services import bargains, checkout
 from tests.support.factories import auth, make_sku, make_user
+from tests.support.statements import Statements
 
 
 async def open_offer(
@@ -194,7 +196,7 @@ async def test_the_starter_buys_at_the_price_reached_and_pays_through_wechat_pay
         assert (await cut(client, settings, code, await make_user())).status == 201
     other = await make_user()
     stranger = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(other, settings))
-    assert stranger.status == 404
+    assert (stranger.status, (await stranger.json())["code"]) == (403, "bargain_not_yours")
     resp = await client.post(f"/api/v1/bargains/{code}/order", headers=auth(starter, settings))
     assert resp.status == 201, await resp.text()
     order = await resp.json()
@@ -488,3 +490,31 @@ async def test_a_ref_that_cannot_be_a_code_is_not_found(
             resp = await client.request(method, path, headers=headers)
             body = await resp.json()
             assert (resp.status, body["code"]) == (404, "bargain_not_found"), (method, ref, body)
+
+
+async def test_my_bargains_cost_the_same_few_statements_however_many(
+    client: TestClient, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GET /api/v1/me/bargains reads each bargain's product, order, cuts and offer for all
+    of them at once: one bargain or four (cut, ordered, its offer closed), the same count."""
+    me, friend = await make_user(), await make_user()
+    statements = Statements(caplog)
+    seen = []
+    for more in (1, 3):
+        for _ in range(more):
+            offer, _ = await open_offer(client, settings, helpers=2)
+            started = await start(client, settings, offer, me)
+            assert (await cut(client, settings, started["code"], friend)).status == 201
+        ordered = await client.post(
+            f"/api/v1/bargains/{started['code']}/order", headers=auth(me, settings)
+        )
+        assert ordered.status == 201, await ordered.text()
+        statements.start()
+        resp = await client.get("/api/v1/me/bargains", headers=auth(me, settings))
+        assert resp.status == 200, await resp.text()
+        items = (await resp.json())["items"]
+        seen.append((len(items), len(statements.since())))
+        assert all(len(i["cuts"]) == 1 for i in items) and items[0]["state"] == "ordered"
+    # The bargains, then their SKUs with products, orders, cuts with helpers and open offers
+    # (the principal comes from the token): it was five more for each bargain.
+    assert seen == [(1, 5), (4, 5)], seen

@@ -148,6 +148,9 @@ BARGAIN_CASES = {
     ),
     "bargains/started.j2": "好友在群里或私聊我发送「帮砍 7K3MXQ2A」就能帮你砍一刀",
     "bargains/ordered.j2": "请在 15 分钟内到小程序「我的订单」支付",
+    "bargains/running.j2": "你已经在砍这件商品了，不用重新发起：赣南脐橙 5斤装，原价 ¥99.00，"
+    "现价 ¥59.90（已有 2 位好友帮砍）。\n还差 3 刀到底价 ¥9.90",
+    "cards/bargain_title.j2": "帮我砍一刀！赣南脐橙 5斤装 最低 ¥9.90",
 }
 silver = NS(name="银卡", threshold=10000)
 tier_standing = NS(
@@ -596,6 +599,31 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "welcome.j2": [({}, "欢迎来到群团购"), ({"returning": True}, "欢迎回来")],
     **{name: [(BARGAIN_VALUES, shows)] for name, shows in BARGAIN_CASES.items()},
+    "bargains/running.j2": [
+        (BARGAIN_VALUES, BARGAIN_CASES["bargains/running.j2"]),
+        (
+            {**BARGAIN_VALUES, "view": NS(**vars(bargain_view) | {"state": "reached"})},
+            "已经砍到底价啦，请在 ",
+        ),
+    ],
+    # A card invites a cut only while friends may cut.
+    "cards/bargain_title.j2": [
+        (BARGAIN_VALUES, BARGAIN_CASES["cards/bargain_title.j2"]),
+        (
+            {"view": NS(**vars(bargain_view) | {"state": "closed"})},
+            "砍价活动已结束 · 赣南脐橙 5斤装",
+        ),
+        ({"view": NS(**vars(bargain_view) | {"state": "expired"})}, "砍价已结束 · 赣南脐橙 5斤装"),
+        ({"view": NS(**vars(bargain_view) | {"state": "purchased"})}, "已砍到 ¥59.90 · 赣南脐橙"),
+    ],
+    "errors/bargain_not_yours.j2": [
+        (
+            {"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x", bargain_code="7K3MXQ2A")},
+            "这个砍价 7K3MXQ2A 是别人发起的，只有发起人才能按砍后价购买。\n你可以发送「帮砍 "
+            "7K3MXQ2A」帮TA砍一刀，或发送「砍价」发起你自己的砍价。",
+        ),
+        ({"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x")}, "你可以帮TA砍一刀，或发送"),
+    ],
     "bargains/offers.j2": [
         ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),
         ({"offers": [], "mine": [bargain_view]}, "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90"),

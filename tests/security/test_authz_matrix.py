@@ -619,7 +619,7 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/bargains/{bargain_ref}/cuts"): Entry(
         shopper=CREATED, leader=CREATED, changes=frozenset({"bargains"})
     ),
-    ("POST", "/api/v1/bargains/{bargain_ref}/order"): Entry(shopper=_s(404), leader=_s(404)),
+    ("POST", "/api/v1/bargains/{bargain_ref}/order"): Entry(shopper=_s(403), leader=_s(403)),
     # Member tiers: admins set the ladder; each member reads their own.
     ("GET", "/api/v1/admin/tiers"): Entry(**ADMINS_ONLY),
     ("PUT", "/api/v1/admin/tiers"): Entry(

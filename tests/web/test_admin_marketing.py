@@ -42,7 +42,7 @@ async def test_an_operator_opens_and_closes_a_bargain_offer(web_client: TestClie
     )
     assert "已停止" in html and (await BargainOffer.get()).active is False
     assert "进行中的砍价已结束并通知发起人" in html  # the console says what closing does
-    assert (await Bargain.get(id=running.id)).status is BargainStatus.EXPIRED
+    assert (await Bargain.get(id=running.bargain.id)).status is BargainStatus.EXPIRED
     bad = await web_client.post(
         "/admin/bargains",
         data={
