@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -12,6 +13,30 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 def fen(amount: int) -> str:
     """2990 -> '29.90'."""
     return f"{amount // 100}.{amount % 100:02d}"
+
+
+ORDER_STATES = {
+    "pending_payment": "待支付",
+    "paid_awaiting_team": "已付款，等成团",
+    "confirmed": "已成团，待到货",
+    "ready_for_pickup": "已到货，待自提",
+    "picked_up": "已自提",
+    "completed": "已完成",
+    "cancelled": "已取消",
+    "refunding": "退款中",
+    "refunded": "已退款",
+}
+# A confirmed order without a team (direct, flash, bargain) was paid, never 成团.
+PAID_WITHOUT_TEAM = "已付款，待到货"
+
+
+def order_state(status: Any, kind: Any = None) -> str:
+    """An order's status as people read it, in the chat and on every page; ``kind`` (the
+    order's) words a confirmed order that has no team. An unknown key shows as itself."""
+    key = getattr(status, "value", status)
+    if key == "confirmed" and kind is not None and getattr(kind, "value", kind) != "group":
+        return PAID_WITHOUT_TEAM
+    return ORDER_STATES.get(key, str(key))
 
 
 _DAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
@@ -48,6 +73,7 @@ def chat_environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
     )
     env.filters["fen"] = fen
     env.filters["schedule"] = schedule
+    env.filters["order_state"] = order_state
     # No chat template uses Jinja's default globals (range, dict, lipsum, cycler, joiner,
     # namespace), and every render copies the globals it has: ~3 us of a ~5 us reply.
     env.globals.clear()

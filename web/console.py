@@ -13,11 +13,11 @@ from aiohttp import web
 from models.user import Role
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
+from qunshop.templates import order_state
 from services import communities, console_login, earnings, group_days, group_stats, pickup
 from web import session
 from web.auth import Leader
 from web.errors import MESSAGES
-from web.labels import order_state
 from web.page import page
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ async def pickups_csv(*, principal: Principal, config: Resources) -> web.StreamR
             writer.writerow(
                 [
                     # Handed over: the order's own state (已自提, 已完成, or 已退款 after).
-                    "待提货" if waiting else order_state(line.order.status),
+                    "待提货" if waiting else order_state(line.order.status, line.order.kind),
                     _cell(line.buyer),
                     _cell(line.item),
                     line.order.quantity,

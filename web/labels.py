@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
     from models.groupbuy import Campaign
 
-ORDER_STATES = {
-    "pending_payment": "待支付",
-    "paid_awaiting_team": "已付款，等成团",
-    "confirmed": "已成团，待到货",
-    "ready_for_pickup": "已到货，待自提",
-    "picked_up": "已自提",
-    "completed": "已完成",
-    "cancelled": "已取消",
-    "refunding": "退款中",
-    "refunded": "已退款",
-}
-
 TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成团"}
 # services/campaign_board.CampaignState, in the order the filter offers them
 CAMPAIGN_STATES = {"upcoming": "未开始", "running": "进行中", "paused": "已暂停", "ended": "已结束"}
@@ -63,11 +51,6 @@ AUDIT_ACTIONS = {
     "claim.approve": "批准理赔",
     "claim.reject": "驳回理赔",
 }
-
-
-def order_state(status: Any) -> str:
-    key = getattr(status, "value", status)
-    return ORDER_STATES.get(key, str(key))
 
 
 def team_state(status: Any) -> str:

@@ -13,12 +13,11 @@ from aiohttp import web
 
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
-from qunshop.templates import TEMPLATES_DIR, fen
+from qunshop.templates import TEMPLATES_DIR, fen, order_state
 from web.labels import (
     audit_action,
     audit_values,
     campaign_state,
-    order_state,
     plain_json,
     role_name,
     team_state,

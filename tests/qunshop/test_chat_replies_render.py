@@ -61,8 +61,16 @@ mine = NS(
 )
 bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
 ready = NS(
-    amount=2990, member_off=0, quantity=1, status=OrderStatus.READY_FOR_PICKUP, created_at=NOW
+    amount=2990,
+    member_off=0,
+    quantity=1,
+    kind=NS(value="group"),
+    status=OrderStatus.READY_FOR_PICKUP,
+    created_at=NOW,
 )
+formed = NS(**{**vars(ready), "status": OrderStatus.CONFIRMED})
+# A paid order with no team (bargain, direct, flash) was never 成团.
+paid_bargain = NS(**{**vars(formed), "amount": 2325, "kind": NS(value="bargain")})
 daily = NS(
     kind=ActivityKind.CHECKIN,
     cron="0 8 * * *",
@@ -333,6 +341,16 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "1. 赣南脐橙（5斤装） ×1 ¥23.25 · 待支付 · 12-05\n"
             "待支付的订单请到小程序「我的订单」付款，超时未付会自动取消；"
             "不要了发「取消订单 序号」。",
+        ),
+        (
+            {
+                "lines": [
+                    OrderLine(order=formed, product=orange, pickup_code=None),
+                    OrderLine(order=paid_bargain, product=orange, pickup_code=None),
+                ]
+            },
+            "1. 赣南脐橙（5斤装） ×1 ¥29.90 · 已成团，待到货 · 12-05\n"
+            "2. 赣南脐橙（5斤装） ×1 ¥23.25 · 已付款，待到货 · 12-05",
         ),
     ],
     "products_private.j2": [

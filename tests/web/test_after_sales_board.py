@@ -81,7 +81,7 @@ async def test_the_list_and_the_request_page_say_what_a_refund_decision_needs(
         "小王 · 企业微信 wang-xiao",
         "×2",
         order.out_trade_no,
-        "已成团，待到货",
+        "已付款，待到货",  # a direct order: no team to form
         "未提货",
         "¥39.80，还没有退过款",
         "仅退款 ¥12.00</strong> · 质量问题",

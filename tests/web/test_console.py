@@ -144,7 +144,7 @@ async def test_arrival_from_the_console_says_who_cannot_be_told_their_code(
     await paid_order(settings, wechat, await make_user(nickname="小李"), community)
     html = await (await web_client.get("/console/pickups", headers={"Cookie": cookies})).text()
     # Listed before the goods are here, and says so (not as if it could be handed over).
-    assert "<td>小李</td>" in html and "<td>已成团，待到货</td>" in html
+    assert "<td>小李</td>" in html and "<td>已付款，待到货</td>" in html  # a direct order
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     arrived = await web_client.post(
         "/console/pickups/arrived", data={"csrf_token": csrf}, headers={"Cookie": cookies}
