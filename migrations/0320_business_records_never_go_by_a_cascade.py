@@ -61,11 +61,10 @@ reads and writes go on while its rows are checked. So the migration is not atomi
 after a failure, it does the same work again.
 """
 
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
+from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from migrations._state import StateOnly
+from migrations._keys import by_table, rekey, restricting, validate
 
 TABLES = {
     "Campaign": "campaigns",
@@ -80,8 +79,7 @@ TABLES = {
     "User": "users",
 }
 
-# (model, its table, field, the model it names, related_name, shape): the shape is whether
-# the key is nullable, or "1:1?" for a nullable OneToOneField.
+# (model, its table, field, the model it names, related_name, shape): see migrations/_keys.py
 KEYS = [
     ("Supplier", "suppliers", "account", "User", "suppliers", True),
     ("Team", "teams", "head", "User", "teams_started", False),
@@ -136,47 +134,6 @@ KEYS = [
 ]
 
 
-def _field(name: str, to: str, related_name: str, shape: bool | str) -> fields.Field:
-    kwargs = {
-        "source_field": f"{name}_id",
-        "db_constraint": True,
-        "to_field": "id",
-        "related_name": related_name,
-        "on_delete": OnDelete.RESTRICT,
-    }
-    if shape == "1:1?":
-        return fields.OneToOneField(f"models.{to}", null=True, **kwargs)
-    return fields.ForeignKeyField(f"models.{to}", null=shape, **kwargs)
-
-
-def _by_table() -> dict[str, list[tuple[str, str]]]:
-    """Each child table's keys: (column, the table it names)."""
-    tables: dict[str, list[tuple[str, str]]] = {}
-    for _, table, name, to, _, _ in KEYS:
-        tables.setdefault(table, []).append((name, TABLES[to]))
-    return tables
-
-
-def _rekey(on_delete: str, *, valid: bool) -> str:
-    """One ALTER TABLE per child table: each key dropped and made again under its name."""
-    check = "" if valid else " NOT VALID"
-    return ";\n".join(
-        f'ALTER TABLE "{table}"\n  '
-        + ",\n  ".join(
-            f'DROP CONSTRAINT "{table}_{name}_id_fkey", ADD CONSTRAINT "{table}_{name}_id_fkey" '
-            f'FOREIGN KEY ("{name}_id") REFERENCES "{to}" ("id") ON DELETE {on_delete}{check}'
-            for name, to in keys
-        )
-        for table, keys in _by_table().items()
-    )
-
-
-def _validate(table: str, keys: list[tuple[str, str]]) -> str:
-    return f'ALTER TABLE "{table}" ' + ", ".join(
-        f'VALIDATE CONSTRAINT "{table}_{name}_id_fkey"' for name, _ in keys
-    )
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0310_a_leader_and_who_made_or_decided_never_go_by_a_cascade")]
 
@@ -184,17 +141,12 @@ class Migration(migrations.Migration):
     atomic = False  # see the docstring: each table validated in a transaction of its own
 
     operations = [
-        ops.RunSQL(_rekey("RESTRICT", valid=False), reverse_sql=_rekey("CASCADE", valid=True)),
+        ops.RunSQL(
+            rekey(KEYS, TABLES, "RESTRICT", valid=False), reverse_sql=rekey(KEYS, TABLES, "CASCADE")
+        ),
         *(
-            ops.RunSQL(_validate(table, keys), reverse_sql=ops.RunSQL.noop)
-            for table, keys in _by_table().items()
+            ops.RunSQL(validate(table, columns), reverse_sql=ops.RunSQL.noop)
+            for table, columns in by_table(KEYS, TABLES).items()
         ),
-        StateOnly(
-            *(
-                ops.AlterField(
-                    model_name=model, name=name, field=_field(name, to, related_name, shape)
-                )
-                for model, _, name, to, related_name, shape in KEYS
-            )
-        ),
+        restricting(KEYS),
     ]
