@@ -47,11 +47,10 @@ Re-adding a key checks the child's rows against the parent once (they hold alrea
 old key kept them so).
 """
 
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
+from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from migrations._state import StateOnly
+from migrations._keys import rekey, restricting
 
 TABLES = {
     "Arrival": "pickup_arrivals",
@@ -71,8 +70,7 @@ TABLES = {
     "User": "users",
 }
 
-# (model, its table, field, the model it names, related_name, shape): the shape is whether
-# the key is nullable, or "1:1" for a OneToOneField, or "pk" for one that is the primary key.
+# (model, its table, field, the model it names, related_name, shape): see migrations/_keys.py
 KEYS = [
     ("AfterSale", "after_sales", "community", "Community", "after_sales", True),
     ("AfterSale", "after_sales", "decided_by", "User", "after_sale_decisions", True),
@@ -131,48 +129,12 @@ KEYS = [
 ]
 
 
-def _field(name: str, to: str, related_name: str, shape: bool | str) -> fields.Field:
-    kwargs = {
-        "source_field": f"{name}_id",
-        "db_constraint": True,
-        "to_field": "id",
-        "related_name": related_name,
-        "on_delete": OnDelete.RESTRICT,
-    }
-    if shape == "pk":  # PointsBalance: the user is the key
-        return fields.OneToOneField(f"models.{to}", primary_key=True, db_index=True, **kwargs)
-    if shape == "1:1":
-        return fields.OneToOneField(f"models.{to}", **kwargs)
-    return fields.ForeignKeyField(f"models.{to}", null=shape, **kwargs)
-
-
-def _rekey(on_delete: str) -> str:
-    """One ALTER TABLE per child table: each key dropped and made again under its name."""
-    by_table: dict[str, list[str]] = {}
-    for _, table, name, to, _, _ in KEYS:
-        constraint = f"{table}_{name}_id_fkey"
-        by_table.setdefault(table, []).append(
-            f'DROP CONSTRAINT "{constraint}", ADD CONSTRAINT "{constraint}" FOREIGN KEY '
-            f'("{name}_id") REFERENCES "{TABLES[to]}" ("id") ON DELETE {on_delete}'
-        )
-    return ";\n".join(
-        f'ALTER TABLE "{table}"\n  ' + ",\n  ".join(clauses) for table, clauses in by_table.items()
-    )
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0270_flash_orders_name_their_sale")]
 
     initial = False
 
     operations = [
-        ops.RunSQL(_rekey("RESTRICT"), reverse_sql=_rekey("CASCADE")),
-        StateOnly(
-            *(
-                ops.AlterField(
-                    model_name=model, name=name, field=_field(name, to, related_name, shape)
-                )
-                for model, _, name, to, related_name, shape in KEYS
-            )
-        ),
+        ops.RunSQL(rekey(KEYS, TABLES, "RESTRICT"), reverse_sql=rekey(KEYS, TABLES, "CASCADE")),
+        restricting(KEYS),
     ]

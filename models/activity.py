@@ -20,7 +20,9 @@ class Activity(Model):
     """Something a leader scheduled for their group: once (run_at) or recurring (cron)."""
 
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="activities")
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="activities", on_delete=fields.RESTRICT
+    )
     kind = fields.CharEnumField(ActivityKind, max_length=24)
     title = fields.CharField(max_length=128, default="")
     payload = fields.JSONField(default=dict)  # text, sku_id, price, stock, per_user_limit ...
@@ -56,7 +58,9 @@ class FlashSale(Model):
 
     id = fields.UUIDField(primary_key=True)
     activity = fields.OneToOneField("models.Activity", related_name="flash_sale")
-    sku = fields.ForeignKeyField("models.Sku", related_name="flash_sales")
+    sku = fields.ForeignKeyField(
+        "models.Sku", related_name="flash_sales", on_delete=fields.RESTRICT
+    )
     price = fields.IntField()  # fen
     stock = fields.IntField()
     stock_left = fields.IntField()

@@ -19,7 +19,9 @@ class BargainOffer(Model):
     """A SKU opened for bargaining: the floor, how many helpers, how long each bargain runs."""
 
     id = fields.UUIDField(primary_key=True)
-    sku = fields.ForeignKeyField("models.Sku", related_name="bargain_offers")
+    sku = fields.ForeignKeyField(
+        "models.Sku", related_name="bargain_offers", on_delete=fields.RESTRICT
+    )
     floor_price = fields.IntField()  # fen: what the last needed cut reaches
     helpers_needed = fields.IntField()
     hours = fields.IntField()

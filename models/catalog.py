@@ -12,13 +12,17 @@ class Product(Model):
     category = fields.CharField(max_length=32, default="", db_index=True)
     images = fields.JSONField(default=list)
     # None: offered shop-wide (admins); otherwise owned by that community's leader.
-    community = fields.ForeignKeyField("models.Community", related_name="products", null=True)
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="products", null=True, on_delete=fields.RESTRICT
+    )
     created_by = fields.ForeignKeyField(
         "models.User", related_name="products_created", on_delete=fields.RESTRICT
     )
     active = fields.BooleanField(default=True)
     # Who supplies it (purchasing totals per supplier); None: the shop's own stock.
-    supplier = fields.ForeignKeyField("models.Supplier", related_name="products", null=True)
+    supplier = fields.ForeignKeyField(
+        "models.Supplier", related_name="products", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

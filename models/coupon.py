@@ -64,7 +64,7 @@ class CouponTemplate(Model):
     grant_rule = fields.CharEnumField(GrantRule, max_length=16, default=GrantRule.NONE)
     rule_days = fields.IntField(null=True)  # WINBACK: silent for this many days
     community = fields.ForeignKeyField(
-        "models.Community", related_name="coupon_templates", null=True
+        "models.Community", related_name="coupon_templates", null=True, on_delete=fields.RESTRICT
     )  # whose group hears of it (its card); None: shop-wide
     active = fields.BooleanField(default=True)
     created_by = fields.ForeignKeyField(

@@ -15,8 +15,10 @@ def default_reminders() -> list[int]:
 
 class Campaign(Model):
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="campaigns")
-    sku = fields.ForeignKeyField("models.Sku", related_name="campaigns")
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField("models.Sku", related_name="campaigns", on_delete=fields.RESTRICT)
     title = fields.CharField(max_length=128)
     group_price = fields.IntField()  # fen, what each member pays
     head_price = fields.IntField(null=True)  # fen, the head's perk; None: no perk
@@ -78,8 +80,12 @@ class TeamStatus(StrEnum):
 class Team(Model):
     id = fields.UUIDField(primary_key=True)
     code = fields.CharField(max_length=16, unique=True)  # what people type in chat: 参团 <code>
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="teams")
-    head = fields.ForeignKeyField("models.User", related_name="teams_started")
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="teams", on_delete=fields.RESTRICT
+    )
+    head = fields.ForeignKeyField(
+        "models.User", related_name="teams_started", on_delete=fields.RESTRICT
+    )
     size = fields.IntField()
     seats_held = fields.IntField(default=0)
     seats_paid = fields.IntField(default=0)

@@ -48,10 +48,18 @@ class ShareCode(Model):
     # kind, sharer and target in one string: one code per sharer and thing shared.
     target = fields.CharField(max_length=160, unique=True)
     kind = fields.CharEnumField(ShareKind, max_length=16)
-    sharer = fields.ForeignKeyField("models.User", related_name="share_codes")
-    community = fields.ForeignKeyField("models.Community", related_name="share_codes", null=True)
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="share_codes", null=True)
-    team = fields.ForeignKeyField("models.Team", related_name="share_codes", null=True)
+    sharer = fields.ForeignKeyField(
+        "models.User", related_name="share_codes", on_delete=fields.RESTRICT
+    )
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="share_codes", null=True, on_delete=fields.RESTRICT
+    )
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="share_codes", null=True, on_delete=fields.RESTRICT
+    )
+    team = fields.ForeignKeyField(
+        "models.Team", related_name="share_codes", null=True, on_delete=fields.RESTRICT
+    )
     expires_at = fields.DatetimeField(null=True)  # None: never (personal invites)
     created_at = fields.DatetimeField()
 
@@ -71,17 +79,29 @@ class Visit(Model):
 
     id = fields.UUIDField(primary_key=True)
     # None for an H5 visit: a browser is nobody we know.
-    user = fields.ForeignKeyField("models.User", related_name="visits", null=True)
+    user = fields.ForeignKeyField(
+        "models.User", related_name="visits", null=True, on_delete=fields.RESTRICT
+    )
     source = fields.CharEnumField(VisitSource, max_length=16)
-    code = fields.ForeignKeyField("models.ShareCode", related_name="visits", null=True)
+    code = fields.ForeignKeyField(
+        "models.ShareCode", related_name="visits", null=True, on_delete=fields.RESTRICT
+    )
     # None when the visitor opened their own share: self-visits score nothing.
-    sharer = fields.ForeignKeyField("models.User", related_name="visits_brought", null=True)
-    community = fields.ForeignKeyField("models.Community", related_name="visits", null=True)
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="visits", null=True)
+    sharer = fields.ForeignKeyField(
+        "models.User", related_name="visits_brought", null=True, on_delete=fields.RESTRICT
+    )
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="visits", null=True, on_delete=fields.RESTRICT
+    )
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="visits", null=True, on_delete=fields.RESTRICT
+    )
     opengid = fields.CharField(max_length=128, null=True, db_index=True)
     outcome = fields.CharField(max_length=32)  # what the invite attribution decided
     # The follow or scan it came from: one visit per follow.
-    follow = fields.OneToOneField("models.Follow", related_name="visit", null=True)
+    follow = fields.OneToOneField(
+        "models.Follow", related_name="visit", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:
@@ -92,11 +112,21 @@ class InviteBinding(Model):
     """Invitee bound to inviter. First touch wins: generation is unique per invitee."""
 
     id = fields.UUIDField(primary_key=True)
-    invitee = fields.ForeignKeyField("models.User", related_name="invited_by")
-    inviter = fields.ForeignKeyField("models.User", related_name="invitees")
-    community = fields.ForeignKeyField("models.Community", related_name="bindings", null=True)
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="bindings", null=True)
-    code = fields.ForeignKeyField("models.ShareCode", related_name="bindings", null=True)
+    invitee = fields.ForeignKeyField(
+        "models.User", related_name="invited_by", on_delete=fields.RESTRICT
+    )
+    inviter = fields.ForeignKeyField(
+        "models.User", related_name="invitees", on_delete=fields.RESTRICT
+    )
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="bindings", null=True, on_delete=fields.RESTRICT
+    )
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="bindings", null=True, on_delete=fields.RESTRICT
+    )
+    code = fields.ForeignKeyField(
+        "models.ShareCode", related_name="bindings", null=True, on_delete=fields.RESTRICT
+    )
     source = fields.CharEnumField(VisitSource, max_length=16)
     generation = fields.IntField()  # 0 for the first binding, +1 after each one lapses
     bound_at = fields.DatetimeField()

@@ -34,7 +34,9 @@ class ModerationItem(Model):
     id = fields.UUIDField(primary_key=True)
     kind = fields.CharField(max_length=16)  # models.moderation KINDS in services/moderation.py
     ref = fields.CharField(max_length=64)  # the item's id in its own table
-    author = fields.ForeignKeyField("models.User", related_name="moderation_items", null=True)
+    author = fields.ForeignKeyField(
+        "models.User", related_name="moderation_items", null=True, on_delete=fields.RESTRICT
+    )
     community = fields.ForeignKeyField(
         "models.Community", related_name="moderation_items", null=True
     )
@@ -71,7 +73,9 @@ class MediaCheck(Model):
 class ContentReport(Model):
     id = fields.UUIDField(primary_key=True)
     item = fields.ForeignKeyField("models.ModerationItem", related_name="report_rows")
-    reporter = fields.ForeignKeyField("models.User", related_name="content_reports")
+    reporter = fields.ForeignKeyField(
+        "models.User", related_name="content_reports", on_delete=fields.RESTRICT
+    )
     reason = fields.CharField(max_length=255, default="")
     created_at = fields.DatetimeField(db_index=True)
 

@@ -19,12 +19,16 @@ class PostKind(StrEnum):
 class Post(Model):
     id = fields.UUIDField(primary_key=True)
     community = fields.ForeignKeyField("models.Community", related_name="posts")
-    author = fields.ForeignKeyField("models.User", related_name="posts")
+    author = fields.ForeignKeyField("models.User", related_name="posts", on_delete=fields.RESTRICT)
     kind = fields.CharEnumField(PostKind, max_length=8)
     text = fields.TextField(default="")
     images = fields.JSONField(default=list)
-    product = fields.ForeignKeyField("models.Product", related_name="posts", null=True)
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="posts", null=True)
+    product = fields.ForeignKeyField(
+        "models.Product", related_name="posts", null=True, on_delete=fields.RESTRICT
+    )
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="posts", null=True, on_delete=fields.RESTRICT
+    )
     shown = fields.CharEnumField(Shown, max_length=16)
     created_at = fields.DatetimeField()
 
@@ -51,7 +55,9 @@ class Comment(Model):
     id = fields.UUIDField(primary_key=True)
     post = fields.ForeignKeyField("models.Post", related_name="comments")
     community = fields.ForeignKeyField("models.Community", related_name="comments")
-    author = fields.ForeignKeyField("models.User", related_name="comments")
+    author = fields.ForeignKeyField(
+        "models.User", related_name="comments", on_delete=fields.RESTRICT
+    )
     parent = fields.ForeignKeyField("models.Comment", related_name="replies", null=True)
     text = fields.TextField()
     images = fields.JSONField(default=list)  # none today; moderation reads every item's

@@ -11,7 +11,9 @@ from models.moderation import Shown
 class Review(Model):
     id = fields.UUIDField(primary_key=True)
     order = fields.OneToOneField("models.Order", related_name="review")  # one per order line
-    author = fields.ForeignKeyField("models.User", related_name="reviews")
+    author = fields.ForeignKeyField(
+        "models.User", related_name="reviews", on_delete=fields.RESTRICT
+    )
     product = fields.ForeignKeyField("models.Product", related_name="reviews")
     campaign = fields.ForeignKeyField("models.Campaign", related_name="reviews", null=True)
     community = fields.ForeignKeyField("models.Community", related_name="reviews", null=True)

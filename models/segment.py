@@ -10,7 +10,9 @@ from tortoise.models import Model
 
 class Segment(Model):
     id = fields.UUIDField(primary_key=True)
-    community = fields.ForeignKeyField("models.Community", related_name="segments")
+    community = fields.ForeignKeyField(
+        "models.Community", related_name="segments", on_delete=fields.RESTRICT
+    )
     name = fields.CharField(max_length=64)
     # {"category": "fruit" | null, "min_orders": 2, "silent_days": 14 | null,
     #  "min_spent": 0, "min_recency_score": 1}: services/segments.py reads it.
@@ -28,7 +30,9 @@ class Broadcast(Model):
     """One message sent to a segment's members."""
 
     id = fields.UUIDField(primary_key=True)
-    segment = fields.ForeignKeyField("models.Segment", related_name="broadcasts")
+    segment = fields.ForeignKeyField(
+        "models.Segment", related_name="broadcasts", on_delete=fields.RESTRICT
+    )
     text = fields.CharField(max_length=300)
     template_id = fields.CharField(max_length=64, default="")  # "" : customer service only
     audience = fields.IntField(default=0)  # members the rule matched
@@ -49,7 +53,9 @@ class Delivery(Model):
 
     id = fields.UUIDField(primary_key=True)
     broadcast = fields.ForeignKeyField("models.Broadcast", related_name="deliveries")
-    user = fields.ForeignKeyField("models.User", related_name="deliveries")
+    user = fields.ForeignKeyField(
+        "models.User", related_name="deliveries", on_delete=fields.RESTRICT
+    )
     via = fields.CharField(max_length=16)
     created_at = fields.DatetimeField(db_index=True)
 

@@ -23,7 +23,9 @@ class Supplier(Model):
     contact_phone = fields.CharField(max_length=20)
     business_licence = fields.CharField(max_length=32)  # 统一社会信用代码
     food_licence = fields.CharField(max_length=32, null=True)  # 食品经营许可证
-    account = fields.ForeignKeyField("models.User", related_name="suppliers", null=True)
+    account = fields.ForeignKeyField(
+        "models.User", related_name="suppliers", null=True, on_delete=fields.RESTRICT
+    )
     status = fields.CharEnumField(ReviewStatus, max_length=16, default=ReviewStatus.PENDING)
     reason = fields.CharField(max_length=255, default="")
     reviewed_by = fields.ForeignKeyField(
@@ -46,9 +48,15 @@ class ListingReview(Model):
 
     id = fields.UUIDField(primary_key=True)
     kind = fields.CharEnumField(ReviewKind, max_length=16)
-    supplier = fields.ForeignKeyField("models.Supplier", related_name="listing_reviews")
-    product = fields.ForeignKeyField("models.Product", related_name="listing_reviews")
-    sku = fields.ForeignKeyField("models.Sku", related_name="listing_reviews", null=True)
+    supplier = fields.ForeignKeyField(
+        "models.Supplier", related_name="listing_reviews", on_delete=fields.RESTRICT
+    )
+    product = fields.ForeignKeyField(
+        "models.Product", related_name="listing_reviews", on_delete=fields.RESTRICT
+    )
+    sku = fields.ForeignKeyField(
+        "models.Sku", related_name="listing_reviews", null=True, on_delete=fields.RESTRICT
+    )
     price = fields.IntField(null=True)  # fen: the proposed price (PRICE)
     previous_price = fields.IntField(null=True)
     cost = fields.IntField(null=True)

@@ -39,7 +39,9 @@ class LeaderApplication(Model):
     """Someone asks to lead a community, and an admin approves (the community is made) or not."""
 
     id = fields.UUIDField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="leader_applications")
+    user = fields.ForeignKeyField(
+        "models.User", related_name="leader_applications", on_delete=fields.RESTRICT
+    )
     community_name = fields.CharField(max_length=64)
     pickup_name = fields.CharField(max_length=64)
     pickup_address = fields.CharField(max_length=255)
@@ -54,7 +56,7 @@ class LeaderApplication(Model):
     decided_at = fields.DatetimeField(null=True)
     reason = fields.CharField(max_length=500, default="")  # why it was rejected
     community = fields.ForeignKeyField(
-        "models.Community", related_name="leader_applications", null=True
+        "models.Community", related_name="leader_applications", null=True, on_delete=fields.RESTRICT
     )
     created_at = fields.DatetimeField()
 
