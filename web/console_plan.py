@@ -13,6 +13,7 @@ from models.activity import ActivityKind
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS
 from services import activities, activity_calendar, campaigns, communities
+from web import confirm
 from web.admin import _fen, _int
 from web.auth import Leader
 from web.console import see_other
@@ -123,7 +124,7 @@ async def edit_campaign(
     return _back("/console/campaigns", f"已保存：{done.title}")
 
 
-@page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume|close}", auth=Leader)
+@page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume}", auth=Leader)
 async def campaign_verb(
     *, principal: Principal, config: Resources, campaign_id: str, verb: str
 ) -> web.StreamResponse:
@@ -131,13 +132,35 @@ async def campaign_verb(
     if verb == "pause":
         done = await campaigns.pause(principal=principal, campaign_id=campaign_id, now=now)
         note = f"已暂停：{done.title}"
-    elif verb == "resume":
+    else:
         done = await campaigns.resume(principal=principal, campaign_id=campaign_id, now=now)
         note = f"已恢复：{done.title}"
-    else:
-        done = await campaigns.close(principal=principal, campaign_id=campaign_id, now=now)
-        note = f"已结束：{done.title}"
     return _back("/console/campaigns", note)
+
+
+@page("POST", "/console/campaigns/{campaign_id}/close", auth=Leader, template=confirm.TEMPLATE)
+async def close_campaign(
+    *, principal: Principal, form: dict[str, str], config: Resources, campaign_id: str
+) -> web.StreamResponse | dict[str, Any]:
+    """Ending cannot be undone (a paused campaign can be resumed): asked once more first,
+    unless it is over already (closing it again changes nothing)."""
+    now = config[CLOCK].now()
+    shown = await campaigns.one_managed(principal=principal, campaign_id=campaign_id)
+    if not confirm.confirmed(form) and shown.ends_at > now:
+        return confirm.ask(
+            question=f"立即结束「{shown.title}」？",
+            consequences=[
+                "结束后不能再开团、参团，也不能恢复；只想先停一下，请用「暂停」。",
+                "还没拼满的团不会再有人加入，到截止时间按未成团处理，已付款的自动退款。",
+                "已成团的订单不受影响，照常到货、提货。",
+            ],
+            action=f"/console/campaigns/{shown.id}/close",
+            button="确认结束",
+            back="/console/campaigns",
+            nav="console/_nav.html",
+        )
+    done = await campaigns.close(principal=principal, campaign_id=shown.id, now=now)
+    return _back("/console/campaigns", f"已结束：{done.title}")
 
 
 def _monday(text: str, today: date) -> date:

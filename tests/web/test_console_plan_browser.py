@@ -1,5 +1,5 @@
 """The leader's planning pages in headless Chromium, through their forms: a campaign made,
-edited, paused, resumed and closed; a one-off activity put on the calendar, moved, cancelled.
+edited, paused, resumed and closed (asked once more first); a one-off activity put on the calendar, moved, cancelled.
 Each page, after each step: nothing broken, nothing scrolls sideways at 375 px, every field
 labelled."""
 
@@ -89,7 +89,22 @@ async def test_a_leader_runs_a_campaign_through_the_forms(
     assert "进行中" in await card.locator(".badge").inner_text()
     assert (await Campaign.get(id=campaign.id)).paused_at is None
 
-    note = await _submit(watched, card.locator("button:has-text('立即结束')"))
+    # Ending cannot be undone: the button asks on a page of its own, which goes back...
+    async with page.expect_navigation():
+        await card.locator("button:has-text('立即结束')").click()
+    asked = page.locator("[data-confirm]")
+    assert "立即结束「周末脐橙团」？" in await asked.locator("h1").inner_text()
+    assert "不能恢复" in await asked.inner_text()
+    await _check(watched)
+    async with page.expect_navigation():
+        await asked.locator("text=不了，返回").click()
+    assert page.url.endswith("/console/campaigns")
+    assert "进行中" in await card.locator(".badge").inner_text()
+    assert (await Campaign.get(id=campaign.id)).ends_at > clock.now()
+    # ...or ends it.
+    async with page.expect_navigation():
+        await card.locator("button:has-text('立即结束')").click()
+    note = await _submit(watched, page.locator("[data-confirm] button:has-text('确认结束')"))
     assert note == "已结束：周末脐橙团"
     assert "已结束" in await card.locator(".badge").inner_text()
     assert await card.locator("form").count() == 0  # nothing left to change on a closed one
