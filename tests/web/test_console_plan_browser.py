@@ -158,3 +158,32 @@ async def test_a_leader_plans_next_week_on_the_calendar(
     await page.wait_for_load_state("load")
     assert (next_monday - timedelta(days=7)).strftime("%m-%d") in await page.inner_text("h1")
     await _check(watched)
+
+
+async def test_a_wrong_form_goes_back_to_what_was_typed(
+    chromium: Browser, web_client: TestClient, clock: FrozenClock
+) -> None:
+    """The error page's 返回上一页 returns to the form as it was filled (history), not to a
+    blank copy of it: a leader fixes the one wrong field instead of typing all again."""
+    watched, community = await _leader(chromium, web_client)
+    await make_sku(community, stock=20)
+    page = watched.page
+    await page.click("nav >> text=拼团活动")
+    ends = (clock.now() + timedelta(days=3)).astimezone(SHANGHAI)
+    await page.fill("#new-title", "周末橙子团")
+    await page.fill("#price", "十九块九")  # not an amount
+    await page.fill("#stock", "10")
+    await page.fill("#ends", ends.strftime(FIELD))
+    async with page.expect_navigation():
+        await page.click("button:has-text('创建')")
+    assert "拼团价" in await page.inner_text("[role=alert]")
+    async with page.expect_navigation():
+        await page.click("text=返回上一页")
+    await page.wait_for_load_state("load")
+    assert page.url.endswith("/console/campaigns")
+    assert await page.input_value("#new-title") == "周末橙子团"
+    assert await page.input_value("#price") == "十九块九"
+    assert await page.input_value("#stock") == "10"
+    assert await Campaign.all().count() == 0
+    watched.problems = [p for p in watched.problems if "status of 400" not in p]
+    await _check(watched)
