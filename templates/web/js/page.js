@@ -38,7 +38,7 @@
       }
     });
   }
-  // An error page's 返回上一页 goes back in history when it leads to the page just left:
+  // An error page's link back goes back in history when it leads to the page just left:
   // the browser then shows the form as it was filled, not a blank one to type again.
   var backs = document.querySelectorAll("a[data-back]");
   for (var b = 0; b < backs.length; b++) {
