@@ -252,3 +252,22 @@ async def test_a_paused_campaign_says_so_and_offers_no_start(
     team = await _page(web_client, f"/h5/teams/{code}")
     assert 'data-state="paused"' in team and "活动已暂停" in team
     assert 'class="btn mobile-only"' not in team
+
+
+async def test_a_product_page_leads_to_where_it_is_sold(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """A shared product link was a dead end (price and reviews, no link anywhere): it lists
+    the product's campaigns open now and offers the mini-program; a paused one is not
+    listed (it takes no joins), and without any it says where deals are."""
+    _, campaign = await team_in("open", clock)
+    sku = await campaign.sku
+    shown = await _page(web_client, f"/h5/products/{sku.product_id}")
+    assert f'href="/h5/campaigns/{campaign.id}"' in shown and campaign.title in shown
+    assert "pages/index/index" in shown and 'class="qr"' in shown
+    await campaign.fetch_related("community")
+    leader = Principal(user_id=campaign.community.leader_id, role=Role.LEADER)
+    await campaigns.pause(principal=leader, campaign_id=campaign.id, now=clock.now())
+    shown = await _page(web_client, f"/h5/products/{sku.product_id}")
+    assert f'href="/h5/campaigns/{campaign.id}"' not in shown
+    assert "这个商品现在没有拼团" in shown and "pages/index/index" in shown
