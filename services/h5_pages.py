@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from models.catalog import Product
 
 OPEN_TEAMS_SHOWN = 5
+# A member who never gave a nickname (a chat-only shopper) is drawn as 友 (群友), never as
+# the ? of an empty seat: a full team of them looked like nobody had joined.
+NAMELESS = "友"
 
 
 class State:
@@ -121,7 +124,7 @@ class InvitePage:
 
 def _initial(nickname: str) -> str:
     name = nickname.strip()
-    return name[0] if name else "?"
+    return name[0] if name else NAMELESS
 
 
 def _goods(sku: Sku, product: Product) -> Goods:
