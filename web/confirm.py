@@ -10,38 +10,45 @@ nothing is changed by a GET.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 FIELD = "confirm"
 YES = "yes"
 TEMPLATE = "confirm.html"
+CONSOLE_NAV = "console/_nav.html"
+ADMIN_NAV = "admin/_nav.html"
 
 
-def confirmed(form: dict[str, str]) -> bool:
-    return form.get(FIELD) == YES
+@dataclass(frozen=True)
+class Question:
+    """What one action asks. ``question`` names the thing (``{name}``); ``back`` is the page
+    the button is on, where 返回 goes; ``nav`` the console's navigation template."""
 
+    question: str
+    consequences: tuple[str, ...]
+    button: str
+    back: str
+    nav: str
 
-def ask(
-    *,
-    question: str,
-    consequences: list[str],
-    action: str,
-    button: str,
-    back: str,
-    nav: str,
-    fields: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The confirm page's values. ``action``: where its form posts (the same handler);
-    ``fields``: the original form's fields, carried along; ``back``: where 返回 goes, the
-    page the button was on; ``nav``: the console's navigation template."""
-    return {
-        "confirm": {
-            "question": question,
-            "consequences": consequences,
-            "action": action,
-            "button": button,
-            "back": back,
-            "fields": fields or {},
-        },
-        "nav": nav,
-    }
+    def needed(self, form: dict[str, str], *, undone: bool) -> bool:
+        """Whether to ask: not yet confirmed, and there is still something to stop (doing
+        again what is done changes nothing, so it is not asked about)."""
+        return undone and form.get(FIELD) != YES
+
+    def page(
+        self, *, name: str, action: str, fields: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The confirm page's values; ``action``: where its form posts (the same handler),
+        with ``fields``, the original form's, carried along."""
+        return {
+            "confirm": {
+                "question": self.question.format(name=name),
+                "consequences": self.consequences,
+                "action": action,
+                "button": self.button,
+                "back": self.back,
+                "fields": fields or {},
+            },
+            "nav": self.nav,
+        }

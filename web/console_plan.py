@@ -31,6 +31,17 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read
 KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
 REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
 MAX_TITLE = 128  # the campaign title's column
+END = confirm.Question(
+    "立即结束「{name}」？",
+    (
+        "结束后不能再开团、参团，也不能恢复；只想先停一下，请用「暂停」。",
+        "还没拼满的团不会再有人加入，到截止时间按未成团处理，已付款的自动退款。",
+        "已成团的订单不受影响，照常到货、提货。",
+    ),
+    "确认结束",
+    back="/console/campaigns",
+    nav=confirm.CONSOLE_NAV,
+)
 
 
 def _when(text: str, field: str) -> datetime:
@@ -146,19 +157,8 @@ async def close_campaign(
     unless it is over already (closing it again changes nothing)."""
     now = config[CLOCK].now()
     shown = await campaigns.one_managed(principal=principal, campaign_id=campaign_id)
-    if not confirm.confirmed(form) and shown.ends_at > now:
-        return confirm.ask(
-            question=f"立即结束「{shown.title}」？",
-            consequences=[
-                "结束后不能再开团、参团，也不能恢复；只想先停一下，请用「暂停」。",
-                "还没拼满的团不会再有人加入，到截止时间按未成团处理，已付款的自动退款。",
-                "已成团的订单不受影响，照常到货、提货。",
-            ],
-            action=f"/console/campaigns/{shown.id}/close",
-            button="确认结束",
-            back="/console/campaigns",
-            nav="console/_nav.html",
-        )
+    if END.needed(form, undone=shown.ends_at > now):
+        return END.page(name=shown.title, action=f"/console/campaigns/{shown.id}/close")
     done = await campaigns.close(principal=principal, campaign_id=shown.id, now=now)
     return _back("/console/campaigns", f"已结束：{done.title}")
 

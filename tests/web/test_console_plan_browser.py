@@ -1,5 +1,6 @@
 """The leader's planning pages in headless Chromium, through their forms: a campaign made,
-edited, paused, resumed and closed (asked once more first); a one-off activity put on the calendar, moved, cancelled.
+edited, paused, resumed and closed (asked once more first); a one-off activity put on the
+calendar, moved, cancelled.
 Each page, after each step: nothing broken, nothing scrolls sideways at 375 px, every field
 labelled."""
 
