@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_NOTE = 100
+MAX_CODE = 16  # the pickup code field's maxlength
 GROUP_CHARTS = 12  # the busiest groups get a chart each; the table lists them all
 VERIFY_REFUSALS = (
     ErrorCode.PICKUP_CODE_NOT_FOUND,
@@ -105,7 +106,8 @@ async def pickups(
     *, principal: Principal, config: Resources, query: MultiDictProxy[str]
 ) -> dict[str, Any]:
     day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
-    return {"day": day, "note": query.get("note", "")[:MAX_NOTE]}
+    note, code = query.get("note", "")[:MAX_NOTE], query.get("code", "")[:MAX_CODE]
+    return {"day": day, "note": note, "code": code}
 
 
 @page("GET", "/console/pickups.csv", auth=Leader)
@@ -172,5 +174,7 @@ async def verify(
     except QunshopError as exc:  # a wrong code is told on the same page, not an error page
         if exc.code not in VERIFY_REFUSALS:
             raise
-        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}")
+        # The code comes back in the field: a mistyped character is fixed, not all retyped.
+        typed = quote(form.get("code", "").strip()[:MAX_CODE])
+        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}&code={typed}")
     return see_other(f"/console/pickups?note={quote(f'已核销：{line.buyer} {line.item}')}")

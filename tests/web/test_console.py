@@ -125,6 +125,13 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
         headers={"Cookie": cookies},
     )
     assert "已经核销过了" in await used.text()
+    mistyped = await web_client.post(
+        "/console/pickups/verify",
+        data={"csrf_token": csrf, "code": "AB<12"},
+        headers={"Cookie": cookies},
+    )
+    html = await mistyped.text()  # refused, with the code left in the field to correct
+    assert "没有这个提货码" in html and 'name="code" value="AB&lt;12"' in html
     no_csrf = await web_client.post(
         "/console/pickups/verify", data={"code": ticket.code}, headers={"Cookie": cookies}
     )
