@@ -14,7 +14,7 @@ from models.user import Role
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from services import communities, console_login, earnings, group_days, group_stats, pickup
-from web import session
+from web import confirm, session
 from web.auth import Leader
 from web.errors import MESSAGES
 from web.labels import order_state
@@ -142,9 +142,26 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@page("POST", "/console/pickups/arrived", auth=Leader)
-async def arrived(*, principal: Principal, config: Resources) -> web.StreamResponse:
-    """到货 from the console: the same verb as the chat command and the API."""
+ARRIVED = confirm.Question(
+    "货真的到自提点了吗？",
+    (
+        "等待到货的订单会变成待自提，每位买家会收到提货码，群里会收到到货通知。",
+        "通知发出后不能撤回：请在货送到、清点过后再确认。",
+    ),
+    "确认到货，通知买家",
+    back="/console/pickups",
+    nav=confirm.CONSOLE_NAV,
+)
+
+
+@page("POST", "/console/pickups/arrived", auth=Leader, template=confirm.TEMPLATE)
+async def arrived(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse | dict[str, Any]:
+    """到货 from the console: the same verb as the chat command and the API. Buyers are told
+    at once and come to pick up, so the big button asks once more first (web/confirm.py)."""
+    if ARRIVED.needed(form, undone=True):
+        return ARRIVED.page(name="", action="/console/pickups/arrived")
     delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
     return see_other(f"/console/pickups?note={quote(_arrival_note(delivery))}")
 

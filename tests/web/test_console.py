@@ -153,8 +153,17 @@ async def test_arrival_from_the_console_says_who_cannot_be_told_their_code(
     # Listed before the goods are here, and says so (not as if it could be handed over).
     assert "<td>小李</td>" in html and "<td>已成团，待到货</td>" in html
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    arrived = await web_client.post(
+    asked = await web_client.post(  # buyers are told at once: the button asks first
         "/console/pickups/arrived", data={"csrf_token": csrf}, headers={"Cookie": cookies}
+    )
+    html = await asked.text()
+    assert asked.status == 200 and '<h1 id="confirm-h">货真的到自提点了吗？</h1>' in html
+    assert "<td>已成团，待到货</td>" not in html and "不能撤回" in html
+    assert (await Order.get()).status is OrderStatus.CONFIRMED
+    arrived = await web_client.post(
+        "/console/pickups/arrived",
+        data={"csrf_token": csrf, "confirm": "yes"},
+        headers={"Cookie": cookies},
     )
     said = await arrived.text()
     assert arrived.status == 200 and "已确认到货：1 份订单可以提货了" in said
