@@ -15,7 +15,7 @@ from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from services import communities, console_login, earnings, group_days, group_stats, pickup
 from web import confirm, session
-from web.auth import Leader
+from web.auth import HOMES, Leader
 from web.errors import MESSAGES
 from web.labels import order_state
 from web.page import page
@@ -54,8 +54,21 @@ async def login_form(*, query: MultiDictProxy[str], config: Resources) -> dict[s
 
 
 @page("POST", "/console/login", forms=True)
-async def login(*, form: dict[str, str], config: Resources) -> web.StreamResponse:
-    user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
+async def login(
+    *, form: dict[str, str], config: Resources, request: web.Request
+) -> web.StreamResponse:
+    try:
+        user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
+    except QunshopError as exc:
+        if exc.code is not ErrorCode.TOKEN_EXPIRED:
+            raise
+        # An old link tapped again from the chat by someone still signed in: their console,
+        # not a page telling them to ask for a new link they do not need.
+        try:
+            signed_in = await Leader.principal(request, config)
+        except QunshopError:
+            raise exc from None
+        return see_other(HOMES[signed_in.role])
     response = see_other("/admin" if user.role is Role.ADMIN else "/console")
     await session.open_session(
         response, user_id=user.id, redis=config[REDIS], settings=config[SETTINGS]

@@ -103,6 +103,19 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
     cookies = await _login(web_client, link)
     home = await web_client.get("/console", headers={"Cookie": cookies})
     assert home.status == 200 and "幸福里社区" in await home.text()
+    # The used link tapped again while signed in leads to the console, not to 已经用过.
+    path = link.split("8080", 1)[1]
+    form = await (await web_client.get(path, headers={"Cookie": cookies})).text()
+    again = await web_client.post(
+        "/console/login",
+        data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1),
+            "token": re.search(r'name="token" value="([^"]+)"', form).group(1),
+        },
+        headers={"Cookie": cookies},
+        allow_redirects=False,
+    )
+    assert again.status == 303 and again.headers["Location"] == "/console"
 
     buyer = await make_user(nickname="小李")
     order = await paid_order(settings, wechat, buyer, community)
