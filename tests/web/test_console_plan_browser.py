@@ -188,3 +188,25 @@ async def test_a_wrong_form_goes_back_to_what_was_typed(
     assert await Campaign.all().count() == 0
     watched.problems = [p for p in watched.problems if "status of 400" not in p]
     await _check(watched)
+
+
+async def test_every_field_is_a_full_size_touch_target(
+    chromium: Browser, web_client: TestClient, clock: FrozenClock
+) -> None:
+    """Each field of the leader's form pages is as tall as a finger and has 16 px text (a
+    smaller one makes the phone zoom in): the cut-off's time field was a tiny unstyled one."""
+    watched, community = await _leader(chromium, web_client)
+    await make_sku(community, stock=20)
+    page = watched.page
+    for name in ("截单时间", "日程", "拼团活动"):
+        await page.click(f"nav >> text={name}")
+        await page.wait_for_load_state("load")
+        small = await page.evaluate(
+            """() => [...document.querySelectorAll('main input, main select, main textarea')]
+                 .filter(e => !['hidden', 'checkbox', 'submit'].includes(e.type))
+                 .filter(e => e.getBoundingClientRect().height < 40
+                              || parseFloat(getComputedStyle(e).fontSize) < 16)
+                 .map(e => e.name)"""
+        )
+        assert small == [], name
+    await _check(watched)
