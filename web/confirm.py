@@ -1,5 +1,5 @@
-"""An action that cannot be undone (ending a campaign, stopping a bargain offer or a coupon)
-asks once more before it is done, on a page of its own.
+"""An action that cannot be undone (ending a campaign, 货到了, stopping a bargain offer or a
+coupon) asks once more before it is done, on a page of its own.
 
 The action's button posts its form as before; without ``confirm=yes`` the handler answers
 this page instead of acting: what will happen, a button that posts the same fields with
