@@ -199,6 +199,11 @@ async def _own(principal: Principal, campaign_id: str | uuid.UUID) -> Campaign:
     return campaign
 
 
+async def one_managed(*, principal: Principal, campaign_id: str | uuid.UUID) -> Campaign:
+    """A campaign of a community the caller may manage (what a confirm page shows)."""
+    return await _own(principal, campaign_id)
+
+
 def _not_over(campaign: Campaign, now: datetime) -> None:
     if campaign.ends_at <= now:
         raise Conflict(ErrorCode.CAMPAIGN_NOT_ACTIVE, "the campaign is already over")

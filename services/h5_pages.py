@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from models.catalog import Product
 
 OPEN_TEAMS_SHOWN = 5
+# A member who never gave a nickname (a chat-only shopper) is drawn as 友 (群友), never as
+# the ? of an empty seat: a full team of them looked like nobody had joined.
+NAMELESS = "友"
 
 
 class State:
@@ -93,6 +96,9 @@ class CampaignPage:
 class ProductPage:
     goods: Goods
     reviews: reviews.Summary
+    running: list[Campaign]  # its campaigns open now, soonest ending first: where to buy it
+    path: str = "pages/index/index"  # the mini-program has no product page: its home
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class InvitePage:
 
 def _initial(nickname: str) -> str:
     name = nickname.strip()
-    return name[0] if name else "?"
+    return name[0] if name else NAMELESS
 
 
 def _goods(sku: Sku, product: Product) -> Goods:
@@ -233,13 +239,21 @@ async def campaign_page(campaign_id: str, *, now: datetime) -> CampaignPage:
     )
 
 
-async def product_page(product_id: str) -> ProductPage:
-    """A product with its reviews (shown ones only) and their average."""
+async def product_page(product_id: str, *, now: datetime) -> ProductPage:
+    """A product with its reviews (shown ones only) and their average, and the campaigns
+    selling it now: a shared product link leads somewhere to buy it."""
     found = await reviews.for_product(product_id)  # refuses an unknown product
     sku = await Sku.filter(product_id=product_id).order_by("price").select_related("product")
     if not sku:
         raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, "no such product")
-    return ProductPage(goods=_goods(sku[0], sku[0].product), reviews=found)
+    running = (
+        await Campaign.filter(
+            sku__product_id=sku[0].product_id, starts_at__lte=now, ends_at__gt=now, paused_at=None
+        )
+        .order_by("ends_at")
+        .limit(OPEN_TEAMS_SHOWN)
+    )
+    return ProductPage(goods=_goods(sku[0], sku[0].product), reviews=found, running=running)
 
 
 def _sale_state(sale: FlashSale, now: datetime) -> str:

@@ -13,6 +13,7 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS
 from services import coupon_gate, coupons
 from services.coupons import TemplateDraft
+from web import confirm
 from web.admin import _back, _fen, _int, _note
 from web.auth import Admin
 from web.page import page
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_NAME = 64
+ACTION = "/admin/coupons/close"
+STOP = confirm.Question(
+    "停发「{name}」？",
+    ("停发后没有人能再领取或获得这张券，也不能重新开始发放。", "已经领到的券照常可用，直到过期。"),
+    "确认停发",
+    back="/admin/coupons",
+    nav=confirm.ADMIN_NAV,
+)
 
 
 @page("GET", "/admin/coupons", auth=Admin, template="admin/coupons.html")
@@ -70,12 +79,16 @@ async def create(
     return _back("/admin/coupons", f"已创建：{template.name}")
 
 
-@page("POST", "/admin/coupons/close", auth=Admin)
+@page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
 async def close(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
+    """Stopping cannot be undone: asked once more first (web/confirm.py)."""
+    shown = await coupons.get_template(form.get("template_id", ""))
+    if STOP.needed(form, undone=shown.active):
+        return STOP.page(name=shown.name, action=ACTION, fields={"template_id": str(shown.id)})
     template = await coupons.close_template(
-        principal=principal, template_id=form.get("template_id", ""), now=config[CLOCK].now()
+        principal=principal, template_id=shown.id, now=config[CLOCK].now()
     )
     await coupon_gate.forget(config[REDIS], template.id)
     return _back("/admin/coupons", f"已停发：{template.name}")

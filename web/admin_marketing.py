@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
 from services import bargains, tiers
+from web import confirm
 from web.admin import _back, _fen, _int, _note
 from web.auth import Admin
 from web.page import page
@@ -24,6 +25,18 @@ if TYPE_CHECKING:
 
 EXTRA_ROWS = 2  # empty level rows the tiers form offers for new levels
 CHECKED = "on"
+ACTION = "/admin/bargains/close"
+STOP = confirm.Question(
+    "停止砍价「{name}」？",
+    (
+        "停止后不能再发起砍价、帮砍或按砍后价下单，也不能重新开始。",
+        "正在进行的砍价立即结束，发起人会收到通知。",
+        "已经下的单不受影响：已付款的照常有效，未付款的仍可在保留时间内付款。",
+    ),
+    "确认停止",
+    back="/admin/bargains",
+    nav=confirm.ADMIN_NAV,
+)
 
 
 @page("GET", "/admin/bargains", auth=Admin, template="admin/bargains.html")
@@ -46,13 +59,16 @@ async def open_bargain_offer(
     return _back("/admin/bargains", "砍价商品已上架")
 
 
-@page("POST", "/admin/bargains/close", auth=Admin)
+@page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
 async def close_bargain_offer(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
-    await bargains.close_offer(
-        principal=principal, offer_id=form.get("offer_id", ""), now=config[CLOCK].now()
-    )
+) -> web.StreamResponse | dict[str, Any]:
+    """Stopping cannot be undone and ends people's bargains: asked once more first."""
+    shown = await bargains.get_offer(form.get("offer_id", ""))
+    if STOP.needed(form, undone=shown.active):
+        name = f"{shown.sku.product.title} {shown.sku.name}"
+        return STOP.page(name=name, action=ACTION, fields={"offer_id": str(shown.id)})
+    await bargains.close_offer(principal=principal, offer_id=str(shown.id), now=config[CLOCK].now())
     return _back(
         "/admin/bargains", "已停止：不能再发起、帮砍或按砍后价下单，进行中的砍价已结束并通知发起人"
     )

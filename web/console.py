@@ -15,8 +15,8 @@ from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from qunshop.templates import order_state
 from services import communities, console_login, earnings, group_days, group_stats, pickup
-from web import session
-from web.auth import Leader
+from web import confirm, session
+from web.auth import HOMES, Leader
 from web.errors import MESSAGES
 from web.page import page
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 MAX_NOTE = 100
+MAX_CODE = 16  # the pickup code field's maxlength
 GROUP_CHARTS = 12  # the busiest groups get a chart each; the table lists them all
 VERIFY_REFUSALS = (
     ErrorCode.PICKUP_CODE_NOT_FOUND,
@@ -53,8 +54,21 @@ async def login_form(*, query: MultiDictProxy[str], config: Resources) -> dict[s
 
 
 @page("POST", "/console/login", forms=True)
-async def login(*, form: dict[str, str], config: Resources) -> web.StreamResponse:
-    user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
+async def login(
+    *, form: dict[str, str], config: Resources, request: web.Request
+) -> web.StreamResponse:
+    try:
+        user = await console_login.redeem(token=form.get("token", ""), redis=config[REDIS])
+    except QunshopError as exc:
+        if exc.code is not ErrorCode.TOKEN_EXPIRED:
+            raise
+        # An old link tapped again from the chat by someone still signed in: their console,
+        # not a page telling them to ask for a new link they do not need.
+        try:
+            signed_in = await Leader.principal(request, config)
+        except QunshopError:
+            raise exc from None
+        return see_other(HOMES[signed_in.role])
     response = see_other("/admin" if user.role is Role.ADMIN else "/console")
     await session.open_session(
         response, user_id=user.id, redis=config[REDIS], settings=config[SETTINGS]
@@ -105,7 +119,8 @@ async def pickups(
     *, principal: Principal, config: Resources, query: MultiDictProxy[str]
 ) -> dict[str, Any]:
     day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
-    return {"day": day, "note": query.get("note", "")[:MAX_NOTE]}
+    note, code = query.get("note", "")[:MAX_NOTE], query.get("code", "")[:MAX_CODE]
+    return {"day": day, "note": note, "code": code}
 
 
 @page("GET", "/console/pickups.csv", auth=Leader)
@@ -140,9 +155,26 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@page("POST", "/console/pickups/arrived", auth=Leader)
-async def arrived(*, principal: Principal, config: Resources) -> web.StreamResponse:
-    """到货 from the console: the same verb as the chat command and the API."""
+ARRIVED = confirm.Question(
+    "货真的到自提点了吗？",
+    (
+        "等待到货的订单会变成待自提，每位买家会收到提货码，群里会收到到货通知。",
+        "通知发出后不能撤回：请在货送到、清点过后再确认。",
+    ),
+    "确认到货，通知买家",
+    back="/console/pickups",
+    nav=confirm.CONSOLE_NAV,
+)
+
+
+@page("POST", "/console/pickups/arrived", auth=Leader, template=confirm.TEMPLATE)
+async def arrived(
+    *, principal: Principal, form: dict[str, str], config: Resources
+) -> web.StreamResponse | dict[str, Any]:
+    """到货 from the console: the same verb as the chat command and the API. Buyers are told
+    at once and come to pick up, so the big button asks once more first (web/confirm.py)."""
+    if ARRIVED.needed(form, undone=True):
+        return ARRIVED.page(name="", action="/console/pickups/arrived")
     delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
     return see_other(f"/console/pickups?note={quote(_arrival_note(delivery))}")
 
@@ -172,5 +204,7 @@ async def verify(
     except QunshopError as exc:  # a wrong code is told on the same page, not an error page
         if exc.code not in VERIFY_REFUSALS:
             raise
-        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}")
+        # The code comes back in the field: a mistyped character is fixed, not all retyped.
+        typed = quote(form.get("code", "").strip()[:MAX_CODE])
+        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}&code={typed}")
     return see_other(f"/console/pickups?note={quote(f'已核销：{line.buyer} {line.item}')}")

@@ -13,6 +13,7 @@ from models.activity import ActivityKind
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS
 from services import activities, activity_calendar, campaigns, communities
+from web import confirm
 from web.admin import _fen, _int
 from web.auth import Leader
 from web.console import see_other
@@ -30,6 +31,17 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read
 KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
 REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
 MAX_TITLE = 128  # the campaign title's column
+END = confirm.Question(
+    "立即结束「{name}」？",
+    (
+        "结束后不能再开团、参团，也不能恢复；只想先停一下，请用「暂停」。",
+        "还没拼满的团不会再有人加入，到截止时间按未成团处理，已付款的自动退款。",
+        "已成团的订单不受影响，照常到货、提货。",
+    ),
+    "确认结束",
+    back="/console/campaigns",
+    nav=confirm.CONSOLE_NAV,
+)
 
 
 def _when(text: str, field: str) -> datetime:
@@ -123,7 +135,7 @@ async def edit_campaign(
     return _back("/console/campaigns", f"已保存：{done.title}")
 
 
-@page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume|close}", auth=Leader)
+@page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume}", auth=Leader)
 async def campaign_verb(
     *, principal: Principal, config: Resources, campaign_id: str, verb: str
 ) -> web.StreamResponse:
@@ -131,13 +143,24 @@ async def campaign_verb(
     if verb == "pause":
         done = await campaigns.pause(principal=principal, campaign_id=campaign_id, now=now)
         note = f"已暂停：{done.title}"
-    elif verb == "resume":
+    else:
         done = await campaigns.resume(principal=principal, campaign_id=campaign_id, now=now)
         note = f"已恢复：{done.title}"
-    else:
-        done = await campaigns.close(principal=principal, campaign_id=campaign_id, now=now)
-        note = f"已结束：{done.title}"
     return _back("/console/campaigns", note)
+
+
+@page("POST", "/console/campaigns/{campaign_id}/close", auth=Leader, template=confirm.TEMPLATE)
+async def close_campaign(
+    *, principal: Principal, form: dict[str, str], config: Resources, campaign_id: str
+) -> web.StreamResponse | dict[str, Any]:
+    """Ending cannot be undone (a paused campaign can be resumed): asked once more first,
+    unless it is over already (closing it again changes nothing)."""
+    now = config[CLOCK].now()
+    shown = await campaigns.one_managed(principal=principal, campaign_id=campaign_id)
+    if END.needed(form, undone=shown.ends_at > now):
+        return END.page(name=shown.title, action=f"/console/campaigns/{shown.id}/close")
+    done = await campaigns.close(principal=principal, campaign_id=shown.id, now=now)
+    return _back("/console/campaigns", f"已结束：{done.title}")
 
 
 def _monday(text: str, today: date) -> date:

@@ -77,6 +77,9 @@ MESSAGES: dict[str, str] = {
     ErrorCode.REVIEW_REASON_REQUIRED: "驳回时请写明原因。",
     ErrorCode.DELIVERY_PLAN_INVALID: "配送设置有误：配送费请填写 0 或不超过上限的金额。",
     ErrorCode.BILL_DAY_NOT_OVER: "这一天还没过完，账单要到第二天才有。",
+    ErrorCode.BILL_RUN_NOT_FOUND: (
+        "没有这一天的对账记录：对账每天 10 点后进行，日期请按 2026-12-07 这样写。"
+    ),
     ErrorCode.ACTIVITY_NOT_FOUND: "没有找到这个活动安排。",
     ErrorCode.SIMULATION_DISABLED: "只有开发模式下可以这样登录：请在与机器人的私聊中发送「后台」。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",

@@ -93,8 +93,10 @@ async def campaign(*, campaign_id: str, config: Resources, request: web.Request)
 
 
 @page("GET", "/h5/products/{product_id}", template="h5/product.html")
-async def product(*, product_id: str) -> dict[str, Any]:
-    return {"page": await h5_pages.product_page(product_id)}
+async def product(*, product_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+    view = await h5_pages.product_page(product_id, now=config[CLOCK].now())
+    url = _page_url(config, request)
+    return {"page": view, "ways": await ways_in(config, path=view.path, query="", page_url=url)}
 
 
 @page("GET", "/h5/flash-sales/{sale_id}", template="h5/flash_sale.html")

@@ -79,6 +79,7 @@ async def test_bought_together_and_popular_stay_in_their_community(
     assert page.status == 200
     html = await page.text()
     assert 'data-recommend="together"' in html and "苹果" in html
+    assert f'href="/h5/products/{apple.product.id}"' in html  # each pick opens its product
     assert "远方的米" not in html
 
     missing = await client.get(

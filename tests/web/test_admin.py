@@ -94,6 +94,12 @@ async def test_an_operator_changes_a_role_and_the_change_is_audited(
         headers={"Cookie": cookies},
     )
     assert own.status == 409 and (await User.get(id=admin.id)).role is Role.ADMIN
+    # ...so the page offers their own row no role forms that could only be refused.
+    users = await (await web_client.get("/admin/users", headers={"Cookie": cookies})).text()
+    row = re.search(rf'<tr data-user="{admin.id}">.*?</tr>', users, re.S).group(0)
+    assert "data-self" in row and "<form" not in row and "撤销" not in row
+    row = re.search(rf'<tr data-user="{shopper.id}">.*?</tr>', users, re.S).group(0)
+    assert 'action="/admin/users/role"' in row and "撤销团长" in row
     leader_cookies = await web_client.get("/admin", headers={"Cookie": "qs_session=" + "x" * 40})
     assert leader_cookies.status == 401
 

@@ -37,9 +37,11 @@ async def test_an_operator_makes_a_coupon_and_stops_it(web_client: TestClient) -
     listed = await (await web_client.get("/api/v1/coupon-templates")).json()
     assert [t["name"] for t in listed["items"]] == ["周末满30减5"]
 
-    html = await _post(
-        web_client, cookies, "/admin/coupons/close", "/admin/coupons", template_id=str(template.id)
-    )
+    close = ("/admin/coupons/close", "/admin/coupons")
+    html = await _post(web_client, cookies, *close, template_id=str(template.id))  # asked first
+    assert "停发「周末满30减5」？" in html and "已经领到的券照常可用" in html
+    assert (await CouponTemplate.get(id=template.id)).active is True
+    html = await _post(web_client, cookies, *close, template_id=str(template.id), confirm="yes")
     assert "已停发：周末满30减5" in html and "（已停发）" in html
     assert (await web_client.get("/api/v1/coupon-templates")).status == 200
     assert (await (await web_client.get("/api/v1/coupon-templates")).json())["items"] == []

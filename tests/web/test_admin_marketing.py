@@ -10,6 +10,7 @@ from models.bargain import Bargain, BargainOffer, BargainStatus
 from models.tier import TierLevel, TierRules
 from services import bargains
 from services.auth import Principal
+from tests.services.marketing_world import make_template
 from tests.support.factories import make_sku, make_user
 from tests.web.test_admin import _admin, _csrf, _post
 
@@ -37,9 +38,13 @@ async def test_an_operator_opens_and_closes_a_bargain_offer(web_client: TestClie
         offer_id=str(offer.id),
         now=offer.created_at,
     )
-    html = await _post(
-        web_client, cookies, "/admin/bargains/close", "/admin/bargains", offer_id=str(offer.id)
-    )
+    close = ("/admin/bargains/close", "/admin/bargains")
+    html = await _post(web_client, cookies, *close, offer_id=str(offer.id))  # asked first
+    assert "停止砍价「" in html and "正在进行的砍价立即结束" in html
+    assert f'name="offer_id" value="{offer.id}"' in html and 'name="confirm"' in html
+    assert (await BargainOffer.get()).active is True
+    assert (await Bargain.get(id=running.id)).status is BargainStatus.OPEN
+    html = await _post(web_client, cookies, *close, offer_id=str(offer.id), confirm="yes")
     assert "已停止" in html and (await BargainOffer.get()).active is False
     assert "进行中的砍价已结束并通知发起人" in html  # the console says what closing does
     assert (await Bargain.get(id=running.bargain.id)).status is BargainStatus.EXPIRED
@@ -92,3 +97,22 @@ async def test_an_operator_sets_the_tier_ladder(web_client: TestClient) -> None:
     assert (rules.window_days, rules.lower_mid_month) == (180, True)
     entry = await AuditEntry.get(action="tiers.ladder")
     assert entry.before["levels"] == [] and len(entry.after["levels"]) == 2
+
+
+async def test_the_ids_these_forms_ask_for_are_on_the_pages_they_name(
+    web_client: TestClient,
+) -> None:
+    """The bargain form asks for a SKU 编号 "见「商品库存」", the tier form for 券模板编号:
+    both pages show them, and the forms link there."""
+    _, cookies = await _admin(web_client)
+    sku = await make_sku(price=9900)
+    template = await make_template()
+
+    async def read(path: str) -> str:
+        return await (await web_client.get(path, headers={"Cookie": cookies})).text()
+
+    assert 'href="/admin/products"' in await read("/admin/bargains")
+    assert f'<span class="token" data-sku-id>{sku.id}</span>' in await read("/admin/products")
+    assert 'href="/admin/coupons"' in await read("/admin/tiers")
+    shown = f'<span class="token" data-template-id>{template.id}</span>'
+    assert shown in await read("/admin/coupons")

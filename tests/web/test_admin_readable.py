@@ -10,11 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.audit import AuditEntry
-from models.user import User
+from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from qunshop.templates import order_state
-from tests.support.factories import make_community
+from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import paid_order
 from tests.web.test_admin import _admin, _post
@@ -81,6 +81,7 @@ async def test_the_audit_log_shows_money_in_yuan_and_states_in_words(
 async def test_the_users_page_names_roles_in_chinese(web_client: TestClient) -> None:
     _, cookies = await _admin(web_client)
     await make_community(name="幸福里社区")  # and its leader
+    await make_user(Role.ADMIN)  # another operator (one's own row has no role forms)
     html = await (await web_client.get("/admin/users", headers={"Cookie": cookies})).text()
     for name in ("顾客", "团长", "管理员"):
         assert f">{name}</option>" in html

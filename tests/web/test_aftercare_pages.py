@@ -166,6 +166,13 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
     assert resolved.status == 200 and "已处理：他店订单" in await resolved.text()
     assert (await BillDifference.get(id=item.id)).resolved_at == clock.now()
     assert isinstance(clock.now(), datetime)
+    for day in ("2020-01-01", "昨天"):  # a day never reconciled, a date mistyped: said so
+        missing = await web_client.get(
+            f"/admin/reconciliation?date={day}", headers={"Cookie": cookies}
+        )
+        said = await missing.text()
+        assert missing.status == 404 and "没有这一天的对账记录" in said, said
+        assert "页面不存在" not in said
 
 
 async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(

@@ -103,6 +103,19 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
     cookies = await _login(web_client, link)
     home = await web_client.get("/console", headers={"Cookie": cookies})
     assert home.status == 200 and "幸福里社区" in await home.text()
+    # The used link tapped again while signed in leads to the console, not to 已经用过.
+    path = link.split("8080", 1)[1]
+    form = await (await web_client.get(path, headers={"Cookie": cookies})).text()
+    again = await web_client.post(
+        "/console/login",
+        data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1),
+            "token": re.search(r'name="token" value="([^"]+)"', form).group(1),
+        },
+        headers={"Cookie": cookies},
+        allow_redirects=False,
+    )
+    assert again.status == 303 and again.headers["Location"] == "/console"
 
     buyer = await make_user(nickname="小李")
     order = await paid_order(settings, wechat, buyer, community)
@@ -125,6 +138,13 @@ async def test_a_leader_logs_in_from_chat_and_verifies_a_pickup(
         headers={"Cookie": cookies},
     )
     assert "已经核销过了" in await used.text()
+    mistyped = await web_client.post(
+        "/console/pickups/verify",
+        data={"csrf_token": csrf, "code": "AB<12"},
+        headers={"Cookie": cookies},
+    )
+    html = await mistyped.text()  # refused, with the code left in the field to correct
+    assert "没有这个提货码" in html and 'name="code" value="AB&lt;12"' in html
     no_csrf = await web_client.post(
         "/console/pickups/verify", data={"code": ticket.code}, headers={"Cookie": cookies}
     )
@@ -146,8 +166,17 @@ async def test_arrival_from_the_console_says_who_cannot_be_told_their_code(
     # Listed before the goods are here, and says so (not as if it could be handed over).
     assert "<td>小李</td>" in html and "<td>已付款，待到货</td>" in html  # a direct order
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    arrived = await web_client.post(
+    asked = await web_client.post(  # buyers are told at once: the button asks first
         "/console/pickups/arrived", data={"csrf_token": csrf}, headers={"Cookie": cookies}
+    )
+    html = await asked.text()
+    assert asked.status == 200 and '<h1 id="confirm-h">货真的到自提点了吗？</h1>' in html
+    assert "<td>已成团，待到货</td>" not in html and "不能撤回" in html
+    assert (await Order.get()).status is OrderStatus.CONFIRMED
+    arrived = await web_client.post(
+        "/console/pickups/arrived",
+        data={"csrf_token": csrf, "confirm": "yes"},
+        headers={"Cookie": cookies},
     )
     said = await arrived.text()
     assert arrived.status == 200 and "已确认到货：1 份订单可以提货了" in said

@@ -87,7 +87,11 @@ async def test_a_leader_runs_a_campaign_from_the_console(
     assert (await Campaign.get(id=campaign.id)).paused_at == clock.now()
     html = await _post(web_client, cookies, page, f"{base}/resume")
     assert "已恢复" in html and (await Campaign.get(id=campaign.id)).paused_at is None
-    html = await _post(web_client, cookies, page, f"{base}/close")
+    html = await _post(web_client, cookies, page, f"{base}/close")  # asked first: not ended
+    assert "立即结束「周末脐橙团」？" in html and 'name="confirm" value="yes"' in html
+    assert f'action="{base}/close"' in html and 'href="/console/campaigns"' in html
+    assert (await Campaign.get(id=campaign.id)).ends_at > clock.now()
+    html = await _post(web_client, cookies, page, f"{base}/close", confirm="yes")
     assert "已结束：周末脐橙团" in html
     assert (await Campaign.get(id=campaign.id)).ends_at == clock.now()
     refused = await web_client.post(

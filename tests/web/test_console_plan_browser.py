@@ -1,5 +1,6 @@
 """The leader's planning pages in headless Chromium, through their forms: a campaign made,
-edited, paused, resumed and closed; a one-off activity put on the calendar, moved, cancelled.
+edited, paused, resumed and closed (asked once more first); a one-off activity put on the
+calendar, moved, cancelled.
 Each page, after each step: nothing broken, nothing scrolls sideways at 375 px, every field
 labelled."""
 
@@ -89,7 +90,22 @@ async def test_a_leader_runs_a_campaign_through_the_forms(
     assert "进行中" in await card.locator(".badge").inner_text()
     assert (await Campaign.get(id=campaign.id)).paused_at is None
 
-    note = await _submit(watched, card.locator("button:has-text('立即结束')"))
+    # Ending cannot be undone: the button asks on a page of its own, which goes back...
+    async with page.expect_navigation():
+        await card.locator("button:has-text('立即结束')").click()
+    asked = page.locator("[data-confirm]")
+    assert "立即结束「周末脐橙团」？" in await asked.locator("h1").inner_text()
+    assert "不能恢复" in await asked.inner_text()
+    await _check(watched)
+    async with page.expect_navigation():
+        await asked.locator("text=不了，返回").click()
+    assert page.url.endswith("/console/campaigns")
+    assert "进行中" in await card.locator(".badge").inner_text()
+    assert (await Campaign.get(id=campaign.id)).ends_at > clock.now()
+    # ...or ends it.
+    async with page.expect_navigation():
+        await card.locator("button:has-text('立即结束')").click()
+    note = await _submit(watched, page.locator("[data-confirm] button:has-text('确认结束')"))
     assert note == "已结束：周末脐橙团"
     assert "已结束" in await card.locator(".badge").inner_text()
     assert await card.locator("form").count() == 0  # nothing left to change on a closed one
@@ -142,4 +158,55 @@ async def test_a_leader_plans_next_week_on_the_calendar(
     await page.click("text=上一周")  # back to this week, by the page's own link
     await page.wait_for_load_state("load")
     assert (next_monday - timedelta(days=7)).strftime("%m-%d") in await page.inner_text("h1")
+    await _check(watched)
+
+
+async def test_a_wrong_form_goes_back_to_what_was_typed(
+    chromium: Browser, web_client: TestClient, clock: FrozenClock
+) -> None:
+    """The error page's 返回上一页 returns to the form as it was filled (history), not to a
+    blank copy of it: a leader fixes the one wrong field instead of typing all again."""
+    watched, community = await _leader(chromium, web_client)
+    await make_sku(community, stock=20)
+    page = watched.page
+    await page.click("nav >> text=拼团活动")
+    ends = (clock.now() + timedelta(days=3)).astimezone(SHANGHAI)
+    await page.fill("#new-title", "周末橙子团")
+    await page.fill("#price", "十九块九")  # not an amount
+    await page.fill("#stock", "10")
+    await page.fill("#ends", ends.strftime(FIELD))
+    async with page.expect_navigation():
+        await page.click("button:has-text('创建')")
+    assert "拼团价" in await page.inner_text("[role=alert]")
+    async with page.expect_navigation():
+        await page.click("text=返回上一页")
+    await page.wait_for_load_state("load")
+    assert page.url.endswith("/console/campaigns")
+    assert await page.input_value("#new-title") == "周末橙子团"
+    assert await page.input_value("#price") == "十九块九"
+    assert await page.input_value("#stock") == "10"
+    assert await Campaign.all().count() == 0
+    watched.problems = [p for p in watched.problems if "status of 400" not in p]
+    await _check(watched)
+
+
+async def test_every_field_is_a_full_size_touch_target(
+    chromium: Browser, web_client: TestClient, clock: FrozenClock
+) -> None:
+    """Each field of the leader's form pages is as tall as a finger and has 16 px text (a
+    smaller one makes the phone zoom in): the cut-off's time field was a tiny unstyled one."""
+    watched, community = await _leader(chromium, web_client)
+    await make_sku(community, stock=20)
+    page = watched.page
+    for name in ("截单时间", "日程", "拼团活动"):
+        await page.click(f"nav >> text={name}")
+        await page.wait_for_load_state("load")
+        small = await page.evaluate(
+            """() => [...document.querySelectorAll('main input, main select, main textarea')]
+                 .filter(e => !['hidden', 'checkbox', 'submit'].includes(e.type))
+                 .filter(e => e.getBoundingClientRect().height < 40
+                              || parseFloat(getComputedStyle(e).fontSize) < 16)
+                 .map(e => e.name)"""
+        )
+        assert small == [], name
     await _check(watched)

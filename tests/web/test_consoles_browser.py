@@ -86,7 +86,11 @@ async def test_the_leaders_console_journey(
     order = await paid_order(settings, wechat, buyer, community)
     await watched.page.click("text=今日提货")
     assert "小李" in await watched.page.inner_text("main")
-    await watched.page.click("button:has-text('确认到货')")  # the goods arrive
+    await watched.page.click("button:has-text('确认到货')")  # the goods arrive...
+    await watched.page.wait_for_load_state("load")
+    assert "不能撤回" in await watched.page.inner_text("[data-confirm]")  # ...asked once more
+    await _check(watched)
+    await watched.page.click("[data-confirm] button:has-text('确认到货，通知买家')")
     await watched.page.wait_for_load_state("load")
     assert "1 份订单可以提货了" in await watched.page.inner_text("[role=status]")
     assert (await Order.get(id=order.id)).status is OrderStatus.READY_FOR_PICKUP

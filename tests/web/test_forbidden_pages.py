@@ -16,7 +16,7 @@ from tests.web.test_console_teams import _leader_of
 
 def _back(html: str) -> tuple[str, str] | None:
     """The error page's one link back, and what it says."""
-    found = re.search(r'role="alert">.*?<p><a href="([^"]*)">([^<]*)</a></p>', html, re.S)
+    found = re.search(r'role="alert">.*?<p><a href="([^"]*)"[^>]*>([^<]*)</a></p>', html, re.S)
     return (found.group(1), found.group(2)) if found else None
 
 

@@ -80,7 +80,7 @@ async def test_a_wrong_campaign_form_says_what_to_fix_and_links_back(
     assert status in (400, 422), html
     assert _detail(html) == says
     assert not ENGLISH.search(_detail(html))
-    assert f'<a href="{PAGE}">返回上一页</a>' in html
+    assert f'<a href="{PAGE}" data-back>返回上一页</a>' in html
     assert not await Campaign.exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.growth import Visit
-from models.user import Role
+from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
 from services import campaigns, groupbuy, h5_pages, share
@@ -43,10 +43,16 @@ async def test_team_page_shows_each_state(
         assert "这个团已结束" in html and 'class="free"' not in html
     else:  # the members' avatars: the first character of each name
         assert '<li class="head" title="开团人（待付款）">王</li>' in html
-        assert f"已有{held}人" in html and f"还差{3 - held}人" in html
+        assert f"已有{held}人" in html
+        # A full team waits for payments: 人已齐, never 还差0人.
+        assert (f"还差{3 - held}人" in html) is (state != "full")
+        assert ("人已齐，等大家付款" in html) is (state == "full")
         assert html.count('class="free"') == 3 - held
     assert ('class="clock" data-deadline' in html) is (state in ("open", "full"))
-    assert ('class="btn mobile-only"' in html) is (state == "open")
+    # Whoever holds a seat is sent here to pay: a full team still offers the way in.
+    assert ('class="btn mobile-only"' in html) is (state in ("open", "full"))
+    assert ("去小程序付款" in html) is (state == "full")
+    assert ("已经占座？" in html) is (state == "open")  # the 参团 button pays a holder too
     # A team that cannot take a newcomer sends them on to the campaign's other teams.
     onward = f'<a href="/h5/campaigns/{campaign.id}">看看这个活动还在拼的团</a>'
     assert (onward in html) is (state != "open")
@@ -175,6 +181,18 @@ async def test_a_visit_is_counted_once_per_browser_with_its_sharer(
     assert await Visit.all().count() == 1
 
 
+async def test_a_member_without_a_nickname_is_not_drawn_as_an_empty_seat(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    code, _ = await team_in("open", clock)
+    # As a mini-program login or a chat sender makes them, before any profile is set.
+    nameless = await User.create(openid="o-nameless", role=Role.SHOPPER, nickname="")
+    await groupbuy.join_team(principal=who(nameless), team_ref=code, now=clock.now())
+    html = await _page(web_client, f"/h5/teams/{code}")
+    assert '<li class="" title="团员（待付款）">友</li>' in html
+    assert html.count(">?</li>") == 0  # the team is full: no seat is empty
+
+
 async def test_members_names_are_escaped(web_client: TestClient, clock: FrozenClock) -> None:
     code, _ = await team_in("open", clock)
     user = await make_user(nickname="<b>x")
@@ -252,3 +270,22 @@ async def test_a_paused_campaign_says_so_and_offers_no_start(
     team = await _page(web_client, f"/h5/teams/{code}")
     assert 'data-state="paused"' in team and "活动已暂停" in team
     assert 'class="btn mobile-only"' not in team
+
+
+async def test_a_product_page_leads_to_where_it_is_sold(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """A shared product link was a dead end (price and reviews, no link anywhere): it lists
+    the product's campaigns open now and offers the mini-program; a paused one is not
+    listed (it takes no joins), and without any it says where deals are."""
+    _, campaign = await team_in("open", clock)
+    sku = await campaign.sku
+    shown = await _page(web_client, f"/h5/products/{sku.product_id}")
+    assert f'href="/h5/campaigns/{campaign.id}"' in shown and campaign.title in shown
+    assert "pages/index/index" in shown and 'class="qr"' in shown
+    await campaign.fetch_related("community")
+    leader = Principal(user_id=campaign.community.leader_id, role=Role.LEADER)
+    await campaigns.pause(principal=leader, campaign_id=campaign.id, now=clock.now())
+    shown = await _page(web_client, f"/h5/products/{sku.product_id}")
+    assert f'href="/h5/campaigns/{campaign.id}"' not in shown
+    assert "这个商品现在没有拼团" in shown and "pages/index/index" in shown

@@ -38,6 +38,17 @@
       }
     });
   }
+  // An error page's link back goes back in history when it leads to the page just left:
+  // the browser then shows the form as it was filled, not a blank one to type again.
+  var backs = document.querySelectorAll("a[data-back]");
+  for (var b = 0; b < backs.length; b++) {
+    backs[b].addEventListener("click", function (event) {
+      if (history.length > 1 && document.referrer === event.currentTarget.href) {
+        event.preventDefault();
+        history.back();
+      }
+    });
+  }
   var printers = document.querySelectorAll("[data-print]");
   for (var k = 0; k < printers.length; k++) {
     printers[k].addEventListener("click", function (event) {
