@@ -4,8 +4,8 @@ Which tables mention a person is read from the models, not listed by hand: every
 a foreign key to ``users`` (``User``'s backward relations), and the tables that name a person
 another way: payments and refunds (through the person's orders; a payment's payload holds
 the payer's openid), follows (by the chat identities' platform ids), the outbox (messages
-addressed to the person), idempotency records (the person's own answers, keyed by their id)
-and the audit log (entries about the person).
+addressed to the person), idempotency records (the person's own answers, keyed by their id),
+the audit log (entries about the person) and the decisions on their supplier application.
 
 Erasure (``services.privacy_erasure``) keeps the books: orders, payments, refunds and
 earnings stay, tied to a user row that no longer says who it was (its openid becomes
@@ -35,6 +35,7 @@ from models.order import OrderStatus
 from models.outbox import IdempotencyRecord, OutboxMessage
 from models.payment import Payment, Refund
 from models.rollup import MemberStats
+from models.supply import ReviewDecision
 from models.user import User
 from services import personal
 
@@ -109,15 +110,21 @@ async def _outbox_mentioning(needles: Iterable[str]) -> list[Any]:
     return ids
 
 
-def _withhold_others(tables: dict[str, list[dict[str, Any]]], *, own_orders: set[Any]) -> None:
+def _withhold_others(
+    tables: dict[str, list[dict[str, Any]]], *, own_orders: set[Any], user_id: uuid.UUID
+) -> None:
     """Rows about the person's own acts may name other people's things: a leader's pickup
-    verifications hold shoppers' codes, an attempt names someone's order. Those stay out."""
+    verifications hold shoppers' codes, an attempt names someone's order, a supplier an
+    operator reviewed has its contact person. Those stay out."""
     for rows in tables.values():
         for row in rows:
             if row.get("order_id") is not None and row["order_id"] not in own_orders:
                 row["order_id"] = None
     for row in tables.get("pickup_verifications", []):
         row["code"] = WITHHELD
+    for row in tables.get("suppliers", []):
+        if row["account_id"] != user_id:
+            row.update(contact_name=WITHHELD, contact_phone=WITHHELD)
 
 
 def _open_recipients(tables: dict[str, list[dict[str, Any]]], key: bytes) -> None:
@@ -159,7 +166,14 @@ async def export(*, principal: Principal, settings: Settings, now: datetime) -> 
         await IdempotencyRecord.filter(slot__startswith=f"{user.id}:").values(),
     )
     _merge(tables, "audit_log", await AuditEntry.filter(target=f"user:{user.id}").values())
-    _withhold_others(tables, own_orders=set(order_ids))
+    # Their supplier rows come by the key above; the decisions on them name them by subject.
+    subjects = [
+        f"supplier:{row['id']}"
+        for row in tables.get("suppliers", [])
+        if row["account_id"] == user.id
+    ]
+    _merge(tables, "review_decisions", await ReviewDecision.filter(subject__in=subjects).values())
+    _withhold_others(tables, own_orders=set(order_ids), user_id=user.id)
     _open_recipients(tables, personal.data_key(settings))
     return {
         "generated_at": now,

@@ -14,7 +14,9 @@ What goes: everything that names the person (see ``services.privacy``), what the
 (reviews, posts, comments, questions, answers, after-sales notes and photos, items waiting
 on moderation, among them a nickname held for review), their saved addresses, the recipient
 on their home deliveries, and their name in the audit log as the one who acted (the entry
-stays, under a pseudonym). What stays: orders, payments, refunds, earnings, coupons, points,
+stays, under a pseudonym); the contact on a supplier they run, the identity check's
+reference, their applications still waiting (``services.privacy_roles``, which says what of
+those stays and why). What stays: orders, payments, refunds, earnings, coupons, points,
 rollups: the books, tied to a user row that no longer says who it was.
 
 Their tokens are refused from the next request in every process: the erasure leaves the
@@ -45,7 +47,7 @@ from models.qa import Answer, Question
 from models.review import Review
 from models.user import LeaderApplication, Role, User
 from qunshop.errors import Conflict, ErrorCode
-from services import earnings, roles
+from services import earnings, privacy_roles, roles
 from services.auth import session_key_name
 from services.privacy import OPEN_ORDERS, PAYER_KEYS, _outbox_mentioning, _platform_ids
 
@@ -165,6 +167,7 @@ async def _erase(user: User, pseudonym: str, *, settings: Settings, now: datetim
             community_name="", pickup_name="", pickup_address="", pickup_hours="", note=""
         )
         summary["subscribe_consents"] = await SubscribeConsent.filter(user_id=user.id).delete()
+        await privacy_roles.erase_roles(user.id, now=now, summary=summary)
         await _what_they_wrote(user.id, summary)
         # The audit log is append-only but for this one change (migration 0101).
         summary["audit_log"] = await AuditEntry.filter(actor_id=user.id).update(
