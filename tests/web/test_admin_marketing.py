@@ -43,7 +43,7 @@ async def test_an_operator_opens_and_closes_a_bargain_offer(web_client: TestClie
     assert "停止砍价「" in html and "正在进行的砍价立即结束" in html
     assert f'name="offer_id" value="{offer.id}"' in html and 'name="confirm"' in html
     assert (await BargainOffer.get()).active is True
-    assert (await Bargain.get(id=running.id)).status is BargainStatus.OPEN
+    assert (await Bargain.get(id=running.bargain.id)).status is BargainStatus.OPEN
     html = await _post(web_client, cookies, *close, offer_id=str(offer.id), confirm="yes")
     assert "已停止" in html and (await BargainOffer.get()).active is False
     assert "进行中的砍价已结束并通知发起人" in html  # the console says what closing does
