@@ -216,6 +216,7 @@ BASE: dict[str, Any] = {
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
     "after_sale_days": 7,
+    "in_group": True,
     "delivery": NS(
         community=community,
         orders=3,
@@ -488,11 +489,25 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "errors/order_numbers_changed.j2": [
         (
             {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=True)},
-            "你的订单列表变了，第 2 个可能已经不是你刚才看到的那个订单，这次没有办理。",
+            "第 2 个可能已经不是你看到的那个订单了。为免弄错，这次没有处理：请私聊我发「我的订单」",
+        ),
+        (
+            {
+                "error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=True),
+                "in_group": False,
+            },
+            "这次没有处理：请发「我的订单」看最新的序号",
         ),
         (
             {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=False)},
             "请先私聊我发「我的订单」看看订单的序号",
+        ),
+        (
+            {
+                "error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=False),
+                "in_group": False,
+            },
+            "请先发「我的订单」看看订单的序号",
         ),
     ],
     "deals.j2": [
