@@ -87,7 +87,9 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
 
 
 # 付款/支付: what a shopper told "到小程序支付" types next; her orders say what waits and where.
-@router.route(Command("我的订单", "订单", "orders", "付款", "支付"))
+@router.route(
+    Command("我的订单", "订单", "orders", "myorders", "my-orders", "order", "付款", "支付")
+)
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     # A group reads the reply too: what someone bought and paid is theirs, as 取货码 is. An
     # unlinked sender still gets the mini-program's link, privately, where orders are paid.
