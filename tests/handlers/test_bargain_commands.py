@@ -41,6 +41,9 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     again = await say("砍价 1", sender="li")  # the same bargain, not a second one
     assert bargain.code in again.content and await Bargain.all().count() == 1
     assert "砍价已发起" not in again.content and "你已经在砍这件商品了" in again.content
+    # Buying does not wait for the floor: both say so, with the command to type.
+    for told in (started, again):
+        assert f"也可以随时发「砍价购买 {bargain.code}」按现价下单" in told.content, told
 
     own = await say(f"帮砍 {bargain.code}", sender="li")
     assert "不能给自己的砍价帮砍" in own.content
