@@ -61,6 +61,7 @@ mine = NS(
 )
 bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
 ready = NS(
+    id=uuid.uuid4(),
     amount=2990,
     member_off=0,
     quantity=1,
@@ -110,7 +111,12 @@ statement = NS(
 )
 pickup_line = NS(buyer="小李", item="赣南脐橙 5斤装", order=NS(quantity=2))
 after_sale = NS(
-    kind=NS(value="refund_only"), amount=500, status=NS(value="pending"), note="", created_at=NOW
+    order_id=ready.id,
+    kind=NS(value="refund_only"),
+    amount=500,
+    status=NS(value="pending"),
+    note="",
+    created_at=NOW,
 )
 bill_run = NS(bill_date=date(2026, 12, 4), error="", differences=1)
 bill_item = NS(
@@ -613,7 +619,18 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "lines": [OrderLine(order=ready, product=orange, pickup_code=None)],
                 "requests": [after_sale],
             },
-            "· 仅退款 ¥5.00 · 待处理 · 12-05",
+            "· 赣南脐橙 · 仅退款 ¥5.00 · 待处理 · 12-05",
+        ),
+        (
+            {
+                "lines": [OrderLine(order=ready, product=orange, pickup_code=None)],
+                "requests": [after_sale],
+            },
+            "1. 赣南脐橙 ×1 ¥29.90 · 12-05 · 售后申请处理中，不用再申请",
+        ),
+        (  # a request for an order the list no longer shows: no goods to name
+            {"lines": [], "requests": [after_sale]},
+            "你的售后申请：\n· 仅退款 ¥5.00 · 待处理 · 12-05",
         ),
     ],
     "alerts/reconciliation.j2": [
