@@ -16,6 +16,13 @@ async def test_help_in_chinese_and_english(say: Say) -> None:
         assert "参团" in reply.content and "团长命令" not in reply.content
 
 
+async def test_a_greeting_is_answered_with_help(say: Say) -> None:
+    """A newcomer's first words are often a greeting: not 「没听懂「你好」」."""
+    for word in ("你好", "您好", "在吗", "hi", "Hello"):
+        reply = await say(word, chat_id=None)
+        assert isinstance(reply, Text) and "可以这样对我说" in reply.content, (word, reply)
+
+
 async def test_unknown_text_gets_short_help(say: Say) -> None:
     reply = await say("今天天气怎么样", chat_id=None)
     assert isinstance(reply, Text)
