@@ -669,10 +669,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "errors/bargain_not_yours.j2": [
         (
             {"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x", bargain_code="7K3MXQ2A")},
-            "这个砍价 7K3MXQ2A 是别人发起的，只有发起人才能按砍后价购买。\n你可以发送「帮砍 "
-            "7K3MXQ2A」帮TA砍一刀，或发送「砍价」发起你自己的砍价。",
+            "这个砍价 7K3MXQ2A 是别人发起的，只有发起人才能按砍后价购买。\n还没帮砍的话，可以"
+            "发送「帮砍 7K3MXQ2A」帮TA砍一刀；想自己买，发送「砍价」发起你自己的砍价。",
         ),
-        ({"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x")}, "你可以帮TA砍一刀，或发送"),
+        ({"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x")}, "还没帮砍的话，可以帮TA砍一刀；"),
     ],
     "bargains/offers.j2": [
         ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),
