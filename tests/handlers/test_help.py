@@ -90,7 +90,7 @@ async def test_help_names_every_command(say: Say) -> None:
 async def test_english_and_everyday_names_for_orders_after_sales_and_bargains(
     say: Say,
 ) -> None:
-    for word in ("myorders", "my-orders", "order", "订单"):
+    for word in ("myorders", "my-orders", "order", "订单", "查订单"):
         reply = await say(word, sender="li", chat_id=None)
         assert isinstance(reply, Text) and "你还没有订单" in reply.content, (word, reply)
     for word in ("refund", "after-sale", "退款"):
@@ -99,3 +99,18 @@ async def test_english_and_everyday_names_for_orders_after_sales_and_bargains(
     for word in ("我的砍价", "mybargains"):
         reply = await say(word, sender="li", chat_id=None)
         assert isinstance(reply, Text) and "现在没有可以砍价的商品" in reply.content, (word, reply)
+
+
+async def test_everyday_names_for_pickup_codes_and_points(say: Say) -> None:
+    for word in ("取货", "提货", "我的取货码", "我的提货码", "提货码"):
+        reply = await say(word, sender="li", chat_id=None)
+        assert isinstance(reply, Text) and "没有待提货的订单" in reply.content, (word, reply)
+    mine, points = await say("我的积分", sender="li"), await say("积分", sender="li")
+    assert isinstance(mine, Text) and isinstance(points, Text)
+    assert mine.content == points.content
+
+
+async def test_join_without_a_code_says_where_codes_are(say: Say) -> None:
+    reply = await say("参团", sender="li")
+    assert isinstance(reply, Text) and "用法：参团 <团码>" in reply.content
+    assert "发送「团购」看看" in reply.content, reply
