@@ -67,6 +67,11 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     order = await Order.get()
     li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
     assert (order.kind, order.amount, order.user_id) == (OrderKind.BARGAIN, 990, li.user_id)
+    # Unpaid, it has no pickup code yet; a bargain has no team, so nothing says 成团.
+    listed = (await say("我的订单", sender="li", chat_id=None)).content
+    assert "1. 测试商品 ×1 ¥9.90 · 待支付" in listed, listed
+    no_code = (await say("取货码 1", sender="li", chat_id=None)).content
+    assert "请先到小程序「我的订单」付款，到货后凭提货码取货" in no_code and "成团" not in no_code
 
 
 async def test_chat_words_its_refusals(say: Say) -> None:

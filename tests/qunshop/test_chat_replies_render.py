@@ -447,6 +447,30 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             ("paid_awaiting_team", "正在等成团：成团后才有提货码"),
             ("confirmed", "货到自提点后请先发「到货」"),
         )
+    ]
+    + [
+        (  # a bargain, direct or flash order has no team to wait for
+            {
+                "error": Conflict(
+                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+                    "x",
+                    status_now="pending_payment",
+                    order_kind="bargain",
+                )
+            },
+            "请先到小程序「我的订单」付款，到货后凭提货码取货。",
+        ),
+        (
+            {
+                "error": Conflict(
+                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+                    "x",
+                    status_now="pending_payment",
+                    order_kind="group",
+                )
+            },
+            "请先到小程序「我的订单」付款，成团、到货后凭提货码取货。",
+        ),
     ],
     "orders/cancelled.j2": [
         (
