@@ -499,7 +499,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         )
     ],
     "orders/pickup_codes.j2": [
-        ({}, "你现在没有待提货的订单"),
+        ({}, "你现在没有待提货的订单：订单付款后才有提货码（拼团的要等成团）。"),
         (
             {"lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")]},
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
