@@ -70,6 +70,7 @@ ready = NS(
     created_at=NOW,
 )
 formed = NS(**{**vars(ready), "status": OrderStatus.CONFIRMED})
+picked = NS(**{**vars(ready), "status": OrderStatus.PICKED_UP})
 # A paid order with no team (bargain, direct, flash) was never 成团.
 paid_bargain = NS(**{**vars(formed), "amount": 2325, "kind": NS(value="bargain")})
 daily = NS(
@@ -500,6 +501,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "orders/pickup_codes.j2": [
         ({}, "你现在没有待提货的订单：订单付款后才有提货码（拼团的要等成团）。"),
+        (  # picked up: not told that codes come with payment
+            {"lines": [OrderLine(order=picked, product=orange, pickup_code=None)]},
+            "你现在没有待提货的订单：取过的货不用再出示提货码。",
+        ),
         (
             {"lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")]},
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
