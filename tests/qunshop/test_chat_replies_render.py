@@ -60,15 +60,7 @@ mine = NS(
     paid_at=None,
 )
 bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
-ready = NS(
-    id=uuid.uuid4(),
-    amount=2990,
-    member_off=0,
-    quantity=1,
-    kind=NS(value="group"),
-    status=OrderStatus.READY_FOR_PICKUP,
-    created_at=NOW,
-)
+ready = NS(**{**vars(order), "id": uuid.uuid4(), "status": OrderStatus.READY_FOR_PICKUP})
 formed = NS(**{**vars(ready), "status": OrderStatus.CONFIRMED})
 picked = NS(**{**vars(ready), "status": OrderStatus.PICKED_UP})
 # A paid order with no team (bargain, direct, flash) was never 成团.
