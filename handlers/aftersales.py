@@ -26,7 +26,9 @@ def _reading(text: str) -> tuple[AfterSaleKind, AfterSaleReason]:
     Command(
         "售后",
         "aftersale",
+        "after-sale",
         "退款",
+        "refund",
         pattern=r"(?:(?P<number>\d{1,2})(?:\s+(?P<words>.+))?)?",
         glued=True,
     )

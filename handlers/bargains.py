@@ -22,7 +22,8 @@ def _link(ctx: Context, code: str) -> str:
     return f"{ctx.settings.public_base_url}/h5/bargains/{code}"
 
 
-@router.route(Command("砍价", "bargain", pattern=r"(?P<number>\d{1,3})?"))
+# 我的砍价: the list ends with the sender's own bargains running, their codes and prices.
+@router.route(Command("砍价", "bargain", "我的砍价", "mybargains", pattern=r"(?P<number>\d{1,3})?"))
 async def bargain(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:

@@ -44,7 +44,7 @@ async def mine(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("coupons/mine.j2", held=held, tz=ctx.tz))
 
 
-@router.route(Command("积分", "points"))
+@router.route(Command("积分", "我的积分", "points"))
 async def my_points(ctx: Context, args: str = "") -> Reply:
     summary = await points.summary(principal_of(ctx).user_id, now=ctx.now)
     return Text(ctx.render("coupons/points.j2", summary=summary, tz=ctx.tz))

@@ -71,7 +71,12 @@ class ChatDispatcher:
     def _error_text(self, ctx: Context, exc: QunshopError) -> str:
         name = f"errors/{exc.code.value}.j2"
         # The after-sale days are configured (QUNSHOP_AUTO_COMPLETE_DAYS): refusals say them.
-        values = {"error": exc, "after_sale_days": ctx.settings.auto_complete_days}
+        # In a group a refusal that sends someone to a personal list says to ask privately.
+        values = {
+            "error": exc,
+            "after_sale_days": ctx.settings.auto_complete_days,
+            "in_group": ctx.update.chat_type is not ChatType.SINGLE,
+        }
         try:
             return ctx.render(name, **values)
         except jinja2.TemplateNotFound as missing:

@@ -9,7 +9,8 @@ router = Router("help")
 fallback = Router("fallback")
 
 
-@router.route(Command("帮助", "help", "菜单", "menu"))
+# A greeting is how many people first address the bot: it is answered with what it does.
+@router.route(Command("帮助", "help", "菜单", "menu", "你好", "您好", "在吗", "hi", "hello"))
 async def show_help(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("help.j2", is_leader=_is_staff(ctx)))
 

@@ -35,7 +35,19 @@ async def cancel(
     return Text(ctx.render("orders/cancelled.j2", line=line, order=order))
 
 
-@router.route(Command("取货码", "提货码", "pickup", pattern=NUMBER, glued=True))
+@router.route(
+    Command(
+        "取货码",
+        "提货码",
+        "取货",
+        "提货",
+        "我的取货码",
+        "我的提货码",
+        "pickup",
+        pattern=NUMBER,
+        glued=True,
+    )
+)
 async def pickup_code(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:

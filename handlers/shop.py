@@ -67,7 +67,8 @@ def group_chat_id(ctx: Context) -> str | None:
 @router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))
 async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
-        return Text(ctx.render("usage.j2", usage="参团 <团码>", example="参团 7K3MXQ2A"))
+        hint = "团码在「团购」列出的每个团后面，发送「团购」看看。"
+        return Text(ctx.render("usage.j2", usage="参团 <团码>", example="参团 7K3MXQ2A", hint=hint))
     result = await groupbuy.join_team(
         principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=group_chat_id(ctx)
     )
@@ -87,7 +88,11 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
 
 
 # 付款/支付: what a shopper told "到小程序支付" types next; her orders say what waits and where.
-@router.route(Command("我的订单", "订单", "orders", "付款", "支付"))
+@router.route(
+    Command(
+        "我的订单", "订单", "查订单", "orders", "myorders", "my-orders", "order", "付款", "支付"
+    )
+)
 async def my_orders(ctx: Context, args: str = "") -> Reply:
     # A group reads the reply too: what someone bought and paid is theirs, as 取货码 is. An
     # unlinked sender still gets the mini-program's link, privately, where orders are paid.

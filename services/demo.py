@@ -13,7 +13,7 @@ from models.chat import ChatIdentity
 from models.community import Community, Membership, PickupPoint
 from models.user import Role, User
 from qunshop.chat import Platform
-from services import aftersales, campaigns, groupbuy, identity
+from services import aftersales, bargains, campaigns, groupbuy, identity
 from services.auth import Principal
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ DEMO_PRODUCTS = [
 PERISHABLE = ("fruit", "fresh")  # the demo's categories of 鲜活易腐 goods
 
 DEMO_ROBOT_KEY = "demo-group-robot"
+# The rice (10斤) is open for bargaining, so 砍价 in the demo has something to start: three
+# friends' cuts take it from its price to the floor, each bargain running a day.
+DEMO_BARGAIN = ("东北五常大米", "10斤", 990, 3, 24)  # product, SKU, floor (fen), helpers, hours
 
 
 async def seed(*, settings: Settings) -> str:
@@ -96,6 +99,15 @@ async def seed(*, settings: Settings) -> str:
         settings=settings,
         now=now,
     )
+    title, sku_name, floor, helpers, hours = DEMO_BARGAIN
+    rice = await Sku.get(product__title=title, product__community=community, name=sku_name)
+    await bargains.open_offer(
+        principal=Principal(user_id=admin.id, role=admin.role),
+        spec=bargains.OfferSpec(
+            sku_id=str(rice.id), floor_price=floor, helpers_needed=helpers, hours=hours
+        ),
+        now=now,
+    )
     campaign = await campaigns.create_campaign(
         principal=Principal(user_id=leader.id, role=leader.role),
         draft=campaigns.CampaignDraft(
@@ -122,5 +134,6 @@ async def seed(*, settings: Settings) -> str:
     return (
         f"demo seeded: admin {admin.openid}, leader {leader.openid} of {community.name!r}, "
         f"{len(DEMO_PRODUCTS)} products with {sku_count} SKUs, campaign {campaign.title!r} "
-        f"with open team {team.team.code} (its head {shopper.openid} has not paid yet)"
+        f"with open team {team.team.code} (its head {shopper.openid} has not paid yet), "
+        f"{title} {sku_name} open for bargaining (砍价)"
     )

@@ -137,6 +137,7 @@ def nothing_to_pick_up(order: Order) -> Conflict:
         ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
         f"the order is {order.status.value}: nothing to pick up yet",
         status_now=order.status.value,
+        order_kind=order.kind.value,  # only a group order waits for its team (成团)
     )
 
 

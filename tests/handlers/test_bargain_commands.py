@@ -41,6 +41,9 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     again = await say("砍价 1", sender="li")  # the same bargain, not a second one
     assert bargain.code in again.content and await Bargain.all().count() == 1
     assert "砍价已发起" not in again.content and "你已经在砍这件商品了" in again.content
+    # Buying does not wait for the floor: both say so, with the command to type.
+    for told in (started, again):
+        assert f"也可以随时发「砍价购买 {bargain.code}」按现价下单" in told.content, told
 
     own = await say(f"帮砍 {bargain.code}", sender="li")
     assert "不能给自己的砍价帮砍" in own.content
@@ -64,6 +67,11 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     order = await Order.get()
     li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
     assert (order.kind, order.amount, order.user_id) == (OrderKind.BARGAIN, 990, li.user_id)
+    # Unpaid, it has no pickup code yet; a bargain has no team, so nothing says 成团.
+    listed = (await say("我的订单", sender="li", chat_id=None)).content
+    assert "1. 测试商品 ×1 ¥9.90 · 待支付" in listed, listed
+    no_code = (await say("取货码 1", sender="li", chat_id=None)).content
+    assert "请先到小程序「我的订单」付款，到货后凭提货码取货" in no_code and "成团" not in no_code
 
 
 async def test_chat_words_its_refusals(say: Say) -> None:

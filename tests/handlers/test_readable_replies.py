@@ -183,3 +183,15 @@ async def test_group_commands_one_to_one_say_to_use_the_group(say: Say) -> None:
         reply = await _text(say, text, sender="wang", chat_id=None)
         assert reply == "这个命令请在社区群里@我发送。", (text, reply)
     assert await Team.all().count() == 0
+
+
+async def test_what_a_group_is_told_to_ask_privately_says_why(say: Say) -> None:
+    """后台 in a group is a login link, 注销账号 an act only the person does: neither is called
+    the person's 个人信息, as their orders and earnings are."""
+    await _bound_group()
+    console = await _text(say, "后台", sender="wang")
+    assert console == "后台登录链接谁拿到都能用，不能发在群里：请私聊我发送「后台」。", console
+    erase = await _text(say, "注销账号", sender="li")
+    assert erase == "注销账号只能你本人私聊办理：请私聊我发送「注销账号」。", erase
+    assert await _text(say, "收益", sender="wang") == "「收益」是你的个人信息，请私聊我发送。"
+    assert "/console/login?token=" in await _text(say, "后台", sender="wang", chat_id=None)

@@ -50,7 +50,10 @@ async def test_two_buyers_ask_one_leader_approves_the_clock_approves_the_other(
     assert "自动同意" in asked
     again = await doors.say_to_oa("售后 1 还是烂的")
     assert "已经有一个售后申请在处理" in again
-    assert "待处理" in await doors.say_to_oa("aftersale")  # the English alias
+    # The English alias; the request names its goods, and the order says it is being handled.
+    progress = await doors.say_to_oa("aftersale")
+    assert "· 测试商品 · 仅退款 ¥19.90 · 待处理" in progress, progress
+    assert "1. 测试商品 ×1 ¥19.90 · 12-" in progress and "售后申请处理中，不用再申请" in progress
 
     # A minute later the mini-program shopper asks for part of theirs, with a photo.
     doors.clock.advance(timedelta(minutes=1))

@@ -18,7 +18,9 @@ from models.user import User
 from tests.journeys.doors import Doors
 from tests.support.factories import auth, make_campaign, make_sku
 
-CHANGED = "你的订单列表变了，第 1 个可能已经不是你刚才看到的那个订单，这次没有办理。"
+CHANGED = (
+    "你看过「我的订单」之后订单有了变化（比如又下了新单），第 1 个可能已经不是你看到的那个订单了。"
+)
 
 
 async def _statuses(user_id: object) -> dict[str, int]:
@@ -63,7 +65,10 @@ async def test_a_list_that_moved_never_lets_a_number_act_on_another_order(doors:
         ("取货码1", doors.say_alone),
     ):
         refused = await where(said, sender="li")
-        assert refused.startswith(CHANGED) and "「我的订单」" in refused, (said, refused)
+        assert refused.startswith(CHANGED) and "这次没有处理" in refused, (said, refused)
+        # Alone with the bot she is already asking privately: only the group is told to.
+        ask = "请私聊我发「我的订单」" if where == doors.say_in_group else "请发「我的订单」"
+        assert ask in refused, (said, refused)
     assert await _statuses(li.id) == before
     assert await AfterSale.filter(order_id=seat_order.id).count() == 0
     assert (await Team.get(code=code)).seats_held == 1
@@ -95,6 +100,8 @@ async def test_a_number_typed_before_any_list_was_shown_does_nothing(doors: Door
 
     asked = await doors.say_in_group("取消订单1", sender="zhao")
     assert asked.startswith("请先私聊我发「我的订单」看看订单的序号"), asked
+    alone = await doors.say_alone("取消订单1", sender="zhao")
+    assert alone.startswith("请先发「我的订单」看看订单的序号"), alone
     zhao = await ChatIdentity.get(external_id="zhao")
     assert await _statuses(zhao.user_id) == {"pending_payment": 1}
     assert (await Team.get(code=code)).seats_held == 1

@@ -60,15 +60,9 @@ mine = NS(
     paid_at=None,
 )
 bargain_order = NS(**{**vars(order), "amount": 2325, "kind": NS(value="bargain")})
-ready = NS(
-    amount=2990,
-    member_off=0,
-    quantity=1,
-    kind=NS(value="group"),
-    status=OrderStatus.READY_FOR_PICKUP,
-    created_at=NOW,
-)
+ready = NS(**{**vars(order), "id": uuid.uuid4(), "status": OrderStatus.READY_FOR_PICKUP})
 formed = NS(**{**vars(ready), "status": OrderStatus.CONFIRMED})
+picked = NS(**{**vars(ready), "status": OrderStatus.PICKED_UP})
 # A paid order with no team (bargain, direct, flash) was never 成团.
 paid_bargain = NS(**{**vars(formed), "amount": 2325, "kind": NS(value="bargain")})
 daily = NS(
@@ -110,7 +104,12 @@ statement = NS(
 )
 pickup_line = NS(buyer="小李", item="赣南脐橙 5斤装", order=NS(quantity=2))
 after_sale = NS(
-    kind=NS(value="refund_only"), amount=500, status=NS(value="pending"), note="", created_at=NOW
+    order_id=ready.id,
+    kind=NS(value="refund_only"),
+    amount=500,
+    status=NS(value="pending"),
+    note="",
+    created_at=NOW,
 )
 bill_run = NS(bill_date=date(2026, 12, 4), error="", differences=1)
 bill_item = NS(
@@ -216,6 +215,7 @@ BASE: dict[str, Any] = {
     "url": "https://shop.example.com/console/login?token=abc",
     "days": 7,
     "after_sale_days": 7,
+    "in_group": True,
     "delivery": NS(
         community=community,
         orders=3,
@@ -440,6 +440,30 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             ("paid_awaiting_team", "正在等成团：成团后才有提货码"),
             ("confirmed", "货到自提点后请先发「到货」"),
         )
+    ]
+    + [
+        (  # a bargain, direct or flash order has no team to wait for
+            {
+                "error": Conflict(
+                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+                    "x",
+                    status_now="pending_payment",
+                    order_kind="bargain",
+                )
+            },
+            "请先到小程序「我的订单」付款，到货后凭提货码取货。",
+        ),
+        (
+            {
+                "error": Conflict(
+                    ErrorCode.ORDER_NOT_READY_FOR_PICKUP,
+                    "x",
+                    status_now="pending_payment",
+                    order_kind="group",
+                )
+            },
+            "请先到小程序「我的订单」付款，成团、到货后凭提货码取货。",
+        ),
     ],
     "orders/cancelled.j2": [
         (
@@ -468,7 +492,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         )
     ],
     "orders/pickup_codes.j2": [
-        ({}, "你现在没有待提货的订单"),
+        ({}, "你现在没有待提货的订单：订单付款后才有提货码（拼团的要等成团）。"),
+        (  # picked up: not told that codes come with payment
+            {"lines": [OrderLine(order=picked, product=orange, pickup_code=None)]},
+            "你现在没有待提货的订单：取过的货不用再出示提货码。",
+        ),
         (
             {"lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")]},
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
@@ -488,11 +516,25 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "errors/order_numbers_changed.j2": [
         (
             {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=True)},
-            "你的订单列表变了，第 2 个可能已经不是你刚才看到的那个订单，这次没有办理。",
+            "第 2 个可能已经不是你看到的那个订单了。为免弄错，这次没有处理：请私聊我发「我的订单」",
+        ),
+        (
+            {
+                "error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=True),
+                "in_group": False,
+            },
+            "这次没有处理：请发「我的订单」看最新的序号",
         ),
         (
             {"error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=False)},
             "请先私聊我发「我的订单」看看订单的序号",
+        ),
+        (
+            {
+                "error": Conflict(ErrorCode.ORDER_NUMBERS_CHANGED, "x", number=2, shown=False),
+                "in_group": False,
+            },
+            "请先发「我的订单」看看订单的序号",
         ),
     ],
     "deals.j2": [
@@ -598,7 +640,18 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "lines": [OrderLine(order=ready, product=orange, pickup_code=None)],
                 "requests": [after_sale],
             },
-            "· 仅退款 ¥5.00 · 待处理 · 12-05",
+            "· 赣南脐橙 · 仅退款 ¥5.00 · 待处理 · 12-05",
+        ),
+        (
+            {
+                "lines": [OrderLine(order=ready, product=orange, pickup_code=None)],
+                "requests": [after_sale],
+            },
+            "1. 赣南脐橙 ×1 ¥29.90 · 12-05 · 售后申请处理中，不用再申请",
+        ),
+        (  # a request for an order the list no longer shows: no goods to name
+            {"lines": [], "requests": [after_sale]},
+            "你的售后申请：\n· 仅退款 ¥5.00 · 待处理 · 12-05",
         ),
     ],
     "alerts/reconciliation.j2": [
@@ -637,10 +690,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "errors/bargain_not_yours.j2": [
         (
             {"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x", bargain_code="7K3MXQ2A")},
-            "这个砍价 7K3MXQ2A 是别人发起的，只有发起人才能按砍后价购买。\n你可以发送「帮砍 "
-            "7K3MXQ2A」帮TA砍一刀，或发送「砍价」发起你自己的砍价。",
+            "这个砍价 7K3MXQ2A 是别人发起的，只有发起人才能按砍后价购买。\n还没帮砍的话，可以"
+            "发送「帮砍 7K3MXQ2A」帮TA砍一刀；想自己买，发送「砍价」发起你自己的砍价。",
         ),
-        ({"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x")}, "你可以帮TA砍一刀，或发送"),
+        ({"error": Forbidden(ErrorCode.BARGAIN_NOT_YOURS, "x")}, "还没帮砍的话，可以帮TA砍一刀；"),
     ],
     "bargains/offers.j2": [
         ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),

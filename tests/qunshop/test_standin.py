@@ -13,9 +13,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from models.bargain import Bargain
 from models.community import Community
 from models.groupbuy import Team
-from models.order import Order, OrderStatus
+from models.order import Order, OrderKind, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund, RefundStatus
 from qunshop.assembly.app import create_app
@@ -270,6 +271,33 @@ async def test_the_readme_walk_takes_the_demo_teams_head_from_the_chat_to_paying
         await outbox.run_once(outbox_handlers(dev.server.app), now=datetime.now(tz=UTC))
     robot = [m for m in (r.getMessage() for r in caplog.records) if "webhook/send" in m]
     assert any("成团" in line and team.code in line for line in robot), robot
+
+
+async def test_the_readme_walk_bargains_on_the_demo_rice_in_the_demo_group(
+    dev: TestClient,
+) -> None:
+    """The demo opens its rice for bargaining: in the demo group li-si finds it with 砍价,
+    starts one, a friend cuts it, someone else may not buy it, and she buys at the price
+    reached, as the README walks it."""
+    settings = dev.server.app[SETTINGS]
+    await demo.seed(settings=settings)
+    async with aiohttp.ClientSession() as http:
+
+        def member(user: str) -> Any:
+            return in_group(dev, settings, http, user=user, group="demo-group-chat")
+
+        li, wang, zhao = member("li-si"), member("wang-wu"), member("zhao-liu")
+        listed = "\n".join(await li.say("砍价"))
+        assert "1. 东北五常大米（10斤） ¥59.90，找 3 位好友砍到 ¥9.90" in listed, listed
+        started = "\n".join(await li.say("砍价 1"))
+        bargain = await Bargain.get()
+        assert f"「帮砍 {bargain.code}」" in started and f"砍价购买 {bargain.code}" in started
+        assert "你帮忙砍掉了" in "\n".join(await wang.say(f"帮砍 {bargain.code}"))
+        theirs = "\n".join(await zhao.say(f"砍价购买 {bargain.code}"))
+        assert "是别人发起的" in theirs and not await Order.filter(kind=OrderKind.BARGAIN)
+        bought = "\n".join(await li.say(f"砍价购买 {bargain.code}"))
+        price = (await Bargain.get()).price_now
+        assert f"已按砍后价下单：¥{price / 100:.2f}" in bought and price < 5990, bought
 
 
 async def test_the_stand_in_signs_in_no_chat_only_user(dev: TestClient) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from models.bargain import BargainOffer
 from models.catalog import Product, Sku
 from models.community import Community, Membership, PickupPoint
 from models.groupbuy import Campaign, Team, TeamStatus
@@ -29,6 +30,10 @@ async def test_demo_seeds_a_shop_once(client: TestClient, settings: Settings) ->
     team = await Team.get(campaign=campaign)
     assert team.status is TeamStatus.OPEN and team.seats_held == 1
     assert await stock_left(campaign.id) == campaign.stock_cap - 1
+
+    (offer,) = await BargainOffer.all().prefetch_related("sku__product")
+    assert (offer.sku.product.title, offer.sku.name, offer.active) == ("东北五常大米", "10斤", True)
+    assert offer.floor_price < offer.sku.price and "砍价" in summary
 
     again = await demo.seed(settings=settings)
     assert "already has data" in again
