@@ -51,6 +51,8 @@ async def after_sale(
     line = await storefront.numbered_order(ctx.principal, int(number), redis=ctx.redis)
     detail = (words or "").strip()
     if not detail:  # 「售后 1」 alone files nothing: the leader decides on what the buyer says
+        # ... but an order that takes no request is said so now, not after its reason.
+        aftersales.check_open(line.order, now=ctx.now, days=ctx.settings.auto_complete_days)
         return Text(ctx.render("aftersales/why.j2", line=line, number=int(number)))
     kind, reason = _reading(detail)
     sale = await aftersales.request(

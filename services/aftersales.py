@@ -79,7 +79,9 @@ def window_open(order: Order, *, now: datetime, days: int) -> bool:
     return order.picked_up_at is None or now <= order.picked_up_at + timedelta(days=days)
 
 
-def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int) -> None:
+def check_open(order: Order, *, now: datetime, days: int) -> None:
+    """Refused unless ``order`` may take a request now, ``days`` after its pickup at most: the
+    chat asks this before it asks the buyer why, so a closed order is said closed at once."""
     if order.status is OrderStatus.COMPLETED:
         raise Conflict(ErrorCode.AFTER_SALE_WINDOW_CLOSED, "the after-sale days are over")
     if order.status not in OPEN_ORDER_STATES:
@@ -88,17 +90,21 @@ def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int
             f"an order that is {order.status.value} takes no after-sales request",
             status_now=order.status.value,
         )
-    days = (
-        min(after_sale_days, NO_REASON_DAYS)
-        if ask.reason is AfterSaleReason.NO_REASON
-        else after_sale_days
-    )
     if not window_open(order, now=now, days=days):
         raise Conflict(
             ErrorCode.AFTER_SALE_WINDOW_CLOSED,
             f"requests close {days} days after pickup",
             days=days,
         )
+
+
+def _check_window(order: Order, ask: Ask, *, now: datetime, after_sale_days: int) -> None:
+    days = (
+        min(after_sale_days, NO_REASON_DAYS)
+        if ask.reason is AfterSaleReason.NO_REASON
+        else after_sale_days
+    )
+    check_open(order, now=now, days=days)
 
 
 async def request(

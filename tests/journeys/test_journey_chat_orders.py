@@ -82,6 +82,9 @@ async def test_a_shopper_cancels_her_unpaid_order_by_its_number(doors: Doors) ->
     again = await doors.say_in_group("cancel 1", sender="li")
     assert again == "这个订单已经取消了，不用再取消：它没有付款，不会扣款。想要的话请重新下单。"
     assert "没有可以提的货" in await doors.say_alone("取货码 1", sender="li")
+    # 售后 on it is refused at once, not after she has written why.
+    refused = await doors.say_alone("售后 1", sender="li")
+    assert refused.startswith("这个订单现在还不能申请售后"), refused
     assert "没有第 3 个订单（最近只有 1 个）" in await doors.say_in_group("取消订单 3", sender="li")
     assert "序号" in await doors.say_in_group("取消订单", sender="li")
 
@@ -158,6 +161,7 @@ async def test_her_pickup_code_comes_alone_never_into_the_group(doors: Doors) ->
         f"这个订单已经过了售后期（自提后 {DAYS} 天内可以申请售后），不能再取消或申请退款了。"
     )
     assert await doors.say_in_group("售后 1 坏了", sender="li") == closed
+    assert await doors.say_alone("售后 1", sender="li") == closed  # no reason asked for first
     await doors.jobs.sweep(doors.clock.now())
     assert (await Order.get(id=li_order.id)).status is OrderStatus.COMPLETED
     assert await doors.say_in_group("取消订单 1", sender="li") == closed
