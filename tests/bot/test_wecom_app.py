@@ -58,12 +58,12 @@ async def test_sample_vector_message_decrypts_and_is_answered(
     assert update.text == expected["Content"] == "hello"
     assert update.msg_id == expected["MsgId"]
     assert update.raw["AgentID"] == expected["AgentID"] == "218"
-    # "hello" is not a command: the fallback's short help comes back, encrypted for WeCom.
+    # "hello" is a greeting: the help comes back, encrypted for WeCom.
     envelope = await resp.text()
     reply = xmltodict.parse(WeComApp(client).open(envelope))["xml"]
     assert reply["MsgType"] == "text" and reply["ToUserName"] == "mycreate"
     assert reply["FromUserName"] == "wx5823bf96d3bd56c7" and reply["AgentID"] == "218"
-    assert "帮助" in reply["Content"]
+    assert reply["Content"].startswith("群团购助手 · 可以这样对我说：")
 
 
 async def test_sample_vector_outside_the_replay_window_is_refused(
