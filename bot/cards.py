@@ -30,10 +30,19 @@ def join_command(card: Card) -> str | None:
     return None
 
 
+def fit(text: str, limit: int) -> str:
+    """``text`` in ``limit`` characters, cut between its `` · `` fields where it can: a card's
+    description leads with what matters (the team code), and a code cut in half misleads."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" · ", 0, limit + 1)
+    return text[:cut] if cut > 0 else text[:limit]
+
+
 def template_card(card: Card, task_id: str) -> dict[str, Any]:
     """A button card whose button sends the join command; else a news or text notice."""
     base: dict[str, Any] = {
-        "main_title": {"title": card.title[:36], "desc": card.description[:44]},
+        "main_title": {"title": card.title[:36], "desc": fit(card.description, 44)},
         "card_action": {"type": _OPEN_URL, "url": card.url},
     }
     command = join_command(card)

@@ -32,7 +32,7 @@ def team_card(ctx: Context, team: Team, campaign: Campaign, *, sharer: str = "")
         title=ctx.render("cards/team_title.j2", **values),
         description=ctx.render("cards/team_description.j2", **values),
         url=team_url(ctx, team),
-        button_text=f"参团 {team.code}",
+        button_text=f"参团{team.code}",  # WeCom shows 10 characters of a button
         mini_program_path=f"pages/team/index?code={team.code}",
     )
 

@@ -72,7 +72,7 @@ class Jobs:
             title=self._render("reminders/team_title.j2", **values),
             description=self._render("reminders/team_description.j2", **values),
             url=f"{self.settings.public_base_url}/h5/teams/{team.code}",
-            button_text=f"参团 {team.code}",
+            button_text=f"参团{team.code}",  # a button shows 10 characters
             mini_program_path=f"pages/team/index?code={team.code}",
         )
 

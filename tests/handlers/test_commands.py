@@ -62,7 +62,8 @@ async def test_leader_starts_a_team_and_posts_its_card(say: Say) -> None:
     team = await Team.get(campaign_id=campaign.id)
     assert team.code in reply.button_text and team.chat_id == "group-1"
     # The leader opened it for the group: no seat, no order, every seat still free.
-    assert reply.description.startswith(f"{leader.nickname}开的团 · 还差 3 人成团")
+    assert reply.description.startswith(f"团码 {team.code} · 还差 3 人成团")
+    assert reply.description.endswith(f"{leader.nickname}开的团")
     assert await Seat.filter(team_id=team.id).count() == 0
     assert await Order.filter(user_id=leader.id).count() == 0
     assert team.code in (reply.mini_program_path or "")

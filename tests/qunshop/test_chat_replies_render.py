@@ -319,8 +319,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
     ],
     "cards/team_description.j2": [
-        ({}, "王团长开的团 · 还差 2 人成团 · 12-06 13:00 截止 · 团码 MNTR4DCR"),
-        ({"seats_left": 0, "sharer": ""}, "人已凑齐，付款后成团 · 12-06 13:00 截止"),
+        ({}, "团码 MNTR4DCR · 还差 2 人成团 · 12-06 13:00 截止 · 王团长开的团"),
+        (
+            {"seats_left": 0, "sharer": ""},
+            "团码 MNTR4DCR · 人已凑齐，付款后成团 · 12-06 13:00 截止",
+        ),
     ],
     "cards/campaign_title.j2": [({"sharer": NS(nickname="王团长")}, "王团长推荐：赣南脐橙")],
     "orders.j2": [
