@@ -106,13 +106,19 @@ _GLUED = re.compile(r"(?P<name>\D+)(?P<number>\d+)(?P<more>.*)", re.DOTALL)
 
 
 def unglue(head: str, rest: str, names: frozenset[str]) -> tuple[str, str]:
-    """「取消订单1」 read as 「取消订单 1」, but only when the name before the digits is one of
-    ``names`` (the commands that take a number): any other head is left whole, so that a
-    name with digits of its own, or a code typed after a name, is not cut into pieces."""
+    """「取消订单1」 read as 「取消订单 1」 and 「参团MNTR4DCR」 as 「参团 MNTR4DCR」, but only when
+    the head starts with one of ``names`` (the commands that take a number or a code): any
+    other head is left whole, so that a name with digits of its own is not cut into pieces."""
     match = _GLUED.fullmatch(head)
-    if match is None or match["name"] not in names:
+    if match is not None and match["name"] in names:
+        return match["name"], " ".join(p for p in (match["number"], match["more"], rest) if p)
+    # A code glued on (the card's button reads 参团<code>): letters and digits, 4 or more, after
+    # the longest name the head starts with; 「售后员」 or 「cancelled」 stay whole.
+    name = max((n for n in names if head.startswith(n)), key=len, default="")
+    code = head[len(name) :]
+    if not name or len(code) < 4 or not (code.isascii() and code.isalnum()):
         return head, rest
-    return match["name"], " ".join(p for p in (match["number"], match["more"], rest) if p)
+    return name, " ".join(p for p in (code, rest) if p)
 
 
 FilterResult = bool | dict[str, Any]

@@ -64,7 +64,7 @@ def group_chat_id(ctx: Context) -> str | None:
     return ctx.update.chat_id if ctx.update.chat_type is ChatType.GROUP else None
 
 
-@router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})"))
+@router.route(Command("参团", "join", pattern=r"(?P<code>[A-Za-z0-9]{4,16})", glued=True))
 async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
         hint = "团码在「团购」列出的每个团后面，发送「团购」看看。"

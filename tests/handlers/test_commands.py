@@ -199,9 +199,9 @@ async def test_joining_again_points_to_my_orders_whatever_was_paid(say: Say) -> 
     await make_campaign(community, team_size=3)
     card = await say("开团 1", sender="wang")
     code = (await Team.get(chat_id="group-1")).code
-    assert code in card.button_text
+    assert card.button_text == f"参团{code}"  # what the card's button shows, typed as seen
     await _as(await make_user(nickname="李四"), "lisi")
-    assert "已为你占座" in (await say(f"参团 {code}", sender="lisi")).content
+    assert "已为你占座" in (await say(card.button_text, sender="lisi")).content
     again = await say(f"参团 {code}", sender="lisi")
     assert "已经在这个活动的一个团里" in again.content and "「我的订单」" in again.content
     assert "付款后" not in again.content

@@ -211,8 +211,17 @@ async def test_a_number_glued_to_a_command_that_takes_one_is_read_as_spaced() ->
     # Only commands that take a number are unglued: the others' heads stay whole.
     assert await router.match(context("团购2")) is None
     assert (await router.match(context("top10")))[0].__name__ == "deals"
-    assert await router.match(context("参团AB12CD34")) is None
+    assert await router.match(context("参团AB12CD34")) is None  # 参团 here is not glued
     assert await router.match(context("售后员")) is None  # no digits: not a glued number
+    # A command that takes a code reads one glued on (the card's button shows 参团<code>).
+    glued_join = Router("g")
+    code = r"(?P<code>[A-Za-z0-9]{4,16})"
+    glued_join.route(Command("参团", "join", pattern=code, glued=True))(handler_named("join"))
+    for text in ("参团AB12CD34", "参团ABCDEFGH", "joinAB12CD34"):
+        found = await glued_join.match(context(text))
+        assert found is not None and found[1]["code"].upper() == text[-8:], text
+    for text in ("参团吧", "参团了吗", "joinus", "参团AB"):  # words, or too short for a code
+        assert await glued_join.match(context(text)) is None, text
     # The same reading when the Command is not a route's first filter (no index).
     glued = Command("售后", pattern=number, glued=True)
     assert glued(context("售后1 坏了")) == {"args": "1 坏了", "number": "1", "words": "坏了"}
