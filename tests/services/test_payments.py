@@ -524,7 +524,8 @@ async def test_prepay_reads_the_leader_payer_and_price_in_one_go(
 _FILL_PAGE = """
 INSERT INTO orders (id, out_trade_no, kind, user_id, sku_id, quantity, unit_price, amount,
                     status, created_at, updated_at)
-SELECT gen_random_uuid(), 'QSFILL' || i, 'direct', $1, $2, 1, 100, 100, 'completed', now(), now()
+SELECT gen_random_uuid(), 'QSFILL' || $3 || i, 'direct', $1, $2, 1, 100, 100, 'completed',
+       now(), now()
   FROM generate_series(1, 60) AS i
 """
 _BLOCK = "SELECT (ctid::text::point)[0]::int FROM orders WHERE id = $1"
@@ -540,9 +541,12 @@ async def test_prepay_fixes_the_price_without_moving_the_order_off_its_page(
     order = reservation.order
     db = connections.get("default")
     async with db.acquire_connection() as conn:
-        await conn.execute(_FILL_PAGE, user.id, order.sku_id)
+        await conn.execute(_FILL_PAGE, user.id, order.sku_id, "A")
         # Rewritten packed as inserts pack (fillfactor), the earlier tests' dead rows gone.
         await conn.execute("VACUUM FULL orders")
+        # The rewrite keeps the heap's order, not the inserts': the order may end up on the
+        # last, part-filled page. New rows go to that page first and fill it as inserts do.
+        await conn.execute(_FILL_PAGE, user.id, order.sku_id, "B")
         block = await conn.fetchval(_BLOCK, order.id)
         neighbours = await conn.fetchval(
             "SELECT count(*) FROM orders WHERE (ctid::text::point)[0]::int = $1", block
