@@ -109,16 +109,16 @@ def unglue(head: str, rest: str, names: frozenset[str]) -> tuple[str, str]:
     """「取消订单1」 read as 「取消订单 1」 and 「参团MNTR4DCR」 as 「参团 MNTR4DCR」, but only when
     the head starts with one of ``names`` (the commands that take a number or a code): any
     other head is left whole, so that a name with digits of its own is not cut into pieces."""
-    match = _GLUED.fullmatch(head)
-    if match is not None and match["name"] in names:
-        return match["name"], " ".join(p for p in (match["number"], match["more"], rest) if p)
-    # A code glued on (the card's button reads 参团<code>): letters and digits, 4 or more, after
-    # the longest name the head starts with; 「售后员」 or 「cancelled」 stay whole.
+    # A code glued on (the card's button reads 参团<code>), first: a code may start with a digit.
+    # Letters and digits, 4 or more, after the longest name the head starts with.
     name = max((n for n in names if head.startswith(n)), key=len, default="")
     code = head[len(name) :]
-    if not name or len(code) < 4 or not (code.isascii() and code.isalnum()):
-        return head, rest
-    return name, " ".join(p for p in (code, rest) if p)
+    if name and len(code) >= 4 and code.isascii() and code.isalnum():
+        return name, " ".join(p for p in (code, rest) if p)
+    match = _GLUED.fullmatch(head)  # 「售后员」 or 「cancelled」 stay whole
+    if match is not None and match["name"] in names:
+        return match["name"], " ".join(p for p in (match["number"], match["more"], rest) if p)
+    return head, rest
 
 
 FilterResult = bool | dict[str, Any]

@@ -217,7 +217,7 @@ async def test_a_number_glued_to_a_command_that_takes_one_is_read_as_spaced() ->
     glued_join = Router("g")
     code = r"(?P<code>[A-Za-z0-9]{4,16})"
     glued_join.route(Command("参团", "join", pattern=code, glued=True))(handler_named("join"))
-    for text in ("参团AB12CD34", "参团ABCDEFGH", "joinAB12CD34"):
+    for text in ("参团AB12CD34", "参团ABCDEFGH", "joinAB12CD34", "参团7K3MXQ2A"):
         found = await glued_join.match(context(text))
         assert found is not None and found[1]["code"].upper() == text[-8:], text
     for text in ("参团吧", "参团了吗", "joinus", "参团AB"):  # words, or too short for a code
