@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from qunshop.chat import Card
 
-JOIN_COMMAND = "参团"
 _OPEN_URL = 1  # card_action type 1: open a URL
 _NOT_IN_TASK_ID = re.compile(r"[^0-9A-Za-z_\-@]")
 
@@ -17,17 +15,6 @@ _NOT_IN_TASK_ID = re.compile(r"[^0-9A-Za-z_\-@]")
 def task_id(prefix: str, unique: str) -> str:
     """A card task id: unique per bot, [0-9A-Za-z_-@], at most 128 bytes."""
     return f"{prefix}_{_NOT_IN_TASK_ID.sub('', unique)}"[:128]
-
-
-def join_command(card: Card) -> str | None:
-    """``参团 <code>`` when the card points at a team (``?code=`` in its page or URL)."""
-    for link in (card.mini_program_path, card.url):
-        if not link:
-            continue
-        codes = parse_qs(urlsplit(link).query).get("code")
-        if codes and codes[0].strip():
-            return f"{JOIN_COMMAND} {codes[0].strip()}"
-    return None
 
 
 def fit(text: str, limit: int) -> str:
@@ -40,18 +27,18 @@ def fit(text: str, limit: int) -> str:
 
 
 def template_card(card: Card, task_id: str) -> dict[str, Any]:
-    """A button card whose button sends the join command; else a news or text notice."""
+    """A button card when the card names the command its button sends (a team's 参团 <code>);
+    else a news or text notice, opened by its link."""
     base: dict[str, Any] = {
         "main_title": {"title": card.title[:36], "desc": fit(card.description, 44)},
         "card_action": {"type": _OPEN_URL, "url": card.url},
     }
-    command = join_command(card)
-    if command is not None:
+    if card.command is not None:
         return {
             "card_type": "button_interaction",
             **base,
             "task_id": task_id,
-            "button_list": [{"text": card.button_text[:10], "style": 1, "key": command}],
+            "button_list": [{"text": card.button_text[:10], "style": 1, "key": card.command}],
         }
     if card.picture_url:
         return {

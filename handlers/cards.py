@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from models.groupbuy import Campaign, Team
     from services.share import Share
 
+JOIN = "参团"  # the chat command a team card's button sends (handlers/shop.py)
+
 
 def team_url(ctx: Context, team: Team) -> str:
     """The team's H5 page: on a phone its button opens the mini-program's team page, where a
@@ -32,8 +34,9 @@ def team_card(ctx: Context, team: Team, campaign: Campaign, *, sharer: str = "")
         title=ctx.render("cards/team_title.j2", **values),
         description=ctx.render("cards/team_description.j2", **values),
         url=team_url(ctx, team),
-        button_text=f"参团{team.code}",  # WeCom shows 10 characters of a button
+        button_text=f"{JOIN}{team.code}",  # WeCom shows 10 characters of a button
         mini_program_path=f"pages/team/index?code={team.code}",
+        command=f"{JOIN} {team.code}",
     )
 
 

@@ -84,6 +84,10 @@ class Card:
     picture_url: str = ""
     button_text: str = "去看看"
     mini_program_path: str | None = None  # e.g. pages/team/index?code=ABC
+    # What its button sends back as chat (a WeCom button card), named by whoever builds the
+    # card: a code in a link says nothing about what the card is for (a bargain's is not a
+    # team's). None: the card is a link, with no button.
+    command: str | None = None
 
 
 Reply = Text | Card

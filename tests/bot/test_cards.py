@@ -22,6 +22,7 @@ def test_the_team_card_keeps_its_code_whole_in_the_description_and_the_button() 
         url="https://shop.example/h5/teams/MNTR4DCR",
         button_text="参团MNTR4DCR",
         mini_program_path="pages/team/index?code=MNTR4DCR",
+        command="参团 MNTR4DCR",
     )
     shown = template_card(card, "team_MNTR4DCR")
     assert shown["main_title"]["desc"] == "团码 MNTR4DCR · 还差 2 人成团 · 12-06 13:00 截止"

@@ -9,6 +9,8 @@ from models.chat import ChatIdentity, Follow
 from models.community import Community
 from models.groupbuy import Seat, Team
 from models.order import Order
+from qunshop.chat import Text
+from tests.bot.conftest import FakeMessenger
 from tests.bot.helpers import OA, WeComApp, WeComBot, oa_event, oa_text
 from tests.support.factories import make_campaign, make_community
 
@@ -21,7 +23,9 @@ async def _say(bot: WeComBot, text: str, sender: str = "zhangsan", chat_id: str 
     return frame
 
 
-async def test_group_commands_through_the_wecom_bot(bot_client: TestClient) -> None:
+async def test_group_commands_through_the_wecom_bot(
+    bot_client: TestClient, messenger: FakeMessenger
+) -> None:
     community = await make_community()
     await Community.filter(id=community.id).update(chat_id=None)
     leader = await community.leader
@@ -41,14 +45,30 @@ async def test_group_commands_through_the_wecom_bot(bot_client: TestClient) -> N
     team = await Team.get(campaign_id=campaign.id)
     assert started["template_card"]["button_list"][0]["key"] == f"参团 {team.code}"
 
-    joined = await _say(bot, f"参团 {team.code}", sender="lisi")
-    assert "已为你占座" in joined["stream"]["content"]
+    # The team card's button sends 参团 <code>: pressed in the group, it takes a seat.
+    click = bot.event(
+        "template_card_event",
+        {"card_type": "button_interaction", "event_key": f"参团 {team.code}", "task_id": "t1"},
+        chatid=GROUP,
+        chattype="group",
+        **{"from": {"userid": "lisi"}},
+        response_url="https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=R9",
+    )
+    assert await bot.reply(click) is None  # acknowledged; the answer follows by response_url
+    await messenger.wait()
+    [(_, seated)] = messenger.delivered
+    assert isinstance(seated, Text) and "已为你占座" in seated.content
     assert await Seat.filter(team_id=team.id).count() == 1  # the leader opened it, not bought
 
     orders = await _say(bot, "我的订单", sender="lisi")  # the group would read them: not here
     assert "私聊" in orders["stream"]["content"] and "19.90" not in orders["stream"]["content"]
     invite = await _say(bot, "邀请", sender="lisi")
     assert invite["msgtype"] == "stream_with_template_card"
+    # The invite card's links carry a code too (its sharer's), but it is no team: no 参团
+    # button, it opens the invite page.
+    shown = invite["template_card"]
+    assert shown["card_type"] in ("news_notice", "text_notice") and "button_list" not in shown
+    assert "/h5/invite?from=" in shown["card_action"]["url"]
     stats = await _say(bot, "统计", sender="wang")
     assert "订单 0 笔" in stats["stream"]["content"]  # nobody has paid yet
     notice = await _say(bot, "公告 明天九点到货", sender="wang")

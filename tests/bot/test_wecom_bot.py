@@ -18,6 +18,23 @@ TEAM_CARD = Card(
     url="https://shop.example/t/ABC123",
     button_text="参团",
     mini_program_path="pages/team/index?code=ABC123",
+    command="参团 ABC123",
+)
+# Cards whose links carry a code that is not a team's: a friend's bargain (帮砍 is typed
+# with its code, in the mini-program or the chat) and a coupon's page.
+BARGAIN_CARD = Card(
+    title="帮我砍一刀 · 土鸡蛋",
+    description="已砍 3 刀，还差 ¥4.20",
+    url="https://shop.example/h5/bargains/K7QW2M?code=K7QW2M",
+    picture_url="https://img.example/eggs.jpg",
+    button_text="帮砍",
+    mini_program_path="pages/bargain/index?code=K7QW2M",
+)
+COUPON_CARD = Card(
+    title="新券来了：满 50 减 5",
+    description="在群里发送「领券」查看",
+    url="https://shop.example/h5/coupons?code=C0UP0N",
+    mini_program_path="pages/coupon/index?code=C0UP0N&s=SHARER",
 )
 
 
@@ -121,6 +138,27 @@ async def test_a_card_answer_carries_a_join_button_once(
     assert first["stream"]["finish"] is True
     again = await bot.reply(message)  # the card goes out once per message
     assert again is not None and again["msgtype"] == "stream"
+
+
+async def test_a_card_with_another_code_in_its_links_gets_no_join_button(
+    bot_client: TestClient, recorder: Recorder
+) -> None:
+    """Only a team card sends 参团: a bargain's or a coupon's code in a link is not a team's
+    code, and 参团 <it> answered "no such team". Such cards open their page."""
+    bot = WeComBot(bot_client)
+    recorder.answer = lambda update: BARGAIN_CARD
+    bargain = await bot.reply(bot.text("@bot 砍价"))
+    assert bargain is not None and bargain["msgtype"] == "stream_with_template_card"
+    card = bargain["template_card"]
+    assert card["card_type"] == "news_notice" and "button_list" not in card
+    assert card["card_action"] == {"type": 1, "url": BARGAIN_CARD.url}
+    recorder.answer = lambda update: COUPON_CARD
+    coupon = await bot.reply(bot.text("@bot 领券"))
+    assert coupon is not None and coupon["template_card"]["card_type"] == "text_notice"
+    assert "参团" not in str(coupon["template_card"])
+    recorder.answer = lambda update: COUPON_CARD
+    welcome = await bot.reply(bot.event("enter_chat"))
+    assert welcome is not None and welcome["template_card"]["card_type"] == "text_notice"
 
 
 async def test_enter_chat_welcome(bot_client: TestClient, recorder: Recorder) -> None:
