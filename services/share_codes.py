@@ -53,6 +53,16 @@ def _well_formed(code: str, secret: str) -> bool:
     return hmac.compare_digest(mac, _mac(secret, key))
 
 
+def carried(code: str, *, secret: str) -> str | None:
+    """``code`` as a link passes it on, if this server issued it (its MAC checks), else None.
+
+    A page takes a sharer's ``?s=`` into the mini-program's path without a lookup; there the
+    entry resolves it (its row, its expiry) and binds as for any share. The check keeps a
+    made-up code out of the paths (each path is a URL link made by WeChat, and cached)."""
+    text = normalise(code)
+    return text if _well_formed(text, secret) else None
+
+
 async def resolve(code: str, *, secret: str, now: datetime) -> ShareCode:
     """The row a code names; a tampered, unknown or expired code is refused."""
     text = normalise(code)

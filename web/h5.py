@@ -19,7 +19,7 @@ from qunshop.keys import CHAT_TEMPLATES, CLOCK, REDIS, SETTINGS
 from services import bargains, h5_pages, h5_visits, recommendations
 from web import session
 from web.page import page
-from web.ways_in import ways_in
+from web.ways_in import ways_in, with_sharer
 
 if TYPE_CHECKING:
     import uuid
@@ -37,8 +37,14 @@ MAX_REF = 64
 TEAM_PAGE_FRESH = timedelta(seconds=1)
 
 
-def _page_url(config: Resources, request: web.Request, *, with_query: bool = True) -> str:
+def _page_url(
+    config: Resources, request: web.Request, *, with_query: bool = True, share: str | None = None
+) -> str:
+    """This page's address (the QR code's, on a desktop); without its query, but with the
+    sharer's code, for a page every visitor of one sharer is shown alike."""
     where = request.rel_url.path_qs if with_query else request.rel_url.path
+    if not with_query and share is not None:
+        where = f"{where}?{with_sharer('', share)}"
     return f"{config[SETTINGS].public_base_url}{where}"
 
 
@@ -59,14 +65,15 @@ async def _values(
     view: Any,
     ticket: str,
     *,
+    share: str | None,
     with_query: bool = True,
     **extra: Any,
 ) -> dict[str, Any]:
-    url = _page_url(config, request, with_query=with_query)
+    url = _page_url(config, request, with_query=with_query, share=share)
     return {
         "page": view,
         "state": getattr(view, "state", "open"),
-        "ways": await ways_in(config, path=view.path, query=view.query, page_url=url),
+        "ways": await ways_in(config, path=view.path, query=view.query, page_url=url, share=share),
         "page_url": url,
         "visit_ticket": ticket,
         **extra,
@@ -74,47 +81,63 @@ async def _values(
 
 
 @page("GET", "/h5/teams/{code}", template="h5/team.html", shared=TEAM_PAGE_FRESH)
-async def team(*, code: str, config: Resources, request: web.Request) -> dict[str, Any]:
+async def team(
+    *, code: str, share: str | None, config: Resources, request: web.Request
+) -> dict[str, Any]:
     """The page every shared card opens, in bursts: its HTML is the same for every visitor
-    (the sharer's ``?s=`` is read by the page's script), so it is kept for a second."""
+    of one sharer's link (their ``?s=`` goes on into the mini-program), so it is kept for a
+    second."""
     view = await h5_pages.team_page(code, now=config[CLOCK].now())
     campaign = view.campaign
     ticket = _ticket(config, f"team:{view.team.code}", campaign.community_id, campaign.id)
-    return await _values(config, request, view, ticket, with_query=False)
+    return await _values(config, request, view, ticket, share=share, with_query=False)
 
 
 @page("GET", "/h5/campaigns/{campaign_id}", template="h5/campaign.html")
-async def campaign(*, campaign_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+async def campaign(
+    *, campaign_id: str, share: str | None, config: Resources, request: web.Request
+) -> dict[str, Any]:
     view = await h5_pages.campaign_page(campaign_id, now=config[CLOCK].now())
     c = view.campaign
     ticket = _ticket(config, f"campaign:{c.id}", c.community_id, c.id)
     together, popular = await recommendations.for_sku(sku_id=c.sku_id, community_id=c.community_id)
-    return await _values(config, request, view, ticket, together=together, popular=popular)
+    return await _values(
+        config, request, view, ticket, share=share, together=together, popular=popular
+    )
 
 
 @page("GET", "/h5/products/{product_id}", template="h5/product.html")
-async def product(*, product_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+async def product(
+    *, product_id: str, share: str | None, config: Resources, request: web.Request
+) -> dict[str, Any]:
     view = await h5_pages.product_page(product_id, now=config[CLOCK].now())
     url = _page_url(config, request)
-    return {"page": view, "ways": await ways_in(config, path=view.path, query="", page_url=url)}
+    ways = await ways_in(config, path=view.path, query=view.query, page_url=url, share=share)
+    return {"page": view, "ways": ways}
 
 
 @page("GET", "/h5/flash-sales/{sale_id}", template="h5/flash_sale.html")
-async def flash_sale(*, sale_id: str, config: Resources, request: web.Request) -> dict[str, Any]:
+async def flash_sale(
+    *, sale_id: str, share: str | None, config: Resources, request: web.Request
+) -> dict[str, Any]:
     view = await h5_pages.flash_sale_page(sale_id, now=config[CLOCK].now())
     ticket = _ticket(config, f"flash:{view.sale.id}", view.community.id, None)
-    return await _values(config, request, view, ticket)
+    return await _values(config, request, view, ticket, share=share)
 
 
 @page("GET", "/h5/bargains/{code}", template="h5/bargain.html")
-async def bargain(*, code: str, config: Resources, request: web.Request) -> dict[str, Any]:
+async def bargain(
+    *, code: str, share: str | None, config: Resources, request: web.Request
+) -> dict[str, Any]:
     """A bargain's shared card: its price, the cuts so far, the way into the mini-program
     where a friend cuts once (``POST /api/v1/bargains/{code}/cuts``)."""
     view = await bargains.view(code, now=config[CLOCK].now())
     ticket = _ticket(config, f"bargain:{view.bargain.code}", None, None)
     # The card's title as the mini-program shares it (GET /api/v1/bargains/{code}/share).
     title = config[CHAT_TEMPLATES].get_template("cards/bargain_title.j2").render(view=view)
-    return await _values(config, request, view, ticket, with_query=False, share_title=title.strip())
+    return await _values(
+        config, request, view, ticket, share=share, with_query=False, share_title=title.strip()
+    )
 
 
 def _param(query: MultiDictProxy[str], name: str) -> str:
@@ -133,7 +156,7 @@ async def invite(*, query: MultiDictProxy[str], config: Resources, request: web.
     )
     community_id = view.community.id if view.community else None
     ticket = _ticket(config, f"invite:{ref}", community_id, None)
-    return await _values(config, request, view, ticket)
+    return await _values(config, request, view, ticket, share=None)  # its query has its code
 
 
 @page("GET", "/h5/link", template="h5/link.html")

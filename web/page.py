@@ -5,7 +5,8 @@
         return {"day": await pickup.day_list(principal=principal, now=config[CLOCK].now())}
 
 The handler asks by name for what it uses: ``principal`` (checked by ``auth``), ``config``
-(the app's resources), ``request``, ``query``, ``form`` (a POST's fields, after its CSRF
+(the app's resources), ``request``, ``query``, ``share`` (the sharer's code the page was
+opened with, ``?s=``, checked; web/ways_in.py), ``form`` (a POST's fields, after its CSRF
 token was checked) and the path's parameters. It returns the template's values, or a
 response of its own (a redirect after a form). Errors are rendered as pages by
 web/errors.py. Pages with ``auth`` or ``forms`` get a ``csrf_token`` for their forms.
@@ -26,6 +27,7 @@ from web import session
 from web.labels import field_name
 from web.page_cache import PageCache
 from web.render import render
+from web.ways_in import sharer
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -79,8 +81,8 @@ def page(
     shared: timedelta | None = None,
 ) -> Callable[[Handler], Handler]:
     """``shared``: the page's HTML is the same for every visitor and may be served from
-    memory for this long after it was rendered (web/page_cache.py); keyed by the path,
-    so the handler must not read ``query`` or ``request``'s query string."""
+    memory for this long after it was rendered (web/page_cache.py); keyed by the path and
+    the sharer's code, so the handler must read no other part of the query string."""
 
     def declare(handler: Handler) -> Handler:
         wanted = set(inspect.signature(handler).parameters)
@@ -106,6 +108,8 @@ def page(
                 values["request"] = request
             if "query" in wanted:
                 values["query"] = request.query
+            if "share" in wanted:
+                values["share"] = sharer(request)
             result = await handler(**{k: v for k, v in values.items() if k in wanted})
             if isinstance(result, web.StreamResponse):
                 return result
@@ -130,8 +134,9 @@ def page(
 
         async def shared_view(request: web.Request) -> web.StreamResponse:
             config = request.config_dict
+            share = sharer(request)  # each sharer's copy carries their code on
             return await config[PAGE_CACHE].serve(
-                request.path,
+                request.path if share is None else f"{request.path}?s={share}",
                 now=config[CLOCK].now(),
                 fresh=shared,  # type: ignore[arg-type]
                 render=lambda: view(request),

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestClient
 
+from models.catalog import Sku
 from models.growth import Visit
 from models.user import Role, User
 from qunshop.clock import FrozenClock
@@ -289,3 +290,22 @@ async def test_a_product_page_leads_to_where_it_is_sold(
     shown = await _page(web_client, f"/h5/products/{sku.product_id}")
     assert f'href="/h5/campaigns/{campaign.id}"' not in shown
     assert "这个商品现在没有拼团" in shown and "pages/index/index" in shown
+
+
+async def test_every_page_into_the_mini_program_carries_the_sharers_code_on(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    """A shared link's ?s= goes on into the mini-program (its entry binds to the sharer):
+    the campaign's and the product's pages as the team's (tests/journeys)."""
+    code, campaign = await team_in("open", clock)
+    (sharer,) = await people(1)
+    shared = await share.campaign_share(
+        principal=who(sharer), campaign_id=str(campaign.id), settings=settings, now=clock.now()
+    )
+    html = await _page(web_client, f"/h5/campaigns/{campaign.id}?s={shared.code}")
+    assert f"pages/campaign/index?id={campaign.id}&amp;s={shared.code}" in html
+    product_id = (await Sku.get(id=campaign.sku_id)).product_id
+    html = await _page(web_client, f"/h5/products/{product_id}?s={shared.code}")
+    assert f"pages/index/index?s={shared.code}" in html
+    html = await _page(web_client, f"/h5/products/{product_id}?s=NOT-A-CODE")
+    assert "pages/index/index<" in html and "NOT-A-CODE" not in html.split("<main")[1]
