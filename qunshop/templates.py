@@ -39,6 +39,17 @@ def order_state(status: Any, kind: Any = None) -> str:
     return ORDER_STATES.get(key, str(key))
 
 
+def person_name(nickname: str | None, order_no: str = "") -> str:
+    """A person as every reply and page names them (pick lists, pickups, consoles, H5): their
+    nickname; without one (a buyer known only by chat never gave one), 顾客 and, on a line
+    about an order, its number's last four: a leader reading a pick list out tells two such
+    buyers apart by it, and the buyer finds it as 商户单号 on their WeChat Pay record."""
+    name = (nickname or "").strip()
+    if name:
+        return name
+    return f"顾客（单号尾号 {order_no[-4:]}）" if order_no else "顾客（未设昵称）"
+
+
 _DAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
 _DAYS.update({str(i): d for i, d in enumerate("日一二三四五六")} | {"7": "日"})
 
@@ -74,6 +85,7 @@ def chat_environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["fen"] = fen
     env.filters["schedule"] = schedule
     env.filters["order_state"] = order_state
+    env.filters["person_name"] = person_name
     # No chat template uses Jinja's default globals (range, dict, lipsum, cycler, joiner,
     # namespace), and every render copies the globals it has: ~3 us of a ~5 us reply.
     env.globals.clear()

@@ -20,8 +20,8 @@ from models.chat import ChatIdentity
 from models.delivery import HomeDelivery
 from models.payment import Payment
 from qunshop.chat import Platform
+from qunshop.templates import person_name
 from services import aftersales, cursors, earnings, personal
-from services.pickup import buyer_label
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -103,7 +103,7 @@ async def _lines(sales: list[AfterSale], settings: Settings) -> list[Line]:
     return [
         Line(
             s,
-            buyer_label(s.user.nickname, s.order.out_trade_no),
+            person_name(s.user.nickname, s.order.out_trade_no),
             _contact(chats.get(s.user_id, [])),
             phones.get(s.order_id, ""),
             *paid.get(s.order_id, (s.order.amount, 0)),

@@ -16,6 +16,7 @@ from models.order import Order
 from models.supply import Supplier
 from models.user import Role, User
 from qunshop.errors import ErrorCode, Forbidden, NotFound
+from qunshop.templates import person_name
 from services import communities
 from services.ids import parse_uuid
 
@@ -94,7 +95,12 @@ def picks_of(lines: list[BatchOrder]) -> list[PickLine]:
             title=title_of(group[0].sku),
             quantity=sum(g.quantity for g in group),
             orders=[
-                PickOrder(g.order, g.order.user.nickname or "顾客", g.quantity, g.short)
+                PickOrder(
+                    g.order,
+                    person_name(g.order.user.nickname, g.order.out_trade_no),
+                    g.quantity,
+                    g.short,
+                )
                 for g in group
             ],
         )

@@ -16,9 +16,9 @@ from tortoise.functions import Count
 from models.groupbuy import Campaign, Seat, Team, TeamStatus
 from models.order import PAID_STATES, Order, OrderStatus
 from qunshop.errors import ErrorCode, NotFound
+from qunshop.templates import person_name
 from services import communities
 from services.ids import parse_uuid
-from services.pickup import buyer_label
 
 if TYPE_CHECKING:
     import uuid
@@ -82,7 +82,7 @@ async def teams_of(*, principal: Principal, campaign_id: str | uuid.UUID) -> Cam
     for seat in seats:
         rows[seat.team_id].members.append(
             Member(
-                name=buyer_label(seat.user.nickname, seat.order.out_trade_no),
+                name=person_name(seat.user.nickname, seat.order.out_trade_no),
                 is_head=seat.is_head,
                 order=seat.order,
             )

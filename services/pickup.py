@@ -37,6 +37,7 @@ from qunshop.errors import (
     NotFound,
     QunshopError,
 )
+from qunshop.templates import person_name
 from services import batches, communities, news, notify, orders
 
 if TYPE_CHECKING:
@@ -300,18 +301,12 @@ async def _community_for(principal: Principal, community_id: str | None) -> Comm
     return await communities.managed_or_first(principal, community_id)
 
 
-def buyer_label(nickname: str, out_trade_no: str) -> str:
-    """A buyer as the leader tells them apart: buyers known only by chat have no nickname,
-    so the order number's tail tells them apart on the lists the leader reads out."""
-    return nickname or f"顾客（单号尾号 {out_trade_no[-4:]}）"
-
-
 async def _lines(query: QuerySet[Order]) -> list[Line]:
     found = await query.prefetch_related("user", "sku__product")
     return [
         Line(
             order=o,
-            buyer=buyer_label(o.user.nickname, o.out_trade_no),
+            buyer=person_name(o.user.nickname, o.out_trade_no),
             item=f"{o.sku.product.title} {o.sku.name}".strip(),
         )
         for o in found

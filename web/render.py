@@ -13,7 +13,7 @@ from aiohttp import web
 
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
-from qunshop.templates import TEMPLATES_DIR, fen, order_state
+from qunshop.templates import TEMPLATES_DIR, fen, order_state, person_name
 from web.labels import (
     audit_action,
     audit_values,
@@ -63,6 +63,7 @@ def environment() -> jinja2.Environment:
         local_time=local_time,
         epoch_ms=epoch_ms,
         order_state=order_state,
+        person_name=person_name,
         team_state=team_state,
         campaign_state=campaign_state,
         role_name=role_name,
