@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 QR_TITLE = "用微信扫码打开"
 SHARER = "s"  # the sharer's code in a shared link, as the mini-program's share paths name it
-MAX_SHARER = 64
 
 
 @lru_cache(maxsize=2048)
@@ -32,7 +31,7 @@ def qr_svg(text: str) -> Markup:
 def sharer(request: web.Request) -> str | None:
     """The sharer's code the page was opened with (``?s=``), if this server issued it."""
     code = request.query.get(SHARER, "")
-    if not code or len(code) > MAX_SHARER:
+    if not code:
         return None
     secret = request.config_dict[SETTINGS].secret_key.get_secret_value()
     return share_codes.carried(code, secret=secret)
