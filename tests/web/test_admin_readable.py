@@ -39,7 +39,7 @@ async def test_an_order_shows_its_buyer_product_and_status_in_chinese(
     html = await page.text()
     assert page.status == 200 and "找到 1 个订单" in html
     assert f"未设置昵称 · {order.sku.product.title} {order.sku.name} ×1" in html
-    assert f"<td>{order_state(order.status, order.kind)}</td>" in html
+    assert f'<td data-label="状态">{order_state(order.status, order.kind)}</td>' in html
     assert f"<td>{order.status.value}</td>" not in html
     # A text longer than an order number, but still an openid's length, finds the buyer's
     # orders or none: it was a 500 (Tortoise refuses to compare it with out_trade_no).
