@@ -118,7 +118,10 @@ async def _decide_after_sale(
     )
     sale = line.sale
     asked = REFUND if approve else REFUSE
-    if asked.needed(form, undone=sale.status is AfterSaleStatus.PENDING):
+    # Nothing to ask about what is decided, or what is not theirs to decide (their own
+    # request): the service answers that at once.
+    open_to_them = sale.status is AfterSaleStatus.PENDING and sale.user_id != principal.user_id
+    if asked.needed(form, undone=open_to_them):
         return asked.page(
             name=f" ¥{fen(sale.amount)} 给{line.buyer}" if approve else f"{line.buyer}的售后申请",
             action=f"/console/after-sales/{'approve' if approve else 'reject'}",

@@ -298,3 +298,13 @@ async def test_a_leaders_own_request_shows_no_decision_on_their_console(
     # Both listed; only the buyer's request can be decided here (services refuse the own one).
     assert html.count("这是你自己的申请，由运营处理。") == 1
     assert html.count('action="/console/after-sales/approve"') == 1
+    mine = await AfterSale.get(order_id=own.id)
+    forged = await web_client.post(  # posted anyway: refused at once, not asked about first
+        "/console/after-sales/approve",
+        data={"csrf_token": _csrf(html), "after_sale_id": str(mine.id)},
+        headers={"Cookie": cookies},
+    )
+    refused = await forged.text()
+    assert forged.status == 403 and "data-confirm" not in refused
+    assert "自己的售后申请由运营处理" in refused
+    assert (await AfterSale.get(id=mine.id)).status is AfterSaleStatus.PENDING
