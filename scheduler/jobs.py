@@ -178,7 +178,9 @@ class Jobs:
         await self._once(
             "qunshop:rollups",
             ROLLUP_SECONDS,
-            lambda: rollups.refresh(now=now, tz=ZoneInfo(self.settings.timezone)),
+            lambda: rollups.refresh_and_record(
+                now=now, tz=ZoneInfo(self.settings.timezone), redis=self.redis
+            ),
         )
 
     async def recommend(self, now: datetime) -> None:

@@ -29,9 +29,13 @@ from models.rollup import NO_CAMPAIGN
 from services.members import members_sql
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
     from tortoise.backends.base.client import BaseDBAsyncClient
 
 DAYS = 2  # today and yesterday: what a commit running over midnight may still change
+# When the last refresh finished, as the instant it counted up to: the stats pages say how
+# fresh their figures are from this, not from the reader's clock.
+REFRESHED_KEY = "qunshop:rollups:refreshed_at"
 
 _FUNNEL = f"""
 INSERT INTO funnel_days (id, community_id, campaign_id, day, shared, opened, joined, paid,
@@ -157,3 +161,16 @@ async def refresh(*, now: datetime, tz: ZoneInfo, days: int = DAYS) -> list[date
     for day in done:
         await refresh_day(day, tz=tz)
     return done
+
+
+async def refresh_and_record(*, now: datetime, tz: ZoneInfo, redis: Redis) -> list[date]:
+    """The clock's step (``refresh``), then its record: the figures count up to ``now``."""
+    done = await refresh(now=now, tz=tz)
+    await redis.set(REFRESHED_KEY, now.isoformat())
+    return done
+
+
+async def refreshed_at(*, redis: Redis) -> datetime | None:
+    """Up to when the rollups last counted; None before their first refresh."""
+    raw = await redis.get(REFRESHED_KEY)
+    return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw) if raw else None

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from models.aftersale import AfterSaleStatus
 from models.claim import ClaimStatus
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, SETTINGS
 from qunshop.templates import fen
 from services import aftersale_board, aftersales, claims, reconciliation
+from web import confirm
 from web.auth import Admin, Leader
 from web.console import see_other
 from web.page import page
@@ -71,29 +73,65 @@ async def after_sale(
     return {"line": line, "note": _note(query), "viewer": principal.user_id}
 
 
-@page("POST", "/console/after-sales/approve", auth=Leader)
+# Money goes back and a decision cannot be taken back: each is asked once more first, on
+# the page of web/confirm.py (a rejection too, for its buyer is told at once).
+REFUND = confirm.Question(
+    "同意退款{name}？",
+    (
+        "钱会原路退回买家的微信，发出后不能撤回。",
+        "同意后这份申请就处理完了，不能再改成拒绝。",
+    ),
+    "确认同意退款",
+    back="/console/after-sales",
+    nav=confirm.CONSOLE_NAV,
+)
+REFUSE = confirm.Question(
+    "拒绝{name}？",
+    ("买家会马上看到拒绝和你写的原因。", "拒绝后不能再改成同意。"),
+    "确认拒绝",
+    back="/console/after-sales",
+    nav=confirm.CONSOLE_NAV,
+)
+
+
+@page("POST", "/console/after-sales/approve", auth=Leader, template=confirm.TEMPLATE)
 async def approve_after_sale(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
     return await _decide_after_sale(principal, form, config, approve=True)
 
 
-@page("POST", "/console/after-sales/reject", auth=Leader)
+@page("POST", "/console/after-sales/reject", auth=Leader, template=confirm.TEMPLATE)
 async def reject_after_sale(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
     return await _decide_after_sale(principal, form, config, approve=False)
 
 
 async def _decide_after_sale(
     principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
     """Approve or reject (services.aftersales.decide); a rejection carries its reason."""
+    note = _reason(form, approve)  # a missing reason is told before the question, not after
+    line = await aftersale_board.one(
+        principal, form.get("after_sale_id", ""), settings=config[SETTINGS]
+    )
+    sale = line.sale
+    asked = REFUND if approve else REFUSE
+    # Nothing to ask about what is decided, or what is not theirs to decide (their own
+    # request): the service answers that at once.
+    open_to_them = sale.status is AfterSaleStatus.PENDING and sale.user_id != principal.user_id
+    if asked.needed(form, undone=open_to_them):
+        return asked.page(
+            name=f" ¥{fen(sale.amount)} 给{line.buyer}" if approve else f"{line.buyer}的售后申请",
+            action=f"/console/after-sales/{'approve' if approve else 'reject'}",
+            fields={"after_sale_id": str(sale.id)} | ({"reason": note} if note else {}),
+        )
     sale = await aftersales.decide(
         principal=principal,
-        after_sale_id=form.get("after_sale_id", ""),
+        after_sale_id=str(sale.id),
         approve=approve,
-        note=_reason(form, approve),
+        note=note,
         now=config[CLOCK].now(),
     )
     back = f"/console/after-sales/{sale.id}"
@@ -125,29 +163,55 @@ async def claim_queue(*, principal: Principal, query: MultiDictProxy[str]) -> di
     return {"pending": pending, "lines": lines, "decided": decided, "note": _note(query)}
 
 
-@page("POST", "/admin/claims/approve", auth=Admin)
+PAY_CLAIM = confirm.Question(
+    "批准这笔理赔（{name}）并退款？",
+    ("每笔订单的份额会原路退回各自买家的微信，发出后不能撤回。", "批准后不能再改成驳回。"),
+    "确认批准并退款",
+    back="/admin/claims",
+    nav=confirm.ADMIN_NAV,
+)
+REFUSE_CLAIM = confirm.Question(
+    "驳回这笔理赔（{name}）？",
+    ("团长查看这笔理赔时会看到驳回和你写的原因。", "驳回后不能再改成批准。"),
+    "确认驳回",
+    back="/admin/claims",
+    nav=confirm.ADMIN_NAV,
+)
+
+
+@page("POST", "/admin/claims/approve", auth=Admin, template=confirm.TEMPLATE)
 async def approve_claim(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
     return await _decide_claim(principal, form, config, approve=True)
 
 
-@page("POST", "/admin/claims/reject", auth=Admin)
+@page("POST", "/admin/claims/reject", auth=Admin, template=confirm.TEMPLATE)
 async def reject_claim(
     *, principal: Principal, form: dict[str, str], config: Resources
-) -> web.StreamResponse:
+) -> web.StreamResponse | dict[str, Any]:
     return await _decide_claim(principal, form, config, approve=False)
 
 
 async def _decide_claim(
     principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
-) -> web.StreamResponse:
-    """Approve or reject (services.claims.decide); a rejection carries its reason."""
+) -> web.StreamResponse | dict[str, Any]:
+    """Approve or reject (services.claims.decide); a rejection carries its reason. Asked
+    once more first, as an after-sales decision is."""
+    note = _reason(form, approve)
+    shown = await claims.get_for(principal, form.get("claim_id", ""))
+    asked = PAY_CLAIM if approve else REFUSE_CLAIM
+    if asked.needed(form, undone=shown.status is ClaimStatus.PENDING):
+        return asked.page(
+            name=f"{shown.units} 件，共 ¥{fen(shown.amount)}",
+            action=f"/admin/claims/{'approve' if approve else 'reject'}",
+            fields={"claim_id": str(shown.id)} | ({"reason": note} if note else {}),
+        )
     claim = await claims.decide(
         principal=principal,
-        claim_id=form.get("claim_id", ""),
+        claim_id=str(shown.id),
         approve=approve,
-        note=_reason(form, approve),
+        note=note,
         now=config[CLOCK].now(),
     )
     return _back(

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from qunshop.keys import CLOCK, SETTINGS
-from services import communities, dashboards, tables
+from qunshop.keys import CLOCK, REDIS, SETTINGS
+from services import communities, dashboards, rollups, tables
 from web.auth import Admin, Leader
 from web.page import page
 
@@ -47,7 +47,22 @@ async def stats(
         )
         for card in cards
     ]
-    return {"boards": boards, "days": days, "steps": STEP_NAMES, "funnel": FUNNEL_NAMES}
+    return {
+        "boards": boards,
+        "days": days,
+        "steps": STEP_NAMES,
+        "funnel": FUNNEL_NAMES,
+        **await _freshness(config),
+    }
+
+
+async def _freshness(config: Resources) -> dict[str, Any]:
+    """When the rollups these figures come from last counted (_stats_lag.html says it), and
+    now, so a time of an earlier day is given its date."""
+    return {
+        "refreshed": await rollups.refreshed_at(redis=config[REDIS]),
+        "now": config[CLOCK].now(),
+    }
 
 
 STEP_NAMES = (  # each day's events (services/dashboards.STEPS)
@@ -88,7 +103,7 @@ async def ranking(
     window, rows = await dashboards.by_community(
         actor=principal, days=_days(query), now=config[CLOCK].now(), tz=config[SETTINGS].tz
     )
-    return {"window": window, "rows": rows, "days": _days(query)}
+    return {"window": window, "rows": rows, "days": _days(query), **await _freshness(config)}
 
 
 @page("GET", "/admin/stats.csv", auth=Admin)

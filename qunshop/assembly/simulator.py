@@ -174,18 +174,30 @@ def platform_api(out: Print, settings: Settings | None = None) -> web.Applicatio
     return StandIn(settings or Settings(_env_file=None), sink=out).build()
 
 
+def banner(*, url: str, user: str, platform: str, group: str | None, api_port: int) -> str:
+    """The first lines: who is chatting where, and where the server's own sends really go.
+    This listener sees them only when the server is pointed at it; a development server left
+    at its defaults sends them to its built-in stand-in, which logs them."""
+    base = f"http://127.0.0.1:{api_port}"
+    return (
+        f"Chatting with {url} as {user!r} on {platform}"
+        f"{f' in group {group!r}' if group else ''}.\n"
+        "Messages the server sends on its own (customer-service messages, group-robot posts) "
+        "go where its QUNSHOP_WECHAT_API_BASE and QUNSHOP_WECOM_API_BASE point. In development "
+        "with them unset, that is the server's built-in stand-in (/__dev/wechat): they appear in "
+        "the server's log as 'server sent ...' lines, not here. To see them here, start it with "
+        f"QUNSHOP_WECHAT_API_BASE={base} QUNSHOP_WECOM_API_BASE={base}.\n"
+        "Type a message; Ctrl-D quits."
+    )
+
+
 async def run(
     *, url: str, settings: Settings, platform: str, user: str, group: str | None, api_port: int
 ) -> None:
     runner = web.AppRunner(platform_api(print, settings))  # noqa: T201 - a terminal program prints
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
-    print(  # noqa: T201
-        f"Chatting with {url} as {user!r} on {platform}"
-        f"{f' in group {group!r}' if group else ''}. Outbound messages show up here when the "
-        f"server runs with QUNSHOP_WECHAT_API_BASE=QUNSHOP_WECOM_API_BASE="
-        f"http://127.0.0.1:{api_port}. Type a message; Ctrl-D quits."
-    )
+    print(banner(url=url, user=user, platform=platform, group=group, api_port=api_port))  # noqa: T201
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             sim = Simulator(

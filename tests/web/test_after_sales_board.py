@@ -99,7 +99,7 @@ async def test_the_list_and_the_request_page_say_what_a_refund_decision_needs(
     assert f'<img src="{PHOTO}"' in detail and "2026-03-04 10:00" in detail
     approved = await web_client.post(
         "/console/after-sales/approve",
-        data={"csrf_token": _csrf(detail), "after_sale_id": sale["id"]},
+        data={"csrf_token": _csrf(detail), "after_sale_id": sale["id"], "confirm": "yes"},
         headers={"Cookie": cookies},
     )
     told = await approved.text()

@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Route
 
+from models.aftersale import AfterSale, AfterSaleStatus
 from models.chat import ChatIdentity
 from models.user import User
 from qunshop.chat import Platform
@@ -68,6 +69,11 @@ async def test_a_leader_and_an_operator_decide_in_the_browser(
     await page.fill(f"#reason-{first['id']}", "照片里的草莓是好的")
     await page.click('form[action="/console/after-sales/reject"] button')
     await page.wait_for_load_state("load")
+    assert "买家会马上看到拒绝" in await page.inner_text("[data-confirm]")  # asked once more
+    await watched.screenshot("after-sales-leader-reject-confirm-375")
+    await _check(watched)
+    await page.click("[data-confirm] button:has-text('确认拒绝')")
+    await page.wait_for_load_state("load")
     told = await page.inner_text("main")
     assert "已拒绝，买家会看到你写的原因" in told and "已拒绝 · " in told
     await watched.screenshot("after-sales-leader-rejected-375")
@@ -101,6 +107,11 @@ async def test_a_leader_and_an_operator_decide_in_the_browser(
     await ops.page.click(f'a[href="/console/after-sales/{second["id"]}"]')
     await ops.page.wait_for_load_state("load")
     await ops.page.click('form[action="/console/after-sales/approve"] button')
+    await ops.page.wait_for_load_state("load")
+    asked = await ops.page.inner_text("[data-confirm]")
+    assert "同意退款 ¥39.80 给小王？" in asked and "不能撤回" in asked
+    assert (await AfterSale.get(id=second["id"])).status is AfterSaleStatus.PENDING
+    await ops.page.click("[data-confirm] button:has-text('确认同意退款')")
     await ops.page.wait_for_load_state("load")
     told = await ops.page.inner_text("main")
     assert "已同意，¥39.80 将原路退回买家的微信" in told and "退款待发起" in told

@@ -62,15 +62,44 @@ async def test_a_leader_decides_after_sales_on_the_console(
     assert page.status == 200 and "待处理的售后（2）" in html and "三个烂了" in html
     assert 'href="https://img.example.com/1.jpg"' in html
     csrf = _csrf(html)
+    # Money back and a refusal cannot be undone: the first press asks, and changes nothing.
+    for verb, fields, asked in (
+        ("approve", {"after_sale_id": str(asks[0].id)}, "同意退款 ¥5.00 给"),
+        ("reject", {"after_sale_id": str(asks[1].id), "reason": "照片看不出问题"}, "拒绝"),
+    ):
+        question = await web_client.post(
+            f"/console/after-sales/{verb}",
+            data={"csrf_token": csrf, **fields},
+            headers={"Cookie": cookies},
+        )
+        shown = await question.text()
+        assert question.status == 200 and "data-confirm" in shown and asked in shown
+        assert 'name="confirm" value="yes"' in shown and "不能再改成" in shown
+        assert f'action="/console/after-sales/{verb}"' in shown  # posts back to the same verb
+        for name, value in fields.items():  # the reason too, as it was typed
+            assert f'name="{name}" value="{value}"' in shown
+    assert await AfterSale.filter(status=AfterSaleStatus.PENDING).count() == 2
+    assert await Refund.all().count() == 0 and await AuditEntry.all().count() == 0
+    unexplained = await web_client.post(  # a refusal's missing reason is told before asking
+        "/console/after-sales/reject",
+        data={"csrf_token": csrf, "after_sale_id": str(asks[1].id)},
+        headers={"Cookie": cookies},
+    )
+    assert unexplained.status == 400 and "data-confirm" not in await unexplained.text()
     approved = await web_client.post(
         "/console/after-sales/approve",
-        data={"csrf_token": csrf, "after_sale_id": str(asks[0].id)},
+        data={"csrf_token": csrf, "after_sale_id": str(asks[0].id), "confirm": "yes"},
         headers={"Cookie": cookies},
     )
     assert approved.status == 200 and "已同意，¥5.00 将原路退回" in await approved.text()
     rejected = await web_client.post(
         "/console/after-sales/reject",
-        data={"csrf_token": csrf, "after_sale_id": str(asks[1].id), "reason": "照片看不出问题"},
+        data={
+            "csrf_token": csrf,
+            "after_sale_id": str(asks[1].id),
+            "reason": "照片看不出问题",
+            "confirm": "yes",
+        },
         headers={"Cookie": cookies},
     )
     # Each decision lands on the request's own page, which says what became of it.
@@ -105,15 +134,14 @@ async def test_a_leader_decides_after_sales_on_the_console(
     assert forged.status == 403
 
 
-async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
-    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
-) -> None:
+async def _filed_claim(settings: Settings, wechat: FakeWeChat, clock: FrozenClock) -> GroupClaim:
+    """A leader's claim for one crushed ¥12.00 unit of today's delivery."""
     community = await make_community()
     leader = principal_of(await User.get(id=community.leader_id))
     sku = await make_sku(community, price=1200)
     await paid_order(settings, wechat, now=clock.now(), community=community, sku_id=str(sku.id))
     await pickup.arrived(principal=leader, community_id=str(community.id), now=clock.now())
-    claim = await claims.file(
+    return await claims.file(
         principal=leader,
         community_id=str(community.id),
         filing=claims.Filing(
@@ -124,14 +152,26 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
         ),
         now=clock.now(),
     )
+
+
+async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    claim = await _filed_claim(settings, wechat, clock)
     cookies = await _admin_session(web_client)
     page = await web_client.get("/admin/claims", headers={"Cookie": cookies})
     html = await page.text()
     assert "待审核的理赔（1）" in html and "整箱压坏" in html and "¥12.00" in html
+    fields = {"csrf_token": _csrf(html), "claim_id": str(claim.id)}
+    question = await web_client.post(
+        "/admin/claims/approve", data=fields, headers={"Cookie": cookies}
+    )
+    shown = await question.text()
+    assert "批准这笔理赔（1 件，共 ¥12.00）并退款？" in shown and "确认批准并退款" in shown
+    assert (await GroupClaim.get(id=claim.id)).status is ClaimStatus.PENDING  # nothing yet
+    assert await Refund.all().count() == 0 and await AuditEntry.all().count() == 0
     done = await web_client.post(
-        "/admin/claims/approve",
-        data={"csrf_token": _csrf(html), "claim_id": str(claim.id)},
-        headers={"Cookie": cookies},
+        "/admin/claims/approve", data=fields | {"confirm": "yes"}, headers={"Cookie": cookies}
     )
     assert done.status == 200 and "已批准，共退 ¥12.00" in await done.text()
     assert (await GroupClaim.get(id=claim.id)).status is ClaimStatus.APPROVED
@@ -173,6 +213,30 @@ async def test_an_operator_approves_a_claim_and_resolves_a_bill_difference(
         said = await missing.text()
         assert missing.status == 404 and "没有这一天的对账记录" in said, said
         assert "页面不存在" not in said
+
+
+async def test_an_operator_is_asked_before_a_claim_is_refused(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    claim = await _filed_claim(settings, wechat, clock)
+    cookies = await _admin_session(web_client)
+    html = await (await web_client.get("/admin/claims", headers={"Cookie": cookies})).text()
+    fields = {"csrf_token": _csrf(html), "claim_id": str(claim.id), "reason": "照片是别家的"}
+    question = await web_client.post(
+        "/admin/claims/reject", data=fields, headers={"Cookie": cookies}
+    )
+    shown = await question.text()
+    assert "驳回这笔理赔（1 件，共 ¥12.00）？" in shown and "不能再改成批准" in shown
+    assert 'name="reason" value="照片是别家的"' in shown
+    assert (await GroupClaim.get(id=claim.id)).status is ClaimStatus.PENDING
+    assert await AuditEntry.all().count() == 0
+    done = await web_client.post(
+        "/admin/claims/reject", data=fields | {"confirm": "yes"}, headers={"Cookie": cookies}
+    )
+    assert done.status == 200 and "已驳回" in await done.text()
+    refused = await GroupClaim.get(id=claim.id)
+    assert refused.status is ClaimStatus.REJECTED and refused.note == "照片是别家的"
+    assert await Refund.all().count() == 0
 
 
 async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(
@@ -234,3 +298,13 @@ async def test_a_leaders_own_request_shows_no_decision_on_their_console(
     # Both listed; only the buyer's request can be decided here (services refuse the own one).
     assert html.count("这是你自己的申请，由运营处理。") == 1
     assert html.count('action="/console/after-sales/approve"') == 1
+    mine = await AfterSale.get(order_id=own.id)
+    forged = await web_client.post(  # posted anyway: refused at once, not asked about first
+        "/console/after-sales/approve",
+        data={"csrf_token": _csrf(html), "after_sale_id": str(mine.id)},
+        headers={"Cookie": cookies},
+    )
+    refused = await forged.text()
+    assert forged.status == 403 and "data-confirm" not in refused
+    assert "自己的售后申请由运营处理" in refused
+    assert (await AfterSale.get(id=mine.id)).status is AfterSaleStatus.PENDING

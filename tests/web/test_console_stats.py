@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from models.chat import ChatIdentity
@@ -16,6 +17,8 @@ from models.user import Role, User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
+from qunshop.keys import CHAT_TEMPLATES, REDIS
+from scheduler.jobs import Jobs
 from services import tables
 from tests.services.test_rollups import recount, scripted_week
 from tests.support.factories import make_community, make_user
@@ -119,3 +122,30 @@ async def test_a_days_value_that_is_not_a_number_shows_the_default(
     for days in ("²", "abc", "30"):
         page = await web_client.get(f"/console/stats?days={days}", headers={"Cookie": cookies})
         assert page.status == 200, days
+
+
+async def test_the_stats_pages_say_when_their_figures_were_counted(
+    web_client: TestClient, web_app: web.Application, settings: Settings, clock: FrozenClock
+) -> None:
+    """The rollups count every few minutes while the home chart counts live: both stats
+    pages say up to when their figures go, as the rollup recorded it, not the reader's clock."""
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    cookies = await _session(web_client, leader, "zhou", "/console")
+    ops = await _session(web_client, await make_user(Role.ADMIN), "wu", "/admin")
+
+    async def said(path: str, who: str) -> str:
+        html = await (await web_client.get(path, headers={"Cookie": who})).text()
+        return re.search(r'<p class="muted" data-lag>(.*?)</p>', html, re.S).group(1)
+
+    assert (await said("/console/stats", cookies)).startswith("数据还没有汇总过，")
+    counted = datetime(2026, 12, 7, 3, 5, tzinfo=UTC)  # 11:05 in Shanghai
+    clock.set(counted + timedelta(minutes=4))  # the reader comes later: 11:09
+    jobs = Jobs(settings=settings, templates=web_app[CHAT_TEMPLATES], redis=web_app[REDIS])
+    await jobs.roll_up(counted)  # the scheduler's step
+    for path, who in (("/console/stats", cookies), ("/admin/stats", ops)):
+        shown = await said(path, who)
+        assert 'datetime="2026-12-07T03:05:00+00:00">11:05</time>' in shown, shown
+        assert shown.startswith("数据更新于 <time") and "稍后才计入" in shown
+    clock.set(counted + timedelta(days=1))  # no refresh since: its day is said too
+    assert ">12-07 11:05</time>" in await said("/console/stats", cookies)
