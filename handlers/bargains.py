@@ -1,5 +1,8 @@
 """Bargains in chat: 砍价/bargain (the offers, or start one), 帮砍/cut (cut a friend's once),
-砍价购买/bargain-buy (order at the price reached, then pay in the mini-program)."""
+砍价购买/bargain-buy (order at the price reached, then pay in the mini-program).
+
+A bargain is public (friends cut it), its order is not: in a group the order's amount and
+product are not named, only that it waits for payment and where to look, privately."""
 
 from __future__ import annotations
 
@@ -68,4 +71,5 @@ async def buy(ctx: Context, args: str, code: str = "", bad_args: bool = False) -
         return Text(ctx.render("usage.j2", usage="砍价购买 <砍价码>", example="砍价购买 7K3MXQ2A"))
     order = await bargains.buy(principal=_principal(ctx), ref=code, now=ctx.now)
     minutes = int(bargains.RESERVATION.total_seconds() // 60)
-    return await with_link(ctx, ctx.render("bargains/ordered.j2", order=order, minutes=minutes))
+    text = ctx.render("bargains/ordered.j2", order=order, minutes=minutes, in_group=ctx.in_group)
+    return await with_link(ctx, text)

@@ -424,8 +424,15 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "errors/order_not_found.j2": [
         (
-            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2)},
+            {
+                "error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2),
+                "in_group": False,
+            },
             "没有第 6 个订单（最近只有 2 个）。发送「我的订单」看订单序号。",
+        ),
+        (  # in a group 我的订单 answers only privately: the refusal says so
+            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2)},
+            "没有第 6 个订单（最近只有 2 个）。私聊我发送「我的订单」看订单序号。",
         ),
         (
             {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=1, listed=0)},
@@ -470,9 +477,18 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "orders/cancelled.j2": [
         (
-            {"line": OrderLine(order=order, product=orange, pickup_code=None), "order": mine},
+            {
+                "line": OrderLine(order=order, product=orange, pickup_code=None),
+                "order": mine,
+                "in_group": False,
+            },
             "已取消订单：赣南脐橙（5斤装） ×1 ¥29.90，你在团里的座位已经释放。\n"
             "这笔订单还没付款，不会扣款，也不用退款",
+        ),
+        (  # the group reads that it was done, not what or how much
+            {"line": OrderLine(order=order, product=orange, pickup_code=None), "order": mine},
+            "已取消你在「我的订单」里的第 1 个订单：它还没付款，不会扣款，也不用退款。"
+            "订单详情请私聊我发送「我的订单」查看。",
         ),
     ],
     "orders/pickup_code.j2": [
@@ -505,7 +521,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
         ),
     ],
-    "orders/which.j2": [({"command": "取消订单"}, "例如「取消订单 1」")],
+    "orders/which.j2": [
+        ({"command": "取消订单", "in_group": False}, "例如「取消订单 1」。发送「我的订单」看看。"),
+        ({"command": "取消订单"}, "例如「取消订单 1」。私聊我发送「我的订单」看看。"),
+    ],
     "errors/order_cancelled.j2": [
         (
             {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", asked="pickup")},
@@ -626,15 +645,34 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "line": OrderLine(order=ready, product=orange, pickup_code=None),
                 "hours": 48,
                 "due": "12-07 14:00",
+                "in_group": False,
             },
             "已提交售后申请：赣南脐橙，仅退款 ¥5.00。\n团长会在 48 小时内处理，12-07 14:00 前",
-        )
+        ),
+        (
+            {
+                "sale": after_sale,
+                "line": OrderLine(order=ready, product=orange, pickup_code=None),
+                "hours": 48,
+                "due": "12-07 14:00",
+                "number": 2,
+            },
+            "已提交你第 2 个订单的售后申请（仅退款）。团长会在 48 小时内处理，12-07 14:00 前",
+        ),
     ],
     "aftersales/why.j2": [
         (
-            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            {
+                "line": OrderLine(order=ready, product=orange, pickup_code=None),
+                "number": 2,
+                "in_group": False,
+            },
             "第 2 个订单 赣南脐橙（5斤装） ×1：请写上原因再提交，例如「售后 2 有几个坏了」。",
-        )
+        ),
+        (
+            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            "你的第 2 个订单：请写上原因再提交，例如「售后 2 有几个坏了」。",
+        ),
     ],
     "aftersales/list.j2": [
         ({"requests": []}, "你还没有可以申请售后的订单"),

@@ -1,0 +1,90 @@
+"""What a shopper's order commands say in the group.
+
+li and zhao speak in the WeCom group and alone with the bot (signed, encrypted webhooks).
+In the group her order commands are carried out (a number names only her own order, from the
+list shown to her alone) and the group reads that they were, never what she bought, for how
+much, or her pickup code.
+"""
+
+from __future__ import annotations
+
+from models.aftersale import AfterSale
+from models.chat import ChatIdentity
+from models.groupbuy import Team
+from models.order import Order, OrderStatus
+from models.user import User
+from tests.journeys.doors import Doors
+from tests.support.factories import make_campaign
+
+PRODUCT, PRICE = "测试商品", "19.90"
+
+
+async def _orders_of(sender: str) -> list[Order]:
+    person = await ChatIdentity.get(external_id=sender)
+    return await Order.filter(user_id=person.user_id).order_by("created_at")
+
+
+async def _pays(doors: Doors, order: Order) -> None:
+    payer = await User.get(id=order.user_id)
+    await doors.notify_paid(order.out_trade_no, order.amount, payer.openid)
+
+
+def _names_nothing(reply: str, *secrets: str) -> None:
+    for secret in (PRODUCT, PRICE, "¥", *secrets):
+        assert secret not in reply, (secret, reply)
+
+
+async def test_in_the_group_her_order_commands_act_and_name_nothing(doors: Doors) -> None:
+    community = await doors.bound_community(sender="wang")
+    await make_campaign(community, team_size=2, group_price=1990, per_user_limit=2)
+    code = await doors.leader_opens_team("wang")
+
+    # li holds a seat; alone, 我的订单 numbers it. In the group, 取消订单 1 cancels it.
+    assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="li")
+    assert f"1. {PRODUCT} ×1 ¥{PRICE} · 待支付" in await doors.say_alone("我的订单", sender="li")
+    cancelled = await doors.say_in_group("取消订单 1", sender="li")
+    assert cancelled.startswith("已取消你在「我的订单」里的第 1 个订单"), cancelled
+    assert "私聊我发送「我的订单」" in cancelled, cancelled
+    _names_nothing(cancelled)
+    (seat,) = await _orders_of("li")
+    assert seat.status is OrderStatus.CANCELLED
+    assert (await Team.get(code=code)).seats_held == 0
+
+    # She joins again and pays, zhao fills the team: confirmed, with a pickup code.
+    assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="li")
+    paid = (await _orders_of("li"))[-1]
+    await _pays(doors, paid)
+    assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="zhao")
+    await _pays(doors, (await _orders_of("zhao"))[-1])
+    listed = await doors.say_alone("我的订单", sender="li")
+    assert f"1. {PRODUCT} ×1 ¥{PRICE} · " in listed, listed
+    assert "提货码：" in await doors.say_alone("取货码 1", sender="li")  # alone, it is given
+    paid = await Order.get(id=paid.id)
+    assert paid.status is OrderStatus.CONFIRMED and paid.pickup_code
+
+    # Her pickup code, under every name, never in the group.
+    names = ("取货码 1", "提货码 1", "取货1", "提货 1", "pickup 1", "我的取货码", "我的提货码")
+    for asked in names:
+        refused = await doors.say_in_group(asked, sender="li")
+        assert "私聊" in refused, (asked, refused)
+        _names_nothing(refused, paid.pickup_code)
+
+    # 售后 1 alone asks why, naming nothing; with a reason it is filed, once.
+    why = await doors.say_in_group("售后 1", sender="li")
+    assert why.startswith("你的第 1 个订单：请写上原因"), why
+    _names_nothing(why)
+    assert await AfterSale.filter(order_id=paid.id).count() == 0
+    asked = await doors.say_in_group("售后 1 有几个坏了", sender="li")
+    assert asked.startswith("已提交你第 1 个订单的售后申请（仅退款）"), asked
+    assert "私聊我发送「售后」" in asked, asked
+    _names_nothing(asked)
+    sale = await AfterSale.get(order_id=paid.id)
+    assert (sale.amount, sale.detail) == (paid.amount, "有几个坏了")
+    # The other names for it: refused as already asked, still naming nothing; no second row.
+    for again in ("退款 1 坏了", "refund 1 坏了", "aftersale 1 坏了", "售后1坏了"):
+        _names_nothing(await doors.say_in_group(again, sender="li"), paid.pickup_code)
+    assert await AfterSale.filter(order_id=paid.id).count() == 1
+
+    # Alone, the same commands name what and how much, as they always did.
+    alone = await doors.say_alone("售后", sender="li")
+    assert PRODUCT in alone and "仅退款 ¥19.90 · 待处理" in alone, alone
