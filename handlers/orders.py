@@ -1,4 +1,4 @@
-"""A shopper's own orders by their number in 我的订单: 取消订单/cancel, 取货码/pickup.
+"""A shopper's own orders by their number in 我的订单: 取消订单/取消/cancel, 取货码/pickup.
 
 Both call the services the mini-program's endpoints call (``checkout.cancel``,
 ``pickup.ticket``); every refusal they raise is rendered from its template in errors/.
@@ -6,13 +6,14 @@ A pickup code is whoever-shows-it-takes-the-goods: it is given in a one-to-one c
 A cancel typed in a group is carried out (the number can only name an order of the sender's,
 one their private list showed them), and the group reads that it was, not what was bought.
 A number names the order the person's last list showed there, or nothing
-(``storefront.numbered_order``); people type it glued on too: 「取消订单1」.
+(``storefront.numbered_order``); people type it glued on too: 「取消订单1」, 「取消1」.
+「取消」 is the shopper's: a leader cancels an activity with 「活动 取消 1」, headed by 活动.
 """
 
 from __future__ import annotations
 
 from handlers.routing import Command, Context, Router
-from handlers.shop import principal_of
+from handlers.shop import is_staff, principal_of
 from qunshop.chat import Reply, Text
 from services import checkout, pickup, storefront
 
@@ -21,12 +22,19 @@ router = Router("orders")
 NUMBER = r"(?P<number>\d{1,2})?"
 
 
-@router.route(Command("取消订单", "cancel", pattern=NUMBER, glued=True))
+@router.route(Command("取消订单", "取消", "cancel", pattern=NUMBER, glued=True))
 async def cancel(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:
     if bad_args or not number:
-        return Text(ctx.render("orders/which.j2", command="取消订单", in_group=ctx.in_group))
+        return Text(
+            ctx.render(
+                "orders/which.j2",
+                command="取消订单",
+                in_group=ctx.in_group,
+                staff=is_staff(ctx),
+            )
+        )
     ordinal = int(number)
     line = await storefront.numbered_order(principal_of(ctx), ordinal, redis=ctx.redis)
     order = await checkout.cancel(
@@ -61,7 +69,7 @@ async def pickup_code(
     if ctx.in_group:  # never into a group: the code is the goods
         return Text(ctx.render("private_only.j2", command="取货码"))
     if bad_args:
-        return Text(ctx.render("orders/which.j2", command="取货码", in_group=False))
+        return Text(ctx.render("orders/which.j2", command="取货码", in_group=False, staff=False))
     if not number:
         lines = await storefront.shown_orders(principal_of(ctx), redis=ctx.redis)
         return Text(ctx.render("orders/pickup_codes.j2", lines=lines))

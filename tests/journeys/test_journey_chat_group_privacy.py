@@ -1,13 +1,15 @@
-"""What a shopper's order commands say in the group.
+"""What a shopper's order commands say in the group, and 取消 N.
 
 li and zhao speak in the WeCom group and alone with the bot (signed, encrypted webhooks).
 In the group her order commands are carried out (a number names only her own order, from the
 list shown to her alone) and the group reads that they were, never what she bought, for how
-much, or her pickup code.
+much, or her pickup code. 取消 N is 取消订单 N; the leader's 活动 取消 N still cancels an
+activity.
 """
 
 from __future__ import annotations
 
+from models.activity import Activity
 from models.aftersale import AfterSale
 from models.chat import ChatIdentity
 from models.groupbuy import Team
@@ -39,10 +41,10 @@ async def test_in_the_group_her_order_commands_act_and_name_nothing(doors: Doors
     await make_campaign(community, team_size=2, group_price=1990, per_user_limit=2)
     code = await doors.leader_opens_team("wang")
 
-    # li holds a seat; alone, 我的订单 numbers it. In the group, 取消订单 1 cancels it.
+    # li holds a seat; alone, 我的订单 numbers it. In the group, 取消 1 cancels it.
     assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="li")
     assert f"1. {PRODUCT} ×1 ¥{PRICE} · 待支付" in await doors.say_alone("我的订单", sender="li")
-    cancelled = await doors.say_in_group("取消订单 1", sender="li")
+    cancelled = await doors.say_in_group("取消 1", sender="li")
     assert cancelled.startswith("已取消你在「我的订单」里的第 1 个订单"), cancelled
     assert "私聊我发送「我的订单」" in cancelled, cancelled
     _names_nothing(cancelled)
@@ -88,3 +90,45 @@ async def test_in_the_group_her_order_commands_act_and_name_nothing(doors: Doors
     # Alone, the same commands name what and how much, as they always did.
     alone = await doors.say_alone("售后", sender="li")
     assert PRODUCT in alone and "仅退款 ¥19.90 · 待处理" in alone, alone
+
+
+async def test_cancel_n_is_the_shoppers_and_activity_cancel_stays_the_leaders(
+    doors: Doors,
+) -> None:
+    community = await doors.bound_community(sender="wang")
+    await make_campaign(community, team_size=3, group_price=1990, per_user_limit=2)
+    code = await doors.leader_opens_team("wang")
+    for when in ("明天 09:00 明早到货", "后天 09:00 后天到货"):
+        assert "已安排" in await doors.say_in_group(f"活动 公告 {when}", sender="wang")
+
+    # Bare 取消 says what it needs: in the group, to look privately; a leader hears of 活动 too.
+    bare = await doors.say_in_group("取消", sender="li")
+    assert "例如「取消订单 1」。私聊我发送「我的订单」看看。" in bare, bare
+    assert "活动 取消" not in bare, bare
+    alone = await doors.say_alone("取消", sender="li")
+    assert "例如「取消订单 1」。发送「我的订单」看看。" in alone, alone
+    leader_bare = await doors.say_in_group("取消", sender="wang")
+    assert "团长取消定时活动请发「活动 取消 序号」" in leader_bare, leader_bare
+    assert await Activity.filter(active=True).count() == 2
+
+    # li: 取消 N alone (and cancel N, 取消N glued) each cancel the order her list showed.
+    for said in ("取消 1", "cancel 1", "取消1"):
+        assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="li")
+        assert "· 待支付" in await doors.say_alone("我的订单", sender="li")
+        done = await doors.say_alone(said, sender="li")
+        assert done.startswith(f"已取消订单：{PRODUCT} ×1 ¥{PRICE}"), (said, done)
+    assert [o.status for o in await _orders_of("li")] == [OrderStatus.CANCELLED] * 3
+    assert await Activity.filter(active=True).count() == 2
+
+    # The leader holds a seat too and has read his list: 活动 取消 1 cancels the activity only.
+    assert "已为你占座" in await doors.say_in_group(f"参团 {code}", sender="wang")
+    assert "· 待支付" in await doors.say_alone("我的订单", sender="wang")
+    assert "已取消第 1 个活动" in await doors.say_in_group("活动 取消 1", sender="wang")
+    assert await Activity.filter(active=True).count() == 1
+    (his,) = await _orders_of("wang")
+    assert his.status is OrderStatus.PENDING_PAYMENT
+    # ... and his 取消 1 cancels his order, not an activity.
+    his_cancel = await doors.say_in_group("取消 1", sender="wang")
+    assert his_cancel.startswith("已取消你在「我的订单」里的第 1 个订单"), his_cancel
+    assert (await Order.get(id=his.id)).status is OrderStatus.CANCELLED
+    assert await Activity.filter(active=True).count() == 1

@@ -524,6 +524,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "orders/which.j2": [
         ({"command": "取消订单", "in_group": False}, "例如「取消订单 1」。发送「我的订单」看看。"),
         ({"command": "取消订单"}, "例如「取消订单 1」。私聊我发送「我的订单」看看。"),
+        ({"command": "取消订单", "staff": True}, "团长取消定时活动请发「活动 取消 序号」"),
     ],
     "errors/order_cancelled.j2": [
         (
