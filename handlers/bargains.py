@@ -6,11 +6,16 @@ product are not named, only that it waits for payment and where to look, private
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from handlers.account import with_link
 from handlers.routing import Command, Context, Router
 from qunshop.chat import Reply, Text
-from services import bargains
+from services import bargains, storefront
 from services.auth import Principal
+
+if TYPE_CHECKING:
+    from models.bargain import BargainOffer
 
 router = Router("bargains")
 CODE = r"(?P<code>[A-Za-z0-9]{4,16})"
@@ -34,9 +39,7 @@ async def bargain(
         return Text(ctx.render("usage.j2", usage="砍价 [编号]", example="砍价 1"))
     offers = await bargains.list_offers(community=ctx.community)
     if not number:
-        mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
-        live = [v for v in mine if v.state in (bargains.State.OPEN, bargains.State.REACHED)]
-        return Text(ctx.render("bargains/offers.j2", offers=offers, mine=live, tz=ctx.tz))
+        return await _listing(ctx, offers)
     index = int(number) - 1
     if not 0 <= index < len(offers):
         return Text(ctx.render("bargains/no_such_offer.j2", number=number, count=len(offers)))
@@ -55,6 +58,30 @@ async def bargain(
         deadline=deadline,
     )
     return await with_link(ctx, text)
+
+
+# The sender's bargains still to act on: being cut, cut to the floor, or ordered and unpaid.
+_LIVE = (bargains.State.OPEN, bargains.State.REACHED, bargains.State.ORDERED)
+
+
+async def _listing(ctx: Context, offers: list[BargainOffer]) -> Reply:
+    mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+    live = [v for v in mine if v.state in _LIVE]
+    unpaid = [v for v in live if v.state == bargains.State.ORDERED]
+    # Alone, an unpaid bargain order says where 我的订单 lists it (numbers are shown only there).
+    numbers: dict[object, int] = {}
+    if unpaid and not ctx.in_group:
+        lines = await storefront.my_orders(_principal(ctx))
+        numbers = {line.order.id: n for n, line in enumerate(lines, 1)}
+    text = ctx.render(
+        "bargains/offers.j2",
+        offers=offers,
+        mine=live,
+        numbers=numbers,
+        in_group=ctx.in_group,
+        tz=ctx.tz,
+    )
+    return await with_link(ctx, text) if unpaid else Text(text)
 
 
 @router.route(Command("帮砍", "cut", pattern=CODE))

@@ -1,20 +1,22 @@
-"""What a shopper's order commands say in the group, and 取消 N.
+"""What a shopper's order commands say in the group, and 取消 N, and a bargain's unpaid order.
 
 li and zhao speak in the WeCom group and alone with the bot (signed, encrypted webhooks).
 In the group her order commands are carried out (a number names only her own order, from the
 list shown to her alone) and the group reads that they were, never what she bought, for how
 much, or her pickup code. 取消 N is 取消订单 N; the leader's 活动 取消 N still cancels an
-activity.
+activity. After 砍价购买, 砍价 names the bargain's order as waiting for payment.
 """
 
 from __future__ import annotations
 
 from models.activity import Activity
 from models.aftersale import AfterSale
+from models.bargain import Bargain
 from models.chat import ChatIdentity
 from models.groupbuy import Team
-from models.order import Order, OrderStatus
+from models.order import Order, OrderKind, OrderStatus
 from models.user import User
+from tests.journeys.bargain_steps import admin_opens_offer
 from tests.journeys.doors import Doors
 from tests.support.factories import make_campaign
 
@@ -132,3 +134,37 @@ async def test_cancel_n_is_the_shoppers_and_activity_cancel_stays_the_leaders(
     assert his_cancel.startswith("已取消你在「我的订单」里的第 1 个订单"), his_cancel
     assert (await Order.get(id=his.id)).status is OrderStatus.CANCELLED
     assert await Activity.filter(active=True).count() == 1
+
+
+async def test_bargain_says_its_order_awaits_payment(doors: Doors) -> None:
+    await admin_opens_offer(doors)
+    assert "已经" not in await doors.say_in_group("砍价 1", sender="li")
+    code = (await Bargain.get()).code
+    for friend in ("zhao", "qian", "sun"):
+        assert "你帮忙砍掉了" in await doors.say_in_group(f"帮砍 {code}", sender=friend)
+
+    # Bought in the group: done, and the group reads neither amount nor product.
+    ordered = await doors.say_in_group(f"砍价购买 {code}", sender="li")
+    assert ordered.startswith("已按砍后价下单。请在 15 分钟内到小程序「我的订单」支付"), ordered
+    _names_nothing(ordered, "9.90")
+    (order,) = await _orders_of("li")
+    assert (order.kind, order.amount, order.status) == (
+        OrderKind.BARGAIN,
+        990,
+        OrderStatus.PENDING_PAYMENT,
+    )
+
+    # 砍价 still speaks of it: alone with the amount and its number, in the group without.
+    alone = await doors.say_alone("砍价", sender="li")
+    assert f"你的砍价 {code}：{PRODUCT} 默认 已按 ¥9.90 下单，待付款" in alone, alone
+    assert "到小程序「我的订单」付款" in alone and "（第 1 个订单）" in alone, alone
+    in_group = await doors.say_in_group("砍价", sender="li")
+    mine = in_group.split("发送「砍价 编号」发起砍价。")[-1]
+    assert f"你的砍价 {code} 已下单，待付款" in mine and "私聊我发送「我的订单」" in mine, in_group
+    _names_nothing(mine, "9.90")
+    assert "1. 测试商品 ×1 ¥9.90 · 待支付" in await doors.say_alone("我的订单", sender="li")
+
+    # Paid, it is no longer waiting: 砍价 no longer asks her to pay.
+    await _pays(doors, order)
+    assert (await Order.get(id=order.id)).status is not OrderStatus.PENDING_PAYMENT
+    assert "待付款" not in await doors.say_alone("砍价", sender="li")

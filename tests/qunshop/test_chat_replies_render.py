@@ -133,6 +133,12 @@ bargain = NS(
 bargain_view = NS(
     bargain=bargain, title="赣南脐橙 5斤装", cuts_left=3, state="open", cut_so_far=3910
 )
+bargain_ordered = NS(
+    bargain=bargain,
+    title="赣南脐橙 5斤装",
+    state="ordered",
+    order=NS(**{**vars(ready), "reserved_until": NOW + timedelta(minutes=15)}),
+)
 bargain_offer = NS(
     sku=NS(name="5斤装", price=9900, product=NS(title="赣南脐橙")),
     helpers_needed=5,
@@ -216,6 +222,7 @@ BASE: dict[str, Any] = {
     "days": 7,
     "after_sale_days": 7,
     "in_group": True,
+    "numbers": {},
     "delivery": NS(
         community=community,
         orders=3,
@@ -741,6 +748,15 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),
         ({"offers": [], "mine": [bargain_view]}, "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90"),
         ({"offers": [], "mine": []}, "现在没有可以砍价的商品"),
+        (  # its order waits for payment: said so, alone with the amount and its number
+            {"offers": [], "mine": [bargain_ordered], "numbers": {ready.id: 2}, "in_group": False},
+            "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 已按 ¥29.90 下单，待付款：请在 12-05 14:15 前"
+            "到小程序「我的订单」付款，超时订单会取消。发送「我的订单」能看到它（第 2 个订单）。",
+        ),
+        (
+            {"offers": [], "mine": [bargain_ordered]},
+            "你的砍价 7K3MXQ2A 已下单，待付款：请在 12-05 14:15 前到小程序「我的订单」付款",
+        ),
     ],
     "bargains/no_such_offer.j2": [({"number": 3, "count": 1}, "没有第 3 个砍价商品（共 1 个）")],
     "tier.j2": [
