@@ -174,3 +174,22 @@ async def test_bargain_says_its_order_awaits_payment(doors: Doors) -> None:
     await _pays(doors, order)
     assert (await Order.get(id=order.id)).status is not OrderStatus.PENDING_PAYMENT
     assert "待付款" not in await doors.say_alone("砍价", sender="li")
+
+
+async def test_a_bargain_bought_early_and_cancelled_is_not_said_cut_to_the_floor(
+    doors: Doors,
+) -> None:
+    await admin_opens_offer(doors)
+    await doors.say_in_group("砍价 1", sender="li")
+    code = (await Bargain.get()).code
+    assert "你帮忙砍掉了" in await doors.say_in_group(f"帮砍 {code}", sender="zhao")
+    assert "已按砍后价下单" in await doors.say_in_group(f"砍价购买 {code}", sender="li")
+    assert "待付款" in await doors.say_alone("砍价", sender="li")
+
+    # She cancels its order (取消 1 from 我的订单): 砍价 offers it again at the price reached.
+    assert "· 待支付" in await doors.say_alone("我的订单", sender="li")
+    assert "已取消订单" in await doors.say_alone("取消 1", sender="li")
+    again = await doors.say_alone("砍价", sender="li")
+    assert "砍价已停止（上次下的单没付款，已取消）" in again and "已砍到底" not in again, again
+    assert f"「砍价购买 {code}」" in again and "待付款" not in again, again
+    assert [o.status for o in await _orders_of("li")] == [OrderStatus.CANCELLED]

@@ -753,6 +753,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 已按 ¥29.90 下单，待付款：请在 12-05 14:15 前"
             "到小程序「我的订单」付款，超时订单会取消。发送「我的订单」能看到它（第 2 个订单）。",
         ),
+        (  # bought early and the order lapsed: stopped short of the floor, not "cut to it"
+            {"offers": [], "mine": [NS(**{**vars(bargain_view), "state": "reached"})]},
+            "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90，"
+            "砍价已停止（上次下的单没付款，已取消），发送「砍价购买 7K3MXQ2A」下单",
+        ),
         (
             {"offers": [], "mine": [bargain_ordered]},
             "你的砍价 7K3MXQ2A 已下单，待付款：请在 12-05 14:15 前到小程序「我的订单」付款",
