@@ -1,10 +1,14 @@
-"""售后 / aftersale: a buyer asks for a recent order back, by its number in 我的订单."""
+"""售后 / aftersale: a buyer asks for a recent order back, by its number in 我的订单.
+
+The list is private; a request typed in a group is filed (its number names the sender's own
+order, as their private list showed it) and the group reads that it was, not what or how much.
+"""
 
 from __future__ import annotations
 
 from handlers.routing import Command, Context, Router
 from models.aftersale import AfterSaleKind, AfterSaleReason
-from qunshop.chat import ChatType, Reply, Text
+from qunshop.chat import Reply, Text
 from services import aftersales, storefront
 
 router = Router("aftersales")
@@ -43,7 +47,7 @@ async def after_sale(
     assert ctx.principal is not None
     if bad_args or not number:
         # The list is what someone bought and paid: theirs alone, as 我的订单 is.
-        if ctx.update.chat_type is not ChatType.SINGLE:
+        if ctx.in_group:
             return Text(ctx.render("private_only.j2", command="售后"))
         lines = await storefront.shown_orders(ctx.principal, redis=ctx.redis)
         requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
@@ -53,7 +57,9 @@ async def after_sale(
     if not detail:  # 「售后 1」 alone files nothing: the leader decides on what the buyer says
         # ... but an order that takes no request is said so now, not after its reason.
         aftersales.check_open(line.order, now=ctx.now, days=ctx.settings.auto_complete_days)
-        return Text(ctx.render("aftersales/why.j2", line=line, number=int(number)))
+        return Text(
+            ctx.render("aftersales/why.j2", line=line, number=int(number), in_group=ctx.in_group)
+        )
     kind, reason = _reading(detail)
     sale = await aftersales.request(
         principal=ctx.principal,
@@ -68,6 +74,8 @@ async def after_sale(
             "aftersales/asked.j2",
             sale=sale,
             line=line,
+            number=int(number),
+            in_group=ctx.in_group,
             hours=ctx.settings.after_sale_response_hours,
             due=sale.due_at.astimezone(ctx.tz).strftime("%m-%d %H:%M"),
         )

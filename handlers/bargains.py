@@ -1,13 +1,21 @@
 """Bargains in chat: 砍价/bargain (the offers, or start one), 帮砍/cut (cut a friend's once),
-砍价购买/bargain-buy (order at the price reached, then pay in the mini-program)."""
+砍价购买/bargain-buy (order at the price reached, then pay in the mini-program).
+
+A bargain is public (friends cut it), its order is not: in a group the order's amount and
+product are not named, only that it waits for payment and where to look, privately."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from handlers.account import with_link
 from handlers.routing import Command, Context, Router
 from qunshop.chat import Reply, Text
-from services import bargains
+from services import bargains, storefront
 from services.auth import Principal
+
+if TYPE_CHECKING:
+    from models.bargain import BargainOffer
 
 router = Router("bargains")
 CODE = r"(?P<code>[A-Za-z0-9]{4,16})"
@@ -31,9 +39,7 @@ async def bargain(
         return Text(ctx.render("usage.j2", usage="砍价 [编号]", example="砍价 1"))
     offers = await bargains.list_offers(community=ctx.community)
     if not number:
-        mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
-        live = [v for v in mine if v.state in (bargains.State.OPEN, bargains.State.REACHED)]
-        return Text(ctx.render("bargains/offers.j2", offers=offers, mine=live, tz=ctx.tz))
+        return await _listing(ctx, offers)
     index = int(number) - 1
     if not 0 <= index < len(offers):
         return Text(ctx.render("bargains/no_such_offer.j2", number=number, count=len(offers)))
@@ -54,6 +60,30 @@ async def bargain(
     return await with_link(ctx, text)
 
 
+# The sender's bargains still to act on: being cut, cut to the floor, or ordered and unpaid.
+_LIVE = (bargains.State.OPEN, bargains.State.REACHED, bargains.State.ORDERED)
+
+
+async def _listing(ctx: Context, offers: list[BargainOffer]) -> Reply:
+    mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+    live = [v for v in mine if v.state in _LIVE]
+    unpaid = [v for v in live if v.state == bargains.State.ORDERED]
+    # Alone, an unpaid bargain order says where 我的订单 lists it (numbers are shown only there).
+    numbers: dict[object, int] = {}
+    if unpaid and not ctx.in_group:
+        lines = await storefront.my_orders(_principal(ctx))
+        numbers = {line.order.id: n for n, line in enumerate(lines, 1)}
+    text = ctx.render(
+        "bargains/offers.j2",
+        offers=offers,
+        mine=live,
+        numbers=numbers,
+        in_group=ctx.in_group,
+        tz=ctx.tz,
+    )
+    return await with_link(ctx, text) if unpaid else Text(text)
+
+
 @router.route(Command("帮砍", "cut", pattern=CODE))
 async def cut(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
@@ -68,4 +98,5 @@ async def buy(ctx: Context, args: str, code: str = "", bad_args: bool = False) -
         return Text(ctx.render("usage.j2", usage="砍价购买 <砍价码>", example="砍价购买 7K3MXQ2A"))
     order = await bargains.buy(principal=_principal(ctx), ref=code, now=ctx.now)
     minutes = int(bargains.RESERVATION.total_seconds() // 60)
-    return await with_link(ctx, ctx.render("bargains/ordered.j2", order=order, minutes=minutes))
+    text = ctx.render("bargains/ordered.j2", order=order, minutes=minutes, in_group=ctx.in_group)
+    return await with_link(ctx, text)

@@ -75,7 +75,7 @@ class ChatDispatcher:
         values = {
             "error": exc,
             "after_sale_days": ctx.settings.auto_complete_days,
-            "in_group": ctx.update.chat_type is not ChatType.SINGLE,
+            "in_group": ctx.in_group,
         }
         try:
             return ctx.render(name, **values)

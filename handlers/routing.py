@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from models.user import Role
-from qunshop.chat import Reply, Update
+from qunshop.chat import ChatType, Reply, Update
 from services import chat_users, moderation
 
 if TYPE_CHECKING:
@@ -61,6 +61,11 @@ class Context:
             assert self.principal is not None
             self.user = await chat_users.user(self.principal.user_id)
         return self.user
+
+    @property
+    def in_group(self) -> bool:
+        """Others read the reply: what someone bought, paid or picks up is named only alone."""
+        return self.update.chat_type is not ChatType.SINGLE
 
     @property
     def tz(self) -> ZoneInfo:

@@ -30,11 +30,13 @@ async def list_deals(ctx: Context, args: str = "") -> Reply:
         community=ctx.community, now=ctx.now, user_id=principal_of(ctx).user_id
     )
     return Text(
-        ctx.render("deals.j2", community=ctx.community, deals=found, now=ctx.now, staff=_staff(ctx))
+        ctx.render(
+            "deals.j2", community=ctx.community, deals=found, now=ctx.now, staff=is_staff(ctx)
+        )
     )
 
 
-def _staff(ctx: Context) -> bool:
+def is_staff(ctx: Context) -> bool:
     """Leaders' hints (开团, 活动 秒杀) are shown to leaders and operators only."""
     return principal_of(ctx).role in (Role.LEADER, Role.ADMIN)
 
@@ -44,11 +46,13 @@ async def list_products(ctx: Context, args: str = "") -> Reply:
     if ctx.update.chat_type is ChatType.SINGLE:  # one-to-one: every community of theirs
         found = await groupchat.persons_communities(user_id=principal_of(ctx).user_id)
         shelves = [(c, await storefront.community_skus(c.id)) for c in found]
-        return Text(ctx.render("products_private.j2", shelves=shelves, staff=_staff(ctx)))
+        return Text(ctx.render("products_private.j2", shelves=shelves, staff=is_staff(ctx)))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     lines = await storefront.community_skus(ctx.community.id)
-    return Text(ctx.render("products.j2", community=ctx.community, lines=lines, staff=_staff(ctx)))
+    return Text(
+        ctx.render("products.j2", community=ctx.community, lines=lines, staff=is_staff(ctx))
+    )
 
 
 def not_bound(ctx: Context) -> Text:
@@ -102,4 +106,4 @@ async def my_orders(ctx: Context, args: str = "") -> Reply:
     return await with_link(ctx, ctx.render("orders.j2", lines=lines, tz=ctx.tz))
 
 
-__all__ = ["group_chat_id", "not_bound", "router", "team_card"]
+__all__ = ["group_chat_id", "is_staff", "not_bound", "router", "team_card"]

@@ -62,8 +62,8 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     assert "已经砍到底价啦" in again.content and f"砍价购买 {bargain.code}" in again.content
     theirs = await say(f"砍价购买 {bargain.code}", sender="zhang")  # only the starter buys
     assert "只有发起人才能按砍后价购买" in theirs.content and await Order.all().count() == 0
-    ordered = await say(f"砍价购买 {bargain.code}", sender="li")
-    assert "¥9.90" in ordered.content
+    ordered = await say(f"砍价购买 {bargain.code}", sender="li")  # in the group: no amount
+    assert "已按砍后价下单" in ordered.content and "¥" not in ordered.content, ordered.content
     order = await Order.get()
     li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
     assert (order.kind, order.amount, order.user_id) == (OrderKind.BARGAIN, 990, li.user_id)
@@ -72,6 +72,14 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     assert "1. 测试商品 ×1 ¥9.90 · 待支付" in listed, listed
     no_code = (await say("取货码 1", sender="li", chat_id=None)).content
     assert "请先到小程序「我的订单」付款，到货后凭提货码取货" in no_code and "成团" not in no_code
+    # 砍价 still speaks of the bargain while its order waits: alone with the amount and its
+    # number in 我的订单, in the group with neither.
+    alone = (await say("砍价", sender="li", chat_id=None)).content
+    assert f"你的砍价 {bargain.code}：测试商品 默认 已按 ¥9.90 下单，待付款" in alone, alone
+    assert "（第 1 个订单）" in alone, alone
+    in_group = (await say("砍价", sender="li")).content
+    assert f"你的砍价 {bargain.code} 已下单，待付款" in in_group, in_group
+    assert "¥9.90" not in in_group.split("发送「砍价 编号」")[-1], in_group
 
 
 async def test_chat_words_its_refusals(say: Say) -> None:

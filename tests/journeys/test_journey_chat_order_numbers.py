@@ -77,7 +77,7 @@ async def test_a_list_that_moved_never_lets_a_number_act_on_another_order(doors:
     fresh = await doors.say_alone("我的订单", sender="li")
     assert "1. 测试商品 ×1 ¥5.00 · 待支付" in fresh and "2. 测试商品 ×1 ¥19.90" in fresh, fresh
     cancelled = await doors.say_in_group("取消订单2", sender="li")
-    assert cancelled.startswith("已取消订单：测试商品 ×1 ¥19.90，你在团里的座位已经释放。")
+    assert cancelled.startswith("已取消你在「我的订单」里的第 2 个订单"), cancelled
     assert (await Order.get(id=seat_order.id)).status is OrderStatus.CANCELLED
     assert (await Order.get(id=bought["id"])).status is OrderStatus.PENDING_PAYMENT
     assert await _statuses(li.id) == {"pending_payment": 1, "cancelled": 1}

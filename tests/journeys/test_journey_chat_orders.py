@@ -71,11 +71,11 @@ async def test_a_shopper_cancels_her_unpaid_order_by_its_number(doors: Doors) ->
     unpaid = await doors.say_alone("取货码 1", sender="li")
     assert "还没付款，还没有提货码" in unpaid, unpaid
 
-    # She cancels it by its number: her seat goes back, no money is taken.
+    # She cancels it by its number, in the group: it is done, and the group reads only that.
     cancelled = await doors.say_in_group("取消订单 1", sender="li")
     assert cancelled == (
-        "已取消订单：测试商品 ×1 ¥19.90，你在团里的座位已经释放。\n"
-        "这笔订单还没付款，不会扣款，也不用退款；如果你刚在微信里付了款，钱会自动原路退回。"
+        "已取消你在「我的订单」里的第 1 个订单：它还没付款，不会扣款，也不用退款。"
+        "订单详情请私聊我发送「我的订单」查看。"
     )
     assert (await _newest("li")).status is OrderStatus.CANCELLED
     assert (await Team.get(code=code)).seats_held == 0

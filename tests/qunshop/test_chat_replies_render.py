@@ -135,6 +135,12 @@ bargain = NS(
 bargain_view = NS(
     bargain=bargain, title="赣南脐橙 5斤装", cuts_left=3, state="open", cut_so_far=3910
 )
+bargain_ordered = NS(
+    bargain=bargain,
+    title="赣南脐橙 5斤装",
+    state="ordered",
+    order=NS(**{**vars(ready), "reserved_until": NOW + timedelta(minutes=15)}),
+)
 bargain_offer = NS(
     sku=NS(name="5斤装", price=9900, product=NS(title="赣南脐橙")),
     helpers_needed=5,
@@ -218,6 +224,7 @@ BASE: dict[str, Any] = {
     "days": 7,
     "after_sale_days": 7,
     "in_group": True,
+    "numbers": {},
     "delivery": NS(
         community=community,
         orders=3,
@@ -426,8 +433,15 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "errors/order_not_found.j2": [
         (
-            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2)},
+            {
+                "error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2),
+                "in_group": False,
+            },
             "没有第 6 个订单（最近只有 2 个）。发送「我的订单」看订单序号。",
+        ),
+        (  # in a group 我的订单 answers only privately: the refusal says so
+            {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=6, listed=2)},
+            "没有第 6 个订单（最近只有 2 个）。私聊我发送「我的订单」看订单序号。",
         ),
         (
             {"error": NotFound(ErrorCode.ORDER_NOT_FOUND, "x", number=1, listed=0)},
@@ -472,9 +486,18 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "orders/cancelled.j2": [
         (
-            {"line": OrderLine(order=order, product=orange, pickup_code=None), "order": mine},
+            {
+                "line": OrderLine(order=order, product=orange, pickup_code=None),
+                "order": mine,
+                "in_group": False,
+            },
             "已取消订单：赣南脐橙（5斤装） ×1 ¥29.90，你在团里的座位已经释放。\n"
             "这笔订单还没付款，不会扣款，也不用退款",
+        ),
+        (  # the group reads that it was done, not what or how much
+            {"line": OrderLine(order=order, product=orange, pickup_code=None), "order": mine},
+            "已取消你在「我的订单」里的第 1 个订单：它还没付款，不会扣款，也不用退款。"
+            "订单详情请私聊我发送「我的订单」查看。",
         ),
     ],
     "orders/pickup_code.j2": [
@@ -507,7 +530,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
         ),
     ],
-    "orders/which.j2": [({"command": "取消订单"}, "例如「取消订单 1」")],
+    "orders/which.j2": [
+        ({"command": "取消订单", "in_group": False}, "例如「取消订单 1」。发送「我的订单」看看。"),
+        ({"command": "取消订单"}, "例如「取消订单 1」。私聊我发送「我的订单」看看。"),
+        ({"command": "取消订单", "staff": True}, "团长取消定时活动请发「活动 取消 序号」"),
+    ],
     "errors/order_cancelled.j2": [
         (
             {"error": Conflict(ErrorCode.ORDER_CANCELLED, "x", asked="pickup")},
@@ -628,15 +655,34 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "line": OrderLine(order=ready, product=orange, pickup_code=None),
                 "hours": 48,
                 "due": "12-07 14:00",
+                "in_group": False,
             },
             "已提交售后申请：赣南脐橙，仅退款 ¥5.00。\n团长会在 48 小时内处理，12-07 14:00 前",
-        )
+        ),
+        (
+            {
+                "sale": after_sale,
+                "line": OrderLine(order=ready, product=orange, pickup_code=None),
+                "hours": 48,
+                "due": "12-07 14:00",
+                "number": 2,
+            },
+            "已提交你第 2 个订单的售后申请（仅退款）。团长会在 48 小时内处理，12-07 14:00 前",
+        ),
     ],
     "aftersales/why.j2": [
         (
-            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            {
+                "line": OrderLine(order=ready, product=orange, pickup_code=None),
+                "number": 2,
+                "in_group": False,
+            },
             "第 2 个订单 赣南脐橙（5斤装） ×1：请写上原因再提交，例如「售后 2 有几个坏了」。",
-        )
+        ),
+        (
+            {"line": OrderLine(order=ready, product=orange, pickup_code=None), "number": 2},
+            "你的第 2 个订单：请写上原因再提交，例如「售后 2 有几个坏了」。",
+        ),
     ],
     "aftersales/list.j2": [
         ({"requests": []}, "你还没有可以申请售后的订单"),
@@ -704,6 +750,20 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({"offers": [bargain_offer], "mine": [bargain_view]}, "1. 赣南脐橙（5斤装） ¥99.00，找 5"),
         ({"offers": [], "mine": [bargain_view]}, "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90"),
         ({"offers": [], "mine": []}, "现在没有可以砍价的商品"),
+        (  # its order waits for payment: said so, alone with the amount and its number
+            {"offers": [], "mine": [bargain_ordered], "numbers": {ready.id: 2}, "in_group": False},
+            "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 已按 ¥29.90 下单，待付款：请在 12-05 14:15 前"
+            "到小程序「我的订单」付款，超时订单会取消。发送「我的订单」能看到它（第 2 个订单）。",
+        ),
+        (  # bought early and the order lapsed: stopped short of the floor, not "cut to it"
+            {"offers": [], "mine": [NS(**{**vars(bargain_view), "state": "reached"})]},
+            "你的砍价 7K3MXQ2A：赣南脐橙 5斤装 现价 ¥59.90，"
+            "砍价已停止（上次下的单没付款，已取消），发送「砍价购买 7K3MXQ2A」下单",
+        ),
+        (
+            {"offers": [], "mine": [bargain_ordered]},
+            "你的砍价 7K3MXQ2A 已下单，待付款：请在 12-05 14:15 前到小程序「我的订单」付款",
+        ),
     ],
     "bargains/no_such_offer.j2": [({"number": 3, "count": 1}, "没有第 3 个砍价商品（共 1 个）")],
     "tier.j2": [

@@ -297,7 +297,12 @@ async def test_the_readme_walk_bargains_on_the_demo_rice_in_the_demo_group(
         assert "是别人发起的" in theirs and not await Order.filter(kind=OrderKind.BARGAIN)
         bought = "\n".join(await li.say(f"砍价购买 {bargain.code}"))
         price = (await Bargain.get()).price_now
-        assert f"已按砍后价下单：¥{price / 100:.2f}" in bought and price < 5990, bought
+        # The group reads that she ordered, not for how much; alone, 砍价 says it and that
+        # the order waits for her payment.
+        assert "已按砍后价下单。" in bought and f"{price / 100:.2f}" not in bought, bought
+        alone = in_group(dev, settings, http, user="li-si", group=None)
+        waiting = "\n".join(await alone.say("砍价"))
+        assert f"已按 ¥{price / 100:.2f} 下单，待付款" in waiting and price < 5990, waiting
 
 
 async def test_the_stand_in_signs_in_no_chat_only_user(dev: TestClient) -> None:
