@@ -255,11 +255,20 @@ async def close(*, principal: Principal, campaign_id: str | uuid.UUID, now: date
     """The campaign ends now: teams already open close at their own deadlines, as when a
     campaign ends on time. Closing what is over is a no-op."""
     campaign = await _own(principal, campaign_id)
-    await Campaign.filter(id=campaign.id, ends_at__gt=now, starts_at__gt=now).update(
+    await end([campaign.id], now=now)
+    return await get_campaign(campaign.id)
+
+
+async def end(campaign_ids: Iterable[uuid.UUID], *, now: datetime) -> int:
+    """Those of the campaigns not over yet end now (how many did): their teams close at their
+    own deadlines. Closing and taking a product off sale (``services.off_sale``) both end so."""
+    ids = list(campaign_ids)
+    if not ids:
+        return 0
+    await Campaign.filter(id__in=ids, ends_at__gt=now, starts_at__gt=now).update(
         starts_at=now
     )  # a campaign closed before it started keeps starts_at <= ends_at
-    await Campaign.filter(id=campaign.id, ends_at__gt=now).update(ends_at=now)
-    return await get_campaign(campaign.id)
+    return await Campaign.filter(id__in=ids, ends_at__gt=now).update(ends_at=now)
 
 
 def team_deadline(campaign: Campaign, now: datetime) -> datetime:
