@@ -86,7 +86,8 @@ async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: da
     await communities.ensure_can_manage(principal, community)
     sku_key = parse_uuid(draft.sku_id)
     sku = await Sku.get_or_none(id=sku_key).prefetch_related("product") if sku_key else None
-    if sku is None:
+    # A supplier's product sells once reviewed and while on sale (services.off_sale).
+    if sku is None or (sku.product.supplier_id is not None and not sku.product.active):
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
     if sku.product.community_id not in (None, community.id):
         raise _invalid("the SKU belongs to another community")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.catalog import Product
+from models.catalog import Product, Sku
 from models.groupbuy import Campaign
 from models.order import Order
 from models.supply import ListingReview, ReviewDecision, ReviewStatus
@@ -54,21 +54,18 @@ async def test_an_erased_suppliers_products_stop_selling_paid_orders_go_on(doors
     status, product = await doors.api("GET", f"/api/v1/products/{listed['product_id']}")
     sku_id = product["skus"][0]["id"]
     now = doors.clock.now()
-    status, campaign = await doors.api(
-        "POST",
-        "/api/v1/campaigns",
-        auth(leader, doors.settings, now),
-        json={
-            "community_id": str(community.id),
-            "sku_id": sku_id,
-            "title": "果篮拼团",
-            "group_price": 2990,
-            "team_size": 2,
-            "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=2)).isoformat(),
-            "stock_cap": 10,
-        },
-    )
+    as_leader = auth(leader, doors.settings, now)
+    deal = {
+        "community_id": str(community.id),
+        "sku_id": sku_id,
+        "title": "果篮拼团",
+        "group_price": 2990,
+        "team_size": 2,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "stock_cap": 10,
+    }
+    status, campaign = await doors.api("POST", "/api/v1/campaigns", as_leader, json=deal)
     assert status == 201, campaign
     wang = await doors.log_in("code-wang", "o-wang-mini")
     seat = await doors.start_team(campaign["id"], wang)
@@ -99,6 +96,8 @@ async def test_an_erased_suppliers_products_stop_selling_paid_orders_go_on(doors
     assert (status, refused["code"]) == (409, "campaign_not_active"), refused
     status, _ = await doors.api("GET", f"/api/v1/products/{listed['product_id']}")
     assert status == 404
+    status, refused = await doors.api("POST", "/api/v1/campaigns", as_leader, json=deal)
+    assert (status, refused["code"]) == (404, "sku_not_found"), refused
     assert not (await Product.get(id=listed["product_id"])).active
     assert (await Campaign.get(id=campaign["id"])).ends_at == doors.clock.now()
 
@@ -116,6 +115,9 @@ async def test_an_erased_suppliers_products_stop_selling_paid_orders_go_on(doors
     )
     assert (status, refused["code"]) == (409, "review_decided"), refused
     assert not (await Product.get(id=waiting["product_id"])).active
+    unreviewed = {**deal, "sku_id": str((await Sku.get(product_id=waiting["product_id"])).id)}
+    status, refused = await doors.api("POST", "/api/v1/campaigns", as_leader, json=unreviewed)
+    assert (status, refused["code"]) == (404, "sku_not_found"), refused
 
     # The paid orders are as they were, row for row; no other order was made.
     after = {
