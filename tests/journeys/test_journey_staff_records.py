@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
+from models.audit import AuditEntry
 from models.payment import Payment
 from models.review import Review
 from models.user import Role
+from services.phones import MASKED
 from services.privacy import WITHHELD
 from tests.journeys.doors import Doors
 from tests.journeys.test_journey_privacy_roles import _picked_up
@@ -25,6 +27,7 @@ REVIEW = "橙子很甜，就是箱子压坏了"
 DETAIL = "三个橙子烂了，照片为证"
 CLAIM = "整箱到货就是坏的"
 PHOTO = "https://img.example.com/bad.jpg"
+PHONE = "13912345678"
 APPLYING = {"community_name": "翠湖小区团", "pickup_name": "北门", "pickup_address": "翠湖 1 号"}
 
 
@@ -73,12 +76,17 @@ async def test_a_reply_names_its_writer_and_staff_archives_hold_their_own(doors:
     )
     assert (status, replied["reply"], replied["reply_by"]) == (200, "已安排补发", "运营小周")
     for path, reason in (
-        (f"/api/v1/after-sales/{sale['id']}/reject", "照片看不出问题"),
+        (f"/api/v1/after-sales/{sale['id']}/reject", f"照片看不出问题,请致电 {PHONE}"),
         (f"/api/v1/admin/claims/{claim['id']}/reject", "到货签收时完好"),
         (f"/api/v1/admin/leader-applications/{applied['id']}/reject", "小区已有团长"),
     ):
         status, decided = await doors.api("POST", path, as_zhou, json={"reason": reason})
         assert status == 200, decided
+
+    # The audit log says what Zhou did, without the number Zhou wrote down (services.audit).
+    (entry,) = await AuditEntry.filter(action="after_sale.reject")
+    assert entry.after["note"] == f"照片看不出问题,请致电 {MASKED}"
+    assert PHONE not in json.dumps([entry.before, entry.after, entry.actor_name])
 
     # The reply names its writer, in the API and on the page.
     product = f"/api/v1/products/{written['review']['product_id']}/reviews"
@@ -101,7 +109,8 @@ async def test_a_reply_names_its_writer_and_staff_archives_hold_their_own(doors:
     )
     assert (row["text"], row["images"]) == (WITHHELD, WITHHELD)
     (row,) = tables["after_sales"]
-    assert (row["id"], row["status"], row["note"]) == (sale["id"], "rejected", "照片看不出问题")
+    assert (row["id"], row["status"]) == (sale["id"], "rejected")
+    assert row["note"] == f"照片看不出问题,请致电 {PHONE}"  # Zhou's own words
     assert (row["detail"], row["photos"]) == (WITHHELD, WITHHELD)
     (row,) = tables["group_claims"]
     assert (row["id"], row["note"], row["reason"], row["photos"]) == (
