@@ -43,10 +43,14 @@ class ReviewOut(BaseModel):
     text: str
     images: list[str]
     reply: str = Field(description="the leader's reply, '' when none is shown")
+    reply_by: str = Field(
+        description="the nickname of who replied (the leader or an operator); '' when no "
+        "reply is shown or its writer is not known"
+    )
     created_at: datetime
 
     @classmethod
-    def of(cls, r: Review, author: str) -> ReviewOut:
+    def of(cls, r: Review, author: str, replier: str = "") -> ReviewOut:
         return cls(
             id=str(r.id),
             order_id=str(r.order_id),
@@ -57,6 +61,7 @@ class ReviewOut(BaseModel):
             text=r.text,
             images=list(r.images),
             reply=reviews.reply_of(r),
+            reply_by=replier,
             created_at=r.created_at,
         )
 
@@ -77,7 +82,10 @@ def _listing(found: reviews.Summary) -> ReviewList:
     return ReviewList(
         count=found.count,
         average=found.average,
-        items=[ReviewOut.of(r, found.authors.get(r.author_id, "")) for r in found.reviews],
+        items=[
+            ReviewOut.of(r, found.authors.get(r.author_id, ""), reviews.reply_by(r, found.authors))
+            for r in found.reviews
+        ],
     )
 
 
@@ -154,7 +162,8 @@ async def reply_review(
         now=now,
         wechat=screen,
     )
-    return ReviewOut.of(done, done.author.nickname)
+    replier = reviews.reply_by(done, {done.replied_by_id: done.replied_by.nickname})
+    return ReviewOut.of(done, done.author.nickname, replier)
 
 
 def setup(app: web.Application) -> None:

@@ -22,6 +22,11 @@ class Review(Model):
     images = fields.JSONField(default=list)  # up to 9 https URLs
     shown = fields.CharEnumField(Shown, max_length=16, db_index=True)
     reply_text = fields.TextField(default="")  # the leader's answer
+    # Who wrote it: the community's leader or an operator (None: a reply older than 0330
+    # that no moderation row names).
+    replied_by = fields.ForeignKeyField(
+        "models.User", related_name="review_replies", null=True, on_delete=fields.RESTRICT
+    )
     reply_shown = fields.CharEnumField(Shown, max_length=16, default=Shown.VISIBLE)
     replied_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(db_index=True)

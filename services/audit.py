@@ -2,6 +2,14 @@
 
 ``record`` is called inside the transaction of the change it describes, so a change and its
 entry commit together or not at all. The table refuses updates and deletes (0018).
+
+The log says who did what, not how to reach anyone: a mobile number in what it copies (a
+note, a reason, a name) is masked on the way in (``services.phones``), so an entry outlives
+the person it mentions without their number. Entries written before that keep what they
+copied: the log is the evidence of what was done, and rewriting it would need the one
+exception the append-only trigger makes for an erasure (0101) widened to every row. They are
+read by operators only; how long the log is kept is not decided yet (no retention job reads
+it).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from models.audit import AuditEntry
 from models.user import User
 from qunshop.errors import ErrorCode, Forbidden
 from services import cursors
+from services.phones import mask_mobiles, mask_within
 
 if TYPE_CHECKING:
     from services.auth import Principal
@@ -39,11 +48,11 @@ async def record(
     who = await User.get_or_none(id=actor.user_id)
     return await AuditEntry.create(
         actor_id=actor.user_id,
-        actor_name=(who.nickname or who.openid)[:64] if who else "?",
+        actor_name=mask_mobiles(who.nickname or who.openid)[:64] if who else "?",
         action=action,
         target=target,
-        before=before,
-        after=after,
+        before=mask_within(before),
+        after=mask_within(after),
         at=now,
     )
 

@@ -86,7 +86,8 @@ async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: da
     await communities.ensure_can_manage(principal, community)
     sku_key = parse_uuid(draft.sku_id)
     sku = await Sku.get_or_none(id=sku_key).prefetch_related("product") if sku_key else None
-    if sku is None:
+    # A supplier's product sells once reviewed and while on sale (services.off_sale).
+    if sku is None or (sku.product.supplier_id is not None and not sku.product.active):
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
     if sku.product.community_id not in (None, community.id):
         raise _invalid("the SKU belongs to another community")
@@ -255,11 +256,20 @@ async def close(*, principal: Principal, campaign_id: str | uuid.UUID, now: date
     """The campaign ends now: teams already open close at their own deadlines, as when a
     campaign ends on time. Closing what is over is a no-op."""
     campaign = await _own(principal, campaign_id)
-    await Campaign.filter(id=campaign.id, ends_at__gt=now, starts_at__gt=now).update(
+    await end([campaign.id], now=now)
+    return await get_campaign(campaign.id)
+
+
+async def end(campaign_ids: Iterable[uuid.UUID], *, now: datetime) -> int:
+    """Those of the campaigns not over yet end now (how many did): their teams close at their
+    own deadlines. Closing and taking a product off sale (``services.off_sale``) both end so."""
+    ids = list(campaign_ids)
+    if not ids:
+        return 0
+    await Campaign.filter(id__in=ids, ends_at__gt=now, starts_at__gt=now).update(
         starts_at=now
     )  # a campaign closed before it started keeps starts_at <= ends_at
-    await Campaign.filter(id=campaign.id, ends_at__gt=now).update(ends_at=now)
-    return await get_campaign(campaign.id)
+    return await Campaign.filter(id__in=ids, ends_at__gt=now).update(ends_at=now)
 
 
 def team_deadline(campaign: Campaign, now: datetime) -> datetime:

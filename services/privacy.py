@@ -62,6 +62,23 @@ PERSON_IDS = (
     (ModerationItem, "decided_by_id"),
 )
 _MENTIONS = "SELECT id FROM outbox WHERE strpos(payload::text, $1) > 0"
+# Rows staff handled that others wrote: (table, the writer's column, the writer's words). In
+# a handler's archive the row stays, with its ids and the handler's own decision (status,
+# note, reason, reply), without the words: an after-sale's detail and photos, a claim's
+# reason and photos, a leader application's texts, a held item's text, a review a leader
+# answered, a supplier's contact person.
+OTHERS_WORDS = (
+    ("after_sales", "user_id", ("detail", "photos")),
+    ("group_claims", "filed_by_id", ("reason", "photos")),
+    (
+        "leader_applications",
+        "user_id",
+        ("community_name", "pickup_name", "pickup_address", "pickup_hours", "note"),
+    ),
+    ("moderation_items", "author_id", ("text", "images", "payload")),
+    ("reviews", "author_id", ("text", "images")),
+    ("suppliers", "account_id", ("contact_name", "contact_phone")),
+)
 
 
 @dataclass(frozen=True)
@@ -114,17 +131,18 @@ def _withhold_others(
     tables: dict[str, list[dict[str, Any]]], *, own_orders: set[Any], user_id: uuid.UUID
 ) -> None:
     """Rows about the person's own acts may name other people's things: a leader's pickup
-    verifications hold shoppers' codes, an attempt names someone's order, a supplier an
-    operator reviewed has its contact person. Those stay out."""
+    verifications hold shoppers' codes, an attempt names someone's order, what staff decided
+    on holds what others wrote (``OTHERS_WORDS``). Those stay out."""
     for rows in tables.values():
         for row in rows:
             if row.get("order_id") is not None and row["order_id"] not in own_orders:
                 row["order_id"] = None
     for row in tables.get("pickup_verifications", []):
         row["code"] = WITHHELD
-    for row in tables.get("suppliers", []):
-        if row["account_id"] != user_id:
-            row.update(contact_name=WITHHELD, contact_phone=WITHHELD)
+    for table, writer, words in OTHERS_WORDS:
+        for row in tables.get(table, []):
+            if row[writer] != user_id:
+                row.update(dict.fromkeys(words, WITHHELD))
 
 
 def _open_recipients(tables: dict[str, list[dict[str, Any]]], key: bytes) -> None:

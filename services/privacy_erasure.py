@@ -11,13 +11,13 @@ money owed to or by nobody anyone can name. The balance is settled first, then t
 goes.
 
 What goes: everything that names the person (see ``services.privacy``), what they wrote
-(reviews, posts, comments, questions, answers, after-sales notes and photos, items waiting
-on moderation, among them a nickname held for review), their saved addresses, the recipient
-on their home deliveries, and their name in the audit log as the one who acted (the entry
-stays, under a pseudonym); the contact on a supplier they run, the identity check's
-reference, their applications still waiting (``services.privacy_roles``, which says what of
-those stays and why). What stays: orders, payments, refunds, earnings, coupons, points,
-rollups: the books, tied to a user row that no longer says who it was.
+(reviews and their replies to reviews, posts, comments, questions, answers, after-sales notes
+and photos, items waiting on moderation, among them a nickname held for review), their saved
+addresses, the recipient on their home deliveries, and their name in the audit log as the
+one who acted (the entry stays, under a pseudonym); the contact on a supplier they run, the
+identity check's reference, their applications still waiting (``services.privacy_roles``,
+which says what of those stays and why). What stays: orders, payments, refunds, earnings,
+coupons, points, rollups: the books, tied to a user row that no longer says who it was.
 
 Their tokens are refused from the next request in every process: the erasure leaves the
 mark a role change leaves (``services.roles``), whose holders are read from the database.
@@ -96,6 +96,8 @@ async def _what_they_wrote(user_id: uuid.UUID, summary: dict[str, int]) -> None:
     """Their words and pictures go; the rows (a rating, a thread, an after-sale's refund)
     stay, empty, so what hangs on them still adds up."""
     summary["reviews"] = await Review.filter(author_id=user_id).update(text="", images=[])
+    # A reply emptied is no reply: the community's leader now may answer afresh.
+    summary["review_replies"] = await Review.filter(replied_by_id=user_id).update(reply_text="")
     summary["posts"] = await Post.filter(author_id=user_id).update(text="", images=[])
     summary["comments"] = await Comment.filter(author_id=user_id).update(text="", images=[])
     summary["questions"] = await Question.filter(author_id=user_id).update(text="")

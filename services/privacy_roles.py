@@ -9,9 +9,12 @@ or the law rely on stays.
   merchant, not a person; the products it listed are in other people's orders and purchase
   sheets, and a platform keeps a merchant's registration after it leaves (网络交易监督管理办法
   Art. 31). An application still waiting is withdrawn, with a decision row as every decision
-  on a supplier has: an operator must not approve a supplier nobody can run.
+  on a supplier has: an operator must not approve a supplier nobody can run. Its actor is the
+  applicant, who withdrew it by erasing their account (no operator decided; an actor of None
+  would read as the automatic rules). Its products are taken off sale (``services.off_sale``).
 - Leader application: its texts were emptied before (``privacy_erasure``); one still waiting
-  is now withdrawn too, as approving it would make the erased account lead a new community.
+  is now withdrawn too, as approving it would make the erased account lead a new community,
+  decided by the applicant as a supplier's withdrawal is.
 - Identity check (``leader_identities``): the name and phone checked are sealed personal
   details, deleted with the rest. The provider's reference is the key to them at the provider
   (the stand-in's holds the phone's last four digits) and goes, with the provider's words.
@@ -27,28 +30,22 @@ or the law rely on stays.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from models.aftersale import AfterSale
+from models.catalog import Product
 from models.claim import GroupClaim
 from models.identity import LeaderIdentity
-from models.supply import ReviewDecision, ReviewStatus, Supplier
+from models.supply import ListingReview, ReviewDecision, ReviewStatus, Supplier
 from models.user import ApplicationStatus, LeaderApplication
+from services import off_sale
+from services.phones import mask_mobiles
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
 
 WITHDRAWN = "申请人已注销账号"
-# A mainland mobile number, bare or with +86 and spaces or dashes, not inside a longer number
-# (an order number or a licence).
-MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9])")
-MASKED = "[号码已删除]"
-
-
-def mask_mobiles(text: str) -> str:
-    return MOBILE.sub(MASKED, text)
 
 
 async def erase_roles(user_id: uuid.UUID, *, now: datetime, summary: dict[str, int]) -> None:
@@ -56,7 +53,9 @@ async def erase_roles(user_id: uuid.UUID, *, now: datetime, summary: dict[str, i
     await _suppliers(user_id, now=now, summary=summary)
     summary["leader_applications_withdrawn"] = await LeaderApplication.filter(
         user_id=user_id, status=ApplicationStatus.PENDING
-    ).update(status=ApplicationStatus.REJECTED, decided_at=now, reason=WITHDRAWN)
+    ).update(
+        status=ApplicationStatus.REJECTED, decided_by_id=user_id, decided_at=now, reason=WITHDRAWN
+    )
     summary["leader_identities"] = await LeaderIdentity.filter(user_id=user_id).update(
         reference="", reason=""
     )
@@ -69,19 +68,34 @@ async def erase_roles(user_id: uuid.UUID, *, now: datetime, summary: dict[str, i
         await AfterSale.filter(id=after_sale.id).update(note=mask_mobiles(after_sale.note))
 
 
+async def _withdrawn(subject: str, user_id: uuid.UUID, now: datetime) -> None:
+    """The decision row of a withdrawal: the applicant decided, not the rules (None)."""
+    await ReviewDecision.create(
+        subject=subject, actor_id=user_id, outcome=ReviewStatus.REJECTED, reason=WITHDRAWN, at=now
+    )
+
+
 async def _suppliers(user_id: uuid.UUID, *, now: datetime, summary: dict[str, int]) -> None:
     pending = await Supplier.filter(account_id=user_id, status=ReviewStatus.PENDING)
     for supplier in pending:
-        await ReviewDecision.create(
-            subject=f"supplier:{supplier.id}",
-            actor_id=None,
-            outcome=ReviewStatus.REJECTED,
-            reason=WITHDRAWN,
-            at=now,
-        )
+        await _withdrawn(f"supplier:{supplier.id}", user_id, now)
     await Supplier.filter(id__in=[s.id for s in pending]).update(
-        status=ReviewStatus.REJECTED, reason=WITHDRAWN, reviewed_at=now
+        status=ReviewStatus.REJECTED, reason=WITHDRAWN, reviewed_by_id=user_id, reviewed_at=now
     )
+    # What it sells stops being sold; a listing or a price still waiting is withdrawn, so no
+    # approval puts a product of a merchant nobody runs back on sale.
+    theirs = await Supplier.filter(account_id=user_id).values_list("id", flat=True)
+    waiting = await ListingReview.filter(supplier_id__in=theirs, status=ReviewStatus.PENDING)
+    for review in waiting:
+        await _withdrawn(f"review:{review.id}", user_id, now)
+    summary["listing_reviews_withdrawn"] = await ListingReview.filter(
+        id__in=[r.id for r in waiting], status=ReviewStatus.PENDING
+    ).update(status=ReviewStatus.REJECTED, reason=WITHDRAWN, decided_by_id=user_id, decided_at=now)
+    products = await Product.filter(supplier_id__in=theirs).values_list("id", flat=True)
+    stopped = await off_sale.take_off_sale(products, now=now)
+    summary["products_off_sale"] = stopped.products
+    summary["campaigns_ended"] = stopped.campaigns
+    summary["flash_sales_closed"] = stopped.flash_sales
     summary["suppliers"] = await Supplier.filter(account_id=user_id).update(
         contact_name="", contact_phone=""
     )

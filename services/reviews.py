@@ -29,6 +29,8 @@ from services import campaigns, communities, moderation, orders
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from services.auth import Principal
 
 REVIEW_POINTS = 5  # a review shown earns its author points once (points_ledger's ref)
@@ -82,7 +84,7 @@ class Summary:
     count: int
     average: float | None  # one decimal; None without reviews
     reviews: list[Review]
-    authors: dict[uuid.UUID, str]  # author id -> nickname
+    authors: dict[uuid.UUID, str]  # the reviews' authors' and repliers' ids -> nickname
 
 
 def _check(rating: int, text: str, images: list[str]) -> None:
@@ -199,7 +201,10 @@ async def reply(
     )
     async with in_transaction():
         changed = await Review.filter(id=review.id, reply_text="").update(
-            reply_text=text.strip(), reply_shown=verdict.shown, replied_at=now
+            reply_text=text.strip(),
+            reply_shown=verdict.shown,
+            replied_at=now,
+            replied_by_id=principal.user_id,
         )
         if not changed:
             raise Conflict(ErrorCode.ALREADY_REVIEWED, "this review has its reply")
@@ -212,7 +217,12 @@ async def reply(
             community_id=review.community_id,
             now=now,
         )
-    return await Review.filter(id=review.id).select_related("author").get()
+    return (
+        await Review.filter(id=review.id)
+        .select_related("author")
+        .prefetch_related("replied_by")
+        .get()
+    )
 
 
 async def for_leader(*, principal: Principal, limit: int = 50) -> list[Review]:
@@ -222,6 +232,7 @@ async def for_leader(*, principal: Principal, limit: int = 50) -> list[Review]:
     found = (
         await Review.filter(community_id__in=list(led), shown=Shown.VISIBLE)
         .select_related("product", "author", "community")
+        .prefetch_related("replied_by")
         .order_by("-created_at")
         .limit(limit)
     )
@@ -244,7 +255,8 @@ async def _summary(where: str, value: uuid.UUID, **filters: object) -> Summary:
     reviews = (
         await Review.filter(shown=Shown.VISIBLE, **filters).order_by("-created_at").limit(SHOWN)
     )
-    names = await User.filter(id__in={r.author_id for r in reviews}).values_list("id", "nickname")
+    people = {r.author_id for r in reviews} | {r.replied_by_id for r in reviews if r.replied_by_id}
+    names = await User.filter(id__in=people).values_list("id", "nickname")
     return Summary(
         count=count,
         average=round(float(average), 1) if average is not None else None,
@@ -268,3 +280,11 @@ async def for_campaign(campaign_id: str | uuid.UUID) -> Summary:
 def reply_of(review: Review) -> str:
     """The leader's reply as others may see it ("" while held or removed)."""
     return review.reply_text if review.reply_shown is Shown.VISIBLE else ""
+
+
+def reply_by(review: Review, names: Mapping[uuid.UUID, str]) -> str:
+    """Who wrote the reply others see, by nickname ("" when no reply is shown, or its writer
+    is not known: a reply older than migration 0330, or a writer without a nickname)."""
+    if not reply_of(review) or review.replied_by_id is None:
+        return ""
+    return names.get(review.replied_by_id, "")

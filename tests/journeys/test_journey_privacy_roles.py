@@ -20,8 +20,9 @@ from models.identity import IdentityStatus, LeaderIdentity
 from models.order import Order
 from models.supply import ReviewDecision, ReviewStatus, Supplier
 from models.user import ApplicationStatus, LeaderApplication, Role, User
+from services.phones import MASKED
 from services.privacy import WITHHELD
-from services.privacy_roles import MASKED, WITHDRAWN
+from services.privacy_roles import WITHDRAWN
 from tests.journeys.doors import Doors
 from tests.journeys.test_journey_privacy import books, tables_mentioning
 from tests.support.factories import auth, make_community, make_sku, make_user
@@ -115,11 +116,13 @@ async def test_a_supplier_application_still_waiting_is_withdrawn(doors: Doors) -
     supplier = await Supplier.get(id=applied["id"])
     assert (supplier.status, supplier.reason) == (ReviewStatus.REJECTED, WITHDRAWN)
     (logged,) = await ReviewDecision.filter(subject=f"supplier:{applied['id']}")
+    # Liu withdrew it by erasing the account: the decision is Liu's, not the rules' (None).
     assert (logged.outcome, logged.reason, logged.actor_id) == (
         ReviewStatus.REJECTED,
         WITHDRAWN,
-        None,
+        liu.id,
     )
+    assert supplier.reviewed_by_id == liu.id
     status, refused = await doors.api(
         "POST",
         f"/api/v1/admin/suppliers/{applied['id']}/approve",
@@ -194,12 +197,12 @@ async def test_an_identity_check_and_a_claim_keep_what_others_rely_on(doors: Doo
     before = await books()
     status, _ = await doors.api("DELETE", "/api/v1/me", as_zhou)
     assert status == 200
-    # Only the audit log still holds the number: the rejecting operator's act, as they wrote
-    # it, in a log that is append-only but for the actor's name (migration 0101).
+    # Not even the audit log holds the number: the rejecting operator's note went into it
+    # masked (services.audit), the act and its words otherwise as they wrote them.
     left = await tables_mentioning(phone, spaced, "136-1111-2222", real_name, reference)
-    assert left == {"audit_log": 1}, left
+    assert left == {}, left
     (entry,) = await AuditEntry.filter(action="claim.reject")
-    assert (entry.actor_id, entry.after["note"]) == (other.id, f"已致电 {phone},照片看不清")
+    assert (entry.actor_id, entry.after["note"]) == (other.id, f"已致电 {MASKED},照片看不清")
     assert await books() == before
 
     # Verified, by whom and when: the payments of a leader's communities stand on it.

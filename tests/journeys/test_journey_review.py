@@ -19,7 +19,7 @@ SHOTS = ["https://img.example.com/a.jpg", "https://img.example.com/b.jpg"]
 
 
 async def test_reviews_from_pickup_to_the_product_page(doors: Doors) -> None:
-    community = await make_community()
+    community = await make_community(await make_user(Role.LEADER, nickname="王团长"))
     await Community.filter(id=community.id).update(chat_id=None)
     leader = await User.get(id=community.leader_id)
     await doors.leader_binds_chat(leader, sender="wang")
@@ -102,6 +102,7 @@ async def test_reviews_from_pickup_to_the_product_page(doors: Doors) -> None:
         json={"text": "谢谢，下批挑大的"},
     )
     assert status == 200 and replied["reply"] == "谢谢，下批挑大的"
+    assert replied["reply_by"] == "王团长"  # who answered, as the reply is shown
     stranger = auth(await make_user(), doors.settings, doors.clock.now())
     status, refused = await doors.api(
         "POST", f"/api/v1/reviews/{mine['review']['id']}/reply", stranger, json={"text": "x"}
@@ -117,7 +118,7 @@ async def test_reviews_from_pickup_to_the_product_page(doors: Doors) -> None:
         html = await resp.text()
         assert resp.status == 200, html
         assert "2 条，平均" in html and ">4.5<" in html
-        assert "橙子很甜" in html and "团长回复：谢谢，下批挑大的" in html and SHOTS[0] in html
+        assert "橙子很甜" in html and "王团长 回复：谢谢，下批挑大的" in html and SHOTS[0] in html
 
     # A neighbour reports the chat review: it reaches the operators' queue.
     status, reported = await doors.api(

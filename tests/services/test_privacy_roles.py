@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.privacy_roles import MASKED, mask_mobiles
+from services.phones import MASKED, mask_mobiles
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,8 @@ async def test_a_leader_replies_to_a_review_once(
         headers={"Cookie": cookies},
     )
     html = await done.text()
-    assert done.status == 200 and "已回复" in html and "团长回复：谢谢支持" in html
+    # The reply names who wrote it: the leader, by nickname (the factory's is "leader").
+    assert done.status == 200 and "已回复" in html and "leader 回复：谢谢支持" in html
     assert (await Review.get(id=review.id)).reply_text == "谢谢支持"
     again = await web_client.post(
         "/console/reviews/reply",
