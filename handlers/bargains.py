@@ -31,7 +31,7 @@ async def bargain(
         return Text(ctx.render("usage.j2", usage="砍价 [编号]", example="砍价 1"))
     offers = await bargains.list_offers(community=ctx.community)
     if not number:
-        mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+        mine, _ = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
         live = [v for v in mine if v.state in (bargains.State.OPEN, bargains.State.REACHED)]
         return Text(ctx.render("bargains/offers.j2", offers=offers, mine=live, tz=ctx.tz))
     index = int(number) - 1
