@@ -19,6 +19,7 @@ from models.user import Role, User
 from qunshop.config import Settings
 from services import bargains, checkout
 from tests.support.factories import auth, make_sku, make_user
+from tests.support.pages import every_page
 from tests.support.statements import Statements
 
 
@@ -529,15 +530,12 @@ async def test_my_bargains_page_newest_first_each_once(
     for _ in range(5):
         offer, _ = await open_offer(client, settings, helpers=2)
         codes.append((await start(client, settings, offer, me))["code"])
-    pages, params = [], {"limit": "2"}
-    while True:
-        resp = await client.get("/api/v1/me/bargains", params=params, headers=auth(me, settings))
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
-        pages.append([b["code"] for b in body["items"]])
-        if body["next_cursor"] is None:
-            break
-        params = {"limit": "2", "cursor": body["next_cursor"]}
+    pages = [
+        [b["code"] for b in page]
+        for page in await every_page(
+            client, "/api/v1/me/bargains", headers=auth(me, settings), limit="2"
+        )
+    ]
     assert [len(p) for p in pages] == [2, 2, 1]
     assert [c for p in pages for c in p] == codes[::-1]  # newest first, none twice or lost
     for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):

@@ -9,19 +9,13 @@ from aiohttp.test_utils import TestClient
 
 from services import cursors
 from tests.support.factories import make_campaign, make_community
+from tests.support.pages import every_page
 
 
 async def _pages(client: TestClient, **params: str) -> list[list[str]]:
-    pages: list[list[str]] = []
-    query = dict(params)
-    while True:
-        resp = await client.get("/api/v1/campaigns", params=query)
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
-        pages.append([c["id"] for c in body["items"]])
-        if body["next_cursor"] is None:
-            return pages
-        query = {**params, "cursor": body["next_cursor"]}
+    return [
+        [c["id"] for c in page] for page in await every_page(client, "/api/v1/campaigns", **params)
+    ]
 
 
 async def test_running_campaigns_page_soonest_ending_first_each_once(client: TestClient) -> None:
