@@ -50,7 +50,7 @@ async def after_sale(
         if ctx.in_group:
             return Text(ctx.render("private_only.j2", command="售后"))
         lines = await storefront.shown_orders(ctx.principal, redis=ctx.redis)
-        requests = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
+        requests, _ = await aftersales.mine(ctx.principal, limit=storefront.RECENT)
         return Text(ctx.render("aftersales/list.j2", lines=lines, requests=requests, tz=ctx.tz))
     line = await storefront.numbered_order(ctx.principal, int(number), redis=ctx.redis)
     detail = (words or "").strip()

@@ -65,7 +65,7 @@ _LIVE = (bargains.State.OPEN, bargains.State.REACHED, bargains.State.ORDERED)
 
 
 async def _listing(ctx: Context, offers: list[BargainOffer]) -> Reply:
-    mine = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+    mine, _ = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
     live = [v for v in mine if v.state in _LIVE]
     unpaid = [v for v in live if v.state == bargains.State.ORDERED]
     # Alone, an unpaid bargain order says where 我的订单 lists it (numbers are shown only there).

@@ -78,6 +78,14 @@ class AfterSaleOut(BaseModel):
 
 class AfterSaleList(BaseModel):
     items: list[AfterSaleOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+
+
+class MineQuery(BaseModel):
+    limit: int = Field(20, ge=1, le=aftersales.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class BuyerOut(BaseModel):
@@ -201,14 +209,17 @@ async def ask_after_sale(
 
 
 @endpoint(
-    summary="The caller's after-sales requests, newest first",
+    summary="The caller's after-sales requests, newest first, a page at a time",
     tags=TAGS,
+    query=MineQuery,
     response=AfterSaleList,
     auth=True,
 )
-async def my_after_sales(*, principal: Principal) -> AfterSaleList:
-    sales = await aftersales.mine(principal)  # each with its refund joined
-    return AfterSaleList(items=[AfterSaleOut.known(s, s.refund) for s in sales])
+async def my_after_sales(*, principal: Principal, query: MineQuery) -> AfterSaleList:
+    sales, more = await aftersales.mine(principal, limit=query.limit, cursor=query.cursor)
+    return AfterSaleList(  # each with its refund joined
+        items=[AfterSaleOut.known(s, s.refund) for s in sales], next_cursor=more
+    )
 
 
 @endpoint(

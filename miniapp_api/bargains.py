@@ -113,6 +113,14 @@ class BargainOut(BaseModel):
 
 class BargainList(BaseModel):
     items: list[BargainOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+
+
+class BargainQuery(BaseModel):
+    limit: int = Field(20, ge=1, le=bargains.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class CutResultOut(BaseModel):
@@ -185,11 +193,18 @@ async def get_bargain(*, bargain_ref: str, now: datetime) -> BargainOut:
     return BargainOut.of(await bargains.view(bargain_ref, now=now))
 
 
-@endpoint(summary="The caller's bargains, newest first", tags=TAGS, response=BargainList, auth=True)
-async def my_bargains(*, principal: Principal, now: datetime) -> BargainList:
-    return BargainList(
-        items=[BargainOut.of(v) for v in await bargains.mine(principal=principal, now=now)]
+@endpoint(
+    summary="The caller's bargains, newest first, a page at a time",
+    tags=TAGS,
+    query=BargainQuery,
+    response=BargainList,
+    auth=True,
+)
+async def my_bargains(*, principal: Principal, query: BargainQuery, now: datetime) -> BargainList:
+    found, more = await bargains.mine(
+        principal=principal, now=now, limit=query.limit, cursor=query.cursor
     )
+    return BargainList(items=[BargainOut.of(v) for v in found], next_cursor=more)
 
 
 @endpoint(

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
-from services import join_pay, storefront
+from services import campaigns, join_pay, storefront
 
 
 class ProductBrief(BaseModel):
@@ -129,10 +129,15 @@ class CampaignOut(BaseModel):
 
 class CampaignList(BaseModel):
     items: list[CampaignOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
 
 
 class CampaignQuery(BaseModel):
     community_id: Id | None = None
+    limit: int = Field(100, ge=1, le=campaigns.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class TeamOut(BaseModel):

@@ -185,6 +185,7 @@ async def pickup_day(*, principal: Principal, query: PickupDayQuery, now: dateti
         day=day.day,
         pickup_point=_point(day.pickup_point),
         waiting=[_line(line) for line in day.waiting],
+        arriving=[_line(line) for line in day.arriving],
         picked_up=[_line(line) for line in day.picked_up],
     )
 

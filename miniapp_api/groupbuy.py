@@ -51,10 +51,17 @@ async def create_campaign(*, principal: Principal, body: CampaignIn, now: dateti
     return (await campaigns_out([campaign]))[0]
 
 
-@endpoint(summary="Campaigns running now", tags=TAGS, query=CampaignQuery, response=CampaignList)
+@endpoint(
+    summary="Campaigns running now, soonest ending first, a page at a time",
+    tags=TAGS,
+    query=CampaignQuery,
+    response=CampaignList,
+)
 async def list_campaigns(*, query: CampaignQuery, now: datetime) -> CampaignList:
-    items = await campaigns.list_campaigns(community_id=query.community_id, now=now)
-    return CampaignList(items=await campaigns_out(items))
+    items, more = await campaigns.page_campaigns(
+        community_id=query.community_id, now=now, limit=query.limit, cursor=query.cursor
+    )
+    return CampaignList(items=await campaigns_out(items), next_cursor=more)
 
 
 @endpoint(summary="One campaign", tags=TAGS, response=CampaignOut, errors=(404,))

@@ -295,5 +295,10 @@ class PickupDayOut(BaseModel):
     community_id: str
     day: str
     pickup_point: PickupPointOut | None
-    waiting: list[PickupLineOut]
-    picked_up: list[PickupLineOut]
+    waiting: list[PickupLineOut] = Field(
+        description="待提货: arrived (ready_for_pickup), waiting to be picked up"
+    )
+    arriving: list[PickupLineOut] = Field(
+        description="待到货: paid (confirmed), the goods not at the pickup point yet"
+    )
+    picked_up: list[PickupLineOut] = Field(description="picked up today")

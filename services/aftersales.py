@@ -36,7 +36,7 @@ from models.community import Community
 from models.order import Order, OrderStatus
 from models.payment import Refund
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import audit, news, orders, refunds
+from services import audit, cursors, news, orders, refunds
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -189,14 +189,19 @@ async def may_decide(principal: Principal, sale: AfterSale) -> bool:
     return await Community.exists(id=sale.community_id, leader_id=principal.user_id)
 
 
-async def mine(principal: Principal, *, limit: int = 20) -> list[AfterSale]:
-    """The buyer's latest requests, each with its refund joined (``sale.refund``, None until
-    approved): one statement however many."""
-    return list(
-        await AfterSale.filter(user_id=principal.user_id)
-        .select_related("refund")
-        .order_by("-created_at")
-        .limit(limit)
+MAX_PAGE = 100
+
+
+async def mine(
+    principal: Principal, *, limit: int = 20, cursor: str | None = None
+) -> tuple[list[AfterSale], str | None]:
+    """The buyer's requests, newest first, ``limit`` at a time after ``cursor``, each with its
+    refund joined (``sale.refund``, None until approved): one statement however many; and the
+    cursor of the next page (None: this was the last)."""
+    return await cursors.page(
+        AfterSale.filter(user_id=principal.user_id).select_related("refund"),
+        limit=min(max(limit, 1), MAX_PAGE),
+        cursor=cursor,
     )
 
 

@@ -46,7 +46,7 @@ from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import audit, notify, orders, outbox
+from services import audit, cursors, notify, orders, outbox
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -407,10 +407,20 @@ async def view(ref: str, *, now: datetime) -> View:
     return (await _views([await find(ref)], now=now))[0]
 
 
-async def mine(*, principal: Principal, now: datetime, limit: int = 20) -> list[View]:
-    """The caller's bargains, newest first."""
-    found = await Bargain.filter(starter_id=principal.user_id).order_by("-created_at").limit(limit)
-    return await _views(list(found), now=now)
+MAX_PAGE = 100
+
+
+async def mine(
+    *, principal: Principal, now: datetime, limit: int = 20, cursor: str | None = None
+) -> tuple[list[View], str | None]:
+    """The caller's bargains, newest first, ``limit`` at a time after ``cursor``; and the
+    cursor of the next page (None: this was the last)."""
+    found, more = await cursors.page(
+        Bargain.filter(starter_id=principal.user_id),
+        limit=min(max(limit, 1), MAX_PAGE),
+        cursor=cursor,
+    )
+    return await _views(found, now=now), more
 
 
 async def _views(found: list[Bargain], *, now: datetime) -> list[View]:

@@ -21,12 +21,14 @@ from models.community import Community
 from models.groupbuy import Campaign
 from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import communities, follows
+from services import communities, cursors, follows
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Iterable
+
+    from tortoise.queryset import QuerySet
 
     from services.auth import Principal
 
@@ -134,15 +136,35 @@ async def get_campaign(campaign_id: str | uuid.UUID) -> Campaign:
     return campaign
 
 
-async def list_campaigns(*, community_id: str | None, now: datetime) -> list[Campaign]:
-    """Campaigns running now (not paused), soonest ending first."""
+def _running(community_id: str | None, now: datetime) -> QuerySet[Campaign] | None:
+    """Campaigns running now (not paused); None: ``community_id`` names no community."""
     query = Campaign.filter(starts_at__lte=now, ends_at__gt=now, paused_at=None)
-    if community_id is not None:
-        key = parse_uuid(community_id)
-        if key is None:
-            return []
-        query = query.filter(community_id=key)
-    return await query.order_by("ends_at").limit(100)
+    if community_id is None:
+        return query
+    key = parse_uuid(community_id)
+    return None if key is None else query.filter(community_id=key)
+
+
+async def list_campaigns(*, community_id: str | None, now: datetime) -> list[Campaign]:
+    """Campaigns running now (not paused), soonest ending first: the deals the chat numbers."""
+    query = _running(community_id, now)
+    return [] if query is None else await query.order_by("ends_at", "id").limit(100)
+
+
+MAX_PAGE = 100
+
+
+async def page_campaigns(
+    *, community_id: str | None, now: datetime, limit: int, cursor: str | None
+) -> tuple[list[Campaign], str | None]:
+    """Campaigns running now, soonest ending first, ``limit`` at a time after ``cursor``; and
+    the cursor of the next page (None: this was the last)."""
+    query = _running(community_id, now)
+    if query is None:
+        return [], None
+    return await cursors.page(
+        query, limit=min(max(limit, 1), MAX_PAGE), cursor=cursor, stamp="ends_at", ascending=True
+    )
 
 
 async def stock_left(campaign_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:

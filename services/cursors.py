@@ -1,7 +1,9 @@
-"""Keyset page cursors, newest first: the last item's (created_at, id), opaque to callers.
+"""Keyset page cursors: the last item's (stamp, id), opaque to callers. Newest first by
+default; ``ascending`` pages a list that reads soonest first (campaigns by their end, teams by
+their deadline).
 
 One mechanism for every list a page at a time (products, a shopper's orders, the audit log,
-the operators' campaigns)."""
+the operators' campaigns, the running campaigns, the front page's open teams)."""
 
 from __future__ import annotations
 
@@ -44,20 +46,29 @@ def decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     return when.astimezone(UTC), key
 
 
-def after(cursor: str, *, stamp: str = "created_at") -> Q:
-    """The rows past the cursor, in ``order_by(f"-{stamp}", "-id")``."""
+def after(cursor: str, *, stamp: str = "created_at", ascending: bool = False) -> Q:
+    """The rows past the cursor, in ``order_by(f"-{stamp}", "-id")`` (or, ``ascending``,
+    ``order_by(stamp, "id")``)."""
     when, key = decode(cursor)
-    return Q(**{f"{stamp}__lt": when}) | Q(**{stamp: when, "id__lt": key})
+    past = "gt" if ascending else "lt"
+    return Q(**{f"{stamp}__{past}": when}) | Q(**{stamp: when, f"id__{past}": key})
 
 
 async def page(
-    query: QuerySet[Any], *, limit: int, cursor: str | None, stamp: str = "created_at"
+    query: QuerySet[Any],
+    *,
+    limit: int,
+    cursor: str | None,
+    stamp: str = "created_at",
+    ascending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """``limit`` rows of ``query``, newest ``stamp`` first, after ``cursor``; and the cursor of
-    the next page (None: this was the last). One query: ``limit + 1`` rows tell if more follow."""
+    """``limit`` rows of ``query``, newest ``stamp`` first (or oldest, ``ascending``), after
+    ``cursor``; and the cursor of the next page (None: this was the last). One query:
+    ``limit + 1`` rows tell if more follow; ``id`` breaks ties, so the order is total."""
     if cursor:
-        query = query.filter(after(cursor, stamp=stamp))
-    rows = await query.order_by(f"-{stamp}", "-id").limit(limit + 1)
+        query = query.filter(after(cursor, stamp=stamp, ascending=ascending))
+    order = (stamp, "id") if ascending else (f"-{stamp}", "-id")
+    rows = await query.order_by(*order).limit(limit + 1)
     shown = rows[:limit]
     more = len(rows) > limit
     return shown, encode(getattr(shown[-1], stamp), shown[-1].id) if more else None

@@ -49,7 +49,9 @@ logger = logging.getLogger(__name__)
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # read aloud and typed in chat
 CODE_LENGTH = 8
-READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)  # on the pickup list
+# Paid orders that have a pickup code: 待到货 (confirmed, the goods are on their way; the code
+# is shown early, to be used once they arrive) and 待提货 (arrived, waiting to be picked up).
+READY = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
 DONE = (OrderStatus.PICKED_UP, OrderStatus.COMPLETED)
 VERIFIED = "verified"
 USED = "this pickup code was already verified"
@@ -89,7 +91,8 @@ class PickupDay:
     community: Community
     pickup_point: PickupPoint | None
     day: str
-    waiting: list[Line]
+    waiting: list[Line]  # 待提货: arrived, waiting at the pickup point
+    arriving: list[Line]  # 待到货: paid (and 成团), the goods not here yet
     picked_up: list[Line]
 
 
@@ -314,22 +317,25 @@ async def _lines(query: QuerySet[Order]) -> list[Line]:
 
 
 async def day_list(*, principal: Principal, community_id: str | None, now: datetime) -> PickupDay:
-    """提货单: today's orders waiting at the pickup point, and those picked up today."""
+    """提货单: the orders waiting at the pickup point (待提货), those whose goods have not
+    arrived (待到货, told apart so a leader does not wait for buyers who cannot come yet),
+    and those picked up today."""
     community = await _community_for(principal, community_id)
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
-    waiting = Order.filter(community_id=community.id, status__in=READY).order_by("created_at")
+    mine = Order.filter(community_id=community.id)
+    waiting = mine.filter(status=OrderStatus.READY_FOR_PICKUP).order_by("created_at")
+    arriving = mine.filter(status=OrderStatus.CONFIRMED).order_by("created_at")
     # Handed over today, whatever came of it since (an order refunded in full after pickup
     # reads refunded on the list).
-    picked = Order.filter(
-        community_id=community.id, picked_up_at__gte=start, picked_up_at__lt=end
-    ).order_by("picked_up_at")
+    picked = mine.filter(picked_up_at__gte=start, picked_up_at__lt=end).order_by("picked_up_at")
     return PickupDay(
         community=community,
         pickup_point=await PickupPoint.get_or_none(community_id=community.id),
         day=local.date().isoformat(),
         waiting=await _lines(waiting.limit(200)),
+        arriving=await _lines(arriving.limit(200)),
         picked_up=await _lines(picked.limit(200)),
     )

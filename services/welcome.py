@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from models.groupbuy import Team, TeamStatus
 from models.user import User
 from qunshop.errors import ErrorCode, Forbidden
-from services import console_login
+from services import console_login, cursors
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-SHOWN = 10  # staff and teams listed at most: a tour, not a directory
+SHOWN = 10  # staff listed at most (a tour, not a directory), and open teams a page
 
 
 @dataclass(frozen=True)
@@ -30,22 +30,27 @@ class OpenTeam:
 @dataclass(frozen=True)
 class Tour:
     staff: list[User]  # operators first, then leaders
-    teams: list[OpenTeam]  # open, deadline ahead, soonest first
+    teams: list[OpenTeam]  # open, deadline ahead, soonest first; a page of them
+    more: str | None = None  # the cursor of the next page of teams (None: this was the last)
 
 
-async def tour(*, now: datetime) -> Tour:
+async def tour(*, now: datetime, cursor: str | None = None) -> Tour:
+    """The staff, and a page of the open teams (``SHOWN``, after ``cursor``, the previous
+    page's ``more``: a page taken by hand is refused as ``invalid_cursor``)."""
     staff = (  # "admin" sorts before "leader"
         await User.filter(role__in=console_login.STAFF).order_by("role", "created_at").limit(SHOWN)
     )
-    teams = (
-        await Team.filter(status=TeamStatus.OPEN, deadline_at__gt=now)
-        .select_related("campaign")
-        .order_by("deadline_at")
-        .limit(SHOWN)
+    teams, more = await cursors.page(
+        Team.filter(status=TeamStatus.OPEN, deadline_at__gt=now).select_related("campaign"),
+        limit=SHOWN,
+        cursor=cursor,
+        stamp="deadline_at",
+        ascending=True,
     )
     return Tour(
         staff=staff,
         teams=[OpenTeam(t.code, t.campaign.title, t.seats_held, t.size) for t in teams],
+        more=more,
     )
 
 

@@ -130,12 +130,12 @@ async def pickups_csv(*, principal: Principal, config: Resources) -> web.StreamR
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["状态", "买家", "商品", "数量", "订单号"])
-    for waiting, lines in ((True, day.waiting), (False, day.picked_up)):
+    for heading, lines in (("待提货", day.waiting), ("待到货", day.arriving), ("", day.picked_up)):
         for line in lines:
             writer.writerow(
                 [
                     # Handed over: the order's own state (已自提, 已完成, or 已退款 after).
-                    "待提货" if waiting else order_state(line.order.status, line.order.kind),
+                    heading or order_state(line.order.status, line.order.kind),
                     _cell(line.buyer),
                     _cell(line.item),
                     line.order.quantity,

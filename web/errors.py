@@ -60,7 +60,9 @@ MESSAGES: dict[str, str] = {
     ErrorCode.PICKUP_CODE_NOT_FOUND: "没有这个提货码。",
     ErrorCode.PICKUP_CODE_USED: "这个提货码已经核销过了。",
     ErrorCode.PICKUP_CODE_NOT_YOURS: "这个提货码不属于你的社区。",
-    ErrorCode.ORDER_NOT_READY_FOR_PICKUP: "这个订单还不能提货。",
+    ErrorCode.ORDER_NOT_READY_FOR_PICKUP: (  # a code exists once paid: the goods are not here
+        "这个订单待到货：货还没到，不能提货。货到后先确认到货，再核销。"
+    ),
     ErrorCode.ORDER_REFUNDED_NO_PICKUP: "这个订单已经退款了，没有可以提的货。",
     ErrorCode.ORDER_CANCELLED: "这个订单已经取消了，没有可以提的货。",
     ErrorCode.ORDER_REFUNDED_NO_REVIEW: "这个订单已经全额退款并关闭，不能评价。",

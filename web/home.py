@@ -17,16 +17,21 @@ from web.console import see_other
 from web.page import page
 
 if TYPE_CHECKING:
+    from multidict import MultiDictProxy
+
     from qunshop.keys import Resources
 
 
 @page("GET", "/", template="home.html", forms=True)
-async def home(*, config: Resources) -> dict[str, Any]:
+async def home(*, config: Resources, query: MultiDictProxy[str]) -> dict[str, Any]:
+    """``?after=`` pages the open teams (services/cursors.py, as the console's lists page)."""
     settings = config[SETTINGS]
     development = settings.mode is Mode.DEVELOPMENT
+    cursor = query.get("after") or None
     return {
         "development": development,
-        "tour": await welcome.tour(now=config[CLOCK].now()) if development else None,
+        "tour": await welcome.tour(now=config[CLOCK].now(), cursor=cursor) if development else None,
+        "paged": bool(cursor),
         "base_url": settings.public_base_url,
     }
 

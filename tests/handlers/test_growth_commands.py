@@ -76,7 +76,9 @@ async def test_arrival_verify_and_pickups_by_chat(
     code = (await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))).code
 
     listed = await say("提货单", sender="wang")
-    assert "待提货 1 单" in listed.content and "小赵" in listed.content
+    # Paid, the goods not here: 待到货, and nobody is 待提货 yet.
+    assert "待提货 0 单" in listed.content and "待到货 1 单" in listed.content
+    assert "小赵" in listed.content
     assert code not in listed.content  # the shopper shows the code; the list does not
 
     early = await say(f"核销 {code}", sender="wang")

@@ -13,6 +13,7 @@ from qunshop.config import Settings
 from tests.support.aftersale_world import decided, paid_order, refund_asked
 from tests.support.factories import auth, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.pages import every_page
 from tests.support.statements import Statements
 
 
@@ -163,3 +164,28 @@ async def test_the_buyers_list_costs_the_same_statements_however_many_requests(
     # The requests with their refunds joined, one statement (the token names the buyer): 2
     # requests or 12. It was one more for each approved request: 2, then 7.
     assert seen == [(2, 1), (12, 1)], seen
+
+
+async def test_the_buyers_list_pages_each_request_once(
+    client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """GET /api/v1/after-sales stopped at 20 without saying so: next_cursor leads on, and
+    requests made the same instant keep one order across the pages."""
+    now = datetime.now(tz=UTC)
+    community, buyer = await make_community(), await make_user()
+    asked = set()
+    for _ in range(5):
+        order = await paid_order(settings, wechat, now=now, community=community, buyer=buyer)
+        asked.add(str((await refund_asked(order, now)).id))
+    pages = [
+        [i["id"] for i in page]
+        for page in await every_page(
+            client, "/api/v1/after-sales", headers=auth(buyer, settings), limit="2"
+        )
+    ]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    listed = [i for p in pages for i in p]
+    assert len(listed) == len(set(listed)) and set(listed) == asked
+    for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
+        refused = await client.get("/api/v1/after-sales", params=bad, headers=auth(buyer, settings))
+        assert refused.status == 422, bad

@@ -19,6 +19,7 @@ from models.user import Role, User
 from qunshop.config import Settings
 from services import bargains, checkout
 from tests.support.factories import auth, make_sku, make_user
+from tests.support.pages import every_page
 from tests.support.statements import Statements
 
 
@@ -518,3 +519,25 @@ async def test_my_bargains_cost_the_same_few_statements_however_many(
     # The bargains, then their SKUs with products, orders, cuts with helpers and open offers
     # (the principal comes from the token): it was five more for each bargain.
     assert seen == [(1, 5), (4, 5)], seen
+
+
+async def test_my_bargains_page_newest_first_each_once(
+    client: TestClient, settings: Settings
+) -> None:
+    """GET /api/v1/me/bargains stopped at 20 without saying so: now next_cursor leads on."""
+    me = await make_user()
+    codes = []
+    for _ in range(5):
+        offer, _ = await open_offer(client, settings, helpers=2)
+        codes.append((await start(client, settings, offer, me))["code"])
+    pages = [
+        [b["code"] for b in page]
+        for page in await every_page(
+            client, "/api/v1/me/bargains", headers=auth(me, settings), limit="2"
+        )
+    ]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [c for p in pages for c in p] == codes[::-1]  # newest first, none twice or lost
+    for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
+        refused = await client.get("/api/v1/me/bargains", params=bad, headers=auth(me, settings))
+        assert refused.status == 422, bad

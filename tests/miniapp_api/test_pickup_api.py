@@ -39,7 +39,9 @@ async def test_pickup_code_verify_and_the_day_list(
 
     resp = await client.get("/api/v1/pickups/today", headers=auth(leader, settings))
     day = await resp.json()
-    assert [line["buyer"] for line in day["waiting"]] == ["小王"] and day["picked_up"] == []
+    # Paid, not arrived: 待到货, not 待提货.
+    assert day["waiting"] == [] and day["picked_up"] == []
+    assert [line["buyer"] for line in day["arriving"]] == ["小王"]
 
     # The goods have not arrived: nothing to hand over yet.
     resp = await client.post(

@@ -213,6 +213,7 @@ BASE: dict[str, Any] = {
         day=date(2026, 12, 5),
         pickup_point=NS(name="门口小店", address="1 号楼"),
         waiting=[pickup_line],
+        arriving=[pickup_line],
         picked_up=[pickup_line],
     ),
     "line": pickup_line,
@@ -457,7 +458,8 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         for now_is, shows in (
             ("pending_payment", "这笔订单还没付款，还没有提货码"),
             ("paid_awaiting_team", "正在等成团：成团后才有提货码"),
-            ("confirmed", "货到自提点后请先发「到货」"),
+            ("confirmed", "这笔订单待到货（货还没到），还不能提货"),
+            ("", "货到自提点后请先发「到货」"),
         )
     ]
     + [
@@ -515,7 +517,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 NS(name="门口小店", address="1 号楼", hours=""),
                 "请到「门口小店」（1 号楼）出示",
             ),
-            (NS(quantity=1, status=OrderStatus.CONFIRMED), None, "还没到货：到货后会通知你"),
+            (
+                NS(quantity=1, status=OrderStatus.CONFIRMED),
+                None,
+                "待到货：还没到货，到货后会通知你",
+            ),
             (NS(quantity=1, status=OrderStatus.PICKED_UP), None, "已经取过货了"),
         )
     ],
@@ -527,6 +533,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
         (
             {"lines": [OrderLine(order=ready, product=orange, pickup_code="K7M2Q9")]},
+            "待提货 1 单（已到货，可以来取）：\n"
             "1. 赣南脐橙（5斤装） ×1 · 提货码 K7M2Q9 · 已到货，可以来取",
         ),
     ],

@@ -12,12 +12,13 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from models.groupbuy import Team
+from models.groupbuy import Team, TeamStatus
 from models.user import User
 from qunshop.assembly.app import create_app
 from qunshop.clock import FrozenClock
 from qunshop.config import Mode, Settings
-from services import demo
+from services import cursors, demo
+from tests.support.factories import auth, make_campaign, make_community, make_user
 
 
 @pytest.fixture
@@ -129,3 +130,47 @@ async def test_outside_development_the_front_page_only_points_the_way(
     )
     assert refused.status == 403 and "qs_session" not in refused.cookies
     assert "只有开发模式下可以这样登录" in await refused.text()
+
+
+async def test_the_open_teams_page_past_the_first_ten_without_script(
+    make_settings: Callable[..., Settings], start_client: Callable[..., Any], clock: FrozenClock
+) -> None:
+    """More than ten open teams: 更多的团 links lead through all of them, each once, soonest
+    deadline first (teams started the same instant tie, and keep one order)."""
+    client, _, _ = await _front(make_settings, start_client, clock, Mode.DEVELOPMENT)
+    settings = make_settings(mode=Mode.DEVELOPMENT)
+    campaign = await make_campaign(await make_community(), team_size=2, stock_cap=100)
+    for _ in range(22):  # started on the frozen clock: the same deadline for all 22
+        resp = await client.post(
+            f"/api/v1/campaigns/{campaign.id}/teams",
+            json={},
+            headers=auth(await make_user(), settings),
+        )
+        assert resp.status == 201, await resp.text()
+    open_teams = await Team.filter(status=TeamStatus.OPEN, deadline_at__gt=clock.now())
+    assert len(open_teams) >= 23  # the demo's, and these
+
+    pages, path = [], "/"
+    while path:
+        page = await client.get(path)
+        assert page.status == 200, path
+        html = await page.text()
+        pages.append(re.findall(r'<li><a href="/h5/teams/([^"]+)">', html))
+        assert ("回到第一页" in html) is (path != "/")
+        more = re.search(r'<a href="(/\?after=[^"#]+)#teams">更多的团', html)
+        path = more.group(1) if more else ""
+    assert [len(p) for p in pages[:-1]] == [10] * (len(pages) - 1) and 1 <= len(pages[-1]) <= 10
+    listed = [code for p in pages for code in p]
+    assert len(listed) == len(set(listed)) and set(listed) == {t.code for t in open_teams}
+    deadlines = {t.code: (t.deadline_at, t.id) for t in open_teams}
+    assert listed == sorted(listed, key=deadlines.__getitem__)
+
+    # A page link taken by hand is refused on an error page; past the end, none are left.
+    for forged in ("nonsense", "2", "../x"):
+        bad = await client.get("/", params={"after": forged})
+        assert bad.status == 422 and "翻页链接无效" in await bad.text(), forged
+    last = max(open_teams, key=lambda t: (t.deadline_at, t.id))
+    beyond = await client.get("/", params={"after": cursors.encode(last.deadline_at, last.id)})
+    html = await beyond.text()
+    assert beyond.status == 200 and "后面没有更多正在拼的团了" in html and "回到第一页" in html
+    assert "/h5/teams/" not in html and "更多的团" not in html
