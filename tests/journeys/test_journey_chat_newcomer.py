@@ -20,11 +20,11 @@ from models.community import Community
 from models.groupbuy import Team, TeamStatus
 from models.order import Order
 from models.payment import Refund, RefundStatus
-from models.user import User
+from models.user import Role, User
 from tests.journeys.bargain_steps import admin_opens_offer
 from tests.journeys.doors import Doors
 from tests.services.marketing_world import make_template
-from tests.support.factories import auth, make_campaign, make_sku
+from tests.support.factories import auth, make_campaign, make_sku, make_user
 
 # Each is a person's own: said in a group, it is refused and sent to a private chat.
 PERSONAL = {
@@ -209,3 +209,31 @@ async def test_start_again_gives_back_the_team_nobody_paid(doors: Doors) -> None
     assert second != first and await Team.all().count() == 2
     assert await doors.leader_opens_team("wang") == second
     assert await Team.all().count() == 2
+
+
+async def test_batch_before_the_first_cut_says_when_it_comes(doors: Doors) -> None:
+    community = await doors.bound_community(sender="wang")
+    assert "在后台设定截单时间后" in await doors.say_in_group("批次", sender="wang")
+    leader = await User.get(id=community.leader_id)
+    status, plan = await doors.api(
+        "PUT",
+        f"/api/v1/communities/{community.id}/delivery-plan",
+        auth(leader, doors.settings, doors.clock.now()),
+        json={"cutoff": "21:00"},
+    )
+    assert status == 200, plan
+    said = await doors.say_in_group("批次", sender="wang")
+    assert said.startswith("还没有配送批次：每天 21:00 截单时自动生成，下次截单 "), said
+    assert "设定截单时间" not in said, said
+
+
+async def test_an_operator_verifying_in_chat_is_spoken_to_as_one(doors: Doors) -> None:
+    operator = await make_user(Role.ADMIN)
+    status, code = await doors.api(
+        "POST", "/api/v1/me/leader/chat-code", auth(operator, doors.settings, doors.clock.now())
+    )
+    assert status == 201, code
+    said = await doors.say_alone(f"认证 {code['code']}", sender="ops")
+    assert said.startswith("认证成功！") and "团长" not in said.split("。")[0], said
+    assert "你是运营：私聊我发送「后台」" in said and "查看团长命令" not in said, said
+    assert "后台 (console)" in await doors.say_alone("帮助", sender="ops")
