@@ -1,4 +1,4 @@
-"""Scheduled activities in chat: leaders' 活动/activity, everyone's 签到/checkin.
+"""Scheduled activities in chat: leaders' 活动/activity, everyone's 签到/checkin and 秒杀/flash.
 
     活动 公告 每天 09:00 明早到货          an announcement every day at 09:00
     活动 签到 工作日 08:30                  the check-in call, Monday to Friday
@@ -7,6 +7,7 @@
     活动 公告 2026-12-01 09:00 内容         once; also 今天/明天/后天 HH:MM
     活动 公告 cron 0 9 * * 1-5 内容         any crontab line
     活动 列表 / 活动 改期 <序号> <时间> / 活动 取消 <序号>
+    秒杀 / flash                             everyone: the sales running and to come
 
 Times are the community's local time. Parsing is here; the rules are in services/activities.py.
 """
@@ -19,12 +20,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.routing import Command, Context, Roles, Router
-from handlers.shop import not_bound, principal_of
+from handlers.shop import is_staff, not_bound, principal_of
 from models.activity import ActivityKind
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from qunshop.errors import Invalid
-from services import activities, checkin, storefront
+from services import activities, checkin, flashsale, groupchat, storefront
 from services.flashsale import FlashSpec
 
 router = Router("activities")
@@ -230,6 +231,32 @@ async def activity(ctx: Context, args: str = "") -> Reply:
 @router.route(Command("活动", "activity", "activities"))
 async def not_leader(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("leaders_only.j2"))
+
+
+@router.route(Command("秒杀", "flash", "flash-sale", "flashsale"))
+async def flash_sales(ctx: Context, args: str = "") -> Reply:
+    """The running and upcoming 秒杀 of the group's community (alone: of every community of
+    theirs), each with its page: buying is the mini-program's (a Redis gate admits buyers)."""
+    if ctx.in_group and ctx.community is None:
+        return not_bound(ctx)
+    if ctx.community is not None:
+        communities = [ctx.community.id]
+    else:
+        found = await groupchat.persons_communities(user_id=principal_of(ctx).user_id)
+        if not found:  # in no community yet: its group is where they find its sales
+            return Text(ctx.render("in_group_only.j2"))
+        communities = [c.id for c in found]
+    cards = await flashsale.on_offer(communities, now=ctx.now)
+    return Text(
+        ctx.render(
+            "activities/flash_sales.j2",
+            cards=cards,
+            now=ctx.now,
+            tz=ctx.tz,
+            base=ctx.settings.public_base_url,
+            staff=is_staff(ctx),
+        )
+    )
 
 
 @router.route(Command("签到", "checkin", "打卡"))

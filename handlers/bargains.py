@@ -30,8 +30,8 @@ def _link(ctx: Context, code: str) -> str:
     return f"{ctx.settings.public_base_url}/h5/bargains/{code}"
 
 
-# 我的砍价: the list ends with the sender's own bargains running, their codes and prices.
-@router.route(Command("砍价", "bargain", "我的砍价", "mybargains", pattern=r"(?P<number>\d{1,3})?"))
+# The list ends with the sender's own bargains running, their codes and prices.
+@router.route(Command("砍价", "bargain", pattern=r"(?P<number>\d{1,3})?"))
 async def bargain(
     ctx: Context, args: str, number: str | None = None, bad_args: bool = False
 ) -> Reply:
@@ -60,6 +60,14 @@ async def bargain(
     return await with_link(ctx, text)
 
 
+@router.route(Command("我的砍价", "mybargains"))
+async def my_bargains(ctx: Context, args: str = "") -> Reply:
+    """The same list as 砍价's, asked for by name: theirs, so alone only, as 我的订单 is."""
+    if ctx.in_group:
+        return Text(ctx.render("private_only.j2", command="我的砍价"))
+    return await _listing(ctx, await bargains.list_offers(community=ctx.community))
+
+
 # The sender's bargains still to act on: being cut, cut to the floor, or ordered and unpaid.
 _LIVE = (bargains.State.OPEN, bargains.State.REACHED, bargains.State.ORDERED)
 
@@ -84,7 +92,7 @@ async def _listing(ctx: Context, offers: list[BargainOffer]) -> Reply:
     return await with_link(ctx, text) if unpaid else Text(text)
 
 
-@router.route(Command("帮砍", "cut", pattern=CODE))
+@router.route(Command("帮砍", "cut", pattern=CODE, glued=True))
 async def cut(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
         return Text(ctx.render("usage.j2", usage="帮砍 <砍价码>", example="帮砍 7K3MXQ2A"))
@@ -92,7 +100,7 @@ async def cut(ctx: Context, args: str, code: str = "", bad_args: bool = False) -
     return Text(ctx.render("bargains/cut.j2", bargain=done.bargain, cut=done.cut))
 
 
-@router.route(Command("砍价购买", "bargain-buy", pattern=CODE))
+@router.route(Command("砍价购买", "bargain-buy", pattern=CODE, glued=True))
 async def buy(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:
         return Text(ctx.render("usage.j2", usage="砍价购买 <砍价码>", example="砍价购买 7K3MXQ2A"))

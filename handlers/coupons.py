@@ -40,11 +40,15 @@ async def claim(
 
 @router.route(Command("我的券", "券", "mycoupons"))
 async def mine(ctx: Context, args: str = "") -> Reply:
+    if ctx.in_group:  # what someone holds and spends is theirs, as 我的订单 is
+        return Text(ctx.render("private_only.j2", command="我的券"))
     held = await coupons.mine(principal_of(ctx).user_id, now=ctx.now, limit=10)
     return Text(ctx.render("coupons/mine.j2", held=held, tz=ctx.tz))
 
 
 @router.route(Command("积分", "我的积分", "points"))
 async def my_points(ctx: Context, args: str = "") -> Reply:
+    if ctx.in_group:  # the history names what was bought, returned and spent
+        return Text(ctx.render("private_only.j2", command="积分"))
     summary = await points.summary(principal_of(ctx).user_id, now=ctx.now)
     return Text(ctx.render("coupons/points.j2", summary=summary, tz=ctx.tz))

@@ -7,7 +7,7 @@ from handlers.cards import invite_card
 from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
-from qunshop.chat import ChatType, Reply, Text
+from qunshop.chat import Reply, Text
 from services import earnings, pickup, share
 
 router = Router("growth")
@@ -28,7 +28,7 @@ async def invite(ctx: Context, args: str = "") -> Reply:
 
 @router.route(Command("收益", "earnings"), staff)
 async def my_earnings(ctx: Context, args: str = "") -> Reply:
-    if ctx.update.chat_type is ChatType.GROUP:  # earnings are not for the whole group to read
+    if ctx.in_group:  # earnings are not for the whole group to read
         return Text(ctx.render("private_only.j2", command="收益"))
     summary = await earnings.summary(
         principal_of(ctx).user_id, now=ctx.now, timezone=ctx.settings.timezone
@@ -38,7 +38,8 @@ async def my_earnings(ctx: Context, args: str = "") -> Reply:
 
 # Spaces inside are allowed (a code read out in two halves); the service drops them.
 @router.route(
-    Command("核销", "verify", pattern=r"(?P<code>[A-Za-z0-9](?:\s*[A-Za-z0-9]){3,15})"), staff
+    Command("核销", "verify", pattern=r"(?P<code>[A-Za-z0-9](?:\s*[A-Za-z0-9]){3,15})", glued=True),
+    staff,
 )
 async def verify(ctx: Context, args: str, code: str = "", bad_args: bool = False) -> Reply:
     if bad_args or not code:

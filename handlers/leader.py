@@ -122,10 +122,12 @@ async def arrived(ctx: Context, args: str = "", counts: str = "", bad_args: bool
 @router.route(Command("批次", "batch"), staff)
 async def batch(ctx: Context, args: str = "") -> Reply:
     """The delivery batch on its way (else the latest): its pick list, numbered for 到货."""
-    sheet = await batch_sheets.current_sheet(
+    current = await batch_sheets.current_sheet(
         principal=principal_of(ctx), community_id=str(ctx.community.id) if ctx.community else None
     )
-    return Text(ctx.render("batch.j2", sheet=sheet, states=STATES))
+    return Text(
+        ctx.render("batch.j2", sheet=current.sheet, plan=current.plan, states=STATES, tz=ctx.tz)
+    )
 
 
 STATES = {"dispatched": "配送中", "arrived": "已到货", "closed": "已结束"}

@@ -8,6 +8,7 @@ from handlers.routing import Command, Context, Router
 from models.groupbuy import Campaign
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
+from qunshop.errors import Conflict, ErrorCode
 from services import groupbuy, groupchat, storefront
 from services.auth import Principal
 
@@ -73,9 +74,16 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
     if bad_args or not code:
         hint = "团码在「团购」列出的每个团后面，发送「团购」看看。"
         return Text(ctx.render("usage.j2", usage="参团 <团码>", example="参团 7K3MXQ2A", hint=hint))
-    result = await groupbuy.join_team(
-        principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=group_chat_id(ctx)
-    )
+    try:
+        result = await groupbuy.join_team(
+            principal=principal_of(ctx), team_ref=code, now=ctx.now, chat_id=group_chat_id(ctx)
+        )
+    except Conflict as refused:
+        if refused.code is not ErrorCode.TEAM_CLOSED:
+            raise
+        # The join says only "closed": a team that filled and 成团 is told from one that failed.
+        ended = await groupbuy.find_team(code)
+        return Text(ctx.render("team_ended.j2", team=ended, staff=is_staff(ctx)))
     campaign = await Campaign.get(id=result.team.campaign_id)
     return await with_link(
         ctx,

@@ -12,5 +12,7 @@ router = Router("tiers")
 @router.route(Command("会员", "tier", "等级"))
 async def my_tier(ctx: Context, args: str = "") -> Reply:
     assert ctx.principal is not None
+    if ctx.in_group:  # growth is what they spent: not for the group to read
+        return Text(ctx.render("private_only.j2", command="会员"))
     found = await tiers.standing(ctx.principal.user_id, now=ctx.now)
     return Text(ctx.render("tier.j2", tier=found, perks=found.perks))

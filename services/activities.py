@@ -216,7 +216,7 @@ async def edit_activity(
     await moderation.screen_words(principal, f"{new_title}\n{new_text}", now=now)
     payload = {k: v for k, v in activity.payload.items() if k != "failures"}
     changes: dict[str, Any] = {"title": new_title, "payload": {**payload, "text": new_text}}
-    sale = await FlashSale.get_or_none(activity_id=activity.id)
+    sale = await FlashSale.filter(activity_id=activity.id).select_related("sku__product").first()
     async with in_transaction():
         if not isinstance(cron, _Unset) or not isinstance(run_at, _Unset):
             new_cron = None if isinstance(cron, _Unset) else cron
@@ -281,9 +281,9 @@ async def list_activities(
     if upcoming_only:
         query = query.filter(active=True, next_run_at__isnull=False)
     items = await query.order_by("created_at", "id").limit(200)
-    sales = {
-        s.activity_id: s for s in await FlashSale.filter(activity_id__in=[a.id for a in items])
-    }
+    # With their goods: the list names what each sale sells.
+    found = FlashSale.filter(activity_id__in=[a.id for a in items]).select_related("sku__product")
+    sales = {s.activity_id: s for s in await found}
     return [View(activity=a, flash_sale=sales.get(a.id)) for a in items]
 
 

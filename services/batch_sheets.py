@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 
 from models.catalog import Sku
 from models.community import Community, PickupPoint
-from models.delivery import BatchOrder, BatchShortage, BatchStatus, DeliveryBatch
+from models.delivery import (
+    BatchOrder,
+    BatchShortage,
+    BatchStatus,
+    DeliveryBatch,
+    DeliveryPlan,
+)
 from models.order import Order
 from models.supply import Supplier
 from models.user import Role, User
@@ -164,7 +170,15 @@ async def batch_sheet(*, principal: Principal, batch_id: str) -> Sheet:
     return await sheet(await get_batch(principal=principal, batch_id=batch_id))
 
 
-async def current_sheet(*, principal: Principal, community_id: str | None) -> Sheet | None:
+@dataclass(frozen=True)
+class Current:
+    """What 批次 shows: the batch's sheet, or (none cut yet) the cut-off that will cut one."""
+
+    sheet: Sheet | None
+    plan: DeliveryPlan | None  # read only when there is no batch; None: no cut-off set
+
+
+async def current_sheet(*, principal: Principal, community_id: str | None) -> Current:
     """The leader's batch on its way (else the latest): what 批次 shows in the chat."""
     community = await communities.managed_or_first(principal, community_id)
     batch = (
@@ -172,7 +186,9 @@ async def current_sheet(*, principal: Principal, community_id: str | None) -> Sh
         .order_by("cutoff_at")
         .first()
     ) or await DeliveryBatch.filter(community_id=community.id).order_by("-cutoff_at").first()
-    return await sheet(batch) if batch else None
+    if batch is not None:
+        return Current(sheet=await sheet(batch), plan=None)
+    return Current(sheet=None, plan=await DeliveryPlan.get_or_none(community_id=community.id))
 
 
 async def list_batches(

@@ -204,6 +204,20 @@ async def card(sale_id: str | uuid.UUID) -> Card:
     return Card(sale=sale, sku=await Sku.get(id=sale.sku_id).select_related("product"))
 
 
+async def on_offer(community_ids: list[uuid.UUID], *, now: datetime, limit: int = 10) -> list[Card]:
+    """The running and upcoming sales of these communities, soonest first (a cancelled one's
+    activity is inactive; a closed one has ended): what a shopper may still buy, or wait for."""
+    sales = (
+        await FlashSale.filter(
+            activity__community_id__in=community_ids, activity__active=True, ends_at__gt=now
+        )
+        .select_related("sku__product")
+        .order_by("starts_at", "id")
+        .limit(limit)
+    )
+    return [Card(sale=sale, sku=sale.sku) for sale in sales]
+
+
 # Why a lapsed flash order's buyer may not buy in its sale again ("": they may).
 ENDED, SOLD_OUT, LIMIT = "ended", "sold_out", "limit"
 

@@ -237,12 +237,17 @@ async def open_team(
     """A leader opens a team for the group without buying: no seat, no order, no stock taken.
 
     The leader is the team's head in name only; members join with 参团 and pay their seats.
+    A team of theirs for this campaign and chat still waiting for its first payment is given
+    back instead: 开团 typed again would only split the group's buyers over empty teams.
     """
     campaign = await campaigns.get_campaign(campaign_id)
     await communities.ensure_can_manage(principal, await Community.get(id=campaign.community_id))
     _ensure_running(campaign, now)
     if (await campaigns.stock_left([campaign.id]))[campaign.id] < 1:
         raise join_sql.refusal(ErrorCode.CAMPAIGN_SOLD_OUT)
+    waiting = await _unpaid_team(campaign, principal=principal, chat_id=chat_id, now=now)
+    if waiting is not None:
+        return waiting
     return await Team.create(
         code=new_team_code(),
         campaign_id=campaign.id,
@@ -252,6 +257,32 @@ async def open_team(
         deadline_at=campaigns.team_deadline(campaign, now),
         chat_id=chat_id,
     )
+
+
+async def _unpaid_team(
+    campaign: Campaign, *, principal: Principal, chat_id: str | None, now: datetime
+) -> Team | None:
+    """The newest open team ``principal`` heads for ``campaign`` in ``chat_id`` that nobody
+    has paid a seat of yet, if any."""
+    theirs = (
+        await Team.filter(
+            campaign_id=campaign.id,
+            head_id=principal.user_id,
+            chat_id=chat_id,
+            status=TeamStatus.OPEN,
+            deadline_at__gt=now,
+        )
+        .order_by("-created_at")
+        .limit(20)
+    )
+    if not theirs:
+        return None
+    paid = set(
+        await Seat.filter(team_id__in=[t.id for t in theirs], status=SeatStatus.PAID).values_list(
+            "team_id", flat=True
+        )
+    )
+    return next((t for t in theirs if t.id not in paid and t.seats_held < t.size), None)
 
 
 async def join_team(

@@ -110,7 +110,7 @@ async def test_list_reschedule_and_cancel_by_number(say: Say) -> None:
     assert not first.active and first.next_run_at is None
     listing = await _content(say, "活动 列表", sender="wang")
     assert "1. 签到" in listing and "公告" not in listing
-    assert "没有第 9 个活动" in await _content(say, "活动 取消 9", sender="wang")
+    assert "没有这个序号的活动" in await _content(say, "活动 取消 9", sender="wang")
     assert "活动 取消 <序号>" in await _content(say, "活动 取消 abc", sender="wang")
 
 
@@ -135,7 +135,8 @@ async def test_leader_schedules_a_flash_sale(say: Say) -> None:
 async def test_shoppers_check_in_once_a_day(say: Say) -> None:
     community = await _bound_group()
     first = await _content(say, "签到", sender="li")
-    assert "签到成功" in first and "连续签到 1 天" in first and "共 1 积分" in first
+    assert "签到成功" in first and "连续签到 1 天" in first and "+1 积分" in first
+    assert "共" not in first  # the balance is said alone (积分), not to the group
     again = await _content(say, "checkin", sender="li")
     assert "今天已经签到过了" in again
     assert await CheckIn.filter(community_id=community.id).count() == 1

@@ -27,7 +27,9 @@ async def test_claim_in_private_then_list_mine(say: Say, client: TestClient) -> 
     await make_template(name="全场无门槛", threshold=0, amount_off=300, stock_total=5)
     user = await _shopper("li")
     listing = await say("coupons", sender="li", chat_id=None)
-    assert isinstance(listing, Text) and "1. 全场无门槛 · 无门槛减3.00 · 剩 5 张" in listing.content
+    assert (
+        isinstance(listing, Text) and "1. 全场无门槛 · 无门槛减¥3.00 · 剩 5 张" in listing.content
+    )
     claimed = await say("领券 1", sender="li", chat_id=None)
     assert isinstance(claimed, Text) and claimed.content.startswith("🎉 领到了：全场无门槛")
     assert await Coupon.filter(user_id=user.id).count() == 1

@@ -88,7 +88,7 @@ async def test_arrival_verify_and_pickups_by_chat(
     assert arrived.content == (
         "已确认到货：「测试社区」1 份订单可以提货了。\n"
         "本群没有配置群机器人，群里没有发到货通知，请自己在群里说一声。\n"
-        "1 位买家都没有可用的私信渠道，收不到提货码，请提醒他们在小程序「我的订单」里看提货码。\n"
+        "这位买家没有可用的私信渠道，收不到提货码，请提醒对方在小程序「我的订单」里看提货码。\n"
         "顾客来取货时发「核销 提货码」。"
     )
     assert (await Order.get(id=order.id)).status is OrderStatus.READY_FOR_PICKUP

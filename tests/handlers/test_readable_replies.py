@@ -112,7 +112,7 @@ async def test_leaders_hints_are_for_leaders_and_lists_keep_their_lines(say: Say
 
     li = await ChatIdentity.get(platform=Platform.WECOM_BOT.value, external_id="li")
     await PointsEntry.create(user_id=li.user_id, delta=5, reason="review", ref="r-1")
-    assert "评价 +5" in await _text(say, "积分", sender="li")
+    assert "评价 +5" in await _text(say, "积分", sender="li", chat_id=None)
 
     wrong = await _text(say, "领券 99", sender="li")
     assert "没有第 99 张券" in wrong

@@ -1,7 +1,7 @@
 """A shopper's coupon, from the group chat to a failed team, through the real doors only.
 
 An operator makes a coupon for the community (the API); the group hears its card; li-si
-claims it in the group (领券) and sees it (我的券); she joins a team (参团), links her
+claims it in the group (领券) and sees it, alone (我的券); she joins a team (参团), links her
 mini-program account from the link she is sent, picks the coupon at checkout and pays less
 (WeChat Pay is asked for exactly that); the team does not fill by its deadline, she is
 refunded what she paid, and the coupon is hers to use again.
@@ -48,16 +48,16 @@ async def test_a_coupon_claimed_in_the_group_pays_less_and_comes_back_when_the_t
     assert status == 201, template
     await doors.send()
     (card,) = doors.group_sees()
-    assert "阳光花园满20减5" in card and "满20.00减5.00" in card and "领券" in card
+    assert "阳光花园满20减5" in card and "满¥20.00减¥5.00" in card and "领券" in card
 
     # li-si claims it in the group and sees it.
     offered = await doors.say_in_group("领券", sender="li-si")
-    assert "1. 阳光花园满20减5 · 满20.00减5.00 · 剩 100 张" in offered, offered
+    assert "1. 阳光花园满20减5 · 满¥20.00减¥5.00 · 剩 100 张" in offered, offered
     claimed = await doors.say_in_group("领券 1", sender="li-si")
     assert claimed.startswith("🎉 领到了：阳光花园满20减5"), claimed
     again = await doors.say_in_group("领券 1", sender="li-si")
     assert "已经领够了" in again, again
-    mine = await doors.say_in_group("我的券", sender="li-si")
+    mine = await doors.say_alone("我的券", sender="li-si")  # hers: named alone only
     assert "阳光花园满20减5" in mine and "可用" in mine, mine
 
     # She joins a team in the group, and links her mini-program account from the link sent.
@@ -85,7 +85,7 @@ async def test_a_coupon_claimed_in_the_group_pays_less_and_comes_back_when_the_t
     await doors.prepay_and_pay(order["id"], li_si)
     (asked,) = [o for o in doors.wechat.pay_orders.values() if o["openid"] == "o-lisi-mini"]
     assert asked["total_fee"] == "2490"  # WeChat Pay charged exactly what she pays
-    used = await doors.say_in_group("我的券", sender="li-si")
+    used = await doors.say_alone("我的券", sender="li-si")
     assert "已使用" in used, used
 
     # Nobody else joins: the deadline passes and the clock closes the team.

@@ -88,7 +88,27 @@ flash = NS(
     payload={"text": "新鲜鸡蛋"},
     title="土鸡蛋秒杀",
 )
-sale = NS(price=990, stock=50, per_user_limit=2, ends_at=NOW + timedelta(hours=6, minutes=30))
+eggs = NS(price=1590, name="30枚", product=NS(title="土鸡蛋"))
+sale = NS(
+    id=uuid.uuid4(),
+    price=990,
+    stock=50,
+    stock_left=50,
+    per_user_limit=2,
+    starts_at=NOW + timedelta(hours=6),
+    ends_at=NOW + timedelta(hours=6, minutes=30),
+    sku=eggs,
+)
+running = NS(
+    id=uuid.uuid4(),
+    price=990,
+    stock=50,
+    stock_left=7,
+    per_user_limit=2,
+    starts_at=NOW - timedelta(minutes=5),
+    ends_at=NOW + timedelta(minutes=25),
+    sku=eggs,
+)
 statement = NS(
     first_day=date(2026, 11, 23),
     last_day=date(2026, 11, 29),
@@ -174,6 +194,9 @@ tier_standing = NS(
 tier_perks = NS(discount_bps=200, points_multiplier_pct=120, monthly_coupon_template_ids=("c1",))
 
 BASE: dict[str, Any] = {
+    "plan": None,
+    "cards": [],
+    "base": "http://127.0.0.1:8080",
     "staff": False,  # a shopper: leaders' hints are left out
     "community": community,
     "campaign": campaign,
@@ -290,19 +313,22 @@ points_summary = NS(
 # Per template: the cases it is rendered in (overrides of BASE), each with text it must show.
 CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "coupons/_what.j2": [
-        ({"template": coupon_amount}, "满20.00减5.00"),
-        ({"template": coupon_percent}, "打8.5折（最多减10.00） · 新人专享"),
+        ({"template": coupon_amount}, "满¥20.00减¥5.00"),
+        ({"template": coupon_percent}, "打8.5折（最多减¥10.00） · 新人专享"),
     ],
     "coupons/card.j2": [({"template": coupon_amount}, "在群里发送「领券」查看")],
     "coupons/claimable.j2": [
-        ({"templates": [coupon_amount]}, "1. 满20减5 · 满20.00减5.00 · 剩 42 张"),
+        ({"templates": [coupon_amount]}, "1. 满20减5 · 满¥20.00减¥5.00 · 剩 42 张"),
         ({"templates": []}, "现在没有可以领的券"),
     ],
     "coupons/claimed.j2": [
-        ({"template": coupon_amount, "coupon": held.coupon}, "🎉 领到了：满20减5（满20.00减5.00）")
+        (
+            {"template": coupon_amount, "coupon": held.coupon},
+            "🎉 领到了：满20减5（满¥20.00减¥5.00）",
+        )
     ],
     "coupons/mine.j2": [
-        ({"held": [held, used]}, "1. 满20减5 · 满20.00减5.00 · 可用，12-12 到期"),
+        ({"held": [held, used]}, "1. 满20减5 · 满¥20.00减¥5.00 · 可用，12-12 到期"),
         ({"held": []}, "你还没有券"),
     ],
     "coupons/points.j2": [({"summary": points_summary}, "其中 20 积分将在 01-04 前过期")],
@@ -394,11 +420,41 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "activities/created.j2": [
         ({}, "已安排签到：每天 08:00，下次 2026-12-06 08:00"),
-        ({"view": NS(activity=flash, flash_sale=sale)}, "秒杀价 ¥9.90，50 件，每人限购 2 件"),
+        (
+            {"view": NS(activity=flash, flash_sale=sale)},
+            "土鸡蛋 30枚 秒杀价 ¥9.90，50 件，每人限购 2 件",
+        ),
+    ],
+    "activities/flash_sales.j2": [
+        ({"cards": [], "staff": True}, "团长可以在群里发「活动 秒杀 明天 20:00"),
+        ({"cards": []}, "现在没有进行中或即将开始的秒杀，团长安排后会在群里通知大家。"),
+        (
+            {"cards": [NS(sale=running, sku=eggs), NS(sale=sale, sku=eggs)], "base": "http://x"},
+            "1. 土鸡蛋 30枚 秒杀价 ¥9.90（原价 ¥15.90），每人限购 2 件\n"
+            "   进行中，还剩 7 件，14:25 结束\n"
+            f"   http://x/h5/flash-sales/{running.id}\n\n"
+            "2. 土鸡蛋 30枚 秒杀价 ¥9.90（原价 ¥15.90），每人限购 2 件\n"
+            "   今天 20:00 开始，限量 50 件\n",
+        ),
+    ],
+    "team_ended.j2": [
+        ({"team": NS(code="MNTR4DCR", status=NS(value="succeeded"))}, "已经满员成团了"),
+        (
+            {"team": NS(code="MNTR4DCR", status=NS(value="succeeded")), "staff": True},
+            "发「开团 序号」再开一个",
+        ),
+        (
+            {"team": NS(code="MNTR4DCR", status=NS(value="failed"))},
+            "团 MNTR4DCR 没拼成，已经结束了",
+        ),
     ],
     "activities/list.j2": [
         ({}, "1. 签到 每天 08:00，下次 2026-12-06 08:00"),
         ({"views": [NS(activity=weekly, flash_sale=None)]}, "1. 周报 每周一 09:00"),
+        (
+            {"views": [NS(activity=flash, flash_sale=sale)]},
+            "1. 秒杀 2026-12-05 20:00 一次 · 土鸡蛋 30枚 ¥9.90",
+        ),
         ({"views": []}, "本群还没有安排活动"),
     ],
     "activities/refused.j2": [
@@ -588,6 +644,20 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ({}, "3 份订单可以提货了"),
         ({}, "提货码会私信发给 2 位买家；另 1 位没有可用的私信渠道"),
         (
+            {
+                "delivery": NS(
+                    community=community,
+                    orders=1,
+                    batch=NS(),
+                    shortages=[],
+                    group_told=True,
+                    buyers=1,
+                    buyers_told=0,
+                )
+            },
+            "这位买家没有可用的私信渠道，收不到提货码，请提醒对方在小程序",
+        ),
+        (
             {"delivery": NS(community=community, orders=0, batch=None, shortages=[])},
             "没有等待到货的订单",
         ),
@@ -607,7 +677,11 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
     ],
     "batch.j2": [
-        ({}, "还没有配送批次"),
+        ({}, "还没有配送批次：在后台设定截单时间后"),
+        (
+            {"plan": NS(cutoff="21:00", next_cutoff_at=NOW + timedelta(hours=7))},
+            "还没有配送批次：每天 21:00 截单时自动生成，下次截单 12-05 21:00。",
+        ),
         (
             {
                 "sheet": NS(
@@ -652,6 +726,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "认证成功！以后你在群里就是王团长的身份。",
         ),
         ({"user": NS(nickname="王团长", role=Role.LEADER), "already": True}, "你已经认证过了"),
+        (
+            {"user": NS(nickname=None, role=Role.ADMIN)},
+            "就是运营的身份。你是运营：私聊我发送「后台」",
+        ),
     ],
     "account/link.j2": [({}, "小程序打开：pages/link/index?token=T0K3N")],
     "help.j2": [({}, "团长命令"), ({"is_leader": False}, "参团 <团码> (join)")],
@@ -706,6 +784,30 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
                 "requests": [after_sale],
             },
             "1. 赣南脐橙 ×1 ¥29.90 · 12-05 · 售后申请处理中，不用再申请",
+        ),
+        *(
+            (
+                {"lines": [], "requests": [NS(**{**vars(after_sale), **approved})]},
+                f"· 仅退款 ¥5.00 · {shows} · 12-05",
+            )
+            for approved, shows in (
+                ({"status": NS(value="approved"), "refund": None}, "已同意，退款中"),
+                (
+                    {"status": NS(value="approved"), "refund": NS(status=NS(value="submitted"))},
+                    "已同意，退款中",
+                ),
+                (
+                    {
+                        "status": NS(value="approved"),
+                        "refund": NS(status=NS(value="succeeded"), amount=500),
+                    },
+                    "已同意，已退款 ¥5.00",
+                ),
+                (
+                    {"status": NS(value="approved"), "refund": NS(status=NS(value="failed"))},
+                    "已同意，退款失败，客服会重新发起",
+                ),
+            )
         ),
         (  # a request for an order the list no longer shows: no goods to name
             {"lines": [], "requests": [after_sale]},
