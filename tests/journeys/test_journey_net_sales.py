@@ -18,6 +18,28 @@ from tests.support.factories import auth, make_campaign, make_community
 from tests.web.test_console import _login
 
 
+async def _a_team_of_two_pays(doors: Doors) -> tuple[dict[str, str], str, dict[str, str]]:
+    """The leader opens a team in the group; Li Si joins it there and pays in the
+    mini-program with the link she is sent; Zhao joins in the mini-program and pays. Li Si's
+    headers and order, Zhao's headers."""
+    code = await doors.leader_opens_team(sender="wang")
+    await doors.say_in_group(f"参团 {code}", sender="li-si")
+    await doors.send()
+    (token,) = set(re.findall(r"token=([A-Za-z0-9_-]+)", doors.wecom_member_receives("li-si")[0]))
+    li_si = await doors.log_in("code-lisi", "o-lisi")
+    status, _ = await doors.api("POST", "/api/v1/me/links", li_si, json={"token": token})
+    assert status == 200
+    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
+    first = mine["items"][0]["id"]
+    await doors.prepay_and_pay(first, li_si)
+    zhao = await doors.log_in("code-zhao", "o-zhao")
+    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhao)
+    assert status == 201, seat
+    await doors.prepay_and_pay(seat["order"]["id"], zhao)
+    await doors.send()
+    return li_si, first, zhao
+
+
 async def test_a_refunded_order_is_not_counted_as_a_sale(doors: Doors) -> None:
     community = await make_community()
     await Community.filter(id=community.id).update(chat_id=None)  # not yet bound to a group
@@ -28,21 +50,7 @@ async def test_a_refunded_order_is_not_counted_as_a_sale(doors: Doors) -> None:
 
     # The leader opens a team in the group; Li Si joins it there and pays in the mini-program
     # with the link she is sent; Zhao joins in the mini-program. ¥19.90 each.
-    code = await doors.leader_opens_team(sender="wang")
-    await doors.say_in_group(f"参团 {code}", sender="li-si")
-    await doors.send()
-    (token,) = set(re.findall(r"token=([A-Za-z0-9_-]+)", doors.wecom_member_receives("li-si")[0]))
-    shopper = await doors.log_in("code-lisi", "o-lisi")
-    status, _ = await doors.api("POST", "/api/v1/me/links", shopper, json={"token": token})
-    assert status == 200
-    status, mine = await doors.api("GET", "/api/v1/orders", shopper)
-    order_id = mine["items"][0]["id"]
-    await doors.prepay_and_pay(order_id, shopper)
-    zhao = await doors.log_in("code-zhao", "o-zhao")
-    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhao)
-    assert status == 201, seat
-    await doors.prepay_and_pay(seat["order"]["id"], zhao)
-    await doors.send()
+    shopper, order_id, zhao = await _a_team_of_two_pays(doors)
     assert "订单 2 笔，成交 ¥39.80，" in await doors.say_in_group("统计", sender="wang")
 
     # Li Si's oranges were rotten: she asks for all of it back, the leader agrees, it is paid.
@@ -101,21 +109,7 @@ async def test_one_days_sales_agree_across_midnight_and_a_refund(doors: Doors) -
     await make_campaign(community, team_size=2, group_price=1990, per_user_limit=2, now=now)
 
     # Day one, 23:40: Li Si (in the group) and Zhao (in the mini-program) fill a team, paid.
-    code = await doors.leader_opens_team(sender="wang")
-    await doors.say_in_group(f"参团 {code}", sender="li-si")
-    await doors.send()
-    (token,) = set(re.findall(r"token=([A-Za-z0-9_-]+)", doors.wecom_member_receives("li-si")[0]))
-    li_si = await doors.log_in("code-lisi", "o-lisi")
-    status, _ = await doors.api("POST", "/api/v1/me/links", li_si, json={"token": token})
-    assert status == 200
-    status, mine = await doors.api("GET", "/api/v1/orders", li_si)
-    first = mine["items"][0]["id"]
-    await doors.prepay_and_pay(first, li_si)
-    zhao = await doors.log_in("code-zhao", "o-zhao")
-    status, seat = await doors.api("POST", f"/api/v1/teams/{code}/join", zhao)
-    assert status == 201, seat
-    await doors.prepay_and_pay(seat["order"]["id"], zhao)
-    await doors.send()
+    li_si, first, zhao = await _a_team_of_two_pays(doors)
 
     # Day two, 00:10 in Shanghai (still the same day in UTC): a second team, both paid, and
     # Li Si's first order refunded in full.
