@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     CAMPAIGN_NOT_ACTIVE = "campaign_not_active"
     CAMPAIGN_PAUSED = "campaign_paused"
     CAMPAIGN_INVALID = "campaign_invalid"
+    PRICE_ABOVE_LIST = "price_above_list"  # a deal (group, flash, bargain) dearer than the SKU
     CAMPAIGN_SOLD_OUT = "campaign_sold_out"
     TEAM_NOT_FOUND = "team_not_found"
     TEAM_FULL = "team_full"

@@ -6,7 +6,10 @@ otherwise:
 
 - seats: one seat in an open team per user per campaign (uq_seat_open_team_per_user); if both
   users hold one in the same campaign the link is refused before anything moves;
-- memberships and check-ins: the account's own row wins a clash, the chat user's is left;
+- memberships: the account's own row wins a clash, the chat user's is deleted (nothing
+  references a membership, and one person is one member of a community);
+- check-ins: the account's own row wins a clash, the chat user's is left (a day's points
+  were earned by it);
 - points: the ledger is append-only, so the balance moves as a pair of entries (out, in);
 - coupons: each moves unless the account already holds the template's per-person limit;
 - invite bindings: first touch wins, so the chat user's bindings as invitee move only when
@@ -61,6 +64,7 @@ async def move_all(from_id: uuid.UUID, to_id: uuid.UUID, *, link_id: uuid.UUID) 
     }
     await Visit.filter(sharer_id=from_id).update(sharer_id=to_id)
     moved["memberships"] = await _move_unclashing(Membership, from_id, to_id, key="community_id")
+    await Membership.filter(user_id=from_id).delete()  # the clashes: the account is a member
     moved["checkins"] = await _move_unclashing(CheckIn, from_id, to_id, key=("community_id", "day"))
     moved["points"] = await _move_points(from_id, to_id, link_id=link_id)
     moved["invite_bindings"] = await _move_bindings(from_id, to_id)

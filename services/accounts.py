@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from models.chat import AccountLink, ChatIdentity, LinkVia
@@ -247,6 +248,17 @@ async def _bind_locked(
         moved,
     )
     return Linked(identity.platform, identity.external_id, account_id, already=False, moved=moved)
+
+
+def merged_users() -> Subquery:
+    """The chat-only users whose identity was linked to an account: no longer a person.
+
+    Their rows moved with the link; what stays behind is the record of it (account_links'
+    ``from_user``, points' out entry, earnings of the chat user's own ledger), which keeps the
+    row from being deleted. The link row written in the linking transaction is the mark, so
+    the user stops counting as a person in the same commit that made them one with the
+    account. Lists and counts of people exclude ``id__in=merged_users()``."""
+    return Subquery(AccountLink.all().values("from_user_id"))
 
 
 async def link_by_unionid(*, account: User, now: datetime) -> list[Linked]:

@@ -46,7 +46,7 @@ from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
-from services import audit, cursors, notify, orders, outbox
+from services import audit, cursors, notify, orders, outbox, prices
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -187,6 +187,7 @@ async def open_offer(*, principal: Principal, spec: OfferSpec, now: datetime) ->
         raise _invalid("hours", f"a bargain runs 1..{MAX_HOURS} hours")
     audit.ensure_admin(principal)
     sku = await _sku(spec.sku_id)
+    prices.ensure_not_above_list(sku, {"floor_price": spec.floor_price})
     _check_room(sku.price, spec.floor_price, spec.helpers_needed)
     async with in_transaction():
         offer = await BargainOffer.create(

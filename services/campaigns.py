@@ -21,7 +21,7 @@ from models.community import Community
 from models.groupbuy import Campaign
 from models.limits import MAX_PRICE
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
-from services import communities, cursors, follows
+from services import communities, cursors, follows, prices
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -93,6 +93,15 @@ async def create_campaign(*, principal: Principal, draft: CampaignDraft, now: da
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
     if sku.product.community_id not in (None, community.id):
         raise _invalid("the SKU belongs to another community")
+    tiers = [price for _, price in draft.price_tiers]
+    prices.ensure_not_above_list(
+        sku,
+        {
+            "group_price": draft.group_price,
+            "head_price": draft.head_price,
+            "price_tiers": max(tiers) if tiers else None,
+        },
+    )
     async with in_transaction():
         taken = await Sku.filter(id=sku.id, stock__gte=draft.stock_cap).update(
             stock=F("stock") - draft.stock_cap

@@ -30,6 +30,7 @@ from models.catalog import Sku
 from models.limits import MAX_AMOUNT, MAX_PRICE
 from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound
+from services import prices
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ async def open_sale(
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
     if sku.product.community_id not in (None, community.id):
         raise _invalid("sku_id", "invalid_flash_sale", "the SKU belongs to another community")
+    prices.ensure_not_above_list(sku, {"price": spec.price})
     ends_at = starts_at + timedelta(minutes=spec.minutes)
     await _lock_sku(sku.id)
     await _refuse_overlap(sku.id, starts_at, ends_at, other_than=None)

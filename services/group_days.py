@@ -1,6 +1,7 @@
 """A community's figures by day for its leader's charts: visits, teams started, paid orders
-and GMV, over the last ``DAYS`` days in the shop's time zone; for the community as a whole
-and for each of its group chats (attributed as services/group_stats.py counts them)."""
+and net sales (services/sales.py's one rule, the one 统计 says), over the last ``DAYS`` days
+in the shop's time zone; for the community as a whole and for each of its group chats
+(attributed as services/group_stats.py counts them)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from tortoise import connections
 
 from models.groupbuy import Team
 from models.growth import Visit
-from models.order import PAID_STATES, Order
-from services import communities
+from services import communities, sales
 from services.group_stats import people
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ class Day:
     day: date
     visits: int
     teams: int
-    orders: int
-    gmv: int  # fen
+    orders: int  # paid that day (refunded since or not)
+    gmv: int  # fen: paid that day less refunded that day (services/sales.py)
 
 
 async def by_day(
@@ -54,11 +54,12 @@ async def by_day(
         campaign__community_id=community.id, created_at__gte=since
     ).values_list("created_at", flat=True):
         add(when, 1)
-    for when, amount in await Order.filter(
-        community_id=community.id, status__in=PAID_STATES, paid_at__gte=since
-    ).values_list("paid_at", "amount"):
-        add(when, 2)
-        add(when, 3, int(amount))
+    for (_, day), money in (
+        await sales.by_day(community.id, since=since, timezone=timezone)
+    ).items():
+        if day in counts:
+            counts[day][2] += money.orders
+            counts[day][3] += money.net
     return [Day(d, *counts[d]) for d in days]
 
 
@@ -85,11 +86,6 @@ _TEAMS_SQL = (
     "0 AS amount FROM teams t JOIN campaigns c ON c.id = t.campaign_id "
     "WHERE c.community_id = $1 AND t.chat_id IS NOT NULL AND t.created_at >= $3 GROUP BY 1, 2"
 )
-_ORDERS_SQL = (
-    "SELECT chat_id, (paid_at AT TIME ZONE $2)::date AS day, count(*) AS n, "
-    "coalesce(sum(amount), 0) AS amount FROM orders WHERE community_id = $1 "
-    "AND chat_id IS NOT NULL AND status = ANY($4::text[]) AND paid_at >= $3 GROUP BY 1, 2"
-)
 
 
 async def by_group(
@@ -104,19 +100,20 @@ async def by_group(
     if community.chat_id:
         counts[community.chat_id] = {d: [0, 0, 0, 0] for d in days}
     db = connections.get("default")
-    paid = [str(status.value) for status in PAID_STATES]
-    for index, sql, extra in (
-        (0, _VISITS_SQL, []),
-        (1, _TEAMS_SQL, []),
-        (2, _ORDERS_SQL, [paid]),
-    ):
-        rows = await db.execute_query_dict(sql, [community.id, timezone, since, *extra])
-        for row in rows:
+    for index, sql in ((0, _VISITS_SQL), (1, _TEAMS_SQL)):
+        for row in await db.execute_query_dict(sql, [community.id, timezone, since]):
             group = counts.setdefault(row["chat_id"], {d: [0, 0, 0, 0] for d in days})
             if row["day"] in group:  # a row dated after today (a clock behind) is left out
                 group[row["day"]][index] += int(row["n"])
-                if index == 2:
-                    group[row["day"]][3] += int(row["amount"])
+    for (chat_id, day), money in (
+        await sales.by_day(community.id, since=since, timezone=timezone)
+    ).items():
+        if chat_id is None:
+            continue
+        group = counts.setdefault(chat_id, {d: [0, 0, 0, 0] for d in days})
+        if day in group:
+            group[day][2] += money.orders
+            group[day][3] += money.net
     persons = await people(set(counts) - {community.chat_id})
     return {
         chat: [Day(d, *figures[d]) for d in days]

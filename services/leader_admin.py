@@ -7,16 +7,17 @@ from tortoise.expressions import Q
 
 from models.user import Role, User
 from qunshop.errors import ErrorCode, Invalid
-from services import audit
+from services import accounts, audit
 from services.auth import Principal
 
 SHOWN = 50
 
 
 async def find_users(*, actor: Principal, q: str = "", role: Role | None = None) -> list[User]:
-    """By openid, or a part of the nickname; with a role, only those holding it."""
+    """By openid, or a part of the nickname; with a role, only those holding it. A chat-only
+    user merged into an account is that account, not a second person."""
     audit.ensure_admin(actor)
-    query = User.all()
+    query = User.exclude(id__in=accounts.merged_users())
     if role is not None:
         query = query.filter(role=role)
     q = q.strip()

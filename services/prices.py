@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from models.catalog import Sku
 from models.pricing import SkuPrice
-from qunshop.errors import ErrorCode, NotFound
+from qunshop.errors import ErrorCode, Invalid, NotFound
 from services.ids import parse_uuid
 
 REFERENCE_DAYS = 30
@@ -21,6 +21,21 @@ async def _sku(sku_id: str) -> Sku:
     if sku is None:
         raise NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")
     return sku
+
+
+def ensure_not_above_list(sku: Sku, prices: dict[str, int | None]) -> None:
+    """A deal's prices (group, head, tier, flash, bargain floor) never ask more than the
+    SKU's own price: a "deal" dearer than the shelf misleads the buyer. Every door that
+    makes a deal reaches this through its one service."""
+    for name, price in prices.items():
+        if price is not None and price > sku.price:
+            msg = f"must not be above the SKU's price ({sku.price} fen)"
+            raise Invalid(
+                ErrorCode.PRICE_ABOVE_LIST,
+                f"{name} ({price} fen) {msg}",
+                errors=[{"loc": [name], "msg": msg, "type": "price_above_list"}],
+                list_price=sku.price,
+            )
 
 
 async def history(sku_id: str, *, limit: int = 100) -> list[SkuPrice]:

@@ -7,7 +7,7 @@ the raw rows read here follow the same rule."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import connections
@@ -69,3 +69,38 @@ async def of_community(
         refunds=int(row["refunds"]),
         refunded=int(row["refunded"]),
     )
+
+
+# The same rule by local day and group chat, for the charts: what was paid on a day (paid_at)
+# and what was refunded on it (settled_at), each an event of its own day.
+_DAILY = """
+SELECT chat_id, day, sum(orders) AS orders, sum(paid) AS paid, sum(refunds) AS refunds,
+       sum(refunded) AS refunded
+FROM (SELECT chat_id, (paid_at AT TIME ZONE $2)::date AS day, 1 AS orders, amount AS paid,
+             0 AS refunds, 0 AS refunded
+      FROM orders WHERE community_id = $1 AND paid_at >= $3
+      UNION ALL
+      SELECT x.chat_id, (r.settled_at AT TIME ZONE $2)::date, 0, 0, 1, r.amount
+      FROM refunds r JOIN orders x ON x.id = r.order_id
+      WHERE x.community_id = $1 AND r.status = 'succeeded' AND r.settled_at >= $3) AS money
+GROUP BY 1, 2
+"""
+
+
+async def by_day(
+    community_id: object, *, since: datetime, timezone: str
+) -> dict[tuple[str | None, date], Sales]:
+    """A community's sales since ``since``, by (group chat, local day in ``timezone``): the
+    figures ``of_community`` gives for that day and chat (None: no group named)."""
+    rows = await connections.get("default").execute_query_dict(
+        _DAILY, [community_id, timezone, since]
+    )
+    return {
+        (row["chat_id"], row["day"]): Sales(
+            orders=int(row["orders"]),
+            paid=int(row["paid"]),
+            refunds=int(row["refunds"]),
+            refunded=int(row["refunded"]),
+        )
+        for row in rows
+    }

@@ -75,6 +75,9 @@ MESSAGES: dict[str, str] = {
     ErrorCode.APPLICATION_DECIDED: "这份申请已经处理过了。",
     ErrorCode.APPLICATION_NOT_FOUND: "没有找到这份申请。",
     ErrorCode.CAMPAIGN_INVALID: "活动设置有误，请检查后重试。",
+    ErrorCode.PRICE_ABOVE_LIST: (
+        "活动价不能高于商品原价：拼团价、秒杀价、砍价底价都要不高于商品的标价。"
+    ),
     ErrorCode.INVALID_CURSOR: "这个翻页链接无效，请回到第一页重新翻。",
     ErrorCode.REVIEW_REASON_REQUIRED: "驳回时请写明原因。",
     ErrorCode.DELIVERY_PLAN_INVALID: "配送设置有误：配送费请填写 0 或不超过上限的金额。",
@@ -118,6 +121,7 @@ PROBLEMS = {
     "text_required": "请填写内容",
     "too_long": "太长了，请删减一些",
     "schedule_required": "请选择时间",
+    "price_above_list": "不能高于商品原价",
 }
 
 

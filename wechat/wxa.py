@@ -175,7 +175,8 @@ async def generate_urllink(
         raise WxaCodeError(SYSTEM_BUSY, "not a JSON object", URLLINK)
     errcode = data.get("errcode", 0)
     link = data.get("url_link")
-    if errcode == 0 and isinstance(link, str) and link.startswith("https://"):
+    # WeChat's links are https; development's stand-in answers a page on its own base.
+    if errcode == 0 and isinstance(link, str) and link.startswith(("https://", f"{base}/")):
         return link
     errmsg = str(data.get("errmsg", ""))
     logger.info("generate_urllink refused: %s %s", errcode, errmsg)

@@ -23,7 +23,9 @@ import struct
 import zlib
 from collections.abc import Callable
 from datetime import datetime
+from html import escape
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PREFIX = "/__dev/wechat"
+URLLINK_PAGE = "/urllink"  # what the stand-in's URL links open (urllink_page)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Sink = Callable[[str], None]
 ACTIVITY_SECONDS = 24 * 3600  # an updatable card's id lives a day by default
@@ -128,11 +131,30 @@ class StandIn:
         return web.Response(body=PNG, content_type="image/png")
 
     async def urllink(self, request: web.Request) -> web.Response:
-        """A URL link as WeChat makes one, so an H5 page on a phone offers its 参团 button."""
+        """A URL link, so an H5 page on a phone offers its 参团 button. WeChat's own
+        (``https://wxaurl.cn/…``) cannot be reached offline: this one is this stand-in's page
+        (``urllink_page``), at the base the server reached it on (wechat.wxa accepts a link
+        on the API base it asked)."""
         raw = await request.text()
         self.sink(f"server sent /wxa/generate_urllink: {raw}")
-        link = f"https://wxaurl.cn/{self._unique('L')}"
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("path"), str):
+            return web.json_response({"errcode": 40165, "errmsg": "invalid weapp pagepath"})
+        wanted = {"path": body["path"], "query": str(body.get("query") or "")}
+        base = f"{request.url.origin()}{request.path.removesuffix('/wxa/generate_urllink')}"
+        link = f"{base}{URLLINK_PAGE}?{urlencode(wanted)}"
         return web.json_response({"errcode": 0, "errmsg": "ok", "url_link": link})
+
+    async def urllink_page(self, request: web.Request) -> web.Response:
+        """What a URL link opens in development: a page saying which mini-program page it
+        stands for, and the API calls that do what that page would."""
+        path = request.query.get("path", "")
+        query = request.query.get("query", "")
+        page = urllink_html(path, query, site=str(request.url.origin()))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def activity_id(self, request: web.Request) -> web.Response:
         """activityid/create (WECHAT.md 11): a new id for an updatable card, 24 hours long."""
@@ -358,6 +380,7 @@ class StandIn:
         app.router.add_get("/sns/jscode2session", self.jscode2session)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode)
         app.router.add_post("/wxa/generate_urllink", self.urllink)
+        app.router.add_get(URLLINK_PAGE, self.urllink_page)
         app.router.add_get("/cgi-bin/message/wxopen/activityid/create", self.activity_id)
         app.router.add_post("/cgi-bin/message/wxopen/updatablemsg/send", self.updatable_msg)
         app.router.add_post(security.MSG_SEC_CHECK, self.msg_sec_check)
@@ -369,6 +392,74 @@ class StandIn:
         app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok
         app.on_cleanup.append(self.close)
         return app
+
+
+_SIGN_IN = (
+    "TOKEN=$(curl -s -XPOST $QS/api/v1/session -H 'Content-Type: application/json' \\\n"
+    '  -d \'{"code": "dev-neighbour"}\' '
+    "| python3 -c 'import sys, json; print(json.load(sys.stdin)[\"token\"])')"
+)
+_AUTH = '-H "Authorization: Bearer $TOKEN"'
+_JSON = "-H 'Content-Type: application/json' -d '{}'"
+_ORDER = 'python3 -c \'import sys, json; print(json.load(sys.stdin)["order"]["id"])\''
+_PAY = f"curl -s -XPOST $QS/api/v1/dev/orders/$ORDER/simulate-payment {_AUTH}"
+# What each mini-program page does, as API calls: (what it is, the calls after signing in).
+_PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pages/team/index": (
+        "拼团的团页：参团并付款",
+        (
+            f"ORDER=$(curl -s -XPOST $QS/api/v1/teams/<code>/join {_AUTH} {_JSON} | {_ORDER})",
+            _PAY,
+        ),
+    ),
+    "pages/campaign/index": (
+        "拼团活动页：开一个新团并付款",
+        (
+            f"ORDER=$(curl -s -XPOST $QS/api/v1/campaigns/<id>/teams {_AUTH} {_JSON} | {_ORDER})",
+            _PAY,
+        ),
+    ),
+    "pages/bargain/index": (
+        "砍价页：帮 TA 砍一刀",
+        (f"curl -s -XPOST $QS/api/v1/bargains/<code>/cuts {_AUTH}",),
+    ),
+    "pages/flash/index": (
+        "秒杀页：抢购并付款",
+        (
+            f"ORDER=$(curl -s -XPOST $QS/api/v1/flash-sales/<id>/buy {_AUTH} "
+            f"-H 'Idempotency-Key: buy-1' {_JSON} "
+            "| python3 -c 'import sys, json; print(json.load(sys.stdin)[\"id\"])')",
+            _PAY,
+        ),
+    ),
+}
+
+
+def urllink_html(path: str, query: str, *, site: str) -> str:
+    """The stand-in URL link's page: the mini-program page it stands for, and the calls (with
+    a neighbour, ``dev-neighbour``: the stand-in signs in any code) that continue offline."""
+    args = {k: v[0] for k, v in parse_qs(query).items()}
+    what, calls = _PAGES.get(path, ("小程序页面", ()))
+    steps = []
+    for call in calls:
+        for key in ("code", "id"):
+            call = call.replace(f"<{key}>", args.get(key, f"<{key}>"))
+        steps.append(call)
+    script = "\n".join([f"QS={site}", _SIGN_IN, *steps])
+    target = f"{path}?{query}" if query else path
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>开发环境：打开小程序</title></head><body>"
+        "<h1>开发环境：这里代替打开小程序</h1>"
+        f"<p>在真机上，这个链接会打开小程序的「{escape(what)}」：<code>{escape(target)}</code>。"
+        "开发环境没有微信，所以停在这里。</p>"
+        "<p>用接口继续（与小程序做的一样）：</p>"
+        f"<pre>{escape(script)}</pre>"
+        '<p>接口说明见 <a href="/openapi.json">/openapi.json</a>；'
+        "这个页面只在开发模式（QUNSHOP_MODE=development）下存在。</p>"
+        "</body></html>"
+    )
 
 
 def refund_query_answer(

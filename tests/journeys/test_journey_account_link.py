@@ -18,7 +18,7 @@ import xmltodict
 from aiohttp.test_utils import TestClient
 
 from models.chat import AccountLink, ChatIdentity
-from models.community import Community
+from models.community import Community, Membership
 from models.groupbuy import Seat, Team
 from models.order import Order, OrderStatus
 from models.user import User
@@ -26,10 +26,13 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import accounts, groupbuy
 from services.auth import Principal
+from services.chat_users import shell_openid
 from tests.bot.helpers import OA, OPENID, WeComBot, oa_event, oa_text
 from tests.journeys.doors import Doors
 from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
+from tests.web.admin_world import operator
+from tests.web.test_console import _login, _say
 
 GROUP = "wrkSFfCgAAxxxx"
 TOKEN = re.compile(r"pages/link/index\?token=([A-Za-z0-9_-]+)")
@@ -527,3 +530,42 @@ async def test_a_tier_price_team_shows_what_was_paid_and_given_back(
     assert "¥29.90（已退 ¥3.00，实付 ¥26.90） · 已成团，待到货" in mine
     offered = await doors.say_alone("售后", sender="li-si")
     assert "1. 测试商品 ×1 ¥29.90（已退 ¥3.00，实付 ¥26.90） · " in offered  # what is left to ask
+
+
+async def test_after_a_link_the_admin_lists_one_person(
+    journey: TestClient,
+    wechat: FakeWeChat,
+    clock: FrozenClock,
+    send_outbox: Callable[[], Any],
+) -> None:
+    """The chat-only user left behind by a link is the account now: not a second person in
+    the operators' user list, its count, or the community's members."""
+    code = await open_team(clock)
+    community = await Community.get(chat_id=GROUP)
+    await say(WeComBot(journey), f"参团 {code}", sender="li-si")
+    await send_outbox()
+    token = await link_sent_to(wechat, "li-si")
+    headers = await log_in(journey, wechat, "o-lisi-mini")
+    account = await User.get(openid="o-lisi-mini")
+    await User.filter(id=account.id).update(nickname="李四")
+    # She is a member from the chat and from the mini-program: after the link, one member.
+    shell = await User.get(openid=shell_openid("wecom_bot", "li-si"))
+    await Membership.create(user_id=shell.id, community_id=community.id)
+    await Membership.create(user_id=account.id, community_id=community.id)
+
+    resp = await journey.post("/api/v1/me/links", json={"token": token}, headers=headers)
+    assert resp.status == 200, await resp.text()
+
+    assert await Membership.filter(community_id=community.id, user_id=shell.id).count() == 0
+    assert await Membership.filter(community_id=community.id, user_id=account.id).count() == 1
+    admin = await operator()
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(journey, "后台", "ops"))
+    cookies = await _login(journey, link.group(0), home="/admin")
+    page = await journey.get("/admin/users?q=li-si", headers={"Cookie": cookies})
+    assert page.status == 200 and f'data-user="{shell.id}"' not in await page.text()
+    html = await (await journey.get("/admin/users", headers={"Cookie": cookies})).text()
+    listed = set(re.findall(r'data-user="([^"]+)"', html))
+    head = await Team.get(code=code).values_list("head_id", flat=True)
+    leader = community.leader_id
+    assert listed == {str(account.id), str(admin.id), str(head), str(leader)}
+    assert f"用户（{len(listed)}）" in html and "wecom_bot:li-si" not in html

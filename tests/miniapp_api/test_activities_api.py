@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.activity import Activity, ActivityRun
+from models.catalog import Sku
 from models.community import Community
 from models.order import Order
 from models.user import Role, User
@@ -227,3 +228,21 @@ async def test_check_in(
     assert (next_day["streak"], next_day["balance"]) == (2, 3)
     anonymous = await api.post(url)
     assert anonymous.status == 401
+
+
+async def test_a_flash_price_above_the_list_price_is_refused(
+    api: TestClient, settings: Settings, place: tuple[Community, User]
+) -> None:
+    community, leader = place
+    sku = await make_sku(community, price=3580, stock=20)
+    body = {
+        "kind": "flash_sale",
+        "title": "鸡蛋",
+        "run_at": "2026-03-02T20:00:00+08:00",
+        "flash_sale": {"sku_id": str(sku.id), "price": 3590, "stock": 10},
+    }
+    resp = await api.post(_base(community), json=body, headers=auth(leader, settings, START))
+    problem = await resp.json()
+    assert resp.status == 422 and problem["code"] == "price_above_list", problem
+    assert await Activity.filter(community_id=community.id).count() == 0
+    assert (await Sku.get(id=sku.id)).stock == 20

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from models.bargain import Bargain, BargainCut, BargainStatus
+from models.bargain import Bargain, BargainCut, BargainOffer, BargainStatus
 from models.catalog import Sku
 from models.order import Order, OrderKind, OrderStatus
 from models.outbox import OutboxMessage
@@ -79,6 +79,12 @@ async def test_only_admins_open_offers_and_the_floor_must_leave_a_fen_per_helper
         "/api/v1/admin/bargain-offers", json=too_many, headers=auth(boss, settings)
     )
     assert resp.status == 422 and (await resp.json())["code"] == "bargain_offer_invalid"
+    dear = {**body, "floor_price": 600}  # a floor above the SKU's own ¥5.00
+    resp = await client.post(
+        "/api/v1/admin/bargain-offers", json=dear, headers=auth(boss, settings)
+    )
+    assert resp.status == 422 and (await resp.json())["code"] == "price_above_list"
+    assert await BargainOffer.filter(sku_id=sku.id).count() == 0
     resp = await client.post(
         "/api/v1/admin/bargain-offers", json=body, headers=auth(boss, settings)
     )

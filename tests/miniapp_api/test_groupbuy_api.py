@@ -45,7 +45,7 @@ async def test_leader_creates_campaign_carving_stock(
 ) -> None:
     community = await make_community()
     leader = await community.leader
-    sku = await make_sku(community, stock=100)
+    sku = await make_sku(community, price=3990, stock=100)
     resp = await client.post(
         "/api/v1/campaigns",
         json=_body(str(community.id), str(sku.id)),
@@ -62,7 +62,7 @@ async def test_leader_creates_campaign_carving_stock(
 async def test_campaign_rules(client: TestClient, settings: Settings) -> None:
     community = await make_community()
     leader = await community.leader
-    sku = await make_sku(community, stock=10)
+    sku = await make_sku(community, price=3990, stock=10)
     headers = auth(leader, settings)
     cid, sid = str(community.id), str(sku.id)
 
@@ -88,7 +88,7 @@ async def test_campaign_rules(client: TestClient, settings: Settings) -> None:
 
 async def test_only_own_community(client: TestClient, settings: Settings) -> None:
     community = await make_community()
-    sku = await make_sku(community, stock=100)
+    sku = await make_sku(community, price=3990, stock=100)
     stranger = await make_user(Role.LEADER)
     shopper = await make_user()
     body = _body(str(community.id), str(sku.id))
@@ -206,3 +206,25 @@ async def test_a_join_past_the_per_person_limit_is_refused_as_the_spec_says(
     doc = await (await client.get("/openapi.json")).json()
     join = doc["paths"]["/api/v1/teams/{team_ref}/join"]["post"]
     assert "user_limit_reached" in join["x-error-codes"]
+
+
+async def test_a_group_price_above_the_list_price_is_refused(
+    client: TestClient, settings: Settings
+) -> None:
+    community = await make_community()
+    leader = await community.leader
+    sku = await make_sku(community, price=3580, stock=50)  # 散养土鸡蛋 ¥35.80
+    headers = auth(leader, settings)
+    cid, sid = str(community.id), str(sku.id)
+    for dear in ({"group_price": 9900}, {"group_price": 3581}):
+        resp = await client.post(
+            "/api/v1/campaigns", json=_body(cid, sid, price_tiers=[], **dear), headers=headers
+        )
+        problem = await resp.json()
+        assert resp.status == 422 and problem["code"] == "price_above_list", problem
+        assert problem["list_price"] == 3580
+    assert await Campaign.filter(sku_id=sku.id).count() == 0
+    assert (await Sku.get(id=sku.id)).stock == 50  # nothing carved
+    at_list = _body(cid, sid, group_price=3580, price_tiers=[{"min_members": 3, "price": 3290}])
+    resp = await client.post("/api/v1/campaigns", json=at_list, headers=headers)
+    assert resp.status == 201 and await Campaign.filter(sku_id=sku.id).count() == 1

@@ -20,7 +20,7 @@ from models.activity import ActivityKind
 from models.coupon import CouponKind, CouponStatus
 from models.order import OrderStatus
 from models.user import Role
-from qunshop.errors import Conflict, ErrorCode, Forbidden, NotFound
+from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from qunshop.templates import chat_environment
 from services.groupchat import Deal
 from services.storefront import Brief, OrderLine, SkuLine
@@ -484,6 +484,12 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
             "没有编号 7 的商品（本群共 2 个），发送「商品」查看编号。",
         ),
         ({"error": NotFound(ErrorCode.SKU_NOT_FOUND, "no such SKU")}, "没有找到这个商品"),
+    ],
+    "errors/price_above_list.j2": [
+        (
+            {"error": Invalid(ErrorCode.PRICE_ABOVE_LIST, "x", list_price=3580)},
+            "活动价不能高于商品原价（¥35.80）",
+        ),
     ],
     "errors/after_sale_window_closed.j2": [
         ({"after_sale_days": 3}, "自提后 3 天内可以申请售后"),

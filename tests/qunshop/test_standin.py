@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import aiohttp
@@ -225,7 +227,7 @@ async def test_a_shared_team_page_on_a_phone_offers_its_join_button_offline(
     started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
     code = (await started.json())["team"]["code"]
     html = await (await dev.get(f"/h5/teams/{code}")).text()
-    assert '<a class="btn mobile-only" href="https://wxaurl.cn/' in html
+    assert f'<a class="btn mobile-only" href="http://127.0.0.1:{dev.port}{PREFIX}/urllink?' in html
 
 
 async def test_the_readme_walk_takes_the_demo_teams_head_from_the_chat_to_paying(
@@ -309,3 +311,37 @@ async def test_the_stand_in_signs_in_no_chat_only_user(dev: TestClient) -> None:
     """A chat-only user's openid has a colon; no code the stand-in takes becomes one."""
     resp = await dev.post("/api/v1/session", json={"code": "wecom_bot:li-si"})
     assert resp.status == 401 and (await resp.json())["code"] == "wechat_code_invalid"
+
+
+async def test_the_join_button_offline_opens_a_local_page_whose_steps_join(
+    dev: TestClient,
+) -> None:
+    """Offline, WeChat's wxaurl.cn cannot be reached: the stand-in's URL link is its own page
+    (development only), naming the mini-program page it stands for and the API calls that do
+    what that page would; those calls join the team and pay."""
+    campaign = await make_campaign(team_size=3, stock_cap=5, group_price=2990)
+    headers = auth(await make_user(), dev.server.app[SETTINGS])
+    started = await dev.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+    code = (await started.json())["team"]["code"]
+    html = await (await dev.get(f"/h5/teams/{code}")).text()
+    link = re.search(r'<a class="btn mobile-only" href="([^"]+)"', html).group(1)
+    assert "wxaurl.cn" not in link and link.startswith(f"http://127.0.0.1:{dev.port}/__dev/")
+    page = await dev.get(link.split(str(dev.port), 1)[1].replace("&amp;", "&"))
+    text = unescape(await page.text())
+    assert page.status == 200 and "开发环境" in text
+    assert f"pages/team/index?code={code}" in text and f"/api/v1/teams/{code}/join" in text
+
+    # The page's calls, as a person would paste them: sign in, join, pay.
+    signed = await dev.post("/api/v1/session", json={"code": "dev-neighbour"})
+    neighbour = {"Authorization": f"Bearer {(await signed.json())['token']}"}
+    joined = await dev.post(f"/api/v1/teams/{code}/join", json={}, headers=neighbour)
+    assert joined.status == 201, await joined.text()
+    order_id = (await joined.json())["order"]["id"]
+    paid = await dev.post(f"/api/v1/dev/orders/{order_id}/simulate-payment", headers=neighbour)
+    assert paid.status == 200, await paid.text()
+    assert await Order.filter(team__code=code, paid_at__not_isnull=True).count() == 1
+
+
+async def test_the_stand_in_page_is_not_served_outside_development(client: TestClient) -> None:
+    resp = await client.get("/__dev/wechat/urllink?path=pages/team/index&query=code%3DX")
+    assert resp.status == 404

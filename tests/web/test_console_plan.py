@@ -100,6 +100,31 @@ async def test_a_leader_runs_a_campaign_from_the_console(
     assert refused.status == 409 and "text/html" in refused.headers["Content-Type"]
 
 
+async def test_a_group_price_above_the_list_price_is_refused_on_the_console(
+    web_client: TestClient,
+) -> None:
+    cookies, community = await _leader(web_client)
+    sku = await make_sku(community, price=3580, stock=20)  # 散养土鸡蛋 ¥35.80
+    page = "/console/campaigns"
+    html = await (await web_client.get(page, headers={"Cookie": cookies})).text()
+    form = {
+        "csrf_token": _csrf(html),
+        "community_id": str(community.id),
+        "sku_id": str(sku.id),
+        "title": "土鸡蛋团",
+        "group_price": "99",
+        "team_size": "3",
+        "stock_cap": "10",
+        "starts_at": "2026-03-02T10:00",
+        "ends_at": "2026-03-05T20:00",
+    }
+    refused = await web_client.post(page, data=form, headers={"Cookie": cookies})
+    text = await refused.text()
+    assert refused.status == 422 and "text/html" in refused.headers["Content-Type"]
+    assert "活动价不能高于商品原价" in text and "拼团价：不能高于商品原价" in text
+    assert await Campaign.filter(sku_id=sku.id).count() == 0
+
+
 async def test_a_leader_plans_the_week_on_the_calendar(
     web_client: TestClient, clock: FrozenClock
 ) -> None:
