@@ -17,6 +17,7 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS
 from services import (
     audit,
+    audit_names,
     catalog,
     growth_rules,
     leader_admin,
@@ -73,8 +74,10 @@ def _back(path: str, note: str) -> web.StreamResponse:
 
 @page("GET", "/admin", auth=Admin, template="admin/home.html")
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
+    entries = (await audit.recent(actor=principal))[:10]
     return {
-        "entries": (await audit.recent(actor=principal))[:10],
+        "entries": entries,
+        "names": await audit_names.names(entries),
         "parked": len(await parked.parked(actor=principal)),
         "stuck": await parked.stuck_refunds(actor=principal, now=config[CLOCK].now()),
     }
@@ -256,6 +259,7 @@ async def audit_log(*, principal: Principal, query: MultiDictProxy[str]) -> dict
     more = {"target": target, "size": size if size != audit.PAGE else None, "after": after}
     return {
         "entries": entries,
+        "names": await audit_names.names(entries),
         "target": target,
         "next": {k: v for k, v in more.items() if v} if after else None,
         "first": bool(query.get("after")),
