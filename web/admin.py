@@ -167,9 +167,12 @@ async def reject_leader(
 
 
 @page("GET", "/admin/orders", auth=Admin, template="admin/orders.html")
-async def orders(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+async def orders(
+    *, principal: Principal, query: MultiDictProxy[str], config: Resources
+) -> dict[str, Any]:
     q = query.get("q", "")[:MAX_QUERY]
-    return {"q": q, "found": await order_search.search(actor=principal, q=q) if q else None}
+    found = await order_search.search(actor=principal, q=q, now=config[CLOCK].now()) if q else None
+    return {"q": q, "found": found}
 
 
 @page("GET", "/admin/parked", auth=Admin, template="admin/parked.html")

@@ -55,6 +55,12 @@ BINDING = {"any": "所有人", "new_users": "仅新用户"}
 PERSONAL = {"phone": "手机号", "real_name": "真实姓名", "recipient": "收件人"}
 
 
+def state(status: Any) -> str:
+    """A request's or record's state (after-sale, claim, review) in words."""
+    key = str(getattr(status, "value", status))
+    return STATES.get(key, key)
+
+
 def short_id(value: str, names: Mapping[str, str]) -> str:
     """An id by the thing's name, else its first 8 characters (enough to find it again)."""
     return names.get(value) or (f"{value[:8]}…" if len(value) > 12 else value)

@@ -65,6 +65,7 @@ def environment() -> jinja2.Environment:
         audit_action=audit_action,
         audit_values=audit_words.values,
         audit_target=audit_words.target,
+        record_state=audit_words.state,
         plain_json=plain_json,
     )
     # The pages' one inline script, and its hash for the Content-Security-Policy: the
