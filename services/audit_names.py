@@ -1,6 +1,6 @@
 """What the ids in a page of the audit log are called: an order by its number's last four
 (as the consoles name a buyer), a SKU by its product, a person, a community, a coupon, a
-supplier or a bargain offer by name, so an operator reads the thing, not a UUID.
+supplier, a bargain offer or a flash sale by name, so an operator reads the thing, not a UUID.
 
 One query per kind of thing for the whole page (bounded by the page's size); an id whose
 row is gone keeps no name and is shown shortened (web/audit_words.py).
@@ -12,6 +12,7 @@ import contextlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from models.activity import FlashSale
 from models.bargain import BargainOffer
 from models.catalog import Sku
 from models.community import Community
@@ -53,8 +54,9 @@ async def names(entries: Iterable[AuditEntry]) -> dict[str, str]:
         named[str(order.id)] = f"单号尾号 {order.out_trade_no[-4:]}"
     for sku in await Sku.filter(id__in=ids).select_related("product"):
         named[str(sku.id)] = f"{sku.product.title} {sku.name}"
-    for offer in await BargainOffer.filter(id__in=ids).select_related("sku__product"):
-        named[str(offer.id)] = f"{offer.sku.product.title} {offer.sku.name}"
+    for model in (BargainOffer, FlashSale):
+        for sale in await model.filter(id__in=ids).select_related("sku__product"):
+            named[str(sale.id)] = f"{sale.sku.product.title} {sale.sku.name}"
     for user in await User.filter(id__in=ids).only("id", "nickname"):
         named[str(user.id)] = person_name(user.nickname)
     for model in (Community, CouponTemplate, Supplier):

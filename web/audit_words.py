@@ -141,6 +141,8 @@ FIELDS: dict[str, tuple[str, Say]] = {
     "word": ("违禁词", _text),
     "price": ("价格", _money),
     "stock": ("库存", _count("件")),
+    "stock_left": ("剩余库存", _count("件")),
+    "ends_at": ("结束时间", _when),
     "leader_share_bps": ("团长分成", _bps),
     "invite_bps": ("邀请佣金（一级、二级）", _each(_bps)),
     "binding_scope": ("谁可以被绑定", _words(BINDING)),

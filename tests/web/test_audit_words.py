@@ -206,6 +206,11 @@ async def test_every_audit_entry_the_services_write_reads_in_chinese(
             {"status": "pending", "lines": 3},
             {"status": "rejected", "refunded": 0, "note": "照片不清"},
         ),
+        "flash_sale.stop": (
+            f"flash_sale:{uuid.uuid4()}",
+            {"stock_left": 7, "ends_at": "2026-03-02T03:00:00+00:00"},
+            {"stock_left": 0, "ends_at": "2026-03-02T02:00:00+00:00"},
+        ),
         "community.leader": (
             f"community:{community.id}",
             {"leader_id": str(community.leader_id)},
@@ -249,6 +254,7 @@ async def test_every_audit_entry_the_services_write_reads_in_chinese(
         "查看的信息：收件人、手机号",
         "类型：提交退款",
         f"订单：{order[:8]}…",
+        "结束时间：2026-03-02 11:00，剩余库存：7 件 → 结束时间：2026-03-02 10:00，剩余库存：0 件",
     ):
         assert said in text, said
 
