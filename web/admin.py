@@ -40,19 +40,39 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 YUAN = re.compile(r"\d{1,7}(\.\d{1,2})?")
+PERCENT = re.compile(r"\d{1,3}(\.\d{1,2})?")
 MAX_NOTE = 100
 MAX_QUERY = 64
 MAX_REASON = 500
 
 
-def _fen(text: str, field: str) -> int:
+def _hundredths(text: str, pattern: re.Pattern[str]) -> int | None:
+    """A number with at most two decimals, times 100 (yuan to fen, percent to 万分之一)."""
     text = text.strip()
-    if not YUAN.fullmatch(text):
+    if not pattern.fullmatch(text):
+        return None
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def _fen(text: str, field: str) -> int:
+    fen = _hundredths(text, YUAN)
+    if fen is None:
         raise BadRequest(
             ErrorCode.VALIDATION_FAILED, f"{field_name(field)}：请填写金额（元），例如 19.90"
         )
-    whole, _, cents = text.partition(".")
-    return int(whole) * 100 + int((cents + "00")[:2])
+    return fen
+
+
+def _bps(text: str, field: str) -> int:
+    """A rate typed as percent (12.5 = 12.5%), stored in 万分之一 (1250)."""
+    bps = _hundredths(text, PERCENT)
+    if bps is None or bps > 10_000:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED,
+            f"{field_name(field)}：请填写 0 到 100 之间的百分数，最多两位小数，例如 12.5",
+        )
+    return bps
 
 
 def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
@@ -224,7 +244,7 @@ async def growth(*, principal: Principal, query: MultiDictProxy[str]) -> dict[st
     }
 
 
-@page("POST", "/admin/growth", auth=Admin)
+@page("POST", "/admin/growth", auth=Admin, again=growth)
 async def set_growth(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
@@ -234,10 +254,10 @@ async def set_growth(
     except ValueError:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "谁可以被绑定：请从列表中选择") from None
     rules = growth_rules.Rules(
-        leader_share_bps=_int(form.get("leader_share_bps", ""), "leader_share_bps"),
+        leader_share_bps=_bps(form.get("leader_share_bps", ""), "leader_share_bps"),
         invite_bps=(
-            _int(form.get("invite1_bps", ""), "invite1_bps"),
-            _int(form.get("invite2_bps", ""), "invite2_bps"),
+            _bps(form.get("invite1_bps", ""), "invite1_bps"),
+            _bps(form.get("invite2_bps", ""), "invite2_bps"),
         ),
         binding_scope=scope,
         binding_days=_int(days, "binding_days", low=1) if days else None,

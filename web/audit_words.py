@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from qunshop.templates import fen
-from web.labels import ROLES, local_time
+from web.labels import ROLES, local_time, percent
 
 Say = Callable[[Any, Mapping[str, str]], str]
 
@@ -79,7 +79,7 @@ def _threshold(value: Any, names: Mapping[str, str]) -> str:
 
 
 def _bps(value: Any, names: Mapping[str, str]) -> str:
-    return f"{value / 100:g}%" if isinstance(value, int) else _text(value, names)
+    return f"{percent(value)}%" if isinstance(value, int) else _text(value, names)
 
 
 def _count(unit: str, none: str = "无") -> Say:

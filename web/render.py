@@ -18,6 +18,7 @@ from web.labels import (
     audit_action,
     campaign_state,
     local_time,
+    percent,
     plain_json,
     role_name,
     team_state,
@@ -67,6 +68,7 @@ def environment() -> jinja2.Environment:
         audit_target=audit_words.target,
         record_state=audit_words.state,
         plain_json=plain_json,
+        percent=percent,
     )
     # The pages' one inline script, and its hash for the Content-Security-Policy: the
     # script is the same on every page, so no per-response nonce is needed.
