@@ -161,7 +161,7 @@ FIELDS: dict[str, tuple[str, Say]] = {
     "hours": ("每次砍价有效", _count("小时")),
     "new_users_only": ("仅限新人", _yes),
     "new_user_only": ("新人专享", _yes),
-    "amount_off": ("减多少", _money),
+    "amount_off": ("减多少", lambda v, n: _money(v, n) if v else "无"),
     "percent_off": ("减", lambda v, n: f"{v}%" if v else "无"),
     "max_off": ("最多减", lambda v, n: _money(v, n) if v else "不限"),
     "stock_total": ("总量", _count("张")),
@@ -177,13 +177,17 @@ FIELDS: dict[str, tuple[str, Say]] = {
     "rule_days": ("多少天没下单算久未下单", _count("天", "不限")),
 }
 FIRST = ("status", "name", "kind")  # what the change is about reads first
+ORDER = {key: i for i, key in enumerate(FIELDS)}  # then as the table lists them
 
 
 def values(value: Any, names: Mapping[str, str], *, separator: str = "，") -> str:
     """An audit entry's before or after: ``状态：待处理，金额：¥26.90``; empty: 无."""
     if not isinstance(value, dict):
         return _text(value, names)
-    keys = sorted(value, key=lambda k: (FIRST.index(k) if k in FIRST else len(FIRST), k))
+    keys = sorted(
+        value,
+        key=lambda k: (FIRST.index(k) if k in FIRST else len(FIRST), ORDER.get(k, len(ORDER)), k),
+    )
     said = []
     for key in keys:
         label, say = FIELDS.get(key, ("字段", _text))

@@ -75,7 +75,7 @@ async def test_the_audit_log_shows_money_in_yuan_and_states_in_words(
         at=datetime.now(tz=UTC),
     )
     html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
-    assert "状态：待处理，金额：¥19.90 → 状态：已同意，备注：无，退款：¥19.90" in html
+    assert "状态：待处理，金额：¥19.90 → 状态：已同意，退款：¥19.90，备注：无" in html
     assert "1990" not in html and "pending" not in html
 
 

@@ -254,7 +254,7 @@ async def test_every_audit_entry_the_services_write_reads_in_chinese(
         "查看的信息：收件人、手机号",
         "类型：提交退款",
         f"订单：{order[:8]}…",
-        "结束时间：2026-03-02 11:00，剩余库存：7 件 → 结束时间：2026-03-02 10:00，剩余库存：0 件",
+        "剩余库存：7 件，结束时间：2026-03-02 11:00 → 剩余库存：0 件，结束时间：2026-03-02 10:00",
     ):
         assert said in text, said
 
