@@ -1,6 +1,7 @@
 """What the ids in a page of the audit log are called: an order by its number's last four
-(as the consoles name a buyer), a SKU by its product, a person, a community, a coupon, a
-supplier, a bargain offer or a flash sale by name, so an operator reads the thing, not a UUID.
+(as the consoles name a buyer), a SKU, bargain offer or flash sale by its goods, a leader's
+application by its community, a person, a community, a coupon or a supplier by name, so an
+operator reads the thing, not a UUID.
 
 One query per kind of thing for the whole page (bounded by the page's size); an id whose
 row is gone keeps no name and is shown shortened (web/audit_words.py).
@@ -19,7 +20,7 @@ from models.community import Community
 from models.coupon import CouponTemplate
 from models.order import Order
 from models.supply import Supplier
-from models.user import User
+from models.user import LeaderApplication, User
 from qunshop.templates import person_name
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ async def names(entries: Iterable[AuditEntry]) -> dict[str, str]:
             named[str(sale.id)] = f"{sale.sku.product.title} {sale.sku.name}"
     for user in await User.filter(id__in=ids).only("id", "nickname"):
         named[str(user.id)] = person_name(user.nickname)
+    for application in await LeaderApplication.filter(id__in=ids).only("id", "community_name"):
+        named[str(application.id)] = application.community_name
     for model in (Community, CouponTemplate, Supplier):
         for row in await model.filter(id__in=ids).only("id", "name"):
             named[str(row.id)] = row.name
