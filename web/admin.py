@@ -17,6 +17,7 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, REDIS
 from services import (
     audit,
+    audit_names,
     catalog,
     growth_rules,
     leader_admin,
@@ -39,19 +40,39 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 YUAN = re.compile(r"\d{1,7}(\.\d{1,2})?")
+PERCENT = re.compile(r"\d{1,3}(\.\d{1,2})?")
 MAX_NOTE = 100
 MAX_QUERY = 64
 MAX_REASON = 500
 
 
-def _fen(text: str, field: str) -> int:
+def _hundredths(text: str, pattern: re.Pattern[str]) -> int | None:
+    """A number with at most two decimals, times 100 (yuan to fen, percent to 万分之一)."""
     text = text.strip()
-    if not YUAN.fullmatch(text):
+    if not pattern.fullmatch(text):
+        return None
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def _fen(text: str, field: str) -> int:
+    fen = _hundredths(text, YUAN)
+    if fen is None:
         raise BadRequest(
             ErrorCode.VALIDATION_FAILED, f"{field_name(field)}：请填写金额（元），例如 19.90"
         )
-    whole, _, cents = text.partition(".")
-    return int(whole) * 100 + int((cents + "00")[:2])
+    return fen
+
+
+def _bps(text: str, field: str) -> int:
+    """A rate typed as percent (12.5 = 12.5%), stored in 万分之一 (1250)."""
+    bps = _hundredths(text, PERCENT)
+    if bps is None or bps > 10_000:
+        raise BadRequest(
+            ErrorCode.VALIDATION_FAILED,
+            f"{field_name(field)}：请填写 0 到 100 之间的百分数，最多两位小数，例如 12.5",
+        )
+    return bps
 
 
 def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
@@ -73,8 +94,10 @@ def _back(path: str, note: str) -> web.StreamResponse:
 
 @page("GET", "/admin", auth=Admin, template="admin/home.html")
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
+    entries = (await audit.recent(actor=principal))[:10]
     return {
-        "entries": (await audit.recent(actor=principal))[:10],
+        "entries": entries,
+        "names": await audit_names.names(entries),
         "parked": len(await parked.parked(actor=principal)),
         "stuck": await parked.stuck_refunds(actor=principal, now=config[CLOCK].now()),
     }
@@ -164,9 +187,12 @@ async def reject_leader(
 
 
 @page("GET", "/admin/orders", auth=Admin, template="admin/orders.html")
-async def orders(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
+async def orders(
+    *, principal: Principal, query: MultiDictProxy[str], config: Resources
+) -> dict[str, Any]:
     q = query.get("q", "")[:MAX_QUERY]
-    return {"q": q, "found": await order_search.search(actor=principal, q=q) if q else None}
+    found = await order_search.search(actor=principal, q=q, now=config[CLOCK].now()) if q else None
+    return {"q": q, "found": found}
 
 
 @page("GET", "/admin/parked", auth=Admin, template="admin/parked.html")
@@ -218,7 +244,7 @@ async def growth(*, principal: Principal, query: MultiDictProxy[str]) -> dict[st
     }
 
 
-@page("POST", "/admin/growth", auth=Admin)
+@page("POST", "/admin/growth", auth=Admin, again=growth)
 async def set_growth(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
@@ -228,10 +254,10 @@ async def set_growth(
     except ValueError:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "谁可以被绑定：请从列表中选择") from None
     rules = growth_rules.Rules(
-        leader_share_bps=_int(form.get("leader_share_bps", ""), "leader_share_bps"),
+        leader_share_bps=_bps(form.get("leader_share_bps", ""), "leader_share_bps"),
         invite_bps=(
-            _int(form.get("invite1_bps", ""), "invite1_bps"),
-            _int(form.get("invite2_bps", ""), "invite2_bps"),
+            _bps(form.get("invite1_bps", ""), "invite1_bps"),
+            _bps(form.get("invite2_bps", ""), "invite2_bps"),
         ),
         binding_scope=scope,
         binding_days=_int(days, "binding_days", low=1) if days else None,
@@ -256,6 +282,7 @@ async def audit_log(*, principal: Principal, query: MultiDictProxy[str]) -> dict
     more = {"target": target, "size": size if size != audit.PAGE else None, "after": after}
     return {
         "entries": entries,
+        "names": await audit_names.names(entries),
         "target": target,
         "next": {k: v for k, v in more.items() if v} if after else None,
         "first": bool(query.get("after")),

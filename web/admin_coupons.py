@@ -66,7 +66,7 @@ def _draft(form: dict[str, str]) -> TemplateDraft:
     )
 
 
-@page("POST", "/admin/coupons", auth=Admin)
+@page("POST", "/admin/coupons", auth=Admin, again=templates)
 async def create(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:

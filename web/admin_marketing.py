@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
-from services import bargains, tiers
+from services import bargains, catalog, coupons, tiers
 from web import confirm
-from web.admin import _back, _fen, _int, _note
+from web.admin import _back, _bps, _fen, _int, _note
 from web.auth import Admin
 from web.page import page
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 EXTRA_ROWS = 2  # empty level rows the tiers form offers for new levels
+OFFERED = 100  # products the bargain form offers to choose from, newest first
 CHECKED = "on"
 ACTION = "/admin/bargains/close"
 STOP = confirm.Question(
@@ -41,10 +42,15 @@ STOP = confirm.Question(
 
 @page("GET", "/admin/bargains", auth=Admin, template="admin/bargains.html")
 async def bargain_offers(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"offers": await bargains.all_offers(), "note": _note(query)}
+    products = await catalog.list_products(actor=principal, limit=OFFERED)
+    return {
+        "offers": await bargains.all_offers(),
+        "products": [p for p in products.items if p.product.active and p.skus],
+        "note": _note(query),
+    }
 
 
-@page("POST", "/admin/bargains", auth=Admin)
+@page("POST", "/admin/bargains", auth=Admin, again=bargain_offers)
 async def open_bargain_offer(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:
@@ -80,6 +86,7 @@ async def tier_ladder(*, principal: Principal, query: MultiDictProxy[str]) -> di
     return {
         "rules": await tiers.rules(),
         "levels": levels,
+        "coupons": await coupons.list_templates(),
         "rows": len(levels) + EXTRA_ROWS,
         "note": _note(query),
     }
@@ -89,19 +96,21 @@ def _level(form: dict[str, str], i: int) -> tiers.LevelSpec | None:
     name = form.get(f"name_{i}", "").strip()
     if not name:
         return None  # an empty row: no level (a level is removed by emptying its name)
-    coupons = tuple(c.strip() for c in form.get(f"coupons_{i}", "").split(",") if c.strip())
+    # One checkbox per coupon template (``coupon_<row>_<n>``, its id as the value).
+    prefix = f"coupon_{i}_"
+    chosen = tuple(v.strip() for k, v in form.items() if k.startswith(prefix) and v.strip())
     return tiers.LevelSpec(
         name=name,
         threshold=_fen(form.get(f"threshold_{i}", ""), f"threshold_{i}"),
-        discount_bps=_int(form.get(f"discount_bps_{i}", "0") or "0", f"discount_bps_{i}"),
+        discount_bps=_bps(form.get(f"discount_bps_{i}", "0") or "0", f"discount_bps_{i}"),
         points_multiplier_pct=_int(
             form.get(f"multiplier_{i}", "100") or "100", f"multiplier_{i}", low=100, high=1000
         ),
-        coupon_template_ids=coupons,
+        coupon_template_ids=chosen,
     )
 
 
-@page("POST", "/admin/tiers", auth=Admin)
+@page("POST", "/admin/tiers", auth=Admin, again=tier_ladder)
 async def set_tier_ladder(
     *, principal: Principal, form: dict[str, str], config: Resources
 ) -> web.StreamResponse:

@@ -136,6 +136,19 @@ def _said(errors: object) -> str:
     return f"{field_name(str(loc[-1]))}：{problem}" if problem else ""
 
 
+def form_problem(exc: QunshopError) -> str:
+    """What to fix in a form, in a person's words: a validation error's own detail when it
+    is written for a person (in Chinese), else its first field error's kind when known."""
+    fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
+    if not HAN.search(fix):  # a service's words for the API's callers, not for a person
+        fix = _said(exc.extra.get("errors"))
+    return fix
+
+
+def message_of(status: int, code: str) -> str:
+    return MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
+
+
 def is_page_path(path: str) -> bool:
     return path == "/" or path.startswith(PREFIXES)
 
@@ -197,7 +210,7 @@ def error_page(
 ) -> web.Response:
     """``detail``: what to fix in a form (a validation error's field and rule), else nothing;
     ``home``: where a person refused a whole console goes back to (``back_link``)."""
-    message = MESSAGES.get(code) or BY_STATUS.get(status, GENERIC)
+    message = message_of(status, code)
     rid = request_id_of(request)
     values = {
         "status": status,
@@ -217,11 +230,8 @@ def error_page(
 def error_response(request: web.Request, exc: Exception) -> web.Response:
     """An error under the web door's paths as a page (a redirect is not an error)."""
     if isinstance(exc, QunshopError):
-        fix = exc.detail if exc.code is ErrorCode.VALIDATION_FAILED else ""
-        if not HAN.search(fix):  # a service's words for the API's callers, not for a person
-            fix = _said(exc.extra.get("errors"))
         home = str(exc.extra.get("home", ""))
-        return error_page(request, exc.status, exc.code.value, fix, home)
+        return error_page(request, exc.status, exc.code.value, form_problem(exc), home)
     if isinstance(exc, web.HTTPException):
         return error_page(request, exc.status, f"http_{exc.status}")
     rid = request_id_of(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from models.groupbuy import Campaign
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成团"}
 # services/campaign_board.CampaignState, in the order the filter offers them
 CAMPAIGN_STATES = {"upcoming": "未开始", "running": "进行中", "paused": "已暂停", "ended": "已结束"}
@@ -50,6 +52,8 @@ AUDIT_ACTIONS = {
     "after_sale.reject": "驳回售后",
     "claim.approve": "批准理赔",
     "claim.reject": "驳回理赔",
+    "community.leader": "换团长",
+    "flash_sale.stop": "停止秒杀",
 }
 
 
@@ -68,6 +72,15 @@ def role_name(role: Any) -> str:
     return ROLES.get(key, str(key))
 
 
+def local_time(value: datetime, fmt: str = "%m-%d %H:%M") -> str:
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def percent(bps: int) -> str:
+    """A rate stored in 万分之一 as the percent a person types: 1250 -> 12.5, 200 -> 2."""
+    return f"{bps / 100:g}"
+
+
 def audit_action(action: str) -> str:
     return AUDIT_ACTIONS.get(action, action)
 
@@ -79,57 +92,6 @@ def plain_json(value: Any) -> Markup:
     for char, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
         text = text.replace(char, code)
     return Markup(text)  # noqa: S704 - every markup character is escaped above
-
-
-# The audit log's values, as an operator reads them: keys by name, fen as yuan, states in words.
-AUDIT_KEYS = {
-    "status": "状态",
-    "order": "订单",
-    "amount": "金额",
-    "refunded": "退款",
-    "role": "角色",
-    "active": "启用",
-    "user": "用户",
-    "leader_id": "团长",
-    "community": "社区",
-    "kind": "类型",
-    "lines": "件数",
-    "attempts": "重试次数",
-    "fields": "字段",
-}
-MONEY_KEYS = frozenset({"amount", "refunded", "price", "delivery_fee", "floor_price", "max_off"})
-AUDIT_STATES = {
-    "pending": "待处理",
-    "approved": "已同意",
-    "rejected": "已驳回",
-    "closed": "已关闭",
-    "refunded": "已退款",
-}
-
-
-def _audit_value(key: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if key in MONEY_KEYS and isinstance(value, int):
-        return f"¥{value / 100:.2f}"
-    if key == "status" and isinstance(value, str):
-        return AUDIT_STATES.get(value, value)
-    if key == "role":
-        return role_name(value)
-    if value == "":
-        return "（空）"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def audit_values(values: Any) -> str:
-    """An audit entry's before or after: ``状态：待处理，金额：¥26.90``; empty: 无."""
-    if not isinstance(values, dict):
-        return str(plain_json(values))
-    keys = sorted(values, key=lambda key: (key != "status", key))  # stored as jsonb orders them
-    said = [f"{AUDIT_KEYS.get(k, field_name(k))}：{_audit_value(k, values[k])}" for k in keys]
-    return "，".join(said) or "无"
 
 
 # What a form's field is called on the page, for the error page's "what to fix" line.

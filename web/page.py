@@ -10,6 +10,10 @@ opened with, ``?s=``, checked; web/ways_in.py), ``form`` (a POST's fields, after
 token was checked) and the path's parameters. It returns the template's values, or a
 response of its own (a redirect after a form). Errors are rendered as pages by
 web/errors.py. Pages with ``auth`` or ``forms`` get a ``csrf_token`` for their forms.
+
+A form's POST may name the GET page it was filled on (``again=``): a mistake the person can
+fix (a 400 or 422) then shows that page again, with what was typed (``kept``) and what to fix
+(``problem``, in web/errors.py's words) above the form, instead of an error page.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from qunshop.errors import BadRequest, ErrorCode
+from qunshop.errors import BadRequest, ErrorCode, QunshopError
 from qunshop.keys import CLOCK, SETTINGS
 from web import session
+from web.errors import form_problem, message_of
 from web.labels import field_name
 from web.page_cache import PageCache
 from web.render import render
@@ -54,6 +59,8 @@ class Page:
 
 
 PAGES: list[Page] = []  # declarations, in the order their modules declare them
+_TEMPLATE_OF: dict[Handler, str] = {}  # a GET page's template, for a form shown again
+FIXABLE = (400, 422)  # a form's mistakes, shown on the form again (``again``)
 
 
 async def _form(request: web.Request, config: Resources) -> dict[str, str]:
@@ -79,26 +86,32 @@ def page(
     auth: Auth | None = None,
     forms: bool = False,
     shared: timedelta | None = None,
+    again: Handler | None = None,
 ) -> Callable[[Handler], Handler]:
     """``shared``: the page's HTML is the same for every visitor and may be served from
     memory for this long after it was rendered (web/page_cache.py); keyed by the path and
-    the sharer's code, so the handler must read no other part of the query string."""
+    the sharer's code, so the handler must read no other part of the query string.
+    ``again``: the GET page a POST's form is on, shown again on a mistake (see above)."""
 
     def declare(handler: Handler) -> Handler:
-        wanted = set(inspect.signature(handler).parameters)
+        own = set(inspect.signature(handler).parameters)
         with_csrf = forms or auth is not None
-        if shared is not None and (with_csrf or method != "GET" or "query" in wanted):
+        if shared is not None and (with_csrf or method != "GET" or "query" in own):
             raise TypeError(f"{handler.__name__}: only a public GET page can be shared")
+        if again is not None and (method != "POST" or again not in _TEMPLATE_OF):
+            raise TypeError(f"{handler.__name__}: again= names a GET page declared before it")
+        again_wants = set(inspect.signature(again).parameters) if again else set()
+        wanted = own | again_wants
 
         async def view(request: web.Request) -> web.StreamResponse:
             config = request.config_dict
             values: dict[str, Any] = {}
             if auth is not None:
                 values["principal"] = await auth.principal(request, config)
+            form: dict[str, str] = {}
             if method == "POST":
                 form = await _form(request, config)
-                if "form" in wanted:
-                    values["form"] = form
+                values["form"] = form
             for name, value in request.match_info.items():
                 if name in wanted:
                     values[name] = value
@@ -110,17 +123,26 @@ def page(
                 values["query"] = request.query
             if "share" in wanted:
                 values["share"] = sharer(request)
-            result = await handler(**{k: v for k, v in values.items() if k in wanted})
+            shown, status = template, 200
+            try:
+                result = await handler(**{k: v for k, v in values.items() if k in own})
+            except QunshopError as exc:
+                if again is None or exc.status not in FIXABLE:
+                    raise
+                problem = {"message": message_of(exc.status, exc.code), "detail": form_problem(exc)}
+                shown_again = await again(**{k: v for k, v in values.items() if k in again_wants})
+                result = {**shown_again, "kept": form, "problem": problem}
+                shown, status = _TEMPLATE_OF[again], exc.status
             if isinstance(result, web.StreamResponse):
                 return result
-            if template is None:
+            if shown is None:
                 raise TypeError(f"{handler.__name__} returned values but has no template")
             context: dict[str, Any] = dict(result) if isinstance(result, Mapping) else {}
             fresh = None
             if with_csrf:
                 context["csrf_token"], fresh = session.csrf_token(request, config)
                 context.setdefault("principal", values.get("principal"))
-            response = render(config, template, context)
+            response = render(config, shown, context, status=status)
             if fresh is not None:
                 session.set_cookie(
                     response,
@@ -142,6 +164,8 @@ def page(
                 render=lambda: view(request),
             )
 
+        if method == "GET" and template is not None:
+            _TEMPLATE_OF[handler] = template
         chosen = view if shared is None else shared_view
         chosen.__name__ = handler.__name__
         PAGES.append(Page(method, path, chosen, template, auth))

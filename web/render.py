@@ -6,7 +6,6 @@ import base64
 import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -14,10 +13,12 @@ from aiohttp import web
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen, order_state, person_name
+from web import audit_words
 from web.labels import (
     audit_action,
-    audit_values,
     campaign_state,
+    local_time,
+    percent,
     plain_json,
     role_name,
     team_state,
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 TEMPLATES = web.AppKey("qunshop.web_templates", jinja2.Environment)
 SCRIPT_DIR = TEMPLATES_DIR / "web" / "js"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 HTML = "text/html"
 
 
@@ -39,10 +39,6 @@ def _script(name: str) -> str:
 def _csp_hash(script: str) -> str:
     digest = hashlib.sha256(script.encode()).digest()
     return f"'sha256-{base64.b64encode(digest).decode()}'"
-
-
-def local_time(value: datetime, fmt: str = "%m-%d %H:%M") -> str:
-    return value.astimezone(SHANGHAI).strftime(fmt)
 
 
 def epoch_ms(value: datetime) -> int:
@@ -68,8 +64,11 @@ def environment() -> jinja2.Environment:
         campaign_state=campaign_state,
         role_name=role_name,
         audit_action=audit_action,
-        audit_values=audit_values,
+        audit_values=audit_words.values,
+        audit_target=audit_words.target,
+        record_state=audit_words.state,
         plain_json=plain_json,
+        percent=percent,
     )
     # The pages' one inline script, and its hash for the Content-Security-Policy: the
     # script is the same on every page, so no per-response nonce is needed.

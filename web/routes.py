@@ -8,6 +8,7 @@ from web import (  # noqa: F401  (they declare their pages)
     admin,
     admin_campaigns,
     admin_coupons,
+    admin_flash,
     admin_marketing,
     admin_moderation,
     aftercare,

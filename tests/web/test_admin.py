@@ -168,22 +168,24 @@ async def test_an_operator_sets_price_stock_and_growth_rules(web_client: TestCli
         headers={"Cookie": cookies},
     )
     assert bad.status == 400 and (await Sku.get(id=sku.id)).price == 2550
-    await _post(
+    html = await _post(  # rates typed as percent, stored in 万分之一
         web_client,
         cookies,
         "/admin/growth",
         "/admin/growth",
-        leader_share_bps="600",
-        invite1_bps="200",
-        invite2_bps="50",
+        leader_share_bps="6",
+        invite1_bps="2",
+        invite2_bps="0.5",
         binding_scope="new_users",
         binding_days="",
     )
+    assert 'name="invite2_bps" value="0.5"' in html  # and shown as percent again
     entries = {e.action: e for e in await AuditEntry.all()}
     assert entries["sku.update"].before == {"price": 2990, "stock": 10}
     assert entries["sku.update"].after == {"price": 2550, "stock": 40}
     assert entries["growth.rules"].after["binding_days"] is None
     assert entries["growth.rules"].after["invite_bps"] == [200, 50]
+    assert entries["growth.rules"].after["leader_share_bps"] == 600
 
 
 async def _apply(name: str, nickname: str, clock: FrozenClock) -> tuple[User, str]:

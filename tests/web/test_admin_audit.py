@@ -71,7 +71,7 @@ async def test_the_audit_log_pages_newest_first_and_keeps_its_filter(
         path = _next(page)
     assert len(seen) == 4 and len(set(seen)) == 4  # every entry once, none twice
     # Newest first: the revoke, then the grants from the last to the first.
-    expected = [f"user:{p.id}"[:20] for p in (people[0], *reversed(people))]
+    expected = [f"用户 {p.nickname}" for p in (people[0], *reversed(people))]
     assert all(target in row for target, row in zip(expected, seen, strict=True))
 
     # The target's filter is kept on the next page's link.

@@ -66,8 +66,12 @@ async def test_an_operator_opens_and_closes_a_bargain_offer(web_client: TestClie
 
 async def test_an_operator_sets_the_tier_ladder(web_client: TestClient) -> None:
     _, cookies = await _admin(web_client)
+    gift = await make_template(name="金卡月礼")
     page = await (await web_client.get("/admin/tiers", headers={"Cookie": cookies})).text()
     assert 'name="rows" value="2"' in page
+    # The monthly coupons are chosen by name, one checkbox per coupon, on every level's row.
+    box = f'<input type="checkbox" name="coupon_1_0" value="{gift.id}"> 金卡月礼'
+    assert box in page and "券模板编号" not in page
     html = await _post(
         web_client,
         cookies,
@@ -78,32 +82,34 @@ async def test_an_operator_sets_the_tier_ladder(web_client: TestClient) -> None:
         lower_mid_month="on",
         name_0="银卡",
         threshold_0="100",
-        discount_bps_0="200",
+        discount_bps_0="2",
         multiplier_0="120",
         name_1="金卡",
         threshold_1="500",
-        discount_bps_1="500",
+        discount_bps_1="5",
         multiplier_1="150",
-        coupons_1="6f1c2a52-8c55-4e0f-9f4e-1f2a3b4c5d6e",
+        coupon_1_0=str(gift.id),
     )
     assert "会员等级已保存" in html and 'value="金卡"' in html
+    assert f'name="coupon_1_0" value="{gift.id}" checked> 金卡月礼' in html
+    assert 'name="discount_bps_1" value="5"' in html  # 500 万分之一 shown as 5 (%)
     levels = await TierLevel.all().order_by("threshold")
     assert [(lv.name, lv.threshold, lv.discount_bps) for lv in levels] == [
         ("银卡", 10000, 200),
         ("金卡", 50000, 500),
     ]
-    assert levels[1].coupon_template_ids == ["6f1c2a52-8c55-4e0f-9f4e-1f2a3b4c5d6e"]
+    assert levels[1].coupon_template_ids == [str(gift.id)]
     rules = await TierRules.get()
     assert (rules.window_days, rules.lower_mid_month) == (180, True)
     entry = await AuditEntry.get(action="tiers.ladder")
     assert entry.before["levels"] == [] and len(entry.after["levels"]) == 2
 
 
-async def test_the_ids_these_forms_ask_for_are_on_the_pages_they_name(
+async def test_the_bargain_form_offers_the_skus_by_name_and_coupons_show_no_ids(
     web_client: TestClient,
 ) -> None:
-    """The bargain form asks for a SKU 编号 "见「商品库存」", the tier form for 券模板编号:
-    both pages show them, and the forms link there."""
+    """The bargain form offers the products' SKUs to choose from (no id copied by hand); the
+    coupon list shows no template id, which no form asks for any more."""
     _, cookies = await _admin(web_client)
     sku = await make_sku(price=9900)
     template = await make_template()
@@ -111,8 +117,10 @@ async def test_the_ids_these_forms_ask_for_are_on_the_pages_they_name(
     async def read(path: str) -> str:
         return await (await web_client.get(path, headers={"Cookie": cookies})).text()
 
-    assert 'href="/admin/products"' in await read("/admin/bargains")
-    assert f'<span class="token" data-sku-id>{sku.id}</span>' in await read("/admin/products")
-    assert 'href="/admin/coupons"' in await read("/admin/tiers")
-    shown = f'<span class="token" data-template-id>{template.id}</span>'
-    assert shown in await read("/admin/coupons")
+    form = await read("/admin/bargains")
+    option = f'<option value="{sku.id}">测试商品 {sku.name}（原价 ¥99.00，库存 100）</option>'
+    assert '<select id="sku" name="sku_id" required>' in form and option in form
+    assert "SKU 编号" not in form
+    coupons = await read("/admin/coupons")
+    assert template.name in coupons and "券模板编号" not in coupons
+    assert f">{template.id}<" not in coupons  # only in the 停发 form's hidden field

@@ -40,7 +40,7 @@ async def test_an_order_shows_its_buyer_product_and_status_in_chinese(
     assert page.status == 200 and "找到 1 个订单" in html
     buyer_name = f"顾客（单号尾号 {order.out_trade_no[-4:]}）"  # a buyer with no nickname
     assert f"{buyer_name} · {order.sku.product.title} {order.sku.name} ×1" in html
-    assert f'<td data-label="状态">{order_state(order.status, order.kind)}</td>' in html
+    assert f'<td data-label="状态"><span>{order_state(order.status, order.kind)}</span>' in html
     assert f"<td>{order.status.value}</td>" not in html
     # A text longer than an order number, but still an openid's length, finds the buyer's
     # orders or none: it was a 500 (Tortoise refuses to compare it with out_trade_no).
@@ -75,7 +75,7 @@ async def test_the_audit_log_shows_money_in_yuan_and_states_in_words(
         at=datetime.now(tz=UTC),
     )
     html = await (await web_client.get("/admin/audit", headers={"Cookie": cookies})).text()
-    assert "状态：待处理，金额：¥19.90 → 状态：已同意，备注：（空），退款：¥19.90" in html
+    assert "状态：待处理，金额：¥19.90 → 状态：已同意，退款：¥19.90，备注：无" in html
     assert "1990" not in html and "pending" not in html
 
 

@@ -188,7 +188,7 @@ async def test_the_operators_console_journey(
     target = f"leader_application:{decided.id}"
     await watched.page.click(f'a[href="/admin/audit?target={target.replace(":", "%3A")}"]')
     await watched.page.wait_for_load_state("load")
-    assert target in await watched.page.inner_text("h1")
+    assert "审计日志 · 团长申请 阳光花园社区团" in await watched.page.inner_text("h1")
     entry = await watched.page.inner_text("tr.audit")  # the one change to that application
     assert "批准团长" in entry and "运营小张" in entry
     assert "状态：待处理" in entry and "状态：已同意" in entry and "社区：" in entry
