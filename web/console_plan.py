@@ -17,7 +17,7 @@ from web import confirm
 from web.admin import _fen, _int
 from web.auth import Leader
 from web.console import see_other
-from web.labels import field_name
+from web.labels import ACTIVITY_KINDS, field_name
 from web.page import page
 
 if TYPE_CHECKING:
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read it
-KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
+# What the console's form schedules (a flash sale needs its goods: the chat and the API);
+# the calendar shows every kind, in web/labels.py's words.
+KINDS = {k: ACTIVITY_KINDS[k.value] for k in (ActivityKind.ANNOUNCEMENT, ActivityKind.CHECKIN)}
 REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
 MAX_TITLE = 128  # the campaign title's column
 END = confirm.Question(
