@@ -23,6 +23,7 @@ from web.page import page
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
 
+    from models.community import Community
     from qunshop.keys import Resources
     from services.auth import Principal
 
@@ -87,7 +88,7 @@ async def logout(*, request: web.Request) -> web.StreamResponse:
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     cards = [c for c in await communities.my_communities(actor=principal) if c.is_leader]
     settings = config[SETTINGS]
-    groups, days, group_charts = {}, {}, {}
+    groups, days, group_charts, names = {}, {}, {}, {}
     window = {"now": config[CLOCK].now(), "timezone": settings.timezone}
     for card in cards:
         key = str(card.community.id)
@@ -98,12 +99,32 @@ async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
             principal=principal, community_id=key, **window
         )
         by_group = await group_days.by_group(principal=principal, community_id=key, **window)
+        rows = groups[card.community.id]
+        names.update(_group_names(card.community, rows))
         group_charts[card.community.id] = [
-            (g.chat_id, by_group[g.chat_id])
-            for g in groups[card.community.id]
-            if g.chat_id in by_group
+            (g.chat_id, by_group[g.chat_id]) for g in rows if g.chat_id in by_group
         ][:GROUP_CHARTS]
-    return {"cards": cards, "groups": groups, "days": days, "group_charts": group_charts}
+    return {
+        "cards": cards,
+        "groups": groups,
+        "names": names,
+        "days": days,
+        "group_charts": group_charts,
+    }
+
+
+def _group_names(community: Community, rows: list[group_stats.GroupStats]) -> dict[str, str]:
+    """What the leader calls each group: the bound group is the community's own; a group
+    known only by its opengid or chat id has no name we know, so it is numbered (a cut
+    raw id means nothing to a person)."""
+    names, unnamed = {}, 0
+    for g in rows:
+        if g.chat_id == community.chat_id:
+            names[g.chat_id] = community.name
+        else:
+            unnamed += 1
+            names[g.chat_id] = f"其他群 {unnamed}"
+    return names
 
 
 @page("GET", "/console/earnings", auth=Leader, template="console/earnings.html")
