@@ -10,12 +10,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.catalog import Sku
+from models.chat import ChatIdentity
 from models.growth import Visit
 from models.order import Order
 from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
-from services import campaigns, groupbuy, h5_pages, share
+from services import accounts, campaigns, chat_users, groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import auth, make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -149,11 +150,45 @@ async def test_invite_page_by_code_and_by_id(
     await _page(web_client, "/h5/invite", status=400)
 
 
-async def test_link_page_shows_the_mini_program_path(web_client: TestClient) -> None:
-    token = "tok_" + "a" * 28
-    html = await _page(web_client, f"/h5/link?token={token}")
-    assert f"pages/link/index?token={token}" in html
+async def test_link_page_shows_the_mini_program_path_until_the_link_is_used(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    """The page offers 打开小程序完成关联 while the token can link; once redeemed (through
+    the API, as the mini-program does) it says the link is used, and offers nothing."""
+    await chat_users.user_for(platform="wecom_bot", external_id="li-si", now=clock.now())
+    offer = await accounts.offer_link(
+        platform="wecom_bot",
+        external_id="li-si",
+        secret=settings.secret_key.get_secret_value(),
+        base_url="",
+        now=clock.now(),
+    )
+    html = await _page(web_client, f"/h5/link?token={offer.token}")
+    assert f"pages/link/index?token={offer.token}" in html and "打开小程序完成关联" in html
+    account = await make_user(nickname="李四")
+    done = await web_client.post(
+        "/api/v1/me/links",
+        json={"token": offer.token},
+        headers=auth(account, settings, clock.now()),
+    )
+    assert done.status == 200, await done.text()
+    html = await _page(web_client, f"/h5/link?token={offer.token}")
+    assert "这个链接已经用过，账号已关联" in html
+    assert "打开小程序完成关联" not in html and "pages/link/index" not in html
+    # A second token of the same (now linked) identity: nothing left to link.
+    again = accounts.issue_link_token(
+        identity_id=(await ChatIdentity.get(external_id="li-si")).id,
+        secret=settings.secret_key.get_secret_value(),
+        now=clock.now(),
+    )
+    html = await _page(web_client, f"/h5/link?token={again}")
+    assert "已经关联到小程序" in html and "打开小程序完成关联" not in html
     await _page(web_client, "/h5/link?token=<script>", status=400)
+    forged = await _page(web_client, "/h5/link?token=" + "a" * 40, status=400)
+    assert "这个关联链接无效" in forged
+    clock.advance(timedelta(minutes=31))
+    expired = await _page(web_client, f"/h5/link?token={offer.token}", status=400)
+    assert "已过期" in expired
 
 
 async def test_a_visit_is_counted_once_per_browser_with_its_sharer(
