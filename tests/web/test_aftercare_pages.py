@@ -280,7 +280,7 @@ async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(
     cookies = await _leader_session(web_client, leader)
     html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
     assert "仅退款 ¥14.90" in html
-    assert "¥19.90，已退 ¥5.00，还剩 ¥14.90" in html
+    assert "¥19.90，退款中 ¥5.00，还剩 ¥14.90" in html
 
 
 async def test_a_leaders_own_request_shows_no_decision_on_their_console(
