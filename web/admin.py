@@ -21,6 +21,7 @@ from services import (
     growth_rules,
     leader_admin,
     leaders,
+    operator_queue,
     order_search,
     parked,
     roles,
@@ -75,7 +76,7 @@ def _back(path: str, note: str) -> web.StreamResponse:
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     return {
         "entries": (await audit.recent(actor=principal))[:10],
-        "parked": len(await parked.parked(actor=principal)),
+        "waiting": await operator_queue.waiting(actor=principal),
         "stuck": await parked.stuck_refunds(actor=principal, now=config[CLOCK].now()),
     }
 
