@@ -12,9 +12,9 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
 from services import bargains, tiers
 from web import confirm
-from web.admin import _back, _fen, _int, _note
+from web.admin import _fen, _int
 from web.auth import Admin
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -41,7 +41,7 @@ STOP = confirm.Question(
 
 @page("GET", "/admin/bargains", auth=Admin, template="admin/bargains.html")
 async def bargain_offers(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"offers": await bargains.all_offers(), "note": _note(query)}
+    return {"offers": await bargains.all_offers()}
 
 
 @page("POST", "/admin/bargains", auth=Admin)
@@ -56,7 +56,7 @@ async def open_bargain_offer(
         new_users_only=form.get("new_users_only") == CHECKED,
     )
     await bargains.open_offer(principal=principal, spec=spec, now=config[CLOCK].now())
-    return _back("/admin/bargains", "砍价商品已上架")
+    return back("/admin/bargains", "砍价商品已上架")
 
 
 @page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
@@ -69,7 +69,7 @@ async def close_bargain_offer(
         name = f"{shown.sku.product.title} {shown.sku.name}"
         return STOP.page(name=name, action=ACTION, fields={"offer_id": str(shown.id)})
     await bargains.close_offer(principal=principal, offer_id=str(shown.id), now=config[CLOCK].now())
-    return _back(
+    return back(
         "/admin/bargains", "已停止：不能再发起、帮砍或按砍后价下单，进行中的砍价已结束并通知发起人"
     )
 
@@ -81,7 +81,6 @@ async def tier_ladder(*, principal: Principal, query: MultiDictProxy[str]) -> di
         "rules": await tiers.rules(),
         "levels": levels,
         "rows": len(levels) + EXTRA_ROWS,
-        "note": _note(query),
     }
 
 
@@ -116,4 +115,4 @@ async def set_tier_ladder(
         levels=levels,
     )
     await tiers.set_ladder(ladder, actor=principal, now=config[CLOCK].now())
-    return _back("/admin/tiers", "会员等级已保存")
+    return back("/admin/tiers", "会员等级已保存")

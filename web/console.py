@@ -18,7 +18,7 @@ from services import communities, console_login, earnings, group_days, group_sta
 from web import confirm, session
 from web.auth import HOMES, Leader
 from web.errors import MESSAGES
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from qunshop.keys import Resources
     from services.auth import Principal
 
-MAX_NOTE = 100
 MAX_CODE = 16  # the pickup code field's maxlength
 GROUP_CHARTS = 12  # the busiest groups get a chart each; the table lists them all
 VERIFY_REFUSALS = (
@@ -140,8 +139,7 @@ async def pickups(
     *, principal: Principal, config: Resources, query: MultiDictProxy[str]
 ) -> dict[str, Any]:
     day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
-    note, code = query.get("note", "")[:MAX_NOTE], query.get("code", "")[:MAX_CODE]
-    return {"day": day, "note": note, "code": code}
+    return {"day": day, "code": query.get("code", "")[:MAX_CODE]}
 
 
 @page("GET", "/console/pickups.csv", auth=Leader)
@@ -197,7 +195,7 @@ async def arrived(
     if ARRIVED.needed(form, undone=True):
         return ARRIVED.page(name="", action="/console/pickups/arrived")
     delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
-    return see_other(f"/console/pickups?note={quote(_arrival_note(delivery))}")
+    return back("/console/pickups", _arrival_note(delivery))
 
 
 def _arrival_note(delivery: pickup.Delivery) -> str:
@@ -227,5 +225,5 @@ async def verify(
             raise
         # The code comes back in the field: a mistyped character is fixed, not all retyped.
         typed = quote(form.get("code", "").strip()[:MAX_CODE])
-        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}&code={typed}")
-    return see_other(f"/console/pickups?note={quote(f'已核销：{line.buyer} {line.item}')}")
+        return back(f"/console/pickups?code={typed}", MESSAGES[exc.code])
+    return back("/console/pickups", f"已核销：{line.buyer} {line.item}")
