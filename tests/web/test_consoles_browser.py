@@ -125,7 +125,7 @@ async def test_the_operators_console_journey(
     applicant = await make_user(nickname="王大姐")
     watched = await _login(chromium, web_client, "ops")
     assert watched.page.url.endswith("/admin")
-    assert "1 条待处理" in await watched.page.inner_text("main")
+    assert "1 条消息或退款重试失败，待处理" in await watched.page.inner_text("main")
     await _check(watched)
 
     await watched.page.click("nav >> text=用户与角色")
