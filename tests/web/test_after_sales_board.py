@@ -263,13 +263,7 @@ async def test_the_money_line_and_the_result_follow_the_refund(
     while await outbox.run_once(handlers, now=clock.now()):
         pass
     refund = await Refund.get(order_id=order.id)
-    asked = wechat.refunds[refund.out_refund_no]
-    body = wechat.refund_notify(
-        out_refund_no=refund.out_refund_no,
-        out_trade_no=asked["out_trade_no"],
-        refund_fee=int(asked["refund_fee"]),
-        total_fee=int(asked["total_fee"]),
-    )
+    body = wechat.refund_done(refund.out_refund_no)
     assert (await web_client.post("/pay/wechat/refund-notify", data=body)).status == 200
     assert (await Refund.get(id=refund.id)).status is RefundStatus.SUCCEEDED
     sent = await (await web_client.get(page, headers={"Cookie": cookies})).text()

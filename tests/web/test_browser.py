@@ -12,9 +12,9 @@ from models.groupbuy import Campaign
 from models.growth import Visit
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE
-from services import accounts, chat_users, share
+from services import share
 from tests.web import browser
-from tests.web.world import SALE_STATES, TEAM_STATES, people, sale_in, team_in
+from tests.web.world import SALE_STATES, TEAM_STATES, link_token, people, sale_in, team_in
 
 pytestmark = browser.NEEDED
 
@@ -100,15 +100,8 @@ async def test_invite_and_link_pages_in_chromium(
     await watched.page.wait_for_timeout(200)
     (visit,) = await Visit.all()
     assert visit.sharer_id == inviter.id  # the invite code rode along with the beacon
-    await chat_users.user_for(platform="wecom_bot", external_id="li-si", now=clock.now())
-    offer = await accounts.offer_link(
-        platform="wecom_bot",
-        external_id="li-si",
-        secret=settings.secret_key.get_secret_value(),
-        base_url="",
-        now=clock.now(),
-    )
-    watched = await _visit(chromium, web_client, f"/h5/link?token={offer.token}", "link")
+    token = await link_token(clock, settings)
+    watched = await _visit(chromium, web_client, f"/h5/link?token={token}", "link")
     assert "pages/link/index?token=" in await watched.page.locator(".path").text_content()
 
 

@@ -16,11 +16,11 @@ from models.order import Order
 from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
-from services import accounts, campaigns, chat_users, groupbuy, h5_pages, share
+from services import accounts, campaigns, groupbuy, h5_pages, share
 from services.auth import Principal
 from tests.support.factories import auth, make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
-from tests.web.world import SALE_STATES, people, sale_in, team_in, who
+from tests.web.world import SALE_STATES, link_token, people, sale_in, team_in, who
 
 BADGES = {"open": "拼团中", "full": "已满员", "closed": "已结束", "sold_out": "已售罄"}
 
@@ -155,24 +155,17 @@ async def test_link_page_shows_the_mini_program_path_until_the_link_is_used(
 ) -> None:
     """The page offers 打开小程序完成关联 while the token can link; once redeemed (through
     the API, as the mini-program does) it says the link is used, and offers nothing."""
-    await chat_users.user_for(platform="wecom_bot", external_id="li-si", now=clock.now())
-    offer = await accounts.offer_link(
-        platform="wecom_bot",
-        external_id="li-si",
-        secret=settings.secret_key.get_secret_value(),
-        base_url="",
-        now=clock.now(),
-    )
-    html = await _page(web_client, f"/h5/link?token={offer.token}")
-    assert f"pages/link/index?token={offer.token}" in html and "打开小程序完成关联" in html
+    token = await link_token(clock, settings)
+    html = await _page(web_client, f"/h5/link?token={token}")
+    assert f"pages/link/index?token={token}" in html and "打开小程序完成关联" in html
     account = await make_user(nickname="李四")
     done = await web_client.post(
         "/api/v1/me/links",
-        json={"token": offer.token},
+        json={"token": token},
         headers=auth(account, settings, clock.now()),
     )
     assert done.status == 200, await done.text()
-    html = await _page(web_client, f"/h5/link?token={offer.token}")
+    html = await _page(web_client, f"/h5/link?token={token}")
     assert "这个链接已经用过，账号已关联" in html
     assert "打开小程序完成关联" not in html and "pages/link/index" not in html
     # A second token of the same (now linked) identity: nothing left to link.
@@ -187,7 +180,7 @@ async def test_link_page_shows_the_mini_program_path_until_the_link_is_used(
     forged = await _page(web_client, "/h5/link?token=" + "a" * 40, status=400)
     assert "这个关联链接无效" in forged
     clock.advance(timedelta(minutes=31))
-    expired = await _page(web_client, f"/h5/link?token={offer.token}", status=400)
+    expired = await _page(web_client, f"/h5/link?token={token}", status=400)
     assert "已过期" in expired
 
 
