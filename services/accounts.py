@@ -175,6 +175,18 @@ async def redeem(*, account_id: uuid.UUID, token: str, secret: str, now: datetim
     )
 
 
+async def link_state(token: str, *, secret: str, now: datetime) -> str:
+    """What the H5 page a link token opens says: ``used`` once the token was redeemed,
+    ``linked`` once its chat identity was linked another way (unionid, a leader's code),
+    else ``open``. A forged token is ``link_token_invalid``, an old one ``link_token_expired``."""
+    ticket = read_link_token(token, secret=secret, now=now)
+    if await AccountLink.exists(token_id=ticket.token_id):
+        return "used"
+    if await AccountLink.exists(identity_id=ticket.identity_id):
+        return "linked"
+    return "open"
+
+
 async def bind(
     *,
     identity_id: uuid.UUID,

@@ -15,10 +15,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Q
+from tortoise.functions import Sum
+
 from models.aftersale import AfterSale, AfterSaleStatus
 from models.chat import ChatIdentity
 from models.delivery import HomeDelivery
-from models.payment import Payment
+from models.payment import Payment, RefundStatus
 from qunshop.chat import Platform
 from qunshop.templates import person_name
 from services import aftersales, cursors, earnings, personal
@@ -45,6 +48,7 @@ class Line:
     phone: str  # masked, 138****8000, from the order's home delivery; "" if none
     paid: int  # fen, the honoured payment
     refunded: int  # fen, owed back already whatever the cause
+    sent: int = 0  # fen, of refunded: what WeChat Pay has paid back (succeeded refunds)
 
     @property
     def order(self) -> Order:
@@ -58,6 +62,11 @@ class Line:
     @property
     def kept(self) -> int:
         return self.paid - self.refunded
+
+    @property
+    def refunding(self) -> int:
+        """Owed back but not paid back yet: a refund pending, submitted or failed."""
+        return self.refunded - self.sent
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,13 @@ async def _lines(sales: list[AfterSale], settings: Settings) -> list[Line]:
         return []
     orders = {s.order_id for s in sales}
     buyers = {s.user_id for s in sales}
+    # With what WeChat Pay has paid back of it, in the same statement.
+    succeeded = Sum("refunds__amount", _filter=Q(refunds__status=RefundStatus.SUCCEEDED))
     paid = {
-        p.order_id: (p.amount, p.refunded)
+        p.order_id: (p.amount, p.refunded, p.sent or 0)
         for p in await Payment.filter(order_id__in=orders, outcome=earnings.HONOURED)
+        .annotate(sent=succeeded)
+        .group_by("id")
     }
     chats: dict[uuid.UUID, list[ChatIdentity]] = {}
     for found in await ChatIdentity.filter(user_id__in=buyers).order_by("created_at"):
@@ -106,7 +119,7 @@ async def _lines(sales: list[AfterSale], settings: Settings) -> list[Line]:
             person_name(s.user.nickname, s.order.out_trade_no),
             _contact(chats.get(s.user_id, [])),
             phones.get(s.order_id, ""),
-            *paid.get(s.order_id, (s.order.amount, 0)),
+            *paid.get(s.order_id, (s.order.amount, 0, 0)),
         )
         for s in sales
     ]

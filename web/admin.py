@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from models.growth import BindingScope
 from models.user import ApplicationStatus, Role
@@ -22,15 +21,15 @@ from services import (
     growth_rules,
     leader_admin,
     leaders,
+    operator_queue,
     order_search,
     parked,
     roles,
     shop_admin,
 )
 from web.auth import Admin
-from web.console import see_other
 from web.labels import field_name, role_name
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 
 YUAN = re.compile(r"\d{1,7}(\.\d{1,2})?")
 PERCENT = re.compile(r"\d{1,3}(\.\d{1,2})?")
-MAX_NOTE = 100
 MAX_QUERY = 64
 MAX_REASON = 500
 
@@ -84,21 +82,13 @@ def _int(text: str, field: str, *, low: int = 0, high: int = 10_000_000) -> int:
     return int(text)
 
 
-def _note(query: MultiDictProxy[str]) -> str:
-    return query.get("note", "")[:MAX_NOTE]
-
-
-def _back(path: str, note: str) -> web.StreamResponse:
-    return see_other(f"{path}?note={quote(note)}")
-
-
 @page("GET", "/admin", auth=Admin, template="admin/home.html")
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     entries = (await audit.recent(actor=principal))[:10]
     return {
         "entries": entries,
         "names": await audit_names.names(entries),
-        "parked": len(await parked.parked(actor=principal)),
+        "waiting": await operator_queue.waiting(actor=principal),
         "stuck": await parked.stuck_refunds(actor=principal, now=config[CLOCK].now()),
     }
 
@@ -108,7 +98,7 @@ async def users(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
     q = query.get("q", "")[:MAX_QUERY]
     role = leader_admin.parse_role(query["role"]) if query.get("role") else None
     found = await leader_admin.find_users(actor=principal, q=q, role=role)
-    return {"users": found, "q": q, "role": role, "roles": list(Role), "note": _note(query)}
+    return {"users": found, "q": q, "role": role, "roles": list(Role)}
 
 
 @page("POST", "/admin/users/role", auth=Admin)
@@ -136,7 +126,7 @@ async def _change_role(
         redis=config[REDIS],
         now=config[CLOCK].now(),
     )
-    return _back("/admin/users", f"{user.nickname or user.openid} 现在是{role_name(user.role)}")
+    return back("/admin/users", f"{user.nickname or user.openid} 现在是{role_name(user.role)}")
 
 
 @page("GET", "/admin/leaders", auth=Admin, template="admin/leaders.html")
@@ -153,7 +143,6 @@ async def leader_applications(
         "applications": await leaders.applications(actor=principal, status=status),
         "status": status,
         "statuses": list(ApplicationStatus),
-        "note": _note(query),
     }
 
 
@@ -167,7 +156,7 @@ async def approve_leader(
         redis=config[REDIS],
         now=config[CLOCK].now(),
     )
-    return _back("/admin/leaders", f"已批准：{done.community_name}")
+    return back("/admin/leaders", f"已批准：{done.community_name}")
 
 
 @page("POST", "/admin/leaders/reject", auth=Admin)
@@ -183,7 +172,7 @@ async def reject_leader(
         reason=reason,
         now=config[CLOCK].now(),
     )
-    return _back("/admin/leaders", f"已拒绝：{done.community_name}")
+    return back("/admin/leaders", f"已拒绝：{done.community_name}")
 
 
 @page("GET", "/admin/orders", auth=Admin, template="admin/orders.html")
@@ -200,7 +189,6 @@ async def parked_list(*, principal: Principal, query: MultiDictProxy[str]) -> di
     return {
         "parked": await parked.parked(actor=principal),
         "failed": await parked.failed_refunds(actor=principal),
-        "note": _note(query),
     }
 
 
@@ -211,14 +199,14 @@ async def retry(
     message = await parked.retry(
         actor=principal, message_id=form.get("message_id", ""), now=config[CLOCK].now()
     )
-    return _back("/admin/parked", f"已重新发送：{message.kind}")
+    return back("/admin/parked", f"已重新发送：{message.kind}")
 
 
 @page("GET", "/admin/products", auth=Admin, template="admin/products.html")
 async def products(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     q = query.get("q", "")[:MAX_QUERY]
     found = await catalog.list_products(actor=principal, q=q or None, limit=50)
-    return {"products": found.items, "q": q, "note": _note(query)}
+    return {"products": found.items, "q": q}
 
 
 @page("POST", "/admin/skus", auth=Admin)
@@ -232,7 +220,7 @@ async def set_sku(
         stock=_int(form.get("stock", ""), "stock"),
         now=config[CLOCK].now(),
     )
-    return _back("/admin/products", f"已保存：{sku.name}")
+    return back("/admin/products", f"已保存：{sku.name}")
 
 
 @page("GET", "/admin/growth", auth=Admin, template="admin/growth.html")
@@ -240,7 +228,6 @@ async def growth(*, principal: Principal, query: MultiDictProxy[str]) -> dict[st
     return {
         "rules": await growth_rules.current(),
         "scopes": list(BindingScope),
-        "note": _note(query),
     }
 
 
@@ -263,7 +250,7 @@ async def set_growth(
         binding_days=_int(days, "binding_days", low=1) if days else None,
     )
     await shop_admin.set_growth_rules(actor=principal, rules=rules, now=config[CLOCK].now())
-    return _back("/admin/growth", "规则已保存")
+    return back("/admin/growth", "规则已保存")
 
 
 def page_size(query: MultiDictProxy[str], default: int) -> int:

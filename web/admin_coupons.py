@@ -14,9 +14,9 @@ from qunshop.keys import CLOCK, REDIS
 from services import coupon_gate, coupons
 from services.coupons import TemplateDraft
 from web import confirm
-from web.admin import _back, _fen, _int, _note
+from web.admin import _fen, _int
 from web.auth import Admin
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -38,7 +38,7 @@ STOP = confirm.Question(
 
 @page("GET", "/admin/coupons", auth=Admin, template="admin/coupons.html")
 async def templates(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"templates": await coupons.list_templates(), "note": _note(query)}
+    return {"templates": await coupons.list_templates()}
 
 
 def _draft(form: dict[str, str]) -> TemplateDraft:
@@ -76,7 +76,7 @@ async def create(
     await coupon_gate.prime(
         config[REDIS], template.id, left=template.stock_left, limit=template.per_user_limit
     )
-    return _back("/admin/coupons", f"已创建：{template.name}")
+    return back("/admin/coupons", f"已创建：{template.name}")
 
 
 @page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
@@ -91,4 +91,4 @@ async def close(
         principal=principal, template_id=shown.id, now=config[CLOCK].now()
     )
     await coupon_gate.forget(config[REDIS], template.id)
-    return _back("/admin/coupons", f"已停发：{template.name}")
+    return back("/admin/coupons", f"已停发：{template.name}")

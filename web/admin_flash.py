@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any
 from qunshop.keys import CLOCK, REDIS
 from services import flash_board
 from web import confirm
-from web.admin import _back, _note
 from web.auth import Admin
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
-    from multidict import MultiDictProxy
 
     from qunshop.keys import Resources
     from services.auth import Principal
@@ -34,11 +32,9 @@ STOP = confirm.Question(
 
 
 @page("GET", "/admin/flash-sales", auth=Admin, template="admin/flash_sales.html")
-async def flash_sales(
-    *, principal: Principal, query: MultiDictProxy[str], config: Resources
-) -> dict[str, Any]:
+async def flash_sales(*, principal: Principal, config: Resources) -> dict[str, Any]:
     board = await flash_board.board(actor=principal, now=config[CLOCK].now())
-    return {"board": board, "states": flash_board.SaleState, "note": _note(query)}
+    return {"board": board, "states": flash_board.SaleState}
 
 
 @page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
@@ -51,4 +47,4 @@ async def stop(
     if STOP.needed(form, undone=state is not flash_board.SaleState.ENDED):
         return STOP.page(name=name, action=ACTION, fields={"sale_id": str(sale.id)})
     await flash_board.stop(actor=principal, sale_id=str(sale.id), now=now, redis=config[REDIS])
-    return _back("/admin/flash-sales", f"已停止秒杀：{name}，没卖出的库存已退回商品")
+    return back("/admin/flash-sales", f"已停止秒杀：{name}，没卖出的库存已退回商品")

@@ -12,9 +12,9 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
 from services import bargains, catalog, coupons, tiers
 from web import confirm
-from web.admin import _back, _bps, _fen, _int, _note
+from web.admin import _bps, _fen, _int
 from web.auth import Admin
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -46,7 +46,6 @@ async def bargain_offers(*, principal: Principal, query: MultiDictProxy[str]) ->
     return {
         "offers": await bargains.all_offers(),
         "products": [p for p in products.items if p.product.active and p.skus],
-        "note": _note(query),
     }
 
 
@@ -62,7 +61,7 @@ async def open_bargain_offer(
         new_users_only=form.get("new_users_only") == CHECKED,
     )
     await bargains.open_offer(principal=principal, spec=spec, now=config[CLOCK].now())
-    return _back("/admin/bargains", "砍价商品已上架")
+    return back("/admin/bargains", "砍价商品已上架")
 
 
 @page("POST", ACTION, auth=Admin, template=confirm.TEMPLATE)
@@ -75,7 +74,7 @@ async def close_bargain_offer(
         name = f"{shown.sku.product.title} {shown.sku.name}"
         return STOP.page(name=name, action=ACTION, fields={"offer_id": str(shown.id)})
     await bargains.close_offer(principal=principal, offer_id=str(shown.id), now=config[CLOCK].now())
-    return _back(
+    return back(
         "/admin/bargains", "已停止：不能再发起、帮砍或按砍后价下单，进行中的砍价已结束并通知发起人"
     )
 
@@ -88,7 +87,6 @@ async def tier_ladder(*, principal: Principal, query: MultiDictProxy[str]) -> di
         "levels": levels,
         "coupons": await coupons.list_templates(),
         "rows": len(levels) + EXTRA_ROWS,
-        "note": _note(query),
     }
 
 
@@ -125,4 +123,4 @@ async def set_tier_ladder(
         levels=levels,
     )
     await tiers.set_ladder(ladder, actor=principal, now=config[CLOCK].now())
-    return _back("/admin/tiers", "会员等级已保存")
+    return back("/admin/tiers", "会员等级已保存")

@@ -9,9 +9,9 @@ from models.moderation import ItemStatus
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
 from services import moderation, word_filter
-from web.admin import MAX_REASON, _back, _note
+from web.admin import MAX_REASON
 from web.auth import Admin
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -53,7 +53,6 @@ async def queue(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
         "status": status,
         "statuses": STATUSES,
         "kinds": KINDS,
-        "note": _note(query),
     }
 
 
@@ -71,7 +70,7 @@ async def _decide(
         now=config[CLOCK].now(),
     )
     verb = "已通过" if approve else "已驳回"
-    return _back("/admin/moderation", f"{verb}：{KINDS.get(item.kind, item.kind)}")
+    return back("/admin/moderation", f"{verb}：{KINDS.get(item.kind, item.kind)}")
 
 
 @page("POST", "/admin/moderation/approve", auth=Admin)
@@ -91,7 +90,7 @@ async def reject(
 @page("GET", "/admin/words", auth=Admin, template="admin/words.html")
 async def words(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
     del principal  # Admin checked it; the list itself is the operators' data
-    return {"words": await word_filter.words(), "note": _note(query)}
+    return {"words": await word_filter.words()}
 
 
 @page("POST", "/admin/words/add", auth=Admin)
@@ -108,7 +107,7 @@ async def add_words(
         category=form.get("category", "")[:32],
         now=config[CLOCK].now(),
     )
-    return _back("/admin/words", f"已添加 {len(added)} 个词")
+    return back("/admin/words", f"已添加 {len(added)} 个词")
 
 
 @page("POST", "/admin/words/remove", auth=Admin)
@@ -118,4 +117,4 @@ async def remove_word(
     await word_filter.remove_word(
         actor=principal, word_id=form.get("word_id", ""), now=config[CLOCK].now()
     )
-    return _back("/admin/words", "已删除")
+    return back("/admin/words", "已删除")

@@ -6,7 +6,6 @@ Each page calls the services the API calls; each form posts with CSRF and redire
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from models.aftersale import AfterSaleStatus
 from models.claim import ClaimStatus
@@ -16,8 +15,7 @@ from qunshop.templates import fen
 from services import aftersale_board, aftersales, claims, reconciliation
 from web import confirm
 from web.auth import Admin, Leader
-from web.console import see_other
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -26,17 +24,7 @@ if TYPE_CHECKING:
     from qunshop.keys import Resources
     from services.auth import Principal
 
-MAX_NOTE = 100
 MAX_TEXT = 500
-
-
-def _note(query: MultiDictProxy[str]) -> str:
-    return query.get("note", "")[:MAX_NOTE]
-
-
-def _back(path: str, note: str) -> web.StreamResponse:
-    joiner = "&" if "?" in path else "?"
-    return see_other(f"{path}{joiner}note={quote(note)}")
 
 
 # Leaders: after-sales ----------------------------------------------------------------------
@@ -55,7 +43,6 @@ async def after_sales(
         "decided": decided,
         "next": after,
         "paged": bool(cursor),
-        "note": _note(query),
         "viewer": principal.user_id,  # their own requests are the operators' to decide
     }
 
@@ -70,7 +57,7 @@ async def after_sale(
     *, principal: Principal, after_sale_id: str, query: MultiDictProxy[str], config: Resources
 ) -> dict[str, Any]:
     line = await aftersale_board.one(principal, after_sale_id, settings=config[SETTINGS])
-    return {"line": line, "note": _note(query), "viewer": principal.user_id}
+    return {"line": line, "viewer": principal.user_id}
 
 
 # Money goes back and a decision cannot be taken back: each is asked once more first, on
@@ -134,10 +121,10 @@ async def _decide_after_sale(
         note=note,
         now=config[CLOCK].now(),
     )
-    back = f"/console/after-sales/{sale.id}"
+    to = f"/console/after-sales/{sale.id}"
     if approve:
-        return _back(back, f"已同意，¥{fen(sale.amount)} 将原路退回买家的微信")
-    return _back(back, "已拒绝，买家会看到你写的原因")
+        return back(to, f"已同意，¥{fen(sale.amount)} 将原路退回买家的微信")
+    return back(to, "已拒绝，买家会看到你写的原因")
 
 
 def _reason(form: dict[str, str], approve: bool) -> str:
@@ -160,7 +147,7 @@ async def claim_queue(*, principal: Principal, query: MultiDictProxy[str]) -> di
     pending = await claims.queue(status=ClaimStatus.PENDING)
     lines = {c.id: await claims.lines_of(c) for c in pending}
     decided = [c for c in await claims.queue() if c.status is not ClaimStatus.PENDING][-20:]
-    return {"pending": pending, "lines": lines, "decided": decided, "note": _note(query)}
+    return {"pending": pending, "lines": lines, "decided": decided}
 
 
 PAY_CLAIM = confirm.Question(
@@ -214,9 +201,7 @@ async def _decide_claim(
         note=note,
         now=config[CLOCK].now(),
     )
-    return _back(
-        "/admin/claims", f"已批准，共退 ¥{claim.amount / 100:.2f}" if approve else "已驳回"
-    )
+    return back("/admin/claims", f"已批准，共退 ¥{claim.amount / 100:.2f}" if approve else "已驳回")
 
 
 # Operators: reconciliation -----------------------------------------------------------------
@@ -231,7 +216,7 @@ async def bills(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str
     elif runs:
         chosen = runs[0]
     items = await reconciliation.differences(chosen) if chosen else []
-    return {"runs": runs, "run": chosen, "items": items, "note": _note(query)}
+    return {"runs": runs, "run": chosen, "items": items}
 
 
 @page("POST", "/admin/reconciliation/resolve", auth=Admin)
@@ -245,4 +230,4 @@ async def resolve(
         now=config[CLOCK].now(),
     )
     run = await item.run
-    return _back(f"/admin/reconciliation?date={run.bill_date.isoformat()}", "已标记为处理完")
+    return back(f"/admin/reconciliation?date={run.bill_date.isoformat()}", "已标记为处理完")

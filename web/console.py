@@ -18,15 +18,15 @@ from services import communities, console_login, earnings, group_days, group_sta
 from web import confirm, session
 from web.auth import HOMES, Leader
 from web.errors import MESSAGES
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
 
+    from models.community import Community
     from qunshop.keys import Resources
     from services.auth import Principal
 
-MAX_NOTE = 100
 MAX_CODE = 16  # the pickup code field's maxlength
 GROUP_CHARTS = 12  # the busiest groups get a chart each; the table lists them all
 VERIFY_REFUSALS = (
@@ -87,7 +87,7 @@ async def logout(*, request: web.Request) -> web.StreamResponse:
 async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
     cards = [c for c in await communities.my_communities(actor=principal) if c.is_leader]
     settings = config[SETTINGS]
-    groups, days, group_charts = {}, {}, {}
+    groups, days, group_charts, names = {}, {}, {}, {}
     window = {"now": config[CLOCK].now(), "timezone": settings.timezone}
     for card in cards:
         key = str(card.community.id)
@@ -98,12 +98,32 @@ async def home(*, principal: Principal, config: Resources) -> dict[str, Any]:
             principal=principal, community_id=key, **window
         )
         by_group = await group_days.by_group(principal=principal, community_id=key, **window)
+        rows = groups[card.community.id]
+        names.update(_group_names(card.community, rows))
         group_charts[card.community.id] = [
-            (g.chat_id, by_group[g.chat_id])
-            for g in groups[card.community.id]
-            if g.chat_id in by_group
+            (g.chat_id, by_group[g.chat_id]) for g in rows if g.chat_id in by_group
         ][:GROUP_CHARTS]
-    return {"cards": cards, "groups": groups, "days": days, "group_charts": group_charts}
+    return {
+        "cards": cards,
+        "groups": groups,
+        "names": names,
+        "days": days,
+        "group_charts": group_charts,
+    }
+
+
+def _group_names(community: Community, rows: list[group_stats.GroupStats]) -> dict[str, str]:
+    """What the leader calls each group: the bound group is the community's own; a group
+    known only by its opengid or chat id has no name we know, so it is numbered (a cut
+    raw id means nothing to a person)."""
+    names, unnamed = {}, 0
+    for g in rows:
+        if g.chat_id == community.chat_id:
+            names[g.chat_id] = community.name
+        else:
+            unnamed += 1
+            names[g.chat_id] = f"其他群 {unnamed}"
+    return names
 
 
 @page("GET", "/console/earnings", auth=Leader, template="console/earnings.html")
@@ -119,8 +139,7 @@ async def pickups(
     *, principal: Principal, config: Resources, query: MultiDictProxy[str]
 ) -> dict[str, Any]:
     day = await pickup.day_list(principal=principal, community_id=None, now=config[CLOCK].now())
-    note, code = query.get("note", "")[:MAX_NOTE], query.get("code", "")[:MAX_CODE]
-    return {"day": day, "note": note, "code": code}
+    return {"day": day, "code": query.get("code", "")[:MAX_CODE]}
 
 
 @page("GET", "/console/pickups.csv", auth=Leader)
@@ -176,7 +195,7 @@ async def arrived(
     if ARRIVED.needed(form, undone=True):
         return ARRIVED.page(name="", action="/console/pickups/arrived")
     delivery = await pickup.arrived(principal=principal, community_id=None, now=config[CLOCK].now())
-    return see_other(f"/console/pickups?note={quote(_arrival_note(delivery))}")
+    return back("/console/pickups", _arrival_note(delivery))
 
 
 def _arrival_note(delivery: pickup.Delivery) -> str:
@@ -206,5 +225,5 @@ async def verify(
             raise
         # The code comes back in the field: a mistyped character is fixed, not all retyped.
         typed = quote(form.get("code", "").strip()[:MAX_CODE])
-        return see_other(f"/console/pickups?note={quote(MESSAGES[exc.code])}&code={typed}")
-    return see_other(f"/console/pickups?note={quote(f'已核销：{line.buyer} {line.item}')}")
+        return back(f"/console/pickups?code={typed}", MESSAGES[exc.code])
+    return back("/console/pickups", f"已核销：{line.buyer} {line.item}")

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, HTTP, REDIS, SETTINGS
 from services import batches, moderation, reviews
 from web.admin import _fen
 from web.auth import Leader
-from web.console import see_other
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -27,13 +25,9 @@ MAX_REPLY = 500
 CUTOFF = re.compile(r"(\d{1,2}):(\d{2})")
 
 
-def _note(query: MultiDictProxy[str]) -> str:
-    return query.get("note", "")[:100]
-
-
 @page("GET", "/console/reviews", auth=Leader, template="console/reviews.html")
 async def review_list(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"reviews": await reviews.for_leader(principal=principal), "note": _note(query)}
+    return {"reviews": await reviews.for_leader(principal=principal)}
 
 
 @page("POST", "/console/reviews/reply", auth=Leader)
@@ -50,12 +44,12 @@ async def reply_review(
         now=config[CLOCK].now(),
         wechat=moderation.Screen(http=config[HTTP], redis=config[REDIS], settings=config[SETTINGS]),
     )
-    return see_other(f"/console/reviews?note={quote('已回复')}")
+    return back("/console/reviews", "已回复")
 
 
 @page("GET", "/console/delivery", auth=Leader, template="console/delivery.html")
 async def delivery_plans(*, principal: Principal, query: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"plans": await batches.my_plans(principal=principal), "note": _note(query)}
+    return {"plans": await batches.my_plans(principal=principal)}
 
 
 def _cutoff(text: str) -> str:
@@ -81,4 +75,4 @@ async def set_delivery_plan(
         delivery_fee=_fen(form.get("delivery_fee") or "0", "delivery_fee") if home else 0,
         now=config[CLOCK].now(),
     )
-    return see_other(f"/console/delivery?note={quote(f'已设置：每天 {plan.cutoff} 截单')}")
+    return back("/console/delivery", f"已设置：每天 {plan.cutoff} 截单")

@@ -16,9 +16,8 @@ from services import activities, activity_calendar, campaigns, communities
 from web import confirm
 from web.admin import _fen, _int
 from web.auth import Leader
-from web.console import see_other
-from web.labels import field_name
-from web.page import page
+from web.labels import ACTIVITY_KINDS, field_name
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -28,7 +27,9 @@ if TYPE_CHECKING:
     from services.auth import Principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the console's wall clock, as people read it
-KINDS = {ActivityKind.ANNOUNCEMENT: "群公告", ActivityKind.CHECKIN: "签到"}
+# What the console's form schedules (a flash sale needs its goods: the chat and the API);
+# the calendar shows every kind, in web/labels.py's words.
+KINDS = {k: ACTIVITY_KINDS[k.value] for k in (ActivityKind.ANNOUNCEMENT, ActivityKind.CHECKIN)}
 REPEATS = {"once": "一次", "daily": "每天", "weekly": "每周"}
 MAX_TITLE = 128  # the campaign title's column
 END = confirm.Question(
@@ -70,14 +71,6 @@ def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：已经过去了，请选一个将来的时间")
 
 
-def _note(query: MultiDictProxy[str]) -> str:
-    return query.get("note", "")[:100]
-
-
-def _back(path: str, note: str) -> web.StreamResponse:
-    return see_other(f"{path}{'&' if '?' in path else '?'}note={quote(note)}")
-
-
 async def _led(principal: Principal) -> list[Any]:
     return [c.community for c in await communities.my_communities(actor=principal) if c.is_leader]
 
@@ -94,7 +87,6 @@ async def campaign_list(
         "skus": await campaigns.skus_for(principal=principal),
         "communities": await _led(principal),
         "now": now,
-        "note": _note(query),
     }
 
 
@@ -115,7 +107,7 @@ async def create_campaign(
     )
     _check_times(draft.starts_at, draft.ends_at, now)
     made = await campaigns.create_campaign(principal=principal, draft=draft, now=now)
-    return _back("/console/campaigns", f"已创建：{made.title}")
+    return back("/console/campaigns", f"已创建：{made.title}")
 
 
 @page("POST", "/console/campaigns/{campaign_id}/edit", auth=Leader)
@@ -132,7 +124,7 @@ async def edit_campaign(
     if edit.ends_at is not None and edit.ends_at <= now:
         raise BadRequest(ErrorCode.VALIDATION_FAILED, "结束时间：已经过去了，请选一个将来的时间")
     done = await campaigns.update(principal=principal, campaign_id=campaign_id, edit=edit, now=now)
-    return _back("/console/campaigns", f"已保存：{done.title}")
+    return back("/console/campaigns", f"已保存：{done.title}")
 
 
 @page("POST", "/console/campaigns/{campaign_id}/{verb:pause|resume}", auth=Leader)
@@ -146,7 +138,7 @@ async def campaign_verb(
     else:
         done = await campaigns.resume(principal=principal, campaign_id=campaign_id, now=now)
         note = f"已恢复：{done.title}"
-    return _back("/console/campaigns", note)
+    return back("/console/campaigns", note)
 
 
 @page("POST", "/console/campaigns/{campaign_id}/close", auth=Leader, template=confirm.TEMPLATE)
@@ -160,7 +152,7 @@ async def close_campaign(
     if END.needed(form, undone=shown.ends_at > now):
         return END.page(name=shown.title, action=f"/console/campaigns/{shown.id}/close")
     done = await campaigns.close(principal=principal, campaign_id=shown.id, now=now)
-    return _back("/console/campaigns", f"已结束：{done.title}")
+    return back("/console/campaigns", f"已结束：{done.title}")
 
 
 def _monday(text: str, today: date) -> date:
@@ -195,7 +187,6 @@ async def calendar(
         "next": monday + timedelta(days=7),
         "kinds": KINDS,
         "repeats": REPEATS,
-        "note": _note(query),
     }
 
 
@@ -237,7 +228,7 @@ async def schedule(
         draft=draft,
         now=config[CLOCK].now(),
     )
-    return _back(_calendar(form, at.date()), "已安排")
+    return back(_calendar(form, at.date()), "已安排")
 
 
 @page("POST", "/console/calendar/move", auth=Leader)
@@ -254,7 +245,7 @@ async def move(
         now=config[CLOCK].now(),
         redis=config[REDIS],
     )
-    return _back(_calendar(form, at.date()), "已改期")
+    return back(_calendar(form, at.date()), "已改期")
 
 
 @page("POST", "/console/calendar/cancel", auth=Leader)
@@ -268,4 +259,4 @@ async def cancel(
         now=config[CLOCK].now(),
         redis=config[REDIS],
     )
-    return _back(_calendar(form), "已取消")
+    return back(_calendar(form), "已取消")

@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
     ErrorCode.WORD_NOT_FOUND: "没有这个违禁词。",
     ErrorCode.USER_NOT_FOUND: "没有找到邀请你的人。",
     ErrorCode.SHARE_CODE_INVALID: "这个邀请链接无效。",
+    ErrorCode.LINK_TOKEN_INVALID: "这个关联链接无效，请在聊天中重新获取。",
+    ErrorCode.LINK_TOKEN_EXPIRED: "这个关联链接已过期（30 分钟内有效），请在聊天中重新获取。",
     ErrorCode.SHARE_CODE_EXPIRED: "这个邀请链接已过期。",
     ErrorCode.UNAUTHENTICATED: "请先登录：在与机器人的私聊中发送「后台」获取登录链接。",
     ErrorCode.TOKEN_EXPIRED: "这个登录链接已经用过或已过期：请在与机器人的私聊中重新发送「后台」。",

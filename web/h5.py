@@ -16,7 +16,7 @@ from aiohttp import web
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CHAT_TEMPLATES, CLOCK, REDIS, SETTINGS
-from services import bargains, h5_pages, h5_visits, recommendations
+from services import accounts, bargains, h5_pages, h5_visits, recommendations
 from web import session
 from web.page import page
 from web.ways_in import ways_in, with_sharer
@@ -161,16 +161,21 @@ async def invite(*, query: MultiDictProxy[str], config: Resources, request: web.
 
 @page("GET", "/h5/link", template="h5/link.html")
 async def link(*, query: MultiDictProxy[str], config: Resources, request: web.Request) -> Any:
-    """Account linking: the mini-program page that takes the token (it checks the token)."""
+    """Account linking: the way into the mini-program page that redeems the token, while the
+    token can still link; a used one says so (the mini-program would refuse it)."""
     token = query.get("token", "")
     if not LINK_TOKEN.fullmatch(token):
         raise BadRequest(
             ErrorCode.VALIDATION_FAILED, "关联链接不完整或已损坏，请在聊天中重新获取。"
         )
+    settings = config[SETTINGS]
+    state = await accounts.link_state(
+        token, secret=settings.secret_key.get_secret_value(), now=config[CLOCK].now()
+    )
     ways = await ways_in(
         config, path="pages/link/index", query=f"token={token}", page_url=_page_url(config, request)
     )
-    return {"ways": ways, "page_url": _page_url(config, request), "state": "open"}
+    return {"ways": ways, "page_url": _page_url(config, request), "state": state}
 
 
 async def visit(request: web.Request) -> web.Response:

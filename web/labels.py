@@ -25,6 +25,14 @@ TEAM_STATES = {"open": "拼团中", "succeeded": "已成团", "failed": "未成�
 # services/campaign_board.CampaignState, in the order the filter offers them
 CAMPAIGN_STATES = {"upcoming": "未开始", "running": "进行中", "paused": "已暂停", "ended": "已结束"}
 
+# models.activity.ActivityKind: every kind a leader can schedule (chat, API or console)
+ACTIVITY_KINDS = {
+    "announcement": "群公告",
+    "checkin": "签到",
+    "flash_sale": "秒杀",
+    "earnings_statement": "收益周报",
+}
+
 ROLES = {"shopper": "顾客", "leader": "团长", "admin": "管理员"}  # the chat says 管理员 too
 
 AUDIT_ACTIONS = {
@@ -65,6 +73,11 @@ def team_state(status: Any) -> str:
 def campaign_state(campaign: Campaign, now: datetime) -> str:
     """Where the campaign is in its life (services/campaign_board.state_of), in words."""
     return CAMPAIGN_STATES[state_of(campaign, now)]
+
+
+def activity_kind(kind: Any) -> str:
+    key = getattr(kind, "value", kind)
+    return ACTIVITY_KINDS.get(key, str(key))
 
 
 def role_name(role: Any) -> str:

@@ -4,6 +4,11 @@
     async def pickups(*, principal, config):
         return {"day": await pickup.day_list(principal=principal, now=config[CLOCK].now())}
 
+After a form, a handler returns ``back(path, note)``: the browser is sent to ``path`` and
+that page shows ``note`` as its status banner. The note rides in the query signed with the
+app's secret and an expiry (a signed flash): a link anyone writes cannot put words into the
+banner, and an unsigned, altered or old note shows nothing.
+
 The handler asks by name for what it uses: ``principal`` (checked by ``auth``), ``config``
 (the app's resources), ``request``, ``query``, ``share`` (the sharer's code the page was
 opened with, ``?s=``, checked; web/ways_in.py), ``form`` (a POST's fields, after its CSRF
@@ -18,10 +23,13 @@ fix (a 400 or 422) then shows that page again, with what was typed (``kept``) an
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -43,6 +51,9 @@ if TYPE_CHECKING:
 Handler = Callable[..., Awaitable[Any]]
 PAGE_CACHE = web.AppKey("qunshop.page_cache", PageCache)
 MAX_FIELD = 2000  # characters of one form field
+NOTE_SECONDS = 600  # the redirect's GET follows at once; a reload a little later still says it
+MAX_NOTE = 100
+_NOTE_DOMAIN = b"qunshop-note-v1|"  # this MAC stands for nothing else the app signs
 
 
 class Auth(Protocol):
@@ -61,6 +72,44 @@ class Page:
 PAGES: list[Page] = []  # declarations, in the order their modules declare them
 _TEMPLATE_OF: dict[Handler, str] = {}  # a GET page's template, for a form shown again
 FIXABLE = (400, 422)  # a form's mistakes, shown on the form again (``again``)
+
+
+class Back(web.Response):
+    """Where a form sends the browser next (post/redirect/get), and what that page says:
+    ``@page`` signs the note into the address (it holds the secret)."""
+
+    def __init__(self, path: str, note: str) -> None:
+        super().__init__(status=303, headers={"Location": path})
+        self.path, self.note = path, note[:MAX_NOTE]
+
+
+def back(path: str, note: str) -> Back:
+    return Back(path, note)
+
+
+def _note_mac(config: Resources, note: str, expires: int) -> str:
+    secret = config[SETTINGS].secret_key.get_secret_value().encode()
+    signed = _NOTE_DOMAIN + f"{expires}|{note}".encode()
+    return hmac.new(secret, signed, hashlib.sha256).hexdigest()[:32]
+
+
+def _flash(config: Resources, response: Back) -> None:
+    expires = int(config[CLOCK].now().timestamp()) + NOTE_SECONDS
+    mac = _note_mac(config, response.note, expires)
+    query = urlencode({"note": response.note, "ns": f"{expires}.{mac}"})
+    response.headers["Location"] = f"{response.path}{'&' if '?' in response.path else '?'}{query}"
+
+
+def _flashed(config: Resources, request: web.Request) -> str:
+    """The banner's note if the server signed it and it is fresh; else nothing."""
+    note, signature = request.query.get("note", ""), request.query.get("ns", "")
+    expires, _, mac = signature.partition(".")
+    if not note or not (expires.isascii() and expires.isdigit()) or len(note) > MAX_NOTE:
+        return ""
+    if int(expires) < config[CLOCK].now().timestamp():
+        return ""
+    wanted = _note_mac(config, note, int(expires)).encode()
+    return note if hmac.compare_digest(mac.encode(), wanted) else ""
 
 
 async def _form(request: web.Request, config: Resources) -> dict[str, str]:
@@ -133,6 +182,8 @@ def page(
                 shown_again = await again(**{k: v for k, v in values.items() if k in again_wants})
                 result = {**shown_again, "kept": form, "problem": problem}
                 shown, status = _TEMPLATE_OF[again], exc.status
+            if isinstance(result, Back):
+                _flash(config, result)
             if isinstance(result, web.StreamResponse):
                 return result
             if shown is None:
@@ -142,6 +193,7 @@ def page(
             if with_csrf:
                 context["csrf_token"], fresh = session.csrf_token(request, config)
                 context.setdefault("principal", values.get("principal"))
+                context.setdefault("note", _flashed(config, request))
             response = render(config, shown, context, status=status)
             if fresh is not None:
                 session.set_cookie(

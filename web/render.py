@@ -15,6 +15,7 @@ from qunshop.keys import SETTINGS
 from qunshop.templates import TEMPLATES_DIR, fen, order_state, person_name
 from web import audit_words
 from web.labels import (
+    activity_kind,
     audit_action,
     campaign_state,
     local_time,
@@ -61,6 +62,7 @@ def environment() -> jinja2.Environment:
         order_state=order_state,
         person_name=person_name,
         team_state=team_state,
+        activity_kind=activity_kind,
         campaign_state=campaign_state,
         role_name=role_name,
         audit_action=audit_action,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from models.delivery import BatchStatus
 from models.supply import ReviewStatus
@@ -13,8 +12,7 @@ from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK, SETTINGS
 from services import batch_sheets, listings, reconciliation
 from web.auth import Admin, Leader
-from web.console import see_other
-from web.page import page
+from web.page import back, page
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -23,12 +21,7 @@ if TYPE_CHECKING:
     from qunshop.keys import Resources
     from services.auth import Principal
 
-MAX_NOTE = 100
 MAX_REASON = 255
-
-
-def _note(query: MultiDictProxy[str]) -> str:
-    return query.get("note", "")[:MAX_NOTE]
 
 
 @page("GET", "/console/batches", auth=Leader, template="console/batches.html")
@@ -37,7 +30,7 @@ async def console_batches(*, principal: Principal, query: MultiDictProxy[str]) -
     found = await batch_sheets.list_batches(principal=principal, community_id=None, status=None)
     on_way = [b for b in found if b.status is BatchStatus.DISPATCHED]
     sheet = await batch_sheets.sheet(on_way[-1]) if on_way else None
-    return {"batches": found, "sheet": sheet, "note": _note(query)}
+    return {"batches": found, "sheet": sheet}
 
 
 def _review_status(query: MultiDictProxy[str]) -> ReviewStatus:
@@ -64,7 +57,6 @@ async def review_queue(*, principal: Principal, query: MultiDictProxy[str]) -> d
         "reviews": await listings.queue(principal=principal, status=status),
         "status": status,
         "statuses": list(ReviewStatus),
-        "note": _note(query),
     }
 
 
@@ -81,7 +73,7 @@ async def _decide(
     )
     done = "已通过" if approve else "已驳回"
     title = (await review.product).title
-    return see_other(f"/admin/reviews?note={quote(f'{done}：{title}')}")
+    return back("/admin/reviews", f"{done}：{title}")
 
 
 @page("POST", "/admin/reviews/approve", auth=Admin)
@@ -126,7 +118,6 @@ async def supplier_queue(*, principal: Principal, query: MultiDictProxy[str]) ->
         "suppliers": await listings.suppliers(principal=principal, status=status),
         "status": status,
         "statuses": list(ReviewStatus),
-        "note": _note(query),
     }
 
 
@@ -142,7 +133,7 @@ async def _decide_supplier(
         now=config[CLOCK].now(),
     )
     done = "已通过" if approve else "已驳回"
-    return see_other(f"/admin/suppliers?note={quote(f'{done}：{supplier.name}')}")
+    return back("/admin/suppliers", f"{done}：{supplier.name}")
 
 
 @page("POST", "/admin/suppliers/approve", auth=Admin)
@@ -167,4 +158,4 @@ async def run_reconciliation(
     day = _day(form.get("date", ""))
     await reconciliation.request_run(day=day, now=config[CLOCK].now())
     note = f"已开始对账：{day.isoformat()}，稍后刷新查看"
-    return see_other(f"/admin/reconciliation?note={quote(note)}")
+    return back("/admin/reconciliation", note)

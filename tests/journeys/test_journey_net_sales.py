@@ -84,7 +84,8 @@ async def test_a_refunded_order_is_not_counted_as_a_sale(doors: Doors) -> None:
     assert "退款 1 笔 ¥19.90" in page
     # The home page's per-group table: the group's order was refunded, so nothing sold there.
     home = await (await doors.client.get("/console", headers={"Cookie": cookies})).text()
-    (row,) = re.findall(r'<tr><td data-label="群">wrkSFfCgAA</td>.*?</tr>', home)
+    # The group the leader bound is named by the community's name (make_community's).
+    (row,) = re.findall(r'<tr><td data-label="群">测试社区</td>.*?</tr>', home)
     assert 'data-net="0"' in row and "退 ¥19.90" in row, row
 
 

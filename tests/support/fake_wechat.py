@@ -385,6 +385,16 @@ class FakeWeChat:
         fields["sign"] = pay.sign(fields, self.api_key, sign_type)
         return pay.to_xml(fields)
 
+    def refund_done(self, out_refund_no: str) -> bytes:
+        """The success notify of a refund this fake was asked for, as WeChat Pay sends it."""
+        asked = self.refunds[out_refund_no]
+        return self.refund_notify(
+            out_refund_no=out_refund_no,
+            out_trade_no=asked["out_trade_no"],
+            refund_fee=int(asked["refund_fee"]),
+            total_fee=int(asked["total_fee"]),
+        )
+
     def refund_notify(
         self,
         *,

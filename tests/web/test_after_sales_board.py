@@ -15,11 +15,13 @@ from models.aftersale import AfterSale
 from models.chat import ChatIdentity
 from models.community import Community
 from models.order import Order
+from models.payment import Refund, RefundStatus
 from models.user import User
+from qunshop.assembly.background import outbox_handlers
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
 from qunshop.config import Settings
-from services import aftersale_board
+from services import aftersale_board, outbox
 from tests.support.aftersale_world import decided, paid_order, refund_asked
 from tests.support.factories import auth, make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
@@ -234,3 +236,36 @@ async def test_a_queue_that_fits_says_nothing_more(
     api = auth(leader, settings, clock.now())
     queue = await (await web_client.get("/api/v1/leader/after-sales", headers=api)).json()
     assert (len(queue["items"]), queue["total"]) == (1, 1)
+
+
+async def test_the_money_line_and_the_result_follow_the_refund(
+    web_client: TestClient, web_app, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    """Approved, the refund is owed but not sent: 退款中 beside 退款待发起, never 已退; once
+    WeChat Pay has paid it back (the outbox sends it, the notify settles it): 已退 beside
+    已退到买家微信."""
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    order, sale = await asked_through_the_api(web_client, settings, wechat, clock, community)
+    cookies = await _leader_session(web_client, leader)
+    page = f"/console/after-sales/{sale['id']}"
+    detail = await (await web_client.get(page, headers={"Cookie": cookies})).text()
+    await web_client.post(
+        "/console/after-sales/approve",
+        data={"csrf_token": _csrf(detail), "after_sale_id": sale["id"], "confirm": "yes"},
+        headers={"Cookie": cookies},
+    )
+    owed = await (await web_client.get(page, headers={"Cookie": cookies})).text()
+    assert "¥39.80，退款中 ¥12.00，还剩 ¥27.80" in owed and "退款待发起" in owed
+    assert "已退 ¥" not in owed
+
+    handlers = outbox_handlers(web_app)
+    while await outbox.run_once(handlers, now=clock.now()):
+        pass
+    refund = await Refund.get(order_id=order.id)
+    body = wechat.refund_done(refund.out_refund_no)
+    assert (await web_client.post("/pay/wechat/refund-notify", data=body)).status == 200
+    assert (await Refund.get(id=refund.id)).status is RefundStatus.SUCCEEDED
+    sent = await (await web_client.get(page, headers={"Cookie": cookies})).text()
+    assert "¥39.80，已退 ¥12.00，还剩 ¥27.80" in sent and "已退到买家微信" in sent
+    assert "退款中" not in sent and "退款待发起" not in sent

@@ -13,6 +13,8 @@ from models.aftersale import AfterSale, AfterSaleKind, AfterSaleReason, AfterSal
 from models.audit import AuditEntry
 from models.chat import ChatIdentity
 from models.claim import ClaimStatus, GroupClaim
+from models.moderation import ItemStatus, ModerationItem
+from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund
 from models.reconciliation import BillDifference, BillRun, BillRunStatus, DifferenceKind
 from models.user import User
@@ -21,7 +23,7 @@ from qunshop.clock import FrozenClock
 from qunshop.config import Settings
 from services import aftersales, claims, pickup
 from tests.support.aftersale_world import paid_order, principal_of, refund_asked
-from tests.support.factories import make_community, make_sku
+from tests.support.factories import auth, make_community, make_sku, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.web.admin_world import operator
 from tests.web.test_console import _login, _say
@@ -280,7 +282,7 @@ async def test_the_console_shows_what_the_buyer_kept_after_earlier_refunds(
     cookies = await _leader_session(web_client, leader)
     html = await (await web_client.get("/console/after-sales", headers={"Cookie": cookies})).text()
     assert "仅退款 ¥14.90" in html
-    assert "¥19.90，已退 ¥5.00，还剩 ¥14.90" in html
+    assert "¥19.90，退款中 ¥5.00，还剩 ¥14.90" in html
 
 
 async def test_a_leaders_own_request_shows_no_decision_on_their_console(
@@ -308,3 +310,52 @@ async def test_a_leaders_own_request_shows_no_decision_on_their_console(
     assert forged.status == 403 and "data-confirm" not in refused
     assert "自己的售后申请由运营处理" in refused
     assert (await AfterSale.get(id=mine.id)).status is AfterSaleStatus.PENDING
+
+
+async def test_the_operators_overview_counts_what_waits_with_links(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat, clock: FrozenClock
+) -> None:
+    """The overview said 没有待处理的消息或退款 while after-sales and a supplier waited:
+    it counts each queue an operator works, each with the way to it."""
+    cookies = await _admin_session(web_client)
+    home = await (await web_client.get("/admin", headers={"Cookie": cookies})).text()
+    assert "没有等你处理的事" in home and "data-waiting" not in home
+
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    for buyer in (None, leader):  # a shopper's request, and the leader's own purchase's
+        order = await paid_order(
+            settings, wechat, now=clock.now(), community=community, buyer=buyer
+        )
+        await refund_asked(order, clock.now())
+    applicant = await make_user()
+    applied = await web_client.post(
+        "/api/v1/suppliers",
+        json={
+            "name": "果园",
+            "contact_name": "王",
+            "contact_phone": "13800000000",
+            "business_licence": "91110000000000000X",
+        },
+        headers=auth(applicant, settings, clock.now()),
+    )
+    assert applied.status == 201, await applied.text()
+    await ModerationItem.create(
+        kind="nickname", ref="x", author=applicant, text="广告", status=ItemStatus.REVIEW,
+        payload={}, created_at=clock.now(),
+    )  # fmt: skip
+    await OutboxMessage.create(
+        kind="chat.send", payload={}, dedupe_key="dead", next_attempt_at=clock.now(),
+        status=OutboxStatus.DEAD,
+    )  # fmt: skip
+
+    home = await (await web_client.get("/admin", headers={"Cookie": cookies})).text()
+    assert "没有等你处理的事" not in home
+    for link in (
+        '<a href="/console/after-sales">2 件售后申请待处理（其中 1 件是团长自己买的',
+        '<a href="/admin/suppliers">1 个供应商申请待审核</a>',
+        '<a href="/admin/moderation">1 条内容被拦下待审核</a>',
+        '<a href="/admin/parked">1 条消息或退款重试失败，待处理</a>',
+    ):
+        assert link in home, link
+    assert "理赔" not in home.split("data-waiting")[1].split("</ul>")[0]  # none waits

@@ -8,12 +8,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser
 
+from models.groupbuy import Campaign
 from models.growth import Visit
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE
 from services import share
 from tests.web import browser
-from tests.web.world import SALE_STATES, TEAM_STATES, people, sale_in, team_in
+from tests.web.world import SALE_STATES, TEAM_STATES, link_token, people, sale_in, team_in
 
 pytestmark = browser.NEEDED
 
@@ -63,7 +64,10 @@ async def test_campaign_page_in_chromium(
     chromium: Browser, web_client: TestClient, clock: FrozenClock
 ) -> None:
     code, campaign = await team_in("open", clock)
+    await Campaign.filter(id=campaign.id).update(head_price=1790)
     watched = await _visit(chromium, web_client, f"/h5/campaigns/{campaign.id}", "campaign-open")
+    # The button a phone sees costs what starting a team charges: the opener's price.
+    assert await watched.page.locator("a.btn:has-text('开团 ¥17.90')").is_visible()
     await watched.page.click(f'a[href="/h5/teams/{code}"]')
     await watched.page.wait_for_load_state("load")
     assert watched.page.url.endswith(f"/h5/teams/{code}")
@@ -76,7 +80,12 @@ async def test_flash_sale_page_in_chromium(
 ) -> None:
     sale = await sale_in(state, clock, web_app[FLASH_GATE])
     watched = await _visit(chromium, web_client, f"/h5/flash-sales/{sale.id}", f"flash-{state}")
-    assert await watched.page.locator(f'.badge[data-state="{state}"]').is_visible()
+    page = watched.page
+    assert await page.locator(f'.badge[data-state="{state}"]').is_visible()
+    # A phone sees 立即抢购 only while the sale is open; otherwise why not, greyed out.
+    assert await page.locator("a.btn:has-text('立即抢购')").is_visible() is (state == "open")
+    if state != "open":
+        assert await page.locator(".btn.off").is_visible()
 
 
 async def test_invite_and_link_pages_in_chromium(
@@ -91,7 +100,8 @@ async def test_invite_and_link_pages_in_chromium(
     await watched.page.wait_for_timeout(200)
     (visit,) = await Visit.all()
     assert visit.sharer_id == inviter.id  # the invite code rode along with the beacon
-    watched = await _visit(chromium, web_client, "/h5/link?token=" + "t" * 32, "link")
+    token = await link_token(clock, settings)
+    watched = await _visit(chromium, web_client, f"/h5/link?token={token}", "link")
     assert "pages/link/index?token=" in await watched.page.locator(".path").text_content()
 
 

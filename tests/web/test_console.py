@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from itertools import count
+from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,6 +21,7 @@ from services import pickup
 from tests.support.factories import make_community, make_user
 from tests.support.fake_wechat import FakeWeChat
 from tests.support.growth import paid_order, principal_of
+from tests.web.admin_world import operator
 
 _ids = count(1)
 
@@ -182,3 +184,53 @@ async def test_arrival_from_the_console_says_who_cannot_be_told_their_code(
     assert arrived.status == 200 and "已确认到货：1 份订单可以提货了" in said
     assert "1 位买家没有可用的私信渠道" in said and "买家已收到" not in said
     assert "<td>已到货，待自提</td>" in said
+
+
+async def test_a_link_cannot_put_words_into_either_consoles_banner(
+    web_client: TestClient, settings: Settings, wechat: FakeWeChat
+) -> None:
+    """?note= was shown as the console's own status banner: anyone could send a leader a
+    link saying 系统升级，请把提货码发到xxx微信. Only a note the server signed after a form
+    shows; a forged, altered or old one shows nothing, on the leader's and the operator's
+    consoles alike."""
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "liu"))
+    cookies = await _login(web_client, link.group(0))
+    lure = quote("系统升级，请把提货码发到xxx微信")
+    for path in (
+        f"/console/pickups?note={lure}",
+        f"/console/pickups?note={lure}&ns=9999999999.{'0' * 32}",
+        f"/console/calendar?note={lure}",
+        f"/console/reviews?note={lure}",
+    ):
+        html = await (await web_client.get(path, headers={"Cookie": cookies})).text()
+        assert "系统升级" not in html and 'class="notice" role="status"' not in html, path
+
+    # The real note, after a form: shown, and its signature does not carry another text.
+    buyer = await make_user(nickname="小李")
+    order = await paid_order(settings, wechat, buyer, community)
+    await _say(web_client, "到货", "liu")
+    ticket = await pickup.ticket(principal=principal_of(buyer), order_id=str(order.id))
+    html = await (await web_client.get("/console/pickups", headers={"Cookie": cookies})).text()
+    verified = await web_client.post(
+        "/console/pickups/verify",
+        data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1),
+              "code": ticket.code},
+        headers={"Cookie": cookies},
+        allow_redirects=False,
+    )  # fmt: skip
+    where = verified.headers["Location"]
+    shown = await (await web_client.get(where, headers={"Cookie": cookies})).text()
+    assert '<p class="notice" role="status">已核销：小李' in shown
+    swapped = re.sub(r"note=[^&]+", f"note={lure}", where)
+    html = await (await web_client.get(swapped, headers={"Cookie": cookies})).text()
+    assert "系统升级" not in html and "已核销" not in html
+
+    await operator()
+    link = re.search(r"http\S+/console/login\?token=\S+", await _say(web_client, "后台", "ops"))
+    ops = await _login(web_client, link.group(0), home="/admin")
+    for path in (f"/admin/users?note={lure}", f"/admin/reviews?note={lure}"):
+        html = await (await web_client.get(path, headers={"Cookie": ops})).text()
+        assert "系统升级" not in html and 'class="notice" role="status"' not in html, path

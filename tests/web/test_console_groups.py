@@ -131,6 +131,14 @@ async def test_each_group_gets_its_own_chart(
     }
     assert other_community.chat_id not in html
     assert html.count('<figure class="chart"') == 3  # the community's, and one per group
+    # Each group by what the leader calls it: the bound one is the community's, another
+    # (known only by its opengid) is numbered; a raw id is never shown, cut or whole.
+    table = re.search(r"<caption.*?各群数据.*?</table>", html, re.S).group(0)
+    assert '<td data-label="群">幸福里社区</td>' in table
+    assert '<td data-label="群">其他群 1</td>' in table
+    assert "幸福里社区：近7天" in html and "其他群 1：近7天" in html
+    shown = re.sub(r'data-group="[^"]*"', "", html)
+    assert OTHER_GROUP[:10] not in shown and bound[:10] not in shown
 
 
 async def test_a_one_to_one_chat_is_not_a_group(

@@ -10,14 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient
 
-from models.activity import Activity
+from models.activity import Activity, ActivityKind
 from models.chat import ChatIdentity
 from models.groupbuy import Campaign
-from models.user import User
+from models.user import Role, User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
+from services import activities
+from services.auth import Principal
+from services.flashsale import FlashSpec
 from tests.support.factories import make_community, make_sku
 from tests.web.test_console import _login, _say
+from web.labels import ACTIVITY_KINDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -183,3 +187,39 @@ async def test_a_leader_plans_the_week_on_the_calendar(
     nxt = (clock.now() + timedelta(days=7)).date().isoformat()
     later = await web_client.get(f"{page}?week={nxt}", headers={"Cookie": cookies})
     assert later.status == 200 and "03-09" in await later.text()
+
+
+def test_every_kind_a_leader_can_schedule_has_its_words() -> None:
+    """The calendar names whatever the chat and the API scheduled: a kind added to the
+    model without words here would show its code (flash_sale) to the leader."""
+    assert set(ACTIVITY_KINDS) == {kind.value for kind in ActivityKind}
+    assert all(words and words.isprintable() for words in ACTIVITY_KINDS.values())
+
+
+async def test_the_calendar_words_what_the_chat_and_the_api_scheduled(
+    web_client: TestClient, clock: FrozenClock
+) -> None:
+    """A flash sale and the weekly statement, which the console's form does not offer,
+    show in Chinese on the calendar, never as their codes."""
+    cookies, community = await _leader(web_client)
+    leader = Principal(user_id=community.leader_id, role=Role.LEADER)
+    sku = await make_sku(community)
+    at = datetime(2026, 3, 4, 19, 55, tzinfo=SHANGHAI)
+    drafts = [
+        activities.Draft(
+            kind=ActivityKind.FLASH_SALE,
+            run_at=at,
+            flash=FlashSpec(sku_id=str(sku.id), price=990, stock=5),
+        ),
+        activities.Draft(kind=ActivityKind.EARNINGS_STATEMENT, cron="0 9 * * 3"),
+    ]
+    for draft in drafts:
+        await activities.create_activity(
+            principal=leader, community_id=community.id, draft=draft, now=clock.now()
+        )
+    html = await (await web_client.get("/console/calendar", headers={"Cookie": cookies})).text()
+    assert "<strong>19:55</strong> 秒杀" in html and "<strong>09:00</strong> 收益周报" in html
+    assert "flash_sale" not in html and "earnings_statement" not in html
+    # The form offers only what it can schedule, in the same words.
+    assert '<option value="announcement">群公告</option>' in html
+    assert '<option value="flash_sale">' not in html

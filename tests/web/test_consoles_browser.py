@@ -6,22 +6,25 @@ entries that say so."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser
 
+from models.activity import ActivityKind
 from models.chat import ChatIdentity
 from models.community import Community
 from models.order import Order, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
+from models.supply import Supplier
 from models.user import ApplicationStatus, LeaderApplication, Role, User
 from qunshop.chat import Platform
 from qunshop.clock import FrozenClock
-from services import pickup
-from tests.support.factories import auth, make_community, make_user
+from services import activities, pickup
+from services.flashsale import FlashSpec
+from tests.support.factories import auth, make_community, make_sku, make_user
 from tests.support.growth import paid_order, principal_of
 from tests.web import browser
 from tests.web.admin_world import operator, parked_refund
@@ -125,7 +128,7 @@ async def test_the_operators_console_journey(
     applicant = await make_user(nickname="王大姐")
     watched = await _login(chromium, web_client, "ops")
     assert watched.page.url.endswith("/admin")
-    assert "1 条待处理" in await watched.page.inner_text("main")
+    assert "1 条消息或退款重试失败，待处理" in await watched.page.inner_text("main")
     await _check(watched)
 
     await watched.page.click("nav >> text=用户与角色")
@@ -195,3 +198,51 @@ async def test_the_operators_console_journey(
     await _check(watched)
     await watched.page.click("nav >> text=概览")
     await _keep(watched, "console-admin")
+
+
+async def test_what_a_leader_and_an_operator_read_is_words_not_codes(
+    chromium: Browser, web_client: TestClient, clock: FrozenClock
+) -> None:
+    """At a phone's width: the home's group table names the bound group by the community's
+    name, the calendar says 秒杀 (scheduled in the chat), a link's ?note= puts nothing in the
+    banner, and the operator's overview links a waiting supplier application."""
+    community = await make_community(name="幸福里社区")
+    leader = await User.get(id=community.leader_id)
+    await ChatIdentity.create(platform=Platform.WECOM_BOT.value, external_id="liu", user=leader)
+    sku = await make_sku(community)
+    await activities.create_activity(
+        principal=principal_of(leader),
+        community_id=community.id,
+        draft=activities.Draft(
+            kind=ActivityKind.FLASH_SALE,
+            run_at=clock.now() + timedelta(hours=1),
+            flash=FlashSpec(sku_id=str(sku.id), price=990, stock=5),
+        ),
+        now=clock.now(),
+    )
+    watched = await _login(chromium, web_client, "liu")
+    page = watched.page
+    await watched.page.set_viewport_size({"width": 375, "height": 800})
+    assert await page.locator('td[data-label="群"]', has_text="幸福里社区").is_visible()
+    assert community.chat_id[:10] not in await page.inner_text("main")
+    await page.click("nav >> text=日程")
+    await page.wait_for_load_state("load")
+    assert "秒杀" in await page.inner_text("main") and "flash_sale" not in await page.content()
+    await _check(watched)
+    await page.goto(
+        str(web_client.make_url("/console/pickups?note=系统升级，请把提货码发到xxx微信"))
+    )
+    assert await page.locator("[role=status]").count() == 0
+    assert "系统升级" not in await page.inner_text("main")
+
+    await operator("ops")
+    await Supplier.create(
+        name="果园", contact_name="王", contact_phone="13800000000",
+        business_licence="91110000000000000X",
+    )  # fmt: skip
+    ops = await _login(chromium, web_client, "ops")
+    await ops.page.set_viewport_size({"width": 375, "height": 800})
+    await ops.page.click("text=1 个供应商申请待审核")
+    await ops.page.wait_for_load_state("load")
+    assert ops.page.url.endswith("/admin/suppliers") and "果园" in await ops.page.inner_text("main")
+    await _check(ops)

@@ -10,15 +10,17 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from models.catalog import Sku
+from models.chat import ChatIdentity
 from models.growth import Visit
+from models.order import Order
 from models.user import Role, User
 from qunshop.clock import FrozenClock
 from qunshop.keys import FLASH_GATE, HTTP, REDIS
-from services import campaigns, groupbuy, h5_pages, share
+from services import accounts, campaigns, groupbuy, h5_pages, share
 from services.auth import Principal
-from tests.support.factories import make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_user
 from tests.support.fake_wechat import FakeWeChat
-from tests.web.world import SALE_STATES, people, sale_in, team_in, who
+from tests.web.world import SALE_STATES, link_token, people, sale_in, team_in, who
 
 BADGES = {"open": "拼团中", "full": "已满员", "closed": "已结束", "sold_out": "已售罄"}
 
@@ -122,6 +124,14 @@ async def test_flash_sale_page_shows_each_state(
     assert f'data-state="{state}"' in html
     assert "¥</small>9.90" in html and "每人限1件" in html
     assert f"pages/flash/index?id={sale.id}" in html
+    # Only an open sale offers 立即抢购; before it opens the countdown says when, after it
+    # the way in says why not (the mini-program would refuse the buy).
+    assert ('class="btn mobile-only"' in html) is (state == "open")
+    assert ("立即抢购" in html) is (state == "open")
+    said = {"upcoming": "即将开抢", "closed": "已结束", "sold_out": "已抢光", "cancelled": "已取消"}
+    if state != "open":
+        assert f'<span class="btn off" role="status">{said[state]}</span>' in html
+    assert ('data-done="已开抢"' in html) is (state == "upcoming")
 
 
 async def test_invite_page_by_code_and_by_id(
@@ -140,11 +150,38 @@ async def test_invite_page_by_code_and_by_id(
     await _page(web_client, "/h5/invite", status=400)
 
 
-async def test_link_page_shows_the_mini_program_path(web_client: TestClient) -> None:
-    token = "tok_" + "a" * 28
+async def test_link_page_shows_the_mini_program_path_until_the_link_is_used(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    """The page offers 打开小程序完成关联 while the token can link; once redeemed (through
+    the API, as the mini-program does) it says the link is used, and offers nothing."""
+    token = await link_token(clock, settings)
     html = await _page(web_client, f"/h5/link?token={token}")
-    assert f"pages/link/index?token={token}" in html
+    assert f"pages/link/index?token={token}" in html and "打开小程序完成关联" in html
+    account = await make_user(nickname="李四")
+    done = await web_client.post(
+        "/api/v1/me/links",
+        json={"token": token},
+        headers=auth(account, settings, clock.now()),
+    )
+    assert done.status == 200, await done.text()
+    html = await _page(web_client, f"/h5/link?token={token}")
+    assert "这个链接已经用过，账号已关联" in html
+    assert "打开小程序完成关联" not in html and "pages/link/index" not in html
+    # A second token of the same (now linked) identity: nothing left to link.
+    again = accounts.issue_link_token(
+        identity_id=(await ChatIdentity.get(external_id="li-si")).id,
+        secret=settings.secret_key.get_secret_value(),
+        now=clock.now(),
+    )
+    html = await _page(web_client, f"/h5/link?token={again}")
+    assert "已经关联到小程序" in html and "打开小程序完成关联" not in html
     await _page(web_client, "/h5/link?token=<script>", status=400)
+    forged = await _page(web_client, "/h5/link?token=" + "a" * 40, status=400)
+    assert "这个关联链接无效" in forged
+    clock.advance(timedelta(minutes=31))
+    expired = await _page(web_client, f"/h5/link?token={token}", status=400)
+    assert "已过期" in expired
 
 
 async def test_a_visit_is_counted_once_per_browser_with_its_sharer(
@@ -253,6 +290,32 @@ async def test_the_head_price_is_the_openers_not_the_leaders(
     html = await _page(web_client, f"/h5/teams/{started.team.code}")
     assert "开团价 ¥27.90" in html and "团长价" not in html
     assert 'title="开团人（待付款）"' in html
+
+
+async def test_the_prices_on_the_buttons_are_what_the_api_charges(
+    web_client: TestClient, clock: FrozenClock, settings
+) -> None:
+    """开团 on the campaign page costs the opener's price, 参团 on the team page the
+    group price: each button's price is the order's amount the API then makes."""
+    campaign = await make_campaign(group_price=2990, head_price=2790, now=clock.now())
+    shown = await _page(web_client, f"/h5/campaigns/{campaign.id}")
+    assert ">开团 ¥27.90</a>" in shown and "开团价 ¥27.90" in shown
+    opener, joiner = await make_user(nickname="王"), await make_user(nickname="李")
+    started = await web_client.post(
+        f"/api/v1/campaigns/{campaign.id}/teams",
+        json={},
+        headers=auth(opener, settings, clock.now()),
+    )
+    assert started.status == 201, await started.text()
+    assert (await Order.get(user_id=opener.id)).amount == 2790
+    code = (await started.json())["team"]["code"]
+    team = await _page(web_client, f"/h5/teams/{code}")
+    assert ">参团 ¥29.90</a>" in team
+    joined = await web_client.post(
+        f"/api/v1/teams/{code}/join", json={}, headers=auth(joiner, settings, clock.now())
+    )
+    assert joined.status == 201, await joined.text()
+    assert (await Order.get(user_id=joiner.id)).amount == 2990
 
 
 async def test_a_paused_campaign_says_so_and_offers_no_start(

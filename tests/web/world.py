@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models.user import Role
-from services import flashbuy, groupbuy
+from services import accounts, chat_users, flashbuy, groupbuy
 from services.auth import Principal
 from tests.services.flash_world import cancel_sale, start_sale
 from tests.support.factories import make_campaign, make_community, make_user
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from models.groupbuy import Campaign
     from models.user import User
     from qunshop.clock import FrozenClock
+    from qunshop.config import Settings
     from services.flashgate import FlashGate
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -81,3 +82,17 @@ async def sale_in(state: str, clock: FrozenClock, gate: FlashGate) -> FlashSale:
 async def leader_and_community() -> tuple[User, object]:
     leader = await make_user(Role.LEADER, nickname="刘团长")
     return leader, await make_community(leader, name="幸福里社区")
+
+
+async def link_token(clock: FrozenClock, settings: Settings, sender: str = "li-si") -> str:
+    """A chat sender's fresh account-link token, as the bot offers it."""
+    await chat_users.user_for(platform="wecom_bot", external_id=sender, now=clock.now())
+    offer = await accounts.offer_link(
+        platform="wecom_bot",
+        external_id=sender,
+        secret=settings.secret_key.get_secret_value(),
+        base_url="",
+        now=clock.now(),
+    )
+    assert offer is not None
+    return offer.token
