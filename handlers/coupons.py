@@ -23,9 +23,10 @@ async def claim(
     if bad_args:
         return Text(ctx.render("usage.j2", usage="领券 <编号>", example="领券 1"))
     community_id = ctx.community.id if ctx.community else None
-    offered = await coupons.claimable(community_id=community_id, now=ctx.now)
+    # The first page, numbered: 领券 <n> claims the n-th of the same page.
+    offered, more = await coupons.claimable(community_id=community_id, now=ctx.now)
     if not number:
-        return Text(ctx.render("coupons/claimable.j2", templates=offered))
+        return Text(ctx.render("coupons/claimable.j2", templates=offered, more=more is not None))
     index = int(number) - 1
     if not 0 <= index < len(offered):
         return Text(ctx.render("coupons/no_such_coupon.j2", number=number, count=len(offered)))
@@ -42,8 +43,8 @@ async def claim(
 async def mine(ctx: Context, args: str = "") -> Reply:
     if ctx.in_group:  # what someone holds and spends is theirs, as 我的订单 is
         return Text(ctx.render("private_only.j2", command="我的券"))
-    held = await coupons.mine(principal_of(ctx).user_id, now=ctx.now, limit=10)
-    return Text(ctx.render("coupons/mine.j2", held=held, tz=ctx.tz))
+    held, more = await coupons.mine(principal_of(ctx).user_id, now=ctx.now, limit=10)
+    return Text(ctx.render("coupons/mine.j2", held=held, tz=ctx.tz, more=more is not None))
 
 
 @router.route(Command("积分", "我的积分", "points"))

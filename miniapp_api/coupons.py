@@ -12,6 +12,7 @@ from miniapp_api.auth import admin
 from miniapp_api.marketing_schemas import (
     CouponList,
     CouponOut,
+    CouponQuery,
     CouponTemplateIn,
     CouponTemplateList,
     CouponTemplateOut,
@@ -105,14 +106,17 @@ async def grant(
 
 
 @endpoint(
-    summary="Coupons one may claim now (shop-wide, and the community's)",
+    summary="Coupons one may claim now (shop-wide, and the community's), oldest first, a page "
+    "at a time",
     tags=TAGS,
     query=TemplateQuery,
     response=CouponTemplateList,
 )
 async def claimable(*, query: TemplateQuery, now: datetime) -> CouponTemplateList:
-    found = await coupons.claimable(community_id=query.community_id, now=now)
-    return CouponTemplateList(items=[CouponTemplateOut.of(t) for t in found])
+    found, more = await coupons.claimable(
+        community_id=query.community_id, now=now, limit=query.limit, cursor=query.cursor
+    )
+    return CouponTemplateList(items=[CouponTemplateOut.of(t) for t in found], next_cursor=more)
 
 
 async def _out(coupon: Coupon, now: datetime) -> CouponOut:
@@ -156,10 +160,19 @@ async def exchange(*, principal: Principal, template_id: str, now: datetime) -> 
     return await _out(coupon, now)
 
 
-@endpoint(summary="The caller's coupons, usable first", tags=TAGS, response=CouponList, auth=True)
-async def my_coupons(*, principal: Principal, now: datetime) -> CouponList:
-    held = await coupons.mine(principal.user_id, now=now)
-    return CouponList(items=[CouponOut.of(h) for h in held])
+@endpoint(
+    summary="The caller's coupons, a page at a time: the usable ones first, soonest to expire, "
+    "then the rest, newest claimed first",
+    tags=TAGS,
+    query=CouponQuery,
+    response=CouponList,
+    auth=True,
+)
+async def my_coupons(*, principal: Principal, query: CouponQuery, now: datetime) -> CouponList:
+    held, more = await coupons.mine(
+        principal.user_id, now=now, limit=query.limit, cursor=query.cursor
+    )
+    return CouponList(items=[CouponOut.of(h) for h in held], next_cursor=more)
 
 
 def setup(app: web.Application) -> None:

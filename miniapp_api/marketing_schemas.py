@@ -10,6 +10,7 @@ from miniapp_api.fields import Fen, Flag, Id, JsonInt, integer
 from models.activity import PointsEntry
 from models.coupon import CouponKind, CouponScope, CouponTemplate, GrantRule
 from models.pricing import SkuPrice
+from services import coupons
 from services.coupons import Held
 
 # Optional integers keep their bounds in the schema only as bounded types (fields.integer).
@@ -89,10 +90,22 @@ class CouponTemplateOut(BaseModel):
 
 class CouponTemplateList(BaseModel):
     items: list[CouponTemplateOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
 
 
 class TemplateQuery(BaseModel):
-    community_id: Id | None = None
+    community_id: Id | None = Field(
+        default=None, description="the community one is in: its own coupons besides shop-wide"
+    )
+    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
+
+
+class CouponQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class CouponOut(BaseModel):
@@ -122,6 +135,9 @@ class CouponOut(BaseModel):
 
 class CouponList(BaseModel):
     items: list[CouponOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
 
 
 class GrantIn(BaseModel):

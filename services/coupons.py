@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.catalog import Sku
@@ -29,7 +30,7 @@ from models.coupon import Coupon, CouponKind, CouponScope, CouponStatus, CouponT
 from models.limits import MAX_PRICE
 from models.order import Order
 from qunshop.errors import Conflict, ErrorCode, Invalid, NotFound, QunshopError
-from services import audit, notify, points
+from services import audit, cursors, notify, points
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ OPERATOR = "operator"
 POINTS = "points"
 MAX_STOCK = 10_000_000
 MAX_DAYS = 3650
+MAX_PAGE = 100
 
 # Every code the claim function RAISEs: the error it becomes, and its words.
 _REFUSALS = (
@@ -195,16 +197,26 @@ async def list_templates(*, limit: int = 200) -> list[CouponTemplate]:
     return await CouponTemplate.all().order_by("-created_at").limit(limit)
 
 
-async def claimable(*, community_id: uuid.UUID | None, now: datetime) -> list[CouponTemplate]:
-    """What a person may claim now: shop-wide templates and the community's, in order."""
-    query = CouponTemplate.filter(active=True, claimable=True, stock_left__gt=0)
-    templates = await query.order_by("created_at").limit(50)
-    return [
-        t
-        for t in templates
-        if (t.valid_until is None or t.valid_until > now)
-        and (t.community_id is None or t.community_id == community_id)
-    ]
+async def claimable(
+    *, community_id: uuid.UUID | None, now: datetime, limit: int = 50, cursor: str | None = None
+) -> tuple[list[CouponTemplate], str | None]:
+    """What a person may claim now: shop-wide templates and the community's, oldest first (a
+    new one joins the end, so the chat's numbers stay), ``limit`` after ``cursor``; and the
+    cursor of the next page (None: this was the last). Filtered in SQL: reading the oldest
+    first and filtering after hid the newer ones behind expired and other communities'."""
+    place = Q(community_id__isnull=True)
+    if community_id is not None:
+        place |= Q(community_id=community_id)
+    query = CouponTemplate.filter(
+        place,
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        active=True,
+        claimable=True,
+        stock_left__gt=0,
+    )
+    return await cursors.page(
+        query, limit=min(max(limit, 1), MAX_PAGE), cursor=cursor, ascending=True
+    )
 
 
 def _refused(exc: BaseException) -> QunshopError | None:
@@ -286,23 +298,27 @@ async def claim_together(
     return answers
 
 
-async def mine(user_id: uuid.UUID, *, now: datetime, limit: int = 50) -> list[Held]:
-    """The person's coupons: usable first (soonest to expire), then the rest, newest first."""
-    coupons = (
-        await Coupon.filter(user_id=user_id)
-        .select_related("template")
-        .order_by("-claimed_at")
-        .limit(limit)
+async def mine(
+    user_id: uuid.UUID, *, now: datetime, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Held], str | None]:
+    """The person's coupons, ``limit`` after ``cursor``: the usable ones first, soonest to
+    expire, then the rest, newest claimed first (two parts of one keyset list,
+    services/cursors.page_parts); and the cursor of the next page (None: this was the last)."""
+    held = Coupon.filter(user_id=user_id).select_related("template")
+    usable = Q(status=CouponStatus.AVAILABLE, valid_from__lte=now, valid_until__gt=now)
+    found, more = await cursors.page_parts(
+        [
+            cursors.Part(held.filter(usable), stamp="valid_until", ascending=True),
+            cursors.Part(held.filter(~usable), stamp="claimed_at"),
+        ],
+        limit=min(max(limit, 1), MAX_PAGE),
+        cursor=cursor,
     )
-    held = [
-        Held(
-            coupon=c,
-            template=c.template,
-            usable=c.status is CouponStatus.AVAILABLE and c.valid_from <= now < c.valid_until,
-        )
-        for c in coupons
-    ]
-    return sorted(held, key=lambda h: (not h.usable, h.coupon.valid_until if h.usable else now))
+    return [Held(coupon=c, template=c.template, usable=_usable(c, now)) for c in found], more
+
+
+def _usable(coupon: Coupon, now: datetime) -> bool:
+    return coupon.status is CouponStatus.AVAILABLE and coupon.valid_from <= now < coupon.valid_until
 
 
 async def has_paid_before(user_id: uuid.UUID, *, but: uuid.UUID | None = None) -> bool:

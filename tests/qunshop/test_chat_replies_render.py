@@ -198,6 +198,7 @@ BASE: dict[str, Any] = {
     "cards": [],
     "base": "http://127.0.0.1:8080",
     "staff": False,  # a shopper: leaders' hints are left out
+    "more": False,  # a list's first page was all of it
     "community": community,
     "campaign": campaign,
     "team": team,
@@ -238,6 +239,9 @@ BASE: dict[str, Any] = {
         waiting=[pickup_line],
         arriving=[pickup_line],
         picked_up=[pickup_line],
+        waiting_count=1,
+        arriving_count=1,
+        picked_up_count=1,
     ),
     "line": pickup_line,
     "stats": NS(day="2026-12-05", orders=3, gmv=8970, refunded=0, new_members=2),
@@ -319,6 +323,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "coupons/card.j2": [({"template": coupon_amount}, "在群里发送「领券」查看")],
     "coupons/claimable.j2": [
         ({"templates": [coupon_amount]}, "1. 满20减5 · 满¥20.00减¥5.00 · 剩 42 张"),
+        ({"templates": [coupon_amount], "more": True}, "还有更多可领的券，打开小程序可以看到全部"),
         ({"templates": []}, "现在没有可以领的券"),
     ],
     "coupons/claimed.j2": [
@@ -329,6 +334,7 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "coupons/mine.j2": [
         ({"held": [held, used]}, "1. 满20减5 · 满¥20.00减¥5.00 · 可用，12-12 到期"),
+        ({"held": [held, used], "more": True}, "只列出了前 2 张，全部的券打开小程序可以看到"),
         ({"held": []}, "你还没有券"),
     ],
     "coupons/points.j2": [({"summary": points_summary}, "其中 20 积分将在 01-04 前过期")],

@@ -1,0 +1,111 @@
+"""Lists that stopped at a bound without saying so (or hid rows behind it) page through
+services/cursors: walked to the end a page at a time, each item comes once, none is missing,
+and items sharing a time keep one order across the pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from models.coupon import Coupon, CouponKind, CouponStatus, CouponTemplate
+from models.user import Role, User
+from qunshop.config import Settings
+from services import cursors
+from tests.support.factories import auth, make_community, make_user
+from tests.support.pages import every_page
+
+
+def _flat(pages: list[list[Any]]) -> list[str]:
+    ids = [item["id"] for page in pages for item in page]
+    assert len(ids) == len(set(ids)), "an item came twice"
+    return ids
+
+
+def _template(by: User, created_at: datetime, **values: Any) -> CouponTemplate:
+    fields: dict[str, Any] = {"valid_days": 7, "stock_total": 10, "stock_left": 10, **values}
+    return CouponTemplate(
+        id=uuid.uuid4(),
+        name="满20减5",
+        kind=CouponKind.AMOUNT,
+        threshold=2000,
+        amount_off=500,
+        created_by=by,
+        created_at=created_at,
+        **fields,
+    )
+
+
+async def test_claimable_coupons_filter_in_the_query_and_page(client: TestClient) -> None:
+    """The 50 oldest templates were read and then filtered: 55 older ones of another community
+    hid every newer one this community may claim."""
+    admin, now = await make_user(Role.ADMIN), datetime.now(tz=UTC)
+    here, there = await make_community(), await make_community()
+    old, tie = now - timedelta(days=2), now - timedelta(hours=1)
+    hidden = [_template(admin, old, community_id=there.id) for _ in range(55)]
+    hidden += [_template(admin, old, valid_days=None, valid_until=now - timedelta(hours=2))]
+    hidden += [_template(admin, old, stock_left=0), _template(admin, old, active=False)]
+    hidden += [_template(admin, old, claimable=False)]
+    shop_wide = [_template(admin, tie) for _ in range(4)]  # made the same instant
+    ours = [_template(admin, now - timedelta(minutes=5), community_id=here.id) for _ in range(2)]
+    await CouponTemplate.bulk_create([*hidden, *shop_wide, *ours])
+    oldest_first = [str(t.id) for t in sorted(shop_wide, key=lambda t: t.id)]
+    oldest_first += [str(t.id) for t in sorted(ours, key=lambda t: t.id)]
+
+    first = await (await client.get("/api/v1/coupon-templates")).json()  # the default page
+    assert [t["id"] for t in first["items"]] == oldest_first[:4] and first["next_cursor"] is None
+    pages = await every_page(
+        client, "/api/v1/coupon-templates", community_id=str(here.id), limit="3"
+    )
+    assert [len(p) for p in pages] == [3, 3] and _flat(pages) == oldest_first
+    for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
+        assert (await client.get("/api/v1/coupon-templates", params=bad)).status == 422, bad
+
+
+async def test_my_coupons_page_usable_first_then_the_rest(
+    client: TestClient, settings: Settings
+) -> None:
+    """Usable ones soonest to expire, then the rest newest first: two parts of one keyset list,
+    a page crossing from one to the other; it stopped at 50."""
+    admin, me, now = await make_user(Role.ADMIN), await make_user(), datetime.now(tz=UTC)
+    template = _template(admin, now - timedelta(days=30))
+    await template.save()
+    soon, later, claimed = now + timedelta(days=1), now + timedelta(days=5), now - timedelta(days=3)
+
+    def coupon(n: int, **values: Any) -> Coupon:
+        fields: dict[str, Any] = {
+            "status": CouponStatus.AVAILABLE,
+            "valid_from": now - timedelta(days=3),
+            "valid_until": soon,
+            "claimed_at": claimed,
+            **values,
+        }
+        return Coupon(id=uuid.uuid4(), template=template, user=me, nth=n, source="claim", **fields)
+
+    usable_tied = [coupon(n) for n in range(1, 4)]
+    usable_late = [coupon(4, valid_until=later)]
+    expired_tied = [
+        coupon(n, status=CouponStatus.EXPIRED, valid_until=now - timedelta(days=1))
+        for n in range(5, 8)
+    ]
+    lapsed = [coupon(8, valid_until=now - timedelta(hours=1), claimed_at=now - timedelta(days=9))]
+    not_yet = [coupon(9, valid_from=now + timedelta(days=1), valid_until=later, claimed_at=now)]
+    await Coupon.bulk_create([*usable_tied, *usable_late, *expired_tied, *lapsed, *not_yet])
+    expected = [str(c.id) for c in sorted(usable_tied, key=lambda c: c.id)]
+    expected += [str(usable_late[0].id), str(not_yet[0].id)]
+    expected += [str(c.id) for c in sorted(expired_tied, key=lambda c: c.id, reverse=True)]
+    expected += [str(lapsed[0].id)]
+
+    headers = auth(me, settings)
+    for size, lengths in (("2", [2, 2, 2, 2, 1]), ("4", [4, 4, 1]), ("9", [9])):
+        pages = await every_page(client, "/api/v1/me/coupons", headers=headers, limit=size)
+        assert [len(p) for p in pages] == lengths, size
+        assert _flat(pages) == expected, size
+        usable = [c["usable"] for p in pages for c in p]
+        assert usable == [True] * 4 + [False] * 5
+    beyond = cursors.encode(now, uuid.uuid4(), part=2)  # a part this list does not have
+    for bad in ({"cursor": beyond}, {"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
+        refused = await client.get("/api/v1/me/coupons", params=bad, headers=headers)
+        assert refused.status == 422, bad
