@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from miniapp_api.fields import WEB_URL, Fen, Flag, Id, JsonInt
 from models.groupbuy import Campaign, Team
 from models.order import Order
-from services import campaigns, join_pay, storefront
+from services import campaigns, groupbuy, join_pay, storefront
 
 
 class ProductBrief(BaseModel):
@@ -200,6 +200,14 @@ def team_fields(
 
 class TeamList(BaseModel):
     items: list[TeamOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+
+
+class MyTeamsQuery(BaseModel):
+    limit: int = Field(100, ge=1, le=groupbuy.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 _PAY = (

@@ -15,6 +15,7 @@ from miniapp_api.commerce_schemas import (
     CampaignOut,
     CampaignQuery,
     JoinTeamIn,
+    MyTeamsQuery,
     OpenTeamList,
     Reservation,
     StartTeamIn,
@@ -214,9 +215,16 @@ async def get_team(*, team_ref: str) -> TeamOut:
     return out
 
 
-@endpoint(summary="The caller's teams", tags=TAGS, response=TeamList, auth=True)
-async def my_teams(*, principal: Principal) -> TeamList:
-    return TeamList(items=await teams_out(await groupbuy.teams_of(principal)))
+@endpoint(
+    summary="The teams the caller has a seat in, each once, newest team first, a page at a time",
+    tags=TAGS,
+    query=MyTeamsQuery,
+    response=TeamList,
+    auth=True,
+)
+async def my_teams(*, principal: Principal, query: MyTeamsQuery) -> TeamList:
+    teams, more = await groupbuy.teams_of(principal, limit=query.limit, cursor=query.cursor)
+    return TeamList(items=await teams_out(teams), next_cursor=more)
 
 
 def setup(app: web.Application) -> None:

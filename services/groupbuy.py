@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 from tortoise.transactions import in_transaction
 
 from models.community import Community
@@ -28,6 +28,7 @@ from qunshop.errors import ErrorCode
 from services import (
     campaigns,
     communities,
+    cursors,
     due_rows,
     join_sql,
     news,
@@ -490,8 +491,15 @@ async def open_teams(campaign_id: str | uuid.UUID, *, now: datetime, limit: int 
     return [t for t in teams if t.seats_held < t.size][:limit]
 
 
-async def teams_of(principal: Principal) -> list[Team]:
-    seats = await Seat.filter(user_id=principal.user_id).order_by("-created_at").limit(100)
-    ids = list(dict.fromkeys(s.team_id for s in seats))
-    by_id = {t.id: t for t in await Team.filter(id__in=ids)}
-    return [by_id[i] for i in ids if i in by_id]
+MAX_PAGE = 100
+
+
+async def teams_of(
+    principal: Principal, *, limit: int = 100, cursor: str | None = None
+) -> tuple[list[Team], str | None]:
+    """The teams the person holds (or held) a seat in, each once, newest team first, ``limit``
+    after ``cursor`` (services/cursors); and the cursor of the next page (None: the last)."""
+    seats = Seat.filter(user_id=principal.user_id).values("team_id")
+    return await cursors.page(
+        Team.filter(id__in=Subquery(seats)), limit=min(max(limit, 1), MAX_PAGE), cursor=cursor
+    )

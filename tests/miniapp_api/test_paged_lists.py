@@ -11,10 +11,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from models.coupon import Coupon, CouponKind, CouponStatus, CouponTemplate
+from models.groupbuy import Team
 from models.user import Role, User
 from qunshop.config import Settings
 from services import cursors
-from tests.support.factories import auth, make_community, make_user
+from tests.support.factories import auth, make_campaign, make_community, make_user
 from tests.support.pages import every_page
 
 
@@ -109,3 +110,35 @@ async def test_my_coupons_page_usable_first_then_the_rest(
     for bad in ({"cursor": beyond}, {"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
         refused = await client.get("/api/v1/me/coupons", params=bad, headers=headers)
         assert refused.status == 422, bad
+
+
+async def test_my_teams_page_each_team_once(client: TestClient, settings: Settings) -> None:
+    """The teams one started or joined, each once, newest team first; it stopped at 100."""
+    me, others = await make_user(), [await make_user() for _ in range(2)]
+    headers = auth(me, settings)
+    mine = []
+    for _ in range(3):
+        campaign = await make_campaign(team_size=3)
+        resp = await client.post(f"/api/v1/campaigns/{campaign.id}/teams", json={}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        mine.append((await resp.json())["team"]["id"])
+    for other in others:  # teams I join
+        campaign = await make_campaign(team_size=3)
+        path = f"/api/v1/campaigns/{campaign.id}/teams"
+        started = await client.post(path, json={}, headers=auth(other, settings))
+        team_id = (await started.json())["team"]["id"]
+        joined = await client.post(f"/api/v1/teams/{team_id}/join", json={}, headers=headers)
+        assert joined.status == 201, await joined.text()
+        mine.append(team_id)
+    # Teams started the same instant (on a busy minute they are): ties the id breaks.
+    tied = datetime.now(tz=UTC)
+    await Team.filter(id__in=mine[1:4]).update(created_at=tied)
+    teams = await Team.filter(id__in=mine)
+    expected = [str(t.id) for t in sorted(teams, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    pages = await every_page(client, "/api/v1/me/teams", headers=headers, limit="2")
+    assert [len(p) for p in pages] == [2, 2, 1] and _flat(pages) == expected
+    theirs = await every_page(client, "/api/v1/me/teams", headers=auth(others[0], settings))
+    assert _flat(theirs) == [mine[3]]
+    refused = await client.get("/api/v1/me/teams", params={"cursor": "x"}, headers=headers)
+    assert refused.status == 422
