@@ -71,13 +71,28 @@ class WrittenOut(BaseModel):
 
 class Feed(BaseModel):
     items: list[PostOut]
-    next_before: datetime | None = Field(description="pass as ?before= for the next page")
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null: done"
+    )
+    next_before: datetime | None = Field(
+        default=None,
+        json_schema_extra={"deprecated": True},  # not Field(deprecated=): reading it warns
+        description="the last post's time while more follow; as ?before= it skips posts "
+        "sharing that time: page with next_cursor",
+    )
 
 
 class FeedQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    before: datetime | None = None
+    limit: int = Field(posts.PAGE, ge=1, le=posts.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
+    before: datetime | None = Field(
+        default=None,
+        json_schema_extra={"deprecated": True},  # not Field(deprecated=): reading it warns
+        description="only posts older than this (the older way to page, which skips posts "
+        "sharing the time: use cursor)",
+    )
 
 
 class LikesOut(BaseModel):
@@ -149,9 +164,10 @@ class Follows(BaseModel):
     items: list[FollowOut]
 
 
-def _feed(found: list[posts.PostView]) -> Feed:
-    last = found[-1].post.created_at if len(found) == posts.PAGE else None
-    return Feed(items=[PostOut.of(v) for v in found], next_before=last)
+def _feed(page: tuple[list[posts.PostView], str | None]) -> Feed:
+    found, more = page
+    last = found[-1].post.created_at if more else None
+    return Feed(items=[PostOut.of(v) for v in found], next_cursor=more, next_before=last)
 
 
 @endpoint(
@@ -187,7 +203,7 @@ async def create_post(
 
 
 @endpoint(
-    summary="A community's feed: its shown posts, newest first",
+    summary="A community's feed: its shown posts, newest first, a page at a time",
     tags=TAGS,
     query=FeedQuery,
     response=Feed,
@@ -197,13 +213,18 @@ async def create_post(
 async def community_feed(*, principal: Principal, query: FeedQuery, community_id: str) -> Feed:
     viewer = principal.user_id if principal.user_id.int else None
     found = await posts.community_feed(
-        community_id=community_id, viewer=viewer, before=query.before
+        community_id=community_id,
+        viewer=viewer,
+        limit=query.limit,
+        cursor=query.cursor,
+        before=query.before,
     )
     return _feed(found)
 
 
 @endpoint(
-    summary="The caller's following feed: posts of the communities and leaders they follow",
+    summary="The caller's following feed: posts of the communities and leaders they follow, "
+    "newest first, a page at a time",
     tags=TAGS,
     query=FeedQuery,
     response=Feed,
@@ -211,7 +232,10 @@ async def community_feed(*, principal: Principal, query: FeedQuery, community_id
     errors=(401, 422),
 )
 async def following_feed(*, principal: Principal, query: FeedQuery) -> Feed:
-    return _feed(await posts.following_feed(principal=principal, before=query.before))
+    found = await posts.following_feed(
+        principal=principal, limit=query.limit, cursor=query.cursor, before=query.before
+    )
+    return _feed(found)
 
 
 @endpoint(

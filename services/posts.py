@@ -25,16 +25,19 @@ from models.moderation import Shown
 from models.post import Comment, Following, Post, PostKind, PostLike
 from models.user import User
 from qunshop.errors import ErrorCode, Forbidden, Invalid, NotFound
-from services import communities, moderation
+from services import communities, cursors, moderation
 from services.ids import parse_uuid
 
 if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
     from services.auth import Principal
 
 moderation.register(moderation.Kind.POST, moderation.Target(Post))
 moderation.register(moderation.Kind.COMMENT, moderation.Target(Comment))
 
 PAGE = 20
+MAX_PAGE = 100
 TEXT_MAX = 1000
 IMAGES_MAX = 9
 _LIKE_SQL = (
@@ -182,19 +185,47 @@ async def _views(posts: list[Post], viewer: uuid.UUID | None) -> list[PostView]:
     ]
 
 
-async def community_feed(
-    *, community_id: str, viewer: uuid.UUID | None, before: datetime | None = None
-) -> list[PostView]:
-    """The community's shown posts, newest first, ``PAGE`` at a time (``before`` pages on)."""
-    community = await communities.get_community(community_id)
-    query = Post.filter(community_id=community.id, shown=Shown.VISIBLE)
+async def _page(
+    query: QuerySet[Post],
+    *,
+    viewer: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+    before: datetime | None,
+) -> tuple[list[PostView], str | None]:
+    """A feed's shown posts, newest first, ``limit`` after ``cursor`` (services/cursors: posts
+    sharing a time keep one order across pages); and the cursor of the next page (None: this
+    was the last). ``before`` is the older way in: posts strictly older than it."""
+    query = query.filter(shown=Shown.VISIBLE)
     if before is not None:
         query = query.filter(created_at__lt=before)
-    return await _views(await query.order_by("-created_at", "-id").limit(PAGE), viewer)
+    found, more = await cursors.page(query, limit=min(max(limit, 1), MAX_PAGE), cursor=cursor)
+    return await _views(found, viewer), more
 
 
-async def following_feed(*, principal: Principal, before: datetime | None = None) -> list[PostView]:
-    """Shown posts in the communities one follows and by the leaders one follows."""
+async def community_feed(
+    *,
+    community_id: str,
+    viewer: uuid.UUID | None,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    before: datetime | None = None,
+) -> tuple[list[PostView], str | None]:
+    """The community's shown posts, newest first, a page at a time (``_page``)."""
+    community = await communities.get_community(community_id)
+    query = Post.filter(community_id=community.id)
+    return await _page(query, viewer=viewer, limit=limit, cursor=cursor, before=before)
+
+
+async def following_feed(
+    *,
+    principal: Principal,
+    limit: int = PAGE,
+    cursor: str | None = None,
+    before: datetime | None = None,
+) -> tuple[list[PostView], str | None]:
+    """Shown posts in the communities one follows and by the leaders one follows, newest
+    first, a page at a time (``_page``)."""
     follows = await Following.filter(follower_id=principal.user_id).values(
         "leader_id", "community_id"
     )
@@ -203,12 +234,9 @@ async def following_feed(*, principal: Principal, before: datetime | None = None
     wanted = [Q(community_id__in=places)] if places else []
     wanted += [Q(author_id__in=leaders)] if leaders else []
     if not wanted:
-        return []
-    query = Post.filter(Q(*wanted, join_type=Q.OR), shown=Shown.VISIBLE)
-    if before is not None:
-        query = query.filter(created_at__lt=before)
-    newest = await query.order_by("-created_at", "-id").limit(PAGE)
-    return await _views(newest, principal.user_id)
+        return [], None
+    query = Post.filter(Q(*wanted, join_type=Q.OR))
+    return await _page(query, viewer=principal.user_id, limit=limit, cursor=cursor, before=before)
 
 
 async def like(*, principal: Principal, post_id: str, now: datetime) -> tuple[int, bool]:

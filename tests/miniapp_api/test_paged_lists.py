@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from models.coupon import Coupon, CouponKind, CouponStatus, CouponTemplate
 from models.groupbuy import Team
+from models.moderation import Shown
+from models.post import Following, Post, PostKind
 from models.user import Role, User
 from qunshop.config import Settings
 from services import cursors
@@ -142,3 +144,47 @@ async def test_my_teams_page_each_team_once(client: TestClient, settings: Settin
     assert _flat(theirs) == [mine[3]]
     refused = await client.get("/api/v1/me/teams", params={"cursor": "x"}, headers=headers)
     assert refused.status == 422
+
+
+async def test_post_feeds_page_by_cursor_and_keep_posts_sharing_a_time(
+    client: TestClient, settings: Settings
+) -> None:
+    """``before`` (the last post's time) skipped posts sharing it; the cursor does not. The
+    old parameter is still read."""
+    community, elsewhere = await make_community(), await make_community()
+    author, now = await make_user(nickname="小王"), datetime.now(tz=UTC)
+    tied = now - timedelta(minutes=10)
+
+    def post(at: datetime, place: Any = community, shown: Shown = Shown.VISIBLE) -> Post:
+        return Post(
+            id=uuid.uuid4(),
+            community=place,
+            author=author,
+            kind=PostKind.POST,
+            text="晒单",
+            shown=shown,
+            created_at=at,
+        )
+
+    same = [post(tied) for _ in range(5)]
+    newer, older = post(now - timedelta(minutes=1)), post(now - timedelta(hours=1))
+    await Post.bulk_create([*same, newer, older, post(now, shown=Shown.HELD), post(now, elsewhere)])
+    expected = [str(newer.id), *(str(p.id) for p in sorted(same, key=lambda p: p.id, reverse=True))]
+    expected.append(str(older.id))
+
+    path = f"/api/v1/communities/{community.id}/posts"
+    pages = await every_page(client, path, limit="3")
+    assert [len(p) for p in pages] == [3, 3, 1] and _flat(pages) == expected
+    reader = await make_user()
+    await Following.create(follower=reader, community=community, created_at=now)
+    pages = await every_page(client, "/api/v1/me/feed", headers=auth(reader, settings), limit="2")
+    assert [len(p) for p in pages] == [2, 2, 2, 1] and _flat(pages) == expected
+
+    # The old way: ?before= still answers, and says next_before while more follow.
+    first = await (await client.get(path, params={"limit": "2"})).json()
+    assert datetime.fromisoformat(first["next_before"]) == tied and first["next_cursor"]
+    older_only = await (await client.get(path, params={"before": tied.isoformat()})).json()
+    assert [p["id"] for p in older_only["items"]] == [str(older.id)]
+    assert older_only["next_cursor"] is None and older_only["next_before"] is None
+    for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
+        assert (await client.get(path, params=bad)).status == 422, bad
