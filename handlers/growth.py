@@ -48,12 +48,18 @@ async def verify(ctx: Context, args: str, code: str = "", bad_args: bool = False
     return Text(ctx.render("verified.j2", line=line, days=ctx.settings.auto_complete_days))
 
 
+# Lines of each 提货单 section a reply lists (the counts are all): a reply holds 20 KB
+# (bot/streams.py), and two sections of long product names must fit with their notes.
+CHAT_LINES = 50
+
+
 @router.route(Command("提货单", "pickups"), staff)
 async def pickups(ctx: Context, args: str = "") -> Reply:
     day = await pickup.day_list(
         principal=principal_of(ctx),
         community_id=str(ctx.community.id) if ctx.community else None,
         now=ctx.now,
+        shown=CHAT_LINES,
     )
     return Text(ctx.render("pickups.j2", day=day))
 

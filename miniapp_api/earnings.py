@@ -187,6 +187,9 @@ async def pickup_day(*, principal: Principal, query: PickupDayQuery, now: dateti
         waiting=[_line(line) for line in day.waiting],
         arriving=[_line(line) for line in day.arriving],
         picked_up=[_line(line) for line in day.picked_up],
+        waiting_count=day.waiting_count,
+        arriving_count=day.arriving_count,
+        picked_up_count=day.picked_up_count,
     )
 
 

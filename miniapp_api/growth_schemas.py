@@ -302,3 +302,12 @@ class PickupDayOut(BaseModel):
         description="待到货: paid (confirmed), the goods not at the pickup point yet"
     )
     picked_up: list[PickupLineOut] = Field(description="picked up today")
+    waiting_count: int = Field(
+        description="待提货 orders, all of them (the list shows the first 200)"
+    )
+    arriving_count: int = Field(
+        description="待到货 orders, all of them (the list shows the first 200)"
+    )
+    picked_up_count: int = Field(
+        description="picked up today, all of them (the list shows the first 200)"
+    )

@@ -56,6 +56,7 @@ DONE = (OrderStatus.PICKED_UP, OrderStatus.COMPLETED)
 VERIFIED = "verified"
 USED = "this pickup code was already verified"
 NO_SUCH_CODE = "no order has this pickup code"
+SHOWN = 200  # lines of each section the console page and the API list (the counts are all)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class PickupDay:
     waiting: list[Line]  # 待提货: arrived, waiting at the pickup point
     arriving: list[Line]  # 待到货: paid (and 成团), the goods not here yet
     picked_up: list[Line]
+    # Each section's true count: its lines stop at ``day_list``'s ``shown``.
+    waiting_count: int = 0
+    arriving_count: int = 0
+    picked_up_count: int = 0
 
 
 def normalise(code: str) -> str:
@@ -316,26 +321,37 @@ async def _lines(query: QuerySet[Order]) -> list[Line]:
     ]
 
 
-async def day_list(*, principal: Principal, community_id: str | None, now: datetime) -> PickupDay:
+async def day_list(
+    *, principal: Principal, community_id: str | None, now: datetime, shown: int | None = SHOWN
+) -> PickupDay:
     """提货单: the orders waiting at the pickup point (待提货), those whose goods have not
     arrived (待到货, told apart so a leader does not wait for buyers who cannot come yet),
-    and those picked up today."""
+    and those picked up today: each section's first ``shown`` lines (None: all, as the CSV
+    lists them) and its true count."""
     community = await _community_for(principal, community_id)
     tz = ZoneInfo(community.timezone)
     local = now.astimezone(tz)
     start = datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     mine = Order.filter(community_id=community.id)
-    waiting = mine.filter(status=OrderStatus.READY_FOR_PICKUP).order_by("created_at")
-    arriving = mine.filter(status=OrderStatus.CONFIRMED).order_by("created_at")
+    waiting = mine.filter(status=OrderStatus.READY_FOR_PICKUP)
+    arriving = mine.filter(status=OrderStatus.CONFIRMED)
     # Handed over today, whatever came of it since (an order refunded in full after pickup
     # reads refunded on the list).
-    picked = mine.filter(picked_up_at__gte=start, picked_up_at__lt=end).order_by("picked_up_at")
+    picked = mine.filter(picked_up_at__gte=start, picked_up_at__lt=end)
+
+    async def first(query: QuerySet[Order], *order: str) -> list[Line]:
+        query = query.order_by(*order, "id")
+        return await _lines(query if shown is None else query.limit(shown))
+
     return PickupDay(
         community=community,
         pickup_point=await PickupPoint.get_or_none(community_id=community.id),
         day=local.date().isoformat(),
-        waiting=await _lines(waiting.limit(200)),
-        arriving=await _lines(arriving.limit(200)),
-        picked_up=await _lines(picked.limit(200)),
+        waiting=await first(waiting, "created_at"),
+        arriving=await first(arriving, "created_at"),
+        picked_up=await first(picked, "picked_up_at"),
+        waiting_count=await waiting.count(),
+        arriving_count=await arriving.count(),
+        picked_up_count=await picked.count(),
     )

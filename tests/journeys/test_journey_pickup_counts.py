@@ -8,13 +8,16 @@ A paid order whose goods have not arrived is 待到货: it has its pickup code e
 from __future__ import annotations
 
 import re
+import uuid
 
+from handlers.growth import CHAT_LINES
 from models.chat import ChatIdentity
 from models.order import Order, OrderStatus
 from models.user import User
 from qunshop.chat import Platform
+from services import pickup
 from tests.journeys.doors import Doors
-from tests.support.factories import make_user
+from tests.support.factories import auth, make_user
 from tests.support.growth import paid_order
 from tests.web.test_console import _login
 
@@ -82,3 +85,42 @@ async def test_arrived_orders_are_to_pick_up_the_others_to_arrive(doors: Doors) 
     assert "核销成功" in done, done
     after = await doors.say_in_group("提货单", sender="wang")
     assert "待提货 1 单" in after and "待到货 1 单" in after and "今日已提货 1 单" in after
+
+
+async def test_counts_are_true_above_the_lines_shown(doors: Doors) -> None:
+    """Each section lists its first lines (200 on the page and in the API, 50 in chat); its
+    count is every order (it read 200 above 200); the CSV lists them all."""
+    community = await doors.bound_community()
+    zhao = await _shopper("小赵", "zhao")
+    paid = await paid_order(doors.settings, doors.wechat, zhao, community)
+    # 200 more paid orders of hers, as the first (the notify's path is walked above; 200
+    # notifies here would only repeat it).
+    fields = {k: v for k, v in paid.__dict__.items() if not k.startswith("_")}
+    unique = {"transaction_id": None, "pickup_code": None}
+    await Order.bulk_create(
+        [
+            Order(**{**fields, "id": uuid.uuid4(), "out_trade_no": f"T{n:030d}", **unique})
+            for n in range(pickup.SHOWN)
+        ]
+    )
+    listed = await doors.say_in_group("提货单", sender="wang")
+    assert "待到货 201 单" in listed and "……另有 151 单未列出" in listed, listed[-300:]
+    assert listed.count("小赵 · ") == CHAT_LINES
+
+    link = re.search(r"http\S+/console/login\?token=\S+", await doors.say_alone("后台", "wang"))
+    assert link is not None
+    cookies = {"Cookie": await _login(doors.client, link.group(0))}
+    html = await (await doors.client.get("/console/pickups", headers=cookies)).text()
+    arriving_html = html.split('id="arriving-h"', 1)[1].split("</section>", 1)[0]
+    assert "待到货（201）" in html and arriving_html.count("<tr>") == pickup.SHOWN
+    assert "只列出前 200 单，另有 1 单" in arriving_html
+    sheet = await (await doors.client.get("/console/pickups.csv", headers=cookies)).text()
+    rows = sheet.lstrip("\ufeff").splitlines()[1:]
+    assert len(rows) == 201 and {row.split(",", 1)[0] for row in rows} == {"待到货"}
+    numbers = {row.rsplit(",", 1)[1] for row in rows}
+    assert len(numbers) == 201 and paid.out_trade_no in numbers
+
+    leader = await User.get(id=community.leader_id)
+    status, day = await doors.api("GET", "/api/v1/pickups/today", auth(leader, doors.settings))
+    assert status == 200 and len(day["arriving"]) == pickup.SHOWN
+    assert (day["arriving_count"], day["waiting_count"], day["picked_up_count"]) == (201, 0, 0)

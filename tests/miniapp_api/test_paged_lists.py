@@ -188,3 +188,29 @@ async def test_post_feeds_page_by_cursor_and_keep_posts_sharing_a_time(
     assert older_only["next_cursor"] is None and older_only["next_before"] is None
     for bad in ({"cursor": "nope"}, {"limit": "0"}, {"limit": "101"}):
         assert (await client.get(path, params=bad)).status == 422, bad
+
+
+async def test_the_document_names_each_paged_lists_parameters(client: TestClient) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+    for path in (
+        "/api/v1/coupon-templates",
+        "/api/v1/me/coupons",
+        "/api/v1/me/teams",
+        "/api/v1/communities/{community_id}/posts",
+        "/api/v1/me/feed",
+        "/api/v1/campaigns",
+        "/api/v1/me/bargains",
+        "/api/v1/after-sales",
+    ):
+        get = doc["paths"][path]["get"]
+        params = {p["name"]: p["schema"] for p in get["parameters"] if p["in"] == "query"}
+        assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == 100, path
+        assert "next_cursor" in params["cursor"]["description"], path
+        answer = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        listed = doc["components"]["schemas"][answer.rsplit("/", 1)[1]]
+        assert "next_cursor" in listed["properties"], path
+    feed = doc["paths"]["/api/v1/me/feed"]["get"]
+    before = next(p["schema"] for p in feed["parameters"] if p["name"] == "before")
+    assert before["deprecated"] is True and "use cursor" in before["description"]
+    day = doc["components"]["schemas"]["PickupDayOut"]["properties"]
+    assert "all of them" in day["waiting_count"]["description"]
