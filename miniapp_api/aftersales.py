@@ -84,7 +84,7 @@ class AfterSaleList(BaseModel):
 
 
 class MineQuery(BaseModel):
-    limit: int = Field(20, ge=1, le=aftersales.MAX_PAGE)
+    limit: int = Field(20, ge=1, le=aftersales.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 

@@ -119,7 +119,7 @@ class BargainList(BaseModel):
 
 
 class BargainQuery(BaseModel):
-    limit: int = Field(20, ge=1, le=bargains.MAX_PAGE)
+    limit: int = Field(20, ge=1, le=bargains.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 

@@ -86,7 +86,7 @@ class ProductQuery(BaseModel):
     category: str | None = Field(None, max_length=32)
     community_id: uuid.UUID | None = None
     q: str | None = Field(None, max_length=64, description="part of the title")
-    limit: int = Field(20, ge=1, le=catalog.MAX_PAGE)
+    limit: int = Field(20, ge=1, le=catalog.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 

@@ -136,7 +136,7 @@ class CampaignList(BaseModel):
 
 class CampaignQuery(BaseModel):
     community_id: Id | None = None
-    limit: int = Field(100, ge=1, le=campaigns.MAX_PAGE)
+    limit: int = Field(100, ge=1, le=campaigns.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
@@ -206,7 +206,7 @@ class TeamList(BaseModel):
 
 
 class MyTeamsQuery(BaseModel):
-    limit: int = Field(100, ge=1, le=groupbuy.MAX_PAGE)
+    limit: int = Field(100, ge=1, le=groupbuy.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
@@ -310,7 +310,7 @@ class OrderList(BaseModel):
 
 
 class OrderQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(50, ge=1, le=100, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 

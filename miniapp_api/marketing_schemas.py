@@ -99,12 +99,12 @@ class TemplateQuery(BaseModel):
     community_id: Id | None = Field(
         default=None, description="the community one is in: its own coupons besides shop-wide"
     )
-    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE)
+    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 
 class CouponQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE)
+    limit: int = Field(50, ge=1, le=coupons.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
 
 

@@ -85,7 +85,7 @@ class Feed(BaseModel):
 class FeedQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: int = Field(posts.PAGE, ge=1, le=posts.MAX_PAGE)
+    limit: int = Field(posts.PAGE, ge=1, le=posts.MAX_PAGE, description="items per page")
     cursor: str | None = Field(None, max_length=256, description="next_cursor of the last page")
     before: datetime | None = Field(
         default=None,
