@@ -46,6 +46,7 @@ from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
+from qunshop.templates import goods_name
 from services import audit, cursors, notify, orders, outbox, prices
 from services.ids import parse_uuid
 
@@ -454,7 +455,7 @@ async def _views(found: list[Bargain], *, now: datetime) -> list[View]:
             View(
                 bargain=bargain,
                 state=_state(bargain, order, now, offer_active=bargain.offer_id in active),
-                title=f"{sku.product.title} {sku.name}".strip(),
+                title=goods_name(sku.product.title, sku.name),
                 image=image if image.startswith(("https://", "http://")) else "",
                 cuts=cuts.get(bargain.id, []),
                 order=order,

@@ -75,7 +75,7 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     # 砍价 still speaks of the bargain while its order waits: alone with the amount and its
     # number in 我的订单, in the group with neither.
     alone = (await say("砍价", sender="li", chat_id=None)).content
-    assert f"你的砍价 {bargain.code}：测试商品 默认 已按 ¥9.90 下单，待付款" in alone, alone
+    assert f"你的砍价 {bargain.code}：测试商品 已按 ¥9.90 下单，待付款" in alone, alone
     assert "（第 1 个订单）" in alone, alone
     in_group = (await say("砍价", sender="li")).content
     assert f"你的砍价 {bargain.code} 已下单，待付款" in in_group, in_group
