@@ -253,9 +253,7 @@ async def test_team_failed_tells_the_refund(world: World) -> None:
     for refund in await Refund.all().prefetch_related("order"):
         await world.settle_refund(refund, refund.order.out_trade_no, times=2)
     await world.send_all()
-    assert world.custom_texts("oa-fail")[1:] == [
-        "💰 退款已完成：「测试商品」¥9.90 已原路退回。"
-    ]
+    assert world.custom_texts("oa-fail")[1:] == ["💰 退款已完成：「测试商品」¥9.90 已原路退回。"]
     refunded = [m for m in world.wechat.subscribe_messages if m["touser"] == shopper.openid]
     assert [m["template_id"] for m in refunded] == [
         world.settings.subscribe_template_team_failed,
