@@ -175,7 +175,10 @@ async def list_offers() -> OfferList:
 
 
 @endpoint(
-    summary="Start a bargain on an offer (the caller's open one, if they have it)",
+    summary=(
+        "Start a bargain on an offer (the caller's own, if one is being cut, awaits payment"
+        " or may be bought again)"
+    ),
     tags=TAGS,
     response=BargainOut,
     status=201,

@@ -839,8 +839,19 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "bargains/running.j2": [
         (BARGAIN_VALUES, BARGAIN_CASES["bargains/running.j2"]),
         (
-            {**BARGAIN_VALUES, "view": NS(**vars(bargain_view) | {"state": "reached"})},
+            {
+                **BARGAIN_VALUES,
+                "view": NS(
+                    **vars(bargain_view)
+                    | {"state": "reached", "bargain": NS(**vars(bargain) | {"price_now": 990})}
+                ),
+            },
             "已经砍到底价啦，请在 ",
+        ),
+        # Its order lapsed before the floor: cutting stopped, it may be bought again as is.
+        (
+            {**BARGAIN_VALUES, "view": NS(**vars(bargain_view) | {"state": "reached"})},
+            "砍价已停止（上次下的单没付款，已取消），可以按现价再下单",
         ),
     ],
     # A card invites a cut only while friends may cut.
