@@ -246,6 +246,7 @@ BASE: dict[str, Any] = {
     "days": 7,
     "after_sale_days": 7,
     "words": "这个团已经满员了，看看其他团吧。",
+    "has_flash": False,
     "said": "",
     "in_group": True,
     "numbers": {},
@@ -641,10 +642,13 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
     "deals.j2": [
         ({}, "1. 赣南脐橙 三人团 3人团 ¥29.90\n   团码 MNTR4DCR：还差 2 人，剩 23 小时 0 分"),
         ({"deals": []}, "现在没有进行中的团购"),
+        ({"has_flash": True}, "发送「参团 团码」加入。\n⚡ 还有秒杀在进行或即将开始，发送「秒杀」"),
+        ({"deals": [], "has_flash": True}, "。\n⚡ 还有秒杀在进行或即将开始"),
     ],
     "deals_private.j2": [
         ({}, "· 赣南脐橙 三人团 3人团 ¥29.90，团码 MNTR4DCR"),
         ({"groups": []}, "还没有加入社区"),
+        ({"has_flash": True}, "发送「参团 团码」加入。\n⚡ 还有秒杀在进行或即将开始"),
     ],
     "arrived.j2": [
         ({}, "3 份订单可以提货了"),
