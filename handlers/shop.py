@@ -89,9 +89,12 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
     except Conflict as refused:
         if refused.code is not ErrorCode.TEAM_CLOSED:
             raise
-        # The join says only "closed": a team that filled and 成团 is told from one that failed.
-        ended = await groupbuy.find_team(code)
-        return Text(ctx.render("team_ended.j2", team=ended, staff=is_staff(ctx)))
+        # The refusal's state tells a team that filled and 成团 from one that ended short.
+        said = refused.extra
+        text = ctx.render(
+            "team_ended.j2", code=said["team_code"], state=said["state"], staff=is_staff(ctx)
+        )
+        return Text(text)
     campaign = await Campaign.get(id=result.team.campaign_id)
     return await with_link(
         ctx,

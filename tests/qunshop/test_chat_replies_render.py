@@ -439,15 +439,10 @@ CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
         ),
     ],
     "team_ended.j2": [
-        ({"team": NS(code="MNTR4DCR", status=NS(value="succeeded"))}, "已经满员成团了"),
-        (
-            {"team": NS(code="MNTR4DCR", status=NS(value="succeeded")), "staff": True},
-            "发「开团 序号」再开一个",
-        ),
-        (
-            {"team": NS(code="MNTR4DCR", status=NS(value="failed"))},
-            "团 MNTR4DCR 没拼成，已经结束了",
-        ),
+        ({"code": "MNTR4DCR", "state": "succeeded"}, "已经满员成团了"),
+        ({"code": "MNTR4DCR", "state": "succeeded", "staff": True}, "发「开团 序号」再开一个"),
+        ({"code": "MNTR4DCR", "state": "failed"}, "团 MNTR4DCR 没拼成，已经结束了"),
+        ({"code": "MNTR4DCR", "state": "ended"}, "团 MNTR4DCR 没拼成，已经结束了"),
     ],
     "activities/list.j2": [
         ({}, "1. 签到 每天 08:00，下次 2026-12-06 08:00"),

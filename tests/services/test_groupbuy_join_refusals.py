@@ -112,10 +112,13 @@ async def test_closed_team_and_past_deadline() -> None:
     late = now + timedelta(hours=1)
     assert await _refused(campaign.id, user, started.team.code, late) == (
         "team_closed",
-        "this team has closed",
+        "this team has closed (ended)",  # its deadline passed: the clock has yet to settle it
     )
     assert await groupbuy.close_team(started.team.id, now=late) is TeamStatus.FAILED  # the clock
-    assert (await _refused(campaign.id, user, started.team.code, now))[0] == "team_closed"
+    assert await _refused(campaign.id, user, started.team.code, now) == (
+        "team_closed",
+        "this team has closed (failed)",
+    )
 
 
 async def test_a_campaign_that_has_ended_takes_no_new_members() -> None:
