@@ -375,7 +375,7 @@ async def _unbought(bargain: Bargain, now: datetime) -> bool:
     bargain's deadline (it may be bought again). Read only when a start finds one ordered."""
     if bargain.order_id is None:
         return False
-    status = await Order.filter(id=bargain.order_id).values_list("status", flat=True).first()
+    status = await Order.filter(id=bargain.order_id).first().values_list("status", flat=True)
     lapsed = status == OrderStatus.CANCELLED and bargain.deadline_at > now
     return status == OrderStatus.PENDING_PAYMENT or lapsed
 
