@@ -23,6 +23,7 @@ from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import is_staff, not_bound, principal_of
 from models.activity import ActivityKind
 from models.user import Role
+from qunshop import error_words
 from qunshop.chat import ChatType, Reply, Text
 from qunshop.errors import Invalid
 from services import activities, checkin, flashsale, groupchat, storefront
@@ -104,7 +105,8 @@ def _usage(ctx: Context) -> Reply:
 
 def _refused(ctx: Context, error: Invalid) -> Reply:
     kind = (error.extra.get("errors") or [{}])[0].get("type", "")
-    return Text(ctx.render("activities/refused.j2", kind=kind, error=error))
+    words = error_words.message_of(error.status, error.code)  # never the service's English
+    return Text(ctx.render("activities/refused.j2", kind=kind, error=error, words=words))
 
 
 def _flash(args: str) -> tuple[FlashSpec, str] | None:

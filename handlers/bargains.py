@@ -49,6 +49,8 @@ async def bargain(
         now=ctx.now,
         chat_id=ctx.update.chat_id,
     )
+    if started.view.state == bargains.State.ORDERED:  # as 砍价 says it: where to pay
+        return await _listing(ctx, [], [started.view])
     bargain = started.bargain
     deadline = bargain.deadline_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
     text = ctx.render(
@@ -72,9 +74,13 @@ async def my_bargains(ctx: Context, args: str = "") -> Reply:
 _LIVE = (bargains.State.OPEN, bargains.State.REACHED, bargains.State.ORDERED)
 
 
-async def _listing(ctx: Context, offers: list[BargainOffer]) -> Reply:
-    mine, _ = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
-    live = [v for v in mine if v.state in _LIVE]
+async def _listing(
+    ctx: Context, offers: list[BargainOffer], live: list[bargains.View] | None = None
+) -> Reply:
+    """The offers, then ``live`` (by default the sender's latest bargains still to act on)."""
+    if live is None:
+        mine, _ = await bargains.mine(principal=_principal(ctx), now=ctx.now, limit=5)
+        live = [v for v in mine if v.state in _LIVE]
     unpaid = [v for v in live if v.state == bargains.State.ORDERED]
     # Alone, an unpaid bargain order says where 我的订单 lists it (numbers are shown only there).
     numbers: dict[object, int] = {}

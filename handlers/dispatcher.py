@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from handlers.routing import Context, Router
+from qunshop import error_words
 from qunshop.chat import ChatType, Reply, Text, Update
 from qunshop.errors import QunshopError
 from services import chat_gate, chat_users
@@ -72,8 +73,12 @@ class ChatDispatcher:
         name = f"errors/{exc.code.value}.j2"
         # The after-sale days are configured (QUNSHOP_AUTO_COMPLETE_DAYS): refusals say them.
         # In a group a refusal that sends someone to a personal list says to ask privately.
+        # ``words``: the code's, as the pages say them; ``said``: the service's detail only
+        # when a person can read it (the API's English never reaches the chat).
         values = {
             "error": exc,
+            "words": error_words.message_of(exc.status, exc.code),
+            "said": error_words.readable(exc.detail),
             "after_sale_days": ctx.settings.auto_complete_days,
             "in_group": ctx.in_group,
         }

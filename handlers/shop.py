@@ -9,7 +9,7 @@ from models.groupbuy import Campaign
 from models.user import Role
 from qunshop.chat import ChatType, Reply, Text
 from qunshop.errors import Conflict, ErrorCode
-from services import groupbuy, groupchat, storefront
+from services import flashsale, groupbuy, groupchat, storefront
 from services.auth import Principal
 
 router = Router("shop")
@@ -22,17 +22,25 @@ def principal_of(ctx: Context) -> Principal:
 
 @router.route(Command("团购", "deals", "拼团"))
 async def list_deals(ctx: Context, args: str = "") -> Reply:
+    # Each reply ends pointing to 秒杀 when a flash sale runs or is to come (one EXISTS).
     if ctx.update.chat_type is ChatType.SINGLE:  # one-to-one: every community of theirs
         groups = await groupchat.member_deals(user_id=principal_of(ctx).user_id, now=ctx.now)
-        return Text(ctx.render("deals_private.j2", groups=groups))
+        flash = await flashsale.any_on_offer([c.id for c, _ in groups], now=ctx.now)
+        return Text(ctx.render("deals_private.j2", groups=groups, has_flash=flash))
     if ctx.community is None:
         return Text(ctx.render("not_bound.j2"))
     found = await groupchat.deals(
         community=ctx.community, now=ctx.now, user_id=principal_of(ctx).user_id
     )
+    flash = await flashsale.any_on_offer([ctx.community.id], now=ctx.now)
     return Text(
         ctx.render(
-            "deals.j2", community=ctx.community, deals=found, now=ctx.now, staff=is_staff(ctx)
+            "deals.j2",
+            community=ctx.community,
+            deals=found,
+            now=ctx.now,
+            staff=is_staff(ctx),
+            has_flash=flash,
         )
     )
 
@@ -81,9 +89,12 @@ async def join(ctx: Context, args: str, code: str = "", bad_args: bool = False) 
     except Conflict as refused:
         if refused.code is not ErrorCode.TEAM_CLOSED:
             raise
-        # The join says only "closed": a team that filled and 成团 is told from one that failed.
-        ended = await groupbuy.find_team(code)
-        return Text(ctx.render("team_ended.j2", team=ended, staff=is_staff(ctx)))
+        # The refusal's state tells a team that filled and 成团 from one that ended short.
+        said = refused.extra
+        text = ctx.render(
+            "team_ended.j2", code=said["team_code"], state=said["state"], staff=is_staff(ctx)
+        )
+        return Text(text)
     campaign = await Campaign.get(id=result.team.campaign_id)
     return await with_link(
         ctx,

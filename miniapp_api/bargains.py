@@ -16,6 +16,7 @@ from miniapp_api.spec import endpoint
 from models.bargain import BargainOffer
 from models.limits import MAX_PRICE
 from qunshop.keys import CHAT_TEMPLATES, Resources
+from qunshop.templates import goods_name
 from services import bargains
 from services.auth import Principal
 from services.bargains import MAX_HELPERS, MAX_HOURS
@@ -53,7 +54,7 @@ class OfferOut(BaseModel):
         return cls(
             id=str(offer.id),
             sku_id=str(sku.id),
-            title=f"{sku.product.title} {sku.name}".strip(),
+            title=goods_name(sku.product.title, sku.name),
             list_price=sku.price,
             floor_price=offer.floor_price,
             helpers_needed=offer.helpers_needed,
@@ -174,7 +175,10 @@ async def list_offers() -> OfferList:
 
 
 @endpoint(
-    summary="Start a bargain on an offer (the caller's open one, if they have it)",
+    summary=(
+        "Start a bargain on an offer (the caller's own, if one is being cut, awaits payment"
+        " or may be bought again)"
+    ),
     tags=TAGS,
     response=BargainOut,
     status=201,

@@ -18,8 +18,9 @@ from miniapp_api.fields import PATH_SCHEMAS, RequestSchema
 from miniapp_api.idempotency import idempotent
 from miniapp_api.schemas import Problem
 from miniapp_api.spec import EndpointSpec, spec_of
+from models.groupbuy import TeamStatus
 from qunshop.errors import ErrorCode
-from services import roles
+from services import groupbuy, roles
 from services.auth import read_token
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -49,6 +50,20 @@ BODY_CODES = {
     422: {ErrorCode.VALIDATION_FAILED},
 }
 ALWAYS = {500: {ErrorCode.INTERNAL_ERROR}, 503: {ErrorCode.SERVICE_UNAVAILABLE}}
+
+# Members some codes' problems carry beside the code, where the code alone says too little.
+PROBLEM_MEMBERS: dict[ErrorCode, dict[str, Any]] = {
+    ErrorCode.TEAM_CLOSED: {
+        "state": {
+            "enum": [TeamStatus.SUCCEEDED.value, TeamStatus.FAILED.value, groupbuy.ENDED],
+            "description": (
+                "team_closed, from a join: succeeded (the team filled: 成团), failed (it ended"
+                " short) or ended (its deadline passed and it is being settled)"
+            ),
+        },
+        "team_code": {"type": "string", "description": "team_closed, from a join: the team's"},
+    },
+}
 
 
 def error_codes(spec: EndpointSpec, view: Any) -> dict[int, set[ErrorCode]]:
@@ -139,6 +154,8 @@ def _operation(spec: EndpointSpec, view: Any, path: str, refs: Refs) -> dict[str
         schema = dict(problem_ref)
         if listed:  # JSON Schema 2020-12 (OpenAPI 3.1) allows keywords beside $ref
             schema["properties"] = {"code": {"enum": listed}}
+            for found in sorted(by_status.get(code, ())):
+                schema["properties"].update(PROBLEM_MEMBERS.get(found, {}))
         op["responses"][str(code)] = {
             "description": _REASONS.get(code, "Failed")
             + (f" ({', '.join(listed)})" if listed else ""),

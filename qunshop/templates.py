@@ -50,6 +50,27 @@ def person_name(nickname: str | None, order_no: str = "") -> str:
     return f"顾客（单号尾号 {order_no[-4:]}）" if order_no else "顾客（未设昵称）"
 
 
+# The name of a product's one SKU when there is no choice to name (the shop's new products
+# and the demo's): a placeholder, never shown after the product's title.
+DEFAULT_SKU = "默认"
+
+
+def sku_shown(sku_name: str | None) -> str:
+    """A SKU's name as people read it: "" for the placeholder of a product's only SKU."""
+    name = (sku_name or "").strip()
+    return "" if name == DEFAULT_SKU else name
+
+
+def goods_name(title: str, sku_name: str | None = None, *, brackets: bool = False) -> str:
+    """A product and its SKU as every reply, page, card and message names them: the SKU's
+    name after the title (in （）, as the chat's lists write it, with ``brackets``), unless it
+    is the placeholder of a product's only SKU (``sku_shown``)."""
+    sku = sku_shown(sku_name)
+    if not sku:
+        return title
+    return f"{title}（{sku}）" if brackets else f"{title} {sku}"
+
+
 _DAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
 _DAYS.update({str(i): d for i, d in enumerate("日一二三四五六")} | {"7": "日"})
 
@@ -85,6 +106,7 @@ def chat_environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.filters["fen"] = fen
     env.filters["schedule"] = schedule
     env.filters["order_state"] = order_state
+    env.filters["goods_name"] = goods_name
     # No chat template uses Jinja's default globals (range, dict, lipsum, cycler, joiner,
     # namespace), and every render copies the globals it has: ~3 us of a ~5 us reply.
     env.globals.clear()

@@ -23,7 +23,7 @@ from models.chat import ChatIdentity
 from models.delivery import HomeDelivery
 from models.payment import Payment, RefundStatus
 from qunshop.chat import Platform
-from qunshop.templates import person_name
+from qunshop.templates import goods_name, person_name
 from services import aftersales, cursors, earnings, personal
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Line:
     @property
     def item(self) -> str:
         sku = self.sale.order.sku
-        return f"{sku.product.title} {sku.name}".strip()
+        return goods_name(sku.product.title, sku.name)
 
     @property
     def kept(self) -> int:

@@ -21,7 +21,7 @@ from models.coupon import CouponTemplate
 from models.order import Order
 from models.supply import Supplier
 from models.user import LeaderApplication, User
-from qunshop.templates import person_name
+from qunshop.templates import goods_name, person_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,10 +54,10 @@ async def names(entries: Iterable[AuditEntry]) -> dict[str, str]:
     for order in await Order.filter(id__in=ids).only("id", "out_trade_no"):
         named[str(order.id)] = f"单号尾号 {order.out_trade_no[-4:]}"
     for sku in await Sku.filter(id__in=ids).select_related("product"):
-        named[str(sku.id)] = f"{sku.product.title} {sku.name}"
+        named[str(sku.id)] = goods_name(sku.product.title, sku.name)
     for model in (BargainOffer, FlashSale):
         for sale in await model.filter(id__in=ids).select_related("sku__product"):
-            named[str(sale.id)] = f"{sale.sku.product.title} {sale.sku.name}"
+            named[str(sale.id)] = goods_name(sale.sku.product.title, sale.sku.name)
     for user in await User.filter(id__in=ids).only("id", "nickname"):
         named[str(user.id)] = person_name(user.nickname)
     for application in await LeaderApplication.filter(id__in=ids).only("id", "community_name"):

@@ -46,6 +46,7 @@ from models.limits import MAX_PRICE
 from models.order import Order, OrderKind, OrderStatus
 from models.user import User
 from qunshop.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, QunshopError
+from qunshop.templates import goods_name
 from services import audit, cursors, notify, orders, outbox, prices
 from services.ids import parse_uuid
 
@@ -307,8 +308,9 @@ def _new_code() -> str:
 async def start(
     *, principal: Principal, offer_id: str, now: datetime, chat_id: str | None = None
 ) -> Started:
-    """The caller's bargain on the offer: their open one if they have it (``new`` False),
-    else a new one."""
+    """The caller's bargain on the offer: the one still theirs to act on if they have it
+    (``new`` False: being cut, its order awaiting payment, or lapsed before its deadline and
+    bought again at the price reached), else a new one."""
     bargain, new = await _start(principal=principal, offer_id=offer_id, now=now, chat_id=chat_id)
     return Started(view=(await _views([bargain], now=now))[0], new=new)
 
@@ -324,6 +326,8 @@ async def _start(
     ).first()
     if live is not None:
         if live.status is BargainStatus.OPEN and live.deadline_at > now:
+            return live, False
+        if await _unbought(live, now):
             return live, False
         raise Conflict(ErrorCode.BARGAIN_ALREADY_STARTED, "you already bargained for this")
     if not _room(offer):  # the SKU's price fell since
@@ -364,6 +368,16 @@ async def _start(
 
 
 _OFFER_OPEN = "SELECT 1 FROM bargain_offers WHERE id = $1 AND active FOR SHARE"
+
+
+async def _unbought(bargain: Bargain, now: datetime) -> bool:
+    """An ordered bargain still to pay: its order awaits payment, or lapsed unpaid before the
+    bargain's deadline (it may be bought again). Read only when a start finds one ordered."""
+    if bargain.order_id is None:
+        return False
+    status = await Order.filter(id=bargain.order_id).first().values_list("status", flat=True)
+    lapsed = status == OrderStatus.CANCELLED and bargain.deadline_at > now
+    return status == OrderStatus.PENDING_PAYMENT or lapsed
 
 
 # A bargain may start on an offer (its SKU and product loaded) that is open, its product on
@@ -454,7 +468,7 @@ async def _views(found: list[Bargain], *, now: datetime) -> list[View]:
             View(
                 bargain=bargain,
                 state=_state(bargain, order, now, offer_active=bargain.offer_id in active),
-                title=f"{sku.product.title} {sku.name}".strip(),
+                title=goods_name(sku.product.title, sku.name),
                 image=image if image.startswith(("https://", "http://")) else "",
                 cuts=cuts.get(bargain.id, []),
                 order=order,

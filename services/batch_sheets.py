@@ -22,7 +22,7 @@ from models.order import Order
 from models.supply import Supplier
 from models.user import Role, User
 from qunshop.errors import ErrorCode, Forbidden, NotFound
-from qunshop.templates import person_name
+from qunshop.templates import goods_name, person_name
 from services import communities
 from services.ids import parse_uuid
 
@@ -77,7 +77,7 @@ class Sheet:
 
 
 def title_of(sku: Sku) -> str:
-    return f"{sku.product.title} {sku.name}".strip()
+    return goods_name(sku.product.title, sku.name)
 
 
 async def lines_of(batch_ids: list[object]) -> list[BatchOrder]:

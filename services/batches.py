@@ -240,6 +240,8 @@ async def arriving(
             raise Invalid(
                 ErrorCode.SHORTAGE_INVALID,
                 f"{pick.title}: {pick.quantity} ordered, so 1..{pick.quantity} can be short",
+                number=number,
+                ordered=pick.quantity,
             )
         unfilled = short_orders(
             [
@@ -282,9 +284,13 @@ def _resolve(
         text = shortage.sku.strip()
         number = int(text) if text.isdecimal() and len(text) <= 4 else by_id.get(text)
         if number is None or not 1 <= number <= len(picks):
-            raise Invalid(ErrorCode.SHORTAGE_INVALID, f"the batch has no SKU {text[:40]!r}")
+            raise Invalid(
+                ErrorCode.SHORTAGE_INVALID, f"the batch has no SKU {text[:40]!r}", sku=text[:40]
+            )
         if number in found:
-            raise Invalid(ErrorCode.SHORTAGE_INVALID, f"SKU {number} is counted twice")
+            raise Invalid(
+                ErrorCode.SHORTAGE_INVALID, f"SKU {number} is counted twice", twice=number
+            )
         found[number] = shortage.short
     return sorted(found.items())
 

@@ -206,18 +206,29 @@ async def card(sale_id: str | uuid.UUID) -> Card:
     return Card(sale=sale, sku=await Sku.get(id=sale.sku_id).select_related("product"))
 
 
+def _offered(community_ids: list[uuid.UUID], now: datetime) -> QuerySet[FlashSale]:
+    """The running and upcoming sales of these communities (a cancelled one's activity is
+    inactive; a closed one has ended): what a shopper may still buy, or wait for."""
+    return FlashSale.filter(
+        activity__community_id__in=community_ids, activity__active=True, ends_at__gt=now
+    )
+
+
 async def on_offer(community_ids: list[uuid.UUID], *, now: datetime, limit: int = 10) -> list[Card]:
-    """The running and upcoming sales of these communities, soonest first (a cancelled one's
-    activity is inactive; a closed one has ended): what a shopper may still buy, or wait for."""
+    """The running and upcoming sales of these communities, soonest first."""
     sales = (
-        await FlashSale.filter(
-            activity__community_id__in=community_ids, activity__active=True, ends_at__gt=now
-        )
+        await _offered(community_ids, now)
         .select_related("sku__product")
         .order_by("starts_at", "id")
         .limit(limit)
     )
     return [Card(sale=sale, sku=sale.sku) for sale in sales]
+
+
+async def any_on_offer(community_ids: list[uuid.UUID], *, now: datetime) -> bool:
+    """Whether these communities have a sale running or to come: one EXISTS (团购 then points
+    to 秒杀, which lists them)."""
+    return bool(community_ids) and await _offered(community_ids, now).exists()
 
 
 # Why a lapsed flash order's buyer may not buy in its sale again ("": they may).

@@ -24,7 +24,7 @@ from models.community import Community
 from models.groupbuy import Campaign, Seat, SeatStatus, Team, TeamStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.payment import Payment
-from qunshop.errors import ErrorCode
+from qunshop.errors import Conflict, ErrorCode
 from services import (
     campaigns,
     communities,
@@ -306,29 +306,48 @@ async def join_team(
     also fixes the price for WeChat Pay there and reads the payer (``Reservation.payer``);
     one priced in a transaction does not (its payer is None: prepay as usual after it).
     """
-    key, code = _team_key(team_ref)
-    if key is None and code is None:
-        raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
-    args = {
-        "team_id": key,
-        "code": code,
-        "user_id": principal.user_id,
-        "chat_id": chat_id,
-        "leader_identity_required": leader_identity_required,
-    }
-    default = connections.get("default")
-    joined = await join_sql.join(default, now=now, member_prices=False, pay=pay, **args)
-    if joined is not None:  # no tier gives a discount: the one statement alone
-        return Reservation(*joined)
-    discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
-    if discount_bps == 0:
-        joined = await join_sql.join(default, now=now, member_prices=True, pay=pay, **args)
-        return Reservation(*joined)
-    async with in_transaction() as db:  # priced after the statement: not fixed in it
-        joined = await join_sql.join(db, now=now, member_prices=True, **args)
-        team, order, seat, product, members, guaranteed, _ = joined
-        priced = await pricing.with_member_off(Order._init_from_db(**order), discount_bps)
-    return Reservation(team, columns(priced), seat, product, members, guaranteed)
+    try:
+        key, code = _team_key(team_ref)
+        if key is None and code is None:
+            raise join_sql.refusal(ErrorCode.TEAM_NOT_FOUND)
+        args = {
+            "team_id": key,
+            "code": code,
+            "user_id": principal.user_id,
+            "chat_id": chat_id,
+            "leader_identity_required": leader_identity_required,
+        }
+        default = connections.get("default")
+        joined = await join_sql.join(default, now=now, member_prices=False, pay=pay, **args)
+        if joined is not None:  # no tier gives a discount: the one statement alone
+            return Reservation(*joined)
+        discount_bps = await pricing.member_discount_bps(principal.user_id, now=now)
+        if discount_bps == 0:
+            joined = await join_sql.join(default, now=now, member_prices=True, pay=pay, **args)
+            return Reservation(*joined)
+        async with in_transaction() as db:  # priced after the statement: not fixed in it
+            joined = await join_sql.join(db, now=now, member_prices=True, **args)
+            team, order, seat, product, members, guaranteed, _ = joined
+            priced = await pricing.with_member_off(Order._init_from_db(**order), discount_bps)
+        return Reservation(team, columns(priced), seat, product, members, guaranteed)
+    except Conflict as refused:  # the statement says only "closed": which way, read now
+        if refused.code is not ErrorCode.TEAM_CLOSED:
+            raise
+        raise await _closed(team_ref) from None
+
+
+# A closed team's state as a join's refusal tells it: its status, succeeded (it filled: 成团)
+# or failed (it ended short), or ENDED: its deadline passed, the clock has yet to settle it.
+ENDED = "ended"
+
+
+async def _closed(team_ref: str) -> Conflict:
+    """team_closed with the team's ``state`` and code (a join's refusal path only)."""
+    team = await find_team(team_ref)
+    state = ENDED if team.status is TeamStatus.OPEN else team.status.value
+    return Conflict(
+        ErrorCode.TEAM_CLOSED, f"this team has closed ({state})", state=state, team_code=team.code
+    )
 
 
 async def lock_team(team_id: uuid.UUID) -> Team:

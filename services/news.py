@@ -40,6 +40,7 @@ from models.outbox import OutboxMessage
 from models.payment import Refund
 from models.pickup import Arrival
 from models.user import User
+from qunshop.templates import goods_name
 from services import notify, outbox, subscriptions
 
 logger = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ async def _orders(query: Any) -> list[Order]:
 
 
 def _title(order: Order) -> str:
-    return f"{order.sku.product.title} {order.sku.name}".strip()
+    return goods_name(order.sku.product.title, order.sku.name)
 
 
 async def _team_facts(event: str, ref: str) -> Facts | None:

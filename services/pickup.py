@@ -37,7 +37,7 @@ from qunshop.errors import (
     NotFound,
     QunshopError,
 )
-from qunshop.templates import person_name
+from qunshop.templates import goods_name, person_name
 from services import batches, communities, news, notify, orders
 
 if TYPE_CHECKING:
@@ -315,7 +315,7 @@ async def _lines(query: QuerySet[Order]) -> list[Line]:
         Line(
             order=o,
             buyer=person_name(o.user.nickname, o.out_trade_no),
-            item=f"{o.sku.product.title} {o.sku.name}".strip(),
+            item=goods_name(o.sku.product.title, o.sku.name),
         )
         for o in found
     ]

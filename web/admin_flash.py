@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qunshop.keys import CLOCK, REDIS
+from qunshop.templates import goods_name
 from services import flash_board
 from web import confirm
 from web.auth import Admin
@@ -43,7 +44,7 @@ async def stop(
 ) -> web.StreamResponse | dict[str, Any]:
     now = config[CLOCK].now()
     sale, state = await flash_board.get(actor=principal, sale_id=form.get("sale_id", ""), now=now)
-    name = f"{sale.sku.product.title} {sale.sku.name}"
+    name = goods_name(sale.sku.product.title, sale.sku.name)
     if STOP.needed(form, undone=state is not flash_board.SaleState.ENDED):
         return STOP.page(name=name, action=ACTION, fields={"sale_id": str(sale.id)})
     await flash_board.stop(actor=principal, sale_id=str(sale.id), now=now, redis=config[REDIS])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from qunshop.errors import BadRequest, ErrorCode
 from qunshop.keys import CLOCK
+from qunshop.templates import goods_name
 from services import bargains, catalog, coupons, tiers
 from web import confirm
 from web.admin import _bps, _fen, _int
@@ -71,7 +72,7 @@ async def close_bargain_offer(
     """Stopping cannot be undone and ends people's bargains: asked once more first."""
     shown = await bargains.get_offer(form.get("offer_id", ""))
     if STOP.needed(form, undone=shown.active):
-        name = f"{shown.sku.product.title} {shown.sku.name}"
+        name = goods_name(shown.sku.product.title, shown.sku.name)
         return STOP.page(name=name, action=ACTION, fields={"offer_id": str(shown.id)})
     await bargains.close_offer(principal=principal, offer_id=str(shown.id), now=config[CLOCK].now())
     return back(

@@ -11,13 +11,13 @@ from urllib.parse import quote
 from aiohttp import web
 
 from models.user import Role
+from qunshop.error_words import MESSAGES
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from qunshop.templates import order_state
 from services import communities, console_login, earnings, group_days, group_stats, pickup
 from web import confirm, session
 from web.auth import HOMES, Leader
-from web.errors import MESSAGES
 from web.page import back, page
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from qunshop.config import Mode
 from qunshop.keys import SETTINGS
-from qunshop.templates import TEMPLATES_DIR, fen, order_state, person_name
+from qunshop.templates import TEMPLATES_DIR, fen, goods_name, order_state, person_name, sku_shown
 from web import audit_words
 from web.labels import (
     activity_kind,
@@ -61,6 +61,8 @@ def environment() -> jinja2.Environment:
         epoch_ms=epoch_ms,
         order_state=order_state,
         person_name=person_name,
+        goods_name=goods_name,
+        sku_shown=sku_shown,
         team_state=team_state,
         activity_kind=activity_kind,
         campaign_state=campaign_state,

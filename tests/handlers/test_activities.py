@@ -74,7 +74,7 @@ async def test_bad_input_gets_a_friendly_answer(say: Say) -> None:
     past = await _content(say, "活动 公告 2020-01-01 09:00 过去了", sender="wang")
     assert "已经过去" in past
     cron = await _content(say, "活动 公告 cron 0 9 31 2 * 不存在的一天", sender="wang")
-    assert "时间表达式不对" in cron
+    assert "时间表达式不对" in cron and "cron expression" not in cron, cron
     empty = await _content(say, "活动 公告 每天 09:00", sender="wang")
     assert "公告需要写上内容" in empty
     assert await Activity.all().count() == 0
@@ -146,3 +146,25 @@ async def test_shoppers_check_in_once_a_day(say: Say) -> None:
     assert await Membership.exists(user_id=li, community_id=community.id)
     assert "社区群" in await _content(say, "签到", sender="li", chat_id=None)
     assert "还没有绑定" in await _content(say, "签到", sender="li", chat_id="unbound-group")
+
+
+async def test_deals_end_pointing_to_flash_sales_while_one_runs_or_is_to_come(say: Say) -> None:
+    """团购 ends with one line sending people to 秒杀 while a sale of the group's community
+    is running or to come (alone: of any community of theirs); without one, no such line."""
+    community = await _bound_group()
+    sku = await make_sku(community, stock=80)
+    before = await _content(say, "团购", sender="li")
+    assert "现在没有进行中的团购" in before and "秒杀" not in before
+    tomorrow = datetime.now(tz=SHANGHAI).date() + timedelta(days=1)
+    scheduled = f"活动 秒杀 {tomorrow.isoformat()} 20:00 {sku.id} 9.9 50 限购2 新鲜鸡蛋"
+    assert "已安排秒杀" in await _content(say, scheduled, sender="wang")
+
+    deals = await _content(say, "团购", sender="li")
+    assert deals.endswith("⚡ 还有秒杀在进行或即将开始，发送「秒杀」看看。"), deals
+    assert "⚡ 还有秒杀" in await _content(say, "团购", sender="wang", chat_id=None)
+    listed = await _content(say, "秒杀", sender="li")
+    assert "秒杀价 ¥9.90" in listed
+
+    assert "已取消第 1 个活动" in await _content(say, "活动 取消 1", sender="wang")
+    after = await _content(say, "团购", sender="li")
+    assert "秒杀" not in after, after

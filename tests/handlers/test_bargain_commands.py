@@ -75,7 +75,7 @@ async def test_bargain_lists_starts_and_friends_cut_in_chat(say: Say) -> None:
     # 砍价 still speaks of the bargain while its order waits: alone with the amount and its
     # number in 我的订单, in the group with neither.
     alone = (await say("砍价", sender="li", chat_id=None)).content
-    assert f"你的砍价 {bargain.code}：测试商品 默认 已按 ¥9.90 下单，待付款" in alone, alone
+    assert f"你的砍价 {bargain.code}：测试商品 已按 ¥9.90 下单，待付款" in alone, alone
     assert "（第 1 个订单）" in alone, alone
     in_group = (await say("砍价", sender="li")).content
     assert f"你的砍价 {bargain.code} 已下单，待付款" in in_group, in_group
@@ -110,3 +110,30 @@ async def test_a_closed_offer_is_neither_cut_nor_bought_in_chat(say: Say) -> Non
     listed = await say("砍价", sender="li")
     assert "现在没有可以砍价的商品" in listed.content and bargain.code not in listed.content
     assert await BargainCut.all().count() == 1 and not await Order.exists()
+
+
+async def test_starting_again_says_what_the_bargain_waits_for(say: Say) -> None:
+    """砍价 N on a bargain already ordered: unpaid, where to pay it (as 砍价 alone says it);
+    its order cancelled before the deadline, the bargain as it stands, to buy again. Never
+    「你已经砍过」, and never a second bargain."""
+    await _offer(helpers=1)
+    await say("砍价 1", sender="li", chat_id=None)
+    bargain = await Bargain.get()
+    assert "已经砍到底价" in (await say(f"帮砍 {bargain.code}", sender="zhang")).content
+    await say(f"砍价购买 {bargain.code}", sender="li", chat_id=None)
+
+    alone = (await say("砍价 1", sender="li", chat_id=None)).content
+    assert f"你的砍价 {bargain.code}：测试商品 已按 ¥9.90 下单，待付款" in alone, alone
+    assert "到小程序「我的订单」付款" in alone and "（第 1 个订单）" in alone, alone
+    assert "你已经砍过" not in alone and "可以砍价的商品" not in alone, alone
+    in_group = (await say("砍价 1", sender="li")).content
+    assert f"你的砍价 {bargain.code} 已下单，待付款" in in_group, in_group
+    assert "¥9.90" not in in_group, in_group
+
+    await say("我的订单", sender="li", chat_id=None)  # the numbers 取消订单 goes by
+    cancelled = (await say("取消订单 1", sender="li", chat_id=None)).content
+    assert "取消" in cancelled and (await Order.get()).status.value == "cancelled", cancelled
+    again = (await say("砍价 1", sender="li", chat_id=None)).content
+    assert "你已经在砍这件商品了" in again and "已经砍到底价啦" in again, again
+    assert f"发送「砍价购买 {bargain.code}」" in again, again
+    assert await Bargain.all().count() == 1

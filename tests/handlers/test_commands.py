@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from models.chat import ChatIdentity, Follow
 from models.community import Community
-from models.groupbuy import Seat, Team
+from models.groupbuy import Seat, Team, TeamStatus
 from models.order import Order
 from models.user import Role, User
 from qunshop.chat import Card, Platform, Text
-from services import payments
+from services import groupbuy, payments
 from tests.conftest import TEST_SECRETS
 from tests.handlers.conftest import Say
 from tests.support.factories import make_campaign, make_community, make_user
@@ -205,3 +205,17 @@ async def test_joining_again_points_to_my_orders_whatever_was_paid(say: Say) -> 
     again = await say(f"参团 {code}", sender="lisi")
     assert "已经在这个活动的一个团里" in again.content and "「我的订单」" in again.content
     assert "付款后" not in again.content
+
+
+async def test_a_team_that_ended_short_is_told_from_one_that_filled(say: Say) -> None:
+    """参团 on a team the clock failed at its deadline: 没拼成 (the join's refusal carries the
+    team's state), never 满员成团."""
+    community, _ = await _bound_group()
+    await make_campaign(community, team_size=3)
+    await say("start 1", sender="wang")
+    team = await Team.get()
+    assert await groupbuy.close_team(team.id, now=team.deadline_at) is TeamStatus.FAILED
+    seats = await Seat.filter(team_id=team.id).count()
+    failed = (await say(f"参团 {team.code.lower()}", sender="li")).content
+    assert f"团 {team.code} 没拼成，已经结束了" in failed and "满员" not in failed, failed
+    assert await Seat.filter(team_id=team.id).count() == seats

@@ -105,7 +105,7 @@ async def test_arrival_verify_and_pickups_by_chat(
 
     done = await say(f"核销 {code[:4].lower()} {code[4:].lower()}", sender="wang")
     assert done.content == (
-        "核销成功：小赵 · 测试商品 默认 ×1 已取货。\n7 天后订单自动完成，相关收益随之解冻到账。"
+        "核销成功：小赵 · 测试商品 ×1 已取货。\n7 天后订单自动完成，相关收益随之解冻到账。"
     )
     assert (await Order.get(id=order.id)).status is OrderStatus.PICKED_UP
     again = await say(f"verify {code}", sender="wang")

@@ -302,7 +302,7 @@ async def test_a_group_shopper_whose_team_fails_is_refunded_and_told(
     assert doors.mini_user_receives("o-lisi-mini")[1:] == [
         (
             s.subscribe_template_refunded,
-            {"thing1": "测试商品 默认", "amount2": "¥29.90", "thing3": "已原路退回"},
+            {"thing1": "测试商品", "amount2": "¥29.90", "thing3": "已原路退回"},
         )
     ]
     status, mine = await doors.api("GET", "/api/v1/orders", li_si)

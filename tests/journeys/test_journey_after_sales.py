@@ -103,9 +103,9 @@ async def test_two_buyers_ask_one_leader_approves_the_clock_approves_the_other(
 
     status, mine = await doors.api("GET", "/api/v1/after-sales", mini)
     assert [i["refund_status"] for i in mine["items"]] == ["succeeded"]
-    assert doors.follower_receives()[-1] == "💰 退款已完成：「测试商品 默认」¥19.90 已原路退回。"
+    assert doors.follower_receives()[-1] == "💰 退款已完成：「测试商品」¥19.90 已原路退回。"
     assert doors.mini_user_receives("o-mini-zhao")[-1] == (
         doors.settings.subscribe_template_refunded,
-        {"thing1": "测试商品 默认", "amount2": "¥9.90", "thing3": "已原路退回"},
+        {"thing1": "测试商品", "amount2": "¥9.90", "thing3": "已原路退回"},
     )
     assert await Community.exists(id=community.id)

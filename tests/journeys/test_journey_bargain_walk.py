@@ -67,11 +67,11 @@ async def test_a_new_shopper_around_a_bargain(doors: Doors) -> None:
     status, closed = await doors.api("POST", close, admin)
     assert (status, closed["active"]) == (200, False)
     status, card = await doors.api("GET", f"/api/v1/bargains/{qians.code}/share")
-    assert status == 200 and card["title"] == "砍价活动已结束 · 测试商品 默认", card
+    assert status == 200 and card["title"] == "砍价活动已结束 · 测试商品", card
     page = await doors.client.get(f"/h5/bargains/{qians.code}")
     html = await page.text()
     assert page.status == 200 and INVITE not in html, html
-    assert '<meta property="og:title" content="砍价活动已结束 · 测试商品 默认">' in html
+    assert '<meta property="og:title" content="砍价活动已结束 · 测试商品">' in html
     assert "活动已结束，不能再帮砍" in html and "还差" not in html
     assert ENDED in await doors.say_in_group(f"帮砍 {qians.code}", sender="sun")
     status, problem = await doors.api("POST", f"/api/v1/bargains/{qians.code}/cuts", friend)
@@ -85,7 +85,7 @@ async def test_a_new_shopper_around_a_bargain(doors: Doors) -> None:
     await doors.prepay_and_pay(str(order.id), wang)
     assert (await Order.get(id=order.id)).status is OrderStatus.CONFIRMED
     status, card = await doors.api("GET", f"/api/v1/bargains/{wangs.code}/share")
-    assert card["title"] == f"已砍到 ¥{wangs.price_now / 100:.2f} · 测试商品 默认", card
+    assert card["title"] == f"已砍到 ¥{wangs.price_now / 100:.2f} · 测试商品", card
 
     # Like any other paid order it waits for its goods, and the leader's 到货 makes it ready.
     assert "还没到货" in await doors.say_alone("取货码", sender="wang")

@@ -162,7 +162,7 @@ async def test_bargain_says_its_order_awaits_payment(doors: Doors) -> None:
 
     # 砍价 still speaks of it: alone with the amount and its number, in the group without.
     alone = await doors.say_alone("砍价", sender="li")
-    assert f"你的砍价 {code}：{PRODUCT} 默认 已按 ¥9.90 下单，待付款" in alone, alone
+    assert f"你的砍价 {code}：{PRODUCT} 已按 ¥9.90 下单，待付款" in alone, alone
     assert "到小程序「我的订单」付款" in alone and "（第 1 个订单）" in alone, alone
     in_group = await doors.say_in_group("砍价", sender="li")
     mine = in_group.split("发送「砍价 编号」发起砍价。")[-1]

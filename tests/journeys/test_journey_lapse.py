@@ -117,7 +117,7 @@ async def test_a_direct_order_left_unpaid_is_told_once_to_buy_again(doors: Doors
     sku = await make_sku(community, stock=5)
     order = await _follower_buys(doors, "/api/v1/orders", {"sku_id": str(sku.id), "quantity": 1})
     assert await _lapse(doors, order) == [
-        "⌛ 你的「测试商品 默认」订单已过付款时间，订单已取消，不会扣款。\n"
+        "⌛ 你的「测试商品」订单已过付款时间，订单已取消，不会扣款。\n"
         "还有货，想要请在小程序里重新下单。"
     ]
 
@@ -136,7 +136,7 @@ async def test_a_flash_order_left_unpaid_is_told_once_what_is_left(
     sale = await start_sale(doors.clock, stock=5, limit=limit)
     order = await _follower_buys(doors, f"/api/v1/flash-sales/{sale.id}/buy", {})
     assert await _lapse(doors, order) == [
-        f"⌛ 你的「测试商品 默认」秒杀订单已过付款时间，订单已取消，不会扣款。\n{after}"
+        f"⌛ 你的「测试商品」秒杀订单已过付款时间，订单已取消，不会扣款。\n{after}"
     ]
 
 
@@ -145,7 +145,7 @@ async def test_a_flash_order_that_lapses_after_its_sale_says_it_ended(doors: Doo
     doors.clock.set(sale.ends_at - timedelta(minutes=1))  # the payment window outlives the sale
     order = await _follower_buys(doors, f"/api/v1/flash-sales/{sale.id}/buy", {})
     assert await _lapse(doors, order) == [
-        "⌛ 你的「测试商品 默认」秒杀订单已过付款时间，订单已取消，不会扣款。\n这场秒杀已经结束了。"
+        "⌛ 你的「测试商品」秒杀订单已过付款时间，订单已取消，不会扣款。\n这场秒杀已经结束了。"
     ]
 
 
@@ -172,7 +172,7 @@ async def _follower_orders(doors: Doors, bargain: Bargain) -> Order:
     return await Order.get(id=(await Bargain.get(id=bargain.id)).order_id)
 
 
-LAPSED_BARGAIN = "⌛ 你的「测试商品 默认」砍价订单已过付款时间，订单已取消，不会扣款。\n"
+LAPSED_BARGAIN = "⌛ 你的「测试商品」砍价订单已过付款时间，订单已取消，不会扣款。\n"
 
 
 async def test_a_bargain_order_left_unpaid_is_told_once_its_price_is_kept(doors: Doors) -> None:

@@ -49,7 +49,8 @@ async def test_a_new_shopper_walks_from_browsing_to_her_review(doors: Doors) -> 
         await doors.prepay_and_pay(joined["order"]["id"], friend)
     late = await doors.log_in("code-late", "o-late")
     status, full = await doors.api("POST", f"/api/v1/teams/{code}/join", late, json={"pay": True})
-    assert status == 409 and full["code"] == "team_closed", full  # it succeeded
+    assert status == 409 and full["code"] == "team_closed", full
+    assert (full["state"], full["team_code"]) == ("succeeded", code), full  # it filled: 成团
     status, shown = await doors.api("GET", f"/api/v1/teams/{code}")
     assert shown["status"] == "succeeded"
 

@@ -70,16 +70,16 @@ async def test_a_team_fills_arrives_is_picked_up_and_pays_its_leader(doors: Door
     codes = {o.id: o.pickup_code for o in await Order.filter(team__code=code)}
     follower_code = codes[follower_order.id] or ""
     assert doors.group_sees()[1] == (
-        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n"
+        f"📦 到货啦！「测试商品」2 份订单已到{POINT}。\n"
         "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     )
     assert doors.follower_receives()[1] == (
-        f"📦 你的「测试商品 默认」到货了，提货码 {follower_code}。\n请到{POINT}出示提货码取货。"
+        f"📦 你的「测试商品」到货了，提货码 {follower_code}。\n请到{POINT}出示提货码取货。"
     )
     assert doors.mini_user_receives(mini)[1] == (
         doors.settings.subscribe_template_arrived,
         {
-            "thing1": "测试商品 默认",
+            "thing1": "测试商品",
             "character_string2": codes[head_order.id] or "",
             "thing3": "门口小店",
         },
@@ -133,11 +133,11 @@ async def test_a_team_that_does_not_fill_is_refunded_and_told(doors: Doors) -> N
     # WeChat Pay reports each refund done (twice): each buyer hears it once.
     await doors.refunds_done()
     await doors.send()
-    assert doors.follower_receives()[1:] == ["💰 退款已完成：「测试商品 默认」¥19.90 已原路退回。"]
+    assert doors.follower_receives()[1:] == ["💰 退款已完成：「测试商品」¥19.90 已原路退回。"]
     assert doors.mini_user_receives(mini)[1:] == [
         (
             doors.settings.subscribe_template_refunded,
-            {"thing1": "测试商品 默认", "amount2": "¥19.90", "thing3": "已原路退回"},
+            {"thing1": "测试商品", "amount2": "¥19.90", "thing3": "已原路退回"},
         )
     ]
     assert len(doors.group_sees()) == 1
@@ -167,7 +167,7 @@ async def test_the_group_hears_how_many_arrived_though_one_was_picked_up_first(
     await doors.send()
 
     assert doors.group_sees()[1:] == [
-        f"📦 到货啦！「测试商品 默认」2 份订单已到{POINT}。\n"
+        f"📦 到货啦！「测试商品」2 份订单已到{POINT}。\n"
         "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     ]
     assert doors.follower_receives()[told_before:] == []
@@ -175,6 +175,6 @@ async def test_the_group_hears_how_many_arrived_though_one_was_picked_up_first(
     assert doors.mini_user_receives(mini)[1:] == [
         (
             doors.settings.subscribe_template_arrived,
-            {"thing1": "测试商品 默认", "character_string2": head_code, "thing3": "门口小店"},
+            {"thing1": "测试商品", "character_string2": head_code, "thing3": "门口小店"},
         )
     ]

@@ -213,6 +213,10 @@ async def test_the_starter_buys_at_the_price_reached_and_pays_through_wechat_pay
     assert (await twice.json())["code"] == "bargain_already_ordered"
     shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
     assert (shown["state"], shown["order_id"]) == ("ordered", order["id"])
+    # Starting again gives the bargain back, its order awaiting payment: nothing new.
+    again = await start(client, settings, offer, starter)
+    assert (again["code"], again["state"], again["order_id"]) == (code, "ordered", order["id"])
+    assert await Bargain.filter(starter_id=starter.id).count() == 1
 
     prepay = await client.post(
         f"/api/v1/orders/{order['id']}/prepay", headers=auth(starter, settings)
@@ -228,6 +232,10 @@ async def test_the_starter_buys_at_the_price_reached_and_pays_through_wechat_pay
     assert (await Order.get(id=order["id"])).status is OrderStatus.CONFIRMED
     shown = await (await client.get(f"/api/v1/bargains/{code}")).json()
     assert shown["state"] == "purchased"
+    bought = await client.post(
+        f"/api/v1/bargain-offers/{offer['id']}/bargains", headers=auth(starter, settings)
+    )
+    assert (bought.status, (await bought.json())["code"]) == (409, "bargain_already_started")
     mine = await (await client.get("/api/v1/me/bargains", headers=auth(starter, settings))).json()
     assert [b["code"] for b in mine["items"]] == [code]
 

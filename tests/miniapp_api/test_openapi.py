@@ -77,6 +77,10 @@ async def test_error_codes_are_read_from_the_code_each_view_runs(client: TestCli
 
     join = "/api/v1/teams/{team_ref}/join"
     assert codes("post", join, "404") == {"team_not_found"}
+    # team_closed says which way the team closed: its state is documented beside the code.
+    refused = doc["paths"][join]["post"]["responses"]["409"]["content"]
+    members = refused["application/problem+json"]["schema"]["properties"]
+    assert members["state"]["enum"] == ["succeeded", "failed", "ended"], members
     assert {"team_full", "team_closed", "already_in_team", "campaign_sold_out"} <= codes(
         "post", join, "409"
     )

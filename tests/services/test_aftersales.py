@@ -174,11 +174,11 @@ async def test_rejection_needs_a_reason_and_the_right_person(
     assert facts is not None
     words = NewsWords(settings=settings, templates=api.server.app[CHAT_TEMPLATES])
     assert words.member(facts, facts.items[0])["text"] == (
-        "你对「测试商品 默认」的售后申请（¥5.00）没有通过：照片看不出问题\n"
+        "你对「测试商品」的售后申请（¥5.00）没有通过：照片看不出问题\n"
         "有疑问可以联系团长，或补充说明后发送「售后」重新申请。"
     )
     assert words.subscribe(facts, facts.items[0])[2] == {
-        "thing1": "测试商品 默认",
+        "thing1": "测试商品",
         "amount2": "¥5.00",
         "thing3": "照片看不出问题",
     }
@@ -329,6 +329,6 @@ async def test_the_leader_is_told_of_a_new_request(
     words = NewsWords(settings=settings, templates=api.server.app[CHAT_TEMPLATES])
     assert words.subscribe(facts, item)[0] == ""  # no subscribe template: chat only
     assert words.member(facts, item)["text"] == (
-        "🧾 新的售后申请：「测试商品 默认」仅退款 ¥5.00，原因：三个烂了\n"
+        "🧾 新的售后申请：「测试商品」仅退款 ¥5.00，原因：三个烂了\n"
         "私聊我发送「后台」，在「售后」里同意或拒绝；到期没人处理会自动同意退款。"
     )

@@ -112,10 +112,13 @@ async def test_closed_team_and_past_deadline() -> None:
     late = now + timedelta(hours=1)
     assert await _refused(campaign.id, user, started.team.code, late) == (
         "team_closed",
-        "this team has closed",
+        "this team has closed (ended)",  # its deadline passed: the clock has yet to settle it
     )
     assert await groupbuy.close_team(started.team.id, now=late) is TeamStatus.FAILED  # the clock
-    assert (await _refused(campaign.id, user, started.team.code, now))[0] == "team_closed"
+    assert await _refused(campaign.id, user, started.team.code, now) == (
+        "team_closed",
+        "this team has closed (failed)",
+    )
 
 
 async def test_a_campaign_that_has_ended_takes_no_new_members() -> None:
@@ -345,8 +348,10 @@ async def test_postgres_joins_in_one_statement(caplog: pytest.LogCaptureFixture)
     sent = [r.getMessage() for r in caplog.records if r.name == "tortoise.db_client"]
     joins = [m for m in sent if "qunshop_join_team" in m]
     # The two users' inserts, then per join one statement: no tier gives a discount, so
-    # nothing more (the statement itself asks, 0120).
-    assert len(joins) == 2 and len(sent) == 4, sent
+    # nothing more (the statement itself asks, 0120). Refused team_closed, the team is read
+    # once after it, for the refusal's state: on that path only.
+    assert len(joins) == 2 and len(sent) == 5, sent
+    assert sent[-1].startswith("SELECT ") and 'FROM "teams" WHERE "code"' in sent[-1], sent
 
 
 async def test_where_a_tier_gives_a_discount_the_join_is_priced_and_refused_as_before(

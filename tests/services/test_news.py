@@ -253,9 +253,7 @@ async def test_team_failed_tells_the_refund(world: World) -> None:
     for refund in await Refund.all().prefetch_related("order"):
         await world.settle_refund(refund, refund.order.out_trade_no, times=2)
     await world.send_all()
-    assert world.custom_texts("oa-fail")[1:] == [
-        "💰 退款已完成：「测试商品 默认」¥9.90 已原路退回。"
-    ]
+    assert world.custom_texts("oa-fail")[1:] == ["💰 退款已完成：「测试商品」¥9.90 已原路退回。"]
     refunded = [m for m in world.wechat.subscribe_messages if m["touser"] == shopper.openid]
     assert [m["template_id"] for m in refunded] == [
         world.settings.subscribe_template_team_failed,
@@ -277,11 +275,11 @@ async def test_arrival_tells_each_buyer_their_code(world: World) -> None:
     await world.send_all()
     codes = {o.user_id: o.pickup_code for o in await Order.filter(team_id=head_order.team_id)}
     assert world.robot_texts()[1:] == [
-        "📦 到货啦！「测试商品 默认」2 份订单已到「门口小店」（1 号楼，9-21）。\n"
+        "📦 到货啦！「测试商品」2 份订单已到「门口小店」（1 号楼，9-21）。\n"
         "请凭提货码取货：提货码已私信发给各位，没收到的在小程序订单页或发「我的订单」查看。"
     ]
     assert world.custom_texts("oa-arrive")[1:] == [
-        f"📦 你的「测试商品 默认」到货了，提货码 {codes[follower.id]}。\n"
+        f"📦 你的「测试商品」到货了，提货码 {codes[follower.id]}。\n"
         "请到「门口小店」（1 号楼，9-21）出示提货码取货。"
     ]
     arrived = [
@@ -305,7 +303,7 @@ async def test_arrival_tells_each_buyer_their_code(world: World) -> None:
     await jobs.sweep(world.clock.now())
     await world.send_all()
     assert world.custom_texts("oa-arrive")[2:] == [
-        f"📦 提醒：你的「测试商品 默认」还在「门口小店」（1 号楼，9-21）等你，"
+        f"📦 提醒：你的「测试商品」还在「门口小店」（1 号楼，9-21）等你，"
         f"提货码 {codes[follower.id]}。"
     ]
     assert len(world.custom_texts(shopper.openid)) == 0
@@ -332,7 +330,7 @@ async def test_a_seat_about_to_lapse_is_warned_once(world: World) -> None:
     await world.send_all()
     deadline = until.astimezone(world.settings.tz).strftime("%H:%M")
     assert world.custom_texts("oa-lapse") == [
-        f"⏰ 你在「测试商品 默认」的座位将在 {deadline} 释放，请尽快到小程序支付 ¥9.90。"
+        f"⏰ 你在「测试商品」的座位将在 {deadline} 释放，请尽快到小程序支付 ¥9.90。"
     ]
     assert (await Order.get(id=started.order.id)).lapse_warned_at is not None
 
@@ -384,7 +382,7 @@ async def test_a_tier_price_says_why_less_was_paid_and_what_comes_back(world: Wo
     await world.settle_refund(refund, member_order.out_trade_no)
     await world.send_all()
     assert world.custom_texts("oa-tier")[-1] == (
-        "💰 退款已完成：「测试商品 默认」¥1.00 已原路退回（成团价更低，退还差价）。"
+        "💰 退款已完成：「测试商品」¥1.00 已原路退回（成团价更低，退还差价）。"
     )
 
 

@@ -35,7 +35,7 @@ async def test_a_coupon_with_150_percent_off_comes_back_with_what_was_typed(
     typed |= {"max_off": "20", "stock_total": "300", "per_user_limit": "2", "valid_days": "14"}
     status, html = await _send(web_client, cookies, "/admin/coupons", **typed, new_user_only="on")
     assert status == 400 and "<h1>新建优惠券</h1>" in html  # the form, not an error page
-    assert _problem(html) == "请求有误。 减百分之几：请填写 1 到 99 之间的整数"
+    assert _problem(html) == "填写的内容有误。 减百分之几：请填写 1 到 99 之间的整数"
     for name, value in typed.items():
         if name != "kind":
             assert re.search(f'name="{name}"[^>]* value="{value}"', html), name

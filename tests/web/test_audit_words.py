@@ -243,7 +243,7 @@ async def test_every_audit_entry_the_services_write_reads_in_chinese(
         "自动发放：不自动发放",
         "社区：全店",
         "商品：",
-        f"{sku.name}",
+        "商品 测试商品",  # its only SKU: the product's title alone, never 默认
         "团长分成：12.5%",
         "用户：王阿姨",
         "团长：李团长 → 团长：王阿姨",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
+from qunshop.error_words import HAN, MESSAGES
 from qunshop.errors import ErrorCode
-from web.errors import HAN, MESSAGES
 
 # What Chromium sends for a page it navigates to.
 BROWSER = (
