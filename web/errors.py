@@ -101,6 +101,13 @@ MESSAGES: dict[str, str] = {
     ErrorCode.ANSWER_NOT_FOUND: "没有找到这条回答，可能已经删除。",
     ErrorCode.SEGMENT_NOT_FOUND: "没有找到这个人群分组。",
     ErrorCode.SIMULATION_DISABLED: "只有开发模式下可以这样登录：请在与机器人的私聊中发送「后台」。",
+    ErrorCode.WITHDRAWAL_AMOUNT_INVALID: "提现金额请写元，如 50 或 12.5；不填是全部。",
+    ErrorCode.WITHDRAWAL_BELOW_MINIMUM: "每次提现至少 ¥1.00（微信零钱的最低金额）。",
+    ErrorCode.WITHDRAWAL_EXCEEDS_AVAILABLE: "提现金额超过了可提现余额，请看收益页上的可提现金额。",
+    ErrorCode.WITHDRAWAL_PENDING: "你有一笔提现还在处理中，处理完（到账或退回）才能再申请。",
+    ErrorCode.WITHDRAWAL_NEEDS_MINIAPP: "提现付到微信零钱，需要先在小程序里登录一次。",
+    ErrorCode.WITHDRAWAL_NOT_FOUND: "没有找到这笔提现。",
+    ErrorCode.WITHDRAWAL_DECIDED: "这笔提现已经处理过了（可能别的运营刚处理）。",
     ErrorCode.RATE_LIMITED: "操作太频繁，请稍后再试。",
     ErrorCode.SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试。",
 }
