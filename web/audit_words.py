@@ -207,6 +207,7 @@ TARGETS = {
     "bargain_offer": "砍价",
     "after_sale": "售后",
     "claim": "理赔",
+    "withdrawal": "提现",
     "community": "社区",
     "outbox": "消息",
     "leader_application": "团长申请",
