@@ -1,4 +1,5 @@
-"""Growth in chat: 邀请/invite for all; 收益/earnings, 核销/verify, 提货单/pickups for leaders."""
+"""Growth in chat: 邀请/invite for all; 收益/earnings, 提现/withdraw, 核销/verify, 提货单/pickups
+for leaders."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from handlers.routing import Command, Context, Roles, Router
 from handlers.shop import principal_of
 from models.user import Role
 from qunshop.chat import Reply, Text
-from services import earnings, pickup, share
+from services import earnings, pickup, share, withdrawals
 
 router = Router("growth")
 staff = Roles(Role.LEADER, Role.ADMIN)
@@ -34,6 +35,21 @@ async def my_earnings(ctx: Context, args: str = "") -> Reply:
         principal_of(ctx).user_id, now=ctx.now, timezone=ctx.settings.timezone
     )
     return Text(ctx.render("earnings.j2", summary=summary))
+
+
+@router.route(Command("提现", "withdraw", glued=True), staff)
+async def withdraw(ctx: Context, args: str = "") -> Reply:
+    """提现 [金额]: yuan, or nothing (全部) for all that is available."""
+    if ctx.in_group:  # their money, not the group's business
+        return Text(ctx.render("private_only.j2", command="提现"))
+    principal = principal_of(ctx)
+    withdrawal = await withdrawals.request(
+        principal=principal, amount=withdrawals.parse_yuan(args), now=ctx.now
+    )
+    left = await earnings.balance(principal.user_id)
+    return Text(
+        ctx.render("withdrawals/requested.j2", withdrawal=withdrawal, available=left.available)
+    )
 
 
 # Spaces inside are allowed (a code read out in two halves); the service drops them.
@@ -64,6 +80,8 @@ async def pickups(ctx: Context, args: str = "") -> Reply:
     return Text(ctx.render("pickups.j2", day=day))
 
 
-@router.route(Command("收益", "earnings", "核销", "verify", "提货单", "pickups"))
+@router.route(
+    Command("收益", "earnings", "提现", "withdraw", "核销", "verify", "提货单", "pickups")
+)
 async def not_leader(ctx: Context, args: str = "", **_: object) -> Reply:
     return Text(ctx.render("leaders_only.j2"))

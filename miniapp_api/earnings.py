@@ -23,11 +23,14 @@ from miniapp_api.growth_schemas import (
     StatementOut,
     TicketOut,
     VerifyIn,
+    WithdrawalList,
+    WithdrawalOut,
+    WithdrawIn,
 )
 from miniapp_api.spec import endpoint
 from models.community import PickupPoint
 from qunshop.config import Settings
-from services import batches, earnings, growth_rules, pickup
+from services import batches, earnings, growth_rules, pickup, withdrawals
 from services.auth import Principal
 
 TAGS = ("earnings and pickup",)
@@ -87,6 +90,35 @@ async def my_earnings(*, principal: Principal, now: datetime, settings: Settings
 async def my_statements(*, principal: Principal) -> StatementList:
     found = await earnings.statements_of(principal.user_id)
     return StatementList(items=[StatementOut.of(s) for s in found])
+
+
+@endpoint(
+    summary="提现: withdraw available earnings (fen, at least 100; no amount: all) to the "
+    "caller's WeChat 零钱. The amount leaves the available balance at once; an operator "
+    "approves, then WeChat Pay pays it (企业付款到零钱). One open withdrawal at a time.",
+    tags=TAGS,
+    body=WithdrawIn,
+    optional_body=True,
+    response=WithdrawalOut,
+    status=201,
+    auth=True,
+    errors=(409, 422),
+)
+async def withdraw(*, principal: Principal, body: WithdrawIn, now: datetime) -> WithdrawalOut:
+    made = await withdrawals.request(principal=principal, amount=body.amount, now=now)
+    return WithdrawalOut.of(made)
+
+
+@endpoint(
+    summary="The caller's withdrawals (提现), newest first, and what is available now",
+    tags=TAGS,
+    response=WithdrawalList,
+    auth=True,
+)
+async def my_withdrawals(*, principal: Principal) -> WithdrawalList:
+    found = await withdrawals.mine(principal.user_id)
+    available = (await earnings.balance(principal.user_id)).available
+    return WithdrawalList(items=[WithdrawalOut.of(w) for w in found], available=available)
 
 
 @endpoint(summary="The growth rules in force", tags=TAGS, response=RulesOut, auth=True)
@@ -196,6 +228,8 @@ async def pickup_day(*, principal: Principal, query: PickupDayQuery, now: dateti
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/me/earnings", my_earnings)
     app.router.add_get("/api/v1/me/earnings/statements", my_statements)
+    app.router.add_post("/api/v1/me/withdrawals", withdraw)
+    app.router.add_get("/api/v1/me/withdrawals", my_withdrawals)
     app.router.add_get("/api/v1/growth/rules", get_rules)
     app.router.add_put("/api/v1/growth/rules", set_rules)
     app.router.add_get("/api/v1/orders/{order_id}/pickup", pickup_ticket)

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from miniapp_api.fields import Id, JsonInt, ShareCode, integer
-from models.growth import BindingScope, EarningEntry, EarningStatement, ShareKind
+from models.growth import BindingScope, EarningEntry, EarningStatement, ShareKind, Withdrawal
+from models.limits import INT_MAX
 from qunshop.errors import ErrorCode, Invalid
 from services.growth_rules import (
     MAX_BINDING_DAYS,
@@ -132,7 +133,8 @@ class LeaderboardOut(BaseModel):
 
 class EarningEntryOut(BaseModel):
     id: str
-    order_id: str
+    order_id: str | None = Field(description="the order an accrual came from; null: a withdrawal")
+    withdrawal_id: str | None = Field(description="the withdrawal (提现) this row moved")
     kind: str
     event: str
     amount: int = Field(description="fen")
@@ -144,7 +146,8 @@ class EarningEntryOut(BaseModel):
     def of(cls, e: EarningEntry) -> EarningEntryOut:
         return cls(
             id=str(e.id),
-            order_id=str(e.order_id),
+            order_id=str(e.order_id) if e.order_id else None,
+            withdrawal_id=str(e.withdrawal_id) if e.withdrawal_id else None,
             kind=e.kind.value,
             event=e.event.value,
             amount=e.amount,
@@ -311,3 +314,38 @@ class PickupDayOut(BaseModel):
     picked_up_count: int = Field(
         description="picked up today, all of them (the list shows the first 200)"
     )
+
+
+# 0 passes here so the service answers it with its own code (withdrawal_below_minimum).
+WithdrawFen = integer(0, INT_MAX, description="fen, at least 100; left out: all available")
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: WithdrawFen | None = None
+
+
+class WithdrawalOut(BaseModel):
+    id: str
+    amount: int = Field(description="fen")
+    status: str = Field(description="requested, approved (being paid), paid, rejected, failed")
+    reason: str = Field(description="why it was rejected, or why WeChat Pay refused it")
+    created_at: datetime
+    settled_at: datetime | None
+
+    @classmethod
+    def of(cls, w: Withdrawal) -> WithdrawalOut:
+        return cls(
+            id=str(w.id),
+            amount=w.amount,
+            status=w.status.value,
+            reason=w.reason,
+            created_at=w.created_at,
+            settled_at=w.settled_at,
+        )
+
+
+class WithdrawalList(BaseModel):
+    items: list[WithdrawalOut]
+    available: int = Field(description="fen available to withdraw now")

@@ -144,12 +144,16 @@ class EarningKind(StrEnum):
     LEADER_SHARE = "leader_share"  # the community leader's share of an order
     INVITE_L1 = "invite_l1"  # the buyer's inviter
     INVITE_L2 = "invite_l2"  # the inviter's inviter (there is no third level)
+    WITHDRAWAL = "withdrawal"  # an earner's payout (提现) of available earnings
 
 
 class EarningEvent(StrEnum):
     ACCRUE = "accrue"  # the order was paid: frozen
     RELEASE = "release"  # picked up or completed: frozen to available
     REVERSE = "reverse"  # refunded: taken back, from frozen first
+    WITHDRAW = "withdraw"  # asked to be paid out: leaves available at once
+    PAID_OUT = "paid_out"  # the payout reached the earner: moves nothing, records it
+    RETURN = "return"  # the payout was rejected or failed: back to available
 
 
 class EarningEntry(Model):
@@ -159,8 +163,12 @@ class EarningEntry(Model):
     earner = fields.ForeignKeyField(
         "models.User", related_name="earnings", on_delete=fields.RESTRICT
     )
+    # An order's share, or a withdrawal's movement (ck_earning_subject: exactly one of them).
     order = fields.ForeignKeyField(
-        "models.Order", related_name="earnings", on_delete=fields.RESTRICT
+        "models.Order", related_name="earnings", null=True, on_delete=fields.RESTRICT
+    )
+    withdrawal = fields.ForeignKeyField(
+        "models.Withdrawal", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
     community = fields.ForeignKeyField(
         "models.Community", related_name="earnings", null=True, on_delete=fields.RESTRICT
@@ -178,6 +186,49 @@ class EarningEntry(Model):
     class Meta:
         table = "earnings_ledger"
         constraints = (CheckConstraint(check="amount >= 0", name="ck_earning_amount"),)
+
+
+class WithdrawalStatus(StrEnum):
+    REQUESTED = "requested"  # waiting for an operator; the amount has left available
+    APPROVED = "approved"  # being paid out (the outbox sends the transfer)
+    PAID = "paid"  # WeChat Pay paid it into the earner's 零钱
+    REJECTED = "rejected"  # an operator said no: the amount is back in available
+    FAILED = "failed"  # WeChat Pay refused it for good: the amount is back in available
+
+
+OPEN_WITHDRAWAL = (WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED)
+
+
+class Withdrawal(Model):
+    """A payout (提现) of available earnings to the earner's WeChat 零钱 (企业付款到零钱)."""
+
+    # At most one open (requested or approved) per earner: the partial unique index
+    # ``uq_withdrawal_open`` (0340). Its ledger rows point back at it.
+
+    id = fields.UUIDField(primary_key=True)
+    earner = fields.ForeignKeyField(
+        "models.User", related_name="withdrawals", on_delete=fields.RESTRICT
+    )
+    amount = fields.IntField()  # fen, at least WeChat's 100
+    status = fields.CharEnumField(
+        WithdrawalStatus, max_length=16, default=WithdrawalStatus.REQUESTED, db_index=True
+    )
+    # WeChat Pay's key of the transfer: sent again unchanged until WeChat answers for good.
+    partner_trade_no = fields.CharField(max_length=32, unique=True)
+    openid = fields.CharField(max_length=128)  # who is paid, fixed when asked
+    reason = fields.CharField(max_length=255, default="")  # why rejected, or why it failed
+    fail_code = fields.CharField(max_length=32, default="")  # WeChat Pay's err_code
+    payment_no = fields.CharField(max_length=64, default="")  # WeChat Pay's, once paid
+    decided_by = fields.ForeignKeyField(
+        "models.User", related_name="withdrawals_decided", null=True, on_delete=fields.RESTRICT
+    )
+    decided_at = fields.DatetimeField(null=True)
+    settled_at = fields.DatetimeField(null=True)  # paid, or failed for good
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "withdrawals"
+        constraints = (CheckConstraint(check="amount >= 100", name="ck_withdrawal_amount"),)
 
 
 class EarningStatement(Model):

@@ -187,6 +187,14 @@ class ErrorCode(StrEnum):
     QUESTION_NOT_FOUND = "question_not_found"
     ANSWER_NOT_FOUND = "answer_not_found"
     NOT_A_BUYER = "not_a_buyer"
+    # withdrawals (提现) of earnings
+    WITHDRAWAL_AMOUNT_INVALID = "withdrawal_amount_invalid"  # not a sum of yuan and fen
+    WITHDRAWAL_BELOW_MINIMUM = "withdrawal_below_minimum"  # WeChat Pay pays at least ¥1
+    WITHDRAWAL_EXCEEDS_AVAILABLE = "withdrawal_exceeds_available"
+    WITHDRAWAL_PENDING = "withdrawal_pending"  # one open withdrawal at a time
+    WITHDRAWAL_NEEDS_MINIAPP = "withdrawal_needs_miniapp"  # no openid WeChat Pay can pay
+    WITHDRAWAL_NOT_FOUND = "withdrawal_not_found"
+    WITHDRAWAL_DECIDED = "withdrawal_decided"
     # people's rights over their data
     ERASURE_ORDERS_OPEN = "erasure_orders_open"
     PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from models.aftersale import AfterSale, AfterSaleStatus
 from models.claim import ClaimStatus, GroupClaim
+from models.growth import Withdrawal, WithdrawalStatus
 from models.moderation import ItemStatus, ModerationItem
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund, RefundStatus
@@ -27,6 +28,7 @@ class Waiting:
     supplier_applications: int
     listing_reviews: int
     claims: int
+    withdrawals: int  # leaders' 提现 waiting for approval
     moderation: int  # held out of sight until an operator decides
     parked: int  # outbox messages (refunds among them) that gave up retrying
     failed_refunds: int  # WeChat Pay closed them: money still owed, for a person to settle
@@ -39,6 +41,7 @@ class Waiting:
             + self.supplier_applications
             + self.listing_reviews
             + self.claims
+            + self.withdrawals
             + self.moderation
             + self.parked
             + self.failed_refunds
@@ -60,6 +63,7 @@ async def waiting(*, actor: Principal) -> Waiting:
         supplier_applications=await Supplier.filter(status=ReviewStatus.PENDING).count(),
         listing_reviews=await ListingReview.filter(status=ReviewStatus.PENDING).count(),
         claims=await GroupClaim.filter(status=ClaimStatus.PENDING).count(),
+        withdrawals=await Withdrawal.filter(status=WithdrawalStatus.REQUESTED).count(),
         moderation=await ModerationItem.filter(status=ItemStatus.REVIEW).count(),
         parked=await OutboxMessage.filter(status=OutboxStatus.DEAD).count(),
         failed_refunds=await Refund.filter(status=RefundStatus.FAILED).count(),

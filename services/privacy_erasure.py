@@ -37,6 +37,7 @@ from models.audit import AuditEntry
 from models.chat import AccountLink, ChatIdentity, Follow
 from models.community import Community
 from models.delivery import Address, HomeDelivery
+from models.growth import OPEN_WITHDRAWAL, Withdrawal
 from models.moderation import ContentReport, ModerationItem
 from models.order import Order, OrderStatus
 from models.outbox import IdempotencyRecord, OutboxMessage
@@ -72,7 +73,9 @@ async def _refuse_if_relied_on(user: User) -> None:
             "a leader's account is erased after an operator hands their communities over",
         )
     owed = await earnings.balance(user.id)
-    if owed.frozen or owed.available:
+    # A withdrawal being handled has left available but not yet reached them: unsettled too.
+    paying = await Withdrawal.exists(earner_id=user.id, status__in=list(OPEN_WITHDRAWAL))
+    if owed.frozen or owed.available or paying:
         raise Conflict(
             ErrorCode.ERASURE_EARNINGS_UNSETTLED,
             f"earnings are not settled (frozen {owed.frozen} fen, available {owed.available} "

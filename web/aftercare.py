@@ -99,7 +99,9 @@ async def _decide_after_sale(
     principal: Principal, form: dict[str, str], config: Resources, *, approve: bool
 ) -> web.StreamResponse | dict[str, Any]:
     """Approve or reject (services.aftersales.decide); a rejection carries its reason."""
-    note = _reason(form, approve)  # a missing reason is told before the question, not after
+    note = rejection_reason(
+        form, approve
+    )  # a missing reason is told before the question, not after
     line = await aftersale_board.one(
         principal, form.get("after_sale_id", ""), settings=config[SETTINGS]
     )
@@ -127,7 +129,7 @@ async def _decide_after_sale(
     return back(to, "已拒绝，买家会看到你写的原因")
 
 
-def _reason(form: dict[str, str], approve: bool) -> str:
+def rejection_reason(form: dict[str, str], approve: bool) -> str:
     """A rejection's reason, which the buyer is told: asked for, never cut short unseen."""
     if approve:
         return ""
@@ -185,7 +187,7 @@ async def _decide_claim(
 ) -> web.StreamResponse | dict[str, Any]:
     """Approve or reject (services.claims.decide); a rejection carries its reason. Asked
     once more first, as an after-sales decision is."""
-    note = _reason(form, approve)
+    note = rejection_reason(form, approve)
     shown = await claims.get_for(principal, form.get("claim_id", ""))
     asked = PAY_CLAIM if approve else REFUSE_CLAIM
     if asked.needed(form, undone=shown.status is ClaimStatus.PENDING):

@@ -27,6 +27,9 @@ STATES = {
     "waiting": "等待检测",
     "done": "已发送",
     "dead": "已放弃",
+    "requested": "待审核",
+    "paid": "已到账",
+    "failed": "付款失败",
 }
 KINDS = {
     "amount": "满减",
@@ -42,6 +45,8 @@ KINDS = {
     "reconcile.bill": "下载对账单",
     "card.update": "更新分享卡片",
     "account.unionid": "关联账号",
+    "withdrawal.transfer": "提现付款",
+    "withdrawal.news": "提现通知",
 }
 SCOPES = {"all": "全店", "product": "指定商品", "category": "指定品类", "community": "指定社区"}
 GRANTS = {
@@ -202,6 +207,7 @@ TARGETS = {
     "bargain_offer": "砍价",
     "after_sale": "售后",
     "claim": "理赔",
+    "withdrawal": "提现",
     "community": "社区",
     "outbox": "消息",
     "leader_application": "团长申请",

@@ -10,12 +10,21 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from models.growth import OPEN_WITHDRAWAL
 from models.user import Role
 from qunshop.error_words import MESSAGES
 from qunshop.errors import ErrorCode, QunshopError
 from qunshop.keys import CLOCK, REDIS, SETTINGS
 from qunshop.templates import order_state
-from services import communities, console_login, earnings, group_days, group_stats, pickup
+from services import (
+    communities,
+    console_login,
+    earnings,
+    group_days,
+    group_stats,
+    pickup,
+    withdrawals,
+)
 from web import confirm, session
 from web.auth import HOMES, Leader
 from web.page import back, page
@@ -131,7 +140,14 @@ async def my_earnings(*, principal: Principal, config: Resources) -> dict[str, A
     summary = await earnings.summary(
         principal.user_id, now=config[CLOCK].now(), timezone=config[SETTINGS].timezone
     )
-    return {"summary": summary, "statements": await earnings.statements_of(principal.user_id)}
+    mine = await withdrawals.mine(principal.user_id)
+    return {
+        "summary": summary,
+        "statements": await earnings.statements_of(principal.user_id),
+        "withdrawals": mine,
+        "open": next((w for w in mine if w.status in OPEN_WITHDRAWAL), None),
+        "minimum": withdrawals.MINIMUM,
+    }
 
 
 @page("GET", "/console/pickups", auth=Leader, template="console/pickups.html")

@@ -60,6 +60,8 @@ AUDIT_ACTIONS = {
     "after_sale.reject": "驳回售后",
     "claim.approve": "批准理赔",
     "claim.reject": "驳回理赔",
+    "withdrawal.approve": "同意提现",
+    "withdrawal.reject": "驳回提现",
     "community.leader": "换团长",
     "flash_sale.stop": "停止秒杀",
 }

@@ -21,6 +21,7 @@ from web import (  # noqa: F401  (they declare their pages)
     home,
     my_data,
     supply,
+    withdrawals,
 )
 from web.page import setup_pages
 from web.render import TEMPLATES, environment

@@ -21,6 +21,7 @@ from scheduler.bargain_words import BargainWords
 from scheduler.clockwork import Clockwork
 from scheduler.jobs import Jobs
 from scheduler.news import NewsWords
+from scheduler.withdrawal_words import WithdrawalWords
 from services import (
     accounts,
     bargains,
@@ -31,6 +32,7 @@ from services import (
     reconciliation,
     refunds,
     share_cards,
+    withdrawals,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,14 @@ def outbox_handlers(app: web.Application) -> dict[str, outbox.Handler]:
             reconciliation.run,
             pay=app[PAY],
             alert=AlertWords(templates=app[CHAT_TEMPLATES]),
+            now=app[CLOCK].now,
+        ),
+        withdrawals.TRANSFER: functools.partial(
+            withdrawals.transfer, pay=app[PAY], now=app[CLOCK].now
+        ),
+        withdrawals.NEWS: functools.partial(
+            withdrawals.tell,
+            render=WithdrawalWords(settings=settings, templates=app[CHAT_TEMPLATES]).news,
             now=app[CLOCK].now,
         ),
         follows.CAMPAIGN_NEWS: functools.partial(

@@ -79,6 +79,8 @@ class StandIn:
         # out_trade_no -> (total_fee, prepay_id): WeChat Pay answers an order asked again with
         # its prepay_id, and refuses the same number with another amount.
         self.prepays: dict[str, tuple[str, str]] = {}
+        # partner_trade_no -> (amount, payment_no): a transfer asked again is the first one.
+        self.transfers: dict[str, tuple[str, str]] = {}
         self.tasks = TaskTracker()  # refund notifies and media-check pushes in flight
         self.push_token = settings.wechat_token.get_secret_value()
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
@@ -322,6 +324,42 @@ class StandIn:
             return self._refused(sign_type, "REFUNDNOTEXIST")
         return self._answer(sign_type, refund_query_answer(out_refund_no, known))
 
+    async def transfer(self, request: web.Request) -> web.Response:
+        """企业付款到零钱: its own field names (``mch_appid``, ``mchid``), MD5, an unsigned
+        answer. The same ``partner_trade_no`` answers its first ``payment_no`` (another
+        amount under it is PARAM_ERROR); under 100 fen is AMOUNT_LIMIT, as WeChat Pay says."""
+        try:
+            params = pay.parse_xml(await request.read())
+        except pay.PayProtocolError:
+            return web.Response(body=pay.fail_reply("XML_FORMAT_ERROR"), content_type="text/xml")
+        expected = pay.sign(params, self.api_key, pay.MD5)
+        if not hmac.compare_digest(expected.encode(), params.get("sign", "").encode()):
+            return self._transfer_answer(params, err_code="SIGNERROR")
+        if params.get("mch_appid") != self.appid or params.get("mchid") != self.mch_id:
+            return self._transfer_answer(params, err_code="MCHID_APPID_NOT_MATCH")
+        amount, number = params.get("amount", ""), params.get("partner_trade_no", "")
+        if not amount.isdigit() or int(amount) < 100:
+            return self._transfer_answer(params, err_code="AMOUNT_LIMIT")
+        known = self.transfers.get(number)
+        if known is not None and known[0] != amount:
+            return self._transfer_answer(params, err_code="PARAM_ERROR")
+        payment_no = known[1] if known else self._unique("10100")
+        self.transfers[number] = (amount, payment_no)
+        fee = int(amount)
+        self.sink(
+            f"stand-in transfer {number} ¥{fee // 100}.{fee % 100:02d} "
+            f"to {params.get('openid')}: {payment_no}"
+        )
+        return self._transfer_answer(params, payment_no=payment_no)
+
+    def _transfer_answer(
+        self, params: dict[str, str], *, payment_no: str = "", err_code: str = ""
+    ) -> web.Response:
+        return web.Response(
+            body=pay.to_xml(transfer_answer(params, payment_no=payment_no, err_code=err_code)),
+            content_type="text/xml",
+        )
+
     async def download_bill(self, request: web.Request) -> web.Response:
         """downloadbill: the stand-in keeps no trades, so every day is one without a bill
         (``No Bill Exist``); reconciliation then lists the day's payments as unknown to it."""
@@ -389,6 +427,7 @@ class StandIn:
         app.router.add_post("/secapi/pay/refund", self.refund)
         app.router.add_post("/pay/refundquery", self.refund_query)
         app.router.add_post("/pay/downloadbill", self.download_bill)
+        app.router.add_post("/mmpaymkttransfers/promotion/transfers", self.transfer)
         app.router.add_post("/{tail:.*}", self.sent)  # every send: logged, answered ok
         app.on_cleanup.append(self.close)
         return app
@@ -479,6 +518,25 @@ def refund_query_answer(
         "refund_recv_accout_0": "支付用户零钱",
         "refund_success_time_0": datetime.now(tz=SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def transfer_answer(
+    params: dict[str, str], *, payment_no: str = "", err_code: str = ""
+) -> dict[str, object]:
+    """企业付款到零钱's answer (unsigned): ``payment_no`` on success, else ``err_code``."""
+    answer: dict[str, object] = {
+        "return_code": "SUCCESS",
+        "return_msg": err_code,
+        "mch_appid": params.get("mch_appid", ""),
+        "mchid": params.get("mchid", ""),
+        "nonce_str": pay.nonce(),
+        "result_code": "FAIL" if err_code else "SUCCESS",
+        "partner_trade_no": params.get("partner_trade_no", ""),
+    }
+    if err_code:
+        return {**answer, "err_code": err_code, "err_code_des": err_code}
+    paid_at = datetime.now(tz=SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return {**answer, "payment_no": payment_no, "payment_time": paid_at}
 
 
 API_BASES = ("wechat_api_base", "wecom_api_base", "pay_api_base")

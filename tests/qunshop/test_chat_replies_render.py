@@ -269,6 +269,10 @@ BASE: dict[str, Any] = {
         path="pages/link/index?token=T0K3N", url="https://shop.example.com/h5/link?token=T0K3N"
     ),
     "already": False,
+    "withdrawal": NS(
+        amount=5000, payment_no="10101000000000000001", reason="收款人身份待核实", fail_code=""
+    ),
+    "available": 2300,
 }
 
 coupon_amount = NS(
@@ -317,6 +321,16 @@ points_summary = NS(
 
 # Per template: the cases it is rendered in (overrides of BASE), each with text it must show.
 CASES: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "withdrawals/requested.j2": [({}, "已申请提现 ¥50.00")],
+    "withdrawals/news_paid.j2": [({}, "¥50.00 已付到你的微信零钱")],
+    "withdrawals/news_rejected.j2": [({}, "没有通过审核：收款人身份待核实")],
+    "withdrawals/news_failed.j2": [({}, "这笔钱已退回可提现余额，现在可提现 ¥23.00")],
+    "errors/withdrawal_exceeds_available.j2": [
+        ({"error": Invalid(ErrorCode.WITHDRAWAL_EXCEEDS_AVAILABLE, "x", available=2300)}, "¥23.00")
+    ],
+    "errors/withdrawal_below_minimum.j2": [
+        ({"error": Invalid(ErrorCode.WITHDRAWAL_BELOW_MINIMUM, "x", available=50)}, "¥0.50")
+    ],
     "coupons/_what.j2": [
         ({"template": coupon_amount}, "满¥20.00减¥5.00"),
         ({"template": coupon_percent}, "打8.5折（最多减¥10.00） · 新人专享"),

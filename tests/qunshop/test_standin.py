@@ -18,18 +18,23 @@ from aiohttp.test_utils import TestClient, TestServer
 from models.bargain import Bargain
 from models.community import Community
 from models.groupbuy import Team
+from models.growth import Withdrawal, WithdrawalStatus
 from models.order import Order, OrderKind, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.payment import Refund, RefundStatus
+from models.user import Role, User
 from qunshop.assembly.app import create_app
 from qunshop.assembly.background import outbox_handlers
 from qunshop.assembly.standin import PNG, PREFIX, unset_bases
 from qunshop.config import Mode, Settings
 from qunshop.keys import PAY, SETTINGS
-from services import demo, groupbuy, notify, outbox
+from services import demo, earnings, groupbuy, notify, outbox, withdrawals
+from services.auth import Principal
 from tests.conftest import TEST_SECRETS
 from tests.support.chat_sim import in_group
-from tests.support.factories import auth, make_campaign, make_user
+from tests.support.factories import auth, make_campaign, make_community, make_user
+from tests.support.fake_wechat import FakeWeChat
+from tests.support.growth import paid_order
 from wechat.api import PayError
 
 
@@ -345,3 +350,38 @@ async def test_the_join_button_offline_opens_a_local_page_whose_steps_join(
 async def test_the_stand_in_page_is_not_served_outside_development(client: TestClient) -> None:
     resp = await client.get("/__dev/wechat/urllink?path=pages/team/index&query=code%3DX")
     assert resp.status == 404
+
+
+async def test_a_withdrawal_is_paid_into_wechat_change_by_the_stand_in(dev: TestClient) -> None:
+    """提现 offline: the API asks, an operator approves, the outbox's 企业付款到零钱 reaches
+    the stand-in, which pays once per partner_trade_no and refuses less than ¥1."""
+    settings = dev.server.app[SETTINGS]
+    community = await make_community()
+    leader = await User.get(id=community.leader_id)
+    order = await paid_order(settings, FakeWeChat(), await make_user(), community, price=100_000)
+    await earnings.on_completed(order, now=datetime.now(tz=UTC))
+    made = await dev.post(
+        "/api/v1/me/withdrawals", json={"amount": 2_000}, headers=auth(leader, settings)
+    )
+    assert made.status == 201, await made.text()
+    admin = await make_user(Role.ADMIN)
+    await withdrawals.decide(
+        principal=Principal(user_id=admin.id, role=Role.ADMIN),
+        withdrawal_id=(await made.json())["id"],
+        approve=True,
+        reason="",
+        now=datetime.now(tz=UTC),
+    )
+    await outbox.run_once(outbox_handlers(dev.server.app), now=datetime.now(tz=UTC))
+    (paid,) = await Withdrawal.all()
+    assert paid.status is WithdrawalStatus.PAID and paid.payment_no.startswith("10100")
+    assert (await earnings.balance(leader.id)).available == 3_000
+
+    pay_client = dev.server.app[PAY]
+    again = await pay_client.transfer(
+        partner_trade_no=paid.partner_trade_no, openid=paid.openid, amount=2_000, desc="提现"
+    )
+    assert again["payment_no"] == paid.payment_no
+    with pytest.raises(PayError) as small:
+        await pay_client.transfer(partner_trade_no="n2", openid=paid.openid, amount=99, desc="提现")
+    assert (small.value.code, small.value.retryable) == ("AMOUNT_LIMIT", False)

@@ -358,6 +358,12 @@ ENTRIES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/me/communities"): Entry(**OWN),
     ("GET", "/api/v1/me/earnings"): Entry(**OWN),
     ("GET", "/api/v1/me/earnings/statements"): Entry(**OWN),
+    # One's own money only: nothing is available to withdraw in this world (422), and the
+    # amount leaves nobody else's balance.
+    ("POST", "/api/v1/me/withdrawals"): Entry(
+        body=lambda w, _: {"amount": 100}, shopper=_s(422), leader=_s(422)
+    ),
+    ("GET", "/api/v1/me/withdrawals"): Entry(**OWN),
     ("GET", "/api/v1/me/invite"): Entry(query=lambda w: {"community_id": w.a.community_id}, **OWN),
     ("GET", "/api/v1/me/teams"): Entry(**OWN),
     ("PATCH", "/api/v1/me/profile"): Entry(

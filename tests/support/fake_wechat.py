@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from qunshop.assembly.standin import refund_query_answer
+from qunshop.assembly.standin import refund_query_answer, transfer_answer
 from wechat import bill, pay, security
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -100,6 +100,10 @@ class FakeWeChat:
     refund_failures: int = 0
     # out_refund_no -> the refund_status refundquery answers (SUCCESS when not set).
     refund_statuses: dict[str, str] = field(default_factory=dict)
+    # 企业付款到零钱: partner_trade_no -> the transfer's request fields plus payment_no, for
+    # those paid; ``transfer_failures``: err_codes the next transfer calls answer, first first.
+    transfers: dict[str, dict[str, str]] = field(default_factory=dict)
+    transfer_failures: list[str] = field(default_factory=list)
     # Bills (downloadbill): every successful payment notify built here is a trade of the day
     # it was paid, every refund asked for a refund of its day. Tests plant differences by
     # editing these; ``bill_failures`` are return_msg refusals the next calls answer.
@@ -286,6 +290,36 @@ class FakeWeChat:
         return self._pay_answer(
             sign_type, refund_query_answer(params["out_refund_no"], known, status)
         )
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """企业付款到零钱 as WeChat Pay answers it: MD5 over ``mch_appid``/``mchid``, an
+        unsigned answer, the same ``partner_trade_no`` answering its first payment."""
+        call = await self._record(request)
+
+        def answer(**kw: str) -> web.Response:
+            body = pay.to_xml(transfer_answer(params, **kw))
+            return web.Response(body=body, content_type="text/xml")
+
+        params = pay.parse_xml(call.body)
+        if not hmac.compare_digest(
+            pay.sign(params, self.api_key, pay.MD5).encode(), params.get("sign", "").encode()
+        ):
+            return answer(err_code="SIGNERROR")
+        if (params.get("mch_appid"), params.get("mchid")) != (self.appid, self.mch_id):
+            return answer(err_code="MCHID_APPID_NOT_MATCH")
+        missing = [n for n in ("partner_trade_no", "openid", "amount", "desc") if not params.get(n)]
+        if missing or params.get("check_name") not in ("NO_CHECK", "FORCE_CHECK"):
+            return answer(err_code="PARAM_ERROR")
+        known = self.transfers.get(params["partner_trade_no"])
+        if known is not None:
+            return answer(payment_no=known["payment_no"])  # paid before: the same answer
+        if self.transfer_failures:
+            return answer(err_code=self.transfer_failures.pop(0))
+        if not params["amount"].isdigit() or int(params["amount"]) < 100:
+            return answer(err_code="AMOUNT_LIMIT")
+        paid = {**params, "payment_no": self._unique("10100", 8)}
+        self.transfers[params["partner_trade_no"]] = paid
+        return answer(payment_no=paid["payment_no"])
 
     def bill_rows(self, bill_date: str) -> list[bill.BillRow]:
         """The ALL bill of ``bill_date`` (yyyyMMdd): the day's trades, then its refunds."""
@@ -777,6 +811,7 @@ class FakeWeChat:
         app.router.add_post("/secapi/pay/refund", self.refund)
         app.router.add_post("/pay/refundquery", self.refund_query)
         app.router.add_post("/pay/downloadbill", self.download_bill)
+        app.router.add_post("/mmpaymkttransfers/promotion/transfers", self.transfer)
         self._add_messaging_routes(app)
         app.router.add_post("/wxa/getwxacodeunlimit", self.wxacode_unlimited)
         app.router.add_post("/wxa/generate_urllink", self.generate_urllink)

@@ -206,6 +206,16 @@ async def test_every_audit_entry_the_services_write_reads_in_chinese(
             {"status": "pending", "lines": 3},
             {"status": "rejected", "refunded": 0, "note": "照片不清"},
         ),
+        "withdrawal.approve": (
+            f"withdrawal:{uuid.uuid4()}",
+            {"status": "requested", "amount": 3000},
+            {"status": "approved", "amount": 3000, "reason": ""},
+        ),
+        "withdrawal.reject": (
+            f"withdrawal:{uuid.uuid4()}",
+            {"status": "requested", "amount": 3000},
+            {"status": "rejected", "amount": 3000, "reason": "收款账号需先实名"},
+        ),
         "flash_sale.stop": (
             f"flash_sale:{uuid.uuid4()}",
             {"stock_left": 7, "ends_at": "2026-03-02T03:00:00+00:00"},
