@@ -154,7 +154,8 @@ async def test_one_days_sales_agree_across_midnight_and_a_refund(doors: Doors) -
     group_bars = _bars(home, f'data-group="{group}"')
     assert group_bars[-2:] == [1990, 0], group_bars
     # The per-group table is the group's whole life: the sum of its chart, same rule.
-    (row,) = re.findall(rf'<tr><td data-label="群">{group[:10]}</td>.*?</tr>', home)
+    # The bound group is named by its community (the console shows no chat id).
+    (row,) = re.findall(r'<tr><td data-label="群">测试社区</td>.*?</tr>', home)
     assert f'data-net="{sum(group_bars)}"' in row and "退 ¥19.90" in row, row
 
     # The data page, after the clock's rollup: day two the same ¥19.90, the window ¥59.70.
